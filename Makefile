@@ -1,0 +1,79 @@
+# healthcode — PGXS build.
+#
+#   make && make install          build and install into the pg_config found
+#   make installcheck             pg_regress suite (needs a running server)
+#   make unittest                 C unit tests of the codec core (no server)
+#   make fuzz FUZZ_SECONDS=30     libFuzzer targets (clang)
+#
+# The version comes from META.json alone (pg-semver's approach).
+
+EXTENSION   = healthcode
+EXTVERSION  = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' META.json)
+PG_CONFIG  ?= pg_config
+
+MODULE_big  = healthcode
+CORE_OBJS   = src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_qr.o
+OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o $(CORE_OBJS)
+SHLIB_LINK  = -lsodium -lqrencode -lpng
+
+# The install script is assembled from the topic files in src/sql/.
+SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(wildcard upgrade/$(EXTENSION)--*--*.sql)
+DOCS        = doc/reference.md
+
+TESTS       = $(sort $(wildcard sql/*.sql))
+REGRESS     = $(patsubst sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=. --dbname=contrib_regression
+
+# -Wall -Wextra on top of PGXS's flags. -Wno-unused-parameter: every
+# V1 function takes fcinfo, and PostgreSQL callbacks have fixed signatures
+# whose arguments we often do not need. -Wno-missing-field-initializers:
+# "= {false}" zero-fills arrays by design.
+PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CPPFLAGS = -Isrc
+
+EXTRA_CLEAN = test/unit/test_core test/unit/unseal_tool test/fuzz/fuzz_* \
+              $(filter-out %.c,$(wildcard test/fuzz/fuzz_*)) bench/raw_rates results regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+all: $(EXTENSION).control
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) META.json
+	cat $(SQL_PARTS) > $@
+
+# Keep the control file's default_version in step with META.json.
+$(EXTENSION).control: META.json
+	sed -i "s/^default_version = .*/default_version = '$(EXTVERSION)'/" $@
+
+# ---- the codec core on its own: unit tests and fuzzing -------------------
+CORE_SRC    = src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_qr.c
+CORE_LIBS   = -lsodium -lqrencode -lpng
+UNIT_CFLAGS = -O1 -g -Wall -Wextra -Werror -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
+
+test/unit/test_core: test/unit/test_core.c $(CORE_SRC) src/hc_core.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_core.c $(CORE_SRC) $(CORE_LIBS)
+
+test/unit/unseal_tool: test/unit/unseal_tool.c $(CORE_SRC) src/hc_core.h
+	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/unseal_tool.c $(CORE_SRC) $(CORE_LIBS)
+
+.PHONY: unittest fuzz
+unittest: test/unit/test_core
+	test/unit/test_core
+
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS = $(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
+FUZZ_CFLAGS  = -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+test/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(CORE_SRC) src/hc_core.h
+	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(CORE_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p test/fuzz/corpus/$$(basename $$t); \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=4096 \
+	      test/fuzz/corpus/$$(basename $$t) test/fuzz/seeds 2>&1 | tail -3 || exit 1; \
+	done

@@ -1,0 +1,218 @@
+/*
+ * hc_core.h — the healthcode codec core: base45, the binary payload,
+ * Ed25519 signatures, sealing of issuer secrets and QR rendering.
+ *
+ * No PostgreSQL header may be included here or in any hc_core_*.c file:
+ * the core is linked on its own into the C unit tests and the fuzz targets.
+ * Functions report failure through return codes and a caller-supplied
+ * detail buffer; they never longjmp and never abort.
+ */
+#ifndef HC_CORE_H
+#define HC_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- the payload, format version 1 -------------------------------------
+ * offset size field
+ *      0    1 format version (1)
+ *      1    3 issuing region, GB/T 2260 division code, big-endian integer
+ *      4   16 subject pseudonym (keyed BLAKE2b of the person's identifier)
+ *     20    1 colour: 0 green, 1 yellow, 2 red
+ *     21    1 flags: bit 0 vaccinated; other bits reserved, must be 0
+ *     22    4 issued_at, seconds since 1970-01-01 UTC, big-endian
+ *     26    4 expires_at, same encoding
+ *     30    8 key id: first 8 bytes of SHA-256 of the issuer public key
+ *     38   64 Ed25519 signature over bytes 0..37
+ */
+#define HC_FORMAT_V1         1
+#define HC_PREFIX            "HCN:"   /* in the QR alphanumeric set */
+#define HC_PREFIX_LEN        4
+#define HC_SUBJECT_LEN       16
+#define HC_KEY_ID_LEN        8
+#define HC_SIG_LEN           64
+#define HC_PUBLIC_KEY_LEN    32
+#define HC_SECRET_KEY_LEN    64       /* libsodium's seed || public key form */
+#define HC_SERVER_KEY_LEN    32
+#define HC_V1_SIGNED_LEN     38
+#define HC_V1_LEN            (HC_V1_SIGNED_LEN + HC_SIG_LEN)
+#define HC_MAX_LEN           HC_V1_LEN
+/* text form: prefix + base45 of HC_MAX_LEN bytes + NUL */
+#define HC_MAX_TEXT_LEN      (HC_PREFIX_LEN + (HC_MAX_LEN / 2) * 3 + 2 + 1)
+
+#define HC_FLAG_VACCINATED   0x01
+/* Codes claiming to be issued before this instant are impossible: the
+ * health-code system did not exist (2020-01-01 00:00:00 UTC). */
+#define HC_EPOCH_MIN         INT64_C(1577836800)
+#define HC_TIME_MAX          INT64_C(4294967295)
+
+#define HC_DETAIL_LEN        160
+
+typedef enum hc_colour
+{
+	HC_GREEN = 0,
+	HC_YELLOW = 1,
+	HC_RED = 2
+} hc_colour;
+
+typedef struct hc_code
+{
+	uint8_t		version;
+	uint32_t	region;			/* 0 .. 999999; 0 is the national issuer */
+	uint8_t		subject[HC_SUBJECT_LEN];
+	hc_colour	colour;
+	bool		vaccinated;
+	int64_t		issued_at;		/* unix seconds */
+	int64_t		expires_at;		/* unix seconds */
+	uint8_t		key_id[HC_KEY_ID_LEN];
+	uint8_t		signature[HC_SIG_LEN];
+} hc_code;
+
+typedef enum hc_status
+{
+	HC_OK = 0,
+	HC_ERR_PREFIX,
+	HC_ERR_BASE45,
+	HC_ERR_LENGTH,
+	HC_ERR_VERSION,
+	HC_ERR_REGION,
+	HC_ERR_COLOUR,
+	HC_ERR_FLAGS,
+	HC_ERR_TIMES,
+	HC_ERR_ARGUMENT,
+	HC_ERR_CRYPTO,
+	HC_ERR_NOMEM
+} hc_status;
+
+/* ---- base45 (RFC 9285) -------------------------------------------------- */
+/* Output length of encoding n bytes. */
+size_t		hc_base45_encoded_len(size_t n);
+/* Writes hc_base45_encoded_len(n) characters, no NUL. */
+void		hc_base45_encode(const uint8_t *in, size_t n, char *out);
+/*
+ * Decodes len characters into out (capacity out_cap). On success sets
+ * *out_len. On failure returns HC_ERR_BASE45 / HC_ERR_LENGTH and writes a
+ * human-readable reason into detail.
+ */
+hc_status	hc_base45_decode(const char *in, size_t len, uint8_t *out,
+							 size_t out_cap, size_t *out_len,
+							 char *detail, size_t detail_len);
+
+/* ---- regions ------------------------------------------------------------ */
+/* GB/T 2260 style six-digit code: 000000 (national) or a known province
+ * prefix with a consistent city/county part. */
+bool		hc_region_valid(uint32_t region, char *detail, size_t detail_len);
+/* Parses exactly six ASCII digits. */
+hc_status	hc_region_parse(const char *s, size_t len, uint32_t *region,
+							char *detail, size_t detail_len);
+/* True when a key of region issuer may sign codes for region code: the
+ * national issuer (000000) covers all, a province xx0000 its province,
+ * a city xxyy00 its city, any other code itself. */
+bool		hc_region_covers(uint32_t issuer, uint32_t code);
+/* The issuers asked for a region, nearest first: itself, its city, its
+ * province, the nation. Returns how many (1..4) were written. */
+int			hc_region_issuer_chain(uint32_t region, uint32_t chain[4]);
+/* Writes six digits and a NUL into out[7]. */
+void		hc_region_format(uint32_t region, char out[7]);
+
+/* ---- payload ------------------------------------------------------------ */
+/* Validates everything structural: version, length, region, colour, flags,
+ * times. Never looks at the signature's validity. */
+hc_status	hc_unpack(const uint8_t *buf, size_t len, hc_code *out,
+					  char *detail, size_t detail_len);
+/* Checks the fields of a code about to be packed (same rules as unpack). */
+hc_status	hc_validate(const hc_code *code, char *detail, size_t detail_len);
+/* Writes HC_V1_LEN bytes (signature included as it stands in code). */
+void		hc_pack(const hc_code *code, uint8_t out[HC_V1_LEN]);
+/* Text form: prefix + base45. out must hold HC_MAX_TEXT_LEN; NUL-terminated.
+ * Returns the length written. */
+size_t		hc_format_text(const uint8_t *buf, size_t len, char *out);
+/* Parses the text form into raw bytes (then hc_unpack validates them). */
+hc_status	hc_parse_text(const char *text, size_t text_len, uint8_t *buf,
+						  size_t buf_cap, size_t *buf_len,
+						  char *detail, size_t detail_len);
+const char *hc_colour_name(hc_colour c);
+/* Returns false for an unknown name. */
+bool		hc_colour_from_name(const char *name, hc_colour *out);
+
+/* ---- crypto (libsodium) ------------------------------------------------- */
+/* Must be called once before any other crypto function; returns false if
+ * libsodium cannot initialise. */
+bool		hc_crypto_init(void);
+void		hc_key_id(const uint8_t pk[HC_PUBLIC_KEY_LEN], uint8_t id[HC_KEY_ID_LEN]);
+/* Packs code (its key_id must already be set), signs bytes 0..37 with sk,
+ * stores the signature in code->signature and the full payload in out. */
+void		hc_sign(hc_code *code, const uint8_t sk[HC_SECRET_KEY_LEN],
+					uint8_t out[HC_V1_LEN]);
+/* Checks the signature of a packed, already unpacked-valid payload. */
+bool		hc_signature_valid(const uint8_t *buf, size_t len,
+							   const uint8_t pk[HC_PUBLIC_KEY_LEN]);
+void		hc_keypair(uint8_t pk[HC_PUBLIC_KEY_LEN], uint8_t sk[HC_SECRET_KEY_LEN]);
+
+/*
+ * Sealing an issuer secret key under the server key: XChaCha20-Poly1305
+ * with the key id and region as associated data, so a sealed blob moved
+ * onto another key's row does not open.
+ * sealed = nonce(24) || ciphertext(64) || tag(16)
+ */
+#define HC_SEALED_LEN (24 + HC_SECRET_KEY_LEN + 16)
+void		hc_seal_secret(const uint8_t server_key[HC_SERVER_KEY_LEN],
+						   const uint8_t key_id[HC_KEY_ID_LEN], uint32_t region,
+						   const uint8_t sk[HC_SECRET_KEY_LEN],
+						   uint8_t sealed[HC_SEALED_LEN]);
+bool		hc_unseal_secret(const uint8_t server_key[HC_SERVER_KEY_LEN],
+							 const uint8_t key_id[HC_KEY_ID_LEN], uint32_t region,
+							 const uint8_t *sealed, size_t sealed_len,
+							 uint8_t sk[HC_SECRET_KEY_LEN]);
+/* Derives the subject-pseudonym key from the server key. */
+void		hc_pseudonym_key(const uint8_t server_key[HC_SERVER_KEY_LEN],
+							 uint8_t out[HC_SERVER_KEY_LEN]);
+void		hc_pseudonym(const uint8_t pkey[HC_SERVER_KEY_LEN],
+						 const uint8_t *identifier, size_t len,
+						 uint8_t out[HC_SUBJECT_LEN]);
+/*
+ * Parses a server key file's content: exactly 32 raw bytes, or 64 hex
+ * digits optionally followed by one newline.
+ */
+hc_status	hc_parse_server_key(const uint8_t *content, size_t len,
+								uint8_t out[HC_SERVER_KEY_LEN],
+								char *detail, size_t detail_len);
+void		hc_wipe(void *p, size_t n);
+
+/* ---- QR rendering (libqrencode, libpng) --------------------------------- */
+typedef enum hc_qr_level
+{
+	HC_QR_L = 0, HC_QR_M, HC_QR_Q, HC_QR_H
+} hc_qr_level;
+
+/* A rendered symbol: width x width modules, row-major, 1 = dark. */
+typedef struct hc_qr
+{
+	int			width;
+	uint8_t    *modules;
+} hc_qr;
+
+/* A malloc'd output buffer owned by the caller (free with hc_buf_free). */
+typedef struct hc_buf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} hc_buf;
+
+bool		hc_qr_level_from_name(const char *name, hc_qr_level *out);
+/* Encodes text (QR alphanumeric mode where the text allows it). */
+hc_status	hc_qr_encode(const char *text, hc_qr_level level, hc_qr *out);
+void		hc_qr_free(hc_qr *qr);
+#define HC_QR_MARGIN 4			/* the quiet zone the QR standard asks for */
+#define HC_QR_MAX_MODULE 64
+hc_status	hc_qr_svg(const hc_qr *qr, int module_px, hc_buf *out);
+hc_status	hc_qr_png(const hc_qr *qr, int module_px, hc_buf *out);
+/* Two module rows per text line with half blocks; dark modules drawn as
+ * spaces on a block background, so a dark terminal shows a dark-on-light
+ * symbol (invert for light terminals). */
+hc_status	hc_qr_utf8(const hc_qr *qr, bool invert, hc_buf *out);
+void		hc_buf_free(hc_buf *b);
+
+#endif							/* HC_CORE_H */

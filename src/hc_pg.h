@@ -1,0 +1,51 @@
+/*
+ * hc_pg.h — declarations shared by the PostgreSQL glue files.
+ * The codec itself lives in hc_core.h and knows nothing of PostgreSQL.
+ */
+#ifndef HC_PG_H
+#define HC_PG_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "utils/timestamp.h"
+
+#include "hc_core.h"
+
+/*
+ * Soft errors for input functions: PostgreSQL 16 added escontext so that
+ * pg_input_is_valid() can ask without an ERROR; on 15 ereturn is a plain
+ * ereport (ip4r's shim).
+ */
+#if PG_VERSION_NUM < 160000
+#define ereturn(context, dummy_value, ...) \
+	do { (void) (context); ereport(ERROR, __VA_ARGS__); return dummy_value; } while (0)
+#define HC_ESCONTEXT(fcinfo) NULL
+#else
+#include "nodes/miscnodes.h"
+#define HC_ESCONTEXT(fcinfo) ((fcinfo)->context)
+#endif
+
+/* The on-disk value: a varlena holding the packed payload. */
+#define HC_GETARG_BYTES(n) ((struct varlena *) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(n)))
+
+/* GUCs (healthcode.c) */
+extern char *hc_server_key_file;
+extern int	hc_clock_skew_seconds;
+
+/* hc_type.c */
+extern Datum hc_make_datum(const uint8_t *buf, size_t len);
+/* Unpacks a stored value; stored values were validated on the way in, so
+ * a failure here means corruption and raises XX001. */
+extern void hc_unpack_stored(struct varlena *v, hc_code *out);
+extern TimestampTz hc_unix_to_timestamptz(int64_t unix_seconds);
+extern int64_t hc_timestamptz_to_unix(TimestampTz t);
+extern Datum hc_colour_to_enum(Oid enumtype, hc_colour c);
+extern hc_colour hc_enum_to_colour(Datum enumval);
+extern uint32_t hc_region_arg(text *t, const char *argname);
+
+/* hc_keys.c */
+extern char *hc_key_id_hex(const uint8_t key_id[HC_KEY_ID_LEN]);
+extern void hc_keys_register_callbacks(void);
+extern void hc_keys_invalidate(void);
+
+#endif							/* HC_PG_H */

@@ -1,0 +1,60 @@
+/*
+ * healthcode.c — the module's magic block, start-up and settings. Nothing
+ * else lives here (ip4r's layout): the type is in hc_type.c, keys, issuing
+ * and verification in hc_keys.c, QR images in hc_qr_pg.c.
+ */
+#include "hc_pg.h"
+
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+char	   *hc_server_key_file = NULL;
+int			hc_clock_skew_seconds = 300;
+
+void		_PG_init(void);
+
+/* A new key file means new secrets: drop everything unsealed with the old. */
+static void
+server_key_file_assign(const char *newval, void *extra)
+{
+	(void) newval;
+	(void) extra;
+	hc_keys_invalidate();
+}
+
+void
+_PG_init(void)
+{
+	if (!hc_crypto_init())
+		ereport(FATAL,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("healthcode: libsodium failed to initialise")));
+
+	/*
+	 * Superuser-only: the file holds the key that seals every issuer
+	 * secret, so no ordinary session may point it elsewhere.
+	 */
+	DefineCustomStringVariable("healthcode.server_key_file",
+							   "Path of the file holding the server key that seals issuer secret keys.",
+							   "32 raw bytes or 64 hex digits, owned by the server's OS user, mode 0600 or 0400. "
+							   "A relative path is taken from the data directory.",
+							   &hc_server_key_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, server_key_file_assign, NULL);
+
+	DefineCustomIntVariable("healthcode.clock_skew",
+							"How far in the future a code's issued_at may lie and still verify.",
+							"Tolerates clocks of issuing and verifying nodes that disagree.",
+							&hc_clock_skew_seconds,
+							300, 0, 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("healthcode");
+
+	hc_keys_register_callbacks();
+}

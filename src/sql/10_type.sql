@@ -1,0 +1,157 @@
+-- ---------------------------------------------------------------------------
+-- The healthcode type: a signed, versioned record. Input parses structure
+-- only (prefix, base45, length, version, region, colour, times); verify()
+-- judges the signature and the keys.
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.risk_colour AS ENUM ('green', 'yellow', 'red');
+COMMENT ON TYPE @extschema@.risk_colour IS
+  'Infection-risk colour of a health code, ordered green < yellow < red.';
+
+CREATE FUNCTION @extschema@.division_code_valid(text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_division_code_valid'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION @extschema@.division_code_valid(text) IS
+  'True for a six-digit GB/T 2260 administrative division code (000000 is the national issuer). Never raises an error.';
+
+CREATE DOMAIN @extschema@.division_code AS text
+  CHECK (@extschema@.division_code_valid(VALUE));
+COMMENT ON DOMAIN @extschema@.division_code IS
+  'Six-digit administrative division code: 330000 a province, 330100 a city in it, 330106 a district; 000000 national.';
+
+CREATE TYPE @extschema@.healthcode;
+
+CREATE FUNCTION @extschema@.healthcode_in(cstring) RETURNS @extschema@.healthcode
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.healthcode_out(@extschema@.healthcode) RETURNS cstring
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.healthcode_recv(internal) RETURNS @extschema@.healthcode
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.healthcode_send(@extschema@.healthcode) RETURNS bytea
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE @extschema@.healthcode (
+  INPUT = @extschema@.healthcode_in,
+  OUTPUT = @extschema@.healthcode_out,
+  RECEIVE = @extschema@.healthcode_recv,
+  SEND = @extschema@.healthcode_send,
+  INTERNALLENGTH = VARIABLE,
+  STORAGE = main          -- about 100 bytes: never worth compressing or moving out of line
+);
+COMMENT ON TYPE @extschema@.healthcode IS
+  'A signed health code. Text form: "HCN:" + RFC 9285 base45 of the payload (QR alphanumeric set); binary form: the payload, starting with its format-version byte.';
+
+COMMENT ON FUNCTION @extschema@.healthcode_in(cstring) IS 'Text input of healthcode (structure only, no signature check).';
+COMMENT ON FUNCTION @extschema@.healthcode_out(@extschema@.healthcode) IS 'Text output of healthcode.';
+COMMENT ON FUNCTION @extschema@.healthcode_recv(internal) IS 'Binary input of healthcode, validated as text input is.';
+COMMENT ON FUNCTION @extschema@.healthcode_send(@extschema@.healthcode) IS 'Binary output of healthcode: the payload.';
+
+-- casts to and from bytea (the payload bytes)
+CREATE FUNCTION @extschema@.healthcode(bytea) RETURNS @extschema@.healthcode
+  AS 'MODULE_PATHNAME', 'healthcode_from_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.healthcode(bytea) IS
+  'Cast from the payload bytes; validated exactly as text input (22P02 when malformed).';
+CREATE FUNCTION @extschema@.bytea(@extschema@.healthcode) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_to_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bytea(@extschema@.healthcode) IS 'Cast to the payload bytes.';
+CREATE CAST (bytea AS @extschema@.healthcode) WITH FUNCTION @extschema@.healthcode(bytea);
+CREATE CAST (@extschema@.healthcode AS bytea) WITH FUNCTION @extschema@.bytea(@extschema@.healthcode);
+
+-- comparison: bytewise, so "equal" means "the same signed code"
+CREATE FUNCTION @extschema@.healthcode_eq(@extschema@.healthcode, @extschema@.healthcode) RETURNS boolean
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.healthcode_ne(@extschema@.healthcode, @extschema@.healthcode) RETURNS boolean
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.healthcode_lt(@extschema@.healthcode, @extschema@.healthcode) RETURNS boolean
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.healthcode_le(@extschema@.healthcode, @extschema@.healthcode) RETURNS boolean
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.healthcode_gt(@extschema@.healthcode, @extschema@.healthcode) RETURNS boolean
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.healthcode_ge(@extschema@.healthcode, @extschema@.healthcode) RETURNS boolean
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.healthcode_cmp(@extschema@.healthcode, @extschema@.healthcode) RETURNS integer
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.healthcode_hash(@extschema@.healthcode) RETURNS integer
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.healthcode_hash_extended(@extschema@.healthcode, bigint) RETURNS bigint
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION @extschema@.healthcode_eq(@extschema@.healthcode, @extschema@.healthcode) IS 'Support for =.';
+COMMENT ON FUNCTION @extschema@.healthcode_ne(@extschema@.healthcode, @extschema@.healthcode) IS 'Support for <>.';
+COMMENT ON FUNCTION @extschema@.healthcode_lt(@extschema@.healthcode, @extschema@.healthcode) IS 'Support for < (bytewise order of payloads).';
+COMMENT ON FUNCTION @extschema@.healthcode_le(@extschema@.healthcode, @extschema@.healthcode) IS 'Support for <=.';
+COMMENT ON FUNCTION @extschema@.healthcode_gt(@extschema@.healthcode, @extschema@.healthcode) IS 'Support for >.';
+COMMENT ON FUNCTION @extschema@.healthcode_ge(@extschema@.healthcode, @extschema@.healthcode) IS 'Support for >=.';
+COMMENT ON FUNCTION @extschema@.healthcode_cmp(@extschema@.healthcode, @extschema@.healthcode) IS 'Btree support: -1, 0 or 1.';
+COMMENT ON FUNCTION @extschema@.healthcode_hash(@extschema@.healthcode) IS 'Hash support (hash joins, hash indexes).';
+COMMENT ON FUNCTION @extschema@.healthcode_hash_extended(@extschema@.healthcode, bigint) IS 'Seeded hash support (hash partitioning).';
+
+CREATE OPERATOR @extschema@.= (
+  LEFTARG = @extschema@.healthcode, RIGHTARG = @extschema@.healthcode,
+  FUNCTION = @extschema@.healthcode_eq, COMMUTATOR = OPERATOR(@extschema@.=),
+  NEGATOR = OPERATOR(@extschema@.<>), RESTRICT = eqsel, JOIN = eqjoinsel,
+  HASHES, MERGES);
+CREATE OPERATOR @extschema@.<> (
+  LEFTARG = @extschema@.healthcode, RIGHTARG = @extschema@.healthcode,
+  FUNCTION = @extschema@.healthcode_ne, COMMUTATOR = OPERATOR(@extschema@.<>),
+  NEGATOR = OPERATOR(@extschema@.=), RESTRICT = neqsel, JOIN = neqjoinsel);
+CREATE OPERATOR @extschema@.< (
+  LEFTARG = @extschema@.healthcode, RIGHTARG = @extschema@.healthcode,
+  FUNCTION = @extschema@.healthcode_lt, COMMUTATOR = OPERATOR(@extschema@.>),
+  NEGATOR = OPERATOR(@extschema@.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR @extschema@.<= (
+  LEFTARG = @extschema@.healthcode, RIGHTARG = @extschema@.healthcode,
+  FUNCTION = @extschema@.healthcode_le, COMMUTATOR = OPERATOR(@extschema@.>=),
+  NEGATOR = OPERATOR(@extschema@.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR @extschema@.> (
+  LEFTARG = @extschema@.healthcode, RIGHTARG = @extschema@.healthcode,
+  FUNCTION = @extschema@.healthcode_gt, COMMUTATOR = OPERATOR(@extschema@.<),
+  NEGATOR = OPERATOR(@extschema@.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+CREATE OPERATOR @extschema@.>= (
+  LEFTARG = @extschema@.healthcode, RIGHTARG = @extschema@.healthcode,
+  FUNCTION = @extschema@.healthcode_ge, COMMUTATOR = OPERATOR(@extschema@.<=),
+  NEGATOR = OPERATOR(@extschema@.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
+
+CREATE OPERATOR CLASS @extschema@.healthcode_ops
+  DEFAULT FOR TYPE @extschema@.healthcode USING btree AS
+    OPERATOR 1 @extschema@.<,
+    OPERATOR 2 @extschema@.<=,
+    OPERATOR 3 @extschema@.=,
+    OPERATOR 4 @extschema@.>=,
+    OPERATOR 5 @extschema@.>,
+    FUNCTION 1 @extschema@.healthcode_cmp(@extschema@.healthcode, @extschema@.healthcode);
+
+CREATE OPERATOR CLASS @extschema@.healthcode_hash_ops
+  DEFAULT FOR TYPE @extschema@.healthcode USING hash AS
+    OPERATOR 1 @extschema@.=,
+    FUNCTION 1 @extschema@.healthcode_hash(@extschema@.healthcode),
+    FUNCTION 2 @extschema@.healthcode_hash_extended(@extschema@.healthcode, bigint);
+
+-- accessors, one per field
+CREATE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_format_version' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.region(@extschema@.healthcode) RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_region' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.subject(@extschema@.healthcode) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_subject' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.risk_colour(@extschema@.healthcode) RETURNS @extschema@.risk_colour
+  AS 'MODULE_PATHNAME', 'healthcode_colour' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.issued_at(@extschema@.healthcode) RETURNS timestamptz
+  AS 'MODULE_PATHNAME', 'healthcode_issued_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.expires_at(@extschema@.healthcode) RETURNS timestamptz
+  AS 'MODULE_PATHNAME', 'healthcode_expires_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.key_id(@extschema@.healthcode) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_key_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vaccinated(@extschema@.healthcode) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_vaccinated' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.signature(@extschema@.healthcode) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_signature' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.format_version(@extschema@.healthcode) IS 'Payload format version (1).';
+COMMENT ON FUNCTION @extschema@.region(@extschema@.healthcode) IS 'Issuing region: six-digit division code.';
+COMMENT ON FUNCTION @extschema@.subject(@extschema@.healthcode) IS 'Subject pseudonym: 16-byte keyed hash of the person''s identifier.';
+COMMENT ON FUNCTION @extschema@.risk_colour(@extschema@.healthcode) IS 'Colour carried by the code (not judged: see verify).';
+COMMENT ON FUNCTION @extschema@.issued_at(@extschema@.healthcode) IS 'When the code was signed (whole seconds).';
+COMMENT ON FUNCTION @extschema@.expires_at(@extschema@.healthcode) IS 'When the code stops being valid (whole seconds).';
+COMMENT ON FUNCTION @extschema@.key_id(@extschema@.healthcode) IS 'Id of the signing key: first 8 bytes of SHA-256 of its public key.';
+COMMENT ON FUNCTION @extschema@.vaccinated(@extschema@.healthcode) IS 'The "vaccinated" mark shown on the code.';
+COMMENT ON FUNCTION @extschema@.signature(@extschema@.healthcode) IS 'The 64-byte Ed25519 signature over the rest of the payload.';

@@ -1,0 +1,61 @@
+-- ---------------------------------------------------------------------------
+-- Pseudonyms, issuing and verifying codes.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.pseudonym(identifier text) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_pseudonym'
+  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.pseudonym(text) IS
+  'The 16-byte subject pseudonym of an identifier: keyed BLAKE2b under a key derived from the server key. The identifier itself is never stored in a code.';
+
+CREATE FUNCTION @extschema@.issue(
+    region text,
+    subject bytea,
+    colour @extschema@.risk_colour,
+    valid_for interval DEFAULT interval '5 minutes',
+    vaccinated boolean DEFAULT false)
+RETURNS @extschema@.healthcode
+  AS 'MODULE_PATHNAME', 'healthcode_issue'
+  LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean) IS
+  'Signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the transaction time; expires_at is issued_at + valid_for, capped by the key''s valid_until.';
+
+CREATE FUNCTION @extschema@.verify(
+    code @extschema@.healthcode,
+    at timestamptz DEFAULT pg_catalog.now(),
+    OUT valid boolean,
+    OUT colour @extschema@.risk_colour,
+    OUT region text,
+    OUT issued_at timestamptz,
+    OUT expires_at timestamptz,
+    OUT key_id bytea,
+    OUT reason text,
+    OUT vaccinated boolean)
+RETURNS record
+  AS 'MODULE_PATHNAME', 'healthcode_verify'
+  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
+  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
+
+-- The documented set of verify() reasons, for applications and tests.
+CREATE TABLE @extschema@.verify_reason (
+  reason      text PRIMARY KEY,
+  check_order integer NOT NULL UNIQUE,
+  description text NOT NULL
+);
+INSERT INTO @extschema@.verify_reason VALUES
+  ('ok',                     9, 'The signature is good, the key is trusted and the code is within its validity.'),
+  ('unknown_key',            1, 'No key with the code''s key id is on the trust list.'),
+  ('bad_signature',          2, 'The signature does not match the payload under the listed key: the code was altered or forged.'),
+  ('region_mismatch',        3, 'The key''s region does not cover the region the code claims.'),
+  ('key_revoked',            4, 'The signing key has been revoked.'),
+  ('key_not_valid_at_issue', 5, 'The code claims an issue time outside the key''s signing window.'),
+  ('key_expired',            6, 'The signing key''s validity has ended.'),
+  ('not_yet_valid',          7, 'issued_at lies in the future beyond healthcode.clock_skew.'),
+  ('expired',                8, 'The code''s expires_at has passed.');
+COMMENT ON TABLE @extschema@.verify_reason IS 'Every reason verify() can return, in the order it checks them.';
+REVOKE ALL ON @extschema@.verify_reason FROM PUBLIC;
+GRANT SELECT ON @extschema@.verify_reason TO PUBLIC;
+
+REVOKE ALL ON FUNCTION @extschema@.pseudonym(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean) FROM PUBLIC;
