@@ -134,7 +134,7 @@ CREATE FUNCTION @extschema@.region(@extschema@.healthcode) RETURNS text
   AS 'MODULE_PATHNAME', 'healthcode_region' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.subject(@extschema@.healthcode) RETURNS bytea
   AS 'MODULE_PATHNAME', 'healthcode_subject' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.risk_colour(@extschema@.healthcode) RETURNS @extschema@.risk_colour
+CREATE FUNCTION @extschema@.colour(@extschema@.healthcode) RETURNS @extschema@.risk_colour
   AS 'MODULE_PATHNAME', 'healthcode_colour' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.issued_at(@extschema@.healthcode) RETURNS timestamptz
   AS 'MODULE_PATHNAME', 'healthcode_issued_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -149,7 +149,7 @@ CREATE FUNCTION @extschema@.signature(@extschema@.healthcode) RETURNS bytea
 COMMENT ON FUNCTION @extschema@.format_version(@extschema@.healthcode) IS 'Payload format version (1).';
 COMMENT ON FUNCTION @extschema@.region(@extschema@.healthcode) IS 'Issuing region: six-digit division code.';
 COMMENT ON FUNCTION @extschema@.subject(@extschema@.healthcode) IS 'Subject pseudonym: 16-byte keyed hash of the person''s identifier.';
-COMMENT ON FUNCTION @extschema@.risk_colour(@extschema@.healthcode) IS 'Colour carried by the code (not judged: see verify).';
+COMMENT ON FUNCTION @extschema@.colour(@extschema@.healthcode) IS 'Colour carried by the code (not judged: see verify).';
 COMMENT ON FUNCTION @extschema@.issued_at(@extschema@.healthcode) IS 'When the code was signed (whole seconds).';
 COMMENT ON FUNCTION @extschema@.expires_at(@extschema@.healthcode) IS 'When the code stops being valid (whole seconds).';
 COMMENT ON FUNCTION @extschema@.key_id(@extschema@.healthcode) IS 'Id of the signing key: first 8 bytes of SHA-256 of its public key.';
