@@ -113,11 +113,11 @@ hc_base45_decode(const char *in, size_t len, uint8_t *out, size_t out_cap,
 
 				if (c >= 0x20 && c < 0x7f)
 					set_detail(detail, detail_len,
-							   "Character '%c' at position %zu is not in the base45 alphabet.",
+							   "Character '%c' at position %zu of the base45 text is not in its alphabet.",
 							   c, i + j + 1);
 				else
 					set_detail(detail, detail_len,
-							   "Byte 0x%02X at position %zu is not in the base45 alphabet.",
+							   "Byte 0x%02X at position %zu of the base45 text is not in its alphabet.",
 							   c, i + j + 1);
 				return HC_ERR_BASE45;
 			}
@@ -129,7 +129,7 @@ hc_base45_decode(const char *in, size_t len, uint8_t *out, size_t out_cap,
 			if (v > 0xFFFF)
 			{
 				set_detail(detail, detail_len,
-						   "Base45 group at position %zu encodes %u, more than two bytes can hold.",
+						   "Base45 group at position %zu of the base45 text encodes %u, more than two bytes can hold.",
 						   i + 1, v);
 				return HC_ERR_BASE45;
 			}
@@ -141,7 +141,7 @@ hc_base45_decode(const char *in, size_t len, uint8_t *out, size_t out_cap,
 			if (v > 0xFF)
 			{
 				set_detail(detail, detail_len,
-						   "Final base45 pair at position %zu encodes %u, more than one byte can hold.",
+						   "Final base45 pair at position %zu of the base45 text encodes %u, more than one byte can hold.",
 						   i + 1, v);
 				return HC_ERR_BASE45;
 			}

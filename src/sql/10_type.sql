@@ -4,6 +4,10 @@
 -- judges the signature and the keys.
 -- ---------------------------------------------------------------------------
 
+-- Everyone may use the type, verify codes and read the trust list; what
+-- needs more (keys, issuing, pseudonyms) is revoked from PUBLIC below.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
 CREATE TYPE @extschema@.risk_colour AS ENUM ('green', 'yellow', 'red');
 COMMENT ON TYPE @extschema@.risk_colour IS
   'Infection-risk colour of a health code, ordered green < yellow < red.';

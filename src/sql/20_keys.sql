@@ -14,9 +14,11 @@ COMMENT ON FUNCTION @extschema@.public_key_id(bytea) IS
 
 CREATE TABLE @extschema@.trust_list (
   key_id          bytea PRIMARY KEY
+                  CONSTRAINT key_id_is_hash_of_public_key
                   CHECK (key_id = @extschema@.public_key_id(public_key)),
   region          @extschema@.division_code NOT NULL,
   public_key      bytea NOT NULL UNIQUE
+                  CONSTRAINT public_key_is_ed25519
                   CHECK (pg_catalog.length(public_key) = 32),
   valid_from      timestamptz NOT NULL,
   valid_until     timestamptz NOT NULL,
@@ -26,11 +28,16 @@ CREATE TABLE @extschema@.trust_list (
   revoked_at      timestamptz,
   revocation_reason text,
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT validity_is_finite_and_ordered
   CHECK (pg_catalog.isfinite(valid_from) AND pg_catalog.isfinite(valid_until)
          AND valid_until > valid_from),
+  CONSTRAINT signing_within_validity
   CHECK (signing_until IS NULL OR signing_until >= valid_from),
+  CONSTRAINT revoked_has_time
   CHECK ((status = 'revoked') = (revoked_at IS NOT NULL)),
+  CONSTRAINT revoked_has_reason
   CHECK (status <> 'revoked' OR pg_catalog.length(revocation_reason) > 0),
+  CONSTRAINT retired_has_signing_end
   CHECK (status <> 'retired' OR signing_until IS NOT NULL)
 );
 CREATE INDEX ON @extschema@.trust_list (region, valid_from);
