@@ -4,17 +4,6 @@
 CREATE EXTENSION healthcode;
 SET search_path = public, healthcode;
 
--- Reports SQLSTATE, message and detail of a statement that must fail.
-CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN st || ': ' || msg || coalesce(' / ' || nullif(det, ''), '');
-END $$;
-
 -- A fixed payload: version 1, region 330106, subject 00..0f, yellow,
 -- vaccinated, issued 2022-04-02 08:00:00 UTC for 5 minutes, key id
 -- 0011223344556677, an all-zero signature.
@@ -85,4 +74,3 @@ SELECT NULL::healthcode IS NULL AS null_ok, region(NULL) IS NULL AS strict_acces
 SELECT try($$SELECT '$$ || repeat('X', 500) || $$'::healthcode$$) AS long_input;
 
 DROP TABLE codes;
-DROP FUNCTION try(text);
