@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The QR images decode back to the exact code text with a real decoder:
+# PNG with zbarimg, SVG through rsvg-convert then zbarimg, and the terminal
+# rendering redrawn as a bitmap, at every error-correction level.
+set -u
+. "$(dirname "$0")/tap.bash"
+make_test_db
+
+sql -c "SELECT healthcode.create_key('330000')" >/dev/null
+code=$(sql -c "SELECT healthcode.issue('330106', healthcode.pseudonym('qr-subject'), 'red', '1 hour', true)")
+like "$code" '^HCN:' "issued a code"
+
+for level in L M Q H; do
+	for px in 3 8; do
+		sql -c "SELECT encode(healthcode.qr_png('$code', '$level', $px), 'base64')" | base64 -d > "$TEST_TMP/code.png"
+		is "$(zbarimg --raw -q "$TEST_TMP/code.png" 2>/dev/null)" "$code" "PNG, level $level, $px px modules: zbarimg reads the code"
+		sql -c "SELECT healthcode.qr_svg('$code', '$level', $px)" > "$TEST_TMP/code.svg"
+		rsvg-convert "$TEST_TMP/code.svg" -o "$TEST_TMP/svg.png"
+		is "$(zbarimg --raw -q "$TEST_TMP/svg.png" 2>/dev/null)" "$code" "SVG, level $level, $px px modules: rsvg-convert + zbarimg read the code"
+	done
+done
+
+# Terminal: each character is two module rows; by default light modules
+# are drawn (for dark terminals), inverted the dark ones. Redraw as PBM.
+for invert in false true; do
+	sql -c "SELECT healthcode.qr_terminal('$code', 'M', $invert)" |
+	perl -CS -Mutf8 -e '
+		my $invert = shift; my @rows;
+		while (my $l = <STDIN>) { chomp $l; next if $l eq ""; my (@t, @b);
+			for my $c (split //, $l) {
+				my ($top, $bot) = $c eq "█" ? (1,1) : $c eq "▀" ? (1,0) : $c eq "▄" ? (0,1) : (0,0);
+				push @t, $top; push @b, $bot; }
+			push @rows, \@t, \@b; }
+		my $s = 6; my $w = @{$rows[0]};
+		print "P1\n", $w * $s, " ", scalar(@rows) * $s, "\n";
+		for my $r (@rows) { my $line = join " ", map { my $ink = $_; my $dark = $invert eq "true" ? $ink : 1 - $ink; ($dark) x $s } @$r;
+			print "$line\n" for 1 .. $s; }
+	' "$invert" > "$TEST_TMP/term.pbm"
+	is "$(zbarimg --raw -q "$TEST_TMP/term.pbm" 2>/dev/null)" "$code" "terminal rendering (invert=$invert) redrawn as a bitmap reads back as the code"
+done
+
+done_testing

@@ -1,0 +1,29 @@
+# Minimal TAP helpers for the shell tests (run by `prove`), and the
+# database each test makes for itself in the running test cluster.
+_tap_n=0
+_tap_failed=0
+ok() { # ok CONDITION_EXIT_STATUS NAME
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_failed=$((_tap_failed + 1)); fi
+}
+is() { # is GOT EXPECTED NAME
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"; fi
+}
+like() { # like GOT REGEX NAME
+	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n#   not matching: %s\n' "$1" "$2"; fi
+}
+done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
+
+# The OS user the server runs as: key files must belong to it.
+server_os_user() { stat -c %U "$(psql -XAtq -d postgres -c 'SHOW data_directory')"; }
+
+# A fresh database with the extension; dropped when the test exits.
+make_test_db() {
+	TEST_DB="hc_$(basename "$0" .sh)_$$"
+	createdb "$TEST_DB"
+	psql -XAtq -d "$TEST_DB" -c 'CREATE EXTENSION healthcode' >/dev/null
+	trap 'dropdb --if-exists "$TEST_DB"; rm -rf "$TEST_TMP"' EXIT
+	TEST_TMP=$(mktemp -d)
+	chmod 755 "$TEST_TMP"
+}
+sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "$TEST_DB" "$@"; }
