@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian (bookworm) packages healthcode needs to build, test
+# and run its demo. Does nothing when they are all present already.
+set -euo pipefail
+
+PACKAGES=(
+	make gcc perl                       # build
+	postgresql-15 postgresql-server-dev-15 postgresql-common   # server, PGXS, pg_virtualenv
+	libsodium-dev libqrencode-dev libpng-dev                   # the codec's libraries
+	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl # pgTAP and pg_prove
+	zbar-tools librsvg2-bin                                    # real QR decoding in tests
+	clang libclang-rt-14-dev                                   # libFuzzer and sanitizers
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "healthcode needs these Debian packages: ${missing[*]}" >&2
+	echo "run as root, or: sudo apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null
