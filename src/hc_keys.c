@@ -529,7 +529,8 @@ healthcode_issue(PG_FUNCTION_ARGS)
 	hc_colour	colour = hc_enum_to_colour(PG_GETARG_DATUM(2));
 	int64		valid_for = interval_seconds_ceil(PG_GETARG_INTERVAL_P(3));
 	bool		vaccinated = PG_GETARG_BOOL(4);
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	/* the statement's time: a long transaction must not issue aged codes */
+	TimestampTz now = GetCurrentStatementStartTimestamp();
 	const TrustKey *key;
 	const Signer *signer;
 	hc_code		code;
