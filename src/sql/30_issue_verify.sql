@@ -18,7 +18,7 @@ RETURNS @extschema@.healthcode
   AS 'MODULE_PATHNAME', 'healthcode_issue'
   LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean) IS
-  'Signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement's start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until.';
+  'Signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until.';
 
 CREATE FUNCTION @extschema@.verify(
     code @extschema@.healthcode,
