@@ -33,7 +33,7 @@ REGRESS_OPTS = --inputdir=. --dbname=contrib_regression
 PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CPPFLAGS = -Isrc
 
-EXTRA_CLEAN = test/unit/test_core test/unit/unseal_tool test/fuzz/fuzz_* \
+EXTRA_CLEAN = test/unit/test_core test/unit/unseal_tool \
               $(filter-out %.c,$(wildcard test/fuzz/fuzz_*)) bench/raw_rates results regression.diffs regression.out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -70,10 +70,14 @@ FUZZ_CFLAGS  = -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-re
 test/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(CORE_SRC) src/hc_core.h
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(CORE_LIBS)
 
+# Each target runs for FUZZ_SECONDS; a crash or a broken property fails the
+# build and shows the end of libFuzzer's report.
 fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p test/fuzz/corpus/$$(basename $$t); \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=4096 \
-	      test/fuzz/corpus/$$(basename $$t) test/fuzz/seeds 2>&1 | tail -3 || exit 1; \
+	  out=$$($$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=4096 \
+	      test/fuzz/corpus/$$(basename $$t) test/fuzz/seeds 2>&1); rc=$$?; \
+	  printf '%s\n' "$$out" | grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)'; \
+	  [ $$rc -eq 0 ] || { printf '%s\n' "$$out" | tail -40; exit 1; }; \
 	done

@@ -334,7 +334,13 @@ hc_validate(const hc_code *c, char *detail, size_t detail_len)
 				   (long long) c->issued_at);
 		return HC_ERR_TIMES;
 	}
-	if (c->expires_at <= c->issued_at || c->expires_at > HC_TIME_MAX)
+	if (c->expires_at > HC_TIME_MAX)
+	{
+		set_detail(detail, detail_len,
+				   "expires_at %lld is past the format's range.", (long long) c->expires_at);
+		return HC_ERR_TIMES;
+	}
+	if (c->expires_at <= c->issued_at)
 	{
 		set_detail(detail, detail_len,
 				   "expires_at %lld is not after issued_at %lld.",

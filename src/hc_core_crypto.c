@@ -109,7 +109,10 @@ hc_unseal_secret(const uint8_t server_key[HC_SERVER_KEY_LEN],
 	int			rc;
 
 	if (sealed_len != HC_SEALED_LEN)
+	{
+		sodium_memzero(sk, HC_SECRET_KEY_LEN);
 		return false;
+	}
 	crypto_kdf_derive_from_key(seal_key, sizeof(seal_key), HC_KDF_SEAL,
 							   HC_KDF_CONTEXT, server_key);
 	seal_ad(key_id, region, ad);

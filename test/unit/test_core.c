@@ -804,8 +804,10 @@ test_seal(void)
 	CHECK(bad == 0, "each of the %d single-bit flips of the sealed blob fails and wipes",
 		  HC_SEALED_LEN * 8);
 
+	memset(sk, 0xAA, sizeof(sk));
 	CHECK(!hc_unseal_secret(server_key, key_id, 330106, sealed, sizeof(sealed) - 1, sk),
 		  "unseal of a truncated blob fails");
+	CHECK(all_bytes(sk, sizeof(sk), 0), "failed unseal (wrong length) wipes the output");
 	{
 		uint8_t		longer[HC_SEALED_LEN + 1];
 
