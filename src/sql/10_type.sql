@@ -60,6 +60,10 @@ CREATE FUNCTION @extschema@.bytea(@extschema@.healthcode) RETURNS bytea
 COMMENT ON FUNCTION @extschema@.bytea(@extschema@.healthcode) IS 'Cast to the payload bytes.';
 CREATE CAST (bytea AS @extschema@.healthcode) WITH FUNCTION @extschema@.healthcode(bytea);
 CREATE CAST (@extschema@.healthcode AS bytea) WITH FUNCTION @extschema@.bytea(@extschema@.healthcode);
+COMMENT ON CAST (bytea AS @extschema@.healthcode) IS
+  'The payload bytes as a code, validated exactly as text input (22P02 when malformed).';
+COMMENT ON CAST (@extschema@.healthcode AS bytea) IS
+  'A code''s payload bytes: its binary form, starting with the format-version byte.';
 
 -- comparison: bytewise, so "equal" means "the same signed code"
 CREATE FUNCTION @extschema@.healthcode_eq(@extschema@.healthcode, @extschema@.healthcode) RETURNS boolean
@@ -115,6 +119,18 @@ CREATE OPERATOR @extschema@.>= (
   LEFTARG = @extschema@.healthcode, RIGHTARG = @extschema@.healthcode,
   FUNCTION = @extschema@.healthcode_ge, COMMUTATOR = OPERATOR(@extschema@.<=),
   NEGATOR = OPERATOR(@extschema@.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR @extschema@.= (@extschema@.healthcode, @extschema@.healthcode) IS
+  'Equal: the same signed code, byte for byte.';
+COMMENT ON OPERATOR @extschema@.<> (@extschema@.healthcode, @extschema@.healthcode) IS
+  'Not equal: the payloads differ in some byte.';
+COMMENT ON OPERATOR @extschema@.< (@extschema@.healthcode, @extschema@.healthcode) IS
+  'Less than, in the bytewise order of payloads: stable, for indexes and sorting, with no other meaning.';
+COMMENT ON OPERATOR @extschema@.<= (@extschema@.healthcode, @extschema@.healthcode) IS
+  'Less than or equal, in the bytewise order of payloads.';
+COMMENT ON OPERATOR @extschema@.> (@extschema@.healthcode, @extschema@.healthcode) IS
+  'Greater than, in the bytewise order of payloads.';
+COMMENT ON OPERATOR @extschema@.>= (@extschema@.healthcode, @extschema@.healthcode) IS
+  'Greater than or equal, in the bytewise order of payloads.';
 
 CREATE OPERATOR CLASS @extschema@.healthcode_ops
   DEFAULT FOR TYPE @extschema@.healthcode USING btree AS
@@ -124,12 +140,20 @@ CREATE OPERATOR CLASS @extschema@.healthcode_ops
     OPERATOR 4 @extschema@.>=,
     OPERATOR 5 @extschema@.>,
     FUNCTION 1 @extschema@.healthcode_cmp(@extschema@.healthcode, @extschema@.healthcode);
+COMMENT ON OPERATOR CLASS @extschema@.healthcode_ops USING btree IS
+  'Default btree operator class of healthcode (bytewise order of payloads): indexes, unique constraints, ORDER BY, merge joins.';
+COMMENT ON OPERATOR FAMILY @extschema@.healthcode_ops USING btree IS
+  'Btree operator family of healthcode, holding the operator class healthcode_ops.';
 
 CREATE OPERATOR CLASS @extschema@.healthcode_hash_ops
   DEFAULT FOR TYPE @extschema@.healthcode USING hash AS
     OPERATOR 1 @extschema@.=,
     FUNCTION 1 @extschema@.healthcode_hash(@extschema@.healthcode),
     FUNCTION 2 @extschema@.healthcode_hash_extended(@extschema@.healthcode, bigint);
+COMMENT ON OPERATOR CLASS @extschema@.healthcode_hash_ops USING hash IS
+  'Default hash operator class of healthcode: hash indexes, hash joins, hash aggregation, hash partitioning.';
+COMMENT ON OPERATOR FAMILY @extschema@.healthcode_hash_ops USING hash IS
+  'Hash operator family of healthcode, holding the operator class healthcode_hash_ops.';
 
 -- accessors, one per field
 CREATE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer

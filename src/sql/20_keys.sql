@@ -49,6 +49,10 @@ COMMENT ON COLUMN @extschema@.trust_list.valid_from IS 'Codes issued before this
 COMMENT ON COLUMN @extschema@.trust_list.valid_until IS 'End of the key''s validity: no code it signed verifies after this.';
 COMMENT ON COLUMN @extschema@.trust_list.signing_until IS 'Set when the key is rotated out: codes issued after this are rejected (key_not_valid_at_issue); older codes still verify until valid_until.';
 COMMENT ON COLUMN @extschema@.trust_list.status IS 'active (may sign), retired (rotated out; its codes verify), revoked (its codes never verify).';
+COMMENT ON COLUMN @extschema@.trust_list.public_key IS 'The 32-byte Ed25519 public key that verifies the key''s codes; unique.';
+COMMENT ON COLUMN @extschema@.trust_list.revoked_at IS 'When the key was revoked; set exactly when status is revoked.';
+COMMENT ON COLUMN @extschema@.trust_list.revocation_reason IS 'Why the key was revoked; required when status is revoked.';
+COMMENT ON COLUMN @extschema@.trust_list.created_at IS 'When the key was created (start of the creating transaction).';
 
 CREATE TABLE @extschema@.issuer_key_secret (
   key_id  bytea PRIMARY KEY REFERENCES @extschema@.trust_list (key_id) ON DELETE CASCADE,
@@ -56,6 +60,8 @@ CREATE TABLE @extschema@.issuer_key_secret (
 );
 COMMENT ON TABLE @extschema@.issuer_key_secret IS
   'Issuer secret keys, each sealed (XChaCha20-Poly1305, bound to key id and region) under the server key. No role can read it; pg_dump keeps the sealed form only.';
+COMMENT ON COLUMN @extschema@.issuer_key_secret.key_id IS 'The key in trust_list; its secret is deleted when the key is revoked or deleted.';
+COMMENT ON COLUMN @extschema@.issuer_key_secret.sealed IS 'The 64-byte Ed25519 secret key sealed under the server key: nonce (24 bytes), ciphertext (64), tag (16).';
 REVOKE ALL ON @extschema@.trust_list, @extschema@.issuer_key_secret FROM PUBLIC;
 GRANT SELECT ON @extschema@.trust_list TO PUBLIC;
 

@@ -54,6 +54,9 @@ INSERT INTO @extschema@.verify_reason VALUES
   ('not_yet_valid',          7, 'issued_at lies in the future beyond healthcode.clock_skew.'),
   ('expired',                8, 'The code''s expires_at has passed.');
 COMMENT ON TABLE @extschema@.verify_reason IS 'Every reason verify() can return, in the order it checks them.';
+COMMENT ON COLUMN @extschema@.verify_reason.reason IS 'A value of verify()''s reason column.';
+COMMENT ON COLUMN @extschema@.verify_reason.check_order IS 'Position in the order verify() checks; ok, when every check passes, comes last.';
+COMMENT ON COLUMN @extschema@.verify_reason.description IS 'What the reason means.';
 REVOKE ALL ON @extschema@.verify_reason FROM PUBLIC;
 GRANT SELECT ON @extschema@.verify_reason TO PUBLIC;
 
