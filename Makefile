@@ -12,7 +12,8 @@ EXTVERSION  = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' META.json)
 PG_CONFIG  ?= pg_config
 
 MODULE_big  = healthcode
-CORE_OBJS   = src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_qr.o
+CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_qr.o \
+              src/hc_core_status.o
 OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng
 
@@ -49,14 +50,17 @@ $(EXTENSION).control: META.json
 	sed -i "s/^default_version = .*/default_version = '$(EXTVERSION)'/" $@
 
 # ---- the codec core on its own: unit tests and fuzzing -------------------
-CORE_SRC    = src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_qr.c
+CORE_SRC    = src/hc_core_buf.c src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_qr.c \
+              src/hc_core_status.c
+CORE_HDR    = src/hc_core.h src/hc_status.h
 CORE_LIBS   = -lsodium -lqrencode -lpng
 UNIT_CFLAGS = -O1 -g -Wall -Wextra -Werror -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
 
-test/unit/test_core: test/unit/test_core.c $(CORE_SRC) src/hc_core.h
-	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_core.c $(CORE_SRC) $(CORE_LIBS)
+UNIT_SRC    = test/unit/test_core.c test/unit/test_status.c
+test/unit/test_core: $(UNIT_SRC) test/unit/tap.h $(CORE_SRC) $(CORE_HDR)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CORE_LIBS)
 
-test/unit/unseal_tool: test/unit/unseal_tool.c $(CORE_SRC) src/hc_core.h
+test/unit/unseal_tool: test/unit/unseal_tool.c $(CORE_SRC) $(CORE_HDR)
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/unseal_tool.c $(CORE_SRC) $(CORE_LIBS)
 
 .PHONY: unittest fuzz
@@ -67,7 +71,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_TARGETS = $(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  = -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-test/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(CORE_SRC) src/hc_core.h
+test/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(CORE_SRC) $(CORE_HDR)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(CORE_LIBS)
 
 # Each target runs for FUZZ_SECONDS; a crash or a broken property fails the

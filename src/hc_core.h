@@ -214,5 +214,11 @@ hc_status	hc_qr_png(const hc_qr *qr, int module_px, hc_buf *out);
  * symbol (invert for light terminals). */
 hc_status	hc_qr_utf8(const hc_qr *qr, bool invert, hc_buf *out);
 void		hc_buf_free(hc_buf *b);
+/* Grow by at least extra bytes / append / append formatted text (no NUL
+ * counted in len). Each returns false when memory runs out. */
+bool		hc_buf_reserve(hc_buf *b, size_t extra);
+bool		hc_buf_append(hc_buf *b, const void *data, size_t n);
+bool		hc_buf_printf(hc_buf *b, const char *fmt, ...)
+			__attribute__((format(printf, 2, 3)));
 
 #endif							/* HC_CORE_H */

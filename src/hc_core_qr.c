@@ -66,46 +66,6 @@ hc_qr_free(hc_qr *qr)
 	qr->width = 0;
 }
 
-void
-hc_buf_free(hc_buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-static bool
-buf_reserve(hc_buf *b, size_t extra)
-{
-	size_t		need = b->len + extra;
-
-	if (need <= b->cap)
-		return true;
-	{
-		size_t		cap = b->cap ? b->cap : 1024;
-		char	   *p;
-
-		while (cap < need)
-			cap *= 2;
-		p = realloc(b->data, cap);
-		if (p == NULL)
-			return false;
-		b->data = p;
-		b->cap = cap;
-	}
-	return true;
-}
-
-static bool
-buf_append(hc_buf *b, const void *data, size_t n)
-{
-	if (!buf_reserve(b, n))
-		return false;
-	memcpy(b->data + b->len, data, n);
-	b->len += n;
-	return true;
-}
-
 /* Appends a non-negative integer; faster than snprintf in the SVG loop. */
 static char *
 put_uint(char *p, unsigned v)
@@ -153,7 +113,7 @@ hc_qr_svg(const hc_qr *qr, int module_px, hc_buf *out)
 				 "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">"
 				 "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/><path fill=\"#000000\" d=\"",
 				 total * module_px, total * module_px, total, total, total, total);
-	if (!buf_append(out, head, (size_t) n))
+	if (!hc_buf_append(out, head, (size_t) n))
 		goto nomem;
 	/* One path; each horizontal run of dark modules is a 1-high rectangle. */
 	for (y = 0; y < w; y++)
@@ -172,7 +132,7 @@ hc_qr_svg(const hc_qr *qr, int module_px, hc_buf *out)
 			}
 			for (run = 1; x + run < w && row[x + run]; run++)
 				;
-			if (!buf_reserve(out, 48))
+			if (!hc_buf_reserve(out, 48))
 				goto nomem;
 			p = out->data + out->len;
 			*p++ = 'M';
@@ -191,7 +151,7 @@ hc_qr_svg(const hc_qr *qr, int module_px, hc_buf *out)
 			x += run;
 		}
 	}
-	if (!buf_append(out, "\"/></svg>\n", 10))
+	if (!hc_buf_append(out, "\"/></svg>\n", 10))
 		goto nomem;
 	return HC_OK;
 nomem:
@@ -204,7 +164,7 @@ png_write_to_buf(png_structp png, png_bytep data, png_size_t len)
 {
 	hc_buf	   *b = png_get_io_ptr(png);
 
-	if (!buf_append(b, data, len))
+	if (!hc_buf_append(b, data, len))
 		png_error(png, "out of memory");
 }
 
@@ -327,10 +287,10 @@ hc_qr_utf8(const hc_qr *qr, bool invert, hc_buf *out)
 			if (y + 1 >= total)
 				bottom = 0;
 			idx = top * 2 + bottom;
-			if (!buf_append(out, cells[idx], strlen(cells[idx])))
+			if (!hc_buf_append(out, cells[idx], strlen(cells[idx])))
 				goto nomem;
 		}
-		if (!buf_append(out, "\n", 1))
+		if (!hc_buf_append(out, "\n", 1))
 			goto nomem;
 	}
 	return HC_OK;

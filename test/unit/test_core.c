@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE				/* memmem */
 #include "hc_core.h"
+#include "tap.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,9 +24,7 @@ static char *tap_out;
 static size_t tap_len;
 static size_t tap_cap;
 
-static void tap_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 tap_printf(const char *fmt, ...)
 {
 	va_list		ap;
@@ -53,9 +52,7 @@ tap_printf(const char *fmt, ...)
 	tap_len += (size_t) n;
 }
 
-static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool
+bool
 check(bool ok, const char *fmt, ...)
 {
 	char		name[256];
@@ -76,10 +73,6 @@ check(bool ok, const char *fmt, ...)
 	return ok;
 }
 
-/* CHECK(cond, "name %s", args...) — one TAP test. */
-#define CHECK(cond, ...) check((cond), __VA_ARGS__)
-/* A "# ..." diagnostic line, for details of a failure. */
-#define DIAG(...) (tap_printf("# " __VA_ARGS__), tap_printf("\n"))
 /* CHECK_STATUS(expr, expected, name): also checks the detail was filled. */
 #define CHECK_STATUS(got, want, detail, ...) \
 	check_status((got), (want), (detail), __VA_ARGS__)
@@ -1121,6 +1114,7 @@ main(void)
 	test_pseudonym();
 	test_server_key();
 	test_qr();
+	test_status_engine();
 
 	printf("1..%d\n", n_run);
 	if (tap_len)

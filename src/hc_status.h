@@ -1,0 +1,210 @@
+/*
+ * hc_status.h — the status engine: a person's colour as a function of
+ * evidence, region policy and time. Pure C, no PostgreSQL header, so the
+ * rules are unit-tested and fuzzed on their own (test/unit, test/fuzz).
+ *
+ * The engine turns one person's evidence (events) and the policy versions
+ * that govern the person's region into a timeline: consecutive segments
+ * [from, until) from a given instant to +infinity, each with a colour, the
+ * "vaccinated" mark and the reasons (the events that decide the colour).
+ * The timeline is exact for every later instant as long as the evidence
+ * does not change, so the database stores it once and any read time gets
+ * the right colour without a background job.
+ *
+ * Times are microseconds since 2000-01-01 00:00 UTC (PostgreSQL's
+ * TimestampTz), INT64_MIN/INT64_MAX standing for -/+infinity. Calendar days
+ * are China Standard Time days (UTC+8, no daylight saving since 1991).
+ *
+ * Rules (every number comes from the policy in force at the instant judged):
+ *   windowed triggers: active from the event for lookback_days, or until
+ *   released earlier (see below) —
+ *     stay in a high-risk area ........................ red
+ *     close contact of a case ......................... red
+ *     stay in a medium-risk area ...................... yellow
+ *     secondary contact ............................... yellow
+ *     contact with a case declared by the person ...... yellow
+ *     audit finding (declaration contradicted) ........ yellow
+ *   open-ended triggers: active from the event until released —
+ *     positive test (sampled at) ...................... red
+ *     red pushed by another region .................... red
+ *     declared symptoms, a temperature at or above
+ *     fever_tenths, an abnormal check-in .............. yellow (if symptoms_yellow)
+ *   required periodic test overdue (periodic_testing): yellow from the end
+ *     of the last negative test's validity (or of the grace period after
+ *     registration) until the next negative test.
+ *   release of a red trigger: quarantine_days_red consecutive normal daily
+ *     check-ins on or after its day, and red_release_negative_tests
+ *     negative tests sampled after it, each at least 24 h after the one
+ *     before; released at the later of the two.
+ *   release of a yellow trigger: quarantine_days_yellow consecutive normal
+ *     daily check-ins on or after its day, or (if
+ *     two_negatives_release_yellow) two negative tests after it taken at
+ *     least 24 h and at most 72 h apart (calendar mode: on different days
+ *     at most two days apart); released at the earlier of the two.
+ *   manual release (medical release, appeal upheld) at T: ends every
+ *     trigger that started before T (not the periodic-test requirement).
+ *   manual override: colour C over [at, until), whatever the triggers say;
+ *     of overlapping overrides the one starting later wins.
+ *   the colour of an instant is the override's, else the highest colour of
+ *   the active triggers, else green; the reasons are the override, else the
+ *   active triggers of that colour (one per rule and place: the latest).
+ *   vaccinated: at least vaccinated_min_doses distinct doses given.
+ *   a negative test counts for negative_test_valid_hours; in calendar mode
+ *   through the end of the day that many whole days after sampling.
+ */
+#ifndef HC_STATUS_H
+#define HC_STATUS_H
+
+#include "hc_core.h"
+
+#define HC_TIME_NEG_INF   INT64_MIN
+#define HC_TIME_POS_INF   INT64_MAX
+/* Finite times lie within +/- this (about 146,000 years around 2000), so
+ * that the difference of any two never overflows. */
+#define HC_TIME_LIMIT     (INT64_C(1) << 62)
+#define HC_USECS_PER_SEC  INT64_C(1000000)
+#define HC_USECS_PER_HOUR (INT64_C(3600) * HC_USECS_PER_SEC)
+#define HC_USECS_PER_DAY  (INT64_C(24) * HC_USECS_PER_HOUR)
+/* China Standard Time: the offset of every calendar-day computation. */
+#define HC_LOCAL_OFFSET   (INT64_C(8) * HC_USECS_PER_HOUR)
+
+/* Evidence, one event each. */
+typedef enum hc_event_kind
+{
+	HC_EV_STAY_HIGH = 1,		/* at: stay; place */
+	HC_EV_STAY_MEDIUM,			/* at: stay; place */
+	HC_EV_CLOSE_CONTACT,		/* at: exposure */
+	HC_EV_SECONDARY_CONTACT,	/* at: exposure */
+	HC_EV_DECLARED_CONTACT,		/* at: declaration */
+	HC_EV_POSITIVE_TEST,		/* at: sampled */
+	HC_EV_NEGATIVE_TEST,		/* at: sampled */
+	HC_EV_SYMPTOMS,				/* at: declaration with symptoms */
+	HC_EV_TEMPERATURE,			/* at: measured; value: tenths of a degree C */
+	HC_EV_CHECKIN,				/* at: check-in; value: temperature tenths or 0 */
+	HC_EV_CHECKIN_SYMPTOMS,		/* at: check-in reporting symptoms */
+	HC_EV_FINDING,				/* at: audit finding (open or confirmed) */
+	HC_EV_OVERRIDE,				/* [at, until): colour value (0..2) */
+	HC_EV_RELEASE,				/* at: medical release or appeal upheld */
+	HC_EV_VACCINATION,			/* at: dose given; value: dose number */
+	HC_EV_PUSHED_RED,			/* at: red decided by another region */
+	HC_EV_REGISTERED,			/* at: the person was registered */
+	HC_EV_KIND_MAX = HC_EV_REGISTERED
+} hc_event_kind;
+
+typedef struct hc_event
+{
+	int32_t		kind;			/* hc_event_kind */
+	int32_t		value;
+	int32_t		place;			/* division code or -1 */
+	int64_t		at;
+	int64_t		until;			/* overrides only */
+	int64_t		ref;			/* the source row's id, carried to the reasons */
+} hc_event;
+
+/* Why a segment has its colour; each names the event that decided it. */
+typedef enum hc_rule
+{
+	HC_RULE_STAY_HIGH = 1,
+	HC_RULE_STAY_MEDIUM,
+	HC_RULE_CLOSE_CONTACT,
+	HC_RULE_SECONDARY_CONTACT,
+	HC_RULE_DECLARED_CONTACT,
+	HC_RULE_POSITIVE_TEST,
+	HC_RULE_PUSHED_RED,
+	HC_RULE_SYMPTOMS,
+	HC_RULE_FEVER,
+	HC_RULE_ABNORMAL_CHECKIN,
+	HC_RULE_AUDIT_FINDING,
+	HC_RULE_TEST_OVERDUE,
+	HC_RULE_OVERRIDE,
+	HC_RULE_MAX = HC_RULE_OVERRIDE
+} hc_rule;
+
+/* One version of a region's policy. rank is how specific its region is
+ * (0 national, 1 province, 2 city, 3 county): at any instant the most
+ * specific version in force wins, then the one starting latest. */
+typedef struct hc_policy
+{
+	int32_t		rank;
+	int64_t		valid_from;		/* may be -infinity */
+	int64_t		valid_until;	/* may be +infinity */
+	int32_t		lookback_days;
+	int32_t		quarantine_days_red;
+	int32_t		quarantine_days_yellow;
+	int32_t		red_release_negative_tests;
+	int32_t		negative_test_valid_hours;
+	int32_t		fever_tenths;
+	int32_t		vaccinated_min_doses;
+	bool		symptoms_yellow;
+	bool		periodic_testing;
+	bool		calendar_days;
+	bool		two_negatives_release_yellow;
+} hc_policy;
+
+/* The built-in defaults (DESIGN.md "Status rules"), used wherever no
+ * version is in force. */
+void		hc_policy_default(hc_policy *out);
+/* Checks every parameter's range; false with a detail naming the field. */
+bool		hc_policy_valid(const hc_policy *p, char *detail, size_t detail_len);
+
+typedef struct hc_reason
+{
+	hc_rule		rule;
+	int32_t		event;			/* index into the caller's event array */
+} hc_reason;
+
+typedef struct hc_segment
+{
+	int64_t		from;
+	int64_t		until;			/* +infinity for the last segment */
+	hc_colour	colour;
+	bool		vaccinated;
+	int32_t		first_reason;	/* into hc_timeline.reasons */
+	int32_t		n_reasons;
+} hc_segment;
+
+typedef struct hc_timeline
+{
+	hc_segment *segments;
+	int32_t		n_segments;
+	hc_reason  *reasons;
+	int32_t		n_reasons;
+} hc_timeline;
+
+/* Most events one person may have: far above any real person (a stay
+ * record every ten minutes for the longest window), and it bounds the
+ * engine's quadratic worst case. */
+#define HC_STATUS_MAX_EVENTS 100000
+#define HC_STATUS_MAX_POLICIES 1000
+
+/*
+ * Computes the timeline from the instant `from` on. Events may come in any
+ * order. Returns HC_OK, HC_ERR_ARGUMENT (a malformed event or policy,
+ * explained in detail) or HC_ERR_NOMEM. On success the caller frees out
+ * with hc_timeline_free.
+ */
+hc_status	hc_status_compute(const hc_event *events, size_t n_events,
+							  const hc_policy *policies, size_t n_policies,
+							  int64_t from, hc_timeline *out,
+							  char *detail, size_t detail_len);
+void		hc_timeline_free(hc_timeline *t);
+
+const char *hc_rule_name(hc_rule r);
+
+/*
+ * JSON of the timeline for storage:
+ *   current: the reasons of the first segment, a JSON array;
+ *   next: the later segments, a JSON array of
+ *     {"from": time, "colour": ..., "vaccinated": bool, "reasons": [...]}.
+ * A reason is {"rule", "colour", "at", "place" (when known), "ref",
+ * "text"}; "text" is the human sentence, e.g. "stayed in 330106 (high
+ * risk) on 2022-04-02". Times are ISO 8601 in China Standard Time.
+ */
+bool		hc_timeline_json(const hc_timeline *t, const hc_event *events,
+							 hc_buf *current, hc_buf *next);
+/* Writes an ISO 8601 time (…T10:00:00+08:00, microseconds when not
+ * zero) into out; "infinity" / "-infinity" for the infinities. */
+#define HC_TIME_TEXT_LEN 64
+void		hc_format_time(int64_t t, char out[HC_TIME_TEXT_LEN]);
+
+#endif							/* HC_STATUS_H */

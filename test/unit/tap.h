@@ -1,0 +1,21 @@
+/*
+ * tap.h — the unit tests' TAP harness (defined in test_core.c), shared by
+ * every test file linked into test/unit/test_core.
+ */
+#ifndef HC_TEST_TAP_H
+#define HC_TEST_TAP_H
+
+#include <stdbool.h>
+
+void		tap_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool		check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* CHECK(cond, "name %s", args...) — one TAP test. */
+#define CHECK(cond, ...) check((cond), __VA_ARGS__)
+/* A "# ..." diagnostic line, for details of a failure. */
+#define DIAG(...) (tap_printf("# " __VA_ARGS__), tap_printf("\n"))
+
+/* test_status.c */
+void		test_status_engine(void);
+
+#endif

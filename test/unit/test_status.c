@@ -1,0 +1,678 @@
+/*
+ * test_status.c — unit tests of the status engine (src/hc_status.h): each
+ * rule of DESIGN.md "Status rules", policy versions, overrides, releases,
+ * the vaccinated mark, input validation, order independence, and the
+ * property the database relies on: a timeline computed earlier agrees with
+ * one computed later at every later instant.
+ */
+#include "hc_status.h"
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUR HC_USECS_PER_HOUR
+#define DAY  HC_USECS_PER_DAY
+
+/* Days from 2000-01-01 to y-m-d (H. Hinnant's days_from_civil, shifted). */
+static int64_t
+days_from_2000(int y, unsigned m, unsigned d)
+{
+	int			era;
+	unsigned	yoe,
+				doy,
+				doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned) (y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int64_t) era * 146097 + (int64_t) doe - 719468 - 10957;
+}
+
+/* A China Standard Time instant. */
+static int64_t
+T(int y, unsigned m, unsigned d, unsigned h)
+{
+	return days_from_2000(y, m, d) * DAY + (int64_t) h * HOUR - HC_LOCAL_OFFSET;
+}
+
+static hc_event
+ev(int kind, int64_t at)
+{
+	hc_event	e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.at = at;
+	e.place = -1;
+	e.ref = 0;
+	return e;
+}
+
+static hc_event
+stay(int kind, int place, int64_t at)
+{
+	hc_event	e = ev(kind, at);
+
+	e.place = place;
+	return e;
+}
+
+static hc_event
+with_value(hc_event e, int value)
+{
+	e.value = value;
+	return e;
+}
+
+typedef struct result
+{
+	hc_timeline tl;
+	hc_status	st;
+	char		detail[HC_DETAIL_LEN];
+} result;
+
+static result
+compute(const hc_event *evs, size_t n, const hc_policy *pol, size_t np, int64_t from)
+{
+	result		r;
+
+	r.detail[0] = '\0';
+	r.st = hc_status_compute(evs, n, pol, np, from, &r.tl, r.detail, sizeof(r.detail));
+	return r;
+}
+
+static const hc_segment *
+segment_at(const hc_timeline *tl, int64_t t)
+{
+	int32_t		i;
+
+	for (i = 0; i < tl->n_segments; i++)
+		if (tl->segments[i].from <= t && t < tl->segments[i].until)
+			return &tl->segments[i];
+	return NULL;
+}
+
+static int
+colour_at(const hc_timeline *tl, int64_t t)
+{
+	const hc_segment *s = segment_at(tl, t);
+
+	return s ? (int) s->colour : -1;
+}
+
+/* The rule of the first reason at t, or 0. */
+static int
+rule_at(const hc_timeline *tl, int64_t t)
+{
+	const hc_segment *s = segment_at(tl, t);
+
+	return s && s->n_reasons > 0 ? (int) tl->reasons[s->first_reason].rule : 0;
+}
+
+/* When the colour at t ends (the start of the next different colour). */
+static int64_t
+colour_until(const hc_timeline *tl, int64_t t)
+{
+	const hc_segment *s = segment_at(tl, t);
+	int32_t		i;
+
+	if (s == NULL)
+		return -1;
+	for (i = (int32_t) (s - tl->segments); i < tl->n_segments; i++)
+		if (tl->segments[i].colour != s->colour)
+			return tl->segments[i].from;
+	return HC_TIME_POS_INF;
+}
+
+static hc_policy
+defaults(void)
+{
+	hc_policy	p;
+
+	hc_policy_default(&p);
+	return p;
+}
+
+static void
+test_basic_rules(void)
+{
+	hc_policy	p = defaults();
+	int64_t		now = T(2022, 4, 5, 12);
+	hc_event	e[32];
+	result		r;
+	char		t[HC_TIME_TEXT_LEN];
+
+	r = compute(NULL, 0, &p, 1, now);
+	CHECK(r.st == HC_OK && r.tl.n_segments == 1 && r.tl.segments[0].colour == HC_GREEN &&
+		  r.tl.segments[0].from == now && r.tl.segments[0].until == HC_TIME_POS_INF &&
+		  r.tl.segments[0].n_reasons == 0,
+		  "no evidence: green from now on, no reasons");
+	hc_timeline_free(&r.tl);
+
+	e[0] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 4, 2, 10));
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED && rule_at(&r.tl, now) == HC_RULE_STAY_HIGH,
+		  "a high-risk stay 3 days ago makes red, reason stay_high_risk");
+	CHECK(colour_until(&r.tl, now) == T(2022, 4, 16, 10) && colour_at(&r.tl, T(2022, 4, 16, 10)) == HC_GREEN,
+		  "the red ends when the stay leaves the 14-day window, green after");
+	hc_timeline_free(&r.tl);
+
+	e[0] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 3, 20, 10));
+	r = compute(e, 1, &p, 1, now);
+	CHECK(r.tl.n_segments == 1 && colour_at(&r.tl, now) == HC_GREEN,
+		  "a high-risk stay 16 days ago no longer counts");
+	hc_timeline_free(&r.tl);
+
+	e[0] = stay(HC_EV_STAY_MEDIUM, 330106, T(2022, 4, 2, 10));
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && rule_at(&r.tl, now) == HC_RULE_STAY_MEDIUM &&
+		  colour_until(&r.tl, now) == T(2022, 4, 16, 10),
+		  "a medium-risk stay: yellow until its window ends, with no new data");
+	hc_timeline_free(&r.tl);
+
+	e[0] = ev(HC_EV_POSITIVE_TEST, T(2022, 4, 1, 9));
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED && colour_until(&r.tl, now) == HC_TIME_POS_INF &&
+		  rule_at(&r.tl, now) == HC_RULE_POSITIVE_TEST,
+		  "a positive test: red until released, whatever the time");
+	hc_timeline_free(&r.tl);
+
+	e[0] = ev(HC_EV_CLOSE_CONTACT, T(2022, 4, 4, 9));
+	e[1] = ev(HC_EV_SECONDARY_CONTACT, T(2022, 4, 4, 9));
+	r = compute(e, 2, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED && rule_at(&r.tl, now) == HC_RULE_CLOSE_CONTACT &&
+		  r.tl.segments[0].n_reasons == 1,
+		  "close contact is red; a yellow trigger at the same time is not a reason of the red");
+	hc_timeline_free(&r.tl);
+
+	r = compute(e + 1, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && rule_at(&r.tl, now) == HC_RULE_SECONDARY_CONTACT,
+		  "secondary contact is yellow");
+	hc_timeline_free(&r.tl);
+
+	e[0] = ev(HC_EV_SYMPTOMS, T(2022, 4, 5, 8));
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && colour_until(&r.tl, now) == HC_TIME_POS_INF,
+		  "declared symptoms: yellow until released");
+	hc_timeline_free(&r.tl);
+	p.symptoms_yellow = false;
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_GREEN, "symptoms_yellow = false: symptoms give no colour");
+	hc_timeline_free(&r.tl);
+	p = defaults();
+
+	e[0] = with_value(ev(HC_EV_TEMPERATURE, T(2022, 4, 5, 8)), 375);
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && rule_at(&r.tl, now) == HC_RULE_FEVER,
+		  "37.5 degrees is fever under the default 37.3 threshold");
+	hc_timeline_free(&r.tl);
+	p.fever_tenths = 380;
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_GREEN, "37.5 degrees is no fever under a 38.0 threshold");
+	hc_timeline_free(&r.tl);
+	p = defaults();
+
+	e[0] = ev(HC_EV_FINDING, T(2022, 4, 5, 8));
+	e[1] = ev(HC_EV_DECLARED_CONTACT, T(2022, 4, 5, 8));
+	r = compute(e, 2, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && r.tl.segments[0].n_reasons == 2,
+		  "an audit finding and a declared contact are yellow, both listed");
+	hc_timeline_free(&r.tl);
+
+	hc_format_time(T(2022, 4, 2, 10), t);
+	CHECK(strcmp(t, "2022-04-02T10:00:00+08:00") == 0, "times are written in China Standard Time (%s)", t);
+	hc_format_time(T(1999, 12, 31, 23) + 1, t);
+	CHECK(strcmp(t, "1999-12-31T23:00:00.000001+08:00") == 0, "before 2000 and with microseconds (%s)", t);
+}
+
+static void
+test_releases(void)
+{
+	hc_policy	p = defaults();
+	int64_t		now = T(2022, 4, 5, 12);
+	hc_event	e[40];
+	size_t		n = 0;
+	int			d;
+	result		r;
+
+	/* medium-risk stay on 04-02, check-ins 04-02 .. 04-08 */
+	e[n++] = stay(HC_EV_STAY_MEDIUM, 330106, T(2022, 4, 2, 10));
+	for (d = 2; d <= 8; d++)
+		e[n++] = with_value(ev(HC_EV_CHECKIN, T(2022, 4, (unsigned) d, 9)), 365);
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_until(&r.tl, now) == T(2022, 4, 9, 0),
+		  "7 consecutive normal check-ins from the stay's day release yellow at the next midnight");
+	hc_timeline_free(&r.tl);
+
+	e[4] = with_value(ev(HC_EV_CHECKIN, T(2022, 4, 4, 9)), 381);
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && colour_until(&r.tl, now) == HC_TIME_POS_INF &&
+		  rule_at(&r.tl, T(2022, 4, 17, 0)) == HC_RULE_ABNORMAL_CHECKIN,
+		  "a fever check-in breaks the run and is a yellow of its own, outlasting the stay's window");
+	hc_timeline_free(&r.tl);
+
+	/* two negatives 30 h apart after the stay release yellow at once */
+	n = 0;
+	e[n++] = stay(HC_EV_STAY_MEDIUM, 330106, T(2022, 4, 2, 10));
+	e[n++] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 3, 8));
+	e[n++] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 4, 14));
+	r = compute(e, n, &p, 1, T(2022, 4, 3, 0));
+	CHECK(colour_until(&r.tl, T(2022, 4, 3, 0)) == T(2022, 4, 4, 14),
+		  "two negatives 30 h apart release yellow at the second");
+	hc_timeline_free(&r.tl);
+	e[2].at = T(2022, 4, 3, 20);
+	r = compute(e, n, &p, 1, T(2022, 4, 3, 0));
+	CHECK(colour_until(&r.tl, T(2022, 4, 3, 0)) == T(2022, 4, 16, 10),
+		  "negatives 12 h apart do not");
+	p.calendar_days = true;
+	hc_timeline_free(&r.tl);
+	e[2].at = T(2022, 4, 4, 1);
+	r = compute(e, n, &p, 1, T(2022, 4, 3, 0));
+	CHECK(colour_until(&r.tl, T(2022, 4, 3, 0)) == T(2022, 4, 4, 1),
+		  "calendar mode: negatives on consecutive days release yellow (17 h apart)");
+	hc_timeline_free(&r.tl);
+	p = defaults();
+	p.two_negatives_release_yellow = false;
+	e[2].at = T(2022, 4, 4, 14);
+	r = compute(e, n, &p, 1, T(2022, 4, 3, 0));
+	CHECK(colour_until(&r.tl, T(2022, 4, 3, 0)) == T(2022, 4, 16, 10),
+		  "two_negatives_release_yellow = false: the tests do not release");
+	hc_timeline_free(&r.tl);
+	p = defaults();
+
+	/* positive on 04-01: 14 check-ins 04-01..04-14, negatives 04-10 and 04-12 */
+	n = 0;
+	e[n++] = ev(HC_EV_POSITIVE_TEST, T(2022, 4, 1, 9));
+	for (d = 1; d <= 14; d++)
+		e[n++] = ev(HC_EV_CHECKIN, T(2022, 4, (unsigned) d, 9));
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_until(&r.tl, now) == HC_TIME_POS_INF,
+		  "check-ins alone do not release red when the policy asks for 2 negative tests");
+	hc_timeline_free(&r.tl);
+	e[n++] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 10, 9));
+	e[n++] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 10, 20));
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_until(&r.tl, now) == HC_TIME_POS_INF, "two negatives 11 h apart count as one");
+	hc_timeline_free(&r.tl);
+	e[n - 1].at = T(2022, 4, 12, 9);
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_until(&r.tl, now) == T(2022, 4, 15, 0),
+		  "14 check-ins and 2 negatives 48 h apart release red after the last check-in day");
+	hc_timeline_free(&r.tl);
+	p.red_release_negative_tests = 0;
+	r = compute(e, n - 2, &p, 1, now);
+	CHECK(colour_until(&r.tl, now) == T(2022, 4, 15, 0),
+		  "red_release_negative_tests = 0: the check-ins alone release red");
+	hc_timeline_free(&r.tl);
+	p = defaults();
+
+	/* manual release ends what started before it, not what comes after */
+	n = 0;
+	e[n++] = ev(HC_EV_POSITIVE_TEST, T(2022, 4, 1, 9));
+	e[n++] = ev(HC_EV_RELEASE, T(2022, 4, 6, 9));
+	e[n++] = stay(HC_EV_STAY_MEDIUM, 330106, T(2022, 4, 7, 9));
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED && colour_until(&r.tl, now) == T(2022, 4, 6, 9) &&
+		  colour_at(&r.tl, T(2022, 4, 6, 12)) == HC_GREEN &&
+		  colour_at(&r.tl, T(2022, 4, 7, 10)) == HC_YELLOW,
+		  "a medical release ends the red at its time; a later stay still counts");
+	hc_timeline_free(&r.tl);
+
+	/* overrides */
+	n = 0;
+	e[n++] = ev(HC_EV_POSITIVE_TEST, T(2022, 4, 1, 9));
+	e[n] = with_value(ev(HC_EV_OVERRIDE, T(2022, 4, 5, 0)), HC_GREEN);
+	e[n++].until = T(2022, 4, 8, 0);
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_GREEN && rule_at(&r.tl, now) == HC_RULE_OVERRIDE &&
+		  colour_at(&r.tl, T(2022, 4, 8, 0)) == HC_RED,
+		  "a green override wins while it lasts; the red comes back after it");
+	hc_timeline_free(&r.tl);
+	e[n] = with_value(ev(HC_EV_OVERRIDE, T(2022, 4, 5, 6)), HC_YELLOW);
+	e[n++].until = HC_TIME_POS_INF;
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && colour_until(&r.tl, now) == HC_TIME_POS_INF,
+		  "of overlapping overrides the later decision wins, open-ended");
+	hc_timeline_free(&r.tl);
+}
+
+static void
+test_policies(void)
+{
+	hc_policy	p[3];
+	int64_t		now = T(2022, 4, 5, 12);
+	hc_event	e[8];
+	result		r;
+
+	/* a national version from tomorrow with a 7-day lookback */
+	p[0] = defaults();
+	p[0].valid_until = T(2022, 4, 6, 0);
+	p[1] = defaults();
+	p[1].valid_from = T(2022, 4, 6, 0);
+	p[1].lookback_days = 7;
+	e[0] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 3, 28, 10));
+	r = compute(e, 1, p, 2, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED && colour_until(&r.tl, now) == T(2022, 4, 6, 0),
+		  "a policy effective tomorrow changes the colour tomorrow, not today");
+	hc_timeline_free(&r.tl);
+
+	/* a city version beats the national one while both are in force */
+	p[0] = defaults();
+	p[1] = defaults();
+	p[1].rank = 2;
+	p[1].lookback_days = 3;
+	r = compute(e, 1, p, 2, now);
+	CHECK(colour_at(&r.tl, now) == HC_GREEN, "the more specific region's policy wins");
+	hc_timeline_free(&r.tl);
+	p[1].valid_until = T(2022, 4, 1, 0);
+	r = compute(e, 1, p, 2, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED, "an expired city version gives way to the national one");
+	hc_timeline_free(&r.tl);
+
+	/* no version at all: built-in defaults */
+	r = compute(e, 1, NULL, 0, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED, "without any policy the defaults apply");
+	hc_timeline_free(&r.tl);
+
+	/* vaccinated mark */
+	e[0] = with_value(ev(HC_EV_VACCINATION, T(2021, 5, 1, 9)), 1);
+	e[1] = with_value(ev(HC_EV_VACCINATION, T(2021, 6, 1, 9)), 2);
+	p[0] = defaults();
+	r = compute(e, 2, p, 1, now);
+	CHECK(r.tl.segments[0].vaccinated, "two doses: vaccinated");
+	hc_timeline_free(&r.tl);
+	p[0].vaccinated_min_doses = 3;
+	r = compute(e, 2, p, 1, now);
+	CHECK(!r.tl.segments[0].vaccinated, "two doses under a three-dose policy: not vaccinated");
+	hc_timeline_free(&r.tl);
+	e[1].value = 1;
+	p[0] = defaults();
+	r = compute(e, 2, p, 1, now);
+	CHECK(!r.tl.segments[0].vaccinated, "the same dose number twice counts once");
+	hc_timeline_free(&r.tl);
+
+	/* periodic testing */
+	p[0] = defaults();
+	p[0].periodic_testing = true;
+	e[0] = ev(HC_EV_REGISTERED, T(2022, 4, 1, 9));
+	r = compute(e, 1, p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && rule_at(&r.tl, now) == HC_RULE_TEST_OVERDUE,
+		  "periodic testing, no test 4 days after registration: yellow");
+	hc_timeline_free(&r.tl);
+	e[1] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 5, 8));
+	r = compute(e, 2, p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_GREEN && colour_until(&r.tl, now) == T(2022, 4, 7, 8),
+		  "a negative test makes green for 48 hours, then the test is overdue");
+	hc_timeline_free(&r.tl);
+	p[0].calendar_days = true;
+	r = compute(e, 2, p, 1, now);
+	CHECK(colour_until(&r.tl, now) == T(2022, 4, 8, 0),
+		  "calendar mode: a 48-hour test counts through the end of the second day after");
+	hc_timeline_free(&r.tl);
+}
+
+static void
+test_reasons_and_json(void)
+{
+	hc_policy	p = defaults();
+	int64_t		now = T(2022, 4, 5, 12);
+	hc_event	e[4];
+	result		r;
+	hc_buf		cur = {0},
+				next = {0};
+
+	e[0] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 4, 2, 10));
+	e[1] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 4, 3, 10));
+	e[2] = stay(HC_EV_STAY_HIGH, 330102, T(2022, 4, 1, 10));
+	e[0].ref = 11, e[1].ref = 12, e[2].ref = 13;
+	r = compute(e, 3, &p, 1, now);
+	CHECK(r.tl.segments[0].n_reasons == 2,
+		  "one reason per rule and place: two places, two reasons");
+	CHECK(hc_timeline_json(&r.tl, e, &cur, &next), "the timeline writes as JSON");
+	CHECK(cur.data && strstr(cur.data, "\"text\": \"stayed in 330106 (high risk) on 2022-04-03\"") &&
+		  strstr(cur.data, "\"ref\": 12") && !strstr(cur.data, "\"ref\": 11"),
+		  "the reason at a place is its latest stay, with a human text");
+	if (cur.data)
+		DIAG("current: %s", cur.data);
+	CHECK(next.data && strstr(next.data, "\"from\": \"2022-04-15T10:00:00+08:00\"") &&
+		  strstr(next.data, "\"colour\": \"red\"") && strstr(next.data, "\"colour\": \"green\""),
+		  "the later segments carry their start, colour and reasons");
+	if (next.data)
+		DIAG("next: %s", next.data);
+	hc_buf_free(&cur);
+	hc_buf_free(&next);
+	hc_timeline_free(&r.tl);
+}
+
+static void
+test_invalid_input(void)
+{
+	hc_policy	p = defaults();
+	hc_event	e[2];
+	result		r;
+
+	e[0] = ev(99, T(2022, 4, 2, 10));
+	r = compute(e, 1, &p, 1, T(2022, 4, 5, 0));
+	CHECK(r.st == HC_ERR_ARGUMENT && strstr(r.detail, "unknown kind"), "an unknown event kind is refused");
+	e[0] = ev(HC_EV_STAY_HIGH, HC_TIME_POS_INF);
+	r = compute(e, 1, &p, 1, T(2022, 4, 5, 0));
+	CHECK(r.st == HC_ERR_ARGUMENT, "an infinite event time is refused");
+	e[0] = with_value(ev(HC_EV_OVERRIDE, T(2022, 4, 2, 10)), 1);
+	e[0].until = e[0].at;
+	r = compute(e, 1, &p, 1, T(2022, 4, 5, 0));
+	CHECK(r.st == HC_ERR_ARGUMENT, "an override ending at its start is refused");
+	e[0] = with_value(ev(HC_EV_VACCINATION, T(2022, 4, 2, 10)), 0);
+	r = compute(e, 1, &p, 1, T(2022, 4, 5, 0));
+	CHECK(r.st == HC_ERR_ARGUMENT && strstr(r.detail, "dose"), "dose 0 is refused");
+	p.lookback_days = 0;
+	r = compute(NULL, 0, &p, 1, T(2022, 4, 5, 0));
+	CHECK(r.st == HC_ERR_ARGUMENT && strstr(r.detail, "lookback_days"),
+		  "a policy with lookback_days 0 is refused, naming the field (%s)", r.detail);
+	p = defaults();
+	r = compute(NULL, 0, &p, 1, HC_TIME_NEG_INF);
+	CHECK(r.st == HC_ERR_ARGUMENT, "an infinite start is refused");
+}
+
+/* ---- properties over random evidence ------------------------------------ */
+
+static uint64_t prng = UINT64_C(0x2545F4914F6CDD1D);
+
+static uint32_t
+rnd(uint32_t n)
+{
+	prng ^= prng >> 12;
+	prng ^= prng << 25;
+	prng ^= prng >> 27;
+	return (uint32_t) (((prng * UINT64_C(0x2545F4914F6CDD1D)) >> 33) % n);
+}
+
+static void
+random_events(hc_event *e, size_t n, int64_t base)
+{
+	static const int kinds[] = {
+		HC_EV_STAY_HIGH, HC_EV_STAY_MEDIUM, HC_EV_CLOSE_CONTACT, HC_EV_SECONDARY_CONTACT,
+		HC_EV_DECLARED_CONTACT, HC_EV_POSITIVE_TEST, HC_EV_NEGATIVE_TEST, HC_EV_NEGATIVE_TEST,
+		HC_EV_SYMPTOMS, HC_EV_TEMPERATURE, HC_EV_CHECKIN, HC_EV_CHECKIN, HC_EV_CHECKIN,
+		HC_EV_CHECKIN_SYMPTOMS, HC_EV_FINDING, HC_EV_OVERRIDE, HC_EV_RELEASE,
+		HC_EV_VACCINATION, HC_EV_PUSHED_RED, HC_EV_REGISTERED
+	};
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		int			k = kinds[rnd(sizeof(kinds) / sizeof(kinds[0]))];
+
+		e[i] = ev(k, base + (int64_t) rnd(40 * 24) * HOUR);
+		e[i].ref = (int64_t) i + 1;
+		e[i].place = k == HC_EV_STAY_HIGH || k == HC_EV_STAY_MEDIUM ? 330100 + (int) rnd(3) : -1;
+		if (k == HC_EV_TEMPERATURE || k == HC_EV_CHECKIN)
+			e[i].value = 360 + (int) rnd(25);
+		if (k == HC_EV_VACCINATION)
+			e[i].value = 1 + (int) rnd(3);
+		if (k == HC_EV_OVERRIDE)
+		{
+			e[i].value = (int) rnd(3);
+			e[i].until = rnd(4) == 0 ? HC_TIME_POS_INF : e[i].at + (int64_t) (1 + rnd(10 * 24)) * HOUR;
+		}
+	}
+}
+
+static void
+random_policies(hc_policy *p, size_t n, int64_t base)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		p[i] = defaults();
+		p[i].rank = (int) rnd(4);
+		p[i].valid_from = rnd(3) == 0 ? HC_TIME_NEG_INF : base + (int64_t) rnd(40 * 24) * HOUR;
+		p[i].valid_until = rnd(3) == 0 ? HC_TIME_POS_INF : p[i].valid_from + (int64_t) (1 + rnd(20 * 24)) * HOUR;
+		if (p[i].valid_from == HC_TIME_NEG_INF && p[i].valid_until != HC_TIME_POS_INF)
+			p[i].valid_until = base + (int64_t) rnd(40 * 24) * HOUR;
+		p[i].lookback_days = 1 + (int) rnd(21);
+		p[i].quarantine_days_red = 1 + (int) rnd(14);
+		p[i].quarantine_days_yellow = 1 + (int) rnd(7);
+		p[i].red_release_negative_tests = (int) rnd(3);
+		p[i].negative_test_valid_hours = 24 * (1 + (int) rnd(3));
+		p[i].fever_tenths = 370 + (int) rnd(10);
+		p[i].vaccinated_min_doses = (int) rnd(4);
+		p[i].symptoms_yellow = rnd(4) != 0;
+		p[i].periodic_testing = rnd(3) == 0;
+		p[i].calendar_days = rnd(2) == 0;
+		p[i].two_negatives_release_yellow = rnd(2) == 0;
+	}
+}
+
+/* Same colour, mark and reasons (by source row) at instant t. */
+static bool
+same_state_at(const hc_timeline *a, const hc_event *ea, const hc_timeline *b,
+			  const hc_event *eb, int64_t t)
+{
+	const hc_segment *x = segment_at(a, t);
+	const hc_segment *y = segment_at(b, t);
+	int32_t		i;
+
+	if (!x || !y || x->colour != y->colour || x->vaccinated != y->vaccinated ||
+		x->n_reasons != y->n_reasons)
+		return false;
+	for (i = 0; i < x->n_reasons; i++)
+		if (a->reasons[x->first_reason + i].rule != b->reasons[y->first_reason + i].rule ||
+			ea[a->reasons[x->first_reason + i].event].ref != eb[b->reasons[y->first_reason + i].event].ref)
+			return false;
+	return true;
+}
+
+static void
+test_properties(void)
+{
+	int64_t		base = T(2022, 3, 20, 0);
+	int			round,
+				bad_later = 0,
+				bad_order = 0,
+				bad_shape = 0,
+				bad_json = 0;
+
+	for (round = 0; round < 2000; round++)
+	{
+		hc_event	e[40],
+					shuffled[40];
+		hc_policy	p[4];
+		size_t		n = rnd(40),
+					np = rnd(5),
+					i;
+		int64_t		from1 = base + (int64_t) rnd(30 * 24) * HOUR;
+		int64_t		from2 = from1 + (int64_t) rnd(20 * 24 * 60) * 60 * HC_USECS_PER_SEC;
+		result		r1,
+					r2,
+					r3;
+		hc_buf		c1 = {0},
+					n1 = {0},
+					c3 = {0},
+					n3 = {0};
+		int			k;
+
+		random_events(e, n, base);
+		random_policies(p, np, base);
+		r1 = compute(e, n, p, np, from1);
+		r2 = compute(e, n, p, np, from2);
+		/* the same evidence in another order */
+		memcpy(shuffled, e, n * sizeof(hc_event));
+		for (i = n; i > 1; i--)
+		{
+			size_t		j = rnd((uint32_t) i);
+			hc_event	tmp = shuffled[i - 1];
+
+			shuffled[i - 1] = shuffled[j];
+			shuffled[j] = tmp;
+		}
+		r3 = compute(shuffled, n, p, np, from1);
+		if (r1.st != HC_OK || r2.st != HC_OK || r3.st != HC_OK)
+		{
+			bad_shape++;
+			DIAG("round %d: %s", round, r1.detail);
+			continue;
+		}
+		/* segments: contiguous from `from` to infinity, neighbours differ */
+		for (i = 0; i < (size_t) r1.tl.n_segments; i++)
+		{
+			const hc_segment *s = &r1.tl.segments[i];
+
+			if (s->from >= s->until || (i == 0 && s->from != from1) ||
+				(i + 1 < (size_t) r1.tl.n_segments && s->until != r1.tl.segments[i + 1].from) ||
+				(i + 1 == (size_t) r1.tl.n_segments && s->until != HC_TIME_POS_INF) ||
+				(s->colour != HC_GREEN && s->n_reasons == 0) ||
+				(s->colour == HC_GREEN && s->n_reasons > 0 &&
+				 r1.tl.reasons[s->first_reason].rule != HC_RULE_OVERRIDE))
+				bad_shape++;
+		}
+		/* later computations agree at every later instant */
+		for (k = 0; k < 50; k++)
+		{
+			int64_t		t = from2 + (int64_t) rnd(40 * 24 * 60) * 60 * HC_USECS_PER_SEC;
+
+			if (!same_state_at(&r1.tl, e, &r2.tl, e, t))
+			{
+				if (bad_later++ == 0)
+					DIAG("round %d: computed at two times, they disagree at a later instant", round);
+			}
+		}
+		if (!same_state_at(&r1.tl, e, &r2.tl, e, from2))
+			bad_later++;
+		/* the order of the evidence never shows */
+		if (!hc_timeline_json(&r1.tl, e, &c1, &n1) || !hc_timeline_json(&r3.tl, shuffled, &c3, &n3) ||
+			strcmp(c1.data, c3.data) != 0 || strcmp(n1.data, n3.data) != 0)
+		{
+			if (bad_order++ == 0)
+				DIAG("round %d: shuffled evidence gives another timeline", round);
+		}
+		if (c1.data && (c1.data[0] != '[' || n1.data[0] != '['))
+			bad_json++;
+		hc_buf_free(&c1);
+		hc_buf_free(&n1);
+		hc_buf_free(&c3);
+		hc_buf_free(&n3);
+		hc_timeline_free(&r1.tl);
+		hc_timeline_free(&r2.tl);
+		hc_timeline_free(&r3.tl);
+	}
+	CHECK(bad_shape == 0, "2000 random cases: segments are contiguous, ordered, non-green ones have reasons (%d bad)", bad_shape);
+	CHECK(bad_later == 0, "2000 random cases: a timeline computed later agrees with one computed earlier at every later instant (%d bad)", bad_later);
+	CHECK(bad_order == 0, "2000 random cases: the order of the evidence never changes the result (%d bad)", bad_order);
+	CHECK(bad_json == 0, "2000 random cases: the JSON is an array (%d bad)", bad_json);
+}
+
+void
+test_status_engine(void)
+{
+	test_basic_rules();
+	test_releases();
+	test_policies();
+	test_reasons_and_json();
+	test_invalid_input();
+	test_properties();
+}
