@@ -11,6 +11,8 @@ PG_MODULE_MAGIC;
 
 char	   *hc_server_key_file = NULL;
 int			hc_clock_skew_seconds = 300;
+char	   *hc_change_cause = NULL;
+bool		hc_restore_mode = false;
 
 void		_PG_init(void);
 
@@ -53,6 +55,35 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	/*
+	 * Read by the status triggers (plpgsql, current_setting) and written
+	 * locally by functions such as decide_correction(): a free-text note in
+	 * status_history, like application_name; it grants nothing.
+	 */
+	DefineCustomStringVariable("healthcode.change_cause",
+							   "Cause recorded in status_history for status changes made by the current statement.",
+							   "Empty: the table and operation that changed the evidence.",
+							   &hc_change_cause,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	/*
+	 * Superuser-only: while on, the status triggers do nothing, so loading
+	 * a dump does not recalculate (and append history for) data whose
+	 * statuses the dump already holds. Restoring a dump turns it on for its
+	 * session by itself (the _dump_marker table); see the README.
+	 */
+	DefineCustomBoolVariable("healthcode.restore_mode",
+							 "Suspends status recalculation while a dump is being loaded.",
+							 NULL,
+							 &hc_restore_mode,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("healthcode");
 

@@ -1,0 +1,152 @@
+-- ---------------------------------------------------------------------------
+-- Region policy as data. A version holds every number the status rules
+-- read, for a region and a validity [valid_from, valid_until). At any
+-- instant a person is governed by the most specific region on their chain
+-- (county, city, province, nation) that has a version in force, and of
+-- that region's versions by the one starting latest. Versions are data
+-- with effective dates, so a policy effective tomorrow changes colours
+-- tomorrow: the status engine cuts every timeline at version boundaries.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.policy (
+  id            bigserial PRIMARY KEY,
+  region        text NOT NULL
+                CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  valid_from    timestamptz NOT NULL DEFAULT '-infinity'
+                CONSTRAINT valid_from_not_plus_infinity CHECK (valid_from < 'infinity'),
+  valid_until   timestamptz
+                CONSTRAINT valid_until_is_finite CHECK (pg_catalog.isfinite(valid_until)),
+  lookback_days integer NOT NULL DEFAULT 14
+                CONSTRAINT lookback_days_between_1_and_366 CHECK (lookback_days BETWEEN 1 AND 366),
+  quarantine_days_red integer NOT NULL DEFAULT 14
+                CONSTRAINT quarantine_days_red_between_1_and_366 CHECK (quarantine_days_red BETWEEN 1 AND 366),
+  quarantine_days_yellow integer NOT NULL DEFAULT 7
+                CONSTRAINT quarantine_days_yellow_between_1_and_366 CHECK (quarantine_days_yellow BETWEEN 1 AND 366),
+  red_release_negative_tests integer NOT NULL DEFAULT 2
+                CONSTRAINT red_release_negative_tests_between_0_and_10 CHECK (red_release_negative_tests BETWEEN 0 AND 10),
+  negative_test_valid_hours integer NOT NULL DEFAULT 48
+                CONSTRAINT negative_test_valid_hours_between_1_and_744 CHECK (negative_test_valid_hours BETWEEN 1 AND 744),
+  fever_celsius numeric(3,1) NOT NULL DEFAULT 37.3
+                CONSTRAINT fever_celsius_between_35_and_43 CHECK (fever_celsius BETWEEN 35.0 AND 43.0),
+  vaccinated_min_doses integer NOT NULL DEFAULT 2
+                CONSTRAINT vaccinated_min_doses_between_0_and_10 CHECK (vaccinated_min_doses BETWEEN 0 AND 10),
+  symptoms_yellow boolean NOT NULL DEFAULT true,
+  periodic_testing boolean NOT NULL DEFAULT false,
+  test_window   text NOT NULL DEFAULT 'hours'
+                CONSTRAINT test_window_is_known CHECK (test_window IN ('hours', 'calendar_days')),
+  two_negatives_release_yellow boolean NOT NULL DEFAULT true,
+  description_zh text NOT NULL CONSTRAINT description_zh_is_given CHECK (pg_catalog.length(description_zh) > 0),
+  description_en text NOT NULL CONSTRAINT description_en_is_given CHECK (pg_catalog.length(description_en) > 0),
+  created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
+  CONSTRAINT policy_natural_key UNIQUE (region, valid_from)
+);
+COMMENT ON TABLE @extschema@.policy IS
+  'Versioned status-rule parameters per region, inherited down the division hierarchy (county <- city <- province <- national 000000). Changing a version recalculates the people it governs.';
+COMMENT ON COLUMN @extschema@.policy.id IS 'Version id.';
+COMMENT ON COLUMN @extschema@.policy.region IS 'The division the version is for; it governs the divisions below it that have no version of their own in force.';
+COMMENT ON COLUMN @extschema@.policy.valid_from IS 'When the version takes effect (-infinity: always).';
+COMMENT ON COLUMN @extschema@.policy.valid_until IS 'When it stops; NULL: until a later version of the region replaces it.';
+COMMENT ON COLUMN @extschema@.policy.lookback_days IS 'How long a stay in a risk area, a contact or an audit finding counts (days).';
+COMMENT ON COLUMN @extschema@.policy.quarantine_days_red IS 'Consecutive normal daily check-ins that release red.';
+COMMENT ON COLUMN @extschema@.policy.quarantine_days_yellow IS 'Consecutive normal daily check-ins that release yellow.';
+COMMENT ON COLUMN @extschema@.policy.red_release_negative_tests IS 'Negative tests (24 h apart, after the trigger) also needed to release red; 0: none.';
+COMMENT ON COLUMN @extschema@.policy.negative_test_valid_hours IS 'How long a negative test counts (periodic testing, arrival rules).';
+COMMENT ON COLUMN @extschema@.policy.fever_celsius IS 'A temperature at or above this is fever.';
+COMMENT ON COLUMN @extschema@.policy.vaccinated_min_doses IS 'Doses needed for the "vaccinated" mark; 0: everyone.';
+COMMENT ON COLUMN @extschema@.policy.symptoms_yellow IS 'Whether symptoms, fever or an abnormal check-in make yellow.';
+COMMENT ON COLUMN @extschema@.policy.periodic_testing IS 'Whether a negative test is required at all times: yellow once the last one stops counting.';
+COMMENT ON COLUMN @extschema@.policy.test_window IS 'hours (a 48 h test counts 48 hours from sampling) or calendar_days (through the end of the second day after).';
+COMMENT ON COLUMN @extschema@.policy.two_negatives_release_yellow IS 'Whether two negative tests within 3 days, at least 24 h apart, release yellow at once.';
+COMMENT ON COLUMN @extschema@.policy.description_zh IS 'What the version says, in Chinese.';
+COMMENT ON COLUMN @extschema@.policy.description_en IS 'What the version says, in English.';
+COMMENT ON COLUMN @extschema@.policy.created_at IS 'When the version was recorded.';
+
+-- The national default (DESIGN.md "Status rules"). It is part of the
+-- extension, not of the data: the dump filter leaves it out, and a guard
+-- keeps it unchanged. Change national rules by adding a later version.
+INSERT INTO @extschema@.policy (region, valid_from, description_zh, description_en) VALUES
+  ('000000', '-infinity',
+   '全国默认规则：14天内到过高风险区、密切接触者或核酸阳性为红码；到过中风险区、次密接、有发热或症状、申报与核查不符为黄码；红码连续14天健康打卡正常且2次核酸阴性后转绿，黄码连续7天打卡正常或3天内2次间隔24小时以上核酸阴性后转绿。',
+   'National default: red for a stay in a high-risk area within 14 days, a close contact or a positive test; yellow for a medium-risk stay, a secondary contact, fever or symptoms, or a declaration the audit contradicts; red is released after 14 consecutive normal daily check-ins and 2 negative tests, yellow after 7 normal check-ins or two negative tests within 3 days at least 24 h apart.');
+
+CREATE FUNCTION @extschema@._policy_default_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF OLD.region = '000000' AND OLD.valid_from = '-infinity' THEN
+    RAISE EXCEPTION 'the national default policy version is part of the extension and cannot be changed'
+      USING ERRCODE = '22023',
+            HINT = 'Add a later national version: INSERT INTO healthcode.policy (region, valid_from, ...) VALUES (''000000'', ...).';
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_default_guard() IS
+  'Trigger: keeps the built-in national default version unchanged.';
+CREATE TRIGGER policy_default_guard BEFORE UPDATE OR DELETE ON @extschema@.policy
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._policy_default_guard();
+CREATE FUNCTION @extschema@._policy_truncate_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RAISE EXCEPTION 'the policy table holds the national default version and cannot be truncated'
+    USING ERRCODE = '22023', HINT = 'Delete the regional versions instead.';
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_truncate_guard() IS
+  'Trigger: TRUNCATE would remove the built-in national default version.';
+CREATE TRIGGER policy_truncate_guard BEFORE TRUNCATE ON @extschema@.policy
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_truncate_guard();
+
+CREATE FUNCTION @extschema@._timestamptz_us(timestamptz) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'healthcode_timestamptz_us'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION @extschema@._timestamptz_us(timestamptz) IS
+  'Internal: a timestamptz as microseconds since 2000-01-01 (infinities as the bigint extremes), the status engine''s time scale.';
+
+-- Every version on a region's chain, flattened for the status engine
+-- (layout in src/hc_status_pg.c).
+CREATE FUNCTION @extschema@._policy_vector(region text) RETURNS bigint[]
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.array_agg(ARRAY[
+           @extschema@.division_rank(p.region)::bigint,
+           @extschema@._timestamptz_us(p.valid_from),
+           @extschema@._timestamptz_us(COALESCE(p.valid_until, 'infinity')),
+           p.lookback_days, p.quarantine_days_red, p.quarantine_days_yellow,
+           p.red_release_negative_tests, p.negative_test_valid_hours,
+           (p.fever_celsius OPERATOR(pg_catalog.*) 10)::bigint, p.vaccinated_min_doses,
+           p.symptoms_yellow::integer, p.periodic_testing::integer,
+           (p.test_window OPERATOR(pg_catalog.=) 'calendar_days')::integer,
+           p.two_negatives_release_yellow::integer] ORDER BY p.id), '{}')
+    FROM @extschema@.policy p
+   WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_vector.region));
+END;
+COMMENT ON FUNCTION @extschema@._policy_vector(text) IS
+  'Internal: every policy version on a region''s chain as the bigint[] the status engine reads.';
+
+-- The policy in force for a region at an instant, for people to read.
+CREATE FUNCTION @extschema@.policy_at(region text, at timestamptz DEFAULT pg_catalog.now())
+RETURNS @extschema@.policy
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT p.*
+    FROM @extschema@.policy p
+   WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(policy_at.region))
+     AND p.valid_from OPERATOR(pg_catalog.<=) policy_at.at
+     AND (p.valid_until IS NULL OR policy_at.at OPERATOR(pg_catalog.<) p.valid_until)
+   ORDER BY @extschema@.division_rank(p.region) DESC, p.valid_from DESC, p.id DESC
+   LIMIT 1;
+END;
+COMMENT ON FUNCTION @extschema@.policy_at(text, timestamptz) IS
+  'The policy version that governs a region at an instant: the most specific region on its chain with a version in force, then the latest-starting version.';
+
+-- The longest lookback of any version in force now or later: windowed
+-- evidence older than this cannot change any colour from now on.
+CREATE FUNCTION @extschema@._evidence_horizon(at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT _evidence_horizon.at OPERATOR(pg_catalog.-)
+         pg_catalog.make_interval(days => COALESCE(pg_catalog.max(p.lookback_days), 14))
+    FROM @extschema@.policy p
+   WHERE p.valid_until IS NULL OR p.valid_until OPERATOR(pg_catalog.>) _evidence_horizon.at;
+END;
+COMMENT ON FUNCTION @extschema@._evidence_horizon(timestamptz) IS
+  'Internal: at minus the longest lookback of any policy version in force at or after at. Windowed evidence older than this cannot change a colour from at on.';

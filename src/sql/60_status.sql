@@ -1,0 +1,700 @@
+-- ---------------------------------------------------------------------------
+-- Status: each person's colour, mark and reasons, kept current by
+-- statement-level triggers on every evidence table.
+--
+-- Design ("right at any read time without a background job"): the status
+-- engine (src/hc_core_status.c) computes a person's whole future as a
+-- timeline: the current segment (colour, vaccinated, reasons, valid_until)
+-- and the later segments (next), e.g. "yellow until the medium-risk stay
+-- leaves the 14-day window, then green". Evidence does not change by
+-- itself, so that timeline stays exact until new evidence arrives, and a
+-- read at any time takes the segment containing its instant
+-- (healthcode.status(), healthcode.current_status). Triggers recompute
+-- the timeline of exactly the people a statement's evidence touches.
+--
+-- History: a change caused by data is appended when it happens; a change
+-- caused by time (a window ending) is appended when the person's row is
+-- next rewritten, and until then shown by the status_changes view, which
+-- always holds both.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.person_status (
+  person_id     bigint PRIMARY KEY,
+  region        text NOT NULL,
+  colour        @extschema@.risk_colour NOT NULL,
+  vaccinated    boolean NOT NULL,
+  reasons       jsonb NOT NULL,
+  since         timestamptz NOT NULL,
+  valid_until   timestamptz NOT NULL,
+  next          jsonb NOT NULL DEFAULT '[]',
+  computed_at   timestamptz NOT NULL,
+  CONSTRAINT person_status_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+);
+CREATE INDEX person_status_region ON @extschema@.person_status (region, colour);
+COMMENT ON TABLE @extschema@.person_status IS
+  'Each person''s stored status timeline as of computed_at: the segment then current and the later ones. Read it through healthcode.status() or current_status, which pick the segment of the read time.';
+COMMENT ON COLUMN @extschema@.person_status.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.person_status.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.person_status.colour IS 'Colour of the segment current at computed_at.';
+COMMENT ON COLUMN @extschema@.person_status.vaccinated IS 'The "vaccinated" mark of that segment.';
+COMMENT ON COLUMN @extschema@.person_status.reasons IS 'Why that segment has its colour: [{rule, colour, at, place, ref, text}], e.g. text "stayed in 330106 (high risk) on 2022-04-02".';
+COMMENT ON COLUMN @extschema@.person_status.since IS 'When the person''s colour last changed.';
+COMMENT ON COLUMN @extschema@.person_status.valid_until IS 'When that segment ends without new evidence (colour, mark or reasons change); infinity if never.';
+COMMENT ON COLUMN @extschema@.person_status.next IS 'The later segments: [{from, until, colour, vaccinated, reasons}].';
+COMMENT ON COLUMN @extschema@.person_status.computed_at IS 'When the timeline was computed.';
+
+CREATE TABLE @extschema@.status_history (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  at            timestamptz NOT NULL,
+  from_colour   @extschema@.risk_colour,
+  to_colour     @extschema@.risk_colour NOT NULL,
+  reasons       jsonb NOT NULL,
+  cause         text NOT NULL,
+  CONSTRAINT status_history_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+);
+CREATE INDEX status_history_person ON @extschema@.status_history (person_id, at);
+CREATE INDEX status_history_at ON @extschema@.status_history (at);
+COMMENT ON TABLE @extschema@.status_history IS
+  'Every colour change, appended: from, to, the reasons of the new colour, when, and the cause (the evidence table and operation, a correction, or "time" when a window ended). See status_changes for the complete history at read time.';
+COMMENT ON COLUMN @extschema@.status_history.id IS 'History entry id (order of writing).';
+COMMENT ON COLUMN @extschema@.status_history.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.status_history.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.status_history.at IS 'When the colour changed.';
+COMMENT ON COLUMN @extschema@.status_history.from_colour IS 'The colour before; NULL for a person''s first status.';
+COMMENT ON COLUMN @extschema@.status_history.to_colour IS 'The colour after.';
+COMMENT ON COLUMN @extschema@.status_history.reasons IS 'The reasons of the new colour.';
+COMMENT ON COLUMN @extschema@.status_history.cause IS 'What changed: e.g. "risk_area update", "test_result insert", "time", or healthcode.change_cause.';
+
+-- ---- the engine's aggregate --------------------------------------------------
+
+CREATE TYPE @extschema@.status_timeline AS (
+  colour        @extschema@.risk_colour,
+  vaccinated    boolean,
+  reasons       jsonb,
+  valid_until   timestamptz,
+  next          jsonb
+);
+COMMENT ON TYPE @extschema@.status_timeline IS
+  'A computed status timeline: the segment current at its start (colour, vaccinated, reasons, valid_until) and the later segments (next).';
+COMMENT ON COLUMN @extschema@.status_timeline.colour IS 'Colour of the first segment.';
+COMMENT ON COLUMN @extschema@.status_timeline.vaccinated IS 'The "vaccinated" mark of the first segment.';
+COMMENT ON COLUMN @extschema@.status_timeline.reasons IS 'Reasons of the first segment.';
+COMMENT ON COLUMN @extschema@.status_timeline.valid_until IS 'End of the first segment.';
+COMMENT ON COLUMN @extschema@.status_timeline.next IS 'The later segments: [{from, until, colour, vaccinated, reasons}].';
+
+CREATE FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint,
+                                         bigint[], timestamptz)
+RETURNS internal
+  AS 'MODULE_PATHNAME', 'healthcode_status_step' LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) IS
+  'Internal: transition function of _status_agg (collects one piece of evidence).';
+CREATE FUNCTION @extschema@._status_final(internal) RETURNS @extschema@.status_timeline
+  AS 'MODULE_PATHNAME', 'healthcode_status_final' LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_final(internal) IS
+  'Internal: final function of _status_agg (runs the status engine).';
+CREATE AGGREGATE @extschema@._status_agg(kind text, at timestamptz, until timestamptz, value integer,
+                                         place text, ref bigint, policy bigint[], start timestamptz) (
+  SFUNC = @extschema@._status_step,
+  STYPE = internal,
+  FINALFUNC = @extschema@._status_final
+);
+COMMENT ON AGGREGATE @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) IS
+  'Internal: one person''s evidence rows (kind, at, until, value, place, ref) under a policy vector -> their status timeline from start on.';
+
+-- ---- one person's evidence, as the engine's events ---------------------------
+
+-- Stays count only where a medium- or high-risk designation covering the
+-- place was in force at the time of the stay; the highest level wins.
+CREATE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT t.person_id, t.id, t.at, t.place,
+         pg_catalog.bool_or(a.level OPERATOR(pg_catalog.=) 'high')
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.travel t ON t.person_id OPERATOR(pg_catalog.=) q.id
+    CROSS JOIN LATERAL pg_catalog.unnest(@extschema@.division_chain(t.place)) AS c(code)
+    JOIN @extschema@.risk_area a
+      ON a.division OPERATOR(pg_catalog.=) c.code
+     AND a.level OPERATOR(pg_catalog.<>) 'low'
+     AND t.at OPERATOR(pg_catalog.>=) a.effective_from
+     AND (a.effective_until IS NULL OR t.at OPERATOR(pg_catalog.<) a.effective_until)
+   WHERE t.at OPERATOR(pg_catalog.>=) horizon
+   GROUP BY t.person_id, t.id, t.at, t.place;
+END;
+COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
+  'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';
+
+CREATE FUNCTION @extschema@._evidence(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, kind text, at timestamptz, until timestamptz, value integer,
+               place text, ref bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT p.id, 'registered', p.registered_at, NULL::timestamptz, NULL::integer, NULL::text, p.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT s.person_id, CASE WHEN s.high THEN 'stay_high' ELSE 'stay_medium' END, s.at, NULL, NULL, s.place, s.id
+    FROM @extschema@._risky_stays(persons, horizon) s
+  UNION ALL
+  SELECT r.person_id, CASE r.result WHEN 'positive' THEN 'positive_test' ELSE 'negative_test' END,
+         r.sampled_at, NULL, NULL, NULL, r.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.test_result r ON r.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT c.person_id, CASE c.kind WHEN 'close' THEN 'close_contact' ELSE 'secondary_contact' END,
+         c.exposure_at, NULL, NULL, NULL, c.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.contact c ON c.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE c.exposure_at OPERATOR(pg_catalog.>=) horizon
+  UNION ALL
+  SELECT d.person_id, e.kind, d.declared_at, NULL, e.value, NULL, d.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.declaration d ON d.person_id OPERATOR(pg_catalog.=) q.id
+    CROSS JOIN LATERAL (VALUES
+      ('symptoms', NULL::integer, pg_catalog.cardinality(d.symptoms) OPERATOR(pg_catalog.>) 0),
+      ('temperature', (d.temperature OPERATOR(pg_catalog.*) 10)::integer, d.temperature IS NOT NULL),
+      ('declared_contact', NULL::integer, d.contact_with_case AND d.declared_at OPERATOR(pg_catalog.>=) horizon)
+    ) AS e(kind, value, present)
+   WHERE e.present
+  UNION ALL
+  SELECT k.person_id,
+         CASE WHEN pg_catalog.cardinality(k.symptoms) OPERATOR(pg_catalog.>) 0 THEN 'checkin_symptoms' ELSE 'checkin' END,
+         k.at, NULL, (k.temperature OPERATOR(pg_catalog.*) 10)::integer, NULL, k.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.checkin k ON k.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT v.person_id, 'vaccination', v.given_at, NULL, v.dose, NULL, v.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.vaccination v ON v.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT f.person_id, 'finding', f.found_at, NULL, NULL, NULL, f.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.audit_finding f ON f.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE f.status OPERATOR(pg_catalog.<>) 'dismissed'
+     AND f.found_at OPERATOR(pg_catalog.>=) horizon
+  UNION ALL
+  SELECT m.person_id, CASE m.kind WHEN 'override' THEN 'override' ELSE 'release' END,
+         m.valid_from, m.valid_until,
+         CASE m.colour WHEN 'green' THEN 0 WHEN 'yellow' THEN 1 WHEN 'red' THEN 2 END, NULL, m.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.manual_decision m ON m.person_id OPERATOR(pg_catalog.=) q.id;
+END;
+COMMENT ON FUNCTION @extschema@._evidence(bigint[], timestamptz) IS
+  'Internal: every piece of evidence the status rules read for the people, as engine events (kind, at, until, value, place, ref). Windowed evidence older than horizon is left out: it cannot change a colour any more.';
+
+-- A fresh timeline for each person, from `start` on.
+CREATE FUNCTION @extschema@._fresh_status(persons bigint[], start timestamptz)
+RETURNS TABLE (person_id bigint, region text, timeline @extschema@.status_timeline)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  WITH who AS MATERIALIZED (
+    SELECT p.id, p.region
+      FROM (SELECT DISTINCT q.id FROM pg_catalog.unnest(persons) AS q(id)) d
+      JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) d.id
+  ), policies AS MATERIALIZED (
+    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+      FROM (SELECT DISTINCT who.region FROM who) r
+  )
+  SELECT who.id, who.region,
+         @extschema@._status_agg(e.kind, e.at, e.until, e.value, e.place, e.ref, v.vec, start)
+    FROM who
+    JOIN policies v ON v.region OPERATOR(pg_catalog.=) who.region
+    LEFT JOIN @extschema@._evidence(ARRAY(SELECT who.id FROM who), @extschema@._evidence_horizon(start)) e
+      ON e.person_id OPERATOR(pg_catalog.=) who.id
+   GROUP BY who.id, who.region, v.vec;
+END;
+COMMENT ON FUNCTION @extschema@._fresh_status(bigint[], timestamptz) IS
+  'Internal: the status timeline of each person computed from the raw evidence and policy, from start on.';
+
+-- ---- reading a stored timeline at an instant -----------------------------------
+
+CREATE TYPE @extschema@.status_instant AS (
+  colour        @extschema@.risk_colour,
+  vaccinated    boolean,
+  reasons       jsonb,
+  since         timestamptz,
+  valid_until   timestamptz,
+  next          jsonb
+);
+COMMENT ON TYPE @extschema@.status_instant IS
+  'A status at an instant: colour, mark, reasons, since, valid_until and the later segments.';
+COMMENT ON COLUMN @extschema@.status_instant.colour IS 'The colour at the instant.';
+COMMENT ON COLUMN @extschema@.status_instant.vaccinated IS 'The "vaccinated" mark at the instant.';
+COMMENT ON COLUMN @extschema@.status_instant.reasons IS 'Why, as [{rule, colour, at, place, ref, text}].';
+COMMENT ON COLUMN @extschema@.status_instant.since IS 'Since when the colour holds.';
+COMMENT ON COLUMN @extschema@.status_instant.valid_until IS 'Until when the status holds without new evidence.';
+COMMENT ON COLUMN @extschema@.status_instant.next IS 'The segments after it.';
+
+-- The slow path: the instant lies past the stored current segment.
+CREATE FUNCTION @extschema@._status_later(s @extschema@.person_status, at timestamptz)
+RETURNS @extschema@.status_instant
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.status_instant;
+  seg jsonb;
+  prev @extschema@.risk_colour;
+  i integer;
+BEGIN
+  r := ROW(s.colour, s.vaccinated, s.reasons, s.since, s.valid_until, s.next);
+  IF at < s.valid_until THEN
+    RETURN r;
+  END IF;
+  FOR i IN 0 .. jsonb_array_length(s.next) - 1 LOOP
+    seg := s.next -> i;
+    prev := r.colour;
+    r.colour := (seg ->> 'colour')::@extschema@.risk_colour;
+    r.vaccinated := (seg ->> 'vaccinated')::boolean;
+    r.reasons := seg -> 'reasons';
+    r.valid_until := (seg ->> 'until')::timestamptz;
+    IF r.colour <> prev THEN
+      r.since := (seg ->> 'from')::timestamptz;
+    END IF;
+    IF at < r.valid_until THEN
+      r.next := (SELECT coalesce(jsonb_agg(x.e ORDER BY x.o), '[]'::jsonb)
+                   FROM jsonb_array_elements(s.next) WITH ORDINALITY AS x(e, o)
+                  WHERE x.o > i + 1);
+      RETURN r;
+    END IF;
+  END LOOP;
+  RAISE EXCEPTION 'status timeline of person % does not reach %', s.person_id, at
+    USING ERRCODE = 'XX000';
+END $$;
+COMMENT ON FUNCTION @extschema@._status_later(@extschema@.person_status, timestamptz) IS
+  'Internal: a stored timeline read at an instant past its current segment.';
+
+CREATE FUNCTION @extschema@.status_at(s @extschema@.person_status, at timestamptz)
+RETURNS @extschema@.status_instant
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN at OPERATOR(pg_catalog.<) s.valid_until
+            THEN ROW(s.colour, s.vaccinated, s.reasons, s.since, s.valid_until, s.next)::@extschema@.status_instant
+            ELSE @extschema@._status_later(s, at) END;
+COMMENT ON FUNCTION @extschema@.status_at(@extschema@.person_status, timestamptz) IS
+  'A stored status timeline read at an instant (not before computed_at): the segment containing it, since when the colour holds, and the later segments.';
+
+-- ---- recalculation ---------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._recompute(persons bigint[], cause text) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  t timestamptz := statement_timestamp();
+  n integer;
+BEGIN
+  IF coalesce(cardinality(persons), 0) = 0 THEN
+    RETURN 0;
+  END IF;
+  -- Recalculations of the same person queue up here; the next statement
+  -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
+  -- earlier one's evidence and no concurrent change is lost.
+  PERFORM 1 FROM @extschema@.person_status s
+    WHERE s.person_id IN (SELECT unnest(persons)) ORDER BY s.person_id FOR UPDATE OF s;
+
+  WITH fresh AS (
+    SELECT f.person_id, f.region, (f.timeline).*
+      FROM @extschema@._fresh_status(persons, t) f
+  ), cur AS MATERIALIZED (
+    SELECT s.person_id, s.colour AS stored_colour, s.next AS stored_next,
+           @extschema@.status_at(s, t) AS v
+      FROM @extschema@.person_status s
+     WHERE s.person_id IN (SELECT unnest(persons))
+  ), changed AS MATERIALIZED (
+    SELECT f.*, c.person_id IS NULL AS is_new, (c.v).colour AS old_colour, (c.v).since AS old_since,
+           c.stored_colour, c.stored_next
+      FROM fresh f LEFT JOIN cur c USING (person_id)
+     WHERE c.person_id IS NULL
+        OR f.colour <> (c.v).colour OR f.vaccinated <> (c.v).vaccinated
+        OR f.valid_until <> (c.v).valid_until OR f.reasons <> (c.v).reasons OR f.next <> (c.v).next
+  ), elapsed AS (
+    -- the stored timeline's colour changes that time has reached
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+    SELECT ch.person_id, ch.region, g.at, g.prev, g.colour, g.seg -> 'reasons', 'time'
+      FROM changed ch
+      CROSS JOIN LATERAL (
+        SELECT (x.seg ->> 'from')::timestamptz AS at, x.seg,
+               (x.seg ->> 'colour')::@extschema@.risk_colour AS colour,
+               coalesce((lag(x.seg) OVER (ORDER BY x.o) ->> 'colour')::@extschema@.risk_colour,
+                        ch.stored_colour) AS prev
+          FROM jsonb_array_elements(ch.stored_next) WITH ORDINALITY AS x(seg, o)) g
+     WHERE NOT ch.is_new AND g.at <= t AND g.colour <> g.prev
+  ), changes AS (
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+    SELECT ch.person_id, ch.region, t, ch.old_colour, ch.colour, ch.reasons, cause
+      FROM changed ch
+     WHERE ch.is_new OR ch.colour <> ch.old_colour
+  )
+  INSERT INTO @extschema@.person_status AS s
+         (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at)
+  SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons,
+         CASE WHEN ch.is_new OR ch.colour <> ch.old_colour THEN t ELSE ch.old_since END,
+         ch.valid_until, ch.next, t
+    FROM changed ch
+  ON CONFLICT (person_id) DO UPDATE
+     SET region = EXCLUDED.region, colour = EXCLUDED.colour, vaccinated = EXCLUDED.vaccinated,
+         reasons = EXCLUDED.reasons, since = EXCLUDED.since, valid_until = EXCLUDED.valid_until,
+         next = EXCLUDED.next, computed_at = EXCLUDED.computed_at;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._recompute(bigint[], text) IS
+  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change, appends history for colour changes (and for changes time has reached in the old timeline). Returns how many status rows changed.';
+
+-- ---- triggers --------------------------------------------------------------------
+
+-- Inside a restore (healthcode.restore_mode) or a logical-replication apply
+-- (session_replication_role = replica: triggers do not fire at all) the
+-- statuses arrive with the data and must not be derived twice.
+CREATE FUNCTION @extschema@._restoring() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.current_setting('healthcode.restore_mode') OPERATOR(pg_catalog.=) 'on';
+COMMENT ON FUNCTION @extschema@._restoring() IS
+  'Internal: true while healthcode.restore_mode is on (a dump is being loaded).';
+
+CREATE FUNCTION @extschema@._cause(tbl text, op text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN COALESCE(NULLIF(pg_catalog.current_setting('healthcode.change_cause'), ''),
+                           tbl OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) pg_catalog.lower(op));
+COMMENT ON FUNCTION @extschema@._cause(text, text) IS
+  'Internal: the cause written to status_history: healthcode.change_cause, else "<table> <operation>".';
+
+-- Evidence rows may not lie in the future beyond healthcode.clock_skew.
+-- (The trigger computes the latest time itself: transition tables are
+-- visible only inside the trigger function.)
+CREATE FUNCTION @extschema@._check_not_future(tbl text, col text, latest timestamptz) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  tolerance interval := current_setting('healthcode.clock_skew')::interval;
+BEGIN
+  IF latest > statement_timestamp() + tolerance THEN
+    RAISE EXCEPTION '%.% lies in the future: %', tbl, col, latest
+      USING ERRCODE = '22023',
+            DETAIL = format('Evidence times may be at most healthcode.clock_skew (%s) ahead of the server''s clock.', tolerance),
+            HINT = 'Check the source''s clock and time zone.';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._check_not_future(text, text, timestamptz) IS
+  'Internal: raises 22023, naming the table and column, when the latest time of a statement''s new rows lies beyond now + healthcode.clock_skew.';
+
+-- The statement trigger of every evidence table with a person_id.
+-- TG_ARGV[0]: the time column checked against the future; TG_ARGV[1]: a
+-- column whose changes alone never matter (e.g. declaration.audited_at).
+CREATE FUNCTION @extschema@._evidence_changed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  persons bigint[];
+  ignored text := coalesce(TG_ARGV[1], '');
+  latest timestamptz;
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    EXECUTE format('SELECT max(%I) FROM new_rows', TG_ARGV[0]) INTO latest;
+    PERFORM @extschema@._check_not_future(TG_TABLE_NAME, TG_ARGV[0], latest);
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    persons := ARRAY(SELECT DISTINCT n.person_id FROM new_rows n);
+  ELSIF TG_OP = 'UPDATE' THEN
+    persons := ARRAY(
+      SELECT n.person_id FROM new_rows n JOIN old_rows o USING (id)
+       WHERE to_jsonb(n) - ignored <> to_jsonb(o) - ignored
+      UNION
+      SELECT o.person_id FROM new_rows n JOIN old_rows o USING (id)
+       WHERE to_jsonb(n) - ignored <> to_jsonb(o) - ignored);
+  ELSIF TG_OP = 'DELETE' THEN
+    persons := ARRAY(SELECT DISTINCT o.person_id FROM old_rows o);
+  ELSE -- TRUNCATE
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+  END IF;
+  PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._evidence_changed() IS
+  'Internal: AFTER STATEMENT trigger of evidence tables: checks new times are not in the future and recalculates exactly the people whose rows the statement touched.';
+
+-- Travel: only stays in medium- or high-risk areas can change a colour, so
+-- a bulk import of ordinary itineraries recalculates only the people with
+-- a risky stay in it.
+CREATE FUNCTION @extschema@._people_with_risky_stays(stays @extschema@.travel[], horizon timestamptz)
+RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT ARRAY(
+    SELECT DISTINCT s.person_id
+      FROM pg_catalog.unnest(stays) s
+     CROSS JOIN LATERAL pg_catalog.unnest(@extschema@.division_chain(s.place)) AS c(code)
+      JOIN @extschema@.risk_area a
+        ON a.division OPERATOR(pg_catalog.=) c.code AND a.level OPERATOR(pg_catalog.<>) 'low'
+       AND s.at OPERATOR(pg_catalog.>=) a.effective_from
+       AND (a.effective_until IS NULL OR s.at OPERATOR(pg_catalog.<) a.effective_until)
+     WHERE s.at OPERATOR(pg_catalog.>=) horizon);
+END;
+COMMENT ON FUNCTION @extschema@._people_with_risky_stays(@extschema@.travel[], timestamptz) IS
+  'Internal: the people among the stays who were, since horizon, in a place covered by a medium- or high-risk designation in force at the time.';
+
+CREATE FUNCTION @extschema@._travel_changed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  stays @extschema@.travel[];
+  persons bigint[];
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'TRUNCATE' THEN
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+  ELSE
+    IF TG_OP = 'INSERT' THEN
+      stays := ARRAY(SELECT n FROM new_rows n);
+    ELSIF TG_OP = 'DELETE' THEN
+      stays := ARRAY(SELECT o FROM old_rows o);
+    ELSE
+      stays := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+      PERFORM @extschema@._check_not_future(TG_TABLE_NAME, 'at', (SELECT max(n.at) FROM new_rows n));
+    END IF;
+    persons := @extschema@._people_with_risky_stays(stays, @extschema@._evidence_horizon(statement_timestamp()));
+  END IF;
+  PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._travel_changed() IS
+  'Internal: AFTER STATEMENT trigger of travel: recalculates the people whose new or removed stays fall in a medium- or high-risk area within the window.';
+
+-- Risk areas: the people with a stay, within the window, in a place the
+-- old or new designation covers while it was in force.
+CREATE FUNCTION @extschema@._people_in_areas(areas @extschema@.risk_area[], horizon timestamptz)
+RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT ARRAY(
+    SELECT DISTINCT t.person_id
+      FROM pg_catalog.unnest(areas) a
+      JOIN @extschema@.travel t
+        ON t.place OPERATOR(pg_catalog.>=) a.division
+       AND t.place OPERATOR(pg_catalog.<=) @extschema@.division_last(a.division)
+       AND t.at OPERATOR(pg_catalog.>=) GREATEST(a.effective_from, horizon)
+       AND (a.effective_until IS NULL OR t.at OPERATOR(pg_catalog.<) a.effective_until));
+END;
+COMMENT ON FUNCTION @extschema@._people_in_areas(@extschema@.risk_area[], timestamptz) IS
+  'Internal: the people with a stay since horizon in a place one of the designations covers, while it was in force.';
+
+CREATE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  areas @extschema@.risk_area[];
+  persons bigint[];
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'TRUNCATE' THEN
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+  ELSE
+    IF TG_OP = 'INSERT' THEN
+      areas := ARRAY(SELECT n FROM new_rows n);
+    ELSIF TG_OP = 'DELETE' THEN
+      areas := ARRAY(SELECT o FROM old_rows o);
+    ELSE
+      areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
+    END IF;
+    persons := @extschema@._people_in_areas(areas, @extschema@._evidence_horizon(statement_timestamp()));
+  END IF;
+  PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._risk_area_changed() IS
+  'Internal: AFTER STATEMENT trigger of risk_area: recalculates the people with a stay the old or new designation covers.';
+
+-- Policies: everyone in the regions the old or new versions govern.
+CREATE FUNCTION @extschema@._people_governed(regions text[]) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT ARRAY(
+    SELECT DISTINCT p.id
+      FROM pg_catalog.unnest(regions) r(code)
+      JOIN @extschema@.person p
+        ON p.region OPERATOR(pg_catalog.>=) r.code
+       AND p.region OPERATOR(pg_catalog.<=) @extschema@.division_last(r.code));
+END;
+COMMENT ON FUNCTION @extschema@._people_governed(text[]) IS
+  'Internal: everyone whose home region lies within one of the regions.';
+
+CREATE FUNCTION @extschema@._policy_changed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  regions text[];
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    regions := ARRAY(SELECT n.region FROM new_rows n);
+  ELSIF TG_OP = 'DELETE' THEN
+    regions := ARRAY(SELECT o.region FROM old_rows o);
+  ELSIF TG_OP = 'UPDATE' THEN
+    regions := ARRAY(SELECT n.region FROM new_rows n UNION SELECT o.region FROM old_rows o);
+  ELSE
+    regions := ARRAY['000000'];
+  END IF;
+  PERFORM @extschema@._recompute(@extschema@._people_governed(regions), @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_changed() IS
+  'Internal: AFTER STATEMENT trigger of policy: recalculates everyone in the regions the changed versions govern.';
+
+-- People: a new person gets a first status; a move to another region (or a
+-- corrected registration time) changes the governing policy.
+CREATE FUNCTION @extschema@._person_changed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._check_not_future(TG_TABLE_NAME, 'registered_at',
+                                        (SELECT max(n.registered_at) FROM new_rows n));
+  IF TG_OP = 'INSERT' THEN
+    PERFORM @extschema@._recompute(ARRAY(SELECT n.id FROM new_rows n), @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  ELSE
+    PERFORM @extschema@._recompute(
+      ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
+             WHERE n.region <> o.region OR n.registered_at <> o.registered_at),
+      @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._person_changed() IS
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people, a recalculation for those whose region or registration time changed.';
+
+CREATE TRIGGER person_inserted AFTER INSERT ON @extschema@.person
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_changed();
+CREATE TRIGGER person_updated AFTER UPDATE ON @extschema@.person
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_changed();
+
+-- Three statement triggers (transition tables allow one event each) and a
+-- TRUNCATE trigger on every evidence table.
+DO $$
+DECLARE
+  e record;
+BEGIN
+  FOR e IN SELECT * FROM (VALUES
+      ('declaration', '_evidence_changed', 'declared_at', 'audited_at'),
+      ('test_result', '_evidence_changed', 'sampled_at', ''),
+      ('vaccination', '_evidence_changed', 'given_at', ''),
+      ('contact', '_evidence_changed', 'exposure_at', ''),
+      ('checkin', '_evidence_changed', 'at', ''),
+      ('manual_decision', '_evidence_changed', 'decided_at', ''),
+      ('audit_finding', '_evidence_changed', 'found_at', ''),
+      ('travel', '_travel_changed', 'at', ''),
+      ('risk_area', '_risk_area_changed', 'effective_from', ''),
+      ('policy', '_policy_changed', 'valid_from', '')) AS v(tbl, fn, timecol, ignored)
+  LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON @extschema@.%I REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_inserted', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON @extschema@.%I
+                    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_updated', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON @extschema@.%I REFERENCING OLD TABLE AS old_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_deleted', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON @extschema@.%I
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_truncated', e.tbl, e.fn, e.timecol, e.ignored);
+  END LOOP;
+END $$;
+
+-- ---- reading status -----------------------------------------------------------------
+
+CREATE TYPE @extschema@.status_report AS (
+  person_id     bigint,
+  region        text,
+  colour        @extschema@.risk_colour,
+  vaccinated    boolean,
+  reasons       jsonb,
+  since         timestamptz,
+  valid_until   timestamptz
+);
+COMMENT ON TYPE @extschema@.status_report IS
+  'A person''s effective status: colour, vaccinated mark, reasons, since when the colour holds, until when it holds without new evidence.';
+COMMENT ON COLUMN @extschema@.status_report.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.status_report.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.status_report.colour IS 'The colour.';
+COMMENT ON COLUMN @extschema@.status_report.vaccinated IS 'The "vaccinated" mark.';
+COMMENT ON COLUMN @extschema@.status_report.reasons IS 'Why, as [{rule, colour, at, place, ref, text}].';
+COMMENT ON COLUMN @extschema@.status_report.since IS 'Since when the colour holds.';
+COMMENT ON COLUMN @extschema@.status_report.valid_until IS 'Until when this status holds without new evidence.';
+
+
+CREATE FUNCTION @extschema@.status(person_id bigint, at timestamptz DEFAULT pg_catalog.now())
+RETURNS SETOF @extschema@.status_report
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since, (x.v).valid_until
+    FROM @extschema@.person_status s
+    CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, status.at) AS v OFFSET 0) x
+   WHERE s.person_id OPERATOR(pg_catalog.=) status.person_id;
+END;
+COMMENT ON FUNCTION @extschema@.status(bigint, timestamptz) IS
+  'A person''s effective status at a time (default now, not before the last recalculation): colour, vaccinated mark, reasons, since when the colour holds, and until when the status holds without new evidence.';
+
+CREATE VIEW @extschema@.current_status WITH (security_invoker = true) AS
+SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since,
+       (x.v).valid_until
+  FROM @extschema@.person_status s
+  CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, pg_catalog.now()) AS v OFFSET 0) x;
+COMMENT ON VIEW @extschema@.current_status IS
+  'Every person''s effective status now: the segment of their stored timeline that contains the current time.';
+COMMENT ON COLUMN @extschema@.current_status.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.current_status.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.current_status.colour IS 'The colour now.';
+COMMENT ON COLUMN @extschema@.current_status.vaccinated IS 'The "vaccinated" mark now.';
+COMMENT ON COLUMN @extschema@.current_status.reasons IS 'Why, as [{rule, colour, at, place, ref, text}].';
+COMMENT ON COLUMN @extschema@.current_status.since IS 'Since when the colour holds.';
+COMMENT ON COLUMN @extschema@.current_status.valid_until IS 'Until when this status holds without new evidence.';
+
+CREATE VIEW @extschema@.status_changes WITH (security_invoker = true) AS
+SELECT h.person_id, h.region, h.at, h.from_colour, h.to_colour, h.reasons, h.cause
+  FROM @extschema@.status_history h
+UNION ALL
+SELECT s.person_id, s.region, g.at, g.prev, g.colour, g.seg OPERATOR(pg_catalog.->) 'reasons', 'time'
+  FROM @extschema@.person_status s
+  CROSS JOIN LATERAL (
+    SELECT (x.seg OPERATOR(pg_catalog.->>) 'from')::timestamptz AS at, x.seg,
+           (x.seg OPERATOR(pg_catalog.->>) 'colour')::@extschema@.risk_colour AS colour,
+           COALESCE((pg_catalog.lag(x.seg) OVER (ORDER BY x.o) OPERATOR(pg_catalog.->>) 'colour')::@extschema@.risk_colour,
+                               s.colour) AS prev
+      FROM pg_catalog.jsonb_array_elements(s.next) WITH ORDINALITY AS x(seg, o)) g
+ WHERE g.at OPERATOR(pg_catalog.<=) pg_catalog.now() AND g.colour OPERATOR(pg_catalog.<>) g.prev;
+COMMENT ON VIEW @extschema@.status_changes IS
+  'The complete history of colour changes at read time: status_history plus the changes time has already brought about in the stored timelines (cause "time") that are not yet written down.';
+COMMENT ON COLUMN @extschema@.status_changes.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.status_changes.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.status_changes.at IS 'When the colour changed.';
+COMMENT ON COLUMN @extschema@.status_changes.from_colour IS 'The colour before (NULL: first status).';
+COMMENT ON COLUMN @extschema@.status_changes.to_colour IS 'The colour after.';
+COMMENT ON COLUMN @extschema@.status_changes.reasons IS 'The reasons of the new colour.';
+COMMENT ON COLUMN @extschema@.status_changes.cause IS 'What brought the change about.';

@@ -1,0 +1,148 @@
+-- ---------------------------------------------------------------------------
+-- The background audit: cross-checks declarations against imported
+-- evidence and records findings, which feed the status (yellow for the
+-- lookback window) until an operator dismisses them.
+--   undeclared_risk_stay  the declaration's places leave out a stay, within
+--                         the lookback window before it, that an itinerary,
+--                         transport or venue record shows in a medium- or
+--                         high-risk area;
+--   undeclared_contact    it denies contact, but the tracing list names the
+--                         person with an exposure in that window;
+--   undeclared_fever      it declares no symptoms and no fever, but a
+--                         check-in within a day of it measured fever.
+-- Findings are keyed by (declaration, kind): auditing again finds nothing new.
+-- ---------------------------------------------------------------------------
+
+-- The findings a set of declarations give, without writing anything.
+CREATE FUNCTION @extschema@._audit_findings(declarations bigint[])
+RETURNS TABLE (declaration_id bigint, person_id bigint, region text, kind text, detail jsonb)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  WITH d AS (
+    SELECT d.*, pol.lookback_days, pol.fever_celsius
+      FROM @extschema@.declaration d
+     CROSS JOIN LATERAL @extschema@.policy_at(d.region, d.declared_at) pol
+     WHERE d.id OPERATOR(pg_catalog.=) ANY (declarations)
+  )
+  SELECT d.id, d.person_id, d.region, 'undeclared_risk_stay',
+         pg_catalog.jsonb_build_object('stays', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'travel_id', s.id, 'place', s.place, 'at', s.at, 'source', s.source,
+           'level', CASE WHEN s.high THEN 'high' ELSE 'medium' END) ORDER BY s.at))
+    FROM d
+    JOIN LATERAL (
+      SELECT t.id, t.place, t.at, t.source, pg_catalog.bool_or(a.level OPERATOR(pg_catalog.=) 'high') AS high
+        FROM @extschema@.travel t
+       CROSS JOIN LATERAL pg_catalog.unnest(@extschema@.division_chain(t.place)) AS c(code)
+        JOIN @extschema@.risk_area a
+          ON a.division OPERATOR(pg_catalog.=) c.code AND a.level OPERATOR(pg_catalog.<>) 'low'
+         AND t.at OPERATOR(pg_catalog.>=) a.effective_from
+         AND (a.effective_until IS NULL OR t.at OPERATOR(pg_catalog.<) a.effective_until)
+       WHERE t.person_id OPERATOR(pg_catalog.=) d.person_id
+         AND t.source OPERATOR(pg_catalog.<>) 'declared'
+         AND t.at OPERATOR(pg_catalog.<=) d.declared_at
+         AND t.at OPERATOR(pg_catalog.>=) (d.declared_at OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => d.lookback_days))
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(d.visited) v(code)
+                          WHERE @extschema@.division_covers(v.code, t.place))
+       GROUP BY t.id, t.place, t.at, t.source) s ON true
+   GROUP BY d.id, d.person_id, d.region
+  UNION ALL
+  SELECT d.id, d.person_id, d.region, 'undeclared_contact',
+         pg_catalog.jsonb_build_object('contacts', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'contact_id', c.id, 'kind', c.kind, 'exposure_at', c.exposure_at) ORDER BY c.exposure_at))
+    FROM d
+    JOIN @extschema@.contact c
+      ON c.person_id OPERATOR(pg_catalog.=) d.person_id
+     AND c.exposure_at OPERATOR(pg_catalog.<=) d.declared_at
+     AND c.exposure_at OPERATOR(pg_catalog.>=) (d.declared_at OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => d.lookback_days))
+   WHERE NOT d.contact_with_case
+   GROUP BY d.id, d.person_id, d.region
+  UNION ALL
+  SELECT d.id, d.person_id, d.region, 'undeclared_fever',
+         pg_catalog.jsonb_build_object('checkins', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'checkin_id', k.id, 'at', k.at, 'temperature', k.temperature) ORDER BY k.at))
+    FROM d
+    JOIN @extschema@.checkin k
+      ON k.person_id OPERATOR(pg_catalog.=) d.person_id
+     AND k.at OPERATOR(pg_catalog.>=) (d.declared_at OPERATOR(pg_catalog.-) interval '1 day')
+     AND k.at OPERATOR(pg_catalog.<=) (d.declared_at OPERATOR(pg_catalog.+) interval '1 day')
+     AND k.temperature OPERATOR(pg_catalog.>=) d.fever_celsius
+   WHERE pg_catalog.cardinality(d.symptoms) OPERATOR(pg_catalog.=) 0
+     AND (d.temperature IS NULL OR d.temperature OPERATOR(pg_catalog.<) d.fever_celsius)
+   GROUP BY d.id, d.person_id, d.region;
+END;
+COMMENT ON FUNCTION @extschema@._audit_findings(bigint[]) IS
+  'Internal: what the audit finds for the declarations (nothing is written).';
+
+CREATE FUNCTION @extschema@.audit(person_id bigint DEFAULT NULL, region text DEFAULT NULL)
+RETURNS SETOF @extschema@.audit_finding
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  targets bigint[];
+BEGIN
+  IF audit.person_id IS NOT NULL AND audit.region IS NOT NULL THEN
+    RAISE EXCEPTION 'audit() takes a person or a region, not both' USING ERRCODE = '22023';
+  END IF;
+  IF audit.region IS NOT NULL AND NOT @extschema@.division_code_valid(audit.region) THEN
+    RAISE EXCEPTION 'invalid division code for region: "%"', audit.region USING ERRCODE = '22023';
+  END IF;
+  IF audit.person_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id) THEN
+    RAISE EXCEPTION 'no person %', audit.person_id USING ERRCODE = '22023';
+  END IF;
+  -- a person or a region: every declaration within the longest window
+  -- (evidence may have arrived since); nobody named: the pending ones
+  targets := ARRAY(
+    SELECT d.id FROM @extschema@.declaration d
+     WHERE CASE
+       WHEN audit.person_id IS NOT NULL THEN
+         d.person_id = audit.person_id AND d.declared_at >= @extschema@._evidence_horizon(now())
+       WHEN audit.region IS NOT NULL THEN
+         @extschema@.division_covers(audit.region, d.region) AND d.declared_at >= @extschema@._evidence_horizon(now())
+       ELSE d.audited_at IS NULL END);
+  RETURN QUERY
+  WITH found AS (
+    INSERT INTO @extschema@.audit_finding AS f (person_id, region, declaration_id, kind, detail)
+    SELECT a.person_id, a.region, a.declaration_id, a.kind, a.detail
+      FROM @extschema@._audit_findings(targets) a
+    ON CONFLICT ON CONSTRAINT audit_finding_natural_key DO NOTHING
+    RETURNING f.*
+  ), audited AS (
+    UPDATE @extschema@.declaration d SET audited_at = now()
+     WHERE d.id = ANY (targets)
+  )
+  SELECT * FROM found ORDER BY found.id;
+END $$;
+COMMENT ON FUNCTION @extschema@.audit(bigint, text) IS
+  'The background audit: for one person or one region (every declaration within the window) or, with no argument, every pending declaration; records the findings (which make yellow) and returns the new ones.';
+
+CREATE FUNCTION @extschema@.review_finding(finding_id bigint, decision text, reason text)
+RETURNS @extschema@.audit_finding
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  f @extschema@.audit_finding;
+BEGIN
+  IF decision IS NULL OR decision NOT IN ('confirm', 'dismiss') THEN
+    RAISE EXCEPTION 'decision must be confirm or dismiss, not %', coalesce(quote_literal(decision), 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  IF reason IS NULL OR length(btrim(reason)) = 0 THEN
+    RAISE EXCEPTION 'reviewing a finding needs a reason' USING ERRCODE = '22023';
+  END IF;
+  UPDATE @extschema@.audit_finding a
+     SET status = CASE decision WHEN 'confirm' THEN 'confirmed' ELSE 'dismissed' END,
+         reviewed_by = current_user, reviewed_at = now(), review_reason = reason
+   WHERE a.id = finding_id AND a.status = 'open'
+  RETURNING a.* INTO f;
+  IF NOT FOUND THEN
+    IF EXISTS (SELECT 1 FROM @extschema@.audit_finding a WHERE a.id = finding_id) THEN
+      RAISE EXCEPTION 'audit finding % has been reviewed already', finding_id USING ERRCODE = '22023';
+    END IF;
+    RAISE EXCEPTION 'no audit finding %', finding_id USING ERRCODE = '22023';
+  END IF;
+  RETURN f;
+END $$;
+COMMENT ON FUNCTION @extschema@.review_finding(bigint, text, text) IS
+  'An operator''s review of an open audit finding: confirm (it keeps counting) or dismiss (it stops counting; the status follows), always with a reason.';

@@ -1,0 +1,100 @@
+-- ---------------------------------------------------------------------------
+-- Retention. Travel (itineraries, transport, venue scans) is the big,
+-- time-ordered table: one partition a day (China Standard Time), named
+-- travel_YYYYMMDD. Deleting old movement data is the privacy guarantee,
+-- and dropping a whole day's partition keeps it cheap. A daily job runs
+--   SELECT healthcode.create_travel_partitions();        -- the days ahead
+--   SELECT healthcode.drop_expired_travel_partitions();  -- the days gone
+-- The import functions create the partitions they need themselves.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.create_travel_partitions(
+    first_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date - 1),
+    last_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date + 7))
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  d date;
+  name text;
+  made integer := 0;
+  schema_name text := '@extschema@';
+BEGIN
+  IF first_day IS NULL OR last_day IS NULL OR NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
+    RAISE EXCEPTION 'create_travel_partitions needs two finite days' USING ERRCODE = '22023';
+  END IF;
+  IF last_day - first_day > 3660 THEN
+    RAISE EXCEPTION 'create_travel_partitions: % days asked for; at most ten years at a time', last_day - first_day + 1
+      USING ERRCODE = '22023';
+  END IF;
+  FOR d IN SELECT g::date FROM generate_series(first_day, last_day, interval '1 day') g LOOP
+    name := 'travel_' || to_char(d, 'YYYYMMDD');
+    CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
+    -- concurrent callers: the first one creates it
+    PERFORM pg_advisory_xact_lock(hashtext(schema_name || '.' || name));
+    CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
+    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.travel FOR VALUES FROM (%L) TO (%L)',
+                   schema_name, name, schema_name,
+                   d::timestamp AT TIME ZONE 'Asia/Shanghai', (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai');
+    EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I UNIQUE (person_id, at, place, source)',
+                   schema_name, name, name || '_natural_key');
+    EXECUTE format('CREATE INDEX %I ON %I.%I (place, at)', name || '_place_at', schema_name, name);
+    EXECUTE format('CREATE INDEX %I ON %I.%I (id)', name || '_id', schema_name, name);
+    -- statement triggers fire for the table a statement names: a write
+    -- straight into a partition must recalculate as one through travel does
+    EXECUTE format('CREATE TRIGGER travel_inserted AFTER INSERT ON %I.%I REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION %I._travel_changed()', schema_name, name, schema_name);
+    EXECUTE format('CREATE TRIGGER travel_updated AFTER UPDATE ON %I.%I
+                    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION %I._travel_changed()', schema_name, name, schema_name);
+    EXECUTE format('CREATE TRIGGER travel_deleted AFTER DELETE ON %I.%I REFERENCING OLD TABLE AS old_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION %I._travel_changed()', schema_name, name, schema_name);
+    EXECUTE format('CREATE TRIGGER travel_truncated AFTER TRUNCATE ON %I.%I
+                    FOR EACH STATEMENT EXECUTE FUNCTION %I._travel_changed()', schema_name, name, schema_name);
+    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name,
+                   format('Travel records of %s (China Standard Time); dropped by drop_expired_travel_partitions().', d));
+    made := made + 1;
+  END LOOP;
+  RETURN made;
+END $$;
+COMMENT ON FUNCTION @extschema@.create_travel_partitions(date, date) IS
+  'Creates the missing day partitions travel_YYYYMMDD for the days first_day..last_day (default: yesterday to a week ahead); returns how many it made.';
+
+CREATE FUNCTION @extschema@.travel_retention() RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT pg_catalog.now() OPERATOR(pg_catalog.-) @extschema@._evidence_horizon(pg_catalog.now());
+END;
+COMMENT ON FUNCTION @extschema@.travel_retention() IS
+  'How long travel records matter to any colour: the longest lookback of any policy version in force now or later.';
+
+CREATE FUNCTION @extschema@.drop_expired_travel_partitions(margin interval DEFAULT interval '7 days')
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  cutoff date;
+  part record;
+BEGIN
+  IF margin IS NULL OR margin < interval '0' THEN
+    RAISE EXCEPTION 'margin must be a non-negative interval' USING ERRCODE = '22023';
+  END IF;
+  -- a day goes once all of it lies before the horizon minus the margin
+  cutoff := ((@extschema@._evidence_horizon(now()) - margin) AT TIME ZONE 'Asia/Shanghai')::date;
+  FOR part IN
+    SELECT c.relname
+      FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = '@extschema@.travel'::regclass
+       AND c.relname ~ '^travel_[0-9]{8}$'
+       AND to_date(substr(c.relname, 8), 'YYYYMMDD') < cutoff
+     ORDER BY c.relname
+  LOOP
+    EXECUTE format('DROP TABLE %I.%I', '@extschema@', part.relname);
+    RETURN NEXT part.relname;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_expired_travel_partitions(interval) IS
+  'Drops the travel day partitions that lie wholly before the longest window any policy needs, minus margin (default 7 days), and returns their names. The stays in them can no longer change any colour.';
