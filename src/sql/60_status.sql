@@ -109,23 +109,40 @@ COMMENT ON AGGREGATE @extschema@._status_agg(text, timestamptz, timestamptz, int
 
 -- Stays count only where a medium- or high-risk designation covering the
 -- place was in force at the time of the stay; the highest level wins.
+-- Two ways to find them: from the people (each day partition's index on
+-- person_id; cheap for a few people) or from the designations (the index
+-- on place; cheap for many people, as when an area is upgraded).
 CREATE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
 RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT t.person_id, t.id, t.at, t.place,
-         pg_catalog.bool_or(a.level OPERATOR(pg_catalog.=) 'high')
-    FROM pg_catalog.unnest(persons) AS q(id)
-    JOIN @extschema@.travel t ON t.person_id OPERATOR(pg_catalog.=) q.id
-    CROSS JOIN LATERAL pg_catalog.unnest(@extschema@.division_chain(t.place)) AS c(code)
-    JOIN @extschema@.risk_area a
-      ON a.division OPERATOR(pg_catalog.=) c.code
-     AND a.level OPERATOR(pg_catalog.<>) 'low'
-     AND t.at OPERATOR(pg_catalog.>=) a.effective_from
-     AND (a.effective_until IS NULL OR t.at OPERATOR(pg_catalog.<) a.effective_until)
-   WHERE t.at OPERATOR(pg_catalog.>=) horizon
-   GROUP BY t.person_id, t.id, t.at, t.place;
-END;
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+  IF cardinality(persons) > 200 THEN
+    RETURN QUERY
+    SELECT t.person_id, t.id, t.at, t.place, bool_or(a.level = 'high')
+      FROM @extschema@.risk_area a
+      JOIN @extschema@.travel t
+        ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+       AND t.at >= GREATEST(a.effective_from, horizon)
+       AND (a.effective_until IS NULL OR t.at < a.effective_until)
+     WHERE a.level <> 'low'
+       AND t.person_id IN (SELECT unnest(persons))
+     GROUP BY t.person_id, t.id, t.at, t.place;
+  ELSE
+    RETURN QUERY
+    SELECT t.person_id, t.id, t.at, t.place, bool_or(a.level = 'high')
+      FROM unnest(persons) AS q(id)
+      JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= horizon
+      JOIN @extschema@.risk_area a
+        ON a.division = ANY (@extschema@.division_chain(t.place))
+       AND a.level <> 'low'
+       AND t.at >= a.effective_from
+       AND (a.effective_until IS NULL OR t.at < a.effective_until)
+     GROUP BY t.person_id, t.id, t.at, t.place;
+  END IF;
+END $$;
 COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
   'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';
 
@@ -206,7 +223,7 @@ BEGIN ATOMIC
     JOIN policies v ON v.region OPERATOR(pg_catalog.=) who.region
     LEFT JOIN @extschema@._evidence(ARRAY(SELECT who.id FROM who), @extschema@._evidence_horizon(start)) e
       ON e.person_id OPERATOR(pg_catalog.=) who.id
-   GROUP BY who.id, who.region, v.vec;
+   GROUP BY who.id, who.region;
 END;
 COMMENT ON FUNCTION @extschema@._fresh_status(bigint[], timestamptz) IS
   'Internal: the status timeline of each person computed from the raw evidence and policy, from start on.';
@@ -284,6 +301,8 @@ CREATE FUNCTION @extschema@._recompute(persons bigint[], cause text) RETURNS int
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
+-- each person's evidence is aggregated in memory: room for big batches
+SET work_mem = '64MB'
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
@@ -330,18 +349,23 @@ BEGIN
     SELECT ch.person_id, ch.region, t, ch.old_colour, ch.colour, ch.reasons, cause
       FROM changed ch
      WHERE ch.is_new OR ch.colour <> ch.old_colour
+  ), inserted AS (
+    INSERT INTO @extschema@.person_status
+           (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at)
+    SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons, t, ch.valid_until, ch.next, t
+      FROM changed ch
+     WHERE ch.is_new
+    RETURNING 1
+  ), updated AS (
+    UPDATE @extschema@.person_status s
+       SET region = ch.region, colour = ch.colour, vaccinated = ch.vaccinated, reasons = ch.reasons,
+           since = CASE WHEN ch.colour <> ch.old_colour THEN t ELSE ch.old_since END,
+           valid_until = ch.valid_until, next = ch.next, computed_at = t
+      FROM changed ch
+     WHERE s.person_id = ch.person_id AND NOT ch.is_new
+    RETURNING 1
   )
-  INSERT INTO @extschema@.person_status AS s
-         (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at)
-  SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons,
-         CASE WHEN ch.is_new OR ch.colour <> ch.old_colour THEN t ELSE ch.old_since END,
-         ch.valid_until, ch.next, t
-    FROM changed ch
-  ON CONFLICT (person_id) DO UPDATE
-     SET region = EXCLUDED.region, colour = EXCLUDED.colour, vaccinated = EXCLUDED.vaccinated,
-         reasons = EXCLUDED.reasons, since = EXCLUDED.since, valid_until = EXCLUDED.valid_until,
-         next = EXCLUDED.next, computed_at = EXCLUDED.computed_at;
-  GET DIAGNOSTICS n = ROW_COUNT;
+  SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) INTO n;
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text) IS
@@ -426,31 +450,34 @@ COMMENT ON FUNCTION @extschema@._evidence_changed() IS
 
 -- Travel: only stays in medium- or high-risk areas can change a colour, so
 -- a bulk import of ordinary itineraries recalculates only the people with
--- a risky stay in it.
-CREATE FUNCTION @extschema@._people_with_risky_stays(stays @extschema@.travel[], horizon timestamptz)
-RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT ARRAY(
-    SELECT DISTINCT s.person_id
-      FROM pg_catalog.unnest(stays) s
-     CROSS JOIN LATERAL pg_catalog.unnest(@extschema@.division_chain(s.place)) AS c(code)
-      JOIN @extschema@.risk_area a
-        ON a.division OPERATOR(pg_catalog.=) c.code AND a.level OPERATOR(pg_catalog.<>) 'low'
-       AND s.at OPERATOR(pg_catalog.>=) a.effective_from
-       AND (a.effective_until IS NULL OR s.at OPERATOR(pg_catalog.<) a.effective_until)
-     WHERE s.at OPERATOR(pg_catalog.>=) horizon);
-END;
-COMMENT ON FUNCTION @extschema@._people_with_risky_stays(@extschema@.travel[], timestamptz) IS
-  'Internal: the people among the stays who were, since horizon, in a place covered by a medium- or high-risk designation in force at the time.';
-
+-- a risky stay in it. The stays are matched to the designations covering
+-- them by three hash joins (the place itself, its city, its province):
+-- cheap for a million-row COPY, where a join per row would not be.
 CREATE FUNCTION @extschema@._travel_changed() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  stays @extschema@.travel[];
   persons bigint[];
+  horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
+  src text;
+  query text := $q$
+    WITH stays AS MATERIALIZED (
+      SELECT s.person_id, s.place, s.at FROM %s s WHERE s.at >= $1
+    ), areas AS MATERIALIZED (
+      SELECT a.division, a.effective_from, a.effective_until
+        FROM @extschema@.risk_area a WHERE a.level <> 'low'
+    )
+    SELECT ARRAY(
+      SELECT s.person_id FROM stays s JOIN areas a ON a.division = s.place
+       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until)
+      UNION
+      SELECT s.person_id FROM stays s JOIN areas a ON a.division = left(s.place, 4) || '00'
+       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until)
+      UNION
+      SELECT s.person_id FROM stays s JOIN areas a ON a.division = left(s.place, 2) || '0000'
+       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until))
+  $q$;
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
@@ -458,23 +485,21 @@ BEGIN
   IF TG_OP = 'TRUNCATE' THEN
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
   ELSE
-    IF TG_OP = 'INSERT' THEN
-      stays := ARRAY(SELECT n FROM new_rows n);
-    ELSIF TG_OP = 'DELETE' THEN
-      stays := ARRAY(SELECT o FROM old_rows o);
-    ELSE
-      stays := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
-    END IF;
     IF TG_OP <> 'DELETE' THEN
       PERFORM @extschema@._check_not_future(TG_TABLE_NAME, 'at', (SELECT max(n.at) FROM new_rows n));
     END IF;
-    persons := @extschema@._people_with_risky_stays(stays, @extschema@._evidence_horizon(statement_timestamp()));
+    src := CASE TG_OP
+      WHEN 'INSERT' THEN 'new_rows'
+      WHEN 'DELETE' THEN 'old_rows'
+      ELSE '(SELECT n.person_id, n.place, n.at FROM new_rows n UNION ALL SELECT o.person_id, o.place, o.at FROM old_rows o)'
+    END;
+    EXECUTE format(query, src) INTO persons USING horizon;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._travel_changed() IS
-  'Internal: AFTER STATEMENT trigger of travel: recalculates the people whose new or removed stays fall in a medium- or high-risk area within the window.';
+  'Internal: AFTER STATEMENT trigger of travel and its day partitions: recalculates the people whose new or removed stays fall in a medium- or high-risk area within the window.';
 
 -- Risk areas: the people with a stay, within the window, in a place the
 -- old or new designation covers while it was in force.
