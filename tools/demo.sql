@@ -16,28 +16,66 @@ SELECT region, encode(key_id, 'hex') AS key_id, status,
   FROM trust_list ORDER BY region;
 
 \echo
-\echo '== 2. A small synthetic population (2,000 people in six districts) and a code for each'
-CREATE TABLE public.demo_person AS
-  SELECT i AS id,
-         (ARRAY['330106', '330102', '330203', '110101', '110105', '441303'])[1 + i % 6] AS region,
-         -- a made-up 18-character identifier; only its keyed pseudonym leaves this table
-         lpad(((i * 7919) % 1000000)::text, 6, '0') || '1990' || lpad((i % 10000)::text, 8, '0') AS identifier,
-         CASE WHEN i % 20 = 0 THEN 'red' WHEN i % 7 = 0 THEN 'yellow' ELSE 'green' END::risk_colour AS colour,
-         i % 10 < 7 AS vaccinated
-    FROM generate_series(1, 2000) i;
-CREATE TABLE public.demo_code AS
-  SELECT id, issue(region, pseudonym(identifier), colour, '5 minutes', vaccinated) AS code
-    FROM public.demo_person;
-SELECT p.region, count(*) AS people,
-       count(*) FILTER (WHERE colour(c.code) = 'green') AS green,
-       count(*) FILTER (WHERE colour(c.code) = 'yellow') AS yellow,
-       count(*) FILTER (WHERE colour(c.code) = 'red') AS red,
-       count(*) FILTER (WHERE vaccinated(c.code)) AS vaccinated
-  FROM public.demo_person p JOIN public.demo_code c USING (id)
- GROUP BY p.region ORDER BY p.region;
+\echo '== 2. A synthetic population: 2,000 people in fifteen districts, three weeks of itineraries,'
+\echo '      lab results, doses, contact lists, declarations and check-ins; four risk-area bulletins'
+SELECT what, rows FROM generate_population(2000);
+SELECT division, level, to_char(effective_from, 'MM-DD') AS since,
+       COALESCE(to_char(effective_until, 'MM-DD'), '') AS until
+  FROM risk_area ORDER BY division;
 
 \echo
-\echo '== 3. Verify every code at a checkpoint, now and in ten minutes (codes live five)'
+\echo '== 3. Every colour was computed by the triggers as the data arrived. Status by province:'
+SELECT left(region, 2) || '0000' AS province, count(*) AS people,
+       count(*) FILTER (WHERE colour = 'green') AS green,
+       count(*) FILTER (WHERE colour = 'yellow') AS yellow,
+       count(*) FILTER (WHERE colour = 'red') AS red,
+       count(*) FILTER (WHERE vaccinated) AS vaccinated
+  FROM current_status GROUP BY 1 ORDER BY 1;
+\echo 'Why people are not green (the commonest reasons):'
+SELECT colour, r ->> 'rule' AS rule, count(*) AS people
+  FROM current_status, jsonb_array_elements(reasons) r
+ WHERE colour <> 'green' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 8;
+
+\echo
+\echo '== 4. A citizen declares online (health-information declaration) and is told their colour'
+SELECT colour, vaccinated, jsonb_array_length(reasons) AS reasons
+  FROM declare('330106199203154417', '330106', '张小明', visited => '{}', temperature => 36.6);
+\echo 'The telecom itinerary shows they were in 110105, a high-risk district, two days ago:'
+SELECT import_travel(jsonb_build_array(jsonb_build_object(
+         'identifier', '330106199203154417', 'place', '110105', 'at', now() - interval '2 days'))) AS imported;
+SELECT colour, reasons -> 0 ->> 'text' AS reason, to_char(valid_until, 'YYYY-MM-DD HH24:MI') AS valid_until
+  FROM health_info('330106199203154417');
+\echo 'The background audit cross-checks every pending declaration against the imported data:'
+SELECT kind, count(*) AS findings FROM audit() GROUP BY kind ORDER BY kind;
+\echo 'It found that this declaration left the stay out:'
+SELECT kind, detail -> 'stays' -> 0 ->> 'place' AS place, status
+  FROM audit_finding WHERE person_id = person_id('330106199203154417');
+\echo 'Without any new data the colour changes by itself, right at any read time: red while the stay'
+\echo 'is within the 14-day window, then yellow while the audit finding counts, then green.'
+SELECT to_char(at, 'MM-DD') AS day, s.colour, s.reasons -> 0 ->> 'rule' AS first_reason
+  FROM generate_series(now(), now() + interval '16 days', interval '2 days') at,
+       LATERAL status(person_id('330106199203154417'), at) s;
+
+\echo
+\echo '== 5. 330108 is designated high risk: everyone who stayed there turns red at once'
+SELECT count(*) AS red_before FROM current_status WHERE colour = 'red';
+SELECT import_risk_areas(jsonb_build_array(jsonb_build_object(
+         'division', '330108', 'level', 'high', 'effective_from', now() - interval '10 days',
+         'bulletin', 'demo bulletin 5'))) AS bulletins;
+SELECT count(*) AS red_after FROM current_status WHERE colour = 'red';
+SELECT cause, from_colour, to_colour, count(*) AS changes
+  FROM status_history WHERE cause = 'risk_area insert' GROUP BY 1, 2, 3 ORDER BY 4 DESC;
+\echo 'A full recomputation from the raw evidence agrees with what the triggers keep (0 differences):'
+SELECT count(*) AS differences FROM check_consistency();
+
+\echo
+\echo '== 6. Codes for everyone (signed with their region''s key; green, yellow or red as now)'
+CREATE TABLE public.demo_code AS
+  SELECT row_number() OVER (ORDER BY p.id) AS id, p.id AS person_id, issue_for(p.id) AS code
+    FROM person p;
+SELECT colour(code) AS colour, count(*) AS codes, count(*) FILTER (WHERE vaccinated(code)) AS vaccinated
+  FROM public.demo_code GROUP BY 1 ORDER BY 1;
+\echo 'A checkpoint verifies them all, now and in ten minutes (codes live five):'
 SELECT v.reason, count(*) FILTER (WHERE at_now) AS now, count(*) FILTER (WHERE NOT at_now) AS in_10_minutes
   FROM public.demo_code c,
        LATERAL (VALUES (true, now()), (false, now() + interval '10 minutes')) t(at_now, at),
@@ -45,7 +83,7 @@ SELECT v.reason, count(*) FILTER (WHERE at_now) AS now, count(*) FILTER (WHERE N
  GROUP BY v.reason ORDER BY v.reason;
 
 \echo
-\echo '== 4. Person 1''s code: its text (base45, QR alphanumeric mode) and what verify() says'
+\echo '== 7. Person 1''s code: its text (base45, QR alphanumeric mode) and what verify() says'
 SELECT code::text AS code_text, length(code::text) AS chars FROM public.demo_code WHERE id = 1;
 SELECT valid, colour, region, reason, vaccinated, encode(key_id, 'hex') AS key_id,
        to_char(expires_at - issued_at, 'MI "min"') AS lifetime
@@ -59,9 +97,11 @@ SELECT qr_terminal(code) FROM public.demo_code WHERE id = 1;
 \pset tuples_only off
 
 \echo
-\echo '== 5. Tampering, rotation and revocation'
-\echo 'Person 1''s code with one bit of its colour changed:'
-SELECT reason FROM public.demo_code, verify(set_byte(code::bytea, 20, 2)::healthcode) WHERE id = 1;
+\echo '== 8. Tampering, rotation and revocation'
+\echo 'Person 1''s code with its colour byte changed:'
+SELECT colour(code) AS signed_colour, colour(forged) AS forged_colour, (verify(forged)).reason
+  FROM public.demo_code, LATERAL (SELECT set_byte(code::bytea, 20, (get_byte(code::bytea, 20) + 1) % 3)::healthcode AS forged) f
+ WHERE id = 1;
 \echo 'Zhejiang rotates its key: new codes use the new key, old codes still verify until the old key expires:'
 SELECT encode(rotate_key('330000'), 'hex') AS new_zhejiang_key;
 SELECT encode(key_id(c), 'hex') AS new_code_key, (verify(c)).reason AS new_code,
@@ -70,5 +110,5 @@ SELECT encode(key_id(c), 'hex') AS new_code_key, (verify(c)).reason AS new_code,
 \echo 'Beijing revokes its key: every code it signed stops verifying:'
 SELECT revoke_key(key_id, 'demo: key compromised') FROM trust_list WHERE region = '110000';
 SELECT v.reason, count(*) AS beijing_codes
-  FROM public.demo_person p JOIN public.demo_code c USING (id), verify(c.code) v
+  FROM public.demo_code c JOIN person p ON p.id = c.person_id, verify(c.code) v
  WHERE p.region LIKE '11%' GROUP BY v.reason;

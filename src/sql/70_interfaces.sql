@@ -192,7 +192,9 @@ BEGIN
   END IF;
   -- codes carry whole seconds from the statement's start: never let one
   -- outlive the status it shows
-  span := LEAST(valid_for, date_trunc('second', s.valid_until) - date_trunc('second', t));
+  span := CASE WHEN isfinite(s.valid_until)
+               THEN LEAST(valid_for, date_trunc('second', s.valid_until) - date_trunc('second', t))
+               ELSE valid_for END;
   IF span < interval '1 second' THEN
     RAISE EXCEPTION 'person %''s status changes within a second; ask again', p.id USING ERRCODE = '55000';
   END IF;
