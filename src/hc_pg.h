@@ -31,6 +31,8 @@
 /* GUCs (healthcode.c) */
 extern char *hc_server_key_file;
 extern int	hc_clock_skew_seconds;
+extern char *hc_change_cause;
+extern bool hc_restore_mode;
 
 /* hc_type.c */
 extern Datum hc_make_datum(const uint8_t *buf, size_t len);

@@ -14,47 +14,54 @@
 -- (330000 every 33xxxx, 330100 every 3301xx).
 CREATE FUNCTION @extschema@.division_chain(code text) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN ARRAY[code, pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '00',
-             pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '0000', '000000'];
+RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
+         ARRAY[code, pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '00',
+               pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '0000', '000000'] END;
 COMMENT ON FUNCTION @extschema@.division_chain(text) IS
-  'The division codes covering a code, nearest first: itself, its city, its province, the nation (000000). Duplicates when the code is a city or province.';
+  'The division codes covering a code, nearest first: itself, its city, its province, the nation (000000). Duplicates when the code is a city or province; NULL for an invalid code.';
 
 CREATE FUNCTION @extschema@.division_last(code text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CASE
+  WHEN NOT @extschema@.division_code_valid(code) THEN NULL
   WHEN code OPERATOR(pg_catalog.=) '000000' THEN '999999'
   WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '9999'
   WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '99'
   ELSE code END;
 COMMENT ON FUNCTION @extschema@.division_last(text) IS
-  'The last code a division covers: the codes it covers are exactly those between the code itself and this (330000 -> 339999, 330100 -> 330199, 330106 -> 330106).';
+  'The last code a division covers: the codes it covers are exactly those between the code itself and this (330000 -> 339999, 330100 -> 330199, 330106 -> 330106); NULL for an invalid code.';
 
 CREATE FUNCTION @extschema@.division_covers(area text, code text) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN code OPERATOR(pg_catalog.>=) area AND code OPERATOR(pg_catalog.<=) @extschema@.division_last(area);
+RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
+         code OPERATOR(pg_catalog.>=) area AND code OPERATOR(pg_catalog.<=) @extschema@.division_last(area) END;
 COMMENT ON FUNCTION @extschema@.division_covers(text, text) IS
-  'True when division area covers division code (itself or a division below it).';
+  'True when division area covers division code (itself or a division below it); NULL when either is invalid.';
 
 CREATE FUNCTION @extschema@.division_rank(code text) RETURNS integer
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CASE
+  WHEN NOT @extschema@.division_code_valid(code) THEN NULL
   WHEN code OPERATOR(pg_catalog.=) '000000' THEN 0
   WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN 1
   WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN 2
   ELSE 3 END;
 COMMENT ON FUNCTION @extschema@.division_rank(text) IS
-  'How specific a division code is: 0 national, 1 province, 2 city, 3 county.';
+  'How specific a division code is: 0 national, 1 province, 2 city, 3 county; NULL for an invalid code.';
 
 CREATE FUNCTION @extschema@.mask_name(name text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE
-  WHEN pg_catalog.length(pg_catalog.btrim(name)) OPERATOR(pg_catalog.=) 0 THEN NULL
-  WHEN pg_catalog.length(pg_catalog.btrim(name)) OPERATOR(pg_catalog.<=) 2
-    THEN pg_catalog.left(pg_catalog.btrim(name), 1) OPERATOR(pg_catalog.||)
-         CASE WHEN pg_catalog.length(pg_catalog.btrim(name)) OPERATOR(pg_catalog.=) 2 THEN '*' ELSE '' END
-  ELSE pg_catalog.left(pg_catalog.btrim(name), 1)
-       OPERATOR(pg_catalog.||) pg_catalog.repeat('*', pg_catalog.length(pg_catalog.btrim(name)) OPERATOR(pg_catalog.-) 2)
-       OPERATOR(pg_catalog.||) pg_catalog.right(pg_catalog.btrim(name), 1) END;
+BEGIN ATOMIC
+  -- blanks of every kind (the ideographic space U+3000 among them) around the name go
+  SELECT CASE
+    WHEN pg_catalog.length(n) OPERATOR(pg_catalog.=) 0 THEN NULL
+    WHEN pg_catalog.length(n) OPERATOR(pg_catalog.=) 1 THEN n
+    WHEN pg_catalog.length(n) OPERATOR(pg_catalog.=) 2 THEN pg_catalog.left(n, 1) OPERATOR(pg_catalog.||) '*'
+    ELSE pg_catalog.left(n, 1)
+         OPERATOR(pg_catalog.||) pg_catalog.repeat('*', pg_catalog.length(n) OPERATOR(pg_catalog.-) 2)
+         OPERATOR(pg_catalog.||) pg_catalog.right(n, 1) END
+    FROM (SELECT pg_catalog.regexp_replace(name, '^[[:space:]　]+|[[:space:]　]+$', '', 'g') AS n) t;
+END;
 COMMENT ON FUNCTION @extschema@.mask_name(text) IS
   'A display name with all but its first and last characters masked (张小三 -> 张*三, 张三 -> 张*); the only form of a name the database stores.';
 
@@ -112,7 +119,7 @@ CREATE TABLE @extschema@.declaration (
   symptoms      text[] NOT NULL DEFAULT '{}'
                 CONSTRAINT symptoms_are_known
                 CHECK (@extschema@.symptoms_known(symptoms)),
-  temperature   numeric(3,1)
+  temperature   numeric
                 CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0),
   visited       text[] NOT NULL DEFAULT '{}'
                 CONSTRAINT visited_are_division_codes
@@ -121,7 +128,8 @@ CREATE TABLE @extschema@.declaration (
   audited_at    timestamptz,
   CONSTRAINT declaration_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
-  CONSTRAINT declaration_natural_key UNIQUE (person_id, declared_at)
+  CONSTRAINT declaration_natural_key UNIQUE (person_id, declared_at),
+  CONSTRAINT declaration_id_person_key UNIQUE (id, person_id)
 );
 CREATE INDEX declaration_pending ON @extschema@.declaration (declared_at) WHERE audited_at IS NULL;
 COMMENT ON TABLE @extschema@.declaration IS
@@ -248,7 +256,7 @@ CREATE TABLE @extschema@.checkin (
   at            timestamptz NOT NULL DEFAULT pg_catalog.now()
                 CONSTRAINT at_is_finite CHECK (pg_catalog.isfinite(at)),
   day           date NOT NULL GENERATED ALWAYS AS ((at AT TIME ZONE 'Asia/Shanghai')::date) STORED,
-  temperature   numeric(3,1) CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0),
+  temperature   numeric CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0),
   symptoms      text[] NOT NULL DEFAULT '{}'
                 CONSTRAINT symptoms_are_known
                 CHECK (@extschema@.symptoms_known(symptoms)),
@@ -328,8 +336,7 @@ CREATE TABLE @extschema@.audit_finding (
   id            bigserial PRIMARY KEY,
   person_id     bigint NOT NULL,
   region        text NOT NULL,
-  declaration_id bigint NOT NULL
-                REFERENCES @extschema@.declaration (id) ON DELETE CASCADE,
+  declaration_id bigint NOT NULL,
   kind          text NOT NULL
                 CONSTRAINT kind_is_known
                 CHECK (kind IN ('undeclared_risk_stay', 'undeclared_contact', 'undeclared_fever')),
@@ -343,6 +350,8 @@ CREATE TABLE @extschema@.audit_finding (
   review_reason text,
   CONSTRAINT audit_finding_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT audit_finding_declaration_fk FOREIGN KEY (declaration_id, person_id)
+    REFERENCES @extschema@.declaration (id, person_id) ON DELETE CASCADE,
   CONSTRAINT audit_finding_natural_key UNIQUE (declaration_id, kind),
   CONSTRAINT review_is_complete
     CHECK ((status = 'open') = (reviewed_at IS NULL)

@@ -26,7 +26,7 @@ CREATE TABLE @extschema@.policy (
                 CONSTRAINT red_release_negative_tests_between_0_and_10 CHECK (red_release_negative_tests BETWEEN 0 AND 10),
   negative_test_valid_hours integer NOT NULL DEFAULT 48
                 CONSTRAINT negative_test_valid_hours_between_1_and_744 CHECK (negative_test_valid_hours BETWEEN 1 AND 744),
-  fever_celsius numeric(3,1) NOT NULL DEFAULT 37.3
+  fever_celsius numeric NOT NULL DEFAULT 37.3
                 CONSTRAINT fever_celsius_between_35_and_43 CHECK (fever_celsius BETWEEN 35.0 AND 43.0),
   vaccinated_min_doses integer NOT NULL DEFAULT 2
                 CONSTRAINT vaccinated_min_doses_between_0_and_10 CHECK (vaccinated_min_doses BETWEEN 0 AND 10),
@@ -125,16 +125,24 @@ COMMENT ON FUNCTION @extschema@._policy_vector(text) IS
 -- The policy in force for a region at an instant, for people to read.
 CREATE FUNCTION @extschema@.policy_at(region text, at timestamptz DEFAULT pg_catalog.now())
 RETURNS @extschema@.policy
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT p.*
-    FROM @extschema@.policy p
-   WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(policy_at.region))
-     AND p.valid_from OPERATOR(pg_catalog.<=) policy_at.at
-     AND (p.valid_until IS NULL OR policy_at.at OPERATOR(pg_catalog.<) p.valid_until)
-   ORDER BY @extschema@.division_rank(p.region) DESC, p.valid_from DESC, p.id DESC
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.policy;
+BEGIN
+  IF NOT @extschema@.division_code_valid(policy_at.region) THEN
+    RAISE EXCEPTION 'invalid division code for region: %', quote_literal(policy_at.region) USING ERRCODE = '22023';
+  END IF;
+  SELECT * INTO p
+    FROM @extschema@.policy v
+   WHERE v.region = ANY (@extschema@.division_chain(policy_at.region))
+     AND v.valid_from <= policy_at.at
+     AND (v.valid_until IS NULL OR policy_at.at < v.valid_until)
+   ORDER BY @extschema@.division_rank(v.region) DESC, v.valid_from DESC, v.id DESC
    LIMIT 1;
-END;
+  RETURN p;
+END $$;
 COMMENT ON FUNCTION @extschema@.policy_at(text, timestamptz) IS
   'The policy version that governs a region at an instant: the most specific region on its chain with a version in force, then the latest-starting version.';
 

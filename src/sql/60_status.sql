@@ -260,7 +260,7 @@ DECLARE
   i integer;
 BEGIN
   r := ROW(s.colour, s.vaccinated, s.reasons, s.since, s.valid_until, s.next);
-  IF at < s.valid_until THEN
+  IF at < s.valid_until OR s.valid_until = 'infinity' THEN
     RETURN r;
   END IF;
   FOR i IN 0 .. jsonb_array_length(s.next) - 1 LOOP
@@ -273,7 +273,7 @@ BEGIN
     IF r.colour <> prev THEN
       r.since := (seg ->> 'from')::timestamptz;
     END IF;
-    IF at < r.valid_until THEN
+    IF at < r.valid_until OR r.valid_until = 'infinity' THEN
       r.next := (SELECT coalesce(jsonb_agg(x.e ORDER BY x.o), '[]'::jsonb)
                    FROM jsonb_array_elements(s.next) WITH ORDINALITY AS x(e, o)
                   WHERE x.o > i + 1);
@@ -289,7 +289,7 @@ COMMENT ON FUNCTION @extschema@._status_later(@extschema@.person_status, timesta
 CREATE FUNCTION @extschema@.status_at(s @extschema@.person_status, at timestamptz)
 RETURNS @extschema@.status_instant
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN CASE WHEN at OPERATOR(pg_catalog.<) s.valid_until
+RETURN CASE WHEN at OPERATOR(pg_catalog.<) s.valid_until OR s.valid_until OPERATOR(pg_catalog.=) 'infinity'
             THEN ROW(s.colour, s.vaccinated, s.reasons, s.since, s.valid_until, s.next)::@extschema@.status_instant
             ELSE @extschema@._status_later(s, at) END;
 COMMENT ON FUNCTION @extschema@.status_at(@extschema@.person_status, timestamptz) IS
@@ -377,27 +377,35 @@ COMMENT ON FUNCTION @extschema@._recompute(bigint[], text) IS
 -- (session_replication_role = replica: triggers do not fire at all) the
 -- statuses arrive with the data and must not be derived twice.
 CREATE FUNCTION @extschema@._restoring() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN pg_catalog.current_setting('healthcode.restore_mode') OPERATOR(pg_catalog.=) 'on';
+  AS 'MODULE_PATHNAME', 'healthcode_restore_mode'
+  LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._restoring() IS
-  'Internal: true while healthcode.restore_mode is on (a dump is being loaded).';
+  'Internal: true while healthcode.restore_mode is on (a dump is being loaded). In C: reading it loads the module, which refuses a value an ordinary user set before.';
+
+CREATE FUNCTION @extschema@._clock_skew() RETURNS interval
+  AS 'MODULE_PATHNAME', 'healthcode_clock_skew'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._clock_skew() IS
+  'Internal: healthcode.clock_skew as an interval (read in C, like _restoring()).';
 
 CREATE FUNCTION @extschema@._cause(tbl text, op text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN COALESCE(NULLIF(pg_catalog.current_setting('healthcode.change_cause'), ''),
+RETURN COALESCE(NULLIF(pg_catalog.current_setting('healthcode.change_cause', true), ''),
                            tbl OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) pg_catalog.lower(op));
 COMMENT ON FUNCTION @extschema@._cause(text, text) IS
   'Internal: the cause written to status_history: healthcode.change_cause, else "<table> <operation>".';
 
--- Evidence rows may not lie in the future beyond healthcode.clock_skew.
--- (The trigger computes the latest time itself: transition tables are
--- visible only inside the trigger function.)
-CREATE FUNCTION @extschema@._check_not_future(tbl text, col text, latest timestamptz) RETURNS void
+-- Evidence times lie in the health-code era (from 2019-12-01) and not in
+-- the future beyond healthcode.clock_skew. (The trigger computes the
+-- earliest and latest times itself: transition tables are visible only
+-- inside the trigger function.)
+CREATE FUNCTION @extschema@._check_evidence_times(tbl text, col text, earliest timestamptz, latest timestamptz)
+RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  tolerance interval := current_setting('healthcode.clock_skew')::interval;
+  tolerance interval := @extschema@._clock_skew();
 BEGIN
   IF latest > statement_timestamp() + tolerance THEN
     RAISE EXCEPTION '%.% lies in the future: %', tbl, col, latest
@@ -405,9 +413,14 @@ BEGIN
             DETAIL = format('Evidence times may be at most healthcode.clock_skew (%s) ahead of the server''s clock.', tolerance),
             HINT = 'Check the source''s clock and time zone.';
   END IF;
+  IF earliest < timestamptz '2019-12-01 00:00+08' THEN
+    RAISE EXCEPTION '%.% lies before the health-code era: %', tbl, col, earliest
+      USING ERRCODE = '22023',
+            DETAIL = 'Evidence times start on 2019-12-01 (China Standard Time).';
+  END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._check_not_future(text, text, timestamptz) IS
-  'Internal: raises 22023, naming the table and column, when the latest time of a statement''s new rows lies beyond now + healthcode.clock_skew.';
+COMMENT ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz, timestamptz) IS
+  'Internal: raises 22023, naming the table and column, when a statement''s new rows have a time before 2019-12-01 or beyond now + healthcode.clock_skew.';
 
 -- The statement trigger of every evidence table with a person_id.
 -- TG_ARGV[0]: the time column checked against the future; TG_ARGV[1]: a
@@ -419,14 +432,15 @@ AS $$
 DECLARE
   persons bigint[];
   ignored text := coalesce(TG_ARGV[1], '');
+  earliest timestamptz;
   latest timestamptz;
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    EXECUTE format('SELECT max(%I) FROM new_rows', TG_ARGV[0]) INTO latest;
-    PERFORM @extschema@._check_not_future(TG_TABLE_NAME, TG_ARGV[0], latest);
+    EXECUTE format('SELECT min(%1$I), max(%1$I) FROM new_rows', TG_ARGV[0]) INTO earliest, latest;
+    PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, TG_ARGV[0], earliest, latest);
   END IF;
   IF TG_OP = 'INSERT' THEN
     persons := ARRAY(SELECT DISTINCT n.person_id FROM new_rows n);
@@ -486,7 +500,7 @@ BEGIN
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
   ELSE
     IF TG_OP <> 'DELETE' THEN
-      PERFORM @extschema@._check_not_future(TG_TABLE_NAME, 'at', (SELECT max(n.at) FROM new_rows n));
+      PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'at', min(n.at), max(n.at)) FROM new_rows n;
     END IF;
     src := CASE TG_OP
       WHEN 'INSERT' THEN 'new_rows'
@@ -597,8 +611,8 @@ BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
-  PERFORM @extschema@._check_not_future(TG_TABLE_NAME, 'registered_at',
-                                        (SELECT max(n.registered_at) FROM new_rows n));
+  PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'registered_at', min(n.registered_at), max(n.registered_at))
+     FROM new_rows n;
   IF TG_OP = 'INSERT' THEN
     PERFORM @extschema@._recompute(ARRAY(SELECT n.id FROM new_rows n), @extschema@._cause(TG_TABLE_NAME, TG_OP));
   ELSE

@@ -11,11 +11,20 @@
 -- the pseudonym at once and never stored.
 -- ---------------------------------------------------------------------------
 
+-- ID numbers are written with stray blanks and a lower-case check letter x:
+-- one form is hashed, whichever way it was typed.
+CREATE FUNCTION @extschema@.normalize_identifier(identifier text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN pg_catalog.upper(pg_catalog.regexp_replace(identifier, '[[:space:]\u3000]+', '', 'g'));
+COMMENT ON FUNCTION @extschema@.normalize_identifier(text) IS
+  'An identifier as it is hashed: every blank (the ideographic space among them) removed, letters in upper case.';
+
 CREATE FUNCTION @extschema@.person_id(identifier text) RETURNS bigint
 LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
 BEGIN ATOMIC
   SELECT p.id FROM @extschema@.person p
-   WHERE p.subject OPERATOR(pg_catalog.=) @extschema@.pseudonym(person_id.identifier);
+   WHERE p.subject OPERATOR(pg_catalog.=)
+         @extschema@.pseudonym(@extschema@.normalize_identifier(person_id.identifier));
 END;
 COMMENT ON FUNCTION @extschema@.person_id(text) IS
   'The internal id of the person with this identifier (through its pseudonym), or NULL.';
@@ -61,17 +70,17 @@ DECLARE
   home text;
 BEGIN
   PERFORM @extschema@._require_region(register_person.region);
-  IF identifier IS NULL OR length(btrim(identifier)) = 0 THEN
+  IF identifier IS NULL OR length(@extschema@.normalize_identifier(identifier)) = 0 THEN
     RAISE EXCEPTION 'identifier must not be empty' USING ERRCODE = '22023';
   END IF;
   INSERT INTO @extschema@.person AS p (region, subject, display_name)
-  VALUES (register_person.region, @extschema@.pseudonym(btrim(identifier)),
+  VALUES (register_person.region, @extschema@.pseudonym(@extschema@.normalize_identifier(identifier)),
           @extschema@.mask_name(register_person.display_name))
   ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING
   RETURNING p.id INTO pid;
   IF pid IS NULL THEN
     SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
-     WHERE p.subject = @extschema@.pseudonym(btrim(identifier));
+     WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
     IF home <> register_person.region THEN
       RAISE EXCEPTION 'this person is registered in region %, not %', home, register_person.region
         USING ERRCODE = '22023',
@@ -250,6 +259,9 @@ DECLARE
   owner bigint;
   id bigint;
 BEGIN
+  IF request_correction.person_id IS NULL OR evidence_id IS NULL THEN
+    RAISE EXCEPTION 'a correction request needs person_id and evidence_id' USING ERRCODE = '22023';
+  END IF;
   IF evidence IS NULL OR evidence NOT IN ('travel', 'test_result', 'contact', 'vaccination', 'checkin', 'declaration') THEN
     RAISE EXCEPTION 'evidence must be one of travel, test_result, contact, vaccination, checkin, declaration'
       USING ERRCODE = '22023';
@@ -312,8 +324,76 @@ COMMENT ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) IS
 
 -- ---- imports ---------------------------------------------------------------
 -- Each takes a JSON array of records; a record names its person by
--- "person_id" or "identifier". One bad record aborts the whole import
--- (22023 naming the record), and re-running an import changes nothing.
+-- "person_id" or "identifier". One bad record aborts the whole import with
+-- an error naming the record and the field (22023, or the cast's own
+-- SQLSTATE such as 22007 for a malformed time), so nothing of it is
+-- written; and re-running an import changes nothing.
+
+-- Checks the records' shape: an array of objects, the required fields
+-- present, every typed field castable (and times finite). fields maps a
+-- field to its type, a trailing ! marking it required.
+CREATE FUNCTION @extschema@._import_validate(records jsonb, what text, fields jsonb) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  f record;
+  bad bigint;
+  casts text;
+  rec record;
+  state text;
+  msg text;
+BEGIN
+  IF records IS NULL OR jsonb_typeof(records) <> 'array' THEN
+    RAISE EXCEPTION '% import: records must be a JSON array', what USING ERRCODE = '22023';
+  END IF;
+  SELECT min(x.o) INTO bad FROM jsonb_array_elements(records) WITH ORDINALITY x(r, o)
+   WHERE jsonb_typeof(x.r) <> 'object';
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION '% import: record % is not a JSON object', what, bad USING ERRCODE = '22023';
+  END IF;
+  FOR f IN SELECT key, rtrim(value #>> '{}', '!') AS type, (value #>> '{}') LIKE '%!' AS required
+             FROM jsonb_each(fields) ORDER BY key LOOP
+    IF f.required THEN
+      SELECT min(x.o) INTO bad FROM jsonb_array_elements(records) WITH ORDINALITY x(r, o)
+       WHERE jsonb_typeof(x.r -> f.key) IS NULL OR jsonb_typeof(x.r -> f.key) = 'null';
+      IF bad IS NOT NULL THEN
+        RAISE EXCEPTION '% import: record % has no "%"', what, bad, f.key USING ERRCODE = '22023';
+      END IF;
+    END IF;
+  END LOOP;
+  -- every cast at once; only when one fails, look for the record
+  SELECT string_agg(format('(x.r ->> %L)::%s', key, rtrim(value #>> '{}', '!')), ', ')
+    INTO casts FROM jsonb_each(fields) WHERE rtrim(value #>> '{}', '!') <> 'text';
+  IF casts IS NULL THEN
+    RETURN;
+  END IF;
+  BEGIN
+    EXECUTE format('SELECT count(ROW(%s)) FROM jsonb_array_elements($1) x(r)', casts) USING records;
+  EXCEPTION WHEN data_exception THEN
+    FOR rec IN SELECT x.o, x.r, e.key, rtrim(e.value #>> '{}', '!') AS type
+                 FROM jsonb_array_elements(records) WITH ORDINALITY x(r, o), jsonb_each(fields) e
+                WHERE rtrim(e.value #>> '{}', '!') <> 'text'
+                ORDER BY x.o, e.key LOOP
+      BEGIN
+        EXECUTE format('SELECT ($1 ->> %L)::%s', rec.key, rec.type) USING rec.r;
+      EXCEPTION WHEN data_exception THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        RAISE EXCEPTION '% import: record %, field "%": %', what, rec.o, rec.key, msg USING ERRCODE = state;
+      END;
+    END LOOP;
+    RAISE;
+  END;
+  FOR f IN SELECT key FROM jsonb_each(fields) WHERE rtrim(value #>> '{}', '!') = 'timestamptz' ORDER BY key LOOP
+    SELECT min(x.o) INTO bad FROM jsonb_array_elements(records) WITH ORDINALITY x(r, o)
+     WHERE NOT isfinite((x.r ->> f.key)::timestamptz);
+    IF bad IS NOT NULL THEN
+      RAISE EXCEPTION '% import: record %, field "%" is not a finite time', what, bad, f.key USING ERRCODE = '22023';
+    END IF;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@._import_validate(jsonb, text, jsonb) IS
+  'Internal: checks an import''s records (an array of objects, required fields present, typed fields castable, times finite) and raises naming the record and field.';
 
 CREATE FUNCTION @extschema@._import_records(records jsonb, what text)
 RETURNS TABLE (ord bigint, person_id bigint, region text, rec jsonb)
@@ -323,16 +403,13 @@ AS $$
 DECLARE
   bad bigint;
 BEGIN
-  IF records IS NULL OR jsonb_typeof(records) <> 'array' THEN
-    RAISE EXCEPTION '% import: records must be a JSON array', what USING ERRCODE = '22023';
-  END IF;
   RETURN QUERY
   SELECT x.o, p.id, p.region, x.r
     FROM jsonb_array_elements(records) WITH ORDINALITY AS x(r, o)
     LEFT JOIN @extschema@.person p
-      ON p.id = CASE WHEN jsonb_typeof(x.r) = 'object' AND x.r ? 'person_id'
-                     THEN (x.r ->> 'person_id')::bigint
-                     WHEN jsonb_typeof(x.r) = 'object' AND x.r ? 'identifier'
+      ON p.id = CASE WHEN x.r ? 'person_id' AND jsonb_typeof(x.r -> 'person_id') = 'number'
+                     THEN (x.r ->> 'person_id')::numeric::bigint
+                     WHEN x.r ? 'identifier'
                      THEN @extschema@.person_id(x.r ->> 'identifier') END;
 END $$;
 COMMENT ON FUNCTION @extschema@._import_records(jsonb, text) IS
@@ -353,6 +430,21 @@ END $$;
 COMMENT ON FUNCTION @extschema@._reject_unknown_people(text, bigint[]) IS
   'Internal: 22023 naming the first import record whose person is unknown.';
 
+-- A record repeating the natural key of an earlier one in the same import.
+CREATE FUNCTION @extschema@._reject_repeats(what text, keys text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF keys IS NOT NULL THEN
+    RAISE EXCEPTION '% import: record % repeats record % (%)', what,
+      split_part(keys, ' ', 2), split_part(keys, ' ', 1), split_part(keys, ' ', 3)
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._reject_repeats(text, text) IS
+  'Internal: 22023 naming an import record that repeats the natural key of an earlier one.';
+
 CREATE FUNCTION @extschema@.import_travel(records jsonb) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -362,12 +454,17 @@ DECLARE
   first_day date;
   last_day date;
 BEGIN
+  PERFORM @extschema@._import_validate(records, 'travel',
+    '{"place": "text!", "at": "timestamptz!", "source": "text", "venue": "text"}');
   PERFORM @extschema@._reject_unknown_people('travel',
     ARRAY(SELECT r.ord FROM @extschema@._import_records(records, 'travel') r WHERE r.person_id IS NULL));
+  -- the times first: a partition is made only for a day that can hold a stay
+  PERFORM @extschema@._check_evidence_times('travel', 'at', min((x.r ->> 'at')::timestamptz),
+                                             max((x.r ->> 'at')::timestamptz))
+     FROM jsonb_array_elements(records) x(r);
   SELECT min(d), max(d) INTO first_day, last_day
     FROM (SELECT ((x.r ->> 'at')::timestamptz AT TIME ZONE 'Asia/Shanghai')::date AS d
-            FROM jsonb_array_elements(records) x(r)) days
-   WHERE isfinite(d);
+            FROM jsonb_array_elements(records) x(r)) days;
   IF first_day IS NOT NULL THEN
     PERFORM @extschema@.create_travel_partitions(first_day, last_day);
   END IF;
@@ -389,9 +486,27 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   n integer;
+  other bigint;
 BEGIN
+  PERFORM @extschema@._import_validate(records, 'test result',
+    '{"kind": "text!", "sampled_at": "timestamptz!", "result": "text!", "lab": "text!", "sample_id": "text!"}');
   PERFORM @extschema@._reject_unknown_people('test result',
     ARRAY(SELECT r.ord FROM @extschema@._import_records(records, 'test result') r WHERE r.person_id IS NULL));
+  PERFORM @extschema@._reject_repeats('test result',
+    (SELECT min(a.o) || ' ' || min(b.o) || ' same lab and sample_id'
+       FROM jsonb_array_elements(records) WITH ORDINALITY a(r, o)
+       JOIN jsonb_array_elements(records) WITH ORDINALITY b(r, o)
+         ON a.o < b.o AND a.r ->> 'lab' = b.r ->> 'lab' AND a.r ->> 'sample_id' = b.r ->> 'sample_id'
+      GROUP BY b.o ORDER BY b.o LIMIT 1));
+  -- a sample already recorded for someone else is a mistake, never a correction
+  SELECT min(r.ord) INTO other
+    FROM @extschema@._import_records(records, 'test result') r
+    JOIN @extschema@.test_result t ON t.lab = r.rec ->> 'lab' AND t.sample_id = r.rec ->> 'sample_id'
+   WHERE t.person_id <> r.person_id;
+  IF other IS NOT NULL THEN
+    RAISE EXCEPTION 'test result import: record %: this lab''s sample id is recorded for another person', other
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  END IF;
   -- a lab re-sending a sample with another result corrects it
   INSERT INTO @extschema@.test_result AS t (person_id, region, kind, sampled_at, result, lab, sample_id)
   SELECT r.person_id, r.region, r.rec ->> 'kind', (r.rec ->> 'sampled_at')::timestamptz,
@@ -406,7 +521,7 @@ BEGIN
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@.import_test_results(jsonb) IS
-  'Imports lab results: [{"person_id" or "identifier", "kind" (pcr, antigen), "sampled_at", "result" (positive, negative), "lab", "sample_id"}]. A known sample with another result is a correction and replaces it; returns how many rows were new or corrected.';
+  'Imports lab results: [{"person_id" or "identifier", "kind" (pcr, antigen), "sampled_at", "result" (positive, negative), "lab", "sample_id"}]. A known sample of the same person with another result is a correction and replaces it; returns how many rows were new or corrected.';
 
 CREATE FUNCTION @extschema@.import_vaccinations(records jsonb) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -415,6 +530,8 @@ AS $$
 DECLARE
   n integer;
 BEGIN
+  PERFORM @extschema@._import_validate(records, 'vaccination',
+    '{"dose": "integer!", "given_at": "timestamptz!", "product": "text"}');
   PERFORM @extschema@._reject_unknown_people('vaccination',
     ARRAY(SELECT r.ord FROM @extschema@._import_records(records, 'vaccination') r WHERE r.person_id IS NULL));
   INSERT INTO @extschema@.vaccination (person_id, region, dose, given_at, product)
@@ -435,6 +552,8 @@ AS $$
 DECLARE
   n integer;
 BEGIN
+  PERFORM @extschema@._import_validate(records, 'contact',
+    '{"kind": "text!", "exposure_at": "timestamptz!", "source_case": "text!"}');
   PERFORM @extschema@._reject_unknown_people('contact',
     ARRAY(SELECT r.ord FROM @extschema@._import_records(records, 'contact') r WHERE r.person_id IS NULL));
   INSERT INTO @extschema@.contact (person_id, region, kind, exposure_at, source_case)
@@ -455,9 +574,15 @@ AS $$
 DECLARE
   n integer;
 BEGIN
-  IF records IS NULL OR jsonb_typeof(records) <> 'array' THEN
-    RAISE EXCEPTION 'risk area import: records must be a JSON array' USING ERRCODE = '22023';
-  END IF;
+  PERFORM @extschema@._import_validate(records, 'risk area',
+    '{"division": "text!", "level": "text!", "effective_from": "timestamptz!", "effective_until": "timestamptz", "bulletin": "text"}');
+  PERFORM @extschema@._reject_repeats('risk area',
+    (SELECT min(a.o) || ' ' || b.o || ' same division and effective_from'
+       FROM jsonb_array_elements(records) WITH ORDINALITY a(r, o)
+       JOIN jsonb_array_elements(records) WITH ORDINALITY b(r, o)
+         ON a.o < b.o AND a.r ->> 'division' = b.r ->> 'division'
+        AND (a.r ->> 'effective_from')::timestamptz = (b.r ->> 'effective_from')::timestamptz
+      GROUP BY b.o ORDER BY b.o LIMIT 1));
   -- a bulletin re-issued for the same division and start updates level and end
   INSERT INTO @extschema@.risk_area AS a (division, level, effective_from, effective_until, bulletin)
   SELECT x.r ->> 'division', x.r ->> 'level', (x.r ->> 'effective_from')::timestamptz,

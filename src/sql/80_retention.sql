@@ -24,6 +24,10 @@ BEGIN
   IF first_day IS NULL OR last_day IS NULL OR NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
     RAISE EXCEPTION 'create_travel_partitions needs two finite days' USING ERRCODE = '22023';
   END IF;
+  IF first_day < date '2019-12-01' THEN
+    RAISE EXCEPTION 'create_travel_partitions: % lies before the health-code era (2019-12-01)', first_day
+      USING ERRCODE = '22023';
+  END IF;
   IF last_day - first_day > 3660 THEN
     RAISE EXCEPTION 'create_travel_partitions: % days asked for; at most ten years at a time', last_day - first_day + 1
       USING ERRCODE = '22023';
@@ -78,8 +82,8 @@ DECLARE
   cutoff date;
   part record;
 BEGIN
-  IF margin IS NULL OR margin < interval '0' THEN
-    RAISE EXCEPTION 'margin must be a non-negative interval' USING ERRCODE = '22023';
+  IF margin IS NULL OR margin < interval '0' OR margin > interval '10 years' THEN
+    RAISE EXCEPTION 'margin must be an interval between 0 and 10 years' USING ERRCODE = '22023';
   END IF;
   -- a day goes once all of it lies before the horizon minus the margin
   cutoff := ((@extschema@._evidence_horizon(now()) - margin) AT TIME ZONE 'Asia/Shanghai')::date;

@@ -8,19 +8,23 @@
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.synthetic_identifier(region text, n bigint) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  WITH first17 AS (
-    SELECT region OPERATOR(pg_catalog.||)
-           pg_catalog.to_char(date '1950-01-01' OPERATOR(pg_catalog.+) (n OPERATOR(pg_catalog./) 1000 OPERATOR(pg_catalog.%) 20000)::integer, 'YYYYMMDD')
-           OPERATOR(pg_catalog.||) pg_catalog.lpad((n OPERATOR(pg_catalog.%) 1000)::text, 3, '0') AS s
-  )
-  SELECT first17.s OPERATOR(pg_catalog.||) pg_catalog.substr('10X98765432',
-           (SELECT pg_catalog.sum(pg_catalog.substr(first17.s, i, 1)::integer
-                                  OPERATOR(pg_catalog.*) (ARRAY[7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])[i])
-              FROM pg_catalog.generate_series(1, 17) AS i)::integer OPERATOR(pg_catalog.%) 11 OPERATOR(pg_catalog.+) 1, 1)
-    FROM first17;
-END;
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  first17 text;
+  weights integer[] := ARRAY[7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+BEGIN
+  PERFORM @extschema@._require_region(region);
+  IF n < 0 THEN
+    RAISE EXCEPTION 'n must not be negative, not %', n USING ERRCODE = '22023';
+  END IF;
+  -- region, a birth date in the 20,000 days from 1950 on, a three-digit sequence number
+  first17 := region || to_char(date '1950-01-01' + (n / 1000 % 20000)::integer, 'YYYYMMDD')
+             || lpad((n % 1000)::text, 3, '0');
+  RETURN first17 || substr('10X98765432',
+    (SELECT sum(substr(first17, i, 1)::integer * weights[i]) FROM generate_series(1, 17) i)::integer % 11 + 1, 1);
+END $$;
 COMMENT ON FUNCTION @extschema@.synthetic_identifier(text, bigint) IS
   'The n-th made-up 18-digit ID number (GB 11643 layout and check digit) of a region, for synthetic people. Unique for n below 20,000,000.';
 
