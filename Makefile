@@ -14,7 +14,7 @@ PG_CONFIG  ?= pg_config
 MODULE_big  = healthcode
 CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_qr.o \
               src/hc_core_status.o
-OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o $(CORE_OBJS)
+OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng
 
 # The install script is assembled from the topic files in src/sql/.

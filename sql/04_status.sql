@@ -579,7 +579,11 @@ SELECT try(format('INSERT INTO manual_decision (person_id, region, kind, colour,
 SELECT try(format('INSERT INTO manual_decision (person_id, region, kind, authority, reason) VALUES (%s, %L, %L, %L, %L)', :p1, '460105', 'pardon', 'a', 'r')) AS unknown_kind;
 SELECT try(format('INSERT INTO manual_decision (person_id, region, kind, authority, reason) VALUES (%s, %L, %L, %L, %L)', :p1, '460105', 'medical_release', ' ', 'r')) AS blank_authority;
 SELECT try(format('INSERT INTO manual_decision (person_id, region, kind, authority, reason) VALUES (%s, %L, %L, %L, %L)', :p1, '460105', 'medical_release', 'a', '')) AS empty_reason;
-SELECT try(format('INSERT INTO manual_decision (person_id, region, kind, authority, reason, decided_at) VALUES (%s, %L, %L, %L, %L, %L)', :p1, '460105', 'medical_release', 'a', 'r', '2999-01-01 00:00:00+00')) AS future_decision;
+-- decided_at and decided_by are the system's: a decision claiming 2999 is recorded now, by its caller
+WITH m AS (INSERT INTO manual_decision (person_id, region, kind, authority, reason, decided_at, decided_by)
+           VALUES (:p1, '460105', 'medical_release', 'a', 'r', '2999-01-01 00:00:00+00', 'someone else')
+           RETURNING decided_at, decided_by)
+SELECT decided_at = statement_timestamp() AS stamped_now, decided_by = current_user AS by_caller FROM m;
 SELECT try(format('INSERT INTO manual_decision (person_id, region, kind, authority, reason, valid_from) VALUES (%s, %L, %L, %L, %L, %L)', :p1, '460105', 'medical_release', 'a', 'r', '-infinity')) AS infinite_valid_from;
 SELECT try(format('INSERT INTO manual_decision (person_id, region, kind, authority, reason) VALUES (%s, %L, %L, %L, %L)', :p1, '460106', 'medical_release', 'a', 'r')) AS other_region;
 

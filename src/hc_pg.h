@@ -33,6 +33,7 @@ extern char *hc_server_key_file;
 extern int	hc_clock_skew_seconds;
 extern char *hc_change_cause;
 extern bool hc_restore_mode;
+extern int	hc_min_cell_size;
 
 /* hc_type.c */
 extern Datum hc_make_datum(const uint8_t *buf, size_t len);

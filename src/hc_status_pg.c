@@ -272,26 +272,3 @@ healthcode_timestamptz_us(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) PG_GETARG_TIMESTAMPTZ(0));
 }
 
-/*
- * The status triggers' settings, read here rather than by current_setting():
- * calling into the module loads it, and loading it rejects a placeholder
- * value that an ordinary user set for a superuser-only setting before the
- * module was loaded in the session. (current_setting() alone would read
- * such a placeholder, or fail when the module is not loaded yet.)
- */
-PG_FUNCTION_INFO_V1(healthcode_restore_mode);
-Datum
-healthcode_restore_mode(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(hc_restore_mode);
-}
-
-PG_FUNCTION_INFO_V1(healthcode_clock_skew);
-Datum
-healthcode_clock_skew(PG_FUNCTION_ARGS)
-{
-	Interval   *iv = palloc0(sizeof(Interval));
-
-	iv->time = (int64) hc_clock_skew_seconds * USECS_PER_SEC;
-	PG_RETURN_INTERVAL_P(iv);
-}

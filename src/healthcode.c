@@ -13,6 +13,7 @@ char	   *hc_server_key_file = NULL;
 int			hc_clock_skew_seconds = 300;
 char	   *hc_change_cause = NULL;
 bool		hc_restore_mode = false;
+int			hc_min_cell_size = 5;
 
 void		_PG_init(void);
 
@@ -84,6 +85,19 @@ _PG_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * Superuser-only: an analyst who could lower it would see the small
+	 * cells that single people out.
+	 */
+	DefineCustomIntVariable("healthcode.min_cell_size",
+							"Smallest count of people the analyst views show; smaller counts are shown as NULL.",
+							NULL,
+							&hc_min_cell_size,
+							5, 1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("healthcode");
 

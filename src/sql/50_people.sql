@@ -10,45 +10,6 @@
 -- changes nothing, fires no recalculation and writes no history.
 -- ---------------------------------------------------------------------------
 
--- Division code helpers: a code covers itself and the codes below it
--- (330000 every 33xxxx, 330100 every 3301xx).
-CREATE FUNCTION @extschema@.division_chain(code text) RETURNS text[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
-         ARRAY[code, pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '00',
-               pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '0000', '000000'] END;
-COMMENT ON FUNCTION @extschema@.division_chain(text) IS
-  'The division codes covering a code, nearest first: itself, its city, its province, the nation (000000). Duplicates when the code is a city or province; NULL for an invalid code.';
-
-CREATE FUNCTION @extschema@.division_last(code text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE
-  WHEN NOT @extschema@.division_code_valid(code) THEN NULL
-  WHEN code OPERATOR(pg_catalog.=) '000000' THEN '999999'
-  WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '9999'
-  WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '99'
-  ELSE code END;
-COMMENT ON FUNCTION @extschema@.division_last(text) IS
-  'The last code a division covers: the codes it covers are exactly those between the code itself and this (330000 -> 339999, 330100 -> 330199, 330106 -> 330106); NULL for an invalid code.';
-
-CREATE FUNCTION @extschema@.division_covers(area text, code text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
-         code OPERATOR(pg_catalog.>=) area AND code OPERATOR(pg_catalog.<=) @extschema@.division_last(area) END;
-COMMENT ON FUNCTION @extschema@.division_covers(text, text) IS
-  'True when division area covers division code (itself or a division below it); NULL when either is invalid.';
-
-CREATE FUNCTION @extschema@.division_rank(code text) RETURNS integer
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE
-  WHEN NOT @extschema@.division_code_valid(code) THEN NULL
-  WHEN code OPERATOR(pg_catalog.=) '000000' THEN 0
-  WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN 1
-  WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN 2
-  ELSE 3 END;
-COMMENT ON FUNCTION @extschema@.division_rank(text) IS
-  'How specific a division code is: 0 national, 1 province, 2 city, 3 county; NULL for an invalid code.';
-
 CREATE FUNCTION @extschema@.mask_name(name text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
@@ -64,16 +25,6 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.mask_name(text) IS
   'A display name with all but its first and last characters masked (张小三 -> 张*三, 张三 -> 张*); the only form of a name the database stores.';
-
-CREATE FUNCTION @extschema@.division_codes_valid(codes text[]) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.bool_and(c IS NOT NULL AND @extschema@.division_code_valid(c)
-                                                 AND c OPERATOR(pg_catalog.<>) '000000'), true)
-    FROM pg_catalog.unnest(codes) AS c;
-END;
-COMMENT ON FUNCTION @extschema@.division_codes_valid(text[]) IS
-  'True when every element is a valid, non-national division code (an empty array is valid).';
 
 CREATE FUNCTION @extschema@.symptoms_known(symptoms text[]) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE

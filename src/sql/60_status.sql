@@ -295,6 +295,24 @@ RETURN CASE WHEN at OPERATOR(pg_catalog.<) s.valid_until OR s.valid_until OPERAT
 COMMENT ON FUNCTION @extschema@.status_at(@extschema@.person_status, timestamptz) IS
   'A stored status timeline read at an instant (not before computed_at): the segment containing it, since when the colour holds, and the later segments.';
 
+-- The colour changes of a stored timeline that time has reached by upto:
+-- the boundaries of its later segments where the colour differs.
+CREATE FUNCTION @extschema@._elapsed_changes(colour @extschema@.risk_colour, next jsonb, upto timestamptz)
+RETURNS TABLE (at timestamptz, from_colour @extschema@.risk_colour, to_colour @extschema@.risk_colour, reasons jsonb)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT g.at, g.prev, g.colour, g.reasons
+    FROM (SELECT (x.seg OPERATOR(pg_catalog.->>) 'from')::timestamptz AS at,
+                 (x.seg OPERATOR(pg_catalog.->>) 'colour')::@extschema@.risk_colour AS colour,
+                 x.seg OPERATOR(pg_catalog.->) 'reasons' AS reasons,
+                 COALESCE((pg_catalog.lag(x.seg) OVER (ORDER BY x.o) OPERATOR(pg_catalog.->>) 'colour')::@extschema@.risk_colour,
+                          _elapsed_changes.colour) AS prev
+            FROM pg_catalog.jsonb_array_elements(_elapsed_changes.next) WITH ORDINALITY AS x(seg, o)) g
+   WHERE g.at OPERATOR(pg_catalog.<=) _elapsed_changes.upto AND g.colour OPERATOR(pg_catalog.<>) g.prev;
+END;
+COMMENT ON FUNCTION @extschema@._elapsed_changes(@extschema@.risk_colour, jsonb, timestamptz) IS
+  'Internal: the colour changes a stored timeline (its first colour and later segments) has reached by upto: when, from, to, the new reasons.';
+
 -- ---- recalculation ---------------------------------------------------------------
 
 CREATE FUNCTION @extschema@._recompute(persons bigint[], cause text) RETURNS integer
@@ -335,15 +353,10 @@ BEGIN
   ), elapsed AS (
     -- the stored timeline's colour changes that time has reached
     INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
-    SELECT ch.person_id, ch.region, g.at, g.prev, g.colour, g.seg -> 'reasons', 'time'
+    SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time'
       FROM changed ch
-      CROSS JOIN LATERAL (
-        SELECT (x.seg ->> 'from')::timestamptz AS at, x.seg,
-               (x.seg ->> 'colour')::@extschema@.risk_colour AS colour,
-               coalesce((lag(x.seg) OVER (ORDER BY x.o) ->> 'colour')::@extschema@.risk_colour,
-                        ch.stored_colour) AS prev
-          FROM jsonb_array_elements(ch.stored_next) WITH ORDINALITY AS x(seg, o)) g
-     WHERE NOT ch.is_new AND g.at <= t AND g.colour <> g.prev
+      CROSS JOIN LATERAL @extschema@._elapsed_changes(ch.stored_colour, ch.stored_next, t) g
+     WHERE NOT ch.is_new
   ), changes AS (
     INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
     SELECT ch.person_id, ch.region, t, ch.old_colour, ch.colour, ch.reasons, cause
@@ -695,10 +708,11 @@ BEGIN ATOMIC
   SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since, (x.v).valid_until
     FROM @extschema@.person_status s
     CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, status.at) AS v OFFSET 0) x
-   WHERE s.person_id OPERATOR(pg_catalog.=) status.person_id;
+   WHERE s.person_id OPERATOR(pg_catalog.=) status.person_id
+     AND @extschema@._in_caller_scope(s.region);
 END;
 COMMENT ON FUNCTION @extschema@.status(bigint, timestamptz) IS
-  'A person''s effective status at a time (default now, not before the last recalculation): colour, vaccinated mark, reasons, since when the colour holds, and until when the status holds without new evidence.';
+  'A person''s effective status at a time (default now, not before the last recalculation): colour, vaccinated mark, reasons, since when the colour holds, and until when the status holds without new evidence. No row for a person outside the caller''s regions.';
 
 CREATE VIEW @extschema@.current_status WITH (security_invoker = true) AS
 SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since,
@@ -719,15 +733,9 @@ CREATE VIEW @extschema@.status_changes WITH (security_invoker = true) AS
 SELECT h.person_id, h.region, h.at, h.from_colour, h.to_colour, h.reasons, h.cause
   FROM @extschema@.status_history h
 UNION ALL
-SELECT s.person_id, s.region, g.at, g.prev, g.colour, g.seg OPERATOR(pg_catalog.->) 'reasons', 'time'
+SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time'
   FROM @extschema@.person_status s
-  CROSS JOIN LATERAL (
-    SELECT (x.seg OPERATOR(pg_catalog.->>) 'from')::timestamptz AS at, x.seg,
-           (x.seg OPERATOR(pg_catalog.->>) 'colour')::@extschema@.risk_colour AS colour,
-           COALESCE((pg_catalog.lag(x.seg) OVER (ORDER BY x.o) OPERATOR(pg_catalog.->>) 'colour')::@extschema@.risk_colour,
-                               s.colour) AS prev
-      FROM pg_catalog.jsonb_array_elements(s.next) WITH ORDINALITY AS x(seg, o)) g
- WHERE g.at OPERATOR(pg_catalog.<=) pg_catalog.now() AND g.colour OPERATOR(pg_catalog.<>) g.prev;
+  CROSS JOIN LATERAL @extschema@._elapsed_changes(s.colour, s.next, pg_catalog.now()) g;
 COMMENT ON VIEW @extschema@.status_changes IS
   'The complete history of colour changes at read time: status_history plus the changes time has already brought about in the stored timelines (cause "time") that are not yet written down.';
 COMMENT ON COLUMN @extschema@.status_changes.person_id IS 'The person.';

@@ -84,11 +84,14 @@ BEGIN
   IF audit.person_id IS NOT NULL AND audit.region IS NOT NULL THEN
     RAISE EXCEPTION 'audit() takes a person or a region, not both' USING ERRCODE = '22023';
   END IF;
-  IF audit.region IS NOT NULL AND NOT @extschema@.division_code_valid(audit.region) THEN
-    RAISE EXCEPTION 'invalid division code for region: "%"', audit.region USING ERRCODE = '22023';
+  IF audit.region IS NOT NULL THEN
+    PERFORM @extschema@._require_region(audit.region);
+    PERFORM @extschema@._require_caller_scope(audit.region);
   END IF;
-  IF audit.person_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id) THEN
-    RAISE EXCEPTION 'no person %', audit.person_id USING ERRCODE = '22023';
+  IF audit.person_id IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id AND @extschema@._in_caller_scope(p.region)) THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', audit.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = '22023';
   END IF;
   -- a person or a region: every declaration within the longest window
   -- (evidence may have arrived since); nobody named: the pending ones
@@ -99,7 +102,8 @@ BEGIN
          d.person_id = audit.person_id AND d.declared_at >= @extschema@._evidence_horizon(now())
        WHEN audit.region IS NOT NULL THEN
          @extschema@.division_covers(audit.region, d.region) AND d.declared_at >= @extschema@._evidence_horizon(now())
-       ELSE d.audited_at IS NULL END);
+       ELSE d.audited_at IS NULL END
+       AND @extschema@._in_caller_scope(d.region));
   RETURN QUERY
   WITH found AS (
     INSERT INTO @extschema@.audit_finding AS f (person_id, region, declaration_id, kind, detail)
@@ -133,11 +137,12 @@ BEGIN
   END IF;
   UPDATE @extschema@.audit_finding a
      SET status = CASE decision WHEN 'confirm' THEN 'confirmed' ELSE 'dismissed' END,
-         reviewed_by = current_user, reviewed_at = now(), review_reason = reason
-   WHERE a.id = finding_id AND a.status = 'open'
+         reviewed_by = @extschema@._caller()::regrole::text, reviewed_at = now(), review_reason = reason
+   WHERE a.id = finding_id AND a.status = 'open' AND @extschema@._in_caller_scope(a.region)
   RETURNING a.* INTO f;
   IF NOT FOUND THEN
-    IF EXISTS (SELECT 1 FROM @extschema@.audit_finding a WHERE a.id = finding_id) THEN
+    IF EXISTS (SELECT 1 FROM @extschema@.audit_finding a
+                WHERE a.id = finding_id AND @extschema@._in_caller_scope(a.region)) THEN
       RAISE EXCEPTION 'audit finding % has been reviewed already', finding_id USING ERRCODE = '22023';
     END IF;
     RAISE EXCEPTION 'no audit finding %', finding_id USING ERRCODE = '22023';

@@ -24,10 +24,11 @@ LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
 BEGIN ATOMIC
   SELECT p.id FROM @extschema@.person p
    WHERE p.subject OPERATOR(pg_catalog.=)
-         @extschema@.pseudonym(@extschema@.normalize_identifier(person_id.identifier));
+         @extschema@.pseudonym(@extschema@.normalize_identifier(person_id.identifier))
+     AND @extschema@._in_caller_scope(p.region);
 END;
 COMMENT ON FUNCTION @extschema@.person_id(text) IS
-  'The internal id of the person with this identifier (through its pseudonym), or NULL.';
+  'The internal id of the person with this identifier (through its pseudonym), or NULL when there is none in the caller''s regions.';
 
 CREATE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
 LANGUAGE plpgsql STABLE
@@ -37,13 +38,13 @@ DECLARE
   id bigint := @extschema@.person_id(identifier);
 BEGIN
   IF id IS NULL THEN
-    RAISE EXCEPTION 'no person with this identifier is registered' USING ERRCODE = '22023',
+    RAISE EXCEPTION 'no person with this identifier is registered in the regions the caller acts for' USING ERRCODE = '22023',
       HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
   END IF;
   RETURN id;
 END $$;
 COMMENT ON FUNCTION @extschema@._require_person(text) IS
-  'Internal: the id of a registered person, or 22023 (without echoing the identifier).';
+  'Internal: the id of a person registered in the caller''s regions, or 22023 (without echoing the identifier, and the same whether the person is unknown or in another region).';
 
 CREATE FUNCTION @extschema@._require_region(region text, argname text DEFAULT 'region') RETURNS text
 LANGUAGE plpgsql IMMUTABLE
@@ -70,6 +71,7 @@ DECLARE
   home text;
 BEGIN
   PERFORM @extschema@._require_region(register_person.region);
+  PERFORM @extschema@._require_caller_scope(register_person.region);
   IF identifier IS NULL OR length(@extschema@.normalize_identifier(identifier)) = 0 THEN
     RAISE EXCEPTION 'identifier must not be empty' USING ERRCODE = '22023';
   END IF;
@@ -82,7 +84,8 @@ BEGIN
     SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
      WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
     IF home <> register_person.region THEN
-      RAISE EXCEPTION 'this person is registered in region %, not %', home, register_person.region
+      -- which region is not the caller's business
+      RAISE EXCEPTION 'this person is registered in another region, not %', register_person.region
         USING ERRCODE = '22023',
               HINT = 'Moving a person to another region is an operator''s change of healthcode.person.region.';
     END IF;
@@ -188,9 +191,11 @@ DECLARE
   t timestamptz := statement_timestamp();
   span interval;
 BEGIN
-  SELECT * INTO p FROM @extschema@.person x WHERE x.id = issue_for.person_id;
+  SELECT * INTO p FROM @extschema@.person x
+   WHERE x.id = issue_for.person_id AND @extschema@._in_caller_scope(x.region);
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'no person %', issue_for.person_id USING ERRCODE = '22023';
+    RAISE EXCEPTION 'no person % in the regions role % acts for', issue_for.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = '22023';
   END IF;
   IF valid_for IS NULL OR valid_for <= interval '0' THEN
     RAISE EXCEPTION 'valid_for must be a positive interval' USING ERRCODE = '22023';
@@ -207,6 +212,8 @@ BEGIN
   IF span < interval '1 second' THEN
     RAISE EXCEPTION 'person %''s status changes within a second; ask again', p.id USING ERRCODE = '55000';
   END IF;
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome)
+  VALUES ('issued', p.region, p.region, s.colour, 'ok');
   RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated);
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
@@ -240,10 +247,12 @@ BEGIN
          (person_id, region, kind, colour, valid_from, valid_until, authority, reason)
   SELECT p.id, p.region, record_decision.kind, record_decision.colour, record_decision.valid_from,
          record_decision.valid_until, record_decision.authority, record_decision.reason
-    FROM @extschema@.person p WHERE p.id = record_decision.person_id
+    FROM @extschema@.person p
+   WHERE p.id = record_decision.person_id AND @extschema@._in_caller_scope(p.region)
   RETURNING m.id INTO id;
   IF id IS NULL THEN
-    RAISE EXCEPTION 'no person %', record_decision.person_id USING ERRCODE = '22023';
+    RAISE EXCEPTION 'no person % in the regions role % acts for', record_decision.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = '22023';
   END IF;
   RETURN id;
 END $$;
@@ -269,7 +278,7 @@ BEGIN
   IF claim IS NULL OR length(btrim(claim)) = 0 THEN
     RAISE EXCEPTION 'a correction request needs a claim' USING ERRCODE = '22023';
   END IF;
-  EXECUTE format('SELECT e.person_id FROM @extschema@.%I e WHERE e.id = $1', evidence)
+  EXECUTE format('SELECT e.person_id FROM @extschema@.%I e WHERE e.id = $1 AND @extschema@._in_caller_scope(e.region)', evidence)
     INTO owner USING evidence_id;
   IF owner IS DISTINCT FROM request_correction.person_id THEN
     RAISE EXCEPTION 'person % has no % record %', request_correction.person_id, evidence, evidence_id
@@ -296,7 +305,8 @@ BEGIN
   IF accept IS NULL OR reason IS NULL OR length(btrim(reason)) = 0 THEN
     RAISE EXCEPTION 'deciding a correction needs accept (true or false) and a reason' USING ERRCODE = '22023';
   END IF;
-  SELECT * INTO c FROM @extschema@.correction x WHERE x.id = correction_id FOR UPDATE;
+  SELECT * INTO c FROM @extschema@.correction x
+   WHERE x.id = correction_id AND @extschema@._in_caller_scope(x.region) FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no correction request %', correction_id USING ERRCODE = '22023';
   END IF;
@@ -314,7 +324,7 @@ BEGIN
   END IF;
   UPDATE @extschema@.correction x
      SET status = CASE WHEN accept THEN 'accepted' ELSE 'rejected' END,
-         decided_by = current_user, decided_at = now(), decision_reason = reason,
+         decided_by = @extschema@._caller()::regrole::text, decided_at = now(), decision_reason = reason,
          evidence_snapshot = snapshot
    WHERE x.id = c.id;
   RETURN QUERY SELECT * FROM @extschema@.status(c.person_id);
@@ -410,10 +420,11 @@ BEGIN
       ON p.id = CASE WHEN x.r ? 'person_id' AND jsonb_typeof(x.r -> 'person_id') = 'number'
                      THEN (x.r ->> 'person_id')::numeric::bigint
                      WHEN x.r ? 'identifier'
-                     THEN @extschema@.person_id(x.r ->> 'identifier') END;
+                     THEN @extschema@.person_id(x.r ->> 'identifier') END
+     AND @extschema@._in_caller_scope(p.region);
 END $$;
 COMMENT ON FUNCTION @extschema@._import_records(jsonb, text) IS
-  'Internal: the records of an import with their person resolved (person_id or identifier), NULL where unknown.';
+  'Internal: the records of an import with their person resolved (person_id or identifier), NULL where unknown or outside the caller''s regions.';
 
 CREATE FUNCTION @extschema@._reject_unknown_people(what text, ords bigint[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
@@ -423,7 +434,7 @@ BEGIN
   IF cardinality(ords) > 0 THEN
     RAISE EXCEPTION '% import: record % names no registered person', what, ords[1]
       USING ERRCODE = '22023',
-            DETAIL = format('%s record(s) name no registered person (by "person_id" or "identifier"); nothing was imported.',
+            DETAIL = format('%s record(s) name no person registered in the caller''s regions (by "person_id" or "identifier"); nothing was imported.',
                             cardinality(ords));
   END IF;
 END $$;
@@ -576,6 +587,8 @@ DECLARE
 BEGIN
   PERFORM @extschema@._import_validate(records, 'risk area',
     '{"division": "text!", "level": "text!", "effective_from": "timestamptz!", "effective_until": "timestamptz", "bulletin": "text"}');
+  PERFORM @extschema@._require_caller_scope(x.r ->> 'division')
+     FROM jsonb_array_elements(records) x(r);
   PERFORM @extschema@._reject_repeats('risk area',
     (SELECT min(a.o) || ' ' || b.o || ' same division and effective_from'
        FROM jsonb_array_elements(records) WITH ORDINALITY a(r, o)

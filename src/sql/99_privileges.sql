@@ -1,12 +1,39 @@
 -- ---------------------------------------------------------------------------
--- Privileges. New functions are executable by PUBLIC unless revoked; every
--- function that writes, issues or needs the server key is revoked here and
--- granted explicitly (the roles come with the regions-and-roles work). The
--- tables grant nothing to PUBLIC.
+-- Privileges: who may do what (the roles are made in 45_scope.sql).
+--
+-- Every function of the extension is revoked from PUBLIC, except the pure
+-- helpers that read no table (division codes, names, the type's own
+-- functions, verify). Then each role gets exactly its functions and
+-- tables. The runtime roles own nothing.
+--
+-- SECURITY DEFINER: the functions an application calls run as the
+-- extension's owner (the application has no table access) and check the
+-- caller's region scope themselves (_caller(), _in_caller_scope()); the
+-- status triggers run as the owner too, so a recalculation always sees a
+-- person's whole evidence and may write their status, whoever's statement
+-- fired it. Each has SET search_path = pg_catalog, pg_temp.
 -- ---------------------------------------------------------------------------
+
 DO $$
 DECLARE
   f regprocedure;
+  definer text[] := ARRAY[
+    -- called by applications and operators; each checks the caller's scope
+    'register_person', 'declare', 'declare_trip', 'health_info', 'check_in', 'issue_for', 'status',
+    'person_id', 'record_decision', 'request_correction', 'decide_correction', 'audit', 'review_finding',
+    'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts', 'import_risk_areas',
+    'checkpoint_verify',
+    -- the status triggers
+    '_evidence_changed', '_travel_changed', '_risk_area_changed', '_policy_changed', '_person_changed',
+    -- national administration
+    'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
+    'grant_region', 'revoke_region'];
+  public_helpers text[] := ARRAY[
+    'division_code_valid', 'division_chain', 'division_last', 'division_covers', 'division_rank',
+    'division_codes_valid', 'division_range', 'division_multirange', 'mask_name', 'symptoms_known', 'normalize_identifier', 'public_key_id',
+    'verify', 'my_region_scope', 'region_scope_of', '_caller', 'suppress_small', '_min_cell_size',
+    'qr_svg', 'qr_png', 'qr_terminal', 'format_version', 'region', 'subject', 'colour', 'issued_at',
+    'expires_at', 'key_id', 'vaccinated', 'signature', 'healthcode', 'bytea'];
 BEGIN
   FOR f IN
     SELECT p.oid::regprocedure
@@ -14,13 +41,99 @@ BEGIN
       JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid
        AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e'
       JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'healthcode'
-     WHERE p.proname IN ('register_person', 'declare', 'declare_trip', 'health_info', 'check_in', 'issue_for',
-                         'record_decision', 'request_correction', 'decide_correction', 'audit', 'review_finding',
-                         'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
-                         'import_risk_areas', 'generate_population', 'create_travel_partitions',
-                         'drop_expired_travel_partitions', 'check_consistency', 'person_id',
-                         '_recompute', '_require_person', '_import_records')
+     WHERE p.prokind = 'f'
   LOOP
+    IF (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = f) = ANY (definer) THEN
+      EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp', f);
+    END IF;
+    -- the type's I/O, operators and support functions stay usable by all
+    CONTINUE WHEN (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = f) LIKE 'healthcode\_%';
+    CONTINUE WHEN (SELECT p.proname FROM pg_catalog.pg_proc p WHERE p.oid = f) = ANY (public_helpers);
     EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
   END LOOP;
 END $$;
+
+-- National administration: everything, in every region (RLS gives
+-- healthcode_admin the whole country); and every other role's rights.
+GRANT healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier TO healthcode_admin;
+GRANT ALL ON ALL TABLES IN SCHEMA @extschema@ TO healthcode_admin;
+REVOKE ALL ON @extschema@.issuer_key_secret, @extschema@._dump_marker FROM healthcode_admin;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA @extschema@ TO healthcode_admin;
+GRANT EXECUTE ON FUNCTION
+  @extschema@.check_consistency(timestamptz),
+  @extschema@.generate_population(integer, integer, integer, double precision),
+  @extschema@.create_travel_partitions(date, date),
+  @extschema@.drop_expired_travel_partitions(interval),
+  @extschema@.grant_region(regrole, text),
+  @extschema@.revoke_region(regrole, text),
+  @extschema@.policy_at(text, timestamptz),
+  @extschema@.create_key(text, timestamptz, timestamptz),
+  @extschema@.rotate_key(text, timestamptz),
+  @extschema@.revoke_key(bytea, text)
+TO healthcode_admin;
+
+-- Operators: the people of their regions (row-level security), through
+-- the tables and the functions; statuses and history are computed, so
+-- they read them but never write them; manual decisions only grow.
+GRANT SELECT ON @extschema@.person, @extschema@.declaration, @extschema@.travel, @extschema@.test_result,
+  @extschema@.vaccination, @extschema@.contact, @extschema@.checkin, @extschema@.manual_decision,
+  @extschema@.audit_finding, @extschema@.correction, @extschema@.person_status, @extschema@.status_history,
+  @extschema@.current_status, @extschema@.status_changes, @extschema@.risk_area, @extschema@.policy
+TO healthcode_operator;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.declaration, @extschema@.travel, @extschema@.test_result,
+  @extschema@.vaccination, @extschema@.contact, @extschema@.checkin, @extschema@.risk_area, @extschema@.policy
+TO healthcode_operator;
+GRANT UPDATE (region, display_name) ON @extschema@.person TO healthcode_operator;
+GRANT INSERT ON @extschema@.manual_decision TO healthcode_operator;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA @extschema@ TO healthcode_operator;
+GRANT EXECUTE ON FUNCTION
+  @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz),
+  @extschema@.review_finding(bigint, text, text),
+  @extschema@.decide_correction(bigint, boolean, text),
+  @extschema@.audit(bigint, text),
+  @extschema@.policy_at(text, timestamptz),
+  @extschema@.status_at(@extschema@.person_status, timestamptz),
+  @extschema@._status_later(@extschema@.person_status, timestamptz),
+  @extschema@._elapsed_changes(@extschema@.risk_colour, jsonb, timestamptz),
+  @extschema@._rls_scope()
+TO healthcode_operator;
+
+-- Applications: functions only.
+GRANT EXECUTE ON FUNCTION
+  @extschema@.register_person(text, text, text),
+  @extschema@.declare(text, text, text, text[], numeric, text[], boolean),
+  @extschema@.declare_trip(text, text, timestamptz),
+  @extschema@.health_info(text),
+  @extschema@.check_in(text, numeric, text[]),
+  @extschema@.issue_for(bigint, interval),
+  @extschema@.status(bigint, timestamptz),
+  @extschema@.person_id(text),
+  @extschema@.request_correction(bigint, text, bigint, text),
+  @extschema@.import_travel(jsonb),
+  @extschema@.import_test_results(jsonb),
+  @extschema@.import_vaccinations(jsonb),
+  @extschema@.import_contacts(jsonb),
+  @extschema@.import_risk_areas(jsonb),
+  @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz)
+TO healthcode_app, healthcode_operator;
+
+-- Every role reads its own region mappings (row-level security shows a
+-- role the rows of the roles it belongs to): its scope is computed from them.
+GRANT SELECT ON @extschema@.region_scope
+TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
+
+-- Analysts: the aggregate views, nothing else.
+GRANT SELECT ON @extschema@.status_summary, @extschema@.transitions_per_day, @extschema@.tests_per_day,
+  @extschema@.codes_per_day, @extschema@.findings_per_day, @extschema@.decisions_by_operator
+TO healthcode_analyst;
+-- (functions a view calls are checked against the querying role; these
+-- read nothing the analyst could not already see)
+GRANT EXECUTE ON FUNCTION
+  @extschema@.status_at(@extschema@.person_status, timestamptz),
+  @extschema@._status_later(@extschema@.person_status, timestamptz),
+  @extschema@._elapsed_changes(@extschema@.risk_colour, jsonb, timestamptz)
+TO healthcode_analyst;
+
+-- Verifiers: checking codes at a checkpoint.
+GRANT EXECUTE ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz)
+TO healthcode_verifier;

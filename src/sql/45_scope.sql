@@ -1,0 +1,151 @@
+-- ---------------------------------------------------------------------------
+-- Regions and roles. Five group roles (NOLOGIN, made here if missing; a
+-- DBA grants them to login roles):
+--   healthcode_admin     national: everything, every region
+--   healthcode_operator  reads and manages the people of its regions
+--   healthcode_app       a backend: declare, import, issue, verify, read
+--                        one person's status, through functions only
+--   healthcode_analyst   aggregate views only, small counts suppressed
+--   healthcode_verifier  verify codes only
+-- A login role's regions come from healthcode.region_scope (never from a
+-- setting a session can change): a row maps a role to a division code and
+-- covers every code below it (330000: all of 33xxxx). Row-level security
+-- keys every table of personal data on the row's region.
+-- ---------------------------------------------------------------------------
+
+DO $$
+DECLARE
+  r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY['healthcode_admin', 'healthcode_operator', 'healthcode_app',
+                           'healthcode_analyst', 'healthcode_verifier'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+    END IF;
+  END LOOP;
+END $$;
+
+CREATE TYPE @extschema@.division_range AS RANGE (
+  SUBTYPE = text,
+  COLLATION = "C",
+  MULTIRANGE_TYPE_NAME = @extschema@.division_multirange
+);
+COMMENT ON TYPE @extschema@.division_range IS
+  'A run of division codes, e.g. [330000,339999]: what a division covers.';
+COMMENT ON TYPE @extschema@.division_multirange IS
+  'A set of runs of division codes: a role''s region scope.';
+
+CREATE TABLE @extschema@.region_scope (
+  role_name     regrole NOT NULL,
+  region        text NOT NULL
+                CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  granted_by    name NOT NULL DEFAULT CURRENT_USER,
+  granted_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT region_scope_pkey PRIMARY KEY (role_name, region)
+);
+COMMENT ON TABLE @extschema@.region_scope IS
+  'Which regions a role acts for: a row maps a role (a login role, or a group whose members inherit it) to a division code and everything below it. Managed by healthcode_admin; see grant_region() and revoke_region().';
+COMMENT ON COLUMN @extschema@.region_scope.role_name IS 'The role (dumped by name).';
+COMMENT ON COLUMN @extschema@.region_scope.region IS 'A division code; 000000 is the whole country.';
+COMMENT ON COLUMN @extschema@.region_scope.granted_by IS 'Who mapped it.';
+COMMENT ON COLUMN @extschema@.region_scope.granted_at IS 'When.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.region_scope', '');
+
+CREATE FUNCTION @extschema@._caller() RETURNS oid
+  AS 'MODULE_PATHNAME', 'healthcode_caller'
+  LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._caller() IS
+  'Internal: the role a statement runs for (the session''s role as SET ROLE left it), even inside a SECURITY DEFINER function.';
+
+-- A role's scope: the regions mapped to it or to any role it is a member
+-- of; the whole country for superusers and members of healthcode_admin.
+CREATE FUNCTION @extschema@.region_scope_of(role oid) RETURNS @extschema@.division_multirange
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT CASE
+    WHEN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) region_scope_of.role)
+      OR pg_catalog.pg_has_role(region_scope_of.role, 'healthcode_admin', 'MEMBER')
+    THEN @extschema@.division_multirange(@extschema@.division_range('000000', '999999', '[]'))
+    ELSE COALESCE(
+      (SELECT pg_catalog.range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]'))
+         FROM @extschema@.region_scope s
+        WHERE pg_catalog.pg_has_role(region_scope_of.role, s.role_name::oid, 'MEMBER')),
+      '{}'::@extschema@.division_multirange)
+  END;
+END;
+COMMENT ON FUNCTION @extschema@.region_scope_of(oid) IS
+  'The division codes a role acts for: those mapped to it or to a role it is a member of in region_scope; all of them for superusers and healthcode_admin.';
+
+CREATE FUNCTION @extschema@.my_region_scope() RETURNS @extschema@.division_multirange
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT @extschema@.region_scope_of(@extschema@._caller());
+END;
+COMMENT ON FUNCTION @extschema@.my_region_scope() IS
+  'The division codes the calling role acts for (see region_scope_of).';
+
+-- The scope row-level security applies: that of the role a query runs as.
+CREATE FUNCTION @extschema@._rls_scope() RETURNS @extschema@.division_multirange
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT @extschema@.region_scope_of(CURRENT_USER::regrole::oid);
+END;
+COMMENT ON FUNCTION @extschema@._rls_scope() IS
+  'Internal: the scope of current_user, which row-level security policies compare regions with (evaluated once a statement).';
+
+-- Inside the extension's SECURITY DEFINER functions: the caller's scope.
+CREATE FUNCTION @extschema@._in_caller_scope(region text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT @extschema@.my_region_scope() OPERATOR(pg_catalog.@>) (region COLLATE "C");
+END;
+COMMENT ON FUNCTION @extschema@._in_caller_scope(text) IS
+  'Internal: true when the calling role''s scope covers the region.';
+
+CREATE FUNCTION @extschema@._require_caller_scope(region text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF region IS NULL OR NOT @extschema@._in_caller_scope(region) THEN
+    RAISE EXCEPTION 'region % is outside the regions role % acts for', region, @extschema@._caller()::regrole
+      USING ERRCODE = '42501',
+            HINT = 'A DBA maps roles to regions: SELECT healthcode.grant_region(''role'', ''330000'');';
+  END IF;
+  RETURN region;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_caller_scope(text) IS
+  'Internal: 42501 unless the calling role acts for the region.';
+
+CREATE FUNCTION @extschema@.grant_region(role regrole, region text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF region IS NULL OR NOT @extschema@.division_code_valid(region) THEN
+    RAISE EXCEPTION 'invalid division code for region: %', coalesce(quote_literal(region), 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO @extschema@.region_scope (role_name, region) VALUES (role, region)
+  ON CONFLICT ON CONSTRAINT region_scope_pkey DO NOTHING;
+END $$;
+COMMENT ON FUNCTION @extschema@.grant_region(regrole, text) IS
+  'Maps a role to a region (and everything below it). For healthcode_admin and superusers.';
+
+CREATE FUNCTION @extschema@.revoke_region(role regrole, region text) RETURNS void
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  DELETE FROM @extschema@.region_scope s
+   WHERE s.role_name OPERATOR(pg_catalog.=) revoke_region.role
+     AND s.region OPERATOR(pg_catalog.=) revoke_region.region;
+END;
+COMMENT ON FUNCTION @extschema@.revoke_region(regrole, text) IS
+  'Removes a role''s mapping to a region.';
+
+
+COMMENT ON FUNCTION @extschema@.division_range(text, text) IS 'Range constructor: the codes from the first to the second.';
+COMMENT ON FUNCTION @extschema@.division_range(text, text, text) IS 'Range constructor with bounds (use ''[]'' for a division''s codes).';
+COMMENT ON FUNCTION @extschema@.division_multirange() IS 'Multirange constructor: no codes.';
+COMMENT ON FUNCTION @extschema@.division_multirange(@extschema@.division_range) IS 'Multirange constructor: one run of codes.';
+COMMENT ON FUNCTION @extschema@.division_multirange(@extschema@.division_range[]) IS 'Multirange constructor: several runs of codes.';
+COMMENT ON CAST (@extschema@.division_range AS @extschema@.division_multirange) IS 'A run of codes as a set of runs.';

@@ -1,0 +1,43 @@
+-- ---------------------------------------------------------------------------
+-- Row-level security (the scope functions are in 45_scope.sql).
+-- ---------------------------------------------------------------------------
+
+-- Row-level security on every table of personal data: a row is visible,
+-- writable and insertable only within the querying role's scope.
+DO $$
+DECLARE
+  t text;
+  scoped text := '(SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C")';
+BEGIN
+  FOREACH t IN ARRAY ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact',
+                           'checkin', 'manual_decision', 'audit_finding', 'correction', 'person_status',
+                           'status_history'] LOOP
+    EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE @extschema@.%I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('CREATE POLICY scope_select ON @extschema@.%I FOR SELECT USING (%s)', t, scoped);
+    EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t, scoped);
+    EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t, scoped, scoped);
+    EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t, scoped);
+  END LOOP;
+  -- risk areas and policy versions are public; writing them is scoped
+  FOREACH t IN ARRAY ARRAY['risk_area', 'policy'] LOOP
+    EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE @extschema@.%I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('CREATE POLICY everyone_reads ON @extschema@.%I FOR SELECT USING (true)', t);
+    EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t,
+                   replace(scoped, 'region', CASE t WHEN 'risk_area' THEN 'division' ELSE 'region' END));
+    EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t,
+                   replace(scoped, 'region', CASE t WHEN 'risk_area' THEN 'division' ELSE 'region' END),
+                   replace(scoped, 'region', CASE t WHEN 'risk_area' THEN 'division' ELSE 'region' END));
+    EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t,
+                   replace(scoped, 'region', CASE t WHEN 'risk_area' THEN 'division' ELSE 'region' END));
+  END LOOP;
+  -- who maps whom is the admins' business; a role sees its own rows
+  ALTER TABLE @extschema@.region_scope ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE @extschema@.region_scope FORCE ROW LEVEL SECURITY;
+  CREATE POLICY own_rows ON @extschema@.region_scope FOR SELECT
+    USING (pg_catalog.pg_has_role(CURRENT_USER, role_name::oid, 'MEMBER'));
+  CREATE POLICY admins ON @extschema@.region_scope FOR ALL
+    USING (pg_catalog.pg_has_role(CURRENT_USER, 'healthcode_admin', 'MEMBER'))
+    WITH CHECK (pg_catalog.pg_has_role(CURRENT_USER, 'healthcode_admin', 'MEMBER'));
+END $$;

@@ -1,0 +1,161 @@
+-- ---------------------------------------------------------------------------
+-- What analysts see: aggregates only, each limited to the analyst's region
+-- scope, and every cell counting fewer than healthcode.min_cell_size people
+-- (default 5; superuser-only) shown as NULL, so no one can be singled out.
+-- The views run with their owner's rights (analysts have no table access)
+-- and filter by the scope of the role querying them.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._min_cell_size() RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_min_cell_size'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._min_cell_size() IS
+  'Internal: healthcode.min_cell_size, read through the module.';
+
+CREATE FUNCTION @extschema@.suppress_small(people bigint) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN people OPERATOR(pg_catalog.<) @extschema@._min_cell_size() THEN NULL ELSE people END;
+COMMENT ON FUNCTION @extschema@.suppress_small(bigint) IS
+  'A count of people, or NULL when it is below healthcode.min_cell_size (small-count suppression).';
+
+-- Codes issued and verified: counted, never tied to a person.
+CREATE TABLE @extschema@.code_event (
+  at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  event         text NOT NULL CONSTRAINT event_is_known CHECK (event IN ('issued', 'verified')),
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  code_region   text NOT NULL CONSTRAINT code_region_is_division_code CHECK (@extschema@.division_code_valid(code_region)),
+  colour        @extschema@.risk_colour NOT NULL,
+  outcome       text NOT NULL
+);
+CREATE INDEX code_event_at ON @extschema@.code_event USING brin (at);
+COMMENT ON TABLE @extschema@.code_event IS
+  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views.';
+COMMENT ON COLUMN @extschema@.code_event.at IS 'When.';
+COMMENT ON COLUMN @extschema@.code_event.event IS 'issued or verified.';
+COMMENT ON COLUMN @extschema@.code_event.region IS 'Where: the person''s region when issued, the checkpoint''s when verified.';
+COMMENT ON COLUMN @extschema@.code_event.code_region IS 'The region the code claims.';
+COMMENT ON COLUMN @extschema@.code_event.colour IS 'The colour the code carries.';
+COMMENT ON COLUMN @extschema@.code_event.outcome IS 'issued: ok; verified: the reason verify() gave.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event', '');
+
+CREATE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
+    at timestamptz DEFAULT pg_catalog.now())
+RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
+               expires_at timestamptz, key_id bytea, reason text, vaccinated boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v record;
+BEGIN
+  IF checkpoint IS NULL OR NOT @extschema@.division_code_valid(checkpoint) THEN
+    RAISE EXCEPTION 'invalid division code for checkpoint: %', coalesce(quote_literal(checkpoint), 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  SELECT * INTO v FROM @extschema@.verify(code, coalesce(checkpoint_verify.at, now())) x;
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome)
+  VALUES ('verified', checkpoint, v.region, v.colour, v.reason);
+  RETURN QUERY SELECT v.valid, v.colour, v.region, v.issued_at, v.expires_at, v.key_id, v.reason, v.vaccinated;
+END $$;
+COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz) IS
+  'verify() at a checkpoint of a region, counted (without the code''s subject) for the analyst views.';
+
+-- (Built on the tables, not on current_status: a security-invoker view
+-- inside these would be checked against the analyst's own rights.)
+CREATE VIEW @extschema@.status_summary AS
+SELECT s.region, (x.v).colour, @extschema@.suppress_small(pg_catalog.count(*)) AS people,
+       @extschema@.suppress_small(pg_catalog.count(*) FILTER (WHERE (x.v).vaccinated)) AS vaccinated
+  FROM @extschema@.person_status s
+  CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, pg_catalog.now()) AS v OFFSET 0) x
+ WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (s.region COLLATE "C")
+ GROUP BY s.region, (x.v).colour;
+COMMENT ON VIEW @extschema@.status_summary IS
+  'People by region and colour now, within the viewer''s scope; counts below healthcode.min_cell_size are NULL.';
+COMMENT ON COLUMN @extschema@.status_summary.region IS 'Home region.';
+COMMENT ON COLUMN @extschema@.status_summary.colour IS 'Colour now.';
+COMMENT ON COLUMN @extschema@.status_summary.people IS 'People (NULL when below the cell size).';
+COMMENT ON COLUMN @extschema@.status_summary.vaccinated IS 'Of them, with the vaccinated mark (NULL when below the cell size).';
+
+CREATE VIEW @extschema@.transitions_per_day AS
+SELECT (c.at AT TIME ZONE 'Asia/Shanghai')::date AS day, c.region, c.from_colour, c.to_colour,
+       @extschema@.suppress_small(pg_catalog.count(DISTINCT c.person_id)) AS people
+  FROM (SELECT h.person_id, h.region, h.at, h.from_colour, h.to_colour FROM @extschema@.status_history h
+        UNION ALL
+        SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour
+          FROM @extschema@.person_status s
+          CROSS JOIN LATERAL @extschema@._elapsed_changes(s.colour, s.next, pg_catalog.now()) g) c
+ WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (c.region COLLATE "C")
+ GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW @extschema@.transitions_per_day IS
+  'Colour changes per day (China Standard Time) and region, from -> to, counting people; small cells NULL.';
+COMMENT ON COLUMN @extschema@.transitions_per_day.day IS 'Calendar day.';
+COMMENT ON COLUMN @extschema@.transitions_per_day.region IS 'Home region.';
+COMMENT ON COLUMN @extschema@.transitions_per_day.from_colour IS 'Colour before (NULL: first status).';
+COMMENT ON COLUMN @extschema@.transitions_per_day.to_colour IS 'Colour after.';
+COMMENT ON COLUMN @extschema@.transitions_per_day.people IS 'People who changed so that day.';
+
+CREATE VIEW @extschema@.tests_per_day AS
+SELECT (t.sampled_at AT TIME ZONE 'Asia/Shanghai')::date AS day, t.region,
+       @extschema@.suppress_small(pg_catalog.count(DISTINCT t.person_id)) AS people_tested,
+       @extschema@.suppress_small(pg_catalog.count(DISTINCT t.person_id) FILTER (WHERE t.result = 'positive')) AS people_positive,
+       CASE WHEN pg_catalog.count(DISTINCT t.person_id) OPERATOR(pg_catalog.>=) @extschema@._min_cell_size()
+            AND pg_catalog.count(DISTINCT t.person_id) FILTER (WHERE t.result = 'positive') OPERATOR(pg_catalog.>=) @extschema@._min_cell_size()
+            THEN pg_catalog.round(pg_catalog.count(*) FILTER (WHERE t.result = 'positive')::numeric
+                                  OPERATOR(pg_catalog./) pg_catalog.count(*), 4) END AS positivity
+  FROM @extschema@.test_result t
+ WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (t.region COLLATE "C")
+ GROUP BY 1, 2;
+COMMENT ON VIEW @extschema@.tests_per_day IS
+  'Tests per sampling day and region: people tested, people positive, positivity (positive tests / tests); small cells NULL (positivity too, when either count is small).';
+COMMENT ON COLUMN @extschema@.tests_per_day.day IS 'Sampling day.';
+COMMENT ON COLUMN @extschema@.tests_per_day.region IS 'Home region of the people tested.';
+COMMENT ON COLUMN @extschema@.tests_per_day.people_tested IS 'People tested.';
+COMMENT ON COLUMN @extschema@.tests_per_day.people_positive IS 'People with a positive result.';
+COMMENT ON COLUMN @extschema@.tests_per_day.positivity IS 'Positive tests / tests.';
+
+CREATE VIEW @extschema@.codes_per_day AS
+SELECT (e.at AT TIME ZONE 'Asia/Shanghai')::date AS day, e.region, e.event, e.colour, e.outcome,
+       @extschema@.suppress_small(pg_catalog.count(*)) AS codes
+  FROM @extschema@.code_event e
+ WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (e.region COLLATE "C")
+ GROUP BY 1, 2, 3, 4, 5;
+COMMENT ON VIEW @extschema@.codes_per_day IS
+  'Codes issued (by the people''s region) and verified (by the checkpoint''s region) per day, colour and outcome; small cells NULL.';
+COMMENT ON COLUMN @extschema@.codes_per_day.day IS 'Calendar day.';
+COMMENT ON COLUMN @extschema@.codes_per_day.region IS 'Issuing people''s region, or the checkpoint''s.';
+COMMENT ON COLUMN @extschema@.codes_per_day.event IS 'issued or verified.';
+COMMENT ON COLUMN @extschema@.codes_per_day.colour IS 'Colour on the codes.';
+COMMENT ON COLUMN @extschema@.codes_per_day.outcome IS 'ok, or the reason verify() refused.';
+COMMENT ON COLUMN @extschema@.codes_per_day.codes IS 'How many.';
+
+CREATE VIEW @extschema@.findings_per_day AS
+SELECT (f.found_at AT TIME ZONE 'Asia/Shanghai')::date AS day, f.region, f.kind, f.status,
+       @extschema@.suppress_small(pg_catalog.count(DISTINCT f.person_id)) AS people
+  FROM @extschema@.audit_finding f
+ WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (f.region COLLATE "C")
+ GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW @extschema@.findings_per_day IS
+  'Audit findings by day, region, kind and review status, counting people; small cells NULL.';
+COMMENT ON COLUMN @extschema@.findings_per_day.day IS 'Day found.';
+COMMENT ON COLUMN @extschema@.findings_per_day.region IS 'Home region.';
+COMMENT ON COLUMN @extschema@.findings_per_day.kind IS 'The kind of inconsistency.';
+COMMENT ON COLUMN @extschema@.findings_per_day.status IS 'open, confirmed or dismissed.';
+COMMENT ON COLUMN @extschema@.findings_per_day.people IS 'People with such a finding.';
+
+CREATE VIEW @extschema@.decisions_by_operator AS
+SELECT (m.decided_at AT TIME ZONE 'Asia/Shanghai')::date AS day, m.region, m.decided_by, m.kind, m.colour,
+       @extschema@.suppress_small(pg_catalog.count(DISTINCT m.person_id)) AS people,
+       CASE WHEN pg_catalog.count(DISTINCT m.person_id) OPERATOR(pg_catalog.>=) @extschema@._min_cell_size()
+            THEN pg_catalog.count(*) END AS decisions
+  FROM @extschema@.manual_decision m
+ WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (m.region COLLATE "C")
+ GROUP BY 1, 2, 3, 4, 5;
+COMMENT ON VIEW @extschema@.decisions_by_operator IS
+  'Manual decisions per day, region, operator, kind and colour: a run of manual red codes by one operator stands out. Both counts are NULL when fewer people than the cell size are concerned.';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.day IS 'Day recorded.';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.region IS 'Home region of the people decided about.';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.decided_by IS 'The operator role.';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.kind IS 'override, medical_release or appeal_upheld.';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.colour IS 'The colour an override set.';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.people IS 'Distinct people (NULL when below the cell size).';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.decisions IS 'Entries (NULL when the people are below the cell size).';

@@ -1,0 +1,123 @@
+-- ---------------------------------------------------------------------------
+-- Manual decisions are append-only and hash-chained. Each entry commits to
+-- the one before it (entry_hash = SHA-256 of the previous hash and the
+-- entry's content), so any later edit, deletion or insertion in the middle
+-- -- by anyone, the table owner with triggers disabled included -- breaks the
+-- chain where verify_decision_chain() finds it; an auditor who keeps the
+-- head (decision_chain_head()) also detects entries removed from the end.
+-- The guard triggers stop ordinary edits outright. A person with manual
+-- decisions cannot be deleted (the record is the point); moving them to
+-- another region is allowed (the region is not part of the hashed content).
+-- ---------------------------------------------------------------------------
+
+ALTER TABLE @extschema@.manual_decision
+  ADD COLUMN chain_seq bigint,
+  ADD COLUMN prev_hash bytea,
+  ADD COLUMN entry_hash bytea,
+  ADD CONSTRAINT manual_decision_chain_seq_key UNIQUE (chain_seq),
+  DROP CONSTRAINT manual_decision_person_fk,
+  ADD CONSTRAINT manual_decision_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE RESTRICT;
+ALTER TABLE @extschema@.manual_decision ALTER COLUMN chain_seq SET NOT NULL,
+  ALTER COLUMN prev_hash SET NOT NULL, ALTER COLUMN entry_hash SET NOT NULL;
+COMMENT ON COLUMN @extschema@.manual_decision.chain_seq IS 'Position in the hash chain (1, 2, ...).';
+COMMENT ON COLUMN @extschema@.manual_decision.prev_hash IS 'entry_hash of the entry before (32 zero bytes for the first).';
+COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash and the entry''s content (decision_content()).';
+
+-- The hashed content: everything that makes the decision, not the region
+-- (which follows the person) nor the chain columns.
+CREATE FUNCTION @extschema@.decision_content(m @extschema@.manual_decision) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
+         m.chain_seq, m.id, m.person_id, m.kind, m.colour::text,
+         pg_catalog.to_char(m.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+         pg_catalog.to_char(m.valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+         m.decided_by, m.authority, m.reason,
+         pg_catalog.to_char(m.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))::text, 'UTF8');
+COMMENT ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) IS
+  'The bytes a manual decision''s hash covers: a JSON array of sequence, id, person, kind, colour, validity, who, authority, reason and when (times in UTC, NULLs explicit).';
+
+CREATE FUNCTION @extschema@._decision_chain_append() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  last @extschema@.manual_decision;
+BEGIN
+  -- one writer at a time extends the chain
+  PERFORM pg_advisory_xact_lock(hashtext('@extschema@.manual_decision chain'));
+  SELECT * INTO last FROM @extschema@.manual_decision m ORDER BY m.chain_seq DESC LIMIT 1;
+  NEW.chain_seq := coalesce(last.chain_seq, 0) + 1;
+  NEW.prev_hash := coalesce(last.entry_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+  -- who decided is the caller, whatever function recorded it
+  NEW.decided_by := @extschema@._caller()::regrole::text;
+  NEW.decided_at := statement_timestamp();
+  NEW.entry_hash := sha256(NEW.prev_hash || @extschema@.decision_content(NEW));
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
+  'Trigger: links a new manual decision into the hash chain, and records who (the calling role) and when.';
+CREATE TRIGGER decision_chain_append BEFORE INSERT ON @extschema@.manual_decision
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._decision_chain_append();
+
+CREATE FUNCTION @extschema@._decision_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'UPDATE'
+     AND (to_jsonb(NEW) - 'region') = (to_jsonb(OLD) - 'region') THEN
+    RETURN NEW;                 -- the person moved region: allowed
+  END IF;
+  RAISE EXCEPTION 'manual decisions are append-only'
+    USING ERRCODE = '42501',
+          HINT = 'Record a new decision instead: an override with another colour, or a release.';
+END $$;
+COMMENT ON FUNCTION @extschema@._decision_guard() IS
+  'Trigger: manual decisions cannot be changed or deleted (only their region follows the person).';
+CREATE TRIGGER decision_guard BEFORE UPDATE OR DELETE ON @extschema@.manual_decision
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._decision_guard();
+CREATE TRIGGER decision_guard_truncate BEFORE TRUNCATE ON @extschema@.manual_decision
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._decision_guard();
+
+CREATE FUNCTION @extschema@.decision_chain_head(OUT entries bigint, OUT head_seq bigint, OUT head_hash bytea)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT pg_catalog.count(*), pg_catalog.max(m.chain_seq),
+         (SELECT x.entry_hash FROM @extschema@.manual_decision x ORDER BY x.chain_seq DESC LIMIT 1)
+    FROM @extschema@.manual_decision m;
+END;
+COMMENT ON FUNCTION @extschema@.decision_chain_head() IS
+  'The chain''s length and last hash: an auditor keeps them, and later passes them to verify_decision_chain() to detect entries removed from the end.';
+
+CREATE FUNCTION @extschema@.verify_decision_chain(expected_seq bigint DEFAULT NULL, expected_hash bytea DEFAULT NULL)
+RETURNS TABLE (chain_seq bigint, decision_id bigint, problem text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  WITH c AS (
+    SELECT m.chain_seq, m.id, m.prev_hash, m.entry_hash,
+           pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||) @extschema@.decision_content(m)) AS recomputed,
+           pg_catalog.lag(m.entry_hash) OVER (ORDER BY m.chain_seq) AS before_hash,
+           pg_catalog.lag(m.chain_seq) OVER (ORDER BY m.chain_seq) AS before_seq
+      FROM @extschema@.manual_decision m
+  )
+  SELECT c.chain_seq, c.id, 'entry changed: its hash does not match its content'
+    FROM c WHERE c.recomputed OPERATOR(pg_catalog.<>) c.entry_hash
+  UNION ALL
+  SELECT c.chain_seq, c.id, 'entry missing before this one'
+    FROM c WHERE c.chain_seq OPERATOR(pg_catalog.<>) (COALESCE(c.before_seq, 0) OPERATOR(pg_catalog.+) 1)
+  UNION ALL
+  SELECT c.chain_seq, c.id, 'link broken: prev_hash is not the hash of the entry before'
+    FROM c WHERE c.prev_hash OPERATOR(pg_catalog.<>)
+                 COALESCE(c.before_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+  UNION ALL
+  SELECT verify_decision_chain.expected_seq, NULL::bigint, 'entries missing at the end: the recorded head is gone'
+   WHERE verify_decision_chain.expected_seq IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM @extschema@.manual_decision m
+                      WHERE m.chain_seq OPERATOR(pg_catalog.=) verify_decision_chain.expected_seq
+                        AND (verify_decision_chain.expected_hash IS NULL
+                             OR m.entry_hash OPERATOR(pg_catalog.=) verify_decision_chain.expected_hash))
+   ORDER BY 1, 3;
+END;
+COMMENT ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) IS
+  'Checks the manual decisions'' hash chain and returns every problem (an entry changed, missing, or out of its place); empty when intact. Given a head recorded earlier (decision_chain_head()), also detects entries removed from the end.';
