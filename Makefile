@@ -19,8 +19,19 @@ SHLIB_LINK  = -lsodium -lqrencode -lpng
 
 # The install script is assembled from the topic files in src/sql/.
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(wildcard upgrade/$(EXTENSION)--*--*.sql)
+# The update from 0.1.0: the schema guard, the comments 0.2.0 added to
+# 0.1.0's objects, and the topic files new in 0.2.0. (This list is frozen:
+# objects added after 0.2.0 go into the next version's update script.)
+UPGRADE_0_2_0_NEW = src/sql/42_divisions.sql src/sql/45_scope.sql src/sql/50_people.sql \
+              src/sql/55_policy.sql src/sql/60_status.sql src/sql/65_audit.sql \
+              src/sql/70_interfaces.sql src/sql/80_retention.sql src/sql/85_consistency.sql \
+              src/sql/90_synthetic.sql src/sql/95_dump.sql src/sql/96_rls.sql \
+              src/sql/97_analyst.sql src/sql/98_decisions.sql src/sql/99_privileges.sql
+UPGRADE_0_2_0 = src/sql/upgrade/0.1.0--0.2.0-head.sql src/sql/01_schema_guard.sql \
+              src/sql/upgrade/0.1.0--0.2.0-comments.sql $(UPGRADE_0_2_0_NEW)
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
+# Earlier versions' install scripts, frozen, so that an update can be tested
+DATA        = $(wildcard upgrade/$(EXTENSION)--*.sql)
 DOCS        = doc/reference.md
 
 TESTS       = $(sort $(wildcard sql/*.sql))
@@ -44,6 +55,9 @@ all: $(EXTENSION).control
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) META.json
 	cat $(SQL_PARTS) > $@
+
+$(EXTENSION)--0.1.0--0.2.0.sql: $(UPGRADE_0_2_0)
+	cat $(UPGRADE_0_2_0) > $@
 
 # Keep the control file's default_version in step with META.json.
 $(EXTENSION).control: META.json

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Updating from 0.1.0 gives exactly what a fresh install gives, keeps the
+# data, and neither installing nor updating nor using the extension can be
+# hijacked by objects another role planted on the search path:
+#   - a schema named like the extension's, made beforehand by another role,
+#     is refused (its owner could have planted anything in it);
+#   - a stray object in the extension's schema stops an update;
+#   - functions and operators shadowing the built-ins the extension uses,
+#     put first on the search path of the installing, updating and calling
+#     sessions, are never called (each raises if it is).
+set -u
+. "$(dirname "$0")/tap.bash"
+TEST_TMP=$(mktemp -d)
+chmod 755 "$TEST_TMP"
+base="hc_upg_$$"
+hostile="regress_hc_hostile_$$"
+cleanup() {
+	for d in fresh updated guard stray planted; do dropdb --if-exists "${base}_$d" 2>/dev/null; done
+	psql -XAtq -d postgres -c "DROP ROLE IF EXISTS $hostile" 2>/dev/null
+	rm -rf "$TEST_TMP"
+}
+trap cleanup EXIT
+q() { local db=$1; shift; psql -XAtq -v ON_ERROR_STOP=1 -d "${base}_$db" "$@"; }
+# A schema dump that a fresh install and an update must share: pg_dump's
+# binary-upgrade mode lists the extension's members, minus the lines that
+# carry OIDs and transaction ids.
+schema_dump() {
+	pg_dump --binary-upgrade --schema-only -d "${base}_$1" |
+		grep -v 'binary_upgrade_set_next\|binary_upgrade_set_missing\|binary_upgrade_create_empty_extension\|relfrozenxid\|WHERE oid = \|^\\restrict\|^\\unrestrict\|^-- Dumped'
+}
+
+# ---- 1. update == fresh install, data kept --------------------------------
+createdb "${base}_fresh"
+q fresh -c 'CREATE EXTENSION healthcode'
+createdb "${base}_updated"
+q updated -c "CREATE EXTENSION healthcode VERSION '0.1.0'"
+q updated -c "SELECT healthcode.create_key('330000')" >/dev/null
+code=$(q updated -c "SELECT healthcode.issue('330106', healthcode.pseudonym('upgrade'), 'yellow', '1 hour')")
+q updated -c 'ALTER EXTENSION healthcode UPDATE' 2>"$TEST_TMP/update.err"
+ok $? "ALTER EXTENSION healthcode UPDATE from 0.1.0 succeeds"
+is "$(q updated -c "SELECT extversion FROM pg_extension WHERE extname = 'healthcode'")" \
+	"$(q fresh -c "SELECT extversion FROM pg_extension WHERE extname = 'healthcode'")" "it reaches the default version"
+schema_dump fresh >"$TEST_TMP/fresh.sql"
+schema_dump updated >"$TEST_TMP/updated.sql"
+diff -u "$TEST_TMP/fresh.sql" "$TEST_TMP/updated.sql" >"$TEST_TMP/schema.diff"
+ok $? "the updated schema is exactly a fresh install's (pg_dump --binary-upgrade --schema-only)"
+[ -s "$TEST_TMP/schema.diff" ] && head -40 "$TEST_TMP/schema.diff" | sed 's/^/# /'
+is "$(q updated -c "SELECT (healthcode.verify('$code')).reason")" "ok" "a code issued under 0.1.0 verifies after the update"
+is "$(q updated -c "SELECT (healthcode.verify(healthcode.issue('330106', healthcode.pseudonym('u'), 'green'))).reason")" \
+	"ok" "the updated database issues with the key made under 0.1.0"
+q updated -c "SELECT healthcode.declare('330106199001011234', '330106')" >/dev/null
+is "$(q updated -c "SELECT colour FROM healthcode.health_info('330106199001011234')")" "green" \
+	"the status engine works in the updated database"
+
+# ---- 2. a schema made beforehand by another role is refused -------------------
+psql -XAtq -d postgres -c "CREATE ROLE $hostile LOGIN" >/dev/null
+createdb "${base}_guard"
+q guard -c "GRANT CREATE ON DATABASE ${base}_guard TO $hostile"
+q guard -c "SET ROLE $hostile" -c 'CREATE SCHEMA healthcode' \
+	-c "CREATE FUNCTION healthcode.lower(text) RETURNS text LANGUAGE sql AS \$\$ SELECT 'hijacked' \$\$"
+err=$(q guard -c 'CREATE EXTENSION healthcode' 2>&1)
+like "$err" "schema healthcode belongs to $hostile" "CREATE EXTENSION refuses a schema another role made"
+is "$(q guard -c "SELECT count(*) FROM pg_extension WHERE extname = 'healthcode'")" "0" "and installs nothing"
+
+# ---- 3. a stray object in the extension's schema stops an update ---------------
+createdb "${base}_stray"
+q stray -c "CREATE EXTENSION healthcode VERSION '0.1.0'"
+q stray -c "CREATE FUNCTION healthcode.btrim(text) RETURNS text LANGUAGE sql AS \$\$ SELECT 'hijacked' \$\$"
+err=$(q stray -c 'ALTER EXTENSION healthcode UPDATE' 2>&1)
+like "$err" "holds objects that are not part of healthcode: function healthcode.btrim\(text\)" \
+	"ALTER EXTENSION UPDATE refuses while a stray function sits in the schema"
+is "$(q stray -c "SELECT extversion FROM pg_extension WHERE extname = 'healthcode'")" "0.1.0" "and leaves 0.1.0 in place"
+
+# ---- 4. shadowing built-ins on the search path never run ------------------------
+createdb "${base}_planted"
+q planted -c "GRANT CREATE ON SCHEMA public TO $hostile"
+# Each hostile object raises when called: any use of it fails the statement.
+q planted -v hostile="$hostile" <<'SQL' >/dev/null
+SET ROLE :"hostile";
+CREATE FUNCTION public.hostile() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'hostile object called as %', current_user; END $$;
+CREATE FUNCTION public.lower(text) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN $1 END $$;
+CREATE FUNCTION public.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN $1 END $$;
+CREATE FUNCTION public.btrim(text) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN $1 END $$;
+CREATE FUNCTION public.length(text) RETURNS integer LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN 1 END $$;
+CREATE FUNCTION public.left(text, integer) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN $1 END $$;
+CREATE FUNCTION public.right(text, integer) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN $1 END $$;
+CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN pg_catalog.now() END $$;
+CREATE FUNCTION public.statement_timestamp() RETURNS timestamptz LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN pg_catalog.now() END $$;
+CREATE FUNCTION public.cardinality(anyarray) RETURNS integer LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN 1 END $$;
+CREATE FUNCTION public.jsonb_typeof(jsonb) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN 'x' END $$;
+CREATE FUNCTION public.hostile_eq(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT public.hostile() $$;
+CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.hostile_eq);
+CREATE FUNCTION public.hostile_concat(text, text) RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN public.hostile() THEN $1 END $$;
+CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = public.hostile_concat);
+CREATE FUNCTION public.hostile_lt(timestamptz, timestamptz) RETURNS boolean LANGUAGE sql AS $$ SELECT public.hostile() $$;
+CREATE OPERATOR public.< (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = public.hostile_lt);
+SQL
+ok $? "the hostile role plants functions and operators shadowing built-ins in public"
+like "$(q planted -c 'SET search_path = public, pg_catalog' -c "SELECT 'a'::text = 'a'::text" 2>&1)" "hostile object called" \
+	"with public first on the search path, the plants do shadow the built-ins"
+# Everyone below works with the hostile objects first on their search path.
+export PGOPTIONS="-c search_path=public,pg_catalog"
+q planted -c "CREATE EXTENSION healthcode VERSION '0.1.0'" 2>"$TEST_TMP/e1"
+ok $? "CREATE EXTENSION (0.1.0) runs no planted object"
+[ -s "$TEST_TMP/e1" ] && sed 's/^/# /' "$TEST_TMP/e1"
+q planted -c 'ALTER EXTENSION healthcode UPDATE' 2>"$TEST_TMP/e2"
+ok $? "ALTER EXTENSION UPDATE runs no planted object"
+[ -s "$TEST_TMP/e2" ] && sed 's/^/# /' "$TEST_TMP/e2"
+q planted -c "SELECT healthcode.create_key('000000')" -c "SELECT count(*) FROM healthcode.generate_population(60)" \
+	>/dev/null 2>"$TEST_TMP/e3"
+ok $? "generating a population (every evidence table and its triggers) runs no planted object"
+[ -s "$TEST_TMP/e3" ] && sed 's/^/# /' "$TEST_TMP/e3"
+# (the statements name pg_catalog themselves where they call built-ins: the
+# planted objects would catch the caller's own expressions otherwise)
+q planted -e <<SQL >"$TEST_TMP/o4" 2>"$TEST_TMP/e4"
+CREATE ROLE ${hostile}_app IN ROLE healthcode_app;
+CREATE ROLE ${hostile}_op IN ROLE healthcode_operator;
+SELECT healthcode.grant_region('${hostile}_app', '330000'), healthcode.grant_region('${hostile}_op', '330000');
+SET ROLE ${hostile}_app;
+SELECT * FROM healthcode.declare(' 330106199001011234 ', '330106', '张三', '{cough}', 37.9, '{330102}', true);
+SELECT healthcode.import_travel('[{"identifier": "330106199001011234", "place": "330106", "at": "$(date -u -d '-1 day' '+%Y-%m-%d %H:%M:%S')+00"}]');
+SELECT healthcode.import_test_results('[{"identifier": "330106199001011234", "kind": "pcr", "sampled_at": "$(date -u -d '-2 hours' '+%Y-%m-%d %H:%M:%S')+00", "result": "negative", "lab": "L", "sample_id": "S1"}]');
+SELECT * FROM healthcode.health_info('330106199001011234');
+SELECT healthcode.issue_for(healthcode.person_id('330106199001011234'));
+SELECT * FROM healthcode.status(healthcode.person_id('330106199001011234'), pg_catalog.now() + interval '20 days');
+RESET ROLE;
+SET ROLE ${hostile}_op;
+SELECT count(*) FROM healthcode.current_status WHERE colour <> 'green';
+SELECT count(*) FROM healthcode.status_changes;
+SELECT * FROM healthcode.audit();
+INSERT INTO healthcode.contact (person_id, region, kind, exposure_at, source_case)
+SELECT id, region, 'close', pg_catalog.now() - interval '1 day', 'hostile-case' FROM healthcode.person WHERE region LIKE '33%' LIMIT 3;
+SELECT healthcode.record_decision(healthcode.person_id('330106199001011234'), 'override', 'test', 'order 1', 'green');
+RESET ROLE;
+SELECT count(*) FROM healthcode.check_consistency();
+SELECT count(*) FROM healthcode.verify_decision_chain();
+DROP OWNED BY ${hostile}_app, ${hostile}_op;
+DROP ROLE ${hostile}_app, ${hostile}_op;
+SQL
+ok $? "applications and operators use every interface, view and trigger without running a planted object"
+[ -s "$TEST_TMP/e4" ] && { tail -5 "$TEST_TMP/o4"; cat "$TEST_TMP/e4"; } | sed "s/^/# /" | head -30
+unset PGOPTIONS
+q planted -c "DROP OWNED BY $hostile" >/dev/null
+q guard -c "DROP OWNED BY $hostile" >/dev/null 2>&1
+done_testing
