@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# bench/rls.sh — what row-level security costs an operator: the region x
+# colour summary over BENCH_PEOPLE (1,000,000) people, run by an operator
+# of one province (row-level security filters every row) against the same
+# query run by the table owner (superuser: row-level security bypassed),
+# in the same run (goal: at most 1.2x).
+#
+#   bench/rls.sh           (from any directory; ~10 minutes on 2 cores, most
+#                           of it generating the population)
+#
+# Environment: BENCH_PEOPLE=1000000 BENCH_REPS=5 BENCH_PGPORT
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+out="$here/out"
+
+export BENCH_PEOPLE=${BENCH_PEOPLE:-1000000}
+export BENCH_REPS=${BENCH_REPS:-5}
+GOAL=1.2
+QUERY="SELECT region, colour, count(*) FROM healthcode.current_status GROUP BY region, colour"
+
+log() { printf '%s\n' "$*"; }
+psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+time_ms() {
+	psql -X -q -v ON_ERROR_STOP=1 -c '\timing on' "$@" |
+		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
+}
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
+
+inside() {
+	local best_op="" best_owner="" op owner
+	log "== setup: $BENCH_PEOPLE people (PostgreSQL $(psql_q -c 'SHOW server_version'))"
+	psql_q -c 'CREATE EXTENSION healthcode' \
+		-c "SELECT what || ': ' || rows FROM healthcode.generate_population($BENCH_PEOPLE, stays_per_person => 2, days => 14)" |
+		sed 's/^/   /'
+	psql_q -c 'VACUUM ANALYZE' \
+		-c 'CREATE ROLE bench_op_zj LOGIN IN ROLE healthcode_operator' \
+		-c "SELECT healthcode.grant_region('bench_op_zj', '330000')"
+	log "   the operator sees $(psql_q -c 'SET ROLE bench_op_zj' -c 'SELECT count(*) FROM healthcode.person') people of $(psql_q -c 'SELECT count(*) FROM healthcode.person')"
+	psql_q -c 'SET ROLE bench_op_zj' -c "EXPLAIN (COSTS off) $QUERY" >"$out/rls_explain_operator.txt"
+	psql_q -c "EXPLAIN (COSTS off) $QUERY" >"$out/rls_explain_owner.txt"
+	log "== the summary, operator of 330000 vs table owner (best of $BENCH_REPS, each in a fresh session)"
+	for rep in $(seq 1 "$BENCH_REPS"); do
+		owner=$(time_ms -c "$QUERY")
+		op=$(time_ms -c 'SET ROLE bench_op_zj' -c "$QUERY")
+		log "   rep $rep: owner $owner ms, operator $op ms"
+		best_owner=$(min "$best_owner" "$owner")
+		best_op=$(min "$best_op" "$op")
+	done
+	echo
+	echo "healthcode row-level security benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -m)"
+	echo "query: $QUERY"
+	awk -v op="$best_op" -v owner="$best_owner" -v goal="$GOAL" -v n="$BENCH_PEOPLE" 'BEGIN {
+		r = op / owner
+		printf "%-52s %8.0fms %8.0fms %8.2f  <= %.1f  %s\n", "summary over " n " people: operator / owner", op, owner, r, goal, (r <= goal ? "met" : "NOT MET")
+	}' | tee "$out/rls_summary.txt"
+}
+
+if [[ ${1:-} == --inside ]]; then
+	inside
+	exit 0
+fi
+
+mkdir -p "$out"
+chmod 777 "$out"
+log "== building and installing the extension (log: bench/out/build.log)"
+if ! { make -C "$root" -s && make -C "$root" -s install; } >"$out/build.log" 2>&1; then
+	cat "$out/build.log" >&2
+	exit 1
+fi
+keydir=$(mktemp -d)
+trap 'rm -rf "$keydir"' EXIT
+chmod 711 "$keydir"
+head -c 32 /dev/urandom >"$keydir/server.key"
+chmod 600 "$keydir/server.key"
+[[ $(id -u) == 0 ]] && chown postgres "$keydir/server.key"
+pick_port() {
+	local p _
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 20000))
+		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q . &&
+			[[ ! -e /var/run/postgresql/.s.PGSQL.$p.lock && ! -e /tmp/.s.PGSQL.$p.lock ]]; then
+			echo "$p"
+			return
+		fi
+	done
+	echo 5432
+}
+export PGPORT=${BENCH_PGPORT:-$(pick_port)}
+pg_virtualenv -t -o "healthcode.server_key_file=$keydir/server.key" -o "jit=off" \
+	-o "max_wal_size=4GB" -o "shared_buffers=512MB" "$here/rls.sh" --inside
