@@ -157,13 +157,15 @@ healthcode_keys_changed(PG_FUNCTION_ARGS)
 /* ---- the server key ------------------------------------------------------ */
 
 /*
- * Reads the server key into out. The caller wipes out on every path; this
- * function wipes its own buffer before any error that follows the read.
+ * Reads a 32-byte key file (the server key, the national pseudonym key)
+ * into out, after checking it is a regular file of the server's user that
+ * no one else may read. The caller wipes out on every path; this function
+ * wipes its own buffer before any error that follows the read.
  */
 static void
-read_server_key(uint8_t out[HC_SERVER_KEY_LEN])
+read_key_file(const char *path, const char *what, const char *unset_detail, const char *hint,
+			  uint8_t out[HC_SERVER_KEY_LEN])
 {
-	const char *path = hc_server_key_file;
 	uint8_t		raw[2 * HC_SERVER_KEY_LEN + 2];
 	struct stat st;
 	int			fd;
@@ -173,16 +175,16 @@ read_server_key(uint8_t out[HC_SERVER_KEY_LEN])
 	if (path == NULL || path[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("healthcode server key is not configured"),
-				 errdetail("healthcode.server_key_file is empty; issuer secret keys are sealed under that key."),
-				 errhint(SERVER_KEY_HINT)));
+				 errmsg("healthcode %s is not configured", what),
+				 errdetail("%s", unset_detail),
+				 errhint("%s", hint)));
 
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NOFOLLOW);
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open healthcode server key file \"%s\": %m", path),
-				 errhint(SERVER_KEY_HINT)));
+				 errmsg("could not open healthcode %s file \"%s\": %m", what, path),
+				 errhint("%s", hint)));
 	if (fstat(fd, &st) != 0)
 	{
 		int			save_errno = errno;
@@ -191,7 +193,7 @@ read_server_key(uint8_t out[HC_SERVER_KEY_LEN])
 		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not stat healthcode server key file \"%s\": %m", path)));
+				 errmsg("could not stat healthcode %s file \"%s\": %m", what, path)));
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 		(st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
@@ -199,7 +201,7 @@ read_server_key(uint8_t out[HC_SERVER_KEY_LEN])
 		CloseTransientFile(fd);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("healthcode server key file \"%s\" has unsafe ownership or permissions", path),
+				 errmsg("healthcode %s file \"%s\" has unsafe ownership or permissions", what, path),
 				 errdetail("It must be a regular file owned by the database server's user (uid %d) "
 						   "with no group or other access; it is uid %d, mode %04o.",
 						   (int) geteuid(), (int) st.st_uid, (unsigned) (st.st_mode & 07777)),
@@ -212,11 +214,19 @@ read_server_key(uint8_t out[HC_SERVER_KEY_LEN])
 		sodium_memzero(raw, sizeof(raw));
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("healthcode server key file \"%s\" is malformed", path),
+				 errmsg("healthcode %s file \"%s\" is malformed", what, path),
 				 errdetail("%s", n < 0 ? "It could not be read." : detail),
-				 errhint(SERVER_KEY_HINT)));
+				 errhint("%s", hint)));
 	}
 	sodium_memzero(raw, sizeof(raw));
+}
+
+static void
+read_server_key(uint8_t out[HC_SERVER_KEY_LEN])
+{
+	read_key_file(hc_server_key_file, "server key",
+				  "healthcode.server_key_file is empty; issuer secret keys are sealed under that key.",
+				  SERVER_KEY_HINT, out);
 }
 
 /* ---- reading the key tables as their owner ------------------------------- */

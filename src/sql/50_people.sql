@@ -71,7 +71,8 @@ CREATE TABLE @extschema@.declaration (
                 CONSTRAINT symptoms_are_known
                 CHECK (@extschema@.symptoms_known(symptoms)),
   temperature   numeric
-                CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0),
+                CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0)
+                CONSTRAINT temperature_in_tenths CHECK (temperature = pg_catalog.round(temperature, 1)),
   visited       text[] NOT NULL DEFAULT '{}'
                 CONSTRAINT visited_are_division_codes
                 CHECK (@extschema@.division_codes_valid(visited)),
@@ -90,7 +91,7 @@ COMMENT ON COLUMN @extschema@.declaration.person_id IS 'The declaring person.';
 COMMENT ON COLUMN @extschema@.declaration.region IS 'The person''s home region (kept equal to person.region by the foreign key).';
 COMMENT ON COLUMN @extschema@.declaration.declared_at IS 'When the declaration was made.';
 COMMENT ON COLUMN @extschema@.declaration.symptoms IS 'Declared symptoms, from a fixed vocabulary; any makes yellow when the policy says so.';
-COMMENT ON COLUMN @extschema@.declaration.temperature IS 'Declared temperature in degrees Celsius, 34.0-43.0.';
+COMMENT ON COLUMN @extschema@.declaration.temperature IS 'Declared temperature in degrees Celsius, 34.0-43.0, in tenths (as thermometers show it).';
 COMMENT ON COLUMN @extschema@.declaration.visited IS 'Division codes the person says they visited within the lookback window; the audit compares them with imported itineraries.';
 COMMENT ON COLUMN @extschema@.declaration.contact_with_case IS 'The person declares contact with a confirmed or suspected case (yellow until traced).';
 COMMENT ON COLUMN @extschema@.declaration.audited_at IS 'When the background audit cross-checked this declaration; NULL while pending.';
@@ -207,7 +208,8 @@ CREATE TABLE @extschema@.checkin (
   at            timestamptz NOT NULL DEFAULT pg_catalog.now()
                 CONSTRAINT at_is_finite CHECK (pg_catalog.isfinite(at)),
   day           date NOT NULL GENERATED ALWAYS AS ((at AT TIME ZONE 'Asia/Shanghai')::date) STORED,
-  temperature   numeric CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0),
+  temperature   numeric CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0)
+                CONSTRAINT temperature_in_tenths CHECK (temperature = pg_catalog.round(temperature, 1)),
   symptoms      text[] NOT NULL DEFAULT '{}'
                 CONSTRAINT symptoms_are_known
                 CHECK (@extschema@.symptoms_known(symptoms)),
@@ -222,7 +224,7 @@ COMMENT ON COLUMN @extschema@.checkin.person_id IS 'The person checking in.';
 COMMENT ON COLUMN @extschema@.checkin.region IS 'The person''s home region.';
 COMMENT ON COLUMN @extschema@.checkin.at IS 'When the check-in was made.';
 COMMENT ON COLUMN @extschema@.checkin.day IS 'The calendar day (China Standard Time) it counts for: one check-in a day.';
-COMMENT ON COLUMN @extschema@.checkin.temperature IS 'Measured temperature; at or above the policy''s fever threshold the day is abnormal.';
+COMMENT ON COLUMN @extschema@.checkin.temperature IS 'Measured temperature in tenths of a degree; at or above the policy''s fever threshold the day is abnormal.';
 COMMENT ON COLUMN @extschema@.checkin.symptoms IS 'Symptoms reported; any makes the day abnormal.';
 
 CREATE TABLE @extschema@.risk_area (

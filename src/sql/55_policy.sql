@@ -27,7 +27,8 @@ CREATE TABLE @extschema@.policy (
   negative_test_valid_hours integer NOT NULL DEFAULT 48
                 CONSTRAINT negative_test_valid_hours_between_1_and_744 CHECK (negative_test_valid_hours BETWEEN 1 AND 744),
   fever_celsius numeric NOT NULL DEFAULT 37.3
-                CONSTRAINT fever_celsius_between_35_and_43 CHECK (fever_celsius BETWEEN 35.0 AND 43.0),
+                CONSTRAINT fever_celsius_between_35_and_43 CHECK (fever_celsius BETWEEN 35.0 AND 43.0)
+                CONSTRAINT fever_celsius_in_tenths CHECK (fever_celsius = pg_catalog.round(fever_celsius, 1)),
   vaccinated_min_doses integer NOT NULL DEFAULT 2
                 CONSTRAINT vaccinated_min_doses_between_0_and_10 CHECK (vaccinated_min_doses BETWEEN 0 AND 10),
   symptoms_yellow boolean NOT NULL DEFAULT true,

@@ -435,6 +435,28 @@ END $$;
 COMMENT ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz, timestamptz) IS
   'Internal: raises 22023, naming the table and column, when a statement''s new rows have a time before 2019-12-01 or beyond now + healthcode.clock_skew.';
 
+-- Concurrent writers. A trigger decides whom to recalculate from what its
+-- snapshot shows, and cannot see another transaction's uncommitted rows: a
+-- stay being imported while its area is designated high risk in another
+-- transaction would be missed by both. So the statements whose meaning
+-- depends on everyone's evidence (risk areas, policy) take this lock
+-- exclusively, and every other evidence trigger takes it shared before it
+-- looks: one side waits for the other to commit, and (READ COMMITTED) then
+-- sees its rows.
+CREATE FUNCTION @extschema@._evidence_lock(exclusive boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF exclusive THEN
+    PERFORM pg_advisory_xact_lock(hashtext('@extschema@ evidence'));
+  ELSE
+    PERFORM pg_advisory_xact_lock_shared(hashtext('@extschema@ evidence'));
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._evidence_lock(boolean) IS
+  'Internal: the transaction-level lock that orders evidence triggers (shared) against risk-area and policy triggers (exclusive), so neither misses the other''s rows.';
+
 -- The statement trigger of every evidence table with a person_id.
 -- TG_ARGV[0]: the time column checked against the future; TG_ARGV[1]: a
 -- column whose changes alone never matter (e.g. declaration.audited_at).
@@ -451,6 +473,7 @@ BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
+  PERFORM @extschema@._evidence_lock(false);
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
     EXECUTE format('SELECT min(%1$I), max(%1$I) FROM new_rows', TG_ARGV[0]) INTO earliest, latest;
     PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, TG_ARGV[0], earliest, latest);
@@ -486,7 +509,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   persons bigint[];
-  horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
+  horizon timestamptz;
   src text;
   query text := $q$
     WITH stays AS MATERIALIZED (
@@ -509,6 +532,8 @@ BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  horizon := @extschema@._evidence_horizon(statement_timestamp());
   IF TG_OP = 'TRUNCATE' THEN
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
   ELSE
@@ -532,17 +557,21 @@ COMMENT ON FUNCTION @extschema@._travel_changed() IS
 -- old or new designation covers while it was in force.
 CREATE FUNCTION @extschema@._people_in_areas(areas @extschema@.risk_area[], horizon timestamptz)
 RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT ARRAY(
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- PL/pgSQL, not SQL: PostgreSQL 15 keeps a SQL function's plan for a whole
+  -- transaction, and would miss (or fail on) day partitions made or dropped
+  -- since; a PL/pgSQL plan is rebuilt when they change.
+  RETURN ARRAY(
     SELECT DISTINCT t.person_id
-      FROM pg_catalog.unnest(areas) a
+      FROM unnest(areas) a
       JOIN @extschema@.travel t
-        ON t.place OPERATOR(pg_catalog.>=) a.division
-       AND t.place OPERATOR(pg_catalog.<=) @extschema@.division_last(a.division)
-       AND t.at OPERATOR(pg_catalog.>=) GREATEST(a.effective_from, horizon)
-       AND (a.effective_until IS NULL OR t.at OPERATOR(pg_catalog.<) a.effective_until));
-END;
+        ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+       AND t.at >= GREATEST(a.effective_from, horizon)
+       AND (a.effective_until IS NULL OR t.at < a.effective_until));
+END $$;
 COMMENT ON FUNCTION @extschema@._people_in_areas(@extschema@.risk_area[], timestamptz) IS
   'Internal: the people with a stay since horizon in a place one of the designations covers, while it was in force.';
 
@@ -557,6 +586,7 @@ BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
+  PERFORM @extschema@._evidence_lock(true);
   IF TG_OP = 'TRUNCATE' THEN
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
   ELSE
@@ -599,6 +629,7 @@ BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
+  PERFORM @extschema@._evidence_lock(true);
   IF TG_OP = 'INSERT' THEN
     regions := ARRAY(SELECT n.region FROM new_rows n);
   ELSIF TG_OP = 'DELETE' THEN
@@ -624,6 +655,7 @@ BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
+  PERFORM @extschema@._evidence_lock(false);
   PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'registered_at', min(n.registered_at), max(n.registered_at))
      FROM new_rows n;
   IF TG_OP = 'INSERT' THEN

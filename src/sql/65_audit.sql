@@ -16,8 +16,14 @@
 -- The findings a set of declarations give, without writing anything.
 CREATE FUNCTION @extschema@._audit_findings(declarations bigint[])
 RETURNS TABLE (declaration_id bigint, person_id bigint, region text, kind text, detail jsonb)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+  -- PL/pgSQL, not SQL: it reads travel, whose day partitions come and go
+  -- (a SQL function's plan would outlive them within a transaction)
+  RETURN QUERY
   WITH d AS (
     SELECT d.*, pol.lookback_days, pol.fever_celsius
       FROM @extschema@.declaration d
@@ -69,7 +75,7 @@ BEGIN ATOMIC
    WHERE pg_catalog.cardinality(d.symptoms) OPERATOR(pg_catalog.=) 0
      AND (d.temperature IS NULL OR d.temperature OPERATOR(pg_catalog.<) d.fever_celsius)
    GROUP BY d.id, d.person_id, d.region;
-END;
+END $$;
 COMMENT ON FUNCTION @extschema@._audit_findings(bigint[]) IS
   'Internal: what the audit finds for the declarations (nothing is written).';
 
