@@ -78,6 +78,14 @@ SELECT key_id(issue('330106', :'subject', 'green')) = :'knat'::bytea AS falls_ba
 SELECT issue('330106', :'subject', 'green') AS natcode \gset
 SELECT public_key AS natpk FROM trust_list WHERE key_id = :'knat' \gset
 DELETE FROM trust_list WHERE key_id = :'knat' RETURNING region;
+-- the national exchange still vouches for it: keys are never removed from it
+SELECT reason FROM verify(:'natcode');
+SELECT try(format('DELETE FROM key_exchange WHERE key_id = %L', :'knat')) AS exchange_keeps_keys;
+SELECT count(*) AS still_exchanged FROM key_exchange WHERE key_id = :'knat';
+-- only the owner, switching the guard off, can take it out
+ALTER TABLE key_exchange DISABLE TRIGGER key_exchange_check;
+DELETE FROM key_exchange WHERE key_id = :'knat';
+ALTER TABLE key_exchange ENABLE ALWAYS TRIGGER key_exchange_check;
 SELECT reason FROM verify(:'natcode');
 INSERT INTO trust_list (key_id, region, public_key, valid_from, valid_until)
   VALUES (public_key_id(:'natpk'), '110000', :'natpk', now() - interval '1 day', now() + interval '1 day');

@@ -168,6 +168,10 @@ bool		hc_unseal_secret(const uint8_t server_key[HC_SERVER_KEY_LEN],
 /* Derives the subject-pseudonym key from the server key. */
 void		hc_pseudonym_key(const uint8_t server_key[HC_SERVER_KEY_LEN],
 							 uint8_t out[HC_SERVER_KEY_LEN]);
+/* Derives the national pseudonym key from the national key (shared by the
+ * hub and every node, so that all compute the same national pseudonym). */
+void		hc_national_pseudonym_key(const uint8_t national_key[HC_SERVER_KEY_LEN],
+									  uint8_t out[HC_SERVER_KEY_LEN]);
 void		hc_pseudonym(const uint8_t pkey[HC_SERVER_KEY_LEN],
 						 const uint8_t *identifier, size_t len,
 						 uint8_t out[HC_SUBJECT_LEN]);

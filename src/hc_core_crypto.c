@@ -13,6 +13,7 @@
 #define HC_KDF_CONTEXT   "hcserver"
 #define HC_KDF_SEAL      1
 #define HC_KDF_PSEUDONYM 2
+#define HC_KDF_NATIONAL_CONTEXT "hcnation"
 
 _Static_assert(HC_PUBLIC_KEY_LEN == crypto_sign_PUBLICKEYBYTES, "public key size");
 _Static_assert(HC_SECRET_KEY_LEN == crypto_sign_SECRETKEYBYTES, "secret key size");
@@ -134,6 +135,13 @@ hc_pseudonym_key(const uint8_t server_key[HC_SERVER_KEY_LEN], uint8_t out[HC_SER
 {
 	crypto_kdf_derive_from_key(out, HC_SERVER_KEY_LEN, HC_KDF_PSEUDONYM,
 							   HC_KDF_CONTEXT, server_key);
+}
+
+void
+hc_national_pseudonym_key(const uint8_t national_key[HC_SERVER_KEY_LEN], uint8_t out[HC_SERVER_KEY_LEN])
+{
+	crypto_kdf_derive_from_key(out, HC_SERVER_KEY_LEN, HC_KDF_PSEUDONYM,
+							   HC_KDF_NATIONAL_CONTEXT, national_key);
 }
 
 void

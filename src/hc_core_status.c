@@ -463,8 +463,12 @@ period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
 				colour = HC_RED, rule = HC_RULE_POSITIVE_TEST;
 				break;
 			case HC_EV_PUSHED_RED:
-				colour = HC_RED, rule = HC_RULE_PUSHED_RED;
-				break;
+				/* the pushing region decides how long: only a manual
+				 * release here ends it sooner */
+				add_ivl(e, t_max(ev->at, pf),
+						t_min(t_min(ev->until, manual_release_after(e, ev->at)), pu),
+						IVL_TRIGGER, HC_RED, HC_RULE_PUSHED_RED, (int32_t) i);
+				continue;
 			case HC_EV_SYMPTOMS:
 				if (!p->symptoms_yellow)
 					continue;
@@ -860,6 +864,13 @@ event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 	}
 	switch (ev->kind)
 	{
+		case HC_EV_PUSHED_RED:
+			if (ev->until <= ev->at)
+			{
+				set_detail(detail, detail_len, "Pushed red %zu needs an end after its start.", i + 1);
+				return false;
+			}
+			break;
 		case HC_EV_OVERRIDE:
 			if (ev->value < HC_GREEN || ev->value > HC_RED || ev->until <= ev->at)
 			{

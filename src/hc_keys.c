@@ -77,12 +77,14 @@ static uint64 inval_generation = 1;
 static uint64 trust_generation = 0;
 static Oid	trust_list_relid = InvalidOid;
 static Oid	secret_relid = InvalidOid;
+static Oid	exchange_relid = InvalidOid;	/* key_exchange (0.2.0 on) */
 
 static Signer *signers = NULL;
 static int	n_signers = 0;
 static int	max_signers = 0;
 
 static uint8_t *pseudonym_key = NULL;	/* sodium_malloc'd, NOACCESS when idle */
+static uint8_t *national_pseudonym_key = NULL;	/* the same, from the national key */
 
 /* ---- wiping -------------------------------------------------------------- */
 
@@ -113,6 +115,11 @@ hc_keys_invalidate(void)
 		sodium_free(pseudonym_key);
 		pseudonym_key = NULL;
 	}
+	if (national_pseudonym_key)
+	{
+		sodium_free(national_pseudonym_key);
+		national_pseudonym_key = NULL;
+	}
 }
 
 static void
@@ -120,7 +127,8 @@ relcache_callback(Datum arg, Oid relid)
 {
 	(void) arg;
 	if (relid == InvalidOid ||
-		(OidIsValid(trust_list_relid) && (relid == trust_list_relid || relid == secret_relid)))
+		(OidIsValid(trust_list_relid) &&
+		 (relid == trust_list_relid || relid == secret_relid || relid == exchange_relid)))
 		invalidate_key_caches();
 }
 
@@ -232,10 +240,17 @@ read_server_key(uint8_t out[HC_SERVER_KEY_LEN])
 /* ---- reading the key tables as their owner ------------------------------- */
 
 static Oid
-relation_in_schema(const char *name)
+relation_in_schema_if_any(const char *name)
 {
 	Oid			nsp = get_namespace_oid(HC_SCHEMA, true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+
+	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+}
+
+static Oid
+relation_in_schema(const char *name)
+{
+	Oid			relid = relation_in_schema_if_any(name);
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -309,11 +324,27 @@ load_trust_keys(void)
 
 	trust_list_relid = relation_in_schema("trust_list");
 	secret_relid = relation_in_schema("issuer_key_secret");
+	/* before ALTER EXTENSION ... UPDATE to 0.2.0 there is no key_exchange */
+	exchange_relid = relation_in_schema_if_any("key_exchange");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "healthcode: SPI_connect failed");
+	/*
+	 * The keys this node made, and those the national trust list brought
+	 * (key_exchange, checked as they arrived). Where both know a key the
+	 * stricter wins: revoked over retired over active, the earlier ends.
+	 * This node's own record of its keys decides region and public key.
+	 */
 	spi_query_as(relation_owner(trust_list_relid),
-				 "SELECT key_id, region, public_key, valid_from, valid_until, signing_until, status"
+				 OidIsValid(exchange_relid)
+				 ? "SELECT COALESCE(t.key_id, x.key_id), COALESCE(t.region, x.region),"
+				 " COALESCE(t.public_key, x.public_key), COALESCE(t.valid_from, x.valid_from),"
+				 " LEAST(t.valid_until, x.valid_until), LEAST(t.signing_until, x.signing_until),"
+				 " CASE WHEN 'revoked' IN (t.status, x.status) THEN 'revoked'"
+				 " WHEN 'retired' IN (t.status, x.status) THEN 'retired' ELSE COALESCE(t.status, x.status) END"
+				 " FROM " HC_SCHEMA ".trust_list t FULL JOIN " HC_SCHEMA ".key_exchange x"
+				 " ON x.key_id OPERATOR(pg_catalog.=) t.key_id"
+				 : "SELECT key_id, region, public_key, valid_from, valid_until, signing_until, status"
 				 " FROM " HC_SCHEMA ".trust_list", 0, NULL, NULL);
 
 	loaded = MemoryContextAllocZero(TopMemoryContext,
@@ -749,20 +780,16 @@ healthcode_public_key_id(PG_FUNCTION_ARGS)
 	return hc_make_datum(key_id, HC_KEY_ID_LEN);
 }
 
-PG_FUNCTION_INFO_V1(healthcode_pseudonym);
-Datum
-healthcode_pseudonym(PG_FUNCTION_ARGS)
-{
-	text	   *id = PG_GETARG_TEXT_PP(0);
-	uint8_t		out[HC_SUBJECT_LEN];
+/* A pseudonym key derived from a key file, made once a backend and kept in
+ * locked, NOACCESS memory. */
+typedef void (*derive_fn) (const uint8_t root[HC_SERVER_KEY_LEN], uint8_t out[HC_SERVER_KEY_LEN]);
 
-	if (VARSIZE_ANY_EXHDR(id) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("identifier must not be empty")));
-	if (pseudonym_key == NULL)
+static uint8_t *
+load_pseudonym_key(uint8_t **slot, void (*read_root) (uint8_t out[HC_SERVER_KEY_LEN]), derive_fn derive)
+{
+	if (*slot == NULL)
 	{
-		uint8_t		server_key[HC_SERVER_KEY_LEN];
+		uint8_t		root[HC_SERVER_KEY_LEN];
 		uint8_t    *k = sodium_malloc(HC_SERVER_KEY_LEN);
 
 		if (k == NULL)
@@ -770,7 +797,7 @@ healthcode_pseudonym(PG_FUNCTION_ARGS)
 							errmsg("healthcode: could not allocate locked memory for a key")));
 		PG_TRY();
 		{
-			read_server_key(server_key);
+			read_root(root);
 		}
 		PG_CATCH();
 		{
@@ -778,13 +805,71 @@ healthcode_pseudonym(PG_FUNCTION_ARGS)
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
-		hc_pseudonym_key(server_key, k);
-		sodium_memzero(server_key, sizeof(server_key));
+		derive(root, k);
+		sodium_memzero(root, sizeof(root));
 		sodium_mprotect_noaccess(k);
-		pseudonym_key = k;
+		*slot = k;
 	}
-	sodium_mprotect_readonly(pseudonym_key);
-	hc_pseudonym(pseudonym_key, (const uint8_t *) VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), out);
-	sodium_mprotect_noaccess(pseudonym_key);
+	return *slot;
+}
+
+static Datum
+pseudonym_datum(text *id, uint8_t *key)
+{
+	uint8_t		out[HC_SUBJECT_LEN];
+
+	sodium_mprotect_readonly(key);
+	hc_pseudonym(key, (const uint8_t *) VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), out);
+	sodium_mprotect_noaccess(key);
 	return hc_make_datum(out, HC_SUBJECT_LEN);
+}
+
+static void
+require_identifier(text *id)
+{
+	if (VARSIZE_ANY_EXHDR(id) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("identifier must not be empty")));
+}
+
+PG_FUNCTION_INFO_V1(healthcode_pseudonym);
+Datum
+healthcode_pseudonym(PG_FUNCTION_ARGS)
+{
+	text	   *id = PG_GETARG_TEXT_PP(0);
+
+	require_identifier(id);
+	return pseudonym_datum(id, load_pseudonym_key(&pseudonym_key, read_server_key, hc_pseudonym_key));
+}
+
+#define NATIONAL_KEY_HINT \
+	"Every node of the national scheme holds the same 32-byte national key file, readable only by the server's " \
+	"operating-system user: ALTER SYSTEM SET healthcode.national_key_file = 'healthcode_national.key'; SELECT pg_reload_conf();"
+
+static void
+read_national_key(uint8_t out[HC_SERVER_KEY_LEN])
+{
+	read_key_file(hc_national_key_file, "national key",
+				  "healthcode.national_key_file is empty; matching people across regions needs it.",
+				  NATIONAL_KEY_HINT, out);
+}
+
+PG_FUNCTION_INFO_V1(healthcode_national_pseudonym);
+Datum
+healthcode_national_pseudonym(PG_FUNCTION_ARGS)
+{
+	text	   *id = PG_GETARG_TEXT_PP(0);
+
+	require_identifier(id);
+	return pseudonym_datum(id, load_pseudonym_key(&national_pseudonym_key, read_national_key,
+												   hc_national_pseudonym_key));
+}
+
+/* Whether a national key is configured (national pseudonyms available). */
+PG_FUNCTION_INFO_V1(healthcode_national_key_configured);
+Datum
+healthcode_national_key_configured(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(hc_national_key_file != NULL && hc_national_key_file[0] != '\0');
 }

@@ -26,7 +26,6 @@
  *     audit finding (declaration contradicted) ........ yellow
  *   open-ended triggers: active from the event until released —
  *     positive test (sampled at) ...................... red
- *     red pushed by another region .................... red
  *     declared symptoms, a temperature at or above
  *     fever_tenths, an abnormal check-in .............. yellow (if symptoms_yellow)
  *   required periodic test overdue (periodic_testing): yellow from the end
@@ -41,6 +40,9 @@
  *     two_negatives_release_yellow) two negative tests after it taken at
  *     least 24 h and at most 72 h apart (calendar mode: on different days
  *     at most two days apart); released at the earlier of the two.
+ *   red pushed by another region: red over [at, until) as that region
+ *     says (its own release ends it there); only a manual release here
+ *     ends it sooner.
  *   manual release (medical release, appeal upheld) at T: ends every
  *     trigger that started before T (not the periodic-test requirement).
  *   manual override: colour C over [at, until), whatever the triggers say;
@@ -86,7 +88,7 @@ typedef enum hc_event_kind
 	HC_EV_OVERRIDE,				/* [at, until): colour value (0..2) */
 	HC_EV_RELEASE,				/* at: medical release or appeal upheld */
 	HC_EV_VACCINATION,			/* at: dose given; value: dose number */
-	HC_EV_PUSHED_RED,			/* at: red decided by another region */
+	HC_EV_PUSHED_RED,			/* [at, until): red decided by another region */
 	HC_EV_REGISTERED,			/* at: the person was registered */
 	HC_EV_KIND_MAX = HC_EV_REGISTERED
 } hc_event_kind;

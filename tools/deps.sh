@@ -10,6 +10,7 @@ PACKAGES=(
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl # pgTAP and pg_prove
 	zbar-tools librsvg2-bin                                    # real QR decoding in tests
 	clang libclang-rt-14-dev                                   # libFuzzer and sanitizers
+	iproute2                                                   # ss: free ports for the multi-node test
 )
 
 missing=()

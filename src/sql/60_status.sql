@@ -195,6 +195,13 @@ BEGIN ATOMIC
    WHERE f.status OPERATOR(pg_catalog.<>) 'dismissed'
      AND f.found_at OPERATOR(pg_catalog.>=) horizon
   UNION ALL
+  SELECT p.id, 'pushed_red', r.since, r.until, NULL, r.from_region, NULL
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+    JOIN @extschema@.red_push r ON r.national_subject OPERATOR(pg_catalog.=) p.national_subject
+   WHERE r.from_region OPERATOR(pg_catalog.<>) p.region
+     AND r.until OPERATOR(pg_catalog.>) r.since
+  UNION ALL
   SELECT m.person_id, CASE m.kind WHEN 'override' THEN 'override' ELSE 'release' END,
          m.valid_from, m.valid_until,
          CASE m.colour WHEN 'green' THEN 0 WHEN 'yellow' THEN 1 WHEN 'red' THEN 2 END, NULL, m.id
@@ -379,6 +386,10 @@ BEGIN
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) INTO n;
+  -- a region node of the national scheme publishes what changed
+  IF EXISTS (SELECT 1 FROM @extschema@.node) THEN
+    PERFORM @extschema@._publish_status(persons);
+  END IF;
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text) IS

@@ -322,6 +322,22 @@ test_releases(void)
 		  "a medical release ends the red at its time; a later stay still counts");
 	hc_timeline_free(&r.tl);
 
+	/* a red pushed by another region lasts as long as that region says */
+	n = 0;
+	e[n] = ev(HC_EV_PUSHED_RED, T(2022, 4, 4, 9));
+	e[n++].until = T(2022, 4, 9, 0);
+	for (d = 4; d <= 8; d++)
+		e[n++] = ev(HC_EV_CHECKIN, T(2022, 4, (unsigned) d, 9));
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED && rule_at(&r.tl, now) == HC_RULE_PUSHED_RED &&
+		  colour_until(&r.tl, now) == T(2022, 4, 9, 0),
+		  "a pushed red lasts until the pushing region's end, whatever the local check-ins");
+	hc_timeline_free(&r.tl);
+	e[n++] = ev(HC_EV_RELEASE, T(2022, 4, 6, 9));
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_until(&r.tl, now) == T(2022, 4, 6, 9), "a local manual release ends a pushed red");
+	hc_timeline_free(&r.tl);
+
 	/* overrides */
 	n = 0;
 	e[n++] = ev(HC_EV_POSITIVE_TEST, T(2022, 4, 1, 9));
@@ -513,6 +529,8 @@ random_events(hc_event *e, size_t n, int64_t base)
 			e[i].value = 360 + (int) rnd(25);
 		if (k == HC_EV_VACCINATION)
 			e[i].value = 1 + (int) rnd(3);
+		if (k == HC_EV_PUSHED_RED)
+			e[i].until = rnd(3) == 0 ? HC_TIME_POS_INF : e[i].at + (int64_t) (1 + rnd(10 * 24)) * HOUR;
 		if (k == HC_EV_OVERRIDE)
 		{
 			e[i].value = (int) rnd(3);

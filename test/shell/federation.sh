@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The national scheme end to end: a hub and two regional nodes, each its own
+# PostgreSQL cluster on a loopback port (wal_level = logical), joined with
+# the SQL the extension provides (set_node, create_publication,
+# subscription_sql). Zhejiang (330000) has an issuer; Beijing (110000) has
+# none. Checks the three modes of mutual recognition, reds pushed between
+# provinces, arrival rules, key rotation and revocation reaching the other
+# region, a regional node restarted mid-stream catching up, and malformed
+# trust-list rows being logged and skipped without stalling replication.
+set -u
+. "$(dirname "$0")/tap.bash"
+
+PGBIN=$(pg_config --bindir)
+work=$(mktemp -d /tmp/hc_federation.XXXXXX)
+chmod 755 "$work"
+if [ "$(id -u)" -eq 0 ]; then
+	chown postgres "$work"
+	as_db() { runuser -u postgres -- "$@"; }
+	superuser=postgres
+else
+	as_db() { "$@"; }
+	superuser=$(id -un)
+fi
+nodes="hub zhejiang beijing"
+declare -A port
+
+free_port() {
+	local p
+	while :; do
+		p=$((30000 + RANDOM % 20000))
+		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+}
+
+stop_all() {
+	for n in $nodes; do
+		[ -f "$work/$n/postmaster.pid" ] && as_db "$PGBIN/pg_ctl" -D "$work/$n" -m immediate -w stop >/dev/null 2>&1
+	done
+	rm -rf "$work"
+}
+trap stop_all EXIT
+
+# the national key: the same on every node; each node its own server key
+head -c 32 /dev/urandom >"$work/national.key.src"
+for n in $nodes; do
+	port[$n]=$(free_port)
+	as_db "$PGBIN/initdb" -D "$work/$n" -A trust -U "$superuser" --no-instructions >/dev/null
+	as_db sh -c "umask 077; head -c 32 /dev/urandom > '$work/$n.server.key'; cat '$work/national.key.src' > '$work/$n.national.key'"
+	cat >>"$work/$n/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = ${port[$n]}
+unix_socket_directories = '$work'
+wal_level = logical
+max_replication_slots = 10
+max_wal_senders = 10
+max_logical_replication_workers = 8
+healthcode.server_key_file = '$work/$n.server.key'
+healthcode.national_key_file = '$work/$n.national.key'
+CONF
+	as_db "$PGBIN/pg_ctl" -D "$work/$n" -l "$work/$n.log" -w start >/dev/null
+	psql -XAtq -h 127.0.0.1 -p "${port[$n]}" -U "$superuser" -d postgres -c 'CREATE DATABASE hc' >/dev/null
+done
+on() { local n=$1; shift; psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${port[$n]}" -U "$superuser" -d hc "$@"; }
+# subscriptions connect as a replication role, as the README tells a DBA to make
+conninfo() { echo "host=127.0.0.1 port=${port[$1]} dbname=hc user=replicator"; }
+# waits (up to 60 s) until a query on a node returns t
+wait_for() {
+	local n=$1 q=$2 i
+	for i in $(seq 1 120); do
+		[ "$(on "$n" -c "$q" 2>/dev/null)" = t ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+ok 0 "three clusters on loopback ports ${port[hub]}, ${port[zhejiang]}, ${port[beijing]} (wal_level = logical)"
+
+# ---- joining: the SQL a DBA runs (README "Joining a region to the hub") -------------
+on hub -c 'CREATE EXTENSION healthcode' \
+	-c "SELECT healthcode.set_node('hub', '000000', 'hub')" \
+	-c "SELECT healthcode.create_key('000000')" -c 'SELECT healthcode.create_publication()' >/dev/null
+on zhejiang -c 'CREATE EXTENSION healthcode' \
+	-c "SELECT healthcode.set_node('region', '330000', 'zhejiang')" \
+	-c "SELECT healthcode.create_key('330000')" -c 'SELECT healthcode.create_publication()' >/dev/null
+on beijing -c 'CREATE EXTENSION healthcode' \
+	-c "SELECT healthcode.set_node('region', '110000', 'beijing')" -c 'SELECT healthcode.create_publication()' >/dev/null
+for n in $nodes; do
+	on "$n" -c 'CREATE ROLE replicator LOGIN REPLICATION BYPASSRLS' \
+		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange TO replicator' >/dev/null
+done
+for r in zhejiang beijing; do
+	on hub <<<"SELECT healthcode.subscription_sql('$r', '$(conninfo "$r")') \gexec" >/dev/null 2>&1
+	on "$r" <<<"SELECT healthcode.subscription_sql('hub', '$(conninfo hub)', digests => true) \gexec" >/dev/null 2>&1
+done
+ok $? "the hub subscribes to both regions and each region to the hub"
+wait_for beijing "SELECT count(*) = 2 FROM healthcode.key_exchange"
+ok $? "Beijing's trust list holds the national key and Zhejiang's, through the hub"
+is "$(on beijing -c 'SELECT count(*) FROM healthcode.issuer_key_secret')" "0" "no secret key crossed a node"
+
+# ---- mode 1: Beijing verifies a Zhejiang code offline --------------------------------
+on zhejiang -c "SELECT healthcode.declare('330106199001010011', '330106', '张一')" >/dev/null
+code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199001010011'), '1 hour')")
+is "$(on beijing -c "SELECT (healthcode.verify('$code')).reason")" "ok" \
+	"mode 1: a Zhejiang code verifies in Beijing against Zhejiang's key from the replicated trust list"
+is "$(on beijing -c "SELECT count(*) FROM healthcode.person")" "0" "no personal data reached Beijing for that"
+
+# ---- mode 2: the hub as intermediary ----------------------------------------------------
+wait_for hub "SELECT count(*) > 0 FROM healthcode.status_digest WHERE region = '330106'"
+ok $? "Zhejiang's code-status digests reach the hub"
+is "$(on hub -c "SELECT reason || ' ' || code_is_current FROM healthcode.current_status_of('$code')")" "ok true" \
+	"mode 2: the hub confirms the code's colour is the current one"
+is "$(on hub -c "SELECT count(*) FROM healthcode.status_digest d WHERE d::text LIKE '%330106199001010011%'")" "0" \
+	"the digest holds no identifier"
+on zhejiang -c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199001010011\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-3 hours' '+%F %T')+00\", \"result\": \"positive\", \"lab\": \"L\", \"sample_id\": \"Z1\"}]')" >/dev/null
+wait_for hub "SELECT colour = 'red' FROM healthcode.status_digest d WHERE d.subject = healthcode.subject('$code')"
+is "$(on hub -c "SELECT reason || ' ' || colour FROM healthcode.current_status_of('$code')")" "colour_changed red" \
+	"mode 2: after a positive test in Zhejiang the hub says the green code is no longer current"
+
+# ---- mode 3: a region without an issuer gets codes from the national issuer ------------
+on beijing -c "SELECT healthcode.declare('110105199202020022', '110105', '李二')" >/dev/null
+subject=$(on beijing -c "SELECT encode(healthcode.subject_of('110105199202020022'), 'hex')")
+wait_for hub "SELECT count(*) = 1 FROM healthcode.status_digest WHERE subject = '\\x$subject'"
+bcode=$(on hub -c "SELECT healthcode.issue_for_subject('110105', '\\x$subject', '30 minutes')")
+is "$(on hub -c "SELECT healthcode.region('$bcode') || ' ' || healthcode.colour('$bcode') || ' ' || (healthcode.key_id('$bcode') = (SELECT key_id FROM healthcode.trust_list WHERE region = '000000'))")" \
+	"110105 green true" "mode 3: the hub issues a Beijing resident's code with the national key, from Beijing's digest"
+is "$(on zhejiang -c "SELECT (healthcode.verify('$bcode')).reason")" "ok" "and Zhejiang verifies it"
+
+# ---- reds pushed by another province -----------------------------------------------------
+on zhejiang -c "SELECT healthcode.declare('330102199303030033', '330102', '王三')" \
+	-c "SELECT healthcode.import_contacts('[{\"identifier\": \"330102199303030033\", \"kind\": \"close\", \"exposure_at\": \"$(date -u -d '-1 day' '+%F %T')+00\", \"source_case\": \"case-7\"}]')" >/dev/null
+wait_for beijing "SELECT count(*) = 2 FROM healthcode.red_push"
+ok $? "Zhejiang's reds reach Beijing through the hub (national pseudonyms only)"
+is "$(on beijing -c "SELECT colour || ' ' || (reasons -> 0 ->> 'rule') FROM healthcode.declare('330102199303030033', '110105', '王三')")" \
+	"red pushed_red" "the close contact is red in Beijing as soon as they declare there"
+on beijing -c "SELECT healthcode.declare('330106199001010011', '110101', '张一')" >/dev/null
+on zhejiang -c "SELECT healthcode.declare('330106199404040044', '330106', '赵四')" >/dev/null
+on beijing -c "SELECT healthcode.declare('330106199404040044', '110101', '赵四')" >/dev/null
+on zhejiang -c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199404040044\", \"kind\": \"antigen\", \"sampled_at\": \"$(date -u -d '-1 hour' '+%F %T')+00\", \"result\": \"positive\", \"lab\": \"L\", \"sample_id\": \"Z2\"}]')" >/dev/null
+wait_for beijing "SELECT colour = 'red' FROM healthcode.health_info('330106199404040044')"
+ok $? "a person already registered in Beijing turns red when Zhejiang's red arrives"
+on zhejiang -c "SELECT healthcode.record_decision(healthcode.person_id('330106199404040044'), 'medical_release', 'false positive confirmed', 'HQ 12')" >/dev/null
+wait_for beijing "SELECT colour = 'green' FROM healthcode.health_info('330106199404040044')"
+ok $? "and green again when Zhejiang releases them"
+
+# ---- arrival rules in Beijing ----------------------------------------------------------------
+on beijing -c "INSERT INTO healthcode.arrival_rule (region, from_region, demand, negative_test_hours, description) VALUES ('110000', '330000', 'green_and_negative_test', 48, 'visitors from Zhejiang: green and a negative test within 48 h')" >/dev/null
+on zhejiang -c "SELECT healthcode.declare('330106199505050055', '330106')" -c "SELECT healthcode.declare('330106199606060066', '330106')" \
+	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199505050055\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-10 hours' '+%F %T')+00\", \"result\": \"negative\", \"lab\": \"L\", \"sample_id\": \"Z3\"}]')" >/dev/null
+tested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199505050055'), '1 hour')")
+untested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '1 hour')")
+wait_for beijing "SELECT count(*) = 1 FROM healthcode.status_digest WHERE last_negative_at IS NOT NULL AND region = '330106'"
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || rule FROM healthcode.verify_arrival('$tested', '110105')")" \
+	"true ok visitors from Zhejiang: green and a negative test within 48 h" "a green visitor with a recent negative test is admitted, and the rule is named"
+is "$(on beijing -c "SELECT admit || ' ' || reason FROM healthcode.verify_arrival('$untested', '110105')")" \
+	"false no_recent_negative_test" "a green visitor without one is not"
+is "$(on beijing -c "SELECT admit || ' ' || reason FROM healthcode.verify_arrival('$bcode', '110105')")" "true ok" \
+	"a local code falls under no visitor rule"
+
+# ---- rotation and revocation reach the other region -----------------------------------------
+old_key=$(on zhejiang -c "SELECT encode(key_id, 'hex') FROM healthcode.trust_list WHERE status = 'active'")
+on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null
+new_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '1 hour')")
+wait_for beijing "SELECT (healthcode.verify('$new_code')).reason = 'ok'"
+ok $? "a code signed after Zhejiang rotates its key verifies in Beijing"
+is "$(on beijing -c "SELECT (healthcode.verify('$untested')).reason")" "ok" "codes of the retired key still verify"
+on zhejiang -c "SELECT healthcode.revoke_key('\\x$old_key', 'compromised')" >/dev/null
+wait_for beijing "SELECT (healthcode.verify('$untested')).reason = 'key_revoked'"
+ok $? "once Zhejiang revokes the old key, its codes fail in Beijing with key_revoked"
+
+# ---- a regional node restarted mid-stream catches up -------------------------------------------
+as_db "$PGBIN/pg_ctl" -D "$work/beijing" -m fast -w stop >/dev/null
+on zhejiang -c "SELECT healthcode.rotate_key('330000')" \
+	-c "SELECT healthcode.declare('330106199707070077', '330106')" \
+	-c "SELECT healthcode.import_contacts('[{\"identifier\": \"330106199707070077\", \"kind\": \"close\", \"exposure_at\": \"$(date -u -d '-2 hours' '+%F %T')+00\", \"source_case\": \"case-9\"}]')" >/dev/null
+late_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '1 hour')")
+as_db "$PGBIN/pg_ctl" -D "$work/beijing" -l "$work/beijing.log" -w start >/dev/null
+wait_for beijing "SELECT (healthcode.verify('$late_code')).reason = 'ok' AND (SELECT count(*) FROM healthcode.red_push) = 3"
+ok $? "Beijing, stopped while Zhejiang rotated its key and pushed a red, catches up after its restart"
+
+# ---- malformed trust-list rows are logged and skipped; the rest flows ----------------------------
+on hub -c 'ALTER TABLE healthcode.key_exchange DISABLE TRIGGER key_exchange_check' \
+	-c "INSERT INTO healthcode.key_exchange (key_id, region, public_key, valid_from, valid_until, status) VALUES ('\\x0102030405060708', '330000', '\\x00', now(), now() + interval '1 year', 'active')" \
+	-c "INSERT INTO healthcode.key_exchange (key_id, region, public_key, valid_from, valid_until, status) VALUES ('\\x1112131415161718', '330000', decode(repeat('ab', 32), 'hex'), now(), now() + interval '1 year', 'active')" \
+	-c 'ALTER TABLE healthcode.key_exchange ENABLE ALWAYS TRIGGER key_exchange_check' \
+	-c "SELECT healthcode.rotate_key('000000')" >/dev/null
+# (the hub's own trust-list loader warns of the two rows it skips)
+national_code=$(on hub -c "SELECT healthcode.issue('110105', healthcode.pseudonym('after bad rows'), 'green')" 2>/dev/null)
+wait_for beijing "SELECT (healthcode.verify('$national_code')).reason = 'ok'"
+ok $? "a key published after two malformed rows still arrives: replication did not stall"
+is "$(on beijing -c "SELECT string_agg(problem, '; ' ORDER BY id) FROM healthcode.exchange_reject WHERE by_replication")" \
+	"public_key is not a 32-byte Ed25519 key; key_id is not the hash of public_key" \
+	"both malformed rows are logged with what is wrong with them"
+is "$(on beijing -c "SELECT count(*) FROM healthcode.key_exchange WHERE key_id IN ('\\x0102030405060708', '\\x1112131415161718')")" "0" \
+	"and neither is trusted"
+is "$(on zhejiang -c "SELECT count(*) FROM healthcode.exchange_reject WHERE by_replication")" "2" "Zhejiang logged them too"
+is "$(on beijing -c "SELECT count(*) FROM pg_stat_subscription WHERE subname LIKE 'healthcode_%' AND pid IS NOT NULL")" "1" \
+	"Beijing's subscription is still running"
+is "$(on hub -c 'SELECT count(*) FROM healthcode.check_consistency()')$(on zhejiang -c 'SELECT count(*) FROM healthcode.check_consistency()')$(on beijing -c 'SELECT count(*) FROM healthcode.check_consistency()')" \
+	"000" "every node's statuses agree with a recomputation from its own evidence"
+done_testing
