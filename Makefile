@@ -14,7 +14,8 @@ PG_CONFIG  ?= pg_config
 MODULE_big  = healthcode
 CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_qr.o \
               src/hc_core_status.o
-OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o $(CORE_OBJS)
+OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o \
+              src/hc_explain_guard.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng
 
 # The install script is assembled from the topic files in src/sql/.
@@ -25,7 +26,7 @@ SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
 UPGRADE_0_2_0_NEW = src/sql/42_divisions.sql src/sql/45_scope.sql src/sql/50_people.sql \
               src/sql/55_policy.sql src/sql/60_status.sql src/sql/65_audit.sql \
               src/sql/70_interfaces.sql src/sql/80_retention.sql src/sql/85_consistency.sql \
-              src/sql/90_synthetic.sql src/sql/95_dump.sql src/sql/96_rls.sql \
+              src/sql/90_synthetic.sql src/sql/92_federation.sql src/sql/95_dump.sql src/sql/96_rls.sql \
               src/sql/97_analyst.sql src/sql/98_decisions.sql src/sql/99_privileges.sql
 UPGRADE_0_2_0 = src/sql/upgrade/0.1.0--0.2.0-head.sql src/sql/01_schema_guard.sql \
               src/sql/upgrade/0.1.0--0.2.0-comments.sql $(UPGRADE_0_2_0_NEW)

@@ -30,10 +30,14 @@
 
 /* GUCs (healthcode.c) */
 extern char *hc_server_key_file;
+extern char *hc_national_key_file;
 extern int	hc_clock_skew_seconds;
 extern char *hc_change_cause;
 extern bool hc_restore_mode;
 extern int	hc_min_cell_size;
+
+/* hc_explain_guard.c */
+extern void hc_explain_guard_install(void);
 
 /* hc_type.c */
 extern Datum hc_make_datum(const uint8_t *buf, size_t len);

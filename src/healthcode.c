@@ -10,6 +10,7 @@
 PG_MODULE_MAGIC;
 
 char	   *hc_server_key_file = NULL;
+char	   *hc_national_key_file = NULL;
 int			hc_clock_skew_seconds = 300;
 char	   *hc_change_cause = NULL;
 bool		hc_restore_mode = false;
@@ -48,6 +49,21 @@ _PG_init(void)
 							   0,
 							   NULL, server_key_file_assign, NULL);
 
+	/*
+	 * Superuser-only, like the server key: the national key makes the
+	 * pseudonyms every node computes alike, so that a person can be matched
+	 * across regions without their identifier ever leaving a node.
+	 */
+	DefineCustomStringVariable("healthcode.national_key_file",
+							   "Path of the file holding the national pseudonym key, the same on the hub and every node.",
+							   "32 raw bytes or 64 hex digits, owned by the server's OS user, mode 0600 or 0400. "
+							   "Empty: national pseudonyms (cross-region matching) are off.",
+							   &hc_national_key_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, server_key_file_assign, NULL);
+
 	DefineCustomIntVariable("healthcode.clock_skew",
 							"How far in the future a code's issued_at may lie and still verify.",
 							"Tolerates clocks of issuing and verifying nodes that disagree.",
@@ -59,15 +75,16 @@ _PG_init(void)
 
 	/*
 	 * Read by the status triggers (plpgsql, current_setting) and written
-	 * locally by functions such as decide_correction(): a free-text note in
-	 * status_history, like application_name; it grants nothing.
+	 * locally by functions such as decide_correction(). Superuser-only: the
+	 * history rows it names belong to everyone a statement recalculates,
+	 * other regions' people included, so an operator must not choose it.
 	 */
 	DefineCustomStringVariable("healthcode.change_cause",
 							   "Cause recorded in status_history for status changes made by the current statement.",
 							   "Empty: the table and operation that changed the evidence.",
 							   &hc_change_cause,
 							   "",
-							   PGC_USERSET,
+							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
 
@@ -102,4 +119,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("healthcode");
 
 	hc_keys_register_callbacks();
+	hc_explain_guard_install();
 }

@@ -85,8 +85,17 @@ COMMENT ON FUNCTION @extschema@.my_region_scope() IS
   'The division codes the calling role acts for (see region_scope_of).';
 
 -- The scope row-level security applies: that of the role a query runs as.
+-- (its planner support function does nothing but load this module while
+-- a row-secured query is planned, so that the module's EXPLAIN guard is in
+-- place before the query's executor starts: see src/hc_explain_guard.c)
+CREATE FUNCTION @extschema@._load_support(internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'hc_load_support'
+  LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@._load_support(internal) IS
+  'Internal: planner support function of _rls_scope(); loads the module (its EXPLAIN guard) and supports nothing else.';
 CREATE FUNCTION @extschema@._rls_scope() RETURNS @extschema@.division_multirange
 LANGUAGE sql STABLE PARALLEL SAFE
+SUPPORT @extschema@._load_support
 BEGIN ATOMIC
   SELECT @extschema@.region_scope_of(CURRENT_USER::regrole::oid);
 END;
@@ -126,7 +135,9 @@ BEGIN
     RAISE EXCEPTION 'invalid division code for region: %', coalesce(quote_literal(region), 'NULL')
       USING ERRCODE = '22023';
   END IF;
-  INSERT INTO @extschema@.region_scope (role_name, region) VALUES (role, region)
+  -- (granted_by: the admin who called, not this function's owner)
+  INSERT INTO @extschema@.region_scope (role_name, region, granted_by)
+  VALUES (role, region, pg_catalog.pg_get_userbyid(@extschema@._caller()))
   ON CONFLICT ON CONSTRAINT region_scope_pkey DO NOTHING;
 END $$;
 COMMENT ON FUNCTION @extschema@.grant_region(regrole, text) IS

@@ -7,7 +7,11 @@
 --
 -- Natural keys make imports idempotent: re-running an import with
 -- INSERT ... ON CONFLICT DO NOTHING (what the import_* functions do)
--- changes nothing, fires no recalculation and writes no history.
+-- changes nothing, fires no recalculation and writes no history. A key that
+-- holds a person holds their region too (always the person's, by the
+-- foreign key): a unique index is checked before the foreign key, so
+-- without it an operator could probe another region's person's rows (their
+-- doses, check-in days) by inserting rows under its own region.
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.mask_name(name text) RETURNS text
@@ -47,6 +51,8 @@ CREATE TABLE @extschema@.person (
                        OR pg_catalog.length(display_name) = 1),
   registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
                 CONSTRAINT registered_at_is_finite CHECK (pg_catalog.isfinite(registered_at)),
+  national_subject bytea
+                CONSTRAINT national_subject_is_pseudonym CHECK (pg_catalog.length(national_subject) = 16),
   CONSTRAINT person_subject_key UNIQUE (subject),
   CONSTRAINT person_id_region_key UNIQUE (id, region)
 );
@@ -57,6 +63,7 @@ COMMENT ON COLUMN @extschema@.person.region IS 'Home division code: whose policy
 COMMENT ON COLUMN @extschema@.person.subject IS 'healthcode.pseudonym(identifier): the 16-byte keyed hash that codes carry.';
 COMMENT ON COLUMN @extschema@.person.display_name IS 'The name as healthcode.mask_name() leaves it; the full name is never stored.';
 COMMENT ON COLUMN @extschema@.person.registered_at IS 'When the person was registered (the start of a periodic-testing grace period).';
+COMMENT ON COLUMN @extschema@.person.national_subject IS 'national_pseudonym(identifier): the same on every node that holds the national key, so a red decided in another region can reach the person here; NULL when registered without it.';
 
 -- The columns every evidence table shares: id, person, region.
 -- (Written out per table: CREATE TABLE ... (LIKE) would not carry the FK.)
@@ -80,7 +87,7 @@ CREATE TABLE @extschema@.declaration (
   audited_at    timestamptz,
   CONSTRAINT declaration_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
-  CONSTRAINT declaration_natural_key UNIQUE (person_id, declared_at),
+  CONSTRAINT declaration_natural_key UNIQUE (person_id, region, declared_at),
   CONSTRAINT declaration_id_person_key UNIQUE (id, person_id)
 );
 CREATE INDEX declaration_pending ON @extschema@.declaration (declared_at) WHERE audited_at IS NULL;
@@ -116,7 +123,7 @@ CREATE TABLE @extschema@.travel (
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
 ) PARTITION BY RANGE (at);
 ALTER SEQUENCE @extschema@.travel_id_seq OWNED BY @extschema@.travel.id;
--- The indexes, the natural key (person_id, at, place, source) among them,
+-- The indexes, the natural key (person_id, region, at, place, source) among them,
 -- are made on each day partition by create_travel_partitions(), not on the
 -- parent: the parent belongs to the extension, so pg_dump would not dump
 -- its indexes, and a restore would build every partition's twice. The key
@@ -169,7 +176,7 @@ CREATE TABLE @extschema@.vaccination (
   product       text,
   CONSTRAINT vaccination_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
-  CONSTRAINT vaccination_natural_key UNIQUE (person_id, dose)
+  CONSTRAINT vaccination_natural_key UNIQUE (person_id, region, dose)
 );
 COMMENT ON TABLE @extschema@.vaccination IS
   'Vaccination doses. Shown on a code as the "vaccinated" mark (policy vaccinated_min_doses), never as a colour.';
@@ -189,7 +196,7 @@ CREATE TABLE @extschema@.contact (
   source_case   text NOT NULL CONSTRAINT source_case_is_named CHECK (pg_catalog.length(source_case) > 0),
   CONSTRAINT contact_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
-  CONSTRAINT contact_natural_key UNIQUE (person_id, source_case, kind, exposure_at)
+  CONSTRAINT contact_natural_key UNIQUE (person_id, region, source_case, kind, exposure_at)
 );
 CREATE INDEX contact_person ON @extschema@.contact (person_id, exposure_at);
 COMMENT ON TABLE @extschema@.contact IS
@@ -215,7 +222,7 @@ CREATE TABLE @extschema@.checkin (
                 CHECK (@extschema@.symptoms_known(symptoms)),
   CONSTRAINT checkin_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
-  CONSTRAINT checkin_natural_key UNIQUE (person_id, day)
+  CONSTRAINT checkin_natural_key UNIQUE (person_id, region, day)
 );
 COMMENT ON TABLE @extschema@.checkin IS
   'Daily health check-ins of people in quarantine: consecutive normal days release red (14 by default) and yellow (7).';
@@ -364,3 +371,26 @@ COMMENT ON COLUMN @extschema@.correction.decision_reason IS 'Why it was accepted
 COMMENT ON COLUMN @extschema@.correction.evidence_snapshot IS 'The removed evidence row, as it was, when accepted.';
 
 CREATE INDEX person_region ON @extschema@.person (region);
+CREATE INDEX person_national_subject ON @extschema@.person (national_subject) WHERE national_subject IS NOT NULL;
+
+-- Reds decided in a region, pushed to every other one through the hub
+-- (92_federation.sql): a node's own rows are those of its people, the
+-- others arrive by logical replication. A person registered here with the
+-- same national pseudonym is red for as long as the pushing region says.
+CREATE TABLE @extschema@.red_push (
+  national_subject bytea NOT NULL,
+  from_region   text NOT NULL,
+  since         timestamptz NOT NULL,
+  until         timestamptz NOT NULL,
+  rules         text[] NOT NULL DEFAULT '{}',
+  pushed_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT red_push_pkey PRIMARY KEY (national_subject, from_region)
+);
+COMMENT ON TABLE @extschema@.red_push IS
+  'Red statuses pushed between regions ("red codes pushed by other provinces"): the national pseudonym (never an identifier), the deciding region, since and until when, the rule names. No constraint can fail on a replicated row: checks are in a trigger that logs and skips a bad one.';
+COMMENT ON COLUMN @extschema@.red_push.national_subject IS 'The person''s national pseudonym.';
+COMMENT ON COLUMN @extschema@.red_push.from_region IS 'The home region of the person in the deciding region''s node.';
+COMMENT ON COLUMN @extschema@.red_push.since IS 'Red since.';
+COMMENT ON COLUMN @extschema@.red_push.until IS 'Red until (the deciding region''s timeline; infinity while it lasts).';
+COMMENT ON COLUMN @extschema@.red_push.rules IS 'Why, as rule names only (no places, no times).';
+COMMENT ON COLUMN @extschema@.red_push.pushed_at IS 'When the deciding node last wrote it.';

@@ -69,20 +69,28 @@ AS $$
 DECLARE
   pid bigint;
   home text;
+  national bytea;
 BEGIN
   PERFORM @extschema@._require_region(register_person.region);
   PERFORM @extschema@._require_caller_scope(register_person.region);
   IF identifier IS NULL OR length(@extschema@.normalize_identifier(identifier)) = 0 THEN
     RAISE EXCEPTION 'identifier must not be empty' USING ERRCODE = '22023';
   END IF;
-  INSERT INTO @extschema@.person AS p (region, subject, display_name)
+  -- with the national key, the pseudonym every node computes alike too
+  IF @extschema@._national_key_configured() THEN
+    national := @extschema@.national_pseudonym(@extschema@.normalize_identifier(identifier));
+  END IF;
+  INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
   VALUES (register_person.region, @extschema@.pseudonym(@extschema@.normalize_identifier(identifier)),
-          @extschema@.mask_name(register_person.display_name))
+          @extschema@.mask_name(register_person.display_name), national)
   ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING
   RETURNING p.id INTO pid;
   IF pid IS NULL THEN
     SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
      WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
+    -- registered before the national key was set: now it is known
+    UPDATE @extschema@.person p SET national_subject = national
+     WHERE p.id = pid AND p.national_subject IS NULL AND national IS NOT NULL;
     IF home <> register_person.region THEN
       -- which region is not the caller's business
       RAISE EXCEPTION 'this person is registered in another region, not %', register_person.region
@@ -462,8 +470,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   n integer;
-  first_day date;
-  last_day date;
 BEGIN
   PERFORM @extschema@._import_validate(records, 'travel',
     '{"place": "text!", "at": "timestamptz!", "source": "text", "venue": "text"}');
@@ -473,12 +479,11 @@ BEGIN
   PERFORM @extschema@._check_evidence_times('travel', 'at', min((x.r ->> 'at')::timestamptz),
                                              max((x.r ->> 'at')::timestamptz))
      FROM jsonb_array_elements(records) x(r);
-  SELECT min(d), max(d) INTO first_day, last_day
-    FROM (SELECT ((x.r ->> 'at')::timestamptz AT TIME ZONE 'Asia/Shanghai')::date AS d
-            FROM jsonb_array_elements(records) x(r)) days;
-  IF first_day IS NOT NULL THEN
-    PERFORM @extschema@.create_travel_partitions(first_day, last_day);
-  END IF;
+  -- only the days that hold a stay (a batch with one stay a year old must
+  -- not make the 365 empty days in between)
+  PERFORM @extschema@.create_travel_partitions(d, d)
+     FROM (SELECT DISTINCT ((x.r ->> 'at')::timestamptz AT TIME ZONE 'Asia/Shanghai')::date AS d
+             FROM jsonb_array_elements(records) x(r)) days;
   INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
   SELECT r.person_id, r.region, r.rec ->> 'place', (r.rec ->> 'at')::timestamptz,
          COALESCE(r.rec ->> 'source', 'telecom'), r.rec ->> 'venue'

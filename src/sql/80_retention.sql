@@ -41,7 +41,7 @@ BEGIN
     EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.travel FOR VALUES FROM (%L) TO (%L)',
                    schema_name, name, schema_name,
                    d::timestamp AT TIME ZONE 'Asia/Shanghai', (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai');
-    EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I UNIQUE (person_id, at, place, source)',
+    EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I UNIQUE (person_id, region, at, place, source)',
                    schema_name, name, name || '_natural_key');
     EXECUTE format('CREATE INDEX %I ON %I.%I (place, at)', name || '_place_at', schema_name, name);
     EXECUTE format('CREATE INDEX %I ON %I.%I (id)', name || '_id', schema_name, name);

@@ -33,6 +33,13 @@ BEGIN
     EXECUTE format('COMMENT ON SEQUENCE @extschema@.%I IS %L', tbl || '_id_seq', format('Ids of %s rows.', tbl));
   END LOOP;
 END $$;
+-- the national scheme's exchange tables (92_federation.sql): what was
+-- received stays available offline after a restore
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.key_exchange', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.red_push', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.status_digest', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_reject', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_reject_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.policy',
   $$WHERE NOT (region OPERATOR(pg_catalog.=) '000000' AND valid_from OPERATOR(pg_catalog.=) '-infinity')$$);
 
@@ -61,3 +68,6 @@ COMMENT ON FUNCTION @extschema@._dump_marker_loaded() IS
 REVOKE ALL ON FUNCTION @extschema@._dump_marker_loaded() FROM PUBLIC;
 CREATE TRIGGER dump_marker_loaded AFTER INSERT ON @extschema@._dump_marker
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._dump_marker_loaded();
+-- (also in a restore with session_replication_role = replica, which fires
+-- no ordinary trigger: else each such restore would leave one more row)
+ALTER TABLE @extschema@._dump_marker ENABLE ALWAYS TRIGGER dump_marker_loaded;

@@ -11,7 +11,7 @@ DECLARE
 BEGIN
   FOREACH t IN ARRAY ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact',
                            'checkin', 'manual_decision', 'audit_finding', 'correction', 'person_status',
-                           'status_history'] LOOP
+                           'status_history', 'status_digest'] LOOP
     EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE @extschema@.%I FORCE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY scope_select ON @extschema@.%I FOR SELECT USING (%s)', t, scoped);

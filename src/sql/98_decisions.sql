@@ -44,6 +44,11 @@ AS $$
 DECLARE
   last @extschema@.manual_decision;
 BEGIN
+  -- a dump being restored brings its entries as they were: re-stamping them
+  -- would falsify who decided, when, and the chain an auditor recorded
+  IF @extschema@._restoring() THEN
+    RETURN NEW;
+  END IF;
   -- one writer at a time extends the chain
   PERFORM pg_advisory_xact_lock(hashtext('@extschema@.manual_decision chain'));
   SELECT * INTO last FROM @extschema@.manual_decision m ORDER BY m.chain_seq DESC LIMIT 1;
@@ -56,7 +61,7 @@ BEGIN
   RETURN NEW;
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
-  'Trigger: links a new manual decision into the hash chain, and records who (the calling role) and when.';
+  'Trigger: links a new manual decision into the hash chain, and records who (the calling role) and when; rows a dump restores keep theirs.';
 CREATE TRIGGER decision_chain_append BEFORE INSERT ON @extschema@.manual_decision
   FOR EACH ROW EXECUTE FUNCTION @extschema@._decision_chain_append();
 

@@ -1,0 +1,467 @@
+-- Roles x objects: the privilege matrix of every role against every table,
+-- view, sequence and function of the extension, generated from the catalogs
+-- (pg_depend members of the extension, plus travel's day partitions, which
+-- are made at run time) and compared with an explicit expectation table, so
+-- a privilege added or removed by accident, or a new object nobody thought
+-- about, fails here. Each role is exercised twice: what the catalog says
+-- (has_*_privilege) and what actually happens when it tries (SELECT / INSERT
+-- / UPDATE per column, DELETE and TRUNCATE per table, a call of every
+-- function), each attempt in a rolled-back subtransaction. Row-level
+-- security is checked by counting the rows each role sees in every table
+-- with RLS against the owner's count of the rows in that role's scope.
+--
+-- Roles: the table owner (the superuser that created the extension), a
+-- login role for each of the five groups, a role in no group (what PUBLIC
+-- gets), and a BYPASSRLS operator: that role sees every row of every table
+-- by design (BYPASSRLS is a DBA's deliberate choice; the extension cannot
+-- and does not try to scope it).
+BEGIN;
+SET search_path = public, healthcode;
+\ir lib/roles_common.psql
+SELECT plan(69);
+
+-- ---- data and roles ----------------------------------------------------------
+SELECT create_key('000000') IS NOT NULL AS made_key \gset
+SELECT count(*) AS generated FROM generate_population(300, 2, 14) \gset
+SELECT register_person('330106199001011234', '330106', '张小三') AS p_hz \gset
+SELECT register_person('330203199001011234', '330203', '李小四') AS p_nb \gset
+SELECT register_person('110105199001011234', '110105', '王小明') AS p_bj \gset
+
+-- this file's own role, one in no group (what PUBLIC gets); the others
+-- come from lib/roles_common.psql
+CREATE ROLE regress_hc_nobody LOGIN;
+
+-- The roles of the matrix and the groups whose expectations apply to each
+-- (healthcode_admin is a member of the four other groups by design).
+CREATE TEMP TABLE matrix_role (role name PRIMARY KEY, groups text[] NOT NULL, ord integer NOT NULL);
+INSERT INTO matrix_role VALUES
+  (current_user,            '{owner}', 1),
+  ('regress_hc_admin',      '{admin,operator,app,analyst,verifier,public}', 2),
+  ('regress_hc_op_zj',      '{operator,public}', 3),
+  ('regress_hc_app_zj',     '{app,public}', 4),
+  ('regress_hc_analyst_zj', '{analyst,public}', 5),
+  ('regress_hc_verifier',   '{verifier,public}', 6),
+  ('regress_hc_bypass',     '{operator,public}', 7),
+  ('regress_hc_nobody',     '{public}', 8);
+
+-- ---- the expectations ----------------------------------------------------------
+-- Table-level privileges per group. A relation listed with '{}' is one no
+-- group may touch (the owner only). 'travel_YYYYMMDD' stands for every day
+-- partition of travel.
+CREATE TEMP TABLE exp_rel (grp text NOT NULL, rel text NOT NULL, privs text[] NOT NULL);
+-- PUBLIC: the trust lists (public keys), the arrival rules and the documented verify reasons
+INSERT INTO exp_rel VALUES ('public', 'trust_list', '{SELECT}'), ('public', 'verify_reason', '{SELECT}'),
+                           ('public', 'key_exchange', '{SELECT}'), ('public', 'arrival_rule', '{SELECT}');
+-- nobody but the owner: sealed secrets, the dump marker, the day partitions
+INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_dump_marker', '{}'),
+                           ('public', 'travel_YYYYMMDD', '{}');
+-- healthcode_admin: national; reads every table and view of data, writes
+-- people, evidence, bulletins, policy, region mappings and arrival rules.
+-- No TRUNCATE (no recalculation would follow), REFERENCES or TRIGGER (a
+-- trigger an admin attached would run as whoever writes the table, the
+-- superuser-owned SECURITY DEFINER functions included); statuses and
+-- history are computed, never written (doc/roles.md); the trust list is key
+-- material its owner's functions change; what other nodes send arrives by
+-- replication; decisions only grow
+INSERT INTO exp_rel
+SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
+  FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
+                    'risk_area', 'policy', 'region_scope', 'arrival_rule']) r;
+INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}');
+INSERT INTO exp_rel
+SELECT 'admin', r, '{SELECT}'
+  FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason',
+                    'trust_list', 'key_exchange', 'node', 'status_digest', 'policy_exchange', 'red_push',
+                    'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
+                    'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator']) r;
+INSERT INTO exp_rel VALUES ('admin', 'person_id_seq', '{USAGE}'), ('admin', 'arrival_rule_id_seq', '{USAGE}');
+-- owner only: ids nobody else draws
+INSERT INTO exp_rel VALUES ('public', 'audit_finding_id_seq', '{}'), ('public', 'correction_id_seq', '{}'),
+                           ('public', 'status_history_id_seq', '{}'), ('public', 'exchange_reject_id_seq', '{}');
+-- healthcode_operator: reads the people of its regions, writes evidence,
+-- risk areas and policy, appends manual decisions; never writes statuses
+INSERT INTO exp_rel
+SELECT 'operator', r, '{SELECT}'
+  FROM unnest(ARRAY['person', 'manual_decision', 'audit_finding', 'correction', 'person_status',
+                    'status_history', 'current_status', 'status_changes', 'region_scope']) r;
+UPDATE exp_rel SET privs = '{SELECT,INSERT}' WHERE grp = 'operator' AND rel = 'manual_decision';
+INSERT INTO exp_rel
+SELECT 'operator', r, '{SELECT,INSERT,UPDATE,DELETE}'
+  FROM unnest(ARRAY['declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
+                    'risk_area', 'policy']) r;
+INSERT INTO exp_rel
+SELECT 'operator', s, '{USAGE}'
+  FROM unnest(ARRAY['declaration_id_seq', 'travel_id_seq', 'test_result_id_seq', 'vaccination_id_seq',
+                    'contact_id_seq', 'checkin_id_seq', 'risk_area_id_seq', 'policy_id_seq',
+                    'manual_decision_id_seq']) s;
+-- healthcode_app and healthcode_verifier: functions only (and their own scope rows)
+INSERT INTO exp_rel VALUES ('app', 'region_scope', '{SELECT}'), ('verifier', 'region_scope', '{SELECT}');
+-- healthcode_analyst: the aggregate views only (and its own scope rows)
+INSERT INTO exp_rel
+SELECT 'analyst', r, '{SELECT}'
+  FROM unnest(ARRAY['status_summary', 'transitions_per_day', 'tests_per_day', 'codes_per_day',
+                    'findings_per_day', 'decisions_by_operator', 'region_scope']) r;
+
+-- Column-level grants beyond the table-level ones.
+CREATE TEMP TABLE exp_col (grp text NOT NULL, rel text NOT NULL, col text NOT NULL, priv text NOT NULL);
+INSERT INTO exp_col VALUES ('operator', 'person', 'region', 'UPDATE'),
+                           ('operator', 'person', 'display_name', 'UPDATE');
+
+-- EXECUTE per group, by function name (overloads share a class). Every
+-- function of the extension must be listed; 'owner' = nobody else.
+CREATE TEMP TABLE exp_fn (grp text NOT NULL, fn text NOT NULL);
+INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
+  'division_code_valid', 'division_chain', 'division_last', 'division_covers', 'division_rank',
+  'division_codes_valid', 'division_range', 'division_multirange', 'mask_name', 'symptoms_known',
+  'normalize_identifier', 'public_key_id', 'verify', '_caller',
+  'suppress_small', 'suppress_small_part', '_min_cell_size', 'qr_svg', 'qr_png', 'qr_terminal', 'format_version', 'region',
+  'subject', 'colour', 'issued_at', 'expires_at', 'key_id', 'vaccinated', 'signature', 'healthcode', 'bytea',
+  'healthcode_in', 'healthcode_out', 'healthcode_recv', 'healthcode_send', 'healthcode_eq', 'healthcode_ne',
+  'healthcode_lt', 'healthcode_le', 'healthcode_gt', 'healthcode_ge', 'healthcode_cmp', 'healthcode_hash',
+  'healthcode_hash_extended']) f;
+-- every group: its own scope
+INSERT INTO exp_fn SELECT g, f FROM unnest(ARRAY['operator', 'app', 'analyst', 'verifier']) g,
+                                    unnest(ARRAY['my_region_scope', 'region_scope_of']) f;
+INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
+  'register_person', 'declare', 'declare_trip', 'health_info', 'check_in', 'issue_for', 'status', 'person_id',
+  'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
+  'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
+  'verify_arrival']) f;
+INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
+INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
+  'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at',
+  '_status_later', '_elapsed_changes', '_rls_scope']) f;
+INSERT INTO exp_fn SELECT 'verifier', f FROM unnest(ARRAY['checkpoint_verify', 'current_status_of', 'verify_arrival']) f;
+-- the analyst views' rows come from these (suppressed, within the caller's scope)
+INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_transitions_per_day', '_tests_per_day',
+  '_codes_per_day', '_findings_per_day', '_decisions_by_operator']) f;
+-- national administration; and auditing the manual decisions' hash chain
+-- (the national supervisor keeps the head and checks the chain)
+INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
+  'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
+  'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
+  'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication',
+  'subscription_sql']) f;
+-- the owner only: raw signing and pseudonyms, and every internal function,
+-- the status engine's aggregate among them
+INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
+  'issue', 'pseudonym', 'national_pseudonym', 'synthetic_identifier', 'travel_retention', '_status_agg', '_status_step',
+  '_status_final', '_in_caller_scope', '_require_caller_scope', '_reject_repeats', '_reject_unknown_people',
+  '_import_records', '_import_validate', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
+  '_policy_default_guard', '_policy_truncate_guard', '_timestamptz_us', '_policy_vector',
+  '_evidence_horizon', '_risky_stays', '_evidence', '_fresh_status', '_decision_guard',
+  '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
+  '_evidence_changed', '_travel_changed', '_people_in_areas', '_risk_area_changed', '_people_governed',
+  '_policy_changed', '_person_changed', '_dump_marker_loaded', '_audit_findings', '_require_person',
+  '_require_region', '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
+  '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
+  '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_load_support']) f;
+
+-- ---- the objects, from the catalogs ------------------------------------------
+CREATE TEMP TABLE obj_rel AS
+SELECT c.oid, c.relname::text AS relname, c.relkind,
+       CASE WHEN c.relname ~ '^travel_[0-9]{8}$' AND c.relispartition THEN 'travel_YYYYMMDD'
+            ELSE c.relname::text END AS exp_name
+  FROM pg_class c
+ WHERE c.relnamespace = 'healthcode'::regnamespace
+   AND (EXISTS (SELECT 1 FROM pg_depend d
+                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+                   AND d.refobjid = (SELECT e.oid FROM pg_extension e WHERE e.extname = 'healthcode'))
+        OR c.oid IN (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = 'healthcode.travel'::regclass))
+   AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S');
+CREATE TEMP TABLE obj_fn AS
+SELECT p.oid, p.proname::text AS proname, p.prokind,
+       p.prorettype IN ('trigger'::regtype, 'internal'::regtype, 'cstring'::regtype)
+       OR EXISTS (SELECT 1 FROM unnest(p.proargtypes) t WHERE t IN ('internal'::regtype, 'cstring'::regtype))
+       AS not_callable
+  FROM pg_proc p
+  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'healthcode';
+
+SELECT ok((SELECT count(*) FROM obj_rel WHERE exp_name = 'travel_YYYYMMDD') > 0,
+          'the data has travel day partitions to check');
+SELECT is(ARRAY(SELECT DISTINCT exp_name FROM obj_rel EXCEPT SELECT rel FROM exp_rel ORDER BY 1), '{}',
+          'every table, view and sequence of the extension (and travel''s partitions) has an expectation');
+SELECT is(ARRAY(SELECT rel FROM exp_rel EXCEPT SELECT exp_name FROM obj_rel ORDER BY 1), '{}',
+          'every relation the expectations name exists');
+SELECT is(ARRAY(SELECT proname FROM obj_fn EXCEPT SELECT fn FROM exp_fn ORDER BY 1), '{}',
+          'every function of the extension has an expectation');
+SELECT is(ARRAY(SELECT fn FROM exp_fn EXCEPT SELECT proname FROM obj_fn ORDER BY 1), '{}',
+          'every function the expectations name exists');
+
+-- what each matrix role should have, flattened
+CREATE TEMP TABLE want_rel AS
+SELECT DISTINCT m.role, o.oid, o.relname, p.priv
+  FROM matrix_role m CROSS JOIN obj_rel o
+  JOIN exp_rel e ON e.rel = o.exp_name AND e.grp = ANY (m.groups)
+  CROSS JOIN LATERAL unnest(e.privs) p(priv)
+UNION
+SELECT m.role, o.oid, o.relname, p.priv                    -- the owner: everything
+  FROM matrix_role m CROSS JOIN obj_rel o
+  CROSS JOIN LATERAL unnest(CASE WHEN o.relkind = 'S' THEN ARRAY['USAGE', 'SELECT', 'UPDATE']
+                                 ELSE ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']
+                            END) p(priv)
+ WHERE 'owner' = ANY (m.groups);
+CREATE TEMP TABLE want_col AS
+SELECT DISTINCT m.role, o.oid, o.relname, e.col, e.priv
+  FROM matrix_role m CROSS JOIN obj_rel o
+  JOIN exp_col e ON e.rel = o.exp_name AND e.grp = ANY (m.groups)
+ WHERE NOT EXISTS (SELECT 1 FROM want_rel w WHERE w.role = m.role AND w.oid = o.oid AND w.priv = e.priv);
+CREATE TEMP TABLE want_fn AS
+SELECT DISTINCT m.role, f.oid, f.proname
+  FROM matrix_role m CROSS JOIN obj_fn f
+ WHERE 'owner' = ANY (m.groups)
+    OR EXISTS (SELECT 1 FROM exp_fn e WHERE e.fn = f.proname AND e.grp = ANY (m.groups));
+
+-- what the catalog grants
+CREATE TEMP TABLE have_rel AS
+SELECT m.role, o.oid, o.relname, p.priv
+  FROM matrix_role m CROSS JOIN obj_rel o
+  CROSS JOIN LATERAL unnest(CASE WHEN o.relkind = 'S' THEN ARRAY['USAGE', 'SELECT', 'UPDATE']
+                                 ELSE ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']
+                            END) p(priv)
+ WHERE CASE WHEN o.relkind = 'S' THEN has_sequence_privilege(m.role, o.oid, p.priv)
+            ELSE has_table_privilege(m.role, o.oid, p.priv) END;
+CREATE TEMP TABLE have_col AS
+SELECT m.role, o.oid, o.relname, a.attname::text AS col, p.priv
+  FROM matrix_role m CROSS JOIN obj_rel o
+  JOIN pg_attribute a ON a.attrelid = o.oid AND a.attnum > 0 AND NOT a.attisdropped
+  CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'REFERENCES']) p(priv)
+ WHERE o.relkind <> 'S'
+   AND has_column_privilege(m.role, o.oid, a.attnum, p.priv)
+   AND NOT has_table_privilege(m.role, o.oid, p.priv);
+CREATE TEMP TABLE have_fn AS
+SELECT m.role, f.oid, f.proname
+  FROM matrix_role m CROSS JOIN obj_fn f
+ WHERE has_function_privilege(m.role, f.oid, 'EXECUTE');
+
+-- differences: '+' granted but not expected, '-' expected but not granted
+CREATE FUNCTION pg_temp.rel_diff(r name) RETURNS text[] LANGUAGE sql AS $$
+  SELECT ARRAY(
+    SELECT d FROM (
+      SELECT '+' || relname || ':' || priv AS d FROM (SELECT oid, relname, priv FROM have_rel WHERE role = r
+                                                     EXCEPT SELECT oid, relname, priv FROM want_rel WHERE role = r) x
+      UNION ALL
+      SELECT '-' || relname || ':' || priv FROM (SELECT oid, relname, priv FROM want_rel WHERE role = r
+                                                EXCEPT SELECT oid, relname, priv FROM have_rel WHERE role = r) y) z
+    ORDER BY substr(d, 2), d)
+$$;
+CREATE FUNCTION pg_temp.col_diff(r name) RETURNS text[] LANGUAGE sql AS $$
+  SELECT ARRAY(
+    SELECT d FROM (
+      SELECT '+' || relname || '.' || col || ':' || priv AS d
+        FROM (SELECT relname, col, priv FROM have_col WHERE role = r
+              EXCEPT SELECT relname, col, priv FROM want_col WHERE role = r) x
+      UNION ALL
+      SELECT '-' || relname || '.' || col || ':' || priv
+        FROM (SELECT relname, col, priv FROM want_col WHERE role = r
+              EXCEPT SELECT relname, col, priv FROM have_col WHERE role = r) y) z
+    ORDER BY substr(d, 2), d)
+$$;
+CREATE FUNCTION pg_temp.fn_diff(r name) RETURNS text[] LANGUAGE sql AS $$
+  SELECT ARRAY(
+    SELECT d FROM (
+      SELECT '+' || oid::regprocedure::text AS d FROM (SELECT oid FROM have_fn WHERE role = r
+                                                      EXCEPT SELECT oid FROM want_fn WHERE role = r) x
+      UNION ALL
+      SELECT '-' || oid::regprocedure::text FROM (SELECT oid FROM want_fn WHERE role = r
+                                                 EXCEPT SELECT oid FROM have_fn WHERE role = r) y) z
+    ORDER BY substr(d, 2), d)
+$$;
+
+SELECT is(pg_temp.rel_diff(role), '{}',
+          format('catalog: %s has exactly the expected table, view and sequence privileges', role))
+  FROM matrix_role ORDER BY ord;
+SELECT is(pg_temp.col_diff(role), '{}',
+          format('catalog: %s has exactly the expected column privileges', role))
+  FROM matrix_role ORDER BY ord;
+SELECT is(pg_temp.fn_diff(role), '{}',
+          format('catalog: %s may execute exactly the expected functions', role))
+  FROM matrix_role ORDER BY ord;
+
+-- ---- in practice ---------------------------------------------------------------
+-- Each attempt runs through pg_temp.attempt() (lib/roles_common.psql): as
+-- the role, rolled back, giving 'ok' or the SQLSTATE, the message and the
+-- row count.
+-- 'denied' when the privilege on that very object is missing, 'broken' when
+-- some other object's privilege is (an allowed action that cannot work),
+-- 'allowed' otherwise (it ran, or failed for a reason other than rights).
+CREATE FUNCTION pg_temp.verdict(state text, message text, objname text, objkind text) RETURNS text
+LANGUAGE sql AS $$
+  SELECT CASE
+    WHEN state = '42501' AND message = format('permission denied for %s %s', objkind, objname) THEN 'denied'
+    WHEN state = '42501' AND message LIKE 'permission denied for %' THEN 'broken: ' || message
+    ELSE 'allowed' END
+$$;
+
+-- every column: SELECT, INSERT and UPDATE (zero rows; the rights are checked all the same)
+CREATE TEMP TABLE probe_col AS
+SELECT m.role, o.oid, o.relname, o.relkind, a.attname::text AS col, p.priv,
+       pg_temp.verdict(t.state, t.message, o.relname, CASE o.relkind WHEN 'v' THEN 'view' ELSE 'table' END) AS verdict
+  FROM matrix_role m CROSS JOIN obj_rel o
+  JOIN pg_attribute a ON a.attrelid = o.oid AND a.attnum > 0 AND NOT a.attisdropped
+  CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE']) p(priv)
+  CROSS JOIN LATERAL pg_temp.attempt(m.role, CASE p.priv
+         WHEN 'SELECT' THEN format('SELECT %I FROM healthcode.%I WHERE false', a.attname, o.relname)
+         WHEN 'INSERT' THEN format('INSERT INTO healthcode.%I (%I) SELECT NULL WHERE false', o.relname, a.attname)
+         ELSE format('UPDATE healthcode.%I SET %I = NULL WHERE false', o.relname, a.attname) END) t
+ WHERE o.relkind IN ('r', 'p', 'v')
+   AND (o.relkind <> 'v' OR p.priv = 'SELECT')          -- the views are not updatable
+   AND (a.attgenerated = '' OR p.priv = 'SELECT');      -- nor are generated columns
+SELECT is(ARRAY(SELECT format('%s.%s:%s %s', relname, col, priv, verdict) FROM probe_col x
+                 WHERE x.role = m.role
+                   AND verdict IS DISTINCT FROM CASE
+                     WHEN EXISTS (SELECT 1 FROM want_rel w WHERE w.role = x.role AND w.oid = x.oid AND w.priv = x.priv)
+                       OR EXISTS (SELECT 1 FROM want_col w WHERE w.role = x.role AND w.oid = x.oid
+                                                             AND w.col = x.col AND w.priv = x.priv)
+                     THEN 'allowed' ELSE 'denied' END
+                 ORDER BY 1), '{}',
+          format('in practice: %s can SELECT, INSERT and UPDATE exactly the expected columns (else 42501)', m.role))
+  FROM matrix_role m ORDER BY ord;
+
+-- every table: DELETE and TRUNCATE; every sequence: nextval
+CREATE TEMP TABLE probe_rel AS
+SELECT m.role, o.oid, o.relname, p.priv,
+       pg_temp.verdict(t.state, t.message, o.relname, CASE WHEN o.relkind = 'S' THEN 'sequence' ELSE 'table' END) AS verdict
+  FROM matrix_role m CROSS JOIN obj_rel o
+  CROSS JOIN unnest(CASE WHEN o.relkind = 'S' THEN ARRAY['USAGE'] ELSE ARRAY['DELETE', 'TRUNCATE'] END) p(priv)
+  CROSS JOIN LATERAL pg_temp.attempt(m.role, CASE p.priv
+         WHEN 'DELETE' THEN format('DELETE FROM healthcode.%I WHERE false', o.relname)
+         WHEN 'TRUNCATE' THEN format('TRUNCATE healthcode.%I', o.relname)
+         ELSE format('SELECT nextval(%L)', 'healthcode.' || o.relname) END) t
+ WHERE o.relkind IN ('r', 'p', 'S');
+SELECT is(ARRAY(SELECT format('%s:%s %s', relname, priv, verdict) FROM probe_rel x
+                 WHERE x.role = m.role
+                   AND verdict IS DISTINCT FROM CASE
+                     WHEN EXISTS (SELECT 1 FROM want_rel w WHERE w.role = x.role AND w.oid = x.oid AND w.priv = x.priv)
+                     THEN 'allowed' ELSE 'denied' END
+                 ORDER BY 1), '{}',
+          format('in practice: %s can DELETE, TRUNCATE and draw from exactly the expected tables and sequences', m.role))
+  FROM matrix_role m ORDER BY ord;
+
+-- every function that can be called from SQL, with NULL arguments: a role
+-- without EXECUTE gets 42501, a role with it gets anything else (a result,
+-- or an error about the arguments), never 42501 on another object. (The
+-- NULLs come from sub-selects: a strict function called with a NULL
+-- constant is folded away by the planner before its EXECUTE is checked.)
+CREATE TEMP TABLE probe_fn AS
+SELECT m.role, f.oid, f.proname,
+       pg_temp.verdict(t.state, t.message, f.proname,
+                       CASE f.prokind WHEN 'a' THEN 'aggregate' ELSE 'function' END) AS verdict
+  FROM matrix_role m CROSS JOIN obj_fn f
+  CROSS JOIN LATERAL pg_temp.attempt(m.role, format('SELECT healthcode.%I(%s)', f.proname,
+         (SELECT string_agg(format('(SELECT NULL::%s)', format_type(a.t, NULL)), ', ' ORDER BY a.n)
+            FROM unnest((SELECT p.proargtypes::oid[] FROM pg_proc p WHERE p.oid = f.oid)) WITH ORDINALITY a(t, n)))) t
+ WHERE NOT f.not_callable;
+SELECT is(ARRAY(SELECT format('%s %s', x.oid::regprocedure, verdict) FROM probe_fn x
+                 WHERE x.role = m.role
+                   AND verdict IS DISTINCT FROM CASE
+                     WHEN EXISTS (SELECT 1 FROM want_fn w WHERE w.role = x.role AND w.oid = x.oid)
+                     THEN 'allowed' ELSE 'denied' END
+                 ORDER BY 1), '{}',
+          format('in practice: %s can call exactly the expected functions, and each of them works (else 42501)', m.role))
+  FROM matrix_role m ORDER BY ord;
+
+-- ---- row-level security: zero rows outside the scope ------------------------------
+-- The scope each role should have, written out (not computed by the
+-- extension): division-code prefixes; '' is the whole country.
+CREATE TEMP TABLE exp_scope (role name PRIMARY KEY, prefixes text[] NOT NULL, ord integer NOT NULL);
+INSERT INTO exp_scope VALUES
+  (current_user, '{""}', 1), ('regress_hc_admin', '{""}', 2), ('regress_hc_op_zj', '{33}', 3),
+  ('regress_hc_op_hz', '{3301}', 4), ('regress_hc_op_bj', '{11}', 5),
+  ('regress_hc_bypass', '{""}', 6);   -- BYPASSRLS: sees all, by design
+-- every table with row-level security and every view reading one: what the
+-- owner counts in the role's scope (region_scope: the role's own mappings;
+-- risk areas and policy: public reading) against what the role sees
+CREATE TEMP TABLE rls_rel AS
+SELECT o.relname, o.relkind,
+       CASE WHEN o.relname = 'region_scope' THEN 'own'
+            WHEN EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = o.oid AND p.polcmd IN ('r', '*')
+                                                     AND pg_get_expr(p.polqual, p.polrelid) = 'true') THEN 'all'
+            ELSE 'scoped' END AS kind
+  FROM obj_rel o
+  JOIN pg_class c ON c.oid = o.oid
+ WHERE (c.relkind IN ('r', 'p') AND c.relrowsecurity)
+    OR (c.relkind = 'v' AND 'security_invoker=true' = ANY (c.reloptions));
+-- every table holding a region or a person (by its columns), but those
+-- named, has row-level security, enabled and forced
+SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
+                 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+                   -- public keys and rules, this node's identity; and what only the
+                   -- national admin reads: code counts, pseudonyms pushed without a
+                   -- region, refused exchange rows
+                   AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'node',
+                                         'red_push', 'exchange_reject')
+                   AND EXISTS (SELECT 1 FROM pg_attribute a
+                                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                  AND a.attname IN ('region', 'division', 'person_id', 'subject', 'national_subject',
+                                                    'from_region', 'role_name'))
+                   AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+                 ORDER BY 1), '{}',
+          'every table of personal or regional data has row-level security, enabled and forced');
+SELECT is(ARRAY(SELECT relname FROM rls_rel WHERE kind = 'scoped' AND relname NOT IN (
+                  SELECT a.attrelid::regclass::text FROM pg_attribute a
+                   WHERE a.attname = 'region' AND a.attrelid IN (SELECT oid FROM obj_rel))
+                ORDER BY 1)::text[],
+          '{}', 'every region-scoped relation carries a region column');
+CREATE TEMP TABLE rls_count AS
+SELECT s.role, r.relname,
+       (pg_temp.attempt(s.role, format('SELECT 1 FROM healthcode.%I', r.relname))).nrows AS seen,
+       CASE WHEN s.prefixes = '{""}' OR r.kind = 'all' THEN
+              (pg_temp.attempt(current_user, format('SELECT 1 FROM healthcode.%I', r.relname))).nrows
+            WHEN r.kind = 'own' THEN
+              (SELECT count(*) FROM region_scope x WHERE x.role_name = s.role::regrole)
+            ELSE (pg_temp.attempt(current_user, format(
+                   'SELECT 1 FROM healthcode.%I t WHERE t.region LIKE ANY (%L)', r.relname,
+                   (SELECT array_agg(x || '%') FROM unnest(s.prefixes) x)))).nrows END AS expected
+  FROM exp_scope s CROSS JOIN rls_rel r
+ -- (a table the role may not read at all is the privilege matrix's business)
+ WHERE has_table_privilege(s.role, ('healthcode.' || quote_ident(r.relname))::regclass, 'SELECT');
+SELECT ok((SELECT min(expected) FROM rls_count WHERE relname IN ('person', 'declaration', 'test_result', 'travel')
+                                                 AND role IN ('regress_hc_op_hz', 'regress_hc_op_bj')) > 0,
+          'each operator has people and evidence of its own to see');
+SELECT is(ARRAY(SELECT format('%s: sees %s rows, %s in scope', relname, seen, expected)
+                  FROM rls_count c WHERE c.role = s.role AND seen IS DISTINCT FROM expected ORDER BY 1), '{}',
+          format('row-level security: %s sees exactly the rows of its scope (%s) in every table and view with RLS%s',
+                 s.role, CASE WHEN s.prefixes = '{""}' THEN 'national'
+                      ELSE (SELECT string_agg(rpad(x, 6, 'x'), ',') FROM unnest(s.prefixes) x) END,
+                 CASE s.role WHEN 'regress_hc_bypass' THEN ' (BYPASSRLS: all rows, by design)' ELSE '' END))
+  FROM exp_scope s ORDER BY ord;
+
+-- ---- named cases (also in the matrix above; spelled out for the reader) --------------
+-- an admin's trigger would run as the superuser whose SECURITY DEFINER
+-- functions write the table (generate_population, declare, ...)
+SET LOCAL ROLE regress_hc_admin;
+CREATE FUNCTION pg_temp.admin_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE 'this trigger runs as %', current_user;
+  RETURN NULL;
+END $$;
+SELECT throws_ok($$CREATE TRIGGER regress_hc_admin_trigger AFTER INSERT ON healthcode.person
+                   FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.admin_trigger()$$, '42501', NULL,
+                 'healthcode_admin cannot attach a trigger to a table of the extension (it would run as the superuser)');
+SELECT throws_ok($$INSERT INTO healthcode.trust_list (key_id, region, public_key, valid_from, valid_until)
+                   SELECT healthcode.public_key_id(k), '000000', k, now(), now() + interval '1 year'
+                     FROM (SELECT decode(repeat('5a', 32), 'hex') AS k) x$$, '42501', NULL,
+                 'healthcode_admin cannot plant a public key of its own in the trust list');
+SELECT throws_ok($$UPDATE healthcode.person_status SET colour = 'green', next = '[]', valid_until = 'infinity'
+                    WHERE colour = 'red'$$, '42501', NULL,
+                 'healthcode_admin cannot turn people green by writing their status (statuses are computed; decisions are the record)');
+SELECT throws_ok($$DELETE FROM healthcode.status_history$$, '42501', NULL,
+                 'healthcode_admin cannot erase the status history');
+RESET ROLE;
+DROP TRIGGER IF EXISTS regress_hc_admin_trigger ON healthcode.person;
+SET LOCAL ROLE regress_hc_nobody;
+SELECT throws_ok($$SELECT healthcode._status_agg(NULL::text, NULL::timestamptz, NULL::timestamptz, NULL::integer,
+                                                 NULL::text, NULL::bigint, NULL::bigint[], NULL::timestamptz)$$,
+                 '42501', NULL, 'PUBLIC cannot run the status engine''s internal aggregate');
+RESET ROLE;
+SET LOCAL ROLE regress_hc_app_zj;
+SELECT throws_ok('SELECT * FROM healthcode.person', '42501', NULL, 'the app reads no table: person');
+RESET ROLE;
+SET LOCAL ROLE regress_hc_analyst_zj;
+SELECT throws_ok('SELECT * FROM healthcode.current_status', '42501', NULL, 'the analyst reads no per-person view');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
