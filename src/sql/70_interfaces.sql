@@ -220,8 +220,8 @@ BEGIN
   IF span < interval '1 second' THEN
     RAISE EXCEPTION 'person %''s status changes within a second; ask again', p.id USING ERRCODE = '55000';
   END IF;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome)
-  VALUES ('issued', p.region, p.region, s.colour, 'ok');
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
+  VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
   RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated);
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS

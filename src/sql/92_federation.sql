@@ -125,6 +125,74 @@ END $$;
 COMMENT ON FUNCTION @extschema@._reject(text, text, jsonb) IS
   'Internal: logs a refused exchange row (and warns in the server log).';
 
+-- Who sent a replicated row. A region node controls its own publication
+-- (its row filters included), so what arrives from it is checked here
+-- against the region it serves: a region may speak for its own divisions
+-- only; the hub (000000) for all. peer maps each subscription that
+-- subscription_sql() made to the publishing node's region.
+CREATE TABLE @extschema@.peer (
+  subscription  name PRIMARY KEY,
+  publisher     text NOT NULL,
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region))
+);
+COMMENT ON TABLE @extschema@.peer IS
+  'The nodes this node subscribes to: subscription name, the publishing node''s name and the division code it serves (000000: the hub). Rows that arrive through a subscription may only concern that region. Filled by subscription_sql().';
+COMMENT ON COLUMN @extschema@.peer.subscription IS 'The subscription''s name.';
+COMMENT ON COLUMN @extschema@.peer.publisher IS 'The publishing node''s name.';
+COMMENT ON COLUMN @extschema@.peer.region IS 'The division code the publishing node serves.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer', '');
+
+CREATE FUNCTION @extschema@._sender_region() RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT p.region FROM pg_catalog.pg_stat_subscription s
+    JOIN @extschema@.peer p ON p.subscription OPERATOR(pg_catalog.=) s.subname
+   WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+   LIMIT 1;
+END;
+COMMENT ON FUNCTION @extschema@._sender_region() IS
+  'Internal: in a replication apply worker, the region of the node whose subscription it applies (from peer); NULL otherwise.';
+
+CREATE FUNCTION @extschema@._sender_problem(region text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  sender text;
+BEGIN
+  IF NOT @extschema@._by_replication() THEN
+    RETURN NULL;                 -- written here, by this node
+  END IF;
+  sender := @extschema@._sender_region();
+  IF sender IS NULL THEN
+    RETURN 'it came through a subscription subscription_sql() did not make';
+  END IF;
+  IF region IS NULL OR NOT coalesce(@extschema@.division_covers(sender, region), false) THEN
+    RETURN format('region %s is not the sending node''s (%s)', coalesce(region, 'NULL'), sender);
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._sender_problem(text) IS
+  'Internal: why a replicated row about a region may not come from the node that sent it, or NULL (also for rows written locally).';
+
+-- The exchange only grows by rows: a TRUNCATE from another node would wipe
+-- every region's keys and revocations at once. Refused (which stops that
+-- one subscription until a DBA looks); this node's owner may still.
+CREATE FUNCTION @extschema@._exchange_truncate_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF @extschema@._by_replication() THEN
+    RAISE EXCEPTION 'a TRUNCATE of % replicated from another node is refused', TG_TABLE_NAME
+      USING ERRCODE = '42501',
+            HINT = 'The national exchange only grows by rows; find out why the publishing node truncated, then skip the change (ALTER SUBSCRIPTION ... SKIP).';
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._exchange_truncate_guard() IS
+  'Trigger (also in the apply worker): refuses a TRUNCATE of an exchange table that arrives by replication.';
+
 -- ---- issuer public keys --------------------------------------------------------
 
 CREATE TABLE @extschema@.key_exchange (
@@ -186,7 +254,7 @@ BEGIN
     PERFORM @extschema@._reject(TG_TABLE_NAME, 'keys are never removed from the trust list', to_jsonb(OLD));
     RETURN NULL;
   END IF;
-  problem := @extschema@._key_row_problem(NEW);
+  problem := COALESCE(@extschema@._key_row_problem(NEW), @extschema@._sender_problem(NEW.region));
   IF problem IS NOT NULL THEN
     PERFORM @extschema@._reject(TG_TABLE_NAME, problem, to_jsonb(NEW));
     RETURN NULL;
@@ -292,7 +360,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   old_row @extschema@.status_digest;
+  problem text;
 BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    problem := @extschema@._sender_problem(OLD.region);
+    IF problem IS NOT NULL THEN
+      PERFORM @extschema@._reject(TG_TABLE_NAME, problem, to_jsonb(OLD));
+      RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+      RETURN OLD;
+    END IF;
+  END IF;
+  problem := @extschema@._sender_problem(NEW.region);
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, to_jsonb(NEW));
+    RETURN NULL;
+  END IF;
   IF NEW.region IS NULL OR NOT @extschema@.division_code_valid(NEW.region)
      OR NEW.subject IS NULL OR length(NEW.subject) <> 16 OR NEW.colour IS NULL OR NEW.valid_until IS NULL
      OR NEW.next IS NULL OR jsonb_typeof(NEW.next) <> 'array' THEN
@@ -316,8 +400,8 @@ BEGIN
   RETURN NEW;
 END $$;
 COMMENT ON FUNCTION @extschema@._digest_check() IS
-  'Trigger (also on replicated rows): skips malformed digests (logged), turns a known one into an update, skips what changes nothing.';
-CREATE TRIGGER digest_check BEFORE INSERT OR UPDATE ON @extschema@.status_digest
+  'Trigger (also on replicated rows): skips malformed digests and digests of regions the sending node does not serve (logged), turns a known one into an update, skips what changes nothing.';
+CREATE TRIGGER digest_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.status_digest
   FOR EACH ROW EXECUTE FUNCTION @extschema@._digest_check();
 ALTER TABLE @extschema@.status_digest ENABLE ALWAYS TRIGGER digest_check;
 
@@ -381,10 +465,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r @extschema@.red_push;
+  problem text;
 BEGIN
   IF @extschema@._restoring()
      OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- a node speaks for the reds of its own regions only
+  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.from_region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.from_region) END);
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
   END IF;
   IF TG_OP <> 'DELETE' THEN
     IF NEW.national_subject IS NULL OR length(NEW.national_subject) <> 16
@@ -410,7 +502,7 @@ BEGIN
   RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END $$;
 COMMENT ON FUNCTION @extschema@._red_push_check() IS
-  'Trigger (also on replicated rows): skips malformed pushed reds (logged), turns a known one into an update, skips what changes nothing.';
+  'Trigger (also on replicated rows): skips malformed pushed reds and reds of regions the sending node does not serve (logged), turns a known one into an update, skips what changes nothing.';
 CREATE TRIGGER red_push_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.red_push
   FOR EACH ROW EXECUTE FUNCTION @extschema@._red_push_check();
 ALTER TABLE @extschema@.red_push ENABLE ALWAYS TRIGGER red_push_check;
@@ -483,6 +575,11 @@ BEGIN
   IF NOT @extschema@._by_replication() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- only what the hub sends is applied
   END IF;
+  IF @extschema@._sender_problem('000000') IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, 'national policy comes from the hub only',
+                                CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
   IF TG_OP <> 'INSERT' THEN
     DELETE FROM @extschema@.policy p WHERE p.region = '000000' AND p.valid_from = OLD.valid_from;
   END IF;
@@ -527,10 +624,20 @@ DECLARE
   v @extschema@.status_instant;
   ver record;
 BEGIN
+  -- a checkpoint asks about now; other times are the national admin's
+  IF abs(extract(epoch FROM current_status_of.at - now())) > extract(epoch FROM @extschema@._clock_skew())
+     AND NOT @extschema@._in_caller_scope('000000') THEN
+    RAISE EXCEPTION 'current_status_of answers for now, not for %', current_status_of.at USING ERRCODE = '42501';
+  END IF;
   SELECT * INTO ver FROM @extschema@.verify(code, current_status_of.at);
-  SELECT * INTO d FROM @extschema@.status_digest x
-   WHERE x.region = @extschema@.region(code) AND x.subject = @extschema@.subject(code);
-  known := FOUND;
+  known := false;
+  -- the digest only for a genuine, current code: a forged or expired one
+  -- carrying someone's subject must not read their status
+  IF ver.valid THEN
+    SELECT * INTO d FROM @extschema@.status_digest x
+     WHERE x.region = @extschema@.region(code) AND x.subject = @extschema@.subject(code);
+    known := FOUND;
+  END IF;
   IF known THEN
     v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
                                    d.next, d.updated_at)::@extschema@.person_status, current_status_of.at);
@@ -545,7 +652,7 @@ BEGIN
                  ELSE 'ok' END;
 END $$;
 COMMENT ON FUNCTION @extschema@.current_status_of(@extschema@.healthcode, timestamptz) IS
-  'The hub as intermediary: verifies a code and says whether its colour is still the current one, from the region''s published digest. reason: a verify() reason, unknown_subject, colour_changed or ok.';
+  'The hub as intermediary: verifies a code and says whether its colour is still the current one, from the region''s published digest (only for a code that verifies; at: now, other times for national roles only). reason: a verify() reason, unknown_subject, colour_changed or ok.';
 
 CREATE FUNCTION @extschema@.issue_for_subject(region text, subject bytea,
     valid_for interval DEFAULT interval '5 minutes')
@@ -578,8 +685,9 @@ BEGIN
   IF span < interval '1 second' THEN
     RAISE EXCEPTION 'the status changes within a second; ask again' USING ERRCODE = '55000';
   END IF;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome)
-  VALUES ('issued', issue_for_subject.region, issue_for_subject.region, v.colour, 'ok');
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
+  VALUES ('issued', issue_for_subject.region, issue_for_subject.region, v.colour, 'ok',
+          @extschema@._code_holder(issue_for_subject.subject, t));
   RETURN @extschema@.issue(issue_for_subject.region, issue_for_subject.subject, v.colour, span, v.vaccinated);
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) IS
@@ -663,6 +771,18 @@ COMMENT ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, tim
 
 -- ---- publications and subscriptions ------------------------------------------------------
 
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['key_exchange', 'status_digest', 'red_push', 'policy_exchange'] LOOP
+    EXECUTE format('CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.%I
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard()', t);
+    EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ALWAYS TRIGGER exchange_truncate_guard', t);
+  END LOOP;
+END $$;
+
+
 CREATE FUNCTION @extschema@.create_publication() RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -678,42 +798,90 @@ BEGIN
       HINT = 'SELECT healthcode.set_node(''region'', ''330000'', ''zhejiang'');';
   END IF;
   IF n.role = 'hub' THEN
-    EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange';
-    EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest';
+    -- (never TRUNCATE: the exchange only grows by rows)
+    EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange'
+            ' WITH (publish = ''insert, update, delete'')';
+    EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
+            ' WITH (publish = ''insert, update, delete'')';
     RETURN 'healthcode_hub';
   END IF;
   lo := n.region;
   hi := @extschema@.division_last(n.region);
   EXECUTE format('CREATE PUBLICATION %I FOR TABLE @extschema@.key_exchange WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.status_digest WHERE (region >= %L AND region <= %L),'
-                 ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L)',
+                 ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L)'
+                 ' WITH (publish = ''insert, update, delete'')',
                  'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi);
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
   'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests and reds, by row filter). Returns its name.';
 
-CREATE FUNCTION @extschema@.subscription_sql(publisher_name text, conninfo text, digests boolean DEFAULT false)
-RETURNS text
-LANGUAGE plpgsql STABLE
+CREATE FUNCTION @extschema@.subscription_sql(publisher_name text, publisher_region text, conninfo text,
+    digests boolean DEFAULT false)
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   n @extschema@.node;
+  sub text;
 BEGIN
   SELECT * INTO n FROM @extschema@.node;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'this node is neither hub nor region yet' USING ERRCODE = '55000';
   END IF;
   IF publisher_name IS NULL OR publisher_name !~ '^[a-z][a-z0-9_]{0,40}$' OR conninfo IS NULL THEN
-    RAISE EXCEPTION 'subscription_sql(publisher_name, conninfo) needs the publishing node''s name and a connection string'
+    RAISE EXCEPTION 'subscription_sql(publisher_name, publisher_region, conninfo) needs the publishing node''s name and a connection string'
       USING ERRCODE = '22023';
   END IF;
-  RETURN format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION %s',
-                'healthcode_' || n.name || '_from_' || publisher_name, conninfo,
-                CASE WHEN n.role = 'region'
-                     THEN 'healthcode_hub' || CASE WHEN digests THEN ', healthcode_hub_digests' ELSE '' END
-                     ELSE quote_ident('healthcode_region_' || publisher_name) END);
+  IF publisher_region IS NULL OR NOT @extschema@.division_code_valid(publisher_region)
+     OR (n.role = 'region') <> (publisher_region = '000000') THEN
+    RAISE EXCEPTION 'invalid publisher_region %: a region subscribes to the hub (000000), the hub to a region',
+      coalesce(quote_literal(publisher_region), 'NULL') USING ERRCODE = '22023';
+  END IF;
+  sub := 'healthcode_' || n.name || '_from_' || publisher_name;
+  IF length(sub) > 63 THEN
+    RAISE EXCEPTION 'subscription name % is longer than 63 bytes', sub USING ERRCODE = '22023',
+      HINT = 'Use shorter node names.';
+  END IF;
+  -- what arrives through it may only concern the publisher's region
+  INSERT INTO @extschema@.peer AS p (subscription, publisher, region) VALUES (sub, publisher_name, publisher_region)
+  ON CONFLICT (subscription) DO UPDATE SET publisher = EXCLUDED.publisher, region = EXCLUDED.region;
+  -- made disabled: enable_subscription() first checks which tables it brings
+  RETURN NEXT format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION %s WITH (enabled = false)',
+                     sub, conninfo,
+                     CASE WHEN n.role = 'region'
+                          THEN 'healthcode_hub' || CASE WHEN digests THEN ', healthcode_hub_digests' ELSE '' END
+                          ELSE quote_ident('healthcode_region_' || publisher_name) END);
+  RETURN NEXT format('SELECT @extschema@.enable_subscription(%L)', sub);
 END $$;
-COMMENT ON FUNCTION @extschema@.subscription_sql(text, text, boolean) IS
-  'The CREATE SUBSCRIPTION statement this node runs to receive from another (on a region: from the hub, with the digests if asked; on the hub: from a region). Run it with psql''s \gexec: CREATE SUBSCRIPTION cannot run inside a function.';
+COMMENT ON FUNCTION @extschema@.subscription_sql(text, text, text, boolean) IS
+  'The statements this node runs to receive from another (a region from the hub, 000000, with every region''s digests if asked; the hub from a region, giving its division code): CREATE SUBSCRIPTION, made disabled, then enable_subscription(). Records the publisher''s region in peer. Run them with psql''s \gexec: CREATE SUBSCRIPTION cannot run inside a function.';
+
+CREATE FUNCTION @extschema@.enable_subscription(subscription name) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  extra text;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.peer p WHERE p.subscription = enable_subscription.subscription)
+     OR NOT EXISTS (SELECT 1 FROM pg_subscription s WHERE s.subname = enable_subscription.subscription) THEN
+    RAISE EXCEPTION 'no subscription % made by subscription_sql()', subscription USING ERRCODE = '22023';
+  END IF;
+  -- the publishing node chose the tables: only the exchange tables may come
+  SELECT string_agg(r.srrelid::regclass::text, ', ' ORDER BY r.srrelid::regclass::text) INTO extra
+    FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+   WHERE s.subname = enable_subscription.subscription
+     AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
+                           '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass);
+  IF extra IS NOT NULL THEN
+    RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
+      USING ERRCODE = '42501',
+            HINT = 'The publishing node''s publication lists them; it stays disabled. DROP SUBSCRIPTION it, and find out why.';
+  END IF;
+  EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
+END $$;
+COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange).';

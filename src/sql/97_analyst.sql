@@ -25,7 +25,8 @@ CREATE TABLE @extschema@.code_event (
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
   code_region   text NOT NULL CONSTRAINT code_region_is_division_code CHECK (@extschema@.division_code_valid(code_region)),
   colour        @extschema@.risk_colour NOT NULL,
-  outcome       text NOT NULL
+  outcome       text NOT NULL,
+  holder        bytea NOT NULL
 );
 CREATE INDEX code_event_at ON @extschema@.code_event USING brin (at);
 COMMENT ON TABLE @extschema@.code_event IS
@@ -36,6 +37,16 @@ COMMENT ON COLUMN @extschema@.code_event.region IS 'Where: the person''s region 
 COMMENT ON COLUMN @extschema@.code_event.code_region IS 'The region the code claims.';
 COMMENT ON COLUMN @extschema@.code_event.colour IS 'The colour the code carries.';
 COMMENT ON COLUMN @extschema@.code_event.outcome IS 'issued: ok; verified: the reason verify() gave.';
+COMMENT ON COLUMN @extschema@.code_event.holder IS 'A pseudonym of the code''s holder for that day (_code_holder): the views count people, not codes, without the subject.';
+
+-- One person fetching five codes must count once: a cell counts holders.
+-- The day in the hash keeps a holder from being followed across days.
+CREATE FUNCTION @extschema@._code_holder(subject bytea, at timestamptz) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN pg_catalog.substr(pg_catalog.sha256(subject OPERATOR(pg_catalog.||)
+         pg_catalog.convert_to(((at AT TIME ZONE 'Asia/Shanghai')::date)::text, 'UTF8')), 1, 8);
+COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
+  'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time): one pseudonym a holder a day.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event', '');
 
 CREATE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
@@ -55,8 +66,9 @@ BEGIN
   -- a checkpoint counts for the regions its role is mapped to, no others'
   PERFORM @extschema@._require_caller_scope(checkpoint);
   SELECT * INTO v FROM @extschema@.verify(code, coalesce(checkpoint_verify.at, now())) x;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome)
-  VALUES ('verified', checkpoint, v.region, v.colour, v.reason);
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
+  VALUES ('verified', checkpoint, v.region, v.colour, v.reason,
+          @extschema@._code_holder(@extschema@.subject(code), coalesce(checkpoint_verify.at, now())));
   RETURN QUERY SELECT v.valid, v.colour, v.region, v.issued_at, v.expires_at, v.key_id, v.reason, v.vaccinated;
 END $$;
 COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz) IS
@@ -160,26 +172,30 @@ COMMENT ON COLUMN @extschema@.tests_per_day.people_positive IS 'People with a po
 COMMENT ON COLUMN @extschema@.tests_per_day.positivity IS 'Positive tests / tests.';
 
 CREATE FUNCTION @extschema@._codes_per_day()
-RETURNS TABLE (day date, region text, event text, colour @extschema@.risk_colour, outcome text, codes bigint)
+RETURNS TABLE (day date, region text, event text, colour @extschema@.risk_colour, outcome text, people bigint,
+               codes bigint)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
   SELECT (e.at AT TIME ZONE 'Asia/Shanghai')::date, e.region, e.event, e.colour, e.outcome,
-         @extschema@.suppress_small(pg_catalog.count(*))
+         @extschema@.suppress_small(pg_catalog.count(DISTINCT e.holder)),
+         CASE WHEN pg_catalog.count(DISTINCT e.holder) OPERATOR(pg_catalog.>=) @extschema@._min_cell_size()
+              THEN pg_catalog.count(*) END
     FROM @extschema@.code_event e
    WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (e.region COLLATE "C")
    GROUP BY 1, 2, 3, 4, 5;
 END;
 COMMENT ON FUNCTION @extschema@._codes_per_day() IS 'Internal: the rows of codes_per_day.';
 CREATE VIEW @extschema@.codes_per_day WITH (security_barrier) AS
-SELECT f.day, f.region, f.event, f.colour, f.outcome, f.codes FROM @extschema@._codes_per_day() f;
+SELECT f.day, f.region, f.event, f.colour, f.outcome, f.people, f.codes FROM @extschema@._codes_per_day() f;
 COMMENT ON VIEW @extschema@.codes_per_day IS
-  'Codes issued (by the people''s region) and verified (by the checkpoint''s region) per day, colour and outcome; small cells NULL.';
+  'Codes issued (by the people''s region) and verified (by the checkpoint''s region) per day, colour and outcome: the people who held them and the codes; both NULL when fewer people than the cell size (one person''s five codes count once).';
 COMMENT ON COLUMN @extschema@.codes_per_day.day IS 'Calendar day.';
 COMMENT ON COLUMN @extschema@.codes_per_day.region IS 'Issuing people''s region, or the checkpoint''s.';
 COMMENT ON COLUMN @extschema@.codes_per_day.event IS 'issued or verified.';
 COMMENT ON COLUMN @extschema@.codes_per_day.colour IS 'Colour on the codes.';
 COMMENT ON COLUMN @extschema@.codes_per_day.outcome IS 'ok, or the reason verify() refused.';
-COMMENT ON COLUMN @extschema@.codes_per_day.codes IS 'How many.';
+COMMENT ON COLUMN @extschema@.codes_per_day.people IS 'Distinct holders (NULL when below the cell size).';
+COMMENT ON COLUMN @extschema@.codes_per_day.codes IS 'Codes (NULL when the holders are below the cell size).';
 
 CREATE FUNCTION @extschema@._findings_per_day()
 RETURNS TABLE (day date, region text, kind text, status text, people bigint)

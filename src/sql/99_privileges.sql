@@ -87,7 +87,6 @@ GRANT EXECUTE ON FUNCTION
   @extschema@.revoke_key(bytea, text),
   @extschema@.set_node(text, text, text),
   @extschema@.create_publication(),
-  @extschema@.subscription_sql(text, text, boolean),
   -- auditing the manual decisions' hash chain
   @extschema@.verify_decision_chain(bigint, bytea),
   @extschema@.decision_chain_head(),

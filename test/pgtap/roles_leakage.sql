@@ -8,7 +8,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(83);
+SELECT plan(84);
 
 -- ---- data and roles ----------------------------------------------------------
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
@@ -51,7 +51,8 @@ SELECT greatest((SELECT max(id) FROM test_result), (SELECT max(id) FROM travel),
 CREATE ROLE regress_hc_analyst_none LOGIN IN ROLE healthcode_analyst;
 DO $$
 BEGIN
-  PERFORM healthcode.grant_region('regress_hc_verifier', '330106');   -- its checkpoints' district
+  PERFORM healthcode.grant_region('regress_hc_verifier', '330106');   -- its checkpoints' districts
+  PERFORM healthcode.grant_region('regress_hc_verifier', '330109');
 END $$;
 
 -- Codes issued by the app and checked by the verifier (codes_per_day).
@@ -62,6 +63,9 @@ UPDATE issued SET code = healthcode.issue_for(id);
 RESET ROLE;
 SET LOCAL ROLE regress_hc_verifier;
 SELECT count(*) AS checked FROM issued i, LATERAL healthcode.checkpoint_verify(i.code, '330106') v \gset
+-- one person's code scanned six times at a checkpoint in 330109
+SELECT count(*) AS checked_one FROM (SELECT code FROM issued ORDER BY id LIMIT 1) i, generate_series(1, 6) g,
+       LATERAL healthcode.checkpoint_verify(i.code, '330109') v \gset
 RESET ROLE;
 
 -- A statement as a role, always rolled back (pg_temp.attempt, from
@@ -307,6 +311,10 @@ SELECT is(pg_temp.rows_as('regress_hc_analyst_zj',
             $$SELECT day, region, people_tested - people_positive FROM healthcode.tests_per_day
                WHERE people_tested - people_positive BETWEEN 1 AND current_setting('healthcode.min_cell_size')::bigint - 1$$), '{}',
           'tests_per_day: no small count of people without a positive test follows from tested - positive');
+-- codes count their holders: one person's six scans are a cell of one
+SELECT is(pg_temp.rows_as('regress_hc_analyst_zj',
+            $$SELECT people, codes FROM healthcode.codes_per_day WHERE region = '330109' AND event = 'verified'$$),
+          ARRAY['NULL|NULL'], 'codes_per_day: one person''s code scanned six times is suppressed (one holder, not six codes)');
 -- EXPLAIN ANALYZE of a suppressed cell does not show its count
 SELECT region AS cell_region, colour AS cell_colour, people AS cell_people
   FROM truth WHERE people BETWEEN 2 AND 4 ORDER BY people DESC, region, colour LIMIT 1 \gset

@@ -71,7 +71,7 @@ INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('ad
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason',
-                    'trust_list', 'key_exchange', 'node', 'status_digest', 'policy_exchange', 'red_push',
+                    'trust_list', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'red_push',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator']) r;
 INSERT INTO exp_rel VALUES ('admin', 'person_id_seq', '{USAGE}'), ('admin', 'arrival_rule_id_seq', '{USAGE}');
@@ -140,8 +140,7 @@ INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_tr
 INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
   'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
-  'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication',
-  'subscription_sql']) f;
+  'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication']) f;
 -- the owner only: raw signing and pseudonyms, and every internal function,
 -- the status engine's aggregate among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
@@ -155,7 +154,10 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_policy_changed', '_person_changed', '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
-  '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_load_support']) f;
+  '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_load_support',
+  -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
+  'subscription_sql', 'enable_subscription', '_sender_region', '_sender_problem', '_exchange_truncate_guard',
+  '_code_holder']) f;
 
 -- ---- the objects, from the catalogs ------------------------------------------
 CREATE TEMP TABLE obj_rel AS
@@ -390,7 +392,7 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    -- public keys and rules, this node's identity; and what only the
                    -- national admin reads: code counts, pseudonyms pushed without a
                    -- region, refused exchange rows
-                   AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'node',
+                   AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'node', 'peer',
                                          'red_push', 'exchange_reject')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped

@@ -87,9 +87,10 @@ for n in $nodes; do
 	on "$n" -c 'CREATE ROLE replicator LOGIN REPLICATION BYPASSRLS' \
 		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange TO replicator' >/dev/null
 done
+declare -A division=([zhejiang]=330000 [beijing]=110000)
 for r in zhejiang beijing; do
-	on hub <<<"SELECT healthcode.subscription_sql('$r', '$(conninfo "$r")') \gexec" >/dev/null 2>&1
-	on "$r" <<<"SELECT healthcode.subscription_sql('hub', '$(conninfo hub)', digests => true) \gexec" >/dev/null 2>&1
+	on hub <<<"SELECT healthcode.subscription_sql('$r', '${division[$r]}', '$(conninfo "$r")') \gexec" >/dev/null 2>&1
+	on "$r" <<<"SELECT healthcode.subscription_sql('hub', '000000', '$(conninfo hub)', digests => true) \gexec" >/dev/null 2>&1
 done
 ok $? "the hub subscribes to both regions and each region to the hub"
 wait_for beijing "SELECT count(*) = 2 FROM healthcode.key_exchange"
@@ -194,6 +195,44 @@ is "$(on beijing -c "SELECT count(*) FROM healthcode.key_exchange WHERE key_id I
 is "$(on zhejiang -c "SELECT count(*) FROM healthcode.exchange_reject WHERE by_replication")" "2" "Zhejiang logged them too"
 is "$(on beijing -c "SELECT count(*) FROM pg_stat_subscription WHERE subname LIKE 'healthcode_%' AND pid IS NOT NULL")" "1" \
 	"Beijing's subscription is still running"
+# ---- a region speaks for its own regions only ------------------------------------------------
+# (a rogue or broken Zhejiang node: it drops its publication's row filters and
+# writes past its own checks; the hub must not take its word for other regions)
+forged_pk=$(on beijing -c "SELECT encode(decode(repeat('cd', 32), 'hex'), 'hex')")
+on zhejiang -c 'ALTER PUBLICATION healthcode_region_zhejiang SET TABLE healthcode.key_exchange, healthcode.status_digest, healthcode.red_push' \
+	-c 'ALTER TABLE healthcode.key_exchange DISABLE TRIGGER key_exchange_check' \
+	-c "INSERT INTO healthcode.key_exchange (key_id, region, public_key, valid_from, valid_until, status) SELECT healthcode.public_key_id(k), '110000', k, now(), now() + interval '1 year', 'active' FROM (SELECT '\\x$forged_pk'::bytea k) x" \
+	-c "UPDATE healthcode.key_exchange SET status = 'revoked', revoked_at = now(), revocation_reason = 'rogue' WHERE region = '000000'" \
+	-c 'ALTER TABLE healthcode.key_exchange ENABLE ALWAYS TRIGGER key_exchange_check' \
+	-c 'ALTER TABLE healthcode.status_digest DISABLE TRIGGER digest_check' \
+	-c "INSERT INTO healthcode.status_digest (region, subject, colour, vaccinated, valid_until, next) SELECT '110105', subject, 'red', false, 'infinity', '[]' FROM healthcode.status_digest WHERE region = '330106' LIMIT 1" \
+	-c 'ALTER TABLE healthcode.status_digest ENABLE ALWAYS TRIGGER digest_check' >/dev/null
+wait_for hub "SELECT count(*) >= 3 FROM healthcode.exchange_reject WHERE by_replication AND problem LIKE '%not the sending node''s (330000)'"
+ok $? "the hub refuses Zhejiang's rows about Beijing's key, the national key and a Beijing digest, and logs why"
+is "$(on hub -c "SELECT count(*) FROM healthcode.key_exchange WHERE region = '110000'") $(on hub -c "SELECT count(*) FROM healthcode.key_exchange WHERE region = '000000' AND status = 'revoked'")" \
+	"0 0" "no key for Beijing was planted, no national key revoked"
+is "$(on hub -c "SELECT (healthcode.verify('$national_code')).reason")" "ok" "national codes still verify at the hub"
+on zhejiang -c 'TRUNCATE healthcode.red_push' >/dev/null
+on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null
+newest=$(on zhejiang -c "SELECT encode(key_id, 'hex') FROM healthcode.trust_list WHERE region = '330000' AND status = 'active'")
+wait_for hub "SELECT count(*) = 1 FROM healthcode.key_exchange WHERE key_id = '\\x$newest'"
+ok $? "rows sent after the TRUNCATE still arrive"
+is "$(on hub -c 'SELECT count(*) FROM healthcode.red_push')" "3" "a TRUNCATE on a region is not published: the hub keeps the pushed reds"
+
+# a publication that would bring more than the exchange: the subscription stays off
+on zhejiang -c 'CREATE PUBLICATION healthcode_region_rogue FOR TABLE healthcode.key_exchange, healthcode.region_scope' >/dev/null
+out=$(on hub -v ON_ERROR_STOP=0 <<<"SELECT healthcode.subscription_sql('rogue', '330000', '$(conninfo zhejiang)') \\gexec" 2>&1)
+like "$out" "would bring tables outside the national exchange: healthcode.region_scope" \
+	"a subscription whose publication lists another table is refused"
+is "$(on hub -c "SELECT subenabled FROM pg_subscription WHERE subname = 'healthcode_hub_from_rogue'")" "f" "and stays disabled"
+on hub -c 'DROP SUBSCRIPTION healthcode_hub_from_rogue' >/dev/null 2>&1
+
+# mode 2 without a genuine code: nothing about the person
+bad_code=$(on zhejiang -c "SELECT healthcode.issue('330106', healthcode.subject('$code'), 'green', '1 second')")
+sleep 2
+is "$(on hub -c "SELECT known || ' ' || coalesce(colour::text, '-') || ' ' || reason FROM healthcode.current_status_of('$bad_code')")" \
+	"false - expired" "the hub tells nothing of a person's status for a code that does not verify"
+
 is "$(on hub -c 'SELECT count(*) FROM healthcode.check_consistency()')$(on zhejiang -c 'SELECT count(*) FROM healthcode.check_consistency()')$(on beijing -c 'SELECT count(*) FROM healthcode.check_consistency()')" \
 	"000" "every node's statuses agree with a recomputation from its own evidence"
 done_testing
