@@ -744,16 +744,21 @@ COMMENT ON COLUMN @extschema@.status_report.since IS 'Since when the colour hold
 COMMENT ON COLUMN @extschema@.status_report.valid_until IS 'Until when this status holds without new evidence.';
 
 
+-- (PL/pgSQL: a SECURITY DEFINER SQL function is never inlined, and would
+-- plan its query at every call; PL/pgSQL keeps the plan for the session)
 CREATE FUNCTION @extschema@.status(person_id bigint, at timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF @extschema@.status_report
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN QUERY
   SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since, (x.v).valid_until
     FROM @extschema@.person_status s
     CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, status.at) AS v OFFSET 0) x
-   WHERE s.person_id OPERATOR(pg_catalog.=) status.person_id
+   WHERE s.person_id = status.person_id
      AND @extschema@._in_caller_scope(s.region);
-END;
+END $$;
 COMMENT ON FUNCTION @extschema@.status(bigint, timestamptz) IS
   'A person''s effective status at a time (default now, not before the last recalculation): colour, vaccinated mark, reasons, since when the colour holds, and until when the status holds without new evidence. No row for a person outside the caller''s regions.';
 
