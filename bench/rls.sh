@@ -14,19 +14,13 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 out="$here/out"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 export BENCH_PEOPLE=${BENCH_PEOPLE:-1000000}
 export BENCH_REPS=${BENCH_REPS:-5}
 GOAL=1.2
 QUERY="SELECT region, colour, count(*) FROM healthcode.current_status GROUP BY region, colour"
-
-log() { printf '%s\n' "$*"; }
-psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-time_ms() {
-	psql -X -q -v ON_ERROR_STOP=1 -c '\timing on' "$@" |
-		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
-}
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
 
 inside() {
 	local best_op="" best_owner="" op owner
@@ -66,31 +60,5 @@ if [[ ${1:-} == --inside ]]; then
 	exit 0
 fi
 
-mkdir -p "$out"
-chmod 777 "$out"
-log "== building and installing the extension (log: bench/out/build.log)"
-if ! { make -C "$root" -s && make -C "$root" -s install; } >"$out/build.log" 2>&1; then
-	cat "$out/build.log" >&2
-	exit 1
-fi
-keydir=$(mktemp -d)
-trap 'rm -rf "$keydir"' EXIT
-chmod 711 "$keydir"
-head -c 32 /dev/urandom >"$keydir/server.key"
-chmod 600 "$keydir/server.key"
-[[ $(id -u) == 0 ]] && chown postgres "$keydir/server.key"
-pick_port() {
-	local p _
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 20000))
-		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q . &&
-			[[ ! -e /var/run/postgresql/.s.PGSQL.$p.lock && ! -e /tmp/.s.PGSQL.$p.lock ]]; then
-			echo "$p"
-			return
-		fi
-	done
-	echo 5432
-}
-export PGPORT=${BENCH_PGPORT:-$(pick_port)}
-pg_virtualenv -t -o "healthcode.server_key_file=$keydir/server.key" -o "jit=off" \
-	-o "max_wal_size=4GB" -o "shared_buffers=512MB" "$here/rls.sh" --inside
+bench_build
+bench_in_cluster "$here/rls.sh" -o "max_wal_size=4GB" -o "shared_buffers=512MB"

@@ -18,6 +18,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 out="$here/out"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 export BENCH_CODES=${BENCH_CODES:-100000}
 export BENCH_QR=${BENCH_QR:-20000}
@@ -27,10 +29,6 @@ export BENCH_REPS=${BENCH_REPS:-3}
 GOAL_VERIFY=0.8
 GOAL_ISSUE=0.7
 GOAL_QR=0.5
-
-log() { printf '%s\n' "$*"; }
-
-psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 # One SQL measurement in a fresh backend: warm the caches on the sample
 # table, then time kind over tbl server-side. Prints the rate (rows/s).
@@ -44,8 +42,6 @@ sql_rate() {
 
 # raw_rates output line "name rate ops secs" -> rate
 raw_field() { awk -v k="$1" '$1 == k { print $2 }'; }
-
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
 
 inside() {
 	local raw="$here/raw_rates" texts="$out/qr_texts.txt"
@@ -121,39 +117,7 @@ if [[ ${1:-} == --inside ]]; then
 	exit 0
 fi
 
-mkdir -p "$out"
-log "== building and installing the extension (log: bench/out/build.log)"
-if ! { make -C "$root" -s && make -C "$root" -s install; } >"$out/build.log" 2>&1; then
-	cat "$out/build.log" >&2
-	exit 1
-fi
+bench_build
 log "== compiling bench/raw_rates"
 gcc -O2 -Wall -Wextra -o "$here/raw_rates" "$here/raw_rates.c" -lsodium -lqrencode
-
-keydir=$(mktemp -d)
-trap 'rm -rf "$keydir"' EXIT
-chmod 711 "$keydir"
-head -c 32 /dev/urandom >"$keydir/server.key"
-chmod 600 "$keydir/server.key"
-if [[ $(id -u) == 0 ]]; then
-	chown postgres "$keydir/server.key"
-fi
-
-# pg_virtualenv -t does not see other temporary clusters and would start at
-# port 5432 like every concurrent run: pick a free port of our own.
-pick_port() {
-	local p _
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 20000))
-		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q . &&
-			[[ ! -e /var/run/postgresql/.s.PGSQL.$p.lock && ! -e /tmp/.s.PGSQL.$p.lock ]]; then
-			echo "$p"
-			return
-		fi
-	done
-	echo 5432
-}
-export PGPORT=${BENCH_PGPORT:-$(pick_port)}
-
-pg_virtualenv -t -o "healthcode.server_key_file=$keydir/server.key" -o "jit=off" \
-	"$here/run.sh" --inside
+bench_in_cluster "$here/run.sh"
