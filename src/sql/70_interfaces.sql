@@ -434,10 +434,13 @@ END $$;
 COMMENT ON FUNCTION @extschema@._import_records(jsonb, text) IS
   'Internal: the records of an import with their person resolved (person_id or identifier), NULL where unknown or outside the caller''s regions.';
 
-CREATE FUNCTION @extschema@._reject_unknown_people(what text, ords bigint[]) RETURNS void
-LANGUAGE plpgsql IMMUTABLE
+CREATE FUNCTION @extschema@._reject_unknown_people(records jsonb, what text) RETURNS void
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  ords bigint[] := ARRAY(SELECT r.ord FROM @extschema@._import_records(records, what) r
+                          WHERE r.person_id IS NULL ORDER BY r.ord);
 BEGIN
   IF cardinality(ords) > 0 THEN
     RAISE EXCEPTION '% import: record % names no registered person', what, ords[1]
@@ -446,7 +449,7 @@ BEGIN
                             cardinality(ords));
   END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._reject_unknown_people(text, bigint[]) IS
+COMMENT ON FUNCTION @extschema@._reject_unknown_people(jsonb, text) IS
   'Internal: 22023 naming the first import record whose person is unknown.';
 
 -- A record repeating the natural key of an earlier one in the same import.
@@ -473,8 +476,7 @@ DECLARE
 BEGIN
   PERFORM @extschema@._import_validate(records, 'travel',
     '{"place": "text!", "at": "timestamptz!", "source": "text", "venue": "text"}');
-  PERFORM @extschema@._reject_unknown_people('travel',
-    ARRAY(SELECT r.ord FROM @extschema@._import_records(records, 'travel') r WHERE r.person_id IS NULL));
+  PERFORM @extschema@._reject_unknown_people(records, 'travel');
   -- the times first: a partition is made only for a day that can hold a stay
   PERFORM @extschema@._check_evidence_times('travel', 'at', min((x.r ->> 'at')::timestamptz),
                                              max((x.r ->> 'at')::timestamptz))
@@ -506,8 +508,7 @@ DECLARE
 BEGIN
   PERFORM @extschema@._import_validate(records, 'test result',
     '{"kind": "text!", "sampled_at": "timestamptz!", "result": "text!", "lab": "text!", "sample_id": "text!"}');
-  PERFORM @extschema@._reject_unknown_people('test result',
-    ARRAY(SELECT r.ord FROM @extschema@._import_records(records, 'test result') r WHERE r.person_id IS NULL));
+  PERFORM @extschema@._reject_unknown_people(records, 'test result');
   PERFORM @extschema@._reject_repeats('test result',
     (SELECT min(a.o) || ' ' || min(b.o) || ' same lab and sample_id'
        FROM jsonb_array_elements(records) WITH ORDINALITY a(r, o)
@@ -548,8 +549,7 @@ DECLARE
 BEGIN
   PERFORM @extschema@._import_validate(records, 'vaccination',
     '{"dose": "integer!", "given_at": "timestamptz!", "product": "text"}');
-  PERFORM @extschema@._reject_unknown_people('vaccination',
-    ARRAY(SELECT r.ord FROM @extschema@._import_records(records, 'vaccination') r WHERE r.person_id IS NULL));
+  PERFORM @extschema@._reject_unknown_people(records, 'vaccination');
   INSERT INTO @extschema@.vaccination (person_id, region, dose, given_at, product)
   SELECT r.person_id, r.region, (r.rec ->> 'dose')::integer, (r.rec ->> 'given_at')::timestamptz, r.rec ->> 'product'
     FROM @extschema@._import_records(records, 'vaccination') r
@@ -570,8 +570,7 @@ DECLARE
 BEGIN
   PERFORM @extschema@._import_validate(records, 'contact',
     '{"kind": "text!", "exposure_at": "timestamptz!", "source_case": "text!"}');
-  PERFORM @extschema@._reject_unknown_people('contact',
-    ARRAY(SELECT r.ord FROM @extschema@._import_records(records, 'contact') r WHERE r.person_id IS NULL));
+  PERFORM @extschema@._reject_unknown_people(records, 'contact');
   INSERT INTO @extschema@.contact (person_id, region, kind, exposure_at, source_case)
   SELECT r.person_id, r.region, r.rec ->> 'kind', (r.rec ->> 'exposure_at')::timestamptz, r.rec ->> 'source_case'
     FROM @extschema@._import_records(records, 'contact') r
