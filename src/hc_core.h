@@ -225,4 +225,9 @@ bool		hc_buf_append(hc_buf *b, const void *data, size_t n);
 bool		hc_buf_printf(hc_buf *b, const char *fmt, ...)
 			__attribute__((format(printf, 2, 3)));
 
+/* Writes a failure's detail text into the caller's detail buffer (nothing
+ * when detail is NULL or detail_len 0), truncated to fit. */
+void		hc_set_detail(char *detail, size_t detail_len, const char *fmt, ...)
+			__attribute__((format(printf, 3, 4)));
+
 #endif							/* HC_CORE_H */

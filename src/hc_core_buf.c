@@ -1,6 +1,7 @@
 /*
- * hc_core_buf.c — the growable output buffer shared by the QR renderers and
- * the status engine's JSON writer. Pure C: no PostgreSQL header.
+ * hc_core_buf.c — what the core's parts share: the growable output buffer
+ * (QR renderers, the status engine's JSON writer) and the detail text of a
+ * failure (codec, status engine). Pure C: no PostgreSQL header.
  */
 #include "hc_core.h"
 
@@ -67,4 +68,16 @@ hc_buf_printf(hc_buf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t) n;
 	return true;
+}
+
+void
+hc_set_detail(char *detail, size_t detail_len, const char *fmt, ...)
+{
+	va_list		ap;
+
+	if (detail == NULL || detail_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, detail_len, fmt, ap);
+	va_end(ap);
 }

@@ -4,8 +4,6 @@
  */
 #include "hc_core.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 static const char b45_alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
@@ -31,21 +29,6 @@ b45_value(unsigned char c)
 		case ':': return 44;
 		default: return -1;
 	}
-}
-
-static void set_detail(char *detail, size_t detail_len, const char *fmt, ...)
-			__attribute__((format(printf, 3, 4)));
-
-static void
-set_detail(char *detail, size_t detail_len, const char *fmt, ...)
-{
-	va_list		ap;
-
-	if (detail == NULL || detail_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, detail_len, fmt, ap);
-	va_end(ap);
 }
 
 size_t
@@ -85,13 +68,13 @@ hc_base45_decode(const char *in, size_t len, uint8_t *out, size_t out_cap,
 
 	if (len % 3 == 1)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "Base45 text has %zu characters; a length of 3n+1 is impossible.", len);
 		return HC_ERR_BASE45;
 	}
 	if (hc_base45_encoded_len(out_cap) < len)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "Base45 text has %zu characters; at most %zu are expected.",
 				   len, hc_base45_encoded_len(out_cap));
 		return HC_ERR_LENGTH;
@@ -112,11 +95,11 @@ hc_base45_decode(const char *in, size_t len, uint8_t *out, size_t out_cap,
 				unsigned char c = (unsigned char) in[i + j];
 
 				if (c >= 0x20 && c < 0x7f)
-					set_detail(detail, detail_len,
+					hc_set_detail(detail, detail_len,
 							   "Character '%c' at position %zu of the base45 text is not in its alphabet.",
 							   c, i + j + 1);
 				else
-					set_detail(detail, detail_len,
+					hc_set_detail(detail, detail_len,
 							   "Byte 0x%02X at position %zu of the base45 text is not in its alphabet.",
 							   c, i + j + 1);
 				return HC_ERR_BASE45;
@@ -128,7 +111,7 @@ hc_base45_decode(const char *in, size_t len, uint8_t *out, size_t out_cap,
 		{
 			if (v > 0xFFFF)
 			{
-				set_detail(detail, detail_len,
+				hc_set_detail(detail, detail_len,
 						   "Base45 group at position %zu of the base45 text encodes %u, more than two bytes can hold.",
 						   i + 1, v);
 				return HC_ERR_BASE45;
@@ -140,7 +123,7 @@ hc_base45_decode(const char *in, size_t len, uint8_t *out, size_t out_cap,
 		{
 			if (v > 0xFF)
 			{
-				set_detail(detail, detail_len,
+				hc_set_detail(detail, detail_len,
 						   "Final base45 pair at position %zu of the base45 text encodes %u, more than one byte can hold.",
 						   i + 1, v);
 				return HC_ERR_BASE45;
@@ -180,21 +163,21 @@ hc_region_valid(uint32_t region, char *detail, size_t detail_len)
 
 	if (region > 999999)
 	{
-		set_detail(detail, detail_len, "Region %u has more than six digits.", region);
+		hc_set_detail(detail, detail_len, "Region %u has more than six digits.", region);
 		return false;
 	}
 	if (region == 0)
 		return true;				/* 000000: the national issuer */
 	if (!province_known(province))
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "Region %06u: %02u is not a provincial-level division code.",
 				   region, province);
 		return false;
 	}
 	if (city == 0 && county != 0)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "Region %06u: a county-level code needs a city-level part (digits 3-4 are 00).",
 				   region);
 		return false;
@@ -211,7 +194,7 @@ hc_region_parse(const char *s, size_t len, uint32_t *region,
 
 	if (len != 6)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "A division code has exactly six digits; got %zu characters.", len);
 		return HC_ERR_REGION;
 	}
@@ -219,7 +202,7 @@ hc_region_parse(const char *s, size_t len, uint32_t *region,
 	{
 		if (s[i] < '0' || s[i] > '9')
 		{
-			set_detail(detail, detail_len,
+			hc_set_detail(detail, detail_len,
 					   "A division code has only digits; character %zu is not one.", i + 1);
 			return HC_ERR_REGION;
 		}
@@ -314,7 +297,7 @@ hc_validate(const hc_code *c, char *detail, size_t detail_len)
 {
 	if (c->version != HC_FORMAT_V1)
 	{
-		set_detail(detail, detail_len, "Format version %u is not supported (known: 1).",
+		hc_set_detail(detail, detail_len, "Format version %u is not supported (known: 1).",
 				   (unsigned) c->version);
 		return HC_ERR_VERSION;
 	}
@@ -322,27 +305,27 @@ hc_validate(const hc_code *c, char *detail, size_t detail_len)
 		return HC_ERR_REGION;
 	if ((unsigned) c->colour > HC_RED)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "Colour byte %u is not 0 (green), 1 (yellow) or 2 (red).",
 				   (unsigned) c->colour);
 		return HC_ERR_COLOUR;
 	}
 	if (c->issued_at < HC_EPOCH_MIN || c->issued_at > HC_TIME_MAX)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "issued_at %lld is before 2020-01-01 or past the format's range.",
 				   (long long) c->issued_at);
 		return HC_ERR_TIMES;
 	}
 	if (c->expires_at > HC_TIME_MAX)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "expires_at %lld is past the format's range.", (long long) c->expires_at);
 		return HC_ERR_TIMES;
 	}
 	if (c->expires_at <= c->issued_at)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "expires_at %lld is not after issued_at %lld.",
 				   (long long) c->expires_at, (long long) c->issued_at);
 		return HC_ERR_TIMES;
@@ -356,24 +339,24 @@ hc_unpack(const uint8_t *buf, size_t len, hc_code *out,
 {
 	if (len < 1)
 	{
-		set_detail(detail, detail_len, "The payload is empty.");
+		hc_set_detail(detail, detail_len, "The payload is empty.");
 		return HC_ERR_LENGTH;
 	}
 	if (buf[0] != HC_FORMAT_V1)
 	{
-		set_detail(detail, detail_len, "Format version %u is not supported (known: 1).",
+		hc_set_detail(detail, detail_len, "Format version %u is not supported (known: 1).",
 				   (unsigned) buf[0]);
 		return HC_ERR_VERSION;
 	}
 	if (len != HC_V1_LEN)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "A version 1 payload has %d bytes; got %zu.", HC_V1_LEN, len);
 		return HC_ERR_LENGTH;
 	}
 	if (buf[21] & ~HC_FLAG_VACCINATED)
 	{
-		set_detail(detail, detail_len,
+		hc_set_detail(detail, detail_len,
 				   "Flags byte 0x%02X sets reserved bits (only bit 0, vaccinated, is defined).",
 				   (unsigned) buf[21]);
 		return HC_ERR_FLAGS;
@@ -423,7 +406,7 @@ hc_parse_text(const char *text, size_t text_len, uint8_t *buf, size_t buf_cap,
 {
 	if (text_len < HC_PREFIX_LEN || memcmp(text, HC_PREFIX, HC_PREFIX_LEN) != 0)
 	{
-		set_detail(detail, detail_len, "A health code starts with \"%s\".", HC_PREFIX);
+		hc_set_detail(detail, detail_len, "A health code starts with \"%s\".", HC_PREFIX);
 		return HC_ERR_PREFIX;
 	}
 	return hc_base45_decode(text + HC_PREFIX_LEN, text_len - HC_PREFIX_LEN,

@@ -11,7 +11,6 @@
  */
 #include "hc_status.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,21 +64,6 @@ day_start(int64_t day)
 	return t_add(day * HC_USECS_PER_DAY, -HC_LOCAL_OFFSET);
 }
 
-static void set_detail(char *detail, size_t detail_len, const char *fmt, ...)
-			__attribute__((format(printf, 3, 4)));
-
-static void
-set_detail(char *detail, size_t detail_len, const char *fmt, ...)
-{
-	va_list		ap;
-
-	if (detail == NULL || detail_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, detail_len, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- policy -------------------------------------------------------------- */
 
 void
@@ -106,7 +90,7 @@ hc_policy_default(hc_policy *p)
 	do { \
 		if (p->field < (lo) || p->field > (hi)) \
 		{ \
-			set_detail(detail, detail_len, #field " must be between %d and %d, not %d.", \
+			hc_set_detail(detail, detail_len, #field " must be between %d and %d, not %d.", \
 					   (lo), (hi), (int) p->field); \
 			return false; \
 		} \
@@ -126,12 +110,12 @@ hc_policy_valid(const hc_policy *p, char *detail, size_t detail_len)
 	if ((p->valid_from != HC_TIME_NEG_INF && (p->valid_from <= -HC_TIME_LIMIT || p->valid_from >= HC_TIME_LIMIT)) ||
 		(p->valid_until != HC_TIME_POS_INF && (p->valid_until <= -HC_TIME_LIMIT || p->valid_until >= HC_TIME_LIMIT)))
 	{
-		set_detail(detail, detail_len, "valid_from and valid_until must be in range or infinite.");
+		hc_set_detail(detail, detail_len, "valid_from and valid_until must be in range or infinite.");
 		return false;
 	}
 	if (p->valid_from >= p->valid_until)
 	{
-		set_detail(detail, detail_len, "valid_until must be later than valid_from.");
+		hc_set_detail(detail, detail_len, "valid_until must be later than valid_from.");
 		return false;
 	}
 	return true;
@@ -849,17 +833,17 @@ event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 {
 	if (ev->kind < HC_EV_STAY_HIGH || ev->kind > HC_EV_KIND_MAX)
 	{
-		set_detail(detail, detail_len, "Event %zu has unknown kind %d.", i + 1, (int) ev->kind);
+		hc_set_detail(detail, detail_len, "Event %zu has unknown kind %d.", i + 1, (int) ev->kind);
 		return false;
 	}
 	if (!time_finite(ev->at))
 	{
-		set_detail(detail, detail_len, "Event %zu has an infinite or out-of-range time.", i + 1);
+		hc_set_detail(detail, detail_len, "Event %zu has an infinite or out-of-range time.", i + 1);
 		return false;
 	}
 	if (!time_or_infinity(ev->until))
 	{
-		set_detail(detail, detail_len, "Event %zu has an out-of-range end.", i + 1);
+		hc_set_detail(detail, detail_len, "Event %zu has an out-of-range end.", i + 1);
 		return false;
 	}
 	switch (ev->kind)
@@ -867,14 +851,14 @@ event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 		case HC_EV_PUSHED_RED:
 			if (ev->until <= ev->at)
 			{
-				set_detail(detail, detail_len, "Pushed red %zu needs an end after its start.", i + 1);
+				hc_set_detail(detail, detail_len, "Pushed red %zu needs an end after its start.", i + 1);
 				return false;
 			}
 			break;
 		case HC_EV_OVERRIDE:
 			if (ev->value < HC_GREEN || ev->value > HC_RED || ev->until <= ev->at)
 			{
-				set_detail(detail, detail_len,
+				hc_set_detail(detail, detail_len,
 						   "Override %zu needs a colour 0-2 and an end after its start.", i + 1);
 				return false;
 			}
@@ -882,7 +866,7 @@ event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 		case HC_EV_VACCINATION:
 			if (ev->value < 1 || ev->value > 10)
 			{
-				set_detail(detail, detail_len, "Vaccination %zu has dose number %d, not 1-10.",
+				hc_set_detail(detail, detail_len, "Vaccination %zu has dose number %d, not 1-10.",
 						   i + 1, (int) ev->value);
 				return false;
 			}
@@ -891,7 +875,7 @@ event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 		case HC_EV_CHECKIN:
 			if (ev->value < 0 || ev->value > 1000)
 			{
-				set_detail(detail, detail_len, "Event %zu has temperature %d tenths.",
+				hc_set_detail(detail, detail_len, "Event %zu has temperature %d tenths.",
 						   i + 1, (int) ev->value);
 				return false;
 			}
@@ -918,13 +902,13 @@ hc_status_compute(const hc_event *events, size_t n_events,
 	memset(out, 0, sizeof(*out));
 	if (n_events > HC_STATUS_MAX_EVENTS || n_policies > HC_STATUS_MAX_POLICIES)
 	{
-		set_detail(detail, detail_len, "At most %d events and %d policy versions, not %zu and %zu.",
+		hc_set_detail(detail, detail_len, "At most %d events and %d policy versions, not %zu and %zu.",
 				   HC_STATUS_MAX_EVENTS, HC_STATUS_MAX_POLICIES, n_events, n_policies);
 		return HC_ERR_ARGUMENT;
 	}
 	if (!time_finite(from))
 	{
-		set_detail(detail, detail_len, "The start of a timeline must be finite and in range.");
+		hc_set_detail(detail, detail_len, "The start of a timeline must be finite and in range.");
 		return HC_ERR_ARGUMENT;
 	}
 	for (i = 0; i < n_events; i++)
@@ -1020,7 +1004,7 @@ done:
 	{
 		hc_timeline_free(out);
 		if (st == HC_ERR_NOMEM)
-			set_detail(detail, detail_len, "Out of memory.");
+			hc_set_detail(detail, detail_len, "Out of memory.");
 	}
 	return st;
 }
