@@ -5,6 +5,9 @@
 #include "hc_pg.h"
 
 #include "miscadmin.h"
+#include "replication/logicalworker.h"
+#include "replication/worker_internal.h"
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 /*
@@ -49,4 +52,19 @@ Datum
 healthcode_min_cell_size(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(hc_min_cell_size);
+}
+
+/*
+ * Inside a logical replication apply or table-sync worker, the name of the
+ * subscription it applies; NULL in every other backend. The exchange
+ * tables' triggers ask it for every replicated row, so it reads the
+ * worker's own state rather than scanning pg_stat_activity.
+ */
+PG_FUNCTION_INFO_V1(healthcode_replication_subscription);
+Datum
+healthcode_replication_subscription(PG_FUNCTION_ARGS)
+{
+	if (!IsLogicalWorker() || MySubscription == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(MySubscription->name));
 }

@@ -103,13 +103,15 @@ COMMENT ON COLUMN @extschema@.exchange_reject.row_data IS 'The row as received.'
 COMMENT ON COLUMN @extschema@.exchange_reject.by_replication IS 'Whether the logical replication apply worker brought it.';
 
 COMMENT ON SEQUENCE @extschema@.exchange_reject_id_seq IS 'Ids of refused exchange rows.';
+CREATE FUNCTION @extschema@._replication_subscription() RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_replication_subscription'
+  LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._replication_subscription() IS
+  'Internal: in a logical replication apply or table-sync worker, the subscription it applies; NULL elsewhere.';
+
 CREATE FUNCTION @extschema@._by_replication() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE((SELECT a.backend_type OPERATOR(pg_catalog.=) 'logical replication worker'
-                     FROM pg_catalog.pg_stat_activity a
-                    WHERE a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()), false);
-END;
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+RETURN @extschema@._replication_subscription() IS NOT NULL;
 COMMENT ON FUNCTION @extschema@._by_replication() IS
   'Internal: true inside a logical replication apply or table-sync worker.';
 
@@ -145,10 +147,8 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer', '');
 CREATE FUNCTION @extschema@._sender_region() RETURNS text
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  SELECT p.region FROM pg_catalog.pg_stat_subscription s
-    JOIN @extschema@.peer p ON p.subscription OPERATOR(pg_catalog.=) s.subname
-   WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
-   LIMIT 1;
+  SELECT p.region FROM @extschema@.peer p
+   WHERE p.subscription OPERATOR(pg_catalog.=) @extschema@._replication_subscription();
 END;
 COMMENT ON FUNCTION @extschema@._sender_region() IS
   'Internal: in a replication apply worker, the region of the node whose subscription it applies (from peer); NULL otherwise.';

@@ -157,7 +157,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_load_support',
   -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
   'subscription_sql', 'enable_subscription', '_sender_region', '_sender_problem', '_exchange_truncate_guard',
-  '_code_holder']) f;
+  '_code_holder', '_replication_subscription']) f;
 
 -- ---- the objects, from the catalogs ------------------------------------------
 CREATE TEMP TABLE obj_rel AS
