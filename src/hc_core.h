@@ -225,6 +225,12 @@ bool		hc_buf_append(hc_buf *b, const void *data, size_t n);
 bool		hc_buf_printf(hc_buf *b, const char *fmt, ...)
 			__attribute__((format(printf, 2, 3)));
 
+/* Big-endian unsigned integers at p (which needs 4 or 8 bytes). */
+uint32_t	hc_get_be32(const uint8_t *p);
+void		hc_put_be32(uint8_t *p, uint32_t v);
+uint64_t	hc_get_be64(const uint8_t *p);
+void		hc_put_be64(uint8_t *p, uint64_t v);
+
 /* Writes a failure's detail text into the caller's detail buffer (nothing
  * when detail is NULL or detail_len 0), truncated to fit. */
 void		hc_set_detail(char *detail, size_t detail_len, const char *fmt, ...)

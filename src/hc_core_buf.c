@@ -1,7 +1,8 @@
 /*
  * hc_core_buf.c — what the core's parts share: the growable output buffer
- * (QR renderers, the status engine's JSON writer) and the detail text of a
- * failure (codec, status engine). Pure C: no PostgreSQL header.
+ * (QR renderers, the status engine's JSON writer), the detail text of a
+ * failure (codec, status engine) and big-endian integers (the code's
+ * payload, the status engine's stored inputs). Pure C: no PostgreSQL header.
  */
 #include "hc_core.h"
 
@@ -80,4 +81,33 @@ hc_set_detail(char *detail, size_t detail_len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, detail_len, fmt, ap);
 	va_end(ap);
+}
+
+uint32_t
+hc_get_be32(const uint8_t *p)
+{
+	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+		((uint32_t) p[2] << 8) | p[3];
+}
+
+void
+hc_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) (v >> 24);
+	p[1] = (uint8_t) (v >> 16);
+	p[2] = (uint8_t) (v >> 8);
+	p[3] = (uint8_t) v;
+}
+
+uint64_t
+hc_get_be64(const uint8_t *p)
+{
+	return ((uint64_t) hc_get_be32(p) << 32) | hc_get_be32(p + 4);
+}
+
+void
+hc_put_be64(uint8_t *p, uint64_t v)
+{
+	hc_put_be32(p, (uint32_t) (v >> 32));
+	hc_put_be32(p + 4, (uint32_t) v);
 }

@@ -276,22 +276,6 @@ hc_colour_from_name(const char *name, hc_colour *out)
 	return false;
 }
 
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
-		((uint32_t) p[2] << 8) | p[3];
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t) (v >> 24);
-	p[1] = (uint8_t) (v >> 16);
-	p[2] = (uint8_t) (v >> 8);
-	p[3] = (uint8_t) v;
-}
-
 hc_status
 hc_validate(const hc_code *c, char *detail, size_t detail_len)
 {
@@ -366,8 +350,8 @@ hc_unpack(const uint8_t *buf, size_t len, hc_code *out,
 	memcpy(out->subject, buf + 4, HC_SUBJECT_LEN);
 	out->colour = (hc_colour) buf[20];
 	out->vaccinated = (buf[21] & HC_FLAG_VACCINATED) != 0;
-	out->issued_at = get_be32(buf + 22);
-	out->expires_at = get_be32(buf + 26);
+	out->issued_at = hc_get_be32(buf + 22);
+	out->expires_at = hc_get_be32(buf + 26);
 	memcpy(out->key_id, buf + 30, HC_KEY_ID_LEN);
 	memcpy(out->signature, buf + HC_V1_SIGNED_LEN, HC_SIG_LEN);
 	return hc_validate(out, detail, detail_len);
@@ -383,8 +367,8 @@ hc_pack(const hc_code *c, uint8_t out[HC_V1_LEN])
 	memcpy(out + 4, c->subject, HC_SUBJECT_LEN);
 	out[20] = (uint8_t) c->colour;
 	out[21] = c->vaccinated ? HC_FLAG_VACCINATED : 0;
-	put_be32(out + 22, (uint32_t) c->issued_at);
-	put_be32(out + 26, (uint32_t) c->expires_at);
+	hc_put_be32(out + 22, (uint32_t) c->issued_at);
+	hc_put_be32(out + 26, (uint32_t) c->expires_at);
 	memcpy(out + 30, c->key_id, HC_KEY_ID_LEN);
 	memcpy(out + HC_V1_SIGNED_LEN, c->signature, HC_SIG_LEN);
 }

@@ -1113,80 +1113,93 @@ hc_format_time(int64_t t, char out[HC_TIME_TEXT_LEN])
 				 (long long) y, m, d, hh, mm, ss);
 }
 
-static bool
-reason_json(const hc_reason *r, const hc_event *events, hc_colour colour, hc_buf *b)
+void
+hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour, hc_reason_text *out)
 {
 	const hc_event *ev = &events[r->event];
-	char		at[HC_TIME_TEXT_LEN],
-				date[11],
+	char		date[11],
 				until[HC_TIME_TEXT_LEN];
-	char		text[160];
+	char	   *text = out->text;
+	size_t		len = sizeof(out->text);
 
-	hc_format_time(ev->at, at);
-	memcpy(date, at, 10);
+	out->rule = hc_rule_name(r->rule);
+	out->colour = hc_colour_name(colour);
+	hc_format_time(ev->at, out->at);
+	out->place[0] = '\0';
+	if (ev->place >= 0)
+		snprintf(out->place, sizeof(out->place), "%06d", (int) ev->place);
+	out->ref = ev->ref;
+	memcpy(date, out->at, 10);
 	date[10] = '\0';
 	switch (r->rule)
 	{
 		case HC_RULE_STAY_HIGH:
-			snprintf(text, sizeof(text), "stayed in %06d (high risk) on %s", (int) ev->place, date);
+			snprintf(text, len, "stayed in %06d (high risk) on %s", (int) ev->place, date);
 			break;
 		case HC_RULE_STAY_MEDIUM:
-			snprintf(text, sizeof(text), "stayed in %06d (medium risk) on %s", (int) ev->place, date);
+			snprintf(text, len, "stayed in %06d (medium risk) on %s", (int) ev->place, date);
 			break;
 		case HC_RULE_CLOSE_CONTACT:
-			snprintf(text, sizeof(text), "close contact of a case on %s", date);
+			snprintf(text, len, "close contact of a case on %s", date);
 			break;
 		case HC_RULE_SECONDARY_CONTACT:
-			snprintf(text, sizeof(text), "secondary contact of a case on %s", date);
+			snprintf(text, len, "secondary contact of a case on %s", date);
 			break;
 		case HC_RULE_DECLARED_CONTACT:
-			snprintf(text, sizeof(text), "declared contact with a case on %s", date);
+			snprintf(text, len, "declared contact with a case on %s", date);
 			break;
 		case HC_RULE_POSITIVE_TEST:
-			snprintf(text, sizeof(text), "positive test sampled on %s", date);
+			snprintf(text, len, "positive test sampled on %s", date);
 			break;
 		case HC_RULE_PUSHED_RED:
-			snprintf(text, sizeof(text), "red status pushed by another region on %s", date);
+			snprintf(text, len, "red status pushed by another region on %s", date);
 			break;
 		case HC_RULE_SYMPTOMS:
-			snprintf(text, sizeof(text), "declared symptoms on %s", date);
+			snprintf(text, len, "declared symptoms on %s", date);
 			break;
 		case HC_RULE_FEVER:
-			snprintf(text, sizeof(text), "temperature %d.%d \xc2\xb0" "C on %s",
+			snprintf(text, len, "temperature %d.%d \xc2\xb0" "C on %s",
 					 (int) ev->value / 10, (int) ev->value % 10, date);
 			break;
 		case HC_RULE_ABNORMAL_CHECKIN:
 			if (ev->kind == HC_EV_CHECKIN)
-				snprintf(text, sizeof(text), "health check-in with %d.%d \xc2\xb0" "C on %s",
+				snprintf(text, len, "health check-in with %d.%d \xc2\xb0" "C on %s",
 						 (int) ev->value / 10, (int) ev->value % 10, date);
 			else
-				snprintf(text, sizeof(text), "health check-in reporting symptoms on %s", date);
+				snprintf(text, len, "health check-in reporting symptoms on %s", date);
 			break;
 		case HC_RULE_AUDIT_FINDING:
-			snprintf(text, sizeof(text), "declaration contradicted by imported data (audit of %s)", date);
+			snprintf(text, len, "declaration contradicted by imported data (audit of %s)", date);
 			break;
 		case HC_RULE_TEST_OVERDUE:
 			if (ev->kind == HC_EV_REGISTERED)
-				snprintf(text, sizeof(text), "periodic test required: no negative test since registration on %s", date);
+				snprintf(text, len, "periodic test required: no negative test since registration on %s", date);
 			else
-				snprintf(text, sizeof(text), "periodic test required: last negative test sampled on %s", date);
+				snprintf(text, len, "periodic test required: last negative test sampled on %s", date);
 			break;
 		case HC_RULE_OVERRIDE:
 			hc_format_time(ev->until, until);
-			snprintf(text, sizeof(text), "manual decision: %s from %s until %s",
+			snprintf(text, len, "manual decision: %s from %s until %s",
 					 hc_colour_name((hc_colour) ev->value), date,
 					 ev->until == HC_TIME_POS_INF ? "further notice" : until);
 			break;
 		default:
-			snprintf(text, sizeof(text), "unknown rule");
+			snprintf(text, len, "unknown rule");
 			break;
 	}
-	if (!hc_buf_printf(b, "{\"rule\": \"%s\", \"colour\": \"%s\", \"at\": \"%s\"",
-					   hc_rule_name(r->rule), hc_colour_name(colour), at))
+}
+
+static bool
+reason_json(const hc_reason *r, const hc_event *events, hc_colour colour, hc_buf *b)
+{
+	hc_reason_text d;
+
+	hc_reason_describe(r, events, colour, &d);
+	if (!hc_buf_printf(b, "{\"rule\": \"%s\", \"colour\": \"%s\", \"at\": \"%s\"", d.rule, d.colour, d.at))
 		return false;
-	if (ev->place >= 0 && !hc_buf_printf(b, ", \"place\": \"%06d\"", (int) ev->place))
+	if (d.place[0] != '\0' && !hc_buf_printf(b, ", \"place\": \"%s\"", d.place))
 		return false;
-	return hc_buf_printf(b, ", \"ref\": %lld, \"text\": \"%s\"}", (long long) ev->ref, text);
+	return hc_buf_printf(b, ", \"ref\": %lld, \"text\": \"%s\"}", (long long) d.ref, d.text);
 }
 
 static bool
@@ -1235,4 +1248,140 @@ hc_timeline_json(const hc_timeline *t, const hc_event *events, hc_buf *current, 
 		return false;
 	next->len--;
 	return true;
+}
+
+/* ---- the inputs, packed for storage ----------------------------------------- */
+
+bool
+hc_event_windowed(int32_t kind)
+{
+	switch (kind)
+	{
+		case HC_EV_STAY_HIGH:
+		case HC_EV_STAY_MEDIUM:
+		case HC_EV_CLOSE_CONTACT:
+		case HC_EV_SECONDARY_CONTACT:
+		case HC_EV_DECLARED_CONTACT:
+		case HC_EV_FINDING:
+			return true;
+		default:
+			return false;
+	}
+}
+
+static int
+cmp_i64_field(int64_t a, int64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+/* The canonical order: by time, then every other field. */
+static int
+cmp_event(const void *a, const void *b)
+{
+	const hc_event *x = a;
+	const hc_event *y = b;
+	int			c;
+
+	if ((c = cmp_i64_field(x->at, y->at)) != 0 ||
+		(c = cmp_i64_field(x->kind, y->kind)) != 0 ||
+		(c = cmp_i64_field(x->ref, y->ref)) != 0 ||
+		(c = cmp_i64_field(x->until, y->until)) != 0 ||
+		(c = cmp_i64_field(x->value, y->value)) != 0)
+		return c;
+	return cmp_i64_field(x->place, y->place);
+}
+
+hc_status
+hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out)
+{
+	hc_event   *sorted;
+	size_t		i,
+				n = 0;
+	uint8_t    *p;
+
+	if (n_events > HC_STATUS_MAX_EVENTS)
+		return HC_ERR_ARGUMENT;
+	sorted = malloc((n_events + 1) * sizeof(hc_event));
+	if (sorted == NULL)
+		return HC_ERR_NOMEM;
+	if (n_events > 0)
+		memcpy(sorted, events, n_events * sizeof(hc_event));
+	n = n_events;
+	qsort(sorted, n, sizeof(hc_event), cmp_event);
+	if (!hc_buf_reserve(out, HC_INPUTS_HEADER_LEN + n * HC_INPUTS_EVENT_LEN))
+	{
+		free(sorted);
+		return HC_ERR_NOMEM;
+	}
+	p = (uint8_t *) out->data + out->len;
+	p[0] = 'H';
+	p[1] = 'I';
+	p[2] = HC_INPUTS_VERSION;
+	hc_put_be32(p + 3, (uint32_t) n);
+	p += HC_INPUTS_HEADER_LEN;
+	for (i = 0; i < n; i++, p += HC_INPUTS_EVENT_LEN)
+	{
+		p[0] = (uint8_t) sorted[i].kind;
+		hc_put_be32(p + 1, (uint32_t) sorted[i].value);
+		hc_put_be32(p + 5, (uint32_t) sorted[i].place);
+		hc_put_be64(p + 9, (uint64_t) sorted[i].at);
+		hc_put_be64(p + 17, (uint64_t) sorted[i].until);
+		hc_put_be64(p + 25, (uint64_t) sorted[i].ref);
+	}
+	out->len += HC_INPUTS_HEADER_LEN + n * HC_INPUTS_EVENT_LEN;
+	free(sorted);
+	return HC_OK;
+}
+
+hc_status
+hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, size_t *n_events,
+				 char *detail, size_t detail_len)
+{
+	uint32_t	n;
+	size_t		i;
+	hc_event   *ev;
+
+	*events = NULL;
+	*n_events = 0;
+	if (len < HC_INPUTS_HEADER_LEN || data[0] != 'H' || data[1] != 'I')
+	{
+		hc_set_detail(detail, detail_len, "Packed status inputs start with \"HI\" and a count.");
+		return HC_ERR_LENGTH;
+	}
+	if (data[2] != HC_INPUTS_VERSION)
+	{
+		hc_set_detail(detail, detail_len, "Packed status inputs of version %d; this engine reads version %d.",
+					  data[2], HC_INPUTS_VERSION);
+		return HC_ERR_VERSION;
+	}
+	n = hc_get_be32(data + 3);
+	if (n > HC_STATUS_MAX_EVENTS || len - HC_INPUTS_HEADER_LEN != (size_t) n * HC_INPUTS_EVENT_LEN)
+	{
+		hc_set_detail(detail, detail_len, "Packed status inputs of %zu bytes cannot hold the %u events they announce.",
+					  len, n);
+		return HC_ERR_LENGTH;
+	}
+	ev = malloc(((size_t) n + 1) * sizeof(hc_event));
+	if (ev == NULL)
+		return HC_ERR_NOMEM;
+	data += HC_INPUTS_HEADER_LEN;
+	for (i = 0; i < n; i++, data += HC_INPUTS_EVENT_LEN)
+	{
+		ev[i].kind = data[0];
+		if (ev[i].kind < HC_EV_STAY_HIGH || ev[i].kind > HC_EV_KIND_MAX)
+		{
+			hc_set_detail(detail, detail_len, "Packed status input %zu has unknown kind %d.", i + 1, (int) ev[i].kind);
+			free(ev);
+			return HC_ERR_ARGUMENT;
+		}
+		ev[i].value = (int32_t) hc_get_be32(data + 1);
+		ev[i].place = (int32_t) hc_get_be32(data + 5);
+		ev[i].at = (int64_t) hc_get_be64(data + 9);
+		ev[i].until = (int64_t) hc_get_be64(data + 17);
+		ev[i].ref = (int64_t) hc_get_be64(data + 25);
+	}
+	*events = ev;
+	*n_events = n;
+	return HC_OK;
 }

@@ -193,8 +193,28 @@ void		hc_timeline_free(hc_timeline *t);
 
 const char *hc_rule_name(hc_rule r);
 
+/* Writes an ISO 8601 time (…T10:00:00+08:00, microseconds when not
+ * zero) into out; "infinity" / "-infinity" for the infinities. */
+#define HC_TIME_TEXT_LEN 64
+void		hc_format_time(int64_t t, char out[HC_TIME_TEXT_LEN]);
+
+/* A reason's fields as text: what its JSON holds (below), for a writer
+ * that builds another representation of the same values. */
+typedef struct hc_reason_text
+{
+	const char *rule;
+	const char *colour;
+	char		at[HC_TIME_TEXT_LEN];
+	char		place[12];			/* the division code, "" when the event has none */
+	int64_t		ref;
+	char		text[160];			/* the human sentence */
+} hc_reason_text;
+void		hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour,
+							   hc_reason_text *out);
+
 /*
- * JSON of the timeline for storage:
+ * JSON of the timeline (the database builds the same values as jsonb
+ * directly, from hc_reason_describe):
  *   current: the reasons of the first segment, a JSON array;
  *   next: the later segments, a JSON array of
  *     {"from": time, "colour": ..., "vaccinated": bool, "reasons": [...]}.
@@ -204,9 +224,30 @@ const char *hc_rule_name(hc_rule r);
  */
 bool		hc_timeline_json(const hc_timeline *t, const hc_event *events,
 							 hc_buf *current, hc_buf *next);
-/* Writes an ISO 8601 time (…T10:00:00+08:00, microseconds when not
- * zero) into out; "infinity" / "-infinity" for the infinities. */
-#define HC_TIME_TEXT_LEN 64
-void		hc_format_time(int64_t t, char out[HC_TIME_TEXT_LEN]);
+/*
+ * The engine's inputs as bytes, kept with a stored status so that a change
+ * to one kind of evidence (a risk area's level) can recompute people from
+ * the rest without reading every evidence table again. Layout, big-endian:
+ * "HI", version 1, the count (u32); then per event its kind (u8), value
+ * (i32), place (i32), at, until and ref (i64). Events come in a canonical
+ * order, so equal inputs are equal bytes.
+ */
+#define HC_INPUTS_VERSION     1
+#define HC_INPUTS_HEADER_LEN  7
+#define HC_INPUTS_EVENT_LEN   33
+/* Windowed kinds: evidence older than a window's start (the horizon) can no
+ * longer change any colour; the SQL that gathers evidence leaves out the
+ * same kinds before the horizon, and so does a recomputation from packed
+ * inputs. */
+bool		hc_event_windowed(int32_t kind);
+/* Appends the events, packed, to out. HC_ERR_ARGUMENT when there are more
+ * than HC_STATUS_MAX_EVENTS. */
+hc_status	hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out);
+/* Unpacks len bytes into a malloc'd array (*events, *n_events; free() it).
+ * HC_ERR_LENGTH / HC_ERR_VERSION / HC_ERR_ARGUMENT, explained in detail,
+ * for bytes that are not packed inputs; HC_ERR_NOMEM. */
+hc_status	hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, size_t *n_events,
+							 char *detail, size_t detail_len);
+
 
 #endif							/* HC_STATUS_H */

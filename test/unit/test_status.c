@@ -684,6 +684,92 @@ test_properties(void)
 	CHECK(bad_json == 0, "2000 random cases: the JSON is an array (%d bad)", bad_json);
 }
 
+/* Packed inputs: a round trip keeps every event, in one canonical order
+ * whatever the order given; bytes that are not packed inputs are refused
+ * with a detail, never read past their end. */
+static void
+test_inputs_codec(void)
+{
+	hc_event	in[4],
+				shuffled[4],
+			   *out = NULL;
+	size_t		n = 0,
+				i;
+	hc_buf		a = {0},
+				b = {0};
+	char		detail[HC_DETAIL_LEN];
+	bool		same = true;
+	uint8_t		bad[HC_INPUTS_HEADER_LEN + HC_INPUTS_EVENT_LEN];
+
+	in[0] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 4, 2, 10));
+	in[0].ref = 77;
+	in[1] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 3, 9));
+	in[1].ref = INT64_C(9000000000);
+	in[2] = ev(HC_EV_OVERRIDE, T(2022, 4, 1, 0));
+	in[2].until = T(2022, 4, 5, 0);
+	in[2].value = HC_RED;
+	in[3] = ev(HC_EV_CHECKIN, T(2022, 4, 2, 10));
+	in[3].value = -5;				/* negative values survive too */
+	shuffled[0] = in[3];
+	shuffled[1] = in[1];
+	shuffled[2] = in[0];
+	shuffled[3] = in[2];
+
+	CHECK(hc_inputs_pack(in, 4, &a) == HC_OK && hc_inputs_pack(shuffled, 4, &b) == HC_OK,
+		  "inputs: four events pack");
+	CHECK(a.len == HC_INPUTS_HEADER_LEN + 4 * HC_INPUTS_EVENT_LEN && a.len == b.len &&
+		  memcmp(a.data, b.data, a.len) == 0,
+		  "inputs: the same events in another order pack to the same bytes");
+	CHECK(hc_inputs_unpack((const uint8_t *) a.data, a.len, &out, &n, detail, sizeof(detail)) == HC_OK && n == 4,
+		  "inputs: they unpack to four events");
+	for (i = 0; out != NULL && i < 4; i++)
+	{
+		size_t		j;
+		bool		found = false;
+
+		for (j = 0; j < n; j++)
+			if (out[j].kind == in[i].kind && out[j].at == in[i].at && out[j].until == in[i].until &&
+				out[j].value == in[i].value && out[j].place == in[i].place && out[j].ref == in[i].ref)
+				found = true;
+		same = same && found;
+	}
+	CHECK(same, "inputs: every field of every event survives the round trip");
+	CHECK(out != NULL && out[0].kind == HC_EV_OVERRIDE && out[3].kind == HC_EV_NEGATIVE_TEST,
+		  "inputs: packed in time order");
+	free(out);
+
+	CHECK(hc_inputs_unpack((const uint8_t *) a.data, a.len - 1, &out, &n, detail, sizeof(detail)) == HC_ERR_LENGTH &&
+		  out == NULL && strstr(detail, "cannot hold") != NULL,
+		  "inputs: one byte short is refused, naming the length");
+	CHECK(hc_inputs_unpack((const uint8_t *) "HI", 2, &out, &n, detail, sizeof(detail)) == HC_ERR_LENGTH,
+		  "inputs: a header cut short is refused");
+	memcpy(bad, a.data, sizeof(bad));
+	bad[2] = 2;
+	CHECK(hc_inputs_unpack(bad, HC_INPUTS_HEADER_LEN, &out, &n, detail, sizeof(detail)) == HC_ERR_VERSION,
+		  "inputs: another version is refused");
+	bad[2] = HC_INPUTS_VERSION;
+	bad[3] = bad[4] = bad[5] = 0;
+	bad[6] = 1;
+	bad[HC_INPUTS_HEADER_LEN] = HC_EV_KIND_MAX + 1;
+	CHECK(hc_inputs_unpack(bad, sizeof(bad), &out, &n, detail, sizeof(detail)) == HC_ERR_ARGUMENT &&
+		  strstr(detail, "unknown kind") != NULL,
+		  "inputs: an unknown kind is refused, naming it");
+	bad[6] = 0xff;
+	CHECK(hc_inputs_unpack(bad, sizeof(bad), &out, &n, detail, sizeof(detail)) == HC_ERR_LENGTH,
+		  "inputs: a count the bytes cannot hold is refused");
+	CHECK(hc_inputs_pack(NULL, 0, &b) == HC_OK, "inputs: no events pack too");
+	b.len = 0;
+	CHECK(hc_inputs_pack(in, 0, &b) == HC_OK &&
+		  hc_inputs_unpack((const uint8_t *) b.data, b.len, &out, &n, detail, sizeof(detail)) == HC_OK && n == 0,
+		  "inputs: and unpack to none");
+	free(out);
+	CHECK(hc_event_windowed(HC_EV_STAY_MEDIUM) && hc_event_windowed(HC_EV_FINDING) &&
+		  !hc_event_windowed(HC_EV_VACCINATION) && !hc_event_windowed(HC_EV_REGISTERED),
+		  "inputs: stays and findings are windowed, vaccinations and the registration are not");
+	hc_buf_free(&a);
+	hc_buf_free(&b);
+}
+
 void
 test_status_engine(void)
 {
@@ -693,4 +779,5 @@ test_status_engine(void)
 	test_reasons_and_json();
 	test_invalid_input();
 	test_properties();
+	test_inputs_codec();
 }
