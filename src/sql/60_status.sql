@@ -12,6 +12,11 @@
 -- (healthcode.status(), healthcode.current_status). Triggers recompute
 -- the timeline of exactly the people a statement's evidence touches.
 --
+-- Inputs: each row also keeps the evidence its timeline came from, packed
+-- (inputs), so that a risk-area change, which can only change stays,
+-- recomputes people from it and their re-examined stays without reading
+-- every evidence table again (doc/status.md, "Risk-area changes").
+--
 -- History: a change caused by data is appended when it happens; a change
 -- caused by time (a window ending) is appended when the person's row is
 -- next rewritten, and until then shown by the status_changes view, which
@@ -28,6 +33,7 @@ CREATE TABLE @extschema@.person_status (
   valid_until   timestamptz NOT NULL,
   next          jsonb NOT NULL DEFAULT '[]',
   computed_at   timestamptz NOT NULL,
+  inputs        bytea,
   CONSTRAINT person_status_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
 );
@@ -43,6 +49,7 @@ COMMENT ON COLUMN @extschema@.person_status.since IS 'When the person''s colour 
 COMMENT ON COLUMN @extschema@.person_status.valid_until IS 'When that segment ends without new evidence (colour, mark or reasons change); infinity if never.';
 COMMENT ON COLUMN @extschema@.person_status.next IS 'The later segments: [{from, until, colour, vaccinated, reasons}].';
 COMMENT ON COLUMN @extschema@.person_status.computed_at IS 'When the timeline was computed.';
+COMMENT ON COLUMN @extschema@.person_status.inputs IS 'The evidence the timeline was computed from, packed (the engine''s events): a risk-area change recomputes people from it and their re-examined stays, without reading every evidence table again. NULL: recompute from the evidence tables.';
 
 CREATE TABLE @extschema@.status_history (
   id            bigserial PRIMARY KEY,
@@ -52,10 +59,15 @@ CREATE TABLE @extschema@.status_history (
   from_colour   @extschema@.risk_colour,
   to_colour     @extschema@.risk_colour NOT NULL,
   reasons       jsonb NOT NULL,
-  cause         text NOT NULL,
-  CONSTRAINT status_history_person_fk FOREIGN KEY (person_id, region)
-    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+  cause         text NOT NULL
 );
+-- No foreign key to person: only _recompute() writes history, for people
+-- it has just read, and a per-row key check would cost a recalculation of
+-- ten thousand people more than its whole status update. What the key's
+-- cascades did, the person triggers do set-based (_person_changed(),
+-- _person_removed()): a person's move renames their history's region, a
+-- person's deletion deletes their history.
+
 CREATE INDEX status_history_person ON @extschema@.status_history (person_id, at);
 CREATE INDEX status_history_at ON @extschema@.status_history (at);
 COMMENT ON TABLE @extschema@.status_history IS
@@ -76,15 +88,17 @@ CREATE TYPE @extschema@.status_timeline AS (
   vaccinated    boolean,
   reasons       jsonb,
   valid_until   timestamptz,
-  next          jsonb
+  next          jsonb,
+  inputs        bytea
 );
 COMMENT ON TYPE @extschema@.status_timeline IS
-  'A computed status timeline: the segment current at its start (colour, vaccinated, reasons, valid_until) and the later segments (next).';
+  'A computed status timeline: the segment current at its start (colour, vaccinated, reasons, valid_until), the later segments (next), and the evidence it was computed from (inputs).';
 COMMENT ON COLUMN @extschema@.status_timeline.colour IS 'Colour of the first segment.';
 COMMENT ON COLUMN @extschema@.status_timeline.vaccinated IS 'The "vaccinated" mark of the first segment.';
 COMMENT ON COLUMN @extschema@.status_timeline.reasons IS 'Reasons of the first segment.';
 COMMENT ON COLUMN @extschema@.status_timeline.valid_until IS 'End of the first segment.';
 COMMENT ON COLUMN @extschema@.status_timeline.next IS 'The later segments: [{from, until, colour, vaccinated, reasons}].';
+COMMENT ON COLUMN @extschema@.status_timeline.inputs IS 'The evidence, packed: see person_status.inputs.';
 
 CREATE FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint,
                                          bigint[], timestamptz)
@@ -209,7 +223,7 @@ BEGIN ATOMIC
     JOIN @extschema@.manual_decision m ON m.person_id OPERATOR(pg_catalog.=) q.id;
 END;
 COMMENT ON FUNCTION @extschema@._evidence(bigint[], timestamptz) IS
-  'Internal: every piece of evidence the status rules read for the people, as engine events (kind, at, until, value, place, ref). Windowed evidence older than horizon is left out: it cannot change a colour any more.';
+  'Internal: every piece of evidence the status rules read for the people, as engine events (kind, at, until, value, place, ref). Windowed evidence (stays, contacts, a declared contact, findings: hc_event_windowed() in C) older than horizon is left out: it cannot change a colour any more.';
 
 -- A fresh timeline for each person, from `start` on.
 CREATE FUNCTION @extschema@._fresh_status(persons bigint[], start timestamptz)
@@ -228,12 +242,44 @@ BEGIN ATOMIC
          @extschema@._status_agg(e.kind, e.at, e.until, e.value, e.place, e.ref, v.vec, start)
     FROM who
     JOIN policies v ON v.region OPERATOR(pg_catalog.=) who.region
-    LEFT JOIN @extschema@._evidence(ARRAY(SELECT who.id FROM who), @extschema@._evidence_horizon(start)) e
+    -- in id order: each evidence table's index is then probed in order
+    LEFT JOIN @extschema@._evidence(ARRAY(SELECT who.id FROM who ORDER BY who.id),
+                                    @extschema@._evidence_horizon(start)) e
       ON e.person_id OPERATOR(pg_catalog.=) who.id
    GROUP BY who.id, who.region;
 END;
 COMMENT ON FUNCTION @extschema@._fresh_status(bigint[], timestamptz) IS
   'Internal: the status timeline of each person computed from the raw evidence and policy, from start on.';
+
+-- One person's stays a risk-area change re-examined, each with the level
+-- the designations in force at its time give it now: high true (high
+-- risk), false (medium), NULL (no risk any more). Arrays side by side.
+CREATE TYPE @extschema@.reexamined_stays AS (
+  person_id     bigint,
+  ids           bigint[],
+  ats           timestamptz[],
+  places        text[],
+  highs         boolean[]
+);
+COMMENT ON TYPE @extschema@.reexamined_stays IS
+  'Internal: one person''s stays a risk-area change re-examined, and their levels now (arrays side by side).';
+COMMENT ON COLUMN @extschema@.reexamined_stays.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.ids IS 'The travel records.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.ats IS 'When each stay was.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.places IS 'Where.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.highs IS 'Each one''s level now: true high risk, false medium, NULL none.';
+
+-- A person's timeline after a risk-area change, from their stored inputs:
+-- only stays' levels change with a risk area, so their inputs less the
+-- re-examined stays, plus those still risky, are their whole evidence, and
+-- no evidence table is read.
+CREATE FUNCTION @extschema@._status_restayed(inputs bytea, stay_ids bigint[], stay_at timestamptz[],
+                                             stay_place text[], stay_high boolean[], policy bigint[],
+                                             start timestamptz, horizon timestamptz)
+RETURNS @extschema@.status_timeline
+  AS 'MODULE_PATHNAME', 'healthcode_status_restayed' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_restayed(bytea, bigint[], timestamptz[], text[], boolean[], bigint[], timestamptz, timestamptz) IS
+  'Internal: one person''s status timeline from start on after a risk-area change: their stored inputs less the windowed events before horizon and the re-examined stays (stay_ids), plus those stays still risky (stay_high true high, false medium, NULL none).';
 
 -- ---- reading a stored timeline at an instant -----------------------------------
 
@@ -322,7 +368,9 @@ COMMENT ON FUNCTION @extschema@._elapsed_changes(@extschema@.risk_colour, jsonb,
 
 -- ---- recalculation ---------------------------------------------------------------
 
-CREATE FUNCTION @extschema@._recompute(persons bigint[], cause text) RETURNS integer
+CREATE FUNCTION @extschema@._recompute(persons bigint[], cause text, exclusive boolean DEFAULT false,
+                                       restayed @extschema@.reexamined_stays[] DEFAULT NULL)
+RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
@@ -331,39 +379,93 @@ SET work_mem = '64MB'
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
+  horizon timestamptz := @extschema@._evidence_horizon(t);
   n integer;
 BEGIN
   IF coalesce(cardinality(persons), 0) = 0 THEN
     RETURN 0;
   END IF;
+  -- each person once, in id order (the order of every index probed below;
+  -- the people of re-examined stays come so)
+  IF restayed IS NULL THEN
+    persons := ARRAY(SELECT DISTINCT q.id FROM unnest(persons) AS q(id) WHERE q.id IS NOT NULL ORDER BY q.id);
+  END IF;
   -- Recalculations of the same person queue up here; the next statement
   -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
-  -- earlier one's evidence and no concurrent change is lost.
-  PERFORM 1 FROM @extschema@.person_status s
-    WHERE s.person_id IN (SELECT unnest(persons)) ORDER BY s.person_id FOR UPDATE OF s;
+  -- earlier one's evidence and no concurrent change is lost. A caller
+  -- holding the evidence lock exclusively (exclusive) has no concurrent
+  -- recalculation to queue behind: every other one holds it shared.
+  IF NOT exclusive THEN
+    PERFORM 1 FROM @extschema@.person_status s
+      WHERE s.person_id IN (SELECT unnest(persons)) ORDER BY s.person_id FOR UPDATE OF s;
+  END IF;
 
-  WITH fresh AS (
-    SELECT f.person_id, f.region, (f.timeline).*
-      FROM @extschema@._fresh_status(persons, t) f
-  ), cur AS MATERIALIZED (
-    SELECT s.person_id, s.colour AS stored_colour, s.next AS stored_next,
-           @extschema@.status_at(s, t) AS v
+  -- (restayed is a constant of the custom plan: the branches of the other
+  -- case are planned away)
+  WITH cur AS MATERIALIZED (
+    -- the stored rows: read at t, and where they lie (updated below by
+    -- that: no other recalculation can move them, see the lock above);
+    -- after a risk-area change, with each person's re-examined stays
+    SELECT s.ctid AS row_id, s.person_id, s.region, s.colour AS stored_colour, s.next AS stored_next,
+           s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
+           NULL::@extschema@.reexamined_stays AS x
       FROM @extschema@.person_status s
-     WHERE s.person_id IN (SELECT unnest(persons))
+     WHERE s.person_id = ANY (persons) AND restayed IS NULL
+    UNION ALL
+    SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
+           @extschema@.status_at(s, t), x
+      FROM @extschema@.person_status s
+      JOIN unnest(restayed) AS x ON x.person_id = s.person_id
+     WHERE restayed IS NOT NULL AND s.person_id = ANY (persons)
+  ), policies AS MATERIALIZED (
+    -- (once a region, not once a person)
+    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+      FROM (SELECT DISTINCT c.region FROM cur c WHERE c.stored_inputs IS NOT NULL) r
+  ), fresh AS (
+    -- each person's new timeline beside their stored row (if any); from
+    -- the evidence tables: everyone ...
+    SELECT f.person_id, f.region, f.timeline, c
+      FROM @extschema@._fresh_status(persons, t) f
+      LEFT JOIN cur c ON c.person_id = f.person_id
+     WHERE restayed IS NULL
+    UNION ALL
+    -- ... or, after a risk-area change, those without stored inputs ...
+    SELECT f.person_id, f.region, f.timeline, c
+      FROM @extschema@._fresh_status(
+             ARRAY(SELECT q.id FROM unnest(persons) AS q(id)
+                    WHERE NOT EXISTS (SELECT 1 FROM cur c
+                                       WHERE c.person_id = q.id AND c.stored_inputs IS NOT NULL)), t) f
+      LEFT JOIN cur c ON c.person_id = f.person_id
+     WHERE restayed IS NOT NULL
+    UNION ALL
+    -- ... and the others from their inputs and re-examined stays (a call
+    -- a row, in a subquery kept apart: (f(...)).* would call f once a column)
+    SELECT r.person_id, r.region, r.timeline, r.c
+      FROM (SELECT c.person_id, c.region, c,
+                   @extschema@._status_restayed(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
+                                                (c.x).highs, v.vec, t, horizon) AS timeline
+              FROM cur c
+              JOIN policies v ON v.region = c.region
+             WHERE c.stored_inputs IS NOT NULL
+            OFFSET 0) r
+     WHERE restayed IS NOT NULL
   ), changed AS MATERIALIZED (
-    SELECT f.*, c.person_id IS NULL AS is_new, (c.v).colour AS old_colour, (c.v).since AS old_since,
-           c.stored_colour, c.stored_next
-      FROM fresh f LEFT JOIN cur c USING (person_id)
-     WHERE c.person_id IS NULL
-        OR f.colour <> (c.v).colour OR f.vaccinated <> (c.v).vaccinated
-        OR f.valid_until <> (c.v).valid_until OR f.reasons <> (c.v).reasons OR f.next <> (c.v).next
+    SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
+           (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs,
+           (f.c).row_id, (f.c).person_id IS NULL AS is_new, ((f.c).v).colour AS old_colour,
+           ((f.c).v).since AS old_since, (f.c).stored_colour, (f.c).stored_next, (f.c).stored_valid_until
+      FROM fresh f
+     WHERE (f.c).person_id IS NULL
+        OR (f.timeline).colour <> ((f.c).v).colour OR (f.timeline).vaccinated <> ((f.c).v).vaccinated
+        OR (f.timeline).valid_until <> ((f.c).v).valid_until OR (f.timeline).reasons <> ((f.c).v).reasons
+        OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
   ), elapsed AS (
     -- the stored timeline's colour changes that time has reached
     INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
     SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time'
       FROM changed ch
       CROSS JOIN LATERAL @extschema@._elapsed_changes(ch.stored_colour, ch.stored_next, t) g
-     WHERE NOT ch.is_new
+     WHERE NOT ch.is_new AND ch.stored_valid_until <= t   -- (else no later segment has begun)
   ), changes AS (
     INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
     SELECT ch.person_id, ch.region, t, ch.old_colour, ch.colour, ch.reasons, cause
@@ -371,8 +473,8 @@ BEGIN
      WHERE ch.is_new OR ch.colour <> ch.old_colour
   ), inserted AS (
     INSERT INTO @extschema@.person_status
-           (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at)
-    SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons, t, ch.valid_until, ch.next, t
+           (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at, inputs)
+    SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons, t, ch.valid_until, ch.next, t, ch.inputs
       FROM changed ch
      WHERE ch.is_new
     RETURNING 1
@@ -380,9 +482,11 @@ BEGIN
     UPDATE @extschema@.person_status s
        SET region = ch.region, colour = ch.colour, vaccinated = ch.vaccinated, reasons = ch.reasons,
            since = CASE WHEN ch.colour <> ch.old_colour THEN t ELSE ch.old_since END,
-           valid_until = ch.valid_until, next = ch.next, computed_at = t
+           valid_until = ch.valid_until, next = ch.next, computed_at = t, inputs = ch.inputs
       FROM changed ch
-     WHERE s.person_id = ch.person_id AND NOT ch.is_new
+     WHERE s.ctid = ch.row_id AND s.person_id = ch.person_id AND NOT ch.is_new
+       -- (the rows by their addresses: no scan of the table)
+       AND s.ctid = ANY (ARRAY(SELECT ch.row_id FROM changed ch WHERE NOT ch.is_new))
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) INTO n;
@@ -392,8 +496,8 @@ BEGIN
   END IF;
   RETURN n;
 END $$;
-COMMENT ON FUNCTION @extschema@._recompute(bigint[], text) IS
-  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change, appends history for colour changes (and for changes time has reached in the old timeline). Returns how many status rows changed.';
+COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) IS
+  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. restayed: the stays a risk-area change re-examined; people with stored inputs are then recomputed from those. Returns how many status rows changed.';
 
 -- ---- triggers --------------------------------------------------------------------
 
@@ -564,10 +668,12 @@ END $$;
 COMMENT ON FUNCTION @extschema@._travel_changed() IS
   'Internal: AFTER STATEMENT trigger of travel and its day partitions: recalculates the people whose new or removed stays fall in a medium- or high-risk area within the window.';
 
--- Risk areas: the people with a stay, within the window, in a place the
--- old or new designation covers while it was in force.
-CREATE FUNCTION @extschema@._people_in_areas(areas @extschema@.risk_area[], horizon timestamptz)
-RETURNS bigint[]
+-- Risk areas: the stays, within the window, in a place the old or new
+-- designation covers while it was in force; only their levels can change,
+-- so they are re-examined against every designation and their people
+-- recomputed from their stored inputs (_status_restayed).
+CREATE FUNCTION @extschema@._stays_reexamined(areas @extschema@.risk_area[], horizon timestamptz)
+RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -576,15 +682,42 @@ BEGIN
   -- transaction, and would miss (or fail on) day partitions made or dropped
   -- since; a PL/pgSQL plan is rebuilt when they change.
   RETURN ARRAY(
-    SELECT DISTINCT t.person_id
-      FROM unnest(areas) a
-      JOIN @extschema@.travel t
-        ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
-       AND t.at >= GREATEST(a.effective_from, horizon)
-       AND (a.effective_until IS NULL OR t.at < a.effective_until));
+    WITH stays AS MATERIALIZED (
+      -- from the (place, at) index alone, which includes person and record
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+        FROM unnest(areas) a
+        JOIN @extschema@.travel t
+          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+         AND t.at >= GREATEST(a.effective_from, horizon)
+         AND (a.effective_until IS NULL OR t.at < a.effective_until)
+    ), designations AS MATERIALIZED (
+      SELECT r.division, r.level = 'high' AS high, r.effective_from, r.effective_until
+        FROM @extschema@.risk_area r WHERE r.level <> 'low'
+    ), covering AS (
+      -- the designations of the place itself, its city and its province:
+      -- three hash joins (a designation never names the nation)
+      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
+        FROM stays s JOIN designations d ON d.division = s.place
+      UNION ALL
+      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
+        FROM stays s JOIN designations d ON d.division = left(s.place, 4) || '00'
+      UNION ALL
+      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
+        FROM stays s JOIN designations d ON d.division = left(s.place, 2) || '0000'
+    ), levels AS (
+      SELECT c.id, bool_or(c.high) AS high
+        FROM covering c
+       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
+       GROUP BY c.id
+    )
+    SELECT ROW(s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place),
+               array_agg(l.high))::@extschema@.reexamined_stays
+      FROM stays s LEFT JOIN levels l ON l.id = s.id
+     GROUP BY s.person_id
+     ORDER BY s.person_id);
 END $$;
-COMMENT ON FUNCTION @extschema@._people_in_areas(@extschema@.risk_area[], timestamptz) IS
-  'Internal: the people with a stay since horizon in a place one of the designations covers, while it was in force.';
+COMMENT ON FUNCTION @extschema@._stays_reexamined(@extschema@.risk_area[], timestamptz) IS
+  'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
 
 CREATE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
 LANGUAGE plpgsql
@@ -592,29 +725,31 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   areas @extschema@.risk_area[];
-  persons bigint[];
+  stays @extschema@.reexamined_stays[];
+  cause text := @extschema@._cause(TG_TABLE_NAME, TG_OP);
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
   PERFORM @extschema@._evidence_lock(true);
   IF TG_OP = 'TRUNCATE' THEN
-    persons := ARRAY(SELECT p.id FROM @extschema@.person p);
-  ELSE
-    IF TG_OP = 'INSERT' THEN
-      areas := ARRAY(SELECT n FROM new_rows n);
-    ELSIF TG_OP = 'DELETE' THEN
-      areas := ARRAY(SELECT o FROM old_rows o);
-    ELSE
-      areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
-    END IF;
-    persons := @extschema@._people_in_areas(areas, @extschema@._evidence_horizon(statement_timestamp()));
+    PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p), cause, exclusive => true);
+    RETURN NULL;
   END IF;
-  PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  IF TG_OP = 'INSERT' THEN
+    areas := ARRAY(SELECT n FROM new_rows n);
+  ELSIF TG_OP = 'DELETE' THEN
+    areas := ARRAY(SELECT o FROM old_rows o);
+  ELSE
+    areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
+  END IF;
+  stays := @extschema@._stays_reexamined(areas, @extschema@._evidence_horizon(statement_timestamp()));
+  PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
+                                 exclusive => true, restayed => stays);
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._risk_area_changed() IS
-  'Internal: AFTER STATEMENT trigger of risk_area: recalculates the people with a stay the old or new designation covers.';
+  'Internal: AFTER STATEMENT trigger of risk_area: re-examines the stays the old or new designation covers and recalculates their people.';
 
 -- Policies: everyone in the regions the old or new versions govern.
 CREATE FUNCTION @extschema@._people_governed(regions text[]) RETURNS bigint[]
@@ -650,19 +785,31 @@ BEGIN
   ELSE
     regions := ARRAY['000000'];
   END IF;
-  PERFORM @extschema@._recompute(@extschema@._people_governed(regions), @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  PERFORM @extschema@._recompute(@extschema@._people_governed(regions), @extschema@._cause(TG_TABLE_NAME, TG_OP),
+                                 exclusive => true);
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._policy_changed() IS
   'Internal: AFTER STATEMENT trigger of policy: recalculates everyone in the regions the changed versions govern.';
 
 -- People: a new person gets a first status; a move to another region (or a
--- corrected registration time) changes the governing policy.
+-- corrected registration time) changes the governing policy, and their
+-- history moves with them.
 CREATE FUNCTION @extschema@._person_changed() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    -- history follows a person by id (it has no foreign key to cascade)
+    IF EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)) THEN
+      RAISE EXCEPTION 'person.id cannot change' USING ERRCODE = '22023',
+        DETAIL = 'A person''s id is how their evidence, status and history find them; register a new person instead.';
+    END IF;
+    UPDATE @extschema@.status_history h SET region = n.region
+      FROM new_rows n JOIN old_rows o USING (id)
+     WHERE h.person_id = n.id AND n.region <> o.region;
+  END IF;
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
@@ -680,13 +827,35 @@ BEGIN
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._person_changed() IS
-  'Internal: AFTER STATEMENT trigger of person: a first status for new people, a recalculation for those whose region or registration time changed.';
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
+
+-- A deleted person's history goes with them (their evidence and status go
+-- by their foreign keys' cascades). Also during a restore and in the apply
+-- worker: this is bookkeeping, not a recalculation.
+CREATE FUNCTION @extschema@._person_removed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    TRUNCATE @extschema@.status_history;
+  ELSE
+    DELETE FROM @extschema@.status_history h USING old_rows o WHERE h.person_id = o.id;
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._person_removed() IS
+  'Internal: AFTER STATEMENT trigger of person: deletes the history of deleted people (all of it when person is truncated).';
 
 CREATE TRIGGER person_inserted AFTER INSERT ON @extschema@.person
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_changed();
 CREATE TRIGGER person_updated AFTER UPDATE ON @extschema@.person
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_changed();
+CREATE TRIGGER person_deleted AFTER DELETE ON @extschema@.person
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_removed();
+CREATE TRIGGER person_truncated AFTER TRUNCATE ON @extschema@.person
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_removed();
 
 -- Three statement triggers (transition tables allow one event each) and a
 -- TRUNCATE trigger on every evidence table.

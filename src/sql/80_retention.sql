@@ -43,7 +43,10 @@ BEGIN
                    d::timestamp AT TIME ZONE 'Asia/Shanghai', (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai');
     EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I UNIQUE (person_id, region, at, place, source)',
                    schema_name, name, name || '_natural_key');
-    EXECUTE format('CREATE INDEX %I ON %I.%I (place, at)', name || '_place_at', schema_name, name);
+    -- who stayed in an area, and when: read from the index alone (with the
+    -- person and the record), as a risk-area change asks it of many people
+    EXECUTE format('CREATE INDEX %I ON %I.%I (place, at) INCLUDE (person_id, id)',
+                   name || '_place_at', schema_name, name);
     EXECUTE format('CREATE INDEX %I ON %I.%I (id)', name || '_id', schema_name, name);
     -- statement triggers fire for the table a statement names: a write
     -- straight into a partition must recalculate as one through travel does

@@ -9,21 +9,52 @@ RETURNS TABLE (person_id bigint, stored jsonb, recomputed jsonb)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
   WITH fresh AS (
-    SELECT f.person_id, pg_catalog.to_jsonb(f.timeline) AS j
+    SELECT f.person_id, f.timeline AS v
       FROM @extschema@._fresh_status(ARRAY(SELECT p.id FROM @extschema@.person p), check_consistency.at) f
+  ), policies AS MATERIALIZED (
+    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+      FROM (SELECT DISTINCT s.region FROM @extschema@.person_status s) r
   ), stored AS (
-    SELECT s.person_id,
-           pg_catalog.jsonb_build_object('colour', (x.v).colour, 'vaccinated', (x.v).vaccinated,
-                                         'reasons', (x.v).reasons, 'valid_until', (x.v).valid_until,
-                                         'next', (x.v).next) AS j
+    SELECT s.person_id, x.v,
+           -- the timeline a risk-area change would compute from the stored
+           -- inputs (with no stay re-examined): it must be the same
+           CASE WHEN s.inputs IS NOT NULL THEN
+             @extschema@._status_restayed(s.inputs, '{}', '{}', '{}', '{}', v.vec, check_consistency.at,
+                                          @extschema@._evidence_horizon(check_consistency.at)) END AS from_inputs
       FROM @extschema@.person_status s
+      JOIN policies v ON v.region OPERATOR(pg_catalog.=) s.region
       CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, check_consistency.at) AS v OFFSET 0) x
+  ), compared AS (
+    SELECT COALESCE(f.person_id, s.person_id) AS person_id,
+           CASE WHEN s.person_id IS NOT NULL THEN
+             pg_catalog.jsonb_build_object('colour', (s.v).colour, 'vaccinated', (s.v).vaccinated,
+                                           'reasons', (s.v).reasons, 'valid_until', (s.v).valid_until,
+                                           'next', (s.v).next) END AS stored,
+           CASE WHEN f.person_id IS NOT NULL THEN
+             pg_catalog.jsonb_build_object('colour', (f.v).colour, 'vaccinated', (f.v).vaccinated,
+                                           'reasons', (f.v).reasons, 'valid_until', (f.v).valid_until,
+                                           'next', (f.v).next) END AS recomputed,
+           s.from_inputs
+      FROM fresh f
+      FULL JOIN stored s ON s.person_id OPERATOR(pg_catalog.=) f.person_id
+  ), judged AS (
+    SELECT c.person_id, c.stored, c.recomputed,
+           CASE WHEN c.from_inputs IS NOT NULL THEN
+             pg_catalog.jsonb_build_object('colour', (c.from_inputs).colour,
+                                           'vaccinated', (c.from_inputs).vaccinated,
+                                           'reasons', (c.from_inputs).reasons,
+                                           'valid_until', (c.from_inputs).valid_until,
+                                           'next', (c.from_inputs).next) END AS from_inputs
+      FROM compared c
   )
-  SELECT COALESCE(f.person_id, s.person_id), s.j, f.j
-    FROM fresh f
-    FULL JOIN stored s ON s.person_id OPERATOR(pg_catalog.=) f.person_id
-   WHERE s.j IS DISTINCT FROM f.j
+  SELECT j.person_id,
+         j.stored OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('from_inputs', j.from_inputs),
+         j.recomputed OPERATOR(pg_catalog.||)
+           pg_catalog.jsonb_build_object('from_inputs', CASE WHEN j.from_inputs IS NOT NULL THEN j.recomputed END)
+    FROM judged j
+   WHERE j.stored IS DISTINCT FROM j.recomputed
+      OR (j.from_inputs IS NOT NULL AND j.from_inputs IS DISTINCT FROM j.recomputed)
    ORDER BY 1;
 END;
 COMMENT ON FUNCTION @extschema@.check_consistency(timestamptz) IS
-  'Recomputes every person''s status from the raw evidence and returns each person whose stored status (read at the same instant) differs, with both versions. Empty when the triggers kept everything right.';
+  'Recomputes every person''s status from the raw evidence and returns each person whose stored status (read at the same instant) differs, with both versions; under "from_inputs", the status computed from the evidence stored with it (person_status.inputs, what a risk-area change recomputes from), which must be the same. Empty when the triggers kept everything right.';

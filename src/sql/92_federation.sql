@@ -601,7 +601,8 @@ BEGIN
   END IF;
   -- the policy table's own trigger does not fire in the apply worker
   PERFORM @extschema@._evidence_lock(true);
-  PERFORM @extschema@._recompute(@extschema@._people_governed(ARRAY['000000']), 'national policy from the hub');
+  PERFORM @extschema@._recompute(@extschema@._people_governed(ARRAY['000000']), 'national policy from the hub',
+                                 exclusive => true);
   RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END $$;
 COMMENT ON FUNCTION @extschema@._policy_from_exchange() IS
@@ -640,7 +641,7 @@ BEGIN
   END IF;
   IF known THEN
     v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
-                                   d.next, d.updated_at)::@extschema@.person_status, current_status_of.at);
+                                   d.next, d.updated_at, NULL)::@extschema@.person_status, current_status_of.at);
     colour := v.colour;
     vaccinated := v.vaccinated;
     valid_until := v.valid_until;
@@ -678,7 +679,7 @@ BEGIN
       USING ERRCODE = '22023', HINT = 'The region node publishes digests once it is joined to the hub.';
   END IF;
   v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
-                                 d.next, d.updated_at)::@extschema@.person_status, t);
+                                 d.next, d.updated_at, NULL)::@extschema@.person_status, t);
   span := CASE WHEN isfinite(v.valid_until)
                THEN LEAST(valid_for, date_trunc('second', v.valid_until) - date_trunc('second', t))
                ELSE valid_for END;
