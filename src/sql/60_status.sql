@@ -847,6 +847,25 @@ END $$;
 COMMENT ON FUNCTION @extschema@._person_removed() IS
   'Internal: AFTER STATEMENT trigger of person: deletes the history of deleted people (all of it when person is truncated).';
 
+-- A person's update or deletion rewrites their status row through the
+-- foreign key's cascade before any AFTER trigger runs. Were the evidence
+-- lock taken only then, the statement could hold a status row that a
+-- risk-area or policy recalculation (holding the lock exclusively) waits
+-- to update, and wait for that lock itself: a deadlock. So it is taken
+-- first, before the statement touches a row.
+CREATE FUNCTION @extschema@._person_lock() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM @extschema@._evidence_lock(false);
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._person_lock() IS
+  'Internal: BEFORE STATEMENT trigger of person (update, delete): takes the evidence lock shared before the foreign keys'' cascades touch any status row.';
+
+CREATE TRIGGER person_locked BEFORE UPDATE OR DELETE ON @extschema@.person
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_lock();
 CREATE TRIGGER person_inserted AFTER INSERT ON @extschema@.person
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_changed();
 CREATE TRIGGER person_updated AFTER UPDATE ON @extschema@.person

@@ -28,7 +28,7 @@ DECLARE
     '_decisions_by_operator',
     -- the status triggers
     '_evidence_changed', '_travel_changed', '_risk_area_changed', '_policy_changed', '_person_changed',
-    '_person_removed',
+    '_person_removed', '_person_lock',
     -- national administration
     'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
     'grant_region', 'revoke_region', 'set_node', 'create_publication'];

@@ -151,7 +151,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_evidence_horizon', '_risky_stays', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_reexamined', '_risk_area_changed', '_people_governed',
-  '_policy_changed', '_person_changed', '_person_removed', '_status_restayed',
+  '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_restayed',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',

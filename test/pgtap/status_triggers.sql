@@ -5,7 +5,7 @@
 -- the people affected, and the travel day partitions (retention).
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(136);
+SELECT plan(138);
 
 -- ---- concurrent writers (needs commits: other backends) -----------------------
 -- doc/status.md: under READ COMMITTED no concurrent change is lost. One
@@ -89,6 +89,38 @@ SELECT pg_temp.race($$INSERT INTO healthcode.policy (region, lookback_days, desc
   VALUES ('460000', 1, 'status_triggers race', 'status_triggers race')$$) AS x \gset
 SELECT ok(pg_temp.race_consistent(:race3),
           'concurrent: a person registered while their province''s policy changes: the status follows once both commit');
+-- 4. a person with a stay moves region (B) while a recalculation holds the
+-- evidence lock exclusively (A) and then upgrades the area of that stay:
+-- B must wait before its cascade touches the status row A is to update
+-- (else each waits for the other, and one is aborted as a deadlock)
+SELECT dblink_exec('race_b', format($$INSERT INTO healthcode.travel (person_id, region, place, at, source)
+  VALUES (%s, '110105', '460108', now() - interval '1 day', 'telecom')$$, :race1)) AS x \gset
+SELECT dblink_exec('race_a', 'BEGIN') AS x \gset
+SELECT x AS locked FROM dblink('race_a', 'SELECT healthcode._evidence_lock(true)::text') AS t(x text) \gset
+SELECT dblink_send_query('race_b', format('UPDATE healthcode.person SET region = %L WHERE id = %s', '110108', :race1))
+  AS x \gset
+-- (waits until B's UPDATE is blocked: it must not have started A's part first)
+CREATE FUNCTION pg_temp.b_blocked() RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  b_pid integer;
+BEGIN
+  FOR i IN 1 .. 2000 LOOP
+    SELECT a.pid INTO b_pid FROM pg_stat_activity a
+     WHERE a.query LIKE 'UPDATE healthcode.person SET region%' AND a.state = 'active';
+    EXIT WHEN b_pid IS NOT NULL AND cardinality(pg_blocking_pids(b_pid)) > 0;
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+  RETURN b_pid IS NOT NULL;
+END $$;
+SELECT pg_temp.b_blocked() AS b_waits \gset
+SELECT dblink_exec('race_a', $$UPDATE healthcode.risk_area SET level = 'high'
+  WHERE division = '460108' AND bulletin = 'status_triggers race'$$, false) AS a_outcome \gset
+SELECT dblink_exec('race_a', 'COMMIT', false) AS x \gset
+SELECT coalesce(string_agg(x, ' '), 'an error') AS b_outcome FROM dblink_get_result('race_b', false) AS t(x text) \gset
+SELECT x FROM dblink_get_result('race_b', false) AS t(x text);
+SELECT is(:'a_outcome' || ' / ' || :'b_outcome', 'UPDATE 1 / UPDATE 1',
+          'concurrent: a person moving while an area is upgraded under the exclusive evidence lock: both finish, no deadlock');
+SELECT ok(pg_temp.race_consistent(:race1), 'and the status follows once both commit');
 SELECT pg_temp.race_cleanup() AS x \gset
 SELECT CASE WHEN :race_made > 0 THEN dblink_exec('race_b', format('DROP TABLE healthcode.%I',
          'travel_' || to_char((now() - interval '1 day') AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) END AS x \gset
