@@ -830,8 +830,8 @@ COMMENT ON FUNCTION @extschema@._person_changed() IS
   'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
 
 -- A deleted person's history goes with them (their evidence and status go
--- by their foreign keys' cascades). Also during a restore and in the apply
--- worker: this is bookkeeping, not a recalculation.
+-- by their foreign keys' cascades). Also during a restore: this is
+-- bookkeeping, not a recalculation.
 CREATE FUNCTION @extschema@._person_removed() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

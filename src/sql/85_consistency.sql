@@ -12,15 +12,17 @@ BEGIN ATOMIC
     SELECT f.person_id, f.timeline AS v
       FROM @extschema@._fresh_status(ARRAY(SELECT p.id FROM @extschema@.person p), check_consistency.at) f
   ), policies AS MATERIALIZED (
-    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+    -- once a region, and the horizon once
+    SELECT r.region, @extschema@._policy_vector(r.region) AS vec,
+           @extschema@._evidence_horizon(check_consistency.at) AS horizon
       FROM (SELECT DISTINCT s.region FROM @extschema@.person_status s) r
-  ), stored AS (
+  ), stored AS MATERIALIZED (
     SELECT s.person_id, x.v,
            -- the timeline a risk-area change would compute from the stored
            -- inputs (with no stay re-examined): it must be the same
            CASE WHEN s.inputs IS NOT NULL THEN
              @extschema@._status_restayed(s.inputs, '{}', '{}', '{}', '{}', v.vec, check_consistency.at,
-                                          @extschema@._evidence_horizon(check_consistency.at)) END AS from_inputs
+                                          v.horizon) END AS from_inputs
       FROM @extschema@.person_status s
       JOIN policies v ON v.region OPERATOR(pg_catalog.=) s.region
       CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, check_consistency.at) AS v OFFSET 0) x
