@@ -1297,17 +1297,16 @@ hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out)
 {
 	hc_event   *sorted;
 	size_t		i,
-				n = 0;
+				n = n_events;
 	uint8_t    *p;
 
-	if (n_events > HC_STATUS_MAX_EVENTS)
+	if (n > HC_STATUS_MAX_EVENTS)
 		return HC_ERR_ARGUMENT;
-	sorted = malloc((n_events + 1) * sizeof(hc_event));
+	sorted = malloc((n + 1) * sizeof(hc_event));
 	if (sorted == NULL)
 		return HC_ERR_NOMEM;
-	if (n_events > 0)
-		memcpy(sorted, events, n_events * sizeof(hc_event));
-	n = n_events;
+	if (n > 0)
+		memcpy(sorted, events, n * sizeof(hc_event));
 	qsort(sorted, n, sizeof(hc_event), cmp_event);
 	if (!hc_buf_reserve(out, HC_INPUTS_HEADER_LEN + n * HC_INPUTS_EVENT_LEN))
 	{
