@@ -1333,6 +1333,29 @@ hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out)
 	return HC_OK;
 }
 
+size_t
+hc_inputs_keep(const hc_event *events, size_t n_events, int64_t horizon,
+			   int64_t *reexamined, size_t n_reexamined, hc_event *out)
+{
+	size_t		i,
+				n = 0;
+
+	if (n_reexamined > 0)
+		qsort(reexamined, n_reexamined, sizeof(int64_t), cmp_i64);
+	for (i = 0; i < n_events; i++)
+	{
+		const hc_event *e = &events[i];
+
+		if (hc_event_windowed(e->kind) && e->at < horizon)
+			continue;
+		if ((e->kind == HC_EV_STAY_HIGH || e->kind == HC_EV_STAY_MEDIUM) && n_reexamined > 0 &&
+			bsearch(&e->ref, reexamined, n_reexamined, sizeof(int64_t), cmp_i64) != NULL)
+			continue;
+		out[n++] = *e;
+	}
+	return n;
+}
+
 hc_status
 hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, size_t *n_events,
 				 char *detail, size_t detail_len)

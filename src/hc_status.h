@@ -243,6 +243,12 @@ bool		hc_event_windowed(int32_t kind);
 /* Appends the events, packed, to out. HC_ERR_ARGUMENT when there are more
  * than HC_STATUS_MAX_EVENTS. */
 hc_status	hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out);
+/* What a recomputation after a risk-area change keeps of a person's
+ * unpacked inputs: every event but the windowed ones before horizon and
+ * the stays whose ref is among the re-examined ones (sorted in place
+ * here). Writes them to out (room for n_events) and returns how many. */
+size_t		hc_inputs_keep(const hc_event *events, size_t n_events, int64_t horizon,
+						   int64_t *reexamined, size_t n_reexamined, hc_event *out);
 /* Unpacks len bytes into a malloc'd array (*events, *n_events; free() it).
  * HC_ERR_LENGTH / HC_ERR_VERSION / HC_ERR_ARGUMENT, explained in detail,
  * for bytes that are not packed inputs; HC_ERR_NOMEM. */

@@ -428,15 +428,6 @@ unpack_inputs(bytea *packed, size_t *n)
 	return events;
 }
 
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* The elements of a one-dimensional array argument of the given type, which
  * must have n of them (n < 0: any number, then set). */
 static void
@@ -489,45 +480,33 @@ healthcode_status_restayed(PG_FUNCTION_ARGS)
 	int			n_stays = -1,
 				n_policies,
 				i;
-	int64	   *sorted_ids;
+	int64_t    *reexamined;
 	hc_event   *stored,
 			   *events;
 	size_t		n_stored,
-				n = 0,
-				k;
+				n = 0;
 	hc_policy  *policies;
 
 	array_elements(PG_GETARG_ARRAYTYPE_P(1), INT8OID, "stay_ids", &ids, &id_nulls, &n_stays);
 	array_elements(PG_GETARG_ARRAYTYPE_P(2), TIMESTAMPTZOID, "stay_at", &ats, &at_nulls, &n_stays);
 	array_elements(PG_GETARG_ARRAYTYPE_P(3), TEXTOID, "stay_place", &places, &place_nulls, &n_stays);
 	array_elements(PG_GETARG_ARRAYTYPE_P(4), BOOLOID, "stay_high", &highs, &high_nulls, &n_stays);
-	sorted_ids = palloc((n_stays + 1) * sizeof(int64));
+	reexamined = palloc((n_stays + 1) * sizeof(int64_t));
 	for (i = 0; i < n_stays; i++)
 	{
 		if (id_nulls[i] || at_nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("a re-examined stay needs its id and time")));
-		sorted_ids[i] = DatumGetInt64(ids[i]);
+		reexamined[i] = DatumGetInt64(ids[i]);
 	}
-	qsort(sorted_ids, n_stays, sizeof(int64), cmp_int64);
 	policies = read_policies(PG_GETARG_ARRAYTYPE_P(5), CurrentMemoryContext, &n_policies);
 
 	stored = unpack_inputs(PG_GETARG_BYTEA_PP(0), &n_stored);
 	PG_TRY();
 	{
 		events = palloc((n_stored + n_stays + 1) * sizeof(hc_event));
-		for (k = 0; k < n_stored; k++)
-		{
-			const hc_event *e = &stored[k];
-
-			if (hc_event_windowed(e->kind) && e->at < horizon)
-				continue;
-			if ((e->kind == HC_EV_STAY_HIGH || e->kind == HC_EV_STAY_MEDIUM) &&
-				bsearch(&e->ref, sorted_ids, n_stays, sizeof(int64), cmp_int64) != NULL)
-				continue;
-			events[n++] = *e;
-		}
+		n = hc_inputs_keep(stored, n_stored, horizon, reexamined, n_stays, events);
 	}
 	PG_FINALLY();
 	{

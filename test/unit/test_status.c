@@ -763,6 +763,26 @@ test_inputs_codec(void)
 		  hc_inputs_unpack((const uint8_t *) b.data, b.len, &out, &n, detail, sizeof(detail)) == HC_OK && n == 0,
 		  "inputs: and unpack to none");
 	free(out);
+	{
+		hc_event	stored[5],
+					kept[5];
+		int64_t		reexamined[2] = {500, 77};
+		size_t		k;
+
+		stored[0] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 4, 2, 10));
+		stored[0].ref = 77;		/* re-examined: dropped */
+		stored[1] = stay(HC_EV_STAY_MEDIUM, 330105, T(2022, 4, 3, 10));
+		stored[1].ref = 78;		/* not re-examined: kept */
+		stored[2] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 3, 9));
+		stored[2].ref = 500;		/* the same id, but not a stay: kept */
+		stored[3] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 3, 1, 10));
+		stored[3].ref = 90;		/* windowed, before the horizon: dropped */
+		stored[4] = ev(HC_EV_VACCINATION, T(2022, 3, 1, 10));
+		stored[4].value = 1;		/* before the horizon, not windowed: kept */
+		k = hc_inputs_keep(stored, 5, T(2022, 3, 20, 0), reexamined, 2, kept);
+		CHECK(k == 3 && kept[0].ref == 78 && kept[1].ref == 500 && kept[2].kind == HC_EV_VACCINATION,
+			  "inputs kept after a risk-area change: all but the re-examined stays and windowed events before the horizon");
+	}
 	CHECK(hc_event_windowed(HC_EV_STAY_MEDIUM) && hc_event_windowed(HC_EV_FINDING) &&
 		  !hc_event_windowed(HC_EV_VACCINATION) && !hc_event_windowed(HC_EV_REGISTERED),
 		  "inputs: stays and findings are windowed, vaccinations and the registration are not");
