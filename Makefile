@@ -12,9 +12,9 @@ EXTVERSION  = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' META.json)
 PG_CONFIG  ?= pg_config
 
 MODULE_big  = healthcode
-CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_qr.o \
+CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_import.o src/hc_core_qr.o \
               src/hc_core_status.o
-OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o \
+OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o src/hc_import_pg.o \
               src/hc_explain_guard.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng
 
@@ -65,9 +65,9 @@ $(EXTENSION).control: META.json
 	sed -i "s/^default_version = .*/default_version = '$(EXTVERSION)'/" $@
 
 # ---- the codec core on its own: unit tests and fuzzing -------------------
-CORE_SRC    = src/hc_core_buf.c src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_qr.c \
+CORE_SRC    = src/hc_core_buf.c src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_import.c src/hc_core_qr.c \
               src/hc_core_status.c
-CORE_HDR    = src/hc_core.h src/hc_status.h
+CORE_HDR    = src/hc_core.h src/hc_status.h src/hc_import.h
 CORE_LIBS   = -lsodium -lqrencode -lpng
 UNIT_CFLAGS = -O1 -g -Wall -Wextra -Werror -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
 

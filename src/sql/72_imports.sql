@@ -3,276 +3,286 @@
 -- and risk-area bulletins, each a JSON array of records.
 -- ---------------------------------------------------------------------------
 
--- Each takes a JSON array of records; a record names its person by
--- "person_id" or "identifier". One bad record aborts the whole import with
--- an error naming the record and the field (22023, or the cast's own
--- SQLSTATE such as 22007 for a malformed time), so nothing of it is
--- written; and re-running an import changes nothing.
+-- Each takes a JSON array of records (json, not jsonb: see
+-- src/hc_import_pg.c) and returns how many rows were new or changed. A
+-- record names its person by exactly one of "person_id" (an integer) and
+-- "identifier" (their ID number). Every field of every record is checked
+-- for its exact type and range before anything is written, and the first
+-- bad record aborts the whole import with an error naming the record's
+-- position (from 1), the field and the value shortened:
+--   22P02  a value of the wrong JSON type or form (an id that is 1.5 or "7")
+--   22007  a time that does not parse; 22008 one out of any range
+--   22003  a number beyond its field's range (dose 11, an id of 2^64)
+--   22023  any other bad value: a missing field, an unknown field, a word
+--          outside its field's list, an invalid division code, a time
+--          outside the evidence window, a person nobody registered in the
+--          caller's regions, a record repeating another's key
+--   40001  a person moved out of the caller's regions or deleted by a
+--          concurrent transaction between the check and the write: retry
+-- Nothing is written unless every record is right, and re-running an
+-- import changes nothing. The records are read as a stream (bounded
+-- memory); doc/imports.md gives the recommended batch size.
 
--- Checks the records' shape: an array of objects, the required fields
--- present, every typed field castable (and times finite). fields maps a
--- field to its type, a trailing ! marking it required.
-CREATE FUNCTION @extschema@._import_validate(records jsonb, what text, fields jsonb) RETURNS void
-LANGUAGE plpgsql STABLE
+CREATE FUNCTION @extschema@._import_parse(records json, what text, fields text[], rules text[])
+RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'healthcode_import_parse'
+  LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) IS
+  'Internal: an import''s records as typed rows (ord, then the fields, as the column definition list says), each field checked against its rule (id, int:LO..HI, text, identifier, division, a|b|c, evidence_time, time; ! required); raises naming the first bad record and field.';
+
+-- The pseudonym a record's identifier is registered under (NULL for none).
+CREATE FUNCTION @extschema@._import_subject(identifier text) RETURNS bytea
+LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+RETURN @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
+COMMENT ON FUNCTION @extschema@._import_subject(text) IS
+  'Internal: the pseudonym of an import record''s identifier.';
+
+-- The people of an import, locked. FOR KEY SHARE is the lightest lock a
+-- move (an update of region, part of the key (id, region) the evidence
+-- refers to) and a deletion wait for; read committed, a person moved
+-- before the lock is read as moved, so each row gets the region its
+-- person has when the row is written. In id order: two imports never
+-- wait for each other, and a move waits for them.
+CREATE FUNCTION @extschema@._import_people(ids bigint[]) RETURNS TABLE (id bigint, region text)
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  f record;
-  bad bigint;
-  casts text;
-  rec record;
-  state text;
-  msg text;
-BEGIN
-  IF records IS NULL OR jsonb_typeof(records) <> 'array' THEN
-    RAISE EXCEPTION '% import: records must be a JSON array', what USING ERRCODE = '22023';
-  END IF;
-  SELECT min(x.o) INTO bad FROM jsonb_array_elements(records) WITH ORDINALITY x(r, o)
-   WHERE jsonb_typeof(x.r) <> 'object';
-  IF bad IS NOT NULL THEN
-    RAISE EXCEPTION '% import: record % is not a JSON object', what, bad USING ERRCODE = '22023';
-  END IF;
-  FOR f IN SELECT key, rtrim(value #>> '{}', '!') AS type, (value #>> '{}') LIKE '%!' AS required
-             FROM jsonb_each(fields) ORDER BY key LOOP
-    IF f.required THEN
-      SELECT min(x.o) INTO bad FROM jsonb_array_elements(records) WITH ORDINALITY x(r, o)
-       WHERE jsonb_typeof(x.r -> f.key) IS NULL OR jsonb_typeof(x.r -> f.key) = 'null';
-      IF bad IS NOT NULL THEN
-        RAISE EXCEPTION '% import: record % has no "%"', what, bad, f.key USING ERRCODE = '22023';
-      END IF;
-    END IF;
-  END LOOP;
-  -- every cast at once; only when one fails, look for the record
-  SELECT string_agg(format('(x.r ->> %L)::%s', key, rtrim(value #>> '{}', '!')), ', ')
-    INTO casts FROM jsonb_each(fields) WHERE rtrim(value #>> '{}', '!') <> 'text';
-  IF casts IS NULL THEN
-    RETURN;
-  END IF;
-  BEGIN
-    EXECUTE format('SELECT count(ROW(%s)) FROM jsonb_array_elements($1) x(r)', casts) USING records;
-  EXCEPTION WHEN data_exception THEN
-    FOR rec IN SELECT x.o, x.r, e.key, rtrim(e.value #>> '{}', '!') AS type
-                 FROM jsonb_array_elements(records) WITH ORDINALITY x(r, o), jsonb_each(fields) e
-                WHERE rtrim(e.value #>> '{}', '!') <> 'text'
-                ORDER BY x.o, e.key LOOP
-      BEGIN
-        EXECUTE format('SELECT ($1 ->> %L)::%s', rec.key, rec.type) USING rec.r;
-      EXCEPTION WHEN data_exception THEN
-        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        RAISE EXCEPTION '% import: record %, field "%": %', what, rec.o, rec.key, msg USING ERRCODE = state;
-      END;
-    END LOOP;
-    RAISE;
-  END;
-  FOR f IN SELECT key FROM jsonb_each(fields) WHERE rtrim(value #>> '{}', '!') = 'timestamptz' ORDER BY key LOOP
-    SELECT min(x.o) INTO bad FROM jsonb_array_elements(records) WITH ORDINALITY x(r, o)
-     WHERE NOT isfinite((x.r ->> f.key)::timestamptz);
-    IF bad IS NOT NULL THEN
-      RAISE EXCEPTION '% import: record %, field "%" is not a finite time', what, bad, f.key USING ERRCODE = '22023';
-    END IF;
-  END LOOP;
-END $$;
-COMMENT ON FUNCTION @extschema@._import_validate(jsonb, text, jsonb) IS
-  'Internal: checks an import''s records (an array of objects, required fields present, typed fields castable, times finite) and raises naming the record and field.';
-
-CREATE FUNCTION @extschema@._import_records(records jsonb, what text)
-RETURNS TABLE (ord bigint, person_id bigint, region text, rec jsonb)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  bad bigint;
 BEGIN
   RETURN QUERY
-  SELECT x.o, p.id, p.region, x.r
-    FROM jsonb_array_elements(records) WITH ORDINALITY AS x(r, o)
-    LEFT JOIN @extschema@.person p
-      ON p.id = CASE WHEN x.r ? 'person_id' AND jsonb_typeof(x.r -> 'person_id') = 'number'
-                     THEN (x.r ->> 'person_id')::numeric::bigint
-                     WHEN x.r ? 'identifier'
-                     THEN @extschema@.person_id(x.r ->> 'identifier') END
-     AND @extschema@._in_caller_scope(p.region);
+  SELECT p.id, p.region FROM @extschema@.person p
+   WHERE p.id = ANY (ids) AND @extschema@._in_caller_scope(p.region)
+   ORDER BY p.id
+     FOR KEY SHARE;
 END $$;
-COMMENT ON FUNCTION @extschema@._import_records(jsonb, text) IS
-  'Internal: the records of an import with their person resolved (person_id or identifier), NULL where unknown or outside the caller''s regions.';
+COMMENT ON FUNCTION @extschema@._import_people(bigint[]) IS
+  'Internal: the people an import names that are registered in the caller''s regions, locked FOR KEY SHARE (in id order) so that no move or deletion races the import.';
 
-CREATE FUNCTION @extschema@._reject_unknown_people(records jsonb, what text) RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  ords bigint[] := ARRAY(SELECT r.ord FROM @extschema@._import_records(records, what) r
-                          WHERE r.person_id IS NULL ORDER BY r.ord);
-BEGIN
-  IF cardinality(ords) > 0 THEN
-    RAISE EXCEPTION '% import: record % names no registered person', what, ords[1]
-      USING ERRCODE = '22023',
-            DETAIL = format('%s record(s) name no person registered in the caller''s regions (by "person_id" or "identifier"); nothing was imported.',
-                            cardinality(ords));
-  END IF;
-END $$;
-COMMENT ON FUNCTION @extschema@._reject_unknown_people(jsonb, text) IS
-  'Internal: 22023 naming the first import record whose person is unknown.';
-
--- A record repeating the natural key of an earlier one in the same import.
-CREATE FUNCTION @extschema@._reject_repeats(what text, keys text) RETURNS void
+-- Raises for an import whose check found a record naming nobody, or one
+-- that repeats another's key (again, first, and which key; with no first,
+-- key says what is wrong with record again).
+CREATE FUNCTION @extschema@._import_refuse(what text, unknown bigint, unknown_before_lock boolean,
+                                            again bigint, first bigint, key text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF keys IS NOT NULL THEN
-    RAISE EXCEPTION '% import: record % repeats record % (%)', what,
-      split_part(keys, ' ', 2), split_part(keys, ' ', 1), split_part(keys, ' ', 3)
+  IF unknown IS NOT NULL AND unknown_before_lock THEN
+    RAISE EXCEPTION '% import: record % names no person registered in the regions the caller acts for', what, unknown
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.',
+            HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
+  ELSIF unknown IS NOT NULL THEN
+    RAISE EXCEPTION '% import: record %: its person was moved or deleted by a concurrent transaction; retry the import', what, unknown
+      USING ERRCODE = '40001', DETAIL = 'Nothing was imported.';
+  END IF;
+  IF again IS NOT NULL AND first IS NULL THEN
+    RAISE EXCEPTION '% import: record %: %', what, again, key
       USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  ELSIF again IS NOT NULL THEN
+    RAISE EXCEPTION '% import: record % repeats record % (same %)', what, again, first, key
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.',
+            HINT = 'Each record of one import must have its own key; send a correction in a later import.';
   END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._reject_repeats(text, text) IS
-  'Internal: 22023 naming an import record that repeats the natural key of an earlier one.';
+COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) IS
+  'Internal: 22023 naming an import record whose person is unknown or that repeats an earlier record''s key; 40001 (retry) for a person moved or deleted while the import ran.';
 
-CREATE FUNCTION @extschema@.import_travel(records jsonb) RETURNS integer
+-- Every import with people runs the same two statements: the first reads
+-- the records (every field checked) and resolves their people; the second
+-- locks those people and writes, unless a record names nobody. Only the
+-- table, its columns and what a conflict does differ, so those are the
+-- arguments: cols are the record's columns as the column definition list
+-- writes them, insert the INSERT ... SELECT ... FROM recs r JOIN people p
+-- USING... that writes them (with r.pid and p.region), checks an optional
+-- query of (again, first, key) naming a repeated key in recs.
+CREATE FUNCTION @extschema@._import_with_people(records json, what text, fields text[], rules text[],
+                                                 cols text, insert text, checks text DEFAULT NULL)
+RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  parse text := format(
+    $q$SELECT r.*, COALESCE(r.person_id, s.id) AS pid
+         FROM @extschema@._import_parse($1, %L, %L, %L) AS r(ord bigint, person_id bigint, identifier text, %s)
+         LEFT JOIN @extschema@.person s ON s.subject = @extschema@._import_subject(r.identifier)$q$,
+    what, fields, rules, cols);
+  unknown bigint;
+  again bigint;
+  first bigint;
+  key text;
   n integer;
 BEGIN
-  PERFORM @extschema@._import_validate(records, 'travel',
-    '{"place": "text!", "at": "timestamptz!", "source": "text", "venue": "text"}');
-  PERFORM @extschema@._reject_unknown_people(records, 'travel');
-  -- the times first: a partition is made only for a day that can hold a stay
-  PERFORM @extschema@._check_evidence_times('travel', 'at', min((x.r ->> 'at')::timestamptz),
-                                             max((x.r ->> 'at')::timestamptz))
-     FROM jsonb_array_elements(records) x(r);
+  -- 1. read and check: nothing written, nothing locked
+  EXECUTE format(
+    $q$WITH recs AS MATERIALIZED (%s)
+       SELECT (SELECT min(r.ord) FROM recs r
+                WHERE NOT EXISTS (SELECT FROM @extschema@.person p
+                                   WHERE p.id = r.pid AND @extschema@._in_caller_scope(p.region))),
+              c.* FROM (%s) c RIGHT JOIN (SELECT) one ON true$q$,
+    parse, coalesce(checks, 'SELECT NULL::bigint, NULL::bigint, NULL::text'))
+    INTO unknown, again, first, key USING records;
+  PERFORM @extschema@._import_refuse(what, unknown, true, again, first, key);
+  -- 2. lock the people and write; a person gone in between stops it all
+  EXECUTE format(
+    $q$WITH recs AS MATERIALIZED (%s),
+            people AS MATERIALIZED (
+              SELECT * FROM @extschema@._import_people(ARRAY(SELECT DISTINCT r.pid FROM recs r WHERE r.pid IS NOT NULL))),
+            gone AS MATERIALIZED (
+              SELECT min(r.ord) AS ord FROM recs r WHERE NOT EXISTS (SELECT FROM people p WHERE p.id = r.pid)),
+            written AS (%s RETURNING 1)
+       SELECT (SELECT count(*) FROM written), (SELECT g.ord FROM gone g)$q$,
+    parse, replace(insert, '$ok', '(SELECT g.ord IS NULL FROM gone g)'))
+    INTO n, unknown USING records;
+  PERFORM @extschema@._import_refuse(what, unknown, false, NULL, NULL, NULL);
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text) IS
+  'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write.';
+
+CREATE FUNCTION @extschema@.import_travel(records json) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
   -- only the days that hold a stay (a batch with one stay a year old must
-  -- not make the 365 empty days in between)
-  PERFORM @extschema@.create_travel_partitions(d, d)
-     FROM (SELECT DISTINCT ((x.r ->> 'at')::timestamptz AT TIME ZONE 'Asia/Shanghai')::date AS d
-             FROM jsonb_array_elements(records) x(r)) days;
-  INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
-  SELECT r.person_id, r.region, r.rec ->> 'place', (r.rec ->> 'at')::timestamptz,
-         COALESCE(r.rec ->> 'source', 'telecom'), r.rec ->> 'venue'
-    FROM @extschema@._import_records(records, 'travel') r
-   ORDER BY r.ord
-  ON CONFLICT DO NOTHING;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  -- not make the 365 empty days in between); made first, since a stay's
+  -- row goes into its day's partition (a failed import rolls them back)
+  PERFORM @extschema@.create_travel_partitions(d.day, d.day)
+     FROM (SELECT DISTINCT (r.at AT TIME ZONE 'Asia/Shanghai')::date AS day
+             FROM @extschema@._import_parse(records, 'travel',
+                    '{person_id,identifier,place,at,source,venue}',
+                    '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}')
+                  AS r(ord bigint, person_id bigint, identifier text, place text, at timestamptz,
+                       source text, venue text)) d;
+  RETURN @extschema@._import_with_people(records, 'travel',
+    '{person_id,identifier,place,at,source,venue}',
+    '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}',
+    'place text, at timestamptz, source text, venue text',
+    $q$INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
+       SELECT r.pid, p.region, r.place, r.at, COALESCE(r.source, 'telecom'), r.venue
+         FROM recs r JOIN people p ON p.id = r.pid
+        WHERE $ok
+       ON CONFLICT DO NOTHING$q$);
 END $$;
-COMMENT ON FUNCTION @extschema@.import_travel(jsonb) IS
-  'Imports stays: [{"person_id" or "identifier", "place", "at", "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Creates the day partitions it needs; duplicates are skipped; returns how many were new.';
+COMMENT ON FUNCTION @extschema@.import_travel(json) IS
+  'Imports stays: [{"person_id" or "identifier", "place" (a division code), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Creates the day partitions it needs; duplicates are skipped; returns how many were new.';
 
-CREATE FUNCTION @extschema@.import_test_results(records jsonb) RETURNS integer
+CREATE FUNCTION @extschema@.import_test_results(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  n integer;
-  other bigint;
 BEGIN
-  PERFORM @extschema@._import_validate(records, 'test result',
-    '{"kind": "text!", "sampled_at": "timestamptz!", "result": "text!", "lab": "text!", "sample_id": "text!"}');
-  PERFORM @extschema@._reject_unknown_people(records, 'test result');
-  PERFORM @extschema@._reject_repeats('test result',
-    (SELECT min(a.o) || ' ' || min(b.o) || ' same lab and sample_id'
-       FROM jsonb_array_elements(records) WITH ORDINALITY a(r, o)
-       JOIN jsonb_array_elements(records) WITH ORDINALITY b(r, o)
-         ON a.o < b.o AND a.r ->> 'lab' = b.r ->> 'lab' AND a.r ->> 'sample_id' = b.r ->> 'sample_id'
-      GROUP BY b.o ORDER BY b.o LIMIT 1));
-  -- a sample already recorded for someone else is a mistake, never a correction
-  SELECT min(r.ord) INTO other
-    FROM @extschema@._import_records(records, 'test result') r
-    JOIN @extschema@.test_result t ON t.lab = r.rec ->> 'lab' AND t.sample_id = r.rec ->> 'sample_id'
-   WHERE t.person_id <> r.person_id;
-  IF other IS NOT NULL THEN
-    RAISE EXCEPTION 'test result import: record %: this lab''s sample id is recorded for another person', other
-      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
-  END IF;
-  -- a lab re-sending a sample with another result corrects it
-  INSERT INTO @extschema@.test_result AS t (person_id, region, kind, sampled_at, result, lab, sample_id)
-  SELECT r.person_id, r.region, r.rec ->> 'kind', (r.rec ->> 'sampled_at')::timestamptz,
-         r.rec ->> 'result', r.rec ->> 'lab', r.rec ->> 'sample_id'
-    FROM @extschema@._import_records(records, 'test result') r
-   ORDER BY r.ord
-  ON CONFLICT ON CONSTRAINT test_result_natural_key DO UPDATE
-     SET result = EXCLUDED.result, kind = EXCLUDED.kind, sampled_at = EXCLUDED.sampled_at,
-         reported_at = EXCLUDED.reported_at
-   WHERE (t.result, t.kind, t.sampled_at) IS DISTINCT FROM (EXCLUDED.result, EXCLUDED.kind, EXCLUDED.sampled_at);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  -- a lab re-sending a sample with another result corrects it; a sample
+  -- already recorded for someone else is a mistake, never a correction
+  RETURN @extschema@._import_with_people(records, 'test result',
+    '{person_id,identifier,kind,sampled_at,result,lab,sample_id}',
+    '{id,identifier,pcr|antigen!,evidence_time!,positive|negative!,text!,text!}',
+    'kind text, sampled_at timestamptz, result text, lab text, sample_id text',
+    $q$INSERT INTO @extschema@.test_result AS t (person_id, region, kind, sampled_at, result, lab, sample_id)
+       SELECT r.pid, p.region, r.kind, r.sampled_at, r.result, r.lab, r.sample_id
+         FROM recs r JOIN people p ON p.id = r.pid
+        WHERE $ok
+       ON CONFLICT ON CONSTRAINT test_result_natural_key DO UPDATE
+          SET result = EXCLUDED.result, kind = EXCLUDED.kind, sampled_at = EXCLUDED.sampled_at,
+              reported_at = EXCLUDED.reported_at
+        WHERE t.person_id = EXCLUDED.person_id
+          AND (t.result, t.kind, t.sampled_at) IS DISTINCT FROM (EXCLUDED.result, EXCLUDED.kind, EXCLUDED.sampled_at)$q$,
+    $q$SELECT * FROM (
+         SELECT max(r.ord), min(r.ord), 'lab and sample_id'
+           FROM recs r GROUP BY r.lab, r.sample_id HAVING count(*) > 1
+         UNION ALL
+         -- (a record repeating no other: its sample is someone else's)
+         SELECT r.ord, NULL, 'its lab and sample_id are recorded for another person'
+           FROM recs r JOIN @extschema@.test_result t ON t.lab = r.lab AND t.sample_id = r.sample_id
+          WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$);
 END $$;
-COMMENT ON FUNCTION @extschema@.import_test_results(jsonb) IS
+COMMENT ON FUNCTION @extschema@.import_test_results(json) IS
   'Imports lab results: [{"person_id" or "identifier", "kind" (pcr, antigen), "sampled_at", "result" (positive, negative), "lab", "sample_id"}]. A known sample of the same person with another result is a correction and replaces it; returns how many rows were new or corrected.';
 
-CREATE FUNCTION @extschema@.import_vaccinations(records jsonb) RETURNS integer
+CREATE FUNCTION @extschema@.import_vaccinations(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  n integer;
 BEGIN
-  PERFORM @extschema@._import_validate(records, 'vaccination',
-    '{"dose": "integer!", "given_at": "timestamptz!", "product": "text"}');
-  PERFORM @extschema@._reject_unknown_people(records, 'vaccination');
-  INSERT INTO @extschema@.vaccination (person_id, region, dose, given_at, product)
-  SELECT r.person_id, r.region, (r.rec ->> 'dose')::integer, (r.rec ->> 'given_at')::timestamptz, r.rec ->> 'product'
-    FROM @extschema@._import_records(records, 'vaccination') r
-   ORDER BY r.ord
-  ON CONFLICT ON CONSTRAINT vaccination_natural_key DO NOTHING;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  RETURN @extschema@._import_with_people(records, 'vaccination',
+    '{person_id,identifier,dose,given_at,product}',
+    '{id,identifier,int:1..10!,evidence_time!,text}',
+    'dose integer, given_at timestamptz, product text',
+    $q$INSERT INTO @extschema@.vaccination (person_id, region, dose, given_at, product)
+       SELECT r.pid, p.region, r.dose, r.given_at, r.product
+         FROM recs r JOIN people p ON p.id = r.pid
+        WHERE $ok
+       ON CONFLICT ON CONSTRAINT vaccination_natural_key DO NOTHING$q$);
 END $$;
-COMMENT ON FUNCTION @extschema@.import_vaccinations(jsonb) IS
-  'Imports doses: [{"person_id" or "identifier", "dose", "given_at", "product"}]; known doses are skipped; returns how many were new.';
+COMMENT ON FUNCTION @extschema@.import_vaccinations(json) IS
+  'Imports doses: [{"person_id" or "identifier", "dose" (1 to 10), "given_at", "product"}]; known doses are skipped; returns how many were new.';
 
-CREATE FUNCTION @extschema@.import_contacts(records jsonb) RETURNS integer
+CREATE FUNCTION @extschema@.import_contacts(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  n integer;
 BEGIN
-  PERFORM @extschema@._import_validate(records, 'contact',
-    '{"kind": "text!", "exposure_at": "timestamptz!", "source_case": "text!"}');
-  PERFORM @extschema@._reject_unknown_people(records, 'contact');
-  INSERT INTO @extschema@.contact (person_id, region, kind, exposure_at, source_case)
-  SELECT r.person_id, r.region, r.rec ->> 'kind', (r.rec ->> 'exposure_at')::timestamptz, r.rec ->> 'source_case'
-    FROM @extschema@._import_records(records, 'contact') r
-   ORDER BY r.ord
-  ON CONFLICT ON CONSTRAINT contact_natural_key DO NOTHING;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  RETURN @extschema@._import_with_people(records, 'contact',
+    '{person_id,identifier,kind,exposure_at,source_case}',
+    '{id,identifier,close|secondary!,evidence_time!,text!}',
+    'kind text, exposure_at timestamptz, source_case text',
+    $q$INSERT INTO @extschema@.contact (person_id, region, kind, exposure_at, source_case)
+       SELECT r.pid, p.region, r.kind, r.exposure_at, r.source_case
+         FROM recs r JOIN people p ON p.id = r.pid
+        WHERE $ok
+       ON CONFLICT ON CONSTRAINT contact_natural_key DO NOTHING$q$);
 END $$;
-COMMENT ON FUNCTION @extschema@.import_contacts(jsonb) IS
+COMMENT ON FUNCTION @extschema@.import_contacts(json) IS
   'Imports contact-tracing lists: [{"person_id" or "identifier", "kind" (close, secondary), "exposure_at", "source_case"}]; known contacts are skipped; returns how many were new.';
 
-CREATE FUNCTION @extschema@.import_risk_areas(records jsonb) RETURNS integer
+CREATE FUNCTION @extschema@.import_risk_areas(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  parse text := $q$
+    SELECT * FROM @extschema@._import_parse($1, 'risk area',
+                    '{division,level,effective_from,effective_until,bulletin}',
+                    '{division!,low|medium|high!,time!,time,text}')
+                  AS r(ord bigint, division text, level text, effective_from timestamptz,
+                       effective_until timestamptz, bulletin text)$q$;
+  outside bigint;
+  backwards bigint;
+  again bigint;
+  first bigint;
+  key text;
   n integer;
 BEGIN
-  PERFORM @extschema@._import_validate(records, 'risk area',
-    '{"division": "text!", "level": "text!", "effective_from": "timestamptz!", "effective_until": "timestamptz", "bulletin": "text"}');
-  PERFORM @extschema@._require_caller_scope(x.r ->> 'division')
-     FROM jsonb_array_elements(records) x(r);
-  PERFORM @extschema@._reject_repeats('risk area',
-    (SELECT min(a.o) || ' ' || b.o || ' same division and effective_from'
-       FROM jsonb_array_elements(records) WITH ORDINALITY a(r, o)
-       JOIN jsonb_array_elements(records) WITH ORDINALITY b(r, o)
-         ON a.o < b.o AND a.r ->> 'division' = b.r ->> 'division'
-        AND (a.r ->> 'effective_from')::timestamptz = (b.r ->> 'effective_from')::timestamptz
-      GROUP BY b.o ORDER BY b.o LIMIT 1));
+  EXECUTE format(
+    $q$WITH recs AS MATERIALIZED (%s)
+       SELECT (SELECT min(r.ord) FROM recs r WHERE NOT @extschema@._in_caller_scope(r.division)),
+              (SELECT min(r.ord) FROM recs r WHERE r.effective_until <= r.effective_from),
+              c.* FROM (SELECT max(r.ord), min(r.ord), 'division and effective_from'
+                          FROM recs r GROUP BY r.division, r.effective_from HAVING count(*) > 1
+                         ORDER BY 1 LIMIT 1) c RIGHT JOIN (SELECT) one ON true$q$, parse)
+    INTO outside, backwards, again, first, key USING records;
+  IF outside IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "division": outside the regions role % acts for', outside,
+                    @extschema@._caller()::regrole
+      USING ERRCODE = '42501', DETAIL = 'Nothing was imported.',
+            HINT = 'A DBA maps roles to regions: SELECT healthcode.grant_region(''role'', ''330000'');';
+  END IF;
+  IF backwards IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "effective_until": not after effective_from', backwards
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  END IF;
+  PERFORM @extschema@._import_refuse('risk area', NULL, true, again, first, key);
   -- a bulletin re-issued for the same division and start updates level and end
-  INSERT INTO @extschema@.risk_area AS a (division, level, effective_from, effective_until, bulletin)
-  SELECT x.r ->> 'division', x.r ->> 'level', (x.r ->> 'effective_from')::timestamptz,
-         (x.r ->> 'effective_until')::timestamptz, x.r ->> 'bulletin'
-    FROM jsonb_array_elements(records) WITH ORDINALITY AS x(r, o)
-   ORDER BY x.o
-  ON CONFLICT ON CONSTRAINT risk_area_natural_key DO UPDATE
-     SET level = EXCLUDED.level, effective_until = EXCLUDED.effective_until, bulletin = EXCLUDED.bulletin
-   WHERE (a.level, a.effective_until, a.bulletin) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.effective_until, EXCLUDED.bulletin);
+  EXECUTE format(
+    $q$INSERT INTO @extschema@.risk_area AS a (division, level, effective_from, effective_until, bulletin)
+       SELECT r.division, r.level, r.effective_from, r.effective_until, r.bulletin FROM (%s) r ORDER BY r.ord
+       ON CONFLICT ON CONSTRAINT risk_area_natural_key DO UPDATE
+          SET level = EXCLUDED.level, effective_until = EXCLUDED.effective_until, bulletin = EXCLUDED.bulletin
+        WHERE (a.level, a.effective_until, a.bulletin)
+              IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.effective_until, EXCLUDED.bulletin)$q$, parse)
+    USING records;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END $$;
-COMMENT ON FUNCTION @extschema@.import_risk_areas(jsonb) IS
+COMMENT ON FUNCTION @extschema@.import_risk_areas(json) IS
   'Imports risk-area bulletins: [{"division", "level" (low, medium, high), "effective_from", "effective_until", "bulletin"}]. A bulletin for a known division and start updates its level and end (an upgrade or a downgrade); returns how many rows were new or changed.';
