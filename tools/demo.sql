@@ -41,7 +41,7 @@ SELECT colour, r ->> 'rule' AS rule, count(*) AS people
 SELECT colour, vaccinated, jsonb_array_length(reasons) AS reasons
   FROM declare('330106199203154417', '330106', '张小明', visited => '{}', temperature => 36.6);
 \echo 'The telecom itinerary shows they were in 110105, a high-risk district, two days ago:'
-SELECT import_travel(jsonb_build_array(jsonb_build_object(
+SELECT import_travel(json_build_array(jsonb_build_object(
          'identifier', '330106199203154417', 'place', '110105', 'at', now() - interval '2 days'))) AS imported;
 SELECT colour, reasons -> 0 ->> 'text' AS reason, to_char(valid_until, 'YYYY-MM-DD HH24:MI') AS valid_until
   FROM health_info('330106199203154417');
@@ -59,7 +59,7 @@ SELECT to_char(at, 'MM-DD') AS day, s.colour, s.reasons -> 0 ->> 'rule' AS first
 \echo
 \echo '== 5. 330108 is designated high risk: everyone who stayed there turns red at once'
 SELECT count(*) AS red_before FROM current_status WHERE colour = 'red';
-SELECT import_risk_areas(jsonb_build_array(jsonb_build_object(
+SELECT import_risk_areas(json_build_array(jsonb_build_object(
          'division', '330108', 'level', 'high', 'effective_from', now() - interval '10 days',
          'bulletin', 'demo bulletin 5'))) AS bulletins;
 SELECT count(*) AS red_after FROM current_status WHERE colour = 'red';

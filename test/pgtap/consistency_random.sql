@@ -304,7 +304,7 @@ BEGIN
                                          'at', least(at + (random() - 0.7) * interval '3 days', t + interval '4 minutes'),
                                          'source', pg_temp.pick(ARRAY['telecom', 'transport', 'venue_scan']));
     END LOOP;
-    sql := format('SELECT healthcode.import_travel(%L::jsonb)', recs);
+    sql := format('SELECT healthcode.import_travel(%L::json)', recs);
   WHEN 'travel partition insert' THEN
     -- straight into a day partition
     at := pg_temp.rand_at();
@@ -374,20 +374,20 @@ BEGIN
                                            'lab', 'lab ' || pg_temp.ri(1, 3), 'sample_id', format('R%s-%s', step, i));
       END IF;
     END LOOP;
-    sql := format('SELECT healthcode.import_test_results(%L::jsonb)', recs);
+    sql := format('SELECT healthcode.import_test_results(%L::json)', recs);
   WHEN 'test correction' THEN
     -- the lab sends a known sample again with another result or time
     rid := pg_temp.pick_id('test_result');
     SELECT * INTO x FROM healthcode.test_result tr WHERE tr.id = rid;
     IF NOT FOUND THEN
-      sql := 'SELECT healthcode.import_test_results(''[]''::jsonb)';
+      sql := 'SELECT healthcode.import_test_results(''[]''::json)';
     ELSE
       recs := jsonb_build_array(jsonb_build_object(
         'person_id', x.person_id, 'kind', x.kind, 'lab', x.lab, 'sample_id', x.sample_id,
         'sampled_at', CASE WHEN random() < 0.3 THEN pg_temp.rand_at() ELSE x.sampled_at END,
         'result', CASE WHEN random() < 0.8 THEN CASE x.result WHEN 'positive' THEN 'negative' ELSE 'positive' END
                        ELSE x.result END));
-      sql := format('SELECT healthcode.import_test_results(%L::jsonb)', recs);
+      sql := format('SELECT healthcode.import_test_results(%L::json)', recs);
     END IF;
   WHEN 'test update' THEN
     sql := format('UPDATE healthcode.test_result SET sampled_at = %s, result = %L WHERE id = %s',
@@ -404,7 +404,7 @@ BEGIN
       recs := recs || jsonb_build_object('person_id', pg_temp.rand_person(), 'kind', pg_temp.pick(ARRAY['close', 'secondary']),
                                          'exposure_at', pg_temp.rand_at(), 'source_case', 'case-' || pg_temp.ri(1, 12));
     END LOOP;
-    sql := format('SELECT healthcode.import_contacts(%L::jsonb)', recs);
+    sql := format('SELECT healthcode.import_contacts(%L::json)', recs);
   WHEN 'contact update' THEN
     sql := format('UPDATE healthcode.contact SET exposure_at = %s, kind = %L WHERE id = %s',
                   pg_temp.lit(pg_temp.rand_at()), pg_temp.pick(ARRAY['close', 'secondary']), pg_temp.some_id('contact'));
@@ -482,7 +482,7 @@ BEGIN
                                                           ELSE t - random() * interval '400 days' END,
                                          'product', 'CoronaVac');
     END LOOP;
-    sql := format('SELECT healthcode.import_vaccinations(%L::jsonb)', recs);
+    sql := format('SELECT healthcode.import_vaccinations(%L::json)', recs);
   WHEN 'vaccination update' THEN
     sql := format('UPDATE healthcode.vaccination SET given_at = %s WHERE id = %s',
                   pg_temp.lit(pg_temp.rand_at()), pg_temp.some_id('vaccination'));
@@ -576,7 +576,7 @@ BEGIN
       END IF;
     END IF;
     IF kind = 'risk area import' THEN
-      sql := format('SELECT healthcode.import_risk_areas(%L::jsonb)', recs);
+      sql := format('SELECT healthcode.import_risk_areas(%L::json)', recs);
     ELSE
       sql := format('INSERT INTO healthcode.risk_area (division, level, effective_from, effective_until, bulletin) '
                     'SELECT division, level, effective_from, effective_until, bulletin '
@@ -676,7 +676,7 @@ BEGIN
                     pg_temp.pick(ARRAY['green', 'yellow', 'red']), pg_temp.lit(t - random() * interval '1 hour'),
                     pg_temp.lit(t + random() * interval '10 seconds' + interval '1 microsecond'));
     ELSIF r < 0.7 THEN
-      sql := format('SELECT healthcode.import_contacts(%L::jsonb)',
+      sql := format('SELECT healthcode.import_contacts(%L::json)',
                     jsonb_build_array(jsonb_build_object('person_id', pid, 'kind', pg_temp.pick(ARRAY['close', 'secondary']),
                                                          'exposure_at', t - make_interval(days => pg_temp.lookback())
                                                                           + random() * interval '10 seconds',
@@ -707,7 +707,7 @@ BEGIN
                                            'result', CASE WHEN random() < 0.1 THEN 'positive' ELSE 'negative' END,
                                            'lab', 'mass screening', 'sample_id', format('M%s-%s', step, i));
       END LOOP;
-      sql := format('SELECT healthcode.import_test_results(%L::jsonb)', recs);
+      sql := format('SELECT healthcode.import_test_results(%L::json)', recs);
     ELSIF r < 0.65 THEN
       vals := ARRAY(SELECT pg_temp.some_id('checkin')::text FROM generate_series(1, pg_temp.ri(3, 15)));
       sql := format('UPDATE healthcode.checkin SET temperature = %s WHERE id IN (%s)', pg_temp.rand_temperature(0.5),

@@ -21,16 +21,16 @@ SELECT register_person('110105199001011234', '110105', '王小明') AS p_bj \gse
 SELECT register_person('330203199001011234', '330203', '李小四') AS p_nb \gset
 SELECT register_person('330106199001011234', '330106', '张小三') AS p_hz \gset
 SELECT import_travel(format('[{"person_id": %s, "place": "110105", "at": "%s", "source": "telecom"}]',
-                            :p_bj, now() - interval '1 day')::jsonb) AS n \gset
+                            :p_bj, now() - interval '1 day')::json) AS n \gset
 SELECT count(*) AS n FROM declare('110105199001011234', '110105', temperature => 36.8) \gset
 SELECT count(*) AS n FROM declare('330203199001011234', '330203', temperature => 36.8) \gset
 SELECT count(*) AS n FROM declare('330106199001011234', '330106', temperature => 36.8) \gset
 SELECT import_test_results(format('[{"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "positive", "lab": "regress lab", "sample_id": "R-BJ-1"}]',
-                                  :p_bj, now() - interval '3 hours')::jsonb) AS n \gset
+                                  :p_bj, now() - interval '3 hours')::json) AS n \gset
 SELECT import_vaccinations(format('[{"person_id": %s, "dose": 1, "given_at": "%s"}, {"person_id": %s, "dose": 2, "given_at": "%s"}]',
-                                  :p_bj, now() - interval '200 days', :p_bj, now() - interval '150 days')::jsonb) AS n \gset
+                                  :p_bj, now() - interval '200 days', :p_bj, now() - interval '150 days')::json) AS n \gset
 SELECT import_contacts(format('[{"person_id": %s, "kind": "secondary", "exposure_at": "%s", "source_case": "regress case 7"}]',
-                              :p_bj, date_trunc('second', now() - interval '2 days'))::jsonb) AS n \gset
+                              :p_bj, date_trunc('second', now() - interval '2 days'))::json) AS n \gset
 SELECT count(*) AS n FROM check_in('110105199001011234', 36.5) \gset
 SELECT count(*) AS findings FROM audit() \gset
 SELECT t.id AS bj_result FROM test_result t WHERE t.person_id = :p_bj \gset

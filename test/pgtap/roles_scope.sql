@@ -29,10 +29,10 @@ SELECT import_test_results(format('[{"person_id": %s, "kind": "pcr", "sampled_at
                                     {"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "negative", "lab": "regress lab", "sample_id": "R-NB"},
                                     {"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "positive", "lab": "regress lab", "sample_id": "R-BJ"}]',
                            :p_hz, now() - interval '2 hours', :p_nb, now() - interval '2 hours',
-                           :p_bj, now() - interval '2 hours')::jsonb) AS imported \gset
+                           :p_bj, now() - interval '2 hours')::json) AS imported \gset
 -- a second Beijing person, green, who stayed in Hangzhou's 330105 yesterday
 SELECT person_id AS p_bj2 FROM declare('110108199001012222', '110108', '周小六', temperature => 36.5) \gset
-SELECT import_travel(format('[{"person_id": %s, "place": "330105", "at": "%s"}]', :p_bj2, now() - interval '1 day')::jsonb)
+SELECT import_travel(format('[{"person_id": %s, "place": "330105", "at": "%s"}]', :p_bj2, now() - interval '1 day')::json)
        AS imported \gset
 
 -- (the common roles come from lib/roles_common.psql)

@@ -393,16 +393,16 @@ SELECT is(pg_temp.colour(:p_ae) || ' ' || pg_temp.colour(:p_al) || ' ' || pg_tem
           'and the designation deleted again: green');
 
 -- a bulletin imported and re-imported with a new level
-SELECT is(import_risk_areas(jsonb_build_array(jsonb_build_object(
+SELECT is(import_risk_areas(json_build_array(jsonb_build_object(
             'division', '430102', 'level', 'medium', 'effective_from', now() - interval '10 days',
             'bulletin', 'status_triggers import'))), 1, 'import_risk_areas: a new bulletin');
 SELECT is(pg_temp.colour(:p_ae), 'yellow', 'import_risk_areas: its stays are yellow');
-SELECT is(import_risk_areas(jsonb_build_array(jsonb_build_object(
+SELECT is(import_risk_areas(json_build_array(jsonb_build_object(
             'division', '430102', 'level', 'high', 'effective_from', now() - interval '10 days',
             'bulletin', 'status_triggers import'))), 1, 'import_risk_areas: the same bulletin upgraded');
 SELECT is(pg_temp.colour(:p_ae), 'red', 'import_risk_areas: the upgrade makes red');
 SELECT pg_temp.history_count(:p_ae) AS h_ae \gset
-SELECT is(import_risk_areas(jsonb_build_array(jsonb_build_object(
+SELECT is(import_risk_areas(json_build_array(jsonb_build_object(
             'division', '430102', 'level', 'high', 'effective_from', now() - interval '10 days',
             'bulletin', 'status_triggers import'))), 0, 'import_risk_areas: the same batch again changes nothing');
 SELECT is(pg_temp.history_count(:p_ae), :h_ae::bigint, 'import_risk_areas: and writes no history');
@@ -416,14 +416,14 @@ CREATE TEMP TABLE batch AS SELECT jsonb_build_array(
                      'result', 'positive', 'lab', 'status_triggers lab', 'sample_id', 'S-1'),
   jsonb_build_object('person_id', :p_lab2, 'kind', 'antigen', 'sampled_at', now() - interval '1 day',
                      'result', 'negative', 'lab', 'status_triggers lab', 'sample_id', 'S-2')) AS b;
-SELECT is(import_test_results((SELECT b FROM batch)), 2, 'import_test_results: two new results');
+SELECT is(import_test_results((SELECT b FROM batch)::json), 2, 'import_test_results: two new results');
 SELECT is(pg_temp.colour(:p_lab), 'red', 'import_test_results: the positive is red');
 SELECT pg_temp.snapshot() AS n \gset
 SELECT count(*) AS h_all FROM status_history \gset
-SELECT is(import_test_results((SELECT b FROM batch)), 0, 'import_test_results: the same batch again is not new');
+SELECT is(import_test_results((SELECT b FROM batch)::json), 0, 'import_test_results: the same batch again is not new');
 SELECT is((SELECT count(*) FROM status_history), :h_all::bigint, 'the same batch again writes no history');
 SELECT is(pg_temp.rewritten(), '{}'::bigint[], 'the same batch again rewrites no status');
-SELECT is(import_test_results(jsonb_build_array(
+SELECT is(import_test_results(json_build_array(
             jsonb_build_object('person_id', :p_lab, 'kind', 'pcr', 'sampled_at', now() - interval '1 day',
                                'result', 'negative', 'lab', 'status_triggers lab', 'sample_id', 'S-1'))),
           1, 'a lab correcting a false positive (same lab and sample_id, negative) counts as one change');
@@ -447,14 +447,14 @@ CREATE TEMP TABLE batches AS SELECT
     jsonb_build_object('person_id', :p_lab2, 'dose', 1, 'given_at', now() - interval '90 days', 'product', 'X'),
     jsonb_build_object('person_id', :p_lab2, 'dose', 2, 'given_at', now() - interval '60 days', 'product', 'X'))
     AS doses;
-SELECT is(import_travel((SELECT travel FROM batches)), 3, 'import_travel: three new stays (partitions made as needed)');
-SELECT is(import_contacts((SELECT contacts FROM batches)), 1, 'import_contacts: one new contact');
-SELECT is(import_vaccinations((SELECT doses FROM batches)), 2, 'import_vaccinations: two new doses');
+SELECT is(import_travel((SELECT travel FROM batches)::json), 3, 'import_travel: three new stays (partitions made as needed)');
+SELECT is(import_contacts((SELECT contacts FROM batches)::json), 1, 'import_contacts: one new contact');
+SELECT is(import_vaccinations((SELECT doses FROM batches)::json), 2, 'import_vaccinations: two new doses');
 SELECT is((SELECT colour::text || ' ' || vaccinated FROM status(:p_lab2)), 'red true', 'the imports make red, vaccinated');
 SELECT pg_temp.snapshot() AS n \gset
 SELECT count(*) AS h_all FROM status_history \gset
-SELECT is(ARRAY[import_travel((SELECT travel FROM batches)), import_contacts((SELECT contacts FROM batches)),
-                import_vaccinations((SELECT doses FROM batches))], ARRAY[0, 0, 0],
+SELECT is(ARRAY[import_travel((SELECT travel FROM batches)::json), import_contacts((SELECT contacts FROM batches)::json),
+                import_vaccinations((SELECT doses FROM batches)::json)], ARRAY[0, 0, 0],
           're-importing the same batches: nothing new');
 SELECT is((SELECT count(*) FROM travel WHERE person_id = :p_lab2), 3::bigint, 're-importing: the same number of stays');
 SELECT is((SELECT count(*) FROM status_history), :h_all::bigint, 're-importing: no new history rows');
@@ -465,12 +465,12 @@ SELECT is_empty('SELECT * FROM check_consistency()', 'imports: check_consistency
 -- the same transaction (here by import_travel above, after the risk-area
 -- changes above).
 SELECT pg_temp.person('late partition') AS p_late \gset
-SELECT is(import_travel(jsonb_build_array(jsonb_build_object(
+SELECT is(import_travel(json_build_array(jsonb_build_object(
             'person_id', :p_late, 'place', '430102', 'at', now() - interval '6 days'))), 1,
           'late partition: import_travel records a stay 6 days ago in 430102');
 SELECT ok(pg_temp.partition_exists(:'late_part'), 'late partition: the imports made the day''s partition');
 SELECT is(pg_temp.colour(:p_late) || ' ' || pg_temp.colour(:p_ae), 'red red', 'late partition: 430102 is high risk: red');
-SELECT is(import_risk_areas(jsonb_build_array(jsonb_build_object(
+SELECT is(import_risk_areas(json_build_array(jsonb_build_object(
             'division', '430102', 'level', 'medium', 'effective_from', now() - interval '10 days',
             'bulletin', 'status_triggers import'))), 1, 'late partition: 430102 downgraded to medium');
 SELECT is(pg_temp.colour(:p_ae), 'yellow', 'late partition: a stay in an older partition follows the downgrade');

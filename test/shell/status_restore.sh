@@ -36,10 +36,10 @@ CREATE TEMP TABLE pick AS
   SELECT p.id, p.region, row_number() OVER (ORDER BY p.id) AS n
     FROM person p JOIN person_status s ON s.person_id = p.id
    WHERE s.colour = 'green' AND s.next = '[]' ORDER BY p.id LIMIT 12;
-SELECT import_test_results(jsonb_build_array(jsonb_build_object(
+SELECT import_test_results(json_build_array(jsonb_build_object(
   'person_id', (SELECT id FROM pick WHERE n = 1), 'kind', 'pcr', 'sampled_at', now() - interval '5 hours',
   'result', 'positive', 'lab', 'restore lab', 'sample_id', 'RS-1')));
-SELECT import_contacts(jsonb_build_array(jsonb_build_object(
+SELECT import_contacts(json_build_array(jsonb_build_object(
   'person_id', (SELECT id FROM pick WHERE n = 2), 'kind', 'close', 'exposure_at', now() - interval '2 days',
   'source_case', 'restore-case')));
 SELECT record_decision((SELECT id FROM pick WHERE n = 3), 'override', 'data error', 'order R-1', 'yellow',
@@ -57,7 +57,7 @@ SELECT * FROM decide_correction(
                      (SELECT id FROM contact ORDER BY id LIMIT 1), 'I was not there'),
   true, 'tracing error');
 UPDATE person SET region = '110108' WHERE id = (SELECT id FROM pick WHERE n = 4);
-SELECT import_travel(jsonb_build_array(jsonb_build_object(
+SELECT import_travel(json_build_array(jsonb_build_object(
   'person_id', (SELECT id FROM pick WHERE n = 5), 'place', '330106', 'at', now() - interval '40 days')));
 EOF
 ok $? "scripted changes by data"

@@ -1115,6 +1115,7 @@ main(void)
 	test_server_key();
 	test_qr();
 	test_status_engine();
+	test_import_fields();
 
 	printf("1..%d\n", n_run);
 	if (tap_len)
