@@ -86,6 +86,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   targets bigint[];
+  people bigint[];
+  homes text[];
 BEGIN
   IF audit.person_id IS NOT NULL AND audit.region IS NOT NULL THEN
     RAISE EXCEPTION 'audit() takes a person or a region, not both' USING ERRCODE = '22023';
@@ -110,11 +112,31 @@ BEGIN
          @extschema@.division_covers(audit.region, d.region) AND d.declared_at >= @extschema@._evidence_horizon(now())
        ELSE d.audited_at IS NULL END
        AND @extschema@._in_caller_scope(d.region));
+  -- The people the findings are filed on, locked against a move or a
+  -- deletion (both change the key (id, region) that FOR KEY SHARE guards)
+  -- until this transaction ends. Without it, a finding filed with the region
+  -- this statement's snapshot showed fails its foreign key (23503) when a
+  -- move commits meanwhile; and a move half done (holding the person,
+  -- cascading into their declarations) would deadlock with the update of
+  -- those declarations below. A locking read returns the newest version
+  -- (READ COMMITTED): a move that committed first gives its new region, one
+  -- that comes later waits. In person-id order, as every other locker.
+  SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}'), coalesce(array_agg(p.region ORDER BY p.id), '{}')
+    INTO people, homes
+    FROM (SELECT p.id, p.region FROM @extschema@.person p
+           WHERE p.id IN (SELECT d.person_id FROM @extschema@.declaration d WHERE d.id = ANY (targets))
+           ORDER BY p.id FOR KEY SHARE OF p) p;
   RETURN QUERY
   WITH found AS (
+    -- (this statement's snapshot is newer than the locks: it sees the
+    -- declarations as moves and deletions that went first left them;
+    -- concurrent audits insert in one order, so neither waits for the other
+    -- on one finding while holding another the other waits for)
     INSERT INTO @extschema@.audit_finding AS f (person_id, region, declaration_id, kind, detail)
-    SELECT a.person_id, a.region, a.declaration_id, a.kind, a.detail
+    SELECT a.person_id, h.region, a.declaration_id, a.kind, a.detail
       FROM @extschema@._audit_findings(targets) a
+      JOIN unnest(people, homes) AS h(person_id, region) ON h.person_id = a.person_id
+     ORDER BY a.declaration_id, a.kind
     ON CONFLICT ON CONSTRAINT audit_finding_natural_key DO NOTHING
     RETURNING f.*
   ), audited AS (

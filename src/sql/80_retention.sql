@@ -35,8 +35,16 @@ BEGIN
   FOR d IN SELECT g::date FROM generate_series(first_day, last_day, interval '1 day') g LOOP
     name := 'travel_' || to_char(d, 'YYYYMMDD');
     CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
-    -- concurrent callers: the first one creates it
-    PERFORM pg_advisory_xact_lock(hashtext(schema_name || '.' || name));
+    -- A new partition locks travel (ACCESS EXCLUSIVE) and, for its foreign
+    -- key, person (SHARE ROW EXCLUSIVE) until the transaction ends. Taken in
+    -- the other order, or after rows of person were locked, that deadlocks
+    -- with a move, whose cascade writes travel while it holds person. So
+    -- person first, then travel: whoever holds either finishes first. The
+    -- lock on travel also serialises concurrent creators and, being a
+    -- relation lock, makes this session see a partition another one has
+    -- just committed (an advisory lock would not: 42P07).
+    LOCK TABLE @extschema@.person IN SHARE ROW EXCLUSIVE MODE;
+    LOCK TABLE @extschema@.travel IN ACCESS EXCLUSIVE MODE;
     CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
     EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.travel FOR VALUES FROM (%L) TO (%L)',
                    schema_name, name, schema_name,
