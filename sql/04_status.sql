@@ -136,7 +136,7 @@ SELECT try(format('SELECT * FROM declare(%L, %L, temperature => 80)', :'id1', '4
 SELECT try(format('SELECT * FROM declare(%L, %L, temperature => 20)', :'id1', '460105')) AS temperature_20;
 SELECT try(format('SELECT * FROM declare(%L, %L, temperature => %L)', :'id1', '460105', 'NaN')) AS temperature_nan;
 SELECT try(format('SELECT * FROM declare(%L, %L, temperature => 120)', :'id1', '460105'))
-       ~ '^(22023|23514): .*temperature' AS temperature_120_names_field;
+       ~ '^(22003|22023): .*temperature' AS temperature_120_names_field;
 SELECT try(format('SELECT * FROM declare(%L, %L, visited => %L)', :'id1', '460105', '{460105,4601}')) AS malformed_visited;
 SELECT try(format('SELECT * FROM declare(%L, %L, visited => %L)', :'id1', '460105', '{990000}')) AS unknown_visited;
 SELECT try(format('SELECT * FROM declare(%L, %L, visited => %L)', :'id1', '460105', '{000000}')) AS national_visited;
@@ -175,12 +175,12 @@ SELECT try(format('SELECT * FROM check_in(%L, symptoms => NULL)', :'id1')) AS nu
 SELECT try(format('SELECT * FROM check_in(%L, symptoms => %L)', :'id1', '{sneezing}')) AS unknown_symptom;
 SELECT try(format('SELECT * FROM check_in(%L, 80)', :'id1')) AS temperature_80;
 SELECT try(format('SELECT * FROM check_in(%L, 33.9)', :'id1')) AS temperature_33_9;
-SELECT try(format('SELECT * FROM check_in(%L, 200)', :'id1')) ~ '^(22023|23514): .*temperature' AS temperature_200_names_field;
+SELECT try(format('SELECT * FROM check_in(%L, 200)', :'id1')) ~ '^(22003|22023): .*temperature' AS temperature_200_names_field;
 SELECT count(*) AS checkins FROM checkin;
 
 SELECT try(format('SELECT * FROM health_info(%L)', 'hc04 nobody')) AS unknown_person;
 SELECT try(format('SELECT * FROM health_info(%L)', '')) AS empty_identifier;
-SELECT count(*) AS null_identifier_rows FROM health_info(NULL);
+SELECT try('SELECT * FROM health_info(NULL)') AS null_identifier;
 SELECT person_id = :p1 AS is_p1, colour, vaccinated, reasons, valid_until FROM health_info(:'id1');
 
 -- ---- issue_for -------------------------------------------------------------------
@@ -227,7 +227,7 @@ SELECT (SELECT count(*) FROM manual_decision) - :decisions_before AS decisions_a
 
 -- ---- corrections: request_correction, decide_correction -------------------------
 
-SELECT import_travel(format('[{"person_id": %s, "place": "460105", "at": "2020-01-01T10:00:00+08:00"}]', :p1)::jsonb) AS imported;
+SELECT import_travel(format('[{"person_id": %s, "place": "460105", "at": "2020-01-01T10:00:00+08:00"}]', :p1)::json) AS imported;
 SELECT id AS travel1 FROM travel WHERE person_id = :p1 \gset
 SELECT try(format('SELECT request_correction(%s, NULL, %s, %L)', :p1, :travel1, 'c')) AS null_evidence;
 SELECT try(format('SELECT request_correction(%s, %L, %s, %L)', :p1, 'person', :travel1, 'c')) AS unknown_evidence;
@@ -242,7 +242,7 @@ SELECT replace(try(format('SELECT request_correction(%s, %L, %s, %L)', :p1, 'dec
                'record ' || :travel1, 'record <travel1>') AS wrong_table;
 SELECT replace(try(format('SELECT request_correction(NULL, %L, %s, %L)', 'travel', :travel1, 'c')),
                'record ' || :travel1, 'record <travel1>') AS null_person;
-SELECT try(format('SELECT request_correction(NULL, %L, NULL, %L)', 'travel', 'c')) ~ '^22023: ' AS null_person_and_record_refused;
+SELECT try(format('SELECT request_correction(NULL, %L, NULL, %L)', 'travel', 'c')) ~ '^22004: ' AS null_person_and_record_refused;
 SELECT count(*) AS corrections FROM correction;
 
 SELECT request_correction(:p1, 'travel', :travel1, 'I was not there') AS cid \gset
@@ -265,7 +265,7 @@ SELECT try($$SELECT * FROM audit(NULL, '990000')$$) AS unknown_region;
 SELECT try($$SELECT * FROM audit(999999)$$) AS unknown_person;
 -- a declaration that denies the contact the tracing list shows
 SELECT import_contacts(format('[{"person_id": %s, "kind": "secondary", "exposure_at": "%s", "source_case": "hc04-case-1"}]',
-                              :p3, now() - interval '2 days')::jsonb) AS imported;
+                              :p3, now() - interval '2 days')::json) AS imported;
 SELECT colour FROM declare(synthetic_identifier('460105', 3), '460105');
 SELECT kind, status FROM audit(:p3);
 SELECT count(*) AS again FROM audit(:p3);
@@ -354,14 +354,14 @@ SELECT (SELECT count(*) FROM test_result) AS test_results,
 -- the good record alone makes red (so the check above could have failed)
 SELECT import_test_results(format(
   '[{"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "positive", "lab": "hc04 lab", "sample_id": "t1"}]',
-  :p2, now() - interval '1 day')::jsonb) AS imported;
+  :p2, now() - interval '1 day')::json) AS imported;
 SELECT (SELECT count(*) FROM status_history) - :history_before AS history_added,
        (SELECT colour FROM status(:p2)) AS p2_colour;
 -- a record naming one person with another person's sample (lab + sample id)
 -- is refused: it must not change the other person's result
 SELECT import_test_results(format(
   '[{"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "negative", "lab": "hc04 lab", "sample_id": "p6-a"}]',
-  :p6, now() - interval '1 day')::jsonb) AS imported;
+  :p6, now() - interval '1 day')::json) AS imported;
 SELECT try(format('SELECT import_test_results(%L)', format(
   '[{"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "positive", "lab": "hc04 lab", "sample_id": "p6-a"}]',
   :p2, now() - interval '1 day'))) ~ '^22023: .*record 1' AS other_persons_sample_refused;
@@ -405,7 +405,7 @@ SELECT (SELECT count(*) FROM contact WHERE person_id = :p7) AS contacts,
        (SELECT colour FROM status(:p7)) AS p7_colour;
 -- the good record alone makes red
 SELECT import_contacts(format('[{"person_id": %s, "kind": "close", "exposure_at": "%s", "source_case": "hc04-case-2"}]',
-                              :p7, now() - interval '1 day')::jsonb) AS imported;
+                              :p7, now() - interval '1 day')::json) AS imported;
 SELECT (SELECT count(*) FROM status_history) - :history_before AS history_added, (SELECT colour FROM status(:p7)) AS p7_colour;
 
 -- risk areas: bad divisions, levels, times, ranges
@@ -421,14 +421,14 @@ SELECT try($$SELECT import_risk_areas('[{"division": "460105", "level": "high", 
 SELECT try($$SELECT import_risk_areas('[5]')$$) AS not_an_object;
 SELECT count(*) AS history_before FROM status_history \gset
 -- p8 stayed in 460106 yesterday; a good high-risk bulletin for it with a bad one
-SELECT import_travel(format('[{"person_id": %s, "place": "460106", "at": "%s"}]', :p8, now() - interval '1 day')::jsonb) AS imported;
+SELECT import_travel(format('[{"person_id": %s, "place": "460106", "at": "%s"}]', :p8, now() - interval '1 day')::json) AS imported;
 SELECT try(format('SELECT import_risk_areas(%L)', format(
   '[{"division": "460106", "level": "high", "effective_from": "%s"},
     {"division": "460107", "level": "severe", "effective_from": "%s"}]', now() - interval '2 days', now() - interval '2 days'))) AS one_bad_of_two;
 SELECT (SELECT count(*) FROM risk_area) AS risk_areas, (SELECT count(*) FROM status_history) - :history_before AS history_added,
        (SELECT colour FROM status(:p8)) AS p8_colour;
 -- the good bulletin alone makes p8 red
-SELECT import_risk_areas(format('[{"division": "460106", "level": "high", "effective_from": "%s"}]', now() - interval '2 days')::jsonb) AS imported;
+SELECT import_risk_areas(format('[{"division": "460106", "level": "high", "effective_from": "%s"}]', now() - interval '2 days')::json) AS imported;
 SELECT (SELECT count(*) FROM status_history) - :history_before AS history_added, (SELECT colour FROM status(:p8)) AS p8_colour;
 SELECT try(format('SELECT import_risk_areas(%L)', format(
   '[{"division": "460106", "level": "high", "effective_from": "%1$s"}, {"division": "460106", "level": "medium", "effective_from": "%1$s"}]',

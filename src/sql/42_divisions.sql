@@ -51,3 +51,63 @@ END;
 COMMENT ON FUNCTION @extschema@.division_codes_valid(text[]) IS
   'True when every element is a valid, non-national division code (an empty array is valid).';
 
+
+-- ---------------------------------------------------------------------------
+-- Arguments. Every function an application or operator calls checks its
+-- arguments before it writes anything, and a bad one gets an error whose
+-- message names the argument, with the SQLSTATE of its class:
+--   22004  a NULL where a value is needed
+--   22023  an invalid value (a division code, a word outside a vocabulary,
+--          a text or an array too long)
+--   22003  a number or an interval out of range
+--   22008  a time that is not finite
+-- A value is echoed only shortened (_shorten), and an identifier never.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._shorten(value text, max integer DEFAULT 40) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+  WHEN value IS NULL THEN 'NULL'
+  WHEN max IS NULL OR pg_catalog.length(value) OPERATOR(pg_catalog.<=) max THEN value
+  ELSE pg_catalog.left(value, GREATEST(max, 0)) OPERATOR(pg_catalog.||) '...' END;
+COMMENT ON FUNCTION @extschema@._shorten(text, integer) IS
+  'Internal: a value as an error message echoes it: cut to max characters (default 40) with ... appended when cut; NULL as the word NULL.';
+
+CREATE FUNCTION @extschema@._require_finite(value timestamptz, argname text) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF value IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
+  END IF;
+  IF NOT isfinite(value) THEN
+    RAISE EXCEPTION '% must be a finite time, not %', argname, value USING ERRCODE = '22008';
+  END IF;
+  RETURN value;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_finite(timestamptz, text) IS
+  'Internal: the time if it is finite, else 22004 (NULL) or 22008 (infinity), naming the argument.';
+
+CREATE FUNCTION @extschema@._require_region(region text, argname text DEFAULT 'region',
+                                            allow_national boolean DEFAULT false) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF region IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
+  END IF;
+  IF NOT @extschema@.division_code_valid(region) THEN
+    RAISE EXCEPTION 'invalid division code for %: %', argname, quote_literal(@extschema@._shorten(region))
+      USING ERRCODE = '22023',
+            HINT = 'A division code has six digits: 330000 a province, 330100 a city, 330106 a district.';
+  END IF;
+  IF region = '000000' AND NOT allow_national THEN
+    RAISE EXCEPTION 'invalid division code for %: %', argname, quote_literal(region)
+      USING ERRCODE = '22023', DETAIL = '000000 is the whole country, not a region.';
+  END IF;
+  RETURN region;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_region(text, text, boolean) IS
+  'Internal: the code if it is a valid division code (000000, the whole country, only with allow_national), else 22004 or 22023 naming the argument.';

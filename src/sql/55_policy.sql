@@ -133,7 +133,11 @@ DECLARE
   p @extschema@.policy;
 BEGIN
   IF NOT @extschema@.division_code_valid(policy_at.region) THEN
-    RAISE EXCEPTION 'invalid division code for region: %', quote_literal(policy_at.region) USING ERRCODE = '22023';
+    RAISE EXCEPTION 'invalid division code for region: %', quote_literal(@extschema@._shorten(policy_at.region))
+      USING ERRCODE = '22023';
+  END IF;
+  IF NOT isfinite(policy_at.at) THEN
+    RAISE EXCEPTION 'at must be a finite time, not %', policy_at.at USING ERRCODE = '22008';
   END IF;
   SELECT * INTO p
     FROM @extschema@.policy v
@@ -145,7 +149,7 @@ BEGIN
   RETURN p;
 END $$;
 COMMENT ON FUNCTION @extschema@.policy_at(text, timestamptz) IS
-  'The policy version that governs a region at an instant: the most specific region on its chain with a version in force, then the latest-starting version.';
+  'The policy version that governs a region at a finite instant: the most specific region on its chain with a version in force, then the latest-starting version.';
 
 -- The longest lookback of any version in force now or later: windowed
 -- evidence older than this cannot change any colour from now on.

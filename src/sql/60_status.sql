@@ -312,6 +312,16 @@ DECLARE
   prev @extschema@.risk_colour;
   i integer;
 BEGIN
+  IF s IS NULL THEN
+    RAISE EXCEPTION 's (a stored status) must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF at IS NULL THEN
+    RAISE EXCEPTION 'at must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF jsonb_typeof(s.next) IS DISTINCT FROM 'array' THEN
+    RAISE EXCEPTION 's.next must be a JSON array of segments, not %', coalesce(jsonb_typeof(s.next), 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
   r := ROW(s.colour, s.vaccinated, s.reasons, s.since, s.valid_until, s.next);
   IF at < s.valid_until OR s.valid_until = 'infinity' THEN
     RETURN r;
@@ -342,7 +352,8 @@ COMMENT ON FUNCTION @extschema@._status_later(@extschema@.person_status, timesta
 CREATE FUNCTION @extschema@.status_at(s @extschema@.person_status, at timestamptz)
 RETURNS @extschema@.status_instant
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN CASE WHEN at OPERATOR(pg_catalog.<) s.valid_until OR s.valid_until OPERATOR(pg_catalog.=) 'infinity'
+RETURN CASE WHEN at IS NOT NULL
+                 AND (at OPERATOR(pg_catalog.<) s.valid_until OR s.valid_until OPERATOR(pg_catalog.=) 'infinity')
             THEN ROW(s.colour, s.vaccinated, s.reasons, s.since, s.valid_until, s.next)::@extschema@.status_instant
             ELSE @extschema@._status_later(s, at) END;
 COMMENT ON FUNCTION @extschema@.status_at(@extschema@.person_status, timestamptz) IS
@@ -936,10 +947,14 @@ COMMENT ON COLUMN @extschema@.status_report.valid_until IS 'Until when this stat
 -- plan its query at every call; PL/pgSQL keeps the plan for the session)
 CREATE FUNCTION @extschema@.status(person_id bigint, at timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF @extschema@.status_report
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  IF status.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_finite(status.at, 'at');
   RETURN QUERY
   SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since, (x.v).valid_until
     FROM @extschema@.person_status s
@@ -948,7 +963,7 @@ BEGIN
      AND @extschema@._in_caller_scope(s.region);
 END $$;
 COMMENT ON FUNCTION @extschema@.status(bigint, timestamptz) IS
-  'A person''s effective status at a time (default now, not before the last recalculation): colour, vaccinated mark, reasons, since when the colour holds, and until when the status holds without new evidence. No row for a person outside the caller''s regions.';
+  'A person''s effective status at a finite time (default now, not before the last recalculation): colour, vaccinated mark, reasons, since when the colour holds, and until when the status holds without new evidence. No row for a person outside the caller''s regions.';
 
 CREATE VIEW @extschema@.current_status WITH (security_invoker = true) AS
 SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since,

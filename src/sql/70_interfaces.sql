@@ -19,23 +19,155 @@ RETURN pg_catalog.upper(pg_catalog.regexp_replace(identifier, '[[:space:]\u3000]
 COMMENT ON FUNCTION @extschema@.normalize_identifier(text) IS
   'An identifier as it is hashed: every blank (the ideographic space among them) removed, letters in upper case.';
 
+-- ---- arguments (see 42_divisions.sql) -------------------------------------------
+-- The bounds of what the functions below accept, checked before anything
+-- is written.
+
+-- An identifier is never echoed: it is personal data.
+CREATE FUNCTION @extschema@._require_identifier(identifier text, argname text DEFAULT 'identifier')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF identifier IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
+  END IF;
+  -- (an ID number has 18 characters; blanks typed with it count too)
+  IF length(identifier) > 64 THEN
+    RAISE EXCEPTION '% is too long (% characters; at most 64)', argname, length(identifier)
+      USING ERRCODE = '22023';
+  END IF;
+  IF length(@extschema@.normalize_identifier(identifier)) = 0 THEN
+    RAISE EXCEPTION '% must not be empty', argname USING ERRCODE = '22023';
+  END IF;
+  RETURN @extschema@.normalize_identifier(identifier);
+END $$;
+COMMENT ON FUNCTION @extschema@._require_identifier(text, text) IS
+  'Internal: the identifier normalized (normalize_identifier), else 22004 (NULL) or 22023 (empty, or longer than 64 characters), naming the argument and never echoing the value.';
+
+-- Reasons, claims, authorities: free text a person writes, never empty and
+-- of a length a person writes.
+CREATE FUNCTION @extschema@._require_text(value text, argname text, max integer DEFAULT 1000) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF value IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
+  END IF;
+  IF length(btrim(value)) = 0 THEN
+    RAISE EXCEPTION '% must not be empty', argname USING ERRCODE = '22023';
+  END IF;
+  IF length(value) > max THEN
+    RAISE EXCEPTION '% is too long (% characters; at most %)', argname, length(value), max USING ERRCODE = '22023';
+  END IF;
+  RETURN value;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_text(text, text, integer) IS
+  'Internal: the text if it is neither NULL (22004) nor blank nor longer than max characters (22023), naming the argument.';
+
+CREATE FUNCTION @extschema@._require_text_array(value text[], argname text, max integer) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF value IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL (an empty array: none)', argname USING ERRCODE = '22004';
+  END IF;
+  IF array_ndims(value) > 1 THEN
+    RAISE EXCEPTION '% must be a one-dimensional array', argname USING ERRCODE = '22023';
+  END IF;
+  IF cardinality(value) > max THEN
+    RAISE EXCEPTION '% has % elements; at most %', argname, cardinality(value), max USING ERRCODE = '22023';
+  END IF;
+  IF array_position(value, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION '% must not contain NULL', argname USING ERRCODE = '22004';
+  END IF;
+  RETURN value;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_text_array(text[], text, integer) IS
+  'Internal: the array if it is not NULL, has one dimension, at most max elements and no NULL element; else 22004 or 22023 naming the argument.';
+
+CREATE FUNCTION @extschema@._require_symptoms(symptoms text[]) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  unknown text;
+BEGIN
+  PERFORM @extschema@._require_text_array(symptoms, 'symptoms', 100);
+  SELECT s INTO unknown FROM unnest(symptoms) s WHERE NOT @extschema@.symptoms_known(ARRAY[s]) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'unknown symptom in symptoms: %', quote_literal(@extschema@._shorten(unknown))
+      USING ERRCODE = '22023',
+            HINT = 'Symptoms come from a fixed vocabulary: see COMMENT ON FUNCTION healthcode.symptoms_known.';
+  END IF;
+  RETURN symptoms;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_symptoms(text[]) IS
+  'Internal: the symptoms if they are an array of at most 100 known symptoms (symptoms_known), else 22004 or 22023.';
+
+CREATE FUNCTION @extschema@._require_temperature(temperature numeric) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- (NULL: not measured)
+  IF temperature = 'NaN' OR temperature < 34.0 OR temperature > 43.0 THEN
+    RAISE EXCEPTION 'temperature must lie between 34.0 and 43.0 degrees Celsius, not %',
+      @extschema@._shorten(temperature::text) USING ERRCODE = '22003';
+  END IF;
+  IF temperature <> round(temperature, 1) THEN
+    RAISE EXCEPTION 'temperature must be given in tenths of a degree, not %', @extschema@._shorten(temperature::text)
+      USING ERRCODE = '22023';
+  END IF;
+  RETURN temperature;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_temperature(numeric) IS
+  'Internal: a temperature as declarations and check-ins store it (NULL, or 34.0-43.0 degrees Celsius in tenths), else 22003 or 22023.';
+
+-- Codes are short-lived; and a code never outlives its issuer key or the
+-- status it shows either.
+CREATE FUNCTION @extschema@._require_valid_for(valid_for interval) RETURNS interval
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF valid_for IS NULL THEN
+    RAISE EXCEPTION 'valid_for must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF valid_for < interval '1 second' THEN
+    RAISE EXCEPTION 'valid_for must be at least one second, not %', quote_literal(@extschema@._shorten(valid_for::text))
+      USING ERRCODE = '22003';
+  END IF;
+  IF valid_for > interval '366 days' THEN
+    RAISE EXCEPTION 'valid_for must be at most 366 days, not %', quote_literal(@extschema@._shorten(valid_for::text))
+      USING ERRCODE = '22003',
+            DETAIL = 'A code is valid for minutes; it never outlives its issuer key or the status it shows either.';
+  END IF;
+  RETURN valid_for;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_valid_for(interval) IS
+  'Internal: a code''s validity if it lies between one second and 366 days, else 22004 (NULL) or 22003.';
+
 CREATE FUNCTION @extschema@.person_id(identifier text) RETURNS bigint
 LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
 BEGIN ATOMIC
   SELECT p.id FROM @extschema@.person p
    WHERE p.subject OPERATOR(pg_catalog.=)
-         @extschema@.pseudonym(@extschema@.normalize_identifier(person_id.identifier))
+         @extschema@.pseudonym(@extschema@._require_identifier(person_id.identifier))
      AND @extschema@._in_caller_scope(p.region);
 END;
 COMMENT ON FUNCTION @extschema@.person_id(text) IS
-  'The internal id of the person with this identifier (through its pseudonym), or NULL when there is none in the caller''s regions.';
+  'The internal id of the person with this identifier (through its pseudonym), or NULL when there is none in the caller''s regions. An empty identifier, or one longer than 64 characters, is an error (22023).';
 
 CREATE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  id bigint := @extschema@.person_id(identifier);
+  id bigint := @extschema@.person_id(@extschema@._require_identifier(identifier));
 BEGIN
   IF id IS NULL THEN
     RAISE EXCEPTION 'no person with this identifier is registered in the regions the caller acts for' USING ERRCODE = '22023',
@@ -45,21 +177,6 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._require_person(text) IS
   'Internal: the id of a person registered in the caller''s regions, or 22023 (without echoing the identifier, and the same whether the person is unknown or in another region).';
-
-CREATE FUNCTION @extschema@._require_region(region text, argname text DEFAULT 'region') RETURNS text
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF region IS NULL OR NOT @extschema@.division_code_valid(region) OR region = '000000' THEN
-    RAISE EXCEPTION 'invalid division code for %: %', argname, coalesce(quote_literal(region), 'NULL')
-      USING ERRCODE = '22023',
-            HINT = 'A division code has six digits: 330000 a province, 330100 a city, 330106 a district.';
-  END IF;
-  RETURN region;
-END $$;
-COMMENT ON FUNCTION @extschema@._require_region(text, text) IS
-  'Internal: the code if it is a valid non-national division code, else 22023 naming the argument.';
 
 CREATE FUNCTION @extschema@.register_person(identifier text, region text, display_name text DEFAULT NULL)
 RETURNS bigint
@@ -73,8 +190,11 @@ DECLARE
 BEGIN
   PERFORM @extschema@._require_region(register_person.region);
   PERFORM @extschema@._require_caller_scope(register_person.region);
-  IF identifier IS NULL OR length(@extschema@.normalize_identifier(identifier)) = 0 THEN
-    RAISE EXCEPTION 'identifier must not be empty' USING ERRCODE = '22023';
+  PERFORM @extschema@._require_identifier(identifier);
+  -- (a name is stored masked, but not a name of any length)
+  IF length(register_person.display_name) > 100 THEN
+    RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
+      USING ERRCODE = '22023';
   END IF;
   -- with the national key, the pseudonym every node computes alike too
   IF @extschema@._national_key_configured() THEN
@@ -116,14 +236,21 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  pid bigint := @extschema@.register_person(identifier, declare.region, declare.display_name);
+  pid bigint;
 BEGIN
-  IF declare.symptoms IS NULL OR declare.visited IS NULL OR declare.contact_with_case IS NULL THEN
-    RAISE EXCEPTION 'symptoms, visited and contact_with_case must not be NULL' USING ERRCODE = '22023';
+  PERFORM @extschema@._require_symptoms(declare.symptoms);
+  PERFORM @extschema@._require_temperature(declare.temperature);
+  PERFORM @extschema@._require_text_array(declare.visited, 'visited', 1000);
+  PERFORM @extschema@._require_region(v, 'visited') FROM unnest(declare.visited) v;
+  IF declare.contact_with_case IS NULL THEN
+    RAISE EXCEPTION 'contact_with_case must not be NULL' USING ERRCODE = '22004';
   END IF;
+  pid := @extschema@.register_person(identifier, declare.region, declare.display_name);
+  -- under the person's region as it is when written (locked: a move waits)
   INSERT INTO @extschema@.declaration (person_id, region, declared_at, symptoms, temperature, visited, contact_with_case)
-  VALUES (pid, declare.region, statement_timestamp(), declare.symptoms, declare.temperature,
-          declare.visited, declare.contact_with_case);
+  SELECT p.id, p.region, statement_timestamp(), declare.symptoms, declare.temperature,
+         declare.visited, declare.contact_with_case
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p;
   RETURN QUERY SELECT * FROM @extschema@.status(pid);
 END $$;
 COMMENT ON FUNCTION @extschema@.declare(text, text, text, text[], numeric, text[], boolean) IS
@@ -138,14 +265,14 @@ DECLARE
   pid bigint := @extschema@._require_person(identifier);
 BEGIN
   PERFORM @extschema@._require_region(declare_trip.place, 'place');
-  IF declare_trip.at IS NULL OR NOT isfinite(declare_trip.at) THEN
-    RAISE EXCEPTION 'a trip needs a finite time (at)' USING ERRCODE = '22023';
-  END IF;
+  PERFORM @extschema@._require_finite(declare_trip.at, 'at');
+  -- (the travel trigger's own check, before a partition is made for the day)
+  PERFORM @extschema@._check_evidence_times('travel', 'at', declare_trip.at, declare_trip.at);
   PERFORM @extschema@.create_travel_partitions(
     (declare_trip.at AT TIME ZONE 'Asia/Shanghai')::date, (declare_trip.at AT TIME ZONE 'Asia/Shanghai')::date);
   INSERT INTO @extschema@.travel (person_id, region, place, at, source)
   SELECT p.id, p.region, declare_trip.place, declare_trip.at, 'declared'
-    FROM @extschema@.person p WHERE p.id = pid
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p
   ON CONFLICT DO NOTHING;
   RETURN QUERY SELECT * FROM @extschema@.status(pid);
 END $$;
@@ -154,7 +281,7 @@ COMMENT ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) IS
 
 CREATE FUNCTION @extschema@.health_info(identifier text)
 RETURNS SETOF @extschema@.status_report
-LANGUAGE sql STABLE STRICT
+LANGUAGE sql STABLE
 BEGIN ATOMIC
   SELECT s.* FROM @extschema@.status(@extschema@._require_person(health_info.identifier)) s;
 END;
@@ -170,13 +297,12 @@ AS $$
 DECLARE
   pid bigint := @extschema@._require_person(identifier);
 BEGIN
-  IF check_in.symptoms IS NULL THEN
-    RAISE EXCEPTION 'symptoms must not be NULL (an empty array: none)' USING ERRCODE = '22023';
-  END IF;
+  PERFORM @extschema@._require_temperature(check_in.temperature);
+  PERFORM @extschema@._require_symptoms(check_in.symptoms);
   -- one check-in a day; a second one that day can only make it worse
   INSERT INTO @extschema@.checkin AS k (person_id, region, at, temperature, symptoms)
   SELECT p.id, p.region, statement_timestamp(), check_in.temperature, check_in.symptoms
-    FROM @extschema@.person p WHERE p.id = pid
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p
   ON CONFLICT ON CONSTRAINT checkin_natural_key DO UPDATE
      SET temperature = GREATEST(k.temperature, EXCLUDED.temperature),
          symptoms = ARRAY(SELECT DISTINCT x FROM unnest(k.symptoms || EXCLUDED.symptoms) x ORDER BY x)
@@ -199,14 +325,15 @@ DECLARE
   t timestamptz := statement_timestamp();
   span interval;
 BEGIN
+  IF issue_for.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_valid_for(valid_for);
   SELECT * INTO p FROM @extschema@.person x
    WHERE x.id = issue_for.person_id AND @extschema@._in_caller_scope(x.region);
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no person % in the regions role % acts for', issue_for.person_id, @extschema@._caller()::regrole
       USING ERRCODE = '22023';
-  END IF;
-  IF valid_for IS NULL OR valid_for <= interval '0' THEN
-    RAISE EXCEPTION 'valid_for must be a positive interval' USING ERRCODE = '22023';
   END IF;
   SELECT * INTO s FROM @extschema@.status(p.id, t);
   IF NOT FOUND THEN
@@ -225,7 +352,7 @@ BEGIN
   RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated);
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
-  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes) but never after the status''s valid_until.';
+  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; from one second to 366 days) but never after the status''s valid_until.';
 
 CREATE FUNCTION @extschema@.record_decision(
     person_id bigint,
@@ -242,21 +369,34 @@ AS $$
 DECLARE
   id bigint;
 BEGIN
-  IF kind IS NULL OR kind NOT IN ('override', 'medical_release', 'appeal_upheld') THEN
-    RAISE EXCEPTION 'kind must be override, medical_release or appeal_upheld' USING ERRCODE = '22023';
+  IF record_decision.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
-  IF reason IS NULL OR length(btrim(reason)) = 0 OR authority IS NULL OR length(btrim(authority)) = 0 THEN
-    RAISE EXCEPTION 'a manual decision needs a reason and an authority' USING ERRCODE = '22023';
+  IF kind IS NULL THEN
+    RAISE EXCEPTION 'kind must not be NULL' USING ERRCODE = '22004';
   END IF;
+  IF kind NOT IN ('override', 'medical_release', 'appeal_upheld') THEN
+    RAISE EXCEPTION 'kind must be override, medical_release or appeal_upheld, not %', quote_literal(@extschema@._shorten(kind))
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason');
+  PERFORM @extschema@._require_text(authority, 'authority');
   IF (kind = 'override') <> (colour IS NOT NULL) THEN
     RAISE EXCEPTION 'an override needs a colour; a release takes none' USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_finite(valid_from, 'valid_from');
+  IF valid_until IS NOT NULL AND kind <> 'override' THEN
+    RAISE EXCEPTION 'valid_until is for an override; a release takes none' USING ERRCODE = '22023';
+  END IF;
+  IF valid_until <= valid_from THEN
+    RAISE EXCEPTION 'valid_until must lie after valid_from' USING ERRCODE = '22023';
   END IF;
   INSERT INTO @extschema@.manual_decision AS m
          (person_id, region, kind, colour, valid_from, valid_until, authority, reason)
   SELECT p.id, p.region, record_decision.kind, record_decision.colour, record_decision.valid_from,
          record_decision.valid_until, record_decision.authority, record_decision.reason
-    FROM @extschema@.person p
-   WHERE p.id = record_decision.person_id AND @extschema@._in_caller_scope(p.region)
+    FROM (SELECT x.* FROM @extschema@.person x WHERE x.id = record_decision.person_id FOR KEY SHARE) p
+   WHERE @extschema@._in_caller_scope(p.region)
   RETURNING m.id INTO id;
   IF id IS NULL THEN
     RAISE EXCEPTION 'no person % in the regions role % acts for', record_decision.person_id, @extschema@._caller()::regrole
@@ -274,27 +414,38 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   owner bigint;
+  home text;
   id bigint;
 BEGIN
-  IF request_correction.person_id IS NULL OR evidence_id IS NULL THEN
-    RAISE EXCEPTION 'a correction request needs person_id and evidence_id' USING ERRCODE = '22023';
+  IF request_correction.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
-  IF evidence IS NULL OR evidence NOT IN ('travel', 'test_result', 'contact', 'vaccination', 'checkin', 'declaration') THEN
-    RAISE EXCEPTION 'evidence must be one of travel, test_result, contact, vaccination, checkin, declaration'
-      USING ERRCODE = '22023';
+  IF evidence IS NULL THEN
+    RAISE EXCEPTION 'evidence must not be NULL' USING ERRCODE = '22004';
   END IF;
-  IF claim IS NULL OR length(btrim(claim)) = 0 THEN
-    RAISE EXCEPTION 'a correction request needs a claim' USING ERRCODE = '22023';
+  IF evidence NOT IN ('travel', 'test_result', 'contact', 'vaccination', 'checkin', 'declaration') THEN
+    RAISE EXCEPTION 'evidence must be one of travel, test_result, contact, vaccination, checkin, declaration, not %',
+      quote_literal(@extschema@._shorten(evidence)) USING ERRCODE = '22023';
   END IF;
+  IF evidence_id IS NULL THEN
+    RAISE EXCEPTION 'evidence_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(claim, 'claim');
+  -- the person, locked against a move or a deletion until the request is
+  -- in: filed with the region a snapshot showed, it would fail its foreign
+  -- key (23503) when a move commits meanwhile. The locking read gives the
+  -- newest region (READ COMMITTED); a move that comes later waits.
+  SELECT p.region INTO home FROM @extschema@.person p
+   WHERE p.id = request_correction.person_id AND @extschema@._in_caller_scope(p.region) FOR KEY SHARE;
   EXECUTE format('SELECT e.person_id FROM @extschema@.%I e WHERE e.id = $1 AND @extschema@._in_caller_scope(e.region)', evidence)
     INTO owner USING evidence_id;
-  IF owner IS DISTINCT FROM request_correction.person_id THEN
+  IF owner IS DISTINCT FROM request_correction.person_id OR home IS NULL THEN
     RAISE EXCEPTION 'person % has no % record %', request_correction.person_id, evidence, evidence_id
       USING ERRCODE = '22023';
   END IF;
   INSERT INTO @extschema@.correction AS c (person_id, region, evidence, evidence_id, claim)
-  SELECT p.id, p.region, request_correction.evidence, request_correction.evidence_id, request_correction.claim
-    FROM @extschema@.person p WHERE p.id = request_correction.person_id
+  VALUES (request_correction.person_id, home, request_correction.evidence, request_correction.evidence_id,
+          request_correction.claim)
   RETURNING c.id INTO id;
   RETURN id;
 END $$;
@@ -310,9 +461,21 @@ DECLARE
   c @extschema@.correction;
   snapshot jsonb;
 BEGIN
-  IF accept IS NULL OR reason IS NULL OR length(btrim(reason)) = 0 THEN
-    RAISE EXCEPTION 'deciding a correction needs accept (true or false) and a reason' USING ERRCODE = '22023';
+  IF correction_id IS NULL THEN
+    RAISE EXCEPTION 'correction_id must not be NULL' USING ERRCODE = '22004';
   END IF;
+  IF accept IS NULL THEN
+    RAISE EXCEPTION 'accept must not be NULL (true or false)' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason');
+  -- The person first, then the request: a move holds the person and
+  -- cascades into the disputed record and the request; locking the request
+  -- first and then deleting the record would deadlock with it. (A request
+  -- never changes its person: the one read without a lock is the one.)
+  PERFORM 1 FROM @extschema@.person p
+   WHERE p.id = (SELECT x.person_id FROM @extschema@.correction x
+                  WHERE x.id = correction_id AND @extschema@._in_caller_scope(x.region))
+   FOR KEY SHARE;
   SELECT * INTO c FROM @extschema@.correction x
    WHERE x.id = correction_id AND @extschema@._in_caller_scope(x.region) FOR UPDATE;
   IF NOT FOUND THEN

@@ -624,13 +624,20 @@ DECLARE
   d @extschema@.status_digest;
   v @extschema@.status_instant;
   ver record;
+  -- (NULL: now, as checkpoint_verify takes it)
+  t timestamptz := coalesce(current_status_of.at, now());
 BEGIN
-  -- a checkpoint asks about now; other times are the national admin's
-  IF abs(extract(epoch FROM current_status_of.at - now())) > extract(epoch FROM @extschema@._clock_skew())
-     AND NOT @extschema@._in_caller_scope('000000') THEN
-    RAISE EXCEPTION 'current_status_of answers for now, not for %', current_status_of.at USING ERRCODE = '42501';
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
   END IF;
-  SELECT * INTO ver FROM @extschema@.verify(code, current_status_of.at);
+  PERFORM @extschema@._require_finite(t, 'at');
+  -- a checkpoint asks about now; other times are the national admin's
+  IF abs(extract(epoch FROM t - now())) > extract(epoch FROM @extschema@._clock_skew())
+     AND NOT @extschema@._in_caller_scope('000000') THEN
+    RAISE EXCEPTION 'at must be now, not %', t USING ERRCODE = '42501',
+      DETAIL = 'Other times are answered for national roles only; now is taken within healthcode.clock_skew.';
+  END IF;
+  SELECT * INTO ver FROM @extschema@.verify(code, t);
   known := false;
   -- the digest only for a genuine, current code: a forged or expired one
   -- carrying someone's subject must not read their status
@@ -641,7 +648,7 @@ BEGIN
   END IF;
   IF known THEN
     v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
-                                   d.next, d.updated_at, NULL)::@extschema@.person_status, current_status_of.at);
+                                   d.next, d.updated_at, NULL)::@extschema@.person_status, t);
     colour := v.colour;
     vaccinated := v.vaccinated;
     valid_until := v.valid_until;
@@ -668,10 +675,15 @@ DECLARE
   span interval;
 BEGIN
   PERFORM @extschema@._require_region(issue_for_subject.region);
-  PERFORM @extschema@._require_caller_scope(issue_for_subject.region);
-  IF valid_for IS NULL OR valid_for <= interval '0' THEN
-    RAISE EXCEPTION 'valid_for must be a positive interval' USING ERRCODE = '22023';
+  IF issue_for_subject.subject IS NULL THEN
+    RAISE EXCEPTION 'subject must not be NULL' USING ERRCODE = '22004';
   END IF;
+  IF length(issue_for_subject.subject) <> 16 THEN
+    RAISE EXCEPTION 'subject must be a 16-byte pseudonym, not % bytes', length(issue_for_subject.subject)
+      USING ERRCODE = '22023', HINT = 'The region''s node gives it: healthcode.subject_of(identifier).';
+  END IF;
+  PERFORM @extschema@._require_valid_for(valid_for);
+  PERFORM @extschema@._require_caller_scope(issue_for_subject.region);
   SELECT * INTO d FROM @extschema@.status_digest x
    WHERE x.region = issue_for_subject.region AND x.subject = issue_for_subject.subject;
   IF NOT FOUND THEN
@@ -738,8 +750,10 @@ DECLARE
   v record;
   r @extschema@.arrival_rule;
   last_negative timestamptz;
+  -- (NULL: now, as checkpoint_verify takes it)
+  t timestamptz := coalesce(verify_arrival.at, now());
 BEGIN
-  SELECT * INTO v FROM @extschema@.checkpoint_verify(code, checkpoint, verify_arrival.at);
+  SELECT * INTO v FROM @extschema@.checkpoint_verify(code, checkpoint, t);
   colour := v.colour;
   code_region := v.region;
   SELECT * INTO r FROM @extschema@.arrival_rule a
@@ -759,8 +773,8 @@ BEGIN
     SELECT d.last_negative_at INTO last_negative FROM @extschema@.status_digest d
      WHERE d.region = v.region AND d.subject = @extschema@.subject(code);
     admit := last_negative IS NOT NULL
-             AND last_negative >= verify_arrival.at - make_interval(hours => r.negative_test_hours)
-             AND last_negative <= verify_arrival.at;
+             AND last_negative >= t - make_interval(hours => r.negative_test_hours)
+             AND last_negative <= t;
     reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
   ELSE
     admit := true;

@@ -58,17 +58,20 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v record;
+  -- (NULL: now)
+  t timestamptz := coalesce(checkpoint_verify.at, now());
 BEGIN
-  IF checkpoint IS NULL OR NOT @extschema@.division_code_valid(checkpoint) THEN
-    RAISE EXCEPTION 'invalid division code for checkpoint: %', coalesce(quote_literal(checkpoint), 'NULL')
-      USING ERRCODE = '22023';
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
   END IF;
+  PERFORM @extschema@._require_region(checkpoint, 'checkpoint', allow_national => true);
+  PERFORM @extschema@._require_finite(t, 'at');
   -- a checkpoint counts for the regions its role is mapped to, no others'
   PERFORM @extschema@._require_caller_scope(checkpoint);
-  SELECT * INTO v FROM @extschema@.verify(code, coalesce(checkpoint_verify.at, now())) x;
+  SELECT * INTO v FROM @extschema@.verify(code, t) x;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('verified', checkpoint, v.region, v.colour, v.reason,
-          @extschema@._code_holder(@extschema@.subject(code), coalesce(checkpoint_verify.at, now())));
+          @extschema@._code_holder(@extschema@.subject(code), t));
   RETURN QUERY SELECT v.valid, v.colour, v.region, v.issued_at, v.expires_at, v.key_id, v.reason, v.vaccinated;
 END $$;
 COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz) IS

@@ -35,7 +35,7 @@ DECLARE
   public_helpers text[] := ARRAY[
     'division_code_valid', 'division_chain', 'division_last', 'division_covers', 'division_rank',
     'division_codes_valid', 'division_range', 'division_multirange', 'mask_name', 'symptoms_known', 'normalize_identifier', 'public_key_id',
-    'verify', '_caller', 'suppress_small', 'suppress_small_part', '_min_cell_size',
+    'verify', '_caller', 'suppress_small', 'suppress_small_part', '_min_cell_size', '_shorten',
     'qr_svg', 'qr_png', 'qr_terminal', 'format_version', 'region', 'subject', 'colour', 'issued_at',
     'expires_at', 'key_id', 'vaccinated', 'signature', 'healthcode', 'bytea'];
 BEGIN

@@ -113,7 +113,7 @@ CREATE TEMP TABLE exp_fn (grp text NOT NULL, fn text NOT NULL);
 INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
   'division_code_valid', 'division_chain', 'division_last', 'division_covers', 'division_rank',
   'division_codes_valid', 'division_range', 'division_multirange', 'mask_name', 'symptoms_known',
-  'normalize_identifier', 'public_key_id', 'verify', '_caller',
+  'normalize_identifier', 'public_key_id', 'verify', '_caller', '_shorten',
   'suppress_small', 'suppress_small_part', '_min_cell_size', 'qr_svg', 'qr_png', 'qr_terminal', 'format_version', 'region',
   'subject', 'colour', 'issued_at', 'expires_at', 'key_id', 'vaccinated', 'signature', 'healthcode', 'bytea',
   'healthcode_in', 'healthcode_out', 'healthcode_recv', 'healthcode_send', 'healthcode_eq', 'healthcode_ne',
@@ -145,15 +145,17 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
 -- the status engine's aggregate among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   'issue', 'pseudonym', 'national_pseudonym', 'synthetic_identifier', 'travel_retention', '_status_agg', '_status_step',
-  '_status_final', '_in_caller_scope', '_require_caller_scope', '_reject_repeats', '_reject_unknown_people',
-  '_import_records', '_import_validate', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
+  '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
+  '_import_with_people', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_timestamptz_us', '_policy_vector',
   '_evidence_horizon', '_risky_stays', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_reexamined', '_risk_area_changed', '_people_governed',
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_restayed',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
-  '_require_region', '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
+  '_require_region', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
+  '_require_symptoms', '_require_temperature', '_require_valid_for',
+  '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_load_support',
   -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
