@@ -30,6 +30,15 @@ RETURNS SETOF record
 COMMENT ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) IS
   'Internal: an import''s records as typed rows (ord, then the fields, as the column definition list says), each field checked against its rule (id, int:LO..HI, text, identifier, division, a|b|c, evidence_time, time; ! required); raises naming the first bad record and field.';
 
+-- Runs query with records as $1, returning its first row as text; for the
+-- imports' own statements, which pass a batch of many megabytes (PL/pgSQL's
+-- EXECUTE ... USING would copy it first).
+CREATE FUNCTION @extschema@._import_execute(query text, records json) RETURNS text[]
+  AS 'MODULE_PATHNAME', 'healthcode_import_execute'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._import_execute(text, json) IS
+  'Internal: runs an import''s statement with the records as $1 (not copied) and returns its first row''s columns as text.';
+
 -- The pseudonym a record's identifier is registered under (NULL for none).
 CREATE FUNCTION @extschema@._import_subject(identifier text) RETURNS bytea
 LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
@@ -110,27 +119,25 @@ DECLARE
          FROM @extschema@._import_parse($1, %L, %L, %L) AS r(ord bigint, person_id bigint, identifier text, %s)
          LEFT JOIN @extschema@.person s ON s.subject = @extschema@._import_subject(r.identifier)$q$,
     what, fields, rules, cols);
-  unknown bigint;
-  again bigint;
-  first bigint;
-  key text;
-  n integer;
+  found text[];
 BEGIN
   -- 1. read and check: nothing written, nothing locked. (Each person
-  -- once: a batch names far fewer people than it has records.)
-  EXECUTE format(
+  -- once: a batch names far fewer people than it has records. The scope
+  -- once too: _in_caller_scope() for each of a million records costs
+  -- seconds.)
+  found := @extschema@._import_execute(format(
     $q$WITH recs AS MATERIALIZED (%s),
             unknown AS MATERIALIZED (
               SELECT i.pid FROM (SELECT DISTINCT r.pid FROM recs r WHERE r.pid IS NOT NULL) i
                WHERE NOT EXISTS (SELECT FROM @extschema@.person p
-                                  WHERE p.id = i.pid AND $2 @> (p.region COLLATE "C")))
+                                  WHERE p.id = i.pid AND %L::@extschema@.division_multirange @> (p.region COLLATE "C")))
        SELECT (SELECT min(r.ord) FROM recs r WHERE r.pid IS NULL OR r.pid IN (SELECT u.pid FROM unknown u)),
               c.* FROM (%s) c RIGHT JOIN (SELECT) one ON true$q$,
-    parse, coalesce(checks, 'SELECT NULL::bigint, NULL::bigint, NULL::text'))
-    INTO unknown, again, first, key USING records, @extschema@.my_region_scope();
-  PERFORM @extschema@._import_refuse(what, unknown, true, again, first, key);
+    parse, @extschema@.my_region_scope(), coalesce(checks, 'SELECT NULL::bigint, NULL::bigint, NULL::text')),
+    records);
+  PERFORM @extschema@._import_refuse(what, found[1]::bigint, true, found[2]::bigint, found[3]::bigint, found[4]);
   -- 2. lock the people and write; a person gone in between stops it all
-  EXECUTE format(
+  found := @extschema@._import_execute(format(
     $q$WITH recs AS MATERIALIZED (%s),
             people AS MATERIALIZED (
               SELECT * FROM @extschema@._import_people(ARRAY(SELECT DISTINCT r.pid FROM recs r WHERE r.pid IS NOT NULL))),
@@ -138,10 +145,10 @@ BEGIN
               SELECT min(r.ord) AS ord FROM recs r WHERE NOT EXISTS (SELECT FROM people p WHERE p.id = r.pid)),
             written AS (%s RETURNING 1)
        SELECT (SELECT count(*) FROM written), (SELECT g.ord FROM gone g)$q$,
-    parse, replace(insert, '$ok', '(SELECT g.ord IS NULL FROM gone g)'))
-    INTO n, unknown USING records;
-  PERFORM @extschema@._import_refuse(what, unknown, false, NULL, NULL, NULL);
-  RETURN n;
+    parse, replace(insert, '$ok', '(SELECT g.ord IS NULL FROM gone g)')),
+    records);
+  PERFORM @extschema@._import_refuse(what, found[2]::bigint, false, NULL, NULL, NULL);
+  RETURN found[1]::integer;
 END $$;
 COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text) IS
   'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write.';
@@ -195,8 +202,11 @@ BEGIN
         WHERE t.person_id = EXCLUDED.person_id
           AND (t.result, t.kind, t.sampled_at) IS DISTINCT FROM (EXCLUDED.result, EXCLUDED.kind, EXCLUDED.sampled_at)$q$,
     $q$SELECT * FROM (
-         SELECT max(r.ord), min(r.ord), 'lab and sample_id'
-           FROM recs r GROUP BY r.lab, r.sample_id HAVING count(*) > 1
+         -- (the first record that repeats an earlier one's key: linear, by hashing)
+         SELECT r.ord, f.first, 'lab and sample_id'
+           FROM recs r
+           JOIN (SELECT x.lab, x.sample_id, min(x.ord) AS first FROM recs x GROUP BY x.lab, x.sample_id) f
+             ON f.lab = r.lab AND f.sample_id = r.sample_id AND r.ord > f.first
          UNION ALL
          -- (a record repeating no other: its sample is someone else's)
          SELECT r.ord, NULL, 'its lab and sample_id are recorded for another person'
@@ -253,43 +263,43 @@ DECLARE
                     '{division!,low|medium|high!,time!,time,text}')
                   AS r(ord bigint, division text, level text, effective_from timestamptz,
                        effective_until timestamptz, bulletin text)$q$;
-  outside bigint;
-  backwards bigint;
-  again bigint;
-  first bigint;
-  key text;
-  n integer;
+  found text[];
 BEGIN
-  EXECUTE format(
+  found := @extschema@._import_execute(format(
     $q$WITH recs AS MATERIALIZED (%s)
-       SELECT (SELECT min(r.ord) FROM recs r WHERE NOT @extschema@._in_caller_scope(r.division)),
+       SELECT (SELECT min(r.ord) FROM recs r
+                WHERE NOT %L::@extschema@.division_multirange @> (r.division COLLATE "C")),
               (SELECT min(r.ord) FROM recs r WHERE r.effective_until <= r.effective_from),
-              c.* FROM (SELECT max(r.ord), min(r.ord), 'division and effective_from'
-                          FROM recs r GROUP BY r.division, r.effective_from HAVING count(*) > 1
-                         ORDER BY 1 LIMIT 1) c RIGHT JOIN (SELECT) one ON true$q$, parse)
-    INTO outside, backwards, again, first, key USING records;
-  IF outside IS NOT NULL THEN
-    RAISE EXCEPTION 'risk area import: record %, field "division": outside the regions role % acts for', outside,
+              c.* FROM (SELECT r.ord, f.first, 'division and effective_from'
+                          FROM recs r
+                          JOIN (SELECT x.division, x.effective_from, min(x.ord) AS first
+                                  FROM recs x GROUP BY x.division, x.effective_from) f
+                            ON f.division = r.division AND f.effective_from = r.effective_from AND r.ord > f.first
+                         ORDER BY r.ord LIMIT 1) c RIGHT JOIN (SELECT) one ON true$q$,
+    parse, @extschema@.my_region_scope()), records);
+  IF found[1] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "division": outside the regions role % acts for', found[1],
                     @extschema@._caller()::regrole
       USING ERRCODE = '42501', DETAIL = 'Nothing was imported.',
             HINT = 'A DBA maps roles to regions: SELECT healthcode.grant_region(''role'', ''330000'');';
   END IF;
-  IF backwards IS NOT NULL THEN
-    RAISE EXCEPTION 'risk area import: record %, field "effective_until": not after effective_from', backwards
+  IF found[2] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "effective_until": not after effective_from', found[2]
       USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
   END IF;
-  PERFORM @extschema@._import_refuse('risk area', NULL, true, again, first, key);
+  PERFORM @extschema@._import_refuse('risk area', NULL, true, found[3]::bigint, found[4]::bigint, found[5]);
   -- a bulletin re-issued for the same division and start updates level and end
-  EXECUTE format(
-    $q$INSERT INTO @extschema@.risk_area AS a (division, level, effective_from, effective_until, bulletin)
-       SELECT r.division, r.level, r.effective_from, r.effective_until, r.bulletin FROM (%s) r ORDER BY r.ord
-       ON CONFLICT ON CONSTRAINT risk_area_natural_key DO UPDATE
-          SET level = EXCLUDED.level, effective_until = EXCLUDED.effective_until, bulletin = EXCLUDED.bulletin
-        WHERE (a.level, a.effective_until, a.bulletin)
-              IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.effective_until, EXCLUDED.bulletin)$q$, parse)
-    USING records;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  found := @extschema@._import_execute(format(
+    $q$WITH written AS (
+         INSERT INTO @extschema@.risk_area AS a (division, level, effective_from, effective_until, bulletin)
+         SELECT r.division, r.level, r.effective_from, r.effective_until, r.bulletin FROM (%s) r ORDER BY r.ord
+         ON CONFLICT ON CONSTRAINT risk_area_natural_key DO UPDATE
+            SET level = EXCLUDED.level, effective_until = EXCLUDED.effective_until, bulletin = EXCLUDED.bulletin
+          WHERE (a.level, a.effective_until, a.bulletin)
+                IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.effective_until, EXCLUDED.bulletin)
+         RETURNING 1)
+       SELECT count(*) FROM written$q$, parse), records);
+  RETURN found[1]::integer;
 END $$;
 COMMENT ON FUNCTION @extschema@.import_risk_areas(json) IS
   'Imports risk-area bulletins: [{"division", "level" (low, medium, high), "effective_from", "effective_until", "bulletin"}]. A bulletin for a known division and start updates its level and end (an upgrade or a downgrade); returns how many rows were new or changed.';
