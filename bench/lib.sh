@@ -1,7 +1,8 @@
-# bench/lib.sh — sourced by the benchmarks (run.sh, status.sh, rls.sh) after
-# they set here, root and out: their shared helpers, and the outer half of
-# each run — build and install the extension, then run the script again,
-# with --inside, in a throwaway cluster that has a server key file.
+# bench/lib.sh — sourced by the benchmarks (run.sh, status.sh, rls.sh,
+# import.sh) after they set here, root and out: their shared helpers, and
+# the outer half of each run — build and install the extension, then run
+# the script again, with --inside, in a throwaway cluster that has a server
+# key file.
 
 log() { printf '%s\n' "$*"; }
 psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
