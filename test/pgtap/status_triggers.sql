@@ -105,6 +105,10 @@ DECLARE
   b_pid integer;
 BEGIN
   FOR i IN 1 .. 2000 LOOP
+    -- (pg_stat_activity is read once a transaction unless told otherwise:
+    -- without this, a B not yet active at the first look is never seen,
+    -- the loop waits its 20 s, and B's lock_timeout ends B)
+    PERFORM pg_stat_clear_snapshot();
     SELECT a.pid INTO b_pid FROM pg_stat_activity a
      WHERE a.query LIKE 'UPDATE healthcode.person SET region%' AND a.state = 'active';
     EXIT WHEN b_pid IS NOT NULL AND cardinality(pg_blocking_pids(b_pid)) > 0;
