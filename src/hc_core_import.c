@@ -137,14 +137,14 @@ hc_json_kind_name(hc_json_kind kind)
 }
 
 void
-hc_import_shorten(const char *value, size_t len, char *out)
+hc_shorten(const char *value, size_t len, size_t max, char *out)
 {
 	size_t		n = len;
 	size_t		i;
 
-	if (n > HC_IMPORT_SHORT)
+	if (n > max)
 	{
-		n = HC_IMPORT_SHORT;
+		n = max;
 		/* never cut a UTF-8 character: back up over continuation bytes */
 		while (n > 0 && ((unsigned char) value[n] & 0xC0) == 0x80)
 			n--;
@@ -208,7 +208,7 @@ hc_field_check(const hc_field_rule *rule, hc_json_kind kind, const char *value, 
 	if (kind == HC_JSON_NULL)
 		return HC_FIELD_ABSENT;
 	if (kind == HC_JSON_STRING || kind == HC_JSON_NUMBER || kind == HC_JSON_BOOLEAN)
-		hc_import_shorten(value, len, shown);
+		hc_shorten(value, len, HC_IMPORT_SHORT, shown);
 	else
 		shown[0] = '\0';
 	if (wants_number != (kind == HC_JSON_NUMBER) || (!wants_number && kind != HC_JSON_STRING))

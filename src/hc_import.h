@@ -90,11 +90,12 @@ hc_field_verdict hc_field_check(const hc_field_rule *rule, hc_json_kind kind,
 								char *detail, size_t detail_len);
 
 /*
- * Writes value as a message echoes it: at most HC_IMPORT_SHORT bytes, cut
- * at a UTF-8 character boundary, "..." appended when cut, control
- * characters as '?'. out needs HC_IMPORT_SHORT + 4 bytes.
+ * Writes value as an error message echoes it, the one rule for every
+ * message of the extension: at most max bytes, cut at a UTF-8 character
+ * boundary, "..." appended when cut, control characters as '?'. out needs
+ * max + 4 bytes.
  */
-void		hc_import_shorten(const char *value, size_t len, char *out);
+void		hc_shorten(const char *value, size_t len, size_t max, char *out);
 
 /* The name of a JSON kind, for messages ("a JSON number"). */
 const char *hc_json_kind_name(hc_json_kind kind);

@@ -70,7 +70,7 @@ shortened(const char *value, size_t len)
 {
 	char	   *out = palloc(HC_IMPORT_SHORT + 4);
 
-	hc_import_shorten(value, len, out);
+	hc_shorten(value, len, HC_IMPORT_SHORT, out);
 	return out;
 }
 
@@ -525,4 +525,29 @@ healthcode_import_execute(PG_FUNCTION_ARGS)
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * healthcode._shorten(value text, max integer DEFAULT 40): a value as an
+ * error message echoes it (hc_shorten: max bytes, whole UTF-8 characters,
+ * "..." when cut); NULL as the word NULL. The one rule for the imports'
+ * messages and every other function's.
+ */
+PG_FUNCTION_INFO_V1(healthcode_shorten);
+Datum
+healthcode_shorten(PG_FUNCTION_ARGS)
+{
+	text	   *value;
+	int32		max;
+	char	   *out;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_TEXT_P(cstring_to_text("NULL"));
+	value = PG_GETARG_TEXT_PP(0);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_TEXT_P(value);
+	max = Max(PG_GETARG_INT32(1), 0);
+	out = palloc((size_t) max + 4);
+	hc_shorten(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), (size_t) max, out);
+	PG_RETURN_TEXT_P(cstring_to_text(out));
 }

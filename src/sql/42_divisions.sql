@@ -64,14 +64,12 @@ COMMENT ON FUNCTION @extschema@.division_codes_valid(text[]) IS
 -- A value is echoed only shortened (_shorten), and an identifier never.
 -- ---------------------------------------------------------------------------
 
+-- (in C, hc_shorten: the same rule as the imports' messages)
 CREATE FUNCTION @extschema@._shorten(value text, max integer DEFAULT 40) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE
-  WHEN value IS NULL THEN 'NULL'
-  WHEN max IS NULL OR pg_catalog.length(value) OPERATOR(pg_catalog.<=) max THEN value
-  ELSE pg_catalog.left(value, GREATEST(max, 0)) OPERATOR(pg_catalog.||) '...' END;
+  AS 'MODULE_PATHNAME', 'healthcode_shorten'
+  LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._shorten(text, integer) IS
-  'Internal: a value as an error message echoes it: cut to max characters (default 40) with ... appended when cut; NULL as the word NULL.';
+  'Internal: a value as an error message echoes it: cut to max bytes (default 40) at a character boundary, with ... appended when cut, control characters as ?; NULL as the word NULL.';
 
 CREATE FUNCTION @extschema@._require_finite(value timestamptz, argname text) RETURNS timestamptz
 LANGUAGE plpgsql IMMUTABLE

@@ -1,6 +1,6 @@
 /*
  * fuzz_import.c — libFuzzer target for an import's field checks
- * (hc_field_check, hc_import_shorten). The first byte picks a rule and a
+ * (hc_field_check, hc_shorten). The first byte picks a rule and a
  * JSON kind; the rest is the value. Properties: no crash or read past the
  * value; every refusal says what is wrong in a detail that never echoes
  * more than the shortened value; an accepted integer lies within its rule's
@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 	}
-	hc_import_shorten(value, len, shown);
+	hc_shorten(value, len, HC_IMPORT_SHORT, shown);
 	if (strlen(shown) > HC_IMPORT_SHORT + 3)
 		abort();
 	return 0;

@@ -113,13 +113,15 @@ test_shorten(void)
 	/* 14 three-byte characters: 42 bytes, the 40-byte cut falls inside the 14th */
 	const char *han = "健康码健康码健康码健康码健康";
 
-	hc_import_shorten("abc", 3, out);
+	hc_shorten("abc", 3, HC_IMPORT_SHORT, out);
 	CHECK(strcmp(out, "abc") == 0, "a short value is echoed whole");
-	hc_import_shorten(han, strlen(han), out);
+	hc_shorten(han, strlen(han), HC_IMPORT_SHORT, out);
 	CHECK(strlen(out) == 39 + 3 && strcmp(out + 39, "...") == 0,
 		  "a long UTF-8 value is cut at a character boundary, then ...");
-	hc_import_shorten("a\nb\x01", 4, out);
+	hc_shorten("a\nb\x01", 4, HC_IMPORT_SHORT, out);
 	CHECK(strcmp(out, "a?b?") == 0, "control characters are echoed as ?");
+	hc_shorten("abcdef", 6, 0, out);
+	CHECK(strcmp(out, "...") == 0, "max 0: only the mark");
 }
 
 void
