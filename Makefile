@@ -14,7 +14,7 @@ PG_CONFIG  ?= pg_config
 MODULE_big  = healthcode
 CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_import.o src/hc_core_qr.o \
               src/hc_core_status.o
-OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o src/hc_import_pg.o \
+OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o src/hc_import_pg.o src/hc_partition_worker.o \
               src/hc_explain_guard.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng
 

@@ -106,9 +106,12 @@ COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bi
 -- arguments: cols are the record's columns as the column definition list
 -- writes them, insert the INSERT ... SELECT ... FROM recs r JOIN people p
 -- USING... that writes them (with r.pid and p.region), checks an optional
--- query of (again, first, key) naming a repeated key in recs.
+-- query of (again, first, key) naming a repeated key in recs, prepare an
+-- optional statement (on the records as $1) run once every record has been
+-- found right and before any person is locked.
 CREATE FUNCTION @extschema@._import_with_people(records json, what text, fields text[], rules text[],
-                                                 cols text, insert text, checks text DEFAULT NULL)
+                                                 cols text, insert text, checks text DEFAULT NULL,
+                                                 prepare text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -136,6 +139,9 @@ BEGIN
     parse, @extschema@.my_region_scope(), coalesce(checks, 'SELECT NULL::bigint, NULL::bigint, NULL::text')),
     records);
   PERFORM @extschema@._import_refuse(what, found[1]::bigint, true, found[2]::bigint, found[3]::bigint, found[4]);
+  IF prepare IS NOT NULL THEN
+    PERFORM @extschema@._import_execute(prepare, records);
+  END IF;
   -- 2. lock the people and write; a person gone in between stops it all
   found := @extschema@._import_execute(format(
     $q$WITH recs AS MATERIALIZED (%s),
@@ -150,7 +156,7 @@ BEGIN
   PERFORM @extschema@._import_refuse(what, found[2]::bigint, false, NULL, NULL, NULL);
   RETURN found[1]::integer;
 END $$;
-COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text) IS
+COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) IS
   'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write.';
 
 CREATE FUNCTION @extschema@.import_travel(records json) RETURNS integer
@@ -158,16 +164,6 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  -- only the days that hold a stay (a batch with one stay a year old must
-  -- not make the 365 empty days in between); made first, since a stay's
-  -- row goes into its day's partition (a failed import rolls them back)
-  PERFORM @extschema@.create_travel_partitions(d.day, d.day)
-     FROM (SELECT DISTINCT (r.at AT TIME ZONE 'Asia/Shanghai')::date AS day
-             FROM @extschema@._import_parse(records, 'travel',
-                    '{person_id,identifier,place,at,source,venue}',
-                    '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}')
-                  AS r(ord bigint, person_id bigint, identifier text, place text, at timestamptz,
-                       source text, venue text)) d;
   RETURN @extschema@._import_with_people(records, 'travel',
     '{person_id,identifier,place,at,source,venue}',
     '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}',
@@ -176,7 +172,17 @@ BEGIN
        SELECT r.pid, p.region, r.place, r.at, COALESCE(r.source, 'telecom'), r.venue
          FROM recs r JOIN people p ON p.id = r.pid
         WHERE $ok
-       ON CONFLICT DO NOTHING$q$);
+       ON CONFLICT DO NOTHING$q$,
+    -- the day partitions the stays go into, once the batch is known right;
+    -- only the days that hold a stay (a batch with one stay a year old
+    -- must not make the 365 empty days in between)
+    prepare => $q$
+      SELECT count(@extschema@.create_travel_partitions(d.day, d.day))
+        FROM (SELECT DISTINCT (r.at AT TIME ZONE 'Asia/Shanghai')::date AS day
+                FROM @extschema@._import_parse($1, 'travel', '{person_id,identifier,place,at,source,venue}',
+                       '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}')
+                     AS r(ord bigint, person_id bigint, identifier text, place text, at timestamptz,
+                          source text, venue text)) d$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_travel(json) IS
   'Imports stays: [{"person_id" or "identifier", "place" (a division code), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Creates the day partitions it needs; duplicates are skipped; returns how many were new.';

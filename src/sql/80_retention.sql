@@ -8,6 +8,15 @@
 -- The import functions create the partitions they need themselves.
 -- ---------------------------------------------------------------------------
 
+-- Days made by a background worker in a transaction of its own, so that
+-- the locks a new partition takes are not held until an import commits
+-- (src/hc_partition_worker.c); false when no worker could be used.
+CREATE FUNCTION @extschema@._create_travel_partitions_apart(first_day date, last_day date) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_create_travel_partitions_apart'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._create_travel_partitions_apart(date, date) IS
+  'Internal: runs create_travel_partitions(first_day, last_day) in a background worker''s own transaction and waits for it; false when none could be used (in a worker, with a lock on travel or person already held, or no free worker slot).';
+
 CREATE FUNCTION @extschema@.create_travel_partitions(
     first_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date - 1),
     last_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date + 7))
@@ -19,6 +28,7 @@ DECLARE
   d date;
   name text;
   made integer := 0;
+  missing integer;
   schema_name text := '@extschema@';
 BEGIN
   IF first_day IS NULL OR last_day IS NULL OR NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
@@ -32,12 +42,20 @@ BEGIN
     RAISE EXCEPTION 'create_travel_partitions: % days asked for; at most ten years at a time', last_day - first_day + 1
       USING ERRCODE = '22023';
   END IF;
+  -- missing days: first by a worker, in a transaction of its own; what it
+  -- could not make (or when it cannot be used) is made below, here
+  missing := (SELECT count(*) FROM generate_series(first_day, last_day, interval '1 day') g
+               WHERE to_regclass(format('%I.%I', schema_name, 'travel_' || to_char(g, 'YYYYMMDD'))) IS NULL);
+  IF missing > 0 AND @extschema@._create_travel_partitions_apart(first_day, last_day) THEN
+    made := missing - (SELECT count(*) FROM generate_series(first_day, last_day, interval '1 day') g
+                        WHERE to_regclass(format('%I.%I', schema_name, 'travel_' || to_char(g, 'YYYYMMDD'))) IS NULL);
+  END IF;
   FOR d IN SELECT g::date FROM generate_series(first_day, last_day, interval '1 day') g LOOP
     name := 'travel_' || to_char(d, 'YYYYMMDD');
     CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
-    -- A new partition locks travel (ACCESS EXCLUSIVE) and, for its foreign
-    -- key, person (SHARE ROW EXCLUSIVE) until the transaction ends. Taken in
-    -- the other order, or after rows of person were locked, that deadlocks
+    -- Made here (no worker): a new partition locks travel (ACCESS
+    -- EXCLUSIVE) and, for its foreign key, person (SHARE ROW EXCLUSIVE)
+    -- until the transaction ends. Taken in the other order that deadlocks
     -- with a move, whose cascade writes travel while it holds person. So
     -- person first, then travel: whoever holds either finishes first. The
     -- lock on travel also serialises concurrent creators and, being a

@@ -146,7 +146,7 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   'issue', 'pseudonym', 'national_pseudonym', 'synthetic_identifier', 'travel_retention', '_status_agg', '_status_step',
   '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
-  '_import_with_people', '_import_execute', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
+  '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_timestamptz_us', '_policy_vector',
   '_evidence_horizon', '_risky_stays', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
