@@ -5,7 +5,8 @@
 -- and dropping a whole day's partition keeps it cheap. A daily job runs
 --   SELECT healthcode.create_travel_partitions();        -- the days ahead
 --   SELECT healthcode.drop_expired_travel_partitions();  -- the days gone
--- The import functions create the partitions they need themselves.
+-- The import functions create the partitions they need themselves, through a
+-- background worker (_create_travel_partitions_apart).
 -- ---------------------------------------------------------------------------
 
 -- Days made by a background worker in a transaction of its own, so that
