@@ -114,7 +114,30 @@ parse_time(ImportState *st, int field, const char *s, TimestampTz *out)
 
 	dterr = ParseDateTime(s, workbuf, sizeof(workbuf), fld, ftype, MAXDATEFIELDS, &nf);
 	if (dterr == 0)
-		dterr = DecodeDateTime(fld, ftype, nf, &dtype, &tt, &fsec, &tz);
+	{
+		/*
+		 * DecodeDateTime raises for some faults itself (an unknown time zone
+		 * name): re-raised naming the record and field. (Caught only to be
+		 * raised again, at once, so no subtransaction is needed.)
+		 */
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			dterr = DecodeDateTime(fld, ftype, nf, &dtype, &tt, &fsec, &tz);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			field_error(st, field, edata->sqlerrcode,
+						psprintf("\"%s\" is not a time: %s", shortened(s, strlen(s)), edata->message));
+		}
+		PG_END_TRY();
+	}
 	if (dterr == 0 && dtype == DTK_DATE && tm2timestamp(&tt, fsec, &tz, &result) != 0)
 		dterr = DTERR_FIELD_OVERFLOW;
 	if (dterr == DTERR_BAD_FORMAT)

@@ -75,6 +75,7 @@ SELECT * FROM (VALUES
   ('import_vaccinations', 'product', '7', '22P02'),
   ('import_contacts', 'kind', NULL, '22023'), ('import_contacts', 'kind', '"casual"', '22023'),
   ('import_contacts', 'exposure_at', NULL, '22023'), ('import_contacts', 'exposure_at', '"soon"', '22007'),
+  ('import_contacts', 'exposure_at', '"2022-01-01T10:00:00 Mars/Olympus"', '22023'),
   ('import_contacts', 'source_case', NULL, '22023'), ('import_contacts', 'source_case', '""', '22023'),
   ('import_risk_areas', 'division', NULL, '22023'), ('import_risk_areas', 'division', '"33"', '22023'),
   ('import_risk_areas', 'division', '"000000"', '22023'),
@@ -86,7 +87,7 @@ SELECT * FROM (VALUES
   ('import_risk_areas', 'bulletin', '[]', '22P02')) AS v(i, f, v, s);
 
 -- one test a bad value, and the whole-record and batch tests below
-SELECT plan((SELECT count(*) FROM bad)::integer + 17);
+SELECT plan((SELECT count(*) FROM bad)::integer + 18);
 
 -- Runs an import of records 1 and 2 (2 with field set to value, or
 -- without it) and reports 'SQLSTATE | names record 2 and field | short | rows written'.
@@ -198,6 +199,42 @@ SELECT is(pg_temp.error_of(format('SELECT import_risk_areas(%L)', (
               FROM generate_series(1, 100000)))) ~ '^22023: risk area import: record 2 repeats record 1 \(same division and effective_from\)',
           true, '100,000 designations repeating one division and start: refused naming the repeat');
 SELECT is((SELECT count(*) FROM test_result WHERE lab = 'repeat lab'), 0::bigint, 'nothing of the repeated batch was written');
+
+-- Whatever bytes arrive: a good batch with 1 to 4 characters replaced by
+-- JSON's own (quotes, brackets, digits, signs, escapes), 400 times. Each
+-- import either takes it or refuses it with a data exception (class 22),
+-- naming a record or saying the JSON is wrong; the backend never crashes
+-- (a crash would end this session and fail the plan). Each attempt is
+-- rolled back.
+SELECT setseed(0.1);
+CREATE FUNCTION pg_temp.mutated_outcome(batch text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  state text;
+  msg text;
+BEGIN
+  BEGIN
+    PERFORM healthcode.import_travel(batch::json);
+    RAISE EXCEPTION 'undo' USING ERRCODE = 'HCOK0';
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+  END;
+  RETURN CASE WHEN state = 'HCOK0' THEN 'ok'
+              WHEN state LIKE '22%' AND (msg ~ '^travel import: record \d+' OR msg ~ 'JSON' OR msg ~ 'json') THEN 'refused'
+              ELSE state || ': ' || msg END;
+END $$;
+SELECT is((SELECT array_agg(DISTINCT o) FILTER (WHERE o NOT IN ('ok', 'refused')) FROM (
+             SELECT pg_temp.mutated_outcome(m) AS o
+               FROM (SELECT (SELECT string_agg(CASE WHEN random() < 4.0 / length(b.t)
+                                                    THEN substr('"{}[],:0123456789.-+eE\ntrue', 1 + (random() * 27)::int, 1)
+                                                    ELSE c END, '' ORDER BY i)
+                               FROM regexp_split_to_table(b.t, '') WITH ORDINALITY x(c, i) WHERE g > 0) AS m
+                       FROM generate_series(1, 400) g,
+                            (SELECT json_build_array(
+                                      json_build_object('person_id', :p1, 'place', '330106', 'at', now() - interval '3 hours'),
+                                      json_build_object('identifier', 'bad input two', 'place', '330102',
+                                                        'at', now() - interval '2 hours', 'source', 'transport'))::text AS t) b) q
+              WHERE m IS NOT NULL) r),
+          NULL, '400 randomly mutated batches: each taken or refused with a data exception naming a record or the JSON');
 
 SELECT * FROM finish();
 ROLLBACK;
