@@ -140,7 +140,9 @@ BEGIN
     records);
   PERFORM @extschema@._import_refuse(what, found[1]::bigint, true, found[2]::bigint, found[3]::bigint, found[4]);
   IF prepare IS NOT NULL THEN
-    PERFORM @extschema@._import_execute(prepare, records);
+    -- (an assignment, not PERFORM: PERFORM plans a query, which copies the
+    -- records into a constant of its plan)
+    found := @extschema@._import_execute(prepare, records);
   END IF;
   -- 2. lock the people and write; a person gone in between stops it all
   found := @extschema@._import_execute(format(
