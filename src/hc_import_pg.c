@@ -59,7 +59,8 @@ typedef struct ImportState
 	/* output */
 	Tuplestorestate *store;
 	TupleDesc	desc;
-	MemoryContext record_cxt;
+	MemoryContext record_cxt;	/* a record's values, reset per record */
+	MemoryContext call_cxt;		/* the parser's own, between records */
 	TimestampTz era_start;		/* evidence and bulletins start here */
 	TimestampTz evidence_end;	/* statement start + healthcode.clock_skew */
 	TimestampTz bulletin_end;	/* the start of HC_IMPORT_LAST_YEAR + 1 */
@@ -273,7 +274,6 @@ static void
 on_object_end(void *state)
 {
 	ImportState *st = state;
-	MemoryContext record_cxt = st->record_cxt;
 
 	st->depth--;
 	if (st->depth != 1)
@@ -294,8 +294,7 @@ on_object_end(void *state)
 	st->values[0] = Int64GetDatum(st->ord);
 	st->nulls[0] = false;
 	tuplestore_putvalues(st->store, st->desc, st->values, st->nulls);
-	MemoryContextSwitchTo(GetMemoryChunkContext(st));
-	(void) record_cxt;
+	MemoryContextSwitchTo(st->call_cxt);
 }
 
 static void
@@ -469,6 +468,7 @@ healthcode_import_parse(PG_FUNCTION_ARGS)
 	st->era_start = cst_time(2019, 12, 1);
 	st->evidence_end = GetCurrentStatementStartTimestamp() + (TimestampTz) hc_clock_skew_seconds * USECS_PER_SEC + 1;
 	st->bulletin_end = cst_time(HC_IMPORT_LAST_YEAR + 1, 1, 1);
+	st->call_cxt = call_cxt;
 	st->record_cxt = AllocSetContextCreate(call_cxt, "healthcode import record", ALLOCSET_DEFAULT_SIZES);
 
 	if (PG_ARGISNULL(0))
