@@ -23,7 +23,7 @@ SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
 # The update from 0.1.0: the schema guard, the comments 0.2.0 added to
 # 0.1.0's objects, and the topic files new in 0.2.0. (This list is frozen:
 # objects added after 0.2.0 go into the next version's update script.)
-UPGRADE_0_2_0_NEW = src/sql/42_divisions.sql src/sql/45_scope.sql src/sql/50_people.sql \
+UPGRADE_0_2_0_NEW = src/sql/41_arguments.sql src/sql/42_divisions.sql src/sql/45_scope.sql src/sql/50_people.sql \
               src/sql/55_policy.sql src/sql/60_status.sql src/sql/65_audit.sql \
               src/sql/70_interfaces.sql src/sql/72_imports.sql src/sql/80_retention.sql src/sql/85_consistency.sql \
               src/sql/90_synthetic.sql src/sql/92_federation.sql src/sql/95_dump.sql src/sql/96_rls.sql \

@@ -51,42 +51,7 @@ END;
 COMMENT ON FUNCTION @extschema@.division_codes_valid(text[]) IS
   'True when every element is a valid, non-national division code (an empty array is valid).';
 
-
--- ---------------------------------------------------------------------------
--- Arguments. Every function an application or operator calls checks its
--- arguments before it writes anything, and a bad one gets an error whose
--- message names the argument, with the SQLSTATE of its class:
---   22004  a NULL where a value is needed
---   22023  an invalid value (a division code, a word outside a vocabulary,
---          a text or an array too long)
---   22003  a number or an interval out of range
---   22008  a time that is not finite
--- A value is echoed only shortened (_shorten), and an identifier never.
--- ---------------------------------------------------------------------------
-
--- (in C, hc_shorten: the same rule as the imports' messages)
-CREATE FUNCTION @extschema@._shorten(value text, max integer DEFAULT 40) RETURNS text
-  AS 'MODULE_PATHNAME', 'healthcode_shorten'
-  LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._shorten(text, integer) IS
-  'Internal: a value as an error message echoes it: cut to max bytes (default 40) at a character boundary, with ... appended when cut, control characters as ?; NULL as the word NULL.';
-
-CREATE FUNCTION @extschema@._require_finite(value timestamptz, argname text) RETURNS timestamptz
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF value IS NULL THEN
-    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
-  END IF;
-  IF NOT isfinite(value) THEN
-    RAISE EXCEPTION '% must be a finite time, not %', argname, value USING ERRCODE = '22008';
-  END IF;
-  RETURN value;
-END $$;
-COMMENT ON FUNCTION @extschema@._require_finite(timestamptz, text) IS
-  'Internal: the time if it is finite, else 22004 (NULL) or 22008 (infinity), naming the argument.';
-
+-- A division code as a function's argument (the rules of arguments: 41_arguments.sql).
 CREATE FUNCTION @extschema@._require_region(region text, argname text DEFAULT 'region',
                                             allow_national boolean DEFAULT false) RETURNS text
 LANGUAGE plpgsql IMMUTABLE

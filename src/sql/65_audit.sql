@@ -90,7 +90,8 @@ DECLARE
   homes text[];
 BEGIN
   IF audit.person_id IS NOT NULL AND audit.region IS NOT NULL THEN
-    RAISE EXCEPTION 'audit() takes a person or a region, not both' USING ERRCODE = '22023';
+    RAISE EXCEPTION 'give person_id or region, not both' USING ERRCODE = '22023',
+      DETAIL = 'An audit covers one person, one region, or (with neither) every pending declaration.';
   END IF;
   IF audit.region IS NOT NULL THEN
     PERFORM @extschema@._require_region(audit.region);
@@ -156,13 +157,17 @@ AS $$
 DECLARE
   f @extschema@.audit_finding;
 BEGIN
-  IF decision IS NULL OR decision NOT IN ('confirm', 'dismiss') THEN
-    RAISE EXCEPTION 'decision must be confirm or dismiss, not %', coalesce(quote_literal(decision), 'NULL')
+  IF finding_id IS NULL THEN
+    RAISE EXCEPTION 'finding_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF decision IS NULL THEN
+    RAISE EXCEPTION 'decision must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF decision NOT IN ('confirm', 'dismiss') THEN
+    RAISE EXCEPTION 'decision must be confirm or dismiss, not %', quote_literal(@extschema@._shorten(decision))
       USING ERRCODE = '22023';
   END IF;
-  IF reason IS NULL OR length(btrim(reason)) = 0 THEN
-    RAISE EXCEPTION 'reviewing a finding needs a reason' USING ERRCODE = '22023';
-  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason');
   UPDATE @extschema@.audit_finding a
      SET status = CASE decision WHEN 'confirm' THEN 'confirmed' ELSE 'dismissed' END,
          reviewed_by = @extschema@._caller()::regrole::text, reviewed_at = now(), review_reason = reason

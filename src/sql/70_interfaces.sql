@@ -19,7 +19,7 @@ RETURN pg_catalog.upper(pg_catalog.regexp_replace(identifier, '[[:space:]\u3000]
 COMMENT ON FUNCTION @extschema@.normalize_identifier(text) IS
   'An identifier as it is hashed: every blank (the ideographic space among them) removed, letters in upper case.';
 
--- ---- arguments (see 42_divisions.sql) -------------------------------------------
+-- ---- arguments (see 41_arguments.sql) ------------------------------------------
 -- The bounds of what the functions below accept, checked before anything
 -- is written.
 
@@ -45,49 +45,6 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._require_identifier(text, text) IS
   'Internal: the identifier normalized (normalize_identifier), else 22004 (NULL) or 22023 (empty, or longer than 64 characters), naming the argument and never echoing the value.';
-
--- Reasons, claims, authorities: free text a person writes, never empty and
--- of a length a person writes.
-CREATE FUNCTION @extschema@._require_text(value text, argname text, max integer DEFAULT 1000) RETURNS text
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF value IS NULL THEN
-    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
-  END IF;
-  IF length(btrim(value)) = 0 THEN
-    RAISE EXCEPTION '% must not be empty', argname USING ERRCODE = '22023';
-  END IF;
-  IF length(value) > max THEN
-    RAISE EXCEPTION '% is too long (% characters; at most %)', argname, length(value), max USING ERRCODE = '22023';
-  END IF;
-  RETURN value;
-END $$;
-COMMENT ON FUNCTION @extschema@._require_text(text, text, integer) IS
-  'Internal: the text if it is neither NULL (22004) nor blank nor longer than max characters (22023), naming the argument.';
-
-CREATE FUNCTION @extschema@._require_text_array(value text[], argname text, max integer) RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF value IS NULL THEN
-    RAISE EXCEPTION '% must not be NULL (an empty array: none)', argname USING ERRCODE = '22004';
-  END IF;
-  IF array_ndims(value) > 1 THEN
-    RAISE EXCEPTION '% must be a one-dimensional array', argname USING ERRCODE = '22023';
-  END IF;
-  IF cardinality(value) > max THEN
-    RAISE EXCEPTION '% has % elements; at most %', argname, cardinality(value), max USING ERRCODE = '22023';
-  END IF;
-  IF array_position(value, NULL) IS NOT NULL THEN
-    RAISE EXCEPTION '% must not contain NULL', argname USING ERRCODE = '22004';
-  END IF;
-  RETURN value;
-END $$;
-COMMENT ON FUNCTION @extschema@._require_text_array(text[], text, integer) IS
-  'Internal: the array if it is not NULL, has one dimension, at most max elements and no NULL element; else 22004 or 22023 naming the argument.';
 
 CREATE FUNCTION @extschema@._require_symptoms(symptoms text[]) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE

@@ -303,17 +303,30 @@ INSERT INTO bad_call (fn, arg, role, call, want, says) VALUES
   ('_elapsed_changes', 'next', :'op', $$SELECT * FROM healthcode._elapsed_changes('red', '{}', now())$$,
    '22023', '^cannot extract elements from an object$'),
   -- audit(person_id, region), review_finding(finding_id, decision, reason)
-  -- (65_audit.sql: checked loosely, by class)
   ('audit', 'person_id', :'op', $$SELECT * FROM healthcode.audit(person_id => -1)$$,
-   '^22', 'person'),
+   '22023', '^no person -1 in the regions role '),
   ('audit', 'region', :'op', $$SELECT * FROM healthcode.audit(region => '99')$$,
-   '^22', 'region'),
+   '22023', '^invalid division code for region: ''99''$'),
+  ('audit', 'region', :'op', format($$SELECT * FROM healthcode.audit(region => %s)$$, :'mcode'),
+   '22023', '^invalid division code for region: ''1{40}\.\.\.''$'),
+  ('audit', 'person_id', :'op', format($$SELECT * FROM healthcode.audit(person_id => %s, region => '330106')$$, :p),
+   '22023', '^give person_id or region, not both$'),
+  ('review_finding', 'finding_id', :'op', $$SELECT healthcode.review_finding(NULL, 'confirm', 'r')$$,
+   '22004', '^finding_id must not be NULL$'),
   ('review_finding', 'finding_id', :'op', $$SELECT healthcode.review_finding(-1, 'confirm', 'r')$$,
-   '^22', 'finding'),
+   '22023', '^no audit finding -1$'),
+  ('review_finding', 'decision', :'op', $$SELECT healthcode.review_finding(-1, NULL, 'r')$$,
+   '22004', '^decision must not be NULL$'),
   ('review_finding', 'decision', :'op', $$SELECT healthcode.review_finding(-1, 'approve', 'r')$$,
-   '^22', 'decision'),
+   '22023', '^decision must be confirm or dismiss, not ''approve''$'),
+  ('review_finding', 'decision', :'op', format($$SELECT healthcode.review_finding(-1, %s, 'r')$$, :'m'),
+   '22023', '^decision must be confirm or dismiss, not ''x{40}\.\.\.''$'),
   ('review_finding', 'reason', :'op', $$SELECT healthcode.review_finding(-1, 'confirm', NULL)$$,
-   '^22', 'reason');
+   '22004', '^reason must not be NULL$'),
+  ('review_finding', 'reason', :'op', $$SELECT healthcode.review_finding(-1, 'confirm', ' ')$$,
+   '22023', '^reason must not be empty$'),
+  ('review_finding', 'reason', :'op', format($$SELECT healthcode.review_finding(-1, 'confirm', %s)$$, :'m'),
+   '22023', '^reason is too long \(1000000 characters; at most 1000\)$');
 
 SELECT plan((SELECT count(*)::integer FROM bad_call) + 4);
 
