@@ -6,6 +6,8 @@
 
 #include "utils/builtins.h"
 
+#include "hc_import.h"
+
 static hc_qr_level
 level_arg(text *t)
 {
@@ -13,10 +15,16 @@ level_arg(text *t)
 	hc_qr_level level;
 
 	if (!hc_qr_level_from_name(name, &level))
+	{
+		/* echoed shortened (hc_shorten), like every value in a message */
+		char		shown[HC_IMPORT_SHORT + 4];
+
+		hc_shorten(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), HC_IMPORT_SHORT, shown);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid QR error-correction level: \"%s\"", name),
+				 errmsg("invalid QR error-correction level: \"%s\"", shown),
 				 errhint("Use L, M, Q or H.")));
+	}
 	return level;
 }
 

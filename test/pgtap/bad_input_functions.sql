@@ -302,6 +302,11 @@ INSERT INTO bad_call (fn, arg, role, call, want, says) VALUES
    '22P02', 'risk_colour: "purple"'),
   ('_elapsed_changes', 'next', :'op', $$SELECT * FROM healthcode._elapsed_changes('red', '{}', now())$$,
    '22023', '^cannot extract elements from an object$'),
+  -- qr_svg / qr_png / qr_terminal(code, ec_level, ...): public, the app's too
+  ('qr_svg', 'ec_level', :'app', format($$SELECT healthcode.qr_svg(%L, %s)$$, :'code', :'m'),
+   '22023', '^invalid QR error-correction level: "x{40}\.\.\."$'),
+  ('qr_png', 'ec_level', :'app', format($$SELECT healthcode.qr_png(%L, 'X')$$, :'code'),
+   '22023', '^invalid QR error-correction level: "X"$'),
   -- audit(person_id, region), review_finding(finding_id, decision, reason)
   ('audit', 'person_id', :'op', $$SELECT * FROM healthcode.audit(person_id => -1)$$,
    '22023', '^no person -1 in the regions role '),
