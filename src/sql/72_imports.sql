@@ -17,6 +17,7 @@
 --          outside its field's list, an invalid division code, a time
 --          outside the evidence window, a person nobody registered in the
 --          caller's regions, a record repeating another's key
+--   42501  a risk area outside the regions the caller acts for
 --   40001  a person moved out of the caller's regions or deleted by a
 --          concurrent transaction between the check and the write: retry
 -- Nothing is written unless every record is right, and re-running an
@@ -31,8 +32,9 @@ COMMENT ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) IS
   'Internal: an import''s records as typed rows (ord, then the fields, as the column definition list says), each field checked against its rule (id, int:LO..HI, text, identifier, division, a|b|c, evidence_time, time; ! required); raises naming the first bad record and field.';
 
 -- Runs query with records as $1, returning its first row as text; for the
--- imports' own statements, which pass a batch of many megabytes (PL/pgSQL's
--- EXECUTE ... USING would copy it first).
+-- imports' own statements, which pass a batch of many megabytes: PL/pgSQL's
+-- EXECUTE ... USING, and any plan that folds the parameter into a constant,
+-- would copy it (so the callers assign its result: PERFORM plans a query).
 CREATE FUNCTION @extschema@._import_execute(query text, records json) RETURNS text[]
   AS 'MODULE_PATHNAME', 'healthcode_import_execute'
   LANGUAGE C VOLATILE;
