@@ -18,21 +18,18 @@ OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc
               src/hc_explain_guard.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng
 
-# The install script is assembled from the topic files in src/sql/.
+# Released versions are frozen files in releases/: each one's install
+# script and the update script that reached it, committed once and never
+# edited again (doc/releasing.md). Only the version in development, the
+# one META.json names, is built: its install script from the topic files
+# in src/sql/, and its update from the last release from the schema guard
+# and the hand-written src/sql/update/LAST--NEW.sql.
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
-# The update from 0.1.0: the schema guard, the comments 0.2.0 added to
-# 0.1.0's objects, and the topic files new in 0.2.0. (This list is frozen:
-# objects added after 0.2.0 go into the next version's update script.)
-UPGRADE_0_2_0_NEW = src/sql/41_arguments.sql src/sql/42_divisions.sql src/sql/45_scope.sql src/sql/50_people.sql \
-              src/sql/55_policy.sql src/sql/60_status.sql src/sql/65_audit.sql \
-              src/sql/70_interfaces.sql src/sql/72_imports.sql src/sql/80_retention.sql src/sql/85_consistency.sql \
-              src/sql/90_synthetic.sql src/sql/92_federation.sql src/sql/95_dump.sql src/sql/96_rls.sql \
-              src/sql/97_analyst.sql src/sql/98_decisions.sql src/sql/99_privileges.sql
-UPGRADE_0_2_0 = src/sql/upgrade/0.1.0--0.2.0-head.sql src/sql/01_schema_guard.sql \
-              src/sql/upgrade/0.1.0--0.2.0-comments.sql $(UPGRADE_0_2_0_NEW)
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
-# Earlier versions' install scripts, frozen, so that an update can be tested
-DATA        = $(wildcard upgrade/$(EXTENSION)--*.sql)
+RELEASED    = $(wildcard releases/$(EXTENSION)--*.sql)
+LAST_RELEASE = $(shell ls releases/$(EXTENSION)--*.sql | sed -n 's|^releases/$(EXTENSION)--\([0-9.]*\)\.sql$$|\1|p' | sort -V | tail -n 1)
+UPDATE_DELTA = src/sql/update/$(LAST_RELEASE)--$(EXTVERSION).sql
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--$(LAST_RELEASE)--$(EXTVERSION).sql
+DATA        = $(RELEASED)
 DOCS        = doc/reference.md
 
 TESTS       = $(sort $(wildcard sql/*.sql))
@@ -46,7 +43,7 @@ REGRESS_OPTS = --inputdir=. --dbname=contrib_regression
 PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CPPFLAGS = -Isrc
 
-EXTRA_CLEAN = test/unit/test_core test/unit/unseal_tool \
+EXTRA_CLEAN = $(EXTENSION).control test/unit/test_core test/unit/unseal_tool \
               $(filter-out %.c,$(wildcard test/fuzz/fuzz_*)) bench/raw_rates results regression.diffs regression.out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -57,12 +54,14 @@ all: $(EXTENSION).control
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) META.json
 	cat $(SQL_PARTS) > $@
 
-$(EXTENSION)--0.1.0--0.2.0.sql: $(UPGRADE_0_2_0)
-	cat $(UPGRADE_0_2_0) > $@
+$(EXTENSION)--$(LAST_RELEASE)--$(EXTVERSION).sql: $(UPDATE_DELTA) src/sql/01_schema_guard.sql META.json
+	{ printf '%s\n' '-- healthcode $(LAST_RELEASE) -> $(EXTVERSION), built by the Makefile: the schema guard, then $(UPDATE_DELTA).' \
+	    "\\echo Use \"ALTER EXTENSION healthcode UPDATE TO '$(EXTVERSION)'\" to load this file. \\quit"; \
+	  cat src/sql/01_schema_guard.sql $(UPDATE_DELTA); } > $@
 
-# Keep the control file's default_version in step with META.json.
-$(EXTENSION).control: META.json
-	sed -i "s/^default_version = .*/default_version = '$(EXTVERSION)'/" $@
+# The control file is made from its template with META.json's version.
+$(EXTENSION).control: $(EXTENSION).control.in META.json
+	sed "s/@EXTVERSION@/$(EXTVERSION)/" $< > $@
 
 # ---- the codec core on its own: unit tests and fuzzing -------------------
 CORE_SRC    = src/hc_core_buf.c src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_import.c src/hc_core_qr.c \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Updating from 0.1.0 gives exactly what a fresh install gives, keeps the
-# data, and neither installing nor updating nor using the extension can be
+# Every released version (releases/), installed and updated step by step to
+# the version in development, gives exactly what a fresh install gives and
+# keeps the data; the released scripts are unchanged; and neither installing nor updating nor using the extension can be
 # hijacked by objects another role planted on the search path:
 #   - a schema named like the extension's, made beforehand by another role,
 #     is refused (its owner could have planted anything in it);
@@ -15,7 +16,7 @@ chmod 755 "$TEST_TMP"
 base="hc_upg_$$"
 hostile="regress_hc_hostile_$$"
 cleanup() {
-	for d in fresh updated guard stray planted; do dropdb --if-exists "${base}_$d" 2>/dev/null; done
+	for d in fresh guard stray planted from_0_1_0 from_0_2_0 from_0_3_0; do dropdb --if-exists "${base}_$d" 2>/dev/null; done
 	psql -XAtq -d postgres -c "DROP ROLE IF EXISTS $hostile" 2>/dev/null
 	rm -rf "$TEST_TMP"
 }
@@ -29,28 +30,44 @@ schema_dump() {
 		grep -v 'binary_upgrade_set_next\|binary_upgrade_set_missing\|binary_upgrade_create_empty_extension\|relfrozenxid\|WHERE oid = \|^\\restrict\|^\\unrestrict\|^-- Dumped'
 }
 
-# ---- 1. update == fresh install, data kept --------------------------------
+# ---- 1. every released version, updated step by step: == fresh install ---------
+# The released scripts are frozen: their checksums are the ones recorded
+# when each was released (releases/SHA256SUMS; doc/releasing.md).
+root=$(cd "$(dirname "$0")/../.." && pwd)
+(cd "$root/releases" && sha256sum --quiet -c SHA256SUMS) >"$TEST_TMP/sums" 2>&1
+ok $? "every released script is unchanged since its release (releases/SHA256SUMS)"
+[ -s "$TEST_TMP/sums" ] && sed 's/^/# /' "$TEST_TMP/sums"
 createdb "${base}_fresh"
 q fresh -c 'CREATE EXTENSION healthcode'
-createdb "${base}_updated"
-q updated -c "CREATE EXTENSION healthcode VERSION '0.1.0'"
-q updated -c "SELECT healthcode.create_key('330000')" >/dev/null
-code=$(q updated -c "SELECT healthcode.issue('330106', healthcode.pseudonym('upgrade'), 'yellow', '1 hour')")
-q updated -c 'ALTER EXTENSION healthcode UPDATE' 2>"$TEST_TMP/update.err"
-ok $? "ALTER EXTENSION healthcode UPDATE from 0.1.0 succeeds"
-is "$(q updated -c "SELECT extversion FROM pg_extension WHERE extname = 'healthcode'")" \
-	"$(q fresh -c "SELECT extversion FROM pg_extension WHERE extname = 'healthcode'")" "it reaches the default version"
 schema_dump fresh >"$TEST_TMP/fresh.sql"
-schema_dump updated >"$TEST_TMP/updated.sql"
-diff -u "$TEST_TMP/fresh.sql" "$TEST_TMP/updated.sql" >"$TEST_TMP/schema.diff"
-ok $? "the updated schema is exactly a fresh install's (pg_dump --binary-upgrade --schema-only)"
-[ -s "$TEST_TMP/schema.diff" ] && head -40 "$TEST_TMP/schema.diff" | sed 's/^/# /'
-is "$(q updated -c "SELECT (healthcode.verify('$code')).reason")" "ok" "a code issued under 0.1.0 verifies after the update"
-is "$(q updated -c "SELECT (healthcode.verify(healthcode.issue('330106', healthcode.pseudonym('u'), 'green'))).reason")" \
-	"ok" "the updated database issues with the key made under 0.1.0"
-q updated -c "SELECT healthcode.declare('330106199001011234', '330106')" >/dev/null
-is "$(q updated -c "SELECT colour FROM healthcode.health_info('330106199001011234')")" "green" \
-	"the status engine works in the updated database"
+default=$(q fresh -c "SELECT extversion FROM pg_extension WHERE extname = 'healthcode'")
+is "$default" "$(sed -n 's/^   "version": "\(.*\)",$/\1/p' "$root/META.json")" "a fresh install is the version META.json names"
+released=$(ls "$root"/releases/healthcode--*.sql | sed -n 's|.*/healthcode--\([0-9.]*\)\.sql$|\1|p' | sort -V)
+for v in $released; do
+	db="from_${v//./_}"
+	createdb "${base}_$db"
+	q "$db" -c "CREATE EXTENSION healthcode VERSION '$v'"
+	q "$db" -c "SELECT healthcode.create_key('330000')" >/dev/null
+	code=$(q "$db" -c "SELECT healthcode.issue('330106', healthcode.pseudonym('upgrade'), 'yellow', '1 hour')")
+	# one version at a time, as a DBA who skipped none would
+	path=$(q "$db" -c "SELECT string_agg(v, ' ' ORDER BY n) FROM unnest(string_to_array(
+	         (SELECT path FROM pg_extension_update_paths('healthcode') WHERE source = '$v' AND target = '$default'),
+	         '--')) WITH ORDINALITY u(v, n) WHERE n > 1")
+	for step in $path; do
+		q "$db" -c "ALTER EXTENSION healthcode UPDATE TO '$step'" 2>>"$TEST_TMP/update.err" || break
+	done
+	is "$(q "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'healthcode'")" "$default" \
+		"$v updates step by step (${path:-none needed}) to $default"
+	schema_dump "$db" >"$TEST_TMP/updated_$v.sql"
+	diff -u "$TEST_TMP/fresh.sql" "$TEST_TMP/updated_$v.sql" >"$TEST_TMP/schema_$v.diff"
+	ok $? "$v updated: the schema is exactly a fresh install's (pg_dump --binary-upgrade --schema-only)"
+	[ -s "$TEST_TMP/schema_$v.diff" ] && head -40 "$TEST_TMP/schema_$v.diff" | sed 's/^/# /'
+	is "$(q "$db" -c "SELECT (healthcode.verify('$code')).reason")" "ok" "a code issued under $v verifies after the update"
+	q "$db" -c "SELECT healthcode.declare('330106199001011234', '330106')" >/dev/null
+	is "$(q "$db" -c "SELECT colour FROM healthcode.health_info('330106199001011234')")" "green" \
+		"the status engine works in the database updated from $v"
+	dropdb "${base}_$db"
+done
 
 # ---- 2. a schema made beforehand by another role is refused -------------------
 psql -XAtq -d postgres -c "CREATE ROLE $hostile LOGIN" >/dev/null
