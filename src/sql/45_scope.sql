@@ -128,6 +128,7 @@ COMMENT ON FUNCTION @extschema@._require_caller_scope(text) IS
 
 CREATE FUNCTION @extschema@.grant_region(role regrole, region text) RETURNS void
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -145,6 +146,8 @@ COMMENT ON FUNCTION @extschema@.grant_region(regrole, text) IS
 
 CREATE FUNCTION @extschema@.revoke_region(role regrole, region text) RETURNS void
 LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   DELETE FROM @extschema@.region_scope s
    WHERE s.role_name OPERATOR(pg_catalog.=) revoke_region.role

@@ -588,6 +588,7 @@ COMMENT ON FUNCTION @extschema@._evidence_lock(boolean) IS
 -- column whose changes alone never matter (e.g. declaration.audited_at).
 CREATE FUNCTION @extschema@._evidence_changed() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -631,6 +632,7 @@ COMMENT ON FUNCTION @extschema@._evidence_changed() IS
 -- cheap for a million-row COPY, where a join per row would not be.
 CREATE FUNCTION @extschema@._travel_changed() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -732,6 +734,7 @@ COMMENT ON FUNCTION @extschema@._stays_reexamined(@extschema@.risk_area[], times
 
 CREATE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -778,6 +781,7 @@ COMMENT ON FUNCTION @extschema@._people_governed(text[]) IS
 
 CREATE FUNCTION @extschema@._policy_changed() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -808,6 +812,7 @@ COMMENT ON FUNCTION @extschema@._policy_changed() IS
 -- history moves with them.
 CREATE FUNCTION @extschema@._person_changed() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -845,6 +850,7 @@ COMMENT ON FUNCTION @extschema@._person_changed() IS
 -- bookkeeping, not a recalculation.
 CREATE FUNCTION @extschema@._person_removed() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -866,6 +872,7 @@ COMMENT ON FUNCTION @extschema@._person_removed() IS
 -- first, before the statement touches a row.
 CREATE FUNCTION @extschema@._person_lock() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -948,6 +955,7 @@ COMMENT ON COLUMN @extschema@.status_report.valid_until IS 'Until when this stat
 CREATE FUNCTION @extschema@.status(person_id bigint, at timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF @extschema@.status_report
 LANGUAGE plpgsql STABLE PARALLEL SAFE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

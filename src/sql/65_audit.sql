@@ -82,6 +82,7 @@ COMMENT ON FUNCTION @extschema@._audit_findings(bigint[]) IS
 CREATE FUNCTION @extschema@.audit(person_id bigint DEFAULT NULL, region text DEFAULT NULL)
 RETURNS SETOF @extschema@.audit_finding
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -152,6 +153,7 @@ COMMENT ON FUNCTION @extschema@.audit(bigint, text) IS
 CREATE FUNCTION @extschema@.review_finding(finding_id bigint, decision text, reason text)
 RETURNS @extschema@.audit_finding
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -110,6 +110,8 @@ COMMENT ON FUNCTION @extschema@._require_valid_for(interval) IS
 
 CREATE FUNCTION @extschema@.person_id(identifier text) RETURNS bigint
 LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT p.id FROM @extschema@.person p
    WHERE p.subject OPERATOR(pg_catalog.=)
@@ -138,6 +140,7 @@ COMMENT ON FUNCTION @extschema@._require_person(text) IS
 CREATE FUNCTION @extschema@.register_person(identifier text, region text, display_name text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -190,6 +193,7 @@ CREATE FUNCTION @extschema@.declare(
     contact_with_case boolean DEFAULT false)
 RETURNS SETOF @extschema@.status_report
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -216,6 +220,7 @@ COMMENT ON FUNCTION @extschema@.declare(text, text, text, text[], numeric, text[
 CREATE FUNCTION @extschema@.declare_trip(identifier text, place text, at timestamptz)
 RETURNS SETOF @extschema@.status_report
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -239,6 +244,8 @@ COMMENT ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) IS
 CREATE FUNCTION @extschema@.health_info(identifier text)
 RETURNS SETOF @extschema@.status_report
 LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT s.* FROM @extschema@.status(@extschema@._require_person(health_info.identifier)) s;
 END;
@@ -249,6 +256,7 @@ CREATE FUNCTION @extschema@.check_in(identifier text, temperature numeric DEFAUL
                                      symptoms text[] DEFAULT '{}')
 RETURNS SETOF @extschema@.status_report
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -274,6 +282,7 @@ COMMENT ON FUNCTION @extschema@.check_in(text, numeric, text[]) IS
 CREATE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
 RETURNS @extschema@.healthcode
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -321,6 +330,7 @@ CREATE FUNCTION @extschema@.record_decision(
     valid_until timestamptz DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -367,6 +377,7 @@ COMMENT ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extsc
 CREATE FUNCTION @extschema@.request_correction(person_id bigint, evidence text, evidence_id bigint, claim text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -412,6 +423,7 @@ COMMENT ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) I
 CREATE FUNCTION @extschema@.decide_correction(correction_id bigint, accept boolean, reason text)
 RETURNS SETOF @extschema@.status_report
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -165,6 +165,7 @@ COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], 
 
 CREATE FUNCTION @extschema@.import_travel(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -193,6 +194,7 @@ COMMENT ON FUNCTION @extschema@.import_travel(json) IS
 
 CREATE FUNCTION @extschema@.import_test_results(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -228,6 +230,7 @@ COMMENT ON FUNCTION @extschema@.import_test_results(json) IS
 
 CREATE FUNCTION @extschema@.import_vaccinations(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -246,6 +249,7 @@ COMMENT ON FUNCTION @extschema@.import_vaccinations(json) IS
 
 CREATE FUNCTION @extschema@.import_contacts(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -264,6 +268,7 @@ COMMENT ON FUNCTION @extschema@.import_contacts(json) IS
 
 CREATE FUNCTION @extschema@.import_risk_areas(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -23,6 +23,7 @@ CREATE FUNCTION @extschema@.create_travel_partitions(
     last_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date + 7))
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -106,6 +107,7 @@ COMMENT ON FUNCTION @extschema@.travel_retention() IS
 CREATE FUNCTION @extschema@.drop_expired_travel_partitions(margin interval DEFAULT interval '7 days')
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

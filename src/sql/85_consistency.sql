@@ -7,6 +7,8 @@
 CREATE FUNCTION @extschema@.check_consistency(at timestamptz DEFAULT pg_catalog.statement_timestamp())
 RETURNS TABLE (person_id bigint, stored jsonb, recomputed jsonb)
 LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   WITH fresh AS (
     SELECT f.person_id, f.timeline AS v

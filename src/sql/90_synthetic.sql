@@ -35,6 +35,7 @@ CREATE FUNCTION @extschema@.generate_population(
     seed double precision DEFAULT 0.42)
 RETURNS TABLE (what text, rows bigint)
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -37,6 +37,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.node', '');
 
 CREATE FUNCTION @extschema@.set_node(role text, region text, name text) RETURNS @extschema@.node
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -618,6 +619,7 @@ CREATE FUNCTION @extschema@.current_status_of(code @extschema@.healthcode,
     OUT known boolean, OUT colour @extschema@.risk_colour, OUT vaccinated boolean,
     OUT valid_until timestamptz, OUT code_is_current boolean, OUT reason text)
 LANGUAGE plpgsql STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -666,6 +668,7 @@ CREATE FUNCTION @extschema@.issue_for_subject(region text, subject bytea,
     valid_for interval DEFAULT interval '5 minutes')
 RETURNS @extschema@.healthcode
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -708,6 +711,8 @@ COMMENT ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) IS
 
 CREATE FUNCTION @extschema@.subject_of(identifier text) RETURNS bytea
 LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT p.subject FROM @extschema@.person p
    WHERE p.id OPERATOR(pg_catalog.=) @extschema@.person_id(subject_of.identifier);
@@ -744,6 +749,7 @@ CREATE FUNCTION @extschema@.verify_arrival(code @extschema@.healthcode, checkpoi
     OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT code_region text,
     OUT rule_id bigint, OUT rule text)
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -800,6 +806,7 @@ END $$;
 
 CREATE FUNCTION @extschema@.create_publication() RETURNS text
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -54,6 +54,7 @@ CREATE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, check
 RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
                expires_at timestamptz, key_id bytea, reason text, vaccinated boolean)
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -100,6 +101,8 @@ COMMENT ON FUNCTION @extschema@.suppress_small_part(bigint, bigint) IS
 CREATE FUNCTION @extschema@._status_summary()
 RETURNS TABLE (region text, colour @extschema@.risk_colour, people bigint, vaccinated bigint)
 LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT g.region, g.colour, @extschema@.suppress_small(g.people), @extschema@.suppress_small_part(g.vaccinated, g.people)
     FROM (SELECT s.region, (x.v).colour AS colour, pg_catalog.count(*) AS people,
@@ -122,6 +125,8 @@ COMMENT ON COLUMN @extschema@.status_summary.vaccinated IS 'Of them, with the va
 CREATE FUNCTION @extschema@._transitions_per_day()
 RETURNS TABLE (day date, region text, from_colour @extschema@.risk_colour, to_colour @extschema@.risk_colour, people bigint)
 LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT (c.at AT TIME ZONE 'Asia/Shanghai')::date, c.region, c.from_colour, c.to_colour,
          @extschema@.suppress_small(pg_catalog.count(DISTINCT c.person_id))
@@ -147,6 +152,8 @@ COMMENT ON COLUMN @extschema@.transitions_per_day.people IS 'People who changed 
 CREATE FUNCTION @extschema@._tests_per_day()
 RETURNS TABLE (day date, region text, people_tested bigint, people_positive bigint, positivity numeric)
 LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT g.day, g.region, @extschema@.suppress_small(g.tested),
          @extschema@.suppress_small_part(g.positive, g.tested),
@@ -178,6 +185,8 @@ CREATE FUNCTION @extschema@._codes_per_day()
 RETURNS TABLE (day date, region text, event text, colour @extschema@.risk_colour, outcome text, people bigint,
                codes bigint)
 LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT (e.at AT TIME ZONE 'Asia/Shanghai')::date, e.region, e.event, e.colour, e.outcome,
          @extschema@.suppress_small(pg_catalog.count(DISTINCT e.holder)),
@@ -203,6 +212,8 @@ COMMENT ON COLUMN @extschema@.codes_per_day.codes IS 'Codes (NULL when the holde
 CREATE FUNCTION @extschema@._findings_per_day()
 RETURNS TABLE (day date, region text, kind text, status text, people bigint)
 LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT (f.found_at AT TIME ZONE 'Asia/Shanghai')::date, f.region, f.kind, f.status,
          @extschema@.suppress_small(pg_catalog.count(DISTINCT f.person_id))
@@ -225,6 +236,8 @@ CREATE FUNCTION @extschema@._decisions_by_operator()
 RETURNS TABLE (day date, region text, decided_by text, kind text, colour @extschema@.risk_colour,
                people bigint, decisions bigint)
 LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT (m.decided_at AT TIME ZONE 'Asia/Shanghai')::date, m.region, m.decided_by, m.kind, m.colour,
          @extschema@.suppress_small(pg_catalog.count(DISTINCT m.person_id)),
