@@ -1,12 +1,11 @@
 -- issue() and verify() cache the trust list and unsealed signing keys per
 -- backend. Changes must reach them: a revocation committed by another
 -- backend, a key created in a transaction that rolls back, a key file
--- swapped. Not one transaction: another backend (dblink) must see commits.
+-- swapped. Not one transaction: another backend (dblink, over :conn from
+-- lib/common.psql) must see commits.
 SET search_path = public, healthcode;
+\ir lib/common.psql
 SELECT plan(7);
-
-SELECT format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
-              split_part(current_setting('unix_socket_directories'), ',', 1)) AS conn \gset
 
 SELECT create_key('460000') AS k \gset
 SELECT issue('460100', pseudonym('cache'), 'green') AS code \gset

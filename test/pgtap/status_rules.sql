@@ -8,6 +8,7 @@
 -- triggers compute at statement_timestamp(), a little later.
 BEGIN;
 SET search_path = public, healthcode;
+\ir lib/common.psql
 SELECT plan(135);
 
 -- ---- the change time brings about (needs commits: another backend) -----------
@@ -15,9 +16,8 @@ SELECT plan(135);
 -- have passed, status_changes shows the change (cause 'time') although
 -- nothing was written, and the next recalculation that rewrites the row
 -- appends it to status_history. now() of this transaction cannot move, so
--- the scenario runs through dblink in autocommit and cleans up after itself.
-SELECT format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
-              split_part(current_setting('unix_socket_directories'), ',', 1)) AS conn \gset
+-- the scenario runs through dblink (:conn, from lib/common.psql) in autocommit
+-- and cleans up after itself.
 SELECT dblink_connect('status_time', :'conn') AS x \gset
 SELECT dblink_exec('status_time',
   $$DELETE FROM healthcode.person WHERE subject = healthcode.pseudonym('status_rules:time-probe')$$) AS x \gset
@@ -76,6 +76,7 @@ SELECT dblink_exec('status_time',
 SELECT dblink_disconnect('status_time') AS x \gset
 
 -- ---- helpers ------------------------------------------------------------------
+-- (and pg_temp.colour and pg_temp.rules, from lib/common.psql)
 CREATE FUNCTION pg_temp.person(tag text, region text DEFAULT '110105',
                                registered interval DEFAULT interval '60 days')
 RETURNS bigint LANGUAGE sql AS $$
@@ -101,13 +102,6 @@ LANGUAGE sql AS $$
       FROM healthcode.person p, generate_series(last_ago, first_ago) k WHERE p.id = pid
     RETURNING 1)
   SELECT count(*) FROM k $$;
-CREATE FUNCTION pg_temp.colour(pid bigint, at timestamptz DEFAULT now()) RETURNS text
-LANGUAGE sql AS $$ SELECT s.colour::text FROM healthcode.status(pid, at) s $$;
--- the reasons' rule names, sorted, comma-separated ('' when none)
-CREATE FUNCTION pg_temp.rules(pid bigint, at timestamptz DEFAULT now()) RETURNS text
-LANGUAGE sql AS $$
-  SELECT coalesce(string_agg(r ->> 'rule', ',' ORDER BY r ->> 'rule'), '')
-    FROM healthcode.status(pid, at) s, jsonb_array_elements(s.reasons) r $$;
 CREATE FUNCTION pg_temp.texts(pid bigint) RETURNS text
 LANGUAGE sql AS $$
   SELECT coalesce(string_agg(r ->> 'text', ' | ' ORDER BY r ->> 'text'), '')

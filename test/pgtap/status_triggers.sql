@@ -5,6 +5,7 @@
 -- the people affected, and the travel day partitions (retention).
 BEGIN;
 SET search_path = public, healthcode;
+\ir lib/common.psql
 SELECT plan(138);
 
 -- ---- concurrent writers (needs commits: other backends) -----------------------
@@ -15,8 +16,7 @@ SELECT plan(138);
 -- cannot hang the test; an error B may get is reported, not raised.
 -- Runs through dblink before this transaction touches any table (even a
 -- function body naming one would lock it), and removes what it committed.
-SELECT format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
-              split_part(current_setting('unix_socket_directories'), ',', 1)) AS conn \gset
+-- (:conn comes from lib/common.psql.)
 SELECT dblink_connect('race_a', :'conn') AS x \gset
 SELECT dblink_connect('race_b', :'conn') AS x \gset
 SELECT dblink_exec('race_a', $$SET lock_timeout = '20s'$$) AS x \gset
@@ -132,18 +132,13 @@ SELECT dblink_disconnect('race_a') AS x \gset
 SELECT dblink_disconnect('race_b') AS x \gset
 
 -- ---- helpers ------------------------------------------------------------------
+-- (and pg_temp.colour and pg_temp.rules, from lib/common.psql)
 CREATE FUNCTION pg_temp.person(tag text, region text DEFAULT '110105', id bigint DEFAULT NULL)
 RETURNS bigint LANGUAGE sql AS $$
   INSERT INTO healthcode.person (id, region, subject, registered_at)
   VALUES (coalesce(id, nextval('healthcode.person_id_seq')), region,
           healthcode.pseudonym('status_triggers:' || tag), now() - interval '60 days')
   RETURNING id $$;
-CREATE FUNCTION pg_temp.colour(pid bigint, at timestamptz DEFAULT now()) RETURNS text
-LANGUAGE sql AS $$ SELECT s.colour::text FROM healthcode.status(pid, at) s $$;
-CREATE FUNCTION pg_temp.rules(pid bigint) RETURNS text
-LANGUAGE sql AS $$
-  SELECT coalesce(string_agg(r ->> 'rule', ',' ORDER BY r ->> 'rule'), '')
-    FROM healthcode.status(pid) s, jsonb_array_elements(s.reasons) r $$;
 -- the person's latest history row: "cause: from -> to"
 CREATE FUNCTION pg_temp.last_change(pid bigint) RETURNS text
 LANGUAGE sql AS $$

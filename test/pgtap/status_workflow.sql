@@ -3,6 +3,7 @@
 -- the background audit and its review, error correction.
 BEGIN;
 SET search_path = public, healthcode;
+\ir lib/common.psql
 SELECT plan(83);
 
 SELECT create_key('330000') IS NOT NULL AS made_key \gset
@@ -13,12 +14,7 @@ INSERT INTO risk_area (division, level, effective_from, bulletin) VALUES
   ('330106', 'high',   now() - interval '30 days', 'status_workflow: high'),
   ('330108', 'medium', now() - interval '30 days', 'status_workflow: medium');
 
-CREATE FUNCTION pg_temp.colour(pid bigint, at timestamptz DEFAULT now()) RETURNS text
-LANGUAGE sql AS $$ SELECT s.colour::text FROM healthcode.status(pid, at) s $$;
-CREATE FUNCTION pg_temp.rules(pid bigint, at timestamptz DEFAULT now()) RETURNS text
-LANGUAGE sql AS $$
-  SELECT coalesce(string_agg(r ->> 'rule', ',' ORDER BY r ->> 'rule'), '')
-    FROM healthcode.status(pid, at) s, jsonb_array_elements(s.reasons) r $$;
+-- (pg_temp.colour and pg_temp.rules come from lib/common.psql)
 CREATE FUNCTION pg_temp.last_cause(pid bigint) RETURNS text
 LANGUAGE sql AS $$
   SELECT h.cause FROM healthcode.status_history h WHERE h.person_id = pid ORDER BY h.id DESC LIMIT 1 $$;
