@@ -62,6 +62,10 @@ while read -r f; do add $((-f)) "$f"; done < <(sed -n 's/^Failed \([0-9]*\)\/[0-
 
 echo
 if [ ${#failed_stages[@]} -gt 0 ]; then
+	# Named again here, because the runner's own report scrolls away under
+	# the server log that pg_virtualenv prints when a test fails.
+	echo "failures:"
+	grep -E '^(not ok|test/[^ ]+ +\(Wstat|  Failed tests?:|Dubious|.* \.\.\. +FAILED|not ok )|^ +(not ok|[a-z0-9_]+ +\.\.\. FAILED)|^unit: .*[1-9][0-9]* failed' "$log" | sed 's/^/  /' | head -40
 	echo "FAILED stages: ${failed_stages[*]}"
 	[ "$failed" -gt 0 ] || failed=${#failed_stages[@]}
 fi
