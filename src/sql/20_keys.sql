@@ -75,6 +75,7 @@ CREATE FUNCTION @extschema@._keys_changed() RETURNS trigger
   AS 'MODULE_PATHNAME', 'healthcode_keys_changed' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@._keys_changed() IS
   'Trigger: sends a relcache invalidation so every backend reloads the trust list and wipes unsealed secrets.';
+REVOKE ALL ON FUNCTION @extschema@._keys_changed() FROM PUBLIC;
 CREATE TRIGGER keys_changed
   AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.trust_list
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
@@ -90,19 +91,20 @@ BEGIN
   IF NEW.key_id <> OLD.key_id OR NEW.public_key <> OLD.public_key
      OR NEW.region::text <> OLD.region::text OR NEW.valid_from <> OLD.valid_from THEN
     RAISE EXCEPTION 'the key id, public key, region and valid_from of an issuer key are immutable'
-      USING ERRCODE = '22023';
+      USING ERRCODE = '55000';
   END IF;
   IF NEW.valid_until > OLD.valid_until THEN
     RAISE EXCEPTION 'the validity of an issuer key cannot be extended'
-      USING ERRCODE = '22023', HINT = 'Create a new key instead.';
+      USING ERRCODE = '55000', HINT = 'Create a new key instead.';
   END IF;
   IF OLD.status = 'revoked' AND NEW.status <> 'revoked' THEN
-    RAISE EXCEPTION 'a revoked issuer key cannot be reinstated' USING ERRCODE = '22023';
+    RAISE EXCEPTION 'a revoked issuer key cannot be reinstated' USING ERRCODE = '55000';
   END IF;
   RETURN NEW;
 END $$;
 COMMENT ON FUNCTION @extschema@._trust_list_guard() IS
   'Trigger: keeps an issuer key''s identity immutable and its revocation final.';
+REVOKE ALL ON FUNCTION @extschema@._trust_list_guard() FROM PUBLIC;
 CREATE TRIGGER trust_list_guard BEFORE UPDATE ON @extschema@.trust_list
   FOR EACH ROW EXECUTE FUNCTION @extschema@._trust_list_guard();
 
@@ -112,6 +114,7 @@ CREATE FUNCTION @extschema@._new_issuer_key(region text,
   LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@._new_issuer_key(text) IS
   'Internal: generates an Ed25519 key pair and returns its id, public key and the secret sealed under the server key.';
+REVOKE ALL ON FUNCTION @extschema@._new_issuer_key(text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.create_key(
     region text,
@@ -140,6 +143,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.create_key(text, timestamptz, timestamptz) IS
   'Creates an issuer key for a region and returns its key id. Needs the server key file.';
+REVOKE ALL ON FUNCTION @extschema@.create_key(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_key(text, timestamptz, timestamptz) TO healthcode_admin;
 
 CREATE FUNCTION @extschema@.rotate_key(
     region text,
@@ -160,6 +165,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.rotate_key(text, timestamptz) IS
   'Creates a new signing key for a region and retires the old ones: they sign nothing more, but codes they signed verify until their valid_until.';
+REVOKE ALL ON FUNCTION @extschema@.rotate_key(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rotate_key(text, timestamptz) TO healthcode_admin;
 
 CREATE FUNCTION @extschema@.revoke_key(key_id bytea, reason text)
 RETURNS void
@@ -176,19 +183,15 @@ BEGIN
    WHERE t.key_id = revoke_key.key_id AND t.status <> 'revoked';
   IF NOT FOUND THEN
     IF EXISTS (SELECT 1 FROM @extschema@.trust_list t WHERE t.key_id = revoke_key.key_id) THEN
-      RAISE EXCEPTION 'issuer key % is already revoked', encode(key_id, 'hex') USING ERRCODE = '22023';
+      RAISE EXCEPTION 'issuer key % is already revoked', encode(key_id, 'hex') USING ERRCODE = '55000';
     END IF;
-    RAISE EXCEPTION 'no issuer key %', encode(key_id, 'hex') USING ERRCODE = '22023';
+    RAISE EXCEPTION 'no issuer key %', encode(key_id, 'hex') USING ERRCODE = 'P0002';
   END IF;
   -- the secret of a revoked key has no further use
   DELETE FROM @extschema@.issuer_key_secret s WHERE s.key_id = revoke_key.key_id;
 END $$;
 COMMENT ON FUNCTION @extschema@.revoke_key(bytea, text) IS
   'Revokes an issuer key: every code it signed stops verifying (reason key_revoked) and its sealed secret is destroyed.';
-
-REVOKE ALL ON FUNCTION @extschema@._new_issuer_key(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.create_key(text, timestamptz, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.rotate_key(text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.revoke_key(bytea, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@._keys_changed() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@._trust_list_guard() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.revoke_key(bytea, text) TO healthcode_admin;
+

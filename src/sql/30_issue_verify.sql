@@ -2,12 +2,6 @@
 -- Pseudonyms, issuing and verifying codes.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION @extschema@.pseudonym(identifier text) RETURNS bytea
-  AS 'MODULE_PATHNAME', 'healthcode_pseudonym'
-  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.pseudonym(text) IS
-  'The 16-byte subject pseudonym of an identifier: keyed BLAKE2b under a key derived from the server key. The identifier itself is never stored in a code.';
-
 CREATE FUNCTION @extschema@.issue(
     region text,
     subject bytea,
@@ -19,6 +13,7 @@ RETURNS @extschema@.healthcode
   LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean) IS
   'Signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until.';
+REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.verify(
     code @extschema@.healthcode,
@@ -60,5 +55,3 @@ COMMENT ON COLUMN @extschema@.verify_reason.description IS 'What the reason mean
 REVOKE ALL ON @extschema@.verify_reason FROM PUBLIC;
 GRANT SELECT ON @extschema@.verify_reason TO PUBLIC;
 
-REVOKE ALL ON FUNCTION @extschema@.pseudonym(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean) FROM PUBLIC;

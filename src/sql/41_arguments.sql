@@ -32,6 +32,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._require_finite(timestamptz, text) IS
   'Internal: the time if it is finite, else 22004 (NULL) or 22008 (infinity), naming the argument.';
+REVOKE ALL ON FUNCTION @extschema@._require_finite(timestamptz, text) FROM PUBLIC;
 
 -- Reasons, claims, authorities: free text a person writes, never empty and
 -- of a length a person writes.
@@ -53,6 +54,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._require_text(text, text, integer) IS
   'Internal: the text if it is neither NULL (22004) nor blank nor longer than max characters (22023), naming the argument.';
+REVOKE ALL ON FUNCTION @extschema@._require_text(text, text, integer) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._require_text_array(value text[], argname text, max integer) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE
@@ -75,3 +77,4 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._require_text_array(text[], text, integer) IS
   'Internal: the array if it is not NULL, has one dimension, at most max elements and no NULL element; else 22004 or 22023 naming the argument.';
+REVOKE ALL ON FUNCTION @extschema@._require_text_array(text[], text, integer) FROM PUBLIC;

@@ -74,3 +74,4 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._require_region(text, text, boolean) IS
   'Internal: the code if it is a valid division code (000000, the whole country, only with allow_national), else 22004 or 22023 naming the argument.';
+REVOKE ALL ON FUNCTION @extschema@._require_region(text, text, boolean) FROM PUBLIC;

@@ -1,29 +1,10 @@
 -- ---------------------------------------------------------------------------
--- Regions and roles. Five group roles (NOLOGIN, made here if missing; a
--- DBA grants them to login roles):
---   healthcode_admin     national: everything, every region
---   healthcode_operator  reads and manages the people of its regions
---   healthcode_app       a backend: declare, import, issue, verify, read
---                        one person's status, through functions only
---   healthcode_analyst   aggregate views only, small counts suppressed
---   healthcode_verifier  verify codes only
+-- Regions and roles (the roles themselves are made in 05_roles.sql).
 -- A login role's regions come from healthcode.region_scope (never from a
 -- setting a session can change): a row maps a role to a division code and
 -- covers every code below it (330000: all of 33xxxx). Row-level security
 -- keys every table of personal data on the row's region.
 -- ---------------------------------------------------------------------------
-
-DO $$
-DECLARE
-  r text;
-BEGIN
-  FOREACH r IN ARRAY ARRAY['healthcode_admin', 'healthcode_operator', 'healthcode_app',
-                           'healthcode_analyst', 'healthcode_verifier'] LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
-      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
-    END IF;
-  END LOOP;
-END $$;
 
 CREATE TYPE @extschema@.division_range AS RANGE (
   SUBTYPE = text,
@@ -75,6 +56,8 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.region_scope_of(oid) IS
   'The division codes a role acts for: those mapped to it or to a role it is a member of in region_scope; all of them for superusers and healthcode_admin.';
+REVOKE ALL ON FUNCTION @extschema@.region_scope_of(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.region_scope_of(oid) TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
 
 CREATE FUNCTION @extschema@.my_region_scope() RETURNS @extschema@.division_multirange
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -83,6 +66,8 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.my_region_scope() IS
   'The division codes the calling role acts for (see region_scope_of).';
+REVOKE ALL ON FUNCTION @extschema@.my_region_scope() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.my_region_scope() TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
 
 -- The scope row-level security applies: that of the role a query runs as.
 -- (its planner support function does nothing but load this module while
@@ -93,6 +78,7 @@ CREATE FUNCTION @extschema@._load_support(internal) RETURNS internal
   LANGUAGE C STRICT;
 COMMENT ON FUNCTION @extschema@._load_support(internal) IS
   'Internal: planner support function of _rls_scope(); loads the module (its EXPLAIN guard) and supports nothing else.';
+REVOKE ALL ON FUNCTION @extschema@._load_support(internal) FROM PUBLIC;
 CREATE FUNCTION @extschema@._rls_scope() RETURNS @extschema@.division_multirange
 LANGUAGE sql STABLE PARALLEL SAFE
 SUPPORT @extschema@._load_support
@@ -101,6 +87,8 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@._rls_scope() IS
   'Internal: the scope of current_user, which row-level security policies compare regions with (evaluated once a statement).';
+REVOKE ALL ON FUNCTION @extschema@._rls_scope() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._rls_scope() TO healthcode_operator;
 
 -- Inside the extension's SECURITY DEFINER functions: the caller's scope.
 CREATE FUNCTION @extschema@._in_caller_scope(region text) RETURNS boolean
@@ -110,6 +98,7 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@._in_caller_scope(text) IS
   'Internal: true when the calling role''s scope covers the region.';
+REVOKE ALL ON FUNCTION @extschema@._in_caller_scope(text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._require_caller_scope(region text) RETURNS text
 LANGUAGE plpgsql STABLE
@@ -125,6 +114,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._require_caller_scope(text) IS
   'Internal: 42501 unless the calling role acts for the region.';
+REVOKE ALL ON FUNCTION @extschema@._require_caller_scope(text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.grant_region(role regrole, region text) RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -143,6 +133,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.grant_region(regrole, text) IS
   'Maps a role to a region (and everything below it). For healthcode_admin and superusers.';
+REVOKE ALL ON FUNCTION @extschema@.grant_region(regrole, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.grant_region(regrole, text) TO healthcode_admin;
 
 CREATE FUNCTION @extschema@.revoke_region(role regrole, region text) RETURNS void
 LANGUAGE sql VOLATILE
@@ -155,7 +147,8 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.revoke_region(regrole, text) IS
   'Removes a role''s mapping to a region.';
-
+REVOKE ALL ON FUNCTION @extschema@.revoke_region(regrole, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.revoke_region(regrole, text) TO healthcode_admin;
 
 COMMENT ON FUNCTION @extschema@.division_range(text, text) IS 'Range constructor: the codes from the first to the second.';
 COMMENT ON FUNCTION @extschema@.division_range(text, text, text) IS 'Range constructor with bounds (use ''[]'' for a division''s codes).';

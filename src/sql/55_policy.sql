@@ -76,23 +76,25 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF OLD.region = '000000' AND OLD.valid_from = '-infinity' THEN
     RAISE EXCEPTION 'the national default policy version is part of the extension and cannot be changed'
-      USING ERRCODE = '22023',
+      USING ERRCODE = '55000',
             HINT = 'Add a later national version: INSERT INTO healthcode.policy (region, valid_from, ...) VALUES (''000000'', ...).';
   END IF;
   RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END $$;
 COMMENT ON FUNCTION @extschema@._policy_default_guard() IS
   'Trigger: keeps the built-in national default version unchanged.';
+REVOKE ALL ON FUNCTION @extschema@._policy_default_guard() FROM PUBLIC;
 CREATE TRIGGER policy_default_guard BEFORE UPDATE OR DELETE ON @extschema@.policy
   FOR EACH ROW EXECUTE FUNCTION @extschema@._policy_default_guard();
 CREATE FUNCTION @extschema@._policy_truncate_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RAISE EXCEPTION 'the policy table holds the national default version and cannot be truncated'
-    USING ERRCODE = '22023', HINT = 'Delete the regional versions instead.';
+    USING ERRCODE = '55000', HINT = 'Delete the regional versions instead.';
 END $$;
 COMMENT ON FUNCTION @extschema@._policy_truncate_guard() IS
   'Trigger: TRUNCATE would remove the built-in national default version.';
+REVOKE ALL ON FUNCTION @extschema@._policy_truncate_guard() FROM PUBLIC;
 CREATE TRIGGER policy_truncate_guard BEFORE TRUNCATE ON @extschema@.policy
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_truncate_guard();
 
@@ -101,6 +103,7 @@ CREATE FUNCTION @extschema@._timestamptz_us(timestamptz) RETURNS bigint
   LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION @extschema@._timestamptz_us(timestamptz) IS
   'Internal: a timestamptz as microseconds since 2000-01-01 (infinities as the bigint extremes), the status engine''s time scale.';
+REVOKE ALL ON FUNCTION @extschema@._timestamptz_us(timestamptz) FROM PUBLIC;
 
 -- Every version on a region's chain, flattened for the status engine
 -- (layout in src/hc_status_pg.c).
@@ -122,6 +125,7 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@._policy_vector(text) IS
   'Internal: every policy version on a region''s chain as the bigint[] the status engine reads.';
+REVOKE ALL ON FUNCTION @extschema@._policy_vector(text) FROM PUBLIC;
 
 -- The policy in force for a region at an instant, for people to read.
 CREATE FUNCTION @extschema@.policy_at(region text, at timestamptz DEFAULT pg_catalog.now())
@@ -150,6 +154,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.policy_at(text, timestamptz) IS
   'The policy version that governs a region at a finite instant: the most specific region on its chain with a version in force, then the latest-starting version.';
+REVOKE ALL ON FUNCTION @extschema@.policy_at(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.policy_at(text, timestamptz) TO healthcode_admin, healthcode_operator;
 
 -- The longest lookback of any version in force now or later: windowed
 -- evidence older than this cannot change any colour from now on.
@@ -163,3 +169,4 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@._evidence_horizon(timestamptz) IS
   'Internal: at minus the longest lookback of any policy version in force at or after at. Windowed evidence older than this cannot change a colour from at on.';
+REVOKE ALL ON FUNCTION @extschema@._evidence_horizon(timestamptz) FROM PUBLIC;

@@ -78,6 +78,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._audit_findings(bigint[]) IS
   'Internal: what the audit finds for the declarations (nothing is written).';
+REVOKE ALL ON FUNCTION @extschema@._audit_findings(bigint[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.audit(person_id bigint DEFAULT NULL, region text DEFAULT NULL)
 RETURNS SETOF @extschema@.audit_finding
@@ -101,7 +102,7 @@ BEGIN
   IF audit.person_id IS NOT NULL AND NOT EXISTS (
        SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id AND @extschema@._in_caller_scope(p.region)) THEN
     RAISE EXCEPTION 'no person % in the regions role % acts for', audit.person_id, @extschema@._caller()::regrole
-      USING ERRCODE = '22023';
+      USING ERRCODE = 'P0002';
   END IF;
   -- a person or a region: every declaration within the longest window
   -- (evidence may have arrived since); nobody named: the pending ones
@@ -149,6 +150,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.audit(bigint, text) IS
   'The background audit: for one person or one region (every declaration within the window) or, with no argument, every pending declaration; records the findings (which make yellow) and returns the new ones.';
+REVOKE ALL ON FUNCTION @extschema@.audit(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.audit(bigint, text) TO healthcode_operator;
 
 CREATE FUNCTION @extschema@.review_finding(finding_id bigint, decision text, reason text)
 RETURNS @extschema@.audit_finding
@@ -178,11 +181,13 @@ BEGIN
   IF NOT FOUND THEN
     IF EXISTS (SELECT 1 FROM @extschema@.audit_finding a
                 WHERE a.id = finding_id AND @extschema@._in_caller_scope(a.region)) THEN
-      RAISE EXCEPTION 'audit finding % has been reviewed already', finding_id USING ERRCODE = '22023';
+      RAISE EXCEPTION 'audit finding % has been reviewed already', finding_id USING ERRCODE = '55000';
     END IF;
-    RAISE EXCEPTION 'no audit finding %', finding_id USING ERRCODE = '22023';
+    RAISE EXCEPTION 'no audit finding %', finding_id USING ERRCODE = 'P0002';
   END IF;
   RETURN f;
 END $$;
 COMMENT ON FUNCTION @extschema@.review_finding(bigint, text, text) IS
   'An operator''s review of an open audit finding: confirm (it keeps counting) or dismiss (it stops counting; the status follows), always with a reason.';
+REVOKE ALL ON FUNCTION @extschema@.review_finding(bigint, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.review_finding(bigint, text, text) TO healthcode_operator;

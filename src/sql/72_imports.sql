@@ -30,6 +30,7 @@ RETURNS SETOF record
   LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) IS
   'Internal: an import''s records as typed rows (ord, then the fields, as the column definition list says), each field checked against its rule (id, int:LO..HI, text, identifier, division, a|b|c, evidence_time, time; ! required); raises naming the first bad record and field.';
+REVOKE ALL ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) FROM PUBLIC;
 
 -- Runs query with records as $1, returning its first row as text; for the
 -- imports' own statements, which pass a batch of many megabytes: PL/pgSQL's
@@ -40,6 +41,7 @@ CREATE FUNCTION @extschema@._import_execute(query text, records json) RETURNS te
   LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@._import_execute(text, json) IS
   'Internal: runs an import''s statement with the records as $1 (not copied) and returns its first row''s columns as text.';
+REVOKE ALL ON FUNCTION @extschema@._import_execute(text, json) FROM PUBLIC;
 
 -- The pseudonym a record's identifier is registered under (NULL for none).
 CREATE FUNCTION @extschema@._import_subject(identifier text) RETURNS bytea
@@ -47,6 +49,7 @@ LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
 RETURN @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
 COMMENT ON FUNCTION @extschema@._import_subject(text) IS
   'Internal: the pseudonym of an import record''s identifier.';
+REVOKE ALL ON FUNCTION @extschema@._import_subject(text) FROM PUBLIC;
 
 -- The people of an import, locked. FOR KEY SHARE is the lightest lock a
 -- move (an update of region, part of the key (id, region) the evidence
@@ -71,6 +74,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._import_people(bigint[]) IS
   'Internal: the people an import names that are registered in the caller''s regions, locked FOR KEY SHARE (in id order) so that no move or deletion races the import.';
+REVOKE ALL ON FUNCTION @extschema@._import_people(bigint[]) FROM PUBLIC;
 
 -- Raises for an import whose check found a record naming nobody, or one
 -- that repeats another's key (again, first, and which key; with no first,
@@ -83,7 +87,7 @@ AS $$
 BEGIN
   IF unknown IS NOT NULL AND unknown_before_lock THEN
     RAISE EXCEPTION '% import: record % names no person registered in the regions the caller acts for', what, unknown
-      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.',
+      USING ERRCODE = 'P0002', DETAIL = 'Nothing was imported.',
             HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
   ELSIF unknown IS NOT NULL THEN
     RAISE EXCEPTION '% import: record %: its person was moved or deleted by a concurrent transaction; retry the import', what, unknown
@@ -100,6 +104,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) IS
   'Internal: 22023 naming an import record whose person is unknown or that repeats an earlier record''s key; 40001 (retry) for a person moved or deleted while the import ran.';
+REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) FROM PUBLIC;
 
 -- Every import with people runs the same two statements: the first reads
 -- the records (every field checked) and resolves their people; the second
@@ -162,6 +167,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) IS
   'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write.';
+REVOKE ALL ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.import_travel(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -191,6 +197,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.import_travel(json) IS
   'Imports stays: [{"person_id" or "identifier", "place" (a division code), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Creates the day partitions it needs; duplicates are skipped; returns how many were new.';
+REVOKE ALL ON FUNCTION @extschema@.import_travel(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_travel(json) TO healthcode_app, healthcode_operator;
 
 CREATE FUNCTION @extschema@.import_test_results(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -227,6 +235,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.import_test_results(json) IS
   'Imports lab results: [{"person_id" or "identifier", "kind" (pcr, antigen), "sampled_at", "result" (positive, negative), "lab", "sample_id"}]. A known sample of the same person with another result is a correction and replaces it; returns how many rows were new or corrected.';
+REVOKE ALL ON FUNCTION @extschema@.import_test_results(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_test_results(json) TO healthcode_app, healthcode_operator;
 
 CREATE FUNCTION @extschema@.import_vaccinations(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -246,6 +256,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.import_vaccinations(json) IS
   'Imports doses: [{"person_id" or "identifier", "dose" (1 to 10), "given_at", "product"}]; known doses are skipped; returns how many were new.';
+REVOKE ALL ON FUNCTION @extschema@.import_vaccinations(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_vaccinations(json) TO healthcode_app, healthcode_operator;
 
 CREATE FUNCTION @extschema@.import_contacts(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -265,6 +277,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.import_contacts(json) IS
   'Imports contact-tracing lists: [{"person_id" or "identifier", "kind" (close, secondary), "exposure_at", "source_case"}]; known contacts are skipped; returns how many were new.';
+REVOKE ALL ON FUNCTION @extschema@.import_contacts(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_contacts(json) TO healthcode_app, healthcode_operator;
 
 CREATE FUNCTION @extschema@.import_risk_areas(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -318,3 +332,5 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.import_risk_areas(json) IS
   'Imports risk-area bulletins: [{"division", "level" (low, medium, high), "effective_from", "effective_until", "bulletin"}]. A bulletin for a known division and start updates its level and end (an upgrade or a downgrade); returns how many rows were new or changed.';
+REVOKE ALL ON FUNCTION @extschema@.import_risk_areas(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_risk_areas(json) TO healthcode_app, healthcode_operator;

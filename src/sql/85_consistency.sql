@@ -62,3 +62,5 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.check_consistency(timestamptz) IS
   'Recomputes every person''s status from the raw evidence and returns each person whose stored status (read at the same instant) differs, with both versions; under "from_inputs", the status computed from the evidence stored with it (person_status.inputs, what a risk-area change recomputes from), which must be the same. Empty when the triggers kept everything right.';
+REVOKE ALL ON FUNCTION @extschema@.check_consistency(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.check_consistency(timestamptz) TO healthcode_admin;

@@ -18,66 +18,6 @@ RETURN CASE WHEN people OPERATOR(pg_catalog.<) @extschema@._min_cell_size() THEN
 COMMENT ON FUNCTION @extschema@.suppress_small(bigint) IS
   'A count of people, or NULL when it is below healthcode.min_cell_size (small-count suppression).';
 
--- Codes issued and verified: counted, never tied to a person.
-CREATE TABLE @extschema@.code_event (
-  at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  event         text NOT NULL CONSTRAINT event_is_known CHECK (event IN ('issued', 'verified')),
-  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
-  code_region   text NOT NULL CONSTRAINT code_region_is_division_code CHECK (@extschema@.division_code_valid(code_region)),
-  colour        @extschema@.risk_colour NOT NULL,
-  outcome       text NOT NULL,
-  holder        bytea NOT NULL
-);
-CREATE INDEX code_event_at ON @extschema@.code_event USING brin (at);
-COMMENT ON TABLE @extschema@.code_event IS
-  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views.';
-COMMENT ON COLUMN @extschema@.code_event.at IS 'When.';
-COMMENT ON COLUMN @extschema@.code_event.event IS 'issued or verified.';
-COMMENT ON COLUMN @extschema@.code_event.region IS 'Where: the person''s region when issued, the checkpoint''s when verified.';
-COMMENT ON COLUMN @extschema@.code_event.code_region IS 'The region the code claims.';
-COMMENT ON COLUMN @extschema@.code_event.colour IS 'The colour the code carries.';
-COMMENT ON COLUMN @extschema@.code_event.outcome IS 'issued: ok; verified: the reason verify() gave.';
-COMMENT ON COLUMN @extschema@.code_event.holder IS 'A pseudonym of the code''s holder for that day (_code_holder): the views count people, not codes, without the subject.';
-
--- One person fetching five codes must count once: a cell counts holders.
--- The day in the hash keeps a holder from being followed across days.
-CREATE FUNCTION @extschema@._code_holder(subject bytea, at timestamptz) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.substr(pg_catalog.sha256(subject OPERATOR(pg_catalog.||)
-         pg_catalog.convert_to(((at AT TIME ZONE 'Asia/Shanghai')::date)::text, 'UTF8')), 1, 8);
-COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
-  'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time): one pseudonym a holder a day.';
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event', '');
-
-CREATE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
-    at timestamptz DEFAULT pg_catalog.now())
-RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
-               expires_at timestamptz, key_id bytea, reason text, vaccinated boolean)
-LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  v record;
-  -- (NULL: now)
-  t timestamptz := coalesce(checkpoint_verify.at, now());
-BEGIN
-  IF code IS NULL THEN
-    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  PERFORM @extschema@._require_region(checkpoint, 'checkpoint', allow_national => true);
-  PERFORM @extschema@._require_finite(t, 'at');
-  -- a checkpoint counts for the regions its role is mapped to, no others'
-  PERFORM @extschema@._require_caller_scope(checkpoint);
-  SELECT * INTO v FROM @extschema@.verify(code, t) x;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('verified', checkpoint, v.region, v.colour, v.reason,
-          @extschema@._code_holder(@extschema@.subject(code), t));
-  RETURN QUERY SELECT v.valid, v.colour, v.region, v.issued_at, v.expires_at, v.key_id, v.reason, v.vaccinated;
-END $$;
-COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz) IS
-  'verify() at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views.';
-
 -- Each view is a security_barrier view over a SECURITY DEFINER function
 -- that returns the finished, suppressed rows: an analyst's WHERE clause,
 -- EXPLAIN ANALYZE or function of their own only ever sees those rows, never
@@ -88,6 +28,8 @@ COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, 
 -- vaccinated, tested minus positive), so no small cell follows by
 -- subtraction. The functions read the tables (not current_status, which
 -- checks its own caller's rights) within the scope of the role querying.
+-- (The functions are granted to healthcode_analyst: a function a view
+-- calls is checked against the role querying the view.)
 
 -- A sub-count shown only when it and its complement are both large enough.
 CREATE FUNCTION @extschema@.suppress_small_part(part bigint, whole bigint) RETURNS bigint
@@ -113,6 +55,8 @@ BEGIN ATOMIC
            GROUP BY s.region, (x.v).colour) g;
 END;
 COMMENT ON FUNCTION @extschema@._status_summary() IS 'Internal: the rows of status_summary.';
+REVOKE ALL ON FUNCTION @extschema@._status_summary() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._status_summary() TO healthcode_analyst;
 CREATE VIEW @extschema@.status_summary WITH (security_barrier) AS
 SELECT f.region, f.colour, f.people, f.vaccinated FROM @extschema@._status_summary() f;
 COMMENT ON VIEW @extschema@.status_summary IS
@@ -139,6 +83,8 @@ BEGIN ATOMIC
    GROUP BY 1, 2, 3, 4;
 END;
 COMMENT ON FUNCTION @extschema@._transitions_per_day() IS 'Internal: the rows of transitions_per_day.';
+REVOKE ALL ON FUNCTION @extschema@._transitions_per_day() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._transitions_per_day() TO healthcode_analyst;
 CREATE VIEW @extschema@.transitions_per_day WITH (security_barrier) AS
 SELECT f.day, f.region, f.from_colour, f.to_colour, f.people FROM @extschema@._transitions_per_day() f;
 COMMENT ON VIEW @extschema@.transitions_per_day IS
@@ -171,6 +117,8 @@ BEGIN ATOMIC
            GROUP BY 1, 2) g;
 END;
 COMMENT ON FUNCTION @extschema@._tests_per_day() IS 'Internal: the rows of tests_per_day.';
+REVOKE ALL ON FUNCTION @extschema@._tests_per_day() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._tests_per_day() TO healthcode_analyst;
 CREATE VIEW @extschema@.tests_per_day WITH (security_barrier) AS
 SELECT f.day, f.region, f.people_tested, f.people_positive, f.positivity FROM @extschema@._tests_per_day() f;
 COMMENT ON VIEW @extschema@.tests_per_day IS
@@ -197,6 +145,8 @@ BEGIN ATOMIC
    GROUP BY 1, 2, 3, 4, 5;
 END;
 COMMENT ON FUNCTION @extschema@._codes_per_day() IS 'Internal: the rows of codes_per_day.';
+REVOKE ALL ON FUNCTION @extschema@._codes_per_day() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._codes_per_day() TO healthcode_analyst;
 CREATE VIEW @extschema@.codes_per_day WITH (security_barrier) AS
 SELECT f.day, f.region, f.event, f.colour, f.outcome, f.people, f.codes FROM @extschema@._codes_per_day() f;
 COMMENT ON VIEW @extschema@.codes_per_day IS
@@ -222,6 +172,8 @@ BEGIN ATOMIC
    GROUP BY 1, 2, 3, 4;
 END;
 COMMENT ON FUNCTION @extschema@._findings_per_day() IS 'Internal: the rows of findings_per_day.';
+REVOKE ALL ON FUNCTION @extschema@._findings_per_day() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._findings_per_day() TO healthcode_analyst;
 CREATE VIEW @extschema@.findings_per_day WITH (security_barrier) AS
 SELECT f.day, f.region, f.kind, f.status, f.people FROM @extschema@._findings_per_day() f;
 COMMENT ON VIEW @extschema@.findings_per_day IS
@@ -248,6 +200,8 @@ BEGIN ATOMIC
    GROUP BY 1, 2, 3, 4, 5;
 END;
 COMMENT ON FUNCTION @extschema@._decisions_by_operator() IS 'Internal: the rows of decisions_by_operator.';
+REVOKE ALL ON FUNCTION @extschema@._decisions_by_operator() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._decisions_by_operator() TO healthcode_analyst;
 CREATE VIEW @extschema@.decisions_by_operator WITH (security_barrier) AS
 SELECT f.day, f.region, f.decided_by, f.kind, f.colour, f.people, f.decisions FROM @extschema@._decisions_by_operator() f;
 COMMENT ON VIEW @extschema@.decisions_by_operator IS

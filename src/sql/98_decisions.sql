@@ -36,6 +36,8 @@ RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
          pg_catalog.to_char(m.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))::text, 'UTF8');
 COMMENT ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) IS
   'The bytes a manual decision''s hash covers: a JSON array of sequence, id, person, kind, colour, validity, who, authority, reason and when (times in UTC, NULLs explicit).';
+REVOKE ALL ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) TO healthcode_admin;
 
 CREATE FUNCTION @extschema@._decision_chain_append() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -62,6 +64,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
   'Trigger: links a new manual decision into the hash chain, and records who (the calling role) and when; rows a dump restores keep theirs.';
+REVOKE ALL ON FUNCTION @extschema@._decision_chain_append() FROM PUBLIC;
 CREATE TRIGGER decision_chain_append BEFORE INSERT ON @extschema@.manual_decision
   FOR EACH ROW EXECUTE FUNCTION @extschema@._decision_chain_append();
 
@@ -75,11 +78,12 @@ BEGIN
     RETURN NEW;                 -- the person moved region: allowed
   END IF;
   RAISE EXCEPTION 'manual decisions are append-only'
-    USING ERRCODE = '42501',
+    USING ERRCODE = '55000',
           HINT = 'Record a new decision instead: an override with another colour, or a release.';
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_guard() IS
   'Trigger: manual decisions cannot be changed or deleted (only their region follows the person).';
+REVOKE ALL ON FUNCTION @extschema@._decision_guard() FROM PUBLIC;
 CREATE TRIGGER decision_guard BEFORE UPDATE OR DELETE ON @extschema@.manual_decision
   FOR EACH ROW EXECUTE FUNCTION @extschema@._decision_guard();
 CREATE TRIGGER decision_guard_truncate BEFORE TRUNCATE ON @extschema@.manual_decision
@@ -94,6 +98,8 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.decision_chain_head() IS
   'The chain''s length and last hash: an auditor keeps them, and later passes them to verify_decision_chain() to detect entries removed from the end.';
+REVOKE ALL ON FUNCTION @extschema@.decision_chain_head() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.decision_chain_head() TO healthcode_admin;
 
 CREATE FUNCTION @extschema@.verify_decision_chain(expected_seq bigint DEFAULT NULL, expected_hash bytea DEFAULT NULL)
 RETURNS TABLE (chain_seq bigint, decision_id bigint, problem text)
@@ -126,3 +132,61 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) IS
   'Checks the manual decisions'' hash chain and returns every problem (an entry changed, missing, or out of its place); empty when intact. Given a head recorded earlier (decision_chain_head()), also detects entries removed from the end.';
+REVOKE ALL ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) TO healthcode_admin;
+
+CREATE FUNCTION @extschema@.record_decision(
+    person_id bigint,
+    kind text,
+    reason text,
+    authority text,
+    colour @extschema@.risk_colour DEFAULT NULL,
+    valid_from timestamptz DEFAULT pg_catalog.now(),
+    valid_until timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint;
+BEGIN
+  IF record_decision.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF kind IS NULL THEN
+    RAISE EXCEPTION 'kind must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF kind NOT IN ('override', 'medical_release', 'appeal_upheld') THEN
+    RAISE EXCEPTION 'kind must be override, medical_release or appeal_upheld, not %', quote_literal(@extschema@._shorten(kind))
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason');
+  PERFORM @extschema@._require_text(authority, 'authority');
+  IF (kind = 'override') <> (colour IS NOT NULL) THEN
+    RAISE EXCEPTION 'an override needs a colour; a release takes none' USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_finite(valid_from, 'valid_from');
+  IF valid_until IS NOT NULL AND kind <> 'override' THEN
+    RAISE EXCEPTION 'valid_until is for an override; a release takes none' USING ERRCODE = '22023';
+  END IF;
+  IF valid_until <= valid_from THEN
+    RAISE EXCEPTION 'valid_until must lie after valid_from' USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO @extschema@.manual_decision AS m
+         (person_id, region, kind, colour, valid_from, valid_until, authority, reason)
+  SELECT p.id, p.region, record_decision.kind, record_decision.colour, record_decision.valid_from,
+         record_decision.valid_until, record_decision.authority, record_decision.reason
+    FROM (SELECT x.* FROM @extschema@.person x WHERE x.id = record_decision.person_id FOR KEY SHARE) p
+   WHERE @extschema@._in_caller_scope(p.region)
+  RETURNING m.id INTO id;
+  IF id IS NULL THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', record_decision.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) IS
+  'Records a manual decision (override with a colour and validity, medical_release, appeal_upheld): who, why, under which authority. It is evidence: the status follows.';
+REVOKE ALL ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) TO healthcode_operator;

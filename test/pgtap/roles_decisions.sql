@@ -37,10 +37,10 @@ SELECT healthcode.record_decision(:p_hz, 'override', 'fever at the checkpoint', 
 SELECT lives_ok(format($$SELECT healthcode.record_decision(%s, 'medical_release', 'cleared by the hospital', 'HZ order 2')$$, :p_hz),
                 'the 330100 operator records decisions about a person of its region');
 SELECT throws_ok(format($$SELECT healthcode.record_decision(%s, 'override', 'probe', 'HZ order 3', 'red')$$, :p_nb),
-                 '22023', format('no person %s in the regions role regress_hc_op_hz acts for', :p_nb),
+                 'P0002', format('no person %s in the regions role regress_hc_op_hz acts for', :p_nb),
                  'it cannot record one about a Ningbo person (outside 3301xx): as for an unknown person');
 SELECT throws_ok(format($$SELECT healthcode.record_decision(%s, 'override', 'probe', 'HZ order 3', 'red')$$, :p_bj),
-                 '22023', format('no person %s in the regions role regress_hc_op_hz acts for', :p_bj),
+                 'P0002', format('no person %s in the regions role regress_hc_op_hz acts for', :p_bj),
                  'nor about a Beijing person');
 SELECT throws_ok(format($$INSERT INTO healthcode.manual_decision (person_id, region, kind, colour, authority, reason)
                           VALUES (%s, '110105', 'override', 'red', 'HZ order 3', 'probe')$$, :p_bj),
@@ -61,7 +61,7 @@ SET LOCAL ROLE regress_hc_op_bj;
 SELECT healthcode.record_decision(:p_bj, 'appeal_upheld', 'appeal granted', 'BJ order 1') AS d_bj \gset
 RESET ROLE;
 SET LOCAL ROLE regress_hc_bypass;
-SELECT throws_ok(format($$SELECT healthcode.record_decision(%s, 'medical_release', 'probe', 'order')$$, :p_hz), '22023', NULL,
+SELECT throws_ok(format($$SELECT healthcode.record_decision(%s, 'medical_release', 'probe', 'order')$$, :p_hz), 'P0002', NULL,
                  'the BYPASSRLS role has no region scope, so the functions refuse it (BYPASSRLS only lifts row-level security)');
 INSERT INTO healthcode.manual_decision (person_id, region, kind, authority, reason)
 VALUES (:p_bj, '110105', 'medical_release', 'order 9', 'written by the BYPASSRLS role');
@@ -99,13 +99,13 @@ SELECT throws_ok(format($$DELETE FROM healthcode.manual_decision WHERE id = %s$$
 SELECT throws_ok('TRUNCATE healthcode.manual_decision', '42501', NULL,
                  'healthcode_admin cannot truncate the decisions');
 RESET ROLE;
-SELECT throws_ok(format($$UPDATE healthcode.manual_decision SET reason = 'edited' WHERE id = %s$$, :d_hz), '42501',
+SELECT throws_ok(format($$UPDATE healthcode.manual_decision SET reason = 'edited' WHERE id = %s$$, :d_hz), '55000',
                  'manual decisions are append-only', 'the table owner cannot update a decision (the guard)');
-SELECT throws_ok(format($$UPDATE healthcode.manual_decision SET decided_by = 'someone' WHERE id = %s$$, :d_hz), '42501',
+SELECT throws_ok(format($$UPDATE healthcode.manual_decision SET decided_by = 'someone' WHERE id = %s$$, :d_hz), '55000',
                  'manual decisions are append-only', 'nor rewrite who decided');
-SELECT throws_ok(format($$DELETE FROM healthcode.manual_decision WHERE id = %s$$, :d_hz), '42501',
+SELECT throws_ok(format($$DELETE FROM healthcode.manual_decision WHERE id = %s$$, :d_hz), '55000',
                  'manual decisions are append-only', 'the table owner cannot delete a decision (the guard)');
-SELECT throws_ok('TRUNCATE healthcode.manual_decision', '42501', 'manual decisions are append-only',
+SELECT throws_ok('TRUNCATE healthcode.manual_decision', '55000', 'manual decisions are append-only',
                  'the table owner cannot truncate the decisions (the guard)');
 SELECT throws_ok(format('DELETE FROM healthcode.person WHERE id = %s', :p_hz), '23503', NULL,
                  'a person with manual decisions cannot be deleted');

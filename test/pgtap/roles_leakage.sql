@@ -181,10 +181,10 @@ SELECT is(ARRAY(SELECT format('%s: %s', what, foreign_outcome) FROM probe_result
 -- another region holds must fail where an unknown one registers. The
 -- refusal says that much and nothing more: not where, not who.
 SELECT is(pg_temp.outcome('regress_hc_app_zj', $$SELECT healthcode.register_person('110105199001011234', '330106')$$),
-          '22023 | this person is registered in another region, not 330106 | Moving a person to another region is an operator''s change of healthcode.person.region.',
-          'register_person of an identifier registered in Beijing: 22023 naming only the caller''s own region');
+          '23505 | this person is registered in another region, not 330106 | Moving a person to another region is an operator''s change of healthcode.person.region.',
+          'register_person of an identifier registered in Beijing: 23505 naming only the caller''s own region');
 SELECT is(pg_temp.outcome('regress_hc_app_zj', $$SELECT count(*) FROM healthcode.declare('110105199001011234', '330106')$$),
-          '22023 | this person is registered in another region, not 330106 | Moving a person to another region is an operator''s change of healthcode.person.region.',
+          '23505 | this person is registered in another region, not 330106 | Moving a person to another region is an operator''s change of healthcode.person.region.',
           'declare as an identifier registered in Beijing: the same refusal, naming only the caller''s own region');
 
 -- writing into another region through the functions: 42501

@@ -50,7 +50,7 @@ INSERT INTO matrix_role VALUES
 -- partition of travel.
 CREATE TEMP TABLE exp_rel (grp text NOT NULL, rel text NOT NULL, privs text[] NOT NULL);
 -- PUBLIC: the trust lists (public keys), the arrival rules and the documented verify reasons
-INSERT INTO exp_rel VALUES ('public', 'trust_list', '{SELECT}'), ('public', 'verify_reason', '{SELECT}'),
+INSERT INTO exp_rel VALUES ('public', 'trust_list', '{SELECT}'), ('public', 'verify_reason', '{SELECT}'), ('public', 'evidence_table', '{SELECT}'),
                            ('public', 'key_exchange', '{SELECT}'), ('public', 'arrival_rule', '{SELECT}');
 -- nobody but the owner: sealed secrets, the dump marker, the day partitions
 INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_dump_marker', '{}'),
@@ -70,8 +70,8 @@ SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
 INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}');
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
-  FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason',
-                    'trust_list', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'red_push',
+  FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
+                    'trust_list', 'after_recompute', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'red_push',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator']) r;
 INSERT INTO exp_rel VALUES ('admin', 'person_id_seq', '{USAGE}'), ('admin', 'arrival_rule_id_seq', '{USAGE}');

@@ -38,7 +38,7 @@ SELECT is((SELECT colour::text || ' ' || array_to_string(ARRAY(SELECT r ->> 'rul
 SELECT is((SELECT count(*) FROM person WHERE subject = pseudonym('330106199001011234')), 1::bigint,
           'declaring again registers nobody new');
 SELECT is((SELECT count(*) FROM declaration WHERE person_id = :p_decl), 2::bigint, 'both declarations are recorded');
-SELECT throws_ok($$SELECT * FROM healthcode.declare('330106199001011234', '110101')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM healthcode.declare('330106199001011234', '110101')$$, '23505', NULL,
                  'declaring in another region is refused');
 SELECT is((SELECT count(*) FROM declaration WHERE person_id = :p_decl), 2::bigint, 'and records nothing');
 SELECT is((SELECT colour::text FROM declare('110101199202024321', '110101', temperature => 38.1)),
@@ -49,7 +49,7 @@ SELECT is((SELECT colour::text FROM declare('110101199303035678', '110101', cont
 -- ---- health_info -------------------------------------------------------------------
 SELECT is((SELECT to_jsonb(h) FROM health_info('330106199001011234') h),
           (SELECT to_jsonb(s) FROM status(:p_decl) s), 'health_info returns the person''s status');
-SELECT throws_ok($$SELECT * FROM healthcode.health_info('999999199001010000')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM healthcode.health_info('999999199001010000')$$, 'P0002', NULL,
                  'health_info of an unregistered identifier is refused');
 
 -- ---- declare_trip ---------------------------------------------------------------------
@@ -65,7 +65,7 @@ SELECT is((SELECT count(*) FROM travel WHERE person_id = :p_trip), 1::bigint, 'a
 SELECT throws_ok($$SELECT * FROM healthcode.declare_trip('330108199404041111', '330106', now() + interval '1 day')$$,
                  '22023', NULL, 'a trip in the future is refused');
 SELECT throws_ok($$SELECT * FROM healthcode.declare_trip('000000000000000000', '330106', now())$$,
-                 '22023', NULL, 'a trip of an unregistered person is refused');
+                 'P0002', NULL, 'a trip of an unregistered person is refused');
 
 -- ---- check_in -------------------------------------------------------------------------
 SELECT colour::text AS c FROM declare('330102199505052222', '330102') \gset
@@ -125,7 +125,7 @@ SELECT cmp_ok(expires_at(:'short_code'), '<=', (SELECT valid_until FROM status(:
 SELECT cmp_ok(expires_at(:'short_code'), '>', statement_timestamp(), 'issue_for: but the code is valid now');
 SELECT is((verify(:'short_code', now() + interval '4 minutes')).reason, 'expired',
           'issue_for: the yellow code has expired by the time the yellow would have turned green');
-SELECT throws_ok('SELECT healthcode.issue_for(-1)', '22023', NULL, 'issue_for of no person is refused');
+SELECT throws_ok('SELECT healthcode.issue_for(-1)', 'P0002', NULL, 'issue_for of no person is refused');
 
 -- ---- audit -------------------------------------------------------------------------------
 -- A: a medium-risk stay 13 days ago, declared nowhere
@@ -186,7 +186,7 @@ SELECT id AS f_contact FROM audit_finding WHERE person_id = :p_audc \gset
 SELECT is((SELECT status FROM review_finding(:f_stay, 'confirm', 'telecom data checked')), 'confirmed',
           'review_finding confirm');
 SELECT is(pg_temp.colour(:p_aud, now() + interval '2 days'), 'yellow', 'a confirmed finding keeps counting');
-SELECT throws_ok(format($$SELECT healthcode.review_finding(%s, 'dismiss', 'again')$$, :f_stay), '22023', NULL,
+SELECT throws_ok(format($$SELECT healthcode.review_finding(%s, 'dismiss', 'again')$$, :f_stay), '55000', NULL,
                  'a reviewed finding cannot be reviewed again');
 SELECT is((SELECT status FROM review_finding(:f_contact, 'dismiss', 'tracing list had the wrong person')), 'dismissed',
           'review_finding dismiss');
@@ -239,7 +239,7 @@ INSERT INTO contact (person_id, region, kind, exposure_at, source_case)
   VALUES (:p_cor, '330106', 'secondary', now() - interval '1 day', 'case C');
 SELECT is(pg_temp.last_cause(:p_cor), 'contact insert', 'later changes have their own cause again');
 SELECT throws_ok(format($$SELECT * FROM healthcode.decide_correction(%s, false, 'changed my mind')$$, :c_acc),
-                 '22023', NULL, 'a decided request cannot be decided again');
+                 '55000', NULL, 'a decided request cannot be decided again');
 
 SELECT colour::text AS c FROM declare('330106192222220002', '330106') \gset
 SELECT person_id('330106192222220002') AS p_rej \gset
@@ -255,7 +255,7 @@ SELECT is((SELECT status || ' ' || (evidence_snapshot IS NULL) FROM correction W
           'the request is rejected, without a snapshot');
 SELECT is((SELECT count(*) FROM status_history WHERE person_id = :p_rej), :h_rej::bigint, 'rejecting writes no history');
 SELECT throws_ok(format($$SELECT healthcode.request_correction(%s, 'test_result', %s, 'not mine')$$, :p_cor, :r_rej),
-                 '22023', NULL, 'nobody can dispute another person''s evidence');
+                 'P0002', NULL, 'nobody can dispute another person''s evidence');
 SELECT is_empty('SELECT * FROM check_consistency()', 'corrections: check_consistency() finds nothing');
 
 SELECT * FROM finish();

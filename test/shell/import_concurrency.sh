@@ -15,7 +15,7 @@
 #   a corrector request_correction + decide_correction (accept or reject)
 #               on a random record, declarations included (an operator).
 # No call may fail, except: a call naming a person a deleter has just
-# removed (22023, counted as "gone": that is the right answer, not a race);
+# removed (P0002, counted as "gone": that is the right answer, not a race);
 # and 40001/40P01 whose message tells the client to retry, which the worker
 # does (counted as "retried"). Each worker must do a minimum of work, so the
 # test cannot pass by doing nothing, and at the end check_consistency() is
@@ -86,7 +86,7 @@ some_identifiers() { # some_identifiers N: an SQL array of N of them (repeats al
 # transaction; psql's \gset included) in a new session as ROLE, and appends
 # one line to LOG:
 #   ok                         it ran;
-#   gone SQLSTATE MESSAGE      22023 matching GONE_REGEX: it named a person
+#   gone SQLSTATE MESSAGE      P0002 matching GONE_REGEX: it named a person
 #                              (or their record) that a deleter removed;
 #   retried SQLSTATE MESSAGE   40001 or 40P01 whose message, detail or hint
 #                              says to retry: then it is retried (up to 5 times);
@@ -107,7 +107,7 @@ call() {
 			echo "retried $state $msg" >>"$log"
 			continue
 		fi
-		if [ "$state" = 22023 ] && [ -n "$gone" ] && printf '%s' "$msg" | grep -Eq -- "$gone"; then
+		if [ "$state" = P0002 ] && [ -n "$gone" ] && printf '%s' "$msg" | grep -Eq -- "$gone"; then
 			echo "gone $state $msg" >>"$log"
 		else
 			echo "error $state $msg" >>"$log"

@@ -6,4 +6,950 @@
 -- proves the result equals a fresh install of 0.3.0.
 -- ---------------------------------------------------------------------------
 
--- (no change yet)
+
+-- ---- recalculation calls the steps later topics register ---------------------
+-- (62_status_recompute.sql, 92_federation_status.sql)
+-- What later topics do after every recalculation, with the people it
+-- recalculated: federation registers its publishing step here
+-- (92_federation_status.sql), so that the status engine need not know it.
+-- Only the extension's script writes this table.
+CREATE TABLE @extschema@.after_recompute (
+  step regprocedure PRIMARY KEY
+);
+COMMENT ON TABLE @extschema@.after_recompute IS
+  'Internal: the functions (taking the bigint[] of people) that every recalculation calls after writing their statuses, registered by the topics that need them.';
+COMMENT ON COLUMN @extschema@.after_recompute.step IS 'A function of one bigint[] argument, called with the people recalculated.';
+REVOKE ALL ON @extschema@.after_recompute FROM PUBLIC;
+GRANT SELECT ON @extschema@.after_recompute TO healthcode_admin;
+INSERT INTO @extschema@.after_recompute (step) VALUES ('@extschema@._publish_status(bigint[])');
+
+-- ---- one list of evidence tables (51_evidence.sql) ---------------------------------
+-- Every table the status engine reads a colour from, with what the code
+-- around it needs to know: the statement triggers that recalculate
+-- (63_status_triggers.sql), row-level security (96_rls.sql) and corrections
+-- (75_corrections.sql) read this list, so a new evidence table is one row
+-- here (doc/evidence-kinds.md). red_push is evidence too, but arrives by
+-- replication and has triggers of its own (92_federation_status.sql).
+CREATE TABLE @extschema@.evidence_table (
+  name            text PRIMARY KEY,
+  time_column     text NOT NULL,
+  ignored_column  text NOT NULL DEFAULT '',
+  recalculated_by text NOT NULL,
+  scope_column    text NOT NULL CONSTRAINT scope_column_known CHECK (scope_column IN ('region', 'division')),
+  public_rows     boolean NOT NULL DEFAULT false,
+  correctable     boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE @extschema@.evidence_table IS
+  'The evidence tables: what the status engine reads a colour from. Triggers, row-level security and corrections are set up from this list.';
+COMMENT ON COLUMN @extschema@.evidence_table.name IS 'The table, in the extension''s schema.';
+COMMENT ON COLUMN @extschema@.evidence_table.time_column IS 'The time of a row: checked against the health-code era and the future.';
+COMMENT ON COLUMN @extschema@.evidence_table.ignored_column IS 'A column whose changes alone never change a colour (e.g. declaration.audited_at); empty for none.';
+COMMENT ON COLUMN @extschema@.evidence_table.recalculated_by IS 'The statement trigger function that recalculates the people a change concerns.';
+COMMENT ON COLUMN @extschema@.evidence_table.scope_column IS 'The division code row-level security keys on.';
+COMMENT ON COLUMN @extschema@.evidence_table.public_rows IS 'Everyone reads the rows (risk areas, policy); writing them is still scoped.';
+COMMENT ON COLUMN @extschema@.evidence_table.correctable IS 'A person may dispute a row (request_correction).';
+INSERT INTO @extschema@.evidence_table (name, time_column, ignored_column, recalculated_by, scope_column, public_rows, correctable)
+VALUES ('declaration', 'declared_at', 'audited_at', '_evidence_changed', 'region', false, true),
+       ('test_result', 'sampled_at', '', '_evidence_changed', 'region', false, true),
+       ('vaccination', 'given_at', '', '_evidence_changed', 'region', false, true),
+       ('contact', 'exposure_at', '', '_evidence_changed', 'region', false, true),
+       ('checkin', 'at', '', '_evidence_changed', 'region', false, true),
+       ('manual_decision', 'decided_at', '', '_evidence_changed', 'region', false, false),
+       ('audit_finding', 'found_at', '', '_evidence_changed', 'region', false, false),
+       ('travel', 'at', '', '_travel_changed', 'region', false, true),
+       ('risk_area', 'effective_from', '', '_risk_area_changed', 'division', true, false),
+       ('policy', 'valid_from', '', '_policy_changed', 'region', true, false);
+REVOKE ALL ON @extschema@.evidence_table FROM PUBLIC;
+GRANT SELECT ON @extschema@.evidence_table TO PUBLIC;
+GRANT SELECT ON @extschema@.evidence_table TO healthcode_admin;
+-- a correction names one of them (request_correction() allows the correctable ones)
+ALTER TABLE @extschema@.correction DROP CONSTRAINT evidence_is_known,
+  ADD CONSTRAINT evidence_is_known FOREIGN KEY (evidence) REFERENCES @extschema@.evidence_table (name);
+
+-- ---- functions changed since the release: written by tools/update-draft.sh --write
+-- functions new or changed since 0.2.0: _decision_guard _import_refuse _person_changed _policy_default_guard _policy_truncate_guard _recompute _reject _require_person _trust_list_guard audit create_travel_partitions decide_correction enable_subscription issue_for issue_for_subject record_decision register_person request_correction review_finding revoke_key subscription_sql
+CREATE OR REPLACE FUNCTION @extschema@._decision_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'UPDATE'
+     AND (to_jsonb(NEW) - 'region') = (to_jsonb(OLD) - 'region') THEN
+    RETURN NEW;                 -- the person moved region: allowed
+  END IF;
+  RAISE EXCEPTION 'manual decisions are append-only'
+    USING ERRCODE = '55000',
+          HINT = 'Record a new decision instead: an override with another colour, or a release.';
+END $$;
+COMMENT ON FUNCTION @extschema@._decision_guard() IS
+  'Trigger: manual decisions cannot be changed or deleted (only their region follows the person).';
+REVOKE ALL ON FUNCTION @extschema@._decision_guard() FROM PUBLIC;
+
+-- Raises for an import whose check found a record naming nobody, or one
+-- that repeats another's key (again, first, and which key; with no first,
+-- key says what is wrong with record again).
+CREATE OR REPLACE FUNCTION @extschema@._import_refuse(what text, unknown bigint, unknown_before_lock boolean,
+                                            again bigint, first bigint, key text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF unknown IS NOT NULL AND unknown_before_lock THEN
+    RAISE EXCEPTION '% import: record % names no person registered in the regions the caller acts for', what, unknown
+      USING ERRCODE = 'P0002', DETAIL = 'Nothing was imported.',
+            HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
+  ELSIF unknown IS NOT NULL THEN
+    RAISE EXCEPTION '% import: record %: its person was moved or deleted by a concurrent transaction; retry the import', what, unknown
+      USING ERRCODE = '40001', DETAIL = 'Nothing was imported.';
+  END IF;
+  IF again IS NOT NULL AND first IS NULL THEN
+    RAISE EXCEPTION '% import: record %: %', what, again, key
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  ELSIF again IS NOT NULL THEN
+    RAISE EXCEPTION '% import: record % repeats record % (same %)', what, again, first, key
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.',
+            HINT = 'Each record of one import must have its own key; send a correction in a later import.';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) IS
+  'Internal: 22023 naming an import record whose person is unknown or that repeats an earlier record''s key; 40001 (retry) for a person moved or deleted while the import ran.';
+REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) FROM PUBLIC;
+
+-- People: a new person gets a first status; a move to another region (or a
+-- corrected registration time) changes the governing policy, and their
+-- history moves with them.
+CREATE OR REPLACE FUNCTION @extschema@._person_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    -- history follows a person by id (it has no foreign key to cascade)
+    IF EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)) THEN
+      RAISE EXCEPTION 'person.id cannot change' USING ERRCODE = '55000',
+        DETAIL = 'A person''s id is how their evidence, status and history find them; register a new person instead.';
+    END IF;
+    UPDATE @extschema@.status_history h SET region = n.region
+      FROM new_rows n JOIN old_rows o USING (id)
+     WHERE h.person_id = n.id AND n.region <> o.region;
+  END IF;
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'registered_at', min(n.registered_at), max(n.registered_at))
+     FROM new_rows n;
+  IF TG_OP = 'INSERT' THEN
+    PERFORM @extschema@._recompute(ARRAY(SELECT n.id FROM new_rows n), @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  ELSE
+    PERFORM @extschema@._recompute(
+      ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
+             WHERE n.region <> o.region OR n.registered_at <> o.registered_at),
+      @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._person_changed() IS
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
+REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._policy_default_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF OLD.region = '000000' AND OLD.valid_from = '-infinity' THEN
+    RAISE EXCEPTION 'the national default policy version is part of the extension and cannot be changed'
+      USING ERRCODE = '55000',
+            HINT = 'Add a later national version: INSERT INTO healthcode.policy (region, valid_from, ...) VALUES (''000000'', ...).';
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_default_guard() IS
+  'Trigger: keeps the built-in national default version unchanged.';
+REVOKE ALL ON FUNCTION @extschema@._policy_default_guard() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._policy_truncate_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RAISE EXCEPTION 'the policy table holds the national default version and cannot be truncated'
+    USING ERRCODE = '55000', HINT = 'Delete the regional versions instead.';
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_truncate_guard() IS
+  'Trigger: TRUNCATE would remove the built-in national default version.';
+REVOKE ALL ON FUNCTION @extschema@._policy_truncate_guard() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._recompute(persons bigint[], cause text, exclusive boolean DEFAULT false,
+                                       restayed @extschema@.reexamined_stays[] DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+-- each person's evidence is aggregated in memory: room for big batches
+SET work_mem = '64MB'
+AS $$
+DECLARE
+  t timestamptz := statement_timestamp();
+  horizon timestamptz := @extschema@._evidence_horizon(t);
+  n integer;
+  step regprocedure;
+BEGIN
+  IF coalesce(cardinality(persons), 0) = 0 THEN
+    RETURN 0;
+  END IF;
+  -- each person once, in id order (the order of every index probed below;
+  -- the people of re-examined stays come so)
+  IF restayed IS NULL THEN
+    persons := ARRAY(SELECT DISTINCT q.id FROM unnest(persons) AS q(id) WHERE q.id IS NOT NULL ORDER BY q.id);
+  END IF;
+  -- Recalculations of the same person queue up here; the next statement
+  -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
+  -- earlier one's evidence and no concurrent change is lost. A caller
+  -- holding the evidence lock exclusively (exclusive) has no concurrent
+  -- recalculation to queue behind: every other one holds it shared.
+  IF NOT exclusive THEN
+    PERFORM 1 FROM @extschema@.person_status s
+      WHERE s.person_id IN (SELECT unnest(persons)) ORDER BY s.person_id FOR UPDATE OF s;
+  END IF;
+
+  -- (restayed is a constant of the custom plan: the branches of the other
+  -- case are planned away)
+  WITH cur AS MATERIALIZED (
+    -- the stored rows: read at t, and where they lie (updated below by
+    -- that: no other recalculation can move them, see the lock above);
+    -- after a risk-area change, with each person's re-examined stays
+    SELECT s.ctid AS row_id, s.person_id, s.region, s.colour AS stored_colour, s.next AS stored_next,
+           s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
+           NULL::@extschema@.reexamined_stays AS x
+      FROM @extschema@.person_status s
+     WHERE s.person_id = ANY (persons) AND restayed IS NULL
+    UNION ALL
+    SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
+           @extschema@.status_at(s, t), x
+      FROM @extschema@.person_status s
+      JOIN unnest(restayed) AS x ON x.person_id = s.person_id
+     WHERE restayed IS NOT NULL AND s.person_id = ANY (persons)
+  ), policies AS MATERIALIZED (
+    -- (once a region, not once a person)
+    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+      FROM (SELECT DISTINCT c.region FROM cur c WHERE c.stored_inputs IS NOT NULL) r
+  ), fresh AS (
+    -- each person's new timeline beside their stored row (if any); from
+    -- the evidence tables: everyone ...
+    SELECT f.person_id, f.region, f.timeline, c
+      FROM @extschema@._fresh_status(persons, t) f
+      LEFT JOIN cur c ON c.person_id = f.person_id
+     WHERE restayed IS NULL
+    UNION ALL
+    -- ... or, after a risk-area change, those without stored inputs ...
+    SELECT f.person_id, f.region, f.timeline, c
+      FROM @extschema@._fresh_status(
+             ARRAY(SELECT q.id FROM unnest(persons) AS q(id)
+                    WHERE NOT EXISTS (SELECT 1 FROM cur c
+                                       WHERE c.person_id = q.id AND c.stored_inputs IS NOT NULL)), t) f
+      LEFT JOIN cur c ON c.person_id = f.person_id
+     WHERE restayed IS NOT NULL
+    UNION ALL
+    -- ... and the others from their inputs and re-examined stays (a call
+    -- a row, in a subquery kept apart: (f(...)).* would call f once a column)
+    SELECT r.person_id, r.region, r.timeline, r.c
+      FROM (SELECT c.person_id, c.region, c,
+                   @extschema@._status_restayed(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
+                                                (c.x).highs, v.vec, t, horizon) AS timeline
+              FROM cur c
+              JOIN policies v ON v.region = c.region
+             WHERE c.stored_inputs IS NOT NULL
+            OFFSET 0) r
+     WHERE restayed IS NOT NULL
+  ), changed AS MATERIALIZED (
+    SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
+           (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs,
+           (f.c).row_id, (f.c).person_id IS NULL AS is_new, ((f.c).v).colour AS old_colour,
+           ((f.c).v).since AS old_since, (f.c).stored_colour, (f.c).stored_next, (f.c).stored_valid_until
+      FROM fresh f
+     WHERE (f.c).person_id IS NULL
+        OR (f.timeline).colour <> ((f.c).v).colour OR (f.timeline).vaccinated <> ((f.c).v).vaccinated
+        OR (f.timeline).valid_until <> ((f.c).v).valid_until OR (f.timeline).reasons <> ((f.c).v).reasons
+        OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
+  ), elapsed AS (
+    -- the stored timeline's colour changes that time has reached
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+    SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time'
+      FROM changed ch
+      CROSS JOIN LATERAL @extschema@._elapsed_changes(ch.stored_colour, ch.stored_next, t) g
+     WHERE NOT ch.is_new AND ch.stored_valid_until <= t   -- (else no later segment has begun)
+  ), changes AS (
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+    SELECT ch.person_id, ch.region, t, ch.old_colour, ch.colour, ch.reasons, cause
+      FROM changed ch
+     WHERE ch.is_new OR ch.colour <> ch.old_colour
+  ), inserted AS (
+    INSERT INTO @extschema@.person_status
+           (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at, inputs)
+    SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons, t, ch.valid_until, ch.next, t, ch.inputs
+      FROM changed ch
+     WHERE ch.is_new
+    RETURNING 1
+  ), updated AS (
+    UPDATE @extschema@.person_status s
+       SET region = ch.region, colour = ch.colour, vaccinated = ch.vaccinated, reasons = ch.reasons,
+           since = CASE WHEN ch.colour <> ch.old_colour THEN t ELSE ch.old_since END,
+           valid_until = ch.valid_until, next = ch.next, computed_at = t, inputs = ch.inputs
+      FROM changed ch
+     WHERE s.ctid = ch.row_id AND s.person_id = ch.person_id AND NOT ch.is_new
+       -- (the rows by their addresses: no scan of the table)
+       AND s.ctid = ANY (ARRAY(SELECT ch.row_id FROM changed ch WHERE NOT ch.is_new))
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) INTO n;
+  -- the steps later topics registered (federation publishes what changed)
+  FOR step IN SELECT a.step FROM @extschema@.after_recompute a ORDER BY a.step::text LOOP
+    EXECUTE format('SELECT %s($1)', step::regproc) USING persons;
+  END LOOP;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) IS
+  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. restayed: the stays a risk-area change re-examined; people with stored inputs are then recomputed from those. Returns how many status rows changed.';
+REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._reject(tbl text, problem text, row_data jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  INSERT INTO @extschema@.exchange_reject (tbl, problem, row_data, by_replication)
+  VALUES (tbl, problem, row_data, @extschema@._by_replication());
+  RAISE WARNING 'skipped a row of %: %', tbl, problem;
+END $$;
+COMMENT ON FUNCTION @extschema@._reject(text, text, jsonb) IS
+  'Internal: logs a refused exchange row (and warns in the server log).';
+REVOKE ALL ON FUNCTION @extschema@._reject(text, text, jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint := @extschema@.person_id(@extschema@._require_identifier(identifier));
+BEGIN
+  IF id IS NULL THEN
+    RAISE EXCEPTION 'no person with this identifier is registered in the regions the caller acts for' USING ERRCODE = 'P0002',
+      HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
+  END IF;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_person(text) IS
+  'Internal: the id of a person registered in the caller''s regions, or 22023 (without echoing the identifier, and the same whether the person is unknown or in another region).';
+REVOKE ALL ON FUNCTION @extschema@._require_person(text) FROM PUBLIC;
+
+-- A key's identity never changes: public key, id and region are fixed,
+-- validity only shrinks, and revocation is final.
+CREATE OR REPLACE FUNCTION @extschema@._trust_list_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF NEW.key_id <> OLD.key_id OR NEW.public_key <> OLD.public_key
+     OR NEW.region::text <> OLD.region::text OR NEW.valid_from <> OLD.valid_from THEN
+    RAISE EXCEPTION 'the key id, public key, region and valid_from of an issuer key are immutable'
+      USING ERRCODE = '55000';
+  END IF;
+  IF NEW.valid_until > OLD.valid_until THEN
+    RAISE EXCEPTION 'the validity of an issuer key cannot be extended'
+      USING ERRCODE = '55000', HINT = 'Create a new key instead.';
+  END IF;
+  IF OLD.status = 'revoked' AND NEW.status <> 'revoked' THEN
+    RAISE EXCEPTION 'a revoked issuer key cannot be reinstated' USING ERRCODE = '55000';
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._trust_list_guard() IS
+  'Trigger: keeps an issuer key''s identity immutable and its revocation final.';
+REVOKE ALL ON FUNCTION @extschema@._trust_list_guard() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.audit(person_id bigint DEFAULT NULL, region text DEFAULT NULL)
+RETURNS SETOF @extschema@.audit_finding
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  targets bigint[];
+  people bigint[];
+  homes text[];
+BEGIN
+  IF audit.person_id IS NOT NULL AND audit.region IS NOT NULL THEN
+    RAISE EXCEPTION 'give person_id or region, not both' USING ERRCODE = '22023',
+      DETAIL = 'An audit covers one person, one region, or (with neither) every pending declaration.';
+  END IF;
+  IF audit.region IS NOT NULL THEN
+    PERFORM @extschema@._require_region(audit.region);
+    PERFORM @extschema@._require_caller_scope(audit.region);
+  END IF;
+  IF audit.person_id IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id AND @extschema@._in_caller_scope(p.region)) THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', audit.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  -- a person or a region: every declaration within the longest window
+  -- (evidence may have arrived since); nobody named: the pending ones
+  targets := ARRAY(
+    SELECT d.id FROM @extschema@.declaration d
+     WHERE CASE
+       WHEN audit.person_id IS NOT NULL THEN
+         d.person_id = audit.person_id AND d.declared_at >= @extschema@._evidence_horizon(now())
+       WHEN audit.region IS NOT NULL THEN
+         @extschema@.division_covers(audit.region, d.region) AND d.declared_at >= @extschema@._evidence_horizon(now())
+       ELSE d.audited_at IS NULL END
+       AND @extschema@._in_caller_scope(d.region));
+  -- The people the findings are filed on, locked against a move or a
+  -- deletion (both change the key (id, region) that FOR KEY SHARE guards)
+  -- until this transaction ends. Without it, a finding filed with the region
+  -- this statement's snapshot showed fails its foreign key (23503) when a
+  -- move commits meanwhile; and a move half done (holding the person,
+  -- cascading into their declarations) would deadlock with the update of
+  -- those declarations below. A locking read returns the newest version
+  -- (READ COMMITTED): a move that committed first gives its new region, one
+  -- that comes later waits. In person-id order, as every other locker.
+  SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}'), coalesce(array_agg(p.region ORDER BY p.id), '{}')
+    INTO people, homes
+    FROM (SELECT p.id, p.region FROM @extschema@.person p
+           WHERE p.id IN (SELECT d.person_id FROM @extschema@.declaration d WHERE d.id = ANY (targets))
+           ORDER BY p.id FOR KEY SHARE OF p) p;
+  RETURN QUERY
+  WITH found AS (
+    -- (this statement's snapshot is newer than the locks: it sees the
+    -- declarations as moves and deletions that went first left them;
+    -- concurrent audits insert in one order, so neither waits for the other
+    -- on one finding while holding another the other waits for)
+    INSERT INTO @extschema@.audit_finding AS f (person_id, region, declaration_id, kind, detail)
+    SELECT a.person_id, h.region, a.declaration_id, a.kind, a.detail
+      FROM @extschema@._audit_findings(targets) a
+      JOIN unnest(people, homes) AS h(person_id, region) ON h.person_id = a.person_id
+     ORDER BY a.declaration_id, a.kind
+    ON CONFLICT ON CONSTRAINT audit_finding_natural_key DO NOTHING
+    RETURNING f.*
+  ), audited AS (
+    UPDATE @extschema@.declaration d SET audited_at = now()
+     WHERE d.id = ANY (targets)
+  )
+  SELECT * FROM found ORDER BY found.id;
+END $$;
+COMMENT ON FUNCTION @extschema@.audit(bigint, text) IS
+  'The background audit: for one person or one region (every declaration within the window) or, with no argument, every pending declaration; records the findings (which make yellow) and returns the new ones.';
+REVOKE ALL ON FUNCTION @extschema@.audit(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.audit(bigint, text) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.create_travel_partitions(
+    first_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date - 1),
+    last_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date + 7))
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  d date;
+  name text;
+  made integer := 0;
+  missing integer;
+  schema_name text := '@extschema@';
+BEGIN
+  IF first_day IS NULL OR last_day IS NULL OR NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
+    RAISE EXCEPTION 'first_day and last_day must be finite days' USING ERRCODE = '22023';
+  END IF;
+  IF first_day < date '2019-12-01' THEN
+    RAISE EXCEPTION 'first_day % lies before the health-code era (2019-12-01)', first_day
+      USING ERRCODE = '22023';
+  END IF;
+  IF last_day - first_day > 3660 THEN
+    RAISE EXCEPTION '% days asked for; at most ten years at a time', last_day - first_day + 1
+      USING ERRCODE = '22023';
+  END IF;
+  -- missing days: first by a worker, in a transaction of its own; what it
+  -- could not make (or when it cannot be used) is made below, here
+  missing := (SELECT count(*) FROM generate_series(first_day, last_day, interval '1 day') g
+               WHERE to_regclass(format('%I.%I', schema_name, 'travel_' || to_char(g, 'YYYYMMDD'))) IS NULL);
+  IF missing > 0 AND @extschema@._create_travel_partitions_apart(first_day, last_day) THEN
+    made := missing - (SELECT count(*) FROM generate_series(first_day, last_day, interval '1 day') g
+                        WHERE to_regclass(format('%I.%I', schema_name, 'travel_' || to_char(g, 'YYYYMMDD'))) IS NULL);
+  END IF;
+  FOR d IN SELECT g::date FROM generate_series(first_day, last_day, interval '1 day') g LOOP
+    name := 'travel_' || to_char(d, 'YYYYMMDD');
+    CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
+    -- Made here (no worker): a new partition locks travel (ACCESS
+    -- EXCLUSIVE) and, for its foreign key, person (SHARE ROW EXCLUSIVE)
+    -- until the transaction ends. Taken in the other order that deadlocks
+    -- with a move, whose cascade writes travel while it holds person. So
+    -- person first, then travel: whoever holds either finishes first. The
+    -- lock on travel also serialises concurrent creators and, being a
+    -- relation lock, makes this session see a partition another one has
+    -- just committed (an advisory lock would not: 42P07).
+    LOCK TABLE @extschema@.person IN SHARE ROW EXCLUSIVE MODE;
+    LOCK TABLE @extschema@.travel IN ACCESS EXCLUSIVE MODE;
+    CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
+    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.travel FOR VALUES FROM (%L) TO (%L)',
+                   schema_name, name, schema_name,
+                   d::timestamp AT TIME ZONE 'Asia/Shanghai', (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai');
+    EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I UNIQUE (person_id, region, at, place, source)',
+                   schema_name, name, name || '_natural_key');
+    -- who stayed in an area, and when: read from the index alone (with the
+    -- person and the record), as a risk-area change asks it of many people
+    EXECUTE format('CREATE INDEX %I ON %I.%I (place, at) INCLUDE (person_id, id)',
+                   name || '_place_at', schema_name, name);
+    EXECUTE format('CREATE INDEX %I ON %I.%I (id)', name || '_id', schema_name, name);
+    -- statement triggers fire for the table a statement names: a write
+    -- straight into a partition must recalculate as one through travel does
+    EXECUTE format('CREATE TRIGGER travel_inserted AFTER INSERT ON %I.%I REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION %I._travel_changed()', schema_name, name, schema_name);
+    EXECUTE format('CREATE TRIGGER travel_updated AFTER UPDATE ON %I.%I
+                    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION %I._travel_changed()', schema_name, name, schema_name);
+    EXECUTE format('CREATE TRIGGER travel_deleted AFTER DELETE ON %I.%I REFERENCING OLD TABLE AS old_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION %I._travel_changed()', schema_name, name, schema_name);
+    EXECUTE format('CREATE TRIGGER travel_truncated AFTER TRUNCATE ON %I.%I
+                    FOR EACH STATEMENT EXECUTE FUNCTION %I._travel_changed()', schema_name, name, schema_name);
+    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name,
+                   format('Travel records of %s (China Standard Time); dropped by drop_expired_travel_partitions().', d));
+    made := made + 1;
+  END LOOP;
+  RETURN made;
+END $$;
+COMMENT ON FUNCTION @extschema@.create_travel_partitions(date, date) IS
+  'Creates the missing day partitions travel_YYYYMMDD for the days first_day..last_day (default: yesterday to a week ahead); returns how many it made.';
+REVOKE ALL ON FUNCTION @extschema@.create_travel_partitions(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_travel_partitions(date, date) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.decide_correction(correction_id bigint, accept boolean, reason text)
+RETURNS SETOF @extschema@.status_report
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  c @extschema@.correction;
+  snapshot jsonb;
+BEGIN
+  IF correction_id IS NULL THEN
+    RAISE EXCEPTION 'correction_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF accept IS NULL THEN
+    RAISE EXCEPTION 'accept must not be NULL (true or false)' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason');
+  -- The person first, then the request: a move holds the person and
+  -- cascades into the disputed record and the request; locking the request
+  -- first and then deleting the record would deadlock with it. (A request
+  -- never changes its person: the one read without a lock is the one.)
+  PERFORM 1 FROM @extschema@.person p
+   WHERE p.id = (SELECT x.person_id FROM @extschema@.correction x
+                  WHERE x.id = correction_id AND @extschema@._in_caller_scope(x.region))
+   FOR KEY SHARE;
+  SELECT * INTO c FROM @extschema@.correction x
+   WHERE x.id = correction_id AND @extschema@._in_caller_scope(x.region) FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no correction request %', correction_id USING ERRCODE = 'P0002';
+  END IF;
+  IF c.status <> 'pending' THEN
+    RAISE EXCEPTION 'correction request % is % already', correction_id, c.status USING ERRCODE = '55000';
+  END IF;
+  IF accept THEN
+    -- the status history names the correction as the cause
+    PERFORM set_config('healthcode.change_cause',
+                       format('correction %s accepted: %s', c.id, reason), true);
+    EXECUTE format('DELETE FROM @extschema@.%I e WHERE e.id = $1 AND e.person_id = $2 RETURNING to_jsonb(e)',
+                   c.evidence)
+      INTO snapshot USING c.evidence_id, c.person_id;
+    PERFORM set_config('healthcode.change_cause', '', true);
+  END IF;
+  UPDATE @extschema@.correction x
+     SET status = CASE WHEN accept THEN 'accepted' ELSE 'rejected' END,
+         decided_by = @extschema@._caller()::regrole::text, decided_at = now(), decision_reason = reason,
+         evidence_snapshot = snapshot
+   WHERE x.id = c.id;
+  RETURN QUERY SELECT * FROM @extschema@.status(c.person_id);
+END $$;
+COMMENT ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) IS
+  'Error correction, the operator''s side: accept (the disputed record is removed, kept as a snapshot on the request, and the status follows with the correction as the cause) or reject, with a reason; returns the person''s status.';
+REVOKE ALL ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.enable_subscription(subscription name) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  extra text;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.peer p WHERE p.subscription = enable_subscription.subscription)
+     OR NOT EXISTS (SELECT 1 FROM pg_subscription s WHERE s.subname = enable_subscription.subscription) THEN
+    RAISE EXCEPTION 'no subscription % made by subscription_sql()', subscription USING ERRCODE = 'P0002';
+  END IF;
+  -- the publishing node chose the tables: only the exchange tables may come
+  SELECT string_agg(r.srrelid::regclass::text, ', ' ORDER BY r.srrelid::regclass::text) INTO extra
+    FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+   WHERE s.subname = enable_subscription.subscription
+     AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
+                           '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass);
+  IF extra IS NOT NULL THEN
+    RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
+      USING ERRCODE = '42501',
+            HINT = 'The publishing node''s publication lists them; it stays disabled. DROP SUBSCRIPTION it, and find out why.';
+  END IF;
+  EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
+END $$;
+COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange).';
+REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.healthcode
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.person;
+  s @extschema@.status_report;
+  t timestamptz := statement_timestamp();
+  span interval;
+BEGIN
+  IF issue_for.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_valid_for(valid_for);
+  SELECT * INTO p FROM @extschema@.person x
+   WHERE x.id = issue_for.person_id AND @extschema@._in_caller_scope(x.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', issue_for.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  SELECT * INTO s FROM @extschema@.status(p.id, t);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'person % has no status yet', p.id USING ERRCODE = '55000';
+  END IF;
+  -- codes carry whole seconds from the statement's start: never let one
+  -- outlive the status it shows
+  span := CASE WHEN isfinite(s.valid_until)
+               THEN LEAST(valid_for, date_trunc('second', s.valid_until) - date_trunc('second', t))
+               ELSE valid_for END;
+  IF span < interval '1 second' THEN
+    RAISE EXCEPTION 'person %''s status changes within a second', p.id USING ERRCODE = '40001',
+      HINT = 'Retry the call: the code would carry a colour that no longer holds when it is shown.';
+  END IF;
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
+  VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
+  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated);
+END $$;
+COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
+  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; from one second to 366 days) but never after the status''s valid_until.';
+REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.issue_for_subject(region text, subject bytea,
+    valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.healthcode
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  d @extschema@.status_digest;
+  v @extschema@.status_instant;
+  t timestamptz := statement_timestamp();
+  span interval;
+BEGIN
+  PERFORM @extschema@._require_region(issue_for_subject.region);
+  IF issue_for_subject.subject IS NULL THEN
+    RAISE EXCEPTION 'subject must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF length(issue_for_subject.subject) <> 16 THEN
+    RAISE EXCEPTION 'subject must be a 16-byte pseudonym, not % bytes', length(issue_for_subject.subject)
+      USING ERRCODE = '22023', HINT = 'The region''s node gives it: healthcode.subject_of(identifier).';
+  END IF;
+  PERFORM @extschema@._require_valid_for(valid_for);
+  PERFORM @extschema@._require_caller_scope(issue_for_subject.region);
+  SELECT * INTO d FROM @extschema@.status_digest x
+   WHERE x.region = issue_for_subject.region AND x.subject = issue_for_subject.subject;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'region % has published no status for this subject', issue_for_subject.region
+      USING ERRCODE = 'P0002', HINT = 'The region node publishes digests once it is joined to the hub.';
+  END IF;
+  v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
+                                 d.next, d.updated_at, NULL)::@extschema@.person_status, t);
+  span := CASE WHEN isfinite(v.valid_until)
+               THEN LEAST(valid_for, date_trunc('second', v.valid_until) - date_trunc('second', t))
+               ELSE valid_for END;
+  IF span < interval '1 second' THEN
+    RAISE EXCEPTION 'the status changes within a second' USING ERRCODE = '40001',
+      HINT = 'Retry the call: the code would carry a colour that no longer holds when it is shown.';
+  END IF;
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
+  VALUES ('issued', issue_for_subject.region, issue_for_subject.region, v.colour, 'ok',
+          @extschema@._code_holder(issue_for_subject.subject, t));
+  RETURN @extschema@.issue(issue_for_subject.region, issue_for_subject.subject, v.colour, span, v.vaccinated);
+END $$;
+COMMENT ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) IS
+  'Mode 3, on the hub: a code for a person of a region without an issuer of its own, signed by the nearest issuer the hub holds (the national one), with the colour the region''s digest gives now; never outliving it.';
+REVOKE ALL ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.record_decision(
+    person_id bigint,
+    kind text,
+    reason text,
+    authority text,
+    colour @extschema@.risk_colour DEFAULT NULL,
+    valid_from timestamptz DEFAULT pg_catalog.now(),
+    valid_until timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint;
+BEGIN
+  IF record_decision.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF kind IS NULL THEN
+    RAISE EXCEPTION 'kind must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF kind NOT IN ('override', 'medical_release', 'appeal_upheld') THEN
+    RAISE EXCEPTION 'kind must be override, medical_release or appeal_upheld, not %', quote_literal(@extschema@._shorten(kind))
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason');
+  PERFORM @extschema@._require_text(authority, 'authority');
+  IF (kind = 'override') <> (colour IS NOT NULL) THEN
+    RAISE EXCEPTION 'an override needs a colour; a release takes none' USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_finite(valid_from, 'valid_from');
+  IF valid_until IS NOT NULL AND kind <> 'override' THEN
+    RAISE EXCEPTION 'valid_until is for an override; a release takes none' USING ERRCODE = '22023';
+  END IF;
+  IF valid_until <= valid_from THEN
+    RAISE EXCEPTION 'valid_until must lie after valid_from' USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO @extschema@.manual_decision AS m
+         (person_id, region, kind, colour, valid_from, valid_until, authority, reason)
+  SELECT p.id, p.region, record_decision.kind, record_decision.colour, record_decision.valid_from,
+         record_decision.valid_until, record_decision.authority, record_decision.reason
+    FROM (SELECT x.* FROM @extschema@.person x WHERE x.id = record_decision.person_id FOR KEY SHARE) p
+   WHERE @extschema@._in_caller_scope(p.region)
+  RETURNING m.id INTO id;
+  IF id IS NULL THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', record_decision.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) IS
+  'Records a manual decision (override with a colour and validity, medical_release, appeal_upheld): who, why, under which authority. It is evidence: the status follows.';
+REVOKE ALL ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.register_person(identifier text, region text, display_name text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint;
+  home text;
+  national bytea;
+BEGIN
+  PERFORM @extschema@._require_region(register_person.region);
+  PERFORM @extschema@._require_caller_scope(register_person.region);
+  PERFORM @extschema@._require_identifier(identifier);
+  -- (a name is stored masked, but not a name of any length)
+  IF length(register_person.display_name) > 100 THEN
+    RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
+      USING ERRCODE = '22023';
+  END IF;
+  -- with the national key, the pseudonym every node computes alike too
+  IF @extschema@._national_key_configured() THEN
+    national := @extschema@.national_pseudonym(@extschema@.normalize_identifier(identifier));
+  END IF;
+  INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
+  VALUES (register_person.region, @extschema@.pseudonym(@extschema@.normalize_identifier(identifier)),
+          @extschema@.mask_name(register_person.display_name), national)
+  ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING
+  RETURNING p.id INTO pid;
+  IF pid IS NULL THEN
+    SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
+     WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
+    -- registered before the national key was set: now it is known
+    UPDATE @extschema@.person p SET national_subject = national
+     WHERE p.id = pid AND p.national_subject IS NULL AND national IS NOT NULL;
+    IF home <> register_person.region THEN
+      -- which region is not the caller's business
+      RAISE EXCEPTION 'this person is registered in another region, not %', register_person.region
+        USING ERRCODE = '23505',
+              HINT = 'Moving a person to another region is an operator''s change of healthcode.person.region.';
+    END IF;
+  END IF;
+  RETURN pid;
+END $$;
+COMMENT ON FUNCTION @extschema@.register_person(text, text, text) IS
+  'Registers a person (identifier kept only as its pseudonym, name masked) in a region, or returns the id of the one already registered there.';
+REVOKE ALL ON FUNCTION @extschema@.register_person(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.register_person(text, text, text) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.request_correction(person_id bigint, evidence text, evidence_id bigint, claim text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  owner bigint;
+  home text;
+  id bigint;
+BEGIN
+  IF request_correction.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF evidence IS NULL THEN
+    RAISE EXCEPTION 'evidence must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.evidence_table e WHERE e.name = evidence AND e.correctable) THEN
+    RAISE EXCEPTION 'evidence must be one of %, not %',
+      (SELECT string_agg(e.name, ', ' ORDER BY e.name) FROM @extschema@.evidence_table e WHERE e.correctable),
+      quote_literal(@extschema@._shorten(evidence)) USING ERRCODE = '22023';
+  END IF;
+  IF evidence_id IS NULL THEN
+    RAISE EXCEPTION 'evidence_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(claim, 'claim');
+  -- the person, locked against a move or a deletion until the request is
+  -- in: filed with the region a snapshot showed, it would fail its foreign
+  -- key (23503) when a move commits meanwhile. The locking read gives the
+  -- newest region (READ COMMITTED); a move that comes later waits.
+  SELECT p.region INTO home FROM @extschema@.person p
+   WHERE p.id = request_correction.person_id AND @extschema@._in_caller_scope(p.region) FOR KEY SHARE;
+  EXECUTE format('SELECT e.person_id FROM @extschema@.%I e WHERE e.id = $1 AND @extschema@._in_caller_scope(e.region)', evidence)
+    INTO owner USING evidence_id;
+  IF owner IS DISTINCT FROM request_correction.person_id OR home IS NULL THEN
+    RAISE EXCEPTION 'person % has no % record %', request_correction.person_id, evidence, evidence_id
+      USING ERRCODE = 'P0002';
+  END IF;
+  INSERT INTO @extschema@.correction AS c (person_id, region, evidence, evidence_id, claim)
+  VALUES (request_correction.person_id, home, request_correction.evidence, request_correction.evidence_id,
+          request_correction.claim)
+  RETURNING c.id INTO id;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) IS
+  'Error correction, the person''s side: disputes one evidence record with a claim; returns the request id.';
+REVOKE ALL ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.review_finding(finding_id bigint, decision text, reason text)
+RETURNS @extschema@.audit_finding
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  f @extschema@.audit_finding;
+BEGIN
+  IF finding_id IS NULL THEN
+    RAISE EXCEPTION 'finding_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF decision IS NULL THEN
+    RAISE EXCEPTION 'decision must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF decision NOT IN ('confirm', 'dismiss') THEN
+    RAISE EXCEPTION 'decision must be confirm or dismiss, not %', quote_literal(@extschema@._shorten(decision))
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason');
+  UPDATE @extschema@.audit_finding a
+     SET status = CASE decision WHEN 'confirm' THEN 'confirmed' ELSE 'dismissed' END,
+         reviewed_by = @extschema@._caller()::regrole::text, reviewed_at = now(), review_reason = reason
+   WHERE a.id = finding_id AND a.status = 'open' AND @extschema@._in_caller_scope(a.region)
+  RETURNING a.* INTO f;
+  IF NOT FOUND THEN
+    IF EXISTS (SELECT 1 FROM @extschema@.audit_finding a
+                WHERE a.id = finding_id AND @extschema@._in_caller_scope(a.region)) THEN
+      RAISE EXCEPTION 'audit finding % has been reviewed already', finding_id USING ERRCODE = '55000';
+    END IF;
+    RAISE EXCEPTION 'no audit finding %', finding_id USING ERRCODE = 'P0002';
+  END IF;
+  RETURN f;
+END $$;
+COMMENT ON FUNCTION @extschema@.review_finding(bigint, text, text) IS
+  'An operator''s review of an open audit finding: confirm (it keeps counting) or dismiss (it stops counting; the status follows), always with a reason.';
+REVOKE ALL ON FUNCTION @extschema@.review_finding(bigint, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.review_finding(bigint, text, text) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.revoke_key(key_id bytea, reason text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF reason IS NULL OR length(btrim(reason)) = 0 THEN
+    RAISE EXCEPTION 'revoking an issuer key needs a reason' USING ERRCODE = '22023';
+  END IF;
+  UPDATE @extschema@.trust_list t
+     SET status = 'revoked', revoked_at = now(), revocation_reason = reason,
+         signing_until = coalesce(t.signing_until, now())
+   WHERE t.key_id = revoke_key.key_id AND t.status <> 'revoked';
+  IF NOT FOUND THEN
+    IF EXISTS (SELECT 1 FROM @extschema@.trust_list t WHERE t.key_id = revoke_key.key_id) THEN
+      RAISE EXCEPTION 'issuer key % is already revoked', encode(key_id, 'hex') USING ERRCODE = '55000';
+    END IF;
+    RAISE EXCEPTION 'no issuer key %', encode(key_id, 'hex') USING ERRCODE = 'P0002';
+  END IF;
+  -- the secret of a revoked key has no further use
+  DELETE FROM @extschema@.issuer_key_secret s WHERE s.key_id = revoke_key.key_id;
+END $$;
+COMMENT ON FUNCTION @extschema@.revoke_key(bytea, text) IS
+  'Revokes an issuer key: every code it signed stops verifying (reason key_revoked) and its sealed secret is destroyed.';
+REVOKE ALL ON FUNCTION @extschema@.revoke_key(bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.revoke_key(bytea, text) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.subscription_sql(publisher_name text, publisher_region text, conninfo text,
+    digests boolean DEFAULT false)
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n @extschema@.node;
+  sub text;
+BEGIN
+  SELECT * INTO n FROM @extschema@.node;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'this node is neither hub nor region yet' USING ERRCODE = '55000';
+  END IF;
+  IF publisher_name IS NULL OR publisher_name !~ '^[a-z][a-z0-9_]{0,40}$' OR conninfo IS NULL THEN
+    RAISE EXCEPTION 'publisher_name and conninfo must name the publishing node and how to reach it'
+      USING ERRCODE = '22023';
+  END IF;
+  IF publisher_region IS NULL OR NOT @extschema@.division_code_valid(publisher_region)
+     OR (n.role = 'region') <> (publisher_region = '000000') THEN
+    RAISE EXCEPTION 'invalid publisher_region %: a region subscribes to the hub (000000), the hub to a region',
+      coalesce(quote_literal(publisher_region), 'NULL') USING ERRCODE = '22023';
+  END IF;
+  sub := 'healthcode_' || n.name || '_from_' || publisher_name;
+  IF length(sub) > 63 THEN
+    RAISE EXCEPTION 'subscription name % is longer than 63 bytes', sub USING ERRCODE = '22023',
+      HINT = 'Use shorter node names.';
+  END IF;
+  -- what arrives through it may only concern the publisher's region
+  INSERT INTO @extschema@.peer AS p (subscription, publisher, region) VALUES (sub, publisher_name, publisher_region)
+  ON CONFLICT (subscription) DO UPDATE SET publisher = EXCLUDED.publisher, region = EXCLUDED.region;
+  -- made disabled: enable_subscription() first checks which tables it brings
+  RETURN NEXT format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION %s WITH (enabled = false)',
+                     sub, conninfo,
+                     CASE WHEN n.role = 'region'
+                          THEN 'healthcode_hub' || CASE WHEN digests THEN ', healthcode_hub_digests' ELSE '' END
+                          ELSE quote_ident('healthcode_region_' || publisher_name) END);
+  RETURN NEXT format('SELECT @extschema@.enable_subscription(%L)', sub);
+END $$;
+COMMENT ON FUNCTION @extschema@.subscription_sql(text, text, text, boolean) IS
+  'The statements this node runs to receive from another (a region from the hub, 000000, with every region''s digests if asked; the hub from a region, giving its division code): CREATE SUBSCRIPTION, made disabled, then enable_subscription(). Records the publisher''s region in peer. Run them with psql''s \gexec: CREATE SUBSCRIPTION cannot run inside a function.';
+REVOKE ALL ON FUNCTION @extschema@.subscription_sql(text, text, text, boolean) FROM PUBLIC;
+

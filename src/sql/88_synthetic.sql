@@ -27,6 +27,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.synthetic_identifier(text, bigint) IS
   'The n-th made-up 18-digit ID number (GB 11643 layout and check digit) of a region, for synthetic people. Unique for n below 20,000,000.';
+REVOKE ALL ON FUNCTION @extschema@.synthetic_identifier(text, bigint) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.generate_population(
     people integer,
@@ -179,3 +180,5 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.generate_population(integer, integer, integer, double precision) IS
   'Adds a synthetic population: people in fifteen districts, stays_per_person stays each over the last days days through current and past risk areas, lab results, doses, contacts, declarations and check-ins. Deterministic for a seed (-1..1). Needs the server key (pseudonyms). Returns rows added per table.';
+REVOKE ALL ON FUNCTION @extschema@.generate_population(integer, integer, integer, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.generate_population(integer, integer, integer, double precision) TO healthcode_admin;

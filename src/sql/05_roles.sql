@@ -1,0 +1,27 @@
+-- ---------------------------------------------------------------------------
+-- The roles. Five group roles (NOLOGIN, made here if missing; a DBA grants
+-- them to login roles):
+--   healthcode_admin     national: everything, every region
+--   healthcode_operator  reads and manages the people of its regions
+--   healthcode_app       a backend: declare, import, issue, verify, read
+--                        one person's status, through functions only
+--   healthcode_analyst   aggregate views only, small counts suppressed
+--   healthcode_verifier  verify codes only
+-- Made first, so that each function can be granted where it is defined.
+-- Which regions a role acts for is 45_scope.sql's concern.
+-- ---------------------------------------------------------------------------
+
+DO $$
+DECLARE
+  r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY['healthcode_admin', 'healthcode_operator', 'healthcode_app',
+                           'healthcode_analyst', 'healthcode_verifier'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+    END IF;
+  END LOOP;
+END $$;
+
+-- healthcode_admin has every other role's rights.
+GRANT healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier TO healthcode_admin;

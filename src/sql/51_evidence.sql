@@ -1,0 +1,351 @@
+-- ---------------------------------------------------------------------------
+-- People and evidence. Every row carries its region (the person's home
+-- division code), which row-level security keys on. Evidence rows refer to
+-- their person by (person_id, region), so a row can never claim another
+-- region than its person's, and a person moving region carries their
+-- evidence along (ON UPDATE CASCADE).
+--
+-- Natural keys make imports idempotent: re-running an import with
+-- INSERT ... ON CONFLICT DO NOTHING (what the import_* functions do)
+-- changes nothing, fires no recalculation and writes no history. A key that
+-- holds a person holds their region too (always the person's, by the
+-- foreign key): a unique index is checked before the foreign key, so
+-- without it an operator could probe another region's person's rows (their
+-- doses, check-in days) by inserting rows under its own region.
+-- ---------------------------------------------------------------------------
+
+-- The columns every evidence table shares: id, person, region.
+-- (Written out per table: CREATE TABLE ... (LIKE) would not carry the FK.)
+
+CREATE FUNCTION @extschema@.symptoms_known(symptoms text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN symptoms OPERATOR(pg_catalog.<@) ARRAY['fever', 'cough', 'sore_throat', 'fatigue', 'shortness_of_breath',
+                                               'loss_of_taste_or_smell', 'diarrhoea', 'muscle_pain', 'headache']
+       AND pg_catalog.array_position(symptoms, NULL) IS NULL;
+COMMENT ON FUNCTION @extschema@.symptoms_known(text[]) IS
+  'True when every symptom is in the vocabulary: fever, cough, sore_throat, fatigue, shortness_of_breath, loss_of_taste_or_smell, diarrhoea, muscle_pain, headache.';
+
+CREATE TABLE @extschema@.declaration (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  declared_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+                CONSTRAINT declared_at_is_finite CHECK (pg_catalog.isfinite(declared_at)),
+  symptoms      text[] NOT NULL DEFAULT '{}'
+                CONSTRAINT symptoms_are_known
+                CHECK (@extschema@.symptoms_known(symptoms)),
+  temperature   numeric
+                CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0)
+                CONSTRAINT temperature_in_tenths CHECK (temperature = pg_catalog.round(temperature, 1)),
+  visited       text[] NOT NULL DEFAULT '{}'
+                CONSTRAINT visited_are_division_codes
+                CHECK (@extschema@.division_codes_valid(visited)),
+  contact_with_case boolean NOT NULL DEFAULT false,
+  audited_at    timestamptz,
+  CONSTRAINT declaration_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT declaration_natural_key UNIQUE (person_id, region, declared_at),
+  CONSTRAINT declaration_id_person_key UNIQUE (id, person_id)
+);
+CREATE INDEX declaration_pending ON @extschema@.declaration (declared_at) WHERE audited_at IS NULL;
+COMMENT ON TABLE @extschema@.declaration IS
+  'Health-information declarations (GB/T 38963 interface 1): symptoms, temperature, places visited in the lookback window, contact with a case.';
+COMMENT ON COLUMN @extschema@.declaration.id IS 'Declaration id.';
+COMMENT ON COLUMN @extschema@.declaration.person_id IS 'The declaring person.';
+COMMENT ON COLUMN @extschema@.declaration.region IS 'The person''s home region (kept equal to person.region by the foreign key).';
+COMMENT ON COLUMN @extschema@.declaration.declared_at IS 'When the declaration was made.';
+COMMENT ON COLUMN @extschema@.declaration.symptoms IS 'Declared symptoms, from a fixed vocabulary; any makes yellow when the policy says so.';
+COMMENT ON COLUMN @extschema@.declaration.temperature IS 'Declared temperature in degrees Celsius, 34.0-43.0, in tenths (as thermometers show it).';
+COMMENT ON COLUMN @extschema@.declaration.visited IS 'Division codes the person says they visited within the lookback window; the audit compares them with imported itineraries.';
+COMMENT ON COLUMN @extschema@.declaration.contact_with_case IS 'The person declares contact with a confirmed or suspected case (yellow until traced).';
+COMMENT ON COLUMN @extschema@.declaration.audited_at IS 'When the background audit cross-checked this declaration; NULL while pending.';
+
+CREATE SEQUENCE @extschema@.travel_id_seq;
+COMMENT ON SEQUENCE @extschema@.travel_id_seq IS 'Ids of travel records.';
+CREATE TABLE @extschema@.travel (
+  id            bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.travel_id_seq'),
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  place         text NOT NULL
+                CONSTRAINT place_is_division_code
+                CHECK (@extschema@.division_code_valid(place) AND place <> '000000'),
+  at            timestamptz NOT NULL
+                CONSTRAINT at_is_finite CHECK (pg_catalog.isfinite(at)),
+  source        text NOT NULL
+                CONSTRAINT source_is_known
+                CHECK (source IN ('telecom', 'transport', 'venue_scan', 'declared')),
+  venue         text,
+  recorded_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT travel_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+) PARTITION BY RANGE (at);
+ALTER SEQUENCE @extschema@.travel_id_seq OWNED BY @extschema@.travel.id;
+-- The indexes, the natural key (person_id, region, at, place, source) among them,
+-- are made on each day partition by create_travel_partitions(), not on the
+-- parent: the parent belongs to the extension, so pg_dump would not dump
+-- its indexes, and a restore would build every partition's twice. The key
+-- includes the partition key, so unique per partition is unique overall;
+-- INSERT ... ON CONFLICT DO NOTHING (no target) checks it.
+COMMENT ON TABLE @extschema@.travel IS
+  'Where people were and when: telecom itinerary, transport, venue scans and declared trips. Partitioned by day (China Standard Time); see create_travel_partitions() and drop_expired_travel_partitions().';
+COMMENT ON COLUMN @extschema@.travel.id IS 'Record id (unique by its sequence; the partitioned table''s keys must include at).';
+COMMENT ON COLUMN @extschema@.travel.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.travel.region IS 'The person''s home region (not the place).';
+COMMENT ON COLUMN @extschema@.travel.place IS 'Division code of the place stayed in.';
+COMMENT ON COLUMN @extschema@.travel.at IS 'When the person was there.';
+COMMENT ON COLUMN @extschema@.travel.source IS 'telecom (itinerary), transport, venue_scan or declared (trip declaration).';
+COMMENT ON COLUMN @extschema@.travel.venue IS 'The venue''s id, for venue scans.';
+COMMENT ON COLUMN @extschema@.travel.recorded_at IS 'When the record was imported.';
+
+CREATE TABLE @extschema@.test_result (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('pcr', 'antigen')),
+  sampled_at    timestamptz NOT NULL CONSTRAINT sampled_at_is_finite CHECK (pg_catalog.isfinite(sampled_at)),
+  result        text NOT NULL CONSTRAINT result_is_known CHECK (result IN ('positive', 'negative')),
+  lab           text NOT NULL CONSTRAINT lab_is_named CHECK (pg_catalog.length(lab) > 0),
+  sample_id     text NOT NULL CONSTRAINT sample_id_is_named CHECK (pg_catalog.length(sample_id) > 0),
+  reported_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT test_result_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT test_result_natural_key UNIQUE (lab, sample_id)
+);
+CREATE INDEX test_result_person ON @extschema@.test_result (person_id, sampled_at);
+COMMENT ON TABLE @extschema@.test_result IS
+  'Lab results (PCR, antigen). A lab correcting a result updates its row (natural key lab + sample_id); status follows.';
+COMMENT ON COLUMN @extschema@.test_result.id IS 'Result id.';
+COMMENT ON COLUMN @extschema@.test_result.person_id IS 'The person tested.';
+COMMENT ON COLUMN @extschema@.test_result.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.test_result.kind IS 'pcr or antigen.';
+COMMENT ON COLUMN @extschema@.test_result.sampled_at IS 'When the sample was taken: test windows count from here.';
+COMMENT ON COLUMN @extschema@.test_result.result IS 'positive or negative.';
+COMMENT ON COLUMN @extschema@.test_result.lab IS 'The reporting lab.';
+COMMENT ON COLUMN @extschema@.test_result.sample_id IS 'The lab''s sample id; with lab, the natural key.';
+COMMENT ON COLUMN @extschema@.test_result.reported_at IS 'When the result was imported.';
+
+CREATE TABLE @extschema@.vaccination (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  dose          integer NOT NULL CONSTRAINT dose_is_between_1_and_10 CHECK (dose BETWEEN 1 AND 10),
+  given_at      timestamptz NOT NULL CONSTRAINT given_at_is_finite CHECK (pg_catalog.isfinite(given_at)),
+  product       text,
+  CONSTRAINT vaccination_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT vaccination_natural_key UNIQUE (person_id, region, dose)
+);
+COMMENT ON TABLE @extschema@.vaccination IS
+  'Vaccination doses. Shown on a code as the "vaccinated" mark (policy vaccinated_min_doses), never as a colour.';
+COMMENT ON COLUMN @extschema@.vaccination.id IS 'Dose record id.';
+COMMENT ON COLUMN @extschema@.vaccination.person_id IS 'The person vaccinated.';
+COMMENT ON COLUMN @extschema@.vaccination.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.vaccination.dose IS 'Dose number, 1-10.';
+COMMENT ON COLUMN @extschema@.vaccination.given_at IS 'When the dose was given.';
+COMMENT ON COLUMN @extschema@.vaccination.product IS 'The vaccine.';
+
+CREATE TABLE @extschema@.contact (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('close', 'secondary')),
+  exposure_at   timestamptz NOT NULL CONSTRAINT exposure_at_is_finite CHECK (pg_catalog.isfinite(exposure_at)),
+  source_case   text NOT NULL CONSTRAINT source_case_is_named CHECK (pg_catalog.length(source_case) > 0),
+  CONSTRAINT contact_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT contact_natural_key UNIQUE (person_id, region, source_case, kind, exposure_at)
+);
+CREATE INDEX contact_person ON @extschema@.contact (person_id, exposure_at);
+COMMENT ON TABLE @extschema@.contact IS
+  'Contact-tracing lists: close contacts (red) and secondary contacts (yellow) of a case, with the exposure time.';
+COMMENT ON COLUMN @extschema@.contact.id IS 'Contact record id.';
+COMMENT ON COLUMN @extschema@.contact.person_id IS 'The contact.';
+COMMENT ON COLUMN @extschema@.contact.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.contact.kind IS 'close or secondary.';
+COMMENT ON COLUMN @extschema@.contact.exposure_at IS 'When the exposure happened: the window counts from here.';
+COMMENT ON COLUMN @extschema@.contact.source_case IS 'The tracing team''s reference of the case (never an identifier).';
+
+CREATE TABLE @extschema@.checkin (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  at            timestamptz NOT NULL DEFAULT pg_catalog.now()
+                CONSTRAINT at_is_finite CHECK (pg_catalog.isfinite(at)),
+  day           date NOT NULL GENERATED ALWAYS AS ((at AT TIME ZONE 'Asia/Shanghai')::date) STORED,
+  temperature   numeric CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0)
+                CONSTRAINT temperature_in_tenths CHECK (temperature = pg_catalog.round(temperature, 1)),
+  symptoms      text[] NOT NULL DEFAULT '{}'
+                CONSTRAINT symptoms_are_known
+                CHECK (@extschema@.symptoms_known(symptoms)),
+  CONSTRAINT checkin_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT checkin_natural_key UNIQUE (person_id, region, day)
+);
+COMMENT ON TABLE @extschema@.checkin IS
+  'Daily health check-ins of people in quarantine: consecutive normal days release red (14 by default) and yellow (7).';
+COMMENT ON COLUMN @extschema@.checkin.id IS 'Check-in id.';
+COMMENT ON COLUMN @extschema@.checkin.person_id IS 'The person checking in.';
+COMMENT ON COLUMN @extschema@.checkin.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.checkin.at IS 'When the check-in was made.';
+COMMENT ON COLUMN @extschema@.checkin.day IS 'The calendar day (China Standard Time) it counts for: one check-in a day.';
+COMMENT ON COLUMN @extschema@.checkin.temperature IS 'Measured temperature in tenths of a degree; at or above the policy''s fever threshold the day is abnormal.';
+COMMENT ON COLUMN @extschema@.checkin.symptoms IS 'Symptoms reported; any makes the day abnormal.';
+
+CREATE TABLE @extschema@.risk_area (
+  id            bigserial PRIMARY KEY,
+  division      text NOT NULL
+                CONSTRAINT division_is_division_code
+                CHECK (@extschema@.division_code_valid(division) AND division <> '000000'),
+  level         text NOT NULL CONSTRAINT level_is_known CHECK (level IN ('low', 'medium', 'high')),
+  effective_from timestamptz NOT NULL
+                CONSTRAINT effective_from_is_finite CHECK (pg_catalog.isfinite(effective_from)),
+  effective_until timestamptz,
+  bulletin      text,
+  CONSTRAINT effective_until_after_from CHECK (effective_until > effective_from),
+  CONSTRAINT risk_area_natural_key UNIQUE (division, effective_from)
+);
+CREATE INDEX risk_area_division ON @extschema@.risk_area (division);
+COMMENT ON TABLE @extschema@.risk_area IS
+  'Risk-area bulletins: a division (and every division below it) is low, medium or high risk over [effective_from, effective_until). A stay counts by the level in force when it happened; overlapping bulletins take the highest level.';
+COMMENT ON COLUMN @extschema@.risk_area.id IS 'Bulletin row id.';
+COMMENT ON COLUMN @extschema@.risk_area.division IS 'The division code the bulletin names; it covers the codes below it.';
+COMMENT ON COLUMN @extschema@.risk_area.level IS 'low, medium (stays give yellow) or high (stays give red).';
+COMMENT ON COLUMN @extschema@.risk_area.effective_from IS 'Start of the designation (may lie before the bulletin''s publication).';
+COMMENT ON COLUMN @extschema@.risk_area.effective_until IS 'End of the designation; NULL while it lasts. Downgrading an area sets this.';
+COMMENT ON COLUMN @extschema@.risk_area.bulletin IS 'The bulletin''s reference or text.';
+
+CREATE TABLE @extschema@.manual_decision (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  kind          text NOT NULL
+                CONSTRAINT kind_is_known CHECK (kind IN ('override', 'medical_release', 'appeal_upheld')),
+  colour        @extschema@.risk_colour,
+  valid_from    timestamptz NOT NULL DEFAULT pg_catalog.now()
+                CONSTRAINT valid_from_is_finite CHECK (pg_catalog.isfinite(valid_from)),
+  valid_until   timestamptz,
+  decided_by    text NOT NULL DEFAULT CURRENT_USER,
+  authority     text NOT NULL CONSTRAINT authority_is_named CHECK (pg_catalog.length(pg_catalog.btrim(authority)) > 0),
+  reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
+  decided_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT manual_decision_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT colour_only_for_override CHECK ((kind = 'override') = (colour IS NOT NULL)),
+  CONSTRAINT valid_until_only_for_override CHECK (kind = 'override' OR valid_until IS NULL),
+  CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from)
+);
+CREATE INDEX manual_decision_person ON @extschema@.manual_decision (person_id);
+COMMENT ON TABLE @extschema@.manual_decision IS
+  'Manual decisions are evidence too, never a silent edit: override (a colour over [valid_from, valid_until)), medical_release and appeal_upheld (end every trigger that started before valid_from). Who, under which authority, why.';
+COMMENT ON COLUMN @extschema@.manual_decision.id IS 'Decision id.';
+COMMENT ON COLUMN @extschema@.manual_decision.person_id IS 'The person decided about.';
+COMMENT ON COLUMN @extschema@.manual_decision.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.manual_decision.kind IS 'override, medical_release or appeal_upheld.';
+COMMENT ON COLUMN @extschema@.manual_decision.colour IS 'The colour an override sets; NULL for releases.';
+COMMENT ON COLUMN @extschema@.manual_decision.valid_from IS 'When the decision takes effect.';
+COMMENT ON COLUMN @extschema@.manual_decision.valid_until IS 'When an override ends; NULL: until further notice.';
+COMMENT ON COLUMN @extschema@.manual_decision.decided_by IS 'The database role that recorded it.';
+COMMENT ON COLUMN @extschema@.manual_decision.authority IS 'The authority under which it was taken (e.g. the epidemic prevention headquarters'' order number).';
+COMMENT ON COLUMN @extschema@.manual_decision.reason IS 'Why: required, never empty.';
+COMMENT ON COLUMN @extschema@.manual_decision.decided_at IS 'When it was recorded.';
+
+CREATE TABLE @extschema@.audit_finding (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  declaration_id bigint NOT NULL,
+  kind          text NOT NULL
+                CONSTRAINT kind_is_known
+                CHECK (kind IN ('undeclared_risk_stay', 'undeclared_contact', 'undeclared_fever')),
+  detail        jsonb NOT NULL,
+  found_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+                CONSTRAINT found_at_is_finite CHECK (pg_catalog.isfinite(found_at)),
+  status        text NOT NULL DEFAULT 'open'
+                CONSTRAINT status_is_known CHECK (status IN ('open', 'confirmed', 'dismissed')),
+  reviewed_by   text,
+  reviewed_at   timestamptz,
+  review_reason text,
+  CONSTRAINT audit_finding_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT audit_finding_declaration_fk FOREIGN KEY (declaration_id, person_id)
+    REFERENCES @extschema@.declaration (id, person_id) ON DELETE CASCADE,
+  CONSTRAINT audit_finding_natural_key UNIQUE (declaration_id, kind),
+  CONSTRAINT review_is_complete
+    CHECK ((status = 'open') = (reviewed_at IS NULL)
+           AND (status = 'open' OR (reviewed_by IS NOT NULL AND pg_catalog.length(pg_catalog.btrim(review_reason)) > 0)))
+);
+CREATE INDEX audit_finding_person ON @extschema@.audit_finding (person_id);
+COMMENT ON TABLE @extschema@.audit_finding IS
+  'What the background audit found: a declaration contradicted by imported data. Open and confirmed findings make yellow for the lookback window; a dismissed one counts for nothing.';
+COMMENT ON COLUMN @extschema@.audit_finding.id IS 'Finding id.';
+COMMENT ON COLUMN @extschema@.audit_finding.person_id IS 'The declaring person.';
+COMMENT ON COLUMN @extschema@.audit_finding.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.audit_finding.declaration_id IS 'The declaration found inconsistent.';
+COMMENT ON COLUMN @extschema@.audit_finding.kind IS 'undeclared_risk_stay (itinerary shows a risk-area stay the declaration left out), undeclared_contact (the tracing list names the person), undeclared_fever (a check-in shows fever the declaration denied).';
+COMMENT ON COLUMN @extschema@.audit_finding.detail IS 'The evidence behind the finding (record ids, places, times).';
+COMMENT ON COLUMN @extschema@.audit_finding.found_at IS 'When the audit found it.';
+COMMENT ON COLUMN @extschema@.audit_finding.status IS 'open, confirmed or dismissed (by an operator, with a reason).';
+COMMENT ON COLUMN @extschema@.audit_finding.reviewed_by IS 'The operator role that reviewed it.';
+COMMENT ON COLUMN @extschema@.audit_finding.reviewed_at IS 'When it was reviewed.';
+COMMENT ON COLUMN @extschema@.audit_finding.review_reason IS 'Why it was confirmed or dismissed.';
+
+-- Reds decided in a region, pushed to every other one through the hub
+-- (92_federation.sql): a node's own rows are those of its people, the
+-- others arrive by logical replication. A person registered here with the
+-- same national pseudonym is red for as long as the pushing region says.
+CREATE TABLE @extschema@.red_push (
+  national_subject bytea NOT NULL,
+  from_region   text NOT NULL,
+  since         timestamptz NOT NULL,
+  until         timestamptz NOT NULL,
+  rules         text[] NOT NULL DEFAULT '{}',
+  pushed_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT red_push_pkey PRIMARY KEY (national_subject, from_region)
+);
+COMMENT ON TABLE @extschema@.red_push IS
+  'Red statuses pushed between regions ("red codes pushed by other provinces"): the national pseudonym (never an identifier), the deciding region, since and until when, the rule names. No constraint can fail on a replicated row: checks are in a trigger that logs and skips a bad one.';
+COMMENT ON COLUMN @extschema@.red_push.national_subject IS 'The person''s national pseudonym.';
+COMMENT ON COLUMN @extschema@.red_push.from_region IS 'The home region of the person in the deciding region''s node.';
+COMMENT ON COLUMN @extschema@.red_push.since IS 'Red since.';
+COMMENT ON COLUMN @extschema@.red_push.until IS 'Red until (the deciding region''s timeline; infinity while it lasts).';
+COMMENT ON COLUMN @extschema@.red_push.rules IS 'Why, as rule names only (no places, no times).';
+COMMENT ON COLUMN @extschema@.red_push.pushed_at IS 'When the deciding node last wrote it.';
+
+-- ---- the one list of evidence tables --------------------------------------------
+-- Every table the status engine reads a colour from, with what the code
+-- around it needs to know: the statement triggers that recalculate
+-- (63_status_triggers.sql), row-level security (96_rls.sql) and corrections
+-- (75_corrections.sql) read this list, so a new evidence table is one row
+-- here (doc/evidence-kinds.md). red_push is evidence too, but arrives by
+-- replication and has triggers of its own (92_federation_status.sql).
+CREATE TABLE @extschema@.evidence_table (
+  name            text PRIMARY KEY,
+  time_column     text NOT NULL,
+  ignored_column  text NOT NULL DEFAULT '',
+  recalculated_by text NOT NULL,
+  scope_column    text NOT NULL CONSTRAINT scope_column_known CHECK (scope_column IN ('region', 'division')),
+  public_rows     boolean NOT NULL DEFAULT false,
+  correctable     boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE @extschema@.evidence_table IS
+  'The evidence tables: what the status engine reads a colour from. Triggers, row-level security and corrections are set up from this list.';
+COMMENT ON COLUMN @extschema@.evidence_table.name IS 'The table, in the extension''s schema.';
+COMMENT ON COLUMN @extschema@.evidence_table.time_column IS 'The time of a row: checked against the health-code era and the future.';
+COMMENT ON COLUMN @extschema@.evidence_table.ignored_column IS 'A column whose changes alone never change a colour (e.g. declaration.audited_at); empty for none.';
+COMMENT ON COLUMN @extschema@.evidence_table.recalculated_by IS 'The statement trigger function that recalculates the people a change concerns.';
+COMMENT ON COLUMN @extschema@.evidence_table.scope_column IS 'The division code row-level security keys on.';
+COMMENT ON COLUMN @extschema@.evidence_table.public_rows IS 'Everyone reads the rows (risk areas, policy); writing them is still scoped.';
+COMMENT ON COLUMN @extschema@.evidence_table.correctable IS 'A person may dispute a row (request_correction).';
+INSERT INTO @extschema@.evidence_table (name, time_column, ignored_column, recalculated_by, scope_column, public_rows, correctable)
+VALUES ('declaration', 'declared_at', 'audited_at', '_evidence_changed', 'region', false, true),
+       ('test_result', 'sampled_at', '', '_evidence_changed', 'region', false, true),
+       ('vaccination', 'given_at', '', '_evidence_changed', 'region', false, true),
+       ('contact', 'exposure_at', '', '_evidence_changed', 'region', false, true),
+       ('checkin', 'at', '', '_evidence_changed', 'region', false, true),
+       ('manual_decision', 'decided_at', '', '_evidence_changed', 'region', false, false),
+       ('audit_finding', 'found_at', '', '_evidence_changed', 'region', false, false),
+       ('travel', 'at', '', '_travel_changed', 'region', false, true),
+       ('risk_area', 'effective_from', '', '_risk_area_changed', 'division', true, false),
+       ('policy', 'valid_from', '', '_policy_changed', 'region', true, false);
+REVOKE ALL ON @extschema@.evidence_table FROM PUBLIC;
+GRANT SELECT ON @extschema@.evidence_table TO PUBLIC;

@@ -1,0 +1,212 @@
+-- ---------------------------------------------------------------------------
+-- The status engine in SQL: its aggregate over one person's events, the
+-- evidence gathered as those events, and fresh timelines from them (the
+-- engine itself is C: src/hc_core_status.c).
+-- ---------------------------------------------------------------------------
+
+-- ---- the engine's aggregate --------------------------------------------------
+
+CREATE TYPE @extschema@.status_timeline AS (
+  colour        @extschema@.risk_colour,
+  vaccinated    boolean,
+  reasons       jsonb,
+  valid_until   timestamptz,
+  next          jsonb,
+  inputs        bytea
+);
+COMMENT ON TYPE @extschema@.status_timeline IS
+  'A computed status timeline: the segment current at its start (colour, vaccinated, reasons, valid_until), the later segments (next), and the evidence it was computed from (inputs).';
+COMMENT ON COLUMN @extschema@.status_timeline.colour IS 'Colour of the first segment.';
+COMMENT ON COLUMN @extschema@.status_timeline.vaccinated IS 'The "vaccinated" mark of the first segment.';
+COMMENT ON COLUMN @extschema@.status_timeline.reasons IS 'Reasons of the first segment.';
+COMMENT ON COLUMN @extschema@.status_timeline.valid_until IS 'End of the first segment.';
+COMMENT ON COLUMN @extschema@.status_timeline.next IS 'The later segments: [{from, until, colour, vaccinated, reasons}].';
+COMMENT ON COLUMN @extschema@.status_timeline.inputs IS 'The evidence, packed: see person_status.inputs.';
+
+CREATE FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint,
+                                         bigint[], timestamptz)
+RETURNS internal
+  AS 'MODULE_PATHNAME', 'healthcode_status_step' LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) IS
+  'Internal: transition function of _status_agg (collects one piece of evidence).';
+REVOKE ALL ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) FROM PUBLIC;
+CREATE FUNCTION @extschema@._status_final(internal) RETURNS @extschema@.status_timeline
+  AS 'MODULE_PATHNAME', 'healthcode_status_final' LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_final(internal) IS
+  'Internal: final function of _status_agg (runs the status engine).';
+REVOKE ALL ON FUNCTION @extschema@._status_final(internal) FROM PUBLIC;
+CREATE AGGREGATE @extschema@._status_agg(kind text, at timestamptz, until timestamptz, value integer,
+                                         place text, ref bigint, policy bigint[], start timestamptz) (
+  SFUNC = @extschema@._status_step,
+  STYPE = internal,
+  FINALFUNC = @extschema@._status_final
+);
+COMMENT ON AGGREGATE @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) IS
+  'Internal: one person''s evidence rows (kind, at, until, value, place, ref) under a policy vector -> their status timeline from start on.';
+REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) FROM PUBLIC;
+
+-- ---- one person's evidence, as the engine's events ---------------------------
+
+-- Stays count only where a medium- or high-risk designation covering the
+-- place was in force at the time of the stay; the highest level wins.
+-- Two ways to find them: from the people (each day partition's index on
+-- person_id; cheap for a few people) or from the designations (the index
+-- on place; cheap for many people, as when an area is upgraded).
+CREATE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+  IF cardinality(persons) > 200 THEN
+    RETURN QUERY
+    SELECT t.person_id, t.id, t.at, t.place, bool_or(a.level = 'high')
+      FROM @extschema@.risk_area a
+      JOIN @extschema@.travel t
+        ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+       AND t.at >= GREATEST(a.effective_from, horizon)
+       AND (a.effective_until IS NULL OR t.at < a.effective_until)
+     WHERE a.level <> 'low'
+       AND t.person_id IN (SELECT unnest(persons))
+     GROUP BY t.person_id, t.id, t.at, t.place;
+  ELSE
+    RETURN QUERY
+    SELECT t.person_id, t.id, t.at, t.place, bool_or(a.level = 'high')
+      FROM unnest(persons) AS q(id)
+      JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= horizon
+      JOIN @extschema@.risk_area a
+        ON a.division = ANY (@extschema@.division_chain(t.place))
+       AND a.level <> 'low'
+       AND t.at >= a.effective_from
+       AND (a.effective_until IS NULL OR t.at < a.effective_until)
+     GROUP BY t.person_id, t.id, t.at, t.place;
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
+  'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';
+REVOKE ALL ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._evidence(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, kind text, at timestamptz, until timestamptz, value integer,
+               place text, ref bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT p.id, 'registered', p.registered_at, NULL::timestamptz, NULL::integer, NULL::text, p.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT s.person_id, CASE WHEN s.high THEN 'stay_high' ELSE 'stay_medium' END, s.at, NULL, NULL, s.place, s.id
+    FROM @extschema@._risky_stays(persons, horizon) s
+  UNION ALL
+  SELECT r.person_id, CASE r.result WHEN 'positive' THEN 'positive_test' ELSE 'negative_test' END,
+         r.sampled_at, NULL, NULL, NULL, r.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.test_result r ON r.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT c.person_id, CASE c.kind WHEN 'close' THEN 'close_contact' ELSE 'secondary_contact' END,
+         c.exposure_at, NULL, NULL, NULL, c.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.contact c ON c.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE c.exposure_at OPERATOR(pg_catalog.>=) horizon
+  UNION ALL
+  SELECT d.person_id, e.kind, d.declared_at, NULL, e.value, NULL, d.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.declaration d ON d.person_id OPERATOR(pg_catalog.=) q.id
+    CROSS JOIN LATERAL (VALUES
+      ('symptoms', NULL::integer, pg_catalog.cardinality(d.symptoms) OPERATOR(pg_catalog.>) 0),
+      ('temperature', (d.temperature OPERATOR(pg_catalog.*) 10)::integer, d.temperature IS NOT NULL),
+      ('declared_contact', NULL::integer, d.contact_with_case AND d.declared_at OPERATOR(pg_catalog.>=) horizon)
+    ) AS e(kind, value, present)
+   WHERE e.present
+  UNION ALL
+  SELECT k.person_id,
+         CASE WHEN pg_catalog.cardinality(k.symptoms) OPERATOR(pg_catalog.>) 0 THEN 'checkin_symptoms' ELSE 'checkin' END,
+         k.at, NULL, (k.temperature OPERATOR(pg_catalog.*) 10)::integer, NULL, k.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.checkin k ON k.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT v.person_id, 'vaccination', v.given_at, NULL, v.dose, NULL, v.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.vaccination v ON v.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT f.person_id, 'finding', f.found_at, NULL, NULL, NULL, f.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.audit_finding f ON f.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE f.status OPERATOR(pg_catalog.<>) 'dismissed'
+     AND f.found_at OPERATOR(pg_catalog.>=) horizon
+  UNION ALL
+  SELECT p.id, 'pushed_red', r.since, r.until, NULL, r.from_region, NULL
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+    JOIN @extschema@.red_push r ON r.national_subject OPERATOR(pg_catalog.=) p.national_subject
+   WHERE r.from_region OPERATOR(pg_catalog.<>) p.region
+     AND r.until OPERATOR(pg_catalog.>) r.since
+  UNION ALL
+  SELECT m.person_id, CASE m.kind WHEN 'override' THEN 'override' ELSE 'release' END,
+         m.valid_from, m.valid_until,
+         CASE m.colour WHEN 'green' THEN 0 WHEN 'yellow' THEN 1 WHEN 'red' THEN 2 END, NULL, m.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.manual_decision m ON m.person_id OPERATOR(pg_catalog.=) q.id;
+END;
+COMMENT ON FUNCTION @extschema@._evidence(bigint[], timestamptz) IS
+  'Internal: every piece of evidence the status rules read for the people, as engine events (kind, at, until, value, place, ref). Windowed evidence (stays, contacts, a declared contact, findings: hc_event_windowed() in C) older than horizon is left out: it cannot change a colour any more.';
+REVOKE ALL ON FUNCTION @extschema@._evidence(bigint[], timestamptz) FROM PUBLIC;
+
+-- A fresh timeline for each person, from `start` on.
+CREATE FUNCTION @extschema@._fresh_status(persons bigint[], start timestamptz)
+RETURNS TABLE (person_id bigint, region text, timeline @extschema@.status_timeline)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  WITH who AS MATERIALIZED (
+    SELECT p.id, p.region
+      FROM (SELECT DISTINCT q.id FROM pg_catalog.unnest(persons) AS q(id)) d
+      JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) d.id
+  ), policies AS MATERIALIZED (
+    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+      FROM (SELECT DISTINCT who.region FROM who) r
+  )
+  SELECT who.id, who.region,
+         @extschema@._status_agg(e.kind, e.at, e.until, e.value, e.place, e.ref, v.vec, start)
+    FROM who
+    JOIN policies v ON v.region OPERATOR(pg_catalog.=) who.region
+    -- in id order: each evidence table's index is then probed in order
+    LEFT JOIN @extschema@._evidence(ARRAY(SELECT who.id FROM who ORDER BY who.id),
+                                    @extschema@._evidence_horizon(start)) e
+      ON e.person_id OPERATOR(pg_catalog.=) who.id
+   GROUP BY who.id, who.region;
+END;
+COMMENT ON FUNCTION @extschema@._fresh_status(bigint[], timestamptz) IS
+  'Internal: the status timeline of each person computed from the raw evidence and policy, from start on.';
+REVOKE ALL ON FUNCTION @extschema@._fresh_status(bigint[], timestamptz) FROM PUBLIC;
+
+-- One person's stays a risk-area change re-examined, each with the level
+-- the designations in force at its time give it now: high true (high
+-- risk), false (medium), NULL (no risk any more). Arrays side by side.
+CREATE TYPE @extschema@.reexamined_stays AS (
+  person_id     bigint,
+  ids           bigint[],
+  ats           timestamptz[],
+  places        text[],
+  highs         boolean[]
+);
+COMMENT ON TYPE @extschema@.reexamined_stays IS
+  'Internal: one person''s stays a risk-area change re-examined, and their levels now (arrays side by side).';
+COMMENT ON COLUMN @extschema@.reexamined_stays.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.ids IS 'The travel records.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.ats IS 'When each stay was.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.places IS 'Where.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.highs IS 'Each one''s level now: true high risk, false medium, NULL none.';
+
+-- A person's timeline after a risk-area change, from their stored inputs:
+-- only stays' levels change with a risk area, so their inputs less the
+-- re-examined stays, plus those still risky, are their whole evidence, and
+-- no evidence table is read.
+CREATE FUNCTION @extschema@._status_restayed(inputs bytea, stay_ids bigint[], stay_at timestamptz[],
+                                             stay_place text[], stay_high boolean[], policy bigint[],
+                                             start timestamptz, horizon timestamptz)
+RETURNS @extschema@.status_timeline
+  AS 'MODULE_PATHNAME', 'healthcode_status_restayed' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_restayed(bytea, bigint[], timestamptz[], text[], boolean[], bigint[], timestamptz, timestamptz) IS
+  'Internal: one person''s status timeline from start on after a risk-area change: their stored inputs less the windowed events before horizon and the re-examined stays (stay_ids), plus those stays still risky (stay_high true high, false medium, NULL none).';
+REVOKE ALL ON FUNCTION @extschema@._status_restayed(bytea, bigint[], timestamptz[], text[], boolean[], bigint[], timestamptz, timestamptz) FROM PUBLIC;

@@ -1,0 +1,149 @@
+-- ---------------------------------------------------------------------------
+-- Recalculation: one set-based statement that rewrites the stored
+-- timelines of the people given and appends their history.
+-- ---------------------------------------------------------------------------
+
+-- What later topics do after every recalculation, with the people it
+-- recalculated: federation registers its publishing step here
+-- (92_federation_status.sql), so that the status engine need not know it.
+-- Only the extension's script writes this table.
+CREATE TABLE @extschema@.after_recompute (
+  step regprocedure PRIMARY KEY
+);
+COMMENT ON TABLE @extschema@.after_recompute IS
+  'Internal: the functions (taking the bigint[] of people) that every recalculation calls after writing their statuses, registered by the topics that need them.';
+COMMENT ON COLUMN @extschema@.after_recompute.step IS 'A function of one bigint[] argument, called with the people recalculated.';
+REVOKE ALL ON @extschema@.after_recompute FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._recompute(persons bigint[], cause text, exclusive boolean DEFAULT false,
+                                       restayed @extschema@.reexamined_stays[] DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+-- each person's evidence is aggregated in memory: room for big batches
+SET work_mem = '64MB'
+AS $$
+DECLARE
+  t timestamptz := statement_timestamp();
+  horizon timestamptz := @extschema@._evidence_horizon(t);
+  n integer;
+  step regprocedure;
+BEGIN
+  IF coalesce(cardinality(persons), 0) = 0 THEN
+    RETURN 0;
+  END IF;
+  -- each person once, in id order (the order of every index probed below;
+  -- the people of re-examined stays come so)
+  IF restayed IS NULL THEN
+    persons := ARRAY(SELECT DISTINCT q.id FROM unnest(persons) AS q(id) WHERE q.id IS NOT NULL ORDER BY q.id);
+  END IF;
+  -- Recalculations of the same person queue up here; the next statement
+  -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
+  -- earlier one's evidence and no concurrent change is lost. A caller
+  -- holding the evidence lock exclusively (exclusive) has no concurrent
+  -- recalculation to queue behind: every other one holds it shared.
+  IF NOT exclusive THEN
+    PERFORM 1 FROM @extschema@.person_status s
+      WHERE s.person_id IN (SELECT unnest(persons)) ORDER BY s.person_id FOR UPDATE OF s;
+  END IF;
+
+  -- (restayed is a constant of the custom plan: the branches of the other
+  -- case are planned away)
+  WITH cur AS MATERIALIZED (
+    -- the stored rows: read at t, and where they lie (updated below by
+    -- that: no other recalculation can move them, see the lock above);
+    -- after a risk-area change, with each person's re-examined stays
+    SELECT s.ctid AS row_id, s.person_id, s.region, s.colour AS stored_colour, s.next AS stored_next,
+           s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
+           NULL::@extschema@.reexamined_stays AS x
+      FROM @extschema@.person_status s
+     WHERE s.person_id = ANY (persons) AND restayed IS NULL
+    UNION ALL
+    SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
+           @extschema@.status_at(s, t), x
+      FROM @extschema@.person_status s
+      JOIN unnest(restayed) AS x ON x.person_id = s.person_id
+     WHERE restayed IS NOT NULL AND s.person_id = ANY (persons)
+  ), policies AS MATERIALIZED (
+    -- (once a region, not once a person)
+    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+      FROM (SELECT DISTINCT c.region FROM cur c WHERE c.stored_inputs IS NOT NULL) r
+  ), fresh AS (
+    -- each person's new timeline beside their stored row (if any); from
+    -- the evidence tables: everyone ...
+    SELECT f.person_id, f.region, f.timeline, c
+      FROM @extschema@._fresh_status(persons, t) f
+      LEFT JOIN cur c ON c.person_id = f.person_id
+     WHERE restayed IS NULL
+    UNION ALL
+    -- ... or, after a risk-area change, those without stored inputs ...
+    SELECT f.person_id, f.region, f.timeline, c
+      FROM @extschema@._fresh_status(
+             ARRAY(SELECT q.id FROM unnest(persons) AS q(id)
+                    WHERE NOT EXISTS (SELECT 1 FROM cur c
+                                       WHERE c.person_id = q.id AND c.stored_inputs IS NOT NULL)), t) f
+      LEFT JOIN cur c ON c.person_id = f.person_id
+     WHERE restayed IS NOT NULL
+    UNION ALL
+    -- ... and the others from their inputs and re-examined stays (a call
+    -- a row, in a subquery kept apart: (f(...)).* would call f once a column)
+    SELECT r.person_id, r.region, r.timeline, r.c
+      FROM (SELECT c.person_id, c.region, c,
+                   @extschema@._status_restayed(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
+                                                (c.x).highs, v.vec, t, horizon) AS timeline
+              FROM cur c
+              JOIN policies v ON v.region = c.region
+             WHERE c.stored_inputs IS NOT NULL
+            OFFSET 0) r
+     WHERE restayed IS NOT NULL
+  ), changed AS MATERIALIZED (
+    SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
+           (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs,
+           (f.c).row_id, (f.c).person_id IS NULL AS is_new, ((f.c).v).colour AS old_colour,
+           ((f.c).v).since AS old_since, (f.c).stored_colour, (f.c).stored_next, (f.c).stored_valid_until
+      FROM fresh f
+     WHERE (f.c).person_id IS NULL
+        OR (f.timeline).colour <> ((f.c).v).colour OR (f.timeline).vaccinated <> ((f.c).v).vaccinated
+        OR (f.timeline).valid_until <> ((f.c).v).valid_until OR (f.timeline).reasons <> ((f.c).v).reasons
+        OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
+  ), elapsed AS (
+    -- the stored timeline's colour changes that time has reached
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+    SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time'
+      FROM changed ch
+      CROSS JOIN LATERAL @extschema@._elapsed_changes(ch.stored_colour, ch.stored_next, t) g
+     WHERE NOT ch.is_new AND ch.stored_valid_until <= t   -- (else no later segment has begun)
+  ), changes AS (
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+    SELECT ch.person_id, ch.region, t, ch.old_colour, ch.colour, ch.reasons, cause
+      FROM changed ch
+     WHERE ch.is_new OR ch.colour <> ch.old_colour
+  ), inserted AS (
+    INSERT INTO @extschema@.person_status
+           (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at, inputs)
+    SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons, t, ch.valid_until, ch.next, t, ch.inputs
+      FROM changed ch
+     WHERE ch.is_new
+    RETURNING 1
+  ), updated AS (
+    UPDATE @extschema@.person_status s
+       SET region = ch.region, colour = ch.colour, vaccinated = ch.vaccinated, reasons = ch.reasons,
+           since = CASE WHEN ch.colour <> ch.old_colour THEN t ELSE ch.old_since END,
+           valid_until = ch.valid_until, next = ch.next, computed_at = t, inputs = ch.inputs
+      FROM changed ch
+     WHERE s.ctid = ch.row_id AND s.person_id = ch.person_id AND NOT ch.is_new
+       -- (the rows by their addresses: no scan of the table)
+       AND s.ctid = ANY (ARRAY(SELECT ch.row_id FROM changed ch WHERE NOT ch.is_new))
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) INTO n;
+  -- the steps later topics registered (federation publishes what changed)
+  FOR step IN SELECT a.step FROM @extschema@.after_recompute a ORDER BY a.step::text LOOP
+    EXECUTE format('SELECT %s($1)', step::regproc) USING persons;
+  END LOOP;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) IS
+  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. restayed: the stays a risk-area change re-examined; people with stored inputs are then recomputed from those. Returns how many status rows changed.';
+REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) FROM PUBLIC;

@@ -1,0 +1,426 @@
+-- ---------------------------------------------------------------------------
+-- Triggers: every change to evidence, risk areas, policy or people
+-- recalculates exactly the people it can concern (statement-level, with
+-- transition tables).
+-- ---------------------------------------------------------------------------
+
+-- Inside a restore (healthcode.restore_mode) or a logical-replication apply
+-- (session_replication_role = replica: triggers do not fire at all) the
+-- statuses arrive with the data and must not be derived twice.
+CREATE FUNCTION @extschema@._restoring() RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_restore_mode'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._restoring() IS
+  'Internal: true while healthcode.restore_mode is on (a dump is being loaded). In C: reading it loads the module, which refuses a value an ordinary user set before.';
+REVOKE ALL ON FUNCTION @extschema@._restoring() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._clock_skew() RETURNS interval
+  AS 'MODULE_PATHNAME', 'healthcode_clock_skew'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._clock_skew() IS
+  'Internal: healthcode.clock_skew as an interval (read in C, like _restoring()).';
+REVOKE ALL ON FUNCTION @extschema@._clock_skew() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._cause(tbl text, op text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN COALESCE(NULLIF(pg_catalog.current_setting('healthcode.change_cause', true), ''),
+                           tbl OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) pg_catalog.lower(op));
+COMMENT ON FUNCTION @extschema@._cause(text, text) IS
+  'Internal: the cause written to status_history: healthcode.change_cause, else "<table> <operation>".';
+REVOKE ALL ON FUNCTION @extschema@._cause(text, text) FROM PUBLIC;
+
+-- Evidence times lie in the health-code era (from 2019-12-01) and not in
+-- the future beyond healthcode.clock_skew. (The trigger computes the
+-- earliest and latest times itself: transition tables are visible only
+-- inside the trigger function.)
+CREATE FUNCTION @extschema@._check_evidence_times(tbl text, col text, earliest timestamptz, latest timestamptz)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  tolerance interval := @extschema@._clock_skew();
+BEGIN
+  IF latest > statement_timestamp() + tolerance THEN
+    RAISE EXCEPTION '%.% lies in the future: %', tbl, col, latest
+      USING ERRCODE = '22023',
+            DETAIL = format('Evidence times may be at most healthcode.clock_skew (%s) ahead of the server''s clock.', tolerance),
+            HINT = 'Check the source''s clock and time zone.';
+  END IF;
+  IF earliest < timestamptz '2019-12-01 00:00+08' THEN
+    RAISE EXCEPTION '%.% lies before the health-code era: %', tbl, col, earliest
+      USING ERRCODE = '22023',
+            DETAIL = 'Evidence times start on 2019-12-01 (China Standard Time).';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz, timestamptz) IS
+  'Internal: raises 22023, naming the table and column, when a statement''s new rows have a time before 2019-12-01 or beyond now + healthcode.clock_skew.';
+REVOKE ALL ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz, timestamptz) FROM PUBLIC;
+
+-- Concurrent writers. A trigger decides whom to recalculate from what its
+-- snapshot shows, and cannot see another transaction's uncommitted rows: a
+-- stay being imported while its area is designated high risk in another
+-- transaction would be missed by both. So the statements whose meaning
+-- depends on everyone's evidence (risk areas, policy) take this lock
+-- exclusively, and every other evidence trigger takes it shared before it
+-- looks: one side waits for the other to commit, and (READ COMMITTED) then
+-- sees its rows.
+CREATE FUNCTION @extschema@._evidence_lock(exclusive boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF exclusive THEN
+    PERFORM pg_advisory_xact_lock(hashtext('@extschema@ evidence'));
+  ELSE
+    PERFORM pg_advisory_xact_lock_shared(hashtext('@extschema@ evidence'));
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._evidence_lock(boolean) IS
+  'Internal: the transaction-level lock that orders evidence triggers (shared) against risk-area and policy triggers (exclusive), so neither misses the other''s rows.';
+REVOKE ALL ON FUNCTION @extschema@._evidence_lock(boolean) FROM PUBLIC;
+
+-- The statement trigger of every evidence table with a person_id.
+-- TG_ARGV[0]: the time column checked against the future; TG_ARGV[1]: a
+-- column whose changes alone never matter (e.g. declaration.audited_at).
+CREATE FUNCTION @extschema@._evidence_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  persons bigint[];
+  ignored text := coalesce(TG_ARGV[1], '');
+  earliest timestamptz;
+  latest timestamptz;
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    EXECUTE format('SELECT min(%1$I), max(%1$I) FROM new_rows', TG_ARGV[0]) INTO earliest, latest;
+    PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, TG_ARGV[0], earliest, latest);
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    persons := ARRAY(SELECT DISTINCT n.person_id FROM new_rows n);
+  ELSIF TG_OP = 'UPDATE' THEN
+    persons := ARRAY(
+      SELECT n.person_id FROM new_rows n JOIN old_rows o USING (id)
+       WHERE to_jsonb(n) - ignored <> to_jsonb(o) - ignored
+      UNION
+      SELECT o.person_id FROM new_rows n JOIN old_rows o USING (id)
+       WHERE to_jsonb(n) - ignored <> to_jsonb(o) - ignored);
+  ELSIF TG_OP = 'DELETE' THEN
+    persons := ARRAY(SELECT DISTINCT o.person_id FROM old_rows o);
+  ELSE -- TRUNCATE
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+  END IF;
+  PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._evidence_changed() IS
+  'Internal: AFTER STATEMENT trigger of evidence tables: checks new times are not in the future and recalculates exactly the people whose rows the statement touched.';
+REVOKE ALL ON FUNCTION @extschema@._evidence_changed() FROM PUBLIC;
+
+-- Travel: only stays in medium- or high-risk areas can change a colour, so
+-- a bulk import of ordinary itineraries recalculates only the people with
+-- a risky stay in it. The stays are matched to the designations covering
+-- them by three hash joins (the place itself, its city, its province):
+-- cheap for a million-row COPY, where a join per row would not be.
+CREATE FUNCTION @extschema@._travel_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  persons bigint[];
+  horizon timestamptz;
+  src text;
+  query text := $q$
+    WITH stays AS MATERIALIZED (
+      SELECT s.person_id, s.place, s.at FROM %s s WHERE s.at >= $1
+    ), areas AS MATERIALIZED (
+      SELECT a.division, a.effective_from, a.effective_until
+        FROM @extschema@.risk_area a WHERE a.level <> 'low'
+    )
+    SELECT ARRAY(
+      SELECT s.person_id FROM stays s JOIN areas a ON a.division = s.place
+       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until)
+      UNION
+      SELECT s.person_id FROM stays s JOIN areas a ON a.division = left(s.place, 4) || '00'
+       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until)
+      UNION
+      SELECT s.person_id FROM stays s JOIN areas a ON a.division = left(s.place, 2) || '0000'
+       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until))
+  $q$;
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  horizon := @extschema@._evidence_horizon(statement_timestamp());
+  IF TG_OP = 'TRUNCATE' THEN
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+  ELSE
+    IF TG_OP <> 'DELETE' THEN
+      PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'at', min(n.at), max(n.at)) FROM new_rows n;
+    END IF;
+    src := CASE TG_OP
+      WHEN 'INSERT' THEN 'new_rows'
+      WHEN 'DELETE' THEN 'old_rows'
+      ELSE '(SELECT n.person_id, n.place, n.at FROM new_rows n UNION ALL SELECT o.person_id, o.place, o.at FROM old_rows o)'
+    END;
+    EXECUTE format(query, src) INTO persons USING horizon;
+  END IF;
+  PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._travel_changed() IS
+  'Internal: AFTER STATEMENT trigger of travel and its day partitions: recalculates the people whose new or removed stays fall in a medium- or high-risk area within the window.';
+REVOKE ALL ON FUNCTION @extschema@._travel_changed() FROM PUBLIC;
+
+-- Risk areas: the stays, within the window, in a place the old or new
+-- designation covers while it was in force; only their levels can change,
+-- so they are re-examined against every designation and their people
+-- recomputed from their stored inputs (_status_restayed).
+CREATE FUNCTION @extschema@._stays_reexamined(areas @extschema@.risk_area[], horizon timestamptz)
+RETURNS @extschema@.reexamined_stays[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- PL/pgSQL, not SQL: PostgreSQL 15 keeps a SQL function's plan for a whole
+  -- transaction, and would miss (or fail on) day partitions made or dropped
+  -- since; a PL/pgSQL plan is rebuilt when they change.
+  RETURN ARRAY(
+    WITH stays AS MATERIALIZED (
+      -- from the (place, at) index alone, which includes person and record
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+        FROM unnest(areas) a
+        JOIN @extschema@.travel t
+          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+         AND t.at >= GREATEST(a.effective_from, horizon)
+         AND (a.effective_until IS NULL OR t.at < a.effective_until)
+    ), designations AS MATERIALIZED (
+      SELECT r.division, r.level = 'high' AS high, r.effective_from, r.effective_until
+        FROM @extschema@.risk_area r WHERE r.level <> 'low'
+    ), covering AS (
+      -- the designations of the place itself, its city and its province:
+      -- three hash joins (a designation never names the nation)
+      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
+        FROM stays s JOIN designations d ON d.division = s.place
+      UNION ALL
+      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
+        FROM stays s JOIN designations d ON d.division = left(s.place, 4) || '00'
+      UNION ALL
+      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
+        FROM stays s JOIN designations d ON d.division = left(s.place, 2) || '0000'
+    ), levels AS (
+      SELECT c.id, bool_or(c.high) AS high
+        FROM covering c
+       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
+       GROUP BY c.id
+    )
+    SELECT ROW(s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place),
+               array_agg(l.high))::@extschema@.reexamined_stays
+      FROM stays s LEFT JOIN levels l ON l.id = s.id
+     GROUP BY s.person_id
+     ORDER BY s.person_id);
+END $$;
+COMMENT ON FUNCTION @extschema@._stays_reexamined(@extschema@.risk_area[], timestamptz) IS
+  'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
+REVOKE ALL ON FUNCTION @extschema@._stays_reexamined(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  areas @extschema@.risk_area[];
+  stays @extschema@.reexamined_stays[];
+  cause text := @extschema@._cause(TG_TABLE_NAME, TG_OP);
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(true);
+  IF TG_OP = 'TRUNCATE' THEN
+    PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p), cause, exclusive => true);
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    areas := ARRAY(SELECT n FROM new_rows n);
+  ELSIF TG_OP = 'DELETE' THEN
+    areas := ARRAY(SELECT o FROM old_rows o);
+  ELSE
+    areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
+  END IF;
+  stays := @extschema@._stays_reexamined(areas, @extschema@._evidence_horizon(statement_timestamp()));
+  PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
+                                 exclusive => true, restayed => stays);
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._risk_area_changed() IS
+  'Internal: AFTER STATEMENT trigger of risk_area: re-examines the stays the old or new designation covers and recalculates their people.';
+REVOKE ALL ON FUNCTION @extschema@._risk_area_changed() FROM PUBLIC;
+
+-- Policies: everyone in the regions the old or new versions govern.
+CREATE FUNCTION @extschema@._people_governed(regions text[]) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT ARRAY(
+    SELECT DISTINCT p.id
+      FROM pg_catalog.unnest(regions) r(code)
+      JOIN @extschema@.person p
+        ON p.region OPERATOR(pg_catalog.>=) r.code
+       AND p.region OPERATOR(pg_catalog.<=) @extschema@.division_last(r.code));
+END;
+COMMENT ON FUNCTION @extschema@._people_governed(text[]) IS
+  'Internal: everyone whose home region lies within one of the regions.';
+REVOKE ALL ON FUNCTION @extschema@._people_governed(text[]) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._policy_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  regions text[];
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(true);
+  IF TG_OP = 'INSERT' THEN
+    regions := ARRAY(SELECT n.region FROM new_rows n);
+  ELSIF TG_OP = 'DELETE' THEN
+    regions := ARRAY(SELECT o.region FROM old_rows o);
+  ELSIF TG_OP = 'UPDATE' THEN
+    regions := ARRAY(SELECT n.region FROM new_rows n UNION SELECT o.region FROM old_rows o);
+  ELSE
+    regions := ARRAY['000000'];
+  END IF;
+  PERFORM @extschema@._recompute(@extschema@._people_governed(regions), @extschema@._cause(TG_TABLE_NAME, TG_OP),
+                                 exclusive => true);
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_changed() IS
+  'Internal: AFTER STATEMENT trigger of policy: recalculates everyone in the regions the changed versions govern.';
+REVOKE ALL ON FUNCTION @extschema@._policy_changed() FROM PUBLIC;
+
+-- People: a new person gets a first status; a move to another region (or a
+-- corrected registration time) changes the governing policy, and their
+-- history moves with them.
+CREATE FUNCTION @extschema@._person_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    -- history follows a person by id (it has no foreign key to cascade)
+    IF EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)) THEN
+      RAISE EXCEPTION 'person.id cannot change' USING ERRCODE = '55000',
+        DETAIL = 'A person''s id is how their evidence, status and history find them; register a new person instead.';
+    END IF;
+    UPDATE @extschema@.status_history h SET region = n.region
+      FROM new_rows n JOIN old_rows o USING (id)
+     WHERE h.person_id = n.id AND n.region <> o.region;
+  END IF;
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'registered_at', min(n.registered_at), max(n.registered_at))
+     FROM new_rows n;
+  IF TG_OP = 'INSERT' THEN
+    PERFORM @extschema@._recompute(ARRAY(SELECT n.id FROM new_rows n), @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  ELSE
+    PERFORM @extschema@._recompute(
+      ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
+             WHERE n.region <> o.region OR n.registered_at <> o.registered_at),
+      @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._person_changed() IS
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
+REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
+
+-- A deleted person's history goes with them (their evidence and status go
+-- by their foreign keys' cascades). Also during a restore: this is
+-- bookkeeping, not a recalculation.
+CREATE FUNCTION @extschema@._person_removed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    TRUNCATE @extschema@.status_history;
+  ELSE
+    DELETE FROM @extschema@.status_history h USING old_rows o WHERE h.person_id = o.id;
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._person_removed() IS
+  'Internal: AFTER STATEMENT trigger of person: deletes the history of deleted people (all of it when person is truncated).';
+REVOKE ALL ON FUNCTION @extschema@._person_removed() FROM PUBLIC;
+
+-- A person's update or deletion rewrites their status row through the
+-- foreign key's cascade before any AFTER trigger runs. Were the evidence
+-- lock taken only then, the statement could hold a status row that a
+-- risk-area or policy recalculation (holding the lock exclusively) waits
+-- to update, and wait for that lock itself: a deadlock. So it is taken
+-- first, before the statement touches a row.
+CREATE FUNCTION @extschema@._person_lock() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM @extschema@._evidence_lock(false);
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._person_lock() IS
+  'Internal: BEFORE STATEMENT trigger of person (update, delete): takes the evidence lock shared before the foreign keys'' cascades touch any status row.';
+REVOKE ALL ON FUNCTION @extschema@._person_lock() FROM PUBLIC;
+
+CREATE TRIGGER person_locked BEFORE UPDATE OR DELETE ON @extschema@.person
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_lock();
+CREATE TRIGGER person_inserted AFTER INSERT ON @extschema@.person
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_changed();
+CREATE TRIGGER person_updated AFTER UPDATE ON @extschema@.person
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_changed();
+CREATE TRIGGER person_deleted AFTER DELETE ON @extschema@.person
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_removed();
+CREATE TRIGGER person_truncated AFTER TRUNCATE ON @extschema@.person
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._person_removed();
+
+-- Three statement triggers (transition tables allow one event each) and a
+-- TRUNCATE trigger on every evidence table (evidence_table, 51_evidence.sql).
+DO $$
+DECLARE
+  e record;
+BEGIN
+  FOR e IN SELECT t.name AS tbl, t.recalculated_by AS fn, t.time_column AS timecol, t.ignored_column AS ignored
+             FROM @extschema@.evidence_table t ORDER BY t.name
+  LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON @extschema@.%I REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_inserted', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON @extschema@.%I
+                    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_updated', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON @extschema@.%I REFERENCING OLD TABLE AS old_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_deleted', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON @extschema@.%I
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_truncated', e.tbl, e.fn, e.timecol, e.ignored);
+  END LOOP;
+END $$;

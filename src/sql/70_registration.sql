@@ -1,0 +1,124 @@
+-- ---------------------------------------------------------------------------
+-- Registration: people are named by their identifier (ID number), turned
+-- into the pseudonym at once and never stored. The national interface set
+-- (GB/T 38963-2020) maps to one SQL function each:
+--   health-information declaration ... declare()            71_declarations.sql
+--   trip declaration ................. declare_trip()       71_declarations.sql
+--   health-information query ......... health_info(), status()
+--   code request / generation ........ issue_for()          73_codes.sql
+--   code verification ................ verify(), checkpoint_verify()
+--   error correction ................. request_correction(), decide_correction()
+--                                                           75_corrections.sql
+-- ---------------------------------------------------------------------------
+
+-- ID numbers are written with stray blanks and a lower-case check letter x:
+-- one form is hashed, whichever way it was typed.
+CREATE FUNCTION @extschema@.normalize_identifier(identifier text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN pg_catalog.upper(pg_catalog.regexp_replace(identifier, '[[:space:]\u3000]+', '', 'g'));
+COMMENT ON FUNCTION @extschema@.normalize_identifier(text) IS
+  'An identifier as it is hashed: every blank (the ideographic space among them) removed, letters in upper case.';
+
+-- An identifier is never echoed: it is personal data.
+CREATE FUNCTION @extschema@._require_identifier(identifier text, argname text DEFAULT 'identifier')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF identifier IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
+  END IF;
+  -- (an ID number has 18 characters; blanks typed with it count too)
+  IF length(identifier) > 64 THEN
+    RAISE EXCEPTION '% is too long (% characters; at most 64)', argname, length(identifier)
+      USING ERRCODE = '22023';
+  END IF;
+  IF length(@extschema@.normalize_identifier(identifier)) = 0 THEN
+    RAISE EXCEPTION '% must not be empty', argname USING ERRCODE = '22023';
+  END IF;
+  RETURN @extschema@.normalize_identifier(identifier);
+END $$;
+COMMENT ON FUNCTION @extschema@._require_identifier(text, text) IS
+  'Internal: the identifier normalized (normalize_identifier), else 22004 (NULL) or 22023 (empty, or longer than 64 characters), naming the argument and never echoing the value.';
+REVOKE ALL ON FUNCTION @extschema@._require_identifier(text, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.person_id(identifier text) RETURNS bigint
+LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT p.id FROM @extschema@.person p
+   WHERE p.subject OPERATOR(pg_catalog.=)
+         @extschema@.pseudonym(@extschema@._require_identifier(person_id.identifier))
+     AND @extschema@._in_caller_scope(p.region);
+END;
+COMMENT ON FUNCTION @extschema@.person_id(text) IS
+  'The internal id of the person with this identifier (through its pseudonym), or NULL when there is none in the caller''s regions. An empty identifier, or one longer than 64 characters, is an error (22023).';
+REVOKE ALL ON FUNCTION @extschema@.person_id(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.person_id(text) TO healthcode_app, healthcode_operator;
+
+CREATE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint := @extschema@.person_id(@extschema@._require_identifier(identifier));
+BEGIN
+  IF id IS NULL THEN
+    RAISE EXCEPTION 'no person with this identifier is registered in the regions the caller acts for' USING ERRCODE = 'P0002',
+      HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
+  END IF;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_person(text) IS
+  'Internal: the id of a person registered in the caller''s regions, or 22023 (without echoing the identifier, and the same whether the person is unknown or in another region).';
+REVOKE ALL ON FUNCTION @extschema@._require_person(text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.register_person(identifier text, region text, display_name text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint;
+  home text;
+  national bytea;
+BEGIN
+  PERFORM @extschema@._require_region(register_person.region);
+  PERFORM @extschema@._require_caller_scope(register_person.region);
+  PERFORM @extschema@._require_identifier(identifier);
+  -- (a name is stored masked, but not a name of any length)
+  IF length(register_person.display_name) > 100 THEN
+    RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
+      USING ERRCODE = '22023';
+  END IF;
+  -- with the national key, the pseudonym every node computes alike too
+  IF @extschema@._national_key_configured() THEN
+    national := @extschema@.national_pseudonym(@extschema@.normalize_identifier(identifier));
+  END IF;
+  INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
+  VALUES (register_person.region, @extschema@.pseudonym(@extschema@.normalize_identifier(identifier)),
+          @extschema@.mask_name(register_person.display_name), national)
+  ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING
+  RETURNING p.id INTO pid;
+  IF pid IS NULL THEN
+    SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
+     WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
+    -- registered before the national key was set: now it is known
+    UPDATE @extschema@.person p SET national_subject = national
+     WHERE p.id = pid AND p.national_subject IS NULL AND national IS NOT NULL;
+    IF home <> register_person.region THEN
+      -- which region is not the caller's business
+      RAISE EXCEPTION 'this person is registered in another region, not %', register_person.region
+        USING ERRCODE = '23505',
+              HINT = 'Moving a person to another region is an operator''s change of healthcode.person.region.';
+    END IF;
+  END IF;
+  RETURN pid;
+END $$;
+COMMENT ON FUNCTION @extschema@.register_person(text, text, text) IS
+  'Registers a person (identifier kept only as its pseudonym, name masked) in a region, or returns the id of the one already registered there.';
+REVOKE ALL ON FUNCTION @extschema@.register_person(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.register_person(text, text, text) TO healthcode_app, healthcode_operator;
