@@ -31,12 +31,12 @@ def statements(text):
 
 
 name = sys.argv[1]
-pattern = re.compile(r'^(?:--[^\n]*\n)*\s*(CREATE (?:FUNCTION|AGGREGATE)|COMMENT ON (?:FUNCTION|AGGREGATE)|'
+pattern = re.compile(r'^(?:\s*--[^\n]*\n)*\s*(CREATE (?:FUNCTION|AGGREGATE)|COMMENT ON (?:FUNCTION|AGGREGATE)|'
                      r'REVOKE ALL ON FUNCTION|GRANT EXECUTE ON FUNCTION) @extschema@\.' + re.escape(name) + r'\(')
 for path in sorted(glob.glob('src/sql/[0-9]*.sql')):
     for stmt in statements(open(path).read()):
         body = stmt.strip('\n')
         if pattern.match(body):
-            body = re.sub(r'^((?:--[^\n]*\n)*)\s*CREATE FUNCTION', r'\1CREATE OR REPLACE FUNCTION', body)
+            body = re.sub(r'^((?:\s*--[^\n]*\n)*)\s*CREATE FUNCTION', r'\1CREATE OR REPLACE FUNCTION', body)
             print(body)
 print()

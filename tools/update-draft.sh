@@ -21,7 +21,6 @@ db=hc_update_draft_$$
 trap 'for d in release updated new; do dropdb --if-exists "${db}_$d"; done' EXIT
 for d in release updated new; do createdb "${db}_$d"; done
 psql -XAtq -v ON_ERROR_STOP=1 -d "${db}_release" -c "CREATE EXTENSION healthcode VERSION '$last'"
-psql -XAtq -v ON_ERROR_STOP=1 -d "${db}_updated" -c "CREATE EXTENSION healthcode VERSION '$last'" -c "ALTER EXTENSION healthcode UPDATE"
 psql -XAtq -v ON_ERROR_STOP=1 -d "${db}_new" -c "CREATE EXTENSION healthcode"
 fns() { psql -XAtq -d "$1" -F $'\t' -c "
   SET search_path = pg_catalog;
@@ -44,6 +43,9 @@ if [ "${1:-}" = --write ]; then
 else
 	functions
 fi
+# (the update script as installed: after --write, make install first)
+psql -XAtq -v ON_ERROR_STOP=1 -d "${db}_updated" -c "CREATE EXTENSION healthcode VERSION '$last'" -c "ALTER EXTENSION healthcode UPDATE" ||
+	{ echo "the installed update script fails (above); fix it, make install and run again"; exit 1; }
 echo "-- the rest of the schema difference (pg_dump), to write by hand:"
 dump() { pg_dump --binary-upgrade --schema-only -d "$1" |
 	grep -v 'binary_upgrade_set_next\|binary_upgrade_set_missing\|binary_upgrade_create_empty_extension\|relfrozenxid\|WHERE oid = \|^\\restrict\|^\\unrestrict\|^-- Dumped'; }

@@ -45,43 +45,74 @@ COMMENT ON AGGREGATE @extschema@._status_agg(text, timestamptz, timestamptz, int
   'Internal: one person''s evidence rows (kind, at, until, value, place, ref) under a policy vector -> their status timeline from start on.';
 REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) FROM PUBLIC;
 
--- ---- one person's evidence, as the engine's events ---------------------------
+-- ---- the risky-stay rule, written once; one person's evidence as events ------
 
--- Stays count only where a medium- or high-risk designation covering the
--- place was in force at the time of the stay; the highest level wins.
--- Two ways to find them: from the people (each day partition's index on
--- person_id; cheap for a few people) or from the designations (the index
--- on place; cheap for many people, as when an area is upgraded).
+-- A stay is risky when a medium- or high-risk designation covering its place
+-- (the place itself, its city or its province; a designation never names
+-- the nation) was in force at the time of the stay; the highest level wins.
+-- Every question about stays goes through this one text. It takes a query
+-- of stays (columns person_id, id, at, place) and gives the risky ones with
+-- high (true: a high-risk designation covers it, false: medium); with
+-- every_stay, every stay, high NULL where none covers it. The three equality
+-- joins (place, city, province: the hierarchy of src/hc_core_codec.c's
+-- division chain) let the planner hash a big batch of stays against the
+-- designations or probe their index for a few, which a join on
+-- division_chain(place) could not. test/pgtap/consistency_random.sql checks
+-- every caller against that chain.
+CREATE FUNCTION @extschema@._stay_levels_sql(stays text, every_stay boolean DEFAULT false) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN pg_catalog.format($q$
+    WITH stays AS MATERIALIZED (%s),
+    covering AS (
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high' AS high, d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = s.place AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 4) || '00' AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 2) || '0000' AND d.level <> 'low'
+    ),
+    risky AS (
+      SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
+        FROM covering c
+       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
+       GROUP BY c.person_id, c.id, c.at, c.place
+    )
+    %s$q$,
+  stays,
+  CASE WHEN every_stay
+       THEN 'SELECT s.person_id, s.id, s.at, s.place, r.high FROM stays s LEFT JOIN risky r ON r.id = s.id AND r.at = s.at'
+       ELSE 'SELECT r.person_id, r.id, r.at, r.place, r.high FROM risky r' END);
+COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
+  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
+REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
+
+-- A person's stays, judged by the rule above. Which stays to judge: for a
+-- few people, theirs since horizon (each day partition's index on
+-- person_id); for many, only those in a place some designation's range
+-- covers while it was in force (the index on place and time), far fewer
+-- than all their stays when an area is upgraded.
 CREATE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
 RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN
-  IF cardinality(persons) > 200 THEN
-    RETURN QUERY
-    SELECT t.person_id, t.id, t.at, t.place, bool_or(a.level = 'high')
-      FROM @extschema@.risk_area a
-      JOIN @extschema@.travel t
-        ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
-       AND t.at >= GREATEST(a.effective_from, horizon)
-       AND (a.effective_until IS NULL OR t.at < a.effective_until)
-     WHERE a.level <> 'low'
-       AND t.person_id IN (SELECT unnest(persons))
-     GROUP BY t.person_id, t.id, t.at, t.place;
-  ELSE
-    RETURN QUERY
-    SELECT t.person_id, t.id, t.at, t.place, bool_or(a.level = 'high')
-      FROM unnest(persons) AS q(id)
-      JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= horizon
-      JOIN @extschema@.risk_area a
-        ON a.division = ANY (@extschema@.division_chain(t.place))
-       AND a.level <> 'low'
-       AND t.at >= a.effective_from
-       AND (a.effective_until IS NULL OR t.at < a.effective_until)
-     GROUP BY t.person_id, t.id, t.at, t.place;
-  END IF;
+  RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE WHEN cardinality(persons) > 200 THEN $s$
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+        FROM @extschema@.risk_area a
+        JOIN @extschema@.travel t
+          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+         AND t.at >= GREATEST(a.effective_from, $2)
+         AND (a.effective_until IS NULL OR t.at < a.effective_until)
+       WHERE a.level <> 'low'
+         AND t.person_id IN (SELECT unnest($1))$s$
+    ELSE $s$
+      SELECT t.person_id, t.id, t.at, t.place
+        FROM unnest($1) AS q(id)
+        JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$ END)
+    USING persons, horizon;
 END $$;
 COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
   'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';

@@ -125,9 +125,8 @@ REVOKE ALL ON FUNCTION @extschema@._evidence_changed() FROM PUBLIC;
 
 -- Travel: only stays in medium- or high-risk areas can change a colour, so
 -- a bulk import of ordinary itineraries recalculates only the people with
--- a risky stay in it. The stays are matched to the designations covering
--- them by three hash joins (the place itself, its city, its province):
--- cheap for a million-row COPY, where a join per row would not be.
+-- a risky stay in it (_stay_levels_sql: hash joins, cheap for a
+-- million-row COPY, where a join per row would not be).
 CREATE FUNCTION @extschema@._travel_changed() RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -137,23 +136,6 @@ DECLARE
   persons bigint[];
   horizon timestamptz;
   src text;
-  query text := $q$
-    WITH stays AS MATERIALIZED (
-      SELECT s.person_id, s.place, s.at FROM %s s WHERE s.at >= $1
-    ), areas AS MATERIALIZED (
-      SELECT a.division, a.effective_from, a.effective_until
-        FROM @extschema@.risk_area a WHERE a.level <> 'low'
-    )
-    SELECT ARRAY(
-      SELECT s.person_id FROM stays s JOIN areas a ON a.division = s.place
-       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until)
-      UNION
-      SELECT s.person_id FROM stays s JOIN areas a ON a.division = left(s.place, 4) || '00'
-       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until)
-      UNION
-      SELECT s.person_id FROM stays s JOIN areas a ON a.division = left(s.place, 2) || '0000'
-       WHERE s.at >= a.effective_from AND (a.effective_until IS NULL OR s.at < a.effective_until))
-  $q$;
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
@@ -169,9 +151,12 @@ BEGIN
     src := CASE TG_OP
       WHEN 'INSERT' THEN 'new_rows'
       WHEN 'DELETE' THEN 'old_rows'
-      ELSE '(SELECT n.person_id, n.place, n.at FROM new_rows n UNION ALL SELECT o.person_id, o.place, o.at FROM old_rows o)'
+      ELSE '(SELECT n.person_id, n.id, n.at, n.place FROM new_rows n
+             UNION ALL SELECT o.person_id, o.id, o.at, o.place FROM old_rows o)'
     END;
-    EXECUTE format(query, src) INTO persons USING horizon;
+    EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
+                   @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place FROM %s s WHERE s.at >= $1', src)))
+      INTO persons USING horizon;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
   RETURN NULL;
@@ -184,53 +169,35 @@ REVOKE ALL ON FUNCTION @extschema@._travel_changed() FROM PUBLIC;
 -- designation covers while it was in force; only their levels can change,
 -- so they are re-examined against every designation and their people
 -- recomputed from their stored inputs (_status_restayed).
-CREATE FUNCTION @extschema@._stays_reexamined(areas @extschema@.risk_area[], horizon timestamptz)
+CREATE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  result @extschema@.reexamined_stays[];
 BEGIN
-  -- PL/pgSQL, not SQL: PostgreSQL 15 keeps a SQL function's plan for a whole
-  -- transaction, and would miss (or fail on) day partitions made or dropped
-  -- since; a PL/pgSQL plan is rebuilt when they change.
-  RETURN ARRAY(
-    WITH stays AS MATERIALIZED (
+  EXECUTE format($q$
+    SELECT ARRAY(
+      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
+                 array_agg(r.high))::@extschema@.reexamined_stays
+        FROM (%s) r
+       GROUP BY r.person_id
+       ORDER BY r.person_id)$q$,
+    @extschema@._stay_levels_sql($s$
       -- from the (place, at) index alone, which includes person and record
       SELECT DISTINCT t.person_id, t.id, t.at, t.place
-        FROM unnest(areas) a
+        FROM unnest($1) a
         JOIN @extschema@.travel t
           ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
-         AND t.at >= GREATEST(a.effective_from, horizon)
-         AND (a.effective_until IS NULL OR t.at < a.effective_until)
-    ), designations AS MATERIALIZED (
-      SELECT r.division, r.level = 'high' AS high, r.effective_from, r.effective_until
-        FROM @extschema@.risk_area r WHERE r.level <> 'low'
-    ), covering AS (
-      -- the designations of the place itself, its city and its province:
-      -- three hash joins (a designation never names the nation)
-      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
-        FROM stays s JOIN designations d ON d.division = s.place
-      UNION ALL
-      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
-        FROM stays s JOIN designations d ON d.division = left(s.place, 4) || '00'
-      UNION ALL
-      SELECT s.id, s.at, d.high, d.effective_from, d.effective_until
-        FROM stays s JOIN designations d ON d.division = left(s.place, 2) || '0000'
-    ), levels AS (
-      SELECT c.id, bool_or(c.high) AS high
-        FROM covering c
-       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
-       GROUP BY c.id
-    )
-    SELECT ROW(s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place),
-               array_agg(l.high))::@extschema@.reexamined_stays
-      FROM stays s LEFT JOIN levels l ON l.id = s.id
-     GROUP BY s.person_id
-     ORDER BY s.person_id);
+         AND t.at >= GREATEST(a.effective_from, $2)
+         AND (a.effective_until IS NULL OR t.at < a.effective_until)$s$, every_stay => true))
+    INTO result USING areas, horizon;
+  RETURN result;
 END $$;
-COMMENT ON FUNCTION @extschema@._stays_reexamined(@extschema@.risk_area[], timestamptz) IS
+COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) IS
   'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
-REVOKE ALL ON FUNCTION @extschema@._stays_reexamined(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
 LANGUAGE plpgsql
@@ -257,7 +224,7 @@ BEGIN
   ELSE
     areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
   END IF;
-  stays := @extschema@._stays_reexamined(areas, @extschema@._evidence_horizon(statement_timestamp()));
+  stays := @extschema@._stays_in_changed_areas(areas, @extschema@._evidence_horizon(statement_timestamp()));
   PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
                                  exclusive => true, restayed => stays);
   RETURN NULL;

@@ -34,7 +34,7 @@
 
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(14);
+SELECT plan(19);
 SELECT diag(format('consistency_random: seed %s, %s steps', :'seed', :'steps'));
 
 -- ---- the population ----------------------------------------------------------
@@ -932,6 +932,68 @@ SELECT is((SELECT count(*) FROM person_status s
 SELECT is((SELECT count(*) FROM check_consistency(statement_timestamp() + interval '2 days') a
                              FULL JOIN check_consistency(statement_timestamp() + interval '30 days') b USING (person_id)), 0::bigint,
           'the final stored timelines agree with recomputations 2 and 30 days ahead');
+
+-- ---- the risky-stay rule: every caller agrees with the hierarchy ----------------
+-- The rule is written once (_stay_levels_sql); its callers hand it stays
+-- found three ways. Each must give, on the history the steps left, exactly
+-- the stays a brute-force reading of the rule gives: a medium- or high-risk
+-- designation covering the place (division_covers: the hierarchy as code
+-- ranges, not as the rule's three equality joins) in force at the stay.
+SELECT healthcode._evidence_horizon(now()) AS horizon \gset
+-- designations at each level of the hierarchy (a district, a city, a
+-- province), each over places where people stayed since the horizon
+INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin)
+SELECT d.division, d.level, now() - interval '20 days', 'consistency_random: every level'
+  FROM (SELECT min(t.place) AS district, left(max(t.place), 4) || '00' AS city, left(min(t.place), 2) || '0000' AS province
+          FROM healthcode.travel t WHERE t.at >= :'horizon' AND right(t.place, 2) <> '00') p,
+       LATERAL (VALUES (p.district, 'medium'), (p.city, 'high'), (p.province, 'medium')) d(division, level)
+ WHERE d.division IS NOT NULL;
+CREATE TEMP TABLE risky_reference AS
+  SELECT t.person_id, t.id, t.at, t.place, bool_or(a.level = 'high') AS high
+    FROM healthcode.travel t
+    JOIN healthcode.risk_area a
+      ON a.level <> 'low' AND healthcode.division_covers(a.division, t.place)
+     AND t.at >= a.effective_from AND (a.effective_until IS NULL OR t.at < a.effective_until)
+   WHERE t.at >= :'horizon'
+   GROUP BY t.person_id, t.id, t.at, t.place;
+CREATE FUNCTION pg_temp.differs_from_reference(q text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM ((%1$s) EXCEPT ALL (TABLE risky_reference)
+                                        UNION ALL ((TABLE risky_reference) EXCEPT ALL (%1$s))) d', q) INTO n;
+  RETURN n;
+END $$;
+SELECT diag(format('risky stays: %s of %s stays since the horizon, %s high; covered through a district %s, a city %s, a province %s',
+                   (SELECT count(*) FROM risky_reference),
+                   (SELECT count(*) FROM healthcode.travel WHERE at >= :'horizon'),
+                   (SELECT count(*) FILTER (WHERE high) FROM risky_reference),
+                   count(*) FILTER (WHERE rank = 3), count(*) FILTER (WHERE rank = 2), count(*) FILTER (WHERE rank = 1)))
+  FROM (SELECT DISTINCT r.id, healthcode.division_rank(a.division) AS rank
+          FROM risky_reference r JOIN healthcode.risk_area a
+            ON a.level <> 'low' AND healthcode.division_covers(a.division, r.place)
+           AND r.at >= a.effective_from AND (a.effective_until IS NULL OR r.at < a.effective_until)) c;
+SELECT ok((SELECT count(DISTINCT healthcode.division_rank(a.division)) FROM risky_reference r JOIN healthcode.risk_area a
+            ON a.level <> 'low' AND healthcode.division_covers(a.division, r.place)
+           AND r.at >= a.effective_from AND (a.effective_until IS NULL OR r.at < a.effective_until)) = 3,
+          'risky stays are covered through a district, a city and a province (the comparisons below see every level)');
+SELECT is(pg_temp.differs_from_reference(format(
+            $$SELECT s.* FROM (SELECT array_agg(id) AS ids FROM (SELECT id, row_number() OVER (ORDER BY id) / 150 AS part
+                                                                   FROM healthcode.person) p GROUP BY part) c,
+                              healthcode._risky_stays(c.ids, %L) s$$, :'horizon')), 0::bigint,
+          'the rule from a few people''s stays (_risky_stays, 150 people a call) gives the reference''s risky stays');
+SELECT is(pg_temp.differs_from_reference(format(
+            $$SELECT * FROM healthcode._risky_stays(ARRAY(SELECT id FROM healthcode.person), %L)$$, :'horizon')), 0::bigint,
+          'the rule from the designations'' places (_risky_stays, everyone at once) gives the same');
+SELECT is(pg_temp.differs_from_reference(format(
+            $$SELECT s.person_id, u.id, u.at, u.place, u.high
+                FROM unnest(healthcode._stays_in_changed_areas(ARRAY(SELECT a FROM healthcode.risk_area a), %L)) s,
+                     unnest(s.ids, s.ats, s.places, s.highs) u(id, at, place, high)
+               WHERE u.high IS NOT NULL$$, :'horizon')), 0::bigint,
+          'the rule over the stays every designation covers (_stays_in_changed_areas) gives the same');
+SELECT is(pg_temp.differs_from_reference(healthcode._stay_levels_sql(format(
+            $$SELECT s.person_id, s.id, s.at, s.place FROM healthcode.travel s WHERE s.at >= %L$$, :'horizon'))), 0::bigint,
+          'the rule over a whole table of stays (as _travel_changed runs it over a statement''s rows) gives the same');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -66,8 +66,12 @@ GRANT SELECT ON @extschema@.evidence_table TO healthcode_admin;
 ALTER TABLE @extschema@.correction DROP CONSTRAINT evidence_is_known,
   ADD CONSTRAINT evidence_is_known FOREIGN KEY (evidence) REFERENCES @extschema@.evidence_table (name);
 
+-- ---- the risky-stay rule written once (_stay_levels_sql, 61_status_engine.sql) ----
+-- _stays_reexamined became _stays_in_changed_areas (below, with the rule)
+DROP FUNCTION @extschema@._stays_reexamined(@extschema@.risk_area[], timestamptz);
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _decision_guard _import_refuse _person_changed _policy_default_guard _policy_truncate_guard _recompute _reject _require_person _trust_list_guard audit create_travel_partitions decide_correction enable_subscription issue_for issue_for_subject record_decision register_person request_correction review_finding revoke_key subscription_sql
+-- functions new or changed since 0.2.0: _decision_guard _import_refuse _person_changed _policy_default_guard _policy_truncate_guard _recompute _reject _require_person _risk_area_changed _risky_stays _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit create_travel_partitions decide_correction enable_subscription issue_for issue_for_subject record_decision register_person request_correction review_finding revoke_key subscription_sql
 CREATE OR REPLACE FUNCTION @extschema@._decision_guard() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -340,6 +344,189 @@ END $$;
 COMMENT ON FUNCTION @extschema@._require_person(text) IS
   'Internal: the id of a person registered in the caller''s regions, or 22023 (without echoing the identifier, and the same whether the person is unknown or in another region).';
 REVOKE ALL ON FUNCTION @extschema@._require_person(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  areas @extschema@.risk_area[];
+  stays @extschema@.reexamined_stays[];
+  cause text := @extschema@._cause(TG_TABLE_NAME, TG_OP);
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(true);
+  IF TG_OP = 'TRUNCATE' THEN
+    PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p), cause, exclusive => true);
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    areas := ARRAY(SELECT n FROM new_rows n);
+  ELSIF TG_OP = 'DELETE' THEN
+    areas := ARRAY(SELECT o FROM old_rows o);
+  ELSE
+    areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
+  END IF;
+  stays := @extschema@._stays_in_changed_areas(areas, @extschema@._evidence_horizon(statement_timestamp()));
+  PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
+                                 exclusive => true, restayed => stays);
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._risk_area_changed() IS
+  'Internal: AFTER STATEMENT trigger of risk_area: re-examines the stays the old or new designation covers and recalculates their people.';
+REVOKE ALL ON FUNCTION @extschema@._risk_area_changed() FROM PUBLIC;
+
+-- A person's stays, judged by the rule above. Which stays to judge: for a
+-- few people, theirs since horizon (each day partition's index on
+-- person_id); for many, only those in a place some designation's range
+-- covers while it was in force (the index on place and time), far fewer
+-- than all their stays when an area is upgraded.
+CREATE OR REPLACE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE WHEN cardinality(persons) > 200 THEN $s$
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+        FROM @extschema@.risk_area a
+        JOIN @extschema@.travel t
+          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+         AND t.at >= GREATEST(a.effective_from, $2)
+         AND (a.effective_until IS NULL OR t.at < a.effective_until)
+       WHERE a.level <> 'low'
+         AND t.person_id IN (SELECT unnest($1))$s$
+    ELSE $s$
+      SELECT t.person_id, t.id, t.at, t.place
+        FROM unnest($1) AS q(id)
+        JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$ END)
+    USING persons, horizon;
+END $$;
+COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
+  'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';
+REVOKE ALL ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) FROM PUBLIC;
+
+-- ---- the risky-stay rule, written once; one person's evidence as events ------
+
+-- A stay is risky when a medium- or high-risk designation covering its place
+-- (the place itself, its city or its province; a designation never names
+-- the nation) was in force at the time of the stay; the highest level wins.
+-- Every question about stays goes through this one text. It takes a query
+-- of stays (columns person_id, id, at, place) and gives the risky ones with
+-- high (true: a high-risk designation covers it, false: medium); with
+-- every_stay, every stay, high NULL where none covers it. The three equality
+-- joins (place, city, province: the hierarchy of src/hc_core_codec.c's
+-- division chain) let the planner hash a big batch of stays against the
+-- designations or probe their index for a few, which a join on
+-- division_chain(place) could not. test/pgtap/consistency_random.sql checks
+-- every caller against that chain.
+CREATE OR REPLACE FUNCTION @extschema@._stay_levels_sql(stays text, every_stay boolean DEFAULT false) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN pg_catalog.format($q$
+    WITH stays AS MATERIALIZED (%s),
+    covering AS (
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high' AS high, d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = s.place AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 4) || '00' AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 2) || '0000' AND d.level <> 'low'
+    ),
+    risky AS (
+      SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
+        FROM covering c
+       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
+       GROUP BY c.person_id, c.id, c.at, c.place
+    )
+    %s$q$,
+  stays,
+  CASE WHEN every_stay
+       THEN 'SELECT s.person_id, s.id, s.at, s.place, r.high FROM stays s LEFT JOIN risky r ON r.id = s.id AND r.at = s.at'
+       ELSE 'SELECT r.person_id, r.id, r.at, r.place, r.high FROM risky r' END);
+COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
+  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
+REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
+
+-- Risk areas: the stays, within the window, in a place the old or new
+-- designation covers while it was in force; only their levels can change,
+-- so they are re-examined against every designation and their people
+-- recomputed from their stored inputs (_status_restayed).
+CREATE OR REPLACE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz)
+RETURNS @extschema@.reexamined_stays[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  result @extschema@.reexamined_stays[];
+BEGIN
+  EXECUTE format($q$
+    SELECT ARRAY(
+      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
+                 array_agg(r.high))::@extschema@.reexamined_stays
+        FROM (%s) r
+       GROUP BY r.person_id
+       ORDER BY r.person_id)$q$,
+    @extschema@._stay_levels_sql($s$
+      -- from the (place, at) index alone, which includes person and record
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+        FROM unnest($1) a
+        JOIN @extschema@.travel t
+          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+         AND t.at >= GREATEST(a.effective_from, $2)
+         AND (a.effective_until IS NULL OR t.at < a.effective_until)$s$, every_stay => true))
+    INTO result USING areas, horizon;
+  RETURN result;
+END $$;
+COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) IS
+  'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
+REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
+
+-- Travel: only stays in medium- or high-risk areas can change a colour, so
+-- a bulk import of ordinary itineraries recalculates only the people with
+-- a risky stay in it (_stay_levels_sql: hash joins, cheap for a
+-- million-row COPY, where a join per row would not be).
+CREATE OR REPLACE FUNCTION @extschema@._travel_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  persons bigint[];
+  horizon timestamptz;
+  src text;
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  horizon := @extschema@._evidence_horizon(statement_timestamp());
+  IF TG_OP = 'TRUNCATE' THEN
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+  ELSE
+    IF TG_OP <> 'DELETE' THEN
+      PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'at', min(n.at), max(n.at)) FROM new_rows n;
+    END IF;
+    src := CASE TG_OP
+      WHEN 'INSERT' THEN 'new_rows'
+      WHEN 'DELETE' THEN 'old_rows'
+      ELSE '(SELECT n.person_id, n.id, n.at, n.place FROM new_rows n
+             UNION ALL SELECT o.person_id, o.id, o.at, o.place FROM old_rows o)'
+    END;
+    EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
+                   @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place FROM %s s WHERE s.at >= $1', src)))
+      INTO persons USING horizon;
+  END IF;
+  PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._travel_changed() IS
+  'Internal: AFTER STATEMENT trigger of travel and its day partitions: recalculates the people whose new or removed stays fall in a medium- or high-risk area within the window.';
+REVOKE ALL ON FUNCTION @extschema@._travel_changed() FROM PUBLIC;
 
 -- A key's identity never changes: public key, id and region are fixed,
 -- validity only shrinks, and revocation is final.
