@@ -228,8 +228,13 @@ CREATE TABLE @extschema@.manual_decision (
   authority     text NOT NULL CONSTRAINT authority_is_named CHECK (pg_catalog.length(pg_catalog.btrim(authority)) > 0),
   reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
   decided_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- the hash chain (98_decisions.sql)
+  chain_seq     bigint NOT NULL CONSTRAINT manual_decision_chain_seq_key UNIQUE,
+  prev_hash     bytea NOT NULL,
+  entry_hash    bytea NOT NULL,
+  -- a person with decisions is never deleted: the record is the point
   CONSTRAINT manual_decision_person_fk FOREIGN KEY (person_id, region)
-    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE RESTRICT,
   CONSTRAINT colour_only_for_override CHECK ((kind = 'override') = (colour IS NOT NULL)),
   CONSTRAINT valid_until_only_for_override CHECK (kind = 'override' OR valid_until IS NULL),
   CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from)
@@ -248,6 +253,9 @@ COMMENT ON COLUMN @extschema@.manual_decision.decided_by IS 'The database role t
 COMMENT ON COLUMN @extschema@.manual_decision.authority IS 'The authority under which it was taken (e.g. the epidemic prevention headquarters'' order number).';
 COMMENT ON COLUMN @extschema@.manual_decision.reason IS 'Why: required, never empty.';
 COMMENT ON COLUMN @extschema@.manual_decision.decided_at IS 'When it was recorded.';
+COMMENT ON COLUMN @extschema@.manual_decision.chain_seq IS 'Position in the hash chain (1, 2, ...).';
+COMMENT ON COLUMN @extschema@.manual_decision.prev_hash IS 'entry_hash of the entry before (32 zero bytes for the first).';
+COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash and the entry''s content (decision_content()).';
 
 CREATE TABLE @extschema@.audit_finding (
   id            bigserial PRIMARY KEY,

@@ -10,20 +10,6 @@
 -- another region is allowed (the region is not part of the hashed content).
 -- ---------------------------------------------------------------------------
 
-ALTER TABLE @extschema@.manual_decision
-  ADD COLUMN chain_seq bigint,
-  ADD COLUMN prev_hash bytea,
-  ADD COLUMN entry_hash bytea,
-  ADD CONSTRAINT manual_decision_chain_seq_key UNIQUE (chain_seq),
-  DROP CONSTRAINT manual_decision_person_fk,
-  ADD CONSTRAINT manual_decision_person_fk FOREIGN KEY (person_id, region)
-    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE RESTRICT;
-ALTER TABLE @extschema@.manual_decision ALTER COLUMN chain_seq SET NOT NULL,
-  ALTER COLUMN prev_hash SET NOT NULL, ALTER COLUMN entry_hash SET NOT NULL;
-COMMENT ON COLUMN @extschema@.manual_decision.chain_seq IS 'Position in the hash chain (1, 2, ...).';
-COMMENT ON COLUMN @extschema@.manual_decision.prev_hash IS 'entry_hash of the entry before (32 zero bytes for the first).';
-COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash and the entry''s content (decision_content()).';
-
 -- The hashed content: everything that makes the decision, not the region
 -- (which follows the person) nor the chain columns.
 CREATE FUNCTION @extschema@.decision_content(m @extschema@.manual_decision) RETURNS bytea
