@@ -13,8 +13,10 @@ PG_CONFIG  ?= pg_config
 
 MODULE_big  = healthcode
 CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_import.o src/hc_core_qr.o \
-              src/hc_core_status.o
-OBJS        = src/healthcode.o src/hc_type.o src/hc_keys.o src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o src/hc_import_pg.o src/hc_partition_worker.o \
+              src/hc_core_status.o src/hc_core_status_kinds.o src/hc_core_status_policy.o src/hc_core_status_text.o \
+              src/hc_core_status_inputs.o
+OBJS        = src/healthcode.o src/hc_type.o src/hc_key_file.o src/hc_key_cache.o src/hc_sign_pg.o src/hc_pseudonym_pg.o \
+              src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o src/hc_import_pg.o src/hc_partition_worker.o \
               src/hc_explain_guard.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng
 
@@ -65,8 +67,9 @@ $(EXTENSION).control: $(EXTENSION).control.in META.json
 
 # ---- the codec core on its own: unit tests and fuzzing -------------------
 CORE_SRC    = src/hc_core_buf.c src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_import.c src/hc_core_qr.c \
-              src/hc_core_status.c
-CORE_HDR    = src/hc_core.h src/hc_status.h src/hc_import.h
+              src/hc_core_status.c src/hc_core_status_kinds.c src/hc_core_status_policy.c src/hc_core_status_text.c \
+              src/hc_core_status_inputs.c
+CORE_HDR    = src/hc_core.h src/hc_status.h src/hc_status_internal.h src/hc_import.h
 CORE_LIBS   = -lsodium -lqrencode -lpng
 UNIT_CFLAGS = -O1 -g -Wall -Wextra -Werror -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
 

@@ -8,26 +8,18 @@
  * numbers; overrides and the vaccinated mark become intervals too. A sweep
  * over all interval ends then gives each elementary interval its colour,
  * mark and reasons, and equal neighbours are merged into segments.
+ *
+ * What each evidence kind triggers (colour, rule, window) is read from the
+ * table of kinds (hc_core_status_kinds.c): the engine dispatches on a
+ * kind's class, and keeps code of its own only for the classes that act
+ * differently (check-ins, tests, releases, overrides, vaccinations).
  */
-#include "hc_status.h"
+#include "hc_status_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- time arithmetic (saturating: infinities stay infinite) -------------- */
-
-static int64_t
-t_add(int64_t a, int64_t b)
-{
-	if (a == HC_TIME_POS_INF || a == HC_TIME_NEG_INF)
-		return a;
-	if (b > 0 && a > HC_TIME_POS_INF - b)
-		return HC_TIME_POS_INF;
-	if (b < 0 && a < HC_TIME_NEG_INF - b)
-		return HC_TIME_NEG_INF;
-	return a + b;
-}
+/* ---- time arithmetic (hc_time_add in hc_status_internal.h) ---------------- */
 
 static int64_t
 t_min(int64_t a, int64_t b)
@@ -45,7 +37,7 @@ t_max(int64_t a, int64_t b)
 static int64_t
 local_day(int64_t t)
 {
-	int64_t		s = t_add(t, HC_LOCAL_OFFSET);
+	int64_t		s = hc_time_add(t, HC_LOCAL_OFFSET);
 	int64_t		d = s / HC_USECS_PER_DAY;
 
 	if (s % HC_USECS_PER_DAY < 0)
@@ -61,67 +53,15 @@ day_start(int64_t day)
 		return HC_TIME_POS_INF;
 	if (day < HC_TIME_NEG_INF / HC_USECS_PER_DAY + 1)
 		return HC_TIME_NEG_INF;
-	return t_add(day * HC_USECS_PER_DAY, -HC_LOCAL_OFFSET);
+	return hc_time_add(day * HC_USECS_PER_DAY, -HC_LOCAL_OFFSET);
 }
 
-/* ---- policy -------------------------------------------------------------- */
-
-void
-hc_policy_default(hc_policy *p)
+/* The row of an event's kind (checked before the computation starts). */
+static inline const hc_event_kind_info *
+kind_of(const hc_event *ev)
 {
-	memset(p, 0, sizeof(*p));
-	p->rank = 0;
-	p->valid_from = HC_TIME_NEG_INF;
-	p->valid_until = HC_TIME_POS_INF;
-	p->lookback_days = 14;
-	p->quarantine_days_red = 14;
-	p->quarantine_days_yellow = 7;
-	p->red_release_negative_tests = 2;
-	p->negative_test_valid_hours = 48;
-	p->fever_tenths = 373;
-	p->vaccinated_min_doses = 2;
-	p->symptoms_yellow = true;
-	p->periodic_testing = false;
-	p->calendar_days = false;
-	p->two_negatives_release_yellow = true;
+	return &hc_event_kinds[ev->kind];
 }
-
-#define RANGE(field, lo, hi) \
-	do { \
-		if (p->field < (lo) || p->field > (hi)) \
-		{ \
-			hc_set_detail(detail, detail_len, #field " must be between %d and %d, not %d.", \
-					   (lo), (hi), (int) p->field); \
-			return false; \
-		} \
-	} while (0)
-
-bool
-hc_policy_valid(const hc_policy *p, char *detail, size_t detail_len)
-{
-	RANGE(rank, 0, 3);
-	RANGE(lookback_days, 1, 366);
-	RANGE(quarantine_days_red, 1, 366);
-	RANGE(quarantine_days_yellow, 1, 366);
-	RANGE(red_release_negative_tests, 0, 10);
-	RANGE(negative_test_valid_hours, 1, 24 * 31);
-	RANGE(fever_tenths, 350, 430);
-	RANGE(vaccinated_min_doses, 0, 10);
-	if ((p->valid_from != HC_TIME_NEG_INF && (p->valid_from <= -HC_TIME_LIMIT || p->valid_from >= HC_TIME_LIMIT)) ||
-		(p->valid_until != HC_TIME_POS_INF && (p->valid_until <= -HC_TIME_LIMIT || p->valid_until >= HC_TIME_LIMIT)))
-	{
-		hc_set_detail(detail, detail_len, "valid_from and valid_until must be in range or infinite.");
-		return false;
-	}
-	if (p->valid_from >= p->valid_until)
-	{
-		hc_set_detail(detail, detail_len, "valid_until must be later than valid_from.");
-		return false;
-	}
-	return true;
-}
-
-#undef RANGE
 
 /* ---- the computation's working state ------------------------------------- */
 
@@ -177,15 +117,6 @@ typedef struct engine
 	size_t		cap_ivls;
 	bool		nomem;
 } engine;
-
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a;
-	int64_t		y = *(const int64_t *) b;
-
-	return (x > y) - (x < y);
-}
 
 static void
 add_ivl(engine *e, int64_t start, int64_t end, ivl_type type, hc_colour colour,
@@ -265,7 +196,7 @@ build_checkin_runs(engine *e, const hc_policy *p)
 	{
 		const hc_event *ev = &e->ev[i];
 
-		if (ev->kind == HC_EV_CHECKIN || ev->kind == HC_EV_CHECKIN_SYMPTOMS)
+		if (kind_of(ev)->kind_class == HC_CLASS_CHECKIN)
 		{
 			e->days[n].day = local_day(ev->at);
 			e->days[n].abnormal = checkin_abnormal(ev, p);
@@ -389,7 +320,7 @@ negative_valid_end(int64_t t, const hc_policy *p)
 {
 	if (p->calendar_days)
 		return day_start(local_day(t) + (p->negative_test_valid_hours + 23) / 24 + 1);
-	return t_add(t, (int64_t) p->negative_test_valid_hours * HC_USECS_PER_HOUR);
+	return hc_time_add(t, (int64_t) p->negative_test_valid_hours * HC_USECS_PER_HOUR);
 }
 
 /* The first manual release after start. */
@@ -417,63 +348,40 @@ period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
 	for (i = 0; i < e->n_ev; i++)
 	{
 		const hc_event *ev = &e->ev[i];
+		const hc_event_kind_info *k = kind_of(ev);
 		hc_colour	colour;
-		hc_rule		rule;
-		bool		windowed = false;
 		int64_t		end,
 					release;
 
-		switch (ev->kind)
+		switch (k->kind_class)
 		{
-			case HC_EV_STAY_HIGH:
-				colour = HC_RED, rule = HC_RULE_STAY_HIGH, windowed = true;
+			case HC_CLASS_TRIGGER:
 				break;
-			case HC_EV_CLOSE_CONTACT:
-				colour = HC_RED, rule = HC_RULE_CLOSE_CONTACT, windowed = true;
+			case HC_CLASS_SYMPTOM:
+				if (!p->symptoms_yellow)
+					continue;
 				break;
-			case HC_EV_STAY_MEDIUM:
-				colour = HC_YELLOW, rule = HC_RULE_STAY_MEDIUM, windowed = true;
+			case HC_CLASS_FEVER:
+				if (!p->symptoms_yellow || ev->value < p->fever_tenths)
+					continue;
 				break;
-			case HC_EV_SECONDARY_CONTACT:
-				colour = HC_YELLOW, rule = HC_RULE_SECONDARY_CONTACT, windowed = true;
+			case HC_CLASS_CHECKIN:
+				if (!p->symptoms_yellow || !checkin_abnormal(ev, p))
+					continue;
 				break;
-			case HC_EV_DECLARED_CONTACT:
-				colour = HC_YELLOW, rule = HC_RULE_DECLARED_CONTACT, windowed = true;
-				break;
-			case HC_EV_FINDING:
-				colour = HC_YELLOW, rule = HC_RULE_AUDIT_FINDING, windowed = true;
-				break;
-			case HC_EV_POSITIVE_TEST:
-				colour = HC_RED, rule = HC_RULE_POSITIVE_TEST;
-				break;
-			case HC_EV_PUSHED_RED:
+			case HC_CLASS_PUSHED:
 				/* the pushing region decides how long: only a manual
 				 * release here ends it sooner */
 				add_ivl(e, t_max(ev->at, pf),
 						t_min(t_min(ev->until, manual_release_after(e, ev->at)), pu),
-						IVL_TRIGGER, HC_RED, HC_RULE_PUSHED_RED, (int32_t) i);
+						IVL_TRIGGER, (hc_colour) k->colour, k->rule, (int32_t) i);
 				continue;
-			case HC_EV_SYMPTOMS:
-				if (!p->symptoms_yellow)
-					continue;
-				colour = HC_YELLOW, rule = HC_RULE_SYMPTOMS;
-				break;
-			case HC_EV_TEMPERATURE:
-				if (!p->symptoms_yellow || ev->value < p->fever_tenths)
-					continue;
-				colour = HC_YELLOW, rule = HC_RULE_FEVER;
-				break;
-			case HC_EV_CHECKIN:
-			case HC_EV_CHECKIN_SYMPTOMS:
-				if (!p->symptoms_yellow || !checkin_abnormal(ev, p))
-					continue;
-				colour = HC_YELLOW, rule = HC_RULE_ABNORMAL_CHECKIN;
-				break;
 			default:
 				continue;
 		}
 
-		end = windowed ? t_add(ev->at, window) : HC_TIME_POS_INF;
+		colour = (hc_colour) k->colour;
+		end = k->windowed ? hc_time_add(ev->at, window) : HC_TIME_POS_INF;
 		if (colour == HC_RED)
 			release = t_max(checkin_release(e, ev->at, p->quarantine_days_red),
 							nth_negative(e, ev->at, p->red_release_negative_tests));
@@ -485,7 +393,7 @@ period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
 		}
 		end = t_min(end, release);
 		end = t_min(end, manual_release_after(e, ev->at));
-		add_ivl(e, t_max(ev->at, pf), t_min(end, pu), IVL_TRIGGER, colour, rule, (int32_t) i);
+		add_ivl(e, t_max(ev->at, pf), t_min(end, pu), IVL_TRIGGER, colour, k->rule, (int32_t) i);
 	}
 
 	/* The periodic-test requirement: overdue between a test's validity end
@@ -498,23 +406,25 @@ period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
 		size_t		k;
 
 		for (i = 0; i < e->n_ev; i++)
-			if (e->ev[i].kind == HC_EV_REGISTERED && e->ev[i].at < registered)
+			if (kind_of(&e->ev[i])->kind_class == HC_CLASS_REGISTERED && e->ev[i].at < registered)
 				registered = e->ev[i].at, reg_idx = (int32_t) i;
 		if (reg_idx >= 0)
 		{
+			const hc_event_kind_info *kr = kind_of(&e->ev[reg_idx]);
 			int64_t		due = negative_valid_end(registered, p);
 			int64_t		next = e->n_negatives > 0 ? e->negatives[0] : HC_TIME_POS_INF;
 
-			add_ivl(e, t_max(due, pf), t_min(next, pu), IVL_TRIGGER, HC_YELLOW,
-					HC_RULE_TEST_OVERDUE, reg_idx);
+			add_ivl(e, t_max(due, pf), t_min(next, pu), IVL_TRIGGER, (hc_colour) kr->colour,
+					kr->rule, reg_idx);
 		}
 		for (k = 0; k < e->n_negatives; k++)
 		{
+			const hc_event_kind_info *kn = kind_of(&e->ev[e->negative_idx[k]]);
 			int64_t		due = negative_valid_end(e->negatives[k], p);
 			int64_t		next = k + 1 < e->n_negatives ? e->negatives[k + 1] : HC_TIME_POS_INF;
 
-			add_ivl(e, t_max(due, pf), t_min(next, pu), IVL_TRIGGER, HC_YELLOW,
-					HC_RULE_TEST_OVERDUE, e->negative_idx[k]);
+			add_ivl(e, t_max(due, pf), t_min(next, pu), IVL_TRIGGER, (hc_colour) kn->colour,
+					kn->rule, e->negative_idx[k]);
 		}
 	}
 
@@ -538,14 +448,14 @@ period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
 				int64_t		first = HC_TIME_POS_INF;
 
 				for (i = 0; i < e->n_ev; i++)
-					if (e->ev[i].kind == HC_EV_VACCINATION && e->ev[i].value == dose)
+					if (kind_of(&e->ev[i])->kind_class == HC_CLASS_VACCINATION && e->ev[i].value == dose)
 						first = t_min(first, e->ev[i].at);
 				if (first != HC_TIME_POS_INF)
 					firsts[n_firsts++] = first;
 			}
 			if ((size_t) k <= n_firsts)
 			{
-				qsort(firsts, n_firsts, sizeof(int64_t), cmp_i64);
+				qsort(firsts, n_firsts, sizeof(int64_t), hc_cmp_i64);
 				since = firsts[k - 1];
 			}
 		}
@@ -681,7 +591,7 @@ judge_instant(const engine *e, const int32_t *active, size_t n_active,
 	if (override)
 	{
 		*colour = override->colour;
-		keys[0].rule = HC_RULE_OVERRIDE;
+		keys[0].rule = override->rule;
 		keys[0].place = -1;
 		keys[0].at = e->ev[override->event].at;
 		keys[0].ref = e->ev[override->event].ref;
@@ -831,7 +741,9 @@ time_or_infinity(int64_t t)
 static bool
 event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 {
-	if (ev->kind < HC_EV_STAY_HIGH || ev->kind > HC_EV_KIND_MAX)
+	const hc_event_kind_info *k = hc_event_kind_get(ev->kind);
+
+	if (k == NULL)
 	{
 		hc_set_detail(detail, detail_len, "Event %zu has unknown kind %d.", i + 1, (int) ev->kind);
 		return false;
@@ -846,24 +758,9 @@ event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 		hc_set_detail(detail, detail_len, "Event %zu has an out-of-range end.", i + 1);
 		return false;
 	}
-	switch (ev->kind)
+	switch (k->value)
 	{
-		case HC_EV_PUSHED_RED:
-			if (ev->until <= ev->at)
-			{
-				hc_set_detail(detail, detail_len, "Pushed red %zu needs an end after its start.", i + 1);
-				return false;
-			}
-			break;
-		case HC_EV_OVERRIDE:
-			if (ev->value < HC_GREEN || ev->value > HC_RED || ev->until <= ev->at)
-			{
-				hc_set_detail(detail, detail_len,
-						   "Override %zu needs a colour 0-2 and an end after its start.", i + 1);
-				return false;
-			}
-			break;
-		case HC_EV_VACCINATION:
+		case HC_VALUE_DOSE:
 			if (ev->value < 1 || ev->value > 10)
 			{
 				hc_set_detail(detail, detail_len, "Vaccination %zu has dose number %d, not 1-10.",
@@ -871,12 +768,32 @@ event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 				return false;
 			}
 			break;
-		case HC_EV_TEMPERATURE:
-		case HC_EV_CHECKIN:
+		case HC_VALUE_TENTHS:
 			if (ev->value < 0 || ev->value > 1000)
 			{
 				hc_set_detail(detail, detail_len, "Event %zu has temperature %d tenths.",
 						   i + 1, (int) ev->value);
+				return false;
+			}
+			break;
+		case HC_VALUE_COLOUR:	/* with the override's end, below */
+		case HC_VALUE_NONE:
+			break;
+	}
+	switch (k->kind_class)
+	{
+		case HC_CLASS_PUSHED:
+			if (ev->until <= ev->at)
+			{
+				hc_set_detail(detail, detail_len, "Pushed red %zu needs an end after its start.", i + 1);
+				return false;
+			}
+			break;
+		case HC_CLASS_OVERRIDE:
+			if (ev->value < HC_GREEN || ev->value > HC_RED || ev->until <= ev->at)
+			{
+				hc_set_detail(detail, detail_len,
+						   "Override %zu needs a colour 0-2 and an end after its start.", i + 1);
 				return false;
 			}
 			break;
@@ -938,7 +855,9 @@ hc_status_compute(const hc_event *events, size_t n_events,
 	/* negatives in time order (with their event indexes), releases */
 	for (i = 0; i < n_events; i++)
 	{
-		if (events[i].kind == HC_EV_NEGATIVE_TEST)
+		hc_kind_class cls = kind_of(&events[i])->kind_class;
+
+		if (cls == HC_CLASS_NEGATIVE_TEST)
 		{
 			size_t		j = e.n_negatives++;
 
@@ -954,10 +873,10 @@ hc_status_compute(const hc_event *events, size_t n_events,
 			e.negatives[j] = events[i].at;
 			e.negative_idx[j] = (int32_t) i;
 		}
-		else if (events[i].kind == HC_EV_RELEASE)
+		else if (cls == HC_CLASS_RELEASE)
 			e.releases[e.n_releases++] = events[i].at;
 	}
-	qsort(e.releases, e.n_releases, sizeof(int64_t), cmp_i64);
+	qsort(e.releases, e.n_releases, sizeof(int64_t), hc_cmp_i64);
 
 	/* policy periods from `from` on: a version starts or ends only at these */
 	bounds[n_bounds++] = from;
@@ -968,7 +887,7 @@ hc_status_compute(const hc_event *events, size_t n_events,
 		if (policies[i].valid_until > from && policies[i].valid_until != HC_TIME_POS_INF)
 			bounds[n_bounds++] = policies[i].valid_until;
 	}
-	qsort(bounds, n_bounds, sizeof(int64_t), cmp_i64);
+	qsort(bounds, n_bounds, sizeof(int64_t), hc_cmp_i64);
 	for (i = 0; i < n_bounds; i++)
 	{
 		int64_t		pf = bounds[i];
@@ -985,9 +904,9 @@ hc_status_compute(const hc_event *events, size_t n_events,
 
 	/* overrides do not depend on policy */
 	for (i = 0; i < n_events; i++)
-		if (events[i].kind == HC_EV_OVERRIDE)
+		if (kind_of(&events[i])->kind_class == HC_CLASS_OVERRIDE)
 			add_ivl(&e, events[i].at, events[i].until, IVL_OVERRIDE,
-					(hc_colour) events[i].value, HC_RULE_OVERRIDE, (int32_t) i);
+					(hc_colour) events[i].value, kind_of(&events[i])->rule, (int32_t) i);
 	if (e.nomem)
 		goto done;
 
@@ -1015,395 +934,4 @@ hc_timeline_free(hc_timeline *t)
 	free(t->segments);
 	free(t->reasons);
 	memset(t, 0, sizeof(*t));
-}
-
-/* ---- JSON ---------------------------------------------------------------- */
-
-static const char *const rule_names[] = {
-	[HC_RULE_STAY_HIGH] = "stay_high_risk",
-	[HC_RULE_STAY_MEDIUM] = "stay_medium_risk",
-	[HC_RULE_CLOSE_CONTACT] = "close_contact",
-	[HC_RULE_SECONDARY_CONTACT] = "secondary_contact",
-	[HC_RULE_DECLARED_CONTACT] = "declared_contact",
-	[HC_RULE_POSITIVE_TEST] = "positive_test",
-	[HC_RULE_PUSHED_RED] = "pushed_red",
-	[HC_RULE_SYMPTOMS] = "symptoms",
-	[HC_RULE_FEVER] = "fever",
-	[HC_RULE_ABNORMAL_CHECKIN] = "abnormal_checkin",
-	[HC_RULE_AUDIT_FINDING] = "audit_finding",
-	[HC_RULE_TEST_OVERDUE] = "test_overdue",
-	[HC_RULE_OVERRIDE] = "override",
-};
-
-const char *
-hc_rule_name(hc_rule r)
-{
-	if (r < HC_RULE_STAY_HIGH || r > HC_RULE_MAX)
-		return "unknown";
-	return rule_names[r];
-}
-
-/* Civil date of a day number counted from 1970-01-01 (H. Hinnant). */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t		era;
-	unsigned	doe,
-				yoe,
-				doy,
-				mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned) (z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	*y = (int64_t) yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	if (*m <= 2)
-		(*y)++;
-}
-
-/* Days from 1970-01-01 to 2000-01-01, the engine's epoch. */
-#define EPOCH_2000_DAYS 10957
-
-void
-hc_format_time(int64_t t, char out[HC_TIME_TEXT_LEN])
-{
-	int64_t		local,
-				day,
-				us,
-				y;
-	unsigned	m,
-				d,
-				hh,
-				mm,
-				ss;
-
-	if (t == HC_TIME_POS_INF)
-	{
-		strcpy(out, "infinity");
-		return;
-	}
-	if (t == HC_TIME_NEG_INF)
-	{
-		strcpy(out, "-infinity");
-		return;
-	}
-	local = t_add(t, HC_LOCAL_OFFSET);
-	day = local / HC_USECS_PER_DAY;
-	us = local % HC_USECS_PER_DAY;
-	if (us < 0)
-	{
-		us += HC_USECS_PER_DAY;
-		day--;
-	}
-	civil_from_days(day + EPOCH_2000_DAYS, &y, &m, &d);
-	ss = (unsigned) (us / HC_USECS_PER_SEC % 60);
-	mm = (unsigned) (us / (60 * HC_USECS_PER_SEC) % 60);
-	hh = (unsigned) (us / HC_USECS_PER_HOUR);
-	us %= HC_USECS_PER_SEC;
-	if (us)
-		snprintf(out, HC_TIME_TEXT_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u.%06lld+08:00",
-				 (long long) y, m, d, hh, mm, ss, (long long) us);
-	else
-		snprintf(out, HC_TIME_TEXT_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u+08:00",
-				 (long long) y, m, d, hh, mm, ss);
-}
-
-void
-hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour, hc_reason_text *out)
-{
-	const hc_event *ev = &events[r->event];
-	char		date[11],
-				until[HC_TIME_TEXT_LEN];
-	char	   *text = out->text;
-	size_t		len = sizeof(out->text);
-
-	out->rule = hc_rule_name(r->rule);
-	out->colour = hc_colour_name(colour);
-	hc_format_time(ev->at, out->at);
-	out->place[0] = '\0';
-	if (ev->place >= 0)
-		snprintf(out->place, sizeof(out->place), "%06d", (int) ev->place);
-	out->ref = ev->ref;
-	memcpy(date, out->at, 10);
-	date[10] = '\0';
-	switch (r->rule)
-	{
-		case HC_RULE_STAY_HIGH:
-			snprintf(text, len, "stayed in %06d (high risk) on %s", (int) ev->place, date);
-			break;
-		case HC_RULE_STAY_MEDIUM:
-			snprintf(text, len, "stayed in %06d (medium risk) on %s", (int) ev->place, date);
-			break;
-		case HC_RULE_CLOSE_CONTACT:
-			snprintf(text, len, "close contact of a case on %s", date);
-			break;
-		case HC_RULE_SECONDARY_CONTACT:
-			snprintf(text, len, "secondary contact of a case on %s", date);
-			break;
-		case HC_RULE_DECLARED_CONTACT:
-			snprintf(text, len, "declared contact with a case on %s", date);
-			break;
-		case HC_RULE_POSITIVE_TEST:
-			snprintf(text, len, "positive test sampled on %s", date);
-			break;
-		case HC_RULE_PUSHED_RED:
-			snprintf(text, len, "red status pushed by another region on %s", date);
-			break;
-		case HC_RULE_SYMPTOMS:
-			snprintf(text, len, "declared symptoms on %s", date);
-			break;
-		case HC_RULE_FEVER:
-			snprintf(text, len, "temperature %d.%d \xc2\xb0" "C on %s",
-					 (int) ev->value / 10, (int) ev->value % 10, date);
-			break;
-		case HC_RULE_ABNORMAL_CHECKIN:
-			if (ev->kind == HC_EV_CHECKIN)
-				snprintf(text, len, "health check-in with %d.%d \xc2\xb0" "C on %s",
-						 (int) ev->value / 10, (int) ev->value % 10, date);
-			else
-				snprintf(text, len, "health check-in reporting symptoms on %s", date);
-			break;
-		case HC_RULE_AUDIT_FINDING:
-			snprintf(text, len, "declaration contradicted by imported data (audit of %s)", date);
-			break;
-		case HC_RULE_TEST_OVERDUE:
-			if (ev->kind == HC_EV_REGISTERED)
-				snprintf(text, len, "periodic test required: no negative test since registration on %s", date);
-			else
-				snprintf(text, len, "periodic test required: last negative test sampled on %s", date);
-			break;
-		case HC_RULE_OVERRIDE:
-			hc_format_time(ev->until, until);
-			snprintf(text, len, "manual decision: %s from %s until %s",
-					 hc_colour_name((hc_colour) ev->value), date,
-					 ev->until == HC_TIME_POS_INF ? "further notice" : until);
-			break;
-		default:
-			snprintf(text, len, "unknown rule");
-			break;
-	}
-}
-
-static bool
-reason_json(const hc_reason *r, const hc_event *events, hc_colour colour, hc_buf *b)
-{
-	hc_reason_text d;
-
-	hc_reason_describe(r, events, colour, &d);
-	if (!hc_buf_printf(b, "{\"rule\": \"%s\", \"colour\": \"%s\", \"at\": \"%s\"", d.rule, d.colour, d.at))
-		return false;
-	if (d.place[0] != '\0' && !hc_buf_printf(b, ", \"place\": \"%s\"", d.place))
-		return false;
-	return hc_buf_printf(b, ", \"ref\": %lld, \"text\": \"%s\"}", (long long) d.ref, d.text);
-}
-
-static bool
-reasons_json(const hc_timeline *t, const hc_segment *s, const hc_event *events, hc_buf *b)
-{
-	int32_t		i;
-
-	if (!hc_buf_append(b, "[", 1))
-		return false;
-	for (i = 0; i < s->n_reasons; i++)
-		if ((i > 0 && !hc_buf_append(b, ", ", 2)) ||
-			!reason_json(&t->reasons[s->first_reason + i], events, s->colour, b))
-			return false;
-	return hc_buf_append(b, "]", 1);
-}
-
-bool
-hc_timeline_json(const hc_timeline *t, const hc_event *events, hc_buf *current, hc_buf *next)
-{
-	int32_t		i;
-
-	if (t->n_segments < 1)
-		return false;
-	if (!reasons_json(t, &t->segments[0], events, current) || !hc_buf_append(current, "", 1))
-		return false;
-	current->len--;					/* NUL-terminated, not counted */
-	if (!hc_buf_append(next, "[", 1))
-		return false;
-	for (i = 1; i < t->n_segments; i++)
-	{
-		const hc_segment *s = &t->segments[i];
-		char		from[HC_TIME_TEXT_LEN],
-					until[HC_TIME_TEXT_LEN];
-
-		hc_format_time(s->from, from);
-		hc_format_time(s->until, until);
-		if ((i > 1 && !hc_buf_append(next, ", ", 2)) ||
-			!hc_buf_printf(next, "{\"from\": \"%s\", \"until\": \"%s\", \"colour\": \"%s\", "
-						   "\"vaccinated\": %s, \"reasons\": ",
-						   from, until, hc_colour_name(s->colour), s->vaccinated ? "true" : "false") ||
-			!reasons_json(t, s, events, next) ||
-			!hc_buf_append(next, "}", 1))
-			return false;
-	}
-	if (!hc_buf_append(next, "]", 1) || !hc_buf_append(next, "", 1))
-		return false;
-	next->len--;
-	return true;
-}
-
-/* ---- the inputs, packed for storage ----------------------------------------- */
-
-bool
-hc_event_windowed(int32_t kind)
-{
-	switch (kind)
-	{
-		case HC_EV_STAY_HIGH:
-		case HC_EV_STAY_MEDIUM:
-		case HC_EV_CLOSE_CONTACT:
-		case HC_EV_SECONDARY_CONTACT:
-		case HC_EV_DECLARED_CONTACT:
-		case HC_EV_FINDING:
-			return true;
-		default:
-			return false;
-	}
-}
-
-static int
-cmp_i64_field(int64_t a, int64_t b)
-{
-	return (a > b) - (a < b);
-}
-
-/* The canonical order: by time, then every other field. */
-static int
-cmp_event(const void *a, const void *b)
-{
-	const hc_event *x = a;
-	const hc_event *y = b;
-	int			c;
-
-	if ((c = cmp_i64_field(x->at, y->at)) != 0 ||
-		(c = cmp_i64_field(x->kind, y->kind)) != 0 ||
-		(c = cmp_i64_field(x->ref, y->ref)) != 0 ||
-		(c = cmp_i64_field(x->until, y->until)) != 0 ||
-		(c = cmp_i64_field(x->value, y->value)) != 0)
-		return c;
-	return cmp_i64_field(x->place, y->place);
-}
-
-hc_status
-hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out)
-{
-	hc_event   *sorted;
-	size_t		i,
-				n = n_events;
-	uint8_t    *p;
-
-	if (n > HC_STATUS_MAX_EVENTS)
-		return HC_ERR_ARGUMENT;
-	sorted = malloc((n + 1) * sizeof(hc_event));
-	if (sorted == NULL)
-		return HC_ERR_NOMEM;
-	if (n > 0)
-		memcpy(sorted, events, n * sizeof(hc_event));
-	qsort(sorted, n, sizeof(hc_event), cmp_event);
-	if (!hc_buf_reserve(out, HC_INPUTS_HEADER_LEN + n * HC_INPUTS_EVENT_LEN))
-	{
-		free(sorted);
-		return HC_ERR_NOMEM;
-	}
-	p = (uint8_t *) out->data + out->len;
-	p[0] = 'H';
-	p[1] = 'I';
-	p[2] = HC_INPUTS_VERSION;
-	hc_put_be32(p + 3, (uint32_t) n);
-	p += HC_INPUTS_HEADER_LEN;
-	for (i = 0; i < n; i++, p += HC_INPUTS_EVENT_LEN)
-	{
-		p[0] = (uint8_t) sorted[i].kind;
-		hc_put_be32(p + 1, (uint32_t) sorted[i].value);
-		hc_put_be32(p + 5, (uint32_t) sorted[i].place);
-		hc_put_be64(p + 9, (uint64_t) sorted[i].at);
-		hc_put_be64(p + 17, (uint64_t) sorted[i].until);
-		hc_put_be64(p + 25, (uint64_t) sorted[i].ref);
-	}
-	out->len += HC_INPUTS_HEADER_LEN + n * HC_INPUTS_EVENT_LEN;
-	free(sorted);
-	return HC_OK;
-}
-
-size_t
-hc_inputs_keep(const hc_event *events, size_t n_events, int64_t horizon,
-			   int64_t *reexamined, size_t n_reexamined, hc_event *out)
-{
-	size_t		i,
-				n = 0;
-
-	if (n_reexamined > 0)
-		qsort(reexamined, n_reexamined, sizeof(int64_t), cmp_i64);
-	for (i = 0; i < n_events; i++)
-	{
-		const hc_event *e = &events[i];
-
-		if (hc_event_windowed(e->kind) && e->at < horizon)
-			continue;
-		if ((e->kind == HC_EV_STAY_HIGH || e->kind == HC_EV_STAY_MEDIUM) && n_reexamined > 0 &&
-			bsearch(&e->ref, reexamined, n_reexamined, sizeof(int64_t), cmp_i64) != NULL)
-			continue;
-		out[n++] = *e;
-	}
-	return n;
-}
-
-hc_status
-hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, size_t *n_events,
-				 char *detail, size_t detail_len)
-{
-	uint32_t	n;
-	size_t		i;
-	hc_event   *ev;
-
-	*events = NULL;
-	*n_events = 0;
-	if (len < HC_INPUTS_HEADER_LEN || data[0] != 'H' || data[1] != 'I')
-	{
-		hc_set_detail(detail, detail_len, "Packed status inputs start with \"HI\" and a count.");
-		return HC_ERR_LENGTH;
-	}
-	if (data[2] != HC_INPUTS_VERSION)
-	{
-		hc_set_detail(detail, detail_len, "Packed status inputs of version %d; this engine reads version %d.",
-					  data[2], HC_INPUTS_VERSION);
-		return HC_ERR_VERSION;
-	}
-	n = hc_get_be32(data + 3);
-	if (n > HC_STATUS_MAX_EVENTS || len - HC_INPUTS_HEADER_LEN != (size_t) n * HC_INPUTS_EVENT_LEN)
-	{
-		hc_set_detail(detail, detail_len, "Packed status inputs of %zu bytes cannot hold the %u events they announce.",
-					  len, n);
-		return HC_ERR_LENGTH;
-	}
-	ev = malloc(((size_t) n + 1) * sizeof(hc_event));
-	if (ev == NULL)
-		return HC_ERR_NOMEM;
-	data += HC_INPUTS_HEADER_LEN;
-	for (i = 0; i < n; i++, data += HC_INPUTS_EVENT_LEN)
-	{
-		ev[i].kind = data[0];
-		if (ev[i].kind < HC_EV_STAY_HIGH || ev[i].kind > HC_EV_KIND_MAX)
-		{
-			hc_set_detail(detail, detail_len, "Packed status input %zu has unknown kind %d.", i + 1, (int) ev[i].kind);
-			free(ev);
-			return HC_ERR_ARGUMENT;
-		}
-		ev[i].value = (int32_t) hc_get_be32(data + 1);
-		ev[i].place = (int32_t) hc_get_be32(data + 5);
-		ev[i].at = (int64_t) hc_get_be64(data + 9);
-		ev[i].until = (int64_t) hc_get_be64(data + 17);
-		ev[i].ref = (int64_t) hc_get_be64(data + 25);
-	}
-	*events = ev;
-	*n_events = n;
-	return HC_OK;
 }

@@ -381,10 +381,10 @@ read_fields(ImportState *st, ArrayType *names, ArrayType *rules, TupleDesc desc)
 	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &name_datums, &name_nulls, &n_names);
 	deconstruct_array(rules, TEXTOID, -1, false, TYPALIGN_INT, &rule_datums, &rule_nulls, &n_rules);
 	if (n_names != n_rules || n_names < 1 || n_names > MAX_FIELDS || desc->natts != n_names + 1)
-		elog(ERROR, "_import_parse: %d fields, %d rules and %d columns do not match", n_names, n_rules,
-			 desc->natts);
+		elog(ERROR, "import fields, rules and result columns do not match: %d fields, %d rules, %d columns",
+			 n_names, n_rules, desc->natts);
 	if (TupleDescAttr(desc, 0)->atttypid != INT8OID)
-		elog(ERROR, "_import_parse: the first column (ord) must be bigint");
+		elog(ERROR, "the first result column of an import (ord) must be bigint");
 	st->n_fields = n_names;
 	st->person_id_field = st->identifier_field = -1;
 	for (int f = 0; f < n_names; f++)
@@ -394,10 +394,12 @@ read_fields(ImportState *st, ArrayType *names, ArrayType *rules, TupleDesc desc)
 		Oid			want;
 
 		if (name_nulls[f] || rule_nulls[f])
-			elog(ERROR, "_import_parse: a field or rule is NULL");
+			elog(ERROR, "an import field or rule is NULL");
 		field->name = TextDatumGetCString(name_datums[f]);
 		if (!hc_field_rule_parse(TextDatumGetCString(rule_datums[f]), &field->rule, detail, sizeof(detail)))
-			elog(ERROR, "_import_parse: field %s: %s", field->name, detail);
+			ereport(ERROR,
+					(errmsg_internal("invalid rule for import field \"%s\"", field->name),
+					 errdetail_internal("%s", detail)));
 		field->type = TupleDescAttr(desc, f + 1)->atttypid;
 		switch (field->rule.kind)
 		{
@@ -407,7 +409,7 @@ read_fields(ImportState *st, ArrayType *names, ArrayType *rules, TupleDesc desc)
 			case HC_FIELD_INT:
 				want = field->type == INT8OID ? INT8OID : INT4OID;
 				if (want == INT4OID && (field->rule.lo < PG_INT32_MIN || field->rule.hi > PG_INT32_MAX))
-					elog(ERROR, "_import_parse: field %s: an integer column needs a range within int4",
+					elog(ERROR, "the integer column of import field \"%s\" needs a range within int4",
 						 field->name);
 				break;
 			case HC_FIELD_EVIDENCE_TIME:
@@ -419,14 +421,15 @@ read_fields(ImportState *st, ArrayType *names, ArrayType *rules, TupleDesc desc)
 				break;
 		}
 		if (field->type != want)
-			elog(ERROR, "_import_parse: column of field %s has type %u, not %u", field->name, field->type, want);
+			elog(ERROR, "the column of import field \"%s\" has type %s, not %s", field->name,
+				 format_type_be(field->type), format_type_be(want));
 		if (strcmp(field->name, "person_id") == 0)
 			st->person_id_field = f;
 		if (strcmp(field->name, "identifier") == 0)
 			st->identifier_field = f;
 	}
 	if ((st->person_id_field < 0) != (st->identifier_field < 0))
-		elog(ERROR, "_import_parse: person_id and identifier come together");
+		elog(ERROR, "import fields person_id and identifier must come together");
 }
 
 static TimestampTz
@@ -441,7 +444,7 @@ cst_time(int year, int month, int day)
 	tt.tm_mon = month;
 	tt.tm_mday = day;
 	if (tm2timestamp(&tt, 0, &tz, &t) != 0)
-		elog(ERROR, "cst_time: out of range");
+		elog(ERROR, "timestamp out of range");
 	return t;
 }
 
@@ -458,7 +461,7 @@ healthcode_import_parse(PG_FUNCTION_ARGS)
 	MemoryContext call_cxt = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		elog(ERROR, "_import_parse: what, fields and rules must not be NULL");
+		elog(ERROR, "the import's name, fields and rules must not be NULL");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	st = palloc0(sizeof(ImportState));
 	st->what = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -517,22 +520,22 @@ healthcode_import_execute(PG_FUNCTION_ARGS)
 	ArrayType  *result = NULL;
 
 	if (PG_ARGISNULL(0))
-		elog(ERROR, "_import_execute: the query must not be NULL");
+		elog(ERROR, "the import query must not be NULL");
 	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	values[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
 	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "_import_execute: SPI_connect failed");
+		elog(ERROR, "SPI_connect failed");
 	/*
 	 * A generic plan: a custom one would fold the parameter into a constant
 	 * of the plan, which copies it.
 	 */
 	plan = SPI_prepare_cursor(query, 1, types, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
-		elog(ERROR, "_import_execute: SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
 	rc = SPI_execute_plan(plan, values, nulls, false, 1);
 	if (rc < 0)
-		elog(ERROR, "_import_execute: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed > 0 && SPI_tuptable != NULL)
 	{
 		TupleDesc	desc = SPI_tuptable->tupdesc;

@@ -64,17 +64,19 @@ healthcode_partition_worker(Datum arg)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "healthcode partition worker: SPI_connect failed");
+		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "healthcode: creating travel partitions");
 	if (SPI_execute("SET LOCAL lock_timeout = '5s'", false, 0) < 0)
-		elog(ERROR, "healthcode partition worker: could not set lock_timeout");
+		elog(ERROR, "could not set lock_timeout for creating travel partitions");
 	query = psprintf("SELECT %s.create_travel_partitions($1, $2)",
 					 quote_identifier(get_namespace_name(job.schema)));
 	values[0] = DateADTGetDatum(job.first);
 	values[1] = DateADTGetDatum(job.last);
 	if (SPI_execute_with_args(query, 2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "healthcode partition worker: create_travel_partitions failed");
+		elog(ERROR, "could not create travel partitions from %s to %s",
+			 DatumGetCString(DirectFunctionCall1(date_out, values[0])),
+			 DatumGetCString(DirectFunctionCall1(date_out, values[1])));
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();

@@ -70,7 +70,9 @@
 /* China Standard Time: the offset of every calendar-day computation. */
 #define HC_LOCAL_OFFSET   (INT64_C(8) * HC_USECS_PER_HOUR)
 
-/* Evidence, one event each. */
+/* Evidence, one event each. The numbers are stored in packed inputs (a
+ * kind's byte): never renumber one. What each kind does is in the table
+ * of kinds below (hc_event_kind_get). */
 typedef enum hc_event_kind
 {
 	HC_EV_STAY_HIGH = 1,		/* at: stay; place */
@@ -122,9 +124,67 @@ typedef enum hc_rule
 	HC_RULE_MAX = HC_RULE_OVERRIDE
 } hc_rule;
 
+/*
+ * What an evidence kind does to the colour: the class of rule it follows.
+ * The engine dispatches on the class; a kind of a trigger class (the
+ * first five, HC_CLASS_TRIGGER to HC_CLASS_PUSHED) needs no code of its
+ * own, only its row in the table of kinds.
+ */
+typedef enum hc_kind_class
+{
+	HC_CLASS_TRIGGER = 1,		/* its colour from at, for lookback_days if
+								 * windowed (else open-ended), until released */
+	HC_CLASS_SYMPTOM,			/* a trigger where the policy's symptoms_yellow */
+	HC_CLASS_FEVER,				/* a symptom when value >= fever_tenths */
+	HC_CLASS_CHECKIN,			/* a daily check-in: counts towards releases;
+								 * a symptom when abnormal */
+	HC_CLASS_PUSHED,			/* its colour over [at, until) as another region
+								 * says; only a manual release ends it sooner */
+	HC_CLASS_OVERRIDE,			/* the colour in value over [at, until), whatever
+								 * the triggers say */
+	HC_CLASS_RELEASE,			/* ends every trigger that started before it */
+	HC_CLASS_NEGATIVE_TEST,		/* releases triggers; the periodic-test
+								 * requirement counts from it */
+	HC_CLASS_VACCINATION,		/* a dose: the vaccinated mark */
+	HC_CLASS_REGISTERED			/* the periodic-test requirement's grace period
+								 * counts from it */
+} hc_kind_class;
+
+/* What an event's value holds, by its kind (checked on input). */
+typedef enum hc_kind_value
+{
+	HC_VALUE_NONE = 0,			/* nothing (ignored) */
+	HC_VALUE_TENTHS,			/* a temperature in tenths of a degree C, 0-1000;
+								 * 0: none taken */
+	HC_VALUE_COLOUR,			/* an hc_colour, 0-2 */
+	HC_VALUE_DOSE				/* a dose number, 1-10 */
+} hc_kind_value;
+
+/* The colour of a kind that triggers none of its own. */
+#define HC_COLOUR_NONE (-1)
+
+/* One evidence kind: a row of the table of kinds. */
+typedef struct hc_event_kind_info
+{
+	hc_event_kind kind;
+	const char *name;			/* its SQL name: the kind column of _evidence */
+	hc_kind_class kind_class;
+	int8_t		colour;			/* the hc_colour it triggers, or HC_COLOUR_NONE */
+	hc_rule		rule;			/* the rule its reasons report, or 0: none */
+	bool		windowed;		/* counts for lookback_days only (see
+								 * hc_event_windowed) */
+	hc_kind_value value;
+} hc_event_kind_info;
+
+/* The row of a kind; NULL for a number that is no kind. */
+const hc_event_kind_info *hc_event_kind_get(int32_t kind);
+/* The kind of an SQL name of len bytes (no NUL needed); 0 when unknown. */
+hc_event_kind hc_event_kind_from_name(const char *name, size_t len);
+
 /* One version of a region's policy. rank is how specific its region is
  * (0 national, 1 province, 2 city, 3 county): at any instant the most
- * specific version in force wins, then the one starting latest. */
+ * specific version in force wins, then the one starting latest. Every
+ * field has its row in hc_policy_fields below. */
 typedef struct hc_policy
 {
 	int32_t		rank;
@@ -143,10 +203,44 @@ typedef struct hc_policy
 	bool		two_negatives_release_yellow;
 } hc_policy;
 
-/* The built-in defaults (DESIGN.md "Status rules"), used wherever no
- * version is in force. */
+/*
+ * The fields of hc_policy, one row each: the table the database reads a
+ * policy version by (attribute by attribute, by these names: the SQL
+ * composite type engine_policy has one attribute of each name) and that
+ * gives each field its default and valid range. Adding a policy field is
+ * a member of hc_policy, a row here and an attribute of engine_policy.
+ */
+typedef enum hc_policy_type
+{
+	HC_POLICY_INT = 1,			/* int32_t; SQL integer */
+	HC_POLICY_TIME,				/* int64_t, the engine's time; SQL timestamptz */
+	HC_POLICY_BOOL				/* bool; SQL boolean */
+} hc_policy_type;
+
+typedef struct hc_policy_field
+{
+	const char *name;			/* the member's name and the SQL attribute's */
+	size_t		offset;			/* offsetof(hc_policy, member) */
+	hc_policy_type type;
+	int64_t		dflt;			/* the built-in default (DESIGN.md "Status
+								 * rules") */
+	int32_t		min;			/* HC_POLICY_INT: the valid range */
+	int32_t		max;
+} hc_policy_field;
+
+#define HC_POLICY_N_FIELDS 14
+extern const hc_policy_field hc_policy_fields[HC_POLICY_N_FIELDS];
+
+/* A field's value, widened to int64_t (a bool as 0 or 1), and setting it;
+ * an int field takes the value cut to int32_t's range. */
+int64_t		hc_policy_get(const hc_policy *p, const hc_policy_field *f);
+void		hc_policy_set(hc_policy *p, const hc_policy_field *f, int64_t v);
+
+/* The built-in defaults, used wherever no version is in force. */
 void		hc_policy_default(hc_policy *out);
-/* Checks every parameter's range; false with a detail naming the field. */
+/* Checks every field's range; false with a detail naming the field. A
+ * time is finite and in range, or its default's infinity; valid_from
+ * comes before valid_until. */
 bool		hc_policy_valid(const hc_policy *p, char *detail, size_t detail_len);
 
 typedef struct hc_reason
@@ -235,10 +329,10 @@ bool		hc_timeline_json(const hc_timeline *t, const hc_event *events,
 #define HC_INPUTS_VERSION     1
 #define HC_INPUTS_HEADER_LEN  7
 #define HC_INPUTS_EVENT_LEN   33
-/* Windowed kinds: evidence older than a window's start (the horizon) can no
- * longer change any colour; the SQL that gathers evidence leaves out the
- * same kinds before the horizon, and so does a recomputation from packed
- * inputs. */
+/* Windowed kinds (the table of kinds says which): evidence older than a
+ * window's start (the horizon) can no longer change any colour; the SQL
+ * that gathers evidence leaves out the same kinds before the horizon, and
+ * so does a recomputation from packed inputs. */
 bool		hc_event_windowed(int32_t kind);
 /* Appends the events, packed, to out. HC_ERR_ARGUMENT when there are more
  * than HC_STATUS_MAX_EVENTS. */

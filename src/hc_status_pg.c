@@ -6,12 +6,15 @@
  * the functions that read packed inputs back.
  *
  * The rules live in the pure-C engine; this file only moves values in and
- * out. The policy argument is the int8[] built by healthcode._policy_vector
- * (HC_POLICY_WIDTH values a version, see the layout below).
+ * out. Evidence kinds come by their names in the engine's table of kinds;
+ * the policy argument is the engine_policy[] built by
+ * healthcode._policy_versions, each version read attribute by attribute by
+ * the names of the engine's table of policy fields (hc_policy_fields).
  */
 #include "hc_pg.h"
 
 #include "access/htup_details.h"
+#include "access/tupdesc.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -21,16 +24,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/typcache.h"
 
 #include "hc_status.h"
-
-/* The policy vector, one version after another:
- * rank, valid_from, valid_until (microseconds, TimestampTz), lookback_days,
- * quarantine_days_red, quarantine_days_yellow, red_release_negative_tests,
- * negative_test_valid_hours, fever_tenths, vaccinated_min_doses,
- * symptoms_yellow, periodic_testing, calendar_days,
- * two_negatives_release_yellow (booleans as 0/1). */
-#define HC_POLICY_WIDTH 14
 
 typedef struct StatusState
 {
@@ -43,95 +39,238 @@ typedef struct StatusState
 	bool		have_context;
 } StatusState;
 
-static const struct
+/*
+ * What a function of this file keeps across its calls in a query
+ * (fn_extra): the descriptor of its result, and where each policy field is
+ * in the policy versions' composite type, found by name once.
+ */
+typedef struct StatusCache
 {
-	const char *name;
-	hc_event_kind kind;
-}			kind_names[] = {
-	{"stay_high", HC_EV_STAY_HIGH},
-	{"stay_medium", HC_EV_STAY_MEDIUM},
-	{"close_contact", HC_EV_CLOSE_CONTACT},
-	{"secondary_contact", HC_EV_SECONDARY_CONTACT},
-	{"declared_contact", HC_EV_DECLARED_CONTACT},
-	{"positive_test", HC_EV_POSITIVE_TEST},
-	{"negative_test", HC_EV_NEGATIVE_TEST},
-	{"symptoms", HC_EV_SYMPTOMS},
-	{"temperature", HC_EV_TEMPERATURE},
-	{"checkin", HC_EV_CHECKIN},
-	{"checkin_symptoms", HC_EV_CHECKIN_SYMPTOMS},
-	{"finding", HC_EV_FINDING},
-	{"override", HC_EV_OVERRIDE},
-	{"release", HC_EV_RELEASE},
-	{"vaccination", HC_EV_VACCINATION},
-	{"pushed_red", HC_EV_PUSHED_RED},
-	{"registered", HC_EV_REGISTERED},
-};
+	TupleDesc	result;			/* status_timeline, blessed; NULL until needed */
+	Oid			policy_type;	/* the type of policy_attnum; InvalidOid until
+								 * found */
+	int16		policy_typlen;
+	bool		policy_typbyval;
+	char		policy_typalign;
+	AttrNumber	policy_attnum[HC_POLICY_N_FIELDS];	/* of hc_policy_fields */
+} StatusCache;
+
+static StatusCache *
+status_cache(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StatusCache));
+	return fcinfo->flinfo->fn_extra;
+}
 
 static hc_event_kind
 kind_from_text(text *t)
 {
-	const char *s = VARDATA_ANY(t);
-	size_t		len = VARSIZE_ANY_EXHDR(t);
-	size_t		i;
+	hc_event_kind kind = hc_event_kind_from_name(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 
-	for (i = 0; i < lengthof(kind_names); i++)
-		if (strlen(kind_names[i].name) == len && memcmp(kind_names[i].name, s, len) == 0)
-			return kind_names[i].kind;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown evidence kind \"%s\"", text_to_cstring(t))));
-	return 0;					/* not reached */
+	if (kind == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown evidence kind \"%s\"", text_to_cstring(t))));
+	return kind;
 }
 
-/* The policy versions of a policy vector, allocated in cxt. */
-static hc_policy *
-read_policies(ArrayType *arr, MemoryContext cxt, int *n_policies)
+/* The SQL type of a policy field. */
+static Oid
+policy_field_type(const hc_policy_field *f)
 {
+	switch (f->type)
+	{
+		case HC_POLICY_INT:
+			return INT4OID;
+		case HC_POLICY_TIME:
+			return TIMESTAMPTZOID;
+		case HC_POLICY_BOOL:
+			return BOOLOID;
+	}
+	return InvalidOid;
+}
+
+/* Finds each policy field's attribute, by name, in the composite type. */
+static void
+find_policy_attributes(StatusCache *cache, Oid type, TupleDesc desc)
+{
+	AttrNumber	attnum[HC_POLICY_N_FIELDS];
+	int			f,
+				a;
+
+	for (f = 0; f < HC_POLICY_N_FIELDS; f++)
+	{
+		const hc_policy_field *field = &hc_policy_fields[f];
+
+		attnum[f] = InvalidAttrNumber;
+		for (a = 0; a < desc->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), field->name) == 0)
+			{
+				attnum[f] = att->attnum;
+				if (att->atttypid != policy_field_type(field))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("attribute \"%s\" of policy type %s has type %s, not %s",
+									field->name, format_type_be(type), format_type_be(att->atttypid),
+									format_type_be(policy_field_type(field)))));
+				break;
+			}
+		}
+		if (attnum[f] == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("policy type %s has no attribute \"%s\"", format_type_be(type), field->name),
+					 errdetail("The status engine reads every field of a policy version by name.")));
+	}
+	get_typlenbyvalalign(type, &cache->policy_typlen, &cache->policy_typbyval, &cache->policy_typalign);
+	memcpy(cache->policy_attnum, attnum, sizeof(attnum));
+	cache->policy_type = type;
+}
+
+/*
+ * The policy versions of an array of a composite type (engine_policy),
+ * allocated in cxt: each field of hc_policy_fields from the attribute of
+ * its name.
+ */
+/*
+ * The bigint[] that 0.2.0's SQL (_policy_vector) passes: one version after
+ * another, each these fields in this order (times as microseconds,
+ * booleans as 0/1). Read so that a database not yet updated with ALTER
+ * EXTENSION keeps recalculating with this library.
+ */
+static const char *const legacy_policy_layout[] = {
+	"rank", "valid_from", "valid_until", "lookback_days", "quarantine_days_red",
+	"quarantine_days_yellow", "red_release_negative_tests", "negative_test_valid_hours",
+	"fever_tenths", "vaccinated_min_doses", "symptoms_yellow", "periodic_testing",
+	"calendar_days", "two_negatives_release_yellow"
+};
+
+static hc_policy *
+read_legacy_policies(ArrayType *arr, MemoryContext cxt, int *n_policies)
+{
+	const int	width = lengthof(legacy_policy_layout);
+	const hc_policy_field *slot[lengthof(legacy_policy_layout)];
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n,
-				i;
+				i,
+				k,
+				f;
 	hc_policy  *policies;
 
-	/* one row of HC_POLICY_WIDTH a version, or the same flattened */
-	if (ARR_ELEMTYPE(arr) != INT8OID || ARR_NDIM(arr) > 2)
+	for (k = 0; k < width; k++)
+	{
+		slot[k] = NULL;
+		for (f = 0; f < HC_POLICY_N_FIELDS; f++)
+			if (strcmp(hc_policy_fields[f].name, legacy_policy_layout[k]) == 0)
+				slot[k] = &hc_policy_fields[f];
+		Assert(slot[k] != NULL);
+	}
+	if (ARR_NDIM(arr) > 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the policy argument must be a bigint array of one or two dimensions")));
+				 errmsg("the policy vector must have one or two dimensions")));
 	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	if (n % HC_POLICY_WIDTH != 0)
+	if (n % width != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the policy vector has %d values, not a multiple of %d", n, HC_POLICY_WIDTH)));
-	*n_policies = n / HC_POLICY_WIDTH;
+				 errmsg("the policy vector has %d values, not a multiple of %d", n, width)));
+	*n_policies = n / width;
 	policies = MemoryContextAllocZero(cxt, sizeof(hc_policy) * Max(*n_policies, 1));
 	for (i = 0; i < n; i++)
+	{
+		int64		v;
+
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("the policy vector holds a NULL at position %d", i + 1)));
-	for (i = 0; i < *n_policies; i++)
-	{
-		Datum	   *v = &elems[i * HC_POLICY_WIDTH];
-		hc_policy  *p = &policies[i];
-
-#define INT_FIELD(k) ((int32_t) Max(Min(DatumGetInt64(v[k]), PG_INT32_MAX), PG_INT32_MIN))
-		p->rank = INT_FIELD(0);
-		p->valid_from = DatumGetInt64(v[1]);
-		p->valid_until = DatumGetInt64(v[2]);
-		p->lookback_days = INT_FIELD(3);
-		p->quarantine_days_red = INT_FIELD(4);
-		p->quarantine_days_yellow = INT_FIELD(5);
-		p->red_release_negative_tests = INT_FIELD(6);
-		p->negative_test_valid_hours = INT_FIELD(7);
-		p->fever_tenths = INT_FIELD(8);
-		p->vaccinated_min_doses = INT_FIELD(9);
-		p->symptoms_yellow = DatumGetInt64(v[10]) != 0;
-		p->periodic_testing = DatumGetInt64(v[11]) != 0;
-		p->calendar_days = DatumGetInt64(v[12]) != 0;
-		p->two_negatives_release_yellow = DatumGetInt64(v[13]) != 0;
-#undef INT_FIELD
+		v = DatumGetInt64(elems[i]);
+		switch (slot[i % width]->type)
+		{
+			case HC_POLICY_INT:
+				v = Max(Min(v, PG_INT32_MAX), PG_INT32_MIN);
+				break;
+			case HC_POLICY_BOOL:
+				v = (v != 0);
+				break;
+			case HC_POLICY_TIME:
+				break;
+		}
+		hc_policy_set(&policies[i / width], slot[i % width], v);
 	}
+	return policies;
+}
+
+static hc_policy *
+read_policies(StatusCache *cache, ArrayType *arr, MemoryContext cxt, int *n_policies)
+{
+	Oid			type = ARR_ELEMTYPE(arr);
+	TupleDesc	desc;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i,
+				f;
+	hc_policy  *policies;
+
+	if (type == INT8OID)
+		return read_legacy_policies(arr, cxt, n_policies);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the policy versions must be a one-dimensional array")));
+	/* the type's current descriptor, pinned while in use */
+	desc = lookup_rowtype_tupdesc(type, -1);
+	if (cache->policy_type != type)
+		find_policy_attributes(cache, type, desc);
+	deconstruct_array(arr, type, cache->policy_typlen, cache->policy_typbyval, cache->policy_typalign,
+					  &elems, &nulls, &n);
+	*n_policies = n;
+	policies = MemoryContextAllocZero(cxt, sizeof(hc_policy) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		HeapTupleHeader td;
+		HeapTupleData tuple;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("policy version %d is NULL", i + 1)));
+		td = DatumGetHeapTupleHeader(elems[i]);
+		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = td;
+		for (f = 0; f < HC_POLICY_N_FIELDS; f++)
+		{
+			const hc_policy_field *field = &hc_policy_fields[f];
+			bool		isnull;
+			Datum		d = heap_getattr(&tuple, cache->policy_attnum[f], desc, &isnull);
+
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("policy version %d has no %s", i + 1, field->name)));
+			switch (field->type)
+			{
+				case HC_POLICY_INT:
+					hc_policy_set(&policies[i], field, DatumGetInt32(d));
+					break;
+				case HC_POLICY_TIME:
+					hc_policy_set(&policies[i], field, DatumGetTimestampTz(d));
+					break;
+				case HC_POLICY_BOOL:
+					hc_policy_set(&policies[i], field, DatumGetBool(d));
+					break;
+			}
+		}
+	}
+	ReleaseTupleDesc(desc);
 	return policies;
 }
 
@@ -159,7 +298,7 @@ healthcode_status_step(PG_FUNCTION_ARGS)
 	hc_event   *e;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "healthcode._status_step called in a non-aggregate context");
+		elog(ERROR, "status aggregate transition function called in non-aggregate context");
 	st = PG_ARGISNULL(0) ? NULL : (StatusState *) PG_GETARG_POINTER(0);
 	if (st == NULL)
 		st = MemoryContextAllocZero(aggcxt, sizeof(StatusState));
@@ -168,8 +307,9 @@ healthcode_status_step(PG_FUNCTION_ARGS)
 		if (PG_ARGISNULL(7) || PG_ARGISNULL(8))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the status aggregate needs a policy vector and a start time")));
-		st->policies = read_policies(PG_GETARG_ARRAYTYPE_P(7), aggcxt, &st->n_policies);
+					 errmsg("the status aggregate needs policy versions and a start time")));
+		st->policies = read_policies(status_cache(fcinfo), PG_GETARG_ARRAYTYPE_P(7), aggcxt,
+									 &st->n_policies);
 		st->from = PG_GETARG_TIMESTAMPTZ(8);
 		st->have_context = true;
 	}
@@ -335,7 +475,8 @@ static Datum
 timeline_datum(FunctionCallInfo fcinfo, const hc_event *events, size_t n_events,
 			   const hc_policy *policies, int n_policies, TimestampTz from)
 {
-	TupleDesc	desc = fcinfo->flinfo->fn_extra;
+	StatusCache *cache = status_cache(fcinfo);
+	TupleDesc	desc = cache->result;
 	hc_timeline tl;
 	hc_buf		inputs = {0};
 	char		detail[HC_DETAIL_LEN];
@@ -348,10 +489,10 @@ timeline_datum(FunctionCallInfo fcinfo, const hc_event *events, size_t n_events,
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "a status timeline function must return a composite type");
+			elog(ERROR, "return type must be a row type");
 		desc = BlessTupleDesc(CreateTupleDescCopy(desc));
 		MemoryContextSwitchTo(old);
-		fcinfo->flinfo->fn_extra = desc;
+		cache->result = desc;
 	}
 
 	rc = hc_status_compute(events, n_events, policies, n_policies, from, &tl, detail, sizeof(detail));
@@ -452,8 +593,8 @@ array_elements(ArrayType *arr, Oid elemtype, const char *what, Datum **elems, bo
 }
 
 /*
- * _status_restayed(inputs bytea, stay_ids bigint[], stay_at timestamptz[],
- *                  stay_place text[], stay_high boolean[], policy bigint[],
+ * _status_from_stored_inputs(inputs bytea, stay_ids bigint[], stay_at timestamptz[],
+ *                  stay_place text[], stay_high boolean[], policy engine_policy[],
  *                  start timestamptz, horizon timestamptz)
  * RETURNS status_timeline
  *
@@ -464,9 +605,17 @@ array_elements(ArrayType *arr, Oid elemtype, const char *what, Datum **elems, bo
  * with a risk area, so this is the timeline _status_agg would compute from
  * every evidence table, without reading them.
  */
+PG_FUNCTION_INFO_V1(healthcode_status_from_stored_inputs);
+/* (0.2.0's SQL name for it: _status_restayed) */
 PG_FUNCTION_INFO_V1(healthcode_status_restayed);
 Datum
 healthcode_status_restayed(PG_FUNCTION_ARGS)
+{
+	return healthcode_status_from_stored_inputs(fcinfo);
+}
+
+Datum
+healthcode_status_from_stored_inputs(PG_FUNCTION_ARGS)
 {
 	TimestampTz horizon = PG_GETARG_TIMESTAMPTZ(7);
 	Datum	   *ids,
@@ -500,7 +649,8 @@ healthcode_status_restayed(PG_FUNCTION_ARGS)
 					 errmsg("a re-examined stay needs its id and time")));
 		reexamined[i] = DatumGetInt64(ids[i]);
 	}
-	policies = read_policies(PG_GETARG_ARRAYTYPE_P(5), CurrentMemoryContext, &n_policies);
+	policies = read_policies(status_cache(fcinfo), PG_GETARG_ARRAYTYPE_P(5), CurrentMemoryContext,
+							 &n_policies);
 
 	stored = unpack_inputs(PG_GETARG_BYTEA_PP(0), &n_stored);
 	PG_TRY();
@@ -530,12 +680,13 @@ healthcode_status_restayed(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(timeline_datum(fcinfo, events, n, policies, n_policies, PG_GETARG_TIMESTAMPTZ(6)));
 }
 
-/* A timestamptz as its microseconds since 2000-01-01 (infinities as the
- * int8 extremes): the engine's own time scale, for the policy vector. */
+/*
+ * 0.2.0's _timestamptz_us(timestamptz): the engine's time scale for its
+ * policy vector. Kept for a database not yet updated to this version.
+ */
 PG_FUNCTION_INFO_V1(healthcode_timestamptz_us);
 Datum
 healthcode_timestamptz_us(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64((int64) PG_GETARG_TIMESTAMPTZ(0));
 }
-

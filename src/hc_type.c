@@ -69,7 +69,7 @@ hc_colour_to_enum(Oid enumtype, hc_colour c)
 									  CStringGetDatum(hc_colour_name(c)));
 
 	if (!OidIsValid(oid))
-		elog(ERROR, "healthcode: enum label \"%s\" missing from type %u",
+		elog(ERROR, "enum label \"%s\" missing from type %u",
 			 hc_colour_name(c), enumtype);
 	return ObjectIdGetDatum(oid);
 }
@@ -81,9 +81,9 @@ hc_enum_to_colour(Datum enumval)
 	hc_colour	c;
 
 	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "healthcode: cache lookup failed for enum %u", DatumGetObjectId(enumval));
+		elog(ERROR, "cache lookup failed for enum %u", DatumGetObjectId(enumval));
 	if (!hc_colour_from_name(NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel), &c))
-		elog(ERROR, "healthcode: unexpected colour label");
+		elog(ERROR, "unexpected colour label \"%s\"", NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel));
 	ReleaseSysCache(tup);
 	return c;
 }

@@ -1,7 +1,9 @@
 /*
  * healthcode.c — the module's magic block, start-up and settings. Nothing
- * else lives here (ip4r's layout): the type is in hc_type.c, keys, issuing
- * and verification in hc_keys.c, QR images in hc_qr_pg.c.
+ * else lives here (ip4r's layout): the type is in hc_type.c, the key files
+ * and key caches in hc_key_file.c and hc_key_cache.c, issuing and
+ * verification in hc_sign_pg.c, pseudonyms in hc_pseudonym_pg.c, QR images
+ * in hc_qr_pg.c.
  */
 #include "hc_pg.h"
 
@@ -33,7 +35,7 @@ _PG_init(void)
 	if (!hc_crypto_init())
 		ereport(FATAL,
 				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("healthcode: libsodium failed to initialise")));
+				 errmsg("could not initialize libsodium")));
 
 	/*
 	 * Superuser-only: the file holds the key that seals every issuer

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Prints the statements of src/sql/ that define one function (by name):
-its CREATE FUNCTION (as CREATE OR REPLACE), COMMENT, REVOKE and GRANT.
+"""Prints the statements of src/sql/ that define the functions named on the
+command line: each one's CREATE FUNCTION (as CREATE OR REPLACE) or CREATE
+AGGREGATE, COMMENT, REVOKE and GRANT, in the order src/sql/ makes them.
 Used by tools/update-draft.sh."""
 import glob
 import re
@@ -30,13 +31,16 @@ def statements(text):
     return out
 
 
-name = sys.argv[1]
+names = sys.argv[1:]
 pattern = re.compile(r'^(?:\s*--[^\n]*\n)*\s*(CREATE (?:FUNCTION|AGGREGATE)|COMMENT ON (?:FUNCTION|AGGREGATE)|'
-                     r'REVOKE ALL ON FUNCTION|GRANT EXECUTE ON FUNCTION) @extschema@\.' + re.escape(name) + r'\(')
+                     r'REVOKE ALL ON FUNCTION|GRANT EXECUTE ON FUNCTION) @extschema@\.(\w+)\(')
+# in the order src/sql/ makes them: a function's statements where its
+# CREATE stands, so that what a body refers to exists before it
 for path in sorted(glob.glob('src/sql/[0-9]*.sql')):
     for stmt in statements(open(path).read()):
         body = stmt.strip('\n')
-        if pattern.match(body):
-            body = re.sub(r'^((?:\s*--[^\n]*\n)*)\s*CREATE FUNCTION', r'\1CREATE OR REPLACE FUNCTION', body)
-            print(body)
-print()
+        m = pattern.match(body)
+        if m and m.group(2) in names:
+            if m.group(1).startswith('CREATE'):
+                print()
+            print(re.sub(r'^((?:\s*--[^\n]*\n)*)\s*CREATE (FUNCTION|AGGREGATE)', r'\1CREATE OR REPLACE \2', body))

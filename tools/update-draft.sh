@@ -12,7 +12,7 @@
 #   tools/update-draft.sh          print the draft (needs a server: PGHOST etc.;
 #                                  make install first)
 #   tools/update-draft.sh --write  rewrite the function part of the update
-#                                  script (everything after its marker line),
+#                                  script (between its two marker lines),
 #                                  then print what else still differs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,20 +24,24 @@ psql -XAtq -v ON_ERROR_STOP=1 -d "${db}_release" -c "CREATE EXTENSION healthcode
 psql -XAtq -v ON_ERROR_STOP=1 -d "${db}_new" -c "CREATE EXTENSION healthcode"
 fns() { psql -XAtq -d "$1" -F $'\t' -c "
   SET search_path = pg_catalog;
-  SELECT p.oid::regprocedure, md5(pg_get_functiondef(p.oid) || coalesce(obj_description(p.oid, 'pg_proc'), '') ||
+  SELECT p.oid::regprocedure, md5(CASE WHEN p.prokind = 'a' THEN '' ELSE pg_get_functiondef(p.oid) END ||
+                               coalesce(obj_description(p.oid, 'pg_proc'), '') ||
                                coalesce(p.proacl::text, ''))
     FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
     JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'healthcode'
-   WHERE p.prokind IN ('f', 'p') ORDER BY 1"; }
+   WHERE p.prokind IN ('f', 'p', 'a') ORDER BY 1"; }
 changed=$(comm -13 <(fns "${db}_release" | sort) <(fns "${db}_new" | sort) | cut -f1 | sed -n 's/^healthcode\.\([a-z_0-9]*\)(.*/\1/p' | sort -u)
 functions() {
 	echo "-- functions new or changed since $last: $(echo ${changed:-none})"
-	for name in $changed; do python3 tools/sql_statements.py "$name"; done
+	[ -z "$changed" ] || python3 tools/sql_statements.py $changed
 }
 update=src/sql/update/$last--$(sed -n 's/^   "version": "\(.*\)",$/\1/p' META.json).sql
 marker='-- ---- functions changed since the release: written by tools/update-draft.sh --write'
+end_marker='-- ---- end of what tools/update-draft.sh writes'
 if [ "${1:-}" = --write ]; then
-	{ awk -v m="$marker" '$0 == m { exit } { print }' "$update"; echo "$marker"; functions; } >"$update.new"
+	# what stands before the marker and after the end marker is kept
+	{ awk -v m="$marker" '$0 == m { exit } { print }' "$update"; echo "$marker"; functions; echo; echo "$end_marker"
+	  awk -v m="$end_marker" 'found { print } $0 == m { found = 1 }' "$update"; } >"$update.new"
 	mv "$update.new" "$update"
 	echo "wrote $update; make install and run again to see what else differs"
 else

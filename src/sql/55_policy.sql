@@ -98,34 +98,70 @@ REVOKE ALL ON FUNCTION @extschema@._policy_truncate_guard() FROM PUBLIC;
 CREATE TRIGGER policy_truncate_guard BEFORE TRUNCATE ON @extschema@.policy
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_truncate_guard();
 
-CREATE FUNCTION @extschema@._timestamptz_us(timestamptz) RETURNS bigint
-  AS 'MODULE_PATHNAME', 'healthcode_timestamptz_us'
-  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-COMMENT ON FUNCTION @extschema@._timestamptz_us(timestamptz) IS
-  'Internal: a timestamptz as microseconds since 2000-01-01 (infinities as the bigint extremes), the status engine''s time scale.';
-REVOKE ALL ON FUNCTION @extschema@._timestamptz_us(timestamptz) FROM PUBLIC;
+-- A policy version as the status engine reads it: the C code reads each
+-- attribute by its name, the name of the engine's field (hc_policy_fields
+-- in src/hc_core_status_policy.c), so a field is added in both places and
+-- the order of the attributes does not matter.
+CREATE TYPE @extschema@.engine_policy AS (
+  rank                          integer,
+  valid_from                    timestamptz,
+  valid_until                   timestamptz,
+  lookback_days                 integer,
+  quarantine_days_red           integer,
+  quarantine_days_yellow        integer,
+  red_release_negative_tests    integer,
+  negative_test_valid_hours     integer,
+  fever_tenths                  integer,
+  vaccinated_min_doses          integer,
+  symptoms_yellow               boolean,
+  periodic_testing              boolean,
+  calendar_days                 boolean,
+  two_negatives_release_yellow  boolean
+);
+COMMENT ON TYPE @extschema@.engine_policy IS
+  'Internal: a policy version as the status engine reads it, each attribute by its name.';
+COMMENT ON COLUMN @extschema@.engine_policy.rank IS 'How specific the version''s region is: 0 national, 1 province, 2 city, 3 county.';
+COMMENT ON COLUMN @extschema@.engine_policy.valid_from IS 'policy.valid_from.';
+COMMENT ON COLUMN @extschema@.engine_policy.valid_until IS 'policy.valid_until, infinity for NULL.';
+COMMENT ON COLUMN @extschema@.engine_policy.lookback_days IS 'policy.lookback_days.';
+COMMENT ON COLUMN @extschema@.engine_policy.quarantine_days_red IS 'policy.quarantine_days_red.';
+COMMENT ON COLUMN @extschema@.engine_policy.quarantine_days_yellow IS 'policy.quarantine_days_yellow.';
+COMMENT ON COLUMN @extschema@.engine_policy.red_release_negative_tests IS 'policy.red_release_negative_tests.';
+COMMENT ON COLUMN @extschema@.engine_policy.negative_test_valid_hours IS 'policy.negative_test_valid_hours.';
+COMMENT ON COLUMN @extschema@.engine_policy.fever_tenths IS 'policy.fever_celsius in tenths of a degree.';
+COMMENT ON COLUMN @extschema@.engine_policy.vaccinated_min_doses IS 'policy.vaccinated_min_doses.';
+COMMENT ON COLUMN @extschema@.engine_policy.symptoms_yellow IS 'policy.symptoms_yellow.';
+COMMENT ON COLUMN @extschema@.engine_policy.periodic_testing IS 'policy.periodic_testing.';
+COMMENT ON COLUMN @extschema@.engine_policy.calendar_days IS 'Whether policy.test_window is calendar_days.';
+COMMENT ON COLUMN @extschema@.engine_policy.two_negatives_release_yellow IS 'policy.two_negatives_release_yellow.';
 
--- Every version on a region's chain, flattened for the status engine
--- (layout in src/hc_status_pg.c).
-CREATE FUNCTION @extschema@._policy_vector(region text) RETURNS bigint[]
+-- Every version on a region's chain, for the status engine.
+CREATE FUNCTION @extschema@._policy_versions(region text) RETURNS @extschema@.engine_policy[]
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.array_agg(ARRAY[
-           @extschema@.division_rank(p.region)::bigint,
-           @extschema@._timestamptz_us(p.valid_from),
-           @extschema@._timestamptz_us(COALESCE(p.valid_until, 'infinity')),
-           p.lookback_days, p.quarantine_days_red, p.quarantine_days_yellow,
-           p.red_release_negative_tests, p.negative_test_valid_hours,
-           (p.fever_celsius OPERATOR(pg_catalog.*) 10)::bigint, p.vaccinated_min_doses,
-           p.symptoms_yellow::integer, p.periodic_testing::integer,
-           (p.test_window OPERATOR(pg_catalog.=) 'calendar_days')::integer,
-           p.two_negatives_release_yellow::integer] ORDER BY p.id), '{}')
+  -- (ROW is positional: one value a line, in the type's order)
+  SELECT COALESCE(pg_catalog.array_agg(ROW(
+           @extschema@.division_rank(p.region),                   -- rank
+           p.valid_from,                                          -- valid_from
+           COALESCE(p.valid_until, 'infinity'),                   -- valid_until
+           p.lookback_days,                                       -- lookback_days
+           p.quarantine_days_red,                                 -- quarantine_days_red
+           p.quarantine_days_yellow,                              -- quarantine_days_yellow
+           p.red_release_negative_tests,                          -- red_release_negative_tests
+           p.negative_test_valid_hours,                           -- negative_test_valid_hours
+           (p.fever_celsius OPERATOR(pg_catalog.*) 10)::integer,  -- fever_tenths
+           p.vaccinated_min_doses,                                -- vaccinated_min_doses
+           p.symptoms_yellow,                                     -- symptoms_yellow
+           p.periodic_testing,                                    -- periodic_testing
+           p.test_window OPERATOR(pg_catalog.=) 'calendar_days',  -- calendar_days
+           p.two_negatives_release_yellow                         -- two_negatives_release_yellow
+         )::@extschema@.engine_policy ORDER BY p.id), '{}')
     FROM @extschema@.policy p
-   WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_vector.region));
+   WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_versions.region));
 END;
-COMMENT ON FUNCTION @extschema@._policy_vector(text) IS
-  'Internal: every policy version on a region''s chain as the bigint[] the status engine reads.';
-REVOKE ALL ON FUNCTION @extschema@._policy_vector(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._policy_versions(text) IS
+  'Internal: every policy version on a region''s chain, as the status engine reads them.';
+REVOKE ALL ON FUNCTION @extschema@._policy_versions(text) FROM PUBLIC;
 
 -- The policy in force for a region at an instant, for people to read.
 CREATE FUNCTION @extschema@.policy_at(region text, at timestamptz DEFAULT pg_catalog.now())

@@ -24,26 +24,26 @@ COMMENT ON COLUMN @extschema@.status_timeline.next IS 'The later segments: [{fro
 COMMENT ON COLUMN @extschema@.status_timeline.inputs IS 'The evidence, packed: see person_status.inputs.';
 
 CREATE FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint,
-                                         bigint[], timestamptz)
+                                         @extschema@.engine_policy[], timestamptz)
 RETURNS internal
   AS 'MODULE_PATHNAME', 'healthcode_status_step' LANGUAGE C PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) IS
+COMMENT ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, @extschema@.engine_policy[], timestamptz) IS
   'Internal: transition function of _status_agg (collects one piece of evidence).';
-REVOKE ALL ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, @extschema@.engine_policy[], timestamptz) FROM PUBLIC;
 CREATE FUNCTION @extschema@._status_final(internal) RETURNS @extschema@.status_timeline
   AS 'MODULE_PATHNAME', 'healthcode_status_final' LANGUAGE C PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._status_final(internal) IS
   'Internal: final function of _status_agg (runs the status engine).';
 REVOKE ALL ON FUNCTION @extschema@._status_final(internal) FROM PUBLIC;
 CREATE AGGREGATE @extschema@._status_agg(kind text, at timestamptz, until timestamptz, value integer,
-                                         place text, ref bigint, policy bigint[], start timestamptz) (
+                                         place text, ref bigint, policy @extschema@.engine_policy[], start timestamptz) (
   SFUNC = @extschema@._status_step,
   STYPE = internal,
   FINALFUNC = @extschema@._status_final
 );
-COMMENT ON AGGREGATE @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) IS
-  'Internal: one person''s evidence rows (kind, at, until, value, place, ref) under a policy vector -> their status timeline from start on.';
-REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz) FROM PUBLIC;
+COMMENT ON AGGREGATE @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, @extschema@.engine_policy[], timestamptz) IS
+  'Internal: one person''s evidence rows (kind, at, until, value, place, ref) under their region''s policy versions -> their status timeline from start on.';
+REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, @extschema@.engine_policy[], timestamptz) FROM PUBLIC;
 
 -- ---- the risky-stay rule, written once; one person's evidence as events ------
 
@@ -194,7 +194,7 @@ BEGIN ATOMIC
       FROM (SELECT DISTINCT q.id FROM pg_catalog.unnest(persons) AS q(id)) d
       JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) d.id
   ), policies AS MATERIALIZED (
-    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+    SELECT r.region, @extschema@._policy_versions(r.region) AS vec
       FROM (SELECT DISTINCT who.region FROM who) r
   )
   SELECT who.id, who.region,
@@ -233,11 +233,11 @@ COMMENT ON COLUMN @extschema@.reexamined_stays.highs IS 'Each one''s level now: 
 -- only stays' levels change with a risk area, so their inputs less the
 -- re-examined stays, plus those still risky, are their whole evidence, and
 -- no evidence table is read.
-CREATE FUNCTION @extschema@._status_restayed(inputs bytea, stay_ids bigint[], stay_at timestamptz[],
-                                             stay_place text[], stay_high boolean[], policy bigint[],
-                                             start timestamptz, horizon timestamptz)
+CREATE FUNCTION @extschema@._status_from_stored_inputs(inputs bytea, stay_ids bigint[], stay_at timestamptz[],
+                                             stay_place text[], stay_high boolean[],
+                                             policy @extschema@.engine_policy[], start timestamptz, horizon timestamptz)
 RETURNS @extschema@.status_timeline
-  AS 'MODULE_PATHNAME', 'healthcode_status_restayed' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._status_restayed(bytea, bigint[], timestamptz[], text[], boolean[], bigint[], timestamptz, timestamptz) IS
+  AS 'MODULE_PATHNAME', 'healthcode_status_from_stored_inputs' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_from_stored_inputs(bytea, bigint[], timestamptz[], text[], boolean[], @extschema@.engine_policy[], timestamptz, timestamptz) IS
   'Internal: one person''s status timeline from start on after a risk-area change: their stored inputs less the windowed events before horizon and the re-examined stays (stay_ids), plus those stays still risky (stay_high true high, false medium, NULL none).';
-REVOKE ALL ON FUNCTION @extschema@._status_restayed(bytea, bigint[], timestamptz[], text[], boolean[], bigint[], timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._status_from_stored_inputs(bytea, bigint[], timestamptz[], text[], boolean[], @extschema@.engine_policy[], timestamptz, timestamptz) FROM PUBLIC;

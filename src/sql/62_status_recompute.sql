@@ -16,7 +16,7 @@ COMMENT ON COLUMN @extschema@.after_recompute.step IS 'A function of one bigint[
 REVOKE ALL ON @extschema@.after_recompute FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._recompute(persons bigint[], cause text, exclusive boolean DEFAULT false,
-                                       restayed @extschema@.reexamined_stays[] DEFAULT NULL)
+                                       changed_stays @extschema@.reexamined_stays[] DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -35,7 +35,7 @@ BEGIN
   END IF;
   -- each person once, in id order (the order of every index probed below;
   -- the people of re-examined stays come so)
-  IF restayed IS NULL THEN
+  IF changed_stays IS NULL THEN
     persons := ARRAY(SELECT DISTINCT q.id FROM unnest(persons) AS q(id) WHERE q.id IS NOT NULL ORDER BY q.id);
   END IF;
   -- Recalculations of the same person queue up here; the next statement
@@ -48,7 +48,7 @@ BEGIN
       WHERE s.person_id IN (SELECT unnest(persons)) ORDER BY s.person_id FOR UPDATE OF s;
   END IF;
 
-  -- (restayed is a constant of the custom plan: the branches of the other
+  -- (changed_stays is a constant of the custom plan: the branches of the other
   -- case are planned away)
   WITH cur AS MATERIALIZED (
     -- the stored rows: read at t, and where they lie (updated below by
@@ -58,16 +58,16 @@ BEGIN
            s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
            NULL::@extschema@.reexamined_stays AS x
       FROM @extschema@.person_status s
-     WHERE s.person_id = ANY (persons) AND restayed IS NULL
+     WHERE s.person_id = ANY (persons) AND changed_stays IS NULL
     UNION ALL
     SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
            @extschema@.status_at(s, t), x
       FROM @extschema@.person_status s
-      JOIN unnest(restayed) AS x ON x.person_id = s.person_id
-     WHERE restayed IS NOT NULL AND s.person_id = ANY (persons)
+      JOIN unnest(changed_stays) AS x ON x.person_id = s.person_id
+     WHERE changed_stays IS NOT NULL AND s.person_id = ANY (persons)
   ), policies AS MATERIALIZED (
     -- (once a region, not once a person)
-    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+    SELECT r.region, @extschema@._policy_versions(r.region) AS vec
       FROM (SELECT DISTINCT c.region FROM cur c WHERE c.stored_inputs IS NOT NULL) r
   ), fresh AS (
     -- each person's new timeline beside their stored row (if any); from
@@ -75,7 +75,7 @@ BEGIN
     SELECT f.person_id, f.region, f.timeline, c
       FROM @extschema@._fresh_status(persons, t) f
       LEFT JOIN cur c ON c.person_id = f.person_id
-     WHERE restayed IS NULL
+     WHERE changed_stays IS NULL
     UNION ALL
     -- ... or, after a risk-area change, those without stored inputs ...
     SELECT f.person_id, f.region, f.timeline, c
@@ -84,19 +84,19 @@ BEGIN
                     WHERE NOT EXISTS (SELECT 1 FROM cur c
                                        WHERE c.person_id = q.id AND c.stored_inputs IS NOT NULL)), t) f
       LEFT JOIN cur c ON c.person_id = f.person_id
-     WHERE restayed IS NOT NULL
+     WHERE changed_stays IS NOT NULL
     UNION ALL
     -- ... and the others from their inputs and re-examined stays (a call
     -- a row, in a subquery kept apart: (f(...)).* would call f once a column)
     SELECT r.person_id, r.region, r.timeline, r.c
       FROM (SELECT c.person_id, c.region, c,
-                   @extschema@._status_restayed(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
+                   @extschema@._status_from_stored_inputs(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
                                                 (c.x).highs, v.vec, t, horizon) AS timeline
               FROM cur c
               JOIN policies v ON v.region = c.region
              WHERE c.stored_inputs IS NOT NULL
             OFFSET 0) r
-     WHERE restayed IS NOT NULL
+     WHERE changed_stays IS NOT NULL
   ), changed AS MATERIALIZED (
     SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
            (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs,
@@ -145,5 +145,5 @@ BEGIN
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) IS
-  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. restayed: the stays a risk-area change re-examined; people with stored inputs are then recomputed from those. Returns how many status rows changed.';
+  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined; people with stored inputs are then recomputed from those. Returns how many status rows changed.';
 REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) FROM PUBLIC;

@@ -168,7 +168,7 @@ REVOKE ALL ON FUNCTION @extschema@._travel_changed() FROM PUBLIC;
 -- Risk areas: the stays, within the window, in a place the old or new
 -- designation covers while it was in force; only their levels can change,
 -- so they are re-examined against every designation and their people
--- recomputed from their stored inputs (_status_restayed).
+-- recomputed from their stored inputs (_status_from_stored_inputs).
 CREATE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -226,7 +226,7 @@ BEGIN
   END IF;
   stays := @extschema@._stays_in_changed_areas(areas, @extschema@._evidence_horizon(statement_timestamp()));
   PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
-                                 exclusive => true, restayed => stays);
+                                 exclusive => true, changed_stays => stays);
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._risk_area_changed() IS

@@ -15,7 +15,7 @@ BEGIN ATOMIC
       FROM @extschema@._fresh_status(ARRAY(SELECT p.id FROM @extschema@.person p), check_consistency.at) f
   ), policies AS MATERIALIZED (
     -- once a region, and the horizon once
-    SELECT r.region, @extschema@._policy_vector(r.region) AS vec,
+    SELECT r.region, @extschema@._policy_versions(r.region) AS vec,
            @extschema@._evidence_horizon(check_consistency.at) AS horizon
       FROM (SELECT DISTINCT s.region FROM @extschema@.person_status s) r
   ), stored AS MATERIALIZED (
@@ -23,7 +23,7 @@ BEGIN ATOMIC
            -- the timeline a risk-area change would compute from the stored
            -- inputs (with no stay re-examined): it must be the same
            CASE WHEN s.inputs IS NOT NULL THEN
-             @extschema@._status_restayed(s.inputs, '{}', '{}', '{}', '{}', v.vec, check_consistency.at,
+             @extschema@._status_from_stored_inputs(s.inputs, '{}', '{}', '{}', '{}', v.vec, check_consistency.at,
                                           v.horizon) END AS from_inputs
       FROM @extschema@.person_status s
       JOIN policies v ON v.region OPERATOR(pg_catalog.=) s.region

@@ -147,11 +147,11 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   'issue', 'pseudonym', 'national_pseudonym', 'synthetic_identifier', 'travel_retention', '_status_agg', '_status_step',
   '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
-  '_policy_default_guard', '_policy_truncate_guard', '_timestamptz_us', '_policy_vector',
+  '_policy_default_guard', '_policy_truncate_guard', '_policy_versions',
   '_evidence_horizon', '_risky_stays', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_risk_area_changed', '_people_governed',
-  '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_restayed',
+  '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
   '_require_symptoms', '_require_temperature', '_require_valid_for',
@@ -458,7 +458,7 @@ RESET ROLE;
 DROP TRIGGER IF EXISTS regress_hc_admin_trigger ON healthcode.person;
 SET LOCAL ROLE regress_hc_nobody;
 SELECT throws_ok($$SELECT healthcode._status_agg(NULL::text, NULL::timestamptz, NULL::timestamptz, NULL::integer,
-                                                 NULL::text, NULL::bigint, NULL::bigint[], NULL::timestamptz)$$,
+                                                 NULL::text, NULL::bigint, NULL::healthcode.engine_policy[], NULL::timestamptz)$$,
                  '42501', NULL, 'PUBLIC cannot run the status engine''s internal aggregate');
 RESET ROLE;
 SET LOCAL ROLE regress_hc_app_zj;

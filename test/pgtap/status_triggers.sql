@@ -382,9 +382,9 @@ SELECT is((SELECT array_agg(c.person_id) FROM check_consistency() c), ARRAY[:p_a
 SELECT ok((SELECT c.stored -> 'from_inputs' <> c.recomputed -> 'from_inputs' FROM check_consistency() c),
           'and shows what they recompute to');
 UPDATE person_status s SET inputs = v.inputs FROM inputs_saved v WHERE s.person_id = v.person_id;
-SELECT throws_ok($$SELECT healthcode._status_restayed('\x4849'::bytea, '{}', '{}', '{}', '{}', '{}', now(), now())$$,
+SELECT throws_ok($$SELECT healthcode._status_from_stored_inputs('\x4849'::bytea, '{}', '{}', '{}', '{}', '{}', now(), now())$$,
                  '22023', 'not packed status inputs', 'bytes that are not packed inputs: 22023');
-SELECT throws_ok($$SELECT healthcode._status_restayed('\x484901000000010103'::bytea, '{}', '{}', '{}', '{}', '{}', now(), now())$$,
+SELECT throws_ok($$SELECT healthcode._status_from_stored_inputs('\x484901000000010103'::bytea, '{}', '{}', '{}', '{}', '{}', now(), now())$$,
                  '22023', 'not packed status inputs', 'inputs cut short: 22023');
 DELETE FROM risk_area WHERE bulletin = 'status_triggers: inputs';
 DELETE FROM test_result WHERE sample_id = 'area-neg-1';

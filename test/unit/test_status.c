@@ -790,9 +790,214 @@ test_inputs_codec(void)
 	hc_buf_free(&b);
 }
 
+/* The table of evidence kinds: one row a kind, each name once, lookups
+ * both ways, and the facts the database relies on unchanged: the SQL
+ * names _evidence emits, the windowed set, each trigger's colour and rule. */
+static void
+test_kind_table(void)
+{
+	static const struct
+	{
+		int			kind;
+		const char *name;
+		int			colour;
+		int			rule;
+	}			expect[] = {
+		{HC_EV_STAY_HIGH, "stay_high", HC_RED, HC_RULE_STAY_HIGH},
+		{HC_EV_STAY_MEDIUM, "stay_medium", HC_YELLOW, HC_RULE_STAY_MEDIUM},
+		{HC_EV_CLOSE_CONTACT, "close_contact", HC_RED, HC_RULE_CLOSE_CONTACT},
+		{HC_EV_SECONDARY_CONTACT, "secondary_contact", HC_YELLOW, HC_RULE_SECONDARY_CONTACT},
+		{HC_EV_DECLARED_CONTACT, "declared_contact", HC_YELLOW, HC_RULE_DECLARED_CONTACT},
+		{HC_EV_POSITIVE_TEST, "positive_test", HC_RED, HC_RULE_POSITIVE_TEST},
+		{HC_EV_NEGATIVE_TEST, "negative_test", HC_YELLOW, HC_RULE_TEST_OVERDUE},
+		{HC_EV_SYMPTOMS, "symptoms", HC_YELLOW, HC_RULE_SYMPTOMS},
+		{HC_EV_TEMPERATURE, "temperature", HC_YELLOW, HC_RULE_FEVER},
+		{HC_EV_CHECKIN, "checkin", HC_YELLOW, HC_RULE_ABNORMAL_CHECKIN},
+		{HC_EV_CHECKIN_SYMPTOMS, "checkin_symptoms", HC_YELLOW, HC_RULE_ABNORMAL_CHECKIN},
+		{HC_EV_FINDING, "finding", HC_YELLOW, HC_RULE_AUDIT_FINDING},
+		{HC_EV_OVERRIDE, "override", HC_COLOUR_NONE, HC_RULE_OVERRIDE},
+		{HC_EV_RELEASE, "release", HC_COLOUR_NONE, 0},
+		{HC_EV_VACCINATION, "vaccination", HC_COLOUR_NONE, 0},
+		{HC_EV_PUSHED_RED, "pushed_red", HC_RED, HC_RULE_PUSHED_RED},
+		{HC_EV_REGISTERED, "registered", HC_YELLOW, HC_RULE_TEST_OVERDUE},
+	};
+	size_t		n_expect = sizeof(expect) / sizeof(expect[0]);
+	bool		rule_reported[HC_RULE_MAX + 1] = {false};
+	bool		rows_ok = true,
+				unique = true,
+				round_trip = true,
+				as_today = true,
+				windowed_as_today = true,
+				classes_ok = true,
+				all_rules = true;
+	int			k,
+				j;
+	size_t		i;
+
+	CHECK(n_expect == HC_EV_KIND_MAX, "kinds: the test knows all %d kinds", HC_EV_KIND_MAX);
+	for (k = HC_EV_STAY_HIGH; k <= HC_EV_KIND_MAX; k++)
+	{
+		const hc_event_kind_info *info = hc_event_kind_get(k);
+
+		if (info == NULL || info->kind != (hc_event_kind) k || info->name == NULL || info->name[0] == '\0' ||
+			info->kind_class < HC_CLASS_TRIGGER || info->kind_class > HC_CLASS_REGISTERED)
+		{
+			rows_ok = false;
+			DIAG("kind %d: no row, or a row of another kind, without a name or without a class", k);
+			continue;
+		}
+		for (j = HC_EV_STAY_HIGH; j < k; j++)
+			if (strcmp(hc_event_kind_get(j)->name, info->name) == 0)
+				unique = false;
+		if (hc_event_kind_from_name(info->name, strlen(info->name)) != (hc_event_kind) k)
+			round_trip = false;
+		/* a kind of a trigger class triggers a colour and reports a rule */
+		if (info->kind_class <= HC_CLASS_PUSHED &&
+			(info->colour < HC_GREEN || info->colour > HC_RED || info->rule < HC_RULE_STAY_HIGH ||
+			 info->rule > HC_RULE_MAX))
+			classes_ok = false;
+		/* only plain triggers are windowed */
+		if (info->windowed && info->kind_class != HC_CLASS_TRIGGER)
+			classes_ok = false;
+		if (info->rule >= HC_RULE_STAY_HIGH && info->rule <= HC_RULE_MAX)
+			rule_reported[info->rule] = true;
+	}
+	CHECK(rows_ok, "kinds: every kind has its row, a name and a class");
+	CHECK(unique, "kinds: every kind has a name of its own");
+	CHECK(round_trip, "kinds: a kind's name looks up that kind");
+	CHECK(classes_ok, "kinds: trigger classes have a colour and a rule; only plain triggers are windowed");
+	for (j = HC_RULE_STAY_HIGH; j <= HC_RULE_MAX; j++)
+		if (!rule_reported[j])
+		{
+			all_rules = false;
+			DIAG("rule %s is reported by no kind", hc_rule_name((hc_rule) j));
+		}
+	CHECK(all_rules, "kinds: every rule is reported by some kind");
+	for (i = 0; i < n_expect; i++)
+	{
+		const hc_event_kind_info *info = hc_event_kind_get(expect[i].kind);
+		bool		windowed = expect[i].kind == HC_EV_STAY_HIGH || expect[i].kind == HC_EV_STAY_MEDIUM ||
+			expect[i].kind == HC_EV_CLOSE_CONTACT || expect[i].kind == HC_EV_SECONDARY_CONTACT ||
+			expect[i].kind == HC_EV_DECLARED_CONTACT || expect[i].kind == HC_EV_FINDING;
+
+		if (info == NULL || strcmp(info->name, expect[i].name) != 0 ||
+			hc_event_kind_from_name(expect[i].name, strlen(expect[i].name)) != (hc_event_kind) expect[i].kind ||
+			info->colour != expect[i].colour || (int) info->rule != expect[i].rule)
+		{
+			as_today = false;
+			DIAG("kind %s differs from its expected row", expect[i].name);
+		}
+		if (hc_event_windowed(expect[i].kind) != windowed)
+		{
+			windowed_as_today = false;
+			DIAG("kind %s: windowed %d", expect[i].name, (int) hc_event_windowed(expect[i].kind));
+		}
+	}
+	CHECK(as_today, "kinds: the SQL names, colours and rules are the ones _evidence and the rules use");
+	CHECK(windowed_as_today,
+		  "kinds: windowed are the stays, contacts, declared contacts and findings, and only they");
+	CHECK(hc_event_kind_get(0) == NULL && hc_event_kind_get(-1) == NULL &&
+		  hc_event_kind_get(HC_EV_KIND_MAX + 1) == NULL &&
+		  !hc_event_windowed(0) && !hc_event_windowed(HC_EV_KIND_MAX + 1),
+		  "kinds: numbers that are no kind have no row and are not windowed");
+	CHECK(hc_event_kind_from_name("", 0) == 0 && hc_event_kind_from_name("stay", 4) == 0 &&
+		  hc_event_kind_from_name("stay_high_", 10) == 0 && hc_event_kind_from_name("Stay_high", 9) == 0 &&
+		  hc_event_kind_from_name("stay_highest", 9) == HC_EV_STAY_HIGH,
+		  "kinds: a name must match whole and exactly (and needs no NUL)");
+}
+
+/* The table of policy fields: one row a member of hc_policy, each name
+ * once, the built-in defaults, and each range enforced at both ends. */
+static void
+test_policy_fields(void)
+{
+	static const char *const names[] = {
+		"rank", "valid_from", "valid_until", "lookback_days", "quarantine_days_red",
+		"quarantine_days_yellow", "red_release_negative_tests", "negative_test_valid_hours",
+		"fever_tenths", "vaccinated_min_doses", "symptoms_yellow", "periodic_testing",
+		"calendar_days", "two_negatives_release_yellow",
+	};
+	hc_policy	p;
+	char		detail[HC_DETAIL_LEN];
+	bool		named = true,
+				unique = true,
+				ranges = true,
+				round_trip = true;
+	int			i,
+				j;
+
+	CHECK(sizeof(names) / sizeof(names[0]) == HC_POLICY_N_FIELDS,
+		  "policy fields: the test knows all %d fields", HC_POLICY_N_FIELDS);
+	for (i = 0; i < HC_POLICY_N_FIELDS; i++)
+	{
+		const hc_policy_field *f = &hc_policy_fields[i];
+
+		if (f->name == NULL || strcmp(f->name, names[i]) != 0 || f->offset >= sizeof(hc_policy))
+			named = false;
+		for (j = 0; j < i; j++)
+			if (f->name && hc_policy_fields[j].name && strcmp(f->name, hc_policy_fields[j].name) == 0)
+				unique = false;
+	}
+	CHECK(named, "policy fields: each row names a member of hc_policy, in the type's order");
+	CHECK(unique, "policy fields: each name once");
+
+	hc_policy_default(&p);
+	CHECK(p.rank == 0 && p.valid_from == HC_TIME_NEG_INF && p.valid_until == HC_TIME_POS_INF &&
+		  p.lookback_days == 14 && p.quarantine_days_red == 14 && p.quarantine_days_yellow == 7 &&
+		  p.red_release_negative_tests == 2 && p.negative_test_valid_hours == 48 && p.fever_tenths == 373 &&
+		  p.vaccinated_min_doses == 2 && p.symptoms_yellow && !p.periodic_testing && !p.calendar_days &&
+		  p.two_negatives_release_yellow,
+		  "policy fields: the defaults are the national default version's");
+	CHECK(hc_policy_valid(&p, detail, sizeof(detail)), "policy fields: the defaults are valid");
+
+	for (i = 0; i < HC_POLICY_N_FIELDS; i++)
+	{
+		const hc_policy_field *f = &hc_policy_fields[i];
+		int64_t		probe = f->type == HC_POLICY_TIME ? INT64_C(700000000000000) : f->type == HC_POLICY_BOOL ? 1 : f->max;
+
+		hc_policy_default(&p);
+		hc_policy_set(&p, f, probe);
+		if (hc_policy_get(&p, f) != probe)
+			round_trip = false;
+		if (f->type != HC_POLICY_INT)
+			continue;
+		hc_policy_set(&p, f, f->min);
+		ranges &= hc_policy_valid(&p, detail, sizeof(detail));
+		hc_policy_set(&p, f, f->max);
+		ranges &= hc_policy_valid(&p, detail, sizeof(detail));
+		hc_policy_set(&p, f, (int64_t) f->min - 1);
+		ranges &= !hc_policy_valid(&p, detail, sizeof(detail)) && strstr(detail, f->name) != NULL;
+		hc_policy_set(&p, f, (int64_t) f->max + 1);
+		ranges &= !hc_policy_valid(&p, detail, sizeof(detail)) && strstr(detail, f->name) != NULL;
+		if (!ranges)
+		{
+			DIAG("field %s: range %d-%d not enforced as it says", f->name, (int) f->min, (int) f->max);
+			break;
+		}
+	}
+	CHECK(round_trip, "policy fields: a value set is the value got");
+	CHECK(ranges, "policy fields: each integer's range holds at both ends, and the detail names it");
+
+	hc_policy_default(&p);
+	p.valid_until = HC_TIME_NEG_INF;
+	CHECK(!hc_policy_valid(&p, detail, sizeof(detail)) && strstr(detail, "valid_until"),
+		  "policy fields: valid_until may be +infinity, not -infinity (%s)", detail);
+	hc_policy_default(&p);
+	p.valid_from = HC_TIME_POS_INF;
+	CHECK(!hc_policy_valid(&p, detail, sizeof(detail)) && strstr(detail, "valid_from"),
+		  "policy fields: valid_from may be -infinity, not +infinity (%s)", detail);
+	hc_policy_default(&p);
+	p.valid_from = INT64_C(700000000000000);
+	p.valid_until = p.valid_from;
+	CHECK(!hc_policy_valid(&p, detail, sizeof(detail)) && strstr(detail, "later than"),
+		  "policy fields: a version ends after it starts");
+}
+
 void
 test_status_engine(void)
 {
+	test_kind_table();
+	test_policy_fields();
 	test_basic_rules();
 	test_releases();
 	test_policies();

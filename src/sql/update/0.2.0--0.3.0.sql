@@ -70,93 +70,102 @@ ALTER TABLE @extschema@.correction DROP CONSTRAINT evidence_is_known,
 -- _stays_reexamined became _stays_in_changed_areas (below, with the rule)
 DROP FUNCTION @extschema@._stays_reexamined(@extschema@.risk_area[], timestamptz);
 
+-- ---- policy by name: the engine reads engine_policy attributes by name ----------
+-- (55_policy.sql); _policy_versions, the aggregate and _status_from_stored_inputs
+-- (was _status_restayed) below take it, the old ones are dropped after them.
+-- A policy version as the status engine reads it: the C code reads each
+-- attribute by its name, the name of the engine's field (hc_policy_fields
+-- in src/hc_core_status_policy.c), so a field is added in both places and
+-- the order of the attributes does not matter.
+CREATE TYPE @extschema@.engine_policy AS (
+  rank                          integer,
+  valid_from                    timestamptz,
+  valid_until                   timestamptz,
+  lookback_days                 integer,
+  quarantine_days_red           integer,
+  quarantine_days_yellow        integer,
+  red_release_negative_tests    integer,
+  negative_test_valid_hours     integer,
+  fever_tenths                  integer,
+  vaccinated_min_doses          integer,
+  symptoms_yellow               boolean,
+  periodic_testing              boolean,
+  calendar_days                 boolean,
+  two_negatives_release_yellow  boolean
+);
+COMMENT ON TYPE @extschema@.engine_policy IS
+  'Internal: a policy version as the status engine reads it, each attribute by its name.';
+COMMENT ON COLUMN @extschema@.engine_policy.rank IS 'How specific the version''s region is: 0 national, 1 province, 2 city, 3 county.';
+COMMENT ON COLUMN @extschema@.engine_policy.valid_from IS 'policy.valid_from.';
+COMMENT ON COLUMN @extschema@.engine_policy.valid_until IS 'policy.valid_until, infinity for NULL.';
+COMMENT ON COLUMN @extschema@.engine_policy.lookback_days IS 'policy.lookback_days.';
+COMMENT ON COLUMN @extschema@.engine_policy.quarantine_days_red IS 'policy.quarantine_days_red.';
+COMMENT ON COLUMN @extschema@.engine_policy.quarantine_days_yellow IS 'policy.quarantine_days_yellow.';
+COMMENT ON COLUMN @extschema@.engine_policy.red_release_negative_tests IS 'policy.red_release_negative_tests.';
+COMMENT ON COLUMN @extschema@.engine_policy.negative_test_valid_hours IS 'policy.negative_test_valid_hours.';
+COMMENT ON COLUMN @extschema@.engine_policy.fever_tenths IS 'policy.fever_celsius in tenths of a degree.';
+COMMENT ON COLUMN @extschema@.engine_policy.vaccinated_min_doses IS 'policy.vaccinated_min_doses.';
+COMMENT ON COLUMN @extschema@.engine_policy.symptoms_yellow IS 'policy.symptoms_yellow.';
+COMMENT ON COLUMN @extschema@.engine_policy.periodic_testing IS 'policy.periodic_testing.';
+COMMENT ON COLUMN @extschema@.engine_policy.calendar_days IS 'Whether policy.test_window is calendar_days.';
+COMMENT ON COLUMN @extschema@.engine_policy.two_negatives_release_yellow IS 'policy.two_negatives_release_yellow.';
+
+-- _recompute's last argument is renamed (restayed -> changed_stays), which
+-- CREATE OR REPLACE cannot do
+DROP FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]);
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _decision_guard _import_refuse _person_changed _policy_default_guard _policy_truncate_guard _recompute _reject _require_person _risk_area_changed _risky_stays _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit create_travel_partitions decide_correction enable_subscription issue_for issue_for_subject record_decision register_person request_correction review_finding revoke_key subscription_sql
-CREATE OR REPLACE FUNCTION @extschema@._decision_guard() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF TG_OP = 'UPDATE'
-     AND (to_jsonb(NEW) - 'region') = (to_jsonb(OLD) - 'region') THEN
-    RETURN NEW;                 -- the person moved region: allowed
-  END IF;
-  RAISE EXCEPTION 'manual decisions are append-only'
-    USING ERRCODE = '55000',
-          HINT = 'Record a new decision instead: an override with another colour, or a release.';
-END $$;
-COMMENT ON FUNCTION @extschema@._decision_guard() IS
-  'Trigger: manual decisions cannot be changed or deleted (only their region follows the person).';
-REVOKE ALL ON FUNCTION @extschema@._decision_guard() FROM PUBLIC;
+-- functions new or changed since 0.2.0: _decision_guard _fresh_status _import_refuse _person_changed _policy_default_guard _policy_truncate_guard _policy_versions _recompute _reject _require_person _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency create_travel_partitions decide_correction enable_subscription issue_for issue_for_subject record_decision register_person request_correction review_finding revoke_key subscription_sql
 
--- Raises for an import whose check found a record naming nobody, or one
--- that repeats another's key (again, first, and which key; with no first,
--- key says what is wrong with record again).
-CREATE OR REPLACE FUNCTION @extschema@._import_refuse(what text, unknown bigint, unknown_before_lock boolean,
-                                            again bigint, first bigint, key text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
+-- A key's identity never changes: public key, id and region are fixed,
+-- validity only shrinks, and revocation is final.
+CREATE OR REPLACE FUNCTION @extschema@._trust_list_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  IF unknown IS NOT NULL AND unknown_before_lock THEN
-    RAISE EXCEPTION '% import: record % names no person registered in the regions the caller acts for', what, unknown
-      USING ERRCODE = 'P0002', DETAIL = 'Nothing was imported.',
-            HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
-  ELSIF unknown IS NOT NULL THEN
-    RAISE EXCEPTION '% import: record %: its person was moved or deleted by a concurrent transaction; retry the import', what, unknown
-      USING ERRCODE = '40001', DETAIL = 'Nothing was imported.';
+  IF NEW.key_id <> OLD.key_id OR NEW.public_key <> OLD.public_key
+     OR NEW.region::text <> OLD.region::text OR NEW.valid_from <> OLD.valid_from THEN
+    RAISE EXCEPTION 'the key id, public key, region and valid_from of an issuer key are immutable'
+      USING ERRCODE = '55000';
   END IF;
-  IF again IS NOT NULL AND first IS NULL THEN
-    RAISE EXCEPTION '% import: record %: %', what, again, key
-      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
-  ELSIF again IS NOT NULL THEN
-    RAISE EXCEPTION '% import: record % repeats record % (same %)', what, again, first, key
-      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.',
-            HINT = 'Each record of one import must have its own key; send a correction in a later import.';
+  IF NEW.valid_until > OLD.valid_until THEN
+    RAISE EXCEPTION 'the validity of an issuer key cannot be extended'
+      USING ERRCODE = '55000', HINT = 'Create a new key instead.';
   END IF;
+  IF OLD.status = 'revoked' AND NEW.status <> 'revoked' THEN
+    RAISE EXCEPTION 'a revoked issuer key cannot be reinstated' USING ERRCODE = '55000';
+  END IF;
+  RETURN NEW;
 END $$;
-COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) IS
-  'Internal: 22023 naming an import record whose person is unknown or that repeats an earlier record''s key; 40001 (retry) for a person moved or deleted while the import ran.';
-REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._trust_list_guard() IS
+  'Trigger: keeps an issuer key''s identity immutable and its revocation final.';
+REVOKE ALL ON FUNCTION @extschema@._trust_list_guard() FROM PUBLIC;
 
--- People: a new person gets a first status; a move to another region (or a
--- corrected registration time) changes the governing policy, and their
--- history moves with them.
-CREATE OR REPLACE FUNCTION @extschema@._person_changed() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
+CREATE OR REPLACE FUNCTION @extschema@.revoke_key(key_id bytea, reason text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    -- history follows a person by id (it has no foreign key to cascade)
-    IF EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)) THEN
-      RAISE EXCEPTION 'person.id cannot change' USING ERRCODE = '55000',
-        DETAIL = 'A person''s id is how their evidence, status and history find them; register a new person instead.';
+  IF reason IS NULL OR length(btrim(reason)) = 0 THEN
+    RAISE EXCEPTION 'revoking an issuer key needs a reason' USING ERRCODE = '22023';
+  END IF;
+  UPDATE @extschema@.trust_list t
+     SET status = 'revoked', revoked_at = now(), revocation_reason = reason,
+         signing_until = coalesce(t.signing_until, now())
+   WHERE t.key_id = revoke_key.key_id AND t.status <> 'revoked';
+  IF NOT FOUND THEN
+    IF EXISTS (SELECT 1 FROM @extschema@.trust_list t WHERE t.key_id = revoke_key.key_id) THEN
+      RAISE EXCEPTION 'issuer key % is already revoked', encode(key_id, 'hex') USING ERRCODE = '55000';
     END IF;
-    UPDATE @extschema@.status_history h SET region = n.region
-      FROM new_rows n JOIN old_rows o USING (id)
-     WHERE h.person_id = n.id AND n.region <> o.region;
+    RAISE EXCEPTION 'no issuer key %', encode(key_id, 'hex') USING ERRCODE = 'P0002';
   END IF;
-  IF @extschema@._restoring() THEN
-    RETURN NULL;
-  END IF;
-  PERFORM @extschema@._evidence_lock(false);
-  PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'registered_at', min(n.registered_at), max(n.registered_at))
-     FROM new_rows n;
-  IF TG_OP = 'INSERT' THEN
-    PERFORM @extschema@._recompute(ARRAY(SELECT n.id FROM new_rows n), @extschema@._cause(TG_TABLE_NAME, TG_OP));
-  ELSE
-    PERFORM @extschema@._recompute(
-      ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
-             WHERE n.region <> o.region OR n.registered_at <> o.registered_at),
-      @extschema@._cause(TG_TABLE_NAME, TG_OP));
-  END IF;
-  RETURN NULL;
+  -- the secret of a revoked key has no further use
+  DELETE FROM @extschema@.issuer_key_secret s WHERE s.key_id = revoke_key.key_id;
 END $$;
-COMMENT ON FUNCTION @extschema@._person_changed() IS
-  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
-REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.revoke_key(bytea, text) IS
+  'Revokes an issuer key: every code it signed stops verifying (reason key_revoked) and its sealed secret is destroyed.';
+REVOKE ALL ON FUNCTION @extschema@.revoke_key(bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.revoke_key(bytea, text) TO healthcode_admin;
 
 CREATE OR REPLACE FUNCTION @extschema@._policy_default_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -182,8 +191,167 @@ COMMENT ON FUNCTION @extschema@._policy_truncate_guard() IS
   'Trigger: TRUNCATE would remove the built-in national default version.';
 REVOKE ALL ON FUNCTION @extschema@._policy_truncate_guard() FROM PUBLIC;
 
+-- Every version on a region's chain, for the status engine.
+CREATE OR REPLACE FUNCTION @extschema@._policy_versions(region text) RETURNS @extschema@.engine_policy[]
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  -- (ROW is positional: one value a line, in the type's order)
+  SELECT COALESCE(pg_catalog.array_agg(ROW(
+           @extschema@.division_rank(p.region),                   -- rank
+           p.valid_from,                                          -- valid_from
+           COALESCE(p.valid_until, 'infinity'),                   -- valid_until
+           p.lookback_days,                                       -- lookback_days
+           p.quarantine_days_red,                                 -- quarantine_days_red
+           p.quarantine_days_yellow,                              -- quarantine_days_yellow
+           p.red_release_negative_tests,                          -- red_release_negative_tests
+           p.negative_test_valid_hours,                           -- negative_test_valid_hours
+           (p.fever_celsius OPERATOR(pg_catalog.*) 10)::integer,  -- fever_tenths
+           p.vaccinated_min_doses,                                -- vaccinated_min_doses
+           p.symptoms_yellow,                                     -- symptoms_yellow
+           p.periodic_testing,                                    -- periodic_testing
+           p.test_window OPERATOR(pg_catalog.=) 'calendar_days',  -- calendar_days
+           p.two_negatives_release_yellow                         -- two_negatives_release_yellow
+         )::@extschema@.engine_policy ORDER BY p.id), '{}')
+    FROM @extschema@.policy p
+   WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_versions.region));
+END;
+COMMENT ON FUNCTION @extschema@._policy_versions(text) IS
+  'Internal: every policy version on a region''s chain, as the status engine reads them.';
+REVOKE ALL ON FUNCTION @extschema@._policy_versions(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint,
+                                         @extschema@.engine_policy[], timestamptz)
+RETURNS internal
+  AS 'MODULE_PATHNAME', 'healthcode_status_step' LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, @extschema@.engine_policy[], timestamptz) IS
+  'Internal: transition function of _status_agg (collects one piece of evidence).';
+REVOKE ALL ON FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, @extschema@.engine_policy[], timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE AGGREGATE @extschema@._status_agg(kind text, at timestamptz, until timestamptz, value integer,
+                                         place text, ref bigint, policy @extschema@.engine_policy[], start timestamptz) (
+  SFUNC = @extschema@._status_step,
+  STYPE = internal,
+  FINALFUNC = @extschema@._status_final
+);
+COMMENT ON AGGREGATE @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, @extschema@.engine_policy[], timestamptz) IS
+  'Internal: one person''s evidence rows (kind, at, until, value, place, ref) under their region''s policy versions -> their status timeline from start on.';
+REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, @extschema@.engine_policy[], timestamptz) FROM PUBLIC;
+
+-- ---- the risky-stay rule, written once; one person's evidence as events ------
+
+-- A stay is risky when a medium- or high-risk designation covering its place
+-- (the place itself, its city or its province; a designation never names
+-- the nation) was in force at the time of the stay; the highest level wins.
+-- Every question about stays goes through this one text. It takes a query
+-- of stays (columns person_id, id, at, place) and gives the risky ones with
+-- high (true: a high-risk designation covers it, false: medium); with
+-- every_stay, every stay, high NULL where none covers it. The three equality
+-- joins (place, city, province: the hierarchy of src/hc_core_codec.c's
+-- division chain) let the planner hash a big batch of stays against the
+-- designations or probe their index for a few, which a join on
+-- division_chain(place) could not. test/pgtap/consistency_random.sql checks
+-- every caller against that chain.
+CREATE OR REPLACE FUNCTION @extschema@._stay_levels_sql(stays text, every_stay boolean DEFAULT false) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN pg_catalog.format($q$
+    WITH stays AS MATERIALIZED (%s),
+    covering AS (
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high' AS high, d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = s.place AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 4) || '00' AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 2) || '0000' AND d.level <> 'low'
+    ),
+    risky AS (
+      SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
+        FROM covering c
+       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
+       GROUP BY c.person_id, c.id, c.at, c.place
+    )
+    %s$q$,
+  stays,
+  CASE WHEN every_stay
+       THEN 'SELECT s.person_id, s.id, s.at, s.place, r.high FROM stays s LEFT JOIN risky r ON r.id = s.id AND r.at = s.at'
+       ELSE 'SELECT r.person_id, r.id, r.at, r.place, r.high FROM risky r' END);
+COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
+  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
+REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
+
+-- A person's stays, judged by the rule above. Which stays to judge: for a
+-- few people, theirs since horizon (each day partition's index on
+-- person_id); for many, only those in a place some designation's range
+-- covers while it was in force (the index on place and time), far fewer
+-- than all their stays when an area is upgraded.
+CREATE OR REPLACE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE WHEN cardinality(persons) > 200 THEN $s$
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+        FROM @extschema@.risk_area a
+        JOIN @extschema@.travel t
+          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+         AND t.at >= GREATEST(a.effective_from, $2)
+         AND (a.effective_until IS NULL OR t.at < a.effective_until)
+       WHERE a.level <> 'low'
+         AND t.person_id IN (SELECT unnest($1))$s$
+    ELSE $s$
+      SELECT t.person_id, t.id, t.at, t.place
+        FROM unnest($1) AS q(id)
+        JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$ END)
+    USING persons, horizon;
+END $$;
+COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
+  'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';
+REVOKE ALL ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) FROM PUBLIC;
+
+-- A fresh timeline for each person, from `start` on.
+CREATE OR REPLACE FUNCTION @extschema@._fresh_status(persons bigint[], start timestamptz)
+RETURNS TABLE (person_id bigint, region text, timeline @extschema@.status_timeline)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  WITH who AS MATERIALIZED (
+    SELECT p.id, p.region
+      FROM (SELECT DISTINCT q.id FROM pg_catalog.unnest(persons) AS q(id)) d
+      JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) d.id
+  ), policies AS MATERIALIZED (
+    SELECT r.region, @extschema@._policy_versions(r.region) AS vec
+      FROM (SELECT DISTINCT who.region FROM who) r
+  )
+  SELECT who.id, who.region,
+         @extschema@._status_agg(e.kind, e.at, e.until, e.value, e.place, e.ref, v.vec, start)
+    FROM who
+    JOIN policies v ON v.region OPERATOR(pg_catalog.=) who.region
+    -- in id order: each evidence table's index is then probed in order
+    LEFT JOIN @extschema@._evidence(ARRAY(SELECT who.id FROM who ORDER BY who.id),
+                                    @extschema@._evidence_horizon(start)) e
+      ON e.person_id OPERATOR(pg_catalog.=) who.id
+   GROUP BY who.id, who.region;
+END;
+COMMENT ON FUNCTION @extschema@._fresh_status(bigint[], timestamptz) IS
+  'Internal: the status timeline of each person computed from the raw evidence and policy, from start on.';
+REVOKE ALL ON FUNCTION @extschema@._fresh_status(bigint[], timestamptz) FROM PUBLIC;
+
+-- A person's timeline after a risk-area change, from their stored inputs:
+-- only stays' levels change with a risk area, so their inputs less the
+-- re-examined stays, plus those still risky, are their whole evidence, and
+-- no evidence table is read.
+CREATE OR REPLACE FUNCTION @extschema@._status_from_stored_inputs(inputs bytea, stay_ids bigint[], stay_at timestamptz[],
+                                             stay_place text[], stay_high boolean[],
+                                             policy @extschema@.engine_policy[], start timestamptz, horizon timestamptz)
+RETURNS @extschema@.status_timeline
+  AS 'MODULE_PATHNAME', 'healthcode_status_from_stored_inputs' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._status_from_stored_inputs(bytea, bigint[], timestamptz[], text[], boolean[], @extschema@.engine_policy[], timestamptz, timestamptz) IS
+  'Internal: one person''s status timeline from start on after a risk-area change: their stored inputs less the windowed events before horizon and the re-examined stays (stay_ids), plus those stays still risky (stay_high true high, false medium, NULL none).';
+REVOKE ALL ON FUNCTION @extschema@._status_from_stored_inputs(bytea, bigint[], timestamptz[], text[], boolean[], @extschema@.engine_policy[], timestamptz, timestamptz) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@._recompute(persons bigint[], cause text, exclusive boolean DEFAULT false,
-                                       restayed @extschema@.reexamined_stays[] DEFAULT NULL)
+                                       changed_stays @extschema@.reexamined_stays[] DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -202,7 +370,7 @@ BEGIN
   END IF;
   -- each person once, in id order (the order of every index probed below;
   -- the people of re-examined stays come so)
-  IF restayed IS NULL THEN
+  IF changed_stays IS NULL THEN
     persons := ARRAY(SELECT DISTINCT q.id FROM unnest(persons) AS q(id) WHERE q.id IS NOT NULL ORDER BY q.id);
   END IF;
   -- Recalculations of the same person queue up here; the next statement
@@ -215,7 +383,7 @@ BEGIN
       WHERE s.person_id IN (SELECT unnest(persons)) ORDER BY s.person_id FOR UPDATE OF s;
   END IF;
 
-  -- (restayed is a constant of the custom plan: the branches of the other
+  -- (changed_stays is a constant of the custom plan: the branches of the other
   -- case are planned away)
   WITH cur AS MATERIALIZED (
     -- the stored rows: read at t, and where they lie (updated below by
@@ -225,16 +393,16 @@ BEGIN
            s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
            NULL::@extschema@.reexamined_stays AS x
       FROM @extschema@.person_status s
-     WHERE s.person_id = ANY (persons) AND restayed IS NULL
+     WHERE s.person_id = ANY (persons) AND changed_stays IS NULL
     UNION ALL
     SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
            @extschema@.status_at(s, t), x
       FROM @extschema@.person_status s
-      JOIN unnest(restayed) AS x ON x.person_id = s.person_id
-     WHERE restayed IS NOT NULL AND s.person_id = ANY (persons)
+      JOIN unnest(changed_stays) AS x ON x.person_id = s.person_id
+     WHERE changed_stays IS NOT NULL AND s.person_id = ANY (persons)
   ), policies AS MATERIALIZED (
     -- (once a region, not once a person)
-    SELECT r.region, @extschema@._policy_vector(r.region) AS vec
+    SELECT r.region, @extschema@._policy_versions(r.region) AS vec
       FROM (SELECT DISTINCT c.region FROM cur c WHERE c.stored_inputs IS NOT NULL) r
   ), fresh AS (
     -- each person's new timeline beside their stored row (if any); from
@@ -242,7 +410,7 @@ BEGIN
     SELECT f.person_id, f.region, f.timeline, c
       FROM @extschema@._fresh_status(persons, t) f
       LEFT JOIN cur c ON c.person_id = f.person_id
-     WHERE restayed IS NULL
+     WHERE changed_stays IS NULL
     UNION ALL
     -- ... or, after a risk-area change, those without stored inputs ...
     SELECT f.person_id, f.region, f.timeline, c
@@ -251,19 +419,19 @@ BEGIN
                     WHERE NOT EXISTS (SELECT 1 FROM cur c
                                        WHERE c.person_id = q.id AND c.stored_inputs IS NOT NULL)), t) f
       LEFT JOIN cur c ON c.person_id = f.person_id
-     WHERE restayed IS NOT NULL
+     WHERE changed_stays IS NOT NULL
     UNION ALL
     -- ... and the others from their inputs and re-examined stays (a call
     -- a row, in a subquery kept apart: (f(...)).* would call f once a column)
     SELECT r.person_id, r.region, r.timeline, r.c
       FROM (SELECT c.person_id, c.region, c,
-                   @extschema@._status_restayed(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
+                   @extschema@._status_from_stored_inputs(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
                                                 (c.x).highs, v.vec, t, horizon) AS timeline
               FROM cur c
               JOIN policies v ON v.region = c.region
              WHERE c.stored_inputs IS NOT NULL
             OFFSET 0) r
-     WHERE restayed IS NOT NULL
+     WHERE changed_stays IS NOT NULL
   ), changed AS MATERIALIZED (
     SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
            (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs,
@@ -312,179 +480,8 @@ BEGIN
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) IS
-  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. restayed: the stays a risk-area change re-examined; people with stored inputs are then recomputed from those. Returns how many status rows changed.';
+  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined; people with stored inputs are then recomputed from those. Returns how many status rows changed.';
 REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) FROM PUBLIC;
-
-CREATE OR REPLACE FUNCTION @extschema@._reject(tbl text, problem text, row_data jsonb) RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  INSERT INTO @extschema@.exchange_reject (tbl, problem, row_data, by_replication)
-  VALUES (tbl, problem, row_data, @extschema@._by_replication());
-  RAISE WARNING 'skipped a row of %: %', tbl, problem;
-END $$;
-COMMENT ON FUNCTION @extschema@._reject(text, text, jsonb) IS
-  'Internal: logs a refused exchange row (and warns in the server log).';
-REVOKE ALL ON FUNCTION @extschema@._reject(text, text, jsonb) FROM PUBLIC;
-
-CREATE OR REPLACE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  id bigint := @extschema@.person_id(@extschema@._require_identifier(identifier));
-BEGIN
-  IF id IS NULL THEN
-    RAISE EXCEPTION 'no person with this identifier is registered in the regions the caller acts for' USING ERRCODE = 'P0002',
-      HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
-  END IF;
-  RETURN id;
-END $$;
-COMMENT ON FUNCTION @extschema@._require_person(text) IS
-  'Internal: the id of a person registered in the caller''s regions, or 22023 (without echoing the identifier, and the same whether the person is unknown or in another region).';
-REVOKE ALL ON FUNCTION @extschema@._require_person(text) FROM PUBLIC;
-
-CREATE OR REPLACE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  areas @extschema@.risk_area[];
-  stays @extschema@.reexamined_stays[];
-  cause text := @extschema@._cause(TG_TABLE_NAME, TG_OP);
-BEGIN
-  IF @extschema@._restoring() THEN
-    RETURN NULL;
-  END IF;
-  PERFORM @extschema@._evidence_lock(true);
-  IF TG_OP = 'TRUNCATE' THEN
-    PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p), cause, exclusive => true);
-    RETURN NULL;
-  END IF;
-  IF TG_OP = 'INSERT' THEN
-    areas := ARRAY(SELECT n FROM new_rows n);
-  ELSIF TG_OP = 'DELETE' THEN
-    areas := ARRAY(SELECT o FROM old_rows o);
-  ELSE
-    areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
-  END IF;
-  stays := @extschema@._stays_in_changed_areas(areas, @extschema@._evidence_horizon(statement_timestamp()));
-  PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
-                                 exclusive => true, restayed => stays);
-  RETURN NULL;
-END $$;
-COMMENT ON FUNCTION @extschema@._risk_area_changed() IS
-  'Internal: AFTER STATEMENT trigger of risk_area: re-examines the stays the old or new designation covers and recalculates their people.';
-REVOKE ALL ON FUNCTION @extschema@._risk_area_changed() FROM PUBLIC;
-
--- A person's stays, judged by the rule above. Which stays to judge: for a
--- few people, theirs since horizon (each day partition's index on
--- person_id); for many, only those in a place some designation's range
--- covers while it was in force (the index on place and time), far fewer
--- than all their stays when an area is upgraded.
-CREATE OR REPLACE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
-RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE WHEN cardinality(persons) > 200 THEN $s$
-      SELECT DISTINCT t.person_id, t.id, t.at, t.place
-        FROM @extschema@.risk_area a
-        JOIN @extschema@.travel t
-          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
-         AND t.at >= GREATEST(a.effective_from, $2)
-         AND (a.effective_until IS NULL OR t.at < a.effective_until)
-       WHERE a.level <> 'low'
-         AND t.person_id IN (SELECT unnest($1))$s$
-    ELSE $s$
-      SELECT t.person_id, t.id, t.at, t.place
-        FROM unnest($1) AS q(id)
-        JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$ END)
-    USING persons, horizon;
-END $$;
-COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
-  'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';
-REVOKE ALL ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) FROM PUBLIC;
-
--- ---- the risky-stay rule, written once; one person's evidence as events ------
-
--- A stay is risky when a medium- or high-risk designation covering its place
--- (the place itself, its city or its province; a designation never names
--- the nation) was in force at the time of the stay; the highest level wins.
--- Every question about stays goes through this one text. It takes a query
--- of stays (columns person_id, id, at, place) and gives the risky ones with
--- high (true: a high-risk designation covers it, false: medium); with
--- every_stay, every stay, high NULL where none covers it. The three equality
--- joins (place, city, province: the hierarchy of src/hc_core_codec.c's
--- division chain) let the planner hash a big batch of stays against the
--- designations or probe their index for a few, which a join on
--- division_chain(place) could not. test/pgtap/consistency_random.sql checks
--- every caller against that chain.
-CREATE OR REPLACE FUNCTION @extschema@._stay_levels_sql(stays text, every_stay boolean DEFAULT false) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN pg_catalog.format($q$
-    WITH stays AS MATERIALIZED (%s),
-    covering AS (
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high' AS high, d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = s.place AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 4) || '00' AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 2) || '0000' AND d.level <> 'low'
-    ),
-    risky AS (
-      SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
-        FROM covering c
-       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
-       GROUP BY c.person_id, c.id, c.at, c.place
-    )
-    %s$q$,
-  stays,
-  CASE WHEN every_stay
-       THEN 'SELECT s.person_id, s.id, s.at, s.place, r.high FROM stays s LEFT JOIN risky r ON r.id = s.id AND r.at = s.at'
-       ELSE 'SELECT r.person_id, r.id, r.at, r.place, r.high FROM risky r' END);
-COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
-  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
-REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
-
--- Risk areas: the stays, within the window, in a place the old or new
--- designation covers while it was in force; only their levels can change,
--- so they are re-examined against every designation and their people
--- recomputed from their stored inputs (_status_restayed).
-CREATE OR REPLACE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz)
-RETURNS @extschema@.reexamined_stays[]
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  result @extschema@.reexamined_stays[];
-BEGIN
-  EXECUTE format($q$
-    SELECT ARRAY(
-      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
-                 array_agg(r.high))::@extschema@.reexamined_stays
-        FROM (%s) r
-       GROUP BY r.person_id
-       ORDER BY r.person_id)$q$,
-    @extschema@._stay_levels_sql($s$
-      -- from the (place, at) index alone, which includes person and record
-      SELECT DISTINCT t.person_id, t.id, t.at, t.place
-        FROM unnest($1) a
-        JOIN @extschema@.travel t
-          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
-         AND t.at >= GREATEST(a.effective_from, $2)
-         AND (a.effective_until IS NULL OR t.at < a.effective_until)$s$, every_stay => true))
-    INTO result USING areas, horizon;
-  RETURN result;
-END $$;
-COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) IS
-  'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
-REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
 
 -- Travel: only stays in medium- or high-risk areas can change a colour, so
 -- a bulk import of ordinary itineraries recalculates only the people with
@@ -528,101 +525,112 @@ COMMENT ON FUNCTION @extschema@._travel_changed() IS
   'Internal: AFTER STATEMENT trigger of travel and its day partitions: recalculates the people whose new or removed stays fall in a medium- or high-risk area within the window.';
 REVOKE ALL ON FUNCTION @extschema@._travel_changed() FROM PUBLIC;
 
--- A key's identity never changes: public key, id and region are fixed,
--- validity only shrinks, and revocation is final.
-CREATE OR REPLACE FUNCTION @extschema@._trust_list_guard() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- Risk areas: the stays, within the window, in a place the old or new
+-- designation covers while it was in force; only their levels can change,
+-- so they are re-examined against every designation and their people
+-- recomputed from their stored inputs (_status_from_stored_inputs).
+CREATE OR REPLACE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz)
+RETURNS @extschema@.reexamined_stays[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  result @extschema@.reexamined_stays[];
 BEGIN
-  IF NEW.key_id <> OLD.key_id OR NEW.public_key <> OLD.public_key
-     OR NEW.region::text <> OLD.region::text OR NEW.valid_from <> OLD.valid_from THEN
-    RAISE EXCEPTION 'the key id, public key, region and valid_from of an issuer key are immutable'
-      USING ERRCODE = '55000';
-  END IF;
-  IF NEW.valid_until > OLD.valid_until THEN
-    RAISE EXCEPTION 'the validity of an issuer key cannot be extended'
-      USING ERRCODE = '55000', HINT = 'Create a new key instead.';
-  END IF;
-  IF OLD.status = 'revoked' AND NEW.status <> 'revoked' THEN
-    RAISE EXCEPTION 'a revoked issuer key cannot be reinstated' USING ERRCODE = '55000';
-  END IF;
-  RETURN NEW;
+  EXECUTE format($q$
+    SELECT ARRAY(
+      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
+                 array_agg(r.high))::@extschema@.reexamined_stays
+        FROM (%s) r
+       GROUP BY r.person_id
+       ORDER BY r.person_id)$q$,
+    @extschema@._stay_levels_sql($s$
+      -- from the (place, at) index alone, which includes person and record
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+        FROM unnest($1) a
+        JOIN @extschema@.travel t
+          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+         AND t.at >= GREATEST(a.effective_from, $2)
+         AND (a.effective_until IS NULL OR t.at < a.effective_until)$s$, every_stay => true))
+    INTO result USING areas, horizon;
+  RETURN result;
 END $$;
-COMMENT ON FUNCTION @extschema@._trust_list_guard() IS
-  'Trigger: keeps an issuer key''s identity immutable and its revocation final.';
-REVOKE ALL ON FUNCTION @extschema@._trust_list_guard() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) IS
+  'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
+REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@.audit(person_id bigint DEFAULT NULL, region text DEFAULT NULL)
-RETURNS SETOF @extschema@.audit_finding
-LANGUAGE plpgsql VOLATILE
+CREATE OR REPLACE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  targets bigint[];
-  people bigint[];
-  homes text[];
+  areas @extschema@.risk_area[];
+  stays @extschema@.reexamined_stays[];
+  cause text := @extschema@._cause(TG_TABLE_NAME, TG_OP);
 BEGIN
-  IF audit.person_id IS NOT NULL AND audit.region IS NOT NULL THEN
-    RAISE EXCEPTION 'give person_id or region, not both' USING ERRCODE = '22023',
-      DETAIL = 'An audit covers one person, one region, or (with neither) every pending declaration.';
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
   END IF;
-  IF audit.region IS NOT NULL THEN
-    PERFORM @extschema@._require_region(audit.region);
-    PERFORM @extschema@._require_caller_scope(audit.region);
+  PERFORM @extschema@._evidence_lock(true);
+  IF TG_OP = 'TRUNCATE' THEN
+    PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p), cause, exclusive => true);
+    RETURN NULL;
   END IF;
-  IF audit.person_id IS NOT NULL AND NOT EXISTS (
-       SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id AND @extschema@._in_caller_scope(p.region)) THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', audit.person_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
+  IF TG_OP = 'INSERT' THEN
+    areas := ARRAY(SELECT n FROM new_rows n);
+  ELSIF TG_OP = 'DELETE' THEN
+    areas := ARRAY(SELECT o FROM old_rows o);
+  ELSE
+    areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
   END IF;
-  -- a person or a region: every declaration within the longest window
-  -- (evidence may have arrived since); nobody named: the pending ones
-  targets := ARRAY(
-    SELECT d.id FROM @extschema@.declaration d
-     WHERE CASE
-       WHEN audit.person_id IS NOT NULL THEN
-         d.person_id = audit.person_id AND d.declared_at >= @extschema@._evidence_horizon(now())
-       WHEN audit.region IS NOT NULL THEN
-         @extschema@.division_covers(audit.region, d.region) AND d.declared_at >= @extschema@._evidence_horizon(now())
-       ELSE d.audited_at IS NULL END
-       AND @extschema@._in_caller_scope(d.region));
-  -- The people the findings are filed on, locked against a move or a
-  -- deletion (both change the key (id, region) that FOR KEY SHARE guards)
-  -- until this transaction ends. Without it, a finding filed with the region
-  -- this statement's snapshot showed fails its foreign key (23503) when a
-  -- move commits meanwhile; and a move half done (holding the person,
-  -- cascading into their declarations) would deadlock with the update of
-  -- those declarations below. A locking read returns the newest version
-  -- (READ COMMITTED): a move that committed first gives its new region, one
-  -- that comes later waits. In person-id order, as every other locker.
-  SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}'), coalesce(array_agg(p.region ORDER BY p.id), '{}')
-    INTO people, homes
-    FROM (SELECT p.id, p.region FROM @extschema@.person p
-           WHERE p.id IN (SELECT d.person_id FROM @extschema@.declaration d WHERE d.id = ANY (targets))
-           ORDER BY p.id FOR KEY SHARE OF p) p;
-  RETURN QUERY
-  WITH found AS (
-    -- (this statement's snapshot is newer than the locks: it sees the
-    -- declarations as moves and deletions that went first left them;
-    -- concurrent audits insert in one order, so neither waits for the other
-    -- on one finding while holding another the other waits for)
-    INSERT INTO @extschema@.audit_finding AS f (person_id, region, declaration_id, kind, detail)
-    SELECT a.person_id, h.region, a.declaration_id, a.kind, a.detail
-      FROM @extschema@._audit_findings(targets) a
-      JOIN unnest(people, homes) AS h(person_id, region) ON h.person_id = a.person_id
-     ORDER BY a.declaration_id, a.kind
-    ON CONFLICT ON CONSTRAINT audit_finding_natural_key DO NOTHING
-    RETURNING f.*
-  ), audited AS (
-    UPDATE @extschema@.declaration d SET audited_at = now()
-     WHERE d.id = ANY (targets)
-  )
-  SELECT * FROM found ORDER BY found.id;
+  stays := @extschema@._stays_in_changed_areas(areas, @extschema@._evidence_horizon(statement_timestamp()));
+  PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
+                                 exclusive => true, changed_stays => stays);
+  RETURN NULL;
 END $$;
-COMMENT ON FUNCTION @extschema@.audit(bigint, text) IS
-  'The background audit: for one person or one region (every declaration within the window) or, with no argument, every pending declaration; records the findings (which make yellow) and returns the new ones.';
-REVOKE ALL ON FUNCTION @extschema@.audit(bigint, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.audit(bigint, text) TO healthcode_operator;
+COMMENT ON FUNCTION @extschema@._risk_area_changed() IS
+  'Internal: AFTER STATEMENT trigger of risk_area: re-examines the stays the old or new designation covers and recalculates their people.';
+REVOKE ALL ON FUNCTION @extschema@._risk_area_changed() FROM PUBLIC;
+
+-- People: a new person gets a first status; a move to another region (or a
+-- corrected registration time) changes the governing policy, and their
+-- history moves with them.
+CREATE OR REPLACE FUNCTION @extschema@._person_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    -- history follows a person by id (it has no foreign key to cascade)
+    IF EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)) THEN
+      RAISE EXCEPTION 'person.id cannot change' USING ERRCODE = '55000',
+        DETAIL = 'A person''s id is how their evidence, status and history find them; register a new person instead.';
+    END IF;
+    UPDATE @extschema@.status_history h SET region = n.region
+      FROM new_rows n JOIN old_rows o USING (id)
+     WHERE h.person_id = n.id AND n.region <> o.region;
+  END IF;
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'registered_at', min(n.registered_at), max(n.registered_at))
+     FROM new_rows n;
+  IF TG_OP = 'INSERT' THEN
+    PERFORM @extschema@._recompute(ARRAY(SELECT n.id FROM new_rows n), @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  ELSE
+    PERFORM @extschema@._recompute(
+      ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
+             WHERE n.region <> o.region OR n.registered_at <> o.registered_at),
+      @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._person_changed() IS
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
+REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.create_travel_partitions(
     first_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date - 1),
@@ -704,6 +712,306 @@ COMMENT ON FUNCTION @extschema@.create_travel_partitions(date, date) IS
 REVOKE ALL ON FUNCTION @extschema@.create_travel_partitions(date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_travel_partitions(date, date) TO healthcode_admin;
 
+CREATE OR REPLACE FUNCTION @extschema@.audit(person_id bigint DEFAULT NULL, region text DEFAULT NULL)
+RETURNS SETOF @extschema@.audit_finding
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  targets bigint[];
+  people bigint[];
+  homes text[];
+BEGIN
+  IF audit.person_id IS NOT NULL AND audit.region IS NOT NULL THEN
+    RAISE EXCEPTION 'give person_id or region, not both' USING ERRCODE = '22023',
+      DETAIL = 'An audit covers one person, one region, or (with neither) every pending declaration.';
+  END IF;
+  IF audit.region IS NOT NULL THEN
+    PERFORM @extschema@._require_region(audit.region);
+    PERFORM @extschema@._require_caller_scope(audit.region);
+  END IF;
+  IF audit.person_id IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id AND @extschema@._in_caller_scope(p.region)) THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', audit.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  -- a person or a region: every declaration within the longest window
+  -- (evidence may have arrived since); nobody named: the pending ones
+  targets := ARRAY(
+    SELECT d.id FROM @extschema@.declaration d
+     WHERE CASE
+       WHEN audit.person_id IS NOT NULL THEN
+         d.person_id = audit.person_id AND d.declared_at >= @extschema@._evidence_horizon(now())
+       WHEN audit.region IS NOT NULL THEN
+         @extschema@.division_covers(audit.region, d.region) AND d.declared_at >= @extschema@._evidence_horizon(now())
+       ELSE d.audited_at IS NULL END
+       AND @extschema@._in_caller_scope(d.region));
+  -- The people the findings are filed on, locked against a move or a
+  -- deletion (both change the key (id, region) that FOR KEY SHARE guards)
+  -- until this transaction ends. Without it, a finding filed with the region
+  -- this statement's snapshot showed fails its foreign key (23503) when a
+  -- move commits meanwhile; and a move half done (holding the person,
+  -- cascading into their declarations) would deadlock with the update of
+  -- those declarations below. A locking read returns the newest version
+  -- (READ COMMITTED): a move that committed first gives its new region, one
+  -- that comes later waits. In person-id order, as every other locker.
+  SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}'), coalesce(array_agg(p.region ORDER BY p.id), '{}')
+    INTO people, homes
+    FROM (SELECT p.id, p.region FROM @extschema@.person p
+           WHERE p.id IN (SELECT d.person_id FROM @extschema@.declaration d WHERE d.id = ANY (targets))
+           ORDER BY p.id FOR KEY SHARE OF p) p;
+  RETURN QUERY
+  WITH found AS (
+    -- (this statement's snapshot is newer than the locks: it sees the
+    -- declarations as moves and deletions that went first left them;
+    -- concurrent audits insert in one order, so neither waits for the other
+    -- on one finding while holding another the other waits for)
+    INSERT INTO @extschema@.audit_finding AS f (person_id, region, declaration_id, kind, detail)
+    SELECT a.person_id, h.region, a.declaration_id, a.kind, a.detail
+      FROM @extschema@._audit_findings(targets) a
+      JOIN unnest(people, homes) AS h(person_id, region) ON h.person_id = a.person_id
+     ORDER BY a.declaration_id, a.kind
+    ON CONFLICT ON CONSTRAINT audit_finding_natural_key DO NOTHING
+    RETURNING f.*
+  ), audited AS (
+    UPDATE @extschema@.declaration d SET audited_at = now()
+     WHERE d.id = ANY (targets)
+  )
+  SELECT * FROM found ORDER BY found.id;
+END $$;
+COMMENT ON FUNCTION @extschema@.audit(bigint, text) IS
+  'The background audit: for one person or one region (every declaration within the window) or, with no argument, every pending declaration; records the findings (which make yellow) and returns the new ones.';
+REVOKE ALL ON FUNCTION @extschema@.audit(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.audit(bigint, text) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.review_finding(finding_id bigint, decision text, reason text)
+RETURNS @extschema@.audit_finding
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  f @extschema@.audit_finding;
+BEGIN
+  IF finding_id IS NULL THEN
+    RAISE EXCEPTION 'finding_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF decision IS NULL THEN
+    RAISE EXCEPTION 'decision must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF decision NOT IN ('confirm', 'dismiss') THEN
+    RAISE EXCEPTION 'decision must be confirm or dismiss, not %', quote_literal(@extschema@._shorten(decision))
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason');
+  UPDATE @extschema@.audit_finding a
+     SET status = CASE decision WHEN 'confirm' THEN 'confirmed' ELSE 'dismissed' END,
+         reviewed_by = @extschema@._caller()::regrole::text, reviewed_at = now(), review_reason = reason
+   WHERE a.id = finding_id AND a.status = 'open' AND @extschema@._in_caller_scope(a.region)
+  RETURNING a.* INTO f;
+  IF NOT FOUND THEN
+    IF EXISTS (SELECT 1 FROM @extschema@.audit_finding a
+                WHERE a.id = finding_id AND @extschema@._in_caller_scope(a.region)) THEN
+      RAISE EXCEPTION 'audit finding % has been reviewed already', finding_id USING ERRCODE = '55000';
+    END IF;
+    RAISE EXCEPTION 'no audit finding %', finding_id USING ERRCODE = 'P0002';
+  END IF;
+  RETURN f;
+END $$;
+COMMENT ON FUNCTION @extschema@.review_finding(bigint, text, text) IS
+  'An operator''s review of an open audit finding: confirm (it keeps counting) or dismiss (it stops counting; the status follows), always with a reason.';
+REVOKE ALL ON FUNCTION @extschema@.review_finding(bigint, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.review_finding(bigint, text, text) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint := @extschema@.person_id(@extschema@._require_identifier(identifier));
+BEGIN
+  IF id IS NULL THEN
+    RAISE EXCEPTION 'no person with this identifier is registered in the regions the caller acts for' USING ERRCODE = 'P0002',
+      HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
+  END IF;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_person(text) IS
+  'Internal: the id of a person registered in the caller''s regions, or 22023 (without echoing the identifier, and the same whether the person is unknown or in another region).';
+REVOKE ALL ON FUNCTION @extschema@._require_person(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.register_person(identifier text, region text, display_name text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint;
+  home text;
+  national bytea;
+BEGIN
+  PERFORM @extschema@._require_region(register_person.region);
+  PERFORM @extschema@._require_caller_scope(register_person.region);
+  PERFORM @extschema@._require_identifier(identifier);
+  -- (a name is stored masked, but not a name of any length)
+  IF length(register_person.display_name) > 100 THEN
+    RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
+      USING ERRCODE = '22023';
+  END IF;
+  -- with the national key, the pseudonym every node computes alike too
+  IF @extschema@._national_key_configured() THEN
+    national := @extschema@.national_pseudonym(@extschema@.normalize_identifier(identifier));
+  END IF;
+  INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
+  VALUES (register_person.region, @extschema@.pseudonym(@extschema@.normalize_identifier(identifier)),
+          @extschema@.mask_name(register_person.display_name), national)
+  ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING
+  RETURNING p.id INTO pid;
+  IF pid IS NULL THEN
+    SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
+     WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
+    -- registered before the national key was set: now it is known
+    UPDATE @extschema@.person p SET national_subject = national
+     WHERE p.id = pid AND p.national_subject IS NULL AND national IS NOT NULL;
+    IF home <> register_person.region THEN
+      -- which region is not the caller's business
+      RAISE EXCEPTION 'this person is registered in another region, not %', register_person.region
+        USING ERRCODE = '23505',
+              HINT = 'Moving a person to another region is an operator''s change of healthcode.person.region.';
+    END IF;
+  END IF;
+  RETURN pid;
+END $$;
+COMMENT ON FUNCTION @extschema@.register_person(text, text, text) IS
+  'Registers a person (identifier kept only as its pseudonym, name masked) in a region, or returns the id of the one already registered there.';
+REVOKE ALL ON FUNCTION @extschema@.register_person(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.register_person(text, text, text) TO healthcode_app, healthcode_operator;
+
+-- Raises for an import whose check found a record naming nobody, or one
+-- that repeats another's key (again, first, and which key; with no first,
+-- key says what is wrong with record again).
+CREATE OR REPLACE FUNCTION @extschema@._import_refuse(what text, unknown bigint, unknown_before_lock boolean,
+                                            again bigint, first bigint, key text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF unknown IS NOT NULL AND unknown_before_lock THEN
+    RAISE EXCEPTION '% import: record % names no person registered in the regions the caller acts for', what, unknown
+      USING ERRCODE = 'P0002', DETAIL = 'Nothing was imported.',
+            HINT = 'A person is registered by their first declaration (healthcode.declare) or by healthcode.register_person.';
+  ELSIF unknown IS NOT NULL THEN
+    RAISE EXCEPTION '% import: record %: its person was moved or deleted by a concurrent transaction; retry the import', what, unknown
+      USING ERRCODE = '40001', DETAIL = 'Nothing was imported.';
+  END IF;
+  IF again IS NOT NULL AND first IS NULL THEN
+    RAISE EXCEPTION '% import: record %: %', what, again, key
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  ELSIF again IS NOT NULL THEN
+    RAISE EXCEPTION '% import: record % repeats record % (same %)', what, again, first, key
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.',
+            HINT = 'Each record of one import must have its own key; send a correction in a later import.';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) IS
+  'Internal: 22023 naming an import record whose person is unknown or that repeats an earlier record''s key; 40001 (retry) for a person moved or deleted while the import ran.';
+REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.healthcode
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.person;
+  s @extschema@.status_report;
+  t timestamptz := statement_timestamp();
+  span interval;
+BEGIN
+  IF issue_for.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_valid_for(valid_for);
+  SELECT * INTO p FROM @extschema@.person x
+   WHERE x.id = issue_for.person_id AND @extschema@._in_caller_scope(x.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', issue_for.person_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  SELECT * INTO s FROM @extschema@.status(p.id, t);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'person % has no status yet', p.id USING ERRCODE = '55000';
+  END IF;
+  -- codes carry whole seconds from the statement's start: never let one
+  -- outlive the status it shows
+  span := CASE WHEN isfinite(s.valid_until)
+               THEN LEAST(valid_for, date_trunc('second', s.valid_until) - date_trunc('second', t))
+               ELSE valid_for END;
+  IF span < interval '1 second' THEN
+    RAISE EXCEPTION 'person %''s status changes within a second', p.id USING ERRCODE = '40001',
+      HINT = 'Retry the call: the code would carry a colour that no longer holds when it is shown.';
+  END IF;
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
+  VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
+  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated);
+END $$;
+COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
+  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; from one second to 366 days) but never after the status''s valid_until.';
+REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.request_correction(person_id bigint, evidence text, evidence_id bigint, claim text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  owner bigint;
+  home text;
+  id bigint;
+BEGIN
+  IF request_correction.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF evidence IS NULL THEN
+    RAISE EXCEPTION 'evidence must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.evidence_table e WHERE e.name = evidence AND e.correctable) THEN
+    RAISE EXCEPTION 'evidence must be one of %, not %',
+      (SELECT string_agg(e.name, ', ' ORDER BY e.name) FROM @extschema@.evidence_table e WHERE e.correctable),
+      quote_literal(@extschema@._shorten(evidence)) USING ERRCODE = '22023';
+  END IF;
+  IF evidence_id IS NULL THEN
+    RAISE EXCEPTION 'evidence_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(claim, 'claim');
+  -- the person, locked against a move or a deletion until the request is
+  -- in: filed with the region a snapshot showed, it would fail its foreign
+  -- key (23503) when a move commits meanwhile. The locking read gives the
+  -- newest region (READ COMMITTED); a move that comes later waits.
+  SELECT p.region INTO home FROM @extschema@.person p
+   WHERE p.id = request_correction.person_id AND @extschema@._in_caller_scope(p.region) FOR KEY SHARE;
+  EXECUTE format('SELECT e.person_id FROM @extschema@.%I e WHERE e.id = $1 AND @extschema@._in_caller_scope(e.region)', evidence)
+    INTO owner USING evidence_id;
+  IF owner IS DISTINCT FROM request_correction.person_id OR home IS NULL THEN
+    RAISE EXCEPTION 'person % has no % record %', request_correction.person_id, evidence, evidence_id
+      USING ERRCODE = 'P0002';
+  END IF;
+  INSERT INTO @extschema@.correction AS c (person_id, region, evidence, evidence_id, claim)
+  VALUES (request_correction.person_id, home, request_correction.evidence, request_correction.evidence_id,
+          request_correction.claim)
+  RETURNING c.id INTO id;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) IS
+  'Error correction, the person''s side: disputes one evidence record with a claim; returns the request id.';
+REVOKE ALL ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) TO healthcode_app, healthcode_operator;
+
 CREATE OR REPLACE FUNCTION @extschema@.decide_correction(correction_id bigint, accept boolean, reason text)
 RETURNS SETOF @extschema@.status_report
 LANGUAGE plpgsql VOLATILE
@@ -758,6 +1066,128 @@ COMMENT ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) IS
 REVOKE ALL ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) TO healthcode_operator;
 
+-- ---------------------------------------------------------------------------
+-- Consistency: recompute every status from the raw evidence and compare it
+-- with what the triggers stored. An empty result means the incremental,
+-- trigger-driven recalculation agrees with a full one.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.check_consistency(at timestamptz DEFAULT pg_catalog.statement_timestamp())
+RETURNS TABLE (person_id bigint, stored jsonb, recomputed jsonb)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  WITH fresh AS (
+    SELECT f.person_id, f.timeline AS v
+      FROM @extschema@._fresh_status(ARRAY(SELECT p.id FROM @extschema@.person p), check_consistency.at) f
+  ), policies AS MATERIALIZED (
+    -- once a region, and the horizon once
+    SELECT r.region, @extschema@._policy_versions(r.region) AS vec,
+           @extschema@._evidence_horizon(check_consistency.at) AS horizon
+      FROM (SELECT DISTINCT s.region FROM @extschema@.person_status s) r
+  ), stored AS MATERIALIZED (
+    SELECT s.person_id, x.v,
+           -- the timeline a risk-area change would compute from the stored
+           -- inputs (with no stay re-examined): it must be the same
+           CASE WHEN s.inputs IS NOT NULL THEN
+             @extschema@._status_from_stored_inputs(s.inputs, '{}', '{}', '{}', '{}', v.vec, check_consistency.at,
+                                          v.horizon) END AS from_inputs
+      FROM @extschema@.person_status s
+      JOIN policies v ON v.region OPERATOR(pg_catalog.=) s.region
+      CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, check_consistency.at) AS v OFFSET 0) x
+  ), compared AS (
+    SELECT COALESCE(f.person_id, s.person_id) AS person_id,
+           CASE WHEN s.person_id IS NOT NULL THEN
+             pg_catalog.jsonb_build_object('colour', (s.v).colour, 'vaccinated', (s.v).vaccinated,
+                                           'reasons', (s.v).reasons, 'valid_until', (s.v).valid_until,
+                                           'next', (s.v).next) END AS stored,
+           CASE WHEN f.person_id IS NOT NULL THEN
+             pg_catalog.jsonb_build_object('colour', (f.v).colour, 'vaccinated', (f.v).vaccinated,
+                                           'reasons', (f.v).reasons, 'valid_until', (f.v).valid_until,
+                                           'next', (f.v).next) END AS recomputed,
+           s.from_inputs
+      FROM fresh f
+      FULL JOIN stored s ON s.person_id OPERATOR(pg_catalog.=) f.person_id
+  ), judged AS (
+    SELECT c.person_id, c.stored, c.recomputed,
+           CASE WHEN c.from_inputs IS NOT NULL THEN
+             pg_catalog.jsonb_build_object('colour', (c.from_inputs).colour,
+                                           'vaccinated', (c.from_inputs).vaccinated,
+                                           'reasons', (c.from_inputs).reasons,
+                                           'valid_until', (c.from_inputs).valid_until,
+                                           'next', (c.from_inputs).next) END AS from_inputs
+      FROM compared c
+  )
+  SELECT j.person_id,
+         j.stored OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('from_inputs', j.from_inputs),
+         j.recomputed OPERATOR(pg_catalog.||)
+           pg_catalog.jsonb_build_object('from_inputs', CASE WHEN j.from_inputs IS NOT NULL THEN j.recomputed END)
+    FROM judged j
+   WHERE j.stored IS DISTINCT FROM j.recomputed
+      OR (j.from_inputs IS NOT NULL AND j.from_inputs IS DISTINCT FROM j.recomputed)
+   ORDER BY 1;
+END;
+COMMENT ON FUNCTION @extschema@.check_consistency(timestamptz) IS
+  'Recomputes every person''s status from the raw evidence and returns each person whose stored status (read at the same instant) differs, with both versions; under "from_inputs", the status computed from the evidence stored with it (person_status.inputs, what a risk-area change recomputes from), which must be the same. Empty when the triggers kept everything right.';
+REVOKE ALL ON FUNCTION @extschema@.check_consistency(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.check_consistency(timestamptz) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@._reject(tbl text, problem text, row_data jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  INSERT INTO @extschema@.exchange_reject (tbl, problem, row_data, by_replication)
+  VALUES (tbl, problem, row_data, @extschema@._by_replication());
+  RAISE WARNING 'skipped a row of %: %', tbl, problem;
+END $$;
+COMMENT ON FUNCTION @extschema@._reject(text, text, jsonb) IS
+  'Internal: logs a refused exchange row (and warns in the server log).';
+REVOKE ALL ON FUNCTION @extschema@._reject(text, text, jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.subscription_sql(publisher_name text, publisher_region text, conninfo text,
+    digests boolean DEFAULT false)
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n @extschema@.node;
+  sub text;
+BEGIN
+  SELECT * INTO n FROM @extschema@.node;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'this node is neither hub nor region yet' USING ERRCODE = '55000';
+  END IF;
+  IF publisher_name IS NULL OR publisher_name !~ '^[a-z][a-z0-9_]{0,40}$' OR conninfo IS NULL THEN
+    RAISE EXCEPTION 'publisher_name and conninfo must name the publishing node and how to reach it'
+      USING ERRCODE = '22023';
+  END IF;
+  IF publisher_region IS NULL OR NOT @extschema@.division_code_valid(publisher_region)
+     OR (n.role = 'region') <> (publisher_region = '000000') THEN
+    RAISE EXCEPTION 'invalid publisher_region %: a region subscribes to the hub (000000), the hub to a region',
+      coalesce(quote_literal(publisher_region), 'NULL') USING ERRCODE = '22023';
+  END IF;
+  sub := 'healthcode_' || n.name || '_from_' || publisher_name;
+  IF length(sub) > 63 THEN
+    RAISE EXCEPTION 'subscription name % is longer than 63 bytes', sub USING ERRCODE = '22023',
+      HINT = 'Use shorter node names.';
+  END IF;
+  -- what arrives through it may only concern the publisher's region
+  INSERT INTO @extschema@.peer AS p (subscription, publisher, region) VALUES (sub, publisher_name, publisher_region)
+  ON CONFLICT (subscription) DO UPDATE SET publisher = EXCLUDED.publisher, region = EXCLUDED.region;
+  -- made disabled: enable_subscription() first checks which tables it brings
+  RETURN NEXT format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION %s WITH (enabled = false)',
+                     sub, conninfo,
+                     CASE WHEN n.role = 'region'
+                          THEN 'healthcode_hub' || CASE WHEN digests THEN ', healthcode_hub_digests' ELSE '' END
+                          ELSE quote_ident('healthcode_region_' || publisher_name) END);
+  RETURN NEXT format('SELECT @extschema@.enable_subscription(%L)', sub);
+END $$;
+COMMENT ON FUNCTION @extschema@.subscription_sql(text, text, text, boolean) IS
+  'The statements this node runs to receive from another (a region from the hub, 000000, with every region''s digests if asked; the hub from a region, giving its division code): CREATE SUBSCRIPTION, made disabled, then enable_subscription(). Records the publisher''s region in peer. Run them with psql''s \gexec: CREATE SUBSCRIPTION cannot run inside a function.';
+REVOKE ALL ON FUNCTION @extschema@.subscription_sql(text, text, text, boolean) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.enable_subscription(subscription name) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -785,50 +1215,6 @@ END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
   'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;
-
-CREATE OR REPLACE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
-RETURNS @extschema@.healthcode
-LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  p @extschema@.person;
-  s @extschema@.status_report;
-  t timestamptz := statement_timestamp();
-  span interval;
-BEGIN
-  IF issue_for.person_id IS NULL THEN
-    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  PERFORM @extschema@._require_valid_for(valid_for);
-  SELECT * INTO p FROM @extschema@.person x
-   WHERE x.id = issue_for.person_id AND @extschema@._in_caller_scope(x.region);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', issue_for.person_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
-  END IF;
-  SELECT * INTO s FROM @extschema@.status(p.id, t);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'person % has no status yet', p.id USING ERRCODE = '55000';
-  END IF;
-  -- codes carry whole seconds from the statement's start: never let one
-  -- outlive the status it shows
-  span := CASE WHEN isfinite(s.valid_until)
-               THEN LEAST(valid_for, date_trunc('second', s.valid_until) - date_trunc('second', t))
-               ELSE valid_for END;
-  IF span < interval '1 second' THEN
-    RAISE EXCEPTION 'person %''s status changes within a second', p.id USING ERRCODE = '40001',
-      HINT = 'Retry the call: the code would carry a colour that no longer holds when it is shown.';
-  END IF;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
-  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated);
-END $$;
-COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
-  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; from one second to 366 days) but never after the status''s valid_until.';
-REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval) TO healthcode_app, healthcode_operator;
 
 CREATE OR REPLACE FUNCTION @extschema@.issue_for_subject(region text, subject bytea,
     valid_for interval DEFAULT interval '5 minutes')
@@ -877,6 +1263,23 @@ COMMENT ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) IS
   'Mode 3, on the hub: a code for a person of a region without an issuer of its own, signed by the nearest issuer the hub holds (the national one), with the colour the region''s digest gives now; never outliving it.';
 REVOKE ALL ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@._decision_guard() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'UPDATE'
+     AND (to_jsonb(NEW) - 'region') = (to_jsonb(OLD) - 'region') THEN
+    RETURN NEW;                 -- the person moved region: allowed
+  END IF;
+  RAISE EXCEPTION 'manual decisions are append-only'
+    USING ERRCODE = '55000',
+          HINT = 'Record a new decision instead: an override with another colour, or a release.';
+END $$;
+COMMENT ON FUNCTION @extschema@._decision_guard() IS
+  'Trigger: manual decisions cannot be changed or deleted (only their region follows the person).';
+REVOKE ALL ON FUNCTION @extschema@._decision_guard() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.record_decision(
     person_id bigint,
@@ -934,209 +1337,13 @@ COMMENT ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extsc
 REVOKE ALL ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) TO healthcode_operator;
 
-CREATE OR REPLACE FUNCTION @extschema@.register_person(identifier text, region text, display_name text DEFAULT NULL)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  pid bigint;
-  home text;
-  national bytea;
-BEGIN
-  PERFORM @extschema@._require_region(register_person.region);
-  PERFORM @extschema@._require_caller_scope(register_person.region);
-  PERFORM @extschema@._require_identifier(identifier);
-  -- (a name is stored masked, but not a name of any length)
-  IF length(register_person.display_name) > 100 THEN
-    RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
-      USING ERRCODE = '22023';
-  END IF;
-  -- with the national key, the pseudonym every node computes alike too
-  IF @extschema@._national_key_configured() THEN
-    national := @extschema@.national_pseudonym(@extschema@.normalize_identifier(identifier));
-  END IF;
-  INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
-  VALUES (register_person.region, @extschema@.pseudonym(@extschema@.normalize_identifier(identifier)),
-          @extschema@.mask_name(register_person.display_name), national)
-  ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING
-  RETURNING p.id INTO pid;
-  IF pid IS NULL THEN
-    SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
-     WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
-    -- registered before the national key was set: now it is known
-    UPDATE @extschema@.person p SET national_subject = national
-     WHERE p.id = pid AND p.national_subject IS NULL AND national IS NOT NULL;
-    IF home <> register_person.region THEN
-      -- which region is not the caller's business
-      RAISE EXCEPTION 'this person is registered in another region, not %', register_person.region
-        USING ERRCODE = '23505',
-              HINT = 'Moving a person to another region is an operator''s change of healthcode.person.region.';
-    END IF;
-  END IF;
-  RETURN pid;
-END $$;
-COMMENT ON FUNCTION @extschema@.register_person(text, text, text) IS
-  'Registers a person (identifier kept only as its pseudonym, name masked) in a region, or returns the id of the one already registered there.';
-REVOKE ALL ON FUNCTION @extschema@.register_person(text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.register_person(text, text, text) TO healthcode_app, healthcode_operator;
+-- ---- end of what tools/update-draft.sh writes
 
-CREATE OR REPLACE FUNCTION @extschema@.request_correction(person_id bigint, evidence text, evidence_id bigint, claim text)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  owner bigint;
-  home text;
-  id bigint;
-BEGIN
-  IF request_correction.person_id IS NULL THEN
-    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  IF evidence IS NULL THEN
-    RAISE EXCEPTION 'evidence must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM @extschema@.evidence_table e WHERE e.name = evidence AND e.correctable) THEN
-    RAISE EXCEPTION 'evidence must be one of %, not %',
-      (SELECT string_agg(e.name, ', ' ORDER BY e.name) FROM @extschema@.evidence_table e WHERE e.correctable),
-      quote_literal(@extschema@._shorten(evidence)) USING ERRCODE = '22023';
-  END IF;
-  IF evidence_id IS NULL THEN
-    RAISE EXCEPTION 'evidence_id must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  PERFORM @extschema@._require_text(claim, 'claim');
-  -- the person, locked against a move or a deletion until the request is
-  -- in: filed with the region a snapshot showed, it would fail its foreign
-  -- key (23503) when a move commits meanwhile. The locking read gives the
-  -- newest region (READ COMMITTED); a move that comes later waits.
-  SELECT p.region INTO home FROM @extschema@.person p
-   WHERE p.id = request_correction.person_id AND @extschema@._in_caller_scope(p.region) FOR KEY SHARE;
-  EXECUTE format('SELECT e.person_id FROM @extschema@.%I e WHERE e.id = $1 AND @extschema@._in_caller_scope(e.region)', evidence)
-    INTO owner USING evidence_id;
-  IF owner IS DISTINCT FROM request_correction.person_id OR home IS NULL THEN
-    RAISE EXCEPTION 'person % has no % record %', request_correction.person_id, evidence, evidence_id
-      USING ERRCODE = 'P0002';
-  END IF;
-  INSERT INTO @extschema@.correction AS c (person_id, region, evidence, evidence_id, claim)
-  VALUES (request_correction.person_id, home, request_correction.evidence, request_correction.evidence_id,
-          request_correction.claim)
-  RETURNING c.id INTO id;
-  RETURN id;
-END $$;
-COMMENT ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) IS
-  'Error correction, the person''s side: disputes one evidence record with a claim; returns the request id.';
-REVOKE ALL ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.request_correction(bigint, text, bigint, text) TO healthcode_app, healthcode_operator;
-
-CREATE OR REPLACE FUNCTION @extschema@.review_finding(finding_id bigint, decision text, reason text)
-RETURNS @extschema@.audit_finding
-LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  f @extschema@.audit_finding;
-BEGIN
-  IF finding_id IS NULL THEN
-    RAISE EXCEPTION 'finding_id must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  IF decision IS NULL THEN
-    RAISE EXCEPTION 'decision must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  IF decision NOT IN ('confirm', 'dismiss') THEN
-    RAISE EXCEPTION 'decision must be confirm or dismiss, not %', quote_literal(@extschema@._shorten(decision))
-      USING ERRCODE = '22023';
-  END IF;
-  PERFORM @extschema@._require_text(reason, 'reason');
-  UPDATE @extschema@.audit_finding a
-     SET status = CASE decision WHEN 'confirm' THEN 'confirmed' ELSE 'dismissed' END,
-         reviewed_by = @extschema@._caller()::regrole::text, reviewed_at = now(), review_reason = reason
-   WHERE a.id = finding_id AND a.status = 'open' AND @extschema@._in_caller_scope(a.region)
-  RETURNING a.* INTO f;
-  IF NOT FOUND THEN
-    IF EXISTS (SELECT 1 FROM @extschema@.audit_finding a
-                WHERE a.id = finding_id AND @extschema@._in_caller_scope(a.region)) THEN
-      RAISE EXCEPTION 'audit finding % has been reviewed already', finding_id USING ERRCODE = '55000';
-    END IF;
-    RAISE EXCEPTION 'no audit finding %', finding_id USING ERRCODE = 'P0002';
-  END IF;
-  RETURN f;
-END $$;
-COMMENT ON FUNCTION @extschema@.review_finding(bigint, text, text) IS
-  'An operator''s review of an open audit finding: confirm (it keeps counting) or dismiss (it stops counting; the status follows), always with a reason.';
-REVOKE ALL ON FUNCTION @extschema@.review_finding(bigint, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.review_finding(bigint, text, text) TO healthcode_operator;
-
-CREATE OR REPLACE FUNCTION @extschema@.revoke_key(key_id bytea, reason text)
-RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF reason IS NULL OR length(btrim(reason)) = 0 THEN
-    RAISE EXCEPTION 'revoking an issuer key needs a reason' USING ERRCODE = '22023';
-  END IF;
-  UPDATE @extschema@.trust_list t
-     SET status = 'revoked', revoked_at = now(), revocation_reason = reason,
-         signing_until = coalesce(t.signing_until, now())
-   WHERE t.key_id = revoke_key.key_id AND t.status <> 'revoked';
-  IF NOT FOUND THEN
-    IF EXISTS (SELECT 1 FROM @extschema@.trust_list t WHERE t.key_id = revoke_key.key_id) THEN
-      RAISE EXCEPTION 'issuer key % is already revoked', encode(key_id, 'hex') USING ERRCODE = '55000';
-    END IF;
-    RAISE EXCEPTION 'no issuer key %', encode(key_id, 'hex') USING ERRCODE = 'P0002';
-  END IF;
-  -- the secret of a revoked key has no further use
-  DELETE FROM @extschema@.issuer_key_secret s WHERE s.key_id = revoke_key.key_id;
-END $$;
-COMMENT ON FUNCTION @extschema@.revoke_key(bytea, text) IS
-  'Revokes an issuer key: every code it signed stops verifying (reason key_revoked) and its sealed secret is destroyed.';
-REVOKE ALL ON FUNCTION @extschema@.revoke_key(bytea, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.revoke_key(bytea, text) TO healthcode_admin;
-
-CREATE OR REPLACE FUNCTION @extschema@.subscription_sql(publisher_name text, publisher_region text, conninfo text,
-    digests boolean DEFAULT false)
-RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  n @extschema@.node;
-  sub text;
-BEGIN
-  SELECT * INTO n FROM @extschema@.node;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'this node is neither hub nor region yet' USING ERRCODE = '55000';
-  END IF;
-  IF publisher_name IS NULL OR publisher_name !~ '^[a-z][a-z0-9_]{0,40}$' OR conninfo IS NULL THEN
-    RAISE EXCEPTION 'publisher_name and conninfo must name the publishing node and how to reach it'
-      USING ERRCODE = '22023';
-  END IF;
-  IF publisher_region IS NULL OR NOT @extschema@.division_code_valid(publisher_region)
-     OR (n.role = 'region') <> (publisher_region = '000000') THEN
-    RAISE EXCEPTION 'invalid publisher_region %: a region subscribes to the hub (000000), the hub to a region',
-      coalesce(quote_literal(publisher_region), 'NULL') USING ERRCODE = '22023';
-  END IF;
-  sub := 'healthcode_' || n.name || '_from_' || publisher_name;
-  IF length(sub) > 63 THEN
-    RAISE EXCEPTION 'subscription name % is longer than 63 bytes', sub USING ERRCODE = '22023',
-      HINT = 'Use shorter node names.';
-  END IF;
-  -- what arrives through it may only concern the publisher's region
-  INSERT INTO @extschema@.peer AS p (subscription, publisher, region) VALUES (sub, publisher_name, publisher_region)
-  ON CONFLICT (subscription) DO UPDATE SET publisher = EXCLUDED.publisher, region = EXCLUDED.region;
-  -- made disabled: enable_subscription() first checks which tables it brings
-  RETURN NEXT format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION %s WITH (enabled = false)',
-                     sub, conninfo,
-                     CASE WHEN n.role = 'region'
-                          THEN 'healthcode_hub' || CASE WHEN digests THEN ', healthcode_hub_digests' ELSE '' END
-                          ELSE quote_ident('healthcode_region_' || publisher_name) END);
-  RETURN NEXT format('SELECT @extschema@.enable_subscription(%L)', sub);
-END $$;
-COMMENT ON FUNCTION @extschema@.subscription_sql(text, text, text, boolean) IS
-  'The statements this node runs to receive from another (a region from the hub, 000000, with every region''s digests if asked; the hub from a region, giving its division code): CREATE SUBSCRIPTION, made disabled, then enable_subscription(). Records the publisher''s region in peer. Run them with psql''s \gexec: CREATE SUBSCRIPTION cannot run inside a function.';
-REVOKE ALL ON FUNCTION @extschema@.subscription_sql(text, text, text, boolean) FROM PUBLIC;
-
+-- ---- what the functions above replace ----------------------------------------------
+-- (after them: _fresh_status and check_consistency, bodies parsed at creation,
+-- referred to the old aggregate and _policy_vector until they were replaced)
+DROP AGGREGATE @extschema@._status_agg(text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz);
+DROP FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz, integer, text, bigint, bigint[], timestamptz);
+DROP FUNCTION @extschema@._status_restayed(bytea, bigint[], timestamptz[], text[], boolean[], bigint[], timestamptz, timestamptz);
+DROP FUNCTION @extschema@._policy_vector(text);
+DROP FUNCTION @extschema@._timestamptz_us(timestamptz);

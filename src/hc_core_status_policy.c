@@ -1,0 +1,122 @@
+/*
+ * hc_core_status_policy.c — the fields of a policy version, one row each:
+ * name, place in hc_policy, type, default and valid range. The defaults,
+ * the range checks and the database's reading of a version (attribute by
+ * attribute, by name) all come from this table. Pure C: no PostgreSQL
+ * header.
+ */
+#include "hc_status_internal.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define INT_FIELD(f, dflt, lo, hi) {#f, offsetof(hc_policy, f), HC_POLICY_INT, (dflt), (lo), (hi)}
+#define TIME_FIELD(f, dflt) {#f, offsetof(hc_policy, f), HC_POLICY_TIME, (dflt), 0, 0}
+#define BOOL_FIELD(f, dflt) {#f, offsetof(hc_policy, f), HC_POLICY_BOOL, (dflt), 0, 1}
+
+/* The defaults are the national default version's (DESIGN.md "Status
+ * rules"); the ranges are the policy table's CHECK constraints. */
+const hc_policy_field hc_policy_fields[HC_POLICY_N_FIELDS] = {
+	INT_FIELD(rank, 0, 0, 3),
+	TIME_FIELD(valid_from, HC_TIME_NEG_INF),
+	TIME_FIELD(valid_until, HC_TIME_POS_INF),
+	INT_FIELD(lookback_days, 14, 1, 366),
+	INT_FIELD(quarantine_days_red, 14, 1, 366),
+	INT_FIELD(quarantine_days_yellow, 7, 1, 366),
+	INT_FIELD(red_release_negative_tests, 2, 0, 10),
+	INT_FIELD(negative_test_valid_hours, 48, 1, 24 * 31),
+	INT_FIELD(fever_tenths, 373, 350, 430),
+	INT_FIELD(vaccinated_min_doses, 2, 0, 10),
+	BOOL_FIELD(symptoms_yellow, true),
+	BOOL_FIELD(periodic_testing, false),
+	BOOL_FIELD(calendar_days, false),
+	BOOL_FIELD(two_negatives_release_yellow, true),
+};
+
+#undef INT_FIELD
+#undef TIME_FIELD
+#undef BOOL_FIELD
+
+int64_t
+hc_policy_get(const hc_policy *p, const hc_policy_field *f)
+{
+	const char *at = (const char *) p + f->offset;
+
+	switch (f->type)
+	{
+		case HC_POLICY_INT:
+			return *(const int32_t *) at;
+		case HC_POLICY_TIME:
+			return *(const int64_t *) at;
+		case HC_POLICY_BOOL:
+			return *(const bool *) at;
+	}
+	return 0;
+}
+
+void
+hc_policy_set(hc_policy *p, const hc_policy_field *f, int64_t v)
+{
+	char	   *at = (char *) p + f->offset;
+
+	switch (f->type)
+	{
+		case HC_POLICY_INT:
+			*(int32_t *) at = (int32_t) (v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v);
+			break;
+		case HC_POLICY_TIME:
+			*(int64_t *) at = v;
+			break;
+		case HC_POLICY_BOOL:
+			*(bool *) at = v != 0;
+			break;
+	}
+}
+
+void
+hc_policy_default(hc_policy *p)
+{
+	int			i;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < HC_POLICY_N_FIELDS; i++)
+		hc_policy_set(p, &hc_policy_fields[i], hc_policy_fields[i].dflt);
+}
+
+bool
+hc_policy_valid(const hc_policy *p, char *detail, size_t detail_len)
+{
+	int			i;
+
+	for (i = 0; i < HC_POLICY_N_FIELDS; i++)
+	{
+		const hc_policy_field *f = &hc_policy_fields[i];
+		int64_t		v = hc_policy_get(p, f);
+
+		if (f->type == HC_POLICY_INT && (v < f->min || v > f->max))
+		{
+			hc_set_detail(detail, detail_len, "%s must be between %d and %d, not %d.",
+						  f->name, (int) f->min, (int) f->max, (int) v);
+			return false;
+		}
+	}
+	/* a time is finite and in range, or the infinity that is its default */
+	for (i = 0; i < HC_POLICY_N_FIELDS; i++)
+	{
+		const hc_policy_field *f = &hc_policy_fields[i];
+		int64_t		v = hc_policy_get(p, f);
+
+		if (f->type == HC_POLICY_TIME && v != f->dflt && (v <= -HC_TIME_LIMIT || v >= HC_TIME_LIMIT))
+		{
+			hc_set_detail(detail, detail_len, "%s must be in range or %s.",
+						  f->name, f->dflt == HC_TIME_NEG_INF ? "-infinity" : "infinity");
+			return false;
+		}
+	}
+	if (p->valid_from >= p->valid_until)
+	{
+		hc_set_detail(detail, detail_len, "valid_until must be later than valid_from.");
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,238 @@
+/*
+ * hc_sign_pg.c — issuer keys at the SQL surface: making a key pair sealed
+ * under the server key (create_key() stores it), a public key's id, and
+ * the two uses of the keys: issue(), which signs a code with the region's
+ * signing key, and verify(), which judges a code against the trust list.
+ * The keys come from the caches in hc_key_cache.c.
+ */
+#include "hc_keys.h"
+
+#include <sodium.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "common/int.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+/* ---- issue ---------------------------------------------------------------- */
+
+/* Whole seconds in an interval, rounded up; months count 30 days as
+ * PostgreSQL's interval comparison does. -1 when out of range. */
+static int64
+interval_seconds_ceil(const Interval *iv)
+{
+	int64		us;
+	int64		days_us;
+
+	if (pg_mul_s64_overflow((int64) iv->month * DAYS_PER_MONTH + iv->day, USECS_PER_DAY, &days_us) ||
+		pg_add_s64_overflow(days_us, iv->time, &us))
+		return -1;
+	return us <= 0 ? 0 : (us + USECS_PER_SEC - 1) / USECS_PER_SEC;
+}
+
+PG_FUNCTION_INFO_V1(healthcode_issue);
+Datum
+healthcode_issue(PG_FUNCTION_ARGS)
+{
+	uint32_t	region = hc_region_arg(PG_GETARG_TEXT_PP(0), "region");
+	bytea	   *subject = PG_GETARG_BYTEA_PP(1);
+	hc_colour	colour = hc_enum_to_colour(PG_GETARG_DATUM(2));
+	int64		valid_for = interval_seconds_ceil(PG_GETARG_INTERVAL_P(3));
+	bool		vaccinated = PG_GETARG_BOOL(4);
+	/* the statement's time: a long transaction must not issue aged codes */
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	const TrustKey *key;
+	const Signer *signer;
+	hc_code		code;
+	uint8_t		packed[HC_V1_LEN];
+	int64		key_end;
+	char		detail[HC_DETAIL_LEN];
+
+	if (VARSIZE_ANY_EXHDR(subject) != HC_SUBJECT_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("subject must be a %d-byte pseudonym, not %zu bytes",
+						HC_SUBJECT_LEN, VARSIZE_ANY_EXHDR(subject)),
+				 errhint("Derive it with healthcode.pseudonym(identifier).")));
+	if (valid_for < 1 || valid_for > HC_TIME_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("valid_for must be a positive interval of at least one second")));
+
+	hc_trust_ensure();
+	key = hc_trust_signing_key(region, now);
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no active issuer key for region %06u or any region above it", region),
+				 errhint("Create one with SELECT healthcode.create_key('%06u');", region)));
+
+	memset(&code, 0, sizeof(code));
+	code.version = HC_FORMAT_V1;
+	code.region = region;
+	memcpy(code.subject, VARDATA_ANY(subject), HC_SUBJECT_LEN);
+	code.colour = colour;
+	code.vaccinated = vaccinated;
+	code.issued_at = hc_timestamptz_to_unix(now);
+	/* never outlive the key: capped at the end of its validity */
+	key_end = hc_timestamptz_to_unix(key->valid_until);
+	code.expires_at = Min(code.issued_at + valid_for, key_end);
+	memcpy(code.key_id, key->key_id, HC_KEY_ID_LEN);
+	if (hc_validate(&code, detail, sizeof(detail)) != HC_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot issue a code with these values"),
+				 errdetail("%s", detail)));
+
+	signer = hc_signer_get(key);
+	sodium_mprotect_readonly(signer->secret);
+	hc_sign(&code, signer->secret, packed);
+	sodium_mprotect_noaccess(signer->secret);
+	return hc_make_datum(packed, HC_V1_LEN);
+}
+
+/* ---- verify ----------------------------------------------------------------- */
+
+typedef struct VerifyState
+{
+	TupleDesc	desc;
+	Datum		colour_oid[3];
+} VerifyState;
+
+static VerifyState *
+verify_state(FunctionCallInfo fcinfo)
+{
+	VerifyState *vs = fcinfo->flinfo->fn_extra;
+
+	if (vs == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		TupleDesc	desc;
+		int			c;
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		vs = palloc(sizeof(VerifyState));
+		vs->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		for (c = HC_GREEN; c <= HC_RED; c++)
+			vs->colour_oid[c] = hc_colour_to_enum(TupleDescAttr(vs->desc, 1)->atttypid,
+												  (hc_colour) c);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = vs;
+	}
+	return vs;
+}
+
+/* The documented reasons, in the order verify() checks them. */
+static const char *
+judge(const hc_code *code, const uint8_t *packed, size_t len, TimestampTz at)
+{
+	const TrustKey *key = hc_trust_find(code->key_id);
+	TimestampTz issued_at = hc_unix_to_timestamptz(code->issued_at);
+	TimestampTz expires_at = hc_unix_to_timestamptz(code->expires_at);
+
+	if (key == NULL)
+		return "unknown_key";
+	if (!hc_signature_valid(packed, len, key->public_key))
+		return "bad_signature";
+	if (!hc_region_covers(key->region, code->region))
+		return "region_mismatch";
+	if (key->state == KEY_REVOKED)
+		return "key_revoked";
+	/* signing_until keeps a rotated-out key from vouching for new codes;
+	 * one second of slack for the whole-second issued_at */
+	if (issued_at < key->valid_from - USECS_PER_SEC || issued_at > key->signing_until)
+		return "key_not_valid_at_issue";
+	if (at >= key->valid_until)
+		return "key_expired";
+	if (issued_at > at + (int64) hc_clock_skew_seconds * USECS_PER_SEC)
+		return "not_yet_valid";
+	if (at >= expires_at)
+		return "expired";
+	return "ok";
+}
+
+PG_FUNCTION_INFO_V1(healthcode_verify);
+Datum
+healthcode_verify(PG_FUNCTION_ARGS)
+{
+	struct varlena *v = HC_GETARG_BYTES(0);
+	TimestampTz at = PG_GETARG_TIMESTAMPTZ(1);
+	VerifyState *vs = verify_state(fcinfo);
+	hc_code		code;
+	const char *reason;
+	char		region[7];
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	hc_unpack_stored(v, &code);
+	hc_trust_ensure();
+	reason = judge(&code, (const uint8_t *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), at);
+
+	hc_region_format(code.region, region);
+	values[0] = BoolGetDatum(strcmp(reason, "ok") == 0);
+	values[1] = vs->colour_oid[code.colour];
+	values[2] = PointerGetDatum(cstring_to_text(region));
+	values[3] = TimestampTzGetDatum(hc_unix_to_timestamptz(code.issued_at));
+	values[4] = TimestampTzGetDatum(hc_unix_to_timestamptz(code.expires_at));
+	values[5] = hc_make_datum(code.key_id, HC_KEY_ID_LEN);
+	values[6] = PointerGetDatum(cstring_to_text(reason));
+	values[7] = BoolGetDatum(code.vaccinated);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(vs->desc, values, nulls)));
+}
+
+/* ---- key creation ------------------------------------------------------------ */
+
+/*
+ * Makes a key pair for region and returns (key_id, public_key, sealed
+ * secret). The secret exists in clear only in locked memory here and is
+ * wiped before returning; create_key() stores the result.
+ */
+PG_FUNCTION_INFO_V1(healthcode_new_issuer_key);
+Datum
+healthcode_new_issuer_key(PG_FUNCTION_ARGS)
+{
+	uint32_t	region = hc_region_arg(PG_GETARG_TEXT_PP(0), "region");
+	uint8_t		server_key[HC_SERVER_KEY_LEN];
+	uint8_t		public_key[HC_PUBLIC_KEY_LEN];
+	uint8_t		key_id[HC_KEY_ID_LEN];
+	uint8_t		sealed[HC_SEALED_LEN];
+	uint8_t    *secret;
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+
+	secret = hc_locked_alloc_reading(HC_SECRET_KEY_LEN, hc_read_server_key, server_key);
+	/* nothing below raises an error until both secrets are wiped */
+	hc_keypair(public_key, secret);
+	hc_key_id(public_key, key_id);
+	hc_seal_secret(server_key, key_id, region, secret, sealed);
+	sodium_memzero(server_key, sizeof(server_key));
+	sodium_free(secret);
+
+	values[0] = hc_make_datum(key_id, HC_KEY_ID_LEN);
+	values[1] = hc_make_datum(public_key, HC_PUBLIC_KEY_LEN);
+	values[2] = hc_make_datum(sealed, HC_SEALED_LEN);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(healthcode_public_key_id);
+Datum
+healthcode_public_key_id(PG_FUNCTION_ARGS)
+{
+	bytea	   *pk = PG_GETARG_BYTEA_PP(0);
+	uint8_t		key_id[HC_KEY_ID_LEN];
+
+	if (VARSIZE_ANY_EXHDR(pk) != HC_PUBLIC_KEY_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an Ed25519 public key has %d bytes, not %zu",
+						HC_PUBLIC_KEY_LEN, VARSIZE_ANY_EXHDR(pk))));
+	hc_key_id((const uint8_t *) VARDATA_ANY(pk), key_id);
+	return hc_make_datum(key_id, HC_KEY_ID_LEN);
+}
