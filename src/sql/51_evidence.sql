@@ -298,7 +298,7 @@ COMMENT ON COLUMN @extschema@.audit_finding.reviewed_at IS 'When it was reviewed
 COMMENT ON COLUMN @extschema@.audit_finding.review_reason IS 'Why it was confirmed or dismissed.';
 
 -- Reds decided in a region, pushed to every other one through the hub
--- (92_federation.sql): a node's own rows are those of its people, the
+-- (92_federation_status.sql): a node's own rows are those of its people, the
 -- others arrive by logical replication. A person registered here with the
 -- same national pseudonym is red for as long as the pushing region says.
 CREATE TABLE @extschema@.red_push (

@@ -33,7 +33,7 @@ BEGIN
     EXECUTE format('COMMENT ON SEQUENCE @extschema@.%I IS %L', tbl || '_id_seq', format('Ids of %s rows.', tbl));
   END LOOP;
 END $$;
--- the national scheme's exchange tables (92_federation.sql): what was
+-- the national scheme's exchange tables (9x_federation_*.sql): what was
 -- received stays available offline after a restore
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.key_exchange', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.red_push', '');
