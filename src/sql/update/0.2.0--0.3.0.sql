@@ -1,11 +1,14 @@
 -- ---------------------------------------------------------------------------
--- healthcode 0.2.0 -> 0.3.0, written by hand: every change 0.3.0 makes to a
--- 0.2.0 database, as CREATE OR REPLACE, ALTER, or CREATE for what is new,
--- in the order src/sql/ makes them. The Makefile puts the schema guard
--- (src/sql/01_schema_guard.sql) before it. test/shell/upgrade_security.sh
--- proves the result equals a fresh install of 0.3.0.
+-- healthcode 0.2.0 -> 0.3.0: every change 0.3.0 makes to a 0.2.0 database.
+-- Three parts: what is not a function (tables, types, rows, constraints,
+-- grants on tables, drops that must come first), written by hand; the
+-- functions that differ from 0.2.0 or are new, each as its statements in
+-- src/sql/ in install order, written by tools/update-draft.sh --write
+-- between its two marker lines; and, by hand again, what those functions
+-- replace. The Makefile puts the schema guard (src/sql/01_schema_guard.sql)
+-- before it. test/shell/upgrade_security.sh proves the result equals a
+-- fresh install of 0.3.0 (doc/releasing.md).
 -- ---------------------------------------------------------------------------
-
 
 -- ---- recalculation calls the steps later topics register ---------------------
 -- (62_status_recompute.sql, 92_federation_status.sql)
