@@ -280,7 +280,8 @@ DECLARE
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM @extschema@.peer p WHERE p.subscription = enable_subscription.subscription)
      OR NOT EXISTS (SELECT 1 FROM pg_subscription s WHERE s.subname = enable_subscription.subscription) THEN
-    RAISE EXCEPTION 'no subscription % made by subscription_sql()', subscription USING ERRCODE = 'P0002';
+    RAISE EXCEPTION 'no subscription %', subscription USING ERRCODE = 'P0002',
+      HINT = 'enable_subscription() enables a subscription made with the statement subscription_sql() returns.';
   END IF;
   -- the publishing node chose the tables: only the exchange tables may come
   SELECT string_agg(r.srrelid::regclass::text, ', ' ORDER BY r.srrelid::regclass::text) INTO extra
