@@ -59,7 +59,7 @@ SELECT try(format('SELECT %L::bytea::healthcode', set_byte(:'payload'::bytea, 0,
 SELECT try(format('SELECT %L::bytea::healthcode', overlay(:'payload'::bytea placing '\x0f1b32'::bytea from 2))) AS region_990002;
 SELECT try(format('SELECT %L::bytea::healthcode', overlay(:'payload'::bytea placing '\x050916'::bytea from 2))) AS region_county_without_city;
 SELECT try(format('SELECT %L::bytea::healthcode', set_byte(:'payload'::bytea, 20, 3))) AS colour_3;
-SELECT try(format('SELECT %L::bytea::healthcode', set_byte(:'payload'::bytea, 21, 3))) AS reserved_flag;
+SELECT try(format('SELECT %L::bytea::healthcode', set_byte(:'payload'::bytea, 21, 7))) AS reserved_flag;
 SELECT try(format('SELECT %L::bytea::healthcode', overlay(:'payload'::bytea placing '\x62480280'::bytea from 27))) AS expires_equals_issued;
 SELECT try(format('SELECT %L::bytea::healthcode', overlay(:'payload'::bytea placing '\x00000001'::bytea from 23))) AS issued_1970;
 SELECT try($$SELECT '\x01'::bytea::healthcode$$) AS one_byte;

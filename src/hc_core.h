@@ -20,7 +20,10 @@
  *      1    3 issuing region, GB/T 2260 division code, big-endian integer
  *      4   16 subject pseudonym (keyed BLAKE2b of the person's identifier)
  *     20    1 colour: 0 green, 1 yellow, 2 red
- *     21    1 flags: bit 0 vaccinated; other bits reserved, must be 0
+ *     21    1 flags: bit 0 vaccinated; bit 1 paper (a long-lived code for
+ *             someone without a phone, printed; 0.3.0 on); bits 2-7
+ *             reserved, must be 0 (a verifier that knows only bit 0 rejects
+ *             a paper code as malformed)
  *     22    4 issued_at, seconds since 1970-01-01 UTC, big-endian
  *     26    4 expires_at, same encoding
  *     30    8 key id: first 8 bytes of SHA-256 of the issuer public key
@@ -42,6 +45,8 @@
 #define HC_MAX_TEXT_LEN      (HC_PREFIX_LEN + (HC_MAX_LEN / 2) * 3 + 2 + 1)
 
 #define HC_FLAG_VACCINATED   0x01
+#define HC_FLAG_PAPER        0x02
+#define HC_FLAGS_KNOWN       (HC_FLAG_VACCINATED | HC_FLAG_PAPER)
 /* Codes claiming to be issued before this instant are impossible: the
  * health-code system did not exist (2020-01-01 00:00:00 UTC). */
 #define HC_EPOCH_MIN         INT64_C(1577836800)
@@ -63,6 +68,7 @@ typedef struct hc_code
 	uint8_t		subject[HC_SUBJECT_LEN];
 	hc_colour	colour;
 	bool		vaccinated;
+	bool		paper;			/* a paper code (HC_FLAG_PAPER) */
 	int64_t		issued_at;		/* unix seconds */
 	int64_t		expires_at;		/* unix seconds */
 	uint8_t		key_id[HC_KEY_ID_LEN];

@@ -338,10 +338,10 @@ hc_unpack(const uint8_t *buf, size_t len, hc_code *out,
 				   "A version 1 payload has %d bytes; got %zu.", HC_V1_LEN, len);
 		return HC_ERR_LENGTH;
 	}
-	if (buf[21] & ~HC_FLAG_VACCINATED)
+	if (buf[21] & ~HC_FLAGS_KNOWN)
 	{
 		hc_set_detail(detail, detail_len,
-				   "Flags byte 0x%02X sets reserved bits (only bit 0, vaccinated, is defined).",
+				   "Flags byte 0x%02X sets reserved bits (only bits 0, vaccinated, and 1, paper, are defined).",
 				   (unsigned) buf[21]);
 		return HC_ERR_FLAGS;
 	}
@@ -350,6 +350,7 @@ hc_unpack(const uint8_t *buf, size_t len, hc_code *out,
 	memcpy(out->subject, buf + 4, HC_SUBJECT_LEN);
 	out->colour = (hc_colour) buf[20];
 	out->vaccinated = (buf[21] & HC_FLAG_VACCINATED) != 0;
+	out->paper = (buf[21] & HC_FLAG_PAPER) != 0;
 	out->issued_at = hc_get_be32(buf + 22);
 	out->expires_at = hc_get_be32(buf + 26);
 	memcpy(out->key_id, buf + 30, HC_KEY_ID_LEN);
@@ -366,7 +367,7 @@ hc_pack(const hc_code *c, uint8_t out[HC_V1_LEN])
 	out[3] = (uint8_t) c->region;
 	memcpy(out + 4, c->subject, HC_SUBJECT_LEN);
 	out[20] = (uint8_t) c->colour;
-	out[21] = c->vaccinated ? HC_FLAG_VACCINATED : 0;
+	out[21] = (c->vaccinated ? HC_FLAG_VACCINATED : 0) | (c->paper ? HC_FLAG_PAPER : 0);
 	hc_put_be32(out + 22, (uint32_t) c->issued_at);
 	hc_put_be32(out + 26, (uint32_t) c->expires_at);
 	memcpy(out + 30, c->key_id, HC_KEY_ID_LEN);

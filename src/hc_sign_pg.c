@@ -40,6 +40,8 @@ healthcode_issue(PG_FUNCTION_ARGS)
 	hc_colour	colour = hc_enum_to_colour(PG_GETARG_DATUM(2));
 	int64		valid_for = interval_seconds_ceil(PG_GETARG_INTERVAL_P(3));
 	bool		vaccinated = PG_GETARG_BOOL(4);
+	/* (0.2.0's SQL declares five arguments: no paper codes there) */
+	bool		paper = PG_NARGS() > 5 && PG_GETARG_BOOL(5);
 	/* the statement's time: a long transaction must not issue aged codes */
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	const TrustKey *key;
@@ -74,6 +76,7 @@ healthcode_issue(PG_FUNCTION_ARGS)
 	memcpy(code.subject, VARDATA_ANY(subject), HC_SUBJECT_LEN);
 	code.colour = colour;
 	code.vaccinated = vaccinated;
+	code.paper = paper;
 	code.issued_at = hc_timestamptz_to_unix(now);
 	/* never outlive the key: capped at the end of its validity */
 	key_end = hc_timestamptz_to_unix(key->valid_until);
@@ -114,6 +117,9 @@ verify_state(FunctionCallInfo fcinfo)
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
 		vs = palloc(sizeof(VerifyState));
+		/* 0.3.0's nine columns, or 0.2.0's eight (no paper) */
+		if (desc->natts != 8 && desc->natts != 9)
+			elog(ERROR, "verify() must return 8 or 9 columns, not %d", desc->natts);
 		vs->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
 		for (c = HC_GREEN; c <= HC_RED; c++)
 			vs->colour_oid[c] = hc_colour_to_enum(TupleDescAttr(vs->desc, 1)->atttypid,
@@ -163,8 +169,8 @@ healthcode_verify(PG_FUNCTION_ARGS)
 	hc_code		code;
 	const char *reason;
 	char		region[7];
-	Datum		values[8];
-	bool		nulls[8] = {false};
+	Datum		values[9];
+	bool		nulls[9] = {false};
 
 	hc_unpack_stored(v, &code);
 	hc_trust_ensure();
@@ -179,6 +185,8 @@ healthcode_verify(PG_FUNCTION_ARGS)
 	values[5] = hc_make_datum(code.key_id, HC_KEY_ID_LEN);
 	values[6] = PointerGetDatum(cstring_to_text(reason));
 	values[7] = BoolGetDatum(code.vaccinated);
+	/* (0.2.0's SQL declares eight columns: no paper column there) */
+	values[8] = BoolGetDatum(code.paper);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(vs->desc, values, nulls)));
 }
 

@@ -52,5 +52,5 @@ psql -XAtq -v ON_ERROR_STOP=1 -d "${db}_updated" -c "CREATE EXTENSION healthcode
 	{ echo "the installed update script fails (above); fix it, make install and run again"; exit 1; }
 echo "-- the rest of the schema difference (pg_dump), to write by hand:"
 dump() { pg_dump --binary-upgrade --schema-only -d "$1" |
-	grep -v 'binary_upgrade_set_next\|binary_upgrade_set_missing\|binary_upgrade_create_empty_extension\|relfrozenxid\|WHERE oid = \|^\\restrict\|^\\unrestrict\|^-- Dumped'; }
+	grep -v 'binary_upgrade_set_next\|binary_upgrade_set_missing\|^-- set missing value\.\|binary_upgrade_create_empty_extension\|relfrozenxid\|WHERE oid = \|^\\restrict\|^\\unrestrict\|^-- Dumped' | cat -s; }
 diff <(dump "${db}_updated") <(dump "${db}_new") | grep -v '^[<>] *$' | head -200 || true

@@ -7,13 +7,14 @@ CREATE FUNCTION @extschema@.issue(
     subject bytea,
     colour @extschema@.risk_colour,
     valid_for interval DEFAULT interval '5 minutes',
-    vaccinated boolean DEFAULT false)
+    vaccinated boolean DEFAULT false,
+    paper boolean DEFAULT false)
 RETURNS @extschema@.healthcode
   AS 'MODULE_PATHNAME', 'healthcode_issue'
   LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean) IS
-  'Signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until.';
-REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean) IS
+  'The signing primitive, for the extension''s owner only: signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until; paper marks a paper code. The functions roles call (issue_for, issue_paper_code, issue_for_subject) cap valid_for by the region''s policy first.';
+REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.verify(
     code @extschema@.healthcode,
@@ -25,7 +26,8 @@ CREATE FUNCTION @extschema@.verify(
     OUT expires_at timestamptz,
     OUT key_id bytea,
     OUT reason text,
-    OUT vaccinated boolean)
+    OUT vaccinated boolean,
+    OUT paper boolean)
 RETURNS record
   AS 'MODULE_PATHNAME', 'healthcode_verify'
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;

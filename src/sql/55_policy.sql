@@ -39,6 +39,13 @@ CREATE TABLE @extschema@.policy (
   description_zh text NOT NULL CONSTRAINT description_zh_is_given CHECK (pg_catalog.length(description_zh) > 0),
   description_en text NOT NULL CONSTRAINT description_en_is_given CHECK (pg_catalog.length(description_en) > 0),
   created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- (0.3.0: after created_at, where the update from 0.2.0 adds them)
+  max_code_lifetime interval NOT NULL DEFAULT interval '5 minutes'
+                CONSTRAINT max_code_lifetime_between_1_second_and_366_days
+                CHECK (max_code_lifetime BETWEEN interval '1 second' AND interval '366 days'),
+  paper_code_lifetime interval
+                CONSTRAINT paper_code_lifetime_between_1_second_and_366_days
+                CHECK (paper_code_lifetime BETWEEN interval '1 second' AND interval '366 days'),
   CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
   CONSTRAINT policy_natural_key UNIQUE (region, valid_from)
 );
@@ -62,6 +69,8 @@ COMMENT ON COLUMN @extschema@.policy.two_negatives_release_yellow IS 'Whether tw
 COMMENT ON COLUMN @extschema@.policy.description_zh IS 'What the version says, in Chinese.';
 COMMENT ON COLUMN @extschema@.policy.description_en IS 'What the version says, in English.';
 COMMENT ON COLUMN @extschema@.policy.created_at IS 'When the version was recorded.';
+COMMENT ON COLUMN @extschema@.policy.max_code_lifetime IS 'The longest a code issued for a person of the region may live (issue_for, issue_for_subject): minutes, as a code on a phone is refreshed.';
+COMMENT ON COLUMN @extschema@.policy.paper_code_lifetime IS 'The longest a paper code (issue_paper_code: printed, for someone without a phone, marked as paper in its payload) may live; NULL: the region issues none.';
 
 -- The national default (DESIGN.md "Status rules"). It is part of the
 -- extension, not of the data: the dump filter leaves it out, and a guard

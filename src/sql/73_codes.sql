@@ -1,7 +1,8 @@
 -- ---------------------------------------------------------------------------
--- A person's code, issued for the code screen (issue_for()), and codes
--- checked at checkpoints (checkpoint_verify()); both are counted, without
--- the subject, in code_event for the analysts' views.
+-- A person's code, issued for the code screen (issue_for()) or on paper
+-- (issue_paper_code()), each as long as the region's policy allows.
+-- Codes issued here and checked at checkpoints (94_checkpoints.sql) are
+-- counted, without the subject, in code_event for the analysts' views.
 -- ---------------------------------------------------------------------------
 
 -- Codes are short-lived; and a code never outlives its issuer key or the
@@ -28,6 +29,39 @@ END $$;
 COMMENT ON FUNCTION @extschema@._require_valid_for(interval) IS
   'Internal: a code''s validity if it lies between one second and 366 days, else 22004 (NULL) or 22003.';
 REVOKE ALL ON FUNCTION @extschema@._require_valid_for(interval) FROM PUBLIC;
+
+-- How long a code may live is the region's policy (versioned, inherited
+-- down the hierarchy like every other number): max_code_lifetime, minutes
+-- by default, as a code on a phone is refreshed; a paper code, printed for
+-- someone without a phone, paper_code_lifetime, only where it is set.
+-- Every function a role calls to get a code checks valid_for here.
+CREATE FUNCTION @extschema@._require_code_lifetime(region text, valid_for interval, paper boolean, at timestamptz)
+RETURNS interval
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.policy := @extschema@.policy_at(_require_code_lifetime.region, at);
+  cap interval := CASE WHEN paper THEN p.paper_code_lifetime ELSE p.max_code_lifetime END;
+BEGIN
+  IF cap IS NULL THEN
+    RAISE EXCEPTION 'region % issues no paper codes', region USING ERRCODE = '55000',
+      HINT = 'A policy version of the region (or of one above it) with paper_code_lifetime set allows them.';
+  END IF;
+  IF valid_for > cap THEN
+    RAISE EXCEPTION 'valid_for must be at most % in region %, not %', cap, region,
+      quote_literal(@extschema@._shorten(valid_for::text))
+      USING ERRCODE = '22003',
+            DETAIL = format('The policy version in force there caps %s at %s.',
+                            CASE WHEN paper THEN 'a paper code''s lifetime' ELSE 'a code''s lifetime' END, cap),
+            HINT = CASE WHEN paper THEN 'Ask for a shorter paper code.'
+                        ELSE 'A code on a phone is refreshed before it expires; someone without a phone can be given a paper code (issue_paper_code) where policy allows.' END;
+  END IF;
+  RETURN valid_for;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolean, timestamptz) IS
+  'Internal: valid_for if the policy of region in force at at allows a code (or, with paper, a paper code) to live that long; else 22003 (too long) or 55000 (no paper codes there).';
+REVOKE ALL ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolean, timestamptz) FROM PUBLIC;
 
 -- Codes issued and verified: counted, never tied to a person.
 CREATE TABLE @extschema@.code_event (
@@ -61,10 +95,10 @@ COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
 REVOKE ALL ON FUNCTION @extschema@._code_holder(bytea, timestamptz) FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event', '');
 
-CREATE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
+-- (called by the two below, which run as the owner)
+CREATE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean)
 RETURNS @extschema@.healthcode
 LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -73,16 +107,17 @@ DECLARE
   t timestamptz := statement_timestamp();
   span interval;
 BEGIN
-  IF issue_for.person_id IS NULL THEN
+  IF _issue_for_person.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
   SELECT * INTO p FROM @extschema@.person x
-   WHERE x.id = issue_for.person_id AND @extschema@._in_caller_scope(x.region);
+   WHERE x.id = _issue_for_person.person_id AND @extschema@._in_caller_scope(x.region);
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', issue_for.person_id, @extschema@._caller()::regrole
+    RAISE EXCEPTION 'no person % in the regions role % acts for', _issue_for_person.person_id, @extschema@._caller()::regrole
       USING ERRCODE = 'P0002';
   END IF;
+  PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
   SELECT * INTO s FROM @extschema@.status(p.id, t);
   IF NOT FOUND THEN
     RAISE EXCEPTION 'person % has no status yet', p.id USING ERRCODE = '55000';
@@ -98,40 +133,36 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
-  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated);
+  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
 END $$;
+COMMENT ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean) IS
+  'Internal: what issue_for and issue_paper_code share.';
+REVOKE ALL ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean) FROM PUBLIC;
+
+-- Code request and generation (GB/T 38963): the code screen, refreshed
+-- before the code expires.
+CREATE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.healthcode
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN @extschema@._issue_for_person(issue_for.person_id, issue_for.valid_for, false);
 COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
-  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; from one second to 366 days) but never after the status''s valid_until.';
+  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; at most the max_code_lifetime of the policy of the person''s region) but never after the status''s valid_until.';
 REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval) TO healthcode_app, healthcode_operator;
 
-CREATE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
-    at timestamptz DEFAULT pg_catalog.now())
-RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
-               expires_at timestamptz, key_id bytea, reason text, vaccinated boolean)
-LANGUAGE plpgsql VOLATILE
+-- A paper code: printed once, for someone without a phone (the elderly, a
+-- child), living as long as the region's policy allows paper codes to
+-- (paper_code_lifetime; none where it is not set) and marked as paper in
+-- its payload, so a checkpoint sees which kind it holds.
+CREATE FUNCTION @extschema@.issue_paper_code(person_id bigint, valid_for interval)
+RETURNS @extschema@.healthcode
+LANGUAGE sql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  v record;
-  -- (NULL: now)
-  t timestamptz := coalesce(checkpoint_verify.at, now());
-BEGIN
-  IF code IS NULL THEN
-    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  PERFORM @extschema@._require_region(checkpoint, 'checkpoint', allow_national => true);
-  PERFORM @extschema@._require_finite(t, 'at');
-  -- a checkpoint counts for the regions its role is mapped to, no others'
-  PERFORM @extschema@._require_caller_scope(checkpoint);
-  SELECT * INTO v FROM @extschema@.verify(code, t) x;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('verified', checkpoint, v.region, v.colour, v.reason,
-          @extschema@._code_holder(@extschema@.subject(code), t));
-  RETURN QUERY SELECT v.valid, v.colour, v.region, v.issued_at, v.expires_at, v.key_id, v.reason, v.vaccinated;
-END $$;
-COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz) IS
-  'verify() at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views.';
-REVOKE ALL ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz) TO healthcode_app, healthcode_operator, healthcode_verifier;
+RETURN @extschema@._issue_for_person(issue_paper_code.person_id, issue_paper_code.valid_for, true);
+COMMENT ON FUNCTION @extschema@.issue_paper_code(bigint, interval) IS
+  'A paper code for someone without a phone: like issue_for, but capped by the policy''s paper_code_lifetime (refused where that is not set) and marked as paper in the payload (verify()''s paper column).';
+REVOKE ALL ON FUNCTION @extschema@.issue_paper_code(bigint, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_paper_code(bigint, interval) TO healthcode_app, healthcode_operator;

@@ -285,6 +285,7 @@ BEGIN
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
   PERFORM @extschema@._require_caller_scope(issue_for_subject.region);
+  PERFORM @extschema@._require_code_lifetime(issue_for_subject.region, valid_for, false, t);
   SELECT * INTO d FROM @extschema@.status_digest x
    WHERE x.region = issue_for_subject.region AND x.subject = issue_for_subject.subject;
   IF NOT FOUND THEN
@@ -306,7 +307,7 @@ BEGIN
   RETURN @extschema@.issue(issue_for_subject.region, issue_for_subject.subject, v.colour, span, v.vaccinated);
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) IS
-  'Mode 3, on the hub: a code for a person of a region without an issuer of its own, signed by the nearest issuer the hub holds (the national one), with the colour the region''s digest gives now; never outliving it.';
+  'Mode 3, on the hub: a code for a person of a region without an issuer of its own, signed by the nearest issuer the hub holds (the national one), with the colour the region''s digest gives now; never outliving it, nor the max_code_lifetime of the region''s policy as the hub holds it.';
 REVOKE ALL ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) TO healthcode_app, healthcode_operator;
 

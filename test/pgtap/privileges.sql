@@ -12,7 +12,7 @@ SELECT ok(NOT has_function_privilege('hc_tap_nobody', f, 'EXECUTE'), 'PUBLIC can
     'healthcode.rotate_key(text, timestamptz)',
     'healthcode.revoke_key(bytea, text)',
     'healthcode._new_issuer_key(text)',
-    'healthcode.issue(text, bytea, healthcode.risk_colour, interval, boolean)',
+    'healthcode.issue(text, bytea, healthcode.risk_colour, interval, boolean, boolean)',
     'healthcode.pseudonym(text)']) f;
 SELECT ok(has_function_privilege('hc_tap_nobody', 'healthcode.verify(healthcode.healthcode, timestamptz)', 'EXECUTE'),
           'anyone may verify a code');
@@ -42,7 +42,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     '_red_push_changed()', '_red_push_check()', '_risk_area_changed()', '_status_summary()',
     '_tests_per_day()', '_transitions_per_day()', '_travel_changed()', '_trust_list_to_exchange()',
     'audit(bigint,text)', 'check_consistency(timestamp with time zone)', 'check_in(text,numeric,text[])',
-    'checkpoint_verify(healthcode,text,timestamp with time zone)',
+    'checkpoint_verify(healthcode,text,timestamp with time zone,boolean)',
     'create_key(text,timestamp with time zone,timestamp with time zone)', 'create_publication()',
     'create_travel_partitions(date,date)', 'current_status_of(healthcode,timestamp with time zone)',
     'decide_correction(bigint,boolean,text)', 'declare(text,text,text,text[],numeric,text[],boolean)',
@@ -50,13 +50,13 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     'generate_population(integer,integer,integer,double precision)', 'grant_region(regrole,text)',
     'health_info(text)', 'import_contacts(json)', 'import_risk_areas(json)', 'import_test_results(json)',
     'import_travel(json)', 'import_vaccinations(json)', 'issue_for(bigint,interval)',
-    'issue_for_subject(text,bytea,interval)', 'person_id(text)',
+    'issue_for_subject(text,bytea,interval)', 'issue_paper_code(bigint,interval)', 'person_id(text)',
     'record_decision(bigint,text,text,text,risk_colour,timestamp with time zone,timestamp with time zone)',
     'register_person(text,text,text)', 'request_correction(bigint,text,bigint,text)',
     'review_finding(bigint,text,text)', 'revoke_key(bytea,text)', 'revoke_region(regrole,text)',
     'rotate_key(text,timestamp with time zone)', 'set_node(text,text,text)',
     'status(bigint,timestamp with time zone)', 'subject_of(text)',
-    'verify_arrival(healthcode,text,timestamp with time zone)']::text[],
+    'verify_arrival(healthcode,text,timestamp with time zone,boolean)']::text[],
           'exactly the reviewed functions run as the extension''s owner (SECURITY DEFINER)');
 SELECT is_empty($$
   SELECT p.oid::regprocedure FROM pg_proc p

@@ -123,7 +123,7 @@ INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
 INSERT INTO exp_fn SELECT g, f FROM unnest(ARRAY['operator', 'app', 'analyst', 'verifier']) g,
                                     unnest(ARRAY['my_region_scope', 'region_scope_of']) f;
 INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
-  'register_person', 'declare', 'declare_trip', 'health_info', 'check_in', 'issue_for', 'status', 'person_id',
+  'register_person', 'declare', 'declare_trip', 'health_info', 'check_in', 'issue_for', 'issue_paper_code', 'status', 'person_id',
   'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
   'verify_arrival']) f;
@@ -154,7 +154,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
-  '_require_symptoms', '_require_temperature', '_require_valid_for',
+  '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status',
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_load_support',

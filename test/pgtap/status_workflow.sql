@@ -106,10 +106,10 @@ SELECT person_id('330106197707077777') AS p_red \gset
 SELECT count(*) AS n FROM declare_trip('330106197707077777', '330106', now() - interval '3 days') \gset
 INSERT INTO vaccination (person_id, region, dose, given_at) VALUES
   (:p_red, '330106', 1, now() - interval '90 days'), (:p_red, '330106', 2, now() - interval '60 days');
-SELECT issue_for(:p_red, interval '1 hour') AS red_code \gset
+SELECT issue_for(:p_red, interval '4 minutes') AS red_code \gset
 SELECT is(pg_temp.verdict(:'red_code'), 'ok red true 330106',
           'issue_for: the code verifies ok with the current colour (red) and the vaccinated mark');
-SELECT is(expires_at(:'red_code') - issued_at(:'red_code'), interval '1 hour', 'issue_for: valid_for is honoured');
+SELECT is(expires_at(:'red_code') - issued_at(:'red_code'), interval '4 minutes', 'issue_for: valid_for is honoured');
 
 -- a yellow that ends in 3 minutes: the code must not outlive it
 SELECT colour::text AS c FROM declare('110101196606066666', '110101') \gset
@@ -118,10 +118,10 @@ INSERT INTO contact (person_id, region, kind, exposure_at, source_case)
   VALUES (:p_short, '110101', 'secondary', now() - interval '14 days' + interval '3 minutes', 'case S');
 SELECT is((SELECT colour::text || ' ' || valid_until FROM status(:p_short)),
           'yellow ' || (now() + interval '3 minutes'), 'a yellow ending in 3 minutes');
-SELECT issue_for(:p_short, interval '1 hour') AS short_code \gset
+SELECT issue_for(:p_short, interval '5 minutes') AS short_code \gset
 SELECT is(pg_temp.verdict(:'short_code'), 'ok yellow false 110101', 'issue_for: the yellow code verifies ok');
 SELECT cmp_ok(expires_at(:'short_code'), '<=', (SELECT valid_until FROM status(:p_short)),
-              'issue_for: expires_at is never after the status''s valid_until (valid_for 1 hour)');
+              'issue_for: expires_at is never after the status''s valid_until (valid_for 5 minutes)');
 SELECT cmp_ok(expires_at(:'short_code'), '>', statement_timestamp(), 'issue_for: but the code is valid now');
 SELECT is((verify(:'short_code', now() + interval '4 minutes')).reason, 'expired',
           'issue_for: the yellow code has expired by the time the yellow would have turned green');

@@ -99,7 +99,7 @@ is "$(on beijing -c 'SELECT count(*) FROM healthcode.issuer_key_secret')" "0" "n
 
 # ---- mode 1: Beijing verifies a Zhejiang code offline --------------------------------
 on zhejiang -c "SELECT healthcode.declare('330106199001010011', '330106', '张一')" >/dev/null
-code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199001010011'), '1 hour')")
+code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199001010011'), '5 minutes')")
 is "$(on beijing -c "SELECT (healthcode.verify('$code')).reason")" "ok" \
 	"mode 1: a Zhejiang code verifies in Beijing against Zhejiang's key from the replicated trust list"
 is "$(on beijing -c "SELECT count(*) FROM healthcode.person")" "0" "no personal data reached Beijing for that"
@@ -115,12 +115,20 @@ on zhejiang -c "SELECT healthcode.import_test_results('[{\"identifier\": \"33010
 wait_for hub "SELECT colour = 'red' FROM healthcode.status_digest d WHERE d.subject = healthcode.subject('$code')"
 is "$(on hub -c "SELECT reason || ' ' || colour FROM healthcode.current_status_of('$code')")" "colour_changed red" \
 	"mode 2: after a positive test in Zhejiang the hub says the green code is no longer current"
+# the online check at checkpoints (issue 12): where the holder's status is known
+is "$(on zhejiang -c "SELECT valid || ' ' || reason || ' ' || current_colour FROM healthcode.checkpoint_verify('$code', '330106')")" \
+	"false colour_changed red" "online check on the issuing node: the green code fails at once"
+is "$(on hub -c "SELECT valid || ' ' || online_check || ' ' || current_colour FROM healthcode.checkpoint_verify('$code', '000000')")" \
+	"false colour_changed red" "online check on the hub, from the digest: the same"
+wait_for beijing "SELECT colour = 'red' FROM healthcode.status_digest d WHERE d.subject = healthcode.subject('$code')"
+is "$(on beijing -c "SELECT valid || ' ' || reason || ' ' || current_colour FROM healthcode.checkpoint_verify('$code', '110105')")" \
+	"false colour_changed red" "and in Beijing, which holds the digests the hub passes on"
 
 # ---- mode 3: a region without an issuer gets codes from the national issuer ------------
 on beijing -c "SELECT healthcode.declare('110105199202020022', '110105', '李二')" >/dev/null
 subject=$(on beijing -c "SELECT encode(healthcode.subject_of('110105199202020022'), 'hex')")
 wait_for hub "SELECT count(*) = 1 FROM healthcode.status_digest WHERE subject = '\\x$subject'"
-bcode=$(on hub -c "SELECT healthcode.issue_for_subject('110105', '\\x$subject', '30 minutes')")
+bcode=$(on hub -c "SELECT healthcode.issue_for_subject('110105', '\\x$subject', '5 minutes')")
 is "$(on hub -c "SELECT healthcode.region('$bcode') || ' ' || healthcode.colour('$bcode') || ' ' || (healthcode.key_id('$bcode') = (SELECT key_id FROM healthcode.trust_list WHERE region = '000000'))")" \
 	"110105 green true" "mode 3: the hub issues a Beijing resident's code with the national key, from Beijing's digest"
 is "$(on zhejiang -c "SELECT (healthcode.verify('$bcode')).reason")" "ok" "and Zhejiang verifies it"
@@ -146,8 +154,8 @@ ok $? "and green again when Zhejiang releases them"
 on beijing -c "INSERT INTO healthcode.arrival_rule (region, from_region, demand, negative_test_hours, description) VALUES ('110000', '330000', 'green_and_negative_test', 48, 'visitors from Zhejiang: green and a negative test within 48 h')" >/dev/null
 on zhejiang -c "SELECT healthcode.declare('330106199505050055', '330106')" -c "SELECT healthcode.declare('330106199606060066', '330106')" \
 	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199505050055\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-10 hours' '+%F %T')+00\", \"result\": \"negative\", \"lab\": \"L\", \"sample_id\": \"Z3\"}]')" >/dev/null
-tested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199505050055'), '1 hour')")
-untested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '1 hour')")
+tested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199505050055'), '5 minutes')")
+untested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '5 minutes')")
 wait_for beijing "SELECT count(*) = 1 FROM healthcode.status_digest WHERE last_negative_at IS NOT NULL AND region = '330106'"
 is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || rule FROM healthcode.verify_arrival('$tested', '110105')")" \
 	"true ok visitors from Zhejiang: green and a negative test within 48 h" "a green visitor with a recent negative test is admitted, and the rule is named"
@@ -159,7 +167,7 @@ is "$(on beijing -c "SELECT admit || ' ' || reason FROM healthcode.verify_arriva
 # ---- rotation and revocation reach the other region -----------------------------------------
 old_key=$(on zhejiang -c "SELECT encode(key_id, 'hex') FROM healthcode.trust_list WHERE status = 'active'")
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null
-new_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '1 hour')")
+new_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '5 minutes')")
 wait_for beijing "SELECT (healthcode.verify('$new_code')).reason = 'ok'"
 ok $? "a code signed after Zhejiang rotates its key verifies in Beijing"
 is "$(on beijing -c "SELECT (healthcode.verify('$untested')).reason")" "ok" "codes of the retired key still verify"
@@ -172,7 +180,7 @@ as_db "$PGBIN/pg_ctl" -D "$work/beijing" -m fast -w stop >/dev/null
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" \
 	-c "SELECT healthcode.declare('330106199707070077', '330106')" \
 	-c "SELECT healthcode.import_contacts('[{\"identifier\": \"330106199707070077\", \"kind\": \"close\", \"exposure_at\": \"$(date -u -d '-2 hours' '+%F %T')+00\", \"source_case\": \"case-9\"}]')" >/dev/null
-late_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '1 hour')")
+late_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '5 minutes')")
 as_db "$PGBIN/pg_ctl" -D "$work/beijing" -l "$work/beijing.log" -w start >/dev/null
 wait_for beijing "SELECT (healthcode.verify('$late_code')).reason = 'ok' AND (SELECT count(*) FROM healthcode.red_push) = 3"
 ok $? "Beijing, stopped while Zhejiang rotated its key and pushed a red, catches up after its restart"

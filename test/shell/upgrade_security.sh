@@ -24,10 +24,11 @@ trap cleanup EXIT
 q() { local db=$1; shift; psql -XAtq -v ON_ERROR_STOP=1 -d "${base}_$db" "$@"; }
 # A schema dump that a fresh install and an update must share: pg_dump's
 # binary-upgrade mode lists the extension's members, minus the lines that
-# carry OIDs and transaction ids.
+# carry OIDs and transaction ids, and the stored value of a column an
+# update added with a default to a table with rows (storage, not schema).
 schema_dump() {
 	pg_dump --binary-upgrade --schema-only -d "${base}_$1" |
-		grep -v 'binary_upgrade_set_next\|binary_upgrade_set_missing\|binary_upgrade_create_empty_extension\|relfrozenxid\|WHERE oid = \|^\\restrict\|^\\unrestrict\|^-- Dumped'
+		grep -v 'binary_upgrade_set_next\|binary_upgrade_set_missing\|^-- set missing value\.\|binary_upgrade_create_empty_extension\|relfrozenxid\|WHERE oid = \|^\\restrict\|^\\unrestrict\|^-- Dumped' | cat -s
 }
 
 # ---- 1. every released version, updated step by step: == fresh install ---------

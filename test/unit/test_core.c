@@ -166,7 +166,7 @@ codes_equal(const hc_code *a, const hc_code *b)
 		a->region == b->region &&
 		memcmp(a->subject, b->subject, HC_SUBJECT_LEN) == 0 &&
 		a->colour == b->colour &&
-		a->vaccinated == b->vaccinated &&
+		a->vaccinated == b->vaccinated && a->paper == b->paper &&
 		a->issued_at == b->issued_at &&
 		a->expires_at == b->expires_at &&
 		memcmp(a->key_id, b->key_id, HC_KEY_ID_LEN) == 0 &&
@@ -493,6 +493,15 @@ test_payload_round_trip(void)
 		  sample_buf[22] == 0x65 && sample_buf[23] == 0x53 && sample_buf[24] == 0xF1 &&
 		  sample_buf[25] == 0x00,
 		  "packed layout: version, region 330106 = 0x05097A, colour, flags, issued_at");
+	{
+		hc_code		paper = sample;
+		uint8_t		paper_buf[HC_V1_LEN];
+
+		paper.vaccinated = false;
+		paper.paper = true;
+		hc_pack(&paper, paper_buf);
+		CHECK(paper_buf[21] == 0x02, "a paper code sets flag bit 1 (0x02), and nothing else");
+	}
 	CHECK(memcmp(sample_buf + HC_V1_SIGNED_LEN, sample.signature, HC_SIG_LEN) == 0,
 		  "hc_sign stores the signature in the code and the payload");
 
@@ -527,13 +536,14 @@ test_payload_round_trip(void)
 		int			v;
 
 		for (c = HC_GREEN; c <= HC_RED; c++)
-			for (v = 0; v <= 1; v++)
+			for (v = 0; v <= 3; v++)
 			{
 				hc_code		code = sample;
 				uint8_t		out[HC_V1_LEN];
 
 				code.colour = (hc_colour) c;
-				code.vaccinated = v;
+				code.vaccinated = (v & 1) != 0;
+				code.paper = (v & 2) != 0;
 				code.region = c == HC_RED ? 0 : 110101;
 				code.issued_at = HC_EPOCH_MIN;
 				code.expires_at = HC_TIME_MAX;
@@ -542,7 +552,7 @@ test_payload_round_trip(void)
 					!codes_equal(&back, &code) || !hc_signature_valid(out, HC_V1_LEN, issuer_pk))
 					bad++;
 			}
-		CHECK(bad == 0, "round trip for every colour, vaccinated or not, time extremes");
+		CHECK(bad == 0, "round trip for every colour, vaccinated or not, paper or not, time extremes");
 	}
 	{
 		hc_colour	c = HC_GREEN;
@@ -601,7 +611,7 @@ test_payload_errors(void)
 	MUTATE_AND_CHECK(HC_ERR_VERSION, "version byte 255", buf[0] = 255);
 	MUTATE_AND_CHECK(HC_ERR_COLOUR, "colour byte 3", buf[20] = 3);
 	MUTATE_AND_CHECK(HC_ERR_COLOUR, "colour byte 255", buf[20] = 255);
-	MUTATE_AND_CHECK(HC_ERR_FLAGS, "reserved flag bit 1", buf[21] = 0x03);
+	MUTATE_AND_CHECK(HC_ERR_FLAGS, "reserved flag bit 2", buf[21] = 0x07);
 	MUTATE_AND_CHECK(HC_ERR_FLAGS, "reserved flag bit 7", buf[21] = 0x80);
 	/* expires_at = issued_at */
 	MUTATE_AND_CHECK(HC_ERR_TIMES, "expires_at == issued_at", memcpy(buf + 26, buf + 22, 4));

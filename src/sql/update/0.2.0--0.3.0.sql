@@ -117,8 +117,27 @@ COMMENT ON COLUMN @extschema@.engine_policy.two_negatives_release_yellow IS 'pol
 -- CREATE OR REPLACE cannot do
 DROP FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]);
 
+-- ---- code lifetimes as policy, paper codes (55_policy.sql, 73_codes.sql) -----------
+ALTER TABLE @extschema@.policy
+  ADD COLUMN max_code_lifetime interval NOT NULL DEFAULT interval '5 minutes'
+    CONSTRAINT max_code_lifetime_between_1_second_and_366_days
+    CHECK (max_code_lifetime BETWEEN interval '1 second' AND interval '366 days'),
+  ADD COLUMN paper_code_lifetime interval
+    CONSTRAINT paper_code_lifetime_between_1_second_and_366_days
+    CHECK (paper_code_lifetime BETWEEN interval '1 second' AND interval '366 days');
+COMMENT ON COLUMN @extschema@.policy.max_code_lifetime IS 'The longest a code issued for a person of the region may live (issue_for, issue_for_subject): minutes, as a code on a phone is refreshed.';
+COMMENT ON COLUMN @extschema@.policy.paper_code_lifetime IS 'The longest a paper code (issue_paper_code: printed, for someone without a phone, marked as paper in its payload) may live; NULL: the region issues none.';
+-- issue() takes paper; verify() and checkpoint_verify() return it: new
+-- signatures, made below
+DROP FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean);
+DROP FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz);
+DROP FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz);
+-- checkpoints check online by default: checkpoint_verify and verify_arrival
+-- take online (94_checkpoints.sql, was 89_arrival.sql)
+DROP FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz);
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _decision_guard _fresh_status _import_refuse _person_changed _policy_default_guard _policy_truncate_guard _policy_versions _recompute _reject _require_person _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency create_travel_partitions decide_correction enable_subscription issue_for issue_for_subject record_decision register_person request_correction review_finding revoke_key subscription_sql
+-- functions new or changed since 0.2.0: _decision_guard _fresh_status _holder_status _import_refuse _issue_for_person _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_travel_partitions decide_correction enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_key subscription_sql verify verify_arrival
 
 -- A key's identity never changes: public key, id and region are fixed,
 -- validity only shrinks, and revocation is final.
@@ -169,6 +188,41 @@ COMMENT ON FUNCTION @extschema@.revoke_key(bytea, text) IS
   'Revokes an issuer key: every code it signed stops verifying (reason key_revoked) and its sealed secret is destroyed.';
 REVOKE ALL ON FUNCTION @extschema@.revoke_key(bytea, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.revoke_key(bytea, text) TO healthcode_admin;
+
+-- ---------------------------------------------------------------------------
+-- Pseudonyms, issuing and verifying codes.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.issue(
+    region text,
+    subject bytea,
+    colour @extschema@.risk_colour,
+    valid_for interval DEFAULT interval '5 minutes',
+    vaccinated boolean DEFAULT false,
+    paper boolean DEFAULT false)
+RETURNS @extschema@.healthcode
+  AS 'MODULE_PATHNAME', 'healthcode_issue'
+  LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean) IS
+  'The signing primitive, for the extension''s owner only: signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until; paper marks a paper code. The functions roles call (issue_for, issue_paper_code, issue_for_subject) cap valid_for by the region''s policy first.';
+REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.verify(
+    code @extschema@.healthcode,
+    at timestamptz DEFAULT pg_catalog.now(),
+    OUT valid boolean,
+    OUT colour @extschema@.risk_colour,
+    OUT region text,
+    OUT issued_at timestamptz,
+    OUT expires_at timestamptz,
+    OUT key_id bytea,
+    OUT reason text,
+    OUT vaccinated boolean,
+    OUT paper boolean)
+RETURNS record
+  AS 'MODULE_PATHNAME', 'healthcode_verify'
+  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
+  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
 
 CREATE OR REPLACE FUNCTION @extschema@._policy_default_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -922,10 +976,43 @@ COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bi
   'Internal: 22023 naming an import record whose person is unknown or that repeats an earlier record''s key; 40001 (retry) for a person moved or deleted while the import ran.';
 REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
+-- How long a code may live is the region's policy (versioned, inherited
+-- down the hierarchy like every other number): max_code_lifetime, minutes
+-- by default, as a code on a phone is refreshed; a paper code, printed for
+-- someone without a phone, paper_code_lifetime, only where it is set.
+-- Every function a role calls to get a code checks valid_for here.
+CREATE OR REPLACE FUNCTION @extschema@._require_code_lifetime(region text, valid_for interval, paper boolean, at timestamptz)
+RETURNS interval
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.policy := @extschema@.policy_at(_require_code_lifetime.region, at);
+  cap interval := CASE WHEN paper THEN p.paper_code_lifetime ELSE p.max_code_lifetime END;
+BEGIN
+  IF cap IS NULL THEN
+    RAISE EXCEPTION 'region % issues no paper codes', region USING ERRCODE = '55000',
+      HINT = 'A policy version of the region (or of one above it) with paper_code_lifetime set allows them.';
+  END IF;
+  IF valid_for > cap THEN
+    RAISE EXCEPTION 'valid_for must be at most % in region %, not %', cap, region,
+      quote_literal(@extschema@._shorten(valid_for::text))
+      USING ERRCODE = '22003',
+            DETAIL = format('The policy version in force there caps %s at %s.',
+                            CASE WHEN paper THEN 'a paper code''s lifetime' ELSE 'a code''s lifetime' END, cap),
+            HINT = CASE WHEN paper THEN 'Ask for a shorter paper code.'
+                        ELSE 'A code on a phone is refreshed before it expires; someone without a phone can be given a paper code (issue_paper_code) where policy allows.' END;
+  END IF;
+  RETURN valid_for;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolean, timestamptz) IS
+  'Internal: valid_for if the policy of region in force at at allows a code (or, with paper, a paper code) to live that long; else 22003 (too long) or 55000 (no paper codes there).';
+REVOKE ALL ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolean, timestamptz) FROM PUBLIC;
+
+-- (called by the two below, which run as the owner)
+CREATE OR REPLACE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean)
 RETURNS @extschema@.healthcode
 LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -934,16 +1021,17 @@ DECLARE
   t timestamptz := statement_timestamp();
   span interval;
 BEGIN
-  IF issue_for.person_id IS NULL THEN
+  IF _issue_for_person.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
   SELECT * INTO p FROM @extschema@.person x
-   WHERE x.id = issue_for.person_id AND @extschema@._in_caller_scope(x.region);
+   WHERE x.id = _issue_for_person.person_id AND @extschema@._in_caller_scope(x.region);
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', issue_for.person_id, @extschema@._caller()::regrole
+    RAISE EXCEPTION 'no person % in the regions role % acts for', _issue_for_person.person_id, @extschema@._caller()::regrole
       USING ERRCODE = 'P0002';
   END IF;
+  PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
   SELECT * INTO s FROM @extschema@.status(p.id, t);
   IF NOT FOUND THEN
     RAISE EXCEPTION 'person % has no status yet', p.id USING ERRCODE = '55000';
@@ -959,12 +1047,39 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
-  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated);
+  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
 END $$;
+COMMENT ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean) IS
+  'Internal: what issue_for and issue_paper_code share.';
+REVOKE ALL ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean) FROM PUBLIC;
+
+-- Code request and generation (GB/T 38963): the code screen, refreshed
+-- before the code expires.
+CREATE OR REPLACE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.healthcode
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN @extschema@._issue_for_person(issue_for.person_id, issue_for.valid_for, false);
 COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
-  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; from one second to 366 days) but never after the status''s valid_until.';
+  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; at most the max_code_lifetime of the policy of the person''s region) but never after the status''s valid_until.';
 REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval) TO healthcode_app, healthcode_operator;
+
+-- A paper code: printed once, for someone without a phone (the elderly, a
+-- child), living as long as the region's policy allows paper codes to
+-- (paper_code_lifetime; none where it is not set) and marked as paper in
+-- its payload, so a checkpoint sees which kind it holds.
+CREATE OR REPLACE FUNCTION @extschema@.issue_paper_code(person_id bigint, valid_for interval)
+RETURNS @extschema@.healthcode
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN @extschema@._issue_for_person(issue_paper_code.person_id, issue_paper_code.valid_for, true);
+COMMENT ON FUNCTION @extschema@.issue_paper_code(bigint, interval) IS
+  'A paper code for someone without a phone: like issue_for, but capped by the policy''s paper_code_lifetime (refused where that is not set) and marked as paper in the payload (verify()''s paper column).';
+REVOKE ALL ON FUNCTION @extschema@.issue_paper_code(bigint, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_paper_code(bigint, interval) TO healthcode_app, healthcode_operator;
 
 CREATE OR REPLACE FUNCTION @extschema@.request_correction(person_id bigint, evidence text, evidence_id bigint, claim text)
 RETURNS bigint
@@ -1200,7 +1315,8 @@ DECLARE
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM @extschema@.peer p WHERE p.subscription = enable_subscription.subscription)
      OR NOT EXISTS (SELECT 1 FROM pg_subscription s WHERE s.subname = enable_subscription.subscription) THEN
-    RAISE EXCEPTION 'no subscription % made by subscription_sql()', subscription USING ERRCODE = 'P0002';
+    RAISE EXCEPTION 'no subscription %', subscription USING ERRCODE = 'P0002',
+      HINT = 'enable_subscription() enables a subscription made with the statement subscription_sql() returns.';
   END IF;
   -- the publishing node chose the tables: only the exchange tables may come
   SELECT string_agg(r.srrelid::regclass::text, ', ' ORDER BY r.srrelid::regclass::text) INTO extra
@@ -1242,6 +1358,7 @@ BEGIN
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
   PERFORM @extschema@._require_caller_scope(issue_for_subject.region);
+  PERFORM @extschema@._require_code_lifetime(issue_for_subject.region, valid_for, false, t);
   SELECT * INTO d FROM @extschema@.status_digest x
    WHERE x.region = issue_for_subject.region AND x.subject = issue_for_subject.subject;
   IF NOT FOUND THEN
@@ -1263,9 +1380,196 @@ BEGIN
   RETURN @extschema@.issue(issue_for_subject.region, issue_for_subject.subject, v.colour, span, v.vaccinated);
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) IS
-  'Mode 3, on the hub: a code for a person of a region without an issuer of its own, signed by the nearest issuer the hub holds (the national one), with the colour the region''s digest gives now; never outliving it.';
+  'Mode 3, on the hub: a code for a person of a region without an issuer of its own, signed by the nearest issuer the hub holds (the national one), with the colour the region''s digest gives now; never outliving it, nor the max_code_lifetime of the region''s policy as the hub holds it.';
 REVOKE ALL ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@._policy_from_exchange() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v @extschema@.policy;
+BEGIN
+  IF NOT @extschema@._by_replication() THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- only what the hub sends is applied
+  END IF;
+  IF @extschema@._sender_problem('000000') IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, 'national policy comes from the hub only',
+                                CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    DELETE FROM @extschema@.policy p WHERE p.region = '000000' AND p.valid_from = OLD.valid_from;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    BEGIN
+      v := jsonb_populate_record(NULL::@extschema@.policy, NEW.version);
+      INSERT INTO @extschema@.policy (region, valid_from, valid_until, lookback_days, quarantine_days_red,
+             quarantine_days_yellow, red_release_negative_tests, negative_test_valid_hours, fever_celsius,
+             vaccinated_min_doses, symptoms_yellow, periodic_testing, test_window, two_negatives_release_yellow,
+             description_zh, description_en, max_code_lifetime, paper_code_lifetime)
+      VALUES ('000000', NEW.valid_from, v.valid_until, v.lookback_days, v.quarantine_days_red,
+             v.quarantine_days_yellow, v.red_release_negative_tests, v.negative_test_valid_hours, v.fever_celsius,
+             v.vaccinated_min_doses, v.symptoms_yellow, v.periodic_testing, v.test_window,
+             v.two_negatives_release_yellow, v.description_zh, v.description_en,
+             -- (a hub of 0.2.0 sends neither: the defaults)
+             COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime);
+    EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+      PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
+      RETURN NULL;
+    END;
+  END IF;
+  -- the policy table's own trigger does not fire in the apply worker
+  PERFORM @extschema@._evidence_lock(true);
+  PERFORM @extschema@._recompute(@extschema@._people_governed(ARRAY['000000']), 'national policy from the hub',
+                                 exclusive => true);
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_from_exchange() IS
+  'Trigger on a region (replicated rows only): turns the hub''s national policy versions into versions here and recalculates everyone; a malformed one is logged and skipped.';
+REVOKE ALL ON FUNCTION @extschema@._policy_from_exchange() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Checkpoints: a code checked where it is shown. Offline, its signature,
+-- key and times (verify()); online, where this node knows the holder's
+-- status now (a person registered here, or the digest their region
+-- published through the hub), whether the code's colour is still theirs:
+-- a code issued green before its holder turned red fails at once. Then the
+-- arrival rules: what a region asks of visitors' codes.
+-- ---------------------------------------------------------------------------
+
+-- The holder's status at an instant, where this node knows it: a person
+-- registered here (by the code's subject), else the digest their region
+-- published. Only ever asked for a code that verifies: a forged or expired
+-- one carrying someone's subject must not read their status.
+CREATE OR REPLACE FUNCTION @extschema@._holder_status(code @extschema@.healthcode, at timestamptz,
+    OUT known boolean, OUT colour @extschema@.risk_colour, OUT vaccinated boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  s @extschema@.person_status;
+  d @extschema@.status_digest;
+  v @extschema@.status_instant;
+BEGIN
+  SELECT st.* INTO s
+    FROM @extschema@.person p JOIN @extschema@.person_status st ON st.person_id = p.id
+   WHERE p.subject = @extschema@.subject(code);
+  IF FOUND THEN
+    v := @extschema@.status_at(s, at);
+  ELSE
+    SELECT * INTO d FROM @extschema@.status_digest x
+     WHERE x.region = @extschema@.region(code) AND x.subject = @extschema@.subject(code);
+    IF NOT FOUND THEN
+      known := false;
+      RETURN;
+    END IF;
+    v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
+                                   d.next, d.updated_at, NULL)::@extschema@.person_status, at);
+  END IF;
+  known := true;
+  colour := v.colour;
+  vaccinated := v.vaccinated;
+END $$;
+COMMENT ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamptz) IS
+  'Internal: the colour and mark of a code''s holder at an instant, from a person registered here or their region''s digest; known false when this node knows neither.';
+REVOKE ALL ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
+    at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true)
+RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
+               expires_at timestamptz, key_id bytea, reason text, vaccinated boolean, paper boolean,
+               online_check text, current_colour @extschema@.risk_colour)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v record;
+  h record;
+  checked text := 'not_asked';
+  now_colour @extschema@.risk_colour;
+  -- (NULL: now)
+  t timestamptz := coalesce(checkpoint_verify.at, now());
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_region(checkpoint, 'checkpoint', allow_national => true);
+  PERFORM @extschema@._require_finite(t, 'at');
+  -- a checkpoint counts for the regions its role is mapped to, no others'
+  PERFORM @extschema@._require_caller_scope(checkpoint);
+  SELECT * INTO v FROM @extschema@.verify(code, t) x;
+  IF v.valid AND coalesce(online, true) THEN
+    SELECT * INTO h FROM @extschema@._holder_status(code, t) x;
+    IF NOT h.known THEN
+      checked := 'unknown';
+    ELSE
+      now_colour := h.colour;
+      checked := CASE WHEN h.colour = v.colour THEN 'ok' ELSE 'colour_changed' END;
+    END IF;
+  END IF;
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
+  VALUES ('verified', checkpoint, v.region, v.colour,
+          CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END,
+          @extschema@._code_holder(@extschema@.subject(code), t));
+  RETURN QUERY SELECT v.valid AND checked <> 'colour_changed', v.colour, v.region, v.issued_at, v.expires_at,
+                      v.key_id, CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END,
+                      v.vaccinated, v.paper, checked, now_colour;
+END $$;
+COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) IS
+  'verify() at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views; online (the default) also compares the code''s colour with its holder''s status at that time where this node knows it. online_check: ok, colour_changed (then valid is false, reason colour_changed and current_colour the colour now), unknown (this node knows neither the person nor a digest), or not_asked (online false, or the code does not verify).';
+REVOKE ALL ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;
+
+CREATE OR REPLACE FUNCTION @extschema@.verify_arrival(code @extschema@.healthcode, checkpoint text,
+    at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true,
+    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT code_region text,
+    OUT rule_id bigint, OUT rule text)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v record;
+  r @extschema@.arrival_rule;
+  last_negative timestamptz;
+  -- (NULL: now, as checkpoint_verify takes it)
+  t timestamptz := coalesce(verify_arrival.at, now());
+BEGIN
+  SELECT * INTO v FROM @extschema@.checkpoint_verify(code, checkpoint, t, online);
+  colour := v.colour;
+  code_region := v.region;
+  SELECT * INTO r FROM @extschema@.arrival_rule a
+   WHERE @extschema@.division_covers(a.region, checkpoint)
+     AND @extschema@.division_covers(a.from_region, v.region)
+   ORDER BY @extschema@.division_rank(a.region) DESC, @extschema@.division_rank(a.from_region) DESC
+   LIMIT 1;
+  rule_id := r.id;
+  rule := COALESCE(r.description, 'no arrival rule: a valid green code');
+  IF NOT v.valid THEN
+    admit := false;
+    reason := v.reason;
+  ELSIF v.colour <> 'green' THEN
+    admit := false;
+    reason := 'not_green';
+  ELSIF r.demand = 'green_and_negative_test' THEN
+    SELECT d.last_negative_at INTO last_negative FROM @extschema@.status_digest d
+     WHERE d.region = v.region AND d.subject = @extschema@.subject(code);
+    admit := last_negative IS NOT NULL
+             AND last_negative >= t - make_interval(hours => r.negative_test_hours)
+             AND last_negative <= t;
+    reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
+  ELSE
+    admit := true;
+    reason := 'ok';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) IS
+  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and says which rule decided. reason: a verify() reason, colour_changed, not_green, no_recent_negative_test (from the digests this node holds) or ok.';
+REVOKE ALL ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;
 
 CREATE OR REPLACE FUNCTION @extschema@._decision_guard() RETURNS trigger
 LANGUAGE plpgsql

@@ -1,0 +1,162 @@
+-- ---------------------------------------------------------------------------
+-- Checkpoints: a code checked where it is shown. Offline, its signature,
+-- key and times (verify()); online, where this node knows the holder's
+-- status now (a person registered here, or the digest their region
+-- published through the hub), whether the code's colour is still theirs:
+-- a code issued green before its holder turned red fails at once. Then the
+-- arrival rules: what a region asks of visitors' codes.
+-- ---------------------------------------------------------------------------
+
+-- The holder's status at an instant, where this node knows it: a person
+-- registered here (by the code's subject), else the digest their region
+-- published. Only ever asked for a code that verifies: a forged or expired
+-- one carrying someone's subject must not read their status.
+CREATE FUNCTION @extschema@._holder_status(code @extschema@.healthcode, at timestamptz,
+    OUT known boolean, OUT colour @extschema@.risk_colour, OUT vaccinated boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  s @extschema@.person_status;
+  d @extschema@.status_digest;
+  v @extschema@.status_instant;
+BEGIN
+  SELECT st.* INTO s
+    FROM @extschema@.person p JOIN @extschema@.person_status st ON st.person_id = p.id
+   WHERE p.subject = @extschema@.subject(code);
+  IF FOUND THEN
+    v := @extschema@.status_at(s, at);
+  ELSE
+    SELECT * INTO d FROM @extschema@.status_digest x
+     WHERE x.region = @extschema@.region(code) AND x.subject = @extschema@.subject(code);
+    IF NOT FOUND THEN
+      known := false;
+      RETURN;
+    END IF;
+    v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
+                                   d.next, d.updated_at, NULL)::@extschema@.person_status, at);
+  END IF;
+  known := true;
+  colour := v.colour;
+  vaccinated := v.vaccinated;
+END $$;
+COMMENT ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamptz) IS
+  'Internal: the colour and mark of a code''s holder at an instant, from a person registered here or their region''s digest; known false when this node knows neither.';
+REVOKE ALL ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
+    at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true)
+RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
+               expires_at timestamptz, key_id bytea, reason text, vaccinated boolean, paper boolean,
+               online_check text, current_colour @extschema@.risk_colour)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v record;
+  h record;
+  checked text := 'not_asked';
+  now_colour @extschema@.risk_colour;
+  -- (NULL: now)
+  t timestamptz := coalesce(checkpoint_verify.at, now());
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_region(checkpoint, 'checkpoint', allow_national => true);
+  PERFORM @extschema@._require_finite(t, 'at');
+  -- a checkpoint counts for the regions its role is mapped to, no others'
+  PERFORM @extschema@._require_caller_scope(checkpoint);
+  SELECT * INTO v FROM @extschema@.verify(code, t) x;
+  IF v.valid AND coalesce(online, true) THEN
+    SELECT * INTO h FROM @extschema@._holder_status(code, t) x;
+    IF NOT h.known THEN
+      checked := 'unknown';
+    ELSE
+      now_colour := h.colour;
+      checked := CASE WHEN h.colour = v.colour THEN 'ok' ELSE 'colour_changed' END;
+    END IF;
+  END IF;
+  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
+  VALUES ('verified', checkpoint, v.region, v.colour,
+          CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END,
+          @extschema@._code_holder(@extschema@.subject(code), t));
+  RETURN QUERY SELECT v.valid AND checked <> 'colour_changed', v.colour, v.region, v.issued_at, v.expires_at,
+                      v.key_id, CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END,
+                      v.vaccinated, v.paper, checked, now_colour;
+END $$;
+COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) IS
+  'verify() at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views; online (the default) also compares the code''s colour with its holder''s status at that time where this node knows it. online_check: ok, colour_changed (then valid is false, reason colour_changed and current_colour the colour now), unknown (this node knows neither the person nor a digest), or not_asked (online false, or the code does not verify).';
+REVOKE ALL ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;
+
+CREATE TABLE @extschema@.arrival_rule (
+  id            bigserial PRIMARY KEY,
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  from_region   text NOT NULL CONSTRAINT from_region_is_division_code CHECK (@extschema@.division_code_valid(from_region)),
+  demand        text NOT NULL CONSTRAINT demand_is_known CHECK (demand IN ('green', 'green_and_negative_test')),
+  negative_test_hours integer CONSTRAINT negative_test_hours_between_1_and_336 CHECK (negative_test_hours BETWEEN 1 AND 336),
+  description   text NOT NULL CONSTRAINT description_is_given CHECK (pg_catalog.length(description) > 0),
+  CONSTRAINT hours_only_with_test CHECK ((demand = 'green_and_negative_test') = (negative_test_hours IS NOT NULL)),
+  CONSTRAINT arrival_rule_natural_key UNIQUE (region, from_region)
+);
+COMMENT ON TABLE @extschema@.arrival_rule IS
+  'What a region demands of visitors'' codes, by the region the code comes from: green, or green and a negative test within N hours. The most specific rule for the checkpoint''s region and the code''s region decides; with none, a valid green code is enough.';
+COMMENT ON COLUMN @extschema@.arrival_rule.id IS 'Rule id.';
+COMMENT ON COLUMN @extschema@.arrival_rule.region IS 'The visited region (covers the codes below it).';
+COMMENT ON COLUMN @extschema@.arrival_rule.from_region IS 'The codes'' region it applies to (000000: all).';
+COMMENT ON COLUMN @extschema@.arrival_rule.demand IS 'green, or green_and_negative_test.';
+COMMENT ON COLUMN @extschema@.arrival_rule.negative_test_hours IS 'How recent the negative test must be.';
+COMMENT ON COLUMN @extschema@.arrival_rule.description IS 'The rule as a person reads it.';
+COMMENT ON SEQUENCE @extschema@.arrival_rule_id_seq IS 'Ids of arrival rules.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.arrival_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.arrival_rule_id_seq', '');
+
+CREATE FUNCTION @extschema@.verify_arrival(code @extschema@.healthcode, checkpoint text,
+    at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true,
+    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT code_region text,
+    OUT rule_id bigint, OUT rule text)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v record;
+  r @extschema@.arrival_rule;
+  last_negative timestamptz;
+  -- (NULL: now, as checkpoint_verify takes it)
+  t timestamptz := coalesce(verify_arrival.at, now());
+BEGIN
+  SELECT * INTO v FROM @extschema@.checkpoint_verify(code, checkpoint, t, online);
+  colour := v.colour;
+  code_region := v.region;
+  SELECT * INTO r FROM @extschema@.arrival_rule a
+   WHERE @extschema@.division_covers(a.region, checkpoint)
+     AND @extschema@.division_covers(a.from_region, v.region)
+   ORDER BY @extschema@.division_rank(a.region) DESC, @extschema@.division_rank(a.from_region) DESC
+   LIMIT 1;
+  rule_id := r.id;
+  rule := COALESCE(r.description, 'no arrival rule: a valid green code');
+  IF NOT v.valid THEN
+    admit := false;
+    reason := v.reason;
+  ELSIF v.colour <> 'green' THEN
+    admit := false;
+    reason := 'not_green';
+  ELSIF r.demand = 'green_and_negative_test' THEN
+    SELECT d.last_negative_at INTO last_negative FROM @extschema@.status_digest d
+     WHERE d.region = v.region AND d.subject = @extschema@.subject(code);
+    admit := last_negative IS NOT NULL
+             AND last_negative >= t - make_interval(hours => r.negative_test_hours)
+             AND last_negative <= t;
+    reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
+  ELSE
+    admit := true;
+    reason := 'ok';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) IS
+  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and says which rule decided. reason: a verify() reason, colour_changed, not_green, no_recent_negative_test (from the digests this node holds) or ok.';
+REVOKE ALL ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;
