@@ -73,7 +73,7 @@ CORE_HDR    = src/hc_core.h src/hc_status.h src/hc_status_internal.h src/hc_impo
 CORE_LIBS   = -lsodium -lqrencode -lpng
 UNIT_CFLAGS = -O1 -g -Wall -Wextra -Werror -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
 
-UNIT_SRC    = test/unit/test_core.c test/unit/test_status.c test/unit/test_import.c
+UNIT_SRC    = test/unit/test_core.c test/unit/test_status.c test/unit/test_import.c test/unit/test_vectors.c
 test/unit/test_core: $(UNIT_SRC) test/unit/tap.h $(CORE_SRC) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CORE_LIBS)
 

@@ -1126,6 +1126,7 @@ main(void)
 	test_qr();
 	test_status_engine();
 	test_import_fields();
+	test_payload_vectors();
 
 	printf("1..%d\n", n_run);
 	if (tap_len)
