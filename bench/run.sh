@@ -8,10 +8,12 @@
 # in turn, BENCH_REPS times (best repetition kept):
 #   raw sign + verify (libsodium)  | issue()  | verify()   (BENCH_CODES rows)
 #   raw QRcode_encodeString        | qr_svg()                (BENCH_QR rows)
+#   raw verify                     | verify() with BENCH_REVOCATIONS entries on
+#                                    the revocation list     (BENCH_CODES rows)
 # and prints each rate and the ratio ours / raw next to its goal.
 #
 # Environment (defaults are the figures the goals refer to):
-#   BENCH_CODES=100000  BENCH_QR=20000  BENCH_REPS=3
+#   BENCH_CODES=100000  BENCH_QR=20000  BENCH_REPS=3  BENCH_REVOCATIONS=1000000
 #   BENCH_PGPORT (default: a random free port for the throwaway cluster)
 set -euo pipefail
 
@@ -24,11 +26,13 @@ out="$here/out"
 export BENCH_CODES=${BENCH_CODES:-100000}
 export BENCH_QR=${BENCH_QR:-20000}
 export BENCH_REPS=${BENCH_REPS:-3}
+export BENCH_REVOCATIONS=${BENCH_REVOCATIONS:-1000000}
 
 # goals: ours / raw
 GOAL_VERIFY=0.8
 GOAL_ISSUE=0.7
 GOAL_QR=0.5
+GOAL_VERIFY_REVOKED=0.8
 
 # One SQL measurement in a fresh backend: warm the caches on the sample
 # table, then time kind over tbl server-side. Prints the rate (rows/s).
@@ -46,6 +50,7 @@ raw_field() { awk -v k="$1" '$1 == k { print $2 }'; }
 inside() {
 	local raw="$here/raw_rates" texts="$out/qr_texts.txt"
 	local best_sign=0 best_verify=0 best_issue=0 best_sqlverify=0 best_qr=0 best_svg=0
+	local best_verify2=0 best_sqlverify_rl=0
 
 	log "== setup: $BENCH_CODES pseudonyms and codes, $BENCH_QR for QR (PostgreSQL $(psql_q -c 'SHOW server_version'))"
 	psql_q -v n_codes="$BENCH_CODES" -v n_qr="$BENCH_QR" -f "$here/setup.sql" >/dev/null
@@ -91,6 +96,23 @@ inside() {
 		best_svg=$(max "$best_svg" "$svg")
 	done
 
+	# the same verify() over the same codes with a revocation list of
+	# BENCH_REVOCATIONS entries (none of them these codes: the same rows
+	# verify, every lookup misses, as most do), against the same raw verify
+	log "== verify with $BENCH_REVOCATIONS revocations on the list"
+	psql_q -c "INSERT INTO healthcode.code_revocation (hash, kind, region, expires_at, reason)
+	           SELECT substr(sha256(int8send(g)), 1, 16), CASE WHEN g % 2 = 0 THEN 'code' ELSE 'subject' END,
+	                  '330106', now() + interval '1 day', 'bench'
+	             FROM generate_series(1, $BENCH_REVOCATIONS) g" >/dev/null
+	for rep in $(seq 1 "$BENCH_REPS"); do
+		local rawv sqlv
+		rawv=$("$raw" sign-verify "$BENCH_CODES" | raw_field verify)
+		sqlv=$(sql_rate verify bench.codes)
+		log "   rep $rep: raw verify $rawv  verify with the list $sqlv"
+		best_verify2=$(max "$best_verify2" "$rawv")
+		best_sqlverify_rl=$(max "$best_sqlverify_rl" "$sqlv")
+	done
+
 	echo
 	echo "healthcode benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -m)"
 	echo "best of $BENCH_REPS; one backend; SQL timed server-side; rates in operations per second"
@@ -109,6 +131,8 @@ inside() {
 				"crypto_sign_detached", '"$GOAL_ISSUE"')
 			row("qr_svg (" ENVIRON["BENCH_QR"] " stored codes)", '"$best_svg"', '"$best_qr"',
 				"QRcode_encodeString", '"$GOAL_QR"')
+			row("verify, " ENVIRON["BENCH_REVOCATIONS"] " revocations", '"$best_sqlverify_rl"', '"$best_verify2"',
+				"crypto_sign_verify_detached", '"$GOAL_VERIFY_REVOKED"')
 		}' | tee "$out/summary.txt"
 }
 

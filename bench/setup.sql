@@ -85,7 +85,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   fn regprocedure := CASE kind
     WHEN 'verify' THEN 'healthcode.verify(healthcode.healthcode, timestamptz)'
-    WHEN 'issue' THEN 'healthcode.issue(text, bytea, healthcode.risk_colour, interval, boolean)'
+    WHEN 'issue' THEN 'healthcode.issue(text, bytea, healthcode.risk_colour, interval, boolean, boolean)'
     WHEN 'qr_svg' THEN 'healthcode.qr_svg(healthcode.healthcode, text, integer)'
   END;
   before bigint;

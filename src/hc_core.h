@@ -157,6 +157,21 @@ bool		hc_signature_valid(const uint8_t *buf, size_t len,
 void		hc_keypair(uint8_t pk[HC_PUBLIC_KEY_LEN], uint8_t sk[HC_SECRET_KEY_LEN]);
 
 /*
+ * The hash a revocation is stored and looked up by (never the code or the
+ * subject itself): the first 16 bytes of SHA-256 over a domain tag, the
+ * kind ('C' one code: data is its payload; 'S' every code of a subject:
+ * data is the subject), and the region the revocation is for, 3 bytes
+ * big-endian. The region inside the hash binds a revocation to the codes
+ * of its region: a node that may speak for other regions only cannot
+ * forge a row that matches them.
+ */
+#define HC_REVOCATION_HASH_LEN 16
+#define HC_REVOKE_CODE       'C'
+#define HC_REVOKE_SUBJECT    'S'
+void		hc_revocation_hash(char kind, uint32_t region, const uint8_t *data, size_t len,
+							   uint8_t out[HC_REVOCATION_HASH_LEN]);
+
+/*
  * Sealing an issuer secret key under the server key: XChaCha20-Poly1305
  * with the key id and region as associated data, so a sealed blob moved
  * onto another key's row does not open.

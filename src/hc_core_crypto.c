@@ -202,3 +202,24 @@ hc_parse_server_key(const uint8_t *content, size_t len, uint8_t out[HC_SERVER_KE
 	}
 	return HC_OK;
 }
+
+void
+hc_revocation_hash(char kind, uint32_t region, const uint8_t *data, size_t len,
+				   uint8_t out[HC_REVOCATION_HASH_LEN])
+{
+	static const char tag[] = "healthcode revocation v1";
+	uint8_t		head[4];
+	uint8_t		digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+
+	head[0] = (uint8_t) kind;
+	head[1] = (uint8_t) (region >> 16);
+	head[2] = (uint8_t) (region >> 8);
+	head[3] = (uint8_t) region;
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *) tag, sizeof(tag) - 1);
+	crypto_hash_sha256_update(&st, head, sizeof(head));
+	crypto_hash_sha256_update(&st, data, len);
+	crypto_hash_sha256_final(&st, digest);
+	memcpy(out, digest, HC_REVOCATION_HASH_LEN);
+}

@@ -33,7 +33,6 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
-#define HC_SCHEMA "healthcode"
 
 static TrustKey *trust_keys = NULL;
 static int	n_trust_keys = 0;
@@ -99,7 +98,8 @@ hc_keys_register_callbacks(void)
 	on_proc_exit(wipe_at_exit, (Datum) 0);
 }
 
-/* The trigger on trust_list and issuer_key_secret: tell every backend. */
+/* The trigger on trust_list, issuer_key_secret and code_revocation: tell
+ * every backend that its cache of the table is stale. */
 PG_FUNCTION_INFO_V1(healthcode_keys_changed);
 Datum
 healthcode_keys_changed(PG_FUNCTION_ARGS)
@@ -116,8 +116,8 @@ healthcode_keys_changed(PG_FUNCTION_ARGS)
 
 /* ---- reading the key tables as their owner ------------------------------- */
 
-static Oid
-relation_in_schema_if_any(const char *name)
+Oid
+hc_relation_in_schema_if_any(const char *name)
 {
 	Oid			nsp = get_namespace_oid(HC_SCHEMA, true);
 
@@ -127,7 +127,7 @@ relation_in_schema_if_any(const char *name)
 static Oid
 relation_in_schema(const char *name)
 {
-	Oid			relid = relation_in_schema_if_any(name);
+	Oid			relid = hc_relation_in_schema_if_any(name);
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -137,8 +137,8 @@ relation_in_schema(const char *name)
 	return relid;
 }
 
-static Oid
-relation_owner(Oid relid)
+Oid
+hc_relation_owner(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Oid			owner;
@@ -154,8 +154,8 @@ relation_owner(Oid relid)
  * Runs a read-only query as owner inside a restricted security context (as
  * REFRESH MATERIALIZED VIEW does), with SPI already connected by the caller.
  */
-static void
-spi_query_as(Oid owner, const char *sql, int nargs, Oid *argtypes, Datum *args)
+void
+hc_spi_query_as(Oid owner, const char *sql, int nargs, Oid *argtypes, Datum *args)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -170,7 +170,7 @@ spi_query_as(Oid owner, const char *sql, int nargs, Oid *argtypes, Datum *args)
 			: SPI_execute(sql, true, 0);
 
 		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "key table query failed: %s", SPI_result_code_string(rc));
+			elog(ERROR, "query of the extension's tables failed: %s", SPI_result_code_string(rc));
 	}
 	PG_FINALLY();
 	{
@@ -202,7 +202,7 @@ load_trust_keys(void)
 	trust_list_relid = relation_in_schema("trust_list");
 	secret_relid = relation_in_schema("issuer_key_secret");
 	/* before ALTER EXTENSION ... UPDATE to 0.2.0 there is no key_exchange */
-	exchange_relid = relation_in_schema_if_any("key_exchange");
+	exchange_relid = hc_relation_in_schema_if_any("key_exchange");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -212,7 +212,7 @@ load_trust_keys(void)
 	 * stricter wins: revoked over retired over active, the earlier ends.
 	 * This node's own record of its keys decides region and public key.
 	 */
-	spi_query_as(relation_owner(trust_list_relid),
+	hc_spi_query_as(hc_relation_owner(trust_list_relid),
 				 OidIsValid(exchange_relid)
 				 ? "SELECT COALESCE(t.key_id, x.key_id), COALESCE(t.region, x.region),"
 				 " COALESCE(t.public_key, x.public_key), COALESCE(t.valid_from, x.valid_from),"
@@ -354,7 +354,7 @@ hc_signer_get(const TrustKey *key)
 	arg = hc_make_datum(key_id, HC_KEY_ID_LEN);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	spi_query_as(relation_owner(secret_relid),
+	hc_spi_query_as(hc_relation_owner(secret_relid),
 				 "SELECT sealed FROM " HC_SCHEMA ".issuer_key_secret"
 				 " WHERE key_id OPERATOR(pg_catalog.=) $1", 1, &argtype, &arg);
 	if (SPI_processed == 1)

@@ -59,4 +59,18 @@ extern const Signer *hc_signer_get(const TrustKey *key);
 /* hc_pseudonym_pg.c */
 extern void hc_pseudonym_keys_wipe(void);
 
+/* The schema the caches read (the extension is not relocatable). */
+#define HC_SCHEMA "healthcode"
+
+/* Reading the extension's tables as their owner (hc_key_cache.c): the
+ * caches behind verify() and issue() serve every role, whatever it may
+ * read itself. hc_spi_query_as runs a read-only query with SPI connected. */
+extern Oid	hc_relation_in_schema_if_any(const char *name);
+extern Oid	hc_relation_owner(Oid relid);
+extern void hc_spi_query_as(Oid owner, const char *sql, int nargs, Oid *argtypes, Datum *args);
+
+/* Revocation lists (hc_revocation_pg.c): whether a code, or every code of
+ * its subject issued up to a time, is revoked. */
+extern bool hc_revoked(const hc_code *code, const uint8_t *packed, size_t len);
+
 #endif							/* HC_KEYS_H */

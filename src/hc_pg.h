@@ -53,6 +53,7 @@ extern uint32_t hc_region_arg(text *t, const char *argname);
 /* hc_key_cache.c (the key files share more in hc_keys.h) */
 extern char *hc_key_id_hex(const uint8_t key_id[HC_KEY_ID_LEN]);
 extern void hc_keys_register_callbacks(void);
+extern void hc_revocations_register_callbacks(void);
 extern void hc_keys_invalidate(void);
 
 #endif							/* HC_PG_H */

@@ -146,6 +146,9 @@ judge(const hc_code *code, const uint8_t *packed, size_t len, TimestampTz at)
 		return "region_mismatch";
 	if (key->state == KEY_REVOKED)
 		return "key_revoked";
+	/* a code, or its subject's codes, revoked (revocation lists) */
+	if (hc_revoked(code, packed, len))
+		return "revoked";
 	/* signing_until keeps a rotated-out key from vouching for new codes;
 	 * one second of slack for the whole-second issued_at */
 	if (issued_at < key->valid_from - USECS_PER_SEC || issued_at > key->signing_until)

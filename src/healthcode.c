@@ -121,5 +121,6 @@ _PG_init(void)
 	MarkGUCPrefixReserved("healthcode");
 
 	hc_keys_register_callbacks();
+	hc_revocations_register_callbacks();
 	hc_explain_guard_install();
 }

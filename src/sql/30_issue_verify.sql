@@ -32,7 +32,7 @@ RETURNS record
   AS 'MODULE_PATHNAME', 'healthcode_verify'
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
-  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
+  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
 
 -- The documented set of verify() reasons, for applications and tests.
 CREATE TABLE @extschema@.verify_reason (
@@ -41,15 +41,16 @@ CREATE TABLE @extschema@.verify_reason (
   description text NOT NULL
 );
 INSERT INTO @extschema@.verify_reason VALUES
-  ('ok',                     9, 'The signature is good, the key is trusted and the code is within its validity.'),
+  ('ok',                    10, 'The signature is good, the key is trusted, nothing revoked it and the code is within its validity.'),
   ('unknown_key',            1, 'No key with the code''s key id is on the trust list.'),
   ('bad_signature',          2, 'The signature does not match the payload under the listed key: the code was altered or forged.'),
   ('region_mismatch',        3, 'The key''s region does not cover the region the code claims.'),
   ('key_revoked',            4, 'The signing key has been revoked.'),
-  ('key_not_valid_at_issue', 5, 'The code claims an issue time outside the key''s signing window.'),
-  ('key_expired',            6, 'The signing key''s validity has ended.'),
-  ('not_yet_valid',          7, 'issued_at lies in the future beyond healthcode.clock_skew.'),
-  ('expired',                8, 'The code''s expires_at has passed.');
+  ('revoked',                5, 'The code, or every code of its subject issued up to some instant after it, has been revoked (code_revocation).'),
+  ('key_not_valid_at_issue', 6, 'The code claims an issue time outside the key''s signing window.'),
+  ('key_expired',            7, 'The signing key''s validity has ended.'),
+  ('not_yet_valid',          8, 'issued_at lies in the future beyond healthcode.clock_skew.'),
+  ('expired',                9, 'The code''s expires_at has passed.');
 COMMENT ON TABLE @extschema@.verify_reason IS 'Every reason verify() can return, in the order it checks them.';
 COMMENT ON COLUMN @extschema@.verify_reason.reason IS 'A value of verify()''s reason column.';
 COMMENT ON COLUMN @extschema@.verify_reason.check_order IS 'Position in the order verify() checks; ok, when every check passes, comes last.';

@@ -5,7 +5,7 @@
 -- lib/common.psql) must see commits.
 SET search_path = public, healthcode;
 \ir lib/common.psql
-SELECT plan(7);
+SELECT plan(10);
 
 SELECT create_key('460000') AS k \gset
 SELECT issue('460100', pseudonym('cache'), 'green') AS code \gset
@@ -31,6 +31,18 @@ SELECT create_key('510000') AS k2 \gset
 SELECT issue('510100', pseudonym('cache2'), 'red') AS code2 \gset
 SELECT is((SELECT r FROM dblink(:'conn', format('SELECT (healthcode.verify(%L)).reason', :'code2')) AS t(r text)),
           'ok', 'a key committed here verifies in another backend');
+
+-- a revocation committed here reaches a backend that holds the list already
+SELECT dblink_connect('cache_peer', :'conn') AS x \gset
+SELECT is((SELECT r FROM dblink('cache_peer', format('SELECT (healthcode.verify(%L)).reason', :'code2')) AS t(r text)),
+          'ok', 'a backend that verified the code (and holds the revocation list)');
+SELECT revoke_code(:'code2', 'cache test') > 0 AS revoked_code \gset
+SELECT is((SELECT r FROM dblink('cache_peer', format('SELECT (healthcode.verify(%L)).reason', :'code2')) AS t(r text)),
+          'revoked', 'finds it revoked as soon as the revocation commits here');
+DELETE FROM code_revocation WHERE region = '510100';
+SELECT is((SELECT r FROM dblink('cache_peer', format('SELECT (healthcode.verify(%L)).reason', :'code2')) AS t(r text)),
+          'ok', 'and valid again when the revocation is removed');
+SELECT dblink_disconnect('cache_peer') AS x \gset
 
 -- changing the key file drops unsealed secrets: issuing must unseal again
 SET healthcode.server_key_file = '';

@@ -71,13 +71,14 @@ INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('ad
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
-                    'trust_list', 'after_recompute', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'red_push',
+                    'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'red_push',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator']) r;
 INSERT INTO exp_rel VALUES ('admin', 'person_id_seq', '{USAGE}'), ('admin', 'arrival_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
 INSERT INTO exp_rel VALUES ('public', 'audit_finding_id_seq', '{}'), ('public', 'correction_id_seq', '{}'),
-                           ('public', 'status_history_id_seq', '{}'), ('public', 'exchange_reject_id_seq', '{}');
+                           ('public', 'status_history_id_seq', '{}'), ('public', 'exchange_reject_id_seq', '{}'),
+                           ('public', 'code_revocation_id_seq', '{}');
 -- healthcode_operator: reads the people of its regions, writes evidence,
 -- risk areas and policy, appends manual decisions; never writes statuses
 INSERT INTO exp_rel
@@ -124,6 +125,7 @@ INSERT INTO exp_fn SELECT g, f FROM unnest(ARRAY['operator', 'app', 'analyst', '
                                     unnest(ARRAY['my_region_scope', 'region_scope_of']) f;
 INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'register_person', 'declare', 'declare_trip', 'health_info', 'check_in', 'issue_for', 'issue_paper_code', 'status', 'person_id',
+  'revoke_code', 'revoke_codes_of',
   'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
   'verify_arrival']) f;
@@ -140,7 +142,8 @@ INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_tr
 INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
   'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
-  'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication']) f;
+  'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication',
+  'drop_expired_revocations']) f;
 -- the owner only: raw signing and pseudonyms, and every internal function,
 -- the status engine's aggregate among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
@@ -154,7 +157,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
-  '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status',
+  '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status', '_revocation_hash',
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_load_support',

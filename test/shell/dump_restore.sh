@@ -12,6 +12,8 @@ keyfile=$(psql -XAtq -d "$TEST_DB" -c 'SHOW healthcode.server_key_file')
 
 sql -c "SELECT healthcode.create_key('330000')" >/dev/null
 code=$(sql -c "SELECT healthcode.issue('330106', healthcode.pseudonym('dump'), 'yellow', '1 hour')")
+revoked_code=$(sql -c "SELECT healthcode.issue('330106', healthcode.pseudonym('dump, revoked'), 'green', '1 hour')")
+sql -c "SELECT healthcode.revoke_code('$revoked_code', 'dump test')" >/dev/null
 read -r key_id region sealed < <(sql -F ' ' -c "SELECT encode(t.key_id, 'hex'), t.region, encode(s.sealed, 'hex')
                                                FROM healthcode.trust_list t JOIN healthcode.issuer_key_secret s USING (key_id)")
 
@@ -34,8 +36,11 @@ trap 'dropdb --if-exists "$TEST_DB"; dropdb --if-exists "$restored"; rm -rf "$TE
 pg_restore -d "$restored" "$TEST_TMP/custom.dump" 2>&1 | grep -v '^$'
 is "$(psql -XAtq -d "$restored" -c 'SELECT count(*) FROM healthcode.trust_list')" "1" "the restored trust list has the key once"
 is "$(psql -XAtq -d "$restored" -c 'SELECT count(*) FROM healthcode.issuer_key_secret')" "1" "the restored secret table has it once"
-is "$(psql -XAtq -d "$restored" -c "SELECT count(*) FROM healthcode.verify_reason")" "9" "install-time rows are not doubled by the restore"
+is "$(psql -XAtq -d "$restored" -c "SELECT count(*) FROM healthcode.verify_reason")" \
+	"$(psql -XAtq -d "$TEST_DB" -c "SELECT count(*) FROM healthcode.verify_reason")" "install-time rows are not doubled by the restore"
 is "$(psql -XAtq -d "$restored" -c "SELECT (healthcode.verify('$code')).reason")" "ok" "a code issued before the dump verifies after the restore"
+is "$(psql -XAtq -d "$restored" -c "SELECT (healthcode.verify('$revoked_code')).reason")" "revoked" \
+	"a code revoked before the dump is still revoked after the restore"
 is "$(psql -XAtq -d "$restored" -c "SELECT (healthcode.verify(healthcode.issue('330106', healthcode.pseudonym('dump'), 'green'))).reason")" \
 	"ok" "the restored node issues with the same key file"
 

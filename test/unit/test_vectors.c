@@ -126,6 +126,21 @@ test_payload_vectors(void)
 		hc_format_text(buf, HC_V1_LEN, text);
 		snprintf(label, sizeof(label), "%s, text", codes[i].name);
 		vector(doc, label, codes[i].text, text);
+		if (i == 0)
+		{
+			uint8_t		h1[HC_REVOCATION_HASH_LEN],
+						h2[HC_REVOCATION_HASH_LEN],
+						h3[HC_REVOCATION_HASH_LEN],
+						h4[HC_REVOCATION_HASH_LEN];
+
+			hc_revocation_hash(HC_REVOKE_CODE, 330106, buf, HC_V1_LEN, h1);
+			hc_revocation_hash(HC_REVOKE_CODE, 330106, buf, HC_V1_LEN, h2);
+			hc_revocation_hash(HC_REVOKE_CODE, 110105, buf, HC_V1_LEN, h3);
+			hc_revocation_hash(HC_REVOKE_SUBJECT, 330106, buf, HC_V1_LEN, h4);
+			CHECK(memcmp(h1, h2, sizeof(h1)) == 0 && memcmp(h1, h3, sizeof(h1)) != 0 &&
+				  memcmp(h1, h4, sizeof(h1)) != 0,
+				  "a revocation hash is the same for the same input, and bound to its region and kind");
+		}
 		CHECK(hc_unpack(buf, HC_V1_LEN, &back, detail, sizeof(detail)) == HC_OK &&
 			  back.paper == codes[i].paper && back.vaccinated == codes[i].vaccinated &&
 			  hc_signature_valid(buf, HC_V1_LEN, pk),

@@ -136,8 +136,65 @@ DROP FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timest
 -- take online (94_checkpoints.sql, was 89_arrival.sql)
 DROP FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz);
 
+-- ---- revocation lists (74_revocations.sql) ------------------------------------------
+CREATE TABLE @extschema@.code_revocation (
+  id            bigserial PRIMARY KEY,
+  hash          bytea NOT NULL CONSTRAINT code_revocation_hash_key UNIQUE
+                CONSTRAINT hash_is_16_bytes CHECK (pg_catalog.length(hash) = 16),
+  kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('code', 'subject')),
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  revoked_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  expires_at    timestamptz NOT NULL,
+  reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
+  revoked_by    text NOT NULL DEFAULT CURRENT_USER
+);
+CREATE INDEX code_revocation_expires ON @extschema@.code_revocation (expires_at);
+COMMENT ON TABLE @extschema@.code_revocation IS
+  'Revoked codes and subjects, as hashes only: verify() says revoked for a revoked code, and for every code of a revoked subject issued up to revoked_at.';
+COMMENT ON COLUMN @extschema@.code_revocation.id IS 'Revocation id.';
+COMMENT ON COLUMN @extschema@.code_revocation.hash IS '_revocation_hash(kind, region, the payload or the subject).';
+COMMENT ON COLUMN @extschema@.code_revocation.kind IS 'code (one code) or subject (every code of a person issued up to revoked_at).';
+COMMENT ON COLUMN @extschema@.code_revocation.region IS 'The region of the codes it covers.';
+COMMENT ON COLUMN @extschema@.code_revocation.revoked_at IS 'When; a subject''s codes issued up to this instant (whole seconds) are revoked, later ones are not.';
+COMMENT ON COLUMN @extschema@.code_revocation.expires_at IS 'When every code it covers has expired: it can be dropped then (drop_expired_revocations).';
+COMMENT ON COLUMN @extschema@.code_revocation.reason IS 'Why (lost phone, wrong colour, fraud, ...).';
+COMMENT ON COLUMN @extschema@.code_revocation.revoked_by IS 'The role that revoked.';
+COMMENT ON SEQUENCE @extschema@.code_revocation_id_seq IS 'Ids of code_revocation rows.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_revocation', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_revocation_id_seq', '');
+-- every backend's copy of the list is stale once the table changes
+CREATE TRIGGER code_revocation_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.code_revocation
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+GRANT SELECT ON @extschema@.code_revocation TO healthcode_admin;
+ALTER TABLE @extschema@.code_revocation ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.code_revocation FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope_select ON @extschema@.code_revocation FOR SELECT
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_insert ON @extschema@.code_revocation FOR INSERT
+  WITH CHECK ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_update ON @extschema@.code_revocation FOR UPDATE
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"))
+  WITH CHECK ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_delete ON @extschema@.code_revocation FOR DELETE
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+-- verify() says revoked, checked after key_revoked
+UPDATE @extschema@.verify_reason SET check_order = check_order + 100 WHERE check_order >= 5;
+UPDATE @extschema@.verify_reason SET check_order = check_order - 99 WHERE check_order >= 100;
+UPDATE @extschema@.verify_reason
+   SET description = 'The signature is good, the key is trusted, nothing revoked it and the code is within its validity.'
+ WHERE reason = 'ok';
+INSERT INTO @extschema@.verify_reason VALUES
+  ('revoked', 5, 'The code, or every code of its subject issued up to some instant after it, has been revoked (code_revocation).');
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _decision_guard _fresh_status _holder_status _import_refuse _issue_for_person _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_travel_partitions decide_correction enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_key subscription_sql verify verify_arrival
+-- functions new or changed since 0.2.0: _decision_guard _fresh_status _holder_status _import_refuse _issue_for_person _keys_changed _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_travel_partitions decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
+
+-- Any change to the key tables invalidates every backend's key cache.
+CREATE OR REPLACE FUNCTION @extschema@._keys_changed() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'healthcode_keys_changed' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@._keys_changed() IS
+  'Trigger: sends a relcache invalidation of its table, so that every backend reloads the trust list (and wipes unsealed secrets) or the revocation list.';
+REVOKE ALL ON FUNCTION @extschema@._keys_changed() FROM PUBLIC;
 
 -- A key's identity never changes: public key, id and region are fixed,
 -- validity only shrinks, and revocation is final.
@@ -222,7 +279,7 @@ RETURNS record
   AS 'MODULE_PATHNAME', 'healthcode_verify'
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
-  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
+  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
 
 CREATE OR REPLACE FUNCTION @extschema@._policy_default_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1080,6 +1137,103 @@ COMMENT ON FUNCTION @extschema@.issue_paper_code(bigint, interval) IS
   'A paper code for someone without a phone: like issue_for, but capped by the policy''s paper_code_lifetime (refused where that is not set) and marked as paper in the payload (verify()''s paper column).';
 REVOKE ALL ON FUNCTION @extschema@.issue_paper_code(bigint, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_paper_code(bigint, interval) TO healthcode_app, healthcode_operator;
+
+-- ---------------------------------------------------------------------------
+-- Revocation lists: one code, or every code of a person issued so far,
+-- revoked before it expires (a lost phone, a wrong colour, fraud), not only
+-- a whole key. Stored as hashes (hc_revocation_hash: never the code nor the
+-- subject), each for as long as the codes it covers can live; verify()
+-- consults them offline (reason revoked), each backend keeping the list in
+-- memory until the table changes.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@._revocation_hash(kind text, region text, data bytea) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_revocation_hash'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._revocation_hash(text, text, bytea) IS
+  'Internal: the 16-byte hash a revocation is kept and looked up by: kind code (data: the payload) or subject (data: the subject), bound to the region.';
+REVOKE ALL ON FUNCTION @extschema@._revocation_hash(text, text, bytea) FROM PUBLIC;
+
+-- One code, by the code itself (the holder shows it, or a lost one was
+-- recorded): revoked until it would have expired anyway.
+CREATE OR REPLACE FUNCTION @extschema@.revoke_code(code @extschema@.healthcode, reason text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint;
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  -- codes of the regions the caller acts for, no others
+  PERFORM @extschema@._require_caller_scope(@extschema@.region(code));
+  INSERT INTO @extschema@.code_revocation AS r (hash, kind, region, expires_at, reason)
+  VALUES (@extschema@._revocation_hash('code', @extschema@.region(code), @extschema@.bytea(code)), 'code',
+          @extschema@.region(code), @extschema@.expires_at(code), btrim(reason))
+  ON CONFLICT (hash) DO UPDATE SET reason = r.reason
+  RETURNING r.id INTO id;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.revoke_code(@extschema@.healthcode, text) IS
+  'Revokes one code of a region the caller acts for, until it expires: verify() says revoked from now on. Returns the revocation''s id (the same when it was revoked already).';
+REVOKE ALL ON FUNCTION @extschema@.revoke_code(@extschema@.healthcode, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.revoke_code(@extschema@.healthcode, text) TO healthcode_app, healthcode_operator;
+
+-- Every code of a person issued so far (a lost phone: codes issued from the
+-- next second on are valid again). Their codes may have been issued for up
+-- to 366 days under some policy version: the revocation lasts as long.
+CREATE OR REPLACE FUNCTION @extschema@.revoke_codes_of(person_id bigint, reason text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.person;
+  t timestamptz := statement_timestamp();
+  id bigint;
+BEGIN
+  IF revoke_codes_of.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  SELECT * INTO p FROM @extschema@.person x
+   WHERE x.id = revoke_codes_of.person_id AND @extschema@._in_caller_scope(x.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', revoke_codes_of.person_id,
+      @extschema@._caller()::regrole USING ERRCODE = 'P0002';
+  END IF;
+  INSERT INTO @extschema@.code_revocation AS r (hash, kind, region, revoked_at, expires_at, reason)
+  VALUES (@extschema@._revocation_hash('subject', p.region, p.subject), 'subject', p.region, t,
+          t + interval '366 days', btrim(reason))
+  ON CONFLICT (hash) DO UPDATE
+    SET revoked_at = greatest(r.revoked_at, EXCLUDED.revoked_at),
+        expires_at = greatest(r.expires_at, EXCLUDED.expires_at),
+        reason = EXCLUDED.reason, revoked_by = EXCLUDED.revoked_by
+  RETURNING r.id INTO id;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.revoke_codes_of(bigint, text) IS
+  'Revokes every code of a person of the caller''s regions issued up to now (a lost phone, a wrong colour): verify() says revoked for them; codes issued from the next second on are valid. Returns the revocation''s id.';
+REVOKE ALL ON FUNCTION @extschema@.revoke_codes_of(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.revoke_codes_of(bigint, text) TO healthcode_app, healthcode_operator;
+
+-- Revocations whose codes have all expired cover nothing any more.
+CREATE OR REPLACE FUNCTION @extschema@.drop_expired_revocations() RETURNS bigint
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  WITH gone AS (
+    DELETE FROM @extschema@.code_revocation r WHERE r.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now() RETURNING 1
+  )
+  SELECT pg_catalog.count(*) FROM gone;
+END;
+COMMENT ON FUNCTION @extschema@.drop_expired_revocations() IS
+  'Deletes the revocations whose codes have all expired (daily, with drop_expired_travel_partitions); returns how many.';
+REVOKE ALL ON FUNCTION @extschema@.drop_expired_revocations() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.drop_expired_revocations() TO healthcode_admin;
 
 CREATE OR REPLACE FUNCTION @extschema@.request_correction(person_id bigint, evidence text, evidence_id bigint, claim text)
 RETURNS bigint
