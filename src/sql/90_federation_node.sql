@@ -4,9 +4,11 @@
 -- PostgreSQL's logical replication (publications and subscriptions):
 --   up   (each region -> hub): its issuers' public keys and revocations,
 --        its people's code-status digests (pseudonym, colour, until: never
---        a name or an identifier), and the reds it decided;
+--        a name or an identifier), the reds it decided, and its code
+--        revocations (hashes only);
 --   down (hub -> every region): every issuer's public key (the trust list),
---        every region's reds, and the national policy versions.
+--        every region's reds and code revocations, the digests, and the
+--        national policy versions.
 -- Secret keys and personal data never cross a node boundary.
 --
 -- A subscriber stalls on the first change it cannot apply, so the tables
@@ -208,7 +210,8 @@ BEGIN
   END IF;
   IF n.role = 'hub' THEN
     -- (never TRUNCATE: the exchange only grows by rows)
-    EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange'
+    EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange,'
+            ' @extschema@.code_revocation'
             ' WITH (publish = ''insert, update, delete'')';
     EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
             ' WITH (publish = ''insert, update, delete'')';
@@ -218,9 +221,10 @@ BEGIN
   hi := @extschema@.division_last(n.region);
   EXECUTE format('CREATE PUBLICATION %I FOR TABLE @extschema@.key_exchange WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.status_digest WHERE (region >= %L AND region <= %L),'
-                 ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L)'
+                 ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L),'
+                 ' @extschema@.code_revocation WHERE (region >= %L AND region <= %L)'
                  ' WITH (publish = ''insert, update, delete'')',
-                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi);
+                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi);
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
@@ -288,7 +292,8 @@ BEGIN
     FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
    WHERE s.subname = enable_subscription.subscription
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
-                           '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass);
+                           '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
+                           '@extschema@.code_revocation'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',

@@ -1,5 +1,6 @@
 -- ---------------------------------------------------------------------------
--- Federation: issuer public keys, up from each region and down from the hub.
+-- Federation: issuer public keys and code revocations, up from each region
+-- and down from the hub.
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.key_exchange (
@@ -139,3 +140,71 @@ INSERT INTO @extschema@.key_exchange
 SELECT t.key_id, t.region, t.public_key, t.valid_from, t.valid_until, t.signing_until, t.status, t.revoked_at,
        t.revocation_reason, 'local'
   FROM @extschema@.trust_list t;
+
+-- ---- code revocations ----------------------------------------------------------------
+-- code_revocation (74_revocations.sql) is exchanged as it is: each region
+-- publishes its own rows, the hub every region's. A row from another node
+-- is checked here first, since one that broke a constraint would stall
+-- the subscription: a node speaks for its own regions only, a malformed
+-- row is logged and skipped, a known hash becomes an update (the later
+-- revoked_at and expiry win), and what changes nothing is skipped, which
+-- ends loops.
+-- (publications filter it by region: an update or delete must carry the
+-- region, so the whole old row is the replica identity)
+ALTER TABLE @extschema@.code_revocation REPLICA IDENTITY FULL;
+
+CREATE FUNCTION @extschema@._revocation_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  old_row @extschema@.code_revocation;
+  problem text;
+BEGIN
+  IF NOT @extschema@._by_replication() THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+  END IF;
+  problem := @extschema@._sender_problem(CASE TG_OP WHEN 'INSERT' THEN NEW.region ELSE OLD.region END);
+  IF problem IS NULL AND TG_OP = 'UPDATE' THEN
+    problem := @extschema@._sender_problem(NEW.region);
+  END IF;
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RETURN OLD;
+  END IF;
+  IF NEW.hash IS NULL OR length(NEW.hash) <> 16 OR NEW.kind IS NULL OR NEW.kind NOT IN ('code', 'subject')
+     OR NOT coalesce(@extschema@.division_code_valid(NEW.region), false)
+     OR NEW.revoked_at IS NULL OR NEW.expires_at IS NULL OR NEW.revoked_by IS NULL
+     OR length(btrim(coalesce(NEW.reason, ''))) = 0 THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME,
+      'a revocation needs a 16-byte hash, a kind (code or subject), a region, times, a reason and who', to_jsonb(NEW));
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    SELECT * INTO old_row FROM @extschema@.code_revocation r WHERE r.hash = NEW.hash;
+    IF FOUND THEN
+      IF NEW.revoked_at > old_row.revoked_at OR NEW.expires_at > old_row.expires_at THEN
+        UPDATE @extschema@.code_revocation r
+           SET revoked_at = greatest(r.revoked_at, NEW.revoked_at), expires_at = greatest(r.expires_at, NEW.expires_at),
+               reason = NEW.reason, revoked_by = NEW.revoked_by
+         WHERE r.hash = NEW.hash;
+      END IF;
+      RETURN NULL;
+    END IF;
+  ELSIF to_jsonb(NEW) = to_jsonb(OLD) THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._revocation_check() IS
+  'Trigger (also on replicated rows): skips revocations of regions the sending node does not serve and malformed ones (logged), turns a known hash into an update, skips what changes nothing.';
+REVOKE ALL ON FUNCTION @extschema@._revocation_check() FROM PUBLIC;
+CREATE TRIGGER revocation_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.code_revocation
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._revocation_check();
+ALTER TABLE @extschema@.code_revocation ENABLE ALWAYS TRIGGER revocation_check;
+-- (the statement trigger that tells every backend fires for the apply
+-- worker's changes too)
+ALTER TABLE @extschema@.code_revocation ENABLE ALWAYS TRIGGER code_revocation_changed;

@@ -85,7 +85,7 @@ on beijing -c 'CREATE EXTENSION healthcode' \
 	-c "SELECT healthcode.set_node('region', '110000', 'beijing')" -c 'SELECT healthcode.create_publication()' >/dev/null
 for n in $nodes; do
 	on "$n" -c 'CREATE ROLE replicator LOGIN REPLICATION BYPASSRLS' \
-		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange TO replicator' >/dev/null
+		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation TO replicator' >/dev/null
 done
 declare -A division=([zhejiang]=330000 [beijing]=110000)
 for r in zhejiang beijing; do
@@ -175,6 +175,17 @@ on zhejiang -c "SELECT healthcode.revoke_key('\\x$old_key', 'compromised')" >/de
 wait_for beijing "SELECT (healthcode.verify('$untested')).reason = 'key_revoked'"
 ok $? "once Zhejiang revokes the old key, its codes fail in Beijing with key_revoked"
 
+# ---- revocation lists travel: a region's revocations reach the others (issue 12) ------------------
+on zhejiang -c "SELECT healthcode.declare('330106199707070077', '330106')" >/dev/null
+rcode=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199707070077'), '5 minutes')")
+wait_for beijing "SELECT (healthcode.verify('$rcode')).reason = 'ok'"
+ok $? "a Zhejiang code verifies in Beijing"
+on zhejiang -c "SELECT healthcode.revoke_codes_of(healthcode.person_id('330106199707070077'), 'lost phone')" >/dev/null
+wait_for beijing "SELECT (healthcode.verify('$rcode')).reason = 'revoked'"
+ok $? "Zhejiang revokes the person's codes (lost phone): Beijing refuses the code, offline, once the hash arrives"
+is "$(on hub -c "SELECT kind || ' ' || region || ' ' || length(hash) FROM healthcode.code_revocation")" "subject 330106 16" \
+	"the hub passes on a hash, never a subject"
+
 # ---- a regional node restarted mid-stream catches up -------------------------------------------
 as_db "$PGBIN/pg_ctl" -D "$work/beijing" -m fast -w stop >/dev/null
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" \
@@ -207,18 +218,22 @@ is "$(on beijing -c "SELECT count(*) FROM pg_stat_subscription WHERE subname LIK
 # (a rogue or broken Zhejiang node: it drops its publication's row filters and
 # writes past its own checks; the hub must not take its word for other regions)
 forged_pk=$(on beijing -c "SELECT encode(decode(repeat('cd', 32), 'hex'), 'hex')")
-on zhejiang -c 'ALTER PUBLICATION healthcode_region_zhejiang SET TABLE healthcode.key_exchange, healthcode.status_digest, healthcode.red_push' \
+on zhejiang -c 'ALTER PUBLICATION healthcode_region_zhejiang SET TABLE healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.code_revocation' \
 	-c 'ALTER TABLE healthcode.key_exchange DISABLE TRIGGER key_exchange_check' \
 	-c "INSERT INTO healthcode.key_exchange (key_id, region, public_key, valid_from, valid_until, status) SELECT healthcode.public_key_id(k), '110000', k, now(), now() + interval '1 year', 'active' FROM (SELECT '\\x$forged_pk'::bytea k) x" \
 	-c "UPDATE healthcode.key_exchange SET status = 'revoked', revoked_at = now(), revocation_reason = 'rogue' WHERE region = '000000'" \
 	-c 'ALTER TABLE healthcode.key_exchange ENABLE ALWAYS TRIGGER key_exchange_check' \
 	-c 'ALTER TABLE healthcode.status_digest DISABLE TRIGGER digest_check' \
 	-c "INSERT INTO healthcode.status_digest (region, subject, colour, vaccinated, valid_until, next) SELECT '110105', subject, 'red', false, 'infinity', '[]' FROM healthcode.status_digest WHERE region = '330106' LIMIT 1" \
-	-c 'ALTER TABLE healthcode.status_digest ENABLE ALWAYS TRIGGER digest_check' >/dev/null
-wait_for hub "SELECT count(*) >= 3 FROM healthcode.exchange_reject WHERE by_replication AND problem LIKE '%not the sending node''s (330000)'"
-ok $? "the hub refuses Zhejiang's rows about Beijing's key, the national key and a Beijing digest, and logs why"
+	-c 'ALTER TABLE healthcode.status_digest ENABLE ALWAYS TRIGGER digest_check' \
+	-c 'ALTER TABLE healthcode.code_revocation DISABLE TRIGGER revocation_check' \
+	-c "INSERT INTO healthcode.code_revocation (hash, kind, region, expires_at, reason) VALUES (decode(repeat('ab', 16), 'hex'), 'subject', '110105', now() + interval '1 day', 'rogue')" \
+	-c 'ALTER TABLE healthcode.code_revocation ENABLE ALWAYS TRIGGER revocation_check' >/dev/null
+wait_for hub "SELECT count(*) >= 4 FROM healthcode.exchange_reject WHERE by_replication AND problem LIKE '%not the sending node''s (330000)'"
+ok $? "the hub refuses Zhejiang's rows about Beijing's key, the national key, a Beijing digest and a Beijing revocation, and logs why"
 is "$(on hub -c "SELECT count(*) FROM healthcode.key_exchange WHERE region = '110000'") $(on hub -c "SELECT count(*) FROM healthcode.key_exchange WHERE region = '000000' AND status = 'revoked'")" \
 	"0 0" "no key for Beijing was planted, no national key revoked"
+is "$(on hub -c "SELECT count(*) FROM healthcode.code_revocation WHERE region = '110105'")" "0" "nor a revocation of Beijing's codes"
 is "$(on hub -c "SELECT (healthcode.verify('$national_code')).reason")" "ok" "national codes still verify at the hub"
 on zhejiang -c 'TRUNCATE healthcode.red_push' >/dev/null
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null

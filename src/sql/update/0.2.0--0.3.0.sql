@@ -137,9 +137,10 @@ DROP FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timest
 DROP FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz);
 
 -- ---- revocation lists (74_revocations.sql) ------------------------------------------
+-- (The hash is the key: rows arrive from other nodes through the exchange,
+-- 91_federation_keys.sql, and an id of this node's would collide with theirs.)
 CREATE TABLE @extschema@.code_revocation (
-  id            bigserial PRIMARY KEY,
-  hash          bytea NOT NULL CONSTRAINT code_revocation_hash_key UNIQUE
+  hash          bytea PRIMARY KEY
                 CONSTRAINT hash_is_16_bytes CHECK (pg_catalog.length(hash) = 16),
   kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('code', 'subject')),
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
@@ -151,7 +152,6 @@ CREATE TABLE @extschema@.code_revocation (
 CREATE INDEX code_revocation_expires ON @extschema@.code_revocation (expires_at);
 COMMENT ON TABLE @extschema@.code_revocation IS
   'Revoked codes and subjects, as hashes only: verify() says revoked for a revoked code, and for every code of a revoked subject issued up to revoked_at.';
-COMMENT ON COLUMN @extschema@.code_revocation.id IS 'Revocation id.';
 COMMENT ON COLUMN @extschema@.code_revocation.hash IS '_revocation_hash(kind, region, the payload or the subject).';
 COMMENT ON COLUMN @extschema@.code_revocation.kind IS 'code (one code) or subject (every code of a person issued up to revoked_at).';
 COMMENT ON COLUMN @extschema@.code_revocation.region IS 'The region of the codes it covers.';
@@ -159,9 +159,7 @@ COMMENT ON COLUMN @extschema@.code_revocation.revoked_at IS 'When; a subject''s 
 COMMENT ON COLUMN @extschema@.code_revocation.expires_at IS 'When every code it covers has expired: it can be dropped then (drop_expired_revocations).';
 COMMENT ON COLUMN @extschema@.code_revocation.reason IS 'Why (lost phone, wrong colour, fraud, ...).';
 COMMENT ON COLUMN @extschema@.code_revocation.revoked_by IS 'The role that revoked.';
-COMMENT ON SEQUENCE @extschema@.code_revocation_id_seq IS 'Ids of code_revocation rows.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_revocation', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_revocation_id_seq', '');
 -- every backend's copy of the list is stale once the table changes
 CREATE TRIGGER code_revocation_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.code_revocation
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
@@ -187,7 +185,7 @@ INSERT INTO @extschema@.verify_reason VALUES
   ('revoked', 5, 'The code, or every code of its subject issued up to some instant after it, has been revoked (code_revocation).');
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _decision_guard _fresh_status _holder_status _import_refuse _issue_for_person _keys_changed _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_travel_partitions decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
+-- functions new or changed since 0.2.0: _decision_guard _fresh_status _holder_status _import_refuse _issue_for_person _keys_changed _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
 
 -- Any change to the key tables invalidates every backend's key cache.
 CREATE OR REPLACE FUNCTION @extschema@._keys_changed() RETURNS trigger
@@ -1155,13 +1153,13 @@ REVOKE ALL ON FUNCTION @extschema@._revocation_hash(text, text, bytea) FROM PUBL
 
 -- One code, by the code itself (the holder shows it, or a lost one was
 -- recorded): revoked until it would have expired anyway.
-CREATE OR REPLACE FUNCTION @extschema@.revoke_code(code @extschema@.healthcode, reason text) RETURNS bigint
+CREATE OR REPLACE FUNCTION @extschema@.revoke_code(code @extschema@.healthcode, reason text) RETURNS timestamptz
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  id bigint;
+  at timestamptz;
 BEGIN
   IF code IS NULL THEN
     RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
@@ -1173,18 +1171,18 @@ BEGIN
   VALUES (@extschema@._revocation_hash('code', @extschema@.region(code), @extschema@.bytea(code)), 'code',
           @extschema@.region(code), @extschema@.expires_at(code), btrim(reason))
   ON CONFLICT (hash) DO UPDATE SET reason = r.reason
-  RETURNING r.id INTO id;
-  RETURN id;
+  RETURNING r.revoked_at INTO at;
+  RETURN at;
 END $$;
 COMMENT ON FUNCTION @extschema@.revoke_code(@extschema@.healthcode, text) IS
-  'Revokes one code of a region the caller acts for, until it expires: verify() says revoked from now on. Returns the revocation''s id (the same when it was revoked already).';
+  'Revokes one code of a region the caller acts for, until it expires: verify() says revoked from now on. Returns when it was revoked (the first time, when it was revoked already).';
 REVOKE ALL ON FUNCTION @extschema@.revoke_code(@extschema@.healthcode, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.revoke_code(@extschema@.healthcode, text) TO healthcode_app, healthcode_operator;
 
 -- Every code of a person issued so far (a lost phone: codes issued from the
 -- next second on are valid again). Their codes may have been issued for up
 -- to 366 days under some policy version: the revocation lasts as long.
-CREATE OR REPLACE FUNCTION @extschema@.revoke_codes_of(person_id bigint, reason text) RETURNS bigint
+CREATE OR REPLACE FUNCTION @extschema@.revoke_codes_of(person_id bigint, reason text) RETURNS timestamptz
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1192,7 +1190,7 @@ AS $$
 DECLARE
   p @extschema@.person;
   t timestamptz := statement_timestamp();
-  id bigint;
+  at timestamptz;
 BEGIN
   IF revoke_codes_of.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
@@ -1211,11 +1209,11 @@ BEGIN
     SET revoked_at = greatest(r.revoked_at, EXCLUDED.revoked_at),
         expires_at = greatest(r.expires_at, EXCLUDED.expires_at),
         reason = EXCLUDED.reason, revoked_by = EXCLUDED.revoked_by
-  RETURNING r.id INTO id;
-  RETURN id;
+  RETURNING r.revoked_at INTO at;
+  RETURN at;
 END $$;
 COMMENT ON FUNCTION @extschema@.revoke_codes_of(bigint, text) IS
-  'Revokes every code of a person of the caller''s regions issued up to now (a lost phone, a wrong colour): verify() says revoked for them; codes issued from the next second on are valid. Returns the revocation''s id.';
+  'Revokes every code of a person of the caller''s regions issued up to now (a lost phone, a wrong colour): verify() says revoked for them; codes issued from the next second on are valid. Returns the instant up to which they are revoked.';
 REVOKE ALL ON FUNCTION @extschema@.revoke_codes_of(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.revoke_codes_of(bigint, text) TO healthcode_app, healthcode_operator;
 
@@ -1417,6 +1415,46 @@ COMMENT ON FUNCTION @extschema@._reject(text, text, jsonb) IS
   'Internal: logs a refused exchange row (and warns in the server log).';
 REVOKE ALL ON FUNCTION @extschema@._reject(text, text, jsonb) FROM PUBLIC;
 
+-- ---- publications and subscriptions ------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.create_publication() RETURNS text
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n @extschema@.node;
+  lo text;
+  hi text;
+BEGIN
+  SELECT * INTO n FROM @extschema@.node;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'this node is neither hub nor region yet' USING ERRCODE = '55000',
+      HINT = 'SELECT healthcode.set_node(''region'', ''330000'', ''zhejiang'');';
+  END IF;
+  IF n.role = 'hub' THEN
+    -- (never TRUNCATE: the exchange only grows by rows)
+    EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange,'
+            ' @extschema@.code_revocation'
+            ' WITH (publish = ''insert, update, delete'')';
+    EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
+            ' WITH (publish = ''insert, update, delete'')';
+    RETURN 'healthcode_hub';
+  END IF;
+  lo := n.region;
+  hi := @extschema@.division_last(n.region);
+  EXECUTE format('CREATE PUBLICATION %I FOR TABLE @extschema@.key_exchange WHERE (region >= %L AND region <= %L),'
+                 ' @extschema@.status_digest WHERE (region >= %L AND region <= %L),'
+                 ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L),'
+                 ' @extschema@.code_revocation WHERE (region >= %L AND region <= %L)'
+                 ' WITH (publish = ''insert, update, delete'')',
+                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi);
+  RETURN 'healthcode_region_' || n.name;
+END $$;
+COMMENT ON FUNCTION @extschema@.create_publication() IS
+  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests and reds, by row filter). Returns its name.';
+REVOKE ALL ON FUNCTION @extschema@.create_publication() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_publication() TO healthcode_admin;
+
 CREATE OR REPLACE FUNCTION @extschema@.subscription_sql(publisher_name text, publisher_region text, conninfo text,
     digests boolean DEFAULT false)
 RETURNS SETOF text
@@ -1477,7 +1515,8 @@ BEGIN
     FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
    WHERE s.subname = enable_subscription.subscription
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
-                           '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass);
+                           '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
+                           '@extschema@.code_revocation'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',
@@ -1488,6 +1527,64 @@ END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
   'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;
+
+-- ---- code revocations ----------------------------------------------------------------
+-- code_revocation (74_revocations.sql) is exchanged as it is: each region
+-- publishes its own rows, the hub every region's. A row from another node
+-- is checked here first, since one that broke a constraint would stall
+-- the subscription: a node speaks for its own regions only, a malformed
+-- row is logged and skipped, a known hash becomes an update (the later
+-- revoked_at and expiry win), and what changes nothing is skipped, which
+-- ends loops.
+CREATE OR REPLACE FUNCTION @extschema@._revocation_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  old_row @extschema@.code_revocation;
+  problem text;
+BEGIN
+  IF NOT @extschema@._by_replication() THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+  END IF;
+  problem := @extschema@._sender_problem(CASE TG_OP WHEN 'INSERT' THEN NEW.region ELSE OLD.region END);
+  IF problem IS NULL AND TG_OP = 'UPDATE' THEN
+    problem := @extschema@._sender_problem(NEW.region);
+  END IF;
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RETURN OLD;
+  END IF;
+  IF NEW.hash IS NULL OR length(NEW.hash) <> 16 OR NEW.kind IS NULL OR NEW.kind NOT IN ('code', 'subject')
+     OR NOT coalesce(@extschema@.division_code_valid(NEW.region), false)
+     OR NEW.revoked_at IS NULL OR NEW.expires_at IS NULL OR NEW.revoked_by IS NULL
+     OR length(btrim(coalesce(NEW.reason, ''))) = 0 THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME,
+      'a revocation needs a 16-byte hash, a kind (code or subject), a region, times, a reason and who', to_jsonb(NEW));
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    SELECT * INTO old_row FROM @extschema@.code_revocation r WHERE r.hash = NEW.hash;
+    IF FOUND THEN
+      IF NEW.revoked_at > old_row.revoked_at OR NEW.expires_at > old_row.expires_at THEN
+        UPDATE @extschema@.code_revocation r
+           SET revoked_at = greatest(r.revoked_at, NEW.revoked_at), expires_at = greatest(r.expires_at, NEW.expires_at),
+               reason = NEW.reason, revoked_by = NEW.revoked_by
+         WHERE r.hash = NEW.hash;
+      END IF;
+      RETURN NULL;
+    END IF;
+  ELSIF to_jsonb(NEW) = to_jsonb(OLD) THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._revocation_check() IS
+  'Trigger (also on replicated rows): skips revocations of regions the sending node does not serve and malformed ones (logged), turns a known hash into an update, skips what changes nothing.';
+REVOKE ALL ON FUNCTION @extschema@._revocation_check() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.issue_for_subject(region text, subject bytea,
     valid_for interval DEFAULT interval '5 minutes')
@@ -1808,3 +1905,13 @@ DROP FUNCTION @extschema@._status_step(internal, text, timestamptz, timestamptz,
 DROP FUNCTION @extschema@._status_restayed(bytea, bigint[], timestamptz[], text[], boolean[], bigint[], timestamptz, timestamptz);
 DROP FUNCTION @extschema@._policy_vector(text);
 DROP FUNCTION @extschema@._timestamptz_us(timestamptz);
+
+-- ---- revocations in the exchange (91_federation_keys.sql, 93_federation_truncate_guard.sql)
+ALTER TABLE @extschema@.code_revocation REPLICA IDENTITY FULL;
+CREATE TRIGGER revocation_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.code_revocation
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._revocation_check();
+ALTER TABLE @extschema@.code_revocation ENABLE ALWAYS TRIGGER revocation_check;
+ALTER TABLE @extschema@.code_revocation ENABLE ALWAYS TRIGGER code_revocation_changed;
+CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.code_revocation
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
+ALTER TABLE @extschema@.code_revocation ENABLE ALWAYS TRIGGER exchange_truncate_guard;
