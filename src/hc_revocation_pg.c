@@ -25,15 +25,20 @@ typedef struct Revocation
 
 static Revocation *revocations = NULL;
 static size_t n_revocations = 0;
-static bool loaded = false;
 static Oid	revocation_relid = InvalidOid;
+/* Bumped by every invalidation; the list is current while the generation
+ * it was read at is the latest. An invalidation that arrives while the list
+ * is being read (its query takes locks, which processes them) makes the
+ * next check read it again: the rows of that commit may be missing. */
+static uint64 generation = 1;
+static uint64 loaded_generation = 0;
 
 static void
 revocations_changed(Datum arg, Oid relid)
 {
 	(void) arg;
-	if (relid == InvalidOid || relid == revocation_relid)
-		loaded = false;
+	if (relid == InvalidOid || relid == revocation_relid || !OidIsValid(revocation_relid))
+		generation++;
 }
 
 void
@@ -55,6 +60,7 @@ load_revocations(void)
 	Revocation *fresh = NULL;
 	size_t		n = 0;
 	uint64		i;
+	uint64		gen = generation;
 
 	if (OidIsValid(relid))
 	{
@@ -88,7 +94,7 @@ load_revocations(void)
 	revocations = fresh;
 	n_revocations = n;
 	revocation_relid = relid;
-	loaded = true;
+	loaded_generation = gen;
 }
 
 static const Revocation *
@@ -104,7 +110,7 @@ hc_revoked(const hc_code *code, const uint8_t *packed, size_t len)
 	uint8_t		hash[HC_REVOCATION_HASH_LEN];
 	const Revocation *r;
 
-	if (!loaded)
+	if (loaded_generation != generation)
 		load_revocations();
 	if (n_revocations == 0)
 		return false;
