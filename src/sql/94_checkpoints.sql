@@ -44,6 +44,33 @@ COMMENT ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamp
   'Internal: the colour and mark of a code''s holder at an instant, from a person registered here or their region''s digest; known false when this node knows neither.';
 REVOKE ALL ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamptz) FROM PUBLIC;
 
+-- The holder's last negative test up to an instant, where this node knows
+-- it: from their own evidence for a person registered here, else from the
+-- digest their region published (arrival rules; only for a code that
+-- verifies).
+CREATE FUNCTION @extschema@._holder_last_negative(code @extschema@.healthcode, at timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint;
+  last timestamptz;
+BEGIN
+  SELECT p.id INTO pid FROM @extschema@.person p WHERE p.subject = @extschema@.subject(code);
+  IF FOUND THEN
+    SELECT max(t.sampled_at) INTO last FROM @extschema@.test_result t
+     WHERE t.person_id = pid AND t.result = 'negative' AND t.sampled_at <= at;
+    RETURN last;
+  END IF;
+  SELECT d.last_negative_at INTO last FROM @extschema@.status_digest d
+   WHERE d.region = @extschema@.region(code) AND d.subject = @extschema@.subject(code);
+  RETURN CASE WHEN last <= at THEN last END;
+END $$;
+COMMENT ON FUNCTION @extschema@._holder_last_negative(@extschema@.healthcode, timestamptz) IS
+  'Internal: when a code''s holder last tested negative (sampled, up to at): from their evidence where they are registered here, else from their region''s digest; NULL when unknown.';
+REVOKE ALL ON FUNCTION @extschema@._holder_last_negative(@extschema@.healthcode, timestamptz) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
     at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true)
 RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
@@ -98,17 +125,24 @@ CREATE TABLE @extschema@.arrival_rule (
   demand        text NOT NULL CONSTRAINT demand_is_known CHECK (demand IN ('green', 'green_and_negative_test')),
   negative_test_hours integer CONSTRAINT negative_test_hours_between_1_and_336 CHECK (negative_test_hours BETWEEN 1 AND 336),
   description   text NOT NULL CONSTRAINT description_is_given CHECK (pg_catalog.length(description) > 0),
+  -- (0.3.0: after description, where the update from 0.2.0 adds them)
+  valid_from    timestamptz NOT NULL DEFAULT '-infinity'
+                CONSTRAINT valid_from_not_plus_infinity CHECK (valid_from < 'infinity'),
+  valid_until   timestamptz CONSTRAINT valid_until_is_finite CHECK (pg_catalog.isfinite(valid_until)),
   CONSTRAINT hours_only_with_test CHECK ((demand = 'green_and_negative_test') = (negative_test_hours IS NOT NULL)),
-  CONSTRAINT arrival_rule_natural_key UNIQUE (region, from_region)
+  CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
+  CONSTRAINT arrival_rule_natural_key UNIQUE (region, from_region, valid_from)
 );
 COMMENT ON TABLE @extschema@.arrival_rule IS
-  'What a region demands of visitors'' codes, by the region the code comes from: green, or green and a negative test within N hours. The most specific rule for the checkpoint''s region and the code''s region decides; with none, a valid green code is enough.';
+  'What a region demands of visitors'' codes, by the region the code comes from: green, or green and a negative test within N hours; versioned by validity, like policy. The most specific rule in force for the checkpoint''s region and the code''s region decides (then the latest-starting version); with none, a valid green code is enough.';
 COMMENT ON COLUMN @extschema@.arrival_rule.id IS 'Rule id.';
 COMMENT ON COLUMN @extschema@.arrival_rule.region IS 'The visited region (covers the codes below it).';
 COMMENT ON COLUMN @extschema@.arrival_rule.from_region IS 'The codes'' region it applies to (000000: all).';
 COMMENT ON COLUMN @extschema@.arrival_rule.demand IS 'green, or green_and_negative_test.';
 COMMENT ON COLUMN @extschema@.arrival_rule.negative_test_hours IS 'How recent the negative test must be.';
 COMMENT ON COLUMN @extschema@.arrival_rule.description IS 'The rule as a person reads it.';
+COMMENT ON COLUMN @extschema@.arrival_rule.valid_from IS 'When this version takes effect (-infinity: always).';
+COMMENT ON COLUMN @extschema@.arrival_rule.valid_until IS 'When it stops; NULL: until a later version replaces it.';
 COMMENT ON SEQUENCE @extschema@.arrival_rule_id_seq IS 'Ids of arrival rules.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.arrival_rule', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.arrival_rule_id_seq', '');
@@ -134,7 +168,9 @@ BEGIN
   SELECT * INTO r FROM @extschema@.arrival_rule a
    WHERE @extschema@.division_covers(a.region, checkpoint)
      AND @extschema@.division_covers(a.from_region, v.region)
-   ORDER BY @extschema@.division_rank(a.region) DESC, @extschema@.division_rank(a.from_region) DESC
+     AND a.valid_from <= t AND (a.valid_until IS NULL OR t < a.valid_until)
+   ORDER BY @extschema@.division_rank(a.region) DESC, @extschema@.division_rank(a.from_region) DESC,
+            a.valid_from DESC
    LIMIT 1;
   rule_id := r.id;
   rule := COALESCE(r.description, 'no arrival rule: a valid green code');
@@ -145,8 +181,7 @@ BEGIN
     admit := false;
     reason := 'not_green';
   ELSIF r.demand = 'green_and_negative_test' THEN
-    SELECT d.last_negative_at INTO last_negative FROM @extschema@.status_digest d
-     WHERE d.region = v.region AND d.subject = @extschema@.subject(code);
+    last_negative := @extschema@._holder_last_negative(code, t);
     admit := last_negative IS NOT NULL
              AND last_negative >= t - make_interval(hours => r.negative_test_hours)
              AND last_negative <= t;
@@ -157,6 +192,6 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) IS
-  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and says which rule decided. reason: a verify() reason, colour_changed, not_green, no_recent_negative_test (from the digests this node holds) or ok.';
+  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and says which rule decided. reason: a verify() reason, colour_changed, not_green, no_recent_negative_test (from the holder''s evidence where registered here, else their region''s digest) or ok; rule_id names the rule version in force that decided.';
 REVOKE ALL ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;

@@ -184,8 +184,21 @@ UPDATE @extschema@.verify_reason
 INSERT INTO @extschema@.verify_reason VALUES
   ('revoked', 5, 'The code, or every code of its subject issued up to some instant after it, has been revoked (code_revocation).');
 
+-- ---- arrival rules versioned like policy (94_checkpoints.sql) ---------------------------
+ALTER TABLE @extschema@.arrival_rule
+  ADD COLUMN valid_from timestamptz NOT NULL DEFAULT '-infinity'
+    CONSTRAINT valid_from_not_plus_infinity CHECK (valid_from < 'infinity'),
+  ADD COLUMN valid_until timestamptz CONSTRAINT valid_until_is_finite CHECK (pg_catalog.isfinite(valid_until)),
+  ADD CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
+  DROP CONSTRAINT arrival_rule_natural_key,
+  ADD CONSTRAINT arrival_rule_natural_key UNIQUE (region, from_region, valid_from);
+COMMENT ON TABLE @extschema@.arrival_rule IS
+  'What a region demands of visitors'' codes, by the region the code comes from: green, or green and a negative test within N hours; versioned by validity, like policy. The most specific rule in force for the checkpoint''s region and the code''s region decides (then the latest-starting version); with none, a valid green code is enough.';
+COMMENT ON COLUMN @extschema@.arrival_rule.valid_from IS 'When this version takes effect (-infinity: always).';
+COMMENT ON COLUMN @extschema@.arrival_rule.valid_until IS 'When it stops; NULL: until a later version replaces it.';
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _decision_guard _fresh_status _holder_status _import_refuse _issue_for_person _keys_changed _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
+-- functions new or changed since 0.2.0: _decision_guard _fresh_status _holder_last_negative _holder_status _import_refuse _issue_for_person _keys_changed _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
 
 -- Any change to the key tables invalidates every backend's key cache.
 CREATE OR REPLACE FUNCTION @extschema@._keys_changed() RETURNS trigger
@@ -1528,14 +1541,6 @@ COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
   'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;
 
--- ---- code revocations ----------------------------------------------------------------
--- code_revocation (74_revocations.sql) is exchanged as it is: each region
--- publishes its own rows, the hub every region's. A row from another node
--- is checked here first, since one that broke a constraint would stall
--- the subscription: a node speaks for its own regions only, a malformed
--- row is logged and skipped, a known hash becomes an update (the later
--- revoked_at and expiry win), and what changes nothing is skipped, which
--- ends loops.
 CREATE OR REPLACE FUNCTION @extschema@._revocation_check() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1727,6 +1732,33 @@ COMMENT ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamp
   'Internal: the colour and mark of a code''s holder at an instant, from a person registered here or their region''s digest; known false when this node knows neither.';
 REVOKE ALL ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamptz) FROM PUBLIC;
 
+-- The holder's last negative test up to an instant, where this node knows
+-- it: from their own evidence for a person registered here, else from the
+-- digest their region published (arrival rules; only for a code that
+-- verifies).
+CREATE OR REPLACE FUNCTION @extschema@._holder_last_negative(code @extschema@.healthcode, at timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint;
+  last timestamptz;
+BEGIN
+  SELECT p.id INTO pid FROM @extschema@.person p WHERE p.subject = @extschema@.subject(code);
+  IF FOUND THEN
+    SELECT max(t.sampled_at) INTO last FROM @extschema@.test_result t
+     WHERE t.person_id = pid AND t.result = 'negative' AND t.sampled_at <= at;
+    RETURN last;
+  END IF;
+  SELECT d.last_negative_at INTO last FROM @extschema@.status_digest d
+   WHERE d.region = @extschema@.region(code) AND d.subject = @extschema@.subject(code);
+  RETURN CASE WHEN last <= at THEN last END;
+END $$;
+COMMENT ON FUNCTION @extschema@._holder_last_negative(@extschema@.healthcode, timestamptz) IS
+  'Internal: when a code''s holder last tested negative (sampled, up to at): from their evidence where they are registered here, else from their region''s digest; NULL when unknown.';
+REVOKE ALL ON FUNCTION @extschema@._holder_last_negative(@extschema@.healthcode, timestamptz) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
     at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true)
 RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
@@ -1795,7 +1827,9 @@ BEGIN
   SELECT * INTO r FROM @extschema@.arrival_rule a
    WHERE @extschema@.division_covers(a.region, checkpoint)
      AND @extschema@.division_covers(a.from_region, v.region)
-   ORDER BY @extschema@.division_rank(a.region) DESC, @extschema@.division_rank(a.from_region) DESC
+     AND a.valid_from <= t AND (a.valid_until IS NULL OR t < a.valid_until)
+   ORDER BY @extschema@.division_rank(a.region) DESC, @extschema@.division_rank(a.from_region) DESC,
+            a.valid_from DESC
    LIMIT 1;
   rule_id := r.id;
   rule := COALESCE(r.description, 'no arrival rule: a valid green code');
@@ -1806,8 +1840,7 @@ BEGIN
     admit := false;
     reason := 'not_green';
   ELSIF r.demand = 'green_and_negative_test' THEN
-    SELECT d.last_negative_at INTO last_negative FROM @extschema@.status_digest d
-     WHERE d.region = v.region AND d.subject = @extschema@.subject(code);
+    last_negative := @extschema@._holder_last_negative(code, t);
     admit := last_negative IS NOT NULL
              AND last_negative >= t - make_interval(hours => r.negative_test_hours)
              AND last_negative <= t;
@@ -1818,7 +1851,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) IS
-  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and says which rule decided. reason: a verify() reason, colour_changed, not_green, no_recent_negative_test (from the digests this node holds) or ok.';
+  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and says which rule decided. reason: a verify() reason, colour_changed, not_green, no_recent_negative_test (from the holder''s evidence where registered here, else their region''s digest) or ok; rule_id names the rule version in force that decided.';
 REVOKE ALL ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;
 
