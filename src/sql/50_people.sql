@@ -49,3 +49,26 @@ COMMENT ON COLUMN @extschema@.person.national_subject IS 'national_pseudonym(ide
 
 CREATE INDEX person_region ON @extschema@.person (region);
 CREATE INDEX person_national_subject ON @extschema@.person (national_subject) WHERE national_subject IS NOT NULL;
+
+-- A person of the regions the caller acts for, by id, or P0002: one of
+-- another region and one who does not exist give the same error, so a
+-- scoped role learns nothing about other regions' people. (By identifier:
+-- _require_person, 70_registration.sql.)
+CREATE FUNCTION @extschema@._require_person_id(person_id bigint) RETURNS @extschema@.person
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.person;
+BEGIN
+  SELECT * INTO p FROM @extschema@.person x
+   WHERE x.id = _require_person_id.person_id AND @extschema@._in_caller_scope(x.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', _require_person_id.person_id,
+      @extschema@._caller()::regrole USING ERRCODE = 'P0002';
+  END IF;
+  RETURN p;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_person_id(bigint) IS
+  'Internal: the person with this id if the caller acts for their region, else P0002 (the same for a person of another region as for none).';
+REVOKE ALL ON FUNCTION @extschema@._require_person_id(bigint) FROM PUBLIC;

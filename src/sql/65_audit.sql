@@ -99,10 +99,8 @@ BEGIN
     PERFORM @extschema@._require_region(audit.region);
     PERFORM @extschema@._require_caller_scope(audit.region);
   END IF;
-  IF audit.person_id IS NOT NULL AND NOT EXISTS (
-       SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id AND @extschema@._in_caller_scope(p.region)) THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', audit.person_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
+  IF audit.person_id IS NOT NULL THEN
+    PERFORM @extschema@._require_person_id(audit.person_id);
   END IF;
   -- a person or a region: every declaration within the longest window
   -- (evidence may have arrived since); nobody named: the pending ones

@@ -111,12 +111,7 @@ BEGIN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
-  SELECT * INTO p FROM @extschema@.person x
-   WHERE x.id = _issue_for_person.person_id AND @extschema@._in_caller_scope(x.region);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', _issue_for_person.person_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
-  END IF;
+  p := @extschema@._require_person_id(_issue_for_person.person_id);
   PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
   SELECT * INTO s FROM @extschema@.status(p.id, t);
   IF NOT FOUND THEN

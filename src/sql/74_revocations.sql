@@ -86,12 +86,7 @@ BEGIN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
-  SELECT * INTO p FROM @extschema@.person x
-   WHERE x.id = revoke_codes_of.person_id AND @extschema@._in_caller_scope(x.region);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', revoke_codes_of.person_id,
-      @extschema@._caller()::regrole USING ERRCODE = 'P0002';
-  END IF;
+  p := @extschema@._require_person_id(revoke_codes_of.person_id);
   INSERT INTO @extschema@.code_revocation AS r (hash, kind, region, revoked_at, expires_at, reason)
   VALUES (@extschema@._revocation_hash('subject', p.region, p.subject), 'subject', p.region, t,
           t + interval '366 days', btrim(reason))

@@ -77,6 +77,18 @@ CREATE TRIGGER digest_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.sta
   FOR EACH ROW EXECUTE FUNCTION @extschema@._digest_check();
 ALTER TABLE @extschema@.status_digest ENABLE ALWAYS TRIGGER digest_check;
 
+-- A digest read at an instant, as a stored status is (status_at): the
+-- colour, mark and end of the segment it holds then.
+CREATE FUNCTION @extschema@._digest_at(d @extschema@.status_digest, at timestamptz)
+RETURNS @extschema@.status_instant
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
+                                 d.next, d.updated_at, NULL)::@extschema@.person_status, at);
+COMMENT ON FUNCTION @extschema@._digest_at(@extschema@.status_digest, timestamptz) IS
+  'Internal: a status digest read at an instant (colour, vaccinated mark, since, valid_until), as status_at reads a stored status.';
+REVOKE ALL ON FUNCTION @extschema@._digest_at(@extschema@.status_digest, timestamptz) FROM PUBLIC;
+
 -- A region node's digests and pushed reds for the people just recalculated
 -- (every recalculation calls it: after_recompute, registered below).
 CREATE FUNCTION @extschema@._publish_status(persons bigint[]) RETURNS void
@@ -245,8 +257,7 @@ BEGIN
     known := FOUND;
   END IF;
   IF known THEN
-    v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
-                                   d.next, d.updated_at, NULL)::@extschema@.person_status, t);
+    v := @extschema@._digest_at(d, t);
     colour := v.colour;
     vaccinated := v.vaccinated;
     valid_until := v.valid_until;
@@ -292,8 +303,7 @@ BEGIN
     RAISE EXCEPTION 'region % has published no status for this subject', issue_for_subject.region
       USING ERRCODE = 'P0002', HINT = 'The region node publishes digests once it is joined to the hub.';
   END IF;
-  v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
-                                 d.next, d.updated_at, NULL)::@extschema@.person_status, t);
+  v := @extschema@._digest_at(d, t);
   span := CASE WHEN isfinite(v.valid_until)
                THEN LEAST(valid_for, date_trunc('second', v.valid_until) - date_trunc('second', t))
                ELSE valid_for END;

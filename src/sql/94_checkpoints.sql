@@ -33,8 +33,7 @@ BEGIN
       known := false;
       RETURN;
     END IF;
-    v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
-                                   d.next, d.updated_at, NULL)::@extschema@.person_status, at);
+    v := @extschema@._digest_at(d, at);
   END IF;
   known := true;
   colour := v.colour;
@@ -84,6 +83,7 @@ DECLARE
   v record;
   h record;
   checked text := 'not_asked';
+  verdict text;
   now_colour @extschema@.risk_colour;
   -- (NULL: now)
   t timestamptz := coalesce(checkpoint_verify.at, now());
@@ -105,13 +105,11 @@ BEGIN
       checked := CASE WHEN h.colour = v.colour THEN 'ok' ELSE 'colour_changed' END;
     END IF;
   END IF;
+  verdict := CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('verified', checkpoint, v.region, v.colour,
-          CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END,
-          @extschema@._code_holder(@extschema@.subject(code), t));
-  RETURN QUERY SELECT v.valid AND checked <> 'colour_changed', v.colour, v.region, v.issued_at, v.expires_at,
-                      v.key_id, CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END,
-                      v.vaccinated, v.paper, checked, now_colour;
+  VALUES ('verified', checkpoint, v.region, v.colour, verdict, @extschema@._code_holder(@extschema@.subject(code), t));
+  RETURN QUERY SELECT verdict = 'ok', v.colour, v.region, v.issued_at, v.expires_at,
+                      v.key_id, verdict, v.vaccinated, v.paper, checked, now_colour;
 END $$;
 COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) IS
   'verify() at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views; online (the default) also compares the code''s colour with its holder''s status at that time where this node knows it. online_check: ok, colour_changed (then valid is false, reason colour_changed and current_colour the colour now), unknown (this node knows neither the person nor a digest), or not_asked (online false, or the code does not verify).';

@@ -156,7 +156,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
-  '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status', '_holder_last_negative', '_revocation_hash', '_revocation_check',
+  '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status', '_holder_last_negative', '_require_person_id', '_digest_at', '_revocation_hash', '_revocation_check',
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_load_support',

@@ -198,7 +198,7 @@ COMMENT ON COLUMN @extschema@.arrival_rule.valid_from IS 'When this version take
 COMMENT ON COLUMN @extschema@.arrival_rule.valid_until IS 'When it stops; NULL: until a later version replaces it.';
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _decision_guard _fresh_status _holder_last_negative _holder_status _import_refuse _issue_for_person _keys_changed _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
+-- functions new or changed since 0.2.0: _decision_guard _digest_at _fresh_status _holder_last_negative _holder_status _import_refuse _issue_for_person _keys_changed _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
 
 -- Any change to the key tables invalidates every backend's key cache.
 CREATE OR REPLACE FUNCTION @extschema@._keys_changed() RETURNS trigger
@@ -291,6 +291,29 @@ RETURNS record
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
   'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
+
+-- A person of the regions the caller acts for, by id, or P0002: one of
+-- another region and one who does not exist give the same error, so a
+-- scoped role learns nothing about other regions' people. (By identifier:
+-- _require_person, 70_registration.sql.)
+CREATE OR REPLACE FUNCTION @extschema@._require_person_id(person_id bigint) RETURNS @extschema@.person
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.person;
+BEGIN
+  SELECT * INTO p FROM @extschema@.person x
+   WHERE x.id = _require_person_id.person_id AND @extschema@._in_caller_scope(x.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no person % in the regions role % acts for', _require_person_id.person_id,
+      @extschema@._caller()::regrole USING ERRCODE = 'P0002';
+  END IF;
+  RETURN p;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_person_id(bigint) IS
+  'Internal: the person with this id if the caller acts for their region, else P0002 (the same for a person of another region as for none).';
+REVOKE ALL ON FUNCTION @extschema@._require_person_id(bigint) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._policy_default_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -856,10 +879,8 @@ BEGIN
     PERFORM @extschema@._require_region(audit.region);
     PERFORM @extschema@._require_caller_scope(audit.region);
   END IF;
-  IF audit.person_id IS NOT NULL AND NOT EXISTS (
-       SELECT 1 FROM @extschema@.person p WHERE p.id = audit.person_id AND @extschema@._in_caller_scope(p.region)) THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', audit.person_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
+  IF audit.person_id IS NOT NULL THEN
+    PERFORM @extschema@._require_person_id(audit.person_id);
   END IF;
   -- a person or a region: every declaration within the longest window
   -- (evidence may have arrived since); nobody named: the pending ones
@@ -1093,12 +1114,7 @@ BEGIN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
-  SELECT * INTO p FROM @extschema@.person x
-   WHERE x.id = _issue_for_person.person_id AND @extschema@._in_caller_scope(x.region);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', _issue_for_person.person_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
-  END IF;
+  p := @extschema@._require_person_id(_issue_for_person.person_id);
   PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
   SELECT * INTO s FROM @extschema@.status(p.id, t);
   IF NOT FOUND THEN
@@ -1209,12 +1225,7 @@ BEGIN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
-  SELECT * INTO p FROM @extschema@.person x
-   WHERE x.id = revoke_codes_of.person_id AND @extschema@._in_caller_scope(x.region);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no person % in the regions role % acts for', revoke_codes_of.person_id,
-      @extschema@._caller()::regrole USING ERRCODE = 'P0002';
-  END IF;
+  p := @extschema@._require_person_id(revoke_codes_of.person_id);
   INSERT INTO @extschema@.code_revocation AS r (hash, kind, region, revoked_at, expires_at, reason)
   VALUES (@extschema@._revocation_hash('subject', p.region, p.subject), 'subject', p.region, t,
           t + interval '366 days', btrim(reason))
@@ -1591,6 +1602,70 @@ COMMENT ON FUNCTION @extschema@._revocation_check() IS
   'Trigger (also on replicated rows): skips revocations of regions the sending node does not serve and malformed ones (logged), turns a known hash into an update, skips what changes nothing.';
 REVOKE ALL ON FUNCTION @extschema@._revocation_check() FROM PUBLIC;
 
+-- A digest read at an instant, as a stored status is (status_at): the
+-- colour, mark and end of the segment it holds then.
+CREATE OR REPLACE FUNCTION @extschema@._digest_at(d @extschema@.status_digest, at timestamptz)
+RETURNS @extschema@.status_instant
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
+                                 d.next, d.updated_at, NULL)::@extschema@.person_status, at);
+COMMENT ON FUNCTION @extschema@._digest_at(@extschema@.status_digest, timestamptz) IS
+  'Internal: a status digest read at an instant (colour, vaccinated mark, since, valid_until), as status_at reads a stored status.';
+REVOKE ALL ON FUNCTION @extschema@._digest_at(@extschema@.status_digest, timestamptz) FROM PUBLIC;
+
+-- ---- mode 2: a checkpoint asks the hub ------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.current_status_of(code @extschema@.healthcode,
+    at timestamptz DEFAULT pg_catalog.now(),
+    OUT known boolean, OUT colour @extschema@.risk_colour, OUT vaccinated boolean,
+    OUT valid_until timestamptz, OUT code_is_current boolean, OUT reason text)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  d @extschema@.status_digest;
+  v @extschema@.status_instant;
+  ver record;
+  -- (NULL: now, as checkpoint_verify takes it)
+  t timestamptz := coalesce(current_status_of.at, now());
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_finite(t, 'at');
+  -- a checkpoint asks about now; other times are the national admin's
+  IF abs(extract(epoch FROM t - now())) > extract(epoch FROM @extschema@._clock_skew())
+     AND NOT @extschema@._in_caller_scope('000000') THEN
+    RAISE EXCEPTION 'at must be now, not %', t USING ERRCODE = '42501',
+      DETAIL = 'Other times are answered for national roles only; now is taken within healthcode.clock_skew.';
+  END IF;
+  SELECT * INTO ver FROM @extschema@.verify(code, t);
+  known := false;
+  -- the digest only for a genuine, current code: a forged or expired one
+  -- carrying someone's subject must not read their status
+  IF ver.valid THEN
+    SELECT * INTO d FROM @extschema@.status_digest x
+     WHERE x.region = @extschema@.region(code) AND x.subject = @extschema@.subject(code);
+    known := FOUND;
+  END IF;
+  IF known THEN
+    v := @extschema@._digest_at(d, t);
+    colour := v.colour;
+    vaccinated := v.vaccinated;
+    valid_until := v.valid_until;
+  END IF;
+  code_is_current := ver.valid AND known AND colour = ver.colour;
+  reason := CASE WHEN NOT ver.valid THEN ver.reason
+                 WHEN NOT known THEN 'unknown_subject'
+                 WHEN colour <> ver.colour THEN 'colour_changed'
+                 ELSE 'ok' END;
+END $$;
+COMMENT ON FUNCTION @extschema@.current_status_of(@extschema@.healthcode, timestamptz) IS
+  'The hub as intermediary: verifies a code and says whether its colour is still the current one, from the region''s published digest (only for a code that verifies; at: now, other times for national roles only). reason: a verify() reason, unknown_subject, colour_changed or ok.';
+REVOKE ALL ON FUNCTION @extschema@.current_status_of(@extschema@.healthcode, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.current_status_of(@extschema@.healthcode, timestamptz) TO healthcode_app, healthcode_operator, healthcode_verifier;
+
 CREATE OR REPLACE FUNCTION @extschema@.issue_for_subject(region text, subject bytea,
     valid_for interval DEFAULT interval '5 minutes')
 RETURNS @extschema@.healthcode
@@ -1621,8 +1696,7 @@ BEGIN
     RAISE EXCEPTION 'region % has published no status for this subject', issue_for_subject.region
       USING ERRCODE = 'P0002', HINT = 'The region node publishes digests once it is joined to the hub.';
   END IF;
-  v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
-                                 d.next, d.updated_at, NULL)::@extschema@.person_status, t);
+  v := @extschema@._digest_at(d, t);
   span := CASE WHEN isfinite(v.valid_until)
                THEN LEAST(valid_for, date_trunc('second', v.valid_until) - date_trunc('second', t))
                ELSE valid_for END;
@@ -1721,8 +1795,7 @@ BEGIN
       known := false;
       RETURN;
     END IF;
-    v := @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.updated_at, d.valid_until,
-                                   d.next, d.updated_at, NULL)::@extschema@.person_status, at);
+    v := @extschema@._digest_at(d, at);
   END IF;
   known := true;
   colour := v.colour;
@@ -1772,6 +1845,7 @@ DECLARE
   v record;
   h record;
   checked text := 'not_asked';
+  verdict text;
   now_colour @extschema@.risk_colour;
   -- (NULL: now)
   t timestamptz := coalesce(checkpoint_verify.at, now());
@@ -1793,13 +1867,11 @@ BEGIN
       checked := CASE WHEN h.colour = v.colour THEN 'ok' ELSE 'colour_changed' END;
     END IF;
   END IF;
+  verdict := CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('verified', checkpoint, v.region, v.colour,
-          CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END,
-          @extschema@._code_holder(@extschema@.subject(code), t));
-  RETURN QUERY SELECT v.valid AND checked <> 'colour_changed', v.colour, v.region, v.issued_at, v.expires_at,
-                      v.key_id, CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END,
-                      v.vaccinated, v.paper, checked, now_colour;
+  VALUES ('verified', checkpoint, v.region, v.colour, verdict, @extschema@._code_holder(@extschema@.subject(code), t));
+  RETURN QUERY SELECT verdict = 'ok', v.colour, v.region, v.issued_at, v.expires_at,
+                      v.key_id, verdict, v.vaccinated, v.paper, checked, now_colour;
 END $$;
 COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) IS
   'verify() at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views; online (the default) also compares the code''s colour with its holder''s status at that time where this node knows it. online_check: ok, colour_changed (then valid is false, reason colour_changed and current_colour the colour now), unknown (this node knows neither the person nor a digest), or not_asked (online false, or the code does not verify).';
