@@ -65,6 +65,10 @@ $(EXTENSION)--$(LAST_RELEASE)--$(EXTVERSION).sql: $(UPDATE_DELTA) src/sql/01_sch
 $(EXTENSION).control: $(EXTENSION).control.in META.json
 	sed "s/@EXTVERSION@/$(EXTVERSION)/" $< > $@
 
+# PGXS knows no header dependencies: every object is rebuilt when a header
+# changes (a stale object with an old struct layout crashes the backend).
+$(OBJS): $(wildcard src/*.h)
+
 # ---- the codec core on its own: unit tests and fuzzing -------------------
 CORE_SRC    = src/hc_core_buf.c src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_import.c src/hc_core_qr.c \
               src/hc_core_status.c src/hc_core_status_kinds.c src/hc_core_status_policy.c src/hc_core_status_text.c \

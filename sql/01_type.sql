@@ -55,7 +55,8 @@ SELECT try(format('SELECT %L::healthcode', left(:'code', 4 + 75))) AS too_short;
 SELECT try($$SELECT '$$ || :'code' || $$000'::healthcode$$) AS too_long;
 SELECT try(format('SELECT %L::healthcode', overlay(:'code' placing 'é' from 10 for 2))) AS non_ascii;
 -- wrong version, region, colour, flags, times (built from the payload)
-SELECT try(format('SELECT %L::bytea::healthcode', set_byte(:'payload'::bytea, 0, 2))) AS version_2;
+SELECT try(format('SELECT %L::bytea::healthcode', set_byte(:'payload'::bytea, 0, 3))) AS version_3;
+SELECT try(format('SELECT %L::bytea::healthcode', set_byte(:'payload'::bytea, 0, 2))) AS version_2_of_version_1_length;
 SELECT try(format('SELECT %L::bytea::healthcode', overlay(:'payload'::bytea placing '\x0f1b32'::bytea from 2))) AS region_990002;
 SELECT try(format('SELECT %L::bytea::healthcode', overlay(:'payload'::bytea placing '\x050916'::bytea from 2))) AS region_county_without_city;
 SELECT try(format('SELECT %L::bytea::healthcode', set_byte(:'payload'::bytea, 20, 3))) AS colour_3;

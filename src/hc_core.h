@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- the payload, format version 1 -------------------------------------
+/* ---- the payload, format versions 1 and 2 -----------------------------
+ * Version 1 (every release):
  * offset size field
  *      0    1 format version (1)
  *      1    3 issuing region, GB/T 2260 division code, big-endian integer
@@ -28,8 +29,20 @@
  *     26    4 expires_at, same encoding
  *     30    8 key id: first 8 bytes of SHA-256 of the issuer public key
  *     38   64 Ed25519 signature over bytes 0..37
+ *
+ * Version 2 (0.3.0 on) is version 1 with two signed health facts after the
+ * key id, for checkpoints that apply arrival rules offline:
+ *     0..37   as version 1, with 2 in byte 0
+ *     38    4 last_negative_at: when the holder's last negative test was
+ *             sampled, same encoding as issued_at; 0 when none is known;
+ *             otherwise from 2020-01-01 up to issued_at
+ *     42    1 doses: vaccine doses on record (0..255)
+ *     43   64 Ed25519 signature over bytes 0..42
+ * A verifier that knows only version 1 rejects a version 2 code as
+ * malformed (its version byte), never as a valid version 1 code.
  */
 #define HC_FORMAT_V1         1
+#define HC_FORMAT_V2         2
 #define HC_PREFIX            "HCN:"   /* in the QR alphanumeric set */
 #define HC_PREFIX_LEN        4
 #define HC_SUBJECT_LEN       16
@@ -40,7 +53,9 @@
 #define HC_SERVER_KEY_LEN    32
 #define HC_V1_SIGNED_LEN     38
 #define HC_V1_LEN            (HC_V1_SIGNED_LEN + HC_SIG_LEN)
-#define HC_MAX_LEN           HC_V1_LEN
+#define HC_V2_SIGNED_LEN     43
+#define HC_V2_LEN            (HC_V2_SIGNED_LEN + HC_SIG_LEN)
+#define HC_MAX_LEN           HC_V2_LEN
 /* text form: prefix + base45 of HC_MAX_LEN bytes + NUL */
 #define HC_MAX_TEXT_LEN      (HC_PREFIX_LEN + (HC_MAX_LEN / 2) * 3 + 2 + 1)
 
@@ -71,6 +86,9 @@ typedef struct hc_code
 	bool		paper;			/* a paper code (HC_FLAG_PAPER) */
 	int64_t		issued_at;		/* unix seconds */
 	int64_t		expires_at;		/* unix seconds */
+	/* version 2 only (0 in version 1): */
+	int64_t		last_negative_at;	/* unix seconds; 0: none known */
+	uint8_t		doses;
 	uint8_t		key_id[HC_KEY_ID_LEN];
 	uint8_t		signature[HC_SIG_LEN];
 } hc_code;
@@ -129,8 +147,13 @@ hc_status	hc_unpack(const uint8_t *buf, size_t len, hc_code *out,
 					  char *detail, size_t detail_len);
 /* Checks the fields of a code about to be packed (same rules as unpack). */
 hc_status	hc_validate(const hc_code *code, char *detail, size_t detail_len);
-/* Writes HC_V1_LEN bytes (signature included as it stands in code). */
-void		hc_pack(const hc_code *code, uint8_t out[HC_V1_LEN]);
+/* The whole payload's length and the signed part's for a format version;
+ * 0 for a version this core does not know. */
+size_t		hc_payload_len(unsigned version);
+size_t		hc_signed_len(unsigned version);
+/* Writes hc_payload_len(code->version) bytes (signature included as it
+ * stands in code) and returns that length. */
+size_t		hc_pack(const hc_code *code, uint8_t out[HC_MAX_LEN]);
 /* Text form: prefix + base45. out must hold HC_MAX_TEXT_LEN; NUL-terminated.
  * Returns the length written. */
 size_t		hc_format_text(const uint8_t *buf, size_t len, char *out);
@@ -147,10 +170,11 @@ bool		hc_colour_from_name(const char *name, hc_colour *out);
  * libsodium cannot initialise. */
 bool		hc_crypto_init(void);
 void		hc_key_id(const uint8_t pk[HC_PUBLIC_KEY_LEN], uint8_t id[HC_KEY_ID_LEN]);
-/* Packs code (its key_id must already be set), signs bytes 0..37 with sk,
- * stores the signature in code->signature and the full payload in out. */
-void		hc_sign(hc_code *code, const uint8_t sk[HC_SECRET_KEY_LEN],
-					uint8_t out[HC_V1_LEN]);
+/* Packs code (its version and key_id must already be set), signs the
+ * signed part with sk, stores the signature in code->signature and the
+ * full payload in out; returns the payload's length. */
+size_t		hc_sign(hc_code *code, const uint8_t sk[HC_SECRET_KEY_LEN],
+					uint8_t out[HC_MAX_LEN]);
 /* Checks the signature of a packed, already unpacked-valid payload. */
 bool		hc_signature_valid(const uint8_t *buf, size_t len,
 							   const uint8_t pk[HC_PUBLIC_KEY_LEN]);

@@ -276,15 +276,32 @@ hc_colour_from_name(const char *name, hc_colour *out)
 	return false;
 }
 
+size_t
+hc_payload_len(unsigned version)
+{
+	return version == HC_FORMAT_V1 ? HC_V1_LEN : version == HC_FORMAT_V2 ? HC_V2_LEN : 0;
+}
+
+size_t
+hc_signed_len(unsigned version)
+{
+	return version == HC_FORMAT_V1 ? HC_V1_SIGNED_LEN :
+		version == HC_FORMAT_V2 ? HC_V2_SIGNED_LEN : 0;
+}
+
+static hc_status
+unknown_version(unsigned version, char *detail, size_t detail_len)
+{
+	hc_set_detail(detail, detail_len, "Format version %u is not supported (known: 1, 2).",
+				  version);
+	return HC_ERR_VERSION;
+}
+
 hc_status
 hc_validate(const hc_code *c, char *detail, size_t detail_len)
 {
-	if (c->version != HC_FORMAT_V1)
-	{
-		hc_set_detail(detail, detail_len, "Format version %u is not supported (known: 1).",
-				   (unsigned) c->version);
-		return HC_ERR_VERSION;
-	}
+	if (hc_payload_len(c->version) == 0)
+		return unknown_version(c->version, detail, detail_len);
 	if (!hc_region_valid(c->region, detail, detail_len))
 		return HC_ERR_REGION;
 	if ((unsigned) c->colour > HC_RED)
@@ -314,6 +331,21 @@ hc_validate(const hc_code *c, char *detail, size_t detail_len)
 				   (long long) c->expires_at, (long long) c->issued_at);
 		return HC_ERR_TIMES;
 	}
+	if (c->version == HC_FORMAT_V1 && (c->last_negative_at != 0 || c->doses != 0))
+	{
+		hc_set_detail(detail, detail_len,
+					  "A version 1 code carries no last negative test and no dose count.");
+		return HC_ERR_ARGUMENT;
+	}
+	/* a test is sampled before the code that reports it is signed */
+	if (c->last_negative_at != 0 &&
+		(c->last_negative_at < HC_EPOCH_MIN || c->last_negative_at > c->issued_at))
+	{
+		hc_set_detail(detail, detail_len,
+					  "last_negative_at %lld is not 0 (none) nor between 2020-01-01 and issued_at %lld.",
+					  (long long) c->last_negative_at, (long long) c->issued_at);
+		return HC_ERR_TIMES;
+	}
 	return HC_OK;
 }
 
@@ -326,16 +358,12 @@ hc_unpack(const uint8_t *buf, size_t len, hc_code *out,
 		hc_set_detail(detail, detail_len, "The payload is empty.");
 		return HC_ERR_LENGTH;
 	}
-	if (buf[0] != HC_FORMAT_V1)
+	if (hc_payload_len(buf[0]) == 0)
+		return unknown_version(buf[0], detail, detail_len);
+	if (len != hc_payload_len(buf[0]))
 	{
-		hc_set_detail(detail, detail_len, "Format version %u is not supported (known: 1).",
-				   (unsigned) buf[0]);
-		return HC_ERR_VERSION;
-	}
-	if (len != HC_V1_LEN)
-	{
-		hc_set_detail(detail, detail_len,
-				   "A version 1 payload has %d bytes; got %zu.", HC_V1_LEN, len);
+		hc_set_detail(detail, detail_len, "A version %u payload has %zu bytes; got %zu.",
+					  (unsigned) buf[0], hc_payload_len(buf[0]), len);
 		return HC_ERR_LENGTH;
 	}
 	if (buf[21] & ~HC_FLAGS_KNOWN)
@@ -354,13 +382,22 @@ hc_unpack(const uint8_t *buf, size_t len, hc_code *out,
 	out->issued_at = hc_get_be32(buf + 22);
 	out->expires_at = hc_get_be32(buf + 26);
 	memcpy(out->key_id, buf + 30, HC_KEY_ID_LEN);
-	memcpy(out->signature, buf + HC_V1_SIGNED_LEN, HC_SIG_LEN);
+	out->last_negative_at = 0;
+	out->doses = 0;
+	if (out->version == HC_FORMAT_V2)
+	{
+		out->last_negative_at = hc_get_be32(buf + 38);
+		out->doses = buf[42];
+	}
+	memcpy(out->signature, buf + hc_signed_len(out->version), HC_SIG_LEN);
 	return hc_validate(out, detail, detail_len);
 }
 
-void
-hc_pack(const hc_code *c, uint8_t out[HC_V1_LEN])
+size_t
+hc_pack(const hc_code *c, uint8_t out[HC_MAX_LEN])
 {
+	size_t		signed_len = hc_signed_len(c->version);
+
 	out[0] = c->version;
 	out[1] = (uint8_t) (c->region >> 16);
 	out[2] = (uint8_t) (c->region >> 8);
@@ -371,7 +408,13 @@ hc_pack(const hc_code *c, uint8_t out[HC_V1_LEN])
 	hc_put_be32(out + 22, (uint32_t) c->issued_at);
 	hc_put_be32(out + 26, (uint32_t) c->expires_at);
 	memcpy(out + 30, c->key_id, HC_KEY_ID_LEN);
-	memcpy(out + HC_V1_SIGNED_LEN, c->signature, HC_SIG_LEN);
+	if (c->version == HC_FORMAT_V2)
+	{
+		hc_put_be32(out + 38, (uint32_t) c->last_negative_at);
+		out[42] = c->doses;
+	}
+	memcpy(out + signed_len, c->signature, HC_SIG_LEN);
+	return signed_len + HC_SIG_LEN;
 }
 
 size_t

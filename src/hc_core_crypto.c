@@ -51,22 +51,29 @@ hc_keypair(uint8_t pk[HC_PUBLIC_KEY_LEN], uint8_t sk[HC_SECRET_KEY_LEN])
 	crypto_sign_keypair(pk, sk);
 }
 
-void
-hc_sign(hc_code *code, const uint8_t sk[HC_SECRET_KEY_LEN], uint8_t out[HC_V1_LEN])
+size_t
+hc_sign(hc_code *code, const uint8_t sk[HC_SECRET_KEY_LEN], uint8_t out[HC_MAX_LEN])
 {
+	size_t		signed_len = hc_signed_len(code->version);
+	size_t		len;
+
 	memset(code->signature, 0, HC_SIG_LEN);
-	hc_pack(code, out);
-	crypto_sign_detached(out + HC_V1_SIGNED_LEN, NULL, out, HC_V1_SIGNED_LEN, sk);
-	memcpy(code->signature, out + HC_V1_SIGNED_LEN, HC_SIG_LEN);
+	len = hc_pack(code, out);
+	crypto_sign_detached(out + signed_len, NULL, out, signed_len, sk);
+	memcpy(code->signature, out + signed_len, HC_SIG_LEN);
+	return len;
 }
 
 bool
 hc_signature_valid(const uint8_t *buf, size_t len, const uint8_t pk[HC_PUBLIC_KEY_LEN])
 {
-	if (len != HC_V1_LEN)
+	size_t		signed_len;
+
+	/* the version byte, itself signed, says how much is signed */
+	if (len < 1 || len != hc_payload_len(buf[0]))
 		return false;
-	return crypto_sign_verify_detached(buf + HC_V1_SIGNED_LEN, buf,
-									   HC_V1_SIGNED_LEN, pk) == 0;
+	signed_len = hc_signed_len(buf[0]);
+	return crypto_sign_verify_detached(buf + signed_len, buf, signed_len, pk) == 0;
 }
 
 /* Associated data binding a sealed secret to its key id and region. */

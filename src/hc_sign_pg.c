@@ -31,25 +31,43 @@ interval_seconds_ceil(const Interval *iv)
 	return us <= 0 ? 0 : (us + USECS_PER_SEC - 1) / USECS_PER_SEC;
 }
 
+/* issue()'s arguments after the first six: a version 2 code's health facts */
+#define ISSUE_ARG_LAST_NEGATIVE 6
+#define ISSUE_ARG_DOSES 7
+
 PG_FUNCTION_INFO_V1(healthcode_issue);
 Datum
 healthcode_issue(PG_FUNCTION_ARGS)
 {
-	uint32_t	region = hc_region_arg(PG_GETARG_TEXT_PP(0), "region");
-	bytea	   *subject = PG_GETARG_BYTEA_PP(1);
-	hc_colour	colour = hc_enum_to_colour(PG_GETARG_DATUM(2));
-	int64		valid_for = interval_seconds_ceil(PG_GETARG_INTERVAL_P(3));
-	bool		vaccinated = PG_GETARG_BOOL(4);
-	/* (0.2.0's SQL declares five arguments: no paper codes there) */
-	bool		paper = PG_NARGS() > 5 && PG_GETARG_BOOL(5);
+	uint32_t	region;
+	bytea	   *subject;
+	hc_colour	colour;
+	int64		valid_for;
+	bool		vaccinated;
+	bool		paper;
 	/* the statement's time: a long transaction must not issue aged codes */
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	const TrustKey *key;
 	const Signer *signer;
 	hc_code		code;
-	uint8_t		packed[HC_V1_LEN];
+	uint8_t		packed[HC_MAX_LEN];
+	size_t		packed_len;
 	int64		key_end;
 	char		detail[HC_DETAIL_LEN];
+	int			i;
+
+	/* 0.3.0 declares issue() not strict, for the health facts' NULLs: the
+	 * first six arguments (five in 0.2.0's SQL) must still be given */
+	for (i = 0; i < Min(PG_NARGS(), ISSUE_ARG_LAST_NEGATIVE); i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+	region = hc_region_arg(PG_GETARG_TEXT_PP(0), "region");
+	subject = PG_GETARG_BYTEA_PP(1);
+	colour = hc_enum_to_colour(PG_GETARG_DATUM(2));
+	valid_for = interval_seconds_ceil(PG_GETARG_INTERVAL_P(3));
+	vaccinated = PG_GETARG_BOOL(4);
+	/* (0.2.0's SQL declares five arguments: no paper codes there) */
+	paper = PG_NARGS() > 5 && PG_GETARG_BOOL(5);
 
 	if (VARSIZE_ANY_EXHDR(subject) != HC_SUBJECT_LEN)
 		ereport(ERROR,
@@ -72,6 +90,34 @@ healthcode_issue(PG_FUNCTION_ARGS)
 
 	memset(&code, 0, sizeof(code));
 	code.version = HC_FORMAT_V1;
+	/* a dose count asks for a version 2 code; the last negative test is
+	 * optional in it (0: none known) */
+	if (PG_NARGS() > ISSUE_ARG_DOSES && !PG_ARGISNULL(ISSUE_ARG_DOSES))
+	{
+		int32		doses = PG_GETARG_INT32(ISSUE_ARG_DOSES);
+
+		if (doses < 0 || doses > UINT8_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("doses must lie between 0 and %d, not %d", UINT8_MAX, doses)));
+		code.version = HC_FORMAT_V2;
+		code.doses = (uint8_t) doses;
+		if (!PG_ARGISNULL(ISSUE_ARG_LAST_NEGATIVE))
+		{
+			TimestampTz tested = PG_GETARG_TIMESTAMPTZ(ISSUE_ARG_LAST_NEGATIVE);
+
+			if (TIMESTAMP_NOT_FINITE(tested))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						 errmsg("last_negative_at must be a finite time")));
+			code.last_negative_at = hc_timestamptz_to_unix(tested);
+		}
+	}
+	else if (PG_NARGS() > ISSUE_ARG_LAST_NEGATIVE && !PG_ARGISNULL(ISSUE_ARG_LAST_NEGATIVE))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a code carries a last negative test only with a dose count"),
+				 errhint("Pass doses (0 when none are on record) to issue a version 2 code.")));
 	code.region = region;
 	memcpy(code.subject, VARDATA_ANY(subject), HC_SUBJECT_LEN);
 	code.colour = colour;
@@ -90,12 +136,14 @@ healthcode_issue(PG_FUNCTION_ARGS)
 
 	signer = hc_signer_get(key);
 	sodium_mprotect_readonly(signer->secret);
-	hc_sign(&code, signer->secret, packed);
+	packed_len = hc_sign(&code, signer->secret, packed);
 	sodium_mprotect_noaccess(signer->secret);
-	return hc_make_datum(packed, HC_V1_LEN);
+	return hc_make_datum(packed, packed_len);
 }
 
 /* ---- verify ----------------------------------------------------------------- */
+
+#define VERIFY_COLUMNS 11
 
 typedef struct VerifyState
 {
@@ -117,9 +165,11 @@ verify_state(FunctionCallInfo fcinfo)
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
 		vs = palloc(sizeof(VerifyState));
-		/* 0.3.0's nine columns, or 0.2.0's eight (no paper) */
-		if (desc->natts != 8 && desc->natts != 9)
-			elog(ERROR, "verify() must return 8 or 9 columns, not %d", desc->natts);
+		/* 0.3.0's eleven columns, or 0.2.0's eight (no paper, no health
+		 * facts) */
+		if (desc->natts != 8 && desc->natts != VERIFY_COLUMNS)
+			elog(ERROR, "verify() must return 8 or %d columns, not %d",
+				 VERIFY_COLUMNS, desc->natts);
 		vs->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
 		for (c = HC_GREEN; c <= HC_RED; c++)
 			vs->colour_oid[c] = hc_colour_to_enum(TupleDescAttr(vs->desc, 1)->atttypid,
@@ -172,8 +222,8 @@ healthcode_verify(PG_FUNCTION_ARGS)
 	hc_code		code;
 	const char *reason;
 	char		region[7];
-	Datum		values[9];
-	bool		nulls[9] = {false};
+	Datum		values[VERIFY_COLUMNS];
+	bool		nulls[VERIFY_COLUMNS] = {false};
 
 	hc_unpack_stored(v, &code);
 	hc_trust_ensure();
@@ -188,8 +238,13 @@ healthcode_verify(PG_FUNCTION_ARGS)
 	values[5] = hc_make_datum(code.key_id, HC_KEY_ID_LEN);
 	values[6] = PointerGetDatum(cstring_to_text(reason));
 	values[7] = BoolGetDatum(code.vaccinated);
-	/* (0.2.0's SQL declares eight columns: no paper column there) */
+	/* (0.2.0's SQL declares eight columns: none of these there) */
 	values[8] = BoolGetDatum(code.paper);
+	/* a version 2 code's health facts; NULL where the code has none */
+	values[9] = TimestampTzGetDatum(hc_unix_to_timestamptz(code.last_negative_at));
+	nulls[9] = code.version < HC_FORMAT_V2 || code.last_negative_at == 0;
+	values[10] = Int32GetDatum(code.doses);
+	nulls[10] = code.version < HC_FORMAT_V2;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(vs->desc, values, nulls)));
 }
 

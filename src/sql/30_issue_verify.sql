@@ -8,13 +8,17 @@ CREATE FUNCTION @extschema@.issue(
     colour @extschema@.risk_colour,
     valid_for interval DEFAULT interval '5 minutes',
     vaccinated boolean DEFAULT false,
-    paper boolean DEFAULT false)
+    paper boolean DEFAULT false,
+    last_negative_at timestamptz DEFAULT NULL,
+    doses integer DEFAULT NULL)
 RETURNS @extschema@.healthcode
   AS 'MODULE_PATHNAME', 'healthcode_issue'
-  LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean) IS
-  'The signing primitive, for the extension''s owner only: signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until; paper marks a paper code. The functions roles call (issue_for, issue_paper_code, issue_for_subject) cap valid_for by the region''s policy first.';
-REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean) FROM PUBLIC;
+  -- (not strict, for the health facts' NULLs; NULL in any of the first six
+  -- arguments returns NULL as a strict function would)
+  LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean, timestamptz, integer) IS
+  'The signing primitive, for the extension''s owner only: signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until; paper marks a paper code. With doses (0..255) the code is format version 2 and also carries the dose count and last_negative_at (NULL: no negative test known), signed. The functions roles call (issue_for, issue_paper_code, issue_for_subject) cap valid_for by the region''s policy first.';
+REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean, timestamptz, integer) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.verify(
     code @extschema@.healthcode,
@@ -27,12 +31,14 @@ CREATE FUNCTION @extschema@.verify(
     OUT key_id bytea,
     OUT reason text,
     OUT vaccinated boolean,
-    OUT paper boolean)
+    OUT paper boolean,
+    OUT last_negative_at timestamptz,
+    OUT doses integer)
 RETURNS record
   AS 'MODULE_PATHNAME', 'healthcode_verify'
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
-  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
+  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order). A version 2 code also says when its holder''s last negative test was sampled (last_negative_at; NULL when none was known) and their vaccine doses on record (doses); both are NULL for a version 1 code.';
 
 -- The documented set of verify() reasons, for applications and tests.
 CREATE TABLE @extschema@.verify_reason (

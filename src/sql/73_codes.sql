@@ -95,8 +95,28 @@ COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
 REVOKE ALL ON FUNCTION @extschema@._code_holder(bytea, timestamptz) FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event', '');
 
+-- The two health facts a version 2 code carries, from a person's own
+-- evidence up to an instant: when their last negative test was sampled,
+-- and how many vaccine doses they had had. (Also what an arrival rule reads
+-- for a holder registered here: 94_checkpoints.sql.)
+CREATE FUNCTION @extschema@._person_health_facts(person_id bigint, at timestamptz,
+    OUT last_negative_at timestamptz, OUT doses integer)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT (SELECT max(t.sampled_at) FROM @extschema@.test_result t
+           WHERE t.person_id = _person_health_facts.person_id AND t.result = 'negative'
+             AND t.sampled_at <= _person_health_facts.at),
+         (SELECT count(*)::integer FROM @extschema@.vaccination v
+           WHERE v.person_id = _person_health_facts.person_id AND v.given_at <= _person_health_facts.at);
+END;
+COMMENT ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) IS
+  'Internal: a person''s last negative test (sampled, up to at; NULL: none) and vaccine doses given up to at, from their evidence.';
+REVOKE ALL ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) FROM PUBLIC;
+
 -- (called by the two below, which run as the owner)
-CREATE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean)
+CREATE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean,
+    health_facts boolean)
 RETURNS @extschema@.healthcode
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -104,11 +124,15 @@ AS $$
 DECLARE
   p @extschema@.person;
   s @extschema@.status_report;
+  f record;
   t timestamptz := statement_timestamp();
   span interval;
 BEGIN
   IF _issue_for_person.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF health_facts IS NULL THEN
+    RAISE EXCEPTION 'health_facts must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
   p := @extschema@._require_person_id(_issue_for_person.person_id);
@@ -128,36 +152,47 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
-  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
+  IF NOT health_facts THEN
+    RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
+  END IF;
+  f := @extschema@._person_health_facts(p.id, t);
+  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper,
+                           f.last_negative_at, LEAST(f.doses, 255));
 END $$;
-COMMENT ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean) IS
+COMMENT ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean, boolean) IS
   'Internal: what issue_for and issue_paper_code share.';
-REVOKE ALL ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean, boolean) FROM PUBLIC;
 
 -- Code request and generation (GB/T 38963): the code screen, refreshed
--- before the code expires.
-CREATE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
+-- before the code expires. health_facts asks for a version 2 code that
+-- also carries, signed, the last negative test and the dose count, so a
+-- checkpoint can apply "a negative test within 48 hours" offline; off by
+-- default, as those are facts the holder shows only when travelling.
+CREATE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes',
+    health_facts boolean DEFAULT false)
 RETURNS @extschema@.healthcode
 LANGUAGE sql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN @extschema@._issue_for_person(issue_for.person_id, issue_for.valid_for, false);
-COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
-  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; at most the max_code_lifetime of the policy of the person''s region) but never after the status''s valid_until.';
-REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval) TO healthcode_app, healthcode_operator;
+RETURN @extschema@._issue_for_person(issue_for.person_id, issue_for.valid_for, false, issue_for.health_facts);
+COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval, boolean) IS
+  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; at most the max_code_lifetime of the policy of the person''s region) but never after the status''s valid_until. health_facts: a version 2 code that also carries the person''s last negative test and vaccine dose count, signed (verify()''s last_negative_at and doses).';
+REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval, boolean) TO healthcode_app, healthcode_operator;
 
 -- A paper code: printed once, for someone without a phone (the elderly, a
 -- child), living as long as the region's policy allows paper codes to
 -- (paper_code_lifetime; none where it is not set) and marked as paper in
 -- its payload, so a checkpoint sees which kind it holds.
-CREATE FUNCTION @extschema@.issue_paper_code(person_id bigint, valid_for interval)
+CREATE FUNCTION @extschema@.issue_paper_code(person_id bigint, valid_for interval,
+    health_facts boolean DEFAULT false)
 RETURNS @extschema@.healthcode
 LANGUAGE sql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN @extschema@._issue_for_person(issue_paper_code.person_id, issue_paper_code.valid_for, true);
-COMMENT ON FUNCTION @extschema@.issue_paper_code(bigint, interval) IS
-  'A paper code for someone without a phone: like issue_for, but capped by the policy''s paper_code_lifetime (refused where that is not set) and marked as paper in the payload (verify()''s paper column).';
-REVOKE ALL ON FUNCTION @extschema@.issue_paper_code(bigint, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.issue_paper_code(bigint, interval) TO healthcode_app, healthcode_operator;
+RETURN @extschema@._issue_for_person(issue_paper_code.person_id, issue_paper_code.valid_for, true,
+                                     issue_paper_code.health_facts);
+COMMENT ON FUNCTION @extschema@.issue_paper_code(bigint, interval, boolean) IS
+  'A paper code for someone without a phone: like issue_for (health_facts too), but capped by the policy''s paper_code_lifetime (refused where that is not set) and marked as paper in the payload (verify()''s paper column).';
+REVOKE ALL ON FUNCTION @extschema@.issue_paper_code(bigint, interval, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_paper_code(bigint, interval, boolean) TO healthcode_app, healthcode_operator;

@@ -7,12 +7,13 @@
 --        a name or an identifier), the reds it decided, and its code
 --        revocations (hashes only);
 --   down (hub -> every region): every issuer's public key (the trust list),
---        every region's reds and code revocations, the digests, and the
---        national policy versions.
+--        every region's reds and code revocations, the digests, the
+--        national policy versions and the national arrival rules.
 -- Secret keys and personal data never cross a node boundary.
 --
 -- A subscriber stalls on the first change it cannot apply, so the tables
--- that receive (key_exchange, red_push, policy_exchange, status_digest)
+-- that receive (key_exchange, red_push, policy_exchange, status_digest,
+-- code_revocation, arrival_rule_exchange)
 -- have no constraint a remote row could break: a trigger that also fires
 -- for the replication apply worker checks each row, logs a bad one in
 -- exchange_reject and skips it, and the rest goes on. Loops stop by
@@ -211,7 +212,7 @@ BEGIN
   IF n.role = 'hub' THEN
     -- (never TRUNCATE: the exchange only grows by rows)
     EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange,'
-            ' @extschema@.code_revocation'
+            ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange'
             ' WITH (publish = ''insert, update, delete'')';
     EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
             ' WITH (publish = ''insert, update, delete'')';
@@ -228,7 +229,7 @@ BEGIN
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
-  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests and reds, by row filter). Returns its name.';
+  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests and reds, by row filter). Returns its name.';
 REVOKE ALL ON FUNCTION @extschema@.create_publication() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_publication() TO healthcode_admin;
 
@@ -293,7 +294,7 @@ BEGIN
    WHERE s.subname = enable_subscription.subscription
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
                            '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
-                           '@extschema@.code_revocation'::regclass);
+                           '@extschema@.code_revocation'::regclass, '@extschema@.arrival_rule_exchange'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',
@@ -302,5 +303,5 @@ BEGIN
   EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
-  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange).';
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;

@@ -43,37 +43,44 @@ COMMENT ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamp
   'Internal: the colour and mark of a code''s holder at an instant, from a person registered here or their region''s digest; known false when this node knows neither.';
 REVOKE ALL ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamptz) FROM PUBLIC;
 
--- The holder's last negative test up to an instant, where this node knows
--- it: from their own evidence for a person registered here, else from the
--- digest their region published (arrival rules; only for a code that
--- verifies).
-CREATE FUNCTION @extschema@._holder_last_negative(code @extschema@.healthcode, at timestamptz)
-RETURNS timestamptz
+-- The holder's health facts up to an instant, where this node knows them:
+-- their own evidence for a person registered here (the last negative test
+-- and the doses), else the digest their region published (the last
+-- negative test; a digest carries no doses). Arrival rules; only for a code
+-- that verifies. source: evidence, digest, or NULL when unknown.
+CREATE FUNCTION @extschema@._holder_health_facts(code @extschema@.healthcode, at timestamptz,
+    OUT last_negative_at timestamptz, OUT doses integer, OUT source text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   pid bigint;
-  last timestamptz;
+  f record;
 BEGIN
   SELECT p.id INTO pid FROM @extschema@.person p WHERE p.subject = @extschema@.subject(code);
   IF FOUND THEN
-    SELECT max(t.sampled_at) INTO last FROM @extschema@.test_result t
-     WHERE t.person_id = pid AND t.result = 'negative' AND t.sampled_at <= at;
-    RETURN last;
+    f := @extschema@._person_health_facts(pid, at);
+    last_negative_at := f.last_negative_at;
+    doses := f.doses;
+    source := 'evidence';
+    RETURN;
   END IF;
-  SELECT d.last_negative_at INTO last FROM @extschema@.status_digest d
+  SELECT d.last_negative_at INTO last_negative_at FROM @extschema@.status_digest d
    WHERE d.region = @extschema@.region(code) AND d.subject = @extschema@.subject(code);
-  RETURN CASE WHEN last <= at THEN last END;
+  IF FOUND THEN
+    source := 'digest';
+    last_negative_at := CASE WHEN last_negative_at <= at THEN last_negative_at END;
+  END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._holder_last_negative(@extschema@.healthcode, timestamptz) IS
-  'Internal: when a code''s holder last tested negative (sampled, up to at): from their evidence where they are registered here, else from their region''s digest; NULL when unknown.';
-REVOKE ALL ON FUNCTION @extschema@._holder_last_negative(@extschema@.healthcode, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._holder_health_facts(@extschema@.healthcode, timestamptz) IS
+  'Internal: a code''s holder''s last negative test (sampled, up to at) and vaccine doses: from their evidence where they are registered here (source evidence), else their region''s digest (source digest, no doses); source NULL when this node knows neither.';
+REVOKE ALL ON FUNCTION @extschema@._holder_health_facts(@extschema@.healthcode, timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
     at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true)
 RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
                expires_at timestamptz, key_id bytea, reason text, vaccinated boolean, paper boolean,
+               last_negative_at timestamptz, doses integer,
                online_check text, current_colour @extschema@.risk_colour)
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
@@ -109,13 +116,17 @@ BEGIN
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('verified', checkpoint, v.region, v.colour, verdict, @extschema@._code_holder(@extschema@.subject(code), t));
   RETURN QUERY SELECT verdict = 'ok', v.colour, v.region, v.issued_at, v.expires_at,
-                      v.key_id, verdict, v.vaccinated, v.paper, checked, now_colour;
+                      v.key_id, verdict, v.vaccinated, v.paper, v.last_negative_at, v.doses,
+                      checked, now_colour;
 END $$;
 COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) IS
-  'verify() at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views; online (the default) also compares the code''s colour with its holder''s status at that time where this node knows it. online_check: ok, colour_changed (then valid is false, reason colour_changed and current_colour the colour now), unknown (this node knows neither the person nor a digest), or not_asked (online false, or the code does not verify).';
+  'verify() (with its columns: a version 2 code''s last_negative_at and doses too) at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views; online (the default) also compares the code''s colour with its holder''s status at that time where this node knows it. online_check: ok, colour_changed (then valid is false, reason colour_changed and current_colour the colour now), unknown (this node knows neither the person nor a digest), or not_asked (online false, or the code does not verify).';
 REVOKE ALL ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;
 
+-- Rules as data (as the EU DCC's business rules are): a region's own
+-- rules are written here; national ones (region 000000: every checkpoint)
+-- on the hub, which publishes them to every region (94_federation_arrival_rules.sql).
 CREATE TABLE @extschema@.arrival_rule (
   id            bigserial PRIMARY KEY,
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
@@ -127,12 +138,13 @@ CREATE TABLE @extschema@.arrival_rule (
   valid_from    timestamptz NOT NULL DEFAULT '-infinity'
                 CONSTRAINT valid_from_not_plus_infinity CHECK (valid_from < 'infinity'),
   valid_until   timestamptz CONSTRAINT valid_until_is_finite CHECK (pg_catalog.isfinite(valid_until)),
+  min_doses     integer CONSTRAINT min_doses_between_1_and_10 CHECK (min_doses BETWEEN 1 AND 10),
   CONSTRAINT hours_only_with_test CHECK ((demand = 'green_and_negative_test') = (negative_test_hours IS NOT NULL)),
   CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
   CONSTRAINT arrival_rule_natural_key UNIQUE (region, from_region, valid_from)
 );
 COMMENT ON TABLE @extschema@.arrival_rule IS
-  'What a region demands of visitors'' codes, by the region the code comes from: green, or green and a negative test within N hours; versioned by validity, like policy. The most specific rule in force for the checkpoint''s region and the code''s region decides (then the latest-starting version); with none, a valid green code is enough.';
+  'What a region demands of visitors'' codes, by the region the code comes from: green, or green and a negative test within N hours, and optionally a number of vaccine doses; versioned by validity, like policy. The most specific rule in force for the checkpoint''s region and the code''s region decides (then the latest-starting version); with none, a valid green code is enough. National rules (region 000000) come from the hub on a federated region node.';
 COMMENT ON COLUMN @extschema@.arrival_rule.id IS 'Rule id.';
 COMMENT ON COLUMN @extschema@.arrival_rule.region IS 'The visited region (covers the codes below it).';
 COMMENT ON COLUMN @extschema@.arrival_rule.from_region IS 'The codes'' region it applies to (000000: all).';
@@ -141,6 +153,7 @@ COMMENT ON COLUMN @extschema@.arrival_rule.negative_test_hours IS 'How recent th
 COMMENT ON COLUMN @extschema@.arrival_rule.description IS 'The rule as a person reads it.';
 COMMENT ON COLUMN @extschema@.arrival_rule.valid_from IS 'When this version takes effect (-infinity: always).';
 COMMENT ON COLUMN @extschema@.arrival_rule.valid_until IS 'When it stops; NULL: until a later version replaces it.';
+COMMENT ON COLUMN @extschema@.arrival_rule.min_doses IS 'Vaccine doses the holder must have had (NULL: none asked).';
 COMMENT ON SEQUENCE @extschema@.arrival_rule_id_seq IS 'Ids of arrival rules.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.arrival_rule', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.arrival_rule_id_seq', '');
@@ -148,15 +161,17 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.arrival_rule_id_seq', ''
 CREATE FUNCTION @extschema@.verify_arrival(code @extschema@.healthcode, checkpoint text,
     at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true,
     OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT code_region text,
-    OUT rule_id bigint, OUT rule text)
+    OUT rule_id bigint, OUT rule text, OUT rule_region text, OUT rule_from_region text,
+    OUT rule_version timestamptz, OUT last_negative_at timestamptz, OUT doses integer,
+    OUT facts_from text)
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v record;
+  h record;
   r @extschema@.arrival_rule;
-  last_negative timestamptz;
   -- (NULL: now, as checkpoint_verify takes it)
   t timestamptz := coalesce(verify_arrival.at, now());
 BEGIN
@@ -172,24 +187,45 @@ BEGIN
    LIMIT 1;
   rule_id := r.id;
   rule := COALESCE(r.description, 'no arrival rule: a valid green code');
+  rule_region := r.region;
+  rule_from_region := r.from_region;
+  rule_version := r.valid_from;
   IF NOT v.valid THEN
     admit := false;
     reason := v.reason;
+    RETURN;
   ELSIF v.colour <> 'green' THEN
     admit := false;
     reason := 'not_green';
-  ELSIF r.demand = 'green_and_negative_test' THEN
-    last_negative := @extschema@._holder_last_negative(code, t);
-    admit := last_negative IS NOT NULL
-             AND last_negative >= t - make_interval(hours => r.negative_test_hours)
-             AND last_negative <= t;
-    reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
+    RETURN;
+  END IF;
+  IF r.demand = 'green_and_negative_test' OR r.min_doses IS NOT NULL THEN
+    -- what the code carries, signed (version 2), is enough offline; online,
+    -- a later test or dose this node knows of counts too
+    last_negative_at := v.last_negative_at;
+    doses := v.doses;
+    facts_from := CASE WHEN v.doses IS NOT NULL THEN 'code' END;
+    IF coalesce(online, true) THEN
+      h := @extschema@._holder_health_facts(code, t);
+      IF h.source IS NOT NULL THEN
+        last_negative_at := GREATEST(last_negative_at, h.last_negative_at);
+        doses := GREATEST(doses, h.doses);
+        facts_from := concat_ws('+', facts_from, h.source);
+      END IF;
+    END IF;
+  END IF;
+  admit := false;
+  IF r.demand = 'green_and_negative_test'
+     AND NOT coalesce(last_negative_at BETWEEN t - make_interval(hours => r.negative_test_hours) AND t, false) THEN
+    reason := 'no_recent_negative_test';
+  ELSIF r.min_doses IS NOT NULL AND coalesce(doses, 0) < r.min_doses THEN
+    reason := 'not_enough_doses';
   ELSE
     admit := true;
     reason := 'ok';
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) IS
-  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and says which rule decided. reason: a verify() reason, colour_changed, not_green, no_recent_negative_test (from the holder''s evidence where registered here, else their region''s digest) or ok; rule_id names the rule version in force that decided.';
+  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and names the rule that decided: rule_id (this node''s row), rule_region, rule_from_region and rule_version (its valid_from: the same on every node for a national rule). reason: a verify() reason, colour_changed, not_green, no_recent_negative_test, not_enough_doses or ok. The last negative test and doses come from the code itself (a version 2 code, signed: enough offline) and, online, from the holder''s evidence where registered here or their region''s digest, whichever is later or more (facts_from says which: code, evidence, digest, or code+evidence, code+digest).';
 REVOKE ALL ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;

@@ -21,7 +21,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool initialised;
-	uint8_t		packed[HC_V1_LEN];
+	uint8_t		packed[HC_MAX_LEN];
 	char		detail[HC_DETAIL_LEN];
 	hc_code		code;
 	hc_status	st;

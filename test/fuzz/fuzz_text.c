@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool initialised;
 	uint8_t		buf[HC_MAX_LEN];
-	uint8_t		packed[HC_V1_LEN];
+	uint8_t		packed[HC_MAX_LEN];
 	char		text[HC_MAX_TEXT_LEN];
 	char		detail[HC_DETAIL_LEN];
 	size_t		len = 0;

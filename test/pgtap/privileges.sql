@@ -12,7 +12,7 @@ SELECT ok(NOT has_function_privilege('hc_tap_nobody', f, 'EXECUTE'), 'PUBLIC can
     'healthcode.rotate_key(text, timestamptz)',
     'healthcode.revoke_key(bytea, text)',
     'healthcode._new_issuer_key(text)',
-    'healthcode.issue(text, bytea, healthcode.risk_colour, interval, boolean, boolean)',
+    'healthcode.issue(text, bytea, healthcode.risk_colour, interval, boolean, boolean, timestamp with time zone, integer)',
     'healthcode.pseudonym(text)']) f;
 SELECT ok(has_function_privilege('hc_tap_nobody', 'healthcode.verify(healthcode.healthcode, timestamptz)', 'EXECUTE'),
           'anyone may verify a code');
@@ -36,8 +36,8 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
                                    WHERE p.pronamespace = 'healthcode'::regnamespace AND p.prosecdef) s
                  ORDER BY s.f COLLATE "C"),
           ARRAY[
-    '_codes_per_day()', '_decision_chain_append()', '_decisions_by_operator()', '_dump_marker_loaded()',
-    '_evidence_changed()', '_findings_per_day()', '_person_changed()', '_person_lock()',
+    '_arrival_rule_from_exchange()', '_arrival_rule_to_exchange()', '_codes_per_day()', '_decision_chain_append()', '_decisions_by_operator()', '_dump_marker_loaded()',
+    '_evidence_changed()', '_findings_per_day()', '_national_arrival_rule_guard()', '_person_changed()', '_person_lock()',
     '_person_removed()', '_policy_changed()', '_policy_from_exchange()', '_policy_to_exchange()',
     '_red_push_changed()', '_red_push_check()', '_risk_area_changed()', '_status_summary()',
     '_tests_per_day()', '_transitions_per_day()', '_travel_changed()', '_trust_list_to_exchange()',
@@ -49,8 +49,8 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     'declare_trip(text,text,timestamp with time zone)', 'drop_expired_revocations()', 'drop_expired_travel_partitions(interval)',
     'generate_population(integer,integer,integer,double precision)', 'grant_region(regrole,text)',
     'health_info(text)', 'import_contacts(json)', 'import_risk_areas(json)', 'import_test_results(json)',
-    'import_travel(json)', 'import_vaccinations(json)', 'issue_for(bigint,interval)',
-    'issue_for_subject(text,bytea,interval)', 'issue_paper_code(bigint,interval)', 'person_id(text)',
+    'import_travel(json)', 'import_vaccinations(json)', 'issue_for(bigint,interval,boolean)',
+    'issue_for_subject(text,bytea,interval)', 'issue_paper_code(bigint,interval,boolean)', 'person_id(text)',
     'record_decision(bigint,text,text,text,risk_colour,timestamp with time zone,timestamp with time zone)',
     'register_person(text,text,text)', 'request_correction(bigint,text,bigint,text)',
     'review_finding(bigint,text,text)', 'revoke_code(healthcode,text)', 'revoke_codes_of(bigint,text)',

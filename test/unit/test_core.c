@@ -178,7 +178,7 @@ static uint8_t issuer_pk[HC_PUBLIC_KEY_LEN];
 static uint8_t issuer_sk[HC_SECRET_KEY_LEN];
 static uint8_t server_key[HC_SERVER_KEY_LEN];
 static hc_code sample;
-static uint8_t sample_buf[HC_V1_LEN];
+static uint8_t sample_buf[HC_MAX_LEN];
 static char sample_text[HC_MAX_TEXT_LEN];
 
 static void
@@ -473,7 +473,7 @@ test_payload_round_trip(void)
 	uint8_t		buf[HC_MAX_LEN];
 	size_t		len = 0;
 	hc_code		back;
-	uint8_t		packed[HC_V1_LEN];
+	uint8_t		packed[HC_MAX_LEN];
 	char		detail[HC_DETAIL_LEN] = "";
 	char		text2[HC_MAX_TEXT_LEN];
 	uint8_t		id[HC_KEY_ID_LEN];
@@ -495,7 +495,7 @@ test_payload_round_trip(void)
 		  "packed layout: version, region 330106 = 0x05097A, colour, flags, issued_at");
 	{
 		hc_code		paper = sample;
-		uint8_t		paper_buf[HC_V1_LEN];
+		uint8_t		paper_buf[HC_MAX_LEN];
 
 		paper.vaccinated = false;
 		paper.paper = true;
@@ -539,7 +539,7 @@ test_payload_round_trip(void)
 			for (v = 0; v <= 3; v++)
 			{
 				hc_code		code = sample;
-				uint8_t		out[HC_V1_LEN];
+				uint8_t		out[HC_MAX_LEN];
 
 				code.colour = (hc_colour) c;
 				code.vaccinated = (v & 1) != 0;
@@ -575,7 +575,7 @@ test_payload_bit_flips(void)
 
 	for (bit = 0; bit < HC_V1_LEN * 8; bit++)
 	{
-		uint8_t		buf[HC_V1_LEN];
+		uint8_t		buf[HC_MAX_LEN];
 		hc_code		code;
 
 		memcpy(buf, sample_buf, HC_V1_LEN);
@@ -606,7 +606,8 @@ test_payload_errors(void)
 					 want, detail, "hc_unpack: %s", name); \
 	} while (0)
 
-	MUTATE_AND_CHECK(HC_ERR_VERSION, "version byte 2", buf[0] = 2);
+	MUTATE_AND_CHECK(HC_ERR_VERSION, "version byte 3", buf[0] = 3);
+	MUTATE_AND_CHECK(HC_ERR_LENGTH, "version byte 2 on a version 1 length", buf[0] = 2);
 	MUTATE_AND_CHECK(HC_ERR_VERSION, "version byte 0", buf[0] = 0);
 	MUTATE_AND_CHECK(HC_ERR_VERSION, "version byte 255", buf[0] = 255);
 	MUTATE_AND_CHECK(HC_ERR_COLOUR, "colour byte 3", buf[20] = 3);
@@ -678,7 +679,7 @@ test_payload_errors(void)
 	} while (0)
 
 		VALIDATE_CHECK(HC_OK, "the sample code", (void) 0);
-		VALIDATE_CHECK(HC_ERR_VERSION, "version 2", c.version = 2);
+		VALIDATE_CHECK(HC_ERR_VERSION, "version 3", c.version = 3);
 		VALIDATE_CHECK(HC_ERR_REGION, "region 990000", c.region = 990000);
 		VALIDATE_CHECK(HC_ERR_REGION, "region 1000000", c.region = 1000000);
 		VALIDATE_CHECK(HC_ERR_COLOUR, "colour 3", c.colour = (hc_colour) 3);
@@ -730,8 +731,9 @@ test_text_errors(void)
 	text[tlen] = '\n';
 	TEXT_CHECK(HC_ERR_BASE45, "text + newline (3n+1 characters)", text, tlen + 1);
 	memcpy(text, sample_text, tlen);
-	memcpy(text + tlen, "BB8", 3);
-	TEXT_CHECK(HC_ERR_LENGTH, "three characters too many", text, tlen + 3);
+	/* 6 bytes more than a version 1 payload: more than any version has */
+	memcpy(text + tlen, "BB8BB8BB8", 9);
+	TEXT_CHECK(HC_ERR_LENGTH, "nine characters too many", text, tlen + 9);
 	TEXT_CHECK(HC_OK, "truncated text still decodes (unpack judges length)",
 			   sample_text, tlen - 3);
 	CHECK(len == HC_V1_LEN - 2 &&

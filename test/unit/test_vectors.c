@@ -98,7 +98,7 @@ test_payload_vectors(void)
 	{
 		hc_code		c,
 					back;
-		uint8_t		buf[HC_V1_LEN];
+		uint8_t		buf[HC_MAX_LEN];
 		char		text[HC_MAX_TEXT_LEN];
 		char		detail[HC_DETAIL_LEN];
 		char		label[64];

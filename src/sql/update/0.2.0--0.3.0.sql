@@ -135,6 +135,9 @@ DROP FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timest
 -- checkpoints check online by default: checkpoint_verify and verify_arrival
 -- take online (94_checkpoints.sql, was 89_arrival.sql)
 DROP FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz);
+-- codes may carry the last negative test and the dose count (format
+-- version 2): issue_for takes health_facts
+DROP FUNCTION @extschema@.issue_for(bigint, interval);
 
 -- ---- revocation lists (74_revocations.sql) ------------------------------------------
 -- (The hash is the key: rows arrive from other nodes through the exchange,
@@ -196,9 +199,28 @@ COMMENT ON TABLE @extschema@.arrival_rule IS
   'What a region demands of visitors'' codes, by the region the code comes from: green, or green and a negative test within N hours; versioned by validity, like policy. The most specific rule in force for the checkpoint''s region and the code''s region decides (then the latest-starting version); with none, a valid green code is enough.';
 COMMENT ON COLUMN @extschema@.arrival_rule.valid_from IS 'When this version takes effect (-infinity: always).';
 COMMENT ON COLUMN @extschema@.arrival_rule.valid_until IS 'When it stops; NULL: until a later version replaces it.';
+-- ... and asking for vaccine doses, national ones from the hub
+-- (94_federation_arrival_rules.sql; triggers at the end)
+ALTER TABLE @extschema@.arrival_rule
+  ADD COLUMN min_doses integer CONSTRAINT min_doses_between_1_and_10 CHECK (min_doses BETWEEN 1 AND 10);
+COMMENT ON TABLE @extschema@.arrival_rule IS
+  'What a region demands of visitors'' codes, by the region the code comes from: green, or green and a negative test within N hours, and optionally a number of vaccine doses; versioned by validity, like policy. The most specific rule in force for the checkpoint''s region and the code''s region decides (then the latest-starting version); with none, a valid green code is enough. National rules (region 000000) come from the hub on a federated region node.';
+COMMENT ON COLUMN @extschema@.arrival_rule.min_doses IS 'Vaccine doses the holder must have had (NULL: none asked).';
+CREATE TABLE @extschema@.arrival_rule_exchange (
+  from_region   text NOT NULL,
+  valid_from    timestamptz NOT NULL,
+  rule          jsonb,
+  CONSTRAINT arrival_rule_exchange_pkey PRIMARY KEY (from_region, valid_from)
+);
+COMMENT ON TABLE @extschema@.arrival_rule_exchange IS
+  'The hub''s national arrival rule versions (arrival_rule.region 000000), as it publishes them: each arriving row becomes a national rule version in arrival_rule on a region node.';
+COMMENT ON COLUMN @extschema@.arrival_rule_exchange.from_region IS 'The codes'' region the rule applies to.';
+COMMENT ON COLUMN @extschema@.arrival_rule_exchange.valid_from IS 'The version''s start.';
+COMMENT ON COLUMN @extschema@.arrival_rule_exchange.rule IS 'The rule row, as JSON (without this node''s id).';
+GRANT SELECT ON @extschema@.arrival_rule_exchange TO healthcode_admin;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _decision_guard _digest_at _fresh_status _holder_last_negative _holder_status _import_refuse _issue_for_person _keys_changed _person_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _decision_guard _digest_at _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _national_arrival_rule_guard _person_changed _person_health_facts _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
 
 -- Any change to the key tables invalidates every backend's key cache.
 CREATE OR REPLACE FUNCTION @extschema@._keys_changed() RETURNS trigger
@@ -266,13 +288,17 @@ CREATE OR REPLACE FUNCTION @extschema@.issue(
     colour @extschema@.risk_colour,
     valid_for interval DEFAULT interval '5 minutes',
     vaccinated boolean DEFAULT false,
-    paper boolean DEFAULT false)
+    paper boolean DEFAULT false,
+    last_negative_at timestamptz DEFAULT NULL,
+    doses integer DEFAULT NULL)
 RETURNS @extschema@.healthcode
   AS 'MODULE_PATHNAME', 'healthcode_issue'
-  LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean) IS
-  'The signing primitive, for the extension''s owner only: signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until; paper marks a paper code. The functions roles call (issue_for, issue_paper_code, issue_for_subject) cap valid_for by the region''s policy first.';
-REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean) FROM PUBLIC;
+  -- (not strict, for the health facts' NULLs; NULL in any of the first six
+  -- arguments returns NULL as a strict function would)
+  LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean, timestamptz, integer) IS
+  'The signing primitive, for the extension''s owner only: signs a code for a subject pseudonym with the active key of the region (or of the nearest region above it that has one: city, province, national). issued_at is the statement''s start time (whole seconds); expires_at is issued_at + valid_for, capped by the key''s valid_until; paper marks a paper code. With doses (0..255) the code is format version 2 and also carries the dose count and last_negative_at (NULL: no negative test known), signed. The functions roles call (issue_for, issue_paper_code, issue_for_subject) cap valid_for by the region''s policy first.';
+REVOKE ALL ON FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean, boolean, timestamptz, integer) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.verify(
     code @extschema@.healthcode,
@@ -285,12 +311,14 @@ CREATE OR REPLACE FUNCTION @extschema@.verify(
     OUT key_id bytea,
     OUT reason text,
     OUT vaccinated boolean,
-    OUT paper boolean)
+    OUT paper boolean,
+    OUT last_negative_at timestamptz,
+    OUT doses integer)
 RETURNS record
   AS 'MODULE_PATHNAME', 'healthcode_verify'
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
-  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order).';
+  'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order). A version 2 code also says when its holder''s last negative test was sampled (last_negative_at; NULL when none was known) and their vaccine doses on record (doses); both are NULL for a version 1 code.';
 
 -- A person of the regions the caller acts for, by id, or P0002: one of
 -- another region and one who does not exist give the same error, so a
@@ -1098,8 +1126,28 @@ COMMENT ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolean, 
   'Internal: valid_for if the policy of region in force at at allows a code (or, with paper, a paper code) to live that long; else 22003 (too long) or 55000 (no paper codes there).';
 REVOKE ALL ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolean, timestamptz) FROM PUBLIC;
 
+-- The two health facts a version 2 code carries, from a person's own
+-- evidence up to an instant: when their last negative test was sampled,
+-- and how many vaccine doses they had had. (Also what an arrival rule reads
+-- for a holder registered here: 94_checkpoints.sql.)
+CREATE OR REPLACE FUNCTION @extschema@._person_health_facts(person_id bigint, at timestamptz,
+    OUT last_negative_at timestamptz, OUT doses integer)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT (SELECT max(t.sampled_at) FROM @extschema@.test_result t
+           WHERE t.person_id = _person_health_facts.person_id AND t.result = 'negative'
+             AND t.sampled_at <= _person_health_facts.at),
+         (SELECT count(*)::integer FROM @extschema@.vaccination v
+           WHERE v.person_id = _person_health_facts.person_id AND v.given_at <= _person_health_facts.at);
+END;
+COMMENT ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) IS
+  'Internal: a person''s last negative test (sampled, up to at; NULL: none) and vaccine doses given up to at, from their evidence.';
+REVOKE ALL ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) FROM PUBLIC;
+
 -- (called by the two below, which run as the owner)
-CREATE OR REPLACE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean)
+CREATE OR REPLACE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean,
+    health_facts boolean)
 RETURNS @extschema@.healthcode
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -1107,11 +1155,15 @@ AS $$
 DECLARE
   p @extschema@.person;
   s @extschema@.status_report;
+  f record;
   t timestamptz := statement_timestamp();
   span interval;
 BEGIN
   IF _issue_for_person.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF health_facts IS NULL THEN
+    RAISE EXCEPTION 'health_facts must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
   p := @extschema@._require_person_id(_issue_for_person.person_id);
@@ -1131,39 +1183,50 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
-  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
+  IF NOT health_facts THEN
+    RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
+  END IF;
+  f := @extschema@._person_health_facts(p.id, t);
+  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper,
+                           f.last_negative_at, LEAST(f.doses, 255));
 END $$;
-COMMENT ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean) IS
+COMMENT ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean, boolean) IS
   'Internal: what issue_for and issue_paper_code share.';
-REVOKE ALL ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean, boolean) FROM PUBLIC;
 
 -- Code request and generation (GB/T 38963): the code screen, refreshed
--- before the code expires.
-CREATE OR REPLACE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes')
+-- before the code expires. health_facts asks for a version 2 code that
+-- also carries, signed, the last negative test and the dose count, so a
+-- checkpoint can apply "a negative test within 48 hours" offline; off by
+-- default, as those are facts the holder shows only when travelling.
+CREATE OR REPLACE FUNCTION @extschema@.issue_for(person_id bigint, valid_for interval DEFAULT interval '5 minutes',
+    health_facts boolean DEFAULT false)
 RETURNS @extschema@.healthcode
 LANGUAGE sql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN @extschema@._issue_for_person(issue_for.person_id, issue_for.valid_for, false);
-COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval) IS
-  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; at most the max_code_lifetime of the policy of the person''s region) but never after the status''s valid_until.';
-REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval) TO healthcode_app, healthcode_operator;
+RETURN @extschema@._issue_for_person(issue_for.person_id, issue_for.valid_for, false, issue_for.health_facts);
+COMMENT ON FUNCTION @extschema@.issue_for(bigint, interval, boolean) IS
+  'Code request and generation: signs a code with the person''s current colour and vaccinated mark, expiring after valid_for (default 5 minutes; at most the max_code_lifetime of the policy of the person''s region) but never after the status''s valid_until. health_facts: a version 2 code that also carries the person''s last negative test and vaccine dose count, signed (verify()''s last_negative_at and doses).';
+REVOKE ALL ON FUNCTION @extschema@.issue_for(bigint, interval, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_for(bigint, interval, boolean) TO healthcode_app, healthcode_operator;
 
 -- A paper code: printed once, for someone without a phone (the elderly, a
 -- child), living as long as the region's policy allows paper codes to
 -- (paper_code_lifetime; none where it is not set) and marked as paper in
 -- its payload, so a checkpoint sees which kind it holds.
-CREATE OR REPLACE FUNCTION @extschema@.issue_paper_code(person_id bigint, valid_for interval)
+CREATE OR REPLACE FUNCTION @extschema@.issue_paper_code(person_id bigint, valid_for interval,
+    health_facts boolean DEFAULT false)
 RETURNS @extschema@.healthcode
 LANGUAGE sql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN @extschema@._issue_for_person(issue_paper_code.person_id, issue_paper_code.valid_for, true);
-COMMENT ON FUNCTION @extschema@.issue_paper_code(bigint, interval) IS
-  'A paper code for someone without a phone: like issue_for, but capped by the policy''s paper_code_lifetime (refused where that is not set) and marked as paper in the payload (verify()''s paper column).';
-REVOKE ALL ON FUNCTION @extschema@.issue_paper_code(bigint, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.issue_paper_code(bigint, interval) TO healthcode_app, healthcode_operator;
+RETURN @extschema@._issue_for_person(issue_paper_code.person_id, issue_paper_code.valid_for, true,
+                                     issue_paper_code.health_facts);
+COMMENT ON FUNCTION @extschema@.issue_paper_code(bigint, interval, boolean) IS
+  'A paper code for someone without a phone: like issue_for (health_facts too), but capped by the policy''s paper_code_lifetime (refused where that is not set) and marked as paper in the payload (verify()''s paper column).';
+REVOKE ALL ON FUNCTION @extschema@.issue_paper_code(bigint, interval, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_paper_code(bigint, interval, boolean) TO healthcode_app, healthcode_operator;
 
 -- ---------------------------------------------------------------------------
 -- Revocation lists: one code, or every code of a person issued so far,
@@ -1458,7 +1521,7 @@ BEGIN
   IF n.role = 'hub' THEN
     -- (never TRUNCATE: the exchange only grows by rows)
     EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange,'
-            ' @extschema@.code_revocation'
+            ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange'
             ' WITH (publish = ''insert, update, delete'')';
     EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
             ' WITH (publish = ''insert, update, delete'')';
@@ -1475,7 +1538,7 @@ BEGIN
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
-  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests and reds, by row filter). Returns its name.';
+  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests and reds, by row filter). Returns its name.';
 REVOKE ALL ON FUNCTION @extschema@.create_publication() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_publication() TO healthcode_admin;
 
@@ -1540,7 +1603,7 @@ BEGIN
    WHERE s.subname = enable_subscription.subscription
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
                            '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
-                           '@extschema@.code_revocation'::regclass);
+                           '@extschema@.code_revocation'::regclass, '@extschema@.arrival_rule_exchange'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',
@@ -1549,7 +1612,7 @@ BEGIN
   EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
-  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange).';
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._revocation_check() RETURNS trigger
@@ -1805,37 +1868,44 @@ COMMENT ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamp
   'Internal: the colour and mark of a code''s holder at an instant, from a person registered here or their region''s digest; known false when this node knows neither.';
 REVOKE ALL ON FUNCTION @extschema@._holder_status(@extschema@.healthcode, timestamptz) FROM PUBLIC;
 
--- The holder's last negative test up to an instant, where this node knows
--- it: from their own evidence for a person registered here, else from the
--- digest their region published (arrival rules; only for a code that
--- verifies).
-CREATE OR REPLACE FUNCTION @extschema@._holder_last_negative(code @extschema@.healthcode, at timestamptz)
-RETURNS timestamptz
+-- The holder's health facts up to an instant, where this node knows them:
+-- their own evidence for a person registered here (the last negative test
+-- and the doses), else the digest their region published (the last
+-- negative test; a digest carries no doses). Arrival rules; only for a code
+-- that verifies. source: evidence, digest, or NULL when unknown.
+CREATE OR REPLACE FUNCTION @extschema@._holder_health_facts(code @extschema@.healthcode, at timestamptz,
+    OUT last_negative_at timestamptz, OUT doses integer, OUT source text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   pid bigint;
-  last timestamptz;
+  f record;
 BEGIN
   SELECT p.id INTO pid FROM @extschema@.person p WHERE p.subject = @extschema@.subject(code);
   IF FOUND THEN
-    SELECT max(t.sampled_at) INTO last FROM @extschema@.test_result t
-     WHERE t.person_id = pid AND t.result = 'negative' AND t.sampled_at <= at;
-    RETURN last;
+    f := @extschema@._person_health_facts(pid, at);
+    last_negative_at := f.last_negative_at;
+    doses := f.doses;
+    source := 'evidence';
+    RETURN;
   END IF;
-  SELECT d.last_negative_at INTO last FROM @extschema@.status_digest d
+  SELECT d.last_negative_at INTO last_negative_at FROM @extschema@.status_digest d
    WHERE d.region = @extschema@.region(code) AND d.subject = @extschema@.subject(code);
-  RETURN CASE WHEN last <= at THEN last END;
+  IF FOUND THEN
+    source := 'digest';
+    last_negative_at := CASE WHEN last_negative_at <= at THEN last_negative_at END;
+  END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._holder_last_negative(@extschema@.healthcode, timestamptz) IS
-  'Internal: when a code''s holder last tested negative (sampled, up to at): from their evidence where they are registered here, else from their region''s digest; NULL when unknown.';
-REVOKE ALL ON FUNCTION @extschema@._holder_last_negative(@extschema@.healthcode, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._holder_health_facts(@extschema@.healthcode, timestamptz) IS
+  'Internal: a code''s holder''s last negative test (sampled, up to at) and vaccine doses: from their evidence where they are registered here (source evidence), else their region''s digest (source digest, no doses); source NULL when this node knows neither.';
+REVOKE ALL ON FUNCTION @extschema@._holder_health_facts(@extschema@.healthcode, timestamptz) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.checkpoint_verify(code @extschema@.healthcode, checkpoint text,
     at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true)
 RETURNS TABLE (valid boolean, colour @extschema@.risk_colour, region text, issued_at timestamptz,
                expires_at timestamptz, key_id bytea, reason text, vaccinated boolean, paper boolean,
+               last_negative_at timestamptz, doses integer,
                online_check text, current_colour @extschema@.risk_colour)
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
@@ -1871,25 +1941,28 @@ BEGIN
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('verified', checkpoint, v.region, v.colour, verdict, @extschema@._code_holder(@extschema@.subject(code), t));
   RETURN QUERY SELECT verdict = 'ok', v.colour, v.region, v.issued_at, v.expires_at,
-                      v.key_id, verdict, v.vaccinated, v.paper, checked, now_colour;
+                      v.key_id, verdict, v.vaccinated, v.paper, v.last_negative_at, v.doses,
+                      checked, now_colour;
 END $$;
 COMMENT ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) IS
-  'verify() at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views; online (the default) also compares the code''s colour with its holder''s status at that time where this node knows it. online_check: ok, colour_changed (then valid is false, reason colour_changed and current_colour the colour now), unknown (this node knows neither the person nor a digest), or not_asked (online false, or the code does not verify).';
+  'verify() (with its columns: a version 2 code''s last_negative_at and doses too) at a checkpoint of a region the caller is mapped to, counted (without the code''s subject) for the analyst views; online (the default) also compares the code''s colour with its holder''s status at that time where this node knows it. online_check: ok, colour_changed (then valid is false, reason colour_changed and current_colour the colour now), unknown (this node knows neither the person nor a digest), or not_asked (online false, or the code does not verify).';
 REVOKE ALL ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.checkpoint_verify(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;
 
 CREATE OR REPLACE FUNCTION @extschema@.verify_arrival(code @extschema@.healthcode, checkpoint text,
     at timestamptz DEFAULT pg_catalog.now(), online boolean DEFAULT true,
     OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT code_region text,
-    OUT rule_id bigint, OUT rule text)
+    OUT rule_id bigint, OUT rule text, OUT rule_region text, OUT rule_from_region text,
+    OUT rule_version timestamptz, OUT last_negative_at timestamptz, OUT doses integer,
+    OUT facts_from text)
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v record;
+  h record;
   r @extschema@.arrival_rule;
-  last_negative timestamptz;
   -- (NULL: now, as checkpoint_verify takes it)
   t timestamptz := coalesce(verify_arrival.at, now());
 BEGIN
@@ -1905,27 +1978,131 @@ BEGIN
    LIMIT 1;
   rule_id := r.id;
   rule := COALESCE(r.description, 'no arrival rule: a valid green code');
+  rule_region := r.region;
+  rule_from_region := r.from_region;
+  rule_version := r.valid_from;
   IF NOT v.valid THEN
     admit := false;
     reason := v.reason;
+    RETURN;
   ELSIF v.colour <> 'green' THEN
     admit := false;
     reason := 'not_green';
-  ELSIF r.demand = 'green_and_negative_test' THEN
-    last_negative := @extschema@._holder_last_negative(code, t);
-    admit := last_negative IS NOT NULL
-             AND last_negative >= t - make_interval(hours => r.negative_test_hours)
-             AND last_negative <= t;
-    reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
+    RETURN;
+  END IF;
+  IF r.demand = 'green_and_negative_test' OR r.min_doses IS NOT NULL THEN
+    -- what the code carries, signed (version 2), is enough offline; online,
+    -- a later test or dose this node knows of counts too
+    last_negative_at := v.last_negative_at;
+    doses := v.doses;
+    facts_from := CASE WHEN v.doses IS NOT NULL THEN 'code' END;
+    IF coalesce(online, true) THEN
+      h := @extschema@._holder_health_facts(code, t);
+      IF h.source IS NOT NULL THEN
+        last_negative_at := GREATEST(last_negative_at, h.last_negative_at);
+        doses := GREATEST(doses, h.doses);
+        facts_from := concat_ws('+', facts_from, h.source);
+      END IF;
+    END IF;
+  END IF;
+  admit := false;
+  IF r.demand = 'green_and_negative_test'
+     AND NOT coalesce(last_negative_at BETWEEN t - make_interval(hours => r.negative_test_hours) AND t, false) THEN
+    reason := 'no_recent_negative_test';
+  ELSIF r.min_doses IS NOT NULL AND coalesce(doses, 0) < r.min_doses THEN
+    reason := 'not_enough_doses';
   ELSE
     admit := true;
     reason := 'ok';
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) IS
-  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and says which rule decided. reason: a verify() reason, colour_changed, not_green, no_recent_negative_test (from the holder''s evidence where registered here, else their region''s digest) or ok; rule_id names the rule version in force that decided.';
+  'Verifies a visitor''s code at a checkpoint of this region (checkpoint_verify, online by default) against its arrival rules, and names the rule that decided: rule_id (this node''s row), rule_region, rule_from_region and rule_version (its valid_from: the same on every node for a national rule). reason: a verify() reason, colour_changed, not_green, no_recent_negative_test, not_enough_doses or ok. The last negative test and doses come from the code itself (a version 2 code, signed: enough offline) and, online, from the holder''s evidence where registered here or their region''s digest, whichever is later or more (facts_from says which: code, evidence, digest, or code+evidence, code+digest).';
 REVOKE ALL ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_arrival(@extschema@.healthcode, text, timestamptz, boolean) TO healthcode_app, healthcode_operator, healthcode_verifier;
+
+CREATE OR REPLACE FUNCTION @extschema@._arrival_rule_to_exchange() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'hub') THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP <> 'INSERT' AND OLD.region = '000000' THEN
+    DELETE FROM @extschema@.arrival_rule_exchange x
+     WHERE x.from_region = OLD.from_region AND x.valid_from = OLD.valid_from;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.region = '000000' THEN
+    INSERT INTO @extschema@.arrival_rule_exchange (from_region, valid_from, rule)
+    VALUES (NEW.from_region, NEW.valid_from, to_jsonb(NEW) - 'id');
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._arrival_rule_to_exchange() IS
+  'Trigger on the hub: its national arrival rule versions go into arrival_rule_exchange, to be published.';
+REVOKE ALL ON FUNCTION @extschema@._arrival_rule_to_exchange() FROM PUBLIC;
+
+-- On a region node a national rule is the hub's: written here, it would
+-- differ from every other region's and be overwritten by the next version
+-- the hub sends. (The apply worker's writes, below, fire no such trigger.)
+CREATE OR REPLACE FUNCTION @extschema@._national_arrival_rule_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'region')
+     AND ((TG_OP <> 'INSERT' AND OLD.region = '000000') OR (TG_OP <> 'DELETE' AND NEW.region = '000000')) THEN
+    RAISE EXCEPTION 'national arrival rules come from the hub' USING ERRCODE = '42501',
+      DETAIL = 'This node is a region node; the hub writes rules for region 000000 and publishes them to every region.',
+      HINT = 'Write a rule for one of this node''s regions instead.';
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._national_arrival_rule_guard() IS
+  'Trigger on a region node: refuses local writes of national arrival rules (region 000000), which come from the hub.';
+REVOKE ALL ON FUNCTION @extschema@._national_arrival_rule_guard() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._arrival_rule_from_exchange() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.arrival_rule;
+BEGIN
+  IF NOT @extschema@._by_replication() THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- only what the hub sends is applied
+  END IF;
+  IF @extschema@._sender_problem('000000') IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, 'national arrival rules come from the hub only',
+                                CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    DELETE FROM @extschema@.arrival_rule a
+     WHERE a.region = '000000' AND a.from_region = OLD.from_region AND a.valid_from = OLD.valid_from;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    BEGIN
+      r := jsonb_populate_record(NULL::@extschema@.arrival_rule, NEW.rule);
+      INSERT INTO @extschema@.arrival_rule (region, from_region, demand, negative_test_hours, description,
+                                            valid_from, valid_until, min_doses)
+      VALUES ('000000', NEW.from_region, r.demand, r.negative_test_hours, r.description,
+              NEW.valid_from, r.valid_until, r.min_doses)
+      ON CONFLICT ON CONSTRAINT arrival_rule_natural_key DO UPDATE
+        SET demand = EXCLUDED.demand, negative_test_hours = EXCLUDED.negative_test_hours,
+            description = EXCLUDED.description, valid_until = EXCLUDED.valid_until,
+            min_doses = EXCLUDED.min_doses;
+    EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+      PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
+      RETURN NULL;
+    END;
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._arrival_rule_from_exchange() IS
+  'Trigger on a region (replicated rows only): turns the hub''s national arrival rule versions into national rules here; a malformed one, or one not from the hub, is logged and skipped.';
+REVOKE ALL ON FUNCTION @extschema@._arrival_rule_from_exchange() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._decision_guard() RETURNS trigger
 LANGUAGE plpgsql
@@ -2011,7 +2188,7 @@ DROP FUNCTION @extschema@._status_restayed(bytea, bigint[], timestamptz[], text[
 DROP FUNCTION @extschema@._policy_vector(text);
 DROP FUNCTION @extschema@._timestamptz_us(timestamptz);
 
--- ---- revocations in the exchange (91_federation_keys.sql, 93_federation_truncate_guard.sql)
+-- ---- revocations in the exchange (91_federation_keys.sql, 94_federation_truncate_guard.sql)
 ALTER TABLE @extschema@.code_revocation REPLICA IDENTITY FULL;
 CREATE TRIGGER revocation_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.code_revocation
   FOR EACH ROW EXECUTE FUNCTION @extschema@._revocation_check();
@@ -2020,3 +2197,20 @@ ALTER TABLE @extschema@.code_revocation ENABLE ALWAYS TRIGGER code_revocation_ch
 CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.code_revocation
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
 ALTER TABLE @extschema@.code_revocation ENABLE ALWAYS TRIGGER exchange_truncate_guard;
+
+-- ---- national arrival rules from the hub (94_federation_arrival_rules.sql) ----------
+-- (a hub of 0.2.0 published none: on a hub, its national rules so far)
+INSERT INTO @extschema@.arrival_rule_exchange (from_region, valid_from, rule)
+SELECT a.from_region, a.valid_from, pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.-) 'id'
+  FROM @extschema@.arrival_rule a
+ WHERE a.region = '000000' AND EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'hub');
+CREATE TRIGGER arrival_rule_to_exchange AFTER INSERT OR UPDATE OR DELETE ON @extschema@.arrival_rule
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._arrival_rule_to_exchange();
+CREATE TRIGGER national_arrival_rule_guard BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.arrival_rule
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._national_arrival_rule_guard();
+CREATE TRIGGER arrival_rule_from_exchange BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.arrival_rule_exchange
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._arrival_rule_from_exchange();
+ALTER TABLE @extschema@.arrival_rule_exchange ENABLE ALWAYS TRIGGER arrival_rule_from_exchange;
+CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.arrival_rule_exchange
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
+ALTER TABLE @extschema@.arrival_rule_exchange ENABLE ALWAYS TRIGGER exchange_truncate_guard;

@@ -7,7 +7,8 @@ DO $$
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['key_exchange', 'status_digest', 'red_push', 'policy_exchange', 'code_revocation'] LOOP
+  FOREACH t IN ARRAY ARRAY['key_exchange', 'status_digest', 'red_push', 'policy_exchange', 'code_revocation',
+                                 'arrival_rule_exchange'] LOOP
     EXECUTE format('CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.%I
                     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard()', t);
     EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ALWAYS TRIGGER exchange_truncate_guard', t);
