@@ -95,6 +95,21 @@ SELECT valid, colour, region, reason, vaccinated, encode(key_id, 'hex') AS key_i
 SELECT qr_terminal(code) FROM public.demo_code WHERE id = 1;
 \pset format aligned
 \pset tuples_only off
+\echo
+\echo 'For travel, a code can also carry, signed, the last negative test and the dose count (format 2).'
+\echo 'Beijing asks visitors from Zhejiang for a negative test within 72 h: a checkpoint with no'
+\echo 'connection to anyone (online => false) reads it from the code; a plain code says nothing:'
+INSERT INTO arrival_rule (region, from_region, demand, negative_test_hours, description)
+VALUES ('110000', '330000', 'green_and_negative_test', 72, 'Beijing: visitors from Zhejiang, green and a negative test within 72 h');
+SELECT t.kind, format_version(t.code) AS format, a.last_negative_at, a.doses, a.admit, a.reason, a.facts_from
+  FROM (SELECT p.id FROM person p, LATERAL status(p.id) s
+         WHERE p.region LIKE '33%' AND s.colour = 'green'
+           AND EXISTS (SELECT 1 FROM test_result r WHERE r.person_id = p.id AND r.result = 'negative'
+                          AND r.sampled_at BETWEEN now() - interval '72 hours' AND now())
+         ORDER BY p.id LIMIT 1) traveller,
+       LATERAL (VALUES ('with health facts', issue_for(traveller.id, health_facts => true)),
+                       ('plain', issue_for(traveller.id))) t(kind, code),
+       LATERAL verify_arrival(t.code, '110105', online => false) a;
 
 \echo
 \echo '== 8. Tampering, rotation and revocation'

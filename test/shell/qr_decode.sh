@@ -39,4 +39,15 @@ for invert in false true; do
 	is "$(zbarimg --raw -q "$TEST_TMP/term.pbm" 2>/dev/null)" "$code" "terminal rendering (invert=$invert) redrawn as a bitmap reads back as the code"
 done
 
+# A format version 2 code (it also carries the last negative test and the
+# dose count: 165 characters instead of 157) at the highest level, where
+# the symbol is densest; read back, it verifies with its facts.
+code2=$(sql -c "SELECT healthcode.issue('330106', healthcode.pseudonym('qr-subject'), 'green', '1 hour', false, false, '2024-06-01 08:00:00+00', 3)")
+is "${#code2}" 165 "a version 2 code has 165 characters"
+sql -c "SELECT encode(healthcode.qr_png('$code2', 'H', 3), 'base64')" | base64 -d > "$TEST_TMP/code2.png"
+read2=$(zbarimg --raw -q "$TEST_TMP/code2.png" 2>/dev/null)
+is "$read2" "$code2" "PNG, level H: zbarimg reads the version 2 code"
+is "$(sql -c "SELECT reason || ' ' || doses || ' ' || (last_negative_at = '2024-06-01 08:00:00+00') FROM healthcode.verify('$read2')")" \
+	"ok 3 true" "the code read back verifies, with its last negative test and doses"
+
 done_testing
