@@ -4,9 +4,15 @@
 # the SQL the extension provides (set_node, create_publication,
 # subscription_sql). Zhejiang (330000) has an issuer; Beijing (110000) has
 # none. Checks the three modes of mutual recognition, reds pushed between
-# provinces, arrival rules, key rotation and revocation reaching the other
-# region, a regional node restarted mid-stream catching up, and malformed
-# trust-list rows being logged and skipped without stalling replication.
+# provinces, arrival rules (national ones written on the hub and published
+# to the regions; codes carrying their holder's last negative test, admitted
+# offline), key rotation and revocation reaching the other region, a
+# regional node restarted mid-stream catching up, and malformed trust-list
+# rows being logged and skipped without stalling replication.
+# Run as root or as a user who may run initdb; it needs pg_config (and the
+# healthcode it installed) first in PATH. Each node gets its own
+# healthcode.server_key_file and the one national key
+# (healthcode.national_key_file), written here.
 set -u
 . "$(dirname "$0")/tap.bash"
 
@@ -85,7 +91,7 @@ on beijing -c 'CREATE EXTENSION healthcode' \
 	-c "SELECT healthcode.set_node('region', '110000', 'beijing')" -c 'SELECT healthcode.create_publication()' >/dev/null
 for n in $nodes; do
 	on "$n" -c 'CREATE ROLE replicator LOGIN REPLICATION BYPASSRLS' \
-		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation TO replicator' >/dev/null
+		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation, healthcode.arrival_rule_exchange TO replicator' >/dev/null
 done
 declare -A division=([zhejiang]=330000 [beijing]=110000)
 for r in zhejiang beijing; do
@@ -164,6 +170,58 @@ is "$(on beijing -c "SELECT admit || ' ' || reason FROM healthcode.verify_arriva
 is "$(on beijing -c "SELECT admit || ' ' || reason FROM healthcode.verify_arrival('$bcode', '110105')")" "true ok" \
 	"a local code falls under no visitor rule"
 
+# ---- national arrival rules: written on the hub, published to every region ----------------------
+hub_from=$(on hub -c "INSERT INTO healthcode.arrival_rule (region, from_region, demand, negative_test_hours, description, valid_from) VALUES ('000000', '000000', 'green_and_negative_test', 72, 'national: green and a negative test within 72 h', now() - interval '1 hour') RETURNING valid_from")
+is "$(on hub -c "SELECT from_region || ' ' || (rule ->> 'negative_test_hours') FROM healthcode.arrival_rule_exchange WHERE valid_from = '$hub_from'")" \
+	"000000 72" "the hub publishes its national rule in arrival_rule_exchange"
+wait_for beijing "SELECT count(*) = 1 FROM healthcode.arrival_rule WHERE region = '000000' AND from_region = '000000' AND valid_from = '$hub_from' AND negative_test_hours = 72"
+ok $? "the national rule reaches Beijing, with the hub's valid_from"
+wait_for zhejiang "SELECT count(*) = 1 FROM healthcode.arrival_rule WHERE region = '000000' AND from_region = '000000' AND valid_from = '$hub_from' AND negative_test_hours = 72"
+ok $? "and Zhejiang"
+# a Beijing resident's code (national key, from the digest): Beijing has no rule of its own for it
+bcode2=$(on hub -c "SELECT healthcode.issue_for_subject('110105', '\\x$subject', '5 minutes')")
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || rule_region || ' ' || rule_from_region || ' ' || (rule_version = '$hub_from') FROM healthcode.verify_arrival('$bcode2', '110105')")" \
+	"false no_recent_negative_test 000000 000000 true" \
+	"a code with no more specific rule in Beijing falls under the national rule, named by its version (the hub's valid_from)"
+# Beijing ends its own rule for Zhejiang's codes: the national one applies to them
+on beijing -c "UPDATE healthcode.arrival_rule SET valid_until = now() WHERE region = '110000' AND from_region = '330000'" >/dev/null
+on zhejiang -c "SELECT healthcode.declare('330106199808080088', '330106')" \
+	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199808080088\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-50 hours' '+%F %T')+00\", \"result\": \"negative\", \"lab\": \"L\", \"sample_id\": \"Z8\"}]')" >/dev/null
+fcode=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199808080088'), '5 minutes', health_facts => true)")
+fcode1=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199808080088'), '5 minutes')")
+sampled=$(on zhejiang -c "SELECT max(sampled_at) FROM healthcode.test_result WHERE person_id = healthcode.person_id('330106199808080088')")
+is "$(on beijing -c "SELECT healthcode.format_version('$fcode') || ' ' || (v.last_negative_at = date_trunc('second', '$sampled'::timestamptz)) || ' ' || v.doses FROM healthcode.verify('$fcode') v")" \
+	"2 true 0" "a Zhejiang code issued with health_facts carries the holder's negative test, read in Beijing"
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || facts_from || ' ' || rule_region || ' ' || (rule_version = '$hub_from') FROM healthcode.verify_arrival('$fcode', '110105', online => false)")" \
+	"true ok code 000000 true" "offline in Beijing, the national rule (72 h) admits it on the test the code carries (50 hours old)"
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || coalesce(facts_from, 'none') FROM healthcode.verify_arrival('$fcode1', '110105', online => false)")" \
+	"false no_recent_negative_test none" "while a version 1 code of the same person, offline, shows no test"
+wait_for beijing "SELECT count(*) = 1 FROM healthcode.status_digest WHERE subject = healthcode.subject('$fcode') AND last_negative_at IS NOT NULL"
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || facts_from FROM healthcode.verify_arrival('$fcode1', '110105')")" \
+	"true ok digest" "online, Beijing reads the test from Zhejiang's digest"
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || facts_from FROM healthcode.verify_arrival('$fcode', '110105')")" \
+	"true ok code+digest" "and for the version 2 code, the code and the digest"
+# a region node does not write national rules
+out=$(on beijing -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "INSERT INTO healthcode.arrival_rule (region, from_region, demand, description) VALUES ('000000', '110000', 'green', 'national, written in Beijing')" 2>&1)
+like "$out" "ERROR: +42501: national arrival rules come from the hub" "Beijing refuses to write a national rule of its own (42501)"
+out=$(on beijing -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "UPDATE healthcode.arrival_rule SET negative_test_hours = 240 WHERE region = '000000'" 2>&1)
+like "$out" "ERROR: +42501: national arrival rules come from the hub" "or to change the one the hub sent"
+# the hub changes its rule, then retires it
+on hub -c "UPDATE healthcode.arrival_rule SET negative_test_hours = 24, description = 'national: green and a negative test within 24 h' WHERE region = '000000' AND valid_from = '$hub_from'" >/dev/null
+wait_for beijing "SELECT count(*) = 1 FROM healthcode.arrival_rule WHERE region = '000000' AND valid_from = '$hub_from' AND negative_test_hours = 24"
+ok $? "a change of the national rule on the hub reaches Beijing"
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || rule FROM healthcode.verify_arrival('$fcode', '110105', online => false)")" \
+	"false no_recent_negative_test national: green and a negative test within 24 h" "and decides there: the code's 50-hour-old test no longer meets it"
+on hub -c "DELETE FROM healthcode.arrival_rule WHERE region = '000000' AND valid_from = '$hub_from'" >/dev/null
+wait_for beijing "SELECT count(*) = 0 FROM healthcode.arrival_rule WHERE region = '000000'"
+ok $? "the hub deletes the national rule: gone in Beijing"
+wait_for zhejiang "SELECT count(*) = 0 FROM healthcode.arrival_rule WHERE region = '000000'"
+ok $? "and in Zhejiang"
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || coalesce(rule_id::text, 'none') FROM healthcode.verify_arrival('$fcode', '110105', online => false)")" \
+	"true ok none" "without it, Beijing asks a valid green code only"
+is "$(on beijing -c "SELECT count(*) FROM healthcode.exchange_reject WHERE tbl = 'arrival_rule_exchange'")$(on zhejiang -c "SELECT count(*) FROM healthcode.exchange_reject WHERE tbl = 'arrival_rule_exchange'")" \
+	"00" "no national rule row was rejected on the way"
+
 # ---- rotation and revocation reach the other region -----------------------------------------
 old_key=$(on zhejiang -c "SELECT encode(key_id, 'hex') FROM healthcode.trust_list WHERE status = 'active'")
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null
@@ -235,6 +293,17 @@ is "$(on hub -c "SELECT count(*) FROM healthcode.key_exchange WHERE region = '11
 	"0 0" "no key for Beijing was planted, no national key revoked"
 is "$(on hub -c "SELECT count(*) FROM healthcode.code_revocation WHERE region = '110105'")" "0" "nor a revocation of Beijing's codes"
 is "$(on hub -c "SELECT (healthcode.verify('$national_code')).reason")" "ok" "national codes still verify at the hub"
+# a national rule from a region: the rogue Zhejiang publishes arrival_rule_exchange and a
+# hub DBA refreshes the subscription (the first row comes by the table sync, the second streamed)
+on zhejiang -c 'ALTER PUBLICATION healthcode_region_zhejiang ADD TABLE healthcode.arrival_rule_exchange' \
+	-c "INSERT INTO healthcode.arrival_rule_exchange (from_region, valid_from, rule) VALUES ('000000', now() - interval '1 day', '{\"demand\": \"green\", \"description\": \"forged by a region (synced)\"}')" >/dev/null
+on hub -c 'ALTER SUBSCRIPTION healthcode_hub_from_zhejiang REFRESH PUBLICATION' >/dev/null
+wait_for hub "SELECT count(*) = 1 FROM healthcode.exchange_reject WHERE by_replication AND tbl = 'arrival_rule_exchange'"
+on zhejiang -c "INSERT INTO healthcode.arrival_rule_exchange (from_region, valid_from, rule) VALUES ('330000', now() - interval '1 day', '{\"demand\": \"green\", \"description\": \"forged by a region (streamed)\"}')" >/dev/null
+wait_for hub "SELECT count(*) = 2 FROM healthcode.exchange_reject WHERE by_replication AND tbl = 'arrival_rule_exchange'"
+ok $? "the hub logs and skips national rule rows that come from a region, synced or streamed"
+is "$(on hub -c "SELECT DISTINCT problem FROM healthcode.exchange_reject WHERE tbl = 'arrival_rule_exchange'") $(on hub -c 'SELECT count(*) FROM healthcode.arrival_rule_exchange') $(on hub -c "SELECT count(*) FROM healthcode.arrival_rule WHERE region = '000000'")" \
+	"national arrival rules come from the hub only 0 0" "saying why; neither is kept, published or applied"
 on zhejiang -c 'TRUNCATE healthcode.red_push' >/dev/null
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null
 newest=$(on zhejiang -c "SELECT encode(key_id, 'hex') FROM healthcode.trust_list WHERE region = '330000' AND status = 'active'")
