@@ -60,10 +60,22 @@ BEGIN
   INSERT INTO @extschema@.node AS x (role, region, name) VALUES (set_node.role, set_node.region, set_node.name)
   ON CONFLICT (singleton) DO UPDATE SET role = EXCLUDED.role, region = EXCLUDED.region, name = EXCLUDED.name
   RETURNING x.* INTO n;
+  IF n.role = 'hub' THEN
+    -- national versions written before this node was a hub are published
+    -- too (the triggers copy only later writes)
+    INSERT INTO @extschema@.policy_exchange (valid_from, version)
+    SELECT p.valid_from, to_jsonb(p) - 'id' - 'created_at' FROM @extschema@.policy p
+     WHERE p.region = '000000' AND p.valid_from > '-infinity'
+    ON CONFLICT DO NOTHING;
+    INSERT INTO @extschema@.arrival_rule_exchange (from_region, valid_from, rule)
+    SELECT a.from_region, a.valid_from, to_jsonb(a) - 'id' FROM @extschema@.arrival_rule a
+     WHERE a.region = '000000'
+    ON CONFLICT DO NOTHING;
+  END IF;
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@.set_node(text, text, text) IS
-  'Declares what this node is: set_node(''hub'', ''000000'', ''hub'') or set_node(''region'', ''330000'', ''zhejiang'').';
+  'Declares what this node is: set_node(''hub'', ''000000'', ''hub'') or set_node(''region'', ''330000'', ''zhejiang''). A hub publishes its national policy versions and arrival rules from then on, those written before included.';
 REVOKE ALL ON FUNCTION @extschema@.set_node(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.set_node(text, text, text) TO healthcode_admin;
 

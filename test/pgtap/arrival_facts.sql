@@ -8,7 +8,7 @@
 -- hub's, and a region node refuses to write its own.
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(47);
+SELECT plan(48);
 
 SELECT healthcode.create_key('330000') IS NOT NULL AS zj_key \gset
 -- paper codes in Zhejiang (the national policy issues none)
@@ -176,9 +176,12 @@ SELECT is((SELECT admit || ' ' || reason || ' ' || rule_region FROM verify_arriv
 SELECT is((SELECT count(*)::integer FROM arrival_rule_exchange), 0, 'and, on no hub, is not published');
 -- a hub publishes its national rules
 SELECT healthcode.set_node('hub', '000000', 'hub') IS NOT NULL AS hub \gset
+SELECT is((SELECT string_agg(from_region || ' ' || (rule ->> 'negative_test_hours'), ', ') FROM arrival_rule_exchange),
+          '000000 72', 'the national rule written before this node became the hub is published by set_node');
 INSERT INTO arrival_rule (region, from_region, demand, description, min_doses, valid_from)
 VALUES ('000000', '110000', 'green', 'national, codes of Beijing: 2 doses', 2, now() - interval '2 hours');
-SELECT is((SELECT from_region || ' ' || (rule ->> 'min_doses') || ' ' || (rule ? 'id') FROM arrival_rule_exchange),
+SELECT is((SELECT from_region || ' ' || (rule ->> 'min_doses') || ' ' || (rule ? 'id') FROM arrival_rule_exchange
+            WHERE from_region = '110000'),
           '110000 2 false', 'on the hub a national rule goes into arrival_rule_exchange (without its local id)');
 -- a region node: the hub's to write
 SELECT healthcode.set_node('region', '330000', 'zhejiang') IS NOT NULL AS region_node \gset

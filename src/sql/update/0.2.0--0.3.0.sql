@@ -220,7 +220,7 @@ COMMENT ON COLUMN @extschema@.arrival_rule_exchange.rule IS 'The rule row, as JS
 GRANT SELECT ON @extschema@.arrival_rule_exchange TO healthcode_admin;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _decision_guard _digest_at _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _national_arrival_rule_guard _person_changed _person_health_facts _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key subscription_sql verify verify_arrival
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _decision_guard _digest_at _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _national_arrival_rule_guard _person_changed _person_health_facts _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_step _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node subscription_sql verify verify_arrival
 
 -- Any change to the key tables invalidates every backend's key cache.
 CREATE OR REPLACE FUNCTION @extschema@._keys_changed() RETURNS trigger
@@ -1488,6 +1488,47 @@ COMMENT ON FUNCTION @extschema@.check_consistency(timestamptz) IS
   'Recomputes every person''s status from the raw evidence and returns each person whose stored status (read at the same instant) differs, with both versions; under "from_inputs", the status computed from the evidence stored with it (person_status.inputs, what a risk-area change recomputes from), which must be the same. Empty when the triggers kept everything right.';
 REVOKE ALL ON FUNCTION @extschema@.check_consistency(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_consistency(timestamptz) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.set_node(role text, region text, name text) RETURNS @extschema@.node
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n @extschema@.node;
+BEGIN
+  IF role IS NULL OR role NOT IN ('hub', 'region') THEN
+    RAISE EXCEPTION 'role must be hub or region' USING ERRCODE = '22023';
+  END IF;
+  IF region IS NULL OR NOT @extschema@.division_code_valid(region) OR (role = 'hub') <> (region = '000000') THEN
+    RAISE EXCEPTION 'a hub serves 000000, a region a division code of its own, not %', coalesce(quote_literal(region), 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,40}$' THEN
+    RAISE EXCEPTION 'a node''s name is a lower-case letter followed by up to 40 letters, digits or _'
+      USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO @extschema@.node AS x (role, region, name) VALUES (set_node.role, set_node.region, set_node.name)
+  ON CONFLICT (singleton) DO UPDATE SET role = EXCLUDED.role, region = EXCLUDED.region, name = EXCLUDED.name
+  RETURNING x.* INTO n;
+  IF n.role = 'hub' THEN
+    -- national versions written before this node was a hub are published
+    -- too (the triggers copy only later writes)
+    INSERT INTO @extschema@.policy_exchange (valid_from, version)
+    SELECT p.valid_from, to_jsonb(p) - 'id' - 'created_at' FROM @extschema@.policy p
+     WHERE p.region = '000000' AND p.valid_from > '-infinity'
+    ON CONFLICT DO NOTHING;
+    INSERT INTO @extschema@.arrival_rule_exchange (from_region, valid_from, rule)
+    SELECT a.from_region, a.valid_from, to_jsonb(a) - 'id' FROM @extschema@.arrival_rule a
+     WHERE a.region = '000000'
+    ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@.set_node(text, text, text) IS
+  'Declares what this node is: set_node(''hub'', ''000000'', ''hub'') or set_node(''region'', ''330000'', ''zhejiang''). A hub publishes its national policy versions and arrival rules from then on, those written before included.';
+REVOKE ALL ON FUNCTION @extschema@.set_node(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_node(text, text, text) TO healthcode_admin;
 
 CREATE OR REPLACE FUNCTION @extschema@._reject(tbl text, problem text, row_data jsonb) RETURNS void
 LANGUAGE plpgsql VOLATILE
