@@ -152,7 +152,8 @@ hc_status	hc_validate(const hc_code *code, char *detail, size_t detail_len);
 size_t		hc_payload_len(unsigned version);
 size_t		hc_signed_len(unsigned version);
 /* Writes hc_payload_len(code->version) bytes (signature included as it
- * stands in code) and returns that length. */
+ * stands in code) and returns that length; for a version this core does
+ * not know, writes nothing and returns 0. */
 size_t		hc_pack(const hc_code *code, uint8_t out[HC_MAX_LEN]);
 /* Text form: prefix + base45. out must hold HC_MAX_TEXT_LEN; NUL-terminated.
  * Returns the length written. */
@@ -172,7 +173,8 @@ bool		hc_crypto_init(void);
 void		hc_key_id(const uint8_t pk[HC_PUBLIC_KEY_LEN], uint8_t id[HC_KEY_ID_LEN]);
 /* Packs code (its version and key_id must already be set), signs the
  * signed part with sk, stores the signature in code->signature and the
- * full payload in out; returns the payload's length. */
+ * full payload in out; returns the payload's length (0, writing nothing,
+ * for a version this core does not know). */
 size_t		hc_sign(hc_code *code, const uint8_t sk[HC_SECRET_KEY_LEN],
 					uint8_t out[HC_MAX_LEN]);
 /* Checks the signature of a packed, already unpacked-valid payload. */

@@ -398,6 +398,8 @@ hc_pack(const hc_code *c, uint8_t out[HC_MAX_LEN])
 {
 	size_t		signed_len = hc_signed_len(c->version);
 
+	if (signed_len == 0)
+		return 0;				/* a version this core does not know */
 	out[0] = c->version;
 	out[1] = (uint8_t) (c->region >> 16);
 	out[2] = (uint8_t) (c->region >> 8);

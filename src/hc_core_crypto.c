@@ -57,6 +57,8 @@ hc_sign(hc_code *code, const uint8_t sk[HC_SECRET_KEY_LEN], uint8_t out[HC_MAX_L
 	size_t		signed_len = hc_signed_len(code->version);
 	size_t		len;
 
+	if (signed_len == 0)
+		return 0;				/* a version this core does not know */
 	memset(code->signature, 0, HC_SIG_LEN);
 	len = hc_pack(code, out);
 	crypto_sign_detached(out + signed_len, NULL, out, signed_len, sk);

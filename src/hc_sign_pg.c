@@ -111,6 +111,12 @@ healthcode_issue(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 						 errmsg("last_negative_at must be a finite time")));
 			code.last_negative_at = hc_timestamptz_to_unix(tested);
+			/* (0 in the payload means "none known": an instant that maps to
+			 * it, or any before the system existed, is no test time) */
+			if (code.last_negative_at < HC_EPOCH_MIN)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						 errmsg("last_negative_at must not lie before 2020-01-01")));
 		}
 	}
 	else if (PG_NARGS() > ISSUE_ARG_LAST_NEGATIVE && !PG_ARGISNULL(ISSUE_ARG_LAST_NEGATIVE))

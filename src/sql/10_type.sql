@@ -174,7 +174,7 @@ CREATE FUNCTION @extschema@.vaccinated(@extschema@.healthcode) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_vaccinated' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.signature(@extschema@.healthcode) RETURNS bytea
   AS 'MODULE_PATHNAME', 'healthcode_signature' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.format_version(@extschema@.healthcode) IS 'Payload format version (1).';
+COMMENT ON FUNCTION @extschema@.format_version(@extschema@.healthcode) IS 'Payload format version: 1, or 2 for a code that also carries the last negative test and the dose count (doc/payload.md).';
 COMMENT ON FUNCTION @extschema@.region(@extschema@.healthcode) IS 'Issuing region: six-digit division code.';
 COMMENT ON FUNCTION @extschema@.subject(@extschema@.healthcode) IS 'Subject pseudonym: 16-byte keyed hash of the person''s identifier.';
 COMMENT ON FUNCTION @extschema@.colour(@extschema@.healthcode) IS 'Colour carried by the code (not judged: see verify).';

@@ -8,7 +8,7 @@
 -- hub's, and a region node refuses to write its own.
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(48);
+SELECT plan(49);
 
 SELECT healthcode.create_key('330000') IS NOT NULL AS zj_key \gset
 -- paper codes in Zhejiang (the national policy issues none)
@@ -156,6 +156,9 @@ SELECT throws_ok($$SELECT healthcode.issue('330106', healthcode.pseudonym('facts
 SELECT throws_ok($$SELECT healthcode.issue('330106', healthcode.pseudonym('facts'), 'green', '5 minutes', false, false, now() - interval '1 hour', NULL)$$,
                  '22023', 'a code carries a last negative test only with a dose count',
                  'a last negative test without a dose count is refused');
+SELECT throws_ok($$SELECT healthcode.issue('330106', healthcode.pseudonym('facts'), 'green', '5 minutes', false, false, '1970-01-01 00:00:00.5+00', 2)$$,
+                 '22008', 'last_negative_at must not lie before 2020-01-01',
+                 'a test time the payload would read as "none known" (or any before 2020) is refused');
 SELECT is((SELECT format_version(x.c) || ' ' || v.doses || ' ' || coalesce(v.last_negative_at::text, 'none')
              FROM (SELECT healthcode.issue('330106', healthcode.pseudonym('facts'), 'green', '5 minutes',
                                            false, false, NULL, 255) AS c) x, verify(x.c) v),

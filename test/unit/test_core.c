@@ -169,6 +169,7 @@ codes_equal(const hc_code *a, const hc_code *b)
 		a->vaccinated == b->vaccinated && a->paper == b->paper &&
 		a->issued_at == b->issued_at &&
 		a->expires_at == b->expires_at &&
+		a->last_negative_at == b->last_negative_at && a->doses == b->doses &&
 		memcmp(a->key_id, b->key_id, HC_KEY_ID_LEN) == 0 &&
 		memcmp(a->signature, b->signature, HC_SIG_LEN) == 0;
 }
@@ -180,6 +181,12 @@ static uint8_t server_key[HC_SERVER_KEY_LEN];
 static hc_code sample;
 static uint8_t sample_buf[HC_MAX_LEN];
 static char sample_text[HC_MAX_TEXT_LEN];
+/* The same code in format version 2: a negative test two days before it
+ * was issued, two doses. */
+static hc_code sample_v2;
+static uint8_t sample_v2_buf[HC_MAX_LEN];
+static size_t sample_v2_len;
+static char sample_v2_text[HC_MAX_TEXT_LEN];
 
 static void
 make_sample(void)
@@ -202,6 +209,13 @@ make_sample(void)
 	hc_key_id(issuer_pk, sample.key_id);
 	hc_sign(&sample, issuer_sk, sample_buf);
 	hc_format_text(sample_buf, HC_V1_LEN, sample_text);
+
+	sample_v2 = sample;
+	sample_v2.version = HC_FORMAT_V2;
+	sample_v2.last_negative_at = sample.issued_at - 2 * 86400;
+	sample_v2.doses = 2;
+	sample_v2_len = hc_sign(&sample_v2, issuer_sk, sample_v2_buf);
+	hc_format_text(sample_v2_buf, sample_v2_len, sample_v2_text);
 }
 
 /* ---- base45 ------------------------------------------------------------- */
@@ -742,6 +756,546 @@ test_text_errors(void)
 #undef TEXT_CHECK
 }
 
+/* ---- payload, format version 2 ------------------------------------------ */
+
+static uint32_t
+rng_u32(void)
+{
+	return (uint32_t) rng_byte() << 24 | (uint32_t) rng_byte() << 16 |
+		(uint32_t) rng_byte() << 8 | rng_byte();
+}
+
+/* A uniformly-enough random integer in [lo, hi]. */
+static int64_t
+rng_between(int64_t lo, int64_t hi)
+{
+	uint64_t	span = (uint64_t) (hi - lo) + 1;
+	uint64_t	r = (uint64_t) rng_u32() << 32 | rng_u32();
+
+	return lo + (int64_t) (r % span);
+}
+
+/* Signs code, then checks every way back: the returned length, unpack,
+ * the fields, re-pack, the signature, and the text form. Returns a reason
+ * for the first failure, or NULL. */
+static const char *
+v2_round_trip(hc_code *code, size_t *text_len_out)
+{
+	uint8_t		out[HC_MAX_LEN];
+	uint8_t		packed[HC_MAX_LEN];
+	uint8_t		parsed[HC_MAX_LEN];
+	char		text[HC_MAX_TEXT_LEN];
+	size_t		len,
+				plen = 0,
+				tlen;
+	hc_code		back;
+
+	if (hc_validate(code, NULL, 0) != HC_OK)
+		return "hc_validate rejects the code";
+	len = hc_sign(code, issuer_sk, out);
+	if (len != hc_payload_len(code->version))
+		return "hc_sign returned another length than hc_payload_len(version)";
+	if (out[0] != code->version)
+		return "byte 0 is not the version";
+	memset(&back, 0x5A, sizeof(back));
+	if (hc_unpack(out, len, &back, NULL, 0) != HC_OK)
+		return "hc_unpack rejects the signed code";
+	if (!codes_equal(&back, code))
+		return "the unpacked code differs";
+	if (hc_pack(&back, packed) != len || memcmp(packed, out, len) != 0)
+		return "re-packing gives other bytes";
+	if (!hc_signature_valid(out, len, issuer_pk))
+		return "the signature does not verify";
+	tlen = hc_format_text(out, len, text);
+	if (tlen != HC_PREFIX_LEN + hc_base45_encoded_len(len) || strlen(text) != tlen ||
+		tlen >= HC_MAX_TEXT_LEN)
+		return "the text has the wrong length";
+	if (hc_parse_text(text, tlen, parsed, sizeof(parsed), &plen, NULL, 0) != HC_OK ||
+		plen != len || memcmp(parsed, out, len) != 0)
+		return "the text does not parse back to the bytes";
+	if (text_len_out)
+		*text_len_out = tlen;
+	return NULL;
+}
+
+static void
+test_payload_v2_round_trip(void)
+{
+	uint8_t		buf[HC_MAX_LEN];
+	uint8_t		packed[HC_MAX_LEN];
+	size_t		len = 0;
+	hc_code		back;
+	char		detail[HC_DETAIL_LEN] = "";
+	size_t		tlen = strlen(sample_v2_text);
+
+	CHECK(hc_payload_len(HC_FORMAT_V1) == 102 && hc_signed_len(HC_FORMAT_V1) == 38 &&
+		  hc_payload_len(HC_FORMAT_V2) == 107 && hc_signed_len(HC_FORMAT_V2) == 43 &&
+		  HC_MAX_LEN == 107,
+		  "hc_payload_len/hc_signed_len: version 1 102/38, version 2 107/43, HC_MAX_LEN 107");
+	CHECK(hc_payload_len(0) == 0 && hc_signed_len(0) == 0 && hc_payload_len(3) == 0 &&
+		  hc_signed_len(3) == 0 && hc_payload_len(255) == 0 && hc_signed_len(255) == 0 &&
+		  hc_payload_len(256 + HC_FORMAT_V1) == 0,
+		  "hc_payload_len/hc_signed_len are 0 for versions 0, 3, 255 and 257");
+	{
+		hc_code		unknown = sample;
+		uint8_t		out[HC_MAX_LEN];
+
+		unknown.version = 3;
+		memset(out, 0xEE, sizeof(out));
+		CHECK(hc_pack(&unknown, out) == 0 && all_bytes(out, sizeof(out), 0xEE),
+			  "hc_pack of an unknown version writes nothing and returns 0");
+		CHECK(hc_sign(&unknown, issuer_sk, out) == 0 && all_bytes(out, sizeof(out), 0xEE),
+			  "hc_sign of an unknown version writes nothing and returns 0");
+	}
+
+	CHECK(sample_v2_len == HC_V2_LEN, "hc_sign of a version 2 code returns 107");
+	CHECK(sample_v2_buf[0] == 2 && memcmp(sample_v2_buf + 1, sample_buf + 1, 37) == 0,
+		  "version 2 layout: byte 0 is 2, bytes 1..37 are version 1's");
+	/* 1700000000 - 2 days = 1699827200 = 0x65514E00 */
+	CHECK(sample_v2_buf[38] == 0x65 && sample_v2_buf[39] == 0x51 && sample_v2_buf[40] == 0x4E &&
+		  sample_v2_buf[41] == 0x00 && sample_v2_buf[42] == 2,
+		  "version 2 layout: last_negative_at big-endian at 38, doses at 42");
+	CHECK(memcmp(sample_v2_buf + HC_V2_SIGNED_LEN, sample_v2.signature, HC_SIG_LEN) == 0,
+		  "version 2: hc_sign stores the signature at offset 43 and in the code");
+	CHECK(memcmp(sample_v2.signature, sample.signature, HC_SIG_LEN) != 0,
+		  "version 2 and version 1 of the same fields have different signatures");
+
+	CHECK(tlen == HC_PREFIX_LEN + 161 && tlen == 165 && strncmp(sample_v2_text, "HCN:", 4) == 0,
+		  "version 2 code text is \"HCN:\" + 161 base45 characters, 165 in all");
+	CHECK(tlen < HC_MAX_TEXT_LEN, "version 2 code text fits HC_MAX_TEXT_LEN");
+	CHECK_STATUS(hc_parse_text(sample_v2_text, tlen, buf, sizeof(buf), &len, detail,
+							   sizeof(detail)),
+				 HC_OK, detail, "hc_parse_text of the version 2 code");
+	CHECK(len == HC_V2_LEN && memcmp(buf, sample_v2_buf, HC_V2_LEN) == 0,
+		  "hc_parse_text gives back the 107 signed bytes");
+	memset(&back, 0x5A, sizeof(back));
+	CHECK_STATUS(hc_unpack(buf, len, &back, detail, sizeof(detail)), HC_OK, detail,
+				 "hc_unpack of the version 2 code");
+	CHECK(codes_equal(&back, &sample_v2) && back.version == HC_FORMAT_V2 &&
+		  back.last_negative_at == 1699827200 && back.doses == 2,
+		  "unpacked version 2 code equals the signed code, health facts included");
+	CHECK(hc_pack(&back, packed) == HC_V2_LEN && memcmp(packed, sample_v2_buf, HC_V2_LEN) == 0,
+		  "hc_pack of the unpacked version 2 code returns 107 and the same bytes");
+	CHECK(hc_signature_valid(buf, len, issuer_pk),
+		  "version 2 signature is valid under the issuer key");
+	{
+		uint8_t		other_pk[HC_PUBLIC_KEY_LEN];
+		uint8_t		other_sk[HC_SECRET_KEY_LEN];
+
+		hc_keypair(other_pk, other_sk);
+		CHECK(!hc_signature_valid(buf, len, other_pk),
+			  "version 2 signature is invalid under another key");
+		hc_wipe(other_sk, sizeof(other_sk));
+	}
+	CHECK(!hc_signature_valid(buf, len - 1, issuer_pk) &&
+		  !hc_signature_valid(buf, HC_V1_LEN, issuer_pk),
+		  "hc_signature_valid rejects a version 2 payload of 106 or 102 bytes");
+	{
+		/* an empty buffer: the version byte must not be read (ASan) */
+		uint8_t    *empty = malloc(1);
+
+		if (empty == NULL)
+			abort();
+		free(empty);
+		empty = malloc(0);
+		CHECK(!hc_signature_valid(empty, 0, issuer_pk), "hc_signature_valid rejects 0 bytes");
+		free(empty);
+	}
+
+	/* A version 1 unpack clears the health facts. */
+	memset(&back, 0x5A, sizeof(back));
+	CHECK(hc_unpack(sample_buf, HC_V1_LEN, &back, NULL, 0) == HC_OK &&
+		  back.last_negative_at == 0 && back.doses == 0,
+		  "hc_unpack of a version 1 code sets last_negative_at and doses to 0");
+
+	/* hc_pack writes exactly hc_payload_len(version) bytes. */
+	{
+		uint8_t		canary[HC_MAX_LEN + 8];
+		uint8_t    *exact = malloc(HC_V2_LEN);
+		size_t		n;
+
+		if (exact == NULL)
+			abort();
+		memset(canary, 0xEE, sizeof(canary));
+		n = hc_pack(&sample, canary);
+		CHECK(n == HC_V1_LEN && memcmp(canary, sample_buf, HC_V1_LEN) == 0 &&
+			  all_bytes(canary + HC_V1_LEN, sizeof(canary) - HC_V1_LEN, 0xEE),
+			  "hc_pack of a version 1 code returns 102 and writes nothing after byte 101");
+		memset(canary, 0xEE, sizeof(canary));
+		n = hc_pack(&sample_v2, canary);
+		CHECK(n == HC_V2_LEN && memcmp(canary, sample_v2_buf, HC_V2_LEN) == 0 &&
+			  all_bytes(canary + HC_V2_LEN, sizeof(canary) - HC_V2_LEN, 0xEE),
+			  "hc_pack of a version 2 code returns 107 and writes nothing after byte 106");
+		/* a heap buffer of exactly 107 bytes: ASan watches the edge */
+		{
+			hc_code		c = sample_v2;
+
+			n = hc_sign(&c, issuer_sk, exact);
+			CHECK(n == HC_V2_LEN && memcmp(exact, sample_v2_buf, HC_V2_LEN) == 0,
+				  "hc_sign of a version 2 code into exactly 107 bytes is deterministic");
+		}
+		free(exact);
+	}
+
+	/* The health facts' corners, each a round trip. */
+	{
+		static const uint8_t doses[] = {0, 1, 255};
+		size_t		d;
+		int			z;
+
+		for (d = 0; d < sizeof(doses); d++)
+			for (z = 0; z < 2; z++)
+			{
+				hc_code		c = sample_v2;
+				const char *why;
+				size_t		tl = 0;
+
+				c.doses = doses[d];
+				c.last_negative_at = z == 0 ? 0 : c.issued_at - 3600;
+				why = v2_round_trip(&c, &tl);
+				CHECK(why == NULL && tl == 165,
+					  "version 2 round trip: doses %u, last_negative_at %s, text of 165",
+					  (unsigned) doses[d], z == 0 ? "0 (none)" : "an hour before issue");
+				if (why)
+					DIAG("%s", why);
+			}
+	}
+
+	/* Random fields, both versions. */
+	{
+		static const uint32_t regions[] = {
+			0, 110000, 110100, 110101, 330000, 330100, 330106, 419001, 650000, 820000,
+		};
+		int			bad[3] = {0, 0, 0};
+		int			i;
+		int			n_v2 = 0,
+					n_none = 0,
+					n_low = 0,
+					n_high = 0;
+
+		for (i = 0; i < 600; i++)
+		{
+			hc_code		c;
+			const char *why;
+
+			memset(&c, 0, sizeof(c));
+			c.version = i % 3 == 0 ? HC_FORMAT_V1 : HC_FORMAT_V2;
+			c.region = regions[rng_byte() % (sizeof(regions) / sizeof(regions[0]))];
+			rng_fill(c.subject, HC_SUBJECT_LEN);
+			c.colour = (hc_colour) (rng_byte() % 3);
+			c.vaccinated = rng_byte() & 1;
+			c.paper = rng_byte() & 1;
+			switch (i % 5)
+			{
+				case 0:			/* the smallest times */
+					c.issued_at = HC_EPOCH_MIN;
+					c.expires_at = HC_EPOCH_MIN + 1;
+					break;
+				case 1:			/* the largest */
+					c.issued_at = HC_TIME_MAX - 1;
+					c.expires_at = HC_TIME_MAX;
+					break;
+				default:
+					c.issued_at = rng_between(HC_EPOCH_MIN, HC_TIME_MAX - 1);
+					c.expires_at = rng_between(c.issued_at + 1, HC_TIME_MAX);
+			}
+			memcpy(c.key_id, sample.key_id, HC_KEY_ID_LEN);
+			if (c.version == HC_FORMAT_V2)
+			{
+				n_v2++;
+				switch ((i / 3) % 4)
+				{
+					case 0:
+						c.last_negative_at = 0;
+						n_none++;
+						break;
+					case 1:
+						c.last_negative_at = HC_EPOCH_MIN;
+						n_low++;
+						break;
+					case 2:
+						c.last_negative_at = c.issued_at;
+						n_high++;
+						break;
+					default:
+						c.last_negative_at = rng_between(HC_EPOCH_MIN, c.issued_at);
+				}
+				switch ((i / 12) % 4)
+				{
+					case 0:
+						c.doses = 0;
+						break;
+					case 1:
+						c.doses = 1;
+						break;
+					case 2:
+						c.doses = 255;
+						break;
+					default:
+						c.doses = rng_byte();
+				}
+			}
+			why = v2_round_trip(&c, NULL);
+			if (why)
+			{
+				if (bad[c.version]++ < 5)
+					DIAG("random code %d (version %u): %s", i, (unsigned) c.version, why);
+			}
+		}
+		CHECK(bad[HC_FORMAT_V1] == 0,
+			  "round trip of 200 random version 1 codes (sign, unpack, pack, text)");
+		CHECK(bad[HC_FORMAT_V2] == 0 && n_v2 == 400 && n_none > 0 && n_low > 0 && n_high > 0,
+			  "round trip of 400 random version 2 codes, last_negative_at 0, 2020-01-01, "
+			  "issued_at or between, doses 0/1/255/random");
+	}
+}
+
+static void
+test_payload_v2_bit_flips(void)
+{
+	/* the sample (facts set), and one with no facts (all zero bytes) */
+	hc_code		zero = sample_v2;
+	uint8_t		zero_buf[HC_MAX_LEN];
+	const uint8_t *bufs[2];
+	int			k;
+
+	zero.last_negative_at = 0;
+	zero.doses = 0;
+	hc_sign(&zero, issuer_sk, zero_buf);
+	bufs[0] = sample_v2_buf;
+	bufs[1] = zero_buf;
+	for (k = 0; k < 2; k++)
+	{
+		int			caught = 0;
+		int			bit;
+
+		for (bit = 0; bit < HC_V2_LEN * 8; bit++)
+		{
+			uint8_t		buf[HC_MAX_LEN];
+			hc_code		code;
+
+			memcpy(buf, bufs[k], HC_V2_LEN);
+			buf[bit / 8] ^= (uint8_t) (0x80u >> (bit % 8));
+			if (hc_unpack(buf, HC_V2_LEN, &code, NULL, 0) != HC_OK ||
+				!hc_signature_valid(buf, HC_V2_LEN, issuer_pk))
+				caught++;
+			else
+				DIAG("version 2 (%s): flipping bit %d (byte %d) went unnoticed",
+					 k == 0 ? "facts" : "no facts", bit, bit / 8);
+		}
+		CHECK(caught == HC_V2_LEN * 8,
+			  "version 2 (%s): each of the %d single-bit flips fails hc_unpack or the signature",
+			  k == 0 ? "negative test and 2 doses" : "no negative test, 0 doses", HC_V2_LEN * 8);
+	}
+}
+
+/* A version 2 code cannot be passed off as version 1 (dropping its health
+ * facts), nor a version 1 code as version 2: the version byte is signed
+ * and picks how much is. */
+static void
+test_payload_v2_downgrade(void)
+{
+	uint8_t		buf[HC_MAX_LEN + 8];
+	hc_code		code;
+
+	/* byte 0 set to 1, cut to 102 bytes: the bytes after 37 are then
+	 * "the signature", but the key signed 43 bytes starting with 2 */
+	memcpy(buf, sample_v2_buf, HC_V2_LEN);
+	buf[0] = HC_FORMAT_V1;
+	CHECK(!hc_signature_valid(buf, HC_V1_LEN, issuer_pk),
+		  "downgrade: a version 2 code with version byte 1, cut to 102 bytes, fails the signature");
+	/* that is the only thing that catches it: its fields are valid version 1 */
+	CHECK(hc_unpack(buf, HC_V1_LEN, &code, NULL, 0) == HC_OK && code.version == HC_FORMAT_V1,
+		  "downgrade: (that payload unpacks as version 1: the signature must catch it)");
+	/* bytes 0..37 with version byte 1, then the version 2 signature */
+	memcpy(buf, sample_v2_buf, HC_V1_SIGNED_LEN);
+	buf[0] = HC_FORMAT_V1;
+	memcpy(buf + HC_V1_SIGNED_LEN, sample_v2_buf + HC_V2_SIGNED_LEN, HC_SIG_LEN);
+	CHECK(hc_unpack(buf, HC_V1_LEN, &code, NULL, 0) == HC_OK &&
+		  !hc_signature_valid(buf, HC_V1_LEN, issuer_pk),
+		  "downgrade: version 1 fields with the version 2 code's signature fail the signature");
+	/* the version 2 bytes under version byte 1, whole */
+	memcpy(buf, sample_v2_buf, HC_V2_LEN);
+	buf[0] = HC_FORMAT_V1;
+	CHECK(hc_unpack(buf, HC_V2_LEN, &code, NULL, 0) == HC_ERR_LENGTH &&
+		  !hc_signature_valid(buf, HC_V2_LEN, issuer_pk),
+		  "downgrade: a version 2 code with version byte 1 (107 bytes) is malformed and fails the signature");
+	/* the other way: a version 1 code with version byte 2 and 5 bytes more */
+	memcpy(buf, sample_buf, HC_V1_LEN);
+	buf[0] = HC_FORMAT_V2;
+	memset(buf + HC_V1_LEN, 0, 5);
+	CHECK(!hc_signature_valid(buf, HC_V2_LEN, issuer_pk),
+		  "upgrade: a version 1 code with version byte 2, padded to 107 bytes, fails the signature");
+	/* or with the facts inserted before the version 1 signature */
+	memcpy(buf, sample_v2_buf, HC_V2_SIGNED_LEN);
+	memcpy(buf + HC_V2_SIGNED_LEN, sample_buf + HC_V1_SIGNED_LEN, HC_SIG_LEN);
+	CHECK(hc_unpack(buf, HC_V2_LEN, &code, NULL, 0) == HC_OK &&
+		  !hc_signature_valid(buf, HC_V2_LEN, issuer_pk),
+		  "upgrade: health facts added to a version 1 code under its signature fail the signature");
+	/* the version 2 signature verifies only over 43 bytes */
+	memcpy(buf, sample_v2_buf, HC_V2_LEN);
+	CHECK(hc_signature_valid(buf, HC_V2_LEN, issuer_pk) &&
+		  !hc_signature_valid(buf, HC_V2_LEN + 1, issuer_pk),
+		  "a version 2 signature with a byte appended fails");
+}
+
+static void
+test_payload_v2_errors(void)
+{
+	uint8_t		buf[HC_MAX_LEN + 8];
+	hc_code		code;
+	char		detail[HC_DETAIL_LEN];
+
+#define MUTATE_V2(want, name, ...) \
+	do { \
+		memcpy(buf, sample_v2_buf, HC_V2_LEN); \
+		__VA_ARGS__; \
+		detail[0] = '\0'; \
+		CHECK_STATUS(hc_unpack(buf, HC_V2_LEN, &code, detail, sizeof(detail)), \
+					 want, detail, "hc_unpack version 2: %s", name); \
+	} while (0)
+
+	/* issued_at is 1700000000 = 0x6553F100 */
+	MUTATE_V2(HC_ERR_TIMES, "last_negative_at = issued_at + 1",
+			  buf[38] = 0x65; buf[39] = 0x53; buf[40] = 0xF1; buf[41] = 0x01);
+	MUTATE_V2(HC_ERR_TIMES, "last_negative_at 0xFFFFFFFF (after issued_at)",
+			  memset(buf + 38, 0xFF, 4));
+	/* 2019-12-31 23:59:59 = 0x5E0BE0FF */
+	MUTATE_V2(HC_ERR_TIMES, "last_negative_at 2019-12-31T23:59:59Z (before 2020)",
+			  buf[38] = 0x5E; buf[39] = 0x0B; buf[40] = 0xE0; buf[41] = 0xFF);
+	MUTATE_V2(HC_ERR_TIMES, "last_negative_at 1 (1970)",
+			  memset(buf + 38, 0, 3); buf[41] = 1);
+	MUTATE_V2(HC_OK, "last_negative_at = issued_at", memcpy(buf + 38, buf + 22, 4));
+	CHECK(code.last_negative_at == code.issued_at, "last_negative_at = issued_at decodes");
+	MUTATE_V2(HC_OK, "last_negative_at 2020-01-01T00:00:00Z",
+			  buf[38] = 0x5E; buf[39] = 0x0B; buf[40] = 0xE1; buf[41] = 0x00);
+	CHECK(code.last_negative_at == HC_EPOCH_MIN, "last_negative_at decodes to HC_EPOCH_MIN");
+	MUTATE_V2(HC_OK, "last_negative_at 0 (none known)", memset(buf + 38, 0, 4));
+	CHECK(code.last_negative_at == 0, "last_negative_at 0 decodes to 0");
+	MUTATE_V2(HC_OK, "doses 255", buf[42] = 255);
+	CHECK(code.doses == 255, "doses 255 decodes to 255");
+	/* a bad last_negative_at with a good issued_at after it moved: issued_at
+	 * 2020-01-01, the test an hour later */
+	MUTATE_V2(HC_ERR_TIMES, "last_negative_at after an issued_at of 2020-01-01",
+			  buf[22] = 0x5E; buf[23] = 0x0B; buf[24] = 0xE1; buf[25] = 0x00;
+			  buf[38] = 0x5E; buf[39] = 0x0B; buf[40] = 0xEF; buf[41] = 0x10);
+	MUTATE_V2(HC_ERR_VERSION, "version byte 3 on a version 2 length", buf[0] = 3);
+	MUTATE_V2(HC_ERR_LENGTH, "version byte 1 on a version 2 length (107 bytes)", buf[0] = 1);
+	MUTATE_V2(HC_ERR_FLAGS, "reserved flag bit 2", buf[21] = 0x05);
+	MUTATE_V2(HC_ERR_COLOUR, "colour byte 3", buf[20] = 3);
+	MUTATE_V2(HC_ERR_TIMES, "expires_at == issued_at", memcpy(buf + 26, buf + 22, 4));
+#undef MUTATE_V2
+
+	memcpy(buf, sample_v2_buf, HC_V2_LEN);
+	detail[0] = '\0';
+	CHECK_STATUS(hc_unpack(buf, HC_V1_LEN, &code, detail, sizeof(detail)),
+				 HC_ERR_LENGTH, detail, "hc_unpack: a version 2 payload of 102 bytes");
+	detail[0] = '\0';
+	CHECK_STATUS(hc_unpack(buf, HC_V2_LEN - 1, &code, detail, sizeof(detail)),
+				 HC_ERR_LENGTH, detail, "hc_unpack: a version 2 payload of 106 bytes");
+	buf[HC_V2_LEN] = 0;
+	detail[0] = '\0';
+	CHECK_STATUS(hc_unpack(buf, HC_V2_LEN + 1, &code, detail, sizeof(detail)),
+				 HC_ERR_LENGTH, detail, "hc_unpack: a version 2 payload of 108 bytes");
+	memcpy(buf, sample_buf, HC_V1_LEN);
+	memset(buf + HC_V1_LEN, 0, HC_V2_LEN - HC_V1_LEN);
+	detail[0] = '\0';
+	CHECK_STATUS(hc_unpack(buf, HC_V2_LEN, &code, detail, sizeof(detail)),
+				 HC_ERR_LENGTH, detail, "hc_unpack: a version 1 payload of 107 bytes");
+	CHECK(!hc_signature_valid(buf, HC_V2_LEN, issuer_pk),
+		  "hc_signature_valid rejects a version 1 payload of 107 bytes");
+
+	/* hc_validate: the same rules for a code about to be signed */
+	{
+		hc_code		c;
+
+#define VALIDATE_V(base, want, name, ...) \
+	do { \
+		c = (base); \
+		__VA_ARGS__; \
+		detail[0] = '\0'; \
+		CHECK_STATUS(hc_validate(&c, detail, sizeof(detail)), want, detail, \
+					 "hc_validate: %s", name); \
+	} while (0)
+
+		VALIDATE_V(sample_v2, HC_OK, "the version 2 sample", (void) 0);
+		VALIDATE_V(sample, HC_ERR_ARGUMENT, "version 1 with doses 1", c.doses = 1);
+		VALIDATE_V(sample, HC_ERR_ARGUMENT, "version 1 with doses 255", c.doses = 255);
+		VALIDATE_V(sample, HC_ERR_ARGUMENT, "version 1 with a last negative test",
+				   c.last_negative_at = c.issued_at - 3600);
+		VALIDATE_V(sample, HC_ERR_ARGUMENT, "version 1 with a last negative test and doses",
+				   c.last_negative_at = c.issued_at; c.doses = 3);
+		VALIDATE_V(sample, HC_OK, "version 1 with neither", c.last_negative_at = 0; c.doses = 0);
+		VALIDATE_V(sample_v2, HC_OK, "version 2 with neither", c.last_negative_at = 0; c.doses = 0);
+		VALIDATE_V(sample_v2, HC_OK, "version 2, last_negative_at = issued_at",
+				   c.last_negative_at = c.issued_at);
+		VALIDATE_V(sample_v2, HC_OK, "version 2, last_negative_at = 2020-01-01",
+				   c.last_negative_at = HC_EPOCH_MIN);
+		VALIDATE_V(sample_v2, HC_ERR_TIMES, "version 2, last_negative_at = issued_at + 1",
+				   c.last_negative_at = c.issued_at + 1);
+		VALIDATE_V(sample_v2, HC_ERR_TIMES, "version 2, last_negative_at after expires_at",
+				   c.last_negative_at = c.expires_at + 86400);
+		VALIDATE_V(sample_v2, HC_ERR_TIMES, "version 2, last_negative_at before 2020",
+				   c.last_negative_at = HC_EPOCH_MIN - 1);
+		VALIDATE_V(sample_v2, HC_ERR_TIMES, "version 2, last_negative_at 1",
+				   c.last_negative_at = 1);
+		VALIDATE_V(sample_v2, HC_ERR_TIMES, "version 2, last_negative_at negative",
+				   c.last_negative_at = -1);
+		VALIDATE_V(sample_v2, HC_ERR_TIMES, "version 2, last_negative_at past 32 bits",
+				   c.last_negative_at = HC_TIME_MAX + 1);
+		VALIDATE_V(sample_v2, HC_ERR_TIMES,
+				   "version 2, last_negative_at 2^32 + issued_at (would wrap to issued_at)",
+				   c.last_negative_at = HC_TIME_MAX + 1 + c.issued_at);
+		VALIDATE_V(sample_v2, HC_ERR_VERSION, "version 3 with health facts", c.version = 3);
+#undef VALIDATE_V
+	}
+}
+
+static void
+test_text_v2(void)
+{
+	uint8_t		buf[HC_MAX_LEN];
+	size_t		len;
+	hc_code		code;
+	char		detail[HC_DETAIL_LEN];
+	size_t		tlen = strlen(sample_v2_text);
+
+	/* one byte more than a version 2 payload: 108 bytes, 166 characters */
+	{
+		uint8_t		longer[HC_V2_LEN + 1];
+		char		ltext[HC_MAX_TEXT_LEN + 8];
+		size_t		ltlen;
+
+		memcpy(longer, sample_v2_buf, HC_V2_LEN);
+		longer[HC_V2_LEN] = 0;
+		ltlen = hc_format_text(longer, sizeof(longer), ltext);
+		detail[0] = '\0';
+		CHECK(ltlen == 166, "108 bytes are 166 characters of text");
+		CHECK_STATUS(hc_parse_text(ltext, ltlen, buf, sizeof(buf), &len, detail, sizeof(detail)),
+					 HC_ERR_LENGTH, detail, "hc_parse_text: text of 108 bytes (more than any version)");
+	}
+	detail[0] = '\0';
+	CHECK_STATUS(hc_parse_text(sample_v2_text, tlen, buf, HC_V1_LEN, &len, detail,
+							   sizeof(detail)),
+				 HC_ERR_LENGTH, detail,
+				 "hc_parse_text: version 2 text into a version 1 sized buffer (as 0.2.0 decodes)");
+	detail[0] = '\0';
+	CHECK_STATUS(hc_parse_text(sample_v2_text, tlen - 2, buf, sizeof(buf), &len, detail,
+							   sizeof(detail)),
+				 HC_OK, detail, "hc_parse_text: version 2 text without its final pair decodes");
+	CHECK(len == HC_V2_LEN - 1 && hc_unpack(buf, len, &code, NULL, 0) == HC_ERR_LENGTH,
+		  "a truncated version 2 code fails hc_unpack with HC_ERR_LENGTH");
+	/* cut to the length of a version 1 text: 102 bytes starting with 2 */
+	detail[0] = '\0';
+	CHECK_STATUS(hc_parse_text(sample_v2_text, strlen(sample_text), buf, sizeof(buf), &len,
+							   detail, sizeof(detail)),
+				 HC_OK, detail, "hc_parse_text: version 2 text cut to 157 characters decodes");
+	detail[0] = '\0';
+	CHECK(len == HC_V1_LEN, "version 2 text cut to 157 characters is 102 bytes");
+	CHECK_STATUS(hc_unpack(buf, len, &code, detail, sizeof(detail)), HC_ERR_LENGTH, detail,
+				 "hc_unpack: version 2 text cut to a version 1 length");
+}
+
 /* ---- sealing ------------------------------------------------------------ */
 
 static void
@@ -1122,6 +1676,11 @@ main(void)
 	test_payload_bit_flips();
 	test_payload_errors();
 	test_text_errors();
+	test_payload_v2_round_trip();
+	test_payload_v2_bit_flips();
+	test_payload_v2_downgrade();
+	test_payload_v2_errors();
+	test_text_v2();
 	test_seal();
 	test_pseudonym();
 	test_server_key();

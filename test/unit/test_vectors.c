@@ -66,25 +66,33 @@ test_payload_vectors(void)
 	static const struct
 	{
 		const char *name;
+		uint8_t		version;
 		hc_colour	colour;
 		bool		vaccinated;
 		bool		paper;
 		int64_t		expires_at;
+		int64_t		last_negative_at;	/* version 2 only */
+		uint8_t		doses;			/* version 2 only */
 		const char *payload;
 		const char *text;
 	}			codes[] = {
-		{"phone code", HC_YELLOW, true, false, 1700000300,
+		{"phone code", HC_FORMAT_V1, HC_YELLOW, true, false, 1700000300, 0, 0,
 			"0105097aa0a1a2a3a4a5a6a7a8a9aaabacadaeaf01016553f1006553f22c56475aa75463474c074ccc023d762d49912ab7f09ff89e95f4a63b54dd49b2f8d5f4802006df211ebdacba208a40988d9213bd894caf72d11a731ec37bd679aaafba01a5708a660f",
 			"HCN: 50-81 DKAPKT K33LMEL-PLF$LY3MW50J C1LUJ CVRU$+AWKB3UAR09N-0QZPTY7SW5$FIIBN2AK72KZ-UNM7*/R6SM72R+8G4*0I841:N%NNMLH%CJ0LIB/NBV98NELF30+3MTF6HFV9MG90AAER+C"},
-		{"paper code", HC_GREEN, false, true, 1702592000,
+		{"paper code", HC_FORMAT_V1, HC_GREEN, false, true, 1702592000, 0, 0,
 			"0105097aa0a1a2a3a4a5a6a7a8a9aaabacadaeaf00026553f100657b7e0056475aa75463474ceacb0cf5a302a0694678a65fb1774dd2368dabfdd6958a71175f22edab0e1345e8af927fe665389c5eb9a42c27e32309d1e1ed13c1e8bb7abb3ae4b00b64200b",
 			"HCN: 50-81 DKAPKT K33LMEL-PLF$LY3M200J C1LUE$C -F$+AWKB3UAR09WUTWS1FRKPCK++8L1LQJMW$9F+6JXLX5RQMH/.2VI45SLSJ2WITINIV5T277*/B/XK-15EJ4:NQV/T5NOOVN5UN:+S J1D24"},
+		/* format version 2: a negative test sampled 2023-11-13 08:30:00 UTC,
+		 * 3 doses */
+		{"version 2 phone code", HC_FORMAT_V2, HC_GREEN, true, false, 1700000300, 1699864200, 3,
+			"0205097aa0a1a2a3a4a5a6a7a8a9aaabacadaeaf00016553f1006553f22c56475aa75463474c6551de88034366a8beb175305df1c05fccfce9aefb8885a7c66e4b67a2b8de0fc2773ff65d45f02a9a84437eca7c3f3386bb65b3d42b47deb402c5da7ed0a7062e84a2f504",
+			"HCN:MB0-81 DKAPKT K33LMEL-PLF$LY3M100J C1LUJ CVRU$+AWKB3UAR09H C/5SPI00:C$4OU EJ*BHEO6-PHOT.ZVF+G%3P/N9VPKC3SDQO*38RZBCGU1OJ/N8-QPO:7L1HP%C0$Q%392YMP0PJ1G85LS*52RK40"},
 	};
 	char	   *doc = read_doc();
 	uint8_t		seed[32],
 				pk[HC_PUBLIC_KEY_LEN],
 				sk[HC_SECRET_KEY_LEN];
-	char		hex[2 * HC_V1_LEN + 1];
+	char		hex[2 * HC_MAX_LEN + 1];
 	size_t		i;
 	int			b;
 
@@ -102,9 +110,10 @@ test_payload_vectors(void)
 		char		text[HC_MAX_TEXT_LEN];
 		char		detail[HC_DETAIL_LEN];
 		char		label[64];
+		size_t		len;
 
 		memset(&c, 0, sizeof(c));
-		c.version = HC_FORMAT_V1;
+		c.version = codes[i].version;
 		c.region = 330106;
 		for (b = 0; b < HC_SUBJECT_LEN; b++)
 			c.subject[b] = (uint8_t) (0xa0 + b);
@@ -113,17 +122,22 @@ test_payload_vectors(void)
 		c.paper = codes[i].paper;
 		c.issued_at = 1700000000;
 		c.expires_at = codes[i].expires_at;
+		c.last_negative_at = codes[i].last_negative_at;
+		c.doses = codes[i].doses;
 		hc_key_id(pk, c.key_id);
 		if (i == 0)
 		{
 			to_hex(c.key_id, HC_KEY_ID_LEN, hex);
 			vector(doc, "key id", want_key_id, hex);
 		}
-		hc_sign(&c, sk, buf);
-		to_hex(buf, HC_V1_LEN, hex);
+		len = hc_sign(&c, sk, buf);
+		CHECK(len == hc_payload_len(codes[i].version),
+			  "test vector %s: %zu bytes, as its version %u has", codes[i].name,
+			  hc_payload_len(codes[i].version), (unsigned) codes[i].version);
+		to_hex(buf, len, hex);
 		snprintf(label, sizeof(label), "%s, payload", codes[i].name);
 		vector(doc, label, codes[i].payload, hex);
-		hc_format_text(buf, HC_V1_LEN, text);
+		hc_format_text(buf, len, text);
 		snprintf(label, sizeof(label), "%s, text", codes[i].name);
 		vector(doc, label, codes[i].text, text);
 		if (i == 0)
@@ -141,10 +155,27 @@ test_payload_vectors(void)
 				  memcmp(h1, h4, sizeof(h1)) != 0,
 				  "a revocation hash is the same for the same input, and bound to its region and kind");
 		}
-		CHECK(hc_unpack(buf, HC_V1_LEN, &back, detail, sizeof(detail)) == HC_OK &&
+		CHECK(hc_unpack(buf, len, &back, detail, sizeof(detail)) == HC_OK &&
+			  back.version == codes[i].version && back.colour == codes[i].colour &&
 			  back.paper == codes[i].paper && back.vaccinated == codes[i].vaccinated &&
-			  hc_signature_valid(buf, HC_V1_LEN, pk),
+			  back.last_negative_at == codes[i].last_negative_at &&
+			  back.doses == codes[i].doses &&
+			  hc_signature_valid(buf, len, pk),
 			  "test vector %s reads back with its marks and a good signature", codes[i].name);
+		if (codes[i].version == HC_FORMAT_V2)
+		{
+			/* the document names the health facts the bytes carry */
+			char		facts[96];
+
+			snprintf(facts, sizeof(facts), "last negative test sampled at %lld",
+					 (long long) codes[i].last_negative_at);
+			CHECK(doc != NULL && strstr(doc, facts) != NULL,
+				  "test vector %s: " DOC " says \"%s\"", codes[i].name, facts);
+			snprintf(facts, sizeof(facts), "%u doses (`%02x` at offset 42)",
+					 (unsigned) codes[i].doses, (unsigned) codes[i].doses);
+			CHECK(doc != NULL && strstr(doc, facts) != NULL,
+				  "test vector %s: " DOC " says \"%s\"", codes[i].name, facts);
+		}
 	}
 	free(doc);
 }
