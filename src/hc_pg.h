@@ -35,6 +35,9 @@ extern int	hc_clock_skew_seconds;
 extern char *hc_change_cause;
 extern bool hc_restore_mode;
 extern int	hc_min_cell_size;
+extern int	hc_recalc_workers;
+extern int	hc_recalc_batch_size;
+extern int	hc_recalc_inline_limit;
 
 /* hc_explain_guard.c */
 extern void hc_explain_guard_install(void);

@@ -7,6 +7,8 @@
  */
 #include "hc_pg.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -17,6 +19,9 @@ int			hc_clock_skew_seconds = 300;
 char	   *hc_change_cause = NULL;
 bool		hc_restore_mode = false;
 int			hc_min_cell_size = 5;
+int			hc_recalc_workers = 2;
+int			hc_recalc_batch_size = 5000;
+int			hc_recalc_inline_limit = 20000;
 
 void		_PG_init(void);
 
@@ -114,6 +119,37 @@ _PG_init(void)
 							NULL,
 							&hc_min_cell_size,
 							5, 1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	/*
+	 * The status work list (66_status_work.sql, hc_recalc_worker.c): how
+	 * many workers a change may start, how many people each of their
+	 * transactions recalculates, and which changes are small enough to be
+	 * recalculated in their own statement instead.
+	 */
+	DefineCustomIntVariable("healthcode.recalc_workers",
+							"Background workers that recalculate the status work list (per database).",
+							"Each takes one of max_worker_processes' slots; 0 leaves the list to healthcode.wait_for_recalc().",
+							&hc_recalc_workers,
+							2, 0, 64,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("healthcode.recalc_batch_size",
+							"People a recalculation works through at once: one transaction of a worker, one step of a large statement.",
+							"Bounds memory (about 4 kB a person) and how long an import may wait behind a worker.",
+							&hc_recalc_batch_size,
+							5000, 1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("healthcode.recalc_inline_limit",
+							"A risk-area or policy change that touches at most this many rows (stays in the changed areas, people governed) is recalculated in its own statement; a larger one goes to the work list.",
+							"0: every such change goes to the work list.",
+							&hc_recalc_inline_limit,
+							20000, 0, INT_MAX,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);

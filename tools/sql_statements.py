@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the statements of src/sql/ that define the functions named on the
-command line: each one's CREATE FUNCTION (as CREATE OR REPLACE) or CREATE
-AGGREGATE, COMMENT, REVOKE and GRANT, in the order src/sql/ makes them.
+command line: each one's CREATE FUNCTION or PROCEDURE (as CREATE OR
+REPLACE) or CREATE AGGREGATE, COMMENT, REVOKE and GRANT, in the order src/sql/ makes them.
 Used by tools/update-draft.sh."""
 import glob
 import re
@@ -32,8 +32,9 @@ def statements(text):
 
 
 names = sys.argv[1:]
-pattern = re.compile(r'^(?:\s*--[^\n]*\n)*\s*(CREATE (?:FUNCTION|AGGREGATE)|COMMENT ON (?:FUNCTION|AGGREGATE)|'
-                     r'REVOKE ALL ON FUNCTION|GRANT EXECUTE ON FUNCTION) @extschema@\.(\w+)\(')
+pattern = re.compile(r'^(?:\s*--[^\n]*\n)*\s*(CREATE (?:FUNCTION|AGGREGATE|PROCEDURE)|'
+                     r'COMMENT ON (?:FUNCTION|AGGREGATE|PROCEDURE)|'
+                     r'REVOKE ALL ON (?:FUNCTION|PROCEDURE)|GRANT EXECUTE ON (?:FUNCTION|PROCEDURE)) @extschema@\.(\w+)\(')
 # in the order src/sql/ makes them: a function's statements where its
 # CREATE stands, so that what a body refers to exists before it
 for path in sorted(glob.glob('src/sql/[0-9]*.sql')):
@@ -43,4 +44,4 @@ for path in sorted(glob.glob('src/sql/[0-9]*.sql')):
         if m and m.group(2) in names:
             if m.group(1).startswith('CREATE'):
                 print()
-            print(re.sub(r'^((?:\s*--[^\n]*\n)*)\s*CREATE (FUNCTION|AGGREGATE)', r'\1CREATE OR REPLACE \2', body))
+            print(re.sub(r'^((?:\s*--[^\n]*\n)*)\s*CREATE (FUNCTION|AGGREGATE|PROCEDURE)', r'\1CREATE OR REPLACE \2', body))

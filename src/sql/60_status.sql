@@ -220,7 +220,8 @@ BEGIN
   RETURN QUERY
   SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since, (x.v).valid_until
     FROM @extschema@.person_status s
-    CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, status.at) AS v OFFSET 0) x
+    -- (fresh while a change on the work list has yet to recalculate them)
+    CROSS JOIN LATERAL (SELECT @extschema@._status_now(s, status.at) AS v OFFSET 0) x
    WHERE s.person_id = status.person_id
      AND @extschema@._in_caller_scope(s.region);
 END $$;
@@ -229,20 +230,7 @@ COMMENT ON FUNCTION @extschema@.status(bigint, timestamptz) IS
 REVOKE ALL ON FUNCTION @extschema@.status(bigint, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.status(bigint, timestamptz) TO healthcode_app, healthcode_operator;
 
-CREATE VIEW @extschema@.current_status WITH (security_invoker = true) AS
-SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since,
-       (x.v).valid_until
-  FROM @extschema@.person_status s
-  CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, pg_catalog.now()) AS v OFFSET 0) x;
-COMMENT ON VIEW @extschema@.current_status IS
-  'Every person''s effective status now: the segment of their stored timeline that contains the current time.';
-COMMENT ON COLUMN @extschema@.current_status.person_id IS 'The person.';
-COMMENT ON COLUMN @extschema@.current_status.region IS 'The person''s home region.';
-COMMENT ON COLUMN @extschema@.current_status.colour IS 'The colour now.';
-COMMENT ON COLUMN @extschema@.current_status.vaccinated IS 'The "vaccinated" mark now.';
-COMMENT ON COLUMN @extschema@.current_status.reasons IS 'Why, as [{rule, colour, at, place, ref, text}].';
-COMMENT ON COLUMN @extschema@.current_status.since IS 'Since when the colour holds.';
-COMMENT ON COLUMN @extschema@.current_status.valid_until IS 'Until when this status holds without new evidence.';
+-- (current_status, which reads pending work too, is in 66_status_work.sql)
 
 CREATE VIEW @extschema@.status_changes WITH (security_invoker = true) AS
 SELECT h.person_id, h.region, h.at, h.from_colour, h.to_colour, h.reasons, h.cause

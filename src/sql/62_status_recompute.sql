@@ -16,7 +16,8 @@ COMMENT ON COLUMN @extschema@.after_recompute.step IS 'A function of one bigint[
 REVOKE ALL ON @extschema@.after_recompute FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._recompute(persons bigint[], cause text, exclusive boolean DEFAULT false,
-                                       changed_stays @extschema@.reexamined_stays[] DEFAULT NULL)
+                                       changed_stays @extschema@.reexamined_stays[] DEFAULT NULL,
+                                       changed_at timestamptz DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -26,17 +27,34 @@ SET work_mem = '64MB'
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
+  -- when a colour change counts from: the change on the work list a worker
+  -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
+  changed timestamptz := coalesce(changed_at, t);
   horizon timestamptz := @extschema@._evidence_horizon(t);
+  batch integer := current_setting('healthcode.recalc_batch_size')::integer;
   n integer;
+  i integer;
   step regprocedure;
 BEGIN
   IF coalesce(cardinality(persons), 0) = 0 THEN
     RETURN 0;
   END IF;
   -- each person once, in id order (the order of every index probed below;
-  -- the people of re-examined stays come so)
+  -- the people of re-examined stays come so, one a stays row)
   IF changed_stays IS NULL THEN
     persons := ARRAY(SELECT DISTINCT q.id FROM unnest(persons) AS q(id) WHERE q.id IS NOT NULL ORDER BY q.id);
+  ELSE
+    persons := ARRAY(SELECT x.person_id FROM unnest(changed_stays) x);
+  END IF;
+  -- Memory is bounded by the batch, not by how many people there are: a
+  -- larger set goes through in slices (no plan holds all of them at once).
+  IF cardinality(persons) > batch THEN
+    n := 0;
+    FOR i IN 0 .. (cardinality(persons) - 1) / batch LOOP
+      n := n + @extschema@._recompute(persons[i * batch + 1 : (i + 1) * batch], cause, exclusive,
+                                      changed_stays[i * batch + 1 : (i + 1) * batch], changed_at);
+    END LOOP;
+    RETURN n;
   END IF;
   -- Recalculations of the same person queue up here; the next statement
   -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
@@ -116,7 +134,8 @@ BEGIN
      WHERE NOT ch.is_new AND ch.stored_valid_until <= t   -- (else no later segment has begun)
   ), changes AS (
     INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
-    SELECT ch.person_id, ch.region, t, ch.old_colour, ch.colour, ch.reasons, cause
+    SELECT ch.person_id, ch.region, CASE WHEN ch.is_new THEN t ELSE changed END, ch.old_colour, ch.colour,
+           ch.reasons, cause
       FROM changed ch
      WHERE ch.is_new OR ch.colour <> ch.old_colour
   ), inserted AS (
@@ -129,7 +148,7 @@ BEGIN
   ), updated AS (
     UPDATE @extschema@.person_status s
        SET region = ch.region, colour = ch.colour, vaccinated = ch.vaccinated, reasons = ch.reasons,
-           since = CASE WHEN ch.colour <> ch.old_colour THEN t ELSE ch.old_since END,
+           since = CASE WHEN ch.colour <> ch.old_colour THEN changed ELSE ch.old_since END,
            valid_until = ch.valid_until, next = ch.next, computed_at = t, inputs = ch.inputs
       FROM changed ch
      WHERE s.ctid = ch.row_id AND s.person_id = ch.person_id AND NOT ch.is_new
@@ -144,6 +163,6 @@ BEGIN
   END LOOP;
   RETURN n;
 END $$;
-COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) IS
-  'Internal: recalculates the people''s status timelines from their evidence in one set-based statement; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined; people with stored inputs are then recomputed from those. Returns how many status rows changed.';
-REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) IS
+  'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order); people with stored inputs are then recomputed from those. changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
+REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;

@@ -166,10 +166,12 @@ COMMENT ON FUNCTION @extschema@._travel_changed() IS
 REVOKE ALL ON FUNCTION @extschema@._travel_changed() FROM PUBLIC;
 
 -- Risk areas: the stays, within the window, in a place the old or new
--- designation covers while it was in force; only their levels can change,
--- so they are re-examined against every designation and their people
--- recomputed from their stored inputs (_status_from_stored_inputs).
-CREATE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz)
+-- designation covers while it was in force (_work_stays_sql); only their
+-- levels can change, so they are re-examined against every designation and
+-- their people recomputed from their stored inputs
+-- (_status_from_stored_inputs). persons: only theirs (a worker's batch).
+CREATE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz,
+                                                    persons bigint[] DEFAULT NULL)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -184,20 +186,16 @@ BEGIN
         FROM (%s) r
        GROUP BY r.person_id
        ORDER BY r.person_id)$q$,
-    @extschema@._stay_levels_sql($s$
-      -- from the (place, at) index alone, which includes person and record
-      SELECT DISTINCT t.person_id, t.id, t.at, t.place
-        FROM unnest($1) a
-        JOIN @extschema@.travel t
-          ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
-         AND t.at >= GREATEST(a.effective_from, $2)
-         AND (a.effective_until IS NULL OR t.at < a.effective_until)$s$, every_stay => true))
-    INTO result USING areas, horizon;
+    @extschema@._stay_levels_sql(
+      format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s',
+             @extschema@._work_stays_sql(CASE WHEN persons IS NOT NULL THEN 'WHERE t.person_id = ANY ($3)' ELSE '' END)),
+      every_stay => true))
+    INTO result USING areas, horizon, persons;
   RETURN result;
 END $$;
-COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) IS
-  'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
-REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz, bigint[]) IS
+  'Internal: the stays since horizon in a place one of the designations covers while it was in force (of the persons only, when given), each person''s with the level every designation in force at its time gives each now.';
+REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz, bigint[]) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
 LANGUAGE plpgsql
@@ -206,7 +204,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   areas @extschema@.risk_area[];
-  stays @extschema@.reexamined_stays[];
   cause text := @extschema@._cause(TG_TABLE_NAME, TG_OP);
 BEGIN
   IF @extschema@._restoring() THEN
@@ -214,7 +211,7 @@ BEGIN
   END IF;
   PERFORM @extschema@._evidence_lock(true);
   IF TG_OP = 'TRUNCATE' THEN
-    PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p), cause, exclusive => true);
+    PERFORM @extschema@._recalc_changed('everyone', NULL, NULL, cause);
     RETURN NULL;
   END IF;
   IF TG_OP = 'INSERT' THEN
@@ -224,13 +221,12 @@ BEGIN
   ELSE
     areas := ARRAY(SELECT n FROM new_rows n UNION ALL SELECT o FROM old_rows o);
   END IF;
-  stays := @extschema@._stays_in_changed_areas(areas, @extschema@._evidence_horizon(statement_timestamp()));
-  PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
-                                 exclusive => true, changed_stays => stays);
+  -- here, or on the work list when it concerns many (66_status_work.sql)
+  PERFORM @extschema@._recalc_changed('risk_area', areas, NULL, cause);
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._risk_area_changed() IS
-  'Internal: AFTER STATEMENT trigger of risk_area: re-examines the stays the old or new designation covers and recalculates their people.';
+  'Internal: AFTER STATEMENT trigger of risk_area: re-examines the stays the old or new designation covers and recalculates their people (here, or through the work list when they are many).';
 REVOKE ALL ON FUNCTION @extschema@._risk_area_changed() FROM PUBLIC;
 
 -- Policies: everyone in the regions the old or new versions govern.
@@ -269,12 +265,11 @@ BEGIN
   ELSE
     regions := ARRAY['000000'];
   END IF;
-  PERFORM @extschema@._recompute(@extschema@._people_governed(regions), @extschema@._cause(TG_TABLE_NAME, TG_OP),
-                                 exclusive => true);
+  PERFORM @extschema@._recalc_changed('policy', NULL, regions, @extschema@._cause(TG_TABLE_NAME, TG_OP));
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._policy_changed() IS
-  'Internal: AFTER STATEMENT trigger of policy: recalculates everyone in the regions the changed versions govern.';
+  'Internal: AFTER STATEMENT trigger of policy: recalculates everyone in the regions the changed versions govern (here, or through the work list when they are many).';
 REVOKE ALL ON FUNCTION @extschema@._policy_changed() FROM PUBLIC;
 
 -- People: a new person gets a first status; a move to another region (or a

@@ -19,15 +19,23 @@ BEGIN ATOMIC
            @extschema@._evidence_horizon(check_consistency.at) AS horizon
       FROM (SELECT DISTINCT s.region FROM @extschema@.person_status s) r
   ), stored AS MATERIALIZED (
+    -- what readers see: while a change on the work list has yet to
+    -- recalculate a person, their status computed fresh (_status_now), and
+    -- their stored inputs may lag until it has
     SELECT s.person_id, x.v,
            -- the timeline a risk-area change would compute from the stored
            -- inputs (with no stay re-examined): it must be the same
-           CASE WHEN s.inputs IS NOT NULL THEN
+           CASE WHEN s.inputs IS NOT NULL AND x.pending IS NULL THEN
              @extschema@._status_from_stored_inputs(s.inputs, '{}', '{}', '{}', '{}', v.vec, check_consistency.at,
                                           v.horizon) END AS from_inputs
       FROM @extschema@.person_status s
       JOIN policies v ON v.region OPERATOR(pg_catalog.=) s.region
-      CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, check_consistency.at) AS v OFFSET 0) x
+      CROSS JOIN LATERAL (SELECT CASE WHEN (SELECT @extschema@._work_pending())
+                                      THEN @extschema@._status_now(s, check_consistency.at)
+                                      ELSE @extschema@.status_at(s, check_consistency.at) END AS v,
+                                 CASE WHEN (SELECT @extschema@._work_pending())
+                                      THEN @extschema@._pending_since(s.person_id) END AS pending
+                            OFFSET 0) x
   ), compared AS (
     SELECT COALESCE(f.person_id, s.person_id) AS person_id,
            CASE WHEN s.person_id IS NOT NULL THEN

@@ -72,8 +72,7 @@ BEGIN
   END IF;
   -- the policy table's own trigger does not fire in the apply worker
   PERFORM @extschema@._evidence_lock(true);
-  PERFORM @extschema@._recompute(@extschema@._people_governed(ARRAY['000000']), 'national policy from the hub',
-                                 exclusive => true);
+  PERFORM @extschema@._recalc_changed('policy', NULL, ARRAY['000000'], 'national policy from the hub');
   RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END $$;
 COMMENT ON FUNCTION @extschema@._policy_from_exchange() IS

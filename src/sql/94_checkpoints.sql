@@ -25,7 +25,7 @@ BEGIN
     FROM @extschema@.person p JOIN @extschema@.person_status st ON st.person_id = p.id
    WHERE p.subject = @extschema@.subject(code);
   IF FOUND THEN
-    v := @extschema@.status_at(s, at);
+    v := @extschema@._status_now(s, at);
   ELSE
     SELECT * INTO d FROM @extschema@.status_digest x
      WHERE x.region = @extschema@.region(code) AND x.subject = @extschema@.subject(code);

@@ -40,6 +40,12 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.red_push', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.status_digest', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_reject', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_reject_id_seq', '');
+-- the status work list (66_status_work.sql): a dump taken while work is
+-- pending is restored with it, and readers compute those people fresh
+-- until the workers are done (CALL wait_for_recalc() starts them)
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.policy',
   $$WHERE NOT (region OPERATOR(pg_catalog.=) '000000' AND valid_from OPERATOR(pg_catalog.=) '-infinity')$$);
 

@@ -50,7 +50,9 @@ BEGIN ATOMIC
     FROM (SELECT s.region, (x.v).colour AS colour, pg_catalog.count(*) AS people,
                  pg_catalog.count(*) FILTER (WHERE (x.v).vaccinated) AS vaccinated
             FROM @extschema@.person_status s
-            CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, pg_catalog.now()) AS v OFFSET 0) x
+            CROSS JOIN LATERAL (SELECT CASE WHEN (SELECT @extschema@._work_pending())
+                                            THEN @extschema@._status_now(s, pg_catalog.now())
+                                            ELSE @extschema@.status_at(s, pg_catalog.now()) END AS v OFFSET 0) x
            WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (s.region COLLATE "C")
            GROUP BY s.region, (x.v).colour) g;
 END;

@@ -55,6 +55,9 @@ INSERT INTO exp_rel VALUES ('public', 'trust_list', '{SELECT}'), ('public', 'ver
 -- nobody but the owner: sealed secrets, the dump marker, the day partitions
 INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_dump_marker', '{}'),
                            ('public', 'travel_YYYYMMDD', '{}');
+-- the status work list: written by the owner and its workers only (admins
+-- read it, as every table, and watch it through recalc_progress)
+INSERT INTO exp_rel VALUES ('public', 'recalc_work_id_seq', '{}');
 -- healthcode_admin: national; reads every table and view of data, writes
 -- people, evidence, bulletins, policy, region mappings and arrival rules.
 -- No TRUNCATE (no recalculation would follow), REFERENCES or TRIGGER (a
@@ -73,7 +76,8 @@ SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
                     'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'arrival_rule_exchange', 'red_push',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
-                    'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator']) r;
+                    'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
+                    'recalc_work', 'recalc_pending']) r;
 INSERT INTO exp_rel VALUES ('admin', 'person_id_seq', '{USAGE}'), ('admin', 'arrival_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
 INSERT INTO exp_rel VALUES ('public', 'audit_finding_id_seq', '{}'), ('public', 'correction_id_seq', '{}'),
@@ -131,7 +135,9 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
   'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at',
-  '_status_later', '_elapsed_changes', '_rls_scope']) f;
+  '_status_later', '_elapsed_changes', '_rls_scope',
+  -- (current_status computes a person the work list has yet to reach fresh)
+  '_work_pending', '_read_status']) f;
 INSERT INTO exp_fn SELECT 'verifier', f FROM unnest(ARRAY['checkpoint_verify', 'current_status_of', 'verify_arrival']) f;
 -- the analyst views' rows come from these (suppressed, within the caller's scope)
 INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_transitions_per_day', '_tests_per_day',
@@ -142,7 +148,7 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
   'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication',
-  'drop_expired_revocations']) f;
+  'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress']) f;
 -- the owner only: raw signing and pseudonyms, and every internal function,
 -- the status engine's aggregate among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
@@ -162,7 +168,10 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_red_push_check', '_red_push_changed', '_policy_to_exchange', '_policy_from_exchange', '_arrival_rule_to_exchange', '_arrival_rule_from_exchange', '_national_arrival_rule_guard', '_load_support',
   -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
   'subscription_sql', 'enable_subscription', '_sender_region', '_sender_problem', '_exchange_truncate_guard',
-  '_code_holder', '_replication_subscription']) f;
+  '_code_holder', '_replication_subscription',
+  -- the status work list
+  '_work_stays_sql', '_list_work', '_work_concerns', '_pending_since', '_status_now', '_launch_recalc_workers',
+  '_ensure_recalc_workers', '_recalc_changed', '_recalc_step']) f;
 
 -- ---- the objects, from the catalogs ------------------------------------------
 CREATE TEMP TABLE obj_rel AS
@@ -354,10 +363,13 @@ SELECT is(ARRAY(SELECT format('%s:%s %s', relname, priv, verdict) FROM probe_rel
 CREATE TEMP TABLE probe_fn AS
 SELECT m.role, f.oid, f.proname,
        pg_temp.verdict(t.state, t.message, f.proname,
-                       CASE f.prokind WHEN 'a' THEN 'aggregate' ELSE 'function' END) AS verdict
+                       CASE f.prokind WHEN 'a' THEN 'aggregate' WHEN 'p' THEN 'procedure' ELSE 'function' END) AS verdict
   FROM matrix_role m CROSS JOIN obj_fn f
-  CROSS JOIN LATERAL pg_temp.attempt(m.role, format('SELECT healthcode.%I(%s)', f.proname,
-         (SELECT string_agg(format('(SELECT NULL::%s)', format_type(a.t, NULL)), ', ' ORDER BY a.n)
+  -- (a procedure is CALLed, with plain NULLs: CALL takes no sub-selects)
+  CROSS JOIN LATERAL pg_temp.attempt(m.role, format(CASE f.prokind WHEN 'p' THEN 'CALL healthcode.%I(%s)'
+                                                                   ELSE 'SELECT healthcode.%I(%s)' END, f.proname,
+         (SELECT string_agg(format(CASE f.prokind WHEN 'p' THEN 'NULL::%s' ELSE '(SELECT NULL::%s)' END,
+                                   format_type(a.t, NULL)), ', ' ORDER BY a.n)
             FROM unnest((SELECT p.proargtypes::oid[] FROM pg_proc p WHERE p.oid = f.oid)) WITH ORDINALITY a(t, n)))) t
  WHERE NOT f.not_callable;
 SELECT is(ARRAY(SELECT format('%s %s', x.oid::regprocedure, verdict) FROM probe_fn x
@@ -396,9 +408,10 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
                    -- public keys and rules, this node's identity; and what only the
                    -- national admin reads: code counts, pseudonyms pushed without a
-                   -- region, refused exchange rows
+                   -- region, refused exchange rows; the status work list, which no
+                   -- role but the owner reads
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer',
-                                         'red_push', 'exchange_reject')
+                                         'red_push', 'exchange_reject', 'recalc_work', 'recalc_pending')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                   AND a.attname IN ('region', 'division', 'person_id', 'subject', 'national_subject',

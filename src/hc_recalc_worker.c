@@ -1,0 +1,162 @@
+/*
+ * hc_recalc_worker.c — the workers that recalculate the status work list.
+ *
+ * A change whose meaning reaches many people (a risk-area designation, a
+ * policy version) does not recalculate them in its own statement: it
+ * records the change in recalc_work, commits at once, and asks for
+ * workers here (66_status_work.sql). Each worker runs
+ * healthcode._recalc_step() in a loop, each call its own transaction: it
+ * lists the people of a new change in recalc_pending, or recalculates one
+ * batch of them. Readers compute a person still on the list fresh, so
+ * nothing reads a stale colour meanwhile, and a crash loses nothing: the
+ * list is a table, and the next worker goes on where the last stopped.
+ *
+ * healthcode._launch_recalc_workers(n, after_me) registers up to n
+ * dynamic background workers as the caller's user (the extension's owner:
+ * the callers are SECURITY DEFINER); with after_me, each first waits for
+ * the caller's transaction to end, so that it sees the work it recorded.
+ * No shared_preload_libraries entry is needed. A worker with nothing left
+ * to do waits a few seconds for more and exits.
+ */
+#include "hc_pg.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/wait_event.h"
+
+/* how long a worker with nothing to do waits for more before it exits */
+#define RECALC_IDLE_POLLS 5
+#define RECALC_IDLE_POLL_MS 1000L
+
+typedef struct RecalcJob
+{
+	Oid			database;
+	Oid			role;
+	Oid			schema;
+	TransactionId after_xid;	/* InvalidTransactionId: start at once */
+} RecalcJob;
+
+PGDLLEXPORT void healthcode_recalc_worker(Datum arg);
+
+/* One call of _recalc_step() in a transaction of its own: its result
+ * (people listed or recalculated; 0: nothing free now; -1: no work). */
+static int
+recalc_step(const char *query)
+{
+	bool		isnull;
+	int			result;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, query);
+	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "healthcode: %s failed", query);
+	result = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return isnull ? -1 : result;
+}
+
+void
+healthcode_recalc_worker(Datum arg)
+{
+	RecalcJob	job;
+	char	   *query;
+	int			idle = 0;
+
+	memcpy(&job, MyBgworkerEntry->bgw_extra, sizeof(job));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(job.database, job.role, 0);
+
+	if (TransactionIdIsValid(job.after_xid))
+	{
+		/* the work the launching transaction records is visible once it ends */
+		StartTransactionCommand();
+		XactLockTableWait(job.after_xid, NULL, NULL, XLTW_None);
+		CommitTransactionCommand();
+	}
+
+	StartTransactionCommand();
+	query = MemoryContextStrdup(TopMemoryContext,
+								psprintf("SELECT %s._recalc_step()",
+										 quote_identifier(get_namespace_name(job.schema))));
+	CommitTransactionCommand();
+
+	while (idle < RECALC_IDLE_POLLS)
+	{
+		int			done;
+
+		CHECK_FOR_INTERRUPTS();
+		done = recalc_step(query);
+		if (done != 0 && done != -1)
+		{
+			idle = 0;
+			continue;
+		}
+		/* nothing free (others hold the last batches) or nothing at all */
+		idle++;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 RECALC_IDLE_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	proc_exit(0);
+}
+
+PG_FUNCTION_INFO_V1(healthcode_launch_recalc_workers);
+Datum
+healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
+{
+	int32		wanted = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0);
+	bool		after_me = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	RecalcJob	job;
+	int			started = 0;
+
+	/* (a parallel worker cannot register one; nor would it need to) */
+	if (IsParallelWorker())
+		PG_RETURN_INT32(0);
+
+	job.database = MyDatabaseId;
+	job.role = GetUserId();		/* the owner: the callers are SECURITY DEFINER */
+	job.schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+	job.after_xid = after_me ? GetTopTransactionId() : InvalidTransactionId;
+
+	for (; started < wanted; started++)
+	{
+		BackgroundWorker worker;
+		BackgroundWorkerHandle *handle;
+
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = BGW_NEVER_RESTART;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "healthcode");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "healthcode_recalc_worker");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "healthcode recalculation in database %u", MyDatabaseId);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "healthcode recalculation");
+		StaticAssertStmt(sizeof(RecalcJob) <= BGW_EXTRALEN, "a recalculation job fits in bgw_extra");
+		memcpy(worker.bgw_extra, &job, sizeof(job));
+		worker.bgw_notify_pid = 0;
+		if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+			break;				/* no slot free (max_worker_processes) */
+	}
+	PG_RETURN_INT32(started);
+}

@@ -1,0 +1,473 @@
+-- ---------------------------------------------------------------------------
+-- The status work list: recalculations too big for one statement.
+--
+-- A risk-area designation or a policy version can concern a province. Its
+-- statement does not recalculate everyone it concerns: it records the
+-- change in recalc_work (one row: the areas or regions) and commits at
+-- once. Background workers (hc_recalc_worker.c) then list the people it
+-- concerns in recalc_pending (one set-based statement) and recalculate
+-- them in batches of healthcode.recalc_batch_size, each batch its own
+-- transaction, so memory stays bounded and an import waits at most for one
+-- batch. Until a person's batch commits, every read computes their status
+-- fresh from the evidence (_read_status): a read is right at any instant.
+-- The list is a table: after a crash, the next worker goes on with it.
+--
+-- A change that touches few rows (healthcode.recalc_inline_limit) is still
+-- recalculated in its own statement (_recalc_changed), as are changes
+-- inside a restore and everything else (imports, decisions, pushed reds),
+-- which _recompute takes in batches of the same size.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.recalc_work (
+  id            bigserial PRIMARY KEY,
+  kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('risk_area', 'policy', 'everyone')),
+  -- risk_area: the old and new designations (their stays are re-examined)
+  areas         @extschema@.risk_area[],
+  -- policy: the regions whose people the changed versions govern
+  regions       text[],
+  cause         text NOT NULL,
+  -- when the change took effect: after the statement's exclusive evidence
+  -- lock, so that no recalculation that missed it ran later (see below)
+  created_at    timestamptz NOT NULL,
+  horizon       timestamptz NOT NULL,
+  listed_at     timestamptz,
+  people        bigint,
+  CONSTRAINT areas_for_risk_areas CHECK ((kind = 'risk_area') = (areas IS NOT NULL)),
+  CONSTRAINT regions_for_policy CHECK ((kind = 'policy') = (regions IS NOT NULL)),
+  CONSTRAINT people_once_listed CHECK ((listed_at IS NULL) = (people IS NULL))
+);
+COMMENT ON TABLE @extschema@.recalc_work IS
+  'Internal: changes whose recalculation the workers do (the status work list). A row stays until every person it concerns is recalculated; recalc_progress shows them.';
+COMMENT ON COLUMN @extschema@.recalc_work.id IS 'The change, in the order recorded.';
+COMMENT ON COLUMN @extschema@.recalc_work.kind IS 'risk_area (stays in areas re-examined), policy (people governed by regions recalculated) or everyone.';
+COMMENT ON COLUMN @extschema@.recalc_work.areas IS 'risk_area: the old and new designations.';
+COMMENT ON COLUMN @extschema@.recalc_work.regions IS 'policy: the regions the changed versions govern.';
+COMMENT ON COLUMN @extschema@.recalc_work.cause IS 'The cause its status changes are recorded with.';
+COMMENT ON COLUMN @extschema@.recalc_work.created_at IS 'When the change took effect; colour changes it brings are dated then.';
+COMMENT ON COLUMN @extschema@.recalc_work.horizon IS 'The evidence horizon then: stays before it are outside every window.';
+COMMENT ON COLUMN @extschema@.recalc_work.listed_at IS 'When a worker listed its people in recalc_pending (NULL: not yet).';
+COMMENT ON COLUMN @extschema@.recalc_work.people IS 'How many people it listed.';
+COMMENT ON SEQUENCE @extschema@.recalc_work_id_seq IS 'Ids of changes on the work list.';
+REVOKE ALL ON @extschema@.recalc_work FROM PUBLIC;
+
+CREATE TABLE @extschema@.recalc_pending (
+  work_id       bigint NOT NULL REFERENCES @extschema@.recalc_work ON DELETE CASCADE,
+  person_id     bigint NOT NULL,
+  CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, person_id)
+);
+CREATE INDEX recalc_pending_person ON @extschema@.recalc_pending (person_id);
+COMMENT ON TABLE @extschema@.recalc_pending IS
+  'Internal: the people a listed change still has to recalculate; a worker deletes a batch of rows in the transaction that recalculates them.';
+COMMENT ON COLUMN @extschema@.recalc_pending.work_id IS 'The change.';
+COMMENT ON COLUMN @extschema@.recalc_pending.person_id IS 'A person it concerns.';
+REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
+
+-- ---- which people a change concerns ------------------------------------------
+
+-- Stays a risk-area change re-examines: within the window, in a place one
+-- of the designations covers while it was in force (from the (place, at)
+-- index alone). One definition for the listing and the readers' check.
+CREATE FUNCTION @extschema@._work_stays_sql(person_filter text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 'SELECT t.person_id, t.id, t.at, t.place
+          FROM unnest($1) a
+          JOIN @extschema@.travel t
+            ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+           AND t.at >= GREATEST(a.effective_from, $2)
+           AND (a.effective_until IS NULL OR t.at < a.effective_until) ' OPERATOR(pg_catalog.||) person_filter;
+COMMENT ON FUNCTION @extschema@._work_stays_sql(text) IS
+  'Internal: the query of the stays (person_id, id, at, place) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
+REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
+
+-- Everyone a change concerns: listed once by a worker, set-based.
+CREATE FUNCTION @extschema@._list_work(w @extschema@.recalc_work) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  IF w.kind = 'risk_area' THEN
+    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id)
+                    SELECT DISTINCT $3, s.person_id FROM (%s) s', @extschema@._work_stays_sql(''))
+      USING w.areas, w.horizon, w.id;
+  ELSIF w.kind = 'policy' THEN
+    INSERT INTO @extschema@.recalc_pending (work_id, person_id)
+    SELECT DISTINCT w.id, p.id
+      FROM unnest(w.regions) r(code)
+      JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code);
+  ELSE
+    INSERT INTO @extschema@.recalc_pending (work_id, person_id) SELECT w.id, p.id FROM @extschema@.person p;
+  END IF;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  UPDATE @extschema@.recalc_work x SET listed_at = clock_timestamp(), people = n WHERE x.id = w.id;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._list_work(@extschema@.recalc_work) IS
+  'Internal: lists the people a change concerns in recalc_pending and marks it listed; returns how many.';
+REVOKE ALL ON FUNCTION @extschema@._list_work(@extschema@.recalc_work) FROM PUBLIC;
+
+-- Whether a change not listed yet concerns a person: the same question
+-- for one person, from their own rows.
+CREATE FUNCTION @extschema@._work_concerns(w @extschema@.recalc_work, person_id bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  found_one boolean;
+BEGIN
+  IF w.kind = 'everyone' THEN
+    RETURN true;
+  ELSIF w.kind = 'policy' THEN
+    RETURN EXISTS (SELECT 1 FROM @extschema@.person p, unnest(w.regions) r(code)
+                    WHERE p.id = _work_concerns.person_id
+                      AND p.region >= r.code AND p.region <= @extschema@.division_last(r.code));
+  END IF;
+  EXECUTE format('SELECT EXISTS (%s)', @extschema@._work_stays_sql('WHERE t.person_id = $3'))
+    INTO found_one USING w.areas, w.horizon, person_id;
+  RETURN found_one;
+END $$;
+COMMENT ON FUNCTION @extschema@._work_concerns(@extschema@.recalc_work, bigint) IS
+  'Internal: whether a change concerns a person (for changes not listed yet).';
+REVOKE ALL ON FUNCTION @extschema@._work_concerns(@extschema@.recalc_work, bigint) FROM PUBLIC;
+
+-- ---- reading a status right while work is pending ------------------------------
+
+-- Is any work pending? (Once a query, as an InitPlan: nearly always false,
+-- and then reads take the stored status as before.)
+CREATE FUNCTION @extschema@._work_pending() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work);
+COMMENT ON FUNCTION @extschema@._work_pending() IS
+  'Internal: true while the status work list holds a change.';
+REVOKE ALL ON FUNCTION @extschema@._work_pending() FROM PUBLIC;
+
+-- Since when a pending person's new status holds: the earliest change on
+-- the list that concerns them; NULL when none does.
+CREATE FUNCTION @extschema@._pending_since(person_id bigint) RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  w @extschema@.recalc_work;
+BEGIN
+  FOR w IN SELECT * FROM @extschema@.recalc_work x ORDER BY x.id LOOP
+    IF w.listed_at IS NOT NULL THEN
+      IF EXISTS (SELECT 1 FROM @extschema@.recalc_pending r
+                  WHERE r.work_id = w.id AND r.person_id = _pending_since.person_id) THEN
+        RETURN w.created_at;
+      END IF;
+    ELSIF @extschema@._work_concerns(w, _pending_since.person_id) THEN
+      RETURN w.created_at;
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._pending_since(bigint) IS
+  'Internal: when the earliest change on the work list that still has to recalculate the person took effect; NULL when none has.';
+REVOKE ALL ON FUNCTION @extschema@._pending_since(bigint) FROM PUBLIC;
+
+-- A stored status read at an instant, right even while a change on the
+-- work list has yet to recalculate it: then computed fresh from the
+-- evidence (as the worker will), with since the change's time where the
+-- colour differs from the stored one. For the extension's own functions,
+-- which pass rows they read; _read_status is the roles' way in.
+CREATE FUNCTION @extschema@._status_now(s @extschema@.person_status, at timestamptz)
+RETURNS @extschema@.status_instant
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  stored @extschema@.status_instant := @extschema@.status_at(s, at);
+  since timestamptz;
+  f record;
+BEGIN
+  IF s.person_id IS NULL OR NOT @extschema@._work_pending() THEN
+    RETURN stored;
+  END IF;
+  since := @extschema@._pending_since(s.person_id);
+  IF since IS NULL THEN
+    RETURN stored;
+  END IF;
+  SELECT (x.timeline).colour, (x.timeline).vaccinated, (x.timeline).reasons, (x.timeline).valid_until,
+         (x.timeline).next
+    INTO f FROM @extschema@._fresh_status(ARRAY[s.person_id], at) x;
+  IF NOT FOUND THEN
+    RETURN stored;             -- (the person is gone: their status row goes with them)
+  END IF;
+  RETURN ROW(f.colour, f.vaccinated, f.reasons,
+             CASE WHEN f.colour = stored.colour THEN stored.since ELSE LEAST(since, at) END,
+             f.valid_until, f.next)::@extschema@.status_instant;
+END $$;
+COMMENT ON FUNCTION @extschema@._status_now(@extschema@.person_status, timestamptz) IS
+  'Internal: a stored status read at an instant (status_at), or, while a change on the work list has yet to recalculate the person, their status computed fresh from the evidence.';
+REVOKE ALL ON FUNCTION @extschema@._status_now(@extschema@.person_status, timestamptz) FROM PUBLIC;
+
+-- The same for a role reading person_status through current_status: a
+-- status row made up with the id of a person outside the caller's regions
+-- is read as given, never computed from that person's evidence.
+CREATE FUNCTION @extschema@._read_status(s @extschema@.person_status, at timestamptz)
+RETURNS @extschema@.status_instant
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF s.region IS NULL OR NOT @extschema@._in_caller_scope(s.region)
+     OR NOT EXISTS (SELECT 1 FROM @extschema@.person p WHERE p.id = s.person_id AND p.region = s.region) THEN
+    RETURN @extschema@.status_at(s, at);
+  END IF;
+  RETURN @extschema@._status_now(s, at);
+END $$;
+COMMENT ON FUNCTION @extschema@._read_status(@extschema@.person_status, timestamptz) IS
+  'Internal: _status_now for a row of a person within the caller''s regions (current_status); any other row is read as given.';
+REVOKE ALL ON FUNCTION @extschema@._read_status(@extschema@.person_status, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._work_pending() TO healthcode_operator;
+GRANT EXECUTE ON FUNCTION @extschema@._read_status(@extschema@.person_status, timestamptz) TO healthcode_operator;
+
+CREATE VIEW @extschema@.current_status WITH (security_invoker = true) AS
+SELECT s.person_id, s.region, (x.v).colour, (x.v).vaccinated, (x.v).reasons, (x.v).since,
+       (x.v).valid_until
+  FROM @extschema@.person_status s
+  -- (the work list is asked once a query: nearly always empty)
+  CROSS JOIN LATERAL (SELECT CASE WHEN (SELECT @extschema@._work_pending())
+                                  THEN @extschema@._read_status(s, pg_catalog.now())
+                                  ELSE @extschema@.status_at(s, pg_catalog.now()) END AS v OFFSET 0) x;
+COMMENT ON VIEW @extschema@.current_status IS
+  'Every person''s effective status now: the segment of their stored timeline that contains the current time (computed fresh while a change on the work list has yet to recalculate them).';
+COMMENT ON COLUMN @extschema@.current_status.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.current_status.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.current_status.colour IS 'The colour now.';
+COMMENT ON COLUMN @extschema@.current_status.vaccinated IS 'The "vaccinated" mark now.';
+COMMENT ON COLUMN @extschema@.current_status.reasons IS 'Why, as [{rule, colour, at, place, ref, text}].';
+COMMENT ON COLUMN @extschema@.current_status.since IS 'Since when the colour holds.';
+COMMENT ON COLUMN @extschema@.current_status.valid_until IS 'Until when this status holds without new evidence.';
+
+-- ---- recording a change, and the workers ---------------------------------------
+
+CREATE FUNCTION @extschema@._launch_recalc_workers(wanted integer, after_me boolean) RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_launch_recalc_workers'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._launch_recalc_workers(integer, boolean) IS
+  'Internal: starts up to wanted background workers on the status work list (after_me: each waits for this transaction to end first); returns how many it could start.';
+REVOKE ALL ON FUNCTION @extschema@._launch_recalc_workers(integer, boolean) FROM PUBLIC;
+
+-- Starts workers up to healthcode.recalc_workers in this database.
+CREATE FUNCTION @extschema@._ensure_recalc_workers(after_me boolean) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  running integer;
+BEGIN
+  SELECT count(*) INTO running FROM pg_stat_activity a
+   WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
+  RETURN @extschema@._launch_recalc_workers(
+           current_setting('healthcode.recalc_workers')::integer - running, after_me);
+END $$;
+COMMENT ON FUNCTION @extschema@._ensure_recalc_workers(boolean) IS
+  'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database; returns how many it started.';
+REVOKE ALL ON FUNCTION @extschema@._ensure_recalc_workers(boolean) FROM PUBLIC;
+
+-- What the risk-area and policy triggers call (holding the evidence lock
+-- exclusively): a change that touches few rows is recalculated here, as
+-- before; a larger one goes on the work list, and the statement is done.
+-- kind risk_area: areas; policy: regions; everyone: neither.
+CREATE FUNCTION @extschema@._recalc_changed(kind text, areas @extschema@.risk_area[], regions text[], cause text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  lim integer := current_setting('healthcode.recalc_inline_limit')::integer;
+  horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
+  touched bigint;
+  stays @extschema@.reexamined_stays[];
+BEGIN
+  IF kind = 'risk_area' THEN
+    EXECUTE format('SELECT count(*) FROM (%s LIMIT $3) s', @extschema@._work_stays_sql(''))
+      INTO touched USING areas, horizon, lim + 1;
+  ELSIF kind = 'policy' THEN
+    SELECT count(*) INTO touched
+      FROM (SELECT 1 FROM unnest(regions) r(code)
+              JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code)
+             LIMIT lim + 1) x;
+  ELSE
+    SELECT count(*) INTO touched FROM (SELECT 1 FROM @extschema@.person p LIMIT lim + 1) x;
+  END IF;
+  IF touched <= lim THEN
+    IF kind = 'risk_area' THEN
+      stays := @extschema@._stays_in_changed_areas(areas, horizon);
+      PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,
+                                     exclusive => true, changed_stays => stays);
+    ELSIF kind = 'policy' THEN
+      PERFORM @extschema@._recompute(@extschema@._people_governed(regions), cause, exclusive => true);
+    ELSE
+      PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p), cause, exclusive => true);
+    END IF;
+    RETURN;
+  END IF;
+  -- created_at is taken now, holding the lock: a recalculation that ran
+  -- without seeing this change finished before it (the lock orders them),
+  -- so nothing older than created_at can pass for its result
+  INSERT INTO @extschema@.recalc_work (kind, areas, regions, cause, created_at, horizon)
+  VALUES (kind, CASE WHEN kind = 'risk_area' THEN areas END, CASE WHEN kind = 'policy' THEN regions END,
+          cause, clock_timestamp(), horizon);
+  PERFORM @extschema@._ensure_recalc_workers(true);
+END $$;
+COMMENT ON FUNCTION @extschema@._recalc_changed(text, @extschema@.risk_area[], text[], text) IS
+  'Internal: recalculates the people a risk-area (areas), policy (regions) or everyone change concerns, in this statement when it touches at most healthcode.recalc_inline_limit rows, else by recording it on the work list for the workers.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_changed(text, @extschema@.risk_area[], text[], text) FROM PUBLIC;
+
+-- One step of a worker, in a transaction of its own: list the people of
+-- the oldest change not listed yet, or recalculate a batch of the oldest
+-- listed one. Returns how many people it listed or recalculated; 0 when
+-- the batches left are all in other workers' hands; -1 when the list is
+-- empty. Two workers never take the same rows (SKIP LOCKED).
+CREATE FUNCTION @extschema@._recalc_step(batch integer DEFAULT NULL) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer := coalesce(batch, current_setting('healthcode.recalc_batch_size')::integer);
+  w @extschema@.recalc_work;
+  persons bigint[];
+  stays @extschema@.reexamined_stays[];
+  rest bigint[];
+BEGIN
+  IF n IS NULL OR n < 1 THEN
+    RAISE EXCEPTION 'batch must be at least 1, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  SELECT * INTO w FROM @extschema@.recalc_work x WHERE x.listed_at IS NULL ORDER BY x.id
+     FOR UPDATE SKIP LOCKED LIMIT 1;
+  IF FOUND THEN
+    RETURN greatest(@extschema@._list_work(w), 1);
+  END IF;
+  -- (shared, as every evidence trigger: a small designation recalculated
+  -- in its own statement holds it exclusively and must not meet a batch)
+  PERFORM @extschema@._evidence_lock(false);
+  FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.listed_at IS NOT NULL ORDER BY x.id LOOP
+    WITH taken AS (
+      SELECT r.person_id FROM @extschema@.recalc_pending r
+       WHERE r.work_id = w.id ORDER BY r.person_id LIMIT n FOR UPDATE SKIP LOCKED
+    ), gone AS (
+      DELETE FROM @extschema@.recalc_pending r USING taken
+       WHERE r.work_id = w.id AND r.person_id = taken.person_id
+      RETURNING r.person_id
+    )
+    SELECT array_agg(g.person_id ORDER BY g.person_id) INTO persons FROM gone g;
+    IF persons IS NULL THEN
+      -- done, unless other workers still hold its last rows
+      DELETE FROM @extschema@.recalc_work x
+       WHERE x.id = w.id AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_pending r WHERE r.work_id = w.id);
+      CONTINUE;
+    END IF;
+    IF w.kind = 'risk_area' THEN
+      -- their stays in the areas, re-examined; the rest of their evidence
+      -- is in their stored inputs
+      stays := @extschema@._stays_in_changed_areas(w.areas, w.horizon, persons);
+      PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
+                                     changed_stays => stays, changed_at => w.created_at);
+      -- (those whose stays are gone since: from all their evidence)
+      rest := ARRAY(SELECT p FROM unnest(persons) p
+                     WHERE NOT EXISTS (SELECT 1 FROM unnest(stays) s WHERE s.person_id = p));
+      PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
+    ELSE
+      PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
+    END IF;
+    RETURN cardinality(persons);
+  END LOOP;
+  RETURN CASE WHEN EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN 0 ELSE -1 END;
+END $$;
+COMMENT ON FUNCTION @extschema@._recalc_step(integer) IS
+  'Internal: one step of the work list in the caller''s transaction: lists the people of the oldest change not listed yet, or recalculates a batch (default healthcode.recalc_batch_size) of the oldest listed one and takes them off the list. Returns how many people; 0 when what is left is in other workers'' hands, -1 when the list is empty.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_step(integer) FROM PUBLIC;
+
+-- ---- watching and waiting ---------------------------------------------------------
+
+CREATE FUNCTION @extschema@._recalc_progress()
+RETURNS TABLE (work_id bigint, kind text, cause text, created_at timestamptz, listed_at timestamptz,
+               people bigint, people_left bigint, per_second numeric, expected_end timestamptz,
+               workers integer)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT w.id, w.kind, w.cause, w.created_at, w.listed_at, w.people, l.people_left,
+         pg_catalog.round(r.rate, 1),
+         CASE WHEN r.rate OPERATOR(pg_catalog.>) 0 THEN pg_catalog.clock_timestamp()
+                                   OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => l.people_left::double precision OPERATOR(pg_catalog./) r.rate::double precision) END,
+         (SELECT pg_catalog.count(*)::integer FROM pg_catalog.pg_stat_activity a
+           WHERE a.backend_type OPERATOR(pg_catalog.=) 'healthcode recalculation'
+             AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+    FROM @extschema@.recalc_work w
+    CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL THEN pg_catalog.count(*) END AS people_left
+                          FROM @extschema@.recalc_pending p
+                         WHERE p.work_id OPERATOR(pg_catalog.=) w.id) l
+    CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL
+                                     AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) w.listed_at
+                               THEN (w.people OPERATOR(pg_catalog.-) l.people_left)::numeric
+                                    OPERATOR(pg_catalog./) EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) w.listed_at) END AS rate) r
+   ORDER BY w.id;
+END;
+COMMENT ON FUNCTION @extschema@._recalc_progress() IS 'Internal: the rows of recalc_progress.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_progress() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._recalc_progress() TO healthcode_admin;
+CREATE VIEW @extschema@.recalc_progress AS
+SELECT f.work_id, f.kind, f.cause, f.created_at, f.listed_at, f.people, f.people_left, f.per_second,
+       f.expected_end, f.workers
+  FROM @extschema@._recalc_progress() f;
+COMMENT ON VIEW @extschema@.recalc_progress IS
+  'The status work list: each change still being recalculated, how many people it concerns and has left, the rate since they were listed, when it should be done at that rate, and how many workers run in this database. Empty when nothing is pending.';
+COMMENT ON COLUMN @extschema@.recalc_progress.work_id IS 'The change.';
+COMMENT ON COLUMN @extschema@.recalc_progress.kind IS 'risk_area, policy or everyone.';
+COMMENT ON COLUMN @extschema@.recalc_progress.cause IS 'What changed (as status_history records it).';
+COMMENT ON COLUMN @extschema@.recalc_progress.created_at IS 'When the change took effect.';
+COMMENT ON COLUMN @extschema@.recalc_progress.listed_at IS 'When its people were listed (NULL: not yet).';
+COMMENT ON COLUMN @extschema@.recalc_progress.people IS 'People it concerns (NULL until listed).';
+COMMENT ON COLUMN @extschema@.recalc_progress.people_left IS 'People not recalculated yet (NULL until listed).';
+COMMENT ON COLUMN @extschema@.recalc_progress.per_second IS 'People recalculated a second since they were listed.';
+COMMENT ON COLUMN @extschema@.recalc_progress.expected_end IS 'When the last should be done at that rate.';
+COMMENT ON COLUMN @extschema@.recalc_progress.workers IS 'Workers running in this database.';
+REVOKE ALL ON @extschema@.recalc_progress FROM PUBLIC;
+GRANT SELECT ON @extschema@.recalc_progress TO healthcode_admin;
+
+-- Waits until the work list is empty, starting workers where none run
+-- (after a restart, none does until something starts them: this, the next
+-- large change, or a scheduled call). A procedure: called outside a
+-- transaction block, and with no worker to be had (recalc_workers 0, or no
+-- free slot), it works the list itself, a transaction a batch.
+CREATE PROCEDURE @extschema@.wait_for_recalc(timeout interval DEFAULT interval '1 hour')
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  deadline timestamptz := clock_timestamp() + coalesce(timeout, interval '1 hour');
+  running integer;
+  done integer;
+BEGIN
+  LOOP
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM @extschema@.recalc_work);
+    IF clock_timestamp() > deadline THEN
+      RAISE EXCEPTION 'the status work list is not done after %', timeout USING ERRCODE = '57014',
+        HINT = 'SELECT * FROM healthcode.recalc_progress; shows what is left.';
+    END IF;
+    PERFORM @extschema@._ensure_recalc_workers(false);
+    SELECT count(*) INTO running FROM pg_stat_activity a
+     WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
+    IF running = 0 THEN
+      done := @extschema@._recalc_step();
+      COMMIT;
+    ELSE
+      COMMIT;
+      PERFORM pg_sleep(0.05);
+    END IF;
+  END LOOP;
+END $$;
+COMMENT ON PROCEDURE @extschema@.wait_for_recalc(interval) IS
+  'Waits until the status work list is empty (57014 after timeout), starting workers up to healthcode.recalc_workers; with none to be had, works through the list itself, a transaction a batch. CALL it outside a transaction block.';
+REVOKE ALL ON PROCEDURE @extschema@.wait_for_recalc(interval) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE @extschema@.wait_for_recalc(interval) TO healthcode_admin;
