@@ -160,3 +160,27 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_INT32(started);
 }
+
+/*
+ * The work list's settings, read through the module so that they exist
+ * even in a session that has not loaded it yet (current_setting() would
+ * not know them there).
+ */
+PG_FUNCTION_INFO_V1(healthcode_recalc_setting);
+Datum
+healthcode_recalc_setting(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (strcmp(name, "workers") == 0)
+		PG_RETURN_INT32(hc_recalc_workers);
+	if (strcmp(name, "batch_size") == 0)
+		PG_RETURN_INT32(hc_recalc_batch_size);
+	if (strcmp(name, "inline_limit") == 0)
+		PG_RETURN_INT32(hc_recalc_inline_limit);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("no work list setting \"%s\"", name),
+			 errhint("The settings are workers, batch_size and inline_limit (healthcode.recalc_*).")));
+	PG_RETURN_NULL();
+}

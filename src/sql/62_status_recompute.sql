@@ -31,7 +31,7 @@ DECLARE
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
   horizon timestamptz := @extschema@._evidence_horizon(t);
-  batch integer := current_setting('healthcode.recalc_batch_size')::integer;
+  batch integer := @extschema@._recalc_setting('batch_size');
   n integer;
   i integer;
   step regprocedure;

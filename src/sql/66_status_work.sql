@@ -247,6 +247,13 @@ COMMENT ON COLUMN @extschema@.current_status.valid_until IS 'Until when this sta
 
 -- ---- recording a change, and the workers ---------------------------------------
 
+CREATE FUNCTION @extschema@._recalc_setting(name text) RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_recalc_setting'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._recalc_setting(text) IS
+  'Internal: healthcode.recalc_workers, recalc_batch_size or recalc_inline_limit by short name (workers, batch_size, inline_limit), known even before the module is loaded.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_setting(text) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@._launch_recalc_workers(wanted integer, after_me boolean) RETURNS integer
   AS 'MODULE_PATHNAME', 'healthcode_launch_recalc_workers'
   LANGUAGE C VOLATILE;
@@ -265,7 +272,7 @@ BEGIN
   SELECT count(*) INTO running FROM pg_stat_activity a
    WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
   RETURN @extschema@._launch_recalc_workers(
-           current_setting('healthcode.recalc_workers')::integer - running, after_me);
+           @extschema@._recalc_setting('workers') - running, after_me);
 END $$;
 COMMENT ON FUNCTION @extschema@._ensure_recalc_workers(boolean) IS
   'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database; returns how many it started.';
@@ -281,7 +288,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  lim integer := current_setting('healthcode.recalc_inline_limit')::integer;
+  lim integer := @extschema@._recalc_setting('inline_limit');
   horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
   touched bigint;
   stays @extschema@.reexamined_stays[];
@@ -331,7 +338,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  n integer := coalesce(batch, current_setting('healthcode.recalc_batch_size')::integer);
+  n integer := coalesce(batch, @extschema@._recalc_setting('batch_size'));
   w @extschema@.recalc_work;
   persons bigint[];
   stays @extschema@.reexamined_stays[];

@@ -270,7 +270,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work_id_seq', '')
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node status subscription_sql verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -623,7 +623,7 @@ DECLARE
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
   horizon timestamptz := @extschema@._evidence_horizon(t);
-  batch integer := current_setting('healthcode.recalc_batch_size')::integer;
+  batch integer := @extschema@._recalc_setting('batch_size');
   n integer;
   i integer;
   step regprocedure;
@@ -1288,6 +1288,13 @@ GRANT EXECUTE ON FUNCTION @extschema@._work_pending() TO healthcode_operator;
 GRANT EXECUTE ON FUNCTION @extschema@._read_status(@extschema@.person_status, timestamptz) TO healthcode_operator;
 
 -- ---- recording a change, and the workers ---------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@._recalc_setting(name text) RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_recalc_setting'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._recalc_setting(text) IS
+  'Internal: healthcode.recalc_workers, recalc_batch_size or recalc_inline_limit by short name (workers, batch_size, inline_limit), known even before the module is loaded.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_setting(text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@._launch_recalc_workers(wanted integer, after_me boolean) RETURNS integer
   AS 'MODULE_PATHNAME', 'healthcode_launch_recalc_workers'
   LANGUAGE C VOLATILE;
@@ -1306,7 +1313,7 @@ BEGIN
   SELECT count(*) INTO running FROM pg_stat_activity a
    WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
   RETURN @extschema@._launch_recalc_workers(
-           current_setting('healthcode.recalc_workers')::integer - running, after_me);
+           @extschema@._recalc_setting('workers') - running, after_me);
 END $$;
 COMMENT ON FUNCTION @extschema@._ensure_recalc_workers(boolean) IS
   'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database; returns how many it started.';
@@ -1322,7 +1329,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  lim integer := current_setting('healthcode.recalc_inline_limit')::integer;
+  lim integer := @extschema@._recalc_setting('inline_limit');
   horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
   touched bigint;
   stays @extschema@.reexamined_stays[];
@@ -1372,7 +1379,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  n integer := coalesce(batch, current_setting('healthcode.recalc_batch_size')::integer);
+  n integer := coalesce(batch, @extschema@._recalc_setting('batch_size'));
   w @extschema@.recalc_work;
   persons bigint[];
   stays @extschema@.reexamined_stays[];
