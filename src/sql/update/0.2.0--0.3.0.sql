@@ -270,7 +270,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work_id_seq', '')
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node status subscription_sql verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -1931,20 +1931,20 @@ GRANT EXECUTE ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) T
 -- with what the triggers stored. An empty result means the incremental,
 -- trigger-driven recalculation agrees with a full one.
 -- ---------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION @extschema@.check_consistency(at timestamptz DEFAULT pg_catalog.statement_timestamp())
+CREATE OR REPLACE FUNCTION @extschema@._consistency_of(persons bigint[], at timestamptz)
 RETURNS TABLE (person_id bigint, stored jsonb, recomputed jsonb)
 LANGUAGE sql STABLE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   WITH fresh AS (
     SELECT f.person_id, f.timeline AS v
-      FROM @extschema@._fresh_status(ARRAY(SELECT p.id FROM @extschema@.person p), check_consistency.at) f
+      FROM @extschema@._fresh_status(_consistency_of.persons, _consistency_of.at) f
   ), policies AS MATERIALIZED (
     -- once a region, and the horizon once
     SELECT r.region, @extschema@._policy_versions(r.region) AS vec,
-           @extschema@._evidence_horizon(check_consistency.at) AS horizon
-      FROM (SELECT DISTINCT s.region FROM @extschema@.person_status s) r
+           @extschema@._evidence_horizon(_consistency_of.at) AS horizon
+      FROM (SELECT DISTINCT s.region FROM @extschema@.person_status s
+             WHERE s.person_id OPERATOR(pg_catalog.=) ANY (_consistency_of.persons)) r
   ), stored AS MATERIALIZED (
     -- what readers see: while a change on the work list has yet to
     -- recalculate a person, their status computed fresh (_status_now), and
@@ -1953,16 +1953,18 @@ BEGIN ATOMIC
            -- the timeline a risk-area change would compute from the stored
            -- inputs (with no stay re-examined): it must be the same
            CASE WHEN s.inputs IS NOT NULL AND x.pending IS NULL THEN
-             @extschema@._status_from_stored_inputs(s.inputs, '{}', '{}', '{}', '{}', v.vec, check_consistency.at,
+             @extschema@._status_from_stored_inputs(s.inputs, '{}', '{}', '{}', '{}', v.vec, _consistency_of.at,
                                           v.horizon) END AS from_inputs
       FROM @extschema@.person_status s
       JOIN policies v ON v.region OPERATOR(pg_catalog.=) s.region
+     -- (and a status row whose person is not in the batch belongs to another)
       CROSS JOIN LATERAL (SELECT CASE WHEN (SELECT @extschema@._work_pending())
-                                      THEN @extschema@._status_now(s, check_consistency.at)
-                                      ELSE @extschema@.status_at(s, check_consistency.at) END AS v,
+                                      THEN @extschema@._status_now(s, _consistency_of.at)
+                                      ELSE @extschema@.status_at(s, _consistency_of.at) END AS v,
                                  CASE WHEN (SELECT @extschema@._work_pending())
                                       THEN @extschema@._pending_since(s.person_id) END AS pending
                             OFFSET 0) x
+     WHERE s.person_id OPERATOR(pg_catalog.=) ANY (_consistency_of.persons)
   ), compared AS (
     SELECT COALESCE(f.person_id, s.person_id) AS person_id,
            CASE WHEN s.person_id IS NOT NULL THEN
@@ -1995,8 +1997,33 @@ BEGIN ATOMIC
       OR (j.from_inputs IS NOT NULL AND j.from_inputs IS DISTINCT FROM j.recomputed)
    ORDER BY 1;
 END;
+COMMENT ON FUNCTION @extschema@._consistency_of(bigint[], timestamptz) IS
+  'Internal: check_consistency for the people given (one batch).';
+REVOKE ALL ON FUNCTION @extschema@._consistency_of(bigint[], timestamptz) FROM PUBLIC;
+
+-- Everyone, a batch at a time (healthcode.recalc_batch_size people, by
+-- id): memory stays bounded however many people there are.
+CREATE OR REPLACE FUNCTION @extschema@.check_consistency(at timestamptz DEFAULT pg_catalog.statement_timestamp())
+RETURNS TABLE (person_id bigint, stored jsonb, recomputed jsonb)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  batch integer := @extschema@._recalc_setting('batch_size');
+  last_id bigint := -1;
+  persons bigint[];
+BEGIN
+  PERFORM @extschema@._require_finite(check_consistency.at, 'at');
+  LOOP
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p WHERE p.id > last_id ORDER BY p.id LIMIT batch);
+    EXIT WHEN cardinality(persons) = 0;
+    last_id := persons[cardinality(persons)];
+    RETURN QUERY SELECT * FROM @extschema@._consistency_of(persons, check_consistency.at);
+  END LOOP;
+END $$;
 COMMENT ON FUNCTION @extschema@.check_consistency(timestamptz) IS
-  'Recomputes every person''s status from the raw evidence and returns each person whose stored status (read at the same instant) differs, with both versions; under "from_inputs", the status computed from the evidence stored with it (person_status.inputs, what a risk-area change recomputes from), which must be the same. Empty when the triggers kept everything right.';
+  'Recomputes every person''s status from the raw evidence, a batch of healthcode.recalc_batch_size people at a time, and returns each person whose status as readers see it (read at the same instant) differs, with both versions; under "from_inputs", the status computed from the evidence stored with it (person_status.inputs, what a risk-area change recomputes from), which must be the same. Empty when the triggers kept everything right.';
 REVOKE ALL ON FUNCTION @extschema@.check_consistency(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_consistency(timestamptz) TO healthcode_admin;
 
