@@ -36,8 +36,12 @@ CREATE TABLE @extschema@.person_status (
   inputs        bytea,
   CONSTRAINT person_status_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
-);
-CREATE INDEX person_status_region ON @extschema@.person_status (region, colour);
+)
+-- Rows are rewritten often (every recalculation that changes a timeline):
+-- room on each page, and no index on what changes (the colour), let most
+-- of those updates be HOT, written in place without touching an index.
+WITH (fillfactor = 80);
+CREATE INDEX person_status_region ON @extschema@.person_status (region);
 COMMENT ON TABLE @extschema@.person_status IS
   'Each person''s stored status timeline as of computed_at: the segment then current and the later ones. Read it through healthcode.status() or current_status, which pick the segment of the read time.';
 COMMENT ON COLUMN @extschema@.person_status.person_id IS 'The person.';

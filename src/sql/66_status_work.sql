@@ -441,40 +441,60 @@ COMMENT ON COLUMN @extschema@.recalc_progress.workers IS 'Workers running in thi
 REVOKE ALL ON @extschema@.recalc_progress FROM PUBLIC;
 GRANT SELECT ON @extschema@.recalc_progress TO healthcode_admin;
 
--- Waits until the work list is empty, starting workers where none run
--- (after a restart, none does until something starts them: this, the next
--- large change, or a scheduled call). A procedure: called outside a
--- transaction block, and with no worker to be had (recalc_workers 0, or no
--- free slot), it works the list itself, a transaction a batch.
-CREATE PROCEDURE @extschema@.wait_for_recalc(timeout interval DEFAULT interval '1 hour')
-LANGUAGE plpgsql
+-- One turn of wait_for_recalc (which cannot run as the owner itself: a
+-- procedure that commits may be neither SECURITY DEFINER nor SET a
+-- setting): -1 when the list is empty; else starts workers up to
+-- healthcode.recalc_workers and, with none running (none allowed, or no
+-- free slot), does one step itself: how many people it did (0: it waits).
+CREATE FUNCTION @extschema@._recalc_wait_step() RETURNS integer
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN
+    RETURN -1;
+  END IF;
+  PERFORM @extschema@._ensure_recalc_workers(false);
+  IF EXISTS (SELECT 1 FROM pg_stat_activity a
+              WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database()) THEN
+    RETURN 0;
+  END IF;
+  RETURN greatest(@extschema@._recalc_step(), 0);
+END $$;
+COMMENT ON FUNCTION @extschema@._recalc_wait_step() IS
+  'Internal: one turn of wait_for_recalc: -1 when the work list is empty; else starts workers and, with none running, does one step itself (returns how many people; 0 while workers do the work).';
+REVOKE ALL ON FUNCTION @extschema@._recalc_wait_step() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._recalc_wait_step() TO healthcode_admin;
+
+-- Waits until the work list is empty, starting workers where none run
+-- (after a restart, none does until something starts them: this, the next
+-- large change, or a scheduled call). With no worker to be had, it works
+-- the list itself, committing after each batch: CALL it outside a
+-- transaction block. (It runs as its caller, who needs only EXECUTE on
+-- it and on _recalc_wait_step: hence every name schema-qualified.)
+CREATE PROCEDURE @extschema@.wait_for_recalc(timeout interval DEFAULT interval '1 hour')
+LANGUAGE plpgsql
+AS $$
 DECLARE
-  deadline timestamptz := clock_timestamp() + coalesce(timeout, interval '1 hour');
-  running integer;
+  deadline timestamptz := pg_catalog.clock_timestamp()
+                          OPERATOR(pg_catalog.+) coalesce(timeout, interval '1 hour');
   done integer;
 BEGIN
   LOOP
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM @extschema@.recalc_work);
-    IF clock_timestamp() > deadline THEN
+    done := @extschema@._recalc_wait_step();
+    EXIT WHEN done OPERATOR(pg_catalog.<) 0;
+    COMMIT;
+    IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) deadline THEN
       RAISE EXCEPTION 'the status work list is not done after %', timeout USING ERRCODE = '57014',
         HINT = 'SELECT * FROM healthcode.recalc_progress; shows what is left.';
     END IF;
-    PERFORM @extschema@._ensure_recalc_workers(false);
-    SELECT count(*) INTO running FROM pg_stat_activity a
-     WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
-    IF running = 0 THEN
-      done := @extschema@._recalc_step();
-      COMMIT;
-    ELSE
-      COMMIT;
-      PERFORM pg_sleep(0.05);
+    IF done OPERATOR(pg_catalog.=) 0 THEN
+      PERFORM pg_catalog.pg_sleep(0.05);
     END IF;
   END LOOP;
 END $$;
 COMMENT ON PROCEDURE @extschema@.wait_for_recalc(interval) IS
-  'Waits until the status work list is empty (57014 after timeout), starting workers up to healthcode.recalc_workers; with none to be had, works through the list itself, a transaction a batch. CALL it outside a transaction block.';
+  'Waits until the status work list is empty (57014 after timeout), starting workers up to healthcode.recalc_workers; with none to be had, works through the list itself, committing after each batch. CALL it outside a transaction block while work is pending.';
 REVOKE ALL ON PROCEDURE @extschema@.wait_for_recalc(interval) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.wait_for_recalc(interval) TO healthcode_admin;

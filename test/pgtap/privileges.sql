@@ -39,7 +39,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     '_arrival_rule_from_exchange()', '_arrival_rule_to_exchange()', '_codes_per_day()', '_decision_chain_append()', '_decisions_by_operator()', '_dump_marker_loaded()',
     '_evidence_changed()', '_findings_per_day()', '_national_arrival_rule_guard()', '_person_changed()', '_person_lock()',
     '_person_removed()', '_policy_changed()', '_policy_from_exchange()', '_policy_to_exchange()',
-    '_read_status(person_status,timestamp with time zone)', '_recalc_progress()', '_red_push_changed()', '_red_push_check()', '_risk_area_changed()', '_status_summary()',
+    '_read_status(person_status,timestamp with time zone)', '_recalc_progress()', '_recalc_wait_step()', '_red_push_changed()', '_red_push_check()', '_risk_area_changed()', '_status_summary()',
     '_tests_per_day()', '_transitions_per_day()', '_travel_changed()', '_trust_list_to_exchange()', '_work_pending()',
     'audit(bigint,text)', 'check_consistency(timestamp with time zone)', 'check_in(text,numeric,text[])',
     'checkpoint_verify(healthcode,text,timestamp with time zone,boolean)',
@@ -57,7 +57,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     'revoke_key(bytea,text)', 'revoke_region(regrole,text)',
     'rotate_key(text,timestamp with time zone)', 'set_node(text,text,text)',
     'status(bigint,timestamp with time zone)', 'subject_of(text)',
-    'verify_arrival(healthcode,text,timestamp with time zone,boolean)', 'wait_for_recalc(interval)']::text[],
+    'verify_arrival(healthcode,text,timestamp with time zone,boolean)']::text[],
           'exactly the reviewed functions run as the extension''s owner (SECURITY DEFINER)');
 SELECT is_empty($$
   SELECT p.oid::regprocedure FROM pg_proc p

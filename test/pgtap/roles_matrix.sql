@@ -148,7 +148,7 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
   'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication',
-  'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress']) f;
+  'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step']) f;
 -- the owner only: raw signing and pseudonyms, and every internal function,
 -- the status engine's aggregate among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[

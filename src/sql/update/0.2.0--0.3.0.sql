@@ -269,8 +269,15 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
 
+-- ---- status rows updated in place where they can be (60_status.sql): no index
+-- on the colour, room on each page (pages written from now on; VACUUM FULL
+-- healthcode.person_status makes room on the old ones, see CHANGES.md)
+DROP INDEX @extschema@.person_status_region;
+CREATE INDEX person_status_region ON @extschema@.person_status (region);
+ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node status subscription_sql verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -1463,41 +1470,61 @@ COMMENT ON FUNCTION @extschema@._recalc_progress() IS 'Internal: the rows of rec
 REVOKE ALL ON FUNCTION @extschema@._recalc_progress() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._recalc_progress() TO healthcode_admin;
 
--- Waits until the work list is empty, starting workers where none run
--- (after a restart, none does until something starts them: this, the next
--- large change, or a scheduled call). A procedure: called outside a
--- transaction block, and with no worker to be had (recalc_workers 0, or no
--- free slot), it works the list itself, a transaction a batch.
-CREATE OR REPLACE PROCEDURE @extschema@.wait_for_recalc(timeout interval DEFAULT interval '1 hour')
-LANGUAGE plpgsql
+-- One turn of wait_for_recalc (which cannot run as the owner itself: a
+-- procedure that commits may be neither SECURITY DEFINER nor SET a
+-- setting): -1 when the list is empty; else starts workers up to
+-- healthcode.recalc_workers and, with none running (none allowed, or no
+-- free slot), does one step itself: how many people it did (0: it waits).
+CREATE OR REPLACE FUNCTION @extschema@._recalc_wait_step() RETURNS integer
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN
+    RETURN -1;
+  END IF;
+  PERFORM @extschema@._ensure_recalc_workers(false);
+  IF EXISTS (SELECT 1 FROM pg_stat_activity a
+              WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database()) THEN
+    RETURN 0;
+  END IF;
+  RETURN greatest(@extschema@._recalc_step(), 0);
+END $$;
+COMMENT ON FUNCTION @extschema@._recalc_wait_step() IS
+  'Internal: one turn of wait_for_recalc: -1 when the work list is empty; else starts workers and, with none running, does one step itself (returns how many people; 0 while workers do the work).';
+REVOKE ALL ON FUNCTION @extschema@._recalc_wait_step() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._recalc_wait_step() TO healthcode_admin;
+
+-- Waits until the work list is empty, starting workers where none run
+-- (after a restart, none does until something starts them: this, the next
+-- large change, or a scheduled call). With no worker to be had, it works
+-- the list itself, committing after each batch: CALL it outside a
+-- transaction block. (It runs as its caller, who needs only EXECUTE on
+-- it and on _recalc_wait_step: hence every name schema-qualified.)
+CREATE OR REPLACE PROCEDURE @extschema@.wait_for_recalc(timeout interval DEFAULT interval '1 hour')
+LANGUAGE plpgsql
+AS $$
 DECLARE
-  deadline timestamptz := clock_timestamp() + coalesce(timeout, interval '1 hour');
-  running integer;
+  deadline timestamptz := pg_catalog.clock_timestamp()
+                          OPERATOR(pg_catalog.+) coalesce(timeout, interval '1 hour');
   done integer;
 BEGIN
   LOOP
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM @extschema@.recalc_work);
-    IF clock_timestamp() > deadline THEN
+    done := @extschema@._recalc_wait_step();
+    EXIT WHEN done OPERATOR(pg_catalog.<) 0;
+    COMMIT;
+    IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) deadline THEN
       RAISE EXCEPTION 'the status work list is not done after %', timeout USING ERRCODE = '57014',
         HINT = 'SELECT * FROM healthcode.recalc_progress; shows what is left.';
     END IF;
-    PERFORM @extschema@._ensure_recalc_workers(false);
-    SELECT count(*) INTO running FROM pg_stat_activity a
-     WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
-    IF running = 0 THEN
-      done := @extschema@._recalc_step();
-      COMMIT;
-    ELSE
-      COMMIT;
-      PERFORM pg_sleep(0.05);
+    IF done OPERATOR(pg_catalog.=) 0 THEN
+      PERFORM pg_catalog.pg_sleep(0.05);
     END IF;
   END LOOP;
 END $$;
 COMMENT ON PROCEDURE @extschema@.wait_for_recalc(interval) IS
-  'Waits until the status work list is empty (57014 after timeout), starting workers up to healthcode.recalc_workers; with none to be had, works through the list itself, a transaction a batch. CALL it outside a transaction block.';
+  'Waits until the status work list is empty (57014 after timeout), starting workers up to healthcode.recalc_workers; with none to be had, works through the list itself, committing after each batch. CALL it outside a transaction block while work is pending.';
 REVOKE ALL ON PROCEDURE @extschema@.wait_for_recalc(interval) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.wait_for_recalc(interval) TO healthcode_admin;
 
