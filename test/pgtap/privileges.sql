@@ -55,7 +55,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     'register_person(text,text,text)', 'request_correction(bigint,text,bigint,text)',
     'review_finding(bigint,text,text)', 'revoke_code(healthcode,text)', 'revoke_codes_of(bigint,text)',
     'revoke_key(bytea,text)', 'revoke_region(regrole,text)',
-    'rotate_key(text,timestamp with time zone)', 'set_node(text,text,text)',
+    'rotate_key(text,timestamp with time zone)', 'set_node(text,text,text)', 'start_consistency_check()',
     'status(bigint,timestamp with time zone)', 'subject_of(text)',
     'verify_arrival(healthcode,text,timestamp with time zone,boolean)']::text[],
           'exactly the reviewed functions run as the extension''s owner (SECURITY DEFINER)');

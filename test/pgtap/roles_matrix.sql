@@ -70,7 +70,8 @@ INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
                     'risk_area', 'policy', 'region_scope', 'arrival_rule']) r;
-INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}');
+INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}'),
+                           ('admin', 'consistency_finding', '{SELECT,DELETE}');
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
@@ -148,7 +149,8 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
   'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication',
-  'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step']) f;
+  'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
+  'start_consistency_check']) f;
 -- the owner only: raw signing and pseudonyms, and every internal function,
 -- the status engine's aggregate among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
@@ -408,10 +410,11 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
                    -- public keys and rules, this node's identity; and what only the
                    -- national admin reads: code counts, pseudonyms pushed without a
-                   -- region, refused exchange rows; the status work list, which no
-                   -- role but the owner reads
+                   -- region, refused exchange rows; the status work list and the
+                   -- consistency findings, which no role but the owner and the admins reads
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer',
-                                         'red_push', 'exchange_reject', 'recalc_work', 'recalc_pending')
+                                         'red_push', 'exchange_reject', 'recalc_work', 'recalc_pending',
+                                         'consistency_finding')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                   AND a.attname IN ('region', 'division', 'person_id', 'subject', 'national_subject',

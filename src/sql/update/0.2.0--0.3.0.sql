@@ -223,7 +223,7 @@ GRANT SELECT ON @extschema@.arrival_rule_exchange TO healthcode_admin;
 -- new definition after the functions)
 CREATE TABLE @extschema@.recalc_work (
   id            bigserial PRIMARY KEY,
-  kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('risk_area', 'policy', 'everyone')),
+  kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('risk_area', 'policy', 'everyone', 'check')),
   -- risk_area: the old and new designations (their stays are re-examined)
   areas         @extschema@.risk_area[],
   -- policy: the regions whose people the changed versions govern
@@ -242,7 +242,7 @@ CREATE TABLE @extschema@.recalc_work (
 COMMENT ON TABLE @extschema@.recalc_work IS
   'Internal: changes whose recalculation the workers do (the status work list). A row stays until every person it concerns is recalculated; recalc_progress shows them.';
 COMMENT ON COLUMN @extschema@.recalc_work.id IS 'The change, in the order recorded.';
-COMMENT ON COLUMN @extschema@.recalc_work.kind IS 'risk_area (stays in areas re-examined), policy (people governed by regions recalculated) or everyone.';
+COMMENT ON COLUMN @extschema@.recalc_work.kind IS 'risk_area (stays in areas re-examined), policy (people governed by regions recalculated), everyone, or check (a consistency check of everyone, which changes nothing: start_consistency_check).';
 COMMENT ON COLUMN @extschema@.recalc_work.areas IS 'risk_area: the old and new designations.';
 COMMENT ON COLUMN @extschema@.recalc_work.regions IS 'policy: the regions the changed versions govern.';
 COMMENT ON COLUMN @extschema@.recalc_work.cause IS 'The cause its status changes are recorded with.';
@@ -264,10 +264,28 @@ COMMENT ON TABLE @extschema@.recalc_pending IS
 COMMENT ON COLUMN @extschema@.recalc_pending.work_id IS 'The change.';
 COMMENT ON COLUMN @extschema@.recalc_pending.person_id IS 'A person it concerns.';
 REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
+CREATE TABLE @extschema@.consistency_finding (
+  check_id      bigint NOT NULL,
+  person_id     bigint NOT NULL,
+  checked_at    timestamptz NOT NULL,
+  stored        jsonb,
+  recomputed    jsonb,
+  CONSTRAINT consistency_finding_pkey PRIMARY KEY (check_id, person_id)
+);
+COMMENT ON TABLE @extschema@.consistency_finding IS
+  'What consistency checks run by the workers found (start_consistency_check): each person whose status as readers see it differed from a full recalculation, as check_consistency() returns them. No row for a check: nothing wrong.';
+COMMENT ON COLUMN @extschema@.consistency_finding.check_id IS 'The check (its recalc_work id, which start_consistency_check returned).';
+COMMENT ON COLUMN @extschema@.consistency_finding.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.consistency_finding.checked_at IS 'When their batch was checked.';
+COMMENT ON COLUMN @extschema@.consistency_finding.stored IS 'Their status as readers saw it (as check_consistency()).';
+COMMENT ON COLUMN @extschema@.consistency_finding.recomputed IS 'Their status recalculated from the evidence.';
+REVOKE ALL ON @extschema@.consistency_finding FROM PUBLIC;
+GRANT SELECT, DELETE ON @extschema@.consistency_finding TO healthcode_admin;
 GRANT SELECT ON @extschema@.recalc_work, @extschema@.recalc_pending TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.consistency_finding', '');
 
 -- ---- status rows updated in place where they can be (60_status.sql): no index
 -- on the colour, room on each page (pages written from now on; VACUUM FULL
@@ -277,7 +295,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -1164,6 +1182,7 @@ BEGIN
       FROM unnest(w.regions) r(code)
       JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code);
   ELSE
+    -- (everyone, and a consistency check)
     INSERT INTO @extschema@.recalc_pending (work_id, person_id) SELECT w.id, p.id FROM @extschema@.person p;
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -1206,9 +1225,9 @@ CREATE OR REPLACE FUNCTION @extschema@._work_pending() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work);
+RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work w WHERE w.kind OPERATOR(pg_catalog.<>) 'check');
 COMMENT ON FUNCTION @extschema@._work_pending() IS
-  'Internal: true while the status work list holds a change.';
+  'Internal: true while the status work list holds a change (a consistency check changes nothing).';
 REVOKE ALL ON FUNCTION @extschema@._work_pending() FROM PUBLIC;
 
 -- Since when a pending person's new status holds: the earliest change on
@@ -1220,7 +1239,7 @@ AS $$
 DECLARE
   w @extschema@.recalc_work;
 BEGIN
-  FOR w IN SELECT * FROM @extschema@.recalc_work x ORDER BY x.id LOOP
+  FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind <> 'check' ORDER BY x.id LOOP
     IF w.listed_at IS NOT NULL THEN
       IF EXISTS (SELECT 1 FROM @extschema@.recalc_pending r
                   WHERE r.work_id = w.id AND r.person_id = _pending_since.person_id) THEN
@@ -1391,6 +1410,7 @@ DECLARE
   persons bigint[];
   stays @extschema@.reexamined_stays[];
   rest bigint[];
+  checked timestamptz;
 BEGIN
   IF n IS NULL OR n < 1 THEN
     RAISE EXCEPTION 'batch must be at least 1, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
@@ -1419,7 +1439,17 @@ BEGIN
        WHERE x.id = w.id AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_pending r WHERE r.work_id = w.id);
       CONTINUE;
     END IF;
-    IF w.kind = 'risk_area' THEN
+    IF w.kind = 'check' THEN
+      -- a consistency check: what readers see against a full recalculation,
+      -- now (a stored timeline is read from its computed_at on, so never
+      -- at an earlier instant: the clock, as wait_for_recalc's steps share
+      -- one statement); the differences kept for the DBA
+      checked := clock_timestamp();
+      INSERT INTO @extschema@.consistency_finding (check_id, person_id, checked_at, stored, recomputed)
+      SELECT w.id, c.person_id, checked, c.stored, c.recomputed
+        FROM @extschema@._consistency_of(persons, checked) c;
+      RETURN cardinality(persons);
+    ELSIF w.kind = 'risk_area' THEN
       -- their stays in the areas, re-examined; the rest of their evidence
       -- is in their stored inputs
       stays := @extschema@._stays_in_changed_areas(w.areas, w.horizon, persons);
@@ -1527,6 +1557,25 @@ COMMENT ON PROCEDURE @extschema@.wait_for_recalc(interval) IS
   'Waits until the status work list is empty (57014 after timeout), starting workers up to healthcode.recalc_workers; with none to be had, works through the list itself, committing after each batch. CALL it outside a transaction block while work is pending.';
 REVOKE ALL ON PROCEDURE @extschema@.wait_for_recalc(interval) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.wait_for_recalc(interval) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.start_consistency_check() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint;
+BEGIN
+  INSERT INTO @extschema@.recalc_work (kind, cause, created_at, horizon)
+  VALUES ('check', 'consistency check', clock_timestamp(), @extschema@._evidence_horizon(statement_timestamp()))
+  RETURNING recalc_work.id INTO id;
+  PERFORM @extschema@._ensure_recalc_workers(true);
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.start_consistency_check() IS
+  'Puts a consistency check of everyone on the work list for the workers (a batch at a time, each checked when its batch runs) and returns its id; recalc_progress shows it, CALL wait_for_recalc() waits for it, and consistency_finding holds what it found (nothing: all right).';
+REVOKE ALL ON FUNCTION @extschema@.start_consistency_check() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.start_consistency_check() TO healthcode_admin;
 
 CREATE OR REPLACE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
 LANGUAGE plpgsql STABLE
@@ -2865,7 +2914,7 @@ SELECT f.work_id, f.kind, f.cause, f.created_at, f.listed_at, f.people, f.people
 COMMENT ON VIEW @extschema@.recalc_progress IS
   'The status work list: each change still being recalculated, how many people it concerns and has left, the rate since they were listed, when it should be done at that rate, and how many workers run in this database. Empty when nothing is pending.';
 COMMENT ON COLUMN @extschema@.recalc_progress.work_id IS 'The change.';
-COMMENT ON COLUMN @extschema@.recalc_progress.kind IS 'risk_area, policy or everyone.';
+COMMENT ON COLUMN @extschema@.recalc_progress.kind IS 'risk_area, policy, everyone or check.';
 COMMENT ON COLUMN @extschema@.recalc_progress.cause IS 'What changed (as status_history records it).';
 COMMENT ON COLUMN @extschema@.recalc_progress.created_at IS 'When the change took effect.';
 COMMENT ON COLUMN @extschema@.recalc_progress.listed_at IS 'When its people were listed (NULL: not yet).';
