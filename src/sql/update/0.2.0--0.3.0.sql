@@ -1456,8 +1456,9 @@ BEGIN
       PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
                                      changed_stays => stays, changed_at => w.created_at);
       -- (those whose stays are gone since: from all their evidence)
-      rest := ARRAY(SELECT p FROM unnest(persons) p
-                     WHERE NOT EXISTS (SELECT 1 FROM unnest(stays) s WHERE s.person_id = p));
+      -- (EXCEPT: hashed, where a NOT EXISTS over two arrays would compare
+      -- every pair)
+      rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
       PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
     ELSE
       PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
