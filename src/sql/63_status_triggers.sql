@@ -157,6 +157,18 @@ BEGIN
     EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
                    @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place FROM %s s WHERE s.at >= $1', src)))
       INTO persons USING horizon;
+    -- A stay removed while a change on the work list has it listed for
+    -- re-examination (66_status_work.sql) must not come back with the
+    -- batch: the person leaves the list and is recalculated here, from
+    -- all their evidence, which the change is part of.
+    IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
+      WITH dropped AS (
+        DELETE FROM @extschema@.recalc_pending r USING old_rows o
+         WHERE r.person_id = o.person_id AND o.id = ANY (r.stay_ids)
+        RETURNING r.person_id
+      )
+      SELECT persons || coalesce(array_agg(d.person_id), '{}') INTO persons FROM dropped d;
+    END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
   RETURN NULL;
@@ -169,9 +181,8 @@ REVOKE ALL ON FUNCTION @extschema@._travel_changed() FROM PUBLIC;
 -- designation covers while it was in force (_work_stays_sql); only their
 -- levels can change, so they are re-examined against every designation and
 -- their people recomputed from their stored inputs
--- (_status_from_stored_inputs). persons: only theirs (a worker's batch).
-CREATE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz,
-                                                    persons bigint[] DEFAULT NULL)
+-- (_status_from_stored_inputs).
+CREATE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -188,14 +199,14 @@ BEGIN
        ORDER BY r.person_id)$q$,
     @extschema@._stay_levels_sql(
       format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s',
-             @extschema@._work_stays_sql(CASE WHEN persons IS NOT NULL THEN 'WHERE t.person_id = ANY ($3)' ELSE '' END)),
+             @extschema@._work_stays_sql('')),
       every_stay => true))
-    INTO result USING areas, horizon, persons;
+    INTO result USING areas, horizon;
   RETURN result;
 END $$;
-COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz, bigint[]) IS
-  'Internal: the stays since horizon in a place one of the designations covers while it was in force (of the persons only, when given), each person''s with the level every designation in force at its time gives each now.';
-REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz, bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) IS
+  'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
+REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
 LANGUAGE plpgsql

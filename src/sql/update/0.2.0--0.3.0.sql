@@ -256,6 +256,12 @@ REVOKE ALL ON @extschema@.recalc_work FROM PUBLIC;
 CREATE TABLE @extschema@.recalc_pending (
   work_id       bigint NOT NULL REFERENCES @extschema@.recalc_work ON DELETE CASCADE,
   person_id     bigint NOT NULL,
+  -- risk_area: the person's stays in the areas, as listed (re-examined by
+  -- the batch without reading travel again; a stay deleted meanwhile takes
+  -- the row with it, see _travel_changed)
+  stay_ids      bigint[],
+  stay_ats      timestamptz[],
+  stay_places   text[],
   CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, person_id)
 );
 CREATE INDEX recalc_pending_person ON @extschema@.recalc_pending (person_id);
@@ -263,6 +269,9 @@ COMMENT ON TABLE @extschema@.recalc_pending IS
   'Internal: the people a listed change still has to recalculate; a worker deletes a batch of rows in the transaction that recalculates them.';
 COMMENT ON COLUMN @extschema@.recalc_pending.work_id IS 'The change.';
 COMMENT ON COLUMN @extschema@.recalc_pending.person_id IS 'A person it concerns.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_ids IS 'risk_area: the person''s stays in the areas (travel ids), as listed.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_ats IS 'risk_area: when each was.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_places IS 'risk_area: where.';
 REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 CREATE TABLE @extschema@.consistency_finding (
   check_id      bigint NOT NULL,
@@ -818,6 +827,18 @@ BEGIN
     EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
                    @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place FROM %s s WHERE s.at >= $1', src)))
       INTO persons USING horizon;
+    -- A stay removed while a change on the work list has it listed for
+    -- re-examination (66_status_work.sql) must not come back with the
+    -- batch: the person leaves the list and is recalculated here, from
+    -- all their evidence, which the change is part of.
+    IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
+      WITH dropped AS (
+        DELETE FROM @extschema@.recalc_pending r USING old_rows o
+         WHERE r.person_id = o.person_id AND o.id = ANY (r.stay_ids)
+        RETURNING r.person_id
+      )
+      SELECT persons || coalesce(array_agg(d.person_id), '{}') INTO persons FROM dropped d;
+    END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
   RETURN NULL;
@@ -830,9 +851,8 @@ REVOKE ALL ON FUNCTION @extschema@._travel_changed() FROM PUBLIC;
 -- designation covers while it was in force (_work_stays_sql); only their
 -- levels can change, so they are re-examined against every designation and
 -- their people recomputed from their stored inputs
--- (_status_from_stored_inputs). persons: only theirs (a worker's batch).
-CREATE OR REPLACE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz,
-                                                    persons bigint[] DEFAULT NULL)
+-- (_status_from_stored_inputs).
+CREATE OR REPLACE FUNCTION @extschema@._stays_in_changed_areas(areas @extschema@.risk_area[], horizon timestamptz)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -849,14 +869,14 @@ BEGIN
        ORDER BY r.person_id)$q$,
     @extschema@._stay_levels_sql(
       format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s',
-             @extschema@._work_stays_sql(CASE WHEN persons IS NOT NULL THEN 'WHERE t.person_id = ANY ($3)' ELSE '' END)),
+             @extschema@._work_stays_sql('')),
       every_stay => true))
-    INTO result USING areas, horizon, persons;
+    INTO result USING areas, horizon;
   RETURN result;
 END $$;
-COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz, bigint[]) IS
-  'Internal: the stays since horizon in a place one of the designations covers while it was in force (of the persons only, when given), each person''s with the level every designation in force at its time gives each now.';
-REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz, bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) IS
+  'Internal: the stays since horizon in a place one of the designations covers while it was in force, each person''s with the level every designation in force at its time gives each now.';
+REVOKE ALL ON FUNCTION @extschema@._stays_in_changed_areas(@extschema@.risk_area[], timestamptz) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._risk_area_changed() RETURNS trigger
 LANGUAGE plpgsql
@@ -1173,8 +1193,15 @@ DECLARE
   n bigint;
 BEGIN
   IF w.kind = 'risk_area' THEN
-    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id)
-                    SELECT DISTINCT $3, s.person_id FROM (%s) s', @extschema@._work_stays_sql(''))
+    -- one pass over the areas' stays (the (place, at) index), each
+    -- person's kept with them: a batch re-examines them without reading
+    -- travel again (per person, that would be an index probe a day
+    -- partition; per area, a scan of it all for every batch)
+    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places)
+                    SELECT $3, s.person_id, array_agg(s.id ORDER BY s.id), array_agg(s.at ORDER BY s.id),
+                           array_agg(s.place ORDER BY s.id)
+                      FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place FROM (%s) x) s
+                     GROUP BY s.person_id', @extschema@._work_stays_sql(''))
       USING w.areas, w.horizon, w.id;
   ELSIF w.kind = 'policy' THEN
     INSERT INTO @extschema@.recalc_pending (work_id, person_id)
@@ -1409,6 +1436,7 @@ DECLARE
   w @extschema@.recalc_work;
   persons bigint[];
   stays @extschema@.reexamined_stays[];
+  listed @extschema@.reexamined_stays[];
   rest bigint[];
   checked timestamptz;
 BEGIN
@@ -1430,9 +1458,12 @@ BEGIN
     ), gone AS (
       DELETE FROM @extschema@.recalc_pending r USING taken
        WHERE r.work_id = w.id AND r.person_id = taken.person_id
-      RETURNING r.person_id
+      RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
     )
-    SELECT array_agg(g.person_id ORDER BY g.person_id) INTO persons FROM gone g;
+    SELECT array_agg(g.person_id ORDER BY g.person_id),
+           array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
+                     ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
+      INTO persons, listed FROM gone g;
     IF persons IS NULL THEN
       -- done, unless other workers still hold its last rows
       DELETE FROM @extschema@.recalc_work x
@@ -1452,12 +1483,23 @@ BEGIN
     ELSIF w.kind = 'risk_area' THEN
       -- their stays in the areas, re-examined; the rest of their evidence
       -- is in their stored inputs
-      stays := @extschema@._stays_in_changed_areas(w.areas, w.horizon, persons);
+      -- their listed stays, each given the level every designation in
+      -- force at its time gives it now (the one risky-stay rule)
+      EXECUTE format($q$
+        SELECT ARRAY(
+          SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
+                     array_agg(r.high))::@extschema@.reexamined_stays
+            FROM (%s) r
+           GROUP BY r.person_id
+           ORDER BY r.person_id)$q$,
+        @extschema@._stay_levels_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
+                                        CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)',
+                                     every_stay => true))
+        INTO stays USING listed;
       PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
                                      changed_stays => stays, changed_at => w.created_at);
-      -- (those whose stays are gone since: from all their evidence)
-      -- (EXCEPT: hashed, where a NOT EXISTS over two arrays would compare
-      -- every pair)
+      -- (anyone listed without stays: from all their evidence; EXCEPT is
+      -- hashed, where NOT EXISTS over two arrays would compare every pair)
       rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
       PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
     ELSE
