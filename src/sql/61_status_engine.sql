@@ -90,16 +90,39 @@ REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
 
 -- A person's stays, judged by the rule above. Which stays to judge: for a
 -- few people, theirs since horizon (each day partition's index on
--- person_id); for many, only those in a place some designation's range
+-- person_id); for many people close together in id order (the slices of a
+-- large recalculation: everyone of a region, a batch of the work list),
+-- every stay of the ids between the first and the last (one range of that
+-- index a day partition, each stay read once over all the slices); for
+-- many scattered people, only those in a place some designation's range
 -- covers while it was in force (the index on place and time), far fewer
 -- than all their stays when an area is upgraded.
-CREATE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
+CREATE FUNCTION @extschema@._risky_stays_by(persons bigint[], horizon timestamptz, way text)
 RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  n integer := coalesce(cardinality(persons), 0);
+  lo bigint;
+  hi bigint;
 BEGIN
-  RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE WHEN cardinality(persons) > 200 THEN $s$
+  SELECT min(q), max(q) INTO lo, hi FROM unnest(persons) q;
+  way := coalesce(way, CASE WHEN n <= 200 THEN 'person' WHEN hi - lo < 20::bigint * n THEN 'range' ELSE 'place' END);
+  IF way NOT IN ('person', 'range', 'place') THEN
+    RAISE EXCEPTION 'way must be person, range or place, not %', quote_literal(way) USING ERRCODE = '22023';
+  END IF;
+  RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE way
+    WHEN 'person' THEN $s$
+      SELECT t.person_id, t.id, t.at, t.place
+        FROM unnest($1) AS q(id)
+        JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$
+    WHEN 'range' THEN $s$
+      SELECT t.person_id, t.id, t.at, t.place
+        FROM @extschema@.travel t
+       WHERE t.person_id >= $3 AND t.person_id <= $4 AND t.at >= $2
+         AND t.person_id IN (SELECT unnest($1))$s$
+    ELSE $s$
       SELECT DISTINCT t.person_id, t.id, t.at, t.place
         FROM @extschema@.risk_area a
         JOIN @extschema@.travel t
@@ -107,12 +130,20 @@ BEGIN
          AND t.at >= GREATEST(a.effective_from, $2)
          AND (a.effective_until IS NULL OR t.at < a.effective_until)
        WHERE a.level <> 'low'
-         AND t.person_id IN (SELECT unnest($1))$s$
-    ELSE $s$
-      SELECT t.person_id, t.id, t.at, t.place
-        FROM unnest($1) AS q(id)
-        JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$ END)
-    USING persons, horizon;
+         AND t.person_id IN (SELECT unnest($1))$s$ END)
+    USING persons, horizon, lo, hi;
+END $$;
+COMMENT ON FUNCTION @extschema@._risky_stays_by(bigint[], timestamptz, text) IS
+  'Internal: _risky_stays, reading the stays the way given (person: each person''s by the person index; range: every stay of the ids between the first and the last; place: those in the designations'' places), or, with way NULL, the way that suits the people.';
+REVOKE ALL ON FUNCTION @extschema@._risky_stays_by(bigint[], timestamptz, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM @extschema@._risky_stays_by(persons, horizon, NULL);
 END $$;
 COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
   'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';

@@ -34,7 +34,7 @@
 
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(19);
+SELECT plan(21);
 SELECT diag(format('consistency_random: seed %s, %s steps', :'seed', :'steps'));
 
 -- ---- the population ----------------------------------------------------------
@@ -984,7 +984,13 @@ SELECT is(pg_temp.differs_from_reference(format(
           'the rule from a few people''s stays (_risky_stays, 150 people a call) gives the reference''s risky stays');
 SELECT is(pg_temp.differs_from_reference(format(
             $$SELECT * FROM healthcode._risky_stays(ARRAY(SELECT id FROM healthcode.person), %L)$$, :'horizon')), 0::bigint,
-          'the rule from the designations'' places (_risky_stays, everyone at once) gives the same');
+          'the rule from every stay of a range of ids (_risky_stays, everyone at once) gives the same');
+SELECT is(pg_temp.differs_from_reference(format(
+            $$SELECT * FROM healthcode._risky_stays_by(ARRAY(SELECT id FROM healthcode.person), %L, 'place')$$, :'horizon')), 0::bigint,
+          'the rule from the designations'' places (_risky_stays_by, way place: many scattered people) gives the same');
+SELECT is(pg_temp.differs_from_reference(format(
+            $$SELECT * FROM healthcode._risky_stays_by(ARRAY(SELECT id FROM healthcode.person), %L, 'person')$$, :'horizon')), 0::bigint,
+          'the rule from each person''s stays (_risky_stays_by, way person, everyone) gives the same');
 SELECT is(pg_temp.differs_from_reference(format(
             $$SELECT s.person_id, u.id, u.at, u.place, u.high
                 FROM unnest(healthcode._stays_in_changed_areas(ARRAY(SELECT a FROM healthcode.risk_area a), %L)) s,

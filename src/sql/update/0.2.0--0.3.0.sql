@@ -304,7 +304,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -573,16 +573,39 @@ REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
 
 -- A person's stays, judged by the rule above. Which stays to judge: for a
 -- few people, theirs since horizon (each day partition's index on
--- person_id); for many, only those in a place some designation's range
+-- person_id); for many people close together in id order (the slices of a
+-- large recalculation: everyone of a region, a batch of the work list),
+-- every stay of the ids between the first and the last (one range of that
+-- index a day partition, each stay read once over all the slices); for
+-- many scattered people, only those in a place some designation's range
 -- covers while it was in force (the index on place and time), far fewer
 -- than all their stays when an area is upgraded.
-CREATE OR REPLACE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
+CREATE OR REPLACE FUNCTION @extschema@._risky_stays_by(persons bigint[], horizon timestamptz, way text)
 RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  n integer := coalesce(cardinality(persons), 0);
+  lo bigint;
+  hi bigint;
 BEGIN
-  RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE WHEN cardinality(persons) > 200 THEN $s$
+  SELECT min(q), max(q) INTO lo, hi FROM unnest(persons) q;
+  way := coalesce(way, CASE WHEN n <= 200 THEN 'person' WHEN hi - lo < 20::bigint * n THEN 'range' ELSE 'place' END);
+  IF way NOT IN ('person', 'range', 'place') THEN
+    RAISE EXCEPTION 'way must be person, range or place, not %', quote_literal(way) USING ERRCODE = '22023';
+  END IF;
+  RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE way
+    WHEN 'person' THEN $s$
+      SELECT t.person_id, t.id, t.at, t.place
+        FROM unnest($1) AS q(id)
+        JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$
+    WHEN 'range' THEN $s$
+      SELECT t.person_id, t.id, t.at, t.place
+        FROM @extschema@.travel t
+       WHERE t.person_id >= $3 AND t.person_id <= $4 AND t.at >= $2
+         AND t.person_id IN (SELECT unnest($1))$s$
+    ELSE $s$
       SELECT DISTINCT t.person_id, t.id, t.at, t.place
         FROM @extschema@.risk_area a
         JOIN @extschema@.travel t
@@ -590,12 +613,20 @@ BEGIN
          AND t.at >= GREATEST(a.effective_from, $2)
          AND (a.effective_until IS NULL OR t.at < a.effective_until)
        WHERE a.level <> 'low'
-         AND t.person_id IN (SELECT unnest($1))$s$
-    ELSE $s$
-      SELECT t.person_id, t.id, t.at, t.place
-        FROM unnest($1) AS q(id)
-        JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$ END)
-    USING persons, horizon;
+         AND t.person_id IN (SELECT unnest($1))$s$ END)
+    USING persons, horizon, lo, hi;
+END $$;
+COMMENT ON FUNCTION @extschema@._risky_stays_by(bigint[], timestamptz, text) IS
+  'Internal: _risky_stays, reading the stays the way given (person: each person''s by the person index; range: every stay of the ids between the first and the last; place: those in the designations'' places), or, with way NULL, the way that suits the people.';
+REVOKE ALL ON FUNCTION @extschema@._risky_stays_by(bigint[], timestamptz, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._risky_stays(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, id bigint, at timestamptz, place text, high boolean)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM @extschema@._risky_stays_by(persons, horizon, NULL);
 END $$;
 COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
   'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';
