@@ -56,6 +56,13 @@ BEGIN
     END LOOP;
     RETURN n;
   END IF;
+  -- People a change on the work list has yet to recalculate get that
+  -- change first, dated at its time and under its cause, as its worker
+  -- would (66_status_work.sql): this recalculation then records only what
+  -- the caller's own change brings.
+  IF changed_at IS NULL AND @extschema@._work_pending() THEN
+    PERFORM @extschema@._settle_pending(persons);
+  END IF;
   -- Recalculations of the same person queue up here; the next statement
   -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
   -- earlier one's evidence and no concurrent change is lost. A caller

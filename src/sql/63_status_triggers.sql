@@ -159,15 +159,20 @@ BEGIN
       INTO persons USING horizon;
     -- A stay removed while a change on the work list has it listed for
     -- re-examination (66_status_work.sql) must not come back with the
-    -- batch: the person leaves the list and is recalculated here, from
-    -- all their evidence, which the change is part of.
+    -- batch: it leaves the list, and its person is recalculated here (the
+    -- change's part first, with what is left listed: _settle_pending).
     IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
-      WITH dropped AS (
-        DELETE FROM @extschema@.recalc_pending r USING old_rows o
-         WHERE r.person_id = o.person_id AND o.id = ANY (r.stay_ids)
+      WITH cleaned AS (
+        UPDATE @extschema@.recalc_pending r
+           SET (stay_ids, stay_ats, stay_places) =
+               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id)
+                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places) AS u(id, at, place)
+                 WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
+         WHERE r.person_id IN (SELECT o.person_id FROM old_rows o)
+           AND EXISTS (SELECT 1 FROM old_rows o WHERE o.person_id = r.person_id AND o.id = ANY (r.stay_ids))
         RETURNING r.person_id
       )
-      SELECT persons || coalesce(array_agg(d.person_id), '{}') INTO persons FROM dropped d;
+      SELECT persons || coalesce(array_agg(c.person_id), '{}') INTO persons FROM cleaned c;
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));

@@ -173,7 +173,8 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_code_holder', '_replication_subscription',
   -- the status work list
   '_work_stays_sql', '_list_work', '_work_concerns', '_pending_since', '_status_now', '_launch_recalc_workers',
-  '_ensure_recalc_workers', '_recalc_changed', '_recalc_step', '_recalc_setting', '_consistency_of']) f;
+  '_ensure_recalc_workers', '_recalc_changed', '_recalc_step', '_recalc_setting', '_consistency_of',
+  '_work_stays_of', '_stays_judged', '_recalc_people', '_settle_pending']) f;
 
 -- ---- the objects, from the catalogs ------------------------------------------
 CREATE TEMP TABLE obj_rel AS

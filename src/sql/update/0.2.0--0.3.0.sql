@@ -304,7 +304,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -713,6 +713,13 @@ BEGIN
     END LOOP;
     RETURN n;
   END IF;
+  -- People a change on the work list has yet to recalculate get that
+  -- change first, dated at its time and under its cause, as its worker
+  -- would (66_status_work.sql): this recalculation then records only what
+  -- the caller's own change brings.
+  IF changed_at IS NULL AND @extschema@._work_pending() THEN
+    PERFORM @extschema@._settle_pending(persons);
+  END IF;
   -- Recalculations of the same person queue up here; the next statement
   -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
   -- earlier one's evidence and no concurrent change is lost. A caller
@@ -860,15 +867,20 @@ BEGIN
       INTO persons USING horizon;
     -- A stay removed while a change on the work list has it listed for
     -- re-examination (66_status_work.sql) must not come back with the
-    -- batch: the person leaves the list and is recalculated here, from
-    -- all their evidence, which the change is part of.
+    -- batch: it leaves the list, and its person is recalculated here (the
+    -- change's part first, with what is left listed: _settle_pending).
     IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
-      WITH dropped AS (
-        DELETE FROM @extschema@.recalc_pending r USING old_rows o
-         WHERE r.person_id = o.person_id AND o.id = ANY (r.stay_ids)
+      WITH cleaned AS (
+        UPDATE @extschema@.recalc_pending r
+           SET (stay_ids, stay_ats, stay_places) =
+               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id)
+                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places) AS u(id, at, place)
+                 WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
+         WHERE r.person_id IN (SELECT o.person_id FROM old_rows o)
+           AND EXISTS (SELECT 1 FROM old_rows o WHERE o.person_id = r.person_id AND o.id = ANY (r.stay_ids))
         RETURNING r.person_id
       )
-      SELECT persons || coalesce(array_agg(d.person_id), '{}') INTO persons FROM dropped d;
+      SELECT persons || coalesce(array_agg(c.person_id), '{}') INTO persons FROM cleaned c;
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
@@ -1275,6 +1287,148 @@ COMMENT ON FUNCTION @extschema@._work_concerns(@extschema@.recalc_work, bigint) 
   'Internal: whether a change concerns a person (for changes not listed yet).';
 REVOKE ALL ON FUNCTION @extschema@._work_concerns(@extschema@.recalc_work, bigint) FROM PUBLIC;
 
+-- The stays of some people a risk-area change concerns, as its listing
+-- keeps them (levels not judged yet): from recalc_pending once listed,
+-- else from travel, person by person (for a few people only).
+CREATE OR REPLACE FUNCTION @extschema@._work_stays_of(w @extschema@.recalc_work, persons bigint[])
+RETURNS @extschema@.reexamined_stays[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  result @extschema@.reexamined_stays[];
+BEGIN
+  IF w.listed_at IS NOT NULL THEN
+    RETURN ARRAY(SELECT ROW(r.person_id, r.stay_ids, r.stay_ats, r.stay_places, NULL)::@extschema@.reexamined_stays
+                   FROM @extschema@.recalc_pending r
+                  WHERE r.work_id = w.id AND r.person_id = ANY (persons) AND r.stay_ids IS NOT NULL
+                  ORDER BY r.person_id);
+  END IF;
+  EXECUTE format('SELECT ARRAY(SELECT ROW(s.person_id, array_agg(s.id ORDER BY s.id), array_agg(s.at ORDER BY s.id),
+                                         array_agg(s.place ORDER BY s.id), NULL)::@extschema@.reexamined_stays
+                                FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place FROM (%s) x) s
+                               GROUP BY s.person_id ORDER BY s.person_id)',
+                 @extschema@._work_stays_sql('WHERE t.person_id = ANY ($3)'))
+    INTO result USING w.areas, w.horizon, persons;
+  RETURN result;
+END $$;
+COMMENT ON FUNCTION @extschema@._work_stays_of(@extschema@.recalc_work, bigint[]) IS
+  'Internal: the persons'' stays a risk-area change concerns (one row a person, levels not judged): as listed, or from travel before the change is listed.';
+REVOKE ALL ON FUNCTION @extschema@._work_stays_of(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
+
+-- Listed stays, each given the level every designation in force at its
+-- time gives it now (the one risky-stay rule). A stay whose day partition
+-- was dropped since it was listed is gone, and left out: a DROP fires no
+-- trigger that could take it off the list (_travel_changed does for a
+-- DELETE).
+CREATE OR REPLACE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[])
+RETURNS @extschema@.reexamined_stays[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  result @extschema@.reexamined_stays[];
+  gone_days date[];
+BEGIN
+  gone_days := ARRAY(
+    SELECT d.day
+      FROM (SELECT DISTINCT (u.at AT TIME ZONE 'Asia/Shanghai')::date AS day
+              FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ats) AS u(at)) d
+     WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
+  IF cardinality(gone_days) > 0 THEN
+    listed := ARRAY(
+      SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL)::@extschema@.reexamined_stays
+        FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)
+       WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
+       GROUP BY x.person_id ORDER BY x.person_id);
+  END IF;
+  EXECUTE format($q$
+    SELECT ARRAY(
+      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
+                 array_agg(r.high))::@extschema@.reexamined_stays
+        FROM (%s) r
+       GROUP BY r.person_id
+       ORDER BY r.person_id)$q$,
+    @extschema@._stay_levels_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
+                                    CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)',
+                                 every_stay => true))
+    INTO result USING listed;
+  RETURN result;
+END $$;
+COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) IS
+  'Internal: listed stays with each one''s level now (high true, medium false, none NULL).';
+REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) FROM PUBLIC;
+
+-- A change's recalculation of some of its people, as a worker's batch does
+-- it (dated at the change's time, under its cause): a risk-area change from
+-- their stored inputs and their listed stays judged again; anything else
+-- from all their evidence.
+CREATE OR REPLACE FUNCTION @extschema@._recalc_people(w @extschema@.recalc_work, persons bigint[],
+                                           listed @extschema@.reexamined_stays[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  stays @extschema@.reexamined_stays[];
+  rest bigint[];
+BEGIN
+  IF w.kind = 'risk_area' THEN
+    stays := @extschema@._stays_judged(listed);
+    PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
+                                   changed_stays => stays, changed_at => w.created_at);
+    -- (anyone without stays: from all their evidence; EXCEPT is hashed,
+    -- where NOT EXISTS over two arrays would compare every pair)
+    rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
+    PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
+  ELSE
+    PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._recalc_people(@extschema@.recalc_work, bigint[], @extschema@.reexamined_stays[]) IS
+  'Internal: recalculates some people for a change on the work list, as its worker does (listed: their stays as listed, for a risk-area change).';
+REVOKE ALL ON FUNCTION @extschema@._recalc_people(@extschema@.recalc_work, bigint[], @extschema@.reexamined_stays[]) FROM PUBLIC;
+
+-- What a recalculation for another cause (an import, a decision, a small
+-- designation) does first for people changes on the list have yet to
+-- reach: each such change's recalculation of them, oldest first, taking
+-- them off the list; so its history entry keeps the change's cause and
+-- time, and the caller's records only what the caller's own change brings.
+-- (A batch that holds some of them is waited for: one batch.)
+CREATE OR REPLACE FUNCTION @extschema@._settle_pending(persons bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  w @extschema@.recalc_work;
+  mine bigint[];
+  listed @extschema@.reexamined_stays[];
+BEGIN
+  FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind <> 'check' ORDER BY x.id LOOP
+    IF w.listed_at IS NOT NULL THEN
+      WITH gone AS (
+        DELETE FROM @extschema@.recalc_pending r
+         WHERE r.work_id = w.id AND r.person_id = ANY (persons)
+        RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
+      )
+      SELECT array_agg(g.person_id ORDER BY g.person_id),
+             array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
+                       ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
+        INTO mine, listed FROM gone g;
+    ELSE
+      -- (listed later, they are recalculated again, to no change)
+      mine := ARRAY(SELECT p FROM unnest(persons) p WHERE @extschema@._work_concerns(w, p) ORDER BY p);
+      listed := CASE WHEN w.kind = 'risk_area' AND cardinality(mine) > 0
+                     THEN @extschema@._work_stays_of(w, mine) END;
+    END IF;
+    CONTINUE WHEN coalesce(cardinality(mine), 0) = 0;
+    PERFORM @extschema@._recalc_people(w, mine, listed);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@._settle_pending(bigint[]) IS
+  'Internal: recalculates the people for the changes on the work list that concern them (oldest first, dated at each change''s created_at) and takes them off it; what _recompute does first for any other cause.';
+REVOKE ALL ON FUNCTION @extschema@._settle_pending(bigint[]) FROM PUBLIC;
+
 -- ---- reading a status right while work is pending ------------------------------
 
 -- Is any work pending? (Once a query, as an InitPlan: nearly always false,
@@ -1325,21 +1479,57 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   stored @extschema@.status_instant := @extschema@.status_at(s, at);
-  since timestamptz;
   f record;
+  w @extschema@.recalc_work;
+  pending @extschema@.recalc_work[] := '{}';
+  since timestamptz;
+  tl @extschema@.status_timeline;
+  inputs bytea := s.inputs;
+  colour @extschema@.risk_colour := stored.colour;
+  x @extschema@.reexamined_stays;
 BEGIN
   IF s.person_id IS NULL OR NOT @extschema@._work_pending() THEN
     RETURN stored;
   END IF;
-  since := @extschema@._pending_since(s.person_id);
-  IF since IS NULL THEN
+  -- the changes on the list that have yet to recalculate the person
+  FOR w IN SELECT * FROM @extschema@.recalc_work y WHERE y.kind <> 'check' ORDER BY y.id LOOP
+    IF (CASE WHEN w.listed_at IS NOT NULL
+             THEN EXISTS (SELECT 1 FROM @extschema@.recalc_pending r WHERE r.work_id = w.id AND r.person_id = s.person_id)
+             ELSE @extschema@._work_concerns(w, s.person_id) END) THEN
+      pending := pending || w;
+    END IF;
+  END LOOP;
+  IF cardinality(pending) = 0 THEN
     RETURN stored;
   END IF;
-  SELECT (x.timeline).colour, (x.timeline).vaccinated, (x.timeline).reasons, (x.timeline).valid_until,
-         (x.timeline).next
-    INTO f FROM @extschema@._fresh_status(ARRAY[s.person_id], at) x;
+  SELECT (y.timeline).colour, (y.timeline).vaccinated, (y.timeline).reasons, (y.timeline).valid_until,
+         (y.timeline).next
+    INTO f FROM @extschema@._fresh_status(ARRAY[s.person_id], at) y;
   IF NOT FOUND THEN
     RETURN stored;             -- (the person is gone: their status row goes with them)
+  END IF;
+  since := pending[1].created_at;
+  -- With several changes pending the colour may change at more than one:
+  -- follow them as the workers will, oldest first, and date the colour at
+  -- the last that changes it.
+  IF cardinality(pending) > 1 THEN
+    FOREACH w IN ARRAY pending LOOP
+      IF w.kind = 'risk_area' AND inputs IS NOT NULL THEN
+        x := (@extschema@._stays_judged(@extschema@._work_stays_of(w, ARRAY[s.person_id])))[1];
+        tl := CASE WHEN x IS NULL
+                   THEN (SELECT y.timeline FROM @extschema@._fresh_status(ARRAY[s.person_id], at) y)
+                   ELSE @extschema@._status_from_stored_inputs(inputs, x.ids, x.ats, x.places, x.highs,
+                          @extschema@._policy_versions(s.region), at, @extschema@._evidence_horizon(at)) END;
+      ELSE
+        tl := (SELECT y.timeline FROM @extschema@._fresh_status(ARRAY[s.person_id], at) y);
+      END IF;
+      EXIT WHEN tl IS NULL;
+      IF tl.colour <> colour THEN
+        colour := tl.colour;
+        since := w.created_at;
+      END IF;
+      inputs := tl.inputs;
+    END LOOP;
   END IF;
   RETURN ROW(f.colour, f.vaccinated, f.reasons,
              CASE WHEN f.colour = stored.colour THEN stored.since ELSE LEAST(since, at) END,
@@ -1396,11 +1586,17 @@ DECLARE
 BEGIN
   SELECT count(*) INTO running FROM pg_stat_activity a
    WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
+  -- A running worker may be in its last idle look at the list: counted
+  -- here, it would exit without seeing the work this transaction records.
+  -- So a recording transaction (after_me) starts at least one worker of
+  -- its own, which waits for it to end.
   RETURN @extschema@._launch_recalc_workers(
-           @extschema@._recalc_setting('workers') - running, after_me);
+           CASE WHEN after_me THEN greatest(@extschema@._recalc_setting('workers') - running,
+                                            least(@extschema@._recalc_setting('workers'), 1))
+                ELSE @extschema@._recalc_setting('workers') - running END, after_me);
 END $$;
 COMMENT ON FUNCTION @extschema@._ensure_recalc_workers(boolean) IS
-  'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database; returns how many it started.';
+  'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database (after_me: at least one, which first waits for this transaction); returns how many it started.';
 REVOKE ALL ON FUNCTION @extschema@._ensure_recalc_workers(boolean) FROM PUBLIC;
 
 -- What the risk-area and policy triggers call (holding the evidence lock
@@ -1413,7 +1609,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  lim integer := @extschema@._recalc_setting('inline_limit');
+  lim bigint := @extschema@._recalc_setting('inline_limit');
   horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
   touched bigint;
   stays @extschema@.reexamined_stays[];
@@ -1466,9 +1662,7 @@ DECLARE
   n integer := coalesce(batch, @extschema@._recalc_setting('batch_size'));
   w @extschema@.recalc_work;
   persons bigint[];
-  stays @extschema@.reexamined_stays[];
   listed @extschema@.reexamined_stays[];
-  rest bigint[];
   checked timestamptz;
 BEGIN
   IF n IS NULL OR n < 1 THEN
@@ -1483,12 +1677,14 @@ BEGIN
   -- in its own statement holds it exclusively and must not meet a batch)
   PERFORM @extschema@._evidence_lock(false);
   FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.listed_at IS NOT NULL ORDER BY x.id LOOP
-    WITH taken AS (
-      SELECT r.person_id FROM @extschema@.recalc_pending r
-       WHERE r.work_id = w.id ORDER BY r.person_id LIMIT n FOR UPDATE SKIP LOCKED
-    ), gone AS (
-      DELETE FROM @extschema@.recalc_pending r USING taken
-       WHERE r.work_id = w.id AND r.person_id = taken.person_id
+    -- (taken first, then deleted by key: a join of the two would be planned
+    -- from the list's statistics, which a fresh list has not got yet, and a
+    -- nested loop over it costs a batch times the list)
+    persons := ARRAY(SELECT r.person_id FROM @extschema@.recalc_pending r
+                      WHERE r.work_id = w.id ORDER BY r.person_id LIMIT n FOR UPDATE SKIP LOCKED);
+    WITH gone AS (
+      DELETE FROM @extschema@.recalc_pending r
+       WHERE r.work_id = w.id AND r.person_id = ANY (persons)
       RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
     )
     SELECT array_agg(g.person_id ORDER BY g.person_id),
@@ -1511,31 +1707,8 @@ BEGIN
       SELECT w.id, c.person_id, checked, c.stored, c.recomputed
         FROM @extschema@._consistency_of(persons, checked) c;
       RETURN cardinality(persons);
-    ELSIF w.kind = 'risk_area' THEN
-      -- their stays in the areas, re-examined; the rest of their evidence
-      -- is in their stored inputs
-      -- their listed stays, each given the level every designation in
-      -- force at its time gives it now (the one risky-stay rule)
-      EXECUTE format($q$
-        SELECT ARRAY(
-          SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
-                     array_agg(r.high))::@extschema@.reexamined_stays
-            FROM (%s) r
-           GROUP BY r.person_id
-           ORDER BY r.person_id)$q$,
-        @extschema@._stay_levels_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
-                                        CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)',
-                                     every_stay => true))
-        INTO stays USING listed;
-      PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
-                                     changed_stays => stays, changed_at => w.created_at);
-      -- (anyone listed without stays: from all their evidence; EXCEPT is
-      -- hashed, where NOT EXISTS over two arrays would compare every pair)
-      rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
-      PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
-    ELSE
-      PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
     END IF;
+    PERFORM @extschema@._recalc_people(w, persons, listed);
     RETURN cardinality(persons);
   END LOOP;
   RETURN CASE WHEN EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN 0 ELSE -1 END;

@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# The status work list with real background workers (issue 19), on a
+# cluster of its own (a loopback port, its own server key file): a large
+# risk-area or policy change commits at once and workers of backend_type
+# 'healthcode recalculation' recalculate its people in batches.
+#   (a) a designation made in autocommit mode is picked up by the workers;
+#       CALL wait_for_recalc() returns once the list is empty, and then
+#       check_consistency() is empty and each colour change is in the
+#       history once, dated at the change's created_at;
+#   (f) meanwhile, wait_for_recalc with a tiny timeout raises 57014;
+#   (e) a one-row import (autocommit) during a long recalculation completes
+#       while the workers are still at it (its wait is printed, not judged);
+#   (b) kill -9 of the whole cluster mid-work: after the restart the list is
+#       still there with the same people left, what was done stayed done,
+#       readers are right during the pause, and wait_for_recalc() finishes
+#       it with every history entry of the change present exactly once;
+#   (c) work listed for stays in a day partition that is then dropped
+#       completes without error and ends consistent;
+#   (d) with healthcode.recalc_workers = 0, wait_for_recalc() works the list
+#       itself (no worker runs in that database);
+#   (g) a change recorded while the only worker running makes its last
+#       look at the list (it looks five times, a second apart, then exits)
+#       is still recalculated, with nobody calling wait_for_recalc().
+# To make "mid-work" certain rather than a matter of speed, a session of
+# the test holds the status row of one or two people of the change FOR
+# UPDATE: the worker whose batch holds that person waits for it, mid-batch,
+# while the other batches go on. Each part has a database of its own
+# (copied from one template), as workers are counted per database.
+# Run as root or as a user who may run initdb; it needs pg_config (and the
+# healthcode it installed) first in PATH.
+set -u
+. "$(dirname "$0")/tap.bash"
+
+PGBIN=$(pg_config --bindir)
+work=$(mktemp -d /tmp/hc_recalc_workers.XXXXXX)
+chmod 755 "$work"
+if [ "$(id -u)" -eq 0 ]; then
+	chown postgres "$work"
+	as_db() { runuser -u postgres -- "$@"; }
+	superuser=postgres
+else
+	as_db() { "$@"; }
+	superuser=$(id -un)
+fi
+data="$work/data"
+holder_pid=
+holder_fd=
+
+free_port() {
+	local p
+	while :; do
+		p=$((30000 + RANDOM % 20000))
+		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+}
+
+release() {   # ends the session holding rows, if any (its transaction rolls back)
+	if [ -n "$holder_fd" ]; then exec {holder_fd}>&-; holder_fd=; fi
+	if [ -n "$holder_pid" ]; then
+		wait "$holder_pid" 2>/dev/null
+		holder_pid=
+	fi
+}
+cleanup() {
+	release
+	[ -f "$data/postmaster.pid" ] && as_db "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(free_port)
+as_db "$PGBIN/initdb" -D "$data" -A trust -U "$superuser" --no-instructions >/dev/null
+as_db sh -c "umask 077; head -c 32 /dev/urandom > '$work/server.key'"
+cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$work'
+max_worker_processes = 16
+healthcode.server_key_file = '$work/server.key'
+healthcode.recalc_batch_size = 50
+CONF
+start() { as_db "$PGBIN/pg_ctl" -D "$data" -l "$work/log" -w start >/dev/null; }
+start
+on() { local db=$1; shift; psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U "$superuser" -d "$db" "$@"; }
+# waits (up to 30 s, or tries tenths of a second) until a query returns t
+wait_for() {
+	local db=$1 q=$2 tries=${3:-300} i
+	for i in $(seq 1 "$tries"); do
+		[ "$(on "$db" -c "$q" 2>/dev/null)" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# A session of the test's in the background (until release); say MARK SQL...
+# sends it statements and waits until they have run (the session then
+# names itself hc_MARK).
+session_open() {
+	session_db=$1
+	rm -f "$work/session.in"
+	mkfifo "$work/session.in"
+	psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d "$session_db" <"$work/session.in" >>"$work/session.out" 2>&1 &
+	holder_pid=$!
+	exec {holder_fd}>"$work/session.in"
+}
+say() {
+	local mark=$1
+	shift
+	printf '%s\n' "$@" "SET application_name = 'hc_$mark';" >&"$holder_fd"
+	wait_for "$session_db" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'hc_$mark' AND state IN ('idle', 'idle in transaction'))"
+}
+# one that holds the status rows of the given people FOR UPDATE
+hold() {
+	session_open "$1"
+	say held "BEGIN;" "SELECT count(*) FROM (SELECT 1 FROM healthcode.person_status WHERE person_id IN ($2) FOR UPDATE) x;"
+}
+workers_in() { echo "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = '$1'"; }
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# ---- the template: a population of 3000 -------------------------------------------------
+# (readers_wrong(): the people on which current_status differs from a fresh
+# recalculation at the same instant; history_check(cause, created_at,
+# concerned): the colour changes of the change against the colours before
+# it (table wl_before), as "duplicates|misdated|missing|extra")
+on postgres -c 'CREATE DATABASE hc_base' >/dev/null
+on hc_base >/dev/null <<'EOF'
+CREATE EXTENSION healthcode;
+SELECT healthcode.create_key('330000');
+SELECT count(*) FROM healthcode.generate_population(3000, 2, 10, 0.5);
+CREATE TABLE public.wl_before (person_id bigint PRIMARY KEY, colour text);
+CREATE FUNCTION public.readers_wrong() RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*)
+    FROM healthcode.current_status c
+    FULL JOIN healthcode._fresh_status(ARRAY(SELECT p.id FROM healthcode.person p), now()) f USING (person_id)
+   WHERE (c.colour, c.vaccinated, c.reasons, c.valid_until)
+         IS DISTINCT FROM ((f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons, (f.timeline).valid_until)
+$$;
+CREATE FUNCTION public.history_check(the_cause text, created timestamptz, concerned bigint[]) RETURNS text LANGUAGE sql AS $$
+  WITH got AS (
+    SELECT h.person_id, h.at FROM healthcode.status_history h WHERE h.cause = the_cause
+  ), want AS (
+    SELECT b.person_id FROM public.wl_before b JOIN healthcode.person_status s USING (person_id)
+     WHERE b.person_id = ANY (concerned) AND s.colour::text <> b.colour
+  )
+  SELECT concat_ws('|',
+    (SELECT count(*) FROM (SELECT g.person_id FROM got g GROUP BY g.person_id HAVING count(*) > 1) d),
+    (SELECT count(*) FROM got g WHERE g.at <> created),
+    (SELECT count(*) FROM want w WHERE w.person_id NOT IN (SELECT g.person_id FROM got g)),
+    (SELECT count(*) FROM got g WHERE g.person_id NOT IN (SELECT w.person_id FROM want w)))
+$$;
+EOF
+ok $? "a cluster of its own on port $port, and a population of 3000 people"
+for d in hc_a hc_e hc_b hc_g; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
+
+# ---- (a) a designation in autocommit mode, picked up by the workers -------------------------
+# the people it concerns: those with a stay in 330105 within the window;
+# the last of them is held, so that the last batch waits for the test
+horizon="healthcode._evidence_horizon(now())"
+concerned_a="SELECT DISTINCT person_id FROM healthcode.travel WHERE place = '330105' AND at >= $horizon"
+n_a=$(on hc_a -c "SELECT count(*) FROM ($concerned_a) c")
+last_a=$(on hc_a -c "SELECT max(person_id) FROM ($concerned_a) c")
+on hc_a -c "INSERT INTO wl_before SELECT person_id, colour FROM healthcode.person_status" >/dev/null
+hold hc_a "$last_a"
+ok $? "a session holds the status row of the last of the $n_a people the designation concerns"
+t0=$(date +%s%N)
+on hc_a -c "SET healthcode.recalc_inline_limit = 0" -c "SET healthcode.change_cause = 'workers: bulletin a'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('330105', 'high', now() - interval '20 days', 'workers a')" >/dev/null
+ok $? "the designation commits (in $(ms_since "$t0") ms), in autocommit mode"
+wait_for hc_a "SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_a' AND wait_event_type = 'Lock'
+                AND (SELECT people_left BETWEEN 1 AND 50 FROM healthcode.recalc_progress)"
+ok $? "a background worker of backend_type 'healthcode recalculation' works on it, and waits for the held person at the last batch"
+like "$(on hc_a -c "$(workers_in hc_a)")" '^[12]$' "one or two workers run in the database (healthcode.recalc_workers = 2)"
+progress=$(on hc_a -c "SELECT kind, listed_at IS NOT NULL, people, people_left BETWEEN 1 AND 50, workers > 0 FROM healthcode.recalc_progress")
+is "$progress" "risk_area|t|$n_a|t|t" "recalc_progress: listed, $n_a people, only the held batch left, workers counted"
+created_a=$(on hc_a -c "SELECT created_at FROM healthcode.recalc_work")
+is "$(on hc_a -c 'SELECT readers_wrong()')" "0" "readers are right meanwhile"
+
+# ---- (f) wait_for_recalc with a tiny timeout --------------------------------------------------
+t0=$(date +%s%N)
+f_out=$(on hc_a -v VERBOSITY=sqlstate -c "CALL healthcode.wait_for_recalc('300 ms')" 2>&1)
+f_ms=$(ms_since "$t0")
+like "$f_out" '57014' "wait_for_recalc('300 ms') while the work cannot end raises 57014"
+echo "# it gave up after $f_ms ms"
+is "$(on hc_a -c 'SELECT count(*) FROM healthcode.recalc_work')" "1" "and the work stays on the list"
+
+release
+t0=$(date +%s%N)
+on hc_a -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+ok $? "once the row is released, CALL wait_for_recalc() returns (in $(ms_since "$t0") ms)"
+is "$(on hc_a -c 'SELECT (SELECT count(*) FROM healthcode.recalc_work) + (SELECT count(*) FROM healthcode.recalc_pending)')" "0" \
+	"the work list is empty"
+is "$(on hc_a -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+is "$(on hc_a -c "SELECT history_check('workers: bulletin a', '$created_a', ARRAY($concerned_a))")" "0|0|0|0" \
+	"status_history: each colour change of the designation once, dated at its created_at"
+is "$(on hc_a -c "SELECT count(*) > 10 FROM healthcode.status_history WHERE cause = 'workers: bulletin a'")" "t" \
+	"(and there are more than ten of them)"
+
+# ---- (e) a one-row import during a long recalculation --------------------------------------------
+# a national policy version: everyone is recalculated, in 60 batches; the
+# last person governed is held, so the recalculation cannot end before the
+# test lets it
+last_e=$(on hc_e -c "SELECT max(id) FROM healthcode.person")
+pick_e=$(on hc_e -c "SELECT id FROM healthcode.person ORDER BY id OFFSET 1000 LIMIT 1")
+hold hc_e "$last_e"
+on hc_e -c "SET healthcode.recalc_inline_limit = 0" -c "SET healthcode.change_cause = 'workers: policy e'" \
+	-c "INSERT INTO healthcode.policy (region, valid_from, lookback_days, description_zh, description_en) VALUES ('000000', now() - interval '1 hour', 7, '全国测试', 'national test')" >/dev/null
+ok $? "a national policy version goes to the work list"
+wait_for hc_e "SELECT listed_at IS NOT NULL FROM healthcode.recalc_progress"
+ok $? "the workers list the 3000 people it governs"
+e_out=$(on hc_e <<EOF
+SET statement_timeout = '20s';
+SELECT clock_timestamp() AS t0 \gset
+INSERT INTO healthcode.test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
+SELECT id, region, 'pcr', now() - interval '2 hours', 'negative', 'workers lab', 'E-1' FROM healthcode.person WHERE id = $pick_e;
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000), EXISTS (SELECT 1 FROM healthcode.recalc_work),
+       ($(workers_in hc_e)) > 0;
+EOF
+)
+ok $? "a one-row import into test_result for a person the version governs completes meanwhile"
+e_ms=${e_out%%|*}
+is "${e_out#*|}" "t|t" "it completed while the work was still on the list and workers were running"
+echo "# the import waited $e_ms ms (batches of 50)"
+wait_for hc_e "SELECT people_left BETWEEN 1 AND 50 FROM healthcode.recalc_progress"
+ok $? "the workers went through every batch but the held one"
+e_rate=$(on hc_e -c "SELECT per_second FROM healthcode.recalc_progress")
+echo "# the workers recalculated $e_rate people a second (a batch of 50: about $(awk -v r="$e_rate" 'BEGIN { if (r > 0) printf "%d", 50000 / r; else print "?" }') ms)"
+is "$(on hc_e -c "SELECT readers_wrong()")" "0" "readers are right, the imported person included"
+release
+on hc_e -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+ok $? "wait_for_recalc() returns once the row is released"
+is "$(on hc_e -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+is "$(on hc_e -c "SELECT count(*) FROM healthcode.test_result WHERE sample_id = 'E-1'")" "1" "the import is there"
+
+# ---- (b) kill -9 mid-work ---------------------------------------------------------------------
+# stays in Beijing (110000 covers 1101xx); two people held, at a third and
+# at two thirds of the list: each worker waits at one of them, mid-batch,
+# the batches between are done and those after them not begun
+concerned_b="SELECT DISTINCT person_id FROM healthcode.travel WHERE place BETWEEN '110000' AND '119999' AND at >= $horizon"
+n_b=$(on hc_b -c "SELECT count(*) FROM ($concerned_b) c")
+held_b=$(on hc_b -c "SELECT string_agg(person_id::text, ',') FROM (SELECT person_id, row_number() OVER (ORDER BY person_id) AS i FROM ($concerned_b) c) x WHERE i IN ($n_b / 3, 2 * $n_b / 3)")
+on hc_b -c "INSERT INTO wl_before SELECT person_id, colour FROM healthcode.person_status" >/dev/null
+hold hc_b "$held_b"
+on hc_b -c "SET healthcode.recalc_inline_limit = 0" -c "SET healthcode.change_cause = 'workers: bulletin b'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('110000', 'high', now() - interval '20 days', 'workers b')" >/dev/null
+wait_for hc_b "SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_b' AND wait_event_type = 'Lock'"
+ok $? "both workers are mid-batch, each waiting at a held person ($n_b people concerned)"
+statuses="SELECT md5(string_agg(s::text, ',' ORDER BY s.person_id)) FROM healthcode.person_status s"
+before_kill=$(on hc_b -c "SELECT work_id, people, people_left, (SELECT count(*) FROM healthcode.status_history WHERE cause = 'workers: bulletin b'), ($statuses) FROM healthcode.recalc_progress")
+IFS='|' read -r work_b people_b left_b hist_b md5_b <<<"$before_kill"
+ok $([ "$people_b" = "$n_b" ] && [ "$left_b" -gt 0 ] && [ "$left_b" -lt "$people_b" ] && [ "$hist_b" -gt 0 ]; echo $?) \
+	"some but not all are done: $left_b of $people_b left, $hist_b colour changes written"
+created_b=$(on hc_b -c "SELECT created_at FROM healthcode.recalc_work")
+
+pm=$(head -n 1 "$data/postmaster.pid")
+victims="$pm $(ps -o pid= --ppid "$pm" | tr '\n' ' ')"
+kill -9 $victims
+for i in $(seq 1 100); do
+	alive=0
+	for v in $victims; do kill -0 "$v" 2>/dev/null && alive=1; done
+	[ "$alive" -eq 0 ] && break
+	sleep 0.1
+done
+ok "$alive" "kill -9 of the postmaster and all its processes"
+release
+start 2>>"$work/log.stderr"   # (pg_ctl: "another server might be running", the stale pid file)
+ok $? "the cluster starts again (crash recovery)"
+after=$(on hc_b -c "SELECT work_id, people, people_left, listed_at IS NOT NULL, (SELECT count(*) FROM healthcode.status_history WHERE cause = 'workers: bulletin b'), ($statuses) FROM healthcode.recalc_progress")
+is "$after" "$work_b|$people_b|$left_b|t|$hist_b|$md5_b" \
+	"the work list survived: the same change, $left_b people left; what was done stayed done ($hist_b colour changes, every status row as it was), the batches cut short left nothing"
+is "$(on hc_b -c "$(workers_in hc_b)")" "0" "no worker runs after the restart (until something starts one)"
+is "$(on hc_b -c 'SELECT readers_wrong()')" "0" "readers are right during the pause"
+is "$(on hc_b -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty during the pause"
+on hc_b -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+ok $? "CALL wait_for_recalc() starts workers and the work resumes and completes"
+is "$(on hc_b -c 'SELECT (SELECT count(*) FROM healthcode.recalc_work) + (SELECT count(*) FROM healthcode.recalc_pending)')" "0" \
+	"the work list is empty"
+is "$(on hc_b -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+is "$(on hc_b -c "SELECT history_check('workers: bulletin b', '$created_b', ARRAY($concerned_b))")" "0|0|0|0" \
+	"every person's history entry for the change is there exactly once, dated at its created_at"
+
+# ---- (c) a work list that outlives a dropped partition ----------------------------------------------
+# 20 people with a stay in 440103 three days ago (day partition D1) and 10
+# with one there four days ago (D2), red by a high-risk designation; it is
+# downgraded through the work list, listed, and then D1 is dropped (as the
+# superuser: drop_expired_travel_partitions only drops days outside every
+# window). A new designation of 440106, whose only stays (10 more people)
+# lie in D1 too, is not even listed when D1 goes.
+on postgres -c 'CREATE DATABASE hc_c' >/dev/null
+on hc_c >/dev/null <<'EOF'
+CREATE EXTENSION healthcode;
+SELECT healthcode.create_travel_partitions(((now() AT TIME ZONE 'Asia/Shanghai')::date - 6), (now() AT TIME ZONE 'Asia/Shanghai')::date);
+CREATE TABLE cohort (person_id bigint, grp text);
+INSERT INTO cohort
+SELECT healthcode.register_person(healthcode.synthetic_identifier('330106', g), '330106'),
+       CASE WHEN g <= 20 THEN 'p' WHEN g <= 30 THEN 'q' ELSE 'r' END
+  FROM generate_series(1, 40) g;
+INSERT INTO healthcode.travel (person_id, region, place, at, source)
+SELECT c.person_id, '330106', CASE WHEN c.grp = 'r' THEN '440106' ELSE '440103' END,
+       ((now() AT TIME ZONE 'Asia/Shanghai')::date - CASE WHEN c.grp = 'q' THEN 4 ELSE 3 END + time '12:00')
+         AT TIME ZONE 'Asia/Shanghai', 'telecom'
+  FROM cohort c;
+INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin)
+VALUES ('440103', 'high', now() - interval '20 days', 'partition test');
+EOF
+d1="travel_$(on hc_c -c "SELECT to_char((now() AT TIME ZONE 'Asia/Shanghai')::date - 3, 'YYYYMMDD')")"
+is "$(on hc_c -c "SELECT string_agg(grp || ':' || colour, ' ' ORDER BY grp) FROM (SELECT DISTINCT c.grp, s.colour FROM cohort c JOIN healthcode.person_status s USING (person_id)) x")" \
+	"p:red q:red r:green" "(c) 40 people: those with a stay in 440103 red"
+on hc_c >/dev/null <<'EOF'
+SET healthcode.recalc_inline_limit = 0;
+SET healthcode.recalc_workers = 0;
+SET healthcode.change_cause = 'workers: downgrade c';
+UPDATE healthcode.risk_area SET level = 'medium' WHERE division = '440103';
+SELECT healthcode._recalc_step();
+SET healthcode.change_cause = 'workers: bulletin c';
+INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440106', 'high', now() - interval '20 days', 'partition test 2');
+EOF
+is "$(on hc_c -c "SELECT string_agg(concat_ws(':', cause, people, people_left), ' ' ORDER BY work_id) FROM healthcode.recalc_progress")" \
+	"workers: downgrade c:30:30 workers: bulletin c" "the downgrade is listed (30 people), the new designation not yet"
+created_c=$(on hc_c -c "SELECT min(created_at) FROM healthcode.recalc_work")
+on hc_c -c "DROP TABLE healthcode.$d1" >/dev/null
+ok $? "day partition $d1, holding the stays of 30 of them, is dropped while the work is pending"
+is "$(on hc_c -c "SELECT string_agg(grp || ':' || colour, ' ' ORDER BY grp) FROM (SELECT DISTINCT c.grp, s.colour FROM cohort c JOIN healthcode.current_status s USING (person_id)) x")" \
+	"p:green q:yellow r:green" "readers meanwhile: no stay left (green), the stay in D2 now medium risk (yellow)"
+is "$(on hc_c -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty meanwhile"
+c_out=$(on hc_c -c "CALL healthcode.wait_for_recalc('30 s')" 2>&1)
+is "$c_out" "" "CALL wait_for_recalc() completes the work without an error"
+is "$(on hc_c -c 'SELECT count(*) FROM healthcode.recalc_work')" "0" "the work list is empty"
+is "$(on hc_c -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+is "$(on hc_c -c "SELECT string_agg(grp || ':' || colour || ':' || since_ok, ' ' ORDER BY grp) FROM (SELECT DISTINCT c.grp, s.colour, s.since = '$created_c' AS since_ok FROM cohort c JOIN healthcode.person_status s USING (person_id)) x")" \
+	"p:green:true q:yellow:true r:green:false" "stored: green and yellow since the downgrade's created_at; the others untouched"
+
+# ---- (d) recalc_workers = 0: wait_for_recalc works the list itself -----------------------------------
+on postgres -c 'CREATE DATABASE hc_d' >/dev/null
+on hc_d -c 'CREATE EXTENSION healthcode' -c "SELECT count(*) FROM healthcode.generate_population(300, 2, 10, 0.7)" >/dev/null
+d_out=$(on hc_d <<EOF
+SET healthcode.recalc_inline_limit = 0;
+SET healthcode.recalc_workers = 0;
+INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('330100', 'high', now() - interval '20 days', 'workers d');
+SELECT count(*) FROM healthcode.recalc_work;
+CALL healthcode.wait_for_recalc('30 s');
+SELECT count(*) FROM healthcode.recalc_work;
+$(workers_in hc_d);
+SELECT count(*) FROM healthcode.check_consistency();
+EOF
+)
+is "$(echo $d_out)" "1 0 0 0" \
+	"(d) with recalc_workers = 0: one change pending, wait_for_recalc() empties the list, no worker ran (one would still idle), consistent"
+
+# ---- (g) a change recorded during a worker's last look at the list ------------------------------
+# One worker a database here. Having found the list empty, a worker looks
+# again every second, five times in all, then exits. The test makes it take
+# its steps one at a time: it holds the evidence lock (which a worker's
+# step takes, shared, once it has looked for changes to list), and lets go
+# of it once a step at a time. During the fifth look, a second change is
+# recorded and committed: the worker, counted as running, has already
+# looked for new changes and will not look again.
+k="hashtext('healthcode evidence')"
+worker_g="SELECT pid FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_g'"
+on hc_g -c "ALTER DATABASE hc_g SET healthcode.recalc_workers = 1" -c "ALTER DATABASE hc_g SET healthcode.recalc_inline_limit = 0" >/dev/null
+session_open hc_g
+say 0 "SELECT pg_advisory_lock($k);"
+say 1 "SET healthcode.change_cause = 'workers: bulletin g1';" \
+	"INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers g1');"
+wait_for hc_g "SELECT EXISTS ($worker_g)"
+w0=$(on hc_g -c "$worker_g")
+# one step of it: once it waits for the lock (or is gone), let it have it once
+step_g() {
+	wait_for hc_g "SELECT coalesce((SELECT wait_event = 'advisory' FROM pg_stat_activity WHERE pid = $w0), true)" &&
+		say "$1" "SELECT pg_advisory_unlock($k), pg_advisory_lock($k);"
+}
+n=1
+until [ "$(on hc_g -c 'SELECT count(*) FROM healthcode.recalc_work')" = 0 ] || [ "$n" -gt 40 ]; do
+	n=$((n + 1))
+	step_g "$n" || break
+done
+ok $([ "$n" -le 40 ]; echo $?) "(g) a first change, done by the one worker $w0, a step at a time ($((n - 1)) steps)"
+for m in 2 3 4; do step_g "$((n + m))"; done
+wait_for hc_g "SELECT coalesce((SELECT wait_event = 'advisory' FROM pg_stat_activity WHERE pid = $w0), true)"
+is "$(on hc_g -c "SELECT count(*) FROM pg_stat_activity WHERE pid = $w0")" "1" \
+	"it has looked at the empty list four times and is in its fifth look"
+say rec "SET healthcode.change_cause = 'workers: bulletin g2';" \
+	"INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('110101', 'high', now() - interval '20 days', 'workers g2');"
+ok $? "a second change is recorded meanwhile"
+say free "SELECT pg_advisory_unlock($k);"
+release
+wait_for hc_g "SELECT NOT EXISTS (SELECT 1 FROM healthcode.recalc_work)" 100
+ok $? "it is recalculated within seconds, without a call of wait_for_recalc()"
+is "$(on hc_g -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+
+done_testing
