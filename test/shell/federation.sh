@@ -72,7 +72,7 @@ conninfo() { echo "host=127.0.0.1 port=${port[$1]} dbname=hc user=replicator"; }
 # waits (up to 60 s) until a query on a node returns t
 wait_for() {
 	local n=$1 q=$2 i
-	for i in $(seq 1 120); do
+	for i in $(seq 1 240); do
 		[ "$(on "$n" -c "$q" 2>/dev/null)" = t ] && return 0
 		sleep 0.5
 	done
