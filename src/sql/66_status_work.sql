@@ -544,6 +544,7 @@ DECLARE
   persons bigint[];
   listed @extschema@.reexamined_stays[];
   checked timestamptz;
+  after bigint;
 BEGIN
   IF n IS NULL OR n < 1 THEN
     RAISE EXCEPTION 'batch must be at least 1, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
@@ -560,8 +561,24 @@ BEGIN
     -- (taken first, then deleted by key: a join of the two would be planned
     -- from the list's statistics, which a fresh list has not got yet, and a
     -- nested loop over it costs a batch times the list)
+    -- From where this session's last batch of the change ended: a scan from
+    -- the start would pass every row earlier batches deleted, and while two
+    -- workers' transactions overlap those cannot be marked dead in the
+    -- index, so each batch would cost more than the last. (A row skipped
+    -- because another worker held it and then rolled back is found by one
+    -- scan from the start when nothing is left after the mark.)
+    after := CASE WHEN split_part(current_setting('hc_recalc.after', true), ':', 1) = w.id::text
+                  THEN split_part(current_setting('hc_recalc.after', true), ':', 2)::bigint ELSE -1 END;
     persons := ARRAY(SELECT r.person_id FROM @extschema@.recalc_pending r
-                      WHERE r.work_id = w.id ORDER BY r.person_id LIMIT n FOR UPDATE SKIP LOCKED);
+                      WHERE r.work_id = w.id AND r.person_id > after
+                      ORDER BY r.person_id LIMIT n FOR UPDATE SKIP LOCKED);
+    IF cardinality(persons) = 0 AND after >= 0 THEN
+      persons := ARRAY(SELECT r.person_id FROM @extschema@.recalc_pending r
+                        WHERE r.work_id = w.id ORDER BY r.person_id LIMIT n FOR UPDATE SKIP LOCKED);
+    END IF;
+    IF cardinality(persons) > 0 THEN
+      PERFORM set_config('hc_recalc.after', w.id || ':' || persons[cardinality(persons)], false);
+    END IF;
     WITH gone AS (
       DELETE FROM @extschema@.recalc_pending r
        WHERE r.work_id = w.id AND r.person_id = ANY (persons)
