@@ -3,6 +3,11 @@
 # the outer half of each run — build and install the extension, then run
 # the script again, with --inside, in a throwaway cluster that has a server
 # key file.
+#
+# PG_CONFIG (optional): the pg_config of the PostgreSQL to build against and
+# install into, e.g. a relocated copy's; unset, make finds pg_config in PATH
+# as before. bench_own_cluster runs a cluster from that install's binaries
+# (pg_virtualenv knows only the system's).
 
 log() { printf '%s\n' "$*"; }
 psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
@@ -21,7 +26,11 @@ bench_build() {
 	mkdir -p "$out"
 	chmod 777 "$out"     # the server writes some of its files there
 	log "== building and installing the extension (log: bench/out/build.log)"
-	if ! { make -C "$root" -s && make -C "$root" -s install; } >"$out/build.log" 2>&1; then
+	local pgc=()
+	if [[ -n ${PG_CONFIG:-} ]]; then
+		pgc=("PG_CONFIG=$PG_CONFIG")
+	fi
+	if ! { make -C "$root" -s "${pgc[@]}" && make -C "$root" -s "${pgc[@]}" install; } >"$out/build.log" 2>&1; then
 		cat "$out/build.log" >&2
 		exit 1
 	fi
@@ -58,4 +67,65 @@ bench_in_cluster() {
 	fi
 	export PGPORT=${BENCH_PGPORT:-$(pick_port)}
 	pg_virtualenv -t -o "healthcode.server_key_file=$bench_keydir/server.key" -o "jit=off" "$@" "$script" --inside
+}
+
+# bench_own_cluster SCRIPT [SETTING=VALUE ...]: SCRIPT --inside against a
+# throwaway cluster made with initdb and pg_ctl of $PG_CONFIG's install (or
+# of the pg_config in PATH), for a PostgreSQL that pg_virtualenv does not
+# know (a relocated copy). The cluster listens on a free port of the
+# loopback interface and a socket in a new directory under BENCH_DATADIR
+# (default /tmp), has a server key file, jit off and the given
+# settings, and is stopped and removed at exit (BENCH_KEEP_CLUSTER=1 keeps
+# it). SCRIPT gets PGHOST, PGPORT, PGUSER, PGDATABASE, PATH (that install's
+# binaries first), BENCH_CLUSTER_DIR and BENCH_POSTMASTER_PID.
+bench_own_cluster() {
+	local script=$1 bindir dir setting rc=0
+	shift
+	bindir=$("${PG_CONFIG:-pg_config}" --bindir)
+	mkdir -p "${BENCH_DATADIR:-/tmp}"
+	dir=$(mktemp -d "${BENCH_DATADIR:-/tmp}/hc_bench.XXXXXX")
+	chmod 755 "$dir"
+	local as_db=()
+	if [[ $(id -u) == 0 ]]; then
+		chown postgres "$dir"
+		as_db=(runuser -u postgres --)
+	fi
+	# (the trap names the directory itself: it outlives this function)
+	trap "bench_stop_cluster '$bindir' '$dir'" EXIT
+	"${as_db[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-instructions >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; return 1; }
+	"${as_db[@]}" sh -c "umask 077; head -c 32 /dev/urandom > '$dir/server.key'"
+	export PGPORT=${BENCH_PGPORT:-$(pick_port)} PGHOST=$dir PGUSER=postgres PGDATABASE=postgres
+	{
+		echo "listen_addresses = '127.0.0.1'"
+		echo "port = $PGPORT"
+		echo "unix_socket_directories = '$dir'"
+		echo "healthcode.server_key_file = '$dir/server.key'"
+		echo "jit = off"
+		for setting in "$@"; do
+			echo "${setting%%=*} = '${setting#*=}'"
+		done
+	} >>"$dir/data/postgresql.conf"
+	"${as_db[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null ||
+		{ cat "$dir/server.log" >&2; return 1; }
+	export BENCH_CLUSTER_DIR=$dir BENCH_POSTMASTER_PID
+	BENCH_POSTMASTER_PID=$(head -n 1 "$dir/data/postmaster.pid")
+	PATH="$bindir:$PATH" "$script" --inside || rc=$?
+	return "$rc"
+}
+
+bench_stop_cluster() {
+	local bindir=$1 dir=$2
+	if [[ -f $dir/data/postmaster.pid ]]; then
+		if [[ $(id -u) == 0 ]]; then
+			runuser -u postgres -- "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+		else
+			"$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+		fi
+	fi
+	if [[ ${BENCH_KEEP_CLUSTER:-0} == 1 ]]; then
+		log "   (cluster kept in $dir)"
+	else
+		rm -rf "$dir"
+	fi
 }
