@@ -15,8 +15,9 @@
  * dynamic background workers as the caller's user (the extension's owner:
  * the callers are SECURITY DEFINER); with after_me, each first waits for
  * the caller's transaction to end, so that it sees the work it recorded.
- * No shared_preload_libraries entry is needed. A worker with nothing left
- * to do waits a few seconds for more and exits.
+ * No shared_preload_libraries entry is needed. A worker waits while other
+ * workers hold what is left; once the list is empty it waits a few
+ * seconds for more and exits.
  */
 #include "hc_pg.h"
 
@@ -107,13 +108,18 @@ healthcode_recalc_worker(Datum arg)
 
 		CHECK_FOR_INTERRUPTS();
 		done = recalc_step(query);
-		if (done != 0 && done != -1)
+		if (done > 0)
 		{
 			idle = 0;
 			continue;
 		}
-		/* nothing free (others hold the last batches) or nothing at all */
-		idle++;
+		/*
+		 * 0: work is left, but in other workers' hands (a listing can take
+		 * many seconds at a million people): wait for it without counting
+		 * towards the exit. -1: the list is empty.
+		 */
+		if (done < 0)
+			idle++;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 RECALC_IDLE_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
