@@ -304,7 +304,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _take_listed _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -1359,6 +1359,28 @@ COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) IS
   'Internal: listed stays with each one''s level now (high true, medium false, none NULL).';
 REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) FROM PUBLIC;
 
+-- Takes some people of a listed change off the list: who they were (in id
+-- order) and their listed stays (for a risk-area change).
+CREATE OR REPLACE FUNCTION @extschema@._take_listed(w @extschema@.recalc_work, persons bigint[],
+    OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  WITH gone AS (
+    DELETE FROM @extschema@.recalc_pending r
+     WHERE r.work_id = w.id AND r.person_id = ANY (persons)
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
+  )
+  SELECT array_agg(g.person_id ORDER BY g.person_id),
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
+                   ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
+    INTO taken, listed FROM gone g;
+END $$;
+COMMENT ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) IS
+  'Internal: deletes the persons'' rows of a listed change from recalc_pending; returns who was taken and their listed stays.';
+REVOKE ALL ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
+
 -- A change's recalculation of some of its people, as a worker's batch does
 -- it (dated at the change's time, under its cause): a risk-area change from
 -- their stored inputs and their listed stays judged again; anything else
@@ -1406,15 +1428,7 @@ DECLARE
 BEGIN
   FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind <> 'check' ORDER BY x.id LOOP
     IF w.listed_at IS NOT NULL THEN
-      WITH gone AS (
-        DELETE FROM @extschema@.recalc_pending r
-         WHERE r.work_id = w.id AND r.person_id = ANY (persons)
-        RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
-      )
-      SELECT array_agg(g.person_id ORDER BY g.person_id),
-             array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
-                       ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
-        INTO mine, listed FROM gone g;
+      SELECT t.taken, t.listed INTO mine, listed FROM @extschema@._take_listed(w, persons) t;
     ELSE
       -- (listed later, they are recalculated again, to no change)
       mine := ARRAY(SELECT p FROM unnest(persons) p WHERE @extschema@._work_concerns(w, p) ORDER BY p);
@@ -1576,6 +1590,18 @@ COMMENT ON FUNCTION @extschema@._launch_recalc_workers(integer, boolean) IS
   'Internal: starts up to wanted background workers on the status work list (after_me: each waits for this transaction to end first); returns how many it could start.';
 REVOKE ALL ON FUNCTION @extschema@._launch_recalc_workers(integer, boolean) FROM PUBLIC;
 
+-- The workers running in this database (their backend_type, which
+-- hc_recalc_worker.c sets).
+CREATE OR REPLACE FUNCTION @extschema@._recalc_workers_running() RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT pg_catalog.count(*)::integer FROM pg_catalog.pg_stat_activity a
+         WHERE a.backend_type OPERATOR(pg_catalog.=) 'healthcode recalculation'
+           AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+COMMENT ON FUNCTION @extschema@._recalc_workers_running() IS
+  'Internal: how many work list workers run in this database.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_workers_running() FROM PUBLIC;
+
 -- Starts workers up to healthcode.recalc_workers in this database.
 CREATE OR REPLACE FUNCTION @extschema@._ensure_recalc_workers(after_me boolean) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -1584,8 +1610,7 @@ AS $$
 DECLARE
   running integer;
 BEGIN
-  SELECT count(*) INTO running FROM pg_stat_activity a
-   WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
+  running := @extschema@._recalc_workers_running();
   -- A running worker may be in its last idle look at the list: counted
   -- here, it would exit without seeing the work this transaction records.
   -- So a recording transaction (after_me) starts at least one worker of
@@ -1699,15 +1724,7 @@ BEGIN
     IF cardinality(persons) > 0 THEN
       PERFORM set_config('hc_recalc.after', w.id || ':' || persons[cardinality(persons)], false);
     END IF;
-    WITH gone AS (
-      DELETE FROM @extschema@.recalc_pending r
-       WHERE r.work_id = w.id AND r.person_id = ANY (persons)
-      RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
-    )
-    SELECT array_agg(g.person_id ORDER BY g.person_id),
-           array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
-                     ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
-      INTO persons, listed FROM gone g;
+    SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_listed(w, persons) t;
     IF persons IS NULL THEN
       -- done, unless other workers still hold its last rows
       DELETE FROM @extschema@.recalc_work x
@@ -1747,9 +1764,7 @@ BEGIN ATOMIC
          pg_catalog.round(r.rate, 1),
          CASE WHEN r.rate OPERATOR(pg_catalog.>) 0 THEN pg_catalog.clock_timestamp()
                                    OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => l.people_left::double precision OPERATOR(pg_catalog./) r.rate::double precision) END,
-         (SELECT pg_catalog.count(*)::integer FROM pg_catalog.pg_stat_activity a
-           WHERE a.backend_type OPERATOR(pg_catalog.=) 'healthcode recalculation'
-             AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+         @extschema@._recalc_workers_running()
     FROM @extschema@.recalc_work w
     CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL THEN pg_catalog.count(*) END AS people_left
                           FROM @extschema@.recalc_pending p
@@ -1779,8 +1794,7 @@ BEGIN
     RETURN -1;
   END IF;
   PERFORM @extschema@._ensure_recalc_workers(false);
-  IF EXISTS (SELECT 1 FROM pg_stat_activity a
-              WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database()) THEN
+  IF @extschema@._recalc_workers_running() > 0 THEN
     RETURN 0;
   END IF;
   RETURN greatest(@extschema@._recalc_step(), 0);
