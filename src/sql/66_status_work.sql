@@ -124,8 +124,9 @@ COMMENT ON FUNCTION @extschema@._list_work(@extschema@.recalc_work) IS
   'Internal: lists the people a change concerns in recalc_pending and marks it listed; returns how many.';
 REVOKE ALL ON FUNCTION @extschema@._list_work(@extschema@.recalc_work) FROM PUBLIC;
 
--- Whether a change not listed yet concerns a person: the same question
--- for one person, from their own rows.
+-- Whether a change still has to recalculate a person: once listed, their
+-- row in recalc_pending; before, the listing's question asked for that one
+-- person, from their own rows.
 CREATE FUNCTION @extschema@._work_concerns(w @extschema@.recalc_work, person_id bigint) RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -133,7 +134,10 @@ AS $$
 DECLARE
   found_one boolean;
 BEGIN
-  IF w.kind = 'everyone' THEN
+  IF w.listed_at IS NOT NULL THEN
+    RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_pending r
+                    WHERE r.work_id = w.id AND r.person_id = _work_concerns.person_id);
+  ELSIF w.kind IN ('everyone', 'check') THEN
     RETURN true;
   ELSIF w.kind = 'policy' THEN
     RETURN EXISTS (SELECT 1 FROM @extschema@.person p, unnest(w.regions) r(code)
@@ -145,7 +149,7 @@ BEGIN
   RETURN found_one;
 END $$;
 COMMENT ON FUNCTION @extschema@._work_concerns(@extschema@.recalc_work, bigint) IS
-  'Internal: whether a change concerns a person (for changes not listed yet).';
+  'Internal: whether a change on the work list still has to recalculate (or check) a person: listed, by their row in recalc_pending; not yet, by their own rows.';
 REVOKE ALL ON FUNCTION @extschema@._work_concerns(@extschema@.recalc_work, bigint) FROM PUBLIC;
 
 -- The stays of some people a risk-area change concerns, as its listing
@@ -327,12 +331,7 @@ DECLARE
   w @extschema@.recalc_work;
 BEGIN
   FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind <> 'check' ORDER BY x.id LOOP
-    IF w.listed_at IS NOT NULL THEN
-      IF EXISTS (SELECT 1 FROM @extschema@.recalc_pending r
-                  WHERE r.work_id = w.id AND r.person_id = _pending_since.person_id) THEN
-        RETURN w.created_at;
-      END IF;
-    ELSIF @extschema@._work_concerns(w, _pending_since.person_id) THEN
+    IF @extschema@._work_concerns(w, _pending_since.person_id) THEN
       RETURN w.created_at;
     END IF;
   END LOOP;
@@ -368,9 +367,7 @@ BEGIN
   END IF;
   -- the changes on the list that have yet to recalculate the person
   FOR w IN SELECT * FROM @extschema@.recalc_work y WHERE y.kind <> 'check' ORDER BY y.id LOOP
-    IF (CASE WHEN w.listed_at IS NOT NULL
-             THEN EXISTS (SELECT 1 FROM @extschema@.recalc_pending r WHERE r.work_id = w.id AND r.person_id = s.person_id)
-             ELSE @extschema@._work_concerns(w, s.person_id) END) THEN
+    IF @extschema@._work_concerns(w, s.person_id) THEN
       pending := pending || w;
     END IF;
   END LOOP;
