@@ -7,11 +7,13 @@ ok() { # ok CONDITION_EXIT_STATUS NAME
 	if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_failed=$((_tap_failed + 1)); fi
 }
 is() { # is GOT EXPECTED NAME
-	if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"; fi
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; diag "  got:      $1" "  expected: $2"; fi
 }
 like() { # like GOT REGEX NAME
-	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else ok 1 "$3"; printf '#   got: %s\n#   not matching: %s\n' "$1" "$2"; fi
+	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else ok 1 "$3"; diag "  got: $1" "  not matching: $2"; fi
 }
+# diagnostics on stderr: prove shows them without -v, so a CI log says why
+diag() { printf '# %s\n' "$@" >&2; }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
 
 # The OS user the server runs as: key files must belong to it.
