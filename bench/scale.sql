@@ -90,6 +90,7 @@ BEGIN
   SET LOCAL healthcode.restore_mode = on;
   DELETE FROM healthcode.risk_area WHERE bulletin = 'bench scale';
   DELETE FROM healthcode.recalc_work;
+  DELETE FROM healthcode.recalc_pending;
   DELETE FROM healthcode.test_result WHERE lab = 'bench import';
   TRUNCATE healthcode.person_status;
   INSERT INTO healthcode.person_status SELECT * FROM bench.status_base ORDER BY person_id;

@@ -51,7 +51,10 @@ COMMENT ON SEQUENCE @extschema@.recalc_work_id_seq IS 'Ids of changes on the wor
 REVOKE ALL ON @extschema@.recalc_work FROM PUBLIC;
 
 CREATE TABLE @extschema@.recalc_pending (
-  work_id       bigint NOT NULL REFERENCES @extschema@.recalc_work ON DELETE CASCADE,
+  -- (no foreign key: a listing inserts a row a person, and checking each
+  -- against recalc_work cost as much as the insert; a change's last batch
+  -- deletes its recalc_work row once none of these is left)
+  work_id       bigint NOT NULL,
   person_id     bigint NOT NULL,
   -- risk_area: the person's stays in the areas, as listed (re-examined by
   -- the batch without reading travel again; a stay deleted meanwhile takes
@@ -92,6 +95,8 @@ REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
 CREATE FUNCTION @extschema@._list_work(w @extschema@.recalc_work) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- (the stays are sorted to be made distinct: in memory, for a district)
+SET work_mem = '64MB'
 AS $$
 DECLARE
   n bigint;
@@ -101,10 +106,13 @@ BEGIN
     -- person's kept with them: a batch re-examines them without reading
     -- travel again (per person, that would be an index probe a day
     -- partition; per area, a scan of it all for every batch)
+    -- (the three arrays agree: one aggregation, fed in (person, stay)
+    -- order by the sort that makes the stays distinct; no sort of its own
+    -- a person and an array)
     EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places)
-                    SELECT $3, s.person_id, array_agg(s.id ORDER BY s.id), array_agg(s.at ORDER BY s.id),
-                           array_agg(s.place ORDER BY s.id)
-                      FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place FROM (%s) x) s
+                    SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place)
+                      FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place FROM (%s) x
+                             ORDER BY x.person_id, x.id) s
                      GROUP BY s.person_id', @extschema@._work_stays_sql(''))
       USING w.areas, w.horizon, w.id;
   ELSIF w.kind = 'policy' THEN
@@ -117,6 +125,10 @@ BEGIN
     INSERT INTO @extschema@.recalc_pending (work_id, person_id) SELECT w.id, p.id FROM @extschema@.person p;
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
+  -- (the batches take the list in person order by its primary key: with
+  -- the list's size unknown to the planner, they would read all of it
+  -- and sort it, every batch)
+  ANALYZE @extschema@.recalc_pending;
   UPDATE @extschema@.recalc_work x SET listed_at = clock_timestamp(), people = n WHERE x.id = w.id;
   RETURN n;
 END $$;
@@ -190,15 +202,19 @@ CREATE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[])
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- a batch's stays are grouped in memory (estimated from arrays, so blindly)
+SET work_mem = '64MB'
 AS $$
 DECLARE
   result @extschema@.reexamined_stays[];
   gone_days date[];
 BEGIN
+  -- (each day looked up once: OFFSET 0 keeps the lookup from being pushed
+  -- below the DISTINCT, to every stay)
   gone_days := ARRAY(
     SELECT d.day
       FROM (SELECT DISTINCT (u.at AT TIME ZONE 'Asia/Shanghai')::date AS day
-              FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ats) AS u(at)) d
+              FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ats) AS u(at) OFFSET 0) d
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
   IF cardinality(gone_days) > 0 THEN
     listed := ARRAY(
@@ -246,6 +262,32 @@ COMMENT ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) 
   'Internal: deletes the persons'' rows of a listed change from recalc_pending; returns who was taken and their listed stays.';
 REVOKE ALL ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
 
+-- Takes the next batch of a listed change off the list: at most n people
+-- after person `after`, in id order, skipping rows other workers hold; who
+-- they were and their listed stays. (One statement: the rows locked by the
+-- subquery are deleted where they lie.)
+CREATE FUNCTION @extschema@._take_batch(w @extschema@.recalc_work, after bigint, n integer,
+    OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  WITH gone AS (
+    DELETE FROM @extschema@.recalc_pending r
+     WHERE r.ctid = ANY (ARRAY(SELECT p.ctid FROM @extschema@.recalc_pending p
+                                WHERE p.work_id = w.id AND p.person_id > after
+                                ORDER BY p.person_id LIMIT n FOR UPDATE SKIP LOCKED))
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
+  )
+  SELECT array_agg(g.person_id ORDER BY g.person_id),
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
+                   ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
+    INTO taken, listed FROM gone g;
+END $$;
+COMMENT ON FUNCTION @extschema@._take_batch(@extschema@.recalc_work, bigint, integer) IS
+  'Internal: deletes the next batch (at most n people after person `after`, not held by another worker) of a listed change from recalc_pending; returns who was taken and their listed stays.';
+REVOKE ALL ON FUNCTION @extschema@._take_batch(@extschema@.recalc_work, bigint, integer) FROM PUBLIC;
+
 -- A change's recalculation of some of its people, as a worker's batch does
 -- it (dated at the change's time, under its cause): a risk-area change from
 -- their stored inputs and their listed stays judged again; anything else
@@ -264,10 +306,14 @@ BEGIN
     stays := @extschema@._stays_judged(listed);
     PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
                                    changed_stays => stays, changed_at => w.created_at);
-    -- (anyone without stays: from all their evidence; EXCEPT is hashed,
-    -- where NOT EXISTS over two arrays would compare every pair)
-    rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
-    PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
+    -- (anyone without stays, as when their day partitions were dropped:
+    -- from all their evidence; nearly always nobody: the stays' people
+    -- are some of persons, and as many; else EXCEPT, which is hashed, where
+    -- NOT EXISTS over two arrays would compare every pair)
+    IF coalesce(cardinality(stays), 0) < cardinality(persons) THEN
+      rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
+      PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
+    END IF;
   ELSE
     PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
   END IF;
@@ -580,9 +626,6 @@ BEGIN
   -- in its own statement holds it exclusively and must not meet a batch)
   PERFORM @extschema@._evidence_lock(false);
   FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.listed_at IS NOT NULL ORDER BY x.id LOOP
-    -- (taken first, then deleted by key: a join of the two would be planned
-    -- from the list's statistics, which a fresh list has not got yet, and a
-    -- nested loop over it costs a batch times the list)
     -- From where this session's last batch of the change ended: a scan from
     -- the start would pass every row earlier batches deleted, and while two
     -- workers' transactions overlap those cannot be marked dead in the
@@ -591,17 +634,13 @@ BEGIN
     -- scan from the start when nothing is left after the mark.)
     after := CASE WHEN split_part(current_setting('hc_recalc.after', true), ':', 1) = w.id::text
                   THEN split_part(current_setting('hc_recalc.after', true), ':', 2)::bigint ELSE -1 END;
-    persons := ARRAY(SELECT r.person_id FROM @extschema@.recalc_pending r
-                      WHERE r.work_id = w.id AND r.person_id > after
-                      ORDER BY r.person_id LIMIT n FOR UPDATE SKIP LOCKED);
-    IF cardinality(persons) = 0 AND after >= 0 THEN
-      persons := ARRAY(SELECT r.person_id FROM @extschema@.recalc_pending r
-                        WHERE r.work_id = w.id ORDER BY r.person_id LIMIT n FOR UPDATE SKIP LOCKED);
+    SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, after, n) t;
+    IF persons IS NULL AND after >= 0 THEN
+      SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, -1, n) t;
     END IF;
-    IF cardinality(persons) > 0 THEN
+    IF persons IS NOT NULL THEN
       PERFORM set_config('hc_recalc.after', w.id || ':' || persons[cardinality(persons)], false);
     END IF;
-    SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_listed(w, persons) t;
     IF persons IS NULL THEN
       -- done, unless other workers still hold its last rows
       DELETE FROM @extschema@.recalc_work x
