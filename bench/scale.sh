@@ -343,6 +343,33 @@ SQL
 	rm -f "$piddir/$role"
 }
 
+# start_consistency_check() on WORKERS workers, waited for until the list is
+# empty (at most BENCH_CHECK_TIMEOUT): sets wcheck_ms wcheck_rows (the
+# findings; "?" when not done)
+check_workers_run() {
+	local workers=$1 res
+	workers_gone
+	res=$(psql -X -q -At -v ON_ERROR_STOP=1 2>&1 <<SQL
+SET healthcode.recalc_workers = $workers;
+SELECT clock_timestamp() AS t0 \gset
+SELECT healthcode.start_consistency_check() AS cid \gset
+CALL bench.wait_empty(0.05, interval '$BENCH_CHECK_TIMEOUT seconds');
+SELECT 'W', round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000),
+       (SELECT count(*) FROM healthcode.consistency_finding f WHERE f.check_id = :cid);
+SQL
+	) || true
+	if grep -q 'work list is not empty after' <<<"$res"; then
+		wcheck_ms=">$((BENCH_CHECK_TIMEOUT * 1000))" wcheck_rows="?"
+		q -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		       WHERE backend_type = 'healthcode recalculation'" -c "DELETE FROM healthcode.recalc_work" \
+		  -c "DELETE FROM healthcode.recalc_pending" >/dev/null
+	else
+		IFS='|' read -r _ wcheck_ms wcheck_rows < <(grep '^W|' <<<"$res")
+		[[ -n $wcheck_rows ]] || { echo "$res" >&2; return 1; }
+	fi
+	workers_gone
+}
+
 inside() {
 	local sizes classes copy_sizes k
 	sizes=$(sizes_for)
@@ -452,6 +479,12 @@ inside() {
 	sleep "$BENCH_SAMPLE_SECONDS"
 	check200_mem=$(mem_peak check200 "$from")
 	log "   with healthcode.recalc_batch_size = 200: $check200_ms ms, $check200_rows rows (must be 0), peak MB: $check200_mem"
+	from=$(($(mem_lines) + 1))
+	check_workers_run 2
+	local wcheck_mem
+	sleep "$BENCH_SAMPLE_SECONDS"
+	wcheck_mem=$(mem_peak worker "$from")
+	log "   start_consistency_check() on two workers: $wcheck_ms ms, $wcheck_rows findings (must be 0), worker peak MB: $wcheck_mem"
 
 	# ---- 1. designations: one worker at each size, then two workers
 	log "== 1. designating an area high risk: one worker at each size (best of $BENCH_REPS), then two workers"
@@ -569,6 +602,7 @@ inside() {
 		printf '3 %s %s %s %s\n' "$imp_worst" "$batch_ref_ms" "$imp_n" "$idle_med"
 		printf '4 %s %s %s %s %s %s %s %s %s\n' "${check1_ms#>}" "$check1_rows" "${check1_mem% *}" "$check2_ms" "$check2_rows" "${check2_mem% *}" \
 			"$check200_ms" "$check200_rows" "$([[ $check1_ms == '>'* ]] && echo 1 || echo 0)"
+		printf '4w %s %s %s %s\n' "${wcheck_ms#>}" "$wcheck_rows" "${wcheck_mem% *}" "$([[ $wcheck_ms == '>'* ]] && echo 1 || echo 0)"
 	} | awk -v N="$BENCH_PEOPLE" -v gs="$GOAL_STATEMENT" -v g1="$GOAL_ONE_WORKER" -v g2="$GOAL_TWO_WORKERS" \
 		-v gm="$GOAL_MEMORY_MB" -v gc="$GOAL_COPY" -v gi="$GOAL_IMPORT" '
 		function row(fig, ours, base, ratio, goal, met) {
@@ -585,7 +619,8 @@ inside() {
 			r = $3 / $4; row(sprintf("1b recalculation 1 worker / bare UPDATE, %d people", $2), ms($3, $5), ms($4), sprintf("%s%.2f", ($5 ? ">" : ""), r), "<= " g1, yes(r <= g1 && !$5))
 			printf "%-58s %9.1fus %9.1fus\n", "     per person", $3 * 1000 / $2, $4 * 1000 / $2
 		}
-		$1 == "1c" { r = $2 / $3; row(sprintf("1c recalculation 2 workers / 1 worker, %d people", N), ms($2, $4), ms($3, $5), sprintf("%s%.2f", ($4 || $5 ? "~" : ""), r), "<= " g2, yes(r <= g2 && !$4)) }
+		$1 == "1b" && !$5 { pp[$2] = $3 * 1000 / $2; largest = $2 }
+		$1 == "1c" { two = ($4 || $5) ? 0 : $2 / $3; row(sprintf("1c recalculation 2 workers / 1 worker, %d people", N), ms($2, $4), ms($3, $5), sprintf("%s%.2f", ($4 || $5 ? "~" : ""), r), "<= " g2, yes(r <= g2 && !$4)) }
 		$1 == "1d" {
 			row("1d peak anonymous memory, a recalculation worker", $2 "MB", "", "", "<= " gm "MB", yes($2 <= gm))
 			row("   (its private memory, with shared buffers only it touched)", $3 "MB", "", "", "", "")
@@ -603,6 +638,30 @@ inside() {
 			row("   the same with recalc_batch_size 200", ms($12), "", "", "report", ($13 == "0" ? "0 rows" : $13 " ROWS"))
 			row("4 check_consistency(), batch 200, after the designation", ms($7), "", "", "report", ($8 == "0" ? "0 rows" : $8 " ROWS"))
 			row("   its backend'"'"'s peak anonymous / private memory", $9 "MB", $10 "MB", "", "report", "")
+		}
+		END {
+			# The projection doc/scaling.md makes: linear in the people a
+			# designation concerns, from the per-person cost at the largest
+			# size; tested here as far as this run goes, by that cost against
+			# the one at 10,000 people (1,000 carries a worker'"'"'s start).
+			if (largest > 10000 && (10000 in pp)) {
+				r = pp[largest] / pp[10000]
+				row(sprintf("5 per person at %d / at 10000 (linear?)", largest), sprintf("%.1fus", pp[largest]), sprintf("%.1fus", pp[10000]), sprintf("%.2f", r), "<= 1.25", yes(r <= 1.25))
+			}
+			if (largest > 0) {
+				split("Guangzhou 19000000 Guangdong 127000000", pl, " ")
+				for (i = 1; i < 4; i += 2) {
+					t1 = pl[i + 1] * pp[largest] / 1e6 / 60
+					row(sprintf("5 projected: all of %s (%d M people), 1 worker", pl[i], pl[i + 1] / 1e6), sprintf("%.0fmin", t1), "", "", "report", "")
+					if (two > 0)
+						row(sprintf("   2 workers (at the measured %.2f)", two), sprintf("%.0fmin", t1 * two), "", "", "report", "")
+				}
+			}
+		}
+		$1 == "4w" {
+			# 4w ms findings anon priv hwm timed_out
+			row(sprintf("4 start_consistency_check() on 2 workers, %d people", N), ms($2, $7), "", "", "report", ($3 == "0" ? "0 rows" : ($3 == "?" ? "stopped" : $3 " ROWS")))
+			row("   a worker'"'"'s peak anonymous / private memory", $4 "MB", $5 "MB", "", "<= " gm "MB", yes($4 <= gm))
 		}' | tee "$out/scale_summary.txt"
 }
 

@@ -125,10 +125,6 @@ BEGIN
     INSERT INTO @extschema@.recalc_pending (work_id, person_id) SELECT w.id, p.id FROM @extschema@.person p;
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
-  -- (the batches take the list in person order by its primary key: with
-  -- the list's size unknown to the planner, they would read all of it
-  -- and sort it, every batch)
-  ANALYZE @extschema@.recalc_pending;
   UPDATE @extschema@.recalc_work x SET listed_at = clock_timestamp(), people = n WHERE x.id = w.id;
   RETURN n;
 END $$;
@@ -246,6 +242,9 @@ CREATE FUNCTION @extschema@._take_listed(w @extschema@.recalc_work, persons bigi
     OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- (each person by the primary key: see _take_batch)
+SET enable_bitmapscan = off
+SET enable_seqscan = off
 AS $$
 BEGIN
   WITH gone AS (
@@ -270,6 +269,12 @@ CREATE FUNCTION @extschema@._take_batch(w @extschema@.recalc_work, after bigint,
     OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- The list in key order, from its primary key: a fresh list has no
+-- statistics, and planned as a few rows it was read whole and sorted, every
+-- batch. (ANALYZE after listing would fix the estimate, but waits for an
+-- autovacuum of the list, up to deadlock_timeout.)
+SET enable_bitmapscan = off
+SET enable_seqscan = off
 AS $$
 BEGIN
   WITH gone AS (
