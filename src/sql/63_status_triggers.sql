@@ -168,7 +168,11 @@ BEGIN
                (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id)
                   FROM unnest(r.stay_ids, r.stay_ats, r.stay_places) AS u(id, at, place)
                  WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
-         WHERE r.person_id IN (SELECT o.person_id FROM old_rows o)
+         -- (by the list's primary key: it has no index on the person alone,
+         -- which a listing would have to fill)
+         WHERE (r.work_id, r.person_id) IN (SELECT w.id, o.person_id
+                                              FROM @extschema@.recalc_work w CROSS JOIN old_rows o
+                                             WHERE w.listed_at IS NOT NULL)
            AND EXISTS (SELECT 1 FROM old_rows o WHERE o.person_id = r.person_id AND o.id = ANY (r.stay_ids))
         RETURNING r.person_id
       )

@@ -64,7 +64,6 @@ CREATE TABLE @extschema@.recalc_pending (
   stay_places   text[],
   CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, person_id)
 );
-CREATE INDEX recalc_pending_person ON @extschema@.recalc_pending (person_id);
 COMMENT ON TABLE @extschema@.recalc_pending IS
   'Internal: the people a listed change still has to recalculate; a worker deletes a batch of rows in the transaction that recalculates them.';
 COMMENT ON COLUMN @extschema@.recalc_pending.work_id IS 'The change.';

@@ -267,7 +267,6 @@ CREATE TABLE @extschema@.recalc_pending (
   stay_places   text[],
   CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, person_id)
 );
-CREATE INDEX recalc_pending_person ON @extschema@.recalc_pending (person_id);
 COMMENT ON TABLE @extschema@.recalc_pending IS
   'Internal: the people a listed change still has to recalculate; a worker deletes a batch of rows in the transaction that recalculates them.';
 COMMENT ON COLUMN @extschema@.recalc_pending.work_id IS 'The change.';
@@ -879,7 +878,11 @@ BEGIN
                (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id)
                   FROM unnest(r.stay_ids, r.stay_ats, r.stay_places) AS u(id, at, place)
                  WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
-         WHERE r.person_id IN (SELECT o.person_id FROM old_rows o)
+         -- (by the list's primary key: it has no index on the person alone,
+         -- which a listing would have to fill)
+         WHERE (r.work_id, r.person_id) IN (SELECT w.id, o.person_id
+                                              FROM @extschema@.recalc_work w CROSS JOIN old_rows o
+                                             WHERE w.listed_at IS NOT NULL)
            AND EXISTS (SELECT 1 FROM old_rows o WHERE o.person_id = r.person_id AND o.id = ANY (r.stay_ids))
         RETURNING r.person_id
       )
