@@ -729,7 +729,7 @@ BEGIN
   -- recalculation to queue behind: every other one holds it shared.
   IF NOT exclusive THEN
     PERFORM 1 FROM @extschema@.person_status s
-      WHERE s.person_id IN (SELECT unnest(persons)) ORDER BY s.person_id FOR UPDATE OF s;
+      WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE OF s;
   END IF;
 
   -- (changed_stays is a constant of the custom plan: the branches of the other
