@@ -94,7 +94,7 @@ REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
 CREATE FUNCTION @extschema@._list_work(w @extschema@.recalc_work) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
--- (the stays are sorted to be made distinct: in memory, for a district)
+-- (the stays are sorted by person: in memory, for a district)
 SET work_mem = '64MB'
 AS $$
 DECLARE
@@ -105,14 +105,16 @@ BEGIN
     -- person's kept with them: a batch re-examines them without reading
     -- travel again (per person, that would be an index probe a day
     -- partition; per area, a scan of it all for every batch)
-    -- (the three arrays agree: one aggregation, fed in (person, stay)
-    -- order by the sort that makes the stays distinct; no sort of its own
-    -- a person and an array)
+    -- (sorted by person, the order the list's primary key is filled in;
+    -- the three arrays agree, as one aggregation fills them in the order
+    -- it is fed, with no sort of its own a person and an array; a stay two
+    -- designations cover (an updated one: old and new) made distinct)
     EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places)
                     SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place)
-                      FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place FROM (%s) x
+                      FROM (SELECT %s x.person_id, x.id, x.at, x.place FROM (%s) x
                              ORDER BY x.person_id, x.id) s
-                     GROUP BY s.person_id', @extschema@._work_stays_sql(''))
+                     GROUP BY s.person_id',
+                   CASE WHEN cardinality(w.areas) > 1 THEN 'DISTINCT' ELSE '' END, @extschema@._work_stays_sql(''))
       USING w.areas, w.horizon, w.id;
   ELSIF w.kind = 'policy' THEN
     INSERT INTO @extschema@.recalc_pending (work_id, person_id)

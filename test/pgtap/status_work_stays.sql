@@ -5,7 +5,7 @@
 -- list and is recalculated by the deletion's own trigger.
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(8);
+SELECT plan(11);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -41,6 +41,17 @@ DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;
 SELECT ok(NOT EXISTS (SELECT 1 FROM recalc_work), 'the work list empties');
 SELECT is_empty('SELECT * FROM healthcode.check_consistency()',
                 'and every status agrees with a full recalculation: the deleted stay did not come back');
+
+-- an updated designation: the old and the new cover the same stays, each
+-- listed once
+UPDATE risk_area SET level = 'medium' WHERE bulletin = 'status_work_stays';
+SELECT ok(_recalc_step(50) > 0, 'the update (the old and the new designation of the area) is listed');
+SELECT is((SELECT count(*)::integer FROM recalc_pending r
+            WHERE cardinality(r.stay_ids) <> (SELECT count(DISTINCT u.id) FROM unnest(r.stay_ids) u(id))),
+          0, 'each stay listed once, though both designations cover it');
+DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;
+SELECT is_empty('SELECT * FROM healthcode.check_consistency()',
+                'after it, every status agrees with a full recalculation');
 
 SELECT * FROM finish();
 ROLLBACK;
