@@ -626,6 +626,7 @@ inside() {
 		}
 		function ms(x, lower) { return sprintf("%s%.0fms", (lower ? ">" : ""), x) }
 		function yes(c) { return c ? "met" : "NOT MET" }
+		function div(a, b) { return b > 0 ? a / b : 0 }   # (a run of one batch has no interval)
 		BEGIN { row("figure", "ours", "baseline", "ratio", "goal", "") }
 		$1 == "1a" {
 			r = $2 / $3; row(sprintf("1a designating statement / recalculation, 1 worker"), ms($2), ms($3, $6), sprintf("%.4f", r), "<= " gs, yes(r <= gs))
@@ -644,8 +645,8 @@ inside() {
 		}
 		$1 == "2" { r = $3 / $4; row(sprintf("2 COPY of %d stays, triggers on / off", $2), ms($3, $5), ms($4), sprintf("%s%.2f", ($5 ? ">" : ""), r), "<= " gc, yes(r <= gc && !$5)) }
 		$1 == "3" {
-			r = $6 / $3; row(sprintf("3 one-row import'"'"'s wait, worst of %d / the longest batch", $4), sprintf("%.1fms", $6), ms($3), sprintf("%.2f", r), "<= " gi, yes(r <= gi))
-			row("   (the same against the median batch)", sprintf("%.1fms", $6), ms($8), sprintf("%.2f", $6 / $8), "", "")
+			r = div($6, $3); row(sprintf("3 one-row import'"'"'s wait, worst of %d / the longest batch", $4), sprintf("%.1fms", $6), ms($3), sprintf("%.2f", r), "<= " gi, yes($3 > 0 && r <= gi))
+			row("   (the same against the median batch)", sprintf("%.1fms", $6), ms($8), sprintf("%.2f", div($6, $8)), "", "")
 			row("   (its time, and the same import no batch holds: median)", sprintf("%.1fms", $2), sprintf("%.1fms", $7), "", "", "")
 			row("   (the same import with nothing pending: median)", sprintf("%.1fms", $5), "", "", "", "")
 		}
