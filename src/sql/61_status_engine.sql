@@ -88,6 +88,23 @@ COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
   'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
 REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
 
+-- The same over every stay, as one value: a reexamined_stays a person (in
+-- id order) with each stay's level, what a re-examination of stays hands
+-- to _recompute (changed_stays).
+CREATE FUNCTION @extschema@._stays_judged_sql(stays text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN pg_catalog.format($q$
+    SELECT ARRAY(
+      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
+                 array_agg(r.high))::@extschema@.reexamined_stays
+        FROM (%s) r
+       GROUP BY r.person_id
+       ORDER BY r.person_id)$q$,
+  @extschema@._stay_levels_sql(stays, every_stay => true));
+COMMENT ON FUNCTION @extschema@._stays_judged_sql(text) IS
+  'Internal: the query (one reexamined_stays[] value, a person each, in id order) of the stays of a query of stays (person_id, id, at, place), each with its level by _stay_levels_sql.';
+REVOKE ALL ON FUNCTION @extschema@._stays_judged_sql(text) FROM PUBLIC;
+
 -- A person's stays, judged by the rule above. Which stays to judge: for a
 -- few people, theirs since horizon (each day partition's index on
 -- person_id); for many people close together in id order (the slices of a

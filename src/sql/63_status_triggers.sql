@@ -199,17 +199,8 @@ AS $$
 DECLARE
   result @extschema@.reexamined_stays[];
 BEGIN
-  EXECUTE format($q$
-    SELECT ARRAY(
-      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
-                 array_agg(r.high))::@extschema@.reexamined_stays
-        FROM (%s) r
-       GROUP BY r.person_id
-       ORDER BY r.person_id)$q$,
-    @extschema@._stay_levels_sql(
-      format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s',
-             @extschema@._work_stays_sql('')),
-      every_stay => true))
+  EXECUTE @extschema@._stays_judged_sql(
+            format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s', @extschema@._work_stays_sql('')))
     INTO result USING areas, horizon;
   RETURN result;
 END $$;

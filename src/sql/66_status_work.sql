@@ -220,16 +220,8 @@ BEGIN
        WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
        GROUP BY x.person_id ORDER BY x.person_id);
   END IF;
-  EXECUTE format($q$
-    SELECT ARRAY(
-      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
-                 array_agg(r.high))::@extschema@.reexamined_stays
-        FROM (%s) r
-       GROUP BY r.person_id
-       ORDER BY r.person_id)$q$,
-    @extschema@._stay_levels_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
-                                    CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)',
-                                 every_stay => true))
+  EXECUTE @extschema@._stays_judged_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
+                                          CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)')
     INTO result USING listed;
   RETURN result;
 END $$;

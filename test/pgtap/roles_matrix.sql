@@ -160,7 +160,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
-  '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_risk_area_changed', '_people_governed',
+  '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',

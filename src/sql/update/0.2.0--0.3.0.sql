@@ -306,7 +306,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _take_batch _take_listed _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -572,6 +572,23 @@ RETURN pg_catalog.format($q$
 COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
   'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
 REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
+
+-- The same over every stay, as one value: a reexamined_stays a person (in
+-- id order) with each stay's level, what a re-examination of stays hands
+-- to _recompute (changed_stays).
+CREATE OR REPLACE FUNCTION @extschema@._stays_judged_sql(stays text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN pg_catalog.format($q$
+    SELECT ARRAY(
+      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
+                 array_agg(r.high))::@extschema@.reexamined_stays
+        FROM (%s) r
+       GROUP BY r.person_id
+       ORDER BY r.person_id)$q$,
+  @extschema@._stay_levels_sql(stays, every_stay => true));
+COMMENT ON FUNCTION @extschema@._stays_judged_sql(text) IS
+  'Internal: the query (one reexamined_stays[] value, a person each, in id order) of the stays of a query of stays (person_id, id, at, place), each with its level by _stay_levels_sql.';
+REVOKE ALL ON FUNCTION @extschema@._stays_judged_sql(text) FROM PUBLIC;
 
 -- A person's stays, judged by the rule above. Which stays to judge: for a
 -- few people, theirs since horizon (each day partition's index on
@@ -909,17 +926,8 @@ AS $$
 DECLARE
   result @extschema@.reexamined_stays[];
 BEGIN
-  EXECUTE format($q$
-    SELECT ARRAY(
-      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
-                 array_agg(r.high))::@extschema@.reexamined_stays
-        FROM (%s) r
-       GROUP BY r.person_id
-       ORDER BY r.person_id)$q$,
-    @extschema@._stay_levels_sql(
-      format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s',
-             @extschema@._work_stays_sql('')),
-      every_stay => true))
+  EXECUTE @extschema@._stays_judged_sql(
+            format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s', @extschema@._work_stays_sql('')))
     INTO result USING areas, horizon;
   RETURN result;
 END $$;
@@ -1363,16 +1371,8 @@ BEGIN
        WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
        GROUP BY x.person_id ORDER BY x.person_id);
   END IF;
-  EXECUTE format($q$
-    SELECT ARRAY(
-      SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
-                 array_agg(r.high))::@extschema@.reexamined_stays
-        FROM (%s) r
-       GROUP BY r.person_id
-       ORDER BY r.person_id)$q$,
-    @extschema@._stay_levels_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
-                                    CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)',
-                                 every_stay => true))
+  EXECUTE @extschema@._stays_judged_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
+                                          CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)')
     INTO result USING listed;
   RETURN result;
 END $$;
