@@ -16,17 +16,7 @@
 set -u
 . "$(dirname "$0")/tap.bash"
 
-PGBIN=$(pg_config --bindir)
-work=$(mktemp -d /tmp/hc_federation.XXXXXX)
-chmod 755 "$work"
-if [ "$(id -u)" -eq 0 ]; then
-	chown postgres "$work"
-	as_db() { runuser -u postgres -- "$@"; }
-	superuser=postgres
-else
-	as_db() { "$@"; }
-	superuser=$(id -un)
-fi
+own_cluster_dir federation
 nodes="hub zhejiang beijing"
 declare -A port
 

@@ -31,17 +31,7 @@
 set -u
 . "$(dirname "$0")/tap.bash"
 
-PGBIN=$(pg_config --bindir)
-work=$(mktemp -d /tmp/hc_recalc_workers.XXXXXX)
-chmod 755 "$work"
-if [ "$(id -u)" -eq 0 ]; then
-	chown postgres "$work"
-	as_db() { runuser -u postgres -- "$@"; }
-	superuser=postgres
-else
-	as_db() { "$@"; }
-	superuser=$(id -un)
-fi
+own_cluster_dir recalc_workers
 data="$work/data"
 holder_pid=
 holder_fd=

@@ -29,3 +29,21 @@ make_test_db() {
 	chmod 755 "$TEST_TMP"
 }
 sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "$TEST_DB" "$@"; }
+
+# own_cluster_dir NAME: for a test that runs clusters of its own (initdb and
+# pg_ctl of pg_config's install): PGBIN, a work directory under /tmp that the
+# server's OS user may write (work), as_db (runs a command as that user) and
+# superuser (that user's database role).
+own_cluster_dir() {
+	PGBIN=$(pg_config --bindir)
+	work=$(mktemp -d "/tmp/hc_$1.XXXXXX")
+	chmod 755 "$work"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres "$work"
+		as_db() { runuser -u postgres -- "$@"; }
+		superuser=postgres
+	else
+		as_db() { "$@"; }
+		superuser=$(id -un)
+	fi
+}
