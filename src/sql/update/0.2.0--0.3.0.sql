@@ -1755,11 +1755,6 @@ BEGIN
   -- (shared, as every evidence trigger: a small designation recalculated
   -- in its own statement holds it exclusively and must not meet a batch)
   PERFORM @extschema@._evidence_lock(false);
-  -- A batch's commit need not wait for its WAL to reach the disk: lost in
-  -- a crash, it is lost whole, its people's rows back on the list, and
-  -- done again (readers compute them fresh meanwhile). Two workers
-  -- otherwise queue on each other's WAL flushes.
-  PERFORM set_config('synchronous_commit', 'off', true);
   FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.listed_at IS NOT NULL ORDER BY x.id LOOP
     -- From where this session's last batch of the change ended: a scan from
     -- the start would pass every row earlier batches deleted, and while two
