@@ -65,9 +65,9 @@ if [ ${#failed_stages[@]} -gt 0 ]; then
 	# Named again here, because the runner's own report scrolls away under
 	# the server log that pg_virtualenv prints when a test fails.
 	echo "failures:"
-	# (with the diagnostics the tests wrote to stderr: "# ..." lines,
-	# which prove and pg_prove show only for failures)
-	grep -E '^(not ok|test/[^ ]+ +\(Wstat|  Failed tests?:|Dubious|.* \.\.\. +FAILED|not ok )|^ +(not ok|[a-z0-9_]+ +\.\.\. FAILED)|^unit: .*[1-9][0-9]* failed|^#' "$log" | sed 's/^/  /' | head -80
+	# (with the diagnostics of failed tests: the shell tests' "#! " lines
+	# on stderr, pgTAP's "#   Failed test" and what it got)
+	grep -E '^(not ok|test/[^ ]+ +\(Wstat|  Failed tests?:|Dubious|.* \.\.\. +FAILED|not ok )|^ +(not ok|[a-z0-9_]+ +\.\.\. FAILED)|^unit: .*[1-9][0-9]* failed|^#!|^# +(Failed test|have:|want:|got:|expected:)' "$log" | sed 's/^/  /' | head -80
 	echo "FAILED stages: ${failed_stages[*]}"
 	[ "$failed" -gt 0 ] || failed=${#failed_stages[@]}
 fi

@@ -230,7 +230,7 @@ for w in $workers; do
 	grep -v '^ok' "$log" | awk '{ k = $1 " " $2; $1 = $2 = ""; gsub(/[0-9]+/, "N"); print k $0 }' |
 		sort | uniq -c | sort -rn | head -8 | sed 's/^/#   /'
 	is "$n_error" 0 "$w: no call failed but for a deleted person or a retry the server asked for"
-	[ "$n_error" -eq 0 ] || { grep '^error' "$log" | head -5; sed -n '1,40p' "$log.details"; } | sed 's/^/#/' >&2
+	[ "$n_error" -eq 0 ] || { grep '^error' "$log" | head -5; sed -n '1,40p' "$log.details"; } | sed 's/^/#! /' >&2
 	ok $(((n_ok >= $(minimum "$w")) ? 0 : 1)) "$w: at least $(minimum "$w") calls succeeded ($n_ok)"
 done
 echo "# errors by SQLSTATE: $(cat "$TEST_TMP"/*.log | sed -n 's/^error \([0-9A-Z]*\) .*/\1/p' | sort | uniq -c | xargs)"

@@ -13,7 +13,8 @@ like() { # like GOT REGEX NAME
 	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else ok 1 "$3"; diag "  got: $1" "  not matching: $2"; fi
 }
 # diagnostics on stderr: prove shows them without -v, so a CI log says why
-diag() { printf '# %s\n' "$@" >&2; }
+# ("#!": tools/test.sh repeats these lines under its failures)
+diag() { printf '#! %s\n' "$@" >&2; }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
 
 # The OS user the server runs as: key files must belong to it.
