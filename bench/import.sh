@@ -139,7 +139,7 @@ inside() {
 			best_imp=$(min "$best_imp" "$r_ms"); imp_priv=$(max "$imp_priv" "$r_priv"); imp_anon=$(max "$imp_anon" "$r_anon")
 		done
 		log "   $(psql_q -c "SELECT count(*) FROM healthcode.travel") stays imported;" \
-			"$(psql_q -c "SELECT count(DISTINCT person_id) FROM healthcode.status_history WHERE id > (SELECT coalesce(max(id), 0) FROM bench.history_before)") people's colour changed;" \
+			"$(psql_q -c "SELECT count(DISTINCT person_id) FROM healthcode.status_history WHERE recorded_at > (SELECT coalesce(max(recorded_at), '-infinity') FROM bench.history_before)") people's colour changed;" \
 			"status rows that differ from the COPY's (must be 0): $(psql_q -c "SELECT count(*) FROM bench.after_copy a FULL JOIN healthcode.person_status s USING (person_id)
 			                                                               WHERE (a.colour, a.reasons) IS DISTINCT FROM (s.colour, bench.reasons(s.reasons))")"
 		run -f "$travel" "SELECT bench.carrier(\$1)"

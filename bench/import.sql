@@ -129,7 +129,7 @@ BEGIN
   INSERT INTO healthcode.test_result SELECT * FROM bench.test_result_before;
   TRUNCATE healthcode.person_status;
   INSERT INTO healthcode.person_status SELECT * FROM bench.status_before;
-  DELETE FROM healthcode.status_history WHERE id > (SELECT coalesce(max(id), 0) FROM bench.history_before);
+  DELETE FROM healthcode.status_history WHERE recorded_at > (SELECT coalesce(max(recorded_at), '-infinity') FROM bench.history_before);
 END $$;
 
 -- The same argument type as the import functions' (json or jsonb): a

@@ -60,8 +60,9 @@ SELECT healthcode.create_travel_partitions(((now() - interval '15 days') AT TIME
 
 -- the statuses before any itinerary, restored before each COPY
 CREATE TABLE bench.status_before AS SELECT * FROM healthcode.person_status;
-CREATE TABLE bench.marks (name text PRIMARY KEY, history_id bigint);
-INSERT INTO bench.marks VALUES ('before_travel', (SELECT coalesce(max(id), 0) FROM healthcode.status_history));
+-- (history entries by when they were written: their ids are opaque)
+CREATE TABLE bench.marks (name text PRIMARY KEY, history_at timestamptz);
+INSERT INTO bench.marks VALUES ('before_travel', (SELECT coalesce(max(recorded_at), '-infinity') FROM healthcode.status_history));
 
 -- restore the state before an itinerary import, without recalculating
 CREATE FUNCTION bench.reset_travel() RETURNS void LANGUAGE plpgsql AS $$
@@ -71,7 +72,7 @@ BEGIN
   TRUNCATE healthcode.person_status;
   INSERT INTO healthcode.person_status SELECT * FROM bench.status_before ORDER BY person_id;
   DELETE FROM healthcode.status_history
-   WHERE id > (SELECT m.history_id FROM bench.marks m WHERE m.name = 'before_travel');
+   WHERE recorded_at > (SELECT m.history_at FROM bench.marks m WHERE m.name = 'before_travel');
 END $$;
 
 -- after the itinerary: remember the statuses (bench.status_base) ...
@@ -79,8 +80,8 @@ CREATE FUNCTION bench.mark_base() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   DROP TABLE IF EXISTS bench.status_base;
   CREATE TABLE bench.status_base AS SELECT * FROM healthcode.person_status ORDER BY person_id;
-  INSERT INTO bench.marks VALUES ('base', (SELECT coalesce(max(id), 0) FROM healthcode.status_history))
-  ON CONFLICT (name) DO UPDATE SET history_id = excluded.history_id;
+  INSERT INTO bench.marks VALUES ('base', (SELECT coalesce(max(recorded_at), '-infinity') FROM healthcode.status_history))
+  ON CONFLICT (name) DO UPDATE SET history_at = excluded.history_at;
 END $$;
 
 -- ... and go back to them: no designation of ours, no imported result,
@@ -95,7 +96,7 @@ BEGIN
   TRUNCATE healthcode.person_status;
   INSERT INTO healthcode.person_status SELECT * FROM bench.status_base ORDER BY person_id;
   DELETE FROM healthcode.status_history
-   WHERE id > (SELECT m.history_id FROM bench.marks m WHERE m.name = 'base');
+   WHERE recorded_at > (SELECT m.history_at FROM bench.marks m WHERE m.name = 'base');
 END $$;
 
 -- Waits (polling every `poll` seconds) until the status work list is

@@ -54,7 +54,7 @@ BEGIN
   TRUNCATE healthcode.travel;
   TRUNCATE healthcode.person_status;
   INSERT INTO healthcode.person_status SELECT * FROM bench.status_before;
-  DELETE FROM healthcode.status_history WHERE id > (SELECT coalesce(max(id), 0) FROM bench.history_before);
+  DELETE FROM healthcode.status_history WHERE recorded_at > (SELECT coalesce(max(recorded_at), '-infinity') FROM bench.history_before);
 END $$;
 
 ANALYZE;

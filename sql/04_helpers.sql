@@ -2,7 +2,7 @@
 -- topic each; they run in this order in one database, and each later file
 -- starts from what the earlier ones left). This one creates the extension
 -- again (03_qr.sql dropped it), registers the people the later files use
--- (p1 to p8, ids 1 to 8: each later file looks them up by identifier) and
+-- (p1 to p8, named so by pname(): each later file looks them up by identifier) and
 -- tests the helpers: division codes, mask_name, symptoms_known,
 -- synthetic_identifier and policy_at, which adds the two Hainan policy
 -- versions every later file computes statuses with (11_policy.sql checks
@@ -13,7 +13,7 @@ CREATE EXTENSION healthcode;
 SET search_path = public, healthcode;
 SET timezone = 'UTC';
 
--- The people of files 04 to 14, registered first so their ids are 1, 2, 3, ...
+-- The people of files 04 to 14, registered first so that pname() calls them p1, p2, p3, ...
 SELECT register_person(synthetic_identifier('460105', 1), '460105', '王小明') AS p1 \gset
 SELECT register_person(synthetic_identifier('460106', 2), '460106', 'Anna Maria') AS p2 \gset
 SELECT register_person(synthetic_identifier('460105', 3), '460105') AS p3 \gset
@@ -23,9 +23,9 @@ SELECT register_person(synthetic_identifier('460105', 6), '460105') AS p6 \gset
 SELECT register_person(synthetic_identifier('460105', 7), '460105') AS p7 \gset
 SELECT register_person(synthetic_identifier('460105', 8), '460105') AS p8 \gset
 SELECT synthetic_identifier('460105', 1) AS id1 \gset
-SELECT id, region, display_name, length(subject) AS subject_len FROM person ORDER BY id;
-SELECT person_id, colour, vaccinated, reasons, valid_until FROM current_status ORDER BY person_id;
-SELECT person_id, from_colour, to_colour, cause FROM status_history ORDER BY id;
+SELECT pname(id) AS person, region, display_name, length(subject) AS subject_len FROM person ORDER BY registered_at, id;
+SELECT pname(person_id) AS person, colour, vaccinated, reasons, valid_until FROM current_status ORDER BY 1;
+SELECT pname(person_id) AS person, from_colour, to_colour, cause FROM status_history ORDER BY 1;
 
 -- ---- helpers ---------------------------------------------------------------
 

@@ -222,6 +222,23 @@ void		hc_national_pseudonym_key(const uint8_t national_key[HC_SERVER_KEY_LEN],
 void		hc_pseudonym(const uint8_t pkey[HC_SERVER_KEY_LEN],
 						 const uint8_t *identifier, size_t len,
 						 uint8_t out[HC_SUBJECT_LEN]);
+
+/*
+ * Opaque row ids. A row-secured table's ids must not let a role that sees
+ * some rows count the others (ids 3 and 4 would say 1 and 2 exist
+ * elsewhere), yet must stay unique without a look at the table. So an id
+ * is its sequence number under a secret permutation: a four-round Feistel
+ * network over 62 bits, with SipHash-2-4 keyed by a key derived from the
+ * server key (and the sequence's name) as its round function, and bit 62 set (ids from before, plain
+ * sequence numbers, lie below 2^62 and never meet these). Sequence numbers
+ * must lie in [0, 2^62).
+ */
+#define HC_ID_KEY_LEN 16
+#define HC_OPAQUE_ID_DOMAIN (UINT64_C(1) << 62)
+void		hc_id_key(const uint8_t server_key[HC_SERVER_KEY_LEN], uint8_t out[HC_ID_KEY_LEN]);
+/* (tweak: what makes each sequence's permutation its own, the sequence's
+ * name: ids of two tables never correspond) */
+uint64_t	hc_opaque_id(const uint8_t key[HC_ID_KEY_LEN], const char *tweak, uint64_t n);
 /*
  * Parses a server key file's content: exactly 32 raw bytes, or 64 hex
  * digits optionally followed by one newline.

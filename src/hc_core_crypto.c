@@ -14,6 +14,7 @@
 #define HC_KDF_SEAL      1
 #define HC_KDF_PSEUDONYM 2
 #define HC_KDF_NATIONAL_CONTEXT "hcnation"
+#define HC_KDF_OPAQUE_ID 3
 
 _Static_assert(HC_PUBLIC_KEY_LEN == crypto_sign_PUBLICKEYBYTES, "public key size");
 _Static_assert(HC_SECRET_KEY_LEN == crypto_sign_SECRETKEYBYTES, "secret key size");
@@ -151,6 +152,44 @@ hc_national_pseudonym_key(const uint8_t national_key[HC_SERVER_KEY_LEN], uint8_t
 {
 	crypto_kdf_derive_from_key(out, HC_SERVER_KEY_LEN, HC_KDF_PSEUDONYM,
 							   HC_KDF_NATIONAL_CONTEXT, national_key);
+}
+
+void
+hc_id_key(const uint8_t server_key[HC_SERVER_KEY_LEN], uint8_t out[HC_ID_KEY_LEN])
+{
+	crypto_kdf_derive_from_key(out, HC_ID_KEY_LEN, HC_KDF_OPAQUE_ID, HC_KDF_CONTEXT, server_key);
+}
+
+/* The round function: 31 bits of SipHash of the round, the half and the
+ * tweak's hash. */
+static uint32_t
+opaque_id_round(const uint8_t key[HC_ID_KEY_LEN], const uint8_t tweak[8], uint8_t round, uint32_t half)
+{
+	uint8_t		in[13] = {round, (uint8_t) (half >> 24), (uint8_t) (half >> 16), (uint8_t) (half >> 8), (uint8_t) half};
+	uint8_t		h[crypto_shorthash_BYTES];
+
+	memcpy(in + 5, tweak, 8);
+	crypto_shorthash(h, in, sizeof(in), key);
+	return ((uint32_t) h[0] | (uint32_t) h[1] << 8 | (uint32_t) h[2] << 16 | (uint32_t) h[3] << 24) & 0x7fffffffu;
+}
+
+uint64_t
+hc_opaque_id(const uint8_t key[HC_ID_KEY_LEN], const char *tweak, uint64_t n)
+{
+	uint32_t	left = (uint32_t) (n >> 31) & 0x7fffffffu,
+				right = (uint32_t) n & 0x7fffffffu;
+	uint8_t		tweak_hash[crypto_shorthash_BYTES];
+	uint8_t		round;
+
+	crypto_shorthash(tweak_hash, (const unsigned char *) tweak, strlen(tweak), key);
+	for (round = 0; round < 4; round++)
+	{
+		uint32_t	next = left ^ opaque_id_round(key, tweak_hash, round, right);
+
+		left = right;
+		right = next;
+	}
+	return HC_OPAQUE_ID_DOMAIN | (uint64_t) left << 31 | right;
 }
 
 void

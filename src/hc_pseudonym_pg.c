@@ -1,17 +1,25 @@
 /*
- * hc_pseudonym_pg.c — pseudonym() and national_pseudonym(): a person's
- * identifier as the keyed hash that stands for them in codes and tables.
- * The keys are derived from the server key (pseudonyms of this node) and
- * from the national key (the same on every node, for matching people
- * across regions), once a backend, and kept in locked, NOACCESS memory
- * until the key caches are wiped (hc_key_cache.c).
+ * hc_pseudonym_pg.c — the keyed identifiers. pseudonym() and
+ * national_pseudonym(): a person's identifier as the keyed hash that stands
+ * for them in codes and tables. _next_id(): a row-secured table's next id,
+ * its sequence number under a secret permutation of that sequence's own
+ * (hc_opaque_id), so that ids tell no one how many rows they cannot see. The keys are derived from
+ * the server key (pseudonyms and ids of this node) and from the national
+ * key (the same on every node, for matching people across regions), once a
+ * backend, and kept in locked, NOACCESS memory until the key caches are
+ * wiped (hc_key_cache.c).
  */
 #include "hc_keys.h"
 
 #include <sodium.h>
 
+#include "catalog/pg_class.h"
+#include "commands/sequence.h"
+#include "utils/lsyscache.h"
+
 static uint8_t *pseudonym_key = NULL;	/* sodium_malloc'd, NOACCESS when idle */
 static uint8_t *national_pseudonym_key = NULL;	/* the same, from the national key */
+static uint8_t *id_key = NULL;	/* the same, HC_ID_KEY_LEN bytes */
 
 void
 hc_pseudonym_keys_wipe(void)
@@ -26,19 +34,24 @@ hc_pseudonym_keys_wipe(void)
 		sodium_free(national_pseudonym_key);
 		national_pseudonym_key = NULL;
 	}
+	if (id_key)
+	{
+		sodium_free(id_key);
+		id_key = NULL;
+	}
 }
 
 /* A pseudonym key derived from a key file, made once a backend and kept in
  * locked, NOACCESS memory. */
-typedef void (*derive_fn) (const uint8_t root[HC_SERVER_KEY_LEN], uint8_t out[HC_SERVER_KEY_LEN]);
+typedef void (*derive_fn) (const uint8_t root[HC_SERVER_KEY_LEN], uint8_t *out);
 
 static uint8_t *
-load_pseudonym_key(uint8_t **slot, hc_key_reader read_root, derive_fn derive)
+load_derived_key(uint8_t **slot, size_t len, hc_key_reader read_root, derive_fn derive)
 {
 	if (*slot == NULL)
 	{
 		uint8_t		root[HC_SERVER_KEY_LEN];
-		uint8_t    *k = hc_locked_alloc_reading(HC_SERVER_KEY_LEN, read_root, root);
+		uint8_t    *k = hc_locked_alloc_reading(len, read_root, root);
 
 		derive(root, k);
 		sodium_memzero(root, sizeof(root));
@@ -75,7 +88,7 @@ healthcode_pseudonym(PG_FUNCTION_ARGS)
 	text	   *id = PG_GETARG_TEXT_PP(0);
 
 	require_identifier(id);
-	return pseudonym_datum(id, load_pseudonym_key(&pseudonym_key, hc_read_server_key, hc_pseudonym_key));
+	return pseudonym_datum(id, load_derived_key(&pseudonym_key, HC_SERVER_KEY_LEN, hc_read_server_key, hc_pseudonym_key));
 }
 
 PG_FUNCTION_INFO_V1(healthcode_national_pseudonym);
@@ -85,8 +98,8 @@ healthcode_national_pseudonym(PG_FUNCTION_ARGS)
 	text	   *id = PG_GETARG_TEXT_PP(0);
 
 	require_identifier(id);
-	return pseudonym_datum(id, load_pseudonym_key(&national_pseudonym_key, hc_read_national_key,
-												   hc_national_pseudonym_key));
+	return pseudonym_datum(id, load_derived_key(&national_pseudonym_key, HC_SERVER_KEY_LEN, hc_read_national_key,
+												 hc_national_pseudonym_key));
 }
 
 /* Whether a national key is configured (national pseudonyms available). */
@@ -97,3 +110,39 @@ healthcode_national_key_configured(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(hc_national_key_file != NULL && hc_national_key_file[0] != '\0');
 }
 
+
+/*
+ * _next_id(seq regclass): the next id of a row-secured table, from its
+ * sequence (one of this extension's: the function's own schema) under the
+ * secret permutation. The sequence is advanced without a privilege check:
+ * the roles that insert rows need no right on it, and so cannot read its
+ * plain numbers (nextval, currval, pg_sequences) either.
+ */
+PG_FUNCTION_INFO_V1(healthcode_next_id);
+Datum
+healthcode_next_id(PG_FUNCTION_ARGS)
+{
+	Oid			seq = PG_GETARG_OID(0);
+	int64		n;
+	uint64_t	id;
+
+	if (get_rel_relkind(seq) != RELKIND_SEQUENCE
+		|| get_rel_namespace(seq) != get_func_namespace(fcinfo->flinfo->fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ids come from this extension's sequences only")));
+	n = nextval_internal(seq, false);
+	if (n < 0 || (uint64_t) n >= HC_OPAQUE_ID_DOMAIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+				 errmsg("sequence \"%s\" is beyond the ids it can give (0 to 2^62 - 1)", get_rel_name(seq))));
+	/*
+	 * (the id key stays readable once loaded, unlike the others: two
+	 * mprotect calls a row would double the cost of a bulk COPY's ids; it
+	 * hides how many rows there are, and unseals and signs nothing)
+	 */
+	if (id_key == NULL)
+		sodium_mprotect_readonly(load_derived_key(&id_key, HC_ID_KEY_LEN, hc_read_server_key, hc_id_key));
+	id = hc_opaque_id(id_key, get_rel_name(seq), (uint64_t) n);
+	PG_RETURN_INT64((int64) id);
+}

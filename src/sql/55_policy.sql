@@ -46,6 +46,12 @@ CREATE TABLE @extschema@.policy (
   paper_code_lifetime interval
                 CONSTRAINT paper_code_lifetime_between_1_second_and_366_days
                 CHECK (paper_code_lifetime BETWEEN interval '1 second' AND interval '366 days'),
+  -- (national versions only: how long a regional version's window may be)
+  regional_lookback_limit_days integer
+                CONSTRAINT regional_lookback_limit_days_between_1_and_366
+                CHECK (regional_lookback_limit_days BETWEEN 1 AND 366)
+                CONSTRAINT regional_lookback_limit_days_is_national
+                CHECK (regional_lookback_limit_days IS NULL OR region = '000000'),
   CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
   CONSTRAINT policy_natural_key UNIQUE (region, valid_from)
 );
@@ -71,6 +77,7 @@ COMMENT ON COLUMN @extschema@.policy.description_en IS 'What the version says, i
 COMMENT ON COLUMN @extschema@.policy.created_at IS 'When the version was recorded.';
 COMMENT ON COLUMN @extschema@.policy.max_code_lifetime IS 'The longest a code issued for a person of the region may live (issue_for, issue_for_subject): minutes, as a code on a phone is refreshed.';
 COMMENT ON COLUMN @extschema@.policy.paper_code_lifetime IS 'The longest a paper code (issue_paper_code: printed, for someone without a phone, marked as paper in its payload) may live; NULL: the region issues none.';
+COMMENT ON COLUMN @extschema@.policy.regional_lookback_limit_days IS 'National versions only: the longest lookback_days a regional version may have while this version is in force (NULL: the national lookback_days). With the national lookbacks, it sets how long windowed evidence is kept for everyone; a region never widens it.';
 
 -- The national default (DESIGN.md "Status rules"). It is part of the
 -- extension, not of the data: the dump filter leaves it out, and a guard
@@ -202,16 +209,77 @@ COMMENT ON FUNCTION @extschema@.policy_at(text, timestamptz) IS
 REVOKE ALL ON FUNCTION @extschema@.policy_at(text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.policy_at(text, timestamptz) TO healthcode_admin, healthcode_operator;
 
--- The longest lookback of any version in force now or later: windowed
--- evidence older than this cannot change any colour from now on.
-CREATE FUNCTION @extschema@._evidence_horizon(at timestamptz) RETURNS timestamptz
+-- How long windowed evidence matters, and so how long it is kept: set by
+-- the national versions alone (their lookbacks, and how far they let a
+-- region's reach), so that no region's operator can make every region's
+-- data be kept longer. The limit a version of the nation in force now or
+-- later allows, the longest of them.
+CREATE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT _evidence_horizon.at OPERATOR(pg_catalog.-)
-         pg_catalog.make_interval(days => COALESCE(pg_catalog.max(p.lookback_days), 14))
+  SELECT COALESCE(pg_catalog.max(GREATEST(p.lookback_days, COALESCE(p.regional_lookback_limit_days, p.lookback_days))), 14)
     FROM @extschema@.policy p
-   WHERE p.valid_until IS NULL OR p.valid_until OPERATOR(pg_catalog.>) _evidence_horizon.at;
+   WHERE p.region OPERATOR(pg_catalog.=) '000000'
+     AND (p.valid_until IS NULL OR p.valid_until OPERATOR(pg_catalog.>=) _national_lookback_days.at);
 END;
+COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
+  'Internal: the longest window (days) the national versions in force at or after at allow: their lookback_days and regional_lookback_limit_days.';
+REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
+
+-- Windowed evidence older than this cannot change any colour from at on.
+CREATE FUNCTION @extschema@._evidence_horizon(at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN _evidence_horizon.at OPERATOR(pg_catalog.-)
+       pg_catalog.make_interval(days => @extschema@._national_lookback_days(_evidence_horizon.at));
 COMMENT ON FUNCTION @extschema@._evidence_horizon(timestamptz) IS
-  'Internal: at minus the longest lookback of any policy version in force at or after at. Windowed evidence older than this cannot change a colour from at on.';
+  'Internal: at minus the longest window the national versions in force at or after at allow (_national_lookback_days). Windowed evidence older than this cannot change a colour from at on.';
 REVOKE ALL ON FUNCTION @extschema@._evidence_horizon(timestamptz) FROM PUBLIC;
+
+-- A regional version's window stays within what the nation allows for as
+-- long as the regional version is in force (to its end, or for ever), so
+-- the evidence kept for everyone always covers it. Checked on every write
+-- of a version, and again when national versions change or go.
+CREATE FUNCTION @extschema@._lookback_beyond_limit(p @extschema@.policy) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN p.region OPERATOR(pg_catalog.<>) '000000'
+                 AND p.lookback_days OPERATOR(pg_catalog.>)
+                     @extschema@._national_lookback_days(COALESCE(p.valid_until, 'infinity'))
+            THEN pg_catalog.format('lookback_days %s of the policy version of region %s from %s is beyond the national limit of %s days',
+                                   p.lookback_days, p.region, p.valid_from,
+                                   @extschema@._national_lookback_days(COALESCE(p.valid_until, 'infinity'))) END;
+COMMENT ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) IS
+  'Internal: why a regional policy version''s lookback_days is beyond the national limit for its time in force, or NULL when it is not.';
+REVOKE ALL ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._policy_lookback_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  problem text;
+BEGIN
+  IF TG_LEVEL = 'ROW' THEN
+    problem := @extschema@._lookback_beyond_limit(NEW);
+  ELSE
+    -- (a national version changed or went: every regional version, since a
+    -- limit concerns them all)
+    SELECT @extschema@._lookback_beyond_limit(p) INTO problem
+      FROM @extschema@.policy p
+     WHERE @extschema@._lookback_beyond_limit(p) IS NOT NULL
+     ORDER BY p.region, p.valid_from LIMIT 1;
+  END IF;
+  IF problem IS NOT NULL THEN
+    RAISE EXCEPTION '%', problem
+      USING ERRCODE = '22003',
+            HINT = 'The national administration sets how long any region may look back (regional_lookback_limit_days of a national version): evidence is kept that long for everyone.';
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_lookback_guard() IS
+  'Trigger: refuses a regional policy version whose lookback_days the national versions do not allow for its time in force; after a national version is changed or deleted, checks every regional version again.';
+REVOKE ALL ON FUNCTION @extschema@._policy_lookback_guard() FROM PUBLIC;
+-- (after the row: the table's own checks, such as the 1 to 366 days, speak first)
+CREATE TRIGGER policy_lookback_guard AFTER INSERT OR UPDATE ON @extschema@.policy
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+CREATE TRIGGER policy_lookback_recheck AFTER UPDATE OR DELETE ON @extschema@.policy
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();

@@ -63,7 +63,10 @@ CREATE TABLE @extschema@.status_history (
   from_colour   @extschema@.risk_colour,
   to_colour     @extschema@.risk_colour NOT NULL,
   reasons       jsonb NOT NULL,
-  cause         text NOT NULL
+  cause         text NOT NULL,
+  -- (0.3.0: the order of writing, which the ids, opaque since, no longer
+  -- tell; entries one statement writes for a person share its time at)
+  recorded_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
 );
 -- No foreign key to person: only _recompute() writes history, for people
 -- it has just read, and a per-row key check would cost a recalculation of
@@ -76,7 +79,7 @@ CREATE INDEX status_history_person ON @extschema@.status_history (person_id, at)
 CREATE INDEX status_history_at ON @extschema@.status_history (at);
 COMMENT ON TABLE @extschema@.status_history IS
   'Every colour change, appended: from, to, the reasons of the new colour, when, and the cause (the evidence table and operation, a correction, or "time" when a window ended). See status_changes for the complete history at read time.';
-COMMENT ON COLUMN @extschema@.status_history.id IS 'History entry id (order of writing).';
+COMMENT ON COLUMN @extschema@.status_history.id IS 'History entry id (opaque: it tells neither order nor number).';
 COMMENT ON COLUMN @extschema@.status_history.person_id IS 'The person.';
 COMMENT ON COLUMN @extschema@.status_history.region IS 'The person''s home region.';
 COMMENT ON COLUMN @extschema@.status_history.at IS 'When the colour changed.';
@@ -84,6 +87,7 @@ COMMENT ON COLUMN @extschema@.status_history.from_colour IS 'The colour before; 
 COMMENT ON COLUMN @extschema@.status_history.to_colour IS 'The colour after.';
 COMMENT ON COLUMN @extschema@.status_history.reasons IS 'The reasons of the new colour.';
 COMMENT ON COLUMN @extschema@.status_history.cause IS 'What changed: e.g. "risk_area update", "test_result insert", "time", or healthcode.change_cause.';
+COMMENT ON COLUMN @extschema@.status_history.recorded_at IS 'When the entry was written: a person''s entries in order are ordered by at, then recorded_at.';
 
 -- ---- reading a stored timeline at an instant -----------------------------------
 

@@ -15,7 +15,7 @@ BEGIN ATOMIC
   SELECT pg_catalog.now() OPERATOR(pg_catalog.-) @extschema@._evidence_horizon(pg_catalog.now());
 END;
 COMMENT ON FUNCTION @extschema@.travel_retention() IS
-  'How long travel records matter to any colour: the longest lookback of any policy version in force now or later.';
+  'How long travel records matter to any colour, and are kept: the longest window the national policy versions in force now or later allow (their lookback_days and regional_lookback_limit_days).';
 REVOKE ALL ON FUNCTION @extschema@.travel_retention() FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.drop_expired_travel_partitions(margin interval DEFAULT interval '7 days')

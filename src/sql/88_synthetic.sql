@@ -59,7 +59,9 @@ BEGIN
   END IF;
   PERFORM setseed(seed);
   PERFORM set_config('healthcode.change_cause', 'synthetic population', true);
-  SELECT COALESCE(max(p.id), 0) INTO base FROM @extschema@.person p;
+  -- (the people registered so far, deleted ones included: the sequence's
+  -- count, as ids are opaque; names after theirs stay unique)
+  SELECT CASE WHEN q.is_called THEN q.last_value ELSE 0 END INTO base FROM @extschema@.person_id_seq q;
 
   -- risk areas: two current high-risk districts, a current medium-risk
   -- one, and a medium-risk designation that has ended

@@ -3,7 +3,10 @@
 -- ---------------------------------------------------------------------------
 
 -- Row-level security on every table of personal data: a row is visible,
--- writable and insertable only within the querying role's scope.
+-- writable and insertable only within the querying role's scope; and its
+-- ids are opaque, so that the ids a role sees do not count the rows it
+-- does not (99_privileges.sql keeps the sequences and the rows' physical
+-- places, ctid, from the roles row-level security limits).
 DO $$
 DECLARE
   t text;
@@ -24,6 +27,13 @@ BEGIN
     EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t, scoped);
     EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t, scoped, scoped);
     EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t, scoped);
+    -- ids no one can count the hidden rows by (25_pseudonyms.sql)
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid = format('@extschema@.%I', t)::regclass AND a.attname = 'id')
+       AND pg_catalog.pg_get_serial_sequence(format('@extschema@.%I', t), 'id') IS NOT NULL THEN
+      EXECUTE format('ALTER TABLE @extschema@.%I ALTER COLUMN id SET DEFAULT @extschema@._next_id(%L::regclass)', t,
+                     pg_catalog.pg_get_serial_sequence(format('@extschema@.%I', t), 'id'));
+    END IF;
   END LOOP;
   -- risk areas and policy versions are public; writing them is scoped
   FOR public_table IN SELECT * FROM @extschema@.evidence_table e WHERE e.public_rows LOOP

@@ -79,38 +79,59 @@ SELECT 'admin', r, '{SELECT}'
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
                     'recalc_work', 'recalc_pending']) r;
-INSERT INTO exp_rel VALUES ('admin', 'person_id_seq', '{USAGE}'), ('admin', 'arrival_rule_id_seq', '{USAGE}');
+INSERT INTO exp_rel VALUES ('admin', 'arrival_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
+-- (the personal tables' ids come from _next_id, opaque: their sequences are
+-- no one's, so that no role counts the rows it cannot see by them)
 INSERT INTO exp_rel VALUES ('public', 'audit_finding_id_seq', '{}'), ('public', 'correction_id_seq', '{}'),
-                           ('public', 'status_history_id_seq', '{}'), ('public', 'exchange_reject_id_seq', '{}');
+                           ('public', 'status_history_id_seq', '{}'), ('public', 'exchange_reject_id_seq', '{}'),
+                           ('public', 'person_id_seq', '{}'), ('public', 'declaration_id_seq', '{}'),
+                           ('public', 'travel_id_seq', '{}'), ('public', 'test_result_id_seq', '{}'),
+                           ('public', 'vaccination_id_seq', '{}'), ('public', 'contact_id_seq', '{}'),
+                           ('public', 'checkin_id_seq', '{}'), ('public', 'manual_decision_id_seq', '{}');
 -- healthcode_operator: reads the people of its regions, writes evidence,
--- risk areas and policy, appends manual decisions; never writes statuses
+-- risk areas and policy, appends manual decisions; never writes statuses.
+-- The row-secured tables it reads column by column (below): no system
+-- column (ctid, xmin) would place or count the rows it cannot see
 INSERT INTO exp_rel
 SELECT 'operator', r, '{SELECT}'
-  FROM unnest(ARRAY['person', 'manual_decision', 'audit_finding', 'correction', 'person_status',
-                    'status_history', 'current_status', 'status_changes', 'region_scope']) r;
-UPDATE exp_rel SET privs = '{SELECT,INSERT}' WHERE grp = 'operator' AND rel = 'manual_decision';
+  FROM unnest(ARRAY['current_status', 'status_changes']) r;
+INSERT INTO exp_rel VALUES ('operator', 'manual_decision', '{INSERT}');
+INSERT INTO exp_rel
+SELECT 'operator', r, '{INSERT,UPDATE,DELETE}'
+  FROM unnest(ARRAY['declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin']) r;
 INSERT INTO exp_rel
 SELECT 'operator', r, '{SELECT,INSERT,UPDATE,DELETE}'
-  FROM unnest(ARRAY['declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
-                    'risk_area', 'policy']) r;
+  FROM unnest(ARRAY['risk_area', 'policy']) r;
 INSERT INTO exp_rel
 SELECT 'operator', s, '{USAGE}'
-  FROM unnest(ARRAY['declaration_id_seq', 'travel_id_seq', 'test_result_id_seq', 'vaccination_id_seq',
-                    'contact_id_seq', 'checkin_id_seq', 'risk_area_id_seq', 'policy_id_seq',
-                    'manual_decision_id_seq']) s;
--- healthcode_app and healthcode_verifier: functions only (and their own scope rows)
-INSERT INTO exp_rel VALUES ('app', 'region_scope', '{SELECT}'), ('verifier', 'region_scope', '{SELECT}');
+  FROM unnest(ARRAY['risk_area_id_seq', 'policy_id_seq']) s;
+-- healthcode_app and healthcode_verifier: functions only (and their own
+-- scope rows, column by column)
 -- healthcode_analyst: the aggregate views only (and its own scope rows)
 INSERT INTO exp_rel
 SELECT 'analyst', r, '{SELECT}'
   FROM unnest(ARRAY['status_summary', 'transitions_per_day', 'tests_per_day', 'codes_per_day',
-                    'findings_per_day', 'decisions_by_operator', 'region_scope']) r;
+                    'findings_per_day', 'decisions_by_operator']) r;
 
 -- Column-level grants beyond the table-level ones.
 CREATE TEMP TABLE exp_col (grp text NOT NULL, rel text NOT NULL, col text NOT NULL, priv text NOT NULL);
 INSERT INTO exp_col VALUES ('operator', 'person', 'region', 'UPDATE'),
                            ('operator', 'person', 'display_name', 'UPDATE');
+-- SELECT on every column of the row-secured tables an operator reads, but
+-- the decision chain's (an entry's place in the national chain is the
+-- national auditor's), and of region_scope for every scoped group
+INSERT INTO exp_col
+SELECT 'operator', t, a.attname, 'SELECT'
+  FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
+                    'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history']) t
+  JOIN pg_attribute a ON a.attrelid = ('healthcode.' || t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE (t, a.attname) NOT IN (('manual_decision', 'chain_seq'), ('manual_decision', 'prev_hash'),
+                              ('manual_decision', 'entry_hash'));
+INSERT INTO exp_col
+SELECT g, 'region_scope', a.attname, 'SELECT'
+  FROM unnest(ARRAY['operator', 'app', 'analyst', 'verifier']) g
+  JOIN pg_attribute a ON a.attrelid = 'healthcode.region_scope'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
 
 -- EXECUTE per group, by function name (overloads share a class). Every
 -- function of the extension must be listed; 'owner' = nobody else.
@@ -151,13 +172,16 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
   'start_consistency_check']) f;
+-- who inserts personal rows themselves draws their opaque ids
+INSERT INTO exp_fn SELECT g, '_next_id' FROM unnest(ARRAY['admin', 'operator']) g;
 -- the owner only: raw signing and pseudonyms, and every internal function,
 -- the status engine's aggregate among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   'issue', 'pseudonym', 'national_pseudonym', 'synthetic_identifier', 'travel_retention', '_status_agg', '_status_step',
   '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
-  '_policy_default_guard', '_policy_truncate_guard', '_policy_versions',
+  '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
+  '_national_lookback_days', '_lookback_beyond_limit', '_policy_lookback_guard',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
@@ -439,8 +463,9 @@ SELECT s.role, r.relname,
                    'SELECT 1 FROM healthcode.%I t WHERE t.region LIKE ANY (%L)', r.relname,
                    (SELECT array_agg(x || '%') FROM unnest(s.prefixes) x)))).nrows END AS expected
   FROM exp_scope s CROSS JOIN rls_rel r
- -- (a table the role may not read at all is the privilege matrix's business)
- WHERE has_table_privilege(s.role, ('healthcode.' || quote_ident(r.relname))::regclass, 'SELECT');
+ -- (a table the role may not read at all is the privilege matrix's business;
+ -- the row-secured ones are read column by column)
+ WHERE has_any_column_privilege(s.role, ('healthcode.' || quote_ident(r.relname))::regclass, 'SELECT');
 SELECT ok((SELECT min(expected) FROM rls_count WHERE relname IN ('person', 'declaration', 'test_result', 'travel')
                                                  AND role IN ('regress_hc_op_hz', 'regress_hc_op_bj')) > 0,
           'each operator has people and evidence of its own to see');

@@ -168,7 +168,7 @@ RESET ROLE;
 -- own functions).
 CREATE FUNCTION pg_temp.causes_after_designation(r name) RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
-  before bigint := (SELECT coalesce(max(h.id), 0) FROM healthcode.status_history h);
+  before timestamptz := (SELECT coalesce(max(h.recorded_at), '-infinity') FROM healthcode.status_history h);
   result text[];
 BEGIN
   BEGIN
@@ -182,11 +182,11 @@ BEGIN
     VALUES ('330105', 'high', now() - interval '3 days', 'regress bulletin');
     RESET ROLE;
     IF NOT EXISTS (SELECT 1 FROM healthcode.status_history h
-                    WHERE h.id > before AND h.region = '110108' AND h.to_colour = 'red') THEN
+                    WHERE h.recorded_at > before AND h.region = '110108' AND h.to_colour = 'red') THEN
       result := '{the Beijing visitor was not recoloured}';
     ELSE
       result := ARRAY(SELECT DISTINCT h.cause FROM healthcode.status_history h
-                       WHERE h.id > before AND h.region NOT LIKE '3301%' ORDER BY 1);
+                       WHERE h.recorded_at > before AND h.region NOT LIKE '3301%' ORDER BY 1);
     END IF;
     RAISE EXCEPTION 'undo' USING ERRCODE = 'HCOK0';
   EXCEPTION WHEN SQLSTATE 'HCOK0' THEN

@@ -460,6 +460,9 @@ SELECT is((SELECT string_agg(pg_temp.colour(p), ' ' ORDER BY o)
 -- a recalculation rewrites a stored status only when it differs from the
 -- fresh one: mark the open-ended ones with a later segment no read consults
 -- but any recalculation would overwrite
+-- (regions below may look back up to 30 days: the nation allows it)
+INSERT INTO policy (region, valid_from, regional_lookback_limit_days, description_zh, description_en)
+  VALUES ('000000', '2000-01-01', 30, '全国：地方回溯不超过30天', 'National: regions look back at most 30 days');
 CREATE TEMP TABLE before_policy AS SELECT person_id, computed_at FROM person_status;
 UPDATE person_status SET next = '[{"marker": true}]' WHERE valid_until = 'infinity' AND next = '[]';
 INSERT INTO policy (region, lookback_days, description_zh, description_en)
@@ -469,7 +472,7 @@ SELECT is((SELECT string_agg(pg_temp.colour(p), ' ' ORDER BY o)
           'yellow green green green',
           'policy: a provincial version (lookback 7) governs its districts only; Beijing keeps the national 14');
 SELECT is((SELECT cause || ' ' || from_colour || ' ' || to_colour FROM status_history
-            WHERE person_id = :pol_nb ORDER BY id DESC LIMIT 1),
+            WHERE person_id = :pol_nb ORDER BY at DESC, recorded_at DESC LIMIT 1),
           'policy insert yellow green', 'policy: the change is in the history with cause "policy insert"');
 SELECT is((SELECT count(*) FROM person_status s JOIN before_policy b USING (person_id)
             WHERE s.computed_at <> b.computed_at AND s.region NOT LIKE '33%'),
@@ -490,7 +493,7 @@ SELECT is((SELECT string_agg(pg_temp.colour(p), ' ' ORDER BY o)
 UPDATE policy SET lookback_days = 20 WHERE region = '330000';
 SELECT is(pg_temp.colour(:pol_nb), 'yellow', 'policy: changing the provincial version recalculates its people');
 SELECT is((SELECT cause || ' ' || from_colour || ' ' || to_colour FROM status_history
-            WHERE person_id = :pol_nb ORDER BY id DESC LIMIT 1),
+            WHERE person_id = :pol_nb ORDER BY at DESC, recorded_at DESC LIMIT 1),
           'policy update green yellow', 'policy: with cause "policy update"');
 DELETE FROM policy WHERE region = '330108';
 SELECT is(pg_temp.colour(:pol_bjg), 'yellow', 'policy: deleting the county version hands the county back to its city');

@@ -143,7 +143,7 @@ RETURNS bigint LANGUAGE sql AS $$
 CREATE FUNCTION pg_temp.last_change(pid bigint) RETURNS text
 LANGUAGE sql AS $$
   SELECT h.cause || ': ' || coalesce(h.from_colour::text, '-') || ' -> ' || h.to_colour
-    FROM healthcode.status_history h WHERE h.person_id = pid ORDER BY h.id DESC LIMIT 1 $$;
+    FROM healthcode.status_history h WHERE h.person_id = pid ORDER BY h.at DESC, h.recorded_at DESC LIMIT 1 $$;
 CREATE FUNCTION pg_temp.history_count(pid bigint) RETURNS bigint
 LANGUAGE sql AS $$ SELECT count(*) FROM healthcode.status_history h WHERE h.person_id = pid $$;
 CREATE FUNCTION pg_temp.day(t timestamptz) RETURNS text
@@ -217,11 +217,11 @@ INSERT INTO travel (person_id, region, place, at, source)
   VALUES (:p_ins, '110105', '330106', now() - interval '2 days', 'telecom');
 SELECT is(pg_temp.colour(:p_ins), 'red', 'INSERT of a high-risk stay makes red');
 SELECT is(pg_temp.last_change(:p_ins), 'travel insert: green -> red', 'history: cause "travel insert", green -> red');
-SELECT is((SELECT reasons FROM status_history WHERE person_id = :p_ins ORDER BY id DESC LIMIT 1),
+SELECT is((SELECT reasons FROM status_history WHERE person_id = :p_ins ORDER BY at DESC, recorded_at DESC LIMIT 1),
           (SELECT reasons FROM status(:p_ins)), 'history: the row carries the reasons of the new colour');
-SELECT is((SELECT reasons -> 0 ->> 'rule' FROM status_history WHERE person_id = :p_ins ORDER BY id DESC LIMIT 1),
+SELECT is((SELECT reasons -> 0 ->> 'rule' FROM status_history WHERE person_id = :p_ins ORDER BY at DESC, recorded_at DESC LIMIT 1),
           'stay_high_risk', 'history: its reasons name the rule');
-SELECT is((SELECT at FROM status_history WHERE person_id = :p_ins ORDER BY id DESC LIMIT 1),
+SELECT is((SELECT at FROM status_history WHERE person_id = :p_ins ORDER BY at DESC, recorded_at DESC LIMIT 1),
           (SELECT computed_at FROM person_status WHERE person_id = :p_ins), 'history: at is when it was recalculated');
 SELECT is(pg_temp.rewritten(), ARRAY[:p_ins]::bigint[], 'only the person whose evidence changed was recalculated');
 
@@ -553,7 +553,9 @@ INSERT INTO travel (person_id, region, place, at, source) VALUES
   (:p_old, '110105', '330106', now() - interval '25 days', 'telecom'),
   (:p_old, '110105', '330106', now() - interval '1 day', 'telecom');
 SELECT ((now() - interval '21 days') AT TIME ZONE 'Asia/Shanghai')::date AS cutoff \gset
--- a version with a 30-day lookback in force keeps more
+-- a regional version with a 30-day lookback, which the nation allows, keeps more
+INSERT INTO policy (region, valid_from, regional_lookback_limit_days, description_zh, description_en)
+  VALUES ('000000', '2000-01-01', 30, '全国：地方回溯不超过30天', 'National: regions look back at most 30 days');
 INSERT INTO policy (region, lookback_days, description_zh, description_en)
   VALUES ('650000', 30, '新疆：30天', 'Xinjiang: 30 days');
 CREATE TEMP TABLE dropped1 AS SELECT d FROM drop_expired_travel_partitions() d;
@@ -565,6 +567,7 @@ SELECT ok(pg_temp.partition_exists(pg_temp.day(now() - interval '37 days'))
           AND NOT pg_temp.partition_exists(pg_temp.day(now() - interval '45 days')),
           'with a 30-day lookback: the day 37 days ago is kept, 38 days ago and older dropped');
 DELETE FROM policy WHERE region = '650000';
+DELETE FROM policy WHERE region = '000000' AND valid_from = '2000-01-01';
 CREATE TEMP TABLE dropped2 AS SELECT d FROM drop_expired_travel_partitions() d;
 SELECT ok((SELECT bool_and(to_date(substr(d, 8), 'YYYYMMDD') < :'cutoff'::date) FROM dropped2),
           'drop_expired_travel_partitions drops only days wholly before the longest lookback (14) plus the margin (7)');

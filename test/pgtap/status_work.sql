@@ -442,7 +442,7 @@ SELECT is((SELECT sum(readers_wrong) + sum(status_wrong) + sum(since_wrong) + su
 SELECT is((SELECT count(*) FROM step_log WHERE phase = 'three' AND got > 0 AND left_after > left_before), 0::bigint,
           'people_left only went down');
 SELECT results_eq(
-  format('SELECT at, from_colour::text, to_colour::text, cause FROM status_history WHERE person_id = %s AND id > (SELECT max(id) FROM status_history WHERE person_id = %s AND cause NOT LIKE %L) ORDER BY id',
+  format('SELECT at, from_colour::text, to_colour::text, cause FROM status_history WHERE person_id = %s AND recorded_at > (SELECT max(recorded_at) FROM status_history WHERE person_id = %s AND cause NOT LIKE %L) ORDER BY at, recorded_at',
          :px, :px, 'work list test: three%'),
   format('VALUES (%L::timestamptz, %L, %L, %L), (%L::timestamptz, %L, %L, %L)',
          :'wa_at', 'green', 'yellow', 'work list test: three, a', :'wb_at', 'yellow', 'red', 'work list test: three, b'),

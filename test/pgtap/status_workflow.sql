@@ -17,7 +17,7 @@ INSERT INTO risk_area (division, level, effective_from, bulletin) VALUES
 -- (pg_temp.colour and pg_temp.rules come from lib/common.psql)
 CREATE FUNCTION pg_temp.last_cause(pid bigint) RETURNS text
 LANGUAGE sql AS $$
-  SELECT h.cause FROM healthcode.status_history h WHERE h.person_id = pid ORDER BY h.id DESC LIMIT 1 $$;
+  SELECT h.cause FROM healthcode.status_history h WHERE h.person_id = pid ORDER BY h.at DESC, h.recorded_at DESC LIMIT 1 $$;
 -- the verify() verdict of a code at the statement's time, as text
 CREATE FUNCTION pg_temp.verdict(code healthcode.healthcode) RETURNS text
 LANGUAGE sql AS $$
@@ -233,7 +233,7 @@ SELECT is((SELECT status || ' ' || decided_by || ' ' || decision_reason FROM cor
           'accepted ' || current_user || ' cell tower error confirmed', 'the request is accepted, by whom and why');
 SELECT is(pg_temp.last_cause(:p_cor), 'correction ' || :c_acc || ' accepted: cell tower error confirmed',
           'the history names the correction as the cause');
-SELECT is((SELECT from_colour::text || ' ' || to_colour FROM status_history WHERE person_id = :p_cor ORDER BY id DESC LIMIT 1),
+SELECT is((SELECT from_colour::text || ' ' || to_colour FROM status_history WHERE person_id = :p_cor ORDER BY at DESC, recorded_at DESC LIMIT 1),
           'red green', 'the history row: red -> green');
 INSERT INTO contact (person_id, region, kind, exposure_at, source_case)
   VALUES (:p_cor, '330106', 'secondary', now() - interval '1 day', 'case C');

@@ -126,9 +126,10 @@ same() { # same GOT EXPECTED NAME: like is, but two empty values (a failed query
 
 orig=$(fingerprint "$TEST_DB")
 is "$(printf '%s\n' "$orig" | grep -c ' .')" "9" "the original's fingerprint has all its parts"
-max_person=$(sql -c "SELECT max(id) FROM healthcode.person")
-max_travel=$(sql -c "SELECT max(id) FROM healthcode.travel")
-max_history=$(sql -c "SELECT max(id) FROM healthcode.status_history")
+# (personal ids are opaque: the sequences behind them must continue)
+seq_person=$(sql -c "SELECT last_value FROM healthcode.person_id_seq")
+seq_travel=$(sql -c "SELECT last_value FROM healthcode.travel_id_seq")
+seq_history=$(sql -c "SELECT last_value FROM healthcode.status_history_id_seq")
 max_policy=$(sql -c "SELECT max(id) FROM healthcode.policy")
 read -r head_seq head_hash < <(sql -F ' ' -c "SELECT head_seq, encode(head_hash, 'hex') FROM healthcode.decision_chain_head()")
 
@@ -180,8 +181,10 @@ check_restored() { # check_restored DB LABEL RESTORE_STATUS LOG
 
 	# it goes on working: new rows continue the sequences, statuses follow
 	got=$(q "$db" "SELECT colour FROM healthcode.declare('$who', '330106', NULL, '{cough}')")
-	is "$got|$(q "$db" "SELECT healthcode.person_id('$who') > $max_person")|$(q "$db" "
-	    SELECT string_agg(coalesce(h.from_colour::text, '-') || '>' || h.to_colour, ' ' ORDER BY h.id) || ' ' || bool_and(h.id > $max_history)
+	is "$got|$(q "$db" "SELECT (SELECT last_value FROM healthcode.person_id_seq) > $seq_person
+	                        AND healthcode.person_id('$who') IS NOT NULL")|$(q "$db" "
+	    SELECT string_agg(coalesce(h.from_colour::text, '-') || '>' || h.to_colour, ' ' ORDER BY h.at, h.recorded_at) || ' '
+	           || ((SELECT last_value FROM healthcode.status_history_id_seq) > $seq_history)
 	      FROM healthcode.status_history h WHERE h.person_id = healthcode.person_id('$who')")" \
 		"yellow|t|->green green>yellow true" "$label: declare() registers a new person, recalculates and writes history"
 	# a stay written straight into a restored day partition: its own
@@ -191,7 +194,7 @@ check_restored() { # check_restored DB LABEL RESTORE_STATUS LOG
 	                       healthcode.create_travel_partitions(x.d, x.d)")
 	got=$(q "$db" "INSERT INTO $part (person_id, region, place, at, source)
 	               SELECT id, region, '330106', now() - interval '10 minutes', 'venue_scan' FROM healthcode.person
-	                WHERE id = healthcode.person_id('$who') RETURNING id > $max_travel")
+	                WHERE id = healthcode.person_id('$who') RETURNING (SELECT last_value FROM healthcode.travel_id_seq) > $seq_travel")
 	is "$got|$(q "$db" "SELECT colour FROM healthcode.status(healthcode.person_id('$who'))")" \
 		"t|red" "$label: a stay in a high-risk area, written into $part, gets a new travel id and makes red"
 	got=$(q "$db" "INSERT INTO healthcode.policy (region, valid_from, lookback_days, description_zh, description_en)

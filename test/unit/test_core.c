@@ -1379,6 +1379,74 @@ test_seal(void)
 		  "unseal of an empty blob fails");
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a,
+				y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Opaque ids: a permutation of the sequence numbers (no two alike), above
+ * 2^62, its own for each key and each sequence, and with no trace of the
+ * order or the distance of the numbers it came from. */
+static void
+test_opaque_id(void)
+{
+	enum
+	{
+		N = 200000
+	};
+	uint8_t		key[HC_ID_KEY_LEN],
+				key2[HC_ID_KEY_LEN],
+				other_server[HC_SERVER_KEY_LEN];
+	uint64_t   *ids = malloc(2 * N * sizeof(uint64_t));
+	size_t		i,
+				dup = 0,
+				out_of_range = 0,
+				ascending = 0,
+				near = 0;
+
+	hc_id_key(server_key, key);
+	hc_id_key(server_key, key2);
+	CHECK(memcmp(key, key2, sizeof(key)) == 0, "id key derivation is deterministic");
+	memcpy(other_server, server_key, sizeof(other_server));
+	other_server[0] ^= 1;
+	hc_id_key(other_server, key2);
+	CHECK(memcmp(key, key2, sizeof(key)) != 0, "other server key, other id key");
+
+	/* the first numbers a sequence gives, and the last it may give */
+	for (i = 0; i < N; i++)
+	{
+		ids[i] = hc_opaque_id(key, "travel_id_seq", i + 1);
+		ids[N + i] = hc_opaque_id(key, "travel_id_seq", HC_OPAQUE_ID_DOMAIN - 1 - i);
+	}
+	for (i = 0; i < 2 * N; i++)
+		if (ids[i] < HC_OPAQUE_ID_DOMAIN || ids[i] > (uint64_t) INT64_MAX)
+			out_of_range++;
+	for (i = 1; i < N; i++)
+	{
+		if (ids[i] > ids[i - 1])
+			ascending++;
+		if (ids[i] - ids[i - 1] < 1000 || ids[i - 1] - ids[i] < 1000)
+			near++;
+	}
+	CHECK(out_of_range == 0, "every opaque id lies in [2^62, 2^63): a positive bigint, above the plain ids of before");
+	CHECK(ascending > N / 2 - N / 50 && ascending < N / 2 + N / 50,
+		  "consecutive numbers give ids as often larger as smaller (order says nothing)");
+	CHECK(near < 10, "consecutive numbers give ids far apart (distance says nothing)");
+	CHECK(hc_opaque_id(key, "travel_id_seq", 1) == ids[0], "the same number gives the same id");
+	CHECK(hc_opaque_id(key, "person_id_seq", 1) != ids[0] && hc_opaque_id(key2, "travel_id_seq", 1) != ids[0],
+		  "another sequence, or another key, gives another id");
+	qsort(ids, 2 * N, sizeof(uint64_t), cmp_u64);
+	for (i = 1; i < 2 * N; i++)
+		if (ids[i] == ids[i - 1])
+			dup++;
+	CHECK(dup == 0, "400,000 numbers give 400,000 different ids (a permutation)");
+	free(ids);
+}
+
 static void
 test_pseudonym(void)
 {
@@ -1683,6 +1751,7 @@ main(void)
 	test_text_v2();
 	test_seal();
 	test_pseudonym();
+	test_opaque_id();
 	test_server_key();
 	test_qr();
 	test_status_engine();

@@ -127,6 +127,22 @@ ALTER TABLE @extschema@.policy
     CHECK (paper_code_lifetime BETWEEN interval '1 second' AND interval '366 days');
 COMMENT ON COLUMN @extschema@.policy.max_code_lifetime IS 'The longest a code issued for a person of the region may live (issue_for, issue_for_subject): minutes, as a code on a phone is refreshed.';
 COMMENT ON COLUMN @extschema@.policy.paper_code_lifetime IS 'The longest a paper code (issue_paper_code: printed, for someone without a phone, marked as paper in its payload) may live; NULL: the region issues none.';
+-- ---- national retention: a region never widens it (55_policy.sql) -------------------
+ALTER TABLE @extschema@.policy
+  ADD COLUMN regional_lookback_limit_days integer
+    CONSTRAINT regional_lookback_limit_days_between_1_and_366
+    CHECK (regional_lookback_limit_days BETWEEN 1 AND 366)
+    CONSTRAINT regional_lookback_limit_days_is_national
+    CHECK (regional_lookback_limit_days IS NULL OR region = '000000');
+COMMENT ON COLUMN @extschema@.policy.regional_lookback_limit_days IS 'National versions only: the longest lookback_days a regional version may have while this version is in force (NULL: the national lookback_days). With the national lookbacks, it sets how long windowed evidence is kept for everyone; a region never widens it.';
+
+-- ---- status history in the order of writing, its ids opaque (60_status.sql) ----------
+-- (the entries of 0.2.0 are stamped in the order they lie, their ids in order)
+ALTER TABLE @extschema@.status_history
+  ADD COLUMN recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp();
+COMMENT ON COLUMN @extschema@.status_history.id IS 'History entry id (opaque: it tells neither order nor number).';
+COMMENT ON COLUMN @extschema@.status_history.recorded_at IS 'When the entry was written: a person''s entries in order are ordered by at, then recorded_at.';
+
 -- issue() takes paper; verify() and checkpoint_verify() return it: new
 -- signatures, made below
 DROP FUNCTION @extschema@.issue(text, bytea, @extschema@.risk_colour, interval, boolean);
@@ -306,7 +322,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _fresh_status _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _national_arrival_rule_guard _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _evidence_horizon _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version generate_population issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -369,6 +385,18 @@ COMMENT ON FUNCTION @extschema@.revoke_key(bytea, text) IS
   'Revokes an issuer key: every code it signed stops verifying (reason key_revoked) and its sealed secret is destroyed.';
 REVOKE ALL ON FUNCTION @extschema@.revoke_key(bytea, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.revoke_key(bytea, text) TO healthcode_admin;
+
+-- A row-secured table's ids: its sequence's numbers under a secret
+-- permutation, so that no role can count the rows it cannot see from the
+-- ids it can (96_rls.sql makes it the default of every such table's id).
+-- Who inserts rows themselves may call it; it reads no sequence for them.
+CREATE OR REPLACE FUNCTION @extschema@._next_id(seq regclass) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'healthcode_next_id'
+  LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@._next_id(regclass) IS
+  'Internal: the next id of a row-secured table: its sequence (one of this extension''s) advanced, the number under a permutation keyed by the server key, in [2^62, 2^63). Unique as the sequence is; says nothing of how many rows there are.';
+REVOKE ALL ON FUNCTION @extschema@._next_id(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._next_id(regclass) TO healthcode_admin, healthcode_operator;
 
 -- ---------------------------------------------------------------------------
 -- Pseudonyms, issuing and verifying codes.
@@ -485,6 +513,76 @@ END;
 COMMENT ON FUNCTION @extschema@._policy_versions(text) IS
   'Internal: every policy version on a region''s chain, as the status engine reads them.';
 REVOKE ALL ON FUNCTION @extschema@._policy_versions(text) FROM PUBLIC;
+
+-- How long windowed evidence matters, and so how long it is kept: set by
+-- the national versions alone (their lookbacks, and how far they let a
+-- region's reach), so that no region's operator can make every region's
+-- data be kept longer. The limit a version of the nation in force now or
+-- later allows, the longest of them.
+CREATE OR REPLACE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.max(GREATEST(p.lookback_days, COALESCE(p.regional_lookback_limit_days, p.lookback_days))), 14)
+    FROM @extschema@.policy p
+   WHERE p.region OPERATOR(pg_catalog.=) '000000'
+     AND (p.valid_until IS NULL OR p.valid_until OPERATOR(pg_catalog.>=) _national_lookback_days.at);
+END;
+COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
+  'Internal: the longest window (days) the national versions in force at or after at allow: their lookback_days and regional_lookback_limit_days.';
+REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
+
+-- Windowed evidence older than this cannot change any colour from at on.
+CREATE OR REPLACE FUNCTION @extschema@._evidence_horizon(at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN _evidence_horizon.at OPERATOR(pg_catalog.-)
+       pg_catalog.make_interval(days => @extschema@._national_lookback_days(_evidence_horizon.at));
+COMMENT ON FUNCTION @extschema@._evidence_horizon(timestamptz) IS
+  'Internal: at minus the longest window the national versions in force at or after at allow (_national_lookback_days). Windowed evidence older than this cannot change a colour from at on.';
+REVOKE ALL ON FUNCTION @extschema@._evidence_horizon(timestamptz) FROM PUBLIC;
+
+-- A regional version's window stays within what the nation allows for as
+-- long as the regional version is in force (to its end, or for ever), so
+-- the evidence kept for everyone always covers it. Checked on every write
+-- of a version, and again when national versions change or go.
+CREATE OR REPLACE FUNCTION @extschema@._lookback_beyond_limit(p @extschema@.policy) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN p.region OPERATOR(pg_catalog.<>) '000000'
+                 AND p.lookback_days OPERATOR(pg_catalog.>)
+                     @extschema@._national_lookback_days(COALESCE(p.valid_until, 'infinity'))
+            THEN pg_catalog.format('lookback_days %s of the policy version of region %s from %s is beyond the national limit of %s days',
+                                   p.lookback_days, p.region, p.valid_from,
+                                   @extschema@._national_lookback_days(COALESCE(p.valid_until, 'infinity'))) END;
+COMMENT ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) IS
+  'Internal: why a regional policy version''s lookback_days is beyond the national limit for its time in force, or NULL when it is not.';
+REVOKE ALL ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._policy_lookback_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  problem text;
+BEGIN
+  IF TG_LEVEL = 'ROW' THEN
+    problem := @extschema@._lookback_beyond_limit(NEW);
+  ELSE
+    -- (a national version changed or went: every regional version, since a
+    -- limit concerns them all)
+    SELECT @extschema@._lookback_beyond_limit(p) INTO problem
+      FROM @extschema@.policy p
+     WHERE @extschema@._lookback_beyond_limit(p) IS NOT NULL
+     ORDER BY p.region, p.valid_from LIMIT 1;
+  END IF;
+  IF problem IS NOT NULL THEN
+    RAISE EXCEPTION '%', problem
+      USING ERRCODE = '22003',
+            HINT = 'The national administration sets how long any region may look back (regional_lookback_limit_days of a national version): evidence is kept that long for everyone.';
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._policy_lookback_guard() IS
+  'Trigger: refuses a regional policy version whose lookback_days the national versions do not allow for its time in force; after a national version is changed or deleted, checks every regional version again.';
+REVOKE ALL ON FUNCTION @extschema@._policy_lookback_guard() FROM PUBLIC;
 
 -- (PL/pgSQL: a SECURITY DEFINER SQL function is never inlined, and would
 -- plan its query at every call; PL/pgSQL keeps the plan for the session)
@@ -2327,6 +2425,25 @@ REVOKE ALL ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) FROM
 GRANT EXECUTE ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) TO healthcode_operator;
 
 -- ---------------------------------------------------------------------------
+-- Retention. Travel (itineraries, transport, venue scans) is the big,
+-- time-ordered table: one partition a day (China Standard Time), named
+-- travel_YYYYMMDD. Deleting old movement data is the privacy guarantee,
+-- and dropping a whole day's partition keeps it cheap. A daily job runs
+--   SELECT healthcode.create_travel_partitions();        -- the days ahead
+--   SELECT healthcode.drop_expired_travel_partitions();  -- the days gone
+-- The import functions create the partitions they need themselves, through a
+-- background worker (_create_travel_partitions_apart).
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.travel_retention() RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT pg_catalog.now() OPERATOR(pg_catalog.-) @extschema@._evidence_horizon(pg_catalog.now());
+END;
+COMMENT ON FUNCTION @extschema@.travel_retention() IS
+  'How long travel records matter to any colour, and are kept: the longest window the national policy versions in force now or later allow (their lookback_days and regional_lookback_limit_days).';
+REVOKE ALL ON FUNCTION @extschema@.travel_retention() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
 -- Consistency: recompute every status from the raw evidence and compare it
 -- with what the triggers stored. An empty result means the incremental,
 -- trigger-driven recalculation agrees with a full one.
@@ -2426,6 +2543,162 @@ COMMENT ON FUNCTION @extschema@.check_consistency(timestamptz) IS
   'Recomputes every person''s status from the raw evidence, a batch of healthcode.recalc_batch_size people at a time, and returns each person whose status as readers see it (read at the same instant) differs, with both versions; under "from_inputs", the status computed from the evidence stored with it (person_status.inputs, what a risk-area change recomputes from), which must be the same. Empty when the triggers kept everything right.';
 REVOKE ALL ON FUNCTION @extschema@.check_consistency(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_consistency(timestamptz) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.generate_population(
+    people integer,
+    stays_per_person integer DEFAULT 10,
+    days integer DEFAULT 21,
+    seed double precision DEFAULT 0.42)
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  districts text[] := ARRAY['330102', '330105', '330106', '330108', '330110', '330203',
+                            '110101', '110105', '110108', '310101', '310104', '310115',
+                            '440103', '440106', '440305'];
+  base bigint;
+  t timestamptz := statement_timestamp();
+  n bigint;
+BEGIN
+  IF people IS NULL OR people < 1 OR people > 10000000 THEN
+    RAISE EXCEPTION 'people must be between 1 and 10,000,000' USING ERRCODE = '22023';
+  END IF;
+  IF stays_per_person IS NULL OR stays_per_person < 0 OR stays_per_person > 1000
+     OR days IS NULL OR days < 1 OR days > 366 THEN
+    RAISE EXCEPTION 'stays_per_person must be 0-1000 and days 1-366' USING ERRCODE = '22023';
+  END IF;
+  IF seed IS NULL OR seed < -1 OR seed > 1 THEN
+    RAISE EXCEPTION 'seed must be between -1 and 1' USING ERRCODE = '22023';
+  END IF;
+  PERFORM setseed(seed);
+  PERFORM set_config('healthcode.change_cause', 'synthetic population', true);
+  -- (the people registered so far, deleted ones included: the sequence's
+  -- count, as ids are opaque; names after theirs stay unique)
+  SELECT CASE WHEN q.is_called THEN q.last_value ELSE 0 END INTO base FROM @extschema@.person_id_seq q;
+
+  -- risk areas: two current high-risk districts, a current medium-risk
+  -- one, and a medium-risk designation that has ended
+  INSERT INTO @extschema@.risk_area (division, level, effective_from, effective_until, bulletin) VALUES
+    ('330106', 'high', date_trunc('day', t) - interval '6 days', NULL, 'synthetic bulletin 1'),
+    ('110105', 'high', date_trunc('day', t) - interval '3 days', NULL, 'synthetic bulletin 2'),
+    ('310104', 'medium', date_trunc('day', t) - interval '10 days', NULL, 'synthetic bulletin 3'),
+    ('440305', 'medium', date_trunc('day', t) - interval '20 days', date_trunc('day', t) - interval '8 days', 'synthetic bulletin 4')
+  ON CONFLICT ON CONSTRAINT risk_area_natural_key DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'risk areas'; rows := n; RETURN NEXT;
+
+  CREATE TEMP TABLE synthetic_person ON COMMIT DROP AS
+  SELECT base + g AS k, districts[1 + floor(random() * array_length(districts, 1))::integer] AS region,
+         (ARRAY['王','李','张','刘','陈','杨','黄','赵','吴','周','徐','孙','马','朱','胡','郭','何','林','罗','高'])[1 + floor(random() * 20)::integer]
+         || (ARRAY['伟','芳','娜','敏','静','丽','强','磊','军','洋','勇','艳','杰','娟','涛','明','超','秀','霞','平'])[1 + floor(random() * 20)::integer]
+         || CASE WHEN random() < 0.6
+                 THEN (ARRAY['华','英','玉','兰','文','斌','辉','建','国','春'])[1 + floor(random() * 10)::integer]
+                 ELSE '' END AS name,
+         t - random() * interval '365 days' - interval '30 days' AS registered_at
+    FROM generate_series(1, people) g;
+
+  INSERT INTO @extschema@.person (region, subject, display_name, registered_at)
+  SELECT s.region, @extschema@.pseudonym(@extschema@.synthetic_identifier(s.region, s.k)),
+         @extschema@.mask_name(s.name), s.registered_at
+    FROM synthetic_person s ORDER BY s.k
+  ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'people'; rows := n; RETURN NEXT;
+
+  CREATE TEMP TABLE synthetic_who ON COMMIT DROP AS
+  SELECT p.id, p.region, random() AS r1, random() AS r2, random() AS r3
+    FROM synthetic_person s
+    JOIN @extschema@.person p ON p.subject = @extschema@.pseudonym(@extschema@.synthetic_identifier(s.region, s.k));
+
+  -- itineraries: mostly at home, sometimes elsewhere
+  PERFORM @extschema@.create_travel_partitions(((t - make_interval(days => days)) AT TIME ZONE 'Asia/Shanghai')::date,
+                                               (t AT TIME ZONE 'Asia/Shanghai')::date);
+  INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
+  SELECT w.id, w.region,
+         CASE WHEN random() < 0.7 THEN w.region
+              ELSE districts[1 + floor(random() * array_length(districts, 1))::integer] END,
+         date_trunc('second', t - interval '1 minute' - random() * make_interval(days => days)),
+         (ARRAY['telecom', 'telecom', 'telecom', 'telecom', 'telecom', 'telecom', 'telecom', 'telecom',
+                'transport', 'venue_scan'])[1 + floor(random() * 10)::integer],
+         NULL
+    FROM synthetic_who w
+    CROSS JOIN generate_series(1, stays_per_person)
+  ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'travel records'; rows := n; RETURN NEXT;
+
+  -- lab results: 40% tested lately, a few positive
+  INSERT INTO @extschema@.test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
+  SELECT w.id, w.region, CASE WHEN random() < 0.8 THEN 'pcr' ELSE 'antigen' END,
+         date_trunc('second', t - interval '1 hour' - (k * 30 + random() * 20) * interval '1 hour'),
+         CASE WHEN w.r1 < 0.003 AND k = 1 THEN 'positive' ELSE 'negative' END,
+         'synthetic lab ' || (w.id % 7), 'S' || w.id || '-' || k
+    FROM synthetic_who w
+    CROSS JOIN generate_series(1, 3) k
+   WHERE w.r1 < 0.4 AND k <= 1 + floor(w.r2 * 3)
+  ON CONFLICT ON CONSTRAINT test_result_natural_key DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'test results'; rows := n; RETURN NEXT;
+
+  INSERT INTO @extschema@.vaccination (person_id, region, dose, given_at, product)
+  SELECT w.id, w.region, d, t - interval '400 days' + d * interval '60 days' + random() * interval '20 days',
+         (ARRAY['CoronaVac', 'BBIBP-CorV', 'Ad5-nCoV'])[1 + (w.id % 3)::integer]
+    FROM synthetic_who w
+    CROSS JOIN generate_series(1, 3) d
+   WHERE (d = 1 AND w.r3 < 0.9) OR (d = 2 AND w.r3 < 0.85) OR (d = 3 AND w.r3 < 0.5)
+  ON CONFLICT ON CONSTRAINT vaccination_natural_key DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'vaccinations'; rows := n; RETURN NEXT;
+
+  INSERT INTO @extschema@.contact (person_id, region, kind, exposure_at, source_case)
+  SELECT w.id, w.region, CASE WHEN w.r2 < 0.33 THEN 'close' ELSE 'secondary' END,
+         date_trunc('second', t - interval '1 hour' - random() * interval '10 days'),
+         'case-' || (w.id % 97)
+    FROM synthetic_who w
+   WHERE w.r1 BETWEEN 0.5 AND 0.515
+  ON CONFLICT ON CONSTRAINT contact_natural_key DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'contacts'; rows := n; RETURN NEXT;
+
+  -- declarations: 60% declared in the last five days; most list the
+  -- districts they were in, some leave one out
+  INSERT INTO @extschema@.declaration (person_id, region, declared_at, symptoms, temperature, visited, contact_with_case)
+  SELECT w.id, w.region, date_trunc('second', t - interval '1 minute' - random() * interval '5 days'),
+         CASE WHEN w.r3 < 0.02 THEN ARRAY['cough'] ELSE '{}' END,
+         round((36.2 + random() * 0.8)::numeric, 1),
+         ARRAY(SELECT DISTINCT tr.place FROM @extschema@.travel tr
+                WHERE tr.person_id = w.id AND tr.place <> w.region
+                  AND (w.r2 > 0.1 OR tr.place = w.region)
+                ORDER BY tr.place),
+         false
+    FROM synthetic_who w
+   WHERE w.r2 < 0.6
+  ON CONFLICT ON CONSTRAINT declaration_natural_key DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'declarations'; rows := n; RETURN NEXT;
+
+  -- daily check-ins of the contacts, most days
+  INSERT INTO @extschema@.checkin (person_id, region, at, temperature)
+  SELECT c.person_id, c.region, date_trunc('second', d + interval '9 hours' + random() * interval '2 hours'),
+         round((36.3 + random() * 0.6)::numeric, 1)
+    FROM @extschema@.contact c
+    JOIN synthetic_who w ON w.id = c.person_id
+    CROSS JOIN LATERAL generate_series(date_trunc('day', c.exposure_at), t - interval '12 hours', interval '1 day') d
+   WHERE random() < 0.9
+  ON CONFLICT ON CONSTRAINT checkin_natural_key DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'check-ins'; rows := n; RETURN NEXT;
+
+  DROP TABLE synthetic_who;
+  DROP TABLE synthetic_person;
+  PERFORM set_config('healthcode.change_cause', '', true);
+END $$;
+COMMENT ON FUNCTION @extschema@.generate_population(integer, integer, integer, double precision) IS
+  'Adds a synthetic population: people in fifteen districts, stays_per_person stays each over the last days days through current and past risk areas, lab results, doses, contacts, declarations and check-ins. Deterministic for a seed (-1..1). Needs the server key (pseudonyms). Returns rows added per table.';
+REVOKE ALL ON FUNCTION @extschema@.generate_population(integer, integer, integer, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.generate_population(integer, integer, integer, double precision) TO healthcode_admin;
 
 CREATE OR REPLACE FUNCTION @extschema@.set_node(role text, region text, name text) RETURNS @extschema@.node
 LANGUAGE plpgsql VOLATILE
@@ -2780,13 +3053,15 @@ BEGIN
       INSERT INTO @extschema@.policy (region, valid_from, valid_until, lookback_days, quarantine_days_red,
              quarantine_days_yellow, red_release_negative_tests, negative_test_valid_hours, fever_celsius,
              vaccinated_min_doses, symptoms_yellow, periodic_testing, test_window, two_negatives_release_yellow,
-             description_zh, description_en, max_code_lifetime, paper_code_lifetime)
+             description_zh, description_en, max_code_lifetime, paper_code_lifetime,
+             regional_lookback_limit_days)
       VALUES ('000000', NEW.valid_from, v.valid_until, v.lookback_days, v.quarantine_days_red,
              v.quarantine_days_yellow, v.red_release_negative_tests, v.negative_test_valid_hours, v.fever_celsius,
              v.vaccinated_min_doses, v.symptoms_yellow, v.periodic_testing, v.test_window,
              v.two_negatives_release_yellow, v.description_zh, v.description_en,
              -- (a hub of 0.2.0 sends neither: the defaults)
-             COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime);
+             COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime,
+             v.regional_lookback_limit_days);
     EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
       PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
       RETURN NULL;
@@ -3175,6 +3450,44 @@ COMMENT ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extsc
 REVOKE ALL ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) TO healthcode_operator;
 
+-- ---------------------------------------------------------------------------
+-- Privileges on tables, views and sequences: who may read and write what
+-- (the roles are made in 05_roles.sql). Functions are granted where each
+-- is defined: every function of the extension is revoked from PUBLIC
+-- there, except the pure helpers that read no table (division codes,
+-- names, the type's own functions, verify), and granted to exactly the
+-- roles that call it. The declared lists beside the tests fail when a
+-- function's security (test/pgtap/privileges.sql) or grants
+-- (test/pgtap/roles_matrix.sql) differ from them.
+--
+-- SECURITY DEFINER is declared where each such function is defined, with
+-- SET search_path = pg_catalog, pg_temp: the functions an application
+-- calls run as the extension's owner (the application has no table access)
+-- and check the caller's region scope themselves (_caller(),
+-- _in_caller_scope()); the status triggers run as the owner too, so a
+-- recalculation always sees a person's whole evidence and may write their
+-- status, whoever's statement fired it.
+-- ----------------------------------------------------------------------------
+
+-- Grants a role SELECT on a table's columns one by one (all but those
+-- left out), which keeps the system columns (ctid, xmin, ...) from it:
+-- table-wide SELECT would include them.
+CREATE OR REPLACE FUNCTION @extschema@._grant_columns(tbl text, grantee text, left_out text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  EXECUTE format('GRANT SELECT (%s) ON @extschema@.%I TO %I',
+                 (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+                    FROM pg_attribute a
+                   WHERE a.attrelid = format('@extschema@.%I', tbl)::regclass AND a.attnum > 0
+                     AND NOT a.attisdropped AND a.attname <> ALL (left_out)),
+                 tbl, grantee);
+END $$;
+COMMENT ON FUNCTION @extschema@._grant_columns(text, text, text[]) IS
+  'Internal: grants a role SELECT on every column of a table of this extension but those left out, and so on no system column.';
+REVOKE ALL ON FUNCTION @extschema@._grant_columns(text, text, text[]) FROM PUBLIC;
+
 -- ---- end of what tools/update-draft.sh writes
 
 -- ---- what the functions above replace ----------------------------------------------
@@ -3212,6 +3525,45 @@ ALTER TABLE @extschema@.arrival_rule_exchange ENABLE ALWAYS TRIGGER arrival_rule
 CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.arrival_rule_exchange
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
 ALTER TABLE @extschema@.arrival_rule_exchange ENABLE ALWAYS TRIGGER exchange_truncate_guard;
+
+-- ---- national retention, continued (55_policy.sql) -----------------------------------
+-- (regional versions of 0.2.0 that look back further than the nation allows
+-- are left as they are: the check applies to what is written from now on)
+CREATE TRIGGER policy_lookback_guard AFTER INSERT OR UPDATE ON @extschema@.policy
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+CREATE TRIGGER policy_lookback_recheck AFTER UPDATE OR DELETE ON @extschema@.policy
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+
+-- ---- opaque ids, and no row's place, for the roles row-level security limits ----------
+-- (25_pseudonyms.sql, 96_rls.sql, 99_privileges.sql; the ids of 0.2.0 stay:
+-- they lie below 2^62, the opaque ones above)
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
+                           'audit_finding', 'manual_decision', 'person', 'correction', 'status_history'] LOOP
+    EXECUTE format('ALTER TABLE @extschema@.%I ALTER COLUMN id SET DEFAULT @extschema@._next_id(%L::regclass)', t,
+                   pg_catalog.pg_get_serial_sequence(format('@extschema@.%I', t), 'id'));
+  END LOOP;
+END $$;
+REVOKE USAGE ON SEQUENCE @extschema@.person_id_seq FROM healthcode_admin;
+REVOKE USAGE ON SEQUENCE @extschema@.declaration_id_seq, @extschema@.travel_id_seq, @extschema@.test_result_id_seq,
+  @extschema@.vaccination_id_seq, @extschema@.contact_id_seq, @extschema@.checkin_id_seq,
+  @extschema@.manual_decision_id_seq
+FROM healthcode_operator;
+REVOKE SELECT ON @extschema@.person, @extschema@.declaration, @extschema@.travel, @extschema@.test_result,
+  @extschema@.vaccination, @extschema@.contact, @extschema@.checkin, @extschema@.manual_decision,
+  @extschema@.audit_finding, @extschema@.correction, @extschema@.person_status, @extschema@.status_history
+FROM healthcode_operator;
+SELECT @extschema@._grant_columns(t, 'healthcode_operator',
+         CASE t WHEN 'manual_decision' THEN ARRAY['chain_seq', 'prev_hash', 'entry_hash'] ELSE '{}' END)
+  FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
+                    'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history']) AS t;
+REVOKE SELECT ON @extschema@.region_scope
+FROM healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
+SELECT @extschema@._grant_columns('region_scope', r, '{}')
+  FROM unnest(ARRAY['healthcode_operator', 'healthcode_app', 'healthcode_analyst', 'healthcode_verifier']) AS r;
 
 -- ---- the status work list, continued (66_status_work.sql): current_status
 -- computes a person the work list has yet to reach fresh; recalc_progress
