@@ -6,7 +6,7 @@
 --      count or place the rows it cannot see;
 --   4. the decision chain: an operator sees no chain position or hash of
 --      the national chain, whose entries are other regions' decisions too.
--- (3, suppression across the analyst views, is roles_leakage.sql's.)
+
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql

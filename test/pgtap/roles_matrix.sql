@@ -140,7 +140,7 @@ INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
   'division_code_valid', 'division_chain', 'division_last', 'division_covers', 'division_rank',
   'division_codes_valid', 'division_range', 'division_multirange', 'mask_name', 'symptoms_known',
   'normalize_identifier', 'public_key_id', 'verify', '_caller', '_shorten',
-  'suppress_small', 'suppress_small_part', '_min_cell_size', 'qr_svg', 'qr_png', 'qr_terminal', 'format_version', 'region',
+  '_published_count', '_min_cell_size', 'qr_svg', 'qr_png', 'qr_terminal', 'format_version', 'region',
   'subject', 'colour', 'issued_at', 'expires_at', 'key_id', 'vaccinated', 'signature', 'healthcode', 'bytea',
   'healthcode_in', 'healthcode_out', 'healthcode_recv', 'healthcode_send', 'healthcode_eq', 'healthcode_ne',
   'healthcode_lt', 'healthcode_le', 'healthcode_gt', 'healthcode_ge', 'healthcode_cmp', 'healthcode_hash',

@@ -322,7 +322,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _consistency_of _decision_guard _digest_at _ensure_recalc_workers _evidence_horizon _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version generate_population issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version generate_population issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -3357,13 +3357,37 @@ COMMENT ON FUNCTION @extschema@._arrival_rule_from_exchange() IS
   'Trigger on a region (replicated rows only): turns the hub''s national arrival rule versions into national rules here; a malformed one, or one not from the hub, is logged and skipped.';
 REVOKE ALL ON FUNCTION @extschema@._arrival_rule_from_exchange() FROM PUBLIC;
 
+-- The one rule: a count as shown, rounded to the nearest multiple of the
+-- cell size (half up); NULL, for a cell to leave out, when it is below the
+-- cell size. A part of a shown cell (the vaccinated among its people) is
+-- rounded the same way but never left out (part => true): 0 then stands for
+-- fewer than half the cell size, as any count shown stands for a range.
+CREATE OR REPLACE FUNCTION @extschema@._published_count(n bigint, part boolean DEFAULT false) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN n IS NULL OR (NOT part AND n OPERATOR(pg_catalog.<) @extschema@._min_cell_size()) THEN NULL
+            -- (each operation in its parentheses: OPERATOR() all bind alike)
+            ELSE ((n OPERATOR(pg_catalog.+) (@extschema@._min_cell_size() OPERATOR(pg_catalog./) 2))
+                  OPERATOR(pg_catalog./) @extschema@._min_cell_size()) OPERATOR(pg_catalog.*) @extschema@._min_cell_size() END;
+COMMENT ON FUNCTION @extschema@._published_count(bigint, boolean) IS
+  'Internal: a count of people as the analyst views show it: rounded to the nearest multiple of healthcode.min_cell_size, or NULL (leave the cell out) when below it; a part of a shown cell (part) is rounded but never NULL.';
+
+-- Each view is a security_barrier view over a SECURITY DEFINER function
+-- that returns the finished, published rows: an analyst's WHERE clause,
+-- EXPLAIN ANALYZE or function of their own only ever sees those rows, never
+-- the per-person rows behind an aggregate (over the tables directly, a
+-- plan would show a left-out cell's count on a scan node, and a WHERE
+-- function would be pushed down and called once a person). The functions
+-- read the tables (not current_status, which checks its own caller's
+-- rights) within the scope of the role querying.
+-- (The functions are granted to healthcode_analyst: a function a view
+-- calls is checked against the role querying the view.)
 CREATE OR REPLACE FUNCTION @extschema@._status_summary()
 RETURNS TABLE (region text, colour @extschema@.risk_colour, people bigint, vaccinated bigint)
 LANGUAGE sql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-  SELECT g.region, g.colour, @extschema@.suppress_small(g.people), @extschema@.suppress_small_part(g.vaccinated, g.people)
+  SELECT g.region, g.colour, @extschema@._published_count(g.people), @extschema@._published_count(g.vaccinated, true)
     FROM (SELECT s.region, (x.v).colour AS colour, pg_catalog.count(*) AS people,
                  pg_catalog.count(*) FILTER (WHERE (x.v).vaccinated) AS vaccinated
             FROM @extschema@.person_status s
@@ -3371,11 +3395,115 @@ BEGIN ATOMIC
                                             THEN @extschema@._status_now(s, pg_catalog.now())
                                             ELSE @extschema@.status_at(s, pg_catalog.now()) END AS v OFFSET 0) x
            WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (s.region COLLATE "C")
-           GROUP BY s.region, (x.v).colour) g;
+           GROUP BY s.region, (x.v).colour) g
+   WHERE @extschema@._published_count(g.people) IS NOT NULL;
 END;
 COMMENT ON FUNCTION @extschema@._status_summary() IS 'Internal: the rows of status_summary.';
 REVOKE ALL ON FUNCTION @extschema@._status_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._status_summary() TO healthcode_analyst;
+
+CREATE OR REPLACE FUNCTION @extschema@._transitions_per_day()
+RETURNS TABLE (day date, region text, from_colour @extschema@.risk_colour, to_colour @extschema@.risk_colour, people bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT (c.at AT TIME ZONE 'Asia/Shanghai')::date, c.region, c.from_colour, c.to_colour,
+         @extschema@._published_count(pg_catalog.count(DISTINCT c.person_id))
+    FROM (SELECT h.person_id, h.region, h.at, h.from_colour, h.to_colour FROM @extschema@.status_history h
+          UNION ALL
+          SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour
+            FROM @extschema@.person_status s
+            CROSS JOIN LATERAL @extschema@._elapsed_changes(s.colour, s.next, pg_catalog.now()) g) c
+   WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (c.region COLLATE "C")
+   GROUP BY 1, 2, 3, 4
+  HAVING @extschema@._published_count(pg_catalog.count(DISTINCT c.person_id)) IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._transitions_per_day() IS 'Internal: the rows of transitions_per_day.';
+REVOKE ALL ON FUNCTION @extschema@._transitions_per_day() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._transitions_per_day() TO healthcode_analyst;
+
+CREATE OR REPLACE FUNCTION @extschema@._tests_per_day()
+RETURNS TABLE (day date, region text, people_tested bigint, people_positive bigint, positivity numeric)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT g.day, g.region, @extschema@._published_count(g.tested),
+         @extschema@._published_count(g.positive, true),
+         -- (from the rounded counts of tests: the exact ratio would give
+         -- the exact counts back)
+         CASE WHEN @extschema@._published_count(g.tests, true) OPERATOR(pg_catalog.>) 0
+              THEN pg_catalog.round(@extschema@._published_count(g.positive_tests, true)::numeric
+                                    OPERATOR(pg_catalog./) @extschema@._published_count(g.tests, true), 4) END
+    FROM (SELECT (t.sampled_at AT TIME ZONE 'Asia/Shanghai')::date AS day, t.region,
+                 pg_catalog.count(DISTINCT t.person_id) AS tested,
+                 pg_catalog.count(DISTINCT t.person_id) FILTER (WHERE t.result = 'positive') AS positive,
+                 pg_catalog.count(*) AS tests,
+                 pg_catalog.count(*) FILTER (WHERE t.result = 'positive') AS positive_tests
+            FROM @extschema@.test_result t
+           WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (t.region COLLATE "C")
+           GROUP BY 1, 2) g
+   WHERE @extschema@._published_count(g.tested) IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._tests_per_day() IS 'Internal: the rows of tests_per_day.';
+REVOKE ALL ON FUNCTION @extschema@._tests_per_day() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._tests_per_day() TO healthcode_analyst;
+
+CREATE OR REPLACE FUNCTION @extschema@._codes_per_day()
+RETURNS TABLE (day date, region text, event text, colour @extschema@.risk_colour, outcome text, people bigint,
+               codes bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT (e.at AT TIME ZONE 'Asia/Shanghai')::date, e.region, e.event, e.colour, e.outcome,
+         @extschema@._published_count(pg_catalog.count(DISTINCT e.holder)),
+         @extschema@._published_count(pg_catalog.count(*), true)
+    FROM @extschema@.code_event e
+   WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (e.region COLLATE "C")
+   GROUP BY 1, 2, 3, 4, 5
+  HAVING @extschema@._published_count(pg_catalog.count(DISTINCT e.holder)) IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._codes_per_day() IS 'Internal: the rows of codes_per_day.';
+REVOKE ALL ON FUNCTION @extschema@._codes_per_day() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._codes_per_day() TO healthcode_analyst;
+
+CREATE OR REPLACE FUNCTION @extschema@._findings_per_day()
+RETURNS TABLE (day date, region text, kind text, status text, people bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT (f.found_at AT TIME ZONE 'Asia/Shanghai')::date, f.region, f.kind, f.status,
+         @extschema@._published_count(pg_catalog.count(DISTINCT f.person_id))
+    FROM @extschema@.audit_finding f
+   WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (f.region COLLATE "C")
+   GROUP BY 1, 2, 3, 4
+  HAVING @extschema@._published_count(pg_catalog.count(DISTINCT f.person_id)) IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._findings_per_day() IS 'Internal: the rows of findings_per_day.';
+REVOKE ALL ON FUNCTION @extschema@._findings_per_day() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._findings_per_day() TO healthcode_analyst;
+
+CREATE OR REPLACE FUNCTION @extschema@._decisions_by_operator()
+RETURNS TABLE (day date, region text, decided_by text, kind text, colour @extschema@.risk_colour,
+               people bigint, decisions bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT (m.decided_at AT TIME ZONE 'Asia/Shanghai')::date, m.region, m.decided_by, m.kind, m.colour,
+         @extschema@._published_count(pg_catalog.count(DISTINCT m.person_id)),
+         @extschema@._published_count(pg_catalog.count(*), true)
+    FROM @extschema@.manual_decision m
+   WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (m.region COLLATE "C")
+   GROUP BY 1, 2, 3, 4, 5
+  HAVING @extschema@._published_count(pg_catalog.count(DISTINCT m.person_id)) IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._decisions_by_operator() IS 'Internal: the rows of decisions_by_operator.';
+REVOKE ALL ON FUNCTION @extschema@._decisions_by_operator() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._decisions_by_operator() TO healthcode_analyst;
 
 CREATE OR REPLACE FUNCTION @extschema@._decision_guard() RETURNS trigger
 LANGUAGE plpgsql
@@ -3525,6 +3653,26 @@ ALTER TABLE @extschema@.arrival_rule_exchange ENABLE ALWAYS TRIGGER arrival_rule
 CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.arrival_rule_exchange
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
 ALTER TABLE @extschema@.arrival_rule_exchange ENABLE ALWAYS TRIGGER exchange_truncate_guard;
+
+-- ---- analyst views: one rule for every count (97_analyst.sql) ------------------------
+-- (rounded to multiples of the cell size, cells below it left out; the
+-- views' functions above no longer call these)
+DROP FUNCTION @extschema@.suppress_small_part(bigint, bigint);
+DROP FUNCTION @extschema@.suppress_small(bigint);
+COMMENT ON VIEW @extschema@.codes_per_day IS 'Codes issued (by the people''s region) and verified (by the checkpoint''s region) per day, colour and outcome: the people who held them and the codes, rounded to multiples of healthcode.min_cell_size; left out when fewer people than the cell size held them (one person''s five codes count once).';
+COMMENT ON COLUMN @extschema@.codes_per_day.people IS 'Distinct holders (rounded).';
+COMMENT ON COLUMN @extschema@.codes_per_day.codes IS 'Codes (rounded).';
+COMMENT ON VIEW @extschema@.decisions_by_operator IS 'Manual decisions per day, region, operator, kind and colour: a run of manual red codes by one operator stands out. Counts rounded to multiples of healthcode.min_cell_size; left out when fewer people than the cell size are concerned.';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.people IS 'Distinct people (rounded).';
+COMMENT ON COLUMN @extschema@.decisions_by_operator.decisions IS 'Entries (rounded).';
+COMMENT ON VIEW @extschema@.findings_per_day IS 'Audit findings by day, region, kind and review status, counting people; counts rounded to multiples of healthcode.min_cell_size, cells below it left out.';
+COMMENT ON COLUMN @extschema@.findings_per_day.people IS 'People with such a finding (rounded).';
+COMMENT ON VIEW @extschema@.status_summary IS 'People by region and colour now, within the viewer''s scope; counts rounded to multiples of healthcode.min_cell_size, cells below it left out.';
+COMMENT ON COLUMN @extschema@.status_summary.people IS 'People (rounded to a multiple of the cell size).';
+COMMENT ON COLUMN @extschema@.status_summary.vaccinated IS 'Of them, with the vaccinated mark (rounded to a multiple of the cell size: 0 for fewer than half of it).';
+COMMENT ON VIEW @extschema@.tests_per_day IS 'Tests per sampling day and region: people tested, people positive, positivity (positive tests / tests, from their rounded counts); counts rounded to multiples of healthcode.min_cell_size, days and regions with fewer people tested left out.';
+COMMENT ON COLUMN @extschema@.tests_per_day.positivity IS 'Positive tests / tests, both rounded to multiples of the cell size.';
+COMMENT ON VIEW @extschema@.transitions_per_day IS 'Colour changes per day (China Standard Time) and region, from -> to, counting people; counts rounded to multiples of healthcode.min_cell_size, cells below it left out.';
 
 -- ---- national retention, continued (55_policy.sql) -----------------------------------
 -- (regional versions of 0.2.0 that look back further than the nation allows
