@@ -115,7 +115,7 @@ _PG_init(void)
 	 * cells that single people out.
 	 */
 	DefineCustomIntVariable("healthcode.min_cell_size",
-							"Smallest count of people the analyst views show; smaller counts are shown as NULL.",
+							"Smallest count of people the analyst views show, and the base their counts are rounded to; smaller cells are left out.",
 							NULL,
 							&hc_min_cell_size,
 							5, 1, 1000000,

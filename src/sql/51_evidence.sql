@@ -216,23 +216,36 @@ COMMENT ON COLUMN @extschema@.risk_area.bulletin IS 'The bulletin''s reference o
 
 CREATE TABLE @extschema@.manual_decision (
   id            bigserial PRIMARY KEY,
-  person_id     bigint NOT NULL,
+  -- (NULL, with validity, authority and reason, once the person is erased:
+  -- the entry stays in the chain as a tombstone, 95_erasure.sql)
+  person_id     bigint,
   region        text NOT NULL,
   kind          text NOT NULL
                 CONSTRAINT kind_is_known CHECK (kind IN ('override', 'medical_release', 'appeal_upheld')),
   colour        @extschema@.risk_colour,
-  valid_from    timestamptz NOT NULL DEFAULT pg_catalog.now()
+  valid_from    timestamptz DEFAULT pg_catalog.now()
                 CONSTRAINT valid_from_is_finite CHECK (pg_catalog.isfinite(valid_from)),
   valid_until   timestamptz,
   decided_by    text NOT NULL DEFAULT CURRENT_USER,
-  authority     text NOT NULL CONSTRAINT authority_is_named CHECK (pg_catalog.length(pg_catalog.btrim(authority)) > 0),
-  reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
+  authority     text CONSTRAINT authority_is_named CHECK (pg_catalog.length(pg_catalog.btrim(authority)) > 0),
+  reason        text CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
   decided_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
   -- the hash chain (98_decisions.sql)
   chain_seq     bigint NOT NULL CONSTRAINT manual_decision_chain_seq_key UNIQUE,
   prev_hash     bytea NOT NULL,
   entry_hash    bytea NOT NULL,
-  -- a person with decisions is never deleted: the record is the point
+  -- (0.3.0: the entry's content digest, which entry_hash covers, so that an
+  -- erased entry's chain still verifies; NULL for entries of 0.2.0, whose
+  -- hash covers the content itself)
+  content_digest bytea CONSTRAINT content_digest_is_32_bytes CHECK (pg_catalog.length(content_digest) = 32),
+  erased_at     timestamptz,
+  CONSTRAINT whole_or_erased CHECK (
+    CASE WHEN erased_at IS NULL
+         THEN person_id IS NOT NULL AND valid_from IS NOT NULL AND authority IS NOT NULL AND reason IS NOT NULL
+         ELSE person_id IS NULL AND valid_from IS NULL AND valid_until IS NULL AND authority IS NULL
+              AND reason IS NULL AND content_digest IS NOT NULL END),
+  -- a person with decisions is never deleted: the record is the point (an
+  -- erasure makes their entries tombstones first, 95_erasure.sql)
   CONSTRAINT manual_decision_person_fk FOREIGN KEY (person_id, region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE RESTRICT,
   CONSTRAINT colour_only_for_override CHECK ((kind = 'override') = (colour IS NOT NULL)),
@@ -243,7 +256,7 @@ CREATE INDEX manual_decision_person ON @extschema@.manual_decision (person_id);
 COMMENT ON TABLE @extschema@.manual_decision IS
   'Manual decisions are evidence too, never a silent edit: override (a colour over [valid_from, valid_until)), medical_release and appeal_upheld (end every trigger that started before valid_from). Who, under which authority, why.';
 COMMENT ON COLUMN @extschema@.manual_decision.id IS 'Decision id.';
-COMMENT ON COLUMN @extschema@.manual_decision.person_id IS 'The person decided about.';
+COMMENT ON COLUMN @extschema@.manual_decision.person_id IS 'The person decided about (NULL once erased).';
 COMMENT ON COLUMN @extschema@.manual_decision.region IS 'The person''s home region.';
 COMMENT ON COLUMN @extschema@.manual_decision.kind IS 'override, medical_release or appeal_upheld.';
 COMMENT ON COLUMN @extschema@.manual_decision.colour IS 'The colour an override sets; NULL for releases.';
@@ -255,7 +268,9 @@ COMMENT ON COLUMN @extschema@.manual_decision.reason IS 'Why: required, never em
 COMMENT ON COLUMN @extschema@.manual_decision.decided_at IS 'When it was recorded.';
 COMMENT ON COLUMN @extschema@.manual_decision.chain_seq IS 'Position in the hash chain (1, 2, ...).';
 COMMENT ON COLUMN @extschema@.manual_decision.prev_hash IS 'entry_hash of the entry before (32 zero bytes for the first).';
-COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash and the entry''s content (decision_content()).';
+COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash and content_digest (entries of 0.2.0: of prev_hash and the content itself, decision_content()).';
+COMMENT ON COLUMN @extschema@.manual_decision.content_digest IS 'SHA-256 of the entry''s content (decision_content()), kept when the person is erased; NULL for entries recorded under 0.2.0.';
+COMMENT ON COLUMN @extschema@.manual_decision.erased_at IS 'When the person was erased (erase_person, purge_region): the entry is a tombstone, its person, validity, authority and reason gone, its place in the chain kept.';
 
 CREATE TABLE @extschema@.audit_finding (
   id            bigserial PRIMARY KEY,

@@ -1,13 +1,18 @@
 -- ---------------------------------------------------------------------------
 -- Manual decisions are append-only and hash-chained. Each entry commits to
 -- the one before it (entry_hash = SHA-256 of the previous hash and the
--- entry's content), so any later edit, deletion or insertion in the middle
--- -- by anyone, the table owner with triggers disabled included -- breaks the
--- chain where verify_decision_chain() finds it; an auditor who keeps the
--- head (decision_chain_head()) also detects entries removed from the end.
--- The guard triggers stop ordinary edits outright. A person with manual
--- decisions cannot be deleted (the record is the point); moving them to
--- another region is allowed (the region is not part of the hashed content).
+-- digest of the entry's content), so any later edit, deletion or insertion
+-- in the middle -- by anyone, the table owner with triggers disabled
+-- included -- breaks the chain where verify_decision_chain() finds it; an
+-- auditor who keeps the head (decision_chain_head()) also detects entries
+-- removed from the end. The guard triggers stop ordinary edits outright. A
+-- person with manual decisions cannot be deleted (the record is the point);
+-- moving them to another region is allowed (the region is not part of the
+-- hashed content). Erasing them (95_erasure.sql) turns their entries into
+-- tombstones: the person, validity, authority and reason go, the content
+-- digest stays, and so the chain still verifies and commits to what was
+-- removed. (Entries recorded under 0.2.0 hash their content itself, not
+-- its digest: they verify as before, and cannot be made tombstones.)
 -- ---------------------------------------------------------------------------
 
 -- The hashed content: everything that makes the decision, not the region
@@ -45,7 +50,8 @@ BEGIN
   -- who decided is the caller, whatever function recorded it
   NEW.decided_by := @extschema@._caller()::regrole::text;
   NEW.decided_at := statement_timestamp();
-  NEW.entry_hash := sha256(NEW.prev_hash || @extschema@.decision_content(NEW));
+  NEW.content_digest := sha256(@extschema@.decision_content(NEW));
+  NEW.entry_hash := sha256(NEW.prev_hash || NEW.content_digest);
   RETURN NEW;
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
@@ -63,12 +69,19 @@ BEGIN
      AND (to_jsonb(NEW) - 'region') = (to_jsonb(OLD) - 'region') THEN
     RETURN NEW;                 -- the person moved region: allowed
   END IF;
+  -- the person erased: their entry becomes a tombstone (the table's check
+  -- whole_or_erased says what goes), nothing else changes
+  IF TG_OP = 'UPDATE' AND OLD.erased_at IS NULL AND NEW.erased_at IS NOT NULL AND OLD.content_digest IS NOT NULL
+     AND (to_jsonb(NEW) - ARRAY['person_id', 'valid_from', 'valid_until', 'authority', 'reason', 'erased_at'])
+       = (to_jsonb(OLD) - ARRAY['person_id', 'valid_from', 'valid_until', 'authority', 'reason', 'erased_at']) THEN
+    RETURN NEW;
+  END IF;
   RAISE EXCEPTION 'manual decisions are append-only'
     USING ERRCODE = '55000',
           HINT = 'Record a new decision instead: an override with another colour, or a release.';
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_guard() IS
-  'Trigger: manual decisions cannot be changed or deleted (only their region follows the person).';
+  'Trigger: manual decisions cannot be changed or deleted (only their region follows the person, and an erased person''s entry becomes a tombstone).';
 REVOKE ALL ON FUNCTION @extschema@._decision_guard() FROM PUBLIC;
 CREATE TRIGGER decision_guard BEFORE UPDATE OR DELETE ON @extschema@.manual_decision
   FOR EACH ROW EXECUTE FUNCTION @extschema@._decision_guard();
@@ -93,13 +106,17 @@ LANGUAGE sql STABLE
 BEGIN ATOMIC
   WITH c AS (
     SELECT m.chain_seq, m.id, m.prev_hash, m.entry_hash,
-           pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||) @extschema@.decision_content(m)) AS recomputed,
+           -- (over the content's digest; entries of 0.2.0: over the content)
+           pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||)
+                             COALESCE(m.content_digest, @extschema@.decision_content(m))) AS recomputed,
+           m.erased_at IS NULL AND m.content_digest IS NOT NULL
+             AND m.content_digest OPERATOR(pg_catalog.<>) pg_catalog.sha256(@extschema@.decision_content(m)) AS content_changed,
            pg_catalog.lag(m.entry_hash) OVER (ORDER BY m.chain_seq) AS before_hash,
            pg_catalog.lag(m.chain_seq) OVER (ORDER BY m.chain_seq) AS before_seq
       FROM @extschema@.manual_decision m
   )
   SELECT c.chain_seq, c.id, 'entry changed: its hash does not match its content'
-    FROM c WHERE c.recomputed OPERATOR(pg_catalog.<>) c.entry_hash
+    FROM c WHERE c.recomputed OPERATOR(pg_catalog.<>) c.entry_hash OR c.content_changed
   UNION ALL
   SELECT c.chain_seq, c.id, 'entry missing before this one'
     FROM c WHERE c.chain_seq OPERATOR(pg_catalog.<>) (COALESCE(c.before_seq, 0) OPERATOR(pg_catalog.+) 1)
@@ -117,7 +134,7 @@ BEGIN ATOMIC
    ORDER BY 1, 3;
 END;
 COMMENT ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) IS
-  'Checks the manual decisions'' hash chain and returns every problem (an entry changed, missing, or out of its place); empty when intact. Given a head recorded earlier (decision_chain_head()), also detects entries removed from the end.';
+  'Checks the manual decisions'' hash chain and returns every problem (an entry changed, missing, or out of its place); empty when intact, erased people''s tombstones included. Given a head recorded earlier (decision_chain_head()), also detects entries removed from the end.';
 REVOKE ALL ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) TO healthcode_admin;
 

@@ -67,9 +67,10 @@ TO healthcode_operator;
 -- rows it cannot see lie between those it can; xmin, how many transactions
 -- wrote in between), and not the decision chain's: an entry's position and
 -- its predecessor's hash belong to the national chain, which the national
--- administration verifies (98_decisions.sql).
+-- administration verifies (98_decisions.sql); its content digest would give
+-- its position back (the content holds it, and the rest is known).
 SELECT @extschema@._grant_columns(t, 'healthcode_operator',
-         CASE t WHEN 'manual_decision' THEN ARRAY['chain_seq', 'prev_hash', 'entry_hash'] ELSE '{}' END)
+         CASE t WHEN 'manual_decision' THEN ARRAY['chain_seq', 'prev_hash', 'entry_hash', 'content_digest'] ELSE '{}' END)
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
                     'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history']) AS t;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.declaration, @extschema@.travel, @extschema@.test_result,

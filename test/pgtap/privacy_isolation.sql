@@ -123,9 +123,9 @@ SELECT is(pg_temp.state_as('regress_hc_op_hz', $$SELECT healthcode._next_id('pg_
 SELECT is(pg_temp.state_as('regress_hc_op_hz', format($$SELECT healthcode.record_decision(%s, 'override', 'regress', 'order 1', 'red')$$, :p_hz)),
           'ok', 'an operator records a decision');
 SELECT is(ARRAY(SELECT c || ' ' || pg_temp.state_as('regress_hc_op_hz', format('SELECT %s FROM healthcode.manual_decision', c))
-                  FROM unnest(ARRAY['chain_seq', 'prev_hash', 'entry_hash']) c ORDER BY 1),
-          ARRAY['chain_seq 42501', 'entry_hash 42501', 'prev_hash 42501'],
-          'but sees no chain position or hash of any entry');
+                  FROM unnest(ARRAY['chain_seq', 'prev_hash', 'entry_hash', 'content_digest']) c ORDER BY 1),
+          ARRAY['chain_seq 42501', 'content_digest 42501', 'entry_hash 42501', 'prev_hash 42501'],
+          'but sees no chain position or hash of any entry (the content digest would give the position back)');
 SELECT is(pg_temp.state_as('regress_hc_op_hz', format($$INSERT INTO healthcode.manual_decision (person_id, region, kind, colour, authority, reason)
                                                        VALUES (%s, '330106', 'override', 'red', 'order 2', 'regress')
                                                        RETURNING chain_seq, prev_hash$$, :p_hz)),

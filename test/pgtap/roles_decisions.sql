@@ -153,7 +153,8 @@ SELECT is(pg_temp.chain_after($$ALTER TABLE healthcode.manual_decision DISABLE T
 SELECT is(pg_temp.chain_after($$ALTER TABLE healthcode.manual_decision DISABLE TRIGGER decision_guard;
                                 UPDATE healthcode.manual_decision SET reason = 'nothing happened' WHERE chain_seq = 5;
                                 UPDATE healthcode.manual_decision m
-                                   SET entry_hash = sha256(m.prev_hash || healthcode.decision_content(m))
+                                   SET content_digest = sha256(healthcode.decision_content(m)),
+                                       entry_hash = sha256(m.prev_hash || sha256(healthcode.decision_content(m)))
                                  WHERE chain_seq = 5$$),
           ARRAY['6|link broken: prev_hash is not the hash of the entry before'],
           '(a) ... and rehashing the changed entry breaks the link of the next one');

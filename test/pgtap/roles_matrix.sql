@@ -70,6 +70,7 @@ INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
                     'risk_area', 'policy', 'region_scope', 'arrival_rule']) r;
+INSERT INTO exp_rel VALUES ('admin', 'erasure', '{SELECT}');
 INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}'),
                            ('admin', 'consistency_finding', '{SELECT,DELETE}');
 INSERT INTO exp_rel
@@ -127,7 +128,7 @@ SELECT 'operator', t, a.attname, 'SELECT'
                     'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history']) t
   JOIN pg_attribute a ON a.attrelid = ('healthcode.' || t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
  WHERE (t, a.attname) NOT IN (('manual_decision', 'chain_seq'), ('manual_decision', 'prev_hash'),
-                              ('manual_decision', 'entry_hash'));
+                              ('manual_decision', 'entry_hash'), ('manual_decision', 'content_digest'));
 INSERT INTO exp_col
 SELECT g, 'region_scope', a.attname, 'SELECT'
   FROM unnest(ARRAY['operator', 'app', 'analyst', 'verifier']) g
@@ -156,7 +157,7 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'verify_arrival']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
-  'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at',
+  'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
   '_status_later', '_elapsed_changes', '_rls_scope',
   -- (current_status computes a person the work list has yet to reach fresh)
   '_work_pending', '_read_status']) f;
@@ -171,7 +172,7 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
-  'start_consistency_check']) f;
+  'start_consistency_check', 'purge_region']) f;
 -- who inserts personal rows themselves draws their opaque ids
 INSERT INTO exp_fn SELECT g, '_next_id' FROM unnest(ARRAY['admin', 'operator']) g;
 -- the owner only: raw signing and pseudonyms, and every internal function,
@@ -181,7 +182,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
-  '_national_lookback_days', '_lookback_beyond_limit', '_policy_lookback_guard',
+  '_national_lookback_days', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',

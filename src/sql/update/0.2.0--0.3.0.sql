@@ -127,6 +127,58 @@ ALTER TABLE @extschema@.policy
     CHECK (paper_code_lifetime BETWEEN interval '1 second' AND interval '366 days');
 COMMENT ON COLUMN @extschema@.policy.max_code_lifetime IS 'The longest a code issued for a person of the region may live (issue_for, issue_for_subject): minutes, as a code on a phone is refreshed.';
 COMMENT ON COLUMN @extschema@.policy.paper_code_lifetime IS 'The longest a paper code (issue_paper_code: printed, for someone without a phone, marked as paper in its payload) may live; NULL: the region issues none.';
+-- ---- erasure: decisions become tombstones, the chain over content digests ----------
+-- (51_evidence.sql, 95_erasure.sql, 98_decisions.sql; entries of 0.2.0 keep
+-- their hash over the content itself: content_digest NULL)
+ALTER TABLE @extschema@.manual_decision
+  ALTER COLUMN person_id DROP NOT NULL,
+  ALTER COLUMN valid_from DROP NOT NULL,
+  ALTER COLUMN authority DROP NOT NULL,
+  ALTER COLUMN reason DROP NOT NULL,
+  ADD COLUMN content_digest bytea CONSTRAINT content_digest_is_32_bytes CHECK (pg_catalog.length(content_digest) = 32),
+  ADD COLUMN erased_at timestamptz,
+  ADD CONSTRAINT whole_or_erased CHECK (
+    CASE WHEN erased_at IS NULL
+         THEN person_id IS NOT NULL AND valid_from IS NOT NULL AND authority IS NOT NULL AND reason IS NOT NULL
+         ELSE person_id IS NULL AND valid_from IS NULL AND valid_until IS NULL AND authority IS NULL
+              AND reason IS NULL AND content_digest IS NOT NULL END);
+COMMENT ON COLUMN @extschema@.manual_decision.person_id IS 'The person decided about (NULL once erased).';
+COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash and content_digest (entries of 0.2.0: of prev_hash and the content itself, decision_content()).';
+COMMENT ON COLUMN @extschema@.manual_decision.content_digest IS 'SHA-256 of the entry''s content (decision_content()), kept when the person is erased; NULL for entries recorded under 0.2.0.';
+COMMENT ON COLUMN @extschema@.manual_decision.erased_at IS 'When the person was erased (erase_person, purge_region): the entry is a tombstone, its person, validity, authority and reason gone, its place in the chain kept.';
+CREATE TABLE @extschema@.erasure (
+  at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  erased_by     text NOT NULL,
+  what          text NOT NULL CONSTRAINT what_is_known CHECK (what IN ('person', 'region')),
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  people        bigint NOT NULL,
+  reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
+  report        jsonb NOT NULL
+);
+COMMENT ON TABLE @extschema@.erasure IS
+  'Every erasure (erase_person) and purge (purge_region): when, by whom, the region, how many people and how many rows of each table went, why. It names no person.';
+COMMENT ON COLUMN @extschema@.erasure.at IS 'When.';
+COMMENT ON COLUMN @extschema@.erasure.erased_by IS 'The role that called.';
+COMMENT ON COLUMN @extschema@.erasure.what IS 'person (erase_person) or region (purge_region).';
+COMMENT ON COLUMN @extschema@.erasure.region IS 'The person''s home region, or the region purged.';
+COMMENT ON COLUMN @extschema@.erasure.people IS 'People erased.';
+COMMENT ON COLUMN @extschema@.erasure.reason IS 'Why (the request''s reference, the end of the emergency).';
+COMMENT ON COLUMN @extschema@.erasure.report IS 'Rows removed (or made tombstones) by table.';
+REVOKE ALL ON @extschema@.erasure FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.erasure', '');
+ALTER TABLE @extschema@.erasure ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.erasure FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope_select ON @extschema@.erasure FOR SELECT
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_insert ON @extschema@.erasure FOR INSERT
+  WITH CHECK ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_update ON @extschema@.erasure FOR UPDATE
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"))
+  WITH CHECK ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_delete ON @extschema@.erasure FOR DELETE
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+GRANT SELECT ON @extschema@.erasure TO healthcode_admin;
+
 -- ---- national retention: a region never widens it (55_policy.sql) -------------------
 ALTER TABLE @extschema@.policy
   ADD COLUMN regional_lookback_limit_days integer
@@ -322,7 +374,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription format_version generate_population issue issue_for issue_for_subject issue_paper_code record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _report_sum _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription erase_person format_version generate_population issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -3357,6 +3409,163 @@ COMMENT ON FUNCTION @extschema@._arrival_rule_from_exchange() IS
   'Trigger on a region (replicated rows only): turns the hub''s national arrival rule versions into national rules here; a malformed one, or one not from the hub, is logged and skipped.';
 REVOKE ALL ON FUNCTION @extschema@._arrival_rule_from_exchange() FROM PUBLIC;
 
+-- The erasure of some people, set-based; what went, table by table. The
+-- status triggers stand aside (restore mode): the people go, nothing of
+-- theirs is to be recalculated.
+CREATE OR REPLACE FUNCTION @extschema@._erase(persons bigint[])
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET healthcode.restore_mode = on
+AS $$
+DECLARE
+  t timestamptz := statement_timestamp();
+  tbl text;
+  n bigint;
+BEGIN
+  IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
+              WHERE m.person_id = ANY (persons) AND m.content_digest IS NULL) THEN
+    RAISE EXCEPTION 'a manual decision about these people was recorded before 0.3.0: its hash covers its content, which cannot go without breaking the chain'
+      USING ERRCODE = '55000',
+            HINT = 'Erase such a person once the national auditor has recorded the chain''s head and agreed to restart it.';
+  END IF;
+  -- the rows that name them, counted before they go with the person
+  FOR tbl IN SELECT e.name FROM @extschema@.evidence_table e WHERE NOT e.public_rows AND e.name <> 'manual_decision'
+             UNION ALL
+             SELECT u.name FROM unnest(ARRAY['correction', 'person_status', 'status_history', 'recalc_pending',
+                                             'consistency_finding']) u(name)
+             ORDER BY 1
+  LOOP
+    EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)', tbl) INTO n USING persons;
+    what := tbl; rows := n; RETURN NEXT;
+  END LOOP;
+  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
+  DELETE FROM @extschema@.consistency_finding c WHERE c.person_id = ANY (persons);
+  -- their codes: revoked, and their events gone (by the holder pseudonym of
+  -- each day there are events of)
+  INSERT INTO @extschema@.code_revocation AS r (hash, kind, region, revoked_at, expires_at, reason)
+  SELECT @extschema@._revocation_hash('subject', p.region, p.subject), 'subject', p.region, t, t + interval '366 days',
+         'erased'
+    FROM @extschema@.person p WHERE p.id = ANY (persons)
+  ON CONFLICT (hash) DO UPDATE
+    SET revoked_at = greatest(r.revoked_at, EXCLUDED.revoked_at),
+        expires_at = greatest(r.expires_at, EXCLUDED.expires_at), reason = EXCLUDED.reason;
+  WITH days AS (
+    SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM @extschema@.code_event e
+  ), holders AS (
+    SELECT d.day, @extschema@._code_holder(p.subject, d.day AT TIME ZONE 'Asia/Shanghai') AS holder
+      FROM @extschema@.person p CROSS JOIN days d WHERE p.id = ANY (persons)
+  ), gone AS (
+    DELETE FROM @extschema@.code_event e USING holders h
+     WHERE e.holder = h.holder AND (e.at AT TIME ZONE 'Asia/Shanghai')::date = h.day
+    RETURNING 1
+  )
+  SELECT count(*) INTO n FROM gone;
+  what := 'code_event'; rows := n; RETURN NEXT;
+  -- what this node publishes for them to the hub
+  DELETE FROM @extschema@.status_digest d USING @extschema@.person p
+   WHERE p.id = ANY (persons) AND d.subject = p.subject;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'status_digest'; rows := n; RETURN NEXT;
+  DELETE FROM @extschema@.red_push r USING @extschema@.person p
+   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject AND r.from_region = p.region;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'red_push'; rows := n; RETURN NEXT;
+  -- their decisions: tombstones in the chain
+  UPDATE @extschema@.manual_decision m
+     SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL, erased_at = t
+   WHERE m.person_id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'manual_decision (made tombstones)'; rows := n; RETURN NEXT;
+  -- and the people, their rows with them (the foreign keys' cascades, the
+  -- history by the person trigger)
+  DELETE FROM @extschema@.person p WHERE p.id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'person'; rows := n; RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION @extschema@._erase(bigint[]) IS
+  'Internal: erases the people given (every row naming them, their code events, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table.';
+REVOKE ALL ON FUNCTION @extschema@._erase(bigint[]) FROM PUBLIC;
+
+-- Two reports (table -> rows) added up.
+CREATE OR REPLACE FUNCTION @extschema@._report_sum(a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (SELECT COALESCE(pg_catalog.jsonb_object_agg(x.key, x.rows), '{}')
+          FROM (SELECT r.key, pg_catalog.sum(r.value::bigint) AS rows
+                  FROM (SELECT * FROM pg_catalog.jsonb_each_text(COALESCE(a, '{}'))
+                        UNION ALL SELECT * FROM pg_catalog.jsonb_each_text(COALESCE(b, '{}'))) r
+                 GROUP BY r.key) x);
+COMMENT ON FUNCTION @extschema@._report_sum(jsonb, jsonb) IS
+  'Internal: two erasure reports (table -> rows) added up.';
+REVOKE ALL ON FUNCTION @extschema@._report_sum(jsonb, jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.erase_person(person_id bigint, reason text)
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.person;
+  report jsonb;
+BEGIN
+  IF erase_person.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  p := @extschema@._require_person_id(erase_person.person_id);
+  PERFORM @extschema@._evidence_lock(false);
+  SELECT jsonb_object_agg(e.what, e.rows) INTO report FROM @extschema@._erase(ARRAY[p.id]) e;
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report)
+  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report);
+  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+END $$;
+COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
+  'Erases a person of the caller''s regions on request: every row that names them, their code events, what this node publishes for them; their manual decisions stay in the chain as tombstones (the chain still verifies); their codes are revoked. Returns the rows removed by table; erasure keeps the count, naming no one.';
+REVOKE ALL ON FUNCTION @extschema@.erase_person(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.erase_person(bigint, text) TO healthcode_operator;
+
+-- The end of the emergency: all personal data of a region, in batches of
+-- healthcode.recalc_batch_size people (bounded memory); also the region's
+-- own code events (its checkpoints' scans).
+CREATE OR REPLACE FUNCTION @extschema@.purge_region(region text, reason text)
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  batch integer := @extschema@._recalc_setting('batch_size');
+  persons bigint[];
+  people bigint := 0;
+  n bigint;
+  report jsonb := '{}';
+BEGIN
+  PERFORM @extschema@._require_region(purge_region.region);
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  PERFORM @extschema@._evidence_lock(false);
+  LOOP
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p
+                      WHERE p.region >= purge_region.region
+                        AND p.region <= @extschema@.division_last(purge_region.region)
+                      ORDER BY p.id LIMIT batch);
+    EXIT WHEN cardinality(persons) = 0;
+    people := people + cardinality(persons);
+    report := @extschema@._report_sum(report, (SELECT jsonb_object_agg(e.what, e.rows) FROM @extschema@._erase(persons) e));
+  END LOOP;
+  DELETE FROM @extschema@.code_event e
+   WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report)
+  VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report);
+  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+END $$;
+COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS
+  'The end-of-emergency purge: erases every person of a region (and below it) as erase_person does, in batches, and the region''s own code events; returns the rows removed by table, kept in erasure.';
+REVOKE ALL ON FUNCTION @extschema@.purge_region(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.purge_region(text, text) TO healthcode_admin;
+
 -- The one rule: a count as shown, rounded to the nearest multiple of the
 -- cell size (half up); NULL, for a cell to leave out, when it is below the
 -- cell size. A part of a shown cell (the vaccinated among its people) is
@@ -3505,6 +3714,34 @@ COMMENT ON FUNCTION @extschema@._decisions_by_operator() IS 'Internal: the rows 
 REVOKE ALL ON FUNCTION @extschema@._decisions_by_operator() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._decisions_by_operator() TO healthcode_analyst;
 
+CREATE OR REPLACE FUNCTION @extschema@._decision_chain_append() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  last @extschema@.manual_decision;
+BEGIN
+  -- a dump being restored brings its entries as they were: re-stamping them
+  -- would falsify who decided, when, and the chain an auditor recorded
+  IF @extschema@._restoring() THEN
+    RETURN NEW;
+  END IF;
+  -- one writer at a time extends the chain
+  PERFORM pg_advisory_xact_lock(hashtext('@extschema@.manual_decision chain'));
+  SELECT * INTO last FROM @extschema@.manual_decision m ORDER BY m.chain_seq DESC LIMIT 1;
+  NEW.chain_seq := coalesce(last.chain_seq, 0) + 1;
+  NEW.prev_hash := coalesce(last.entry_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+  -- who decided is the caller, whatever function recorded it
+  NEW.decided_by := @extschema@._caller()::regrole::text;
+  NEW.decided_at := statement_timestamp();
+  NEW.content_digest := sha256(@extschema@.decision_content(NEW));
+  NEW.entry_hash := sha256(NEW.prev_hash || NEW.content_digest);
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
+  'Trigger: links a new manual decision into the hash chain, and records who (the calling role) and when; rows a dump restores keep theirs.';
+REVOKE ALL ON FUNCTION @extschema@._decision_chain_append() FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@._decision_guard() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -3514,13 +3751,58 @@ BEGIN
      AND (to_jsonb(NEW) - 'region') = (to_jsonb(OLD) - 'region') THEN
     RETURN NEW;                 -- the person moved region: allowed
   END IF;
+  -- the person erased: their entry becomes a tombstone (the table's check
+  -- whole_or_erased says what goes), nothing else changes
+  IF TG_OP = 'UPDATE' AND OLD.erased_at IS NULL AND NEW.erased_at IS NOT NULL AND OLD.content_digest IS NOT NULL
+     AND (to_jsonb(NEW) - ARRAY['person_id', 'valid_from', 'valid_until', 'authority', 'reason', 'erased_at'])
+       = (to_jsonb(OLD) - ARRAY['person_id', 'valid_from', 'valid_until', 'authority', 'reason', 'erased_at']) THEN
+    RETURN NEW;
+  END IF;
   RAISE EXCEPTION 'manual decisions are append-only'
     USING ERRCODE = '55000',
           HINT = 'Record a new decision instead: an override with another colour, or a release.';
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_guard() IS
-  'Trigger: manual decisions cannot be changed or deleted (only their region follows the person).';
+  'Trigger: manual decisions cannot be changed or deleted (only their region follows the person, and an erased person''s entry becomes a tombstone).';
 REVOKE ALL ON FUNCTION @extschema@._decision_guard() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.verify_decision_chain(expected_seq bigint DEFAULT NULL, expected_hash bytea DEFAULT NULL)
+RETURNS TABLE (chain_seq bigint, decision_id bigint, problem text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  WITH c AS (
+    SELECT m.chain_seq, m.id, m.prev_hash, m.entry_hash,
+           -- (over the content's digest; entries of 0.2.0: over the content)
+           pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||)
+                             COALESCE(m.content_digest, @extschema@.decision_content(m))) AS recomputed,
+           m.erased_at IS NULL AND m.content_digest IS NOT NULL
+             AND m.content_digest OPERATOR(pg_catalog.<>) pg_catalog.sha256(@extschema@.decision_content(m)) AS content_changed,
+           pg_catalog.lag(m.entry_hash) OVER (ORDER BY m.chain_seq) AS before_hash,
+           pg_catalog.lag(m.chain_seq) OVER (ORDER BY m.chain_seq) AS before_seq
+      FROM @extschema@.manual_decision m
+  )
+  SELECT c.chain_seq, c.id, 'entry changed: its hash does not match its content'
+    FROM c WHERE c.recomputed OPERATOR(pg_catalog.<>) c.entry_hash OR c.content_changed
+  UNION ALL
+  SELECT c.chain_seq, c.id, 'entry missing before this one'
+    FROM c WHERE c.chain_seq OPERATOR(pg_catalog.<>) (COALESCE(c.before_seq, 0) OPERATOR(pg_catalog.+) 1)
+  UNION ALL
+  SELECT c.chain_seq, c.id, 'link broken: prev_hash is not the hash of the entry before'
+    FROM c WHERE c.prev_hash OPERATOR(pg_catalog.<>)
+                 COALESCE(c.before_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+  UNION ALL
+  SELECT verify_decision_chain.expected_seq, NULL::bigint, 'entries missing at the end: the recorded head is gone'
+   WHERE verify_decision_chain.expected_seq IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM @extschema@.manual_decision m
+                      WHERE m.chain_seq OPERATOR(pg_catalog.=) verify_decision_chain.expected_seq
+                        AND (verify_decision_chain.expected_hash IS NULL
+                             OR m.entry_hash OPERATOR(pg_catalog.=) verify_decision_chain.expected_hash))
+   ORDER BY 1, 3;
+END;
+COMMENT ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) IS
+  'Checks the manual decisions'' hash chain and returns every problem (an entry changed, missing, or out of its place); empty when intact, erased people''s tombstones included. Given a head recorded earlier (decision_chain_head()), also detects entries removed from the end.';
+REVOKE ALL ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.verify_decision_chain(bigint, bytea) TO healthcode_admin;
 
 CREATE OR REPLACE FUNCTION @extschema@.record_decision(
     person_id bigint,
@@ -3705,7 +3987,7 @@ REVOKE SELECT ON @extschema@.person, @extschema@.declaration, @extschema@.travel
   @extschema@.audit_finding, @extschema@.correction, @extschema@.person_status, @extschema@.status_history
 FROM healthcode_operator;
 SELECT @extschema@._grant_columns(t, 'healthcode_operator',
-         CASE t WHEN 'manual_decision' THEN ARRAY['chain_seq', 'prev_hash', 'entry_hash'] ELSE '{}' END)
+         CASE t WHEN 'manual_decision' THEN ARRAY['chain_seq', 'prev_hash', 'entry_hash', 'content_digest'] ELSE '{}' END)
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
                     'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history']) AS t;
 REVOKE SELECT ON @extschema@.region_scope

@@ -1,0 +1,193 @@
+-- ---------------------------------------------------------------------------
+-- Erasure. A person may ask for everything about them to be removed (PIPL);
+-- a region's personal data goes once the emergency is over. What goes: the
+-- person and every row that names them (their evidence, statuses, history,
+-- correction requests, audit findings, the status work list's and the
+-- consistency check's rows), the code events of their codes (by the day's
+-- holder pseudonym), and on a federated node the digest and pushed reds it
+-- publishes for them. Their manual decisions become tombstones: the person,
+-- validity, authority and reason go, the entry's place in the national chain
+-- and the digest of its content stay, so the chain still verifies and
+-- commits to what was removed (98_decisions.sql). Every code of theirs is
+-- revoked (a hash of the subject, as revoke_codes_of does), so that a paper
+-- code of someone erased stops verifying. What was removed is counted in
+-- the report each call returns and in erasure, which names no one.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.erasure (
+  at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  erased_by     text NOT NULL,
+  what          text NOT NULL CONSTRAINT what_is_known CHECK (what IN ('person', 'region')),
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  people        bigint NOT NULL,
+  reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
+  report        jsonb NOT NULL
+);
+COMMENT ON TABLE @extschema@.erasure IS
+  'Every erasure (erase_person) and purge (purge_region): when, by whom, the region, how many people and how many rows of each table went, why. It names no person.';
+COMMENT ON COLUMN @extschema@.erasure.at IS 'When.';
+COMMENT ON COLUMN @extschema@.erasure.erased_by IS 'The role that called.';
+COMMENT ON COLUMN @extschema@.erasure.what IS 'person (erase_person) or region (purge_region).';
+COMMENT ON COLUMN @extschema@.erasure.region IS 'The person''s home region, or the region purged.';
+COMMENT ON COLUMN @extschema@.erasure.people IS 'People erased.';
+COMMENT ON COLUMN @extschema@.erasure.reason IS 'Why (the request''s reference, the end of the emergency).';
+COMMENT ON COLUMN @extschema@.erasure.report IS 'Rows removed (or made tombstones) by table.';
+REVOKE ALL ON @extschema@.erasure FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.erasure', '');
+
+-- The erasure of some people, set-based; what went, table by table. The
+-- status triggers stand aside (restore mode): the people go, nothing of
+-- theirs is to be recalculated.
+CREATE FUNCTION @extschema@._erase(persons bigint[])
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET healthcode.restore_mode = on
+AS $$
+DECLARE
+  t timestamptz := statement_timestamp();
+  tbl text;
+  n bigint;
+BEGIN
+  IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
+              WHERE m.person_id = ANY (persons) AND m.content_digest IS NULL) THEN
+    RAISE EXCEPTION 'a manual decision about these people was recorded before 0.3.0: its hash covers its content, which cannot go without breaking the chain'
+      USING ERRCODE = '55000',
+            HINT = 'Erase such a person once the national auditor has recorded the chain''s head and agreed to restart it.';
+  END IF;
+  -- the rows that name them, counted before they go with the person
+  FOR tbl IN SELECT e.name FROM @extschema@.evidence_table e WHERE NOT e.public_rows AND e.name <> 'manual_decision'
+             UNION ALL
+             SELECT u.name FROM unnest(ARRAY['correction', 'person_status', 'status_history', 'recalc_pending',
+                                             'consistency_finding']) u(name)
+             ORDER BY 1
+  LOOP
+    EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)', tbl) INTO n USING persons;
+    what := tbl; rows := n; RETURN NEXT;
+  END LOOP;
+  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
+  DELETE FROM @extschema@.consistency_finding c WHERE c.person_id = ANY (persons);
+  -- their codes: revoked, and their events gone (by the holder pseudonym of
+  -- each day there are events of)
+  INSERT INTO @extschema@.code_revocation AS r (hash, kind, region, revoked_at, expires_at, reason)
+  SELECT @extschema@._revocation_hash('subject', p.region, p.subject), 'subject', p.region, t, t + interval '366 days',
+         'erased'
+    FROM @extschema@.person p WHERE p.id = ANY (persons)
+  ON CONFLICT (hash) DO UPDATE
+    SET revoked_at = greatest(r.revoked_at, EXCLUDED.revoked_at),
+        expires_at = greatest(r.expires_at, EXCLUDED.expires_at), reason = EXCLUDED.reason;
+  WITH days AS (
+    SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM @extschema@.code_event e
+  ), holders AS (
+    SELECT d.day, @extschema@._code_holder(p.subject, d.day AT TIME ZONE 'Asia/Shanghai') AS holder
+      FROM @extschema@.person p CROSS JOIN days d WHERE p.id = ANY (persons)
+  ), gone AS (
+    DELETE FROM @extschema@.code_event e USING holders h
+     WHERE e.holder = h.holder AND (e.at AT TIME ZONE 'Asia/Shanghai')::date = h.day
+    RETURNING 1
+  )
+  SELECT count(*) INTO n FROM gone;
+  what := 'code_event'; rows := n; RETURN NEXT;
+  -- what this node publishes for them to the hub
+  DELETE FROM @extschema@.status_digest d USING @extschema@.person p
+   WHERE p.id = ANY (persons) AND d.subject = p.subject;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'status_digest'; rows := n; RETURN NEXT;
+  DELETE FROM @extschema@.red_push r USING @extschema@.person p
+   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject AND r.from_region = p.region;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'red_push'; rows := n; RETURN NEXT;
+  -- their decisions: tombstones in the chain
+  UPDATE @extschema@.manual_decision m
+     SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL, erased_at = t
+   WHERE m.person_id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'manual_decision (made tombstones)'; rows := n; RETURN NEXT;
+  -- and the people, their rows with them (the foreign keys' cascades, the
+  -- history by the person trigger)
+  DELETE FROM @extschema@.person p WHERE p.id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'person'; rows := n; RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION @extschema@._erase(bigint[]) IS
+  'Internal: erases the people given (every row naming them, their code events, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table.';
+REVOKE ALL ON FUNCTION @extschema@._erase(bigint[]) FROM PUBLIC;
+
+-- Two reports (table -> rows) added up.
+CREATE FUNCTION @extschema@._report_sum(a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (SELECT COALESCE(pg_catalog.jsonb_object_agg(x.key, x.rows), '{}')
+          FROM (SELECT r.key, pg_catalog.sum(r.value::bigint) AS rows
+                  FROM (SELECT * FROM pg_catalog.jsonb_each_text(COALESCE(a, '{}'))
+                        UNION ALL SELECT * FROM pg_catalog.jsonb_each_text(COALESCE(b, '{}'))) r
+                 GROUP BY r.key) x);
+COMMENT ON FUNCTION @extschema@._report_sum(jsonb, jsonb) IS
+  'Internal: two erasure reports (table -> rows) added up.';
+REVOKE ALL ON FUNCTION @extschema@._report_sum(jsonb, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.erase_person(person_id bigint, reason text)
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.person;
+  report jsonb;
+BEGIN
+  IF erase_person.person_id IS NULL THEN
+    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  p := @extschema@._require_person_id(erase_person.person_id);
+  PERFORM @extschema@._evidence_lock(false);
+  SELECT jsonb_object_agg(e.what, e.rows) INTO report FROM @extschema@._erase(ARRAY[p.id]) e;
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report)
+  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report);
+  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+END $$;
+COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
+  'Erases a person of the caller''s regions on request: every row that names them, their code events, what this node publishes for them; their manual decisions stay in the chain as tombstones (the chain still verifies); their codes are revoked. Returns the rows removed by table; erasure keeps the count, naming no one.';
+REVOKE ALL ON FUNCTION @extschema@.erase_person(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.erase_person(bigint, text) TO healthcode_operator;
+
+-- The end of the emergency: all personal data of a region, in batches of
+-- healthcode.recalc_batch_size people (bounded memory); also the region's
+-- own code events (its checkpoints' scans).
+CREATE FUNCTION @extschema@.purge_region(region text, reason text)
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  batch integer := @extschema@._recalc_setting('batch_size');
+  persons bigint[];
+  people bigint := 0;
+  n bigint;
+  report jsonb := '{}';
+BEGIN
+  PERFORM @extschema@._require_region(purge_region.region);
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  PERFORM @extschema@._evidence_lock(false);
+  LOOP
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p
+                      WHERE p.region >= purge_region.region
+                        AND p.region <= @extschema@.division_last(purge_region.region)
+                      ORDER BY p.id LIMIT batch);
+    EXIT WHEN cardinality(persons) = 0;
+    people := people + cardinality(persons);
+    report := @extschema@._report_sum(report, (SELECT jsonb_object_agg(e.what, e.rows) FROM @extschema@._erase(persons) e));
+  END LOOP;
+  DELETE FROM @extschema@.code_event e
+   WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report)
+  VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report);
+  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+END $$;
+COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS
+  'The end-of-emergency purge: erases every person of a region (and below it) as erase_person does, in batches, and the region''s own code events; returns the rows removed by table, kept in erasure.';
+REVOKE ALL ON FUNCTION @extschema@.purge_region(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.purge_region(text, text) TO healthcode_admin;
