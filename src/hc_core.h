@@ -236,9 +236,12 @@ void		hc_pseudonym(const uint8_t pkey[HC_SERVER_KEY_LEN],
 #define HC_ID_KEY_LEN 16
 #define HC_OPAQUE_ID_DOMAIN (UINT64_C(1) << 62)
 void		hc_id_key(const uint8_t server_key[HC_SERVER_KEY_LEN], uint8_t out[HC_ID_KEY_LEN]);
-/* (tweak: what makes each sequence's permutation its own, the sequence's
- * name: ids of two tables never correspond) */
-uint64_t	hc_opaque_id(const uint8_t key[HC_ID_KEY_LEN], const char *tweak, uint64_t n);
+/* The tweak: what makes each sequence's permutation its own, from the
+ * sequence's name (ids of two tables never correspond); made once a
+ * sequence, it is the permutation's second key. */
+#define HC_ID_TWEAK_LEN 8
+void		hc_opaque_id_tweak(const uint8_t key[HC_ID_KEY_LEN], const char *name, uint8_t tweak[HC_ID_TWEAK_LEN]);
+uint64_t	hc_opaque_id(const uint8_t key[HC_ID_KEY_LEN], const uint8_t tweak[HC_ID_TWEAK_LEN], uint64_t n);
 /*
  * Parses a server key file's content: exactly 32 raw bytes, or 64 hex
  * digits optionally followed by one newline.

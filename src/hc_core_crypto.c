@@ -161,7 +161,7 @@ hc_id_key(const uint8_t server_key[HC_SERVER_KEY_LEN], uint8_t out[HC_ID_KEY_LEN
 }
 
 /* The round function: 31 bits of SipHash of the round, the half and the
- * tweak's hash. */
+ * tweak. */
 static uint32_t
 opaque_id_round(const uint8_t key[HC_ID_KEY_LEN], const uint8_t tweak[8], uint8_t round, uint32_t half)
 {
@@ -173,18 +173,24 @@ opaque_id_round(const uint8_t key[HC_ID_KEY_LEN], const uint8_t tweak[8], uint8_
 	return ((uint32_t) h[0] | (uint32_t) h[1] << 8 | (uint32_t) h[2] << 16 | (uint32_t) h[3] << 24) & 0x7fffffffu;
 }
 
+_Static_assert(HC_ID_TWEAK_LEN == crypto_shorthash_BYTES, "tweak size");
+
+void
+hc_opaque_id_tweak(const uint8_t key[HC_ID_KEY_LEN], const char *name, uint8_t tweak[HC_ID_TWEAK_LEN])
+{
+	crypto_shorthash(tweak, (const unsigned char *) name, strlen(name), key);
+}
+
 uint64_t
-hc_opaque_id(const uint8_t key[HC_ID_KEY_LEN], const char *tweak, uint64_t n)
+hc_opaque_id(const uint8_t key[HC_ID_KEY_LEN], const uint8_t tweak[HC_ID_TWEAK_LEN], uint64_t n)
 {
 	uint32_t	left = (uint32_t) (n >> 31) & 0x7fffffffu,
 				right = (uint32_t) n & 0x7fffffffu;
-	uint8_t		tweak_hash[crypto_shorthash_BYTES];
 	uint8_t		round;
 
-	crypto_shorthash(tweak_hash, (const unsigned char *) tweak, strlen(tweak), key);
 	for (round = 0; round < 4; round++)
 	{
-		uint32_t	next = left ^ opaque_id_round(key, tweak_hash, round, right);
+		uint32_t	next = left ^ opaque_id_round(key, tweak, round, right);
 
 		left = right;
 		right = next;

@@ -3,11 +3,12 @@
  * national_pseudonym(): a person's identifier as the keyed hash that stands
  * for them in codes and tables. _next_id(): a row-secured table's next id,
  * its sequence number under a secret permutation of that sequence's own
- * (hc_opaque_id), so that ids tell no one how many rows they cannot see. The keys are derived from
- * the server key (pseudonyms and ids of this node) and from the national
- * key (the same on every node, for matching people across regions), once a
- * backend, and kept in locked, NOACCESS memory until the key caches are
- * wiped (hc_key_cache.c).
+ * (hc_opaque_id), so that ids tell no one how many rows they cannot see.
+ * The keys are derived from the server key (pseudonyms and ids of this
+ * node) and from the national key (the same on every node, for matching
+ * people across regions), once a backend, and kept in locked memory (the
+ * pseudonym keys NOACCESS when idle) until the key caches are wiped
+ * (hc_key_cache.c).
  */
 #include "hc_keys.h"
 
@@ -20,6 +21,7 @@
 static uint8_t *pseudonym_key = NULL;	/* sodium_malloc'd, NOACCESS when idle */
 static uint8_t *national_pseudonym_key = NULL;	/* the same, from the national key */
 static uint8_t *id_key = NULL;	/* the same, HC_ID_KEY_LEN bytes */
+static uint64 id_key_generation = 0;	/* one more each time it is made */
 
 void
 hc_pseudonym_keys_wipe(void)
@@ -41,8 +43,8 @@ hc_pseudonym_keys_wipe(void)
 	}
 }
 
-/* A pseudonym key derived from a key file, made once a backend and kept in
- * locked, NOACCESS memory. */
+/* A key derived from a key file, made once a backend and kept in locked,
+ * NOACCESS memory. */
 typedef void (*derive_fn) (const uint8_t root[HC_SERVER_KEY_LEN], uint8_t *out);
 
 static uint8_t *
@@ -119,30 +121,55 @@ healthcode_national_key_configured(PG_FUNCTION_ARGS)
  * plain numbers (nextval, currval, pg_sequences) either.
  */
 PG_FUNCTION_INFO_V1(healthcode_next_id);
+
+/* What a call site of _next_id keeps (fn_extra): the sequence it checked
+ * and that sequence's tweak under the id key of that generation, so that a
+ * row costs the sequence's advance and the permutation, no catalog look. */
+typedef struct NextIdCache
+{
+	Oid			seq;
+	uint64		key_generation;
+	uint8_t		tweak[HC_ID_TWEAK_LEN];
+} NextIdCache;
+
 Datum
 healthcode_next_id(PG_FUNCTION_ARGS)
 {
 	Oid			seq = PG_GETARG_OID(0);
+	NextIdCache *cache = (NextIdCache *) fcinfo->flinfo->fn_extra;
 	int64		n;
-	uint64_t	id;
 
-	if (get_rel_relkind(seq) != RELKIND_SEQUENCE
-		|| get_rel_namespace(seq) != get_func_namespace(fcinfo->flinfo->fn_oid))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ids come from this extension's sequences only")));
-	n = nextval_internal(seq, false);
-	if (n < 0 || (uint64_t) n >= HC_OPAQUE_ID_DOMAIN)
-		ereport(ERROR,
-				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-				 errmsg("sequence \"%s\" is beyond the ids it can give (0 to 2^62 - 1)", get_rel_name(seq))));
 	/*
 	 * (the id key stays readable once loaded, unlike the others: two
 	 * mprotect calls a row would double the cost of a bulk COPY's ids; it
 	 * hides how many rows there are, and unseals and signs nothing)
 	 */
 	if (id_key == NULL)
+	{
 		sodium_mprotect_readonly(load_derived_key(&id_key, HC_ID_KEY_LEN, hc_read_server_key, hc_id_key));
-	id = hc_opaque_id(id_key, get_rel_name(seq), (uint64_t) n);
-	PG_RETURN_INT64((int64) id);
+		id_key_generation++;
+	}
+	if (cache == NULL || cache->seq != seq || cache->key_generation != id_key_generation)
+	{
+		char	   *name;
+
+		if (get_rel_relkind(seq) != RELKIND_SEQUENCE
+			|| get_rel_namespace(seq) != get_func_namespace(fcinfo->flinfo->fn_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ids come from this extension's sequences only")));
+		if (cache == NULL)
+			cache = fcinfo->flinfo->fn_extra = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(NextIdCache));
+		name = get_rel_name(seq);
+		hc_opaque_id_tweak(id_key, name, cache->tweak);
+		pfree(name);
+		cache->seq = seq;
+		cache->key_generation = id_key_generation;
+	}
+	n = nextval_internal(seq, false);
+	if (n < 0 || (uint64_t) n >= HC_OPAQUE_ID_DOMAIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+				 errmsg("sequence \"%s\" is beyond the ids it can give (0 to 2^62 - 1)", get_rel_name(seq))));
+	PG_RETURN_INT64((int64) hc_opaque_id(id_key, cache->tweak, (uint64_t) n));
 }

@@ -1400,7 +1400,10 @@ test_opaque_id(void)
 	};
 	uint8_t		key[HC_ID_KEY_LEN],
 				key2[HC_ID_KEY_LEN],
-				other_server[HC_SERVER_KEY_LEN];
+				other_server[HC_SERVER_KEY_LEN],
+				tweak[HC_ID_TWEAK_LEN],
+				tweak_person[HC_ID_TWEAK_LEN],
+				tweak_other_key[HC_ID_TWEAK_LEN];
 	uint64_t   *ids = malloc(2 * N * sizeof(uint64_t));
 	size_t		i,
 				dup = 0,
@@ -1409,18 +1412,21 @@ test_opaque_id(void)
 				near = 0;
 
 	hc_id_key(server_key, key);
+	hc_opaque_id_tweak(key, "travel_id_seq", tweak);
+	hc_opaque_id_tweak(key, "person_id_seq", tweak_person);
 	hc_id_key(server_key, key2);
 	CHECK(memcmp(key, key2, sizeof(key)) == 0, "id key derivation is deterministic");
 	memcpy(other_server, server_key, sizeof(other_server));
 	other_server[0] ^= 1;
 	hc_id_key(other_server, key2);
 	CHECK(memcmp(key, key2, sizeof(key)) != 0, "other server key, other id key");
+	hc_opaque_id_tweak(key2, "travel_id_seq", tweak_other_key);
 
 	/* the first numbers a sequence gives, and the last it may give */
 	for (i = 0; i < N; i++)
 	{
-		ids[i] = hc_opaque_id(key, "travel_id_seq", i + 1);
-		ids[N + i] = hc_opaque_id(key, "travel_id_seq", HC_OPAQUE_ID_DOMAIN - 1 - i);
+		ids[i] = hc_opaque_id(key, tweak, i + 1);
+		ids[N + i] = hc_opaque_id(key, tweak, HC_OPAQUE_ID_DOMAIN - 1 - i);
 	}
 	for (i = 0; i < 2 * N; i++)
 		if (ids[i] < HC_OPAQUE_ID_DOMAIN || ids[i] > (uint64_t) INT64_MAX)
@@ -1436,8 +1442,8 @@ test_opaque_id(void)
 	CHECK(ascending > N / 2 - N / 50 && ascending < N / 2 + N / 50,
 		  "consecutive numbers give ids as often larger as smaller (order says nothing)");
 	CHECK(near < 10, "consecutive numbers give ids far apart (distance says nothing)");
-	CHECK(hc_opaque_id(key, "travel_id_seq", 1) == ids[0], "the same number gives the same id");
-	CHECK(hc_opaque_id(key, "person_id_seq", 1) != ids[0] && hc_opaque_id(key2, "travel_id_seq", 1) != ids[0],
+	CHECK(hc_opaque_id(key, tweak, 1) == ids[0], "the same number gives the same id");
+	CHECK(hc_opaque_id(key, tweak_person, 1) != ids[0] && hc_opaque_id(key2, tweak_other_key, 1) != ids[0],
 		  "another sequence, or another key, gives another id");
 	qsort(ids, 2 * N, sizeof(uint64_t), cmp_u64);
 	for (i = 1; i < 2 * N; i++)
