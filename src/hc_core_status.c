@@ -581,8 +581,13 @@ judge_instant(const engine *e, const int32_t *active, size_t n_active,
 			const hc_event *a = &e->ev[v->event];
 			const hc_event *b = override ? &e->ev[override->event] : NULL;
 
-			/* the later decision wins; then the later source row */
-			if (b == NULL || a->at > b->at || (a->at == b->at && a->ref > b->ref))
+			/*
+			 * the later decision wins: the later start, then the later
+			 * recorded (place: the order of recording; source rows' ids
+			 * are opaque and tell no order), then the source row
+			 */
+			if (b == NULL || a->at > b->at
+				|| (a->at == b->at && (a->place > b->place || (a->place == b->place && a->ref > b->ref))))
 				override = v;
 		}
 		else if (v->colour > top)

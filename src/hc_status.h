@@ -141,7 +141,9 @@ typedef enum hc_kind_class
 	HC_CLASS_PUSHED,			/* its colour over [at, until) as another region
 								 * says; only a manual release ends it sooner */
 	HC_CLASS_OVERRIDE,			/* the colour in value over [at, until), whatever
-								 * the triggers say */
+								 * the triggers say; its place is its order of
+								 * recording (the later recorded of two starting
+								 * at once wins) */
 	HC_CLASS_RELEASE,			/* ends every trigger that started before it */
 	HC_CLASS_NEGATIVE_TEST,		/* releases triggers; the periodic-test
 								 * requirement counts from it */

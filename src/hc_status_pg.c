@@ -285,6 +285,23 @@ place_code(text *place)
 	return -1;
 }
 
+/* An override's order of recording (its place in the decision chain), as
+ * the engine compares it: a non-negative number below 2^31, or -1. */
+static int32_t
+recording_order(text *order)
+{
+	char	   *s = text_to_cstring(order);
+	char	   *end;
+	long		n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || n < 0 || n > PG_INT32_MAX)
+		n = -1;
+	pfree(s);
+	return (int32_t) n;
+}
+
 /*
  * _status_step(state, kind, at, until, value, place, ref, policy, from):
  * a NULL kind adds no event (a person without evidence, from a LEFT JOIN).
@@ -339,7 +356,13 @@ healthcode_status_step(PG_FUNCTION_ARGS)
 	e->at = PG_GETARG_TIMESTAMPTZ(2);
 	e->until = PG_ARGISNULL(3) ? HC_TIME_POS_INF : PG_GETARG_TIMESTAMPTZ(3);
 	e->value = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
-	e->place = PG_ARGISNULL(5) ? -1 : place_code(PG_GETARG_TEXT_PP(5));
+	/* (an override's place is its order of recording, a number) */
+	if (PG_ARGISNULL(5))
+		e->place = -1;
+	else if (hc_event_kind_get(e->kind) != NULL && hc_event_kind_get(e->kind)->kind_class == HC_CLASS_OVERRIDE)
+		e->place = recording_order(PG_GETARG_TEXT_PP(5));
+	else
+		e->place = place_code(PG_GETARG_TEXT_PP(5));
 	e->ref = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6);
 	PG_RETURN_POINTER(st);
 }

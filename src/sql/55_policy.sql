@@ -211,19 +211,39 @@ GRANT EXECUTE ON FUNCTION @extschema@.policy_at(text, timestamptz) TO healthcode
 
 -- How long windowed evidence matters, and so how long it is kept: set by
 -- the national versions alone (their lookbacks, and how far they let a
--- region's reach), so that no region's operator can make every region's
--- data be kept longer. The limit a version of the nation in force now or
--- later allows, the longest of them.
+-- region reach), so that no region's operator can make every region's
+-- data be kept longer. The longest window a national version allows that
+-- is in force at some instant from `at` on: the one in force at `at`, at
+-- each later start or end of a national version (where the version in force
+-- may change, as policy_at picks it: the latest start among those in force),
+-- and for ever after the last of them (at infinity: only that one).
 CREATE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.max(GREATEST(p.lookback_days, COALESCE(p.regional_lookback_limit_days, p.lookback_days))), 14)
-    FROM @extschema@.policy p
-   WHERE p.region OPERATOR(pg_catalog.=) '000000'
-     AND (p.valid_until IS NULL OR p.valid_until OPERATOR(pg_catalog.>=) _national_lookback_days.at);
+  WITH national AS (
+    SELECT p.id, p.valid_from, p.valid_until,
+           GREATEST(p.lookback_days, COALESCE(p.regional_lookback_limit_days, p.lookback_days)) AS days
+      FROM @extschema@.policy p WHERE p.region OPERATOR(pg_catalog.=) '000000'
+  ), instants AS (
+    SELECT _national_lookback_days.at AS t WHERE pg_catalog.isfinite(_national_lookback_days.at)
+    UNION
+    SELECT n.valid_from FROM national n
+     WHERE n.valid_from OPERATOR(pg_catalog.>) _national_lookback_days.at AND pg_catalog.isfinite(n.valid_from)
+    UNION
+    SELECT n.valid_until FROM national n WHERE n.valid_until OPERATOR(pg_catalog.>) _national_lookback_days.at
+  )
+  SELECT COALESCE(pg_catalog.max(g.days), 14)
+    FROM (SELECT (SELECT n.days FROM national n
+                   WHERE n.valid_from OPERATOR(pg_catalog.<=) i.t
+                     AND (n.valid_until IS NULL OR i.t OPERATOR(pg_catalog.<) n.valid_until)
+                   ORDER BY n.valid_from DESC, n.id DESC LIMIT 1) AS days
+            FROM instants i
+          UNION ALL
+          SELECT (SELECT n.days FROM national n WHERE n.valid_until IS NULL
+                   ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)) g;
 END;
 COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
-  'Internal: the longest window (days) the national versions in force at or after at allow: their lookback_days and regional_lookback_limit_days.';
+  'Internal: the longest window (days: lookback_days, or regional_lookback_limit_days when larger) of the national versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
 
 -- Windowed evidence older than this cannot change any colour from at on.
@@ -236,33 +256,51 @@ COMMENT ON FUNCTION @extschema@._evidence_horizon(timestamptz) IS
 REVOKE ALL ON FUNCTION @extschema@._evidence_horizon(timestamptz) FROM PUBLIC;
 
 -- A regional version's window stays within what the nation allows for as
--- long as the regional version is in force (to its end, or for ever), so
--- the evidence kept for everyone always covers it. Checked on every write
--- of a version, and again when national versions change or go.
+-- long as the regional version is in force: the evidence kept shrinks only
+-- as time goes on, so the last instant it is in force (or for ever) is the
+-- one to check. A version whose time has passed governs nothing any more.
 CREATE FUNCTION @extschema@._lookback_beyond_limit(p @extschema@.policy) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE WHEN p.region OPERATOR(pg_catalog.<>) '000000'
+                 AND (p.valid_until IS NULL OR p.valid_until OPERATOR(pg_catalog.>) pg_catalog.now())
                  AND p.lookback_days OPERATOR(pg_catalog.>)
-                     @extschema@._national_lookback_days(COALESCE(p.valid_until, 'infinity'))
+                     @extschema@._national_lookback_days(COALESCE(p.valid_until OPERATOR(pg_catalog.-) interval '1 microsecond',
+                                                                  'infinity'))
             THEN pg_catalog.format('lookback_days %s of the policy version of region %s from %s is beyond the national limit of %s days',
                                    p.lookback_days, p.region, p.valid_from,
-                                   @extschema@._national_lookback_days(COALESCE(p.valid_until, 'infinity'))) END;
+                                   @extschema@._national_lookback_days(COALESCE(p.valid_until OPERATOR(pg_catalog.-) interval '1 microsecond',
+                                                                                'infinity'))) END;
 COMMENT ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) IS
-  'Internal: why a regional policy version''s lookback_days is beyond the national limit for its time in force, or NULL when it is not.';
+  'Internal: why a regional policy version in force now or later has a lookback_days beyond the national limit for its time in force, or NULL when it has not.';
 REVOKE ALL ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) FROM PUBLIC;
 
+-- Checked on every write of a regional version, and on every write of a
+-- national one (which may lower the limit): then every regional version in
+-- force now or later, since a limit concerns them all. One check at a time
+-- (a regional version and a lower limit written at once must not both
+-- pass). A dump being restored brings versions that passed already.
 CREATE FUNCTION @extschema@._policy_lookback_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   problem text;
+  national boolean := false;
 BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('@extschema@.policy lookback'));
   IF TG_LEVEL = 'ROW' THEN
     problem := @extschema@._lookback_beyond_limit(NEW);
   ELSE
-    -- (a national version changed or went: every regional version, since a
-    -- limit concerns them all)
+    -- (each query its own: new_rows exists for an UPDATE only)
+    national := EXISTS (SELECT 1 FROM changed_rows c WHERE c.region = '000000');
+    IF TG_OP = 'UPDATE' AND NOT national THEN
+      national := EXISTS (SELECT 1 FROM new_rows c WHERE c.region = '000000');
+    END IF;
+  END IF;
+  IF national THEN
     SELECT @extschema@._lookback_beyond_limit(p) INTO problem
       FROM @extschema@.policy p
      WHERE @extschema@._lookback_beyond_limit(p) IS NOT NULL
@@ -273,13 +311,19 @@ BEGIN
       USING ERRCODE = '22003',
             HINT = 'The national administration sets how long any region may look back (regional_lookback_limit_days of a national version): evidence is kept that long for everyone.';
   END IF;
-  RETURN NEW;
+  RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._policy_lookback_guard() IS
-  'Trigger: refuses a regional policy version whose lookback_days the national versions do not allow for its time in force; after a national version is changed or deleted, checks every regional version again.';
+  'Trigger: refuses a regional policy version whose lookback_days the national versions do not allow for its time in force; after a national version is written or deleted, checks every regional version in force now or later again.';
 REVOKE ALL ON FUNCTION @extschema@._policy_lookback_guard() FROM PUBLIC;
--- (after the row: the table's own checks, such as the 1 to 366 days, speak first)
+-- (after the row: the table's own checks, such as the 1 to 366 days, speak
+-- first; the national rows a statement changed: changed_rows)
 CREATE TRIGGER policy_lookback_guard AFTER INSERT OR UPDATE ON @extschema@.policy
-  FOR EACH ROW EXECUTE FUNCTION @extschema@._policy_lookback_guard();
-CREATE TRIGGER policy_lookback_recheck AFTER UPDATE OR DELETE ON @extschema@.policy
+  FOR EACH ROW WHEN (NEW.region <> '000000') EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+CREATE TRIGGER policy_lookback_recheck_insert AFTER INSERT ON @extschema@.policy
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+CREATE TRIGGER policy_lookback_recheck_update AFTER UPDATE ON @extschema@.policy
+  REFERENCING OLD TABLE AS changed_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+CREATE TRIGGER policy_lookback_recheck_delete AFTER DELETE ON @extschema@.policy
+  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();

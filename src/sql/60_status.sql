@@ -65,7 +65,8 @@ CREATE TABLE @extschema@.status_history (
   reasons       jsonb NOT NULL,
   cause         text NOT NULL,
   -- (0.3.0: the order of writing, which the ids, opaque since, no longer
-  -- tell; entries one statement writes for a person share its time at)
+  -- tell; entries one statement writes for a person share its time at, and
+  -- a recalculation stamps all it writes with one instant)
   recorded_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
 );
 -- No foreign key to person: only _recompute() writes history, for people
@@ -87,7 +88,7 @@ COMMENT ON COLUMN @extschema@.status_history.from_colour IS 'The colour before; 
 COMMENT ON COLUMN @extschema@.status_history.to_colour IS 'The colour after.';
 COMMENT ON COLUMN @extschema@.status_history.reasons IS 'The reasons of the new colour.';
 COMMENT ON COLUMN @extschema@.status_history.cause IS 'What changed: e.g. "risk_area update", "test_result insert", "time", or healthcode.change_cause.';
-COMMENT ON COLUMN @extschema@.status_history.recorded_at IS 'When the entry was written: a person''s entries in order are ordered by at, then recorded_at.';
+COMMENT ON COLUMN @extschema@.status_history.recorded_at IS 'When the recalculation that wrote the entry began writing (one instant for all it wrote): a person''s entries in order are ordered by at, then recorded_at.';
 
 -- ---- reading a stored timeline at an instant -----------------------------------
 

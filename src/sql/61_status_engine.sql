@@ -222,11 +222,18 @@ BEGIN ATOMIC
    WHERE r.from_region OPERATOR(pg_catalog.<>) p.region
      AND r.until OPERATOR(pg_catalog.>) r.since
   UNION ALL
+  -- (an override's place: its order of recording among the person's
+  -- decisions, for two starting at once: their own count, which the
+  -- packed inputs may show, not the national chain's position; an erased
+  -- person's tombstones are no one's evidence)
   SELECT m.person_id, CASE m.kind WHEN 'override' THEN 'override' ELSE 'release' END,
          m.valid_from, m.valid_until,
-         CASE m.colour WHEN 'green' THEN 0 WHEN 'yellow' THEN 1 WHEN 'red' THEN 2 END, NULL, m.id
+         CASE m.colour WHEN 'green' THEN 0 WHEN 'yellow' THEN 1 WHEN 'red' THEN 2 END,
+         CASE m.kind WHEN 'override'
+              THEN (pg_catalog.row_number() OVER (PARTITION BY m.person_id ORDER BY m.chain_seq))::text END, m.id
     FROM pg_catalog.unnest(persons) AS q(id)
-    JOIN @extschema@.manual_decision m ON m.person_id OPERATOR(pg_catalog.=) q.id;
+    JOIN @extschema@.manual_decision m ON m.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE m.erased_at IS NULL;
 END;
 COMMENT ON FUNCTION @extschema@._evidence(bigint[], timestamptz) IS
   'Internal: every piece of evidence the status rules read for the people, as engine events (kind, at, until, value, place, ref). Windowed evidence (stays, contacts, a declared contact, findings: hc_event_windowed() in C) older than horizon is left out: it cannot change a colour any more.';

@@ -27,6 +27,10 @@ SET work_mem = '64MB'
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
+  -- when this call writes its history entries: one instant for all of them
+  -- (a stamp a row would time the rows written before it, other regions'
+  -- among them); later calls in the same statement are later
+  written timestamptz := clock_timestamp();
   -- when a colour change counts from: the change on the work list a worker
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
@@ -134,15 +138,15 @@ BEGIN
         OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
   ), elapsed AS (
     -- the stored timeline's colour changes that time has reached
-    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
-    SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time'
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
+    SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time', written
       FROM changed ch
       CROSS JOIN LATERAL @extschema@._elapsed_changes(ch.stored_colour, ch.stored_next, t) g
      WHERE NOT ch.is_new AND ch.stored_valid_until <= t   -- (else no later segment has begun)
   ), changes AS (
-    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
     SELECT ch.person_id, ch.region, CASE WHEN ch.is_new THEN t ELSE changed END, ch.old_colour, ch.colour,
-           ch.reasons, cause
+           ch.reasons, cause, written
       FROM changed ch
      WHERE ch.is_new OR ch.colour <> ch.old_colour
   ), inserted AS (

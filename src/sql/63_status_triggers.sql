@@ -4,15 +4,9 @@
 -- transition tables).
 -- ---------------------------------------------------------------------------
 
--- Inside a restore (healthcode.restore_mode) or a logical-replication apply
--- (session_replication_role = replica: triggers do not fire at all) the
--- statuses arrive with the data and must not be derived twice.
-CREATE FUNCTION @extschema@._restoring() RETURNS boolean
-  AS 'MODULE_PATHNAME', 'healthcode_restore_mode'
-  LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@._restoring() IS
-  'Internal: true while healthcode.restore_mode is on (a dump is being loaded). In C: reading it loads the module, which refuses a value an ordinary user set before.';
-REVOKE ALL ON FUNCTION @extschema@._restoring() FROM PUBLIC;
+-- (Inside a restore, _restoring() in 08_session.sql, or a logical-replication
+-- apply, session_replication_role = replica, where triggers do not fire at
+-- all, the statuses arrive with the data and must not be derived twice.)
 
 CREATE FUNCTION @extschema@._clock_skew() RETURNS interval
   AS 'MODULE_PATHNAME', 'healthcode_clock_skew'

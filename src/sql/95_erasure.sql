@@ -21,7 +21,8 @@ CREATE TABLE @extschema@.erasure (
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
   people        bigint NOT NULL,
   reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
-  report        jsonb NOT NULL
+  report        jsonb NOT NULL,
+  tombstones    bigint[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE @extschema@.erasure IS
   'Every erasure (erase_person) and purge (purge_region): when, by whom, the region, how many people and how many rows of each table went, why. It names no person.';
@@ -32,23 +33,32 @@ COMMENT ON COLUMN @extschema@.erasure.region IS 'The person''s home region, or t
 COMMENT ON COLUMN @extschema@.erasure.people IS 'People erased.';
 COMMENT ON COLUMN @extschema@.erasure.reason IS 'Why (the request''s reference, the end of the emergency).';
 COMMENT ON COLUMN @extschema@.erasure.report IS 'Rows removed (or made tombstones) by table.';
+COMMENT ON COLUMN @extschema@.erasure.tombstones IS 'The decision chain positions it made tombstones (verify_decision_chain reports any other).';
 REVOKE ALL ON @extschema@.erasure FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.erasure', '');
 
 -- The erasure of some people, set-based; what went, table by table. The
 -- status triggers stand aside (restore mode): the people go, nothing of
 -- theirs is to be recalculated.
-CREATE FUNCTION @extschema@._erase(persons bigint[])
+CREATE FUNCTION @extschema@._erase(persons bigint[], days date[] DEFAULT NULL)
 RETURNS TABLE (what text, rows bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET healthcode.restore_mode = on
 AS $$
 DECLARE
-  t timestamptz := statement_timestamp();
+  t timestamptz;
   tbl text;
   n bigint;
 BEGIN
+  -- Their status rows, then themselves: a recalculation of theirs under way
+  -- (it holds the status rows) ends first, and none starts until they are
+  -- gone, so nothing it publishes outlives them; nor is a code issued them
+  -- meanwhile (issuing reads the person), so every code of theirs was
+  -- issued before t.
+  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
+  PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
+  t := clock_timestamp();
   IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
               WHERE m.person_id = ANY (persons) AND m.content_digest IS NULL) THEN
     RAISE EXCEPTION 'a manual decision about these people was recorded before 0.3.0: its hash covers its content, which cannot go without breaking the chain'
@@ -76,11 +86,13 @@ BEGIN
   ON CONFLICT (hash) DO UPDATE
     SET revoked_at = greatest(r.revoked_at, EXCLUDED.revoked_at),
         expires_at = greatest(r.expires_at, EXCLUDED.expires_at), reason = EXCLUDED.reason;
-  WITH days AS (
-    SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM @extschema@.code_event e
-  ), holders AS (
-    SELECT d.day, @extschema@._code_holder(p.subject, d.day AT TIME ZONE 'Asia/Shanghai') AS holder
-      FROM @extschema@.person p CROSS JOIN days d WHERE p.id = ANY (persons)
+  -- (the days there are events of: given by a purge, which asks once)
+  days := COALESCE(days, ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e));
+  WITH holders AS (
+    -- (midnight of the day in China Standard Time, whatever the session's
+    -- time zone: the day _code_holder hashes)
+    SELECT d.day, @extschema@._code_holder(p.subject, d.day::timestamp AT TIME ZONE 'Asia/Shanghai') AS holder
+      FROM @extschema@.person p CROSS JOIN unnest(days) AS d(day) WHERE p.id = ANY (persons)
   ), gone AS (
     DELETE FROM @extschema@.code_event e USING holders h
      WHERE e.holder = h.holder AND (e.at AT TIME ZONE 'Asia/Shanghai')::date = h.day
@@ -93,13 +105,15 @@ BEGIN
    WHERE p.id = ANY (persons) AND d.subject = p.subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'status_digest'; rows := n; RETURN NEXT;
+  -- (every region's: a red decided before a move was pushed from the region before)
   DELETE FROM @extschema@.red_push r USING @extschema@.person p
-   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject AND r.from_region = p.region;
+   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
   -- their decisions: tombstones in the chain
   UPDATE @extschema@.manual_decision m
-     SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL, erased_at = t
+     SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL,
+         erased_at = statement_timestamp()   -- (the callers list them by it)
    WHERE m.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'manual_decision (made tombstones)'; rows := n; RETURN NEXT;
@@ -109,9 +123,18 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'person'; rows := n; RETURN NEXT;
 END $$;
-COMMENT ON FUNCTION @extschema@._erase(bigint[]) IS
-  'Internal: erases the people given (every row naming them, their code events, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table.';
-REVOKE ALL ON FUNCTION @extschema@._erase(bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._erase(bigint[], date[]) IS
+  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table.';
+REVOKE ALL ON FUNCTION @extschema@._erase(bigint[], date[]) FROM PUBLIC;
+
+-- The decisions this statement made tombstones.
+CREATE FUNCTION @extschema@._tombstones_now() RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN ARRAY(SELECT m.chain_seq FROM @extschema@.manual_decision m
+              WHERE m.erased_at OPERATOR(pg_catalog.=) pg_catalog.statement_timestamp() ORDER BY 1);
+COMMENT ON FUNCTION @extschema@._tombstones_now() IS
+  'Internal: the chain positions of the decisions made tombstones in this statement.';
+REVOKE ALL ON FUNCTION @extschema@._tombstones_now() FROM PUBLIC;
 
 -- Two reports (table -> rows) added up.
 CREATE FUNCTION @extschema@._report_sum(a jsonb, b jsonb) RETURNS jsonb
@@ -142,8 +165,9 @@ BEGIN
   p := @extschema@._require_person_id(erase_person.person_id);
   PERFORM @extschema@._evidence_lock(false);
   SELECT jsonb_object_agg(e.what, e.rows) INTO report FROM @extschema@._erase(ARRAY[p.id]) e;
-  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report)
-  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report);
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
+  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report,
+          @extschema@._tombstones_now());
   RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
 END $$;
 COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
@@ -163,6 +187,7 @@ AS $$
 DECLARE
   batch integer := @extschema@._recalc_setting('batch_size');
   persons bigint[];
+  days date[];
   people bigint := 0;
   n bigint;
   report jsonb := '{}';
@@ -170,6 +195,7 @@ BEGIN
   PERFORM @extschema@._require_region(purge_region.region);
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
   PERFORM @extschema@._evidence_lock(false);
+  days := ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e);
   LOOP
     persons := ARRAY(SELECT p.id FROM @extschema@.person p
                       WHERE p.region >= purge_region.region
@@ -177,14 +203,15 @@ BEGIN
                       ORDER BY p.id LIMIT batch);
     EXIT WHEN cardinality(persons) = 0;
     people := people + cardinality(persons);
-    report := @extschema@._report_sum(report, (SELECT jsonb_object_agg(e.what, e.rows) FROM @extschema@._erase(persons) e));
+    report := @extschema@._report_sum(report, (SELECT jsonb_object_agg(e.what, e.rows) FROM @extschema@._erase(persons, days) e));
   END LOOP;
   DELETE FROM @extschema@.code_event e
    WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
   GET DIAGNOSTICS n = ROW_COUNT;
   report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
-  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report)
-  VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report);
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
+  VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report,
+          @extschema@._tombstones_now());
   RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
 END $$;
 COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS

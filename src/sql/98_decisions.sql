@@ -1,22 +1,27 @@
 -- ---------------------------------------------------------------------------
 -- Manual decisions are append-only and hash-chained. Each entry commits to
--- the one before it (entry_hash = SHA-256 of the previous hash and the
--- digest of the entry's content), so any later edit, deletion or insertion
--- in the middle -- by anyone, the table owner with triggers disabled
--- included -- breaks the chain where verify_decision_chain() finds it; an
--- auditor who keeps the head (decision_chain_head()) also detects entries
--- removed from the end. The guard triggers stop ordinary edits outright. A
--- person with manual decisions cannot be deleted (the record is the point);
--- moving them to another region is allowed (the region is not part of the
--- hashed content). Erasing them (95_erasure.sql) turns their entries into
--- tombstones: the person, validity, authority and reason go, the content
--- digest stays, and so the chain still verifies and commits to what was
--- removed. (Entries recorded under 0.2.0 hash their content itself, not
--- its digest: they verify as before, and cannot be made tombstones.)
+-- the one before it: entry_hash = SHA-256 of the previous hash, the part of
+-- the entry an erasure keeps (decision_kept: position, id, kind, colour, who,
+-- when) and the digest of the part it removes (content_digest, of
+-- decision_erasable: person, validity, authority, reason). Any later edit,
+-- deletion or insertion in the middle -- by anyone, the table owner with
+-- triggers disabled included -- breaks the chain where
+-- verify_decision_chain() finds it; an auditor who keeps the head
+-- (decision_chain_head()) also detects entries removed from the end. The
+-- guard triggers stop ordinary edits outright. A person with manual
+-- decisions cannot be deleted (the record is the point); moving them to
+-- another region is allowed (the region is not part of the hashed content).
+-- Erasing them (95_erasure.sql) turns their entries into tombstones: the
+-- erasable part goes, its digest and the kept part stay, so the chain still
+-- verifies and commits to what was removed; every tombstone is listed in
+-- the erasure that made it, and one that is not is reported. (Entries
+-- recorded under 0.2.0 hash their whole content, decision_content: they
+-- verify as before, and cannot be made tombstones.)
 -- ---------------------------------------------------------------------------
 
--- The hashed content: everything that makes the decision, not the region
--- (which follows the person) nor the chain columns.
+-- The whole content: everything that makes the decision, not the region
+-- (which follows the person) nor the chain columns. (The hash of an entry
+-- of 0.2.0 covers it; later ones cover the two parts below.)
 CREATE FUNCTION @extschema@.decision_content(m @extschema@.manual_decision) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
@@ -26,9 +31,31 @@ RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
          m.decided_by, m.authority, m.reason,
          pg_catalog.to_char(m.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))::text, 'UTF8');
 COMMENT ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) IS
-  'The bytes a manual decision''s hash covers: a JSON array of sequence, id, person, kind, colour, validity, who, authority, reason and when (times in UTC, NULLs explicit).';
+  'A manual decision''s whole content, which the hash of an entry recorded under 0.2.0 covers: a JSON array of sequence, id, person, kind, colour, validity, who, authority, reason and when (times in UTC, NULLs explicit).';
 REVOKE ALL ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) TO healthcode_admin;
+
+-- What an erasure keeps of an entry, and what it removes.
+CREATE FUNCTION @extschema@.decision_kept(m @extschema@.manual_decision) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
+         m.chain_seq, m.id, m.kind, m.colour::text, m.decided_by,
+         pg_catalog.to_char(m.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))::text, 'UTF8');
+COMMENT ON FUNCTION @extschema@.decision_kept(@extschema@.manual_decision) IS
+  'The part of a manual decision an erasure keeps, as its hash covers it: a JSON array of sequence, id, kind, colour, who and when (time in UTC).';
+REVOKE ALL ON FUNCTION @extschema@.decision_kept(@extschema@.manual_decision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.decision_kept(@extschema@.manual_decision) TO healthcode_admin;
+CREATE FUNCTION @extschema@.decision_erasable(m @extschema@.manual_decision) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
+         m.person_id,
+         pg_catalog.to_char(m.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+         pg_catalog.to_char(m.valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+         m.authority, m.reason)::text, 'UTF8');
+COMMENT ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) IS
+  'The part of a manual decision an erasure removes, whose SHA-256 (content_digest) its hash covers: a JSON array of person, validity, authority and reason (times in UTC, NULLs explicit).';
+REVOKE ALL ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) TO healthcode_admin;
 
 CREATE FUNCTION @extschema@._decision_chain_append() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -50,8 +77,10 @@ BEGIN
   -- who decided is the caller, whatever function recorded it
   NEW.decided_by := @extschema@._caller()::regrole::text;
   NEW.decided_at := statement_timestamp();
-  NEW.content_digest := sha256(@extschema@.decision_content(NEW));
-  NEW.entry_hash := sha256(NEW.prev_hash || NEW.content_digest);
+  -- (a tombstone only ever comes of an erasure, never of an insert)
+  NEW.erased_at := NULL;
+  NEW.content_digest := sha256(@extschema@.decision_erasable(NEW));
+  NEW.entry_hash := sha256(NEW.prev_hash || @extschema@.decision_kept(NEW) || NEW.content_digest);
   RETURN NEW;
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
@@ -106,17 +135,32 @@ LANGUAGE sql STABLE
 BEGIN ATOMIC
   WITH c AS (
     SELECT m.chain_seq, m.id, m.prev_hash, m.entry_hash,
-           -- (over the content's digest; entries of 0.2.0: over the content)
-           pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||)
-                             COALESCE(m.content_digest, @extschema@.decision_content(m))) AS recomputed,
+           -- (over the kept part and the erasable part's digest; entries of
+           -- 0.2.0: over the whole content)
+           CASE WHEN m.content_digest IS NULL
+                THEN pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||) @extschema@.decision_content(m))
+                ELSE pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||) @extschema@.decision_kept(m)
+                                       OPERATOR(pg_catalog.||) m.content_digest) END AS recomputed,
            m.erased_at IS NULL AND m.content_digest IS NOT NULL
-             AND m.content_digest OPERATOR(pg_catalog.<>) pg_catalog.sha256(@extschema@.decision_content(m)) AS content_changed,
+             AND m.content_digest OPERATOR(pg_catalog.<>) pg_catalog.sha256(@extschema@.decision_erasable(m)) AS content_changed,
+           m.erased_at IS NOT NULL
+             AND (m.content_digest IS NULL OR m.person_id IS NOT NULL OR m.valid_from IS NOT NULL
+                  OR m.valid_until IS NOT NULL OR m.authority IS NOT NULL OR m.reason IS NOT NULL) AS tombstone_holds,
+           m.erased_at IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM @extschema@.erasure e
+                              WHERE m.chain_seq OPERATOR(pg_catalog.=) ANY (e.tombstones)) AS tombstone_unrecorded,
            pg_catalog.lag(m.entry_hash) OVER (ORDER BY m.chain_seq) AS before_hash,
            pg_catalog.lag(m.chain_seq) OVER (ORDER BY m.chain_seq) AS before_seq
       FROM @extschema@.manual_decision m
   )
   SELECT c.chain_seq, c.id, 'entry changed: its hash does not match its content'
     FROM c WHERE c.recomputed OPERATOR(pg_catalog.<>) c.entry_hash OR c.content_changed
+  UNION ALL
+  SELECT c.chain_seq, c.id, 'tombstone holds what an erasure removes'
+    FROM c WHERE c.tombstone_holds
+  UNION ALL
+  SELECT c.chain_seq, c.id, 'entry made a tombstone with no erasure on record'
+    FROM c WHERE c.tombstone_unrecorded
   UNION ALL
   SELECT c.chain_seq, c.id, 'entry missing before this one'
     FROM c WHERE c.chain_seq OPERATOR(pg_catalog.<>) (COALESCE(c.before_seq, 0) OPERATOR(pg_catalog.+) 1)

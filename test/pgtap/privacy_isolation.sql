@@ -10,7 +10,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(27);
+SELECT plan(31);
 
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
 SELECT person_id AS p_hz FROM declare('330106199001011234', '330106', '张小三', temperature => 36.6) \gset
@@ -57,6 +57,29 @@ SELECT is(pg_temp.state_as('regress_hc_admin', $$DELETE FROM healthcode.policy W
 SELECT is(pg_temp.state_as('regress_hc_admin', $$UPDATE healthcode.policy SET valid_until = now() + interval '1 day'
                                                   WHERE region = '000000' AND valid_from = '2000-01-01'$$),
           '22003', 'nor ended before the regional version that uses it ends');
+
+SELECT is(pg_temp.state_as('regress_hc_admin', $$INSERT INTO healthcode.policy (region, valid_from, description_zh, description_en)
+                                                 VALUES ('000000', now() + interval '1 day', '全国：明天起', 'National: from tomorrow')$$),
+          '22003', 'nor superseded by a later national version with a lower limit');
+-- the national version in force, not the largest ever written, sets retention
+DELETE FROM policy WHERE region = '330100';
+INSERT INTO policy (region, valid_from, lookback_days, description_zh, description_en)
+  VALUES ('000000', now() - interval '1 day', 7, '全国：7天', 'National: 7 days');
+SELECT is(travel_retention(), interval '7 days',
+          'a later national version with 7 days supersedes the earlier ones: retention is 7 days, below the default''s 14');
+-- a regional version written before the limit existed (restored here as
+-- 0.2.0 left it) stops no region's own writes; the admin lowering a limit
+-- hears of it
+SET LOCAL healthcode.restore_mode = on;
+INSERT INTO policy (region, lookback_days, description_zh, description_en) VALUES ('110100', 60, '北京：60天', 'Beijing: 60 days');
+SET LOCAL healthcode.restore_mode = off;
+SELECT is(pg_temp.state_as('regress_hc_op_hz', $$INSERT INTO healthcode.policy (region, lookback_days, description_zh, description_en)
+                                                VALUES ('330100', 5, '杭州：5天', 'Hangzhou: 5 days')$$),
+          'ok', 'another region''s version beyond the limit does not stop an operator''s own');
+SELECT is(pg_temp.state_as('regress_hc_admin', $$INSERT INTO healthcode.policy (region, valid_from, description_zh, description_en)
+                                                 VALUES ('000000', now() + interval '2 days', '全国', 'National')$$),
+          '22003', 'but a national change is refused while a regional version is beyond the limit, naming it');
+DELETE FROM policy WHERE region = '110100';
 
 -- ---- 2. identifiers count no hidden row ----------------------------------------------
 -- the class: every row-secured table of personal rows, from the catalog

@@ -11,7 +11,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(61);
+SELECT plan(62);
 
 -- ---- data and roles ----------------------------------------------------------
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
@@ -153,8 +153,9 @@ SELECT is(pg_temp.chain_after($$ALTER TABLE healthcode.manual_decision DISABLE T
 SELECT is(pg_temp.chain_after($$ALTER TABLE healthcode.manual_decision DISABLE TRIGGER decision_guard;
                                 UPDATE healthcode.manual_decision SET reason = 'nothing happened' WHERE chain_seq = 5;
                                 UPDATE healthcode.manual_decision m
-                                   SET content_digest = sha256(healthcode.decision_content(m)),
-                                       entry_hash = sha256(m.prev_hash || sha256(healthcode.decision_content(m)))
+                                   SET content_digest = sha256(healthcode.decision_erasable(m)),
+                                       entry_hash = sha256(m.prev_hash || healthcode.decision_kept(m)
+                                                           || sha256(healthcode.decision_erasable(m)))
                                  WHERE chain_seq = 5$$),
           ARRAY['6|link broken: prev_hash is not the hash of the entry before'],
           '(a) ... and rehashing the changed entry breaks the link of the next one');
@@ -244,6 +245,28 @@ SELECT is(pg_temp.rows_as('regress_hc_op_hz', format('SELECT id FROM healthcode.
           'and sees the Ningbo person');
 SELECT is(pg_temp.rows_as('regress_hc_op_hz', 'SELECT role_name, region FROM healthcode.region_scope'),
           ARRAY['regress_hc_grp_nb|330200', 'regress_hc_op_hz|330100'], 'it sees its own and its group''s mappings, no others');
+
+-- two overrides from the same instant: the later recorded wins, whatever
+-- the (opaque) ids of the two rows say, ten times over
+SELECT register_person('330106199001019999', '330106', '孙小九') AS p_tie \gset
+SELECT set_config('hc.p_tie', :'p_tie', false) IS NOT NULL AS x \gset
+CREATE TEMP TABLE tie (n integer, later text, won text);
+DO $$
+DECLARE
+  p bigint := current_setting('hc.p_tie')::bigint;
+  c text[];
+BEGIN
+  FOR i IN 1 .. 10 LOOP
+    c := CASE WHEN i % 2 = 0 THEN ARRAY['red', 'green'] ELSE ARRAY['green', 'red'] END;
+    PERFORM healthcode.record_decision(p, 'override', 'tie ' || i, 'order T', c[1]::healthcode.risk_colour,
+                                       valid_from => now() + i * interval '1 hour');
+    PERFORM healthcode.record_decision(p, 'override', 'tie ' || i, 'order T', c[2]::healthcode.risk_colour,
+                                       valid_from => now() + i * interval '1 hour');
+    INSERT INTO tie VALUES (i, c[2], (SELECT colour::text FROM healthcode.status(p, now() + i * interval '1 hour' + interval '1 minute')));
+  END LOOP;
+END $$;
+SELECT is((SELECT count(*) FROM tie WHERE later = won), 10::bigint,
+          'of two overrides from the same instant the later recorded wins, every time');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -354,6 +354,25 @@ test_releases(void)
 	CHECK(colour_at(&r.tl, now) == HC_YELLOW && colour_until(&r.tl, now) == HC_TIME_POS_INF,
 		  "of overlapping overrides the later decision wins, open-ended");
 	hc_timeline_free(&r.tl);
+	/* two starting at once: the later recorded (place) wins, whatever the
+	 * source rows' (opaque) ids */
+	n = 0;
+	e[n] = with_value(ev(HC_EV_OVERRIDE, T(2022, 4, 5, 0)), HC_RED);
+	e[n].until = HC_TIME_POS_INF;
+	e[n].place = 2;
+	e[n++].ref = 100;
+	e[n] = with_value(ev(HC_EV_OVERRIDE, T(2022, 4, 5, 0)), HC_GREEN);
+	e[n].until = HC_TIME_POS_INF;
+	e[n].place = 1;
+	e[n++].ref = 900;
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED,
+		  "of two overrides starting at once the later recorded wins, though its source row's id is smaller");
+	hc_timeline_free(&r.tl);
+	e[0].place = 0;
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_GREEN, "and the other way round");
+	hc_timeline_free(&r.tl);
 }
 
 static void

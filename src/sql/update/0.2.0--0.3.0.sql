@@ -153,7 +153,8 @@ CREATE TABLE @extschema@.erasure (
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
   people        bigint NOT NULL,
   reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
-  report        jsonb NOT NULL
+  report        jsonb NOT NULL,
+  tombstones    bigint[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE @extschema@.erasure IS
   'Every erasure (erase_person) and purge (purge_region): when, by whom, the region, how many people and how many rows of each table went, why. It names no person.';
@@ -164,6 +165,7 @@ COMMENT ON COLUMN @extschema@.erasure.region IS 'The person''s home region, or t
 COMMENT ON COLUMN @extschema@.erasure.people IS 'People erased.';
 COMMENT ON COLUMN @extschema@.erasure.reason IS 'Why (the request''s reference, the end of the emergency).';
 COMMENT ON COLUMN @extschema@.erasure.report IS 'Rows removed (or made tombstones) by table.';
+COMMENT ON COLUMN @extschema@.erasure.tombstones IS 'The decision chain positions it made tombstones (verify_decision_chain reports any other).';
 REVOKE ALL ON @extschema@.erasure FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.erasure', '');
 ALTER TABLE @extschema@.erasure ENABLE ROW LEVEL SECURITY;
@@ -193,7 +195,7 @@ COMMENT ON COLUMN @extschema@.policy.regional_lookback_limit_days IS 'National v
 ALTER TABLE @extschema@.status_history
   ADD COLUMN recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp();
 COMMENT ON COLUMN @extschema@.status_history.id IS 'History entry id (opaque: it tells neither order nor number).';
-COMMENT ON COLUMN @extschema@.status_history.recorded_at IS 'When the entry was written: a person''s entries in order are ordered by at, then recorded_at.';
+COMMENT ON COLUMN @extschema@.status_history.recorded_at IS 'When the recalculation that wrote the entry began writing (one instant for all it wrote): a person''s entries in order are ordered by at, then recorded_at.';
 
 -- issue() takes paper; verify() and checkpoint_verify() return it: new
 -- signatures, made below
@@ -374,7 +376,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _report_sum _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction drop_expired_revocations enable_subscription erase_person format_version generate_population issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _report_sum _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _tombstones_now _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept drop_expired_revocations enable_subscription erase_person format_version generate_population issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -568,19 +570,39 @@ REVOKE ALL ON FUNCTION @extschema@._policy_versions(text) FROM PUBLIC;
 
 -- How long windowed evidence matters, and so how long it is kept: set by
 -- the national versions alone (their lookbacks, and how far they let a
--- region's reach), so that no region's operator can make every region's
--- data be kept longer. The limit a version of the nation in force now or
--- later allows, the longest of them.
+-- region reach), so that no region's operator can make every region's
+-- data be kept longer. The longest window a national version allows that
+-- is in force at some instant from `at` on: the one in force at `at`, at
+-- each later start or end of a national version (where the version in force
+-- may change, as policy_at picks it: the latest start among those in force),
+-- and for ever after the last of them (at infinity: only that one).
 CREATE OR REPLACE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.max(GREATEST(p.lookback_days, COALESCE(p.regional_lookback_limit_days, p.lookback_days))), 14)
-    FROM @extschema@.policy p
-   WHERE p.region OPERATOR(pg_catalog.=) '000000'
-     AND (p.valid_until IS NULL OR p.valid_until OPERATOR(pg_catalog.>=) _national_lookback_days.at);
+  WITH national AS (
+    SELECT p.id, p.valid_from, p.valid_until,
+           GREATEST(p.lookback_days, COALESCE(p.regional_lookback_limit_days, p.lookback_days)) AS days
+      FROM @extschema@.policy p WHERE p.region OPERATOR(pg_catalog.=) '000000'
+  ), instants AS (
+    SELECT _national_lookback_days.at AS t WHERE pg_catalog.isfinite(_national_lookback_days.at)
+    UNION
+    SELECT n.valid_from FROM national n
+     WHERE n.valid_from OPERATOR(pg_catalog.>) _national_lookback_days.at AND pg_catalog.isfinite(n.valid_from)
+    UNION
+    SELECT n.valid_until FROM national n WHERE n.valid_until OPERATOR(pg_catalog.>) _national_lookback_days.at
+  )
+  SELECT COALESCE(pg_catalog.max(g.days), 14)
+    FROM (SELECT (SELECT n.days FROM national n
+                   WHERE n.valid_from OPERATOR(pg_catalog.<=) i.t
+                     AND (n.valid_until IS NULL OR i.t OPERATOR(pg_catalog.<) n.valid_until)
+                   ORDER BY n.valid_from DESC, n.id DESC LIMIT 1) AS days
+            FROM instants i
+          UNION ALL
+          SELECT (SELECT n.days FROM national n WHERE n.valid_until IS NULL
+                   ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)) g;
 END;
 COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
-  'Internal: the longest window (days) the national versions in force at or after at allow: their lookback_days and regional_lookback_limit_days.';
+  'Internal: the longest window (days: lookback_days, or regional_lookback_limit_days when larger) of the national versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
 
 -- Windowed evidence older than this cannot change any colour from at on.
@@ -593,33 +615,51 @@ COMMENT ON FUNCTION @extschema@._evidence_horizon(timestamptz) IS
 REVOKE ALL ON FUNCTION @extschema@._evidence_horizon(timestamptz) FROM PUBLIC;
 
 -- A regional version's window stays within what the nation allows for as
--- long as the regional version is in force (to its end, or for ever), so
--- the evidence kept for everyone always covers it. Checked on every write
--- of a version, and again when national versions change or go.
+-- long as the regional version is in force: the evidence kept shrinks only
+-- as time goes on, so the last instant it is in force (or for ever) is the
+-- one to check. A version whose time has passed governs nothing any more.
 CREATE OR REPLACE FUNCTION @extschema@._lookback_beyond_limit(p @extschema@.policy) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE WHEN p.region OPERATOR(pg_catalog.<>) '000000'
+                 AND (p.valid_until IS NULL OR p.valid_until OPERATOR(pg_catalog.>) pg_catalog.now())
                  AND p.lookback_days OPERATOR(pg_catalog.>)
-                     @extschema@._national_lookback_days(COALESCE(p.valid_until, 'infinity'))
+                     @extschema@._national_lookback_days(COALESCE(p.valid_until OPERATOR(pg_catalog.-) interval '1 microsecond',
+                                                                  'infinity'))
             THEN pg_catalog.format('lookback_days %s of the policy version of region %s from %s is beyond the national limit of %s days',
                                    p.lookback_days, p.region, p.valid_from,
-                                   @extschema@._national_lookback_days(COALESCE(p.valid_until, 'infinity'))) END;
+                                   @extschema@._national_lookback_days(COALESCE(p.valid_until OPERATOR(pg_catalog.-) interval '1 microsecond',
+                                                                                'infinity'))) END;
 COMMENT ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) IS
-  'Internal: why a regional policy version''s lookback_days is beyond the national limit for its time in force, or NULL when it is not.';
+  'Internal: why a regional policy version in force now or later has a lookback_days beyond the national limit for its time in force, or NULL when it has not.';
 REVOKE ALL ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) FROM PUBLIC;
 
+-- Checked on every write of a regional version, and on every write of a
+-- national one (which may lower the limit): then every regional version in
+-- force now or later, since a limit concerns them all. One check at a time
+-- (a regional version and a lower limit written at once must not both
+-- pass). A dump being restored brings versions that passed already.
 CREATE OR REPLACE FUNCTION @extschema@._policy_lookback_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   problem text;
+  national boolean := false;
 BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('@extschema@.policy lookback'));
   IF TG_LEVEL = 'ROW' THEN
     problem := @extschema@._lookback_beyond_limit(NEW);
   ELSE
-    -- (a national version changed or went: every regional version, since a
-    -- limit concerns them all)
+    -- (each query its own: new_rows exists for an UPDATE only)
+    national := EXISTS (SELECT 1 FROM changed_rows c WHERE c.region = '000000');
+    IF TG_OP = 'UPDATE' AND NOT national THEN
+      national := EXISTS (SELECT 1 FROM new_rows c WHERE c.region = '000000');
+    END IF;
+  END IF;
+  IF national THEN
     SELECT @extschema@._lookback_beyond_limit(p) INTO problem
       FROM @extschema@.policy p
      WHERE @extschema@._lookback_beyond_limit(p) IS NOT NULL
@@ -630,10 +670,10 @@ BEGIN
       USING ERRCODE = '22003',
             HINT = 'The national administration sets how long any region may look back (regional_lookback_limit_days of a national version): evidence is kept that long for everyone.';
   END IF;
-  RETURN NEW;
+  RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._policy_lookback_guard() IS
-  'Trigger: refuses a regional policy version whose lookback_days the national versions do not allow for its time in force; after a national version is changed or deleted, checks every regional version again.';
+  'Trigger: refuses a regional policy version whose lookback_days the national versions do not allow for its time in force; after a national version is written or deleted, checks every regional version in force now or later again.';
 REVOKE ALL ON FUNCTION @extschema@._policy_lookback_guard() FROM PUBLIC;
 
 -- (PL/pgSQL: a SECURITY DEFINER SQL function is never inlined, and would
@@ -801,6 +841,79 @@ COMMENT ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) IS
   'Internal: the people''s stays since horizon in places covered by a medium- or high-risk designation in force at the time (high when any covering one was high).';
 REVOKE ALL ON FUNCTION @extschema@._risky_stays(bigint[], timestamptz) FROM PUBLIC;
 
+CREATE OR REPLACE FUNCTION @extschema@._evidence(persons bigint[], horizon timestamptz)
+RETURNS TABLE (person_id bigint, kind text, at timestamptz, until timestamptz, value integer,
+               place text, ref bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT p.id, 'registered', p.registered_at, NULL::timestamptz, NULL::integer, NULL::text, p.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT s.person_id, CASE WHEN s.high THEN 'stay_high' ELSE 'stay_medium' END, s.at, NULL, NULL, s.place, s.id
+    FROM @extschema@._risky_stays(persons, horizon) s
+  UNION ALL
+  SELECT r.person_id, CASE r.result WHEN 'positive' THEN 'positive_test' ELSE 'negative_test' END,
+         r.sampled_at, NULL, NULL, NULL, r.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.test_result r ON r.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT c.person_id, CASE c.kind WHEN 'close' THEN 'close_contact' ELSE 'secondary_contact' END,
+         c.exposure_at, NULL, NULL, NULL, c.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.contact c ON c.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE c.exposure_at OPERATOR(pg_catalog.>=) horizon
+  UNION ALL
+  SELECT d.person_id, e.kind, d.declared_at, NULL, e.value, NULL, d.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.declaration d ON d.person_id OPERATOR(pg_catalog.=) q.id
+    CROSS JOIN LATERAL (VALUES
+      ('symptoms', NULL::integer, pg_catalog.cardinality(d.symptoms) OPERATOR(pg_catalog.>) 0),
+      ('temperature', (d.temperature OPERATOR(pg_catalog.*) 10)::integer, d.temperature IS NOT NULL),
+      ('declared_contact', NULL::integer, d.contact_with_case AND d.declared_at OPERATOR(pg_catalog.>=) horizon)
+    ) AS e(kind, value, present)
+   WHERE e.present
+  UNION ALL
+  SELECT k.person_id,
+         CASE WHEN pg_catalog.cardinality(k.symptoms) OPERATOR(pg_catalog.>) 0 THEN 'checkin_symptoms' ELSE 'checkin' END,
+         k.at, NULL, (k.temperature OPERATOR(pg_catalog.*) 10)::integer, NULL, k.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.checkin k ON k.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT v.person_id, 'vaccination', v.given_at, NULL, v.dose, NULL, v.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.vaccination v ON v.person_id OPERATOR(pg_catalog.=) q.id
+  UNION ALL
+  SELECT f.person_id, 'finding', f.found_at, NULL, NULL, NULL, f.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.audit_finding f ON f.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE f.status OPERATOR(pg_catalog.<>) 'dismissed'
+     AND f.found_at OPERATOR(pg_catalog.>=) horizon
+  UNION ALL
+  SELECT p.id, 'pushed_red', r.since, r.until, NULL, r.from_region, NULL
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+    JOIN @extschema@.red_push r ON r.national_subject OPERATOR(pg_catalog.=) p.national_subject
+   WHERE r.from_region OPERATOR(pg_catalog.<>) p.region
+     AND r.until OPERATOR(pg_catalog.>) r.since
+  UNION ALL
+  -- (an override's place: its order of recording among the person's
+  -- decisions, for two starting at once: their own count, which the
+  -- packed inputs may show, not the national chain's position; an erased
+  -- person's tombstones are no one's evidence)
+  SELECT m.person_id, CASE m.kind WHEN 'override' THEN 'override' ELSE 'release' END,
+         m.valid_from, m.valid_until,
+         CASE m.colour WHEN 'green' THEN 0 WHEN 'yellow' THEN 1 WHEN 'red' THEN 2 END,
+         CASE m.kind WHEN 'override'
+              THEN (pg_catalog.row_number() OVER (PARTITION BY m.person_id ORDER BY m.chain_seq))::text END, m.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.manual_decision m ON m.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE m.erased_at IS NULL;
+END;
+COMMENT ON FUNCTION @extschema@._evidence(bigint[], timestamptz) IS
+  'Internal: every piece of evidence the status rules read for the people, as engine events (kind, at, until, value, place, ref). Windowed evidence (stays, contacts, a declared contact, findings: hc_event_windowed() in C) older than horizon is left out: it cannot change a colour any more.';
+REVOKE ALL ON FUNCTION @extschema@._evidence(bigint[], timestamptz) FROM PUBLIC;
+
 -- A fresh timeline for each person, from `start` on.
 CREATE OR REPLACE FUNCTION @extschema@._fresh_status(persons bigint[], start timestamptz)
 RETURNS TABLE (person_id bigint, region text, timeline @extschema@.status_timeline)
@@ -853,6 +966,10 @@ SET work_mem = '64MB'
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
+  -- when this call writes its history entries: one instant for all of them
+  -- (a stamp a row would time the rows written before it, other regions'
+  -- among them); later calls in the same statement are later
+  written timestamptz := clock_timestamp();
   -- when a colour change counts from: the change on the work list a worker
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
@@ -960,15 +1077,15 @@ BEGIN
         OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
   ), elapsed AS (
     -- the stored timeline's colour changes that time has reached
-    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
-    SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time'
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
+    SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time', written
       FROM changed ch
       CROSS JOIN LATERAL @extschema@._elapsed_changes(ch.stored_colour, ch.stored_next, t) g
      WHERE NOT ch.is_new AND ch.stored_valid_until <= t   -- (else no later segment has begun)
   ), changes AS (
-    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
     SELECT ch.person_id, ch.region, CASE WHEN ch.is_new THEN t ELSE changed END, ch.old_colour, ch.colour,
-           ch.reasons, cause
+           ch.reasons, cause, written
       FROM changed ch
      WHERE ch.is_new OR ch.colour <> ch.old_colour
   ), inserted AS (
@@ -3412,17 +3529,25 @@ REVOKE ALL ON FUNCTION @extschema@._arrival_rule_from_exchange() FROM PUBLIC;
 -- The erasure of some people, set-based; what went, table by table. The
 -- status triggers stand aside (restore mode): the people go, nothing of
 -- theirs is to be recalculated.
-CREATE OR REPLACE FUNCTION @extschema@._erase(persons bigint[])
+CREATE OR REPLACE FUNCTION @extschema@._erase(persons bigint[], days date[] DEFAULT NULL)
 RETURNS TABLE (what text, rows bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET healthcode.restore_mode = on
 AS $$
 DECLARE
-  t timestamptz := statement_timestamp();
+  t timestamptz;
   tbl text;
   n bigint;
 BEGIN
+  -- Their status rows, then themselves: a recalculation of theirs under way
+  -- (it holds the status rows) ends first, and none starts until they are
+  -- gone, so nothing it publishes outlives them; nor is a code issued them
+  -- meanwhile (issuing reads the person), so every code of theirs was
+  -- issued before t.
+  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
+  PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
+  t := clock_timestamp();
   IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
               WHERE m.person_id = ANY (persons) AND m.content_digest IS NULL) THEN
     RAISE EXCEPTION 'a manual decision about these people was recorded before 0.3.0: its hash covers its content, which cannot go without breaking the chain'
@@ -3450,11 +3575,13 @@ BEGIN
   ON CONFLICT (hash) DO UPDATE
     SET revoked_at = greatest(r.revoked_at, EXCLUDED.revoked_at),
         expires_at = greatest(r.expires_at, EXCLUDED.expires_at), reason = EXCLUDED.reason;
-  WITH days AS (
-    SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date AS day FROM @extschema@.code_event e
-  ), holders AS (
-    SELECT d.day, @extschema@._code_holder(p.subject, d.day AT TIME ZONE 'Asia/Shanghai') AS holder
-      FROM @extschema@.person p CROSS JOIN days d WHERE p.id = ANY (persons)
+  -- (the days there are events of: given by a purge, which asks once)
+  days := COALESCE(days, ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e));
+  WITH holders AS (
+    -- (midnight of the day in China Standard Time, whatever the session's
+    -- time zone: the day _code_holder hashes)
+    SELECT d.day, @extschema@._code_holder(p.subject, d.day::timestamp AT TIME ZONE 'Asia/Shanghai') AS holder
+      FROM @extschema@.person p CROSS JOIN unnest(days) AS d(day) WHERE p.id = ANY (persons)
   ), gone AS (
     DELETE FROM @extschema@.code_event e USING holders h
      WHERE e.holder = h.holder AND (e.at AT TIME ZONE 'Asia/Shanghai')::date = h.day
@@ -3467,13 +3594,15 @@ BEGIN
    WHERE p.id = ANY (persons) AND d.subject = p.subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'status_digest'; rows := n; RETURN NEXT;
+  -- (every region's: a red decided before a move was pushed from the region before)
   DELETE FROM @extschema@.red_push r USING @extschema@.person p
-   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject AND r.from_region = p.region;
+   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
   -- their decisions: tombstones in the chain
   UPDATE @extschema@.manual_decision m
-     SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL, erased_at = t
+     SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL,
+         erased_at = statement_timestamp()   -- (the callers list them by it)
    WHERE m.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'manual_decision (made tombstones)'; rows := n; RETURN NEXT;
@@ -3483,9 +3612,18 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'person'; rows := n; RETURN NEXT;
 END $$;
-COMMENT ON FUNCTION @extschema@._erase(bigint[]) IS
-  'Internal: erases the people given (every row naming them, their code events, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table.';
-REVOKE ALL ON FUNCTION @extschema@._erase(bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._erase(bigint[], date[]) IS
+  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table.';
+REVOKE ALL ON FUNCTION @extschema@._erase(bigint[], date[]) FROM PUBLIC;
+
+-- The decisions this statement made tombstones.
+CREATE OR REPLACE FUNCTION @extschema@._tombstones_now() RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN ARRAY(SELECT m.chain_seq FROM @extschema@.manual_decision m
+              WHERE m.erased_at OPERATOR(pg_catalog.=) pg_catalog.statement_timestamp() ORDER BY 1);
+COMMENT ON FUNCTION @extschema@._tombstones_now() IS
+  'Internal: the chain positions of the decisions made tombstones in this statement.';
+REVOKE ALL ON FUNCTION @extschema@._tombstones_now() FROM PUBLIC;
 
 -- Two reports (table -> rows) added up.
 CREATE OR REPLACE FUNCTION @extschema@._report_sum(a jsonb, b jsonb) RETURNS jsonb
@@ -3516,8 +3654,9 @@ BEGIN
   p := @extschema@._require_person_id(erase_person.person_id);
   PERFORM @extschema@._evidence_lock(false);
   SELECT jsonb_object_agg(e.what, e.rows) INTO report FROM @extschema@._erase(ARRAY[p.id]) e;
-  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report)
-  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report);
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
+  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report,
+          @extschema@._tombstones_now());
   RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
 END $$;
 COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
@@ -3537,6 +3676,7 @@ AS $$
 DECLARE
   batch integer := @extschema@._recalc_setting('batch_size');
   persons bigint[];
+  days date[];
   people bigint := 0;
   n bigint;
   report jsonb := '{}';
@@ -3544,6 +3684,7 @@ BEGIN
   PERFORM @extschema@._require_region(purge_region.region);
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
   PERFORM @extschema@._evidence_lock(false);
+  days := ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e);
   LOOP
     persons := ARRAY(SELECT p.id FROM @extschema@.person p
                       WHERE p.region >= purge_region.region
@@ -3551,14 +3692,15 @@ BEGIN
                       ORDER BY p.id LIMIT batch);
     EXIT WHEN cardinality(persons) = 0;
     people := people + cardinality(persons);
-    report := @extschema@._report_sum(report, (SELECT jsonb_object_agg(e.what, e.rows) FROM @extschema@._erase(persons) e));
+    report := @extschema@._report_sum(report, (SELECT jsonb_object_agg(e.what, e.rows) FROM @extschema@._erase(persons, days) e));
   END LOOP;
   DELETE FROM @extschema@.code_event e
    WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
   GET DIAGNOSTICS n = ROW_COUNT;
   report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
-  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report)
-  VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report);
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
+  VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report,
+          @extschema@._tombstones_now());
   RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
 END $$;
 COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS
@@ -3714,6 +3856,66 @@ COMMENT ON FUNCTION @extschema@._decisions_by_operator() IS 'Internal: the rows 
 REVOKE ALL ON FUNCTION @extschema@._decisions_by_operator() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._decisions_by_operator() TO healthcode_analyst;
 
+-- ---------------------------------------------------------------------------
+-- Manual decisions are append-only and hash-chained. Each entry commits to
+-- the one before it: entry_hash = SHA-256 of the previous hash, the part of
+-- the entry an erasure keeps (decision_kept: position, id, kind, colour, who,
+-- when) and the digest of the part it removes (content_digest, of
+-- decision_erasable: person, validity, authority, reason). Any later edit,
+-- deletion or insertion in the middle -- by anyone, the table owner with
+-- triggers disabled included -- breaks the chain where
+-- verify_decision_chain() finds it; an auditor who keeps the head
+-- (decision_chain_head()) also detects entries removed from the end. The
+-- guard triggers stop ordinary edits outright. A person with manual
+-- decisions cannot be deleted (the record is the point); moving them to
+-- another region is allowed (the region is not part of the hashed content).
+-- Erasing them (95_erasure.sql) turns their entries into tombstones: the
+-- erasable part goes, its digest and the kept part stay, so the chain still
+-- verifies and commits to what was removed; every tombstone is listed in
+-- the erasure that made it, and one that is not is reported. (Entries
+-- recorded under 0.2.0 hash their whole content, decision_content: they
+-- verify as before, and cannot be made tombstones.)
+-- ---------------------------------------------------------------------------
+
+-- The whole content: everything that makes the decision, not the region
+-- (which follows the person) nor the chain columns. (The hash of an entry
+-- of 0.2.0 covers it; later ones cover the two parts below.)
+CREATE OR REPLACE FUNCTION @extschema@.decision_content(m @extschema@.manual_decision) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
+         m.chain_seq, m.id, m.person_id, m.kind, m.colour::text,
+         pg_catalog.to_char(m.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+         pg_catalog.to_char(m.valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+         m.decided_by, m.authority, m.reason,
+         pg_catalog.to_char(m.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))::text, 'UTF8');
+COMMENT ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) IS
+  'A manual decision''s whole content, which the hash of an entry recorded under 0.2.0 covers: a JSON array of sequence, id, person, kind, colour, validity, who, authority, reason and when (times in UTC, NULLs explicit).';
+REVOKE ALL ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.decision_content(@extschema@.manual_decision) TO healthcode_admin;
+
+-- What an erasure keeps of an entry, and what it removes.
+CREATE OR REPLACE FUNCTION @extschema@.decision_kept(m @extschema@.manual_decision) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
+         m.chain_seq, m.id, m.kind, m.colour::text, m.decided_by,
+         pg_catalog.to_char(m.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))::text, 'UTF8');
+COMMENT ON FUNCTION @extschema@.decision_kept(@extschema@.manual_decision) IS
+  'The part of a manual decision an erasure keeps, as its hash covers it: a JSON array of sequence, id, kind, colour, who and when (time in UTC).';
+REVOKE ALL ON FUNCTION @extschema@.decision_kept(@extschema@.manual_decision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.decision_kept(@extschema@.manual_decision) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.decision_erasable(m @extschema@.manual_decision) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.convert_to(pg_catalog.jsonb_build_array(
+         m.person_id,
+         pg_catalog.to_char(m.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+         pg_catalog.to_char(m.valid_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+         m.authority, m.reason)::text, 'UTF8');
+COMMENT ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) IS
+  'The part of a manual decision an erasure removes, whose SHA-256 (content_digest) its hash covers: a JSON array of person, validity, authority and reason (times in UTC, NULLs explicit).';
+REVOKE ALL ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) TO healthcode_admin;
+
 CREATE OR REPLACE FUNCTION @extschema@._decision_chain_append() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -3734,8 +3936,10 @@ BEGIN
   -- who decided is the caller, whatever function recorded it
   NEW.decided_by := @extschema@._caller()::regrole::text;
   NEW.decided_at := statement_timestamp();
-  NEW.content_digest := sha256(@extschema@.decision_content(NEW));
-  NEW.entry_hash := sha256(NEW.prev_hash || NEW.content_digest);
+  -- (a tombstone only ever comes of an erasure, never of an insert)
+  NEW.erased_at := NULL;
+  NEW.content_digest := sha256(@extschema@.decision_erasable(NEW));
+  NEW.entry_hash := sha256(NEW.prev_hash || @extschema@.decision_kept(NEW) || NEW.content_digest);
   RETURN NEW;
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
@@ -3772,17 +3976,32 @@ LANGUAGE sql STABLE
 BEGIN ATOMIC
   WITH c AS (
     SELECT m.chain_seq, m.id, m.prev_hash, m.entry_hash,
-           -- (over the content's digest; entries of 0.2.0: over the content)
-           pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||)
-                             COALESCE(m.content_digest, @extschema@.decision_content(m))) AS recomputed,
+           -- (over the kept part and the erasable part's digest; entries of
+           -- 0.2.0: over the whole content)
+           CASE WHEN m.content_digest IS NULL
+                THEN pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||) @extschema@.decision_content(m))
+                ELSE pg_catalog.sha256(m.prev_hash OPERATOR(pg_catalog.||) @extschema@.decision_kept(m)
+                                       OPERATOR(pg_catalog.||) m.content_digest) END AS recomputed,
            m.erased_at IS NULL AND m.content_digest IS NOT NULL
-             AND m.content_digest OPERATOR(pg_catalog.<>) pg_catalog.sha256(@extschema@.decision_content(m)) AS content_changed,
+             AND m.content_digest OPERATOR(pg_catalog.<>) pg_catalog.sha256(@extschema@.decision_erasable(m)) AS content_changed,
+           m.erased_at IS NOT NULL
+             AND (m.content_digest IS NULL OR m.person_id IS NOT NULL OR m.valid_from IS NOT NULL
+                  OR m.valid_until IS NOT NULL OR m.authority IS NOT NULL OR m.reason IS NOT NULL) AS tombstone_holds,
+           m.erased_at IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM @extschema@.erasure e
+                              WHERE m.chain_seq OPERATOR(pg_catalog.=) ANY (e.tombstones)) AS tombstone_unrecorded,
            pg_catalog.lag(m.entry_hash) OVER (ORDER BY m.chain_seq) AS before_hash,
            pg_catalog.lag(m.chain_seq) OVER (ORDER BY m.chain_seq) AS before_seq
       FROM @extschema@.manual_decision m
   )
   SELECT c.chain_seq, c.id, 'entry changed: its hash does not match its content'
     FROM c WHERE c.recomputed OPERATOR(pg_catalog.<>) c.entry_hash OR c.content_changed
+  UNION ALL
+  SELECT c.chain_seq, c.id, 'tombstone holds what an erasure removes'
+    FROM c WHERE c.tombstone_holds
+  UNION ALL
+  SELECT c.chain_seq, c.id, 'entry made a tombstone with no erasure on record'
+    FROM c WHERE c.tombstone_unrecorded
   UNION ALL
   SELECT c.chain_seq, c.id, 'entry missing before this one'
     FROM c WHERE c.chain_seq OPERATOR(pg_catalog.<>) (COALESCE(c.before_seq, 0) OPERATOR(pg_catalog.+) 1)
@@ -3960,9 +4179,14 @@ COMMENT ON VIEW @extschema@.transitions_per_day IS 'Colour changes per day (Chin
 -- (regional versions of 0.2.0 that look back further than the nation allows
 -- are left as they are: the check applies to what is written from now on)
 CREATE TRIGGER policy_lookback_guard AFTER INSERT OR UPDATE ON @extschema@.policy
-  FOR EACH ROW EXECUTE FUNCTION @extschema@._policy_lookback_guard();
-CREATE TRIGGER policy_lookback_recheck AFTER UPDATE OR DELETE ON @extschema@.policy
+  FOR EACH ROW WHEN (NEW.region <> '000000') EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+CREATE TRIGGER policy_lookback_recheck_insert AFTER INSERT ON @extschema@.policy
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+CREATE TRIGGER policy_lookback_recheck_update AFTER UPDATE ON @extschema@.policy
+  REFERENCING OLD TABLE AS changed_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();
+CREATE TRIGGER policy_lookback_recheck_delete AFTER DELETE ON @extschema@.policy
+  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();
 
 -- ---- opaque ids, and no row's place, for the roles row-level security limits ----------
 -- (25_pseudonyms.sql, 96_rls.sql, 99_privileges.sql; the ids of 0.2.0 stay:
