@@ -116,7 +116,9 @@ hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour,
 	out->colour = hc_colour_name(colour);
 	hc_format_time(ev->at, out->at);
 	out->place[0] = '\0';
-	if (ev->place >= 0)
+	/* (an override's place is its order of recording, no division) */
+	if (ev->place >= 0 && hc_event_kind_get(ev->kind) != NULL
+		&& hc_event_kind_get(ev->kind)->kind_class != HC_CLASS_OVERRIDE)
 		snprintf(out->place, sizeof(out->place), "%06d", (int) ev->place);
 	out->ref = ev->ref;
 	memcpy(date, out->at, 10);

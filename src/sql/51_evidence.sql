@@ -268,8 +268,8 @@ COMMENT ON COLUMN @extschema@.manual_decision.reason IS 'Why: required, never em
 COMMENT ON COLUMN @extschema@.manual_decision.decided_at IS 'When it was recorded.';
 COMMENT ON COLUMN @extschema@.manual_decision.chain_seq IS 'Position in the hash chain (1, 2, ...).';
 COMMENT ON COLUMN @extschema@.manual_decision.prev_hash IS 'entry_hash of the entry before (32 zero bytes for the first).';
-COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash and content_digest (entries of 0.2.0: of prev_hash and the content itself, decision_content()).';
-COMMENT ON COLUMN @extschema@.manual_decision.content_digest IS 'SHA-256 of the entry''s content (decision_content()), kept when the person is erased; NULL for entries recorded under 0.2.0.';
+COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash, the part an erasure keeps (decision_kept()) and content_digest (entries of 0.2.0: of prev_hash and the whole content, decision_content()).';
+COMMENT ON COLUMN @extschema@.manual_decision.content_digest IS 'SHA-256 of the part an erasure removes (decision_erasable()), kept when the person is erased; NULL for entries recorded under 0.2.0.';
 COMMENT ON COLUMN @extschema@.manual_decision.erased_at IS 'When the person was erased (erase_person, purge_region): the entry is a tombstone, its person, validity, authority and reason gone, its place in the chain kept.';
 
 CREATE TABLE @extschema@.audit_finding (

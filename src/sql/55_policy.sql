@@ -276,7 +276,7 @@ REVOKE ALL ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) FR
 
 -- Checked on every write of a regional version, and on every write of a
 -- national one (which may lower the limit): then every regional version in
--- force now or later, since a limit concerns them all. One check at a time
+-- force now or later, since a limit concerns them all. One write at a time
 -- (a regional version and a lower limit written at once must not both
 -- pass). A dump being restored brings versions that passed already.
 CREATE FUNCTION @extschema@._policy_lookback_guard() RETURNS trigger
@@ -290,7 +290,14 @@ BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
-  PERFORM pg_advisory_xact_lock(hashtext('@extschema@.policy lookback'));
+  -- one write of policy at a time, from before its first row (and so
+  -- before the evidence lock its recalculation takes: one order for both);
+  -- the checks below then see what the writes before committed (READ
+  -- COMMITTED, as every role of the extension works)
+  IF TG_WHEN = 'BEFORE' THEN
+    PERFORM pg_advisory_xact_lock(hashtext('@extschema@.policy lookback'));
+    RETURN NULL;
+  END IF;
   IF TG_LEVEL = 'ROW' THEN
     problem := @extschema@._lookback_beyond_limit(NEW);
   ELSE
@@ -318,6 +325,8 @@ COMMENT ON FUNCTION @extschema@._policy_lookback_guard() IS
 REVOKE ALL ON FUNCTION @extschema@._policy_lookback_guard() FROM PUBLIC;
 -- (after the row: the table's own checks, such as the 1 to 366 days, speak
 -- first; the national rows a statement changed: changed_rows)
+CREATE TRIGGER policy_lookback_lock BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.policy
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();
 CREATE TRIGGER policy_lookback_guard AFTER INSERT OR UPDATE ON @extschema@.policy
   FOR EACH ROW WHEN (NEW.region <> '000000') EXECUTE FUNCTION @extschema@._policy_lookback_guard();
 CREATE TRIGGER policy_lookback_recheck_insert AFTER INSERT ON @extschema@.policy

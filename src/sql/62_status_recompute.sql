@@ -27,10 +27,10 @@ SET work_mem = '64MB'
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
-  -- when this call writes its history entries: one instant for all of them
-  -- (a stamp a row would time the rows written before it, other regions'
-  -- among them); later calls in the same statement are later
-  written timestamptz := clock_timestamp();
+  -- when this call writes its history entries, once the rows are locked:
+  -- one instant for all of them (a stamp a row would time the rows written
+  -- before it, other regions' among them); later calls are later
+  written timestamptz;
   -- when a colour change counts from: the change on the work list a worker
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
@@ -76,6 +76,7 @@ BEGIN
     PERFORM 1 FROM @extschema@.person_status s
       WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE OF s;
   END IF;
+  written := clock_timestamp();
 
   -- (changed_stays is a constant of the custom plan: the branches of the other
   -- case are planned away)

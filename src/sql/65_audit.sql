@@ -127,6 +127,13 @@ BEGIN
     FROM (SELECT p.id, p.region FROM @extschema@.person p
            WHERE p.id IN (SELECT d.person_id FROM @extschema@.declaration d WHERE d.id = ANY (targets))
            ORDER BY p.id FOR KEY SHARE OF p) p;
+  -- And the declarations themselves, in id order, against a deletion: one
+  -- deleted after this statement's snapshot would fail the finding's foreign
+  -- key (23503); one deleted before is read here as gone, and left out. (The
+  -- lock the update of audited_at below needs anyway; concurrent audits of
+  -- the same declarations take it in one order.)
+  targets := ARRAY(SELECT d.id FROM @extschema@.declaration d WHERE d.id = ANY (targets)
+                    ORDER BY d.id FOR NO KEY UPDATE OF d);
   RETURN QUERY
   WITH found AS (
     -- (this statement's snapshot is newer than the locks: it sees the

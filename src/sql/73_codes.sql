@@ -136,6 +136,12 @@ BEGIN
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
   p := @extschema@._require_person_id(_issue_for_person.person_id);
+  -- (against an erasure under way, which locks the person first: it ends
+  -- before a code is issued them, and then there is no one to issue for)
+  PERFORM 1 FROM @extschema@.person x WHERE x.id = p.id FOR KEY SHARE;
+  IF NOT FOUND THEN
+    p := @extschema@._require_person_id(_issue_for_person.person_id);
+  END IF;
   PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
   SELECT * INTO s FROM @extschema@.status(p.id, t);
   IF NOT FOUND THEN

@@ -41,7 +41,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.erasure', '');
 -- status triggers stand aside (restore mode): the people go, nothing of
 -- theirs is to be recalculated.
 CREATE FUNCTION @extschema@._erase(persons bigint[], days date[] DEFAULT NULL)
-RETURNS TABLE (what text, rows bigint)
+RETURNS TABLE (what text, rows bigint, positions bigint[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET healthcode.restore_mode = on
@@ -51,13 +51,17 @@ DECLARE
   tbl text;
   n bigint;
 BEGIN
-  -- Their status rows, then themselves: a recalculation of theirs under way
-  -- (it holds the status rows) ends first, and none starts until they are
-  -- gone, so nothing it publishes outlives them; nor is a code issued them
-  -- meanwhile (issuing reads the person), so every code of theirs was
-  -- issued before t.
-  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
+  -- Locked in the order every writer takes them (the person, the work
+  -- list's rows, the status rows): no code is issued them meanwhile (issuing
+  -- locks the person against this), so every code of theirs was issued
+  -- before t; a recalculation of theirs under way (it holds the status
+  -- rows, a worker its list rows too) ends first, and none starts until
+  -- they are gone, so nothing it publishes outlives them.
   PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
+  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'recalc_pending'; rows := n; RETURN NEXT;
+  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
   t := clock_timestamp();
   IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
               WHERE m.person_id = ANY (persons) AND m.content_digest IS NULL) THEN
@@ -68,14 +72,13 @@ BEGIN
   -- the rows that name them, counted before they go with the person
   FOR tbl IN SELECT e.name FROM @extschema@.evidence_table e WHERE NOT e.public_rows AND e.name <> 'manual_decision'
              UNION ALL
-             SELECT u.name FROM unnest(ARRAY['correction', 'person_status', 'status_history', 'recalc_pending',
+             SELECT u.name FROM unnest(ARRAY['correction', 'person_status', 'status_history',
                                              'consistency_finding']) u(name)
              ORDER BY 1
   LOOP
     EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)', tbl) INTO n USING persons;
     what := tbl; rows := n; RETURN NEXT;
   END LOOP;
-  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
   DELETE FROM @extschema@.consistency_finding c WHERE c.person_id = ANY (persons);
   -- their codes: revoked, and their events gone (by the holder pseudonym of
   -- each day there are events of)
@@ -111,12 +114,15 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
   -- their decisions: tombstones in the chain
-  UPDATE @extschema@.manual_decision m
-     SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL,
-         erased_at = statement_timestamp()   -- (the callers list them by it)
-   WHERE m.person_id = ANY (persons);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  what := 'manual_decision (made tombstones)'; rows := n; RETURN NEXT;
+  WITH made AS (
+    UPDATE @extschema@.manual_decision m
+       SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL, erased_at = t
+     WHERE m.person_id = ANY (persons)
+    RETURNING m.chain_seq
+  )
+  SELECT count(*), COALESCE(array_agg(made.chain_seq ORDER BY made.chain_seq), '{}') INTO rows, positions FROM made;
+  what := 'manual_decision (made tombstones)'; RETURN NEXT;
+  positions := NULL;
   -- and the people, their rows with them (the foreign keys' cascades, the
   -- history by the person trigger)
   DELETE FROM @extschema@.person p WHERE p.id = ANY (persons);
@@ -124,17 +130,8 @@ BEGIN
   what := 'person'; rows := n; RETURN NEXT;
 END $$;
 COMMENT ON FUNCTION @extschema@._erase(bigint[], date[]) IS
-  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table.';
+  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table, with the chain positions made tombstones.';
 REVOKE ALL ON FUNCTION @extschema@._erase(bigint[], date[]) FROM PUBLIC;
-
--- The decisions this statement made tombstones.
-CREATE FUNCTION @extschema@._tombstones_now() RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN ARRAY(SELECT m.chain_seq FROM @extschema@.manual_decision m
-              WHERE m.erased_at OPERATOR(pg_catalog.=) pg_catalog.statement_timestamp() ORDER BY 1);
-COMMENT ON FUNCTION @extschema@._tombstones_now() IS
-  'Internal: the chain positions of the decisions made tombstones in this statement.';
-REVOKE ALL ON FUNCTION @extschema@._tombstones_now() FROM PUBLIC;
 
 -- Two reports (table -> rows) added up.
 CREATE FUNCTION @extschema@._report_sum(a jsonb, b jsonb) RETURNS jsonb
@@ -156,7 +153,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   p @extschema@.person;
-  report jsonb;
+  erased record;
+  report jsonb := '{}';
+  tombstones bigint[] := '{}';
 BEGIN
   IF erase_person.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
@@ -164,10 +163,12 @@ BEGIN
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
   p := @extschema@._require_person_id(erase_person.person_id);
   PERFORM @extschema@._evidence_lock(false);
-  SELECT jsonb_object_agg(e.what, e.rows) INTO report FROM @extschema@._erase(ARRAY[p.id]) e;
+  FOR erased IN SELECT * FROM @extschema@._erase(ARRAY[p.id]) LOOP
+    report := report || jsonb_build_object(erased.what, erased.rows);
+    tombstones := tombstones || COALESCE(erased.positions, '{}');
+  END LOOP;
   INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
-  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report,
-          @extschema@._tombstones_now());
+  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report, tombstones);
   RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
 END $$;
 COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
@@ -191,6 +192,8 @@ DECLARE
   people bigint := 0;
   n bigint;
   report jsonb := '{}';
+  tombstones bigint[] := '{}';
+  erased record;
 BEGIN
   PERFORM @extschema@._require_region(purge_region.region);
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
@@ -203,7 +206,10 @@ BEGIN
                       ORDER BY p.id LIMIT batch);
     EXIT WHEN cardinality(persons) = 0;
     people := people + cardinality(persons);
-    report := @extschema@._report_sum(report, (SELECT jsonb_object_agg(e.what, e.rows) FROM @extschema@._erase(persons, days) e));
+    FOR erased IN SELECT * FROM @extschema@._erase(persons, days) LOOP
+      report := @extschema@._report_sum(report, jsonb_build_object(erased.what, erased.rows));
+      tombstones := tombstones || COALESCE(erased.positions, '{}');
+    END LOOP;
   END LOOP;
   DELETE FROM @extschema@.code_event e
    WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
@@ -211,7 +217,7 @@ BEGIN
   report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
   INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
   VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report,
-          @extschema@._tombstones_now());
+          tombstones);
   RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
 END $$;
 COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS

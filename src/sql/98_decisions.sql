@@ -133,7 +133,11 @@ CREATE FUNCTION @extschema@.verify_decision_chain(expected_seq bigint DEFAULT NU
 RETURNS TABLE (chain_seq bigint, decision_id bigint, problem text)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  WITH c AS (
+  WITH listed AS (
+    -- (the positions erasures made tombstones, once: a lookup, not a scan of
+    -- every erasure's list for every tombstone)
+    SELECT DISTINCT t.seq FROM @extschema@.erasure e CROSS JOIN LATERAL pg_catalog.unnest(e.tombstones) AS t(seq)
+  ), c AS (
     SELECT m.chain_seq, m.id, m.prev_hash, m.entry_hash,
            -- (over the kept part and the erasable part's digest; entries of
            -- 0.2.0: over the whole content)
@@ -146,12 +150,11 @@ BEGIN ATOMIC
            m.erased_at IS NOT NULL
              AND (m.content_digest IS NULL OR m.person_id IS NOT NULL OR m.valid_from IS NOT NULL
                   OR m.valid_until IS NOT NULL OR m.authority IS NOT NULL OR m.reason IS NOT NULL) AS tombstone_holds,
-           m.erased_at IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM @extschema@.erasure e
-                              WHERE m.chain_seq OPERATOR(pg_catalog.=) ANY (e.tombstones)) AS tombstone_unrecorded,
+           m.erased_at IS NOT NULL AND l.seq IS NULL AS tombstone_unrecorded,
            pg_catalog.lag(m.entry_hash) OVER (ORDER BY m.chain_seq) AS before_hash,
            pg_catalog.lag(m.chain_seq) OVER (ORDER BY m.chain_seq) AS before_seq
       FROM @extschema@.manual_decision m
+      LEFT JOIN listed l ON l.seq OPERATOR(pg_catalog.=) m.chain_seq
   )
   SELECT c.chain_seq, c.id, 'entry changed: its hash does not match its content'
     FROM c WHERE c.recomputed OPERATOR(pg_catalog.<>) c.entry_hash OR c.content_changed

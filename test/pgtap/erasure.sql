@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(41);
+SELECT plan(42);
 
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
 SELECT count(*) > 0 AS made FROM generate_population(120, 3, 14) \gset
@@ -95,6 +95,9 @@ SELECT is((SELECT what || ' ' || people || ' ' || region || ' ' || erased_by FRO
           'person 1 330106 regress_hc_op_hz', 'erasure keeps who erased how many people of which region');
 SELECT ok((SELECT report::text FROM erasure) !~ :'p_x'::text AND (SELECT reason FROM erasure) = 'PIPL request 2026-001',
           'and the reason, naming no one');
+SELECT is((SELECT tombstones FROM erasure),
+          ARRAY(SELECT chain_seq FROM manual_decision WHERE id IN (:d1, :d2) ORDER BY 1),
+          'and the chain positions it made tombstones, exactly');
 
 -- ---- the chain ------------------------------------------------------------------------
 SELECT is((SELECT count(*) FROM manual_decision WHERE id IN (:d1, :d2) AND person_id IS NULL AND reason IS NULL

@@ -11,7 +11,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(62);
+SELECT plan(63);
 
 -- ---- data and roles ----------------------------------------------------------
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
@@ -267,6 +267,9 @@ BEGIN
 END $$;
 SELECT is((SELECT count(*) FROM tie WHERE later = won), 10::bigint,
           'of two overrides from the same instant the later recorded wins, every time');
+SELECT is((SELECT r ->> 'rule' || ' ' || coalesce(r ->> 'place', 'no place')
+             FROM healthcode.status(:p_tie, now() + interval '1 hour 1 minute') s, jsonb_array_elements(s.reasons) r),
+          'override no place', 'an override''s reason names no place (its order of recording is no division)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -143,8 +143,8 @@ ALTER TABLE @extschema@.manual_decision
          ELSE person_id IS NULL AND valid_from IS NULL AND valid_until IS NULL AND authority IS NULL
               AND reason IS NULL AND content_digest IS NOT NULL END);
 COMMENT ON COLUMN @extschema@.manual_decision.person_id IS 'The person decided about (NULL once erased).';
-COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash and content_digest (entries of 0.2.0: of prev_hash and the content itself, decision_content()).';
-COMMENT ON COLUMN @extschema@.manual_decision.content_digest IS 'SHA-256 of the entry''s content (decision_content()), kept when the person is erased; NULL for entries recorded under 0.2.0.';
+COMMENT ON COLUMN @extschema@.manual_decision.entry_hash IS 'SHA-256 of prev_hash, the part an erasure keeps (decision_kept()) and content_digest (entries of 0.2.0: of prev_hash and the whole content, decision_content()).';
+COMMENT ON COLUMN @extschema@.manual_decision.content_digest IS 'SHA-256 of the part an erasure removes (decision_erasable()), kept when the person is erased; NULL for entries recorded under 0.2.0.';
 COMMENT ON COLUMN @extschema@.manual_decision.erased_at IS 'When the person was erased (erase_person, purge_region): the entry is a tombstone, its person, validity, authority and reason gone, its place in the chain kept.';
 CREATE TABLE @extschema@.erasure (
   at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -376,7 +376,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _report_sum _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _tombstones_now _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept drop_expired_revocations enable_subscription erase_person format_version generate_population issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _report_sum _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept drop_expired_revocations enable_subscription erase_person format_version generate_population issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -635,7 +635,7 @@ REVOKE ALL ON FUNCTION @extschema@._lookback_beyond_limit(@extschema@.policy) FR
 
 -- Checked on every write of a regional version, and on every write of a
 -- national one (which may lower the limit): then every regional version in
--- force now or later, since a limit concerns them all. One check at a time
+-- force now or later, since a limit concerns them all. One write at a time
 -- (a regional version and a lower limit written at once must not both
 -- pass). A dump being restored brings versions that passed already.
 CREATE OR REPLACE FUNCTION @extschema@._policy_lookback_guard() RETURNS trigger
@@ -649,7 +649,14 @@ BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
-  PERFORM pg_advisory_xact_lock(hashtext('@extschema@.policy lookback'));
+  -- one write of policy at a time, from before its first row (and so
+  -- before the evidence lock its recalculation takes: one order for both);
+  -- the checks below then see what the writes before committed (READ
+  -- COMMITTED, as every role of the extension works)
+  IF TG_WHEN = 'BEFORE' THEN
+    PERFORM pg_advisory_xact_lock(hashtext('@extschema@.policy lookback'));
+    RETURN NULL;
+  END IF;
   IF TG_LEVEL = 'ROW' THEN
     problem := @extschema@._lookback_beyond_limit(NEW);
   ELSE
@@ -966,10 +973,10 @@ SET work_mem = '64MB'
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
-  -- when this call writes its history entries: one instant for all of them
-  -- (a stamp a row would time the rows written before it, other regions'
-  -- among them); later calls in the same statement are later
-  written timestamptz := clock_timestamp();
+  -- when this call writes its history entries, once the rows are locked:
+  -- one instant for all of them (a stamp a row would time the rows written
+  -- before it, other regions' among them); later calls are later
+  written timestamptz;
   -- when a colour change counts from: the change on the work list a worker
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
@@ -1015,6 +1022,7 @@ BEGIN
     PERFORM 1 FROM @extschema@.person_status s
       WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE OF s;
   END IF;
+  written := clock_timestamp();
 
   -- (changed_stays is a constant of the custom plan: the branches of the other
   -- case are planned away)
@@ -1428,6 +1436,13 @@ BEGIN
     FROM (SELECT p.id, p.region FROM @extschema@.person p
            WHERE p.id IN (SELECT d.person_id FROM @extschema@.declaration d WHERE d.id = ANY (targets))
            ORDER BY p.id FOR KEY SHARE OF p) p;
+  -- And the declarations themselves, in id order, against a deletion: one
+  -- deleted after this statement's snapshot would fail the finding's foreign
+  -- key (23503); one deleted before is read here as gone, and left out. (The
+  -- lock the update of audited_at below needs anyway; concurrent audits of
+  -- the same declarations take it in one order.)
+  targets := ARRAY(SELECT d.id FROM @extschema@.declaration d WHERE d.id = ANY (targets)
+                    ORDER BY d.id FOR NO KEY UPDATE OF d);
   RETURN QUERY
   WITH found AS (
     -- (this statement's snapshot is newer than the locks: it sees the
@@ -2337,6 +2352,12 @@ BEGIN
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
   p := @extschema@._require_person_id(_issue_for_person.person_id);
+  -- (against an erasure under way, which locks the person first: it ends
+  -- before a code is issued them, and then there is no one to issue for)
+  PERFORM 1 FROM @extschema@.person x WHERE x.id = p.id FOR KEY SHARE;
+  IF NOT FOUND THEN
+    p := @extschema@._require_person_id(_issue_for_person.person_id);
+  END IF;
   PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
   SELECT * INTO s FROM @extschema@.status(p.id, t);
   IF NOT FOUND THEN
@@ -3530,7 +3551,7 @@ REVOKE ALL ON FUNCTION @extschema@._arrival_rule_from_exchange() FROM PUBLIC;
 -- status triggers stand aside (restore mode): the people go, nothing of
 -- theirs is to be recalculated.
 CREATE OR REPLACE FUNCTION @extschema@._erase(persons bigint[], days date[] DEFAULT NULL)
-RETURNS TABLE (what text, rows bigint)
+RETURNS TABLE (what text, rows bigint, positions bigint[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET healthcode.restore_mode = on
@@ -3540,13 +3561,17 @@ DECLARE
   tbl text;
   n bigint;
 BEGIN
-  -- Their status rows, then themselves: a recalculation of theirs under way
-  -- (it holds the status rows) ends first, and none starts until they are
-  -- gone, so nothing it publishes outlives them; nor is a code issued them
-  -- meanwhile (issuing reads the person), so every code of theirs was
-  -- issued before t.
-  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
+  -- Locked in the order every writer takes them (the person, the work
+  -- list's rows, the status rows): no code is issued them meanwhile (issuing
+  -- locks the person against this), so every code of theirs was issued
+  -- before t; a recalculation of theirs under way (it holds the status
+  -- rows, a worker its list rows too) ends first, and none starts until
+  -- they are gone, so nothing it publishes outlives them.
   PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
+  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'recalc_pending'; rows := n; RETURN NEXT;
+  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
   t := clock_timestamp();
   IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
               WHERE m.person_id = ANY (persons) AND m.content_digest IS NULL) THEN
@@ -3557,14 +3582,13 @@ BEGIN
   -- the rows that name them, counted before they go with the person
   FOR tbl IN SELECT e.name FROM @extschema@.evidence_table e WHERE NOT e.public_rows AND e.name <> 'manual_decision'
              UNION ALL
-             SELECT u.name FROM unnest(ARRAY['correction', 'person_status', 'status_history', 'recalc_pending',
+             SELECT u.name FROM unnest(ARRAY['correction', 'person_status', 'status_history',
                                              'consistency_finding']) u(name)
              ORDER BY 1
   LOOP
     EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)', tbl) INTO n USING persons;
     what := tbl; rows := n; RETURN NEXT;
   END LOOP;
-  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
   DELETE FROM @extschema@.consistency_finding c WHERE c.person_id = ANY (persons);
   -- their codes: revoked, and their events gone (by the holder pseudonym of
   -- each day there are events of)
@@ -3600,12 +3624,15 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
   -- their decisions: tombstones in the chain
-  UPDATE @extschema@.manual_decision m
-     SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL,
-         erased_at = statement_timestamp()   -- (the callers list them by it)
-   WHERE m.person_id = ANY (persons);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  what := 'manual_decision (made tombstones)'; rows := n; RETURN NEXT;
+  WITH made AS (
+    UPDATE @extschema@.manual_decision m
+       SET person_id = NULL, valid_from = NULL, valid_until = NULL, authority = NULL, reason = NULL, erased_at = t
+     WHERE m.person_id = ANY (persons)
+    RETURNING m.chain_seq
+  )
+  SELECT count(*), COALESCE(array_agg(made.chain_seq ORDER BY made.chain_seq), '{}') INTO rows, positions FROM made;
+  what := 'manual_decision (made tombstones)'; RETURN NEXT;
+  positions := NULL;
   -- and the people, their rows with them (the foreign keys' cascades, the
   -- history by the person trigger)
   DELETE FROM @extschema@.person p WHERE p.id = ANY (persons);
@@ -3613,17 +3640,8 @@ BEGIN
   what := 'person'; rows := n; RETURN NEXT;
 END $$;
 COMMENT ON FUNCTION @extschema@._erase(bigint[], date[]) IS
-  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table.';
+  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table, with the chain positions made tombstones.';
 REVOKE ALL ON FUNCTION @extschema@._erase(bigint[], date[]) FROM PUBLIC;
-
--- The decisions this statement made tombstones.
-CREATE OR REPLACE FUNCTION @extschema@._tombstones_now() RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN ARRAY(SELECT m.chain_seq FROM @extschema@.manual_decision m
-              WHERE m.erased_at OPERATOR(pg_catalog.=) pg_catalog.statement_timestamp() ORDER BY 1);
-COMMENT ON FUNCTION @extschema@._tombstones_now() IS
-  'Internal: the chain positions of the decisions made tombstones in this statement.';
-REVOKE ALL ON FUNCTION @extschema@._tombstones_now() FROM PUBLIC;
 
 -- Two reports (table -> rows) added up.
 CREATE OR REPLACE FUNCTION @extschema@._report_sum(a jsonb, b jsonb) RETURNS jsonb
@@ -3645,7 +3663,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   p @extschema@.person;
-  report jsonb;
+  erased record;
+  report jsonb := '{}';
+  tombstones bigint[] := '{}';
 BEGIN
   IF erase_person.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
@@ -3653,10 +3673,12 @@ BEGIN
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
   p := @extschema@._require_person_id(erase_person.person_id);
   PERFORM @extschema@._evidence_lock(false);
-  SELECT jsonb_object_agg(e.what, e.rows) INTO report FROM @extschema@._erase(ARRAY[p.id]) e;
+  FOR erased IN SELECT * FROM @extschema@._erase(ARRAY[p.id]) LOOP
+    report := report || jsonb_build_object(erased.what, erased.rows);
+    tombstones := tombstones || COALESCE(erased.positions, '{}');
+  END LOOP;
   INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
-  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report,
-          @extschema@._tombstones_now());
+  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report, tombstones);
   RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
 END $$;
 COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
@@ -3680,6 +3702,8 @@ DECLARE
   people bigint := 0;
   n bigint;
   report jsonb := '{}';
+  tombstones bigint[] := '{}';
+  erased record;
 BEGIN
   PERFORM @extschema@._require_region(purge_region.region);
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
@@ -3692,7 +3716,10 @@ BEGIN
                       ORDER BY p.id LIMIT batch);
     EXIT WHEN cardinality(persons) = 0;
     people := people + cardinality(persons);
-    report := @extschema@._report_sum(report, (SELECT jsonb_object_agg(e.what, e.rows) FROM @extschema@._erase(persons, days) e));
+    FOR erased IN SELECT * FROM @extschema@._erase(persons, days) LOOP
+      report := @extschema@._report_sum(report, jsonb_build_object(erased.what, erased.rows));
+      tombstones := tombstones || COALESCE(erased.positions, '{}');
+    END LOOP;
   END LOOP;
   DELETE FROM @extschema@.code_event e
    WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
@@ -3700,7 +3727,7 @@ BEGIN
   report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
   INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
   VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report,
-          @extschema@._tombstones_now());
+          tombstones);
   RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
 END $$;
 COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS
@@ -3974,7 +4001,11 @@ CREATE OR REPLACE FUNCTION @extschema@.verify_decision_chain(expected_seq bigint
 RETURNS TABLE (chain_seq bigint, decision_id bigint, problem text)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  WITH c AS (
+  WITH listed AS (
+    -- (the positions erasures made tombstones, once: a lookup, not a scan of
+    -- every erasure's list for every tombstone)
+    SELECT DISTINCT t.seq FROM @extschema@.erasure e CROSS JOIN LATERAL pg_catalog.unnest(e.tombstones) AS t(seq)
+  ), c AS (
     SELECT m.chain_seq, m.id, m.prev_hash, m.entry_hash,
            -- (over the kept part and the erasable part's digest; entries of
            -- 0.2.0: over the whole content)
@@ -3987,12 +4018,11 @@ BEGIN ATOMIC
            m.erased_at IS NOT NULL
              AND (m.content_digest IS NULL OR m.person_id IS NOT NULL OR m.valid_from IS NOT NULL
                   OR m.valid_until IS NOT NULL OR m.authority IS NOT NULL OR m.reason IS NOT NULL) AS tombstone_holds,
-           m.erased_at IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM @extschema@.erasure e
-                              WHERE m.chain_seq OPERATOR(pg_catalog.=) ANY (e.tombstones)) AS tombstone_unrecorded,
+           m.erased_at IS NOT NULL AND l.seq IS NULL AS tombstone_unrecorded,
            pg_catalog.lag(m.entry_hash) OVER (ORDER BY m.chain_seq) AS before_hash,
            pg_catalog.lag(m.chain_seq) OVER (ORDER BY m.chain_seq) AS before_seq
       FROM @extschema@.manual_decision m
+      LEFT JOIN listed l ON l.seq OPERATOR(pg_catalog.=) m.chain_seq
   )
   SELECT c.chain_seq, c.id, 'entry changed: its hash does not match its content'
     FROM c WHERE c.recomputed OPERATOR(pg_catalog.<>) c.entry_hash OR c.content_changed
@@ -4178,6 +4208,8 @@ COMMENT ON VIEW @extschema@.transitions_per_day IS 'Colour changes per day (Chin
 -- ---- national retention, continued (55_policy.sql) -----------------------------------
 -- (regional versions of 0.2.0 that look back further than the nation allows
 -- are left as they are: the check applies to what is written from now on)
+CREATE TRIGGER policy_lookback_lock BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.policy
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._policy_lookback_guard();
 CREATE TRIGGER policy_lookback_guard AFTER INSERT OR UPDATE ON @extschema@.policy
   FOR EACH ROW WHEN (NEW.region <> '000000') EXECUTE FUNCTION @extschema@._policy_lookback_guard();
 CREATE TRIGGER policy_lookback_recheck_insert AFTER INSERT ON @extschema@.policy
