@@ -308,10 +308,12 @@ BEGIN
     END IF;
   END IF;
   IF national THEN
-    SELECT @extschema@._lookback_beyond_limit(p) INTO problem
-      FROM @extschema@.policy p
-     WHERE @extschema@._lookback_beyond_limit(p) IS NOT NULL
-     ORDER BY p.region, p.valid_from LIMIT 1;
+    -- (each version judged once)
+    SELECT x.problem INTO problem
+      FROM (SELECT p.region, p.valid_from, @extschema@._lookback_beyond_limit(p) AS problem
+              FROM @extschema@.policy p OFFSET 0) x
+     WHERE x.problem IS NOT NULL
+     ORDER BY x.region, x.valid_from LIMIT 1;
   END IF;
   IF problem IS NOT NULL THEN
     RAISE EXCEPTION '%', problem

@@ -145,6 +145,24 @@ COMMENT ON FUNCTION @extschema@._report_sum(jsonb, jsonb) IS
   'Internal: two erasure reports (table -> rows) added up.';
 REVOKE ALL ON FUNCTION @extschema@._report_sum(jsonb, jsonb) FROM PUBLIC;
 
+-- What an erasure or purge did, kept in erasure and returned to its
+-- caller: the rows removed by table.
+CREATE FUNCTION @extschema@._record_erasure(erased text, region text, people bigint, reason text, report jsonb,
+                                            tombstones bigint[])
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
+  VALUES (@extschema@._caller()::regrole::text, erased, _record_erasure.region, people,
+          btrim(_record_erasure.reason), report, tombstones);
+  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+END $$;
+COMMENT ON FUNCTION @extschema@._record_erasure(text, text, bigint, text, jsonb, bigint[]) IS
+  'Internal: records an erasure (erased: person) or purge (region) in erasure and returns its report, table by table.';
+REVOKE ALL ON FUNCTION @extschema@._record_erasure(text, text, bigint, text, jsonb, bigint[]) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.erase_person(person_id bigint, reason text)
 RETURNS TABLE (what text, rows bigint)
 LANGUAGE plpgsql VOLATILE
@@ -164,12 +182,10 @@ BEGIN
   p := @extschema@._require_person_id(erase_person.person_id);
   PERFORM @extschema@._evidence_lock(false);
   FOR erased IN SELECT * FROM @extschema@._erase(ARRAY[p.id]) LOOP
-    report := report || jsonb_build_object(erased.what, erased.rows);
+    report := @extschema@._report_sum(report, jsonb_build_object(erased.what, erased.rows));
     tombstones := tombstones || COALESCE(erased.positions, '{}');
   END LOOP;
-  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
-  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report, tombstones);
-  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+  RETURN QUERY SELECT * FROM @extschema@._record_erasure('person', p.region, 1, reason, report, tombstones);
 END $$;
 COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
   'Erases a person of the caller''s regions on request: every row that names them, their code events, what this node publishes for them; their manual decisions stay in the chain as tombstones (the chain still verifies); their codes are revoked. Returns the rows removed by table; erasure keeps the count, naming no one.';
@@ -215,10 +231,8 @@ BEGIN
    WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
   GET DIAGNOSTICS n = ROW_COUNT;
   report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
-  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
-  VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report,
-          tombstones);
-  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+  RETURN QUERY SELECT * FROM @extschema@._record_erasure('region', purge_region.region, people, reason, report,
+                                                         tombstones);
 END $$;
 COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS
   'The end-of-emergency purge: erases every person of a region (and below it) as erase_person does, in batches, and the region''s own code events; returns the rows removed by table, kept in erasure.';

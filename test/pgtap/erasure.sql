@@ -44,19 +44,21 @@ CREATE TEMP TABLE naming AS
 SELECT c.relname::text AS relname
   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'person_id' AND NOT a.attisdropped
  WHERE c.relnamespace = 'healthcode'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition;
-CREATE FUNCTION pg_temp.rows_of(pid bigint) RETURNS text[] LANGUAGE plpgsql AS $$
+-- (the tables that name any of the people given, with their rows; and person)
+CREATE FUNCTION pg_temp.rows_of(pids bigint[]) RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
   t text;
   n bigint;
   result text[] := '{}';
 BEGIN
   FOR t IN SELECT relname FROM naming ORDER BY 1 LOOP
-    EXECUTE format('SELECT count(*) FROM healthcode.%I WHERE person_id = $1', t) INTO n USING pid;
+    EXECUTE format('SELECT count(*) FROM healthcode.%I WHERE person_id = ANY ($1)', t) INTO n USING pids;
     IF n > 0 THEN result := result || (t || ' ' || n); END IF;
   END LOOP;
-  RETURN result || ARRAY(SELECT 'person 1' FROM healthcode.person WHERE id = pid);
+  SELECT count(*) INTO n FROM healthcode.person WHERE id = ANY (pids);
+  RETURN result || CASE WHEN n > 0 THEN ARRAY['person ' || n] ELSE '{}' END;
 END $$;
-SELECT ok(cardinality(pg_temp.rows_of(:p_x)) >= 9, 'before: the person is named in people, evidence, statuses and history');
+SELECT ok(cardinality(pg_temp.rows_of(ARRAY[:p_x]::bigint[])) >= 9, 'before: the person is named in people, evidence, statuses and history');
 SELECT count(*) AS travel_before FROM travel \gset
 SELECT count(*) AS travel_x FROM travel WHERE person_id = :p_x \gset
 SELECT md5(string_agg(s::text, ',' ORDER BY s.person_id)) AS others_status FROM person_status s WHERE s.person_id <> :p_x \gset
@@ -78,7 +80,7 @@ SET LOCAL ROLE regress_hc_op_hz;
 CREATE TEMP TABLE report AS SELECT * FROM erase_person(:p_x, 'PIPL request 2026-001');
 RESET ROLE;
 RESET TimeZone;
-SELECT is(pg_temp.rows_of(:p_x), '{}', 'afterwards no table names the person');
+SELECT is(pg_temp.rows_of(ARRAY[:p_x]::bigint[]), '{}', 'afterwards no table names the person');
 SELECT is((SELECT count(*) FROM person WHERE subject = :'x_subject'::bytea), 0::bigint, 'nor holds their pseudonym');
 SELECT is((SELECT count(*) FROM code_event WHERE holder = _code_holder(:'x_subject'::bytea, at)), 0::bigint,
           'their code events are gone');
@@ -167,20 +169,8 @@ SET LOCAL healthcode.restore_mode = off;
 
 -- ---- the end of the emergency in Hangzhou ----------------------------------------------
 SELECT count(*) AS hz_people FROM person WHERE region LIKE '3301%' \gset
-CREATE TEMP TABLE hz AS SELECT id FROM person WHERE region LIKE '3301%';
-CREATE FUNCTION pg_temp.naming_hz() RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-  t text;
-  n bigint;
-  result text[] := '{}';
-BEGIN
-  FOR t IN SELECT relname FROM naming ORDER BY 1 LOOP
-    EXECUTE format('SELECT count(*) FROM healthcode.%I WHERE person_id IN (SELECT id FROM hz)', t) INTO n;
-    IF n > 0 THEN result := result || (t || ' ' || n); END IF;
-  END LOOP;
-  RETURN result;
-END $$;
-SELECT ok(cardinality(pg_temp.naming_hz()) >= 5, 'before: Hangzhou''s people are named in many tables');
+SELECT array_agg(id) AS hz FROM person WHERE region LIKE '3301%' \gset
+SELECT ok(cardinality(pg_temp.rows_of(:'hz'::bigint[])) >= 5, 'before: Hangzhou''s people are named in many tables');
 SELECT count(*) AS other_people FROM person WHERE region NOT LIKE '3301%' \gset
 SELECT count(*) AS other_travel FROM travel WHERE region NOT LIKE '3301%' \gset
 SELECT ok(:hz_people > 10, 'Hangzhou has people to purge');
@@ -188,7 +178,7 @@ SET LOCAL healthcode.recalc_batch_size = 7;     -- (several batches)
 SET LOCAL ROLE regress_hc_admin;
 CREATE TEMP TABLE purged AS SELECT * FROM purge_region('330100', 'end of the emergency in Hangzhou');
 RESET ROLE;
-SELECT is(pg_temp.naming_hz(), '{}', 'afterwards no row of any table names a person of Hangzhou');
+SELECT is(pg_temp.rows_of(:'hz'::bigint[]), '{}', 'afterwards no row of any table names a person of Hangzhou');
 SELECT is((SELECT count(*) FROM person WHERE region LIKE '3301%'), 0::bigint, 'no person of Hangzhou is left');
 SELECT is((SELECT count(*) FROM person WHERE region NOT LIKE '3301%'), :other_people::bigint, 'everyone else is');
 SELECT is((SELECT count(*) FROM travel WHERE region NOT LIKE '3301%'), :other_travel::bigint, 'with their stays');

@@ -182,7 +182,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
-  '_national_lookback_days', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum',
+  '_national_lookback_days', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',

@@ -376,7 +376,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _reject _report_sum _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept drop_expired_revocations enable_subscription erase_person format_version generate_population issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept drop_expired_revocations enable_subscription erase_person format_version generate_population issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -667,10 +667,12 @@ BEGIN
     END IF;
   END IF;
   IF national THEN
-    SELECT @extschema@._lookback_beyond_limit(p) INTO problem
-      FROM @extschema@.policy p
-     WHERE @extschema@._lookback_beyond_limit(p) IS NOT NULL
-     ORDER BY p.region, p.valid_from LIMIT 1;
+    -- (each version judged once)
+    SELECT x.problem INTO problem
+      FROM (SELECT p.region, p.valid_from, @extschema@._lookback_beyond_limit(p) AS problem
+              FROM @extschema@.policy p OFFSET 0) x
+     WHERE x.problem IS NOT NULL
+     ORDER BY x.region, x.valid_from LIMIT 1;
   END IF;
   IF problem IS NOT NULL THEN
     RAISE EXCEPTION '%', problem
@@ -3655,6 +3657,24 @@ COMMENT ON FUNCTION @extschema@._report_sum(jsonb, jsonb) IS
   'Internal: two erasure reports (table -> rows) added up.';
 REVOKE ALL ON FUNCTION @extschema@._report_sum(jsonb, jsonb) FROM PUBLIC;
 
+-- What an erasure or purge did, kept in erasure and returned to its
+-- caller: the rows removed by table.
+CREATE OR REPLACE FUNCTION @extschema@._record_erasure(erased text, region text, people bigint, reason text, report jsonb,
+                                            tombstones bigint[])
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
+  VALUES (@extschema@._caller()::regrole::text, erased, _record_erasure.region, people,
+          btrim(_record_erasure.reason), report, tombstones);
+  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+END $$;
+COMMENT ON FUNCTION @extschema@._record_erasure(text, text, bigint, text, jsonb, bigint[]) IS
+  'Internal: records an erasure (erased: person) or purge (region) in erasure and returns its report, table by table.';
+REVOKE ALL ON FUNCTION @extschema@._record_erasure(text, text, bigint, text, jsonb, bigint[]) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.erase_person(person_id bigint, reason text)
 RETURNS TABLE (what text, rows bigint)
 LANGUAGE plpgsql VOLATILE
@@ -3674,12 +3694,10 @@ BEGIN
   p := @extschema@._require_person_id(erase_person.person_id);
   PERFORM @extschema@._evidence_lock(false);
   FOR erased IN SELECT * FROM @extschema@._erase(ARRAY[p.id]) LOOP
-    report := report || jsonb_build_object(erased.what, erased.rows);
+    report := @extschema@._report_sum(report, jsonb_build_object(erased.what, erased.rows));
     tombstones := tombstones || COALESCE(erased.positions, '{}');
   END LOOP;
-  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
-  VALUES (@extschema@._caller()::regrole::text, 'person', p.region, 1, btrim(reason), report, tombstones);
-  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+  RETURN QUERY SELECT * FROM @extschema@._record_erasure('person', p.region, 1, reason, report, tombstones);
 END $$;
 COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
   'Erases a person of the caller''s regions on request: every row that names them, their code events, what this node publishes for them; their manual decisions stay in the chain as tombstones (the chain still verifies); their codes are revoked. Returns the rows removed by table; erasure keeps the count, naming no one.';
@@ -3725,10 +3743,8 @@ BEGIN
    WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
   GET DIAGNOSTICS n = ROW_COUNT;
   report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
-  INSERT INTO @extschema@.erasure (erased_by, what, region, people, reason, report, tombstones)
-  VALUES (@extschema@._caller()::regrole::text, 'region', purge_region.region, people, btrim(reason), report,
-          tombstones);
-  RETURN QUERY SELECT r.key, r.value::bigint FROM jsonb_each_text(report) r ORDER BY r.key;
+  RETURN QUERY SELECT * FROM @extschema@._record_erasure('region', purge_region.region, people, reason, report,
+                                                         tombstones);
 END $$;
 COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS
   'The end-of-emergency purge: erases every person of a region (and below it) as erase_person does, in batches, and the region''s own code events; returns the rows removed by table, kept in erasure.';
