@@ -4,7 +4,7 @@
 -- (audit, review_finding).
 -- Needs: the people of 04_helpers.sql as 05_people.sql left them (p1's
 -- whole history is counted; no correction or audit finding exists yet).
--- Leaves: p1's stay of 2020-01-01, p3's contact and declaration, and a
+-- Leaves: p1's stay of two days ago, p3's contact and declaration, and a
 -- dismissed finding, which later files use.
 SET search_path = public, healthcode;
 SET timezone = 'UTC';
@@ -36,7 +36,8 @@ SELECT (SELECT count(*) FROM manual_decision) - :decisions_before AS decisions_a
 
 -- ---- corrections: request_correction, decide_correction -------------------------
 
-SELECT import_travel(format('[{"person_id": %s, "place": "460105", "at": "2020-01-01T10:00:00+08:00"}]', :p1)::json) AS imported;
+-- (a stay of two days ago: one older than the first day kept would be left out)
+SELECT import_travel(format('[{"person_id": %s, "place": "460105", "at": "%s"}]', :p1, now() - interval '2 days')::json) AS imported;
 SELECT id AS travel1 FROM travel WHERE person_id = :p1 \gset
 SELECT try(format('SELECT request_correction(%s, NULL, %s, %L)', :p1, :travel1, 'c')) AS null_evidence;
 SELECT try(format('SELECT request_correction(%s, %L, %s, %L)', :p1, 'person', :travel1, 'c')) AS unknown_evidence;

@@ -2,16 +2,25 @@
 -- drop_expired_travel_partitions) and the synthetic population
 -- (generate_population): bad arguments, and which days are expired.
 -- Needs: p1 of 04_helpers.sql; of the days before 2020-02 only the
--- partition of 2020-01-01 (06_review.sql's import), and as the one stay
--- left after the expired days go, p8's of yesterday (07_imports.sql).
+-- partitions of the days kept (made by every import), and as the stays
+-- left after the expired days go, p8's of yesterday (07_imports.sql) and
+-- p1's of two days ago (06_review.sql).
 SET search_path = public, healthcode;
 SET timezone = 'UTC';
 SELECT person_id(synthetic_identifier('460105', 1)) AS p1 \gset
 
 SELECT try($$SELECT create_travel_partitions('2019-11-30', '2019-12-01')$$) AS before_the_era;
 SELECT try(format('SELECT import_travel(%L)', format('[{"person_id": %s, "place": "460105", "at": "2019-11-30T10:00:00+08:00"}]', :p1))) AS stay_before_the_era;
-SELECT try($$SELECT create_travel_partitions(NULL, '2020-01-01')$$) AS null_first;
-SELECT try($$SELECT create_travel_partitions('2020-01-01', NULL)$$) AS null_last;
+-- no day given: every day kept, from the first to a week ahead, whatever
+-- the data (made by the imports before already)
+SELECT create_travel_partitions(NULL, NULL) BETWEEN 0 AND 1 AS imports_made_them_already;
+SELECT count(*) = 0 AS every_kept_day_has_its_partition
+  FROM generate_series(_travel_first_day(), (now() AT TIME ZONE 'Asia/Shanghai')::date + 7, interval '1 day') g
+ WHERE to_regclass('healthcode.travel_' || to_char(g, 'YYYYMMDD')) IS NULL;
+SELECT count(*) AS kept_days_before_the_first
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'healthcode.travel'::regclass
+   AND to_date(substr(c.relname, 8), 'YYYYMMDD') < _travel_first_day();
 SELECT try($$SELECT create_travel_partitions('-infinity', '2020-01-01')$$) AS infinite_first;
 SELECT try($$SELECT create_travel_partitions('2020-01-01', 'infinity')$$) AS infinite_last;
 SELECT try($$SELECT create_travel_partitions('2020-01-01', '2031-01-01')$$) AS eleven_years;
@@ -20,7 +29,7 @@ SELECT create_travel_partitions('2020-02-01', '2020-02-03') AS made, create_trav
 SELECT try($$SELECT drop_expired_travel_partitions(NULL)$$) AS null_margin;
 SELECT try($$SELECT drop_expired_travel_partitions('-1 day')$$) AS negative_margin;
 SELECT try($$SELECT drop_expired_travel_partitions('1000000 years')$$) ~ '^22023: .*margin' AS huge_margin_names_margin;
--- the expired days are the old ones: 2020-01-01 (06_review.sql) and those made above
+-- the expired days are the old ones made above
 SELECT * FROM drop_expired_travel_partitions();
 SELECT count(*) AS travel_rows FROM travel;
 

@@ -167,6 +167,25 @@ policy_at(const engine *e, int64_t t, const hc_policy *fallback)
 	return best ? best : fallback;
 }
 
+/* How long expiring evidence counts at t: the national version in force
+ * then says (a regional version cannot widen what every region keeps). */
+static int64_t
+kept_at(const engine *e, int64_t t, const hc_policy *fallback)
+{
+	const hc_policy *best = NULL;
+	size_t		i;
+
+	for (i = 0; i < e->n_pol; i++)
+	{
+		const hc_policy *p = &e->pol[i];
+
+		if (p->rank == 0 && p->valid_from <= t && t < p->valid_until &&
+			(best == NULL || p->valid_from >= best->valid_from))
+			best = p;
+	}
+	return (int64_t) (best ? best : fallback)->evidence_kept_days * HC_USECS_PER_DAY;
+}
+
 /* ---- check-ins ----------------------------------------------------------- */
 
 static bool
@@ -338,7 +357,7 @@ manual_release_after(const engine *e, int64_t start)
 /* ---- triggers in one policy period --------------------------------------- */
 
 static void
-period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
+period_triggers(engine *e, const hc_policy *p, int64_t kept, int64_t pf, int64_t pu)
 {
 	int64_t		window = (int64_t) p->lookback_days * HC_USECS_PER_DAY;
 	size_t		i;
@@ -393,12 +412,16 @@ period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
 		}
 		end = t_min(end, release);
 		end = t_min(end, manual_release_after(e, ev->at));
+		if (k->expires)
+			end = t_min(end, hc_time_add(ev->at, kept));
 		add_ivl(e, t_max(ev->at, pf), t_min(end, pu), IVL_TRIGGER, colour, k->rule, (int32_t) i);
 	}
 
 	/* The periodic-test requirement: overdue between a test's validity end
 	 * and the next test; the grace period after registration counts like a
-	 * test taken at registration. */
+	 * test taken at registration. A test stands for the last one for as
+	 * long as it is kept (kept after it): after that, until the next, the
+	 * registration does again, as if the test had never been. */
 	if (p->periodic_testing)
 	{
 		int64_t		registered = HC_TIME_POS_INF;
@@ -416,6 +439,14 @@ period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
 
 			add_ivl(e, t_max(due, pf), t_min(next, pu), IVL_TRIGGER, (hc_colour) kr->colour,
 					kr->rule, reg_idx);
+			for (k = 0; k < e->n_negatives; k++)
+			{
+				int64_t		gone = hc_time_add(e->negatives[k], kept);
+
+				next = k + 1 < e->n_negatives ? e->negatives[k + 1] : HC_TIME_POS_INF;
+				add_ivl(e, t_max(t_max(due, gone), pf), t_min(next, pu), IVL_TRIGGER,
+						(hc_colour) kr->colour, kr->rule, reg_idx);
+			}
 		}
 		for (k = 0; k < e->n_negatives; k++)
 		{
@@ -423,6 +454,7 @@ period_triggers(engine *e, const hc_policy *p, int64_t pf, int64_t pu)
 			int64_t		due = negative_valid_end(e->negatives[k], p);
 			int64_t		next = k + 1 < e->n_negatives ? e->negatives[k + 1] : HC_TIME_POS_INF;
 
+			next = t_min(next, hc_time_add(e->negatives[k], kept));
 			add_ivl(e, t_max(due, pf), t_min(next, pu), IVL_TRIGGER, (hc_colour) kn->colour,
 					kn->rule, e->negative_idx[k]);
 		}
@@ -903,7 +935,7 @@ hc_status_compute(const hc_event *events, size_t n_events,
 			j++;
 		if (j + 1 < n_bounds)
 			pu = bounds[j + 1];
-		period_triggers(&e, policy_at(&e, pf, &fallback), pf, pu);
+		period_triggers(&e, policy_at(&e, pf, &fallback), kept_at(&e, pf, &fallback), pf, pu);
 		i = j;
 	}
 

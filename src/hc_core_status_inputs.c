@@ -72,9 +72,28 @@ hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out)
 	return HC_OK;
 }
 
+/* Too old to change any colour: see hc_inputs_hold_expired. */
+static bool
+expired(const hc_event *e, int64_t horizon, int64_t kept_from)
+{
+	return (hc_event_windowed(e->kind) && e->at < horizon) ||
+		(hc_event_expires(e->kind) && e->at < kept_from);
+}
+
+bool
+hc_inputs_hold_expired(const hc_event *events, size_t n_events, int64_t horizon, int64_t kept_from)
+{
+	size_t		i;
+
+	for (i = 0; i < n_events; i++)
+		if (expired(&events[i], horizon, kept_from))
+			return true;
+	return false;
+}
+
 size_t
 hc_inputs_keep(const hc_event *events, size_t n_events, int64_t horizon,
-			   int64_t *reexamined, size_t n_reexamined, hc_event *out)
+			   int64_t kept_from, int64_t *reexamined, size_t n_reexamined, hc_event *out)
 {
 	size_t		i,
 				n = 0;
@@ -85,7 +104,7 @@ hc_inputs_keep(const hc_event *events, size_t n_events, int64_t horizon,
 	{
 		const hc_event *e = &events[i];
 
-		if (hc_event_windowed(e->kind) && e->at < horizon)
+		if (expired(e, horizon, kept_from))
 			continue;
 		if ((e->kind == HC_EV_STAY_HIGH || e->kind == HC_EV_STAY_MEDIUM) && n_reexamined > 0 &&
 			bsearch(&e->ref, reexamined, n_reexamined, sizeof(int64_t), hc_cmp_i64) != NULL)

@@ -50,6 +50,14 @@
  *   the colour of an instant is the override's, else the highest colour of
  *   the active triggers, else green; the reasons are the override, else the
  *   active triggers of that colour (one per rule and place: the latest).
+ *   retention: evidence of a kind that expires (every kind but overrides,
+ *     releases, doses, pushed reds and the registration) counts at an
+ *     instant only within the evidence_kept_days of the national version
+ *     in force then (regional versions cannot change it): a trigger ends
+ *     that many days after its event at the latest, and a negative test
+ *     no longer stands for the last test (periodic testing falls back on
+ *     the registration). So evidence older than that, once deleted, was
+ *     already changing nothing: retention never changes a colour.
  *   vaccinated: at least vaccinated_min_doses distinct doses given.
  *   a negative test counts for negative_test_valid_hours; in calendar mode
  *   through the end of the day that many whole days after sampling.
@@ -175,6 +183,8 @@ typedef struct hc_event_kind_info
 	hc_rule		rule;			/* the rule its reasons report, or 0: none */
 	bool		windowed;		/* counts for lookback_days only (see
 								 * hc_event_windowed) */
+	bool		expires;		/* counts for the national evidence_kept_days
+								 * only (see hc_event_expires) */
 	hc_kind_value value;
 } hc_event_kind_info;
 
@@ -203,6 +213,7 @@ typedef struct hc_policy
 	bool		periodic_testing;
 	bool		calendar_days;
 	bool		two_negatives_release_yellow;
+	int32_t		evidence_kept_days;	/* read from national versions only */
 } hc_policy;
 
 /*
@@ -230,7 +241,7 @@ typedef struct hc_policy_field
 	int32_t		max;
 } hc_policy_field;
 
-#define HC_POLICY_N_FIELDS 14
+#define HC_POLICY_N_FIELDS 15
 extern const hc_policy_field hc_policy_fields[HC_POLICY_N_FIELDS];
 
 /* A field's value, widened to int64_t (a bool as 0 or 1), and setting it;
@@ -336,15 +347,25 @@ bool		hc_timeline_json(const hc_timeline *t, const hc_event *events,
  * that gathers evidence leaves out the same kinds before the horizon, and
  * so does a recomputation from packed inputs. */
 bool		hc_event_windowed(int32_t kind);
+/* Kinds that count for the national evidence_kept_days only (the table of
+ * kinds says which): evidence of them older than that changes no colour. */
+bool		hc_event_expires(int32_t kind);
 /* Appends the events, packed, to out. HC_ERR_ARGUMENT when there are more
  * than HC_STATUS_MAX_EVENTS. */
 hc_status	hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out);
 /* What a recomputation after a risk-area change keeps of a person's
- * unpacked inputs: every event but the windowed ones before horizon and
- * the stays whose ref is among the re-examined ones (sorted in place
- * here). Writes them to out (room for n_events) and returns how many. */
+ * unpacked inputs: every event but the windowed ones before horizon, the
+ * expiring ones before kept_from and the stays whose ref is among the
+ * re-examined ones (sorted in place here). Writes them to out (room for
+ * n_events) and returns how many. */
 size_t		hc_inputs_keep(const hc_event *events, size_t n_events, int64_t horizon,
-						   int64_t *reexamined, size_t n_reexamined, hc_event *out);
+						   int64_t kept_from, int64_t *reexamined, size_t n_reexamined,
+						   hc_event *out);
+/* Whether any event is one hc_inputs_keep would leave out for its age:
+ * windowed before horizon or expiring before kept_from (retention looks
+ * for the stored inputs that still hold such). */
+bool		hc_inputs_hold_expired(const hc_event *events, size_t n_events, int64_t horizon,
+								   int64_t kept_from);
 /* Unpacks len bytes into a malloc'd array (*events, *n_events; free() it).
  * HC_ERR_LENGTH / HC_ERR_VERSION / HC_ERR_ARGUMENT, explained in detail,
  * for bytes that are not packed inputs; HC_ERR_NOMEM. */

@@ -181,6 +181,9 @@ read_legacy_policies(ArrayType *arr, MemoryContext cxt, int *n_policies)
 				 errmsg("the policy vector has %d values, not a multiple of %d", n, width)));
 	*n_policies = n / width;
 	policies = MemoryContextAllocZero(cxt, sizeof(hc_policy) * Max(*n_policies, 1));
+	/* fields 0.2.0 did not have (evidence_kept_days): the built-in default */
+	for (i = 0; i < *n_policies; i++)
+		hc_policy_default(&policies[i]);
 	for (i = 0; i < n; i++)
 	{
 		int64		v;
@@ -679,7 +682,7 @@ healthcode_status_from_stored_inputs(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		events = palloc((n_stored + n_stays + 1) * sizeof(hc_event));
-		n = hc_inputs_keep(stored, n_stored, horizon, reexamined, n_stays, events);
+		n = hc_inputs_keep(stored, n_stored, horizon, HC_TIME_NEG_INF, reexamined, n_stays, events);
 	}
 	PG_FINALLY();
 	{
@@ -712,4 +715,82 @@ Datum
 healthcode_timestamptz_us(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64((int64) PG_GETARG_TIMESTAMPTZ(0));
+}
+
+/*
+ * _inputs_hold_expired(inputs bytea, horizon timestamptz, kept_from timestamptz)
+ * RETURNS boolean
+ *
+ * Whether stored inputs still hold evidence too old to change any colour:
+ * windowed before horizon, or expiring before kept_from. Retention
+ * recalculates such people, so that no status row keeps what the evidence
+ * tables no longer do.
+ */
+PG_FUNCTION_INFO_V1(healthcode_inputs_hold_expired);
+Datum
+healthcode_inputs_hold_expired(PG_FUNCTION_ARGS)
+{
+	size_t		n;
+	hc_event   *events = unpack_inputs(PG_GETARG_BYTEA_PP(0), &n);
+	bool		held = hc_inputs_hold_expired(events, n, PG_GETARG_TIMESTAMPTZ(1),
+											  PG_GETARG_TIMESTAMPTZ(2));
+
+	free(events);
+	PG_RETURN_BOOL(held);
+}
+
+/*
+ * _inputs_kept(inputs bytea, horizon timestamptz, kept_from timestamptz)
+ * RETURNS bytea
+ *
+ * Stored inputs less the evidence too old to change any colour (windowed
+ * before horizon, expiring before kept_from): what retention keeps of a
+ * status row whose timeline those events no longer shape, without
+ * computing it again.
+ */
+PG_FUNCTION_INFO_V1(healthcode_inputs_kept);
+Datum
+healthcode_inputs_kept(PG_FUNCTION_ARGS)
+{
+	size_t		n;
+	hc_event   *events = unpack_inputs(PG_GETARG_BYTEA_PP(0), &n);
+	hc_buf		packed = {0};
+	hc_status	rc;
+	bytea	   *result;
+
+	n = hc_inputs_keep(events, n, PG_GETARG_TIMESTAMPTZ(1), PG_GETARG_TIMESTAMPTZ(2), NULL, 0, events);
+	rc = hc_inputs_pack(events, n, &packed);
+	free(events);
+	if (rc != HC_OK)
+	{
+		hc_buf_free(&packed);
+		report_nomem();
+	}
+	result = (bytea *) palloc(VARHDRSZ + packed.len);
+	SET_VARSIZE(result, VARHDRSZ + packed.len);
+	memcpy(VARDATA(result), packed.data, packed.len);
+	hc_buf_free(&packed);
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * _policy_default(field text) RETURNS integer
+ *
+ * The built-in default of an integer policy field (the engine's table of
+ * fields): what a national version that leaves a national-only field
+ * NULL stands for.
+ */
+PG_FUNCTION_INFO_V1(healthcode_policy_default);
+Datum
+healthcode_policy_default(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int			i;
+
+	for (i = 0; i < HC_POLICY_N_FIELDS; i++)
+		if (hc_policy_fields[i].type == HC_POLICY_INT && strcmp(hc_policy_fields[i].name, name) == 0)
+			PG_RETURN_INT32((int32) hc_policy_fields[i].dflt);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("no integer policy field is called %s", quote_literal_cstr(name))));
 }

@@ -127,3 +127,10 @@ SELECT revoke_key(key_id, 'demo: key compromised') FROM trust_list WHERE region 
 SELECT v.reason, count(*) AS beijing_codes
   FROM public.demo_code c JOIN person p ON p.id = c.person_id, verify(c.code) v
  WHERE p.region LIKE '11%' GROUP BY v.reason;
+
+\echo
+\echo '== 9. The daily job: retention. Every table that names a person has its rule, set by the nation;'
+\echo 'the status engine applies the same rule, so nothing the job removes changes a colour:'
+SELECT tbl, time_column, removes_before::date AS removes_before, rule
+  FROM retention_plan() WHERE removes_before IS NOT NULL;
+CALL apply_retention();

@@ -52,6 +52,12 @@ CREATE TABLE @extschema@.policy (
                 CHECK (regional_lookback_limit_days BETWEEN 1 AND 366)
                 CONSTRAINT regional_lookback_limit_days_is_national
                 CHECK (regional_lookback_limit_days IS NULL OR region = '000000'),
+  -- (national versions only: how long evidence counts, and is kept)
+  evidence_kept_days integer
+                CONSTRAINT evidence_kept_days_between_1_and_3660
+                CHECK (evidence_kept_days BETWEEN 1 AND 3660)
+                CONSTRAINT evidence_kept_days_is_national
+                CHECK (evidence_kept_days IS NULL OR region = '000000'),
   CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
   CONSTRAINT policy_natural_key UNIQUE (region, valid_from)
 );
@@ -77,6 +83,7 @@ COMMENT ON COLUMN @extschema@.policy.description_en IS 'What the version says, i
 COMMENT ON COLUMN @extschema@.policy.created_at IS 'When the version was recorded.';
 COMMENT ON COLUMN @extschema@.policy.max_code_lifetime IS 'The longest a code issued for a person of the region may live (issue_for, issue_for_subject): minutes, as a code on a phone is refreshed.';
 COMMENT ON COLUMN @extschema@.policy.paper_code_lifetime IS 'The longest a paper code (issue_paper_code: printed, for someone without a phone, marked as paper in its payload) may live; NULL: the region issues none.';
+COMMENT ON COLUMN @extschema@.policy.evidence_kept_days IS 'National versions only: how many days any piece of evidence (a test, a check-in, a declaration, a stay, a contact, a finding; not a dose or a manual decision) counts for a colour at most, and so how long it is kept (retention, apply_retention()); NULL: 90. A positive test nobody released stops counting then too.';
 COMMENT ON COLUMN @extschema@.policy.regional_lookback_limit_days IS 'National versions only: the longest lookback_days a regional version may have while this version is in force (NULL: the national lookback_days). With the national lookbacks, it sets how long windowed evidence is kept for everyone; a region never widens it.';
 
 -- The national default (DESIGN.md "Status rules"). It is part of the
@@ -132,7 +139,8 @@ CREATE TYPE @extschema@.engine_policy AS (
   symptoms_yellow               boolean,
   periodic_testing              boolean,
   calendar_days                 boolean,
-  two_negatives_release_yellow  boolean
+  two_negatives_release_yellow  boolean,
+  evidence_kept_days            integer
 );
 COMMENT ON TYPE @extschema@.engine_policy IS
   'Internal: a policy version as the status engine reads it, each attribute by its name.';
@@ -150,6 +158,17 @@ COMMENT ON COLUMN @extschema@.engine_policy.symptoms_yellow IS 'policy.symptoms_
 COMMENT ON COLUMN @extschema@.engine_policy.periodic_testing IS 'policy.periodic_testing.';
 COMMENT ON COLUMN @extschema@.engine_policy.calendar_days IS 'Whether policy.test_window is calendar_days.';
 COMMENT ON COLUMN @extschema@.engine_policy.two_negatives_release_yellow IS 'policy.two_negatives_release_yellow.';
+COMMENT ON COLUMN @extschema@.engine_policy.evidence_kept_days IS 'policy.evidence_kept_days, its default for NULL; the engine reads it from national versions only.';
+
+-- The built-in default of a policy field, from the engine's table of
+-- fields (src/hc_core_status_policy.c): what a national-only field left
+-- NULL stands for.
+CREATE FUNCTION @extschema@._policy_default(field text) RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_policy_default'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._policy_default(text) IS
+  'Internal: the built-in default of an integer policy field (the status engine''s table of fields).';
+REVOKE ALL ON FUNCTION @extschema@._policy_default(text) FROM PUBLIC;
 
 -- Every version on a region's chain, for the status engine.
 CREATE FUNCTION @extschema@._policy_versions(region text) RETURNS @extschema@.engine_policy[]
@@ -170,7 +189,9 @@ BEGIN ATOMIC
            p.symptoms_yellow,                                     -- symptoms_yellow
            p.periodic_testing,                                    -- periodic_testing
            p.test_window OPERATOR(pg_catalog.=) 'calendar_days',  -- calendar_days
-           p.two_negatives_release_yellow                         -- two_negatives_release_yellow
+           p.two_negatives_release_yellow,                        -- two_negatives_release_yellow
+           COALESCE(p.evidence_kept_days,                         -- evidence_kept_days
+                    @extschema@._policy_default('evidence_kept_days'))
          )::@extschema@.engine_policy ORDER BY p.id), '{}')
     FROM @extschema@.policy p
    WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_versions.region));
@@ -209,42 +230,77 @@ COMMENT ON FUNCTION @extschema@.policy_at(text, timestamptz) IS
 REVOKE ALL ON FUNCTION @extschema@.policy_at(text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.policy_at(text, timestamptz) TO healthcode_admin, healthcode_operator;
 
--- How long windowed evidence matters, and so how long it is kept: set by
--- the national versions alone (their lookbacks, and how far they let a
--- region reach), so that no region's operator can make every region's
--- data be kept longer. The longest window a national version allows that
--- is in force at some instant from `at` on: the one in force at `at`, at
--- each later start or end of a national version (where the version in force
--- may change, as policy_at picks it: the latest start among those in force),
--- and for ever after the last of them (at infinity: only that one).
-CREATE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
+-- How long evidence matters, and so how long it is kept: set by the
+-- national versions alone (their lookbacks, how far they let a region
+-- reach, how long they keep evidence), so that no region's operator can make
+-- every region's data be kept longer. The national versions that are in
+-- force at some instant from `at` on: the one in force at `at`, at each
+-- later start or end of a national version (where the version in force may
+-- change, as policy_at picks it: the latest start among those in force), and
+-- for ever after the last of them (at infinity: only that one).
+CREATE FUNCTION @extschema@._national_versions_from(at timestamptz) RETURNS SETOF @extschema@.policy
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
   WITH national AS (
-    SELECT p.id, p.valid_from, p.valid_until,
-           GREATEST(p.lookback_days, COALESCE(p.regional_lookback_limit_days, p.lookback_days)) AS days
-      FROM @extschema@.policy p WHERE p.region OPERATOR(pg_catalog.=) '000000'
+    SELECT p.* FROM @extschema@.policy p WHERE p.region OPERATOR(pg_catalog.=) '000000'
   ), instants AS (
-    SELECT _national_lookback_days.at AS t WHERE pg_catalog.isfinite(_national_lookback_days.at)
+    SELECT _national_versions_from.at AS t WHERE pg_catalog.isfinite(_national_versions_from.at)
     UNION
     SELECT n.valid_from FROM national n
-     WHERE n.valid_from OPERATOR(pg_catalog.>) _national_lookback_days.at AND pg_catalog.isfinite(n.valid_from)
+     WHERE n.valid_from OPERATOR(pg_catalog.>) _national_versions_from.at AND pg_catalog.isfinite(n.valid_from)
     UNION
-    SELECT n.valid_until FROM national n WHERE n.valid_until OPERATOR(pg_catalog.>) _national_lookback_days.at
+    SELECT n.valid_until FROM national n WHERE n.valid_until OPERATOR(pg_catalog.>) _national_versions_from.at
   )
-  SELECT COALESCE(pg_catalog.max(g.days), 14)
-    FROM (SELECT (SELECT n.days FROM national n
-                   WHERE n.valid_from OPERATOR(pg_catalog.<=) i.t
-                     AND (n.valid_until IS NULL OR i.t OPERATOR(pg_catalog.<) n.valid_until)
-                   ORDER BY n.valid_from DESC, n.id DESC LIMIT 1) AS days
-            FROM instants i
-          UNION ALL
-          SELECT (SELECT n.days FROM national n WHERE n.valid_until IS NULL
-                   ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)) g;
+  SELECT v.* FROM national v
+   WHERE v.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+           SELECT (SELECT n.id FROM national n
+                    WHERE n.valid_from OPERATOR(pg_catalog.<=) i.t
+                      AND (n.valid_until IS NULL OR i.t OPERATOR(pg_catalog.<) n.valid_until)
+                    ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)
+             FROM instants i
+           UNION ALL
+           SELECT (SELECT n.id FROM national n WHERE n.valid_until IS NULL
+                    ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)));
+END;
+COMMENT ON FUNCTION @extschema@._national_versions_from(timestamptz) IS
+  'Internal: the national policy versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
+REVOKE ALL ON FUNCTION @extschema@._national_versions_from(timestamptz) FROM PUBLIC;
+
+-- The longest window a national version from `at` on allows.
+CREATE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.max(GREATEST(v.lookback_days, COALESCE(v.regional_lookback_limit_days, v.lookback_days))),
+                  @extschema@._policy_default('lookback_days'))
+    FROM @extschema@._national_versions_from(_national_lookback_days.at) v;
 END;
 COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
   'Internal: the longest window (days: lookback_days, or regional_lookback_limit_days when larger) of the national versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
+
+-- The longest a national version from `at` on keeps evidence.
+CREATE FUNCTION @extschema@._national_kept_days(at timestamptz) RETURNS integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.max(COALESCE(v.evidence_kept_days, @extschema@._policy_default('evidence_kept_days'))),
+                  @extschema@._policy_default('evidence_kept_days'))
+    FROM @extschema@._national_versions_from(_national_kept_days.at) v;
+END;
+COMMENT ON FUNCTION @extschema@._national_kept_days(timestamptz) IS
+  'Internal: the longest evidence_kept_days (NULL: the built-in 90) of the national versions in force at some instant from at on.';
+REVOKE ALL ON FUNCTION @extschema@._national_kept_days(timestamptz) FROM PUBLIC;
+
+-- Evidence older than this changes no colour from at on (the status
+-- engine reads evidence_kept_days from the national version in force at
+-- each instant), whatever its kind; manual decisions, doses and pushed reds
+-- do not expire.
+CREATE FUNCTION @extschema@._evidence_kept_from(at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN _evidence_kept_from.at OPERATOR(pg_catalog.-)
+       pg_catalog.make_interval(days => @extschema@._national_kept_days(_evidence_kept_from.at));
+COMMENT ON FUNCTION @extschema@._evidence_kept_from(timestamptz) IS
+  'Internal: at minus the longest evidence_kept_days of the national versions in force at or after at (_national_kept_days). Evidence older than this cannot change a colour from at on.';
+REVOKE ALL ON FUNCTION @extschema@._evidence_kept_from(timestamptz) FROM PUBLIC;
 
 -- Windowed evidence older than this cannot change any colour from at on.
 CREATE FUNCTION @extschema@._evidence_horizon(at timestamptz) RETURNS timestamptz

@@ -296,3 +296,18 @@ RETURNS @extschema@.status_timeline
 COMMENT ON FUNCTION @extschema@._status_from_stored_inputs(bytea, bigint[], timestamptz[], text[], boolean[], @extschema@.engine_policy[], timestamptz, timestamptz) IS
   'Internal: one person''s status timeline from start on after a risk-area change: their stored inputs less the windowed events before horizon and the re-examined stays (stay_ids), plus those stays still risky (stay_high true high, false medium, NULL none).';
 REVOKE ALL ON FUNCTION @extschema@._status_from_stored_inputs(bytea, bigint[], timestamptz[], text[], boolean[], @extschema@.engine_policy[], timestamptz, timestamptz) FROM PUBLIC;
+
+-- Retention (80_retention.sql) looks for the stored inputs that still hold
+-- evidence the tables no longer keep, and recalculates their people.
+CREATE FUNCTION @extschema@._inputs_hold_expired(inputs bytea, horizon timestamptz, kept_from timestamptz)
+RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_inputs_hold_expired' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._inputs_hold_expired(bytea, timestamptz, timestamptz) IS
+  'Internal: whether packed status inputs hold evidence too old to change a colour: windowed before horizon, or of a kind that expires before kept_from.';
+REVOKE ALL ON FUNCTION @extschema@._inputs_hold_expired(bytea, timestamptz, timestamptz) FROM PUBLIC;
+CREATE FUNCTION @extschema@._inputs_kept(inputs bytea, horizon timestamptz, kept_from timestamptz)
+RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_inputs_kept' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._inputs_kept(bytea, timestamptz, timestamptz) IS
+  'Internal: packed status inputs less the evidence too old to change a colour (windowed before horizon, expiring before kept_from).';
+REVOKE ALL ON FUNCTION @extschema@._inputs_kept(bytea, timestamptz, timestamptz) FROM PUBLIC;

@@ -106,7 +106,15 @@ BEGIN
       SELECT o.person_id FROM new_rows n JOIN old_rows o USING (id)
        WHERE to_jsonb(n) - ignored <> to_jsonb(o) - ignored);
   ELSIF TG_OP = 'DELETE' THEN
-    persons := ARRAY(SELECT DISTINCT o.person_id FROM old_rows o);
+    -- (evidence older than its retention rule keeps (80_retention.sql)
+    -- changes no colour from now on, by the status engine's own rule:
+    -- removing it recalculates nobody; apply_retention trims the stored
+    -- inputs that still hold it)
+    EXECUTE format('SELECT ARRAY(SELECT DISTINCT o.person_id FROM old_rows o WHERE $1 IS NULL OR o.%I >= $1)',
+                   TG_ARGV[0])
+       INTO persons
+      USING (SELECT r.removes_before FROM @extschema@._retention_rules(statement_timestamp()) r
+              WHERE r.tbl = TG_TABLE_NAME);
   ELSE -- TRUNCATE
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
   END IF;

@@ -16,9 +16,7 @@ COMMENT ON FUNCTION @extschema@._create_travel_partitions_apart(date, date) IS
   'Internal: runs create_travel_partitions(first_day, last_day) in a background worker''s own transaction and waits for it; false when none could be used (in a worker, with a lock on travel or person already held, or no free worker slot).';
 REVOKE ALL ON FUNCTION @extschema@._create_travel_partitions_apart(date, date) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.create_travel_partitions(
-    first_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date - 1),
-    last_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date + 7))
+CREATE FUNCTION @extschema@.create_travel_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
@@ -31,7 +29,10 @@ DECLARE
   missing integer;
   schema_name text := '@extschema@';
 BEGIN
-  IF first_day IS NULL OR last_day IS NULL OR NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
+  -- (by default every day kept, whatever the data: 80_retention.sql)
+  first_day := coalesce(first_day, @extschema@._travel_first_day());
+  last_day := coalesce(last_day, (now() AT TIME ZONE 'Asia/Shanghai')::date + 7);
+  IF NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
     RAISE EXCEPTION 'first_day and last_day must be finite days' USING ERRCODE = '22023';
   END IF;
   IF first_day < date '2019-12-01' THEN
@@ -92,6 +93,6 @@ BEGIN
   RETURN made;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_travel_partitions(date, date) IS
-  'Creates the missing day partitions travel_YYYYMMDD for the days first_day..last_day (default: yesterday to a week ahead); returns how many it made.';
+  'Creates the missing day partitions travel_YYYYMMDD for the days first_day..last_day (default: from the first day kept, see retention_plan(), to a week ahead: every day, whatever the data, so that which partitions exist tells nothing); returns how many it made.';
 REVOKE ALL ON FUNCTION @extschema@.create_travel_partitions(date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_travel_partitions(date, date) TO healthcode_admin;

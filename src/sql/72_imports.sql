@@ -179,24 +179,20 @@ BEGIN
     '{person_id,identifier,place,at,source,venue}',
     '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}',
     'place text, at timestamptz, source text, venue text',
+    -- (a stay before the first day kept could change no colour and would
+    -- be dropped with its day: it is left out, and its day not made)
     $q$INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
        SELECT r.pid, p.region, r.place, r.at, COALESCE(r.source, 'telecom'), r.venue
          FROM recs r JOIN people p ON p.id = r.pid
-        WHERE $ok
+        WHERE $ok AND r.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
        ON CONFLICT DO NOTHING$q$,
-    -- the day partitions the stays go into, once the batch is known right;
-    -- only the days that hold a stay (a batch with one stay a year old
-    -- must not make the 365 empty days in between)
-    prepare => $q$
-      SELECT count(@extschema@.create_travel_partitions(d.day, d.day))
-        FROM (SELECT DISTINCT (r.at AT TIME ZONE 'Asia/Shanghai')::date AS day
-                FROM @extschema@._import_parse($1, 'travel', '{person_id,identifier,place,at,source,venue}',
-                       '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}')
-                     AS r(ord bigint, person_id bigint, identifier text, place text, at timestamptz,
-                          source text, venue text)) d$q$);
+    -- the day partitions, once the batch is known right: every day kept,
+    -- not the days of the batch (which days exist must not tell which
+    -- days some region imported)
+    prepare => $q$SELECT @extschema@.create_travel_partitions() WHERE $1 IS NOT NULL$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_travel(json) IS
-  'Imports stays: [{"person_id" or "identifier", "place" (a division code), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Creates the day partitions it needs; duplicates are skipped; returns how many were new.';
+  'Imports stays: [{"person_id" or "identifier", "place" (a division code), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Makes the day partitions of every day kept; duplicates, and stays before the first day kept (retention_plan(): they could change no colour), are skipped; returns how many were new.';
 REVOKE ALL ON FUNCTION @extschema@.import_travel(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.import_travel(json) TO healthcode_app, healthcode_operator;
 

@@ -25,6 +25,7 @@ CREATE TABLE @extschema@.correction (
            AND (status = 'pending' OR (decided_by IS NOT NULL AND pg_catalog.length(pg_catalog.btrim(decision_reason)) > 0)))
 );
 CREATE INDEX correction_pending ON @extschema@.correction (requested_at) WHERE status = 'pending';
+CREATE INDEX correction_requested_at ON @extschema@.correction USING brin (requested_at);
 COMMENT ON TABLE @extschema@.correction IS
   'Error correction (GB/T 38963): a person disputes one piece of evidence; an operator accepts (the evidence is removed, a copy kept here, the status follows) or rejects it, with a reason.';
 COMMENT ON COLUMN @extschema@.correction.id IS 'Correction request id.';

@@ -172,7 +172,10 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'decision_kept', 'decision_erasable', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
-  'start_consistency_check', 'purge_region']) f;
+  'start_consistency_check', 'purge_region',
+  -- retention: the daily job commits a batch at a time, so it runs as its
+  -- caller and calls its steps itself
+  'apply_retention', 'retention_plan', '_retention_rules', '_retention_delete', '_retention_statuses']) f;
 -- who inserts personal rows themselves draws their opaque ids
 INSERT INTO exp_fn SELECT g, '_next_id' FROM unnest(ARRAY['admin', 'operator']) g;
 -- the owner only: raw signing and pseudonyms, and every internal function,
@@ -182,7 +185,8 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
-  '_national_lookback_days', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
+  '_national_lookback_days', '_national_versions_from', '_national_kept_days', '_evidence_kept_from', '_policy_default',
+  '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',

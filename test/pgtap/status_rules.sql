@@ -233,8 +233,9 @@ SELECT pg_temp.test(:p_pos, 'positive', now() - interval '30 days', 'pos-1') IS 
 SELECT is(pg_temp.colour(:p_pos), 'red', 'a positive test 30 days ago is still red: it lasts until released');
 SELECT is(pg_temp.texts(:p_pos), 'positive test sampled on ' || pg_temp.cst_date(now() - interval '30 days'),
           'with the reason "positive test sampled on <date>"');
-SELECT is((SELECT valid_until FROM status(:p_pos)), 'infinity'::timestamptz,
-          'an unreleased positive test is red without end');
+SELECT is((SELECT valid_until FROM status(:p_pos)),
+          (SELECT sampled_at + interval '90 days' FROM test_result WHERE sample_id = 'pos-1'),
+          'an unreleased positive test is red until the national retention (evidence_kept_days, 90) ends it');
 
 -- red released: 14 consecutive normal check-ins and 2 negatives 24 h apart
 SELECT pg_temp.person('red released') AS p_rel \gset

@@ -437,7 +437,7 @@ CREATE TEMP TABLE batches AS SELECT
   jsonb_build_array(
     jsonb_build_object('person_id', :p_lab2, 'place', '330106', 'at', now() - interval '4 days', 'source', 'telecom'),
     jsonb_build_object('person_id', :p_lab2, 'place', '110105', 'at', now() - interval '4 days', 'source', 'telecom'),
-    jsonb_build_object('person_id', :p_lab2, 'place', '330108', 'at', now() - interval '30 days', 'source', 'transport'))
+    jsonb_build_object('person_id', :p_lab2, 'place', '330108', 'at', now() - interval '10 days', 'source', 'transport'))
     AS travel,
   jsonb_build_array(
     jsonb_build_object('person_id', :p_lab2, 'kind', 'secondary', 'exposure_at', now() - interval '2 days',

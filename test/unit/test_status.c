@@ -176,9 +176,9 @@ test_basic_rules(void)
 
 	e[0] = ev(HC_EV_POSITIVE_TEST, T(2022, 4, 1, 9));
 	r = compute(e, 1, &p, 1, now);
-	CHECK(colour_at(&r.tl, now) == HC_RED && colour_until(&r.tl, now) == HC_TIME_POS_INF &&
+	CHECK(colour_at(&r.tl, now) == HC_RED && colour_until(&r.tl, now) == T(2022, 4, 1, 9) + 90 * HC_USECS_PER_DAY &&
 		  rule_at(&r.tl, now) == HC_RULE_POSITIVE_TEST,
-		  "a positive test: red until released, whatever the time");
+		  "a positive test: red until released, or until the national retention (90 days) ends it");
 	hc_timeline_free(&r.tl);
 
 	e[0] = ev(HC_EV_CLOSE_CONTACT, T(2022, 4, 4, 9));
@@ -196,8 +196,8 @@ test_basic_rules(void)
 
 	e[0] = ev(HC_EV_SYMPTOMS, T(2022, 4, 5, 8));
 	r = compute(e, 1, &p, 1, now);
-	CHECK(colour_at(&r.tl, now) == HC_YELLOW && colour_until(&r.tl, now) == HC_TIME_POS_INF,
-		  "declared symptoms: yellow until released");
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && colour_until(&r.tl, now) == T(2022, 4, 5, 8) + 90 * HC_USECS_PER_DAY,
+		  "declared symptoms: yellow until released (or kept no more)");
 	hc_timeline_free(&r.tl);
 	p.symptoms_yellow = false;
 	r = compute(e, 1, &p, 1, now);
@@ -250,7 +250,7 @@ test_releases(void)
 
 	e[4] = with_value(ev(HC_EV_CHECKIN, T(2022, 4, 4, 9)), 381);
 	r = compute(e, n, &p, 1, now);
-	CHECK(colour_at(&r.tl, now) == HC_YELLOW && colour_until(&r.tl, now) == HC_TIME_POS_INF &&
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && colour_until(&r.tl, now) == T(2022, 4, 4, 9) + 90 * HC_USECS_PER_DAY &&
 		  rule_at(&r.tl, T(2022, 4, 17, 0)) == HC_RULE_ABNORMAL_CHECKIN,
 		  "a fever check-in breaks the run and is a yellow of its own, outlasting the stay's window");
 	hc_timeline_free(&r.tl);
@@ -290,13 +290,13 @@ test_releases(void)
 	for (d = 1; d <= 14; d++)
 		e[n++] = ev(HC_EV_CHECKIN, T(2022, 4, (unsigned) d, 9));
 	r = compute(e, n, &p, 1, now);
-	CHECK(colour_until(&r.tl, now) == HC_TIME_POS_INF,
+	CHECK(colour_until(&r.tl, now) == T(2022, 4, 1, 9) + 90 * HC_USECS_PER_DAY,
 		  "check-ins alone do not release red when the policy asks for 2 negative tests");
 	hc_timeline_free(&r.tl);
 	e[n++] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 10, 9));
 	e[n++] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 10, 20));
 	r = compute(e, n, &p, 1, now);
-	CHECK(colour_until(&r.tl, now) == HC_TIME_POS_INF, "two negatives 11 h apart count as one");
+	CHECK(colour_until(&r.tl, now) == T(2022, 4, 1, 9) + 90 * HC_USECS_PER_DAY, "two negatives 11 h apart count as one");
 	hc_timeline_free(&r.tl);
 	e[n - 1].at = T(2022, 4, 12, 9);
 	r = compute(e, n, &p, 1, now);
@@ -447,6 +447,21 @@ test_policies(void)
 	r = compute(e, 2, p, 1, now);
 	CHECK(colour_until(&r.tl, now) == T(2022, 4, 8, 0),
 		  "calendar mode: a 48-hour test counts through the end of the second day after");
+	hc_timeline_free(&r.tl);
+	/* kept 3 days: overdue since the test, then since the registration */
+	p[0].calendar_days = false;
+	p[0].evidence_kept_days = 3;
+	e[1].ref = 41;
+	r = compute(e, 2, p, 1, now);
+	{
+		const hc_segment *a = segment_at(&r.tl, T(2022, 4, 7, 9));
+		const hc_segment *b = segment_at(&r.tl, T(2022, 4, 8, 9));
+
+		CHECK(a && b && a->colour == HC_YELLOW && b->colour == HC_YELLOW && a->until == T(2022, 4, 8, 8) &&
+			  e[r.tl.reasons[a->first_reason].event].ref == 41 &&
+			  e[r.tl.reasons[b->first_reason].event].kind == HC_EV_REGISTERED,
+			  "periodic testing, a test kept no more: overdue still, the reason the registration again");
+	}
 	hc_timeline_free(&r.tl);
 }
 
@@ -612,7 +627,9 @@ test_properties(void)
 				bad_later = 0,
 				bad_order = 0,
 				bad_shape = 0,
-				bad_json = 0;
+				bad_json = 0,
+				bad_kept = 0,
+				kept_rounds = 0;
 
 	for (round = 0; round < 2000; round++)
 	{
@@ -680,6 +697,48 @@ test_properties(void)
 		}
 		if (!same_state_at(&r1.tl, e, &r2.tl, e, from2))
 			bad_later++;
+		/* retention: a timeline computed later from the evidence less what
+		 * expired by then agrees at every later instant */
+		{
+			hc_event	kept_ev[40];
+			size_t		n_kept = 0;
+			int64_t		from3 = from1 + (int64_t) rnd(30 * 24) * HOUR;
+			int64_t		kept_from = from3 - (int64_t) 3 * HC_USECS_PER_DAY;
+			result		r4,
+						r5;
+
+			for (i = 0; i < n; i++)
+				if (!(hc_event_expires(e[i].kind) && e[i].at < kept_from))
+					kept_ev[n_kept++] = e[i];
+			/* every national version keeps 3 days: the random ones too */
+			{
+				hc_policy	p3[5];
+
+				memcpy(p3, p, np * sizeof(hc_policy));
+				for (i = 0; i < np; i++)
+					p3[i].evidence_kept_days = 3;
+				p3[np] = defaults();
+				p3[np].evidence_kept_days = 3;
+				r4 = compute(e, n, p3, np + 1, from1);
+				r5 = compute(kept_ev, n_kept, p3, np + 1, from3);
+				for (k = 0; k < 50 && r4.st == HC_OK && r5.st == HC_OK; k++)
+				{
+					int64_t		t = from3 + (int64_t) rnd(40 * 24 * 60) * 60 * HC_USECS_PER_SEC;
+
+					if (!same_state_at(&r4.tl, e, &r5.tl, kept_ev, t))
+					{
+						if (bad_kept++ == 0)
+							DIAG("round %d: dropping expired evidence changes a later instant", round);
+						break;
+					}
+				}
+				if (r4.st != HC_OK || r5.st != HC_OK)
+					bad_kept++;
+				kept_rounds++;
+				hc_timeline_free(&r4.tl);
+				hc_timeline_free(&r5.tl);
+			}
+		}
 		/* the order of the evidence never shows */
 		if (!hc_timeline_json(&r1.tl, e, &c1, &n1) || !hc_timeline_json(&r3.tl, shuffled, &c3, &n3) ||
 			strcmp(c1.data, c3.data) != 0 || strcmp(n1.data, n3.data) != 0)
@@ -701,6 +760,9 @@ test_properties(void)
 	CHECK(bad_later == 0, "2000 random cases: a timeline computed later agrees with one computed earlier at every later instant (%d bad)", bad_later);
 	CHECK(bad_order == 0, "2000 random cases: the order of the evidence never changes the result (%d bad)", bad_order);
 	CHECK(bad_json == 0, "2000 random cases: the JSON is an array (%d bad)", bad_json);
+	CHECK(bad_kept == 0 && kept_rounds > 500,
+		  "%d random cases: evidence expired under a 3-day national retention, left out, changes no later instant (%d bad)",
+		  kept_rounds, bad_kept);
 }
 
 /* Packed inputs: a round trip keeps every event, in one canonical order
@@ -798,10 +860,23 @@ test_inputs_codec(void)
 		stored[3].ref = 90;		/* windowed, before the horizon: dropped */
 		stored[4] = ev(HC_EV_VACCINATION, T(2022, 3, 1, 10));
 		stored[4].value = 1;		/* before the horizon, not windowed: kept */
-		k = hc_inputs_keep(stored, 5, T(2022, 3, 20, 0), reexamined, 2, kept);
+		k = hc_inputs_keep(stored, 5, T(2022, 3, 20, 0), HC_TIME_NEG_INF, reexamined, 2, kept);
 		CHECK(k == 3 && kept[0].ref == 78 && kept[1].ref == 500 && kept[2].kind == HC_EV_VACCINATION,
 			  "inputs kept after a risk-area change: all but the re-examined stays and windowed events before the horizon");
+		k = hc_inputs_keep(stored, 5, T(2022, 3, 20, 0), T(2022, 4, 3, 9) + 1, NULL, 0, kept);
+		CHECK(k == 2 && kept[0].ref == 78 && kept[1].kind == HC_EV_VACCINATION,
+			  "inputs kept: expiring events before kept_from go, a dose (which never expires) stays");
+		CHECK(hc_inputs_hold_expired(stored, 5, T(2022, 3, 20, 0), HC_TIME_NEG_INF) &&
+			  !hc_inputs_hold_expired(stored + 1, 2, T(2022, 3, 20, 0), HC_TIME_NEG_INF) &&
+			  hc_inputs_hold_expired(stored + 1, 2, T(2022, 3, 20, 0), T(2022, 4, 3, 9) + 1),
+			  "inputs hold expired events: a windowed one before the horizon, an expiring one before kept_from");
 	}
+	CHECK(hc_event_expires(HC_EV_POSITIVE_TEST) && hc_event_expires(HC_EV_CHECKIN) &&
+		  hc_event_expires(HC_EV_STAY_HIGH) && !hc_event_expires(HC_EV_VACCINATION) &&
+		  !hc_event_expires(HC_EV_OVERRIDE) && !hc_event_expires(HC_EV_RELEASE) &&
+		  !hc_event_expires(HC_EV_PUSHED_RED) && !hc_event_expires(HC_EV_REGISTERED) &&
+		  !hc_event_expires(0),
+		  "kinds: evidence expires, manual decisions, doses, pushed reds and the registration do not");
 	CHECK(hc_event_windowed(HC_EV_STAY_MEDIUM) && hc_event_windowed(HC_EV_FINDING) &&
 		  !hc_event_windowed(HC_EV_VACCINATION) && !hc_event_windowed(HC_EV_REGISTERED),
 		  "inputs: stays and findings are windowed, vaccinations and the registration are not");
@@ -934,7 +1009,7 @@ test_policy_fields(void)
 		"rank", "valid_from", "valid_until", "lookback_days", "quarantine_days_red",
 		"quarantine_days_yellow", "red_release_negative_tests", "negative_test_valid_hours",
 		"fever_tenths", "vaccinated_min_doses", "symptoms_yellow", "periodic_testing",
-		"calendar_days", "two_negatives_release_yellow",
+		"calendar_days", "two_negatives_release_yellow", "evidence_kept_days",
 	};
 	hc_policy	p;
 	char		detail[HC_DETAIL_LEN];
@@ -965,7 +1040,7 @@ test_policy_fields(void)
 		  p.lookback_days == 14 && p.quarantine_days_red == 14 && p.quarantine_days_yellow == 7 &&
 		  p.red_release_negative_tests == 2 && p.negative_test_valid_hours == 48 && p.fever_tenths == 373 &&
 		  p.vaccinated_min_doses == 2 && p.symptoms_yellow && !p.periodic_testing && !p.calendar_days &&
-		  p.two_negatives_release_yellow,
+		  p.two_negatives_release_yellow && p.evidence_kept_days == 90,
 		  "policy fields: the defaults are the national default version's");
 	CHECK(hc_policy_valid(&p, detail, sizeof(detail)), "policy fields: the defaults are valid");
 

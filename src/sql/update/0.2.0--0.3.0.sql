@@ -94,7 +94,8 @@ CREATE TYPE @extschema@.engine_policy AS (
   symptoms_yellow               boolean,
   periodic_testing              boolean,
   calendar_days                 boolean,
-  two_negatives_release_yellow  boolean
+  two_negatives_release_yellow  boolean,
+  evidence_kept_days            integer
 );
 COMMENT ON TYPE @extschema@.engine_policy IS
   'Internal: a policy version as the status engine reads it, each attribute by its name.';
@@ -112,6 +113,7 @@ COMMENT ON COLUMN @extschema@.engine_policy.symptoms_yellow IS 'policy.symptoms_
 COMMENT ON COLUMN @extschema@.engine_policy.periodic_testing IS 'policy.periodic_testing.';
 COMMENT ON COLUMN @extschema@.engine_policy.calendar_days IS 'Whether policy.test_window is calendar_days.';
 COMMENT ON COLUMN @extschema@.engine_policy.two_negatives_release_yellow IS 'policy.two_negatives_release_yellow.';
+COMMENT ON COLUMN @extschema@.engine_policy.evidence_kept_days IS 'policy.evidence_kept_days, its default for NULL; the engine reads it from national versions only.';
 
 -- _recompute's last argument is renamed (restayed -> changed_stays), which
 -- CREATE OR REPLACE cannot do
@@ -189,6 +191,21 @@ ALTER TABLE @extschema@.policy
     CONSTRAINT regional_lookback_limit_days_is_national
     CHECK (regional_lookback_limit_days IS NULL OR region = '000000');
 COMMENT ON COLUMN @extschema@.policy.regional_lookback_limit_days IS 'National versions only: the longest lookback_days a regional version may have while this version is in force (NULL: the national lookback_days). With the national lookbacks, it sets how long windowed evidence is kept for everyone; a region never widens it.';
+
+-- ---- retention of every personal table (55_policy.sql, 51_evidence.sql, 80_retention.sql)
+ALTER TABLE @extschema@.policy
+  ADD COLUMN evidence_kept_days integer
+    CONSTRAINT evidence_kept_days_between_1_and_3660
+    CHECK (evidence_kept_days BETWEEN 1 AND 3660)
+    CONSTRAINT evidence_kept_days_is_national
+    CHECK (evidence_kept_days IS NULL OR region = '000000');
+COMMENT ON COLUMN @extschema@.policy.evidence_kept_days IS 'National versions only: how many days any piece of evidence (a test, a check-in, a declaration, a stay, a contact, a finding; not a dose or a manual decision) counts for a colour at most, and so how long it is kept (retention, apply_retention()); NULL: 90. A positive test nobody released stops counting then too.';
+CREATE INDEX declaration_declared_at ON @extschema@.declaration USING brin (declared_at);
+CREATE INDEX test_result_sampled_at ON @extschema@.test_result USING brin (sampled_at);
+CREATE INDEX contact_exposure_at ON @extschema@.contact USING brin (exposure_at);
+CREATE INDEX checkin_at ON @extschema@.checkin USING brin (at);
+CREATE INDEX audit_finding_found_at ON @extschema@.audit_finding USING brin (found_at);
+CREATE INDEX correction_requested_at ON @extschema@.correction USING brin (requested_at);
 
 -- ---- status history in the order of writing, its ids opaque (60_status.sql) ----------
 -- (the entries of 0.2.0 are stamped in the order they lie, their ids in order)
@@ -376,7 +393,7 @@ CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_horizon _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_lookback_days _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _trust_list_guard _work_concerns _work_pending _work_stays_of _work_stays_sql audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept drop_expired_revocations enable_subscription erase_person format_version generate_population issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -540,6 +557,16 @@ COMMENT ON FUNCTION @extschema@._policy_truncate_guard() IS
   'Trigger: TRUNCATE would remove the built-in national default version.';
 REVOKE ALL ON FUNCTION @extschema@._policy_truncate_guard() FROM PUBLIC;
 
+-- The built-in default of a policy field, from the engine's table of
+-- fields (src/hc_core_status_policy.c): what a national-only field left
+-- NULL stands for.
+CREATE OR REPLACE FUNCTION @extschema@._policy_default(field text) RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_policy_default'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._policy_default(text) IS
+  'Internal: the built-in default of an integer policy field (the status engine''s table of fields).';
+REVOKE ALL ON FUNCTION @extschema@._policy_default(text) FROM PUBLIC;
+
 -- Every version on a region's chain, for the status engine.
 CREATE OR REPLACE FUNCTION @extschema@._policy_versions(region text) RETURNS @extschema@.engine_policy[]
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
@@ -559,7 +586,9 @@ BEGIN ATOMIC
            p.symptoms_yellow,                                     -- symptoms_yellow
            p.periodic_testing,                                    -- periodic_testing
            p.test_window OPERATOR(pg_catalog.=) 'calendar_days',  -- calendar_days
-           p.two_negatives_release_yellow                         -- two_negatives_release_yellow
+           p.two_negatives_release_yellow,                        -- two_negatives_release_yellow
+           COALESCE(p.evidence_kept_days,                         -- evidence_kept_days
+                    @extschema@._policy_default('evidence_kept_days'))
          )::@extschema@.engine_policy ORDER BY p.id), '{}')
     FROM @extschema@.policy p
    WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_versions.region));
@@ -568,42 +597,77 @@ COMMENT ON FUNCTION @extschema@._policy_versions(text) IS
   'Internal: every policy version on a region''s chain, as the status engine reads them.';
 REVOKE ALL ON FUNCTION @extschema@._policy_versions(text) FROM PUBLIC;
 
--- How long windowed evidence matters, and so how long it is kept: set by
--- the national versions alone (their lookbacks, and how far they let a
--- region reach), so that no region's operator can make every region's
--- data be kept longer. The longest window a national version allows that
--- is in force at some instant from `at` on: the one in force at `at`, at
--- each later start or end of a national version (where the version in force
--- may change, as policy_at picks it: the latest start among those in force),
--- and for ever after the last of them (at infinity: only that one).
-CREATE OR REPLACE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
+-- How long evidence matters, and so how long it is kept: set by the
+-- national versions alone (their lookbacks, how far they let a region
+-- reach, how long they keep evidence), so that no region's operator can make
+-- every region's data be kept longer. The national versions that are in
+-- force at some instant from `at` on: the one in force at `at`, at each
+-- later start or end of a national version (where the version in force may
+-- change, as policy_at picks it: the latest start among those in force), and
+-- for ever after the last of them (at infinity: only that one).
+CREATE OR REPLACE FUNCTION @extschema@._national_versions_from(at timestamptz) RETURNS SETOF @extschema@.policy
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
   WITH national AS (
-    SELECT p.id, p.valid_from, p.valid_until,
-           GREATEST(p.lookback_days, COALESCE(p.regional_lookback_limit_days, p.lookback_days)) AS days
-      FROM @extschema@.policy p WHERE p.region OPERATOR(pg_catalog.=) '000000'
+    SELECT p.* FROM @extschema@.policy p WHERE p.region OPERATOR(pg_catalog.=) '000000'
   ), instants AS (
-    SELECT _national_lookback_days.at AS t WHERE pg_catalog.isfinite(_national_lookback_days.at)
+    SELECT _national_versions_from.at AS t WHERE pg_catalog.isfinite(_national_versions_from.at)
     UNION
     SELECT n.valid_from FROM national n
-     WHERE n.valid_from OPERATOR(pg_catalog.>) _national_lookback_days.at AND pg_catalog.isfinite(n.valid_from)
+     WHERE n.valid_from OPERATOR(pg_catalog.>) _national_versions_from.at AND pg_catalog.isfinite(n.valid_from)
     UNION
-    SELECT n.valid_until FROM national n WHERE n.valid_until OPERATOR(pg_catalog.>) _national_lookback_days.at
+    SELECT n.valid_until FROM national n WHERE n.valid_until OPERATOR(pg_catalog.>) _national_versions_from.at
   )
-  SELECT COALESCE(pg_catalog.max(g.days), 14)
-    FROM (SELECT (SELECT n.days FROM national n
-                   WHERE n.valid_from OPERATOR(pg_catalog.<=) i.t
-                     AND (n.valid_until IS NULL OR i.t OPERATOR(pg_catalog.<) n.valid_until)
-                   ORDER BY n.valid_from DESC, n.id DESC LIMIT 1) AS days
-            FROM instants i
-          UNION ALL
-          SELECT (SELECT n.days FROM national n WHERE n.valid_until IS NULL
-                   ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)) g;
+  SELECT v.* FROM national v
+   WHERE v.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+           SELECT (SELECT n.id FROM national n
+                    WHERE n.valid_from OPERATOR(pg_catalog.<=) i.t
+                      AND (n.valid_until IS NULL OR i.t OPERATOR(pg_catalog.<) n.valid_until)
+                    ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)
+             FROM instants i
+           UNION ALL
+           SELECT (SELECT n.id FROM national n WHERE n.valid_until IS NULL
+                    ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)));
+END;
+COMMENT ON FUNCTION @extschema@._national_versions_from(timestamptz) IS
+  'Internal: the national policy versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
+REVOKE ALL ON FUNCTION @extschema@._national_versions_from(timestamptz) FROM PUBLIC;
+
+-- The longest window a national version from `at` on allows.
+CREATE OR REPLACE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.max(GREATEST(v.lookback_days, COALESCE(v.regional_lookback_limit_days, v.lookback_days))),
+                  @extschema@._policy_default('lookback_days'))
+    FROM @extschema@._national_versions_from(_national_lookback_days.at) v;
 END;
 COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
   'Internal: the longest window (days: lookback_days, or regional_lookback_limit_days when larger) of the national versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
+
+-- The longest a national version from `at` on keeps evidence.
+CREATE OR REPLACE FUNCTION @extschema@._national_kept_days(at timestamptz) RETURNS integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.max(COALESCE(v.evidence_kept_days, @extschema@._policy_default('evidence_kept_days'))),
+                  @extschema@._policy_default('evidence_kept_days'))
+    FROM @extschema@._national_versions_from(_national_kept_days.at) v;
+END;
+COMMENT ON FUNCTION @extschema@._national_kept_days(timestamptz) IS
+  'Internal: the longest evidence_kept_days (NULL: the built-in 90) of the national versions in force at some instant from at on.';
+REVOKE ALL ON FUNCTION @extschema@._national_kept_days(timestamptz) FROM PUBLIC;
+
+-- Evidence older than this changes no colour from at on (the status
+-- engine reads evidence_kept_days from the national version in force at
+-- each instant), whatever its kind; manual decisions, doses and pushed reds
+-- do not expire.
+CREATE OR REPLACE FUNCTION @extschema@._evidence_kept_from(at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN _evidence_kept_from.at OPERATOR(pg_catalog.-)
+       pg_catalog.make_interval(days => @extschema@._national_kept_days(_evidence_kept_from.at));
+COMMENT ON FUNCTION @extschema@._evidence_kept_from(timestamptz) IS
+  'Internal: at minus the longest evidence_kept_days of the national versions in force at or after at (_national_kept_days). Evidence older than this cannot change a colour from at on.';
+REVOKE ALL ON FUNCTION @extschema@._evidence_kept_from(timestamptz) FROM PUBLIC;
 
 -- Windowed evidence older than this cannot change any colour from at on.
 CREATE OR REPLACE FUNCTION @extschema@._evidence_horizon(at timestamptz) RETURNS timestamptz
@@ -963,6 +1027,22 @@ COMMENT ON FUNCTION @extschema@._status_from_stored_inputs(bytea, bigint[], time
   'Internal: one person''s status timeline from start on after a risk-area change: their stored inputs less the windowed events before horizon and the re-examined stays (stay_ids), plus those stays still risky (stay_high true high, false medium, NULL none).';
 REVOKE ALL ON FUNCTION @extschema@._status_from_stored_inputs(bytea, bigint[], timestamptz[], text[], boolean[], @extschema@.engine_policy[], timestamptz, timestamptz) FROM PUBLIC;
 
+-- Retention (80_retention.sql) looks for the stored inputs that still hold
+-- evidence the tables no longer keep, and recalculates their people.
+CREATE OR REPLACE FUNCTION @extschema@._inputs_hold_expired(inputs bytea, horizon timestamptz, kept_from timestamptz)
+RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_inputs_hold_expired' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._inputs_hold_expired(bytea, timestamptz, timestamptz) IS
+  'Internal: whether packed status inputs hold evidence too old to change a colour: windowed before horizon, or of a kind that expires before kept_from.';
+REVOKE ALL ON FUNCTION @extschema@._inputs_hold_expired(bytea, timestamptz, timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._inputs_kept(inputs bytea, horizon timestamptz, kept_from timestamptz)
+RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_inputs_kept' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._inputs_kept(bytea, timestamptz, timestamptz) IS
+  'Internal: packed status inputs less the evidence too old to change a colour (windowed before horizon, expiring before kept_from).';
+REVOKE ALL ON FUNCTION @extschema@._inputs_kept(bytea, timestamptz, timestamptz) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@._recompute(persons bigint[], cause text, exclusive boolean DEFAULT false,
                                        changed_stays @extschema@.reexamined_stays[] DEFAULT NULL,
                                        changed_at timestamptz DEFAULT NULL)
@@ -1126,6 +1206,57 @@ END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) IS
   'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order); people with stored inputs are then recomputed from those. changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
 REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
+
+-- The statement trigger of every evidence table with a person_id.
+-- TG_ARGV[0]: the time column checked against the future; TG_ARGV[1]: a
+-- column whose changes alone never matter (e.g. declaration.audited_at).
+CREATE OR REPLACE FUNCTION @extschema@._evidence_changed() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  persons bigint[];
+  ignored text := coalesce(TG_ARGV[1], '');
+  earliest timestamptz;
+  latest timestamptz;
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    EXECUTE format('SELECT min(%1$I), max(%1$I) FROM new_rows', TG_ARGV[0]) INTO earliest, latest;
+    PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, TG_ARGV[0], earliest, latest);
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    persons := ARRAY(SELECT DISTINCT n.person_id FROM new_rows n);
+  ELSIF TG_OP = 'UPDATE' THEN
+    persons := ARRAY(
+      SELECT n.person_id FROM new_rows n JOIN old_rows o USING (id)
+       WHERE to_jsonb(n) - ignored <> to_jsonb(o) - ignored
+      UNION
+      SELECT o.person_id FROM new_rows n JOIN old_rows o USING (id)
+       WHERE to_jsonb(n) - ignored <> to_jsonb(o) - ignored);
+  ELSIF TG_OP = 'DELETE' THEN
+    -- (evidence older than its retention rule keeps (80_retention.sql)
+    -- changes no colour from now on, by the status engine's own rule:
+    -- removing it recalculates nobody; apply_retention trims the stored
+    -- inputs that still hold it)
+    EXECUTE format('SELECT ARRAY(SELECT DISTINCT o.person_id FROM old_rows o WHERE $1 IS NULL OR o.%I >= $1)',
+                   TG_ARGV[0])
+       INTO persons
+      USING (SELECT r.removes_before FROM @extschema@._retention_rules(statement_timestamp()) r
+              WHERE r.tbl = TG_TABLE_NAME);
+  ELSE -- TRUNCATE
+    persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+  END IF;
+  PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._evidence_changed() IS
+  'Internal: AFTER STATEMENT trigger of evidence tables: checks new times are not in the future and recalculates exactly the people whose rows the statement touched.';
+REVOKE ALL ON FUNCTION @extschema@._evidence_changed() FROM PUBLIC;
 
 -- Travel: only stays in medium- or high-risk areas can change a colour, so
 -- a bulk import of ordinary itineraries recalculates only the people with
@@ -1311,9 +1442,7 @@ COMMENT ON FUNCTION @extschema@._person_changed() IS
   'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
 REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@.create_travel_partitions(
-    first_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date - 1),
-    last_day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date + 7))
+CREATE OR REPLACE FUNCTION @extschema@.create_travel_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
@@ -1326,7 +1455,10 @@ DECLARE
   missing integer;
   schema_name text := '@extschema@';
 BEGIN
-  IF first_day IS NULL OR last_day IS NULL OR NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
+  -- (by default every day kept, whatever the data: 80_retention.sql)
+  first_day := coalesce(first_day, @extschema@._travel_first_day());
+  last_day := coalesce(last_day, (now() AT TIME ZONE 'Asia/Shanghai')::date + 7);
+  IF NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
     RAISE EXCEPTION 'first_day and last_day must be finite days' USING ERRCODE = '22023';
   END IF;
   IF first_day < date '2019-12-01' THEN
@@ -1387,7 +1519,7 @@ BEGIN
   RETURN made;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_travel_partitions(date, date) IS
-  'Creates the missing day partitions travel_YYYYMMDD for the days first_day..last_day (default: yesterday to a week ahead); returns how many it made.';
+  'Creates the missing day partitions travel_YYYYMMDD for the days first_day..last_day (default: from the first day kept, see retention_plan(), to a week ahead: every day, whatever the data, so that which partitions exist tells nothing); returns how many it made.';
 REVOKE ALL ON FUNCTION @extschema@.create_travel_partitions(date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_travel_partitions(date, date) TO healthcode_admin;
 
@@ -2250,6 +2382,34 @@ COMMENT ON FUNCTION @extschema@.register_person(text, text, text) IS
 REVOKE ALL ON FUNCTION @extschema@.register_person(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.register_person(text, text, text) TO healthcode_app, healthcode_operator;
 
+CREATE OR REPLACE FUNCTION @extschema@.declare_trip(identifier text, place text, at timestamptz)
+RETURNS SETOF @extschema@.status_report
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint := @extschema@._require_person(identifier);
+BEGIN
+  PERFORM @extschema@._require_region(declare_trip.place, 'place');
+  PERFORM @extschema@._require_finite(declare_trip.at, 'at');
+  -- (the travel trigger's own check, before a partition is made for the day)
+  PERFORM @extschema@._check_evidence_times('travel', 'at', declare_trip.at, declare_trip.at);
+  -- (every day kept, whatever the data; a stay before the first of them
+  -- could change no colour and is not kept: 80_retention.sql)
+  PERFORM @extschema@.create_travel_partitions();
+  INSERT INTO @extschema@.travel (person_id, region, place, at, source)
+  SELECT p.id, p.region, declare_trip.place, declare_trip.at, 'declared'
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p
+   WHERE declare_trip.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
+  ON CONFLICT DO NOTHING;
+  RETURN QUERY SELECT * FROM @extschema@.status(pid);
+END $$;
+COMMENT ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) IS
+  'Trip declaration: records a stay the person declares (source declared; it counts like any other stay) and returns their status.';
+REVOKE ALL ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) TO healthcode_app, healthcode_operator;
+
 -- Raises for an import whose check found a record naming nobody, or one
 -- that repeats another's key (again, first, and which key; with no first,
 -- key says what is wrong with record again).
@@ -2279,6 +2439,33 @@ END $$;
 COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) IS
   'Internal: 22023 naming an import record whose person is unknown or that repeats an earlier record''s key; 40001 (retry) for a person moved or deleted while the import ran.';
 REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.import_travel(records json) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN @extschema@._import_with_people(records, 'travel',
+    '{person_id,identifier,place,at,source,venue}',
+    '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}',
+    'place text, at timestamptz, source text, venue text',
+    -- (a stay before the first day kept could change no colour and would
+    -- be dropped with its day: it is left out, and its day not made)
+    $q$INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
+       SELECT r.pid, p.region, r.place, r.at, COALESCE(r.source, 'telecom'), r.venue
+         FROM recs r JOIN people p ON p.id = r.pid
+        WHERE $ok AND r.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
+       ON CONFLICT DO NOTHING$q$,
+    -- the day partitions, once the batch is known right: every day kept,
+    -- not the days of the batch (which days exist must not tell which
+    -- days some region imported)
+    prepare => $q$SELECT @extschema@.create_travel_partitions() WHERE $1 IS NOT NULL$q$);
+END $$;
+COMMENT ON FUNCTION @extschema@.import_travel(json) IS
+  'Imports stays: [{"person_id" or "identifier", "place" (a division code), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Makes the day partitions of every day kept; duplicates, and stays before the first day kept (retention_plan(): they could change no colour), are skipped; returns how many were new.';
+REVOKE ALL ON FUNCTION @extschema@.import_travel(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_travel(json) TO healthcode_app, healthcode_operator;
 
 -- How long a code may live is the region's policy (versioned, inherited
 -- down the hierarchy like every other number): max_code_lifetime, minutes
@@ -2617,23 +2804,272 @@ REVOKE ALL ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) FROM
 GRANT EXECUTE ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) TO healthcode_operator;
 
 -- ---------------------------------------------------------------------------
--- Retention. Travel (itineraries, transport, venue scans) is the big,
--- time-ordered table: one partition a day (China Standard Time), named
--- travel_YYYYMMDD. Deleting old movement data is the privacy guarantee,
--- and dropping a whole day's partition keeps it cheap. A daily job runs
---   SELECT healthcode.create_travel_partitions();        -- the days ahead
---   SELECT healthcode.drop_expired_travel_partitions();  -- the days gone
--- The import functions create the partitions they need themselves, through a
--- background worker (_create_travel_partitions_apart).
+-- Retention: every personal table has its rule, and one call applies them
+-- all (apply_retention(); the daily job). Evidence counts for a colour for
+-- a bounded time only, which the national policy versions alone set:
+-- windowed evidence (stays, contacts, findings) for the national window
+-- (_evidence_horizon), any evidence for evidence_kept_days (90 by default;
+-- _evidence_kept_from), which the status engine applies too. So what
+-- retention removes was already changing no colour, and no region's
+-- operator can make every region's data be kept longer. retention_plan()
+-- says table by table what is kept and what goes.
+--
+-- Travel is the big, time-ordered table: one partition a day (China
+-- Standard Time), named travel_YYYYMMDD, dropped whole. The partitions are
+-- made for every day from the first kept day to a week ahead, whatever the
+-- data (create_travel_partitions()), so that which partitions exist tells
+-- nothing about which days hold data of a region; an import leaves out
+-- the stays older than the first kept day (they could change no colour).
 -- ---------------------------------------------------------------------------
+
+-- Windowed evidence older than this changes no colour from at on.
+CREATE OR REPLACE FUNCTION @extschema@._windowed_kept_from(at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN GREATEST(@extschema@._evidence_horizon(_windowed_kept_from.at), @extschema@._evidence_kept_from(_windowed_kept_from.at));
+COMMENT ON FUNCTION @extschema@._windowed_kept_from(timestamptz) IS
+  'Internal: the later of the evidence horizon and the start of the evidence kept (_evidence_kept_from): windowed evidence older than this changes no colour from at on.';
+REVOKE ALL ON FUNCTION @extschema@._windowed_kept_from(timestamptz) FROM PUBLIC;
+
+-- The first day whose travel partition is kept: the day of the window's
+-- start, less a margin (a day goes once all of it lies before that).
+CREATE OR REPLACE FUNCTION @extschema@._travel_first_day(margin interval DEFAULT interval '7 days') RETURNS date
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+RETURN ((@extschema@._windowed_kept_from(pg_catalog.now()) OPERATOR(pg_catalog.-) margin) AT TIME ZONE 'Asia/Shanghai')::date;
+COMMENT ON FUNCTION @extschema@._travel_first_day(interval) IS
+  'Internal: the first day (China Standard Time) whose travel partition is kept: the day of the travel window''s start less margin (default 7 days).';
+REVOKE ALL ON FUNCTION @extschema@._travel_first_day(interval) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.travel_retention() RETURNS interval
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT pg_catalog.now() OPERATOR(pg_catalog.-) @extschema@._evidence_horizon(pg_catalog.now());
+  SELECT pg_catalog.now() OPERATOR(pg_catalog.-) @extschema@._windowed_kept_from(pg_catalog.now());
 END;
 COMMENT ON FUNCTION @extschema@.travel_retention() IS
-  'How long travel records matter to any colour, and are kept: the longest window the national policy versions in force now or later allow (their lookback_days and regional_lookback_limit_days).';
+  'How long travel records matter to any colour, and are kept: the longest window the national policy versions in force now or later allow (their lookback_days and regional_lookback_limit_days), at most their evidence_kept_days.';
 REVOKE ALL ON FUNCTION @extschema@.travel_retention() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.drop_expired_travel_partitions(margin interval DEFAULT interval '7 days')
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  cutoff date;
+  part record;
+BEGIN
+  IF margin IS NULL OR margin < interval '0' OR margin > interval '10 years' THEN
+    RAISE EXCEPTION 'margin must be an interval between 0 and 10 years' USING ERRCODE = '22023';
+  END IF;
+  cutoff := @extschema@._travel_first_day(margin);
+  FOR part IN
+    SELECT c.relname
+      FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = '@extschema@.travel'::regclass
+       AND c.relname ~ '^travel_[0-9]{8}$'
+       AND to_date(substr(c.relname, 8), 'YYYYMMDD') < cutoff
+     ORDER BY c.relname
+  LOOP
+    EXECUTE format('DROP TABLE %I.%I', '@extschema@', part.relname);
+    RETURN NEXT part.relname;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_expired_travel_partitions(interval) IS
+  'Drops the travel day partitions that lie wholly before the travel window''s start (travel_retention()), minus margin (default 7 days), and returns their names. The stays in them can no longer change any colour.';
+REVOKE ALL ON FUNCTION @extschema@.drop_expired_travel_partitions(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.drop_expired_travel_partitions(interval) TO healthcode_admin;
+
+-- ---- the rules, table by table ------------------------------------------------------
+
+-- The tables whose old rows go by their time, with the start of what is
+-- kept for each: one list, read by retention_plan() and _retention_delete().
+CREATE OR REPLACE FUNCTION @extschema@._retention_rules(at timestamptz)
+RETURNS TABLE (tbl text, time_column text, removes_before timestamptz, rule text)
+LANGUAGE sql STABLE STRICT
+-- (apply_retention, run as an admin, reads it: the national windows it
+-- takes come from internal functions)
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT r.tbl, r.time_column,
+         CASE r.kept WHEN 'windowed' THEN @extschema@._windowed_kept_from(_retention_rules.at)
+                     ELSE @extschema@._evidence_kept_from(_retention_rules.at) END,
+         r.rule
+    FROM (VALUES
+      (1, 'audit_finding', 'found_at', 'windowed',
+       'windowed evidence: the national window, at most evidence_kept_days'),
+      (2, 'contact', 'exposure_at', 'windowed',
+       'windowed evidence: the national window, at most evidence_kept_days'),
+      (3, 'declaration', 'declared_at', 'kept',
+       'evidence_kept_days (kept longer while an audit finding still kept refers to it)'),
+      (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days'),
+      (5, 'checkin', 'at', 'kept', 'evidence_kept_days'),
+      (6, 'correction', 'requested_at', 'kept', 'evidence_kept_days (with the copy of the disputed row)'),
+      (7, 'code_event', 'at', 'kept', 'evidence_kept_days'),
+      (8, 'consistency_finding', 'checked_at', 'kept', 'evidence_kept_days'),
+      (9, 'exchange_reject', 'received_at', 'kept', 'evidence_kept_days'),
+      -- (last: apply_retention trims the stored statuses just before it)
+      (10, 'status_history', 'at', 'kept', 'evidence_kept_days')
+    ) AS r(ord, tbl, time_column, kept, rule)
+   ORDER BY r.ord;
+END;
+COMMENT ON FUNCTION @extschema@._retention_rules(timestamptz) IS
+  'Internal: the tables whose rows retention removes by their time: table, time column, the start of what is kept at at, and the rule.';
+REVOKE ALL ON FUNCTION @extschema@._retention_rules(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._retention_rules(timestamptz) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.retention_plan()
+RETURNS TABLE (tbl text, time_column text, removes_before timestamptz, rule text)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT 'travel', 'at',
+         (@extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'),
+         'windowed evidence: the national window, at most evidence_kept_days; whole day partitions, a week after'
+  UNION ALL
+  SELECT r.tbl, r.time_column, r.removes_before, r.rule FROM @extschema@._retention_rules(pg_catalog.now()) r
+  UNION ALL
+  SELECT v.tbl, v.time_column, v.removes_before, v.rule
+    FROM (VALUES
+      ('person_status', 'inputs, reasons', @extschema@._evidence_kept_from(pg_catalog.now()),
+       'the evidence no longer kept leaves its stored inputs; a status whose reasons may name it is recalculated'),
+      ('vaccination', NULL, NULL::timestamptz,
+       'kept while the person is registered (the dose count never expires); erase_person, purge_region'),
+      ('manual_decision', NULL, NULL,
+       'kept (the decision chain); an erasure makes tombstones'),
+      ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
+      ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
+      ('red_push', 'until', NULL, 'as long as the deciding region keeps its red (replicated); purge_region'),
+      ('status_digest', NULL, NULL, 'the person''s status now, while registered; erase_person, purge_region'),
+      ('code_revocation', 'until', NULL, 'until every code it covers has expired: drop_expired_revocations()')
+    ) AS v(tbl, time_column, removes_before, rule);
+END;
+COMMENT ON FUNCTION @extschema@.retention_plan() IS
+  'What apply_retention() keeps and removes, table by table: the time column, the start of what is kept now (NULL: kept by another rule) and the rule.';
+REVOKE ALL ON FUNCTION @extschema@.retention_plan() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.retention_plan() TO healthcode_admin;
+
+-- One batch of one table's old rows (the evidence triggers recalculate
+-- nobody for them: they change no colour; _retention_statuses trims the
+-- stored inputs after).
+CREATE OR REPLACE FUNCTION @extschema@._retention_delete(tbl text, batch integer) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r record;
+  n integer;
+BEGIN
+  SELECT * INTO r FROM @extschema@._retention_rules(now()) x WHERE x.tbl = _retention_delete.tbl;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no retention rule removes rows of %', quote_literal(@extschema@._shorten(tbl))
+      USING ERRCODE = '22023';
+  END IF;
+  EXECUTE format(
+    'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
+    '@extschema@', r.tbl, r.time_column,
+    CASE r.tbl WHEN 'declaration'
+         THEN format('AND NOT EXISTS (SELECT FROM %I.audit_finding f WHERE f.declaration_id = x.id)', '@extschema@')
+         ELSE '' END)
+    USING r.removes_before, batch;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._retention_delete(text, integer) IS
+  'Internal: deletes at most batch rows of a table that its retention rule (_retention_rules) no longer keeps; returns how many.';
+REVOKE ALL ON FUNCTION @extschema@._retention_delete(text, integer) FROM PUBLIC;
+-- (apply_retention runs as its caller, to commit a batch at a time)
+GRANT EXECUTE ON FUNCTION @extschema@._retention_delete(text, integer) TO healthcode_admin;
+
+-- The stored statuses after the evidence went, batch of them examined
+-- from after on: a status whose stored inputs still hold evidence no longer
+-- kept loses it there (its timeline, from now on, is the same without it:
+-- the engine's own rule); one whose current segment has ended (its reasons
+-- may name such evidence) is recalculated, and so is one without inputs.
+-- Returns the last person examined; NULL once all were.
+CREATE OR REPLACE FUNCTION @extschema@._retention_statuses(after bigint, batch integer) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  horizon timestamptz := @extschema@._evidence_horizon(now());
+  kept_from timestamptz := @extschema@._evidence_kept_from(now());
+  last bigint;
+  stale bigint[];
+  trimmed bigint[];
+BEGIN
+  SELECT max(s.person_id),
+         array_agg(s.person_id ORDER BY s.person_id) FILTER (WHERE s.old AND s.valid_until <= now()),
+         array_agg(s.person_id ORDER BY s.person_id) FILTER (WHERE s.old AND s.valid_until > now())
+    INTO last, stale, trimmed
+    FROM (SELECT x.person_id, x.valid_until,
+                 x.inputs IS NULL OR @extschema@._inputs_hold_expired(x.inputs, horizon, kept_from) AS old
+            FROM @extschema@.person_status x
+           WHERE x.person_id > coalesce(after, -9223372036854775808)
+           ORDER BY x.person_id LIMIT batch) s;
+  IF trimmed IS NOT NULL THEN
+    -- (in id order, as every writer of status rows locks them)
+    PERFORM 1 FROM @extschema@.person_status x WHERE x.person_id = ANY (trimmed) ORDER BY x.person_id FOR UPDATE;
+    UPDATE @extschema@.person_status x SET inputs = @extschema@._inputs_kept(x.inputs, horizon, kept_from)
+     WHERE x.person_id = ANY (trimmed) AND x.inputs IS NOT NULL;
+  END IF;
+  PERFORM @extschema@._recompute(stale, 'retention');
+  RETURN last;
+END $$;
+COMMENT ON FUNCTION @extschema@._retention_statuses(bigint, integer) IS
+  'Internal: of the next batch people after after, removes from the stored inputs the evidence no longer kept, and recalculates those whose current segment has ended (or who have no inputs); returns the last person examined, NULL when none was left.';
+REVOKE ALL ON FUNCTION @extschema@._retention_statuses(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._retention_statuses(bigint, integer) TO healthcode_admin;
+
+-- The daily job. A procedure, so that each batch commits on its own (short
+-- transactions, bounded memory, imports never wait long); inside a
+-- transaction block call it with commit_batches => false.
+CREATE OR REPLACE PROCEDURE @extschema@.apply_retention(INOUT removed jsonb DEFAULT NULL, batch integer DEFAULT 10000,
+                                             commit_batches boolean DEFAULT true)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  t text;
+  n integer;
+  total bigint;
+  after bigint;
+BEGIN
+  IF batch IS NULL OR batch < 1 OR batch > 1000000 THEN
+    RAISE EXCEPTION 'batch must be between 1 and 1000000, not %', coalesce(batch::text, 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  removed := pg_catalog.jsonb_build_object(
+    'travel_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_travel_partitions() d),
+    'travel_partitions_made', @extschema@.create_travel_partitions());
+  IF commit_batches THEN COMMIT; END IF;
+  FOR t IN SELECT r.tbl FROM @extschema@._retention_rules(pg_catalog.now()) r LOOP
+    IF t OPERATOR(pg_catalog.=) 'status_history' THEN
+      -- the stored statuses: after the evidence, before the history (a
+      -- recalculation may append entries of changes time brought about)
+      LOOP
+        after := @extschema@._retention_statuses(after, batch);
+        IF commit_batches THEN COMMIT; END IF;
+        EXIT WHEN after IS NULL;
+      END LOOP;
+    END IF;
+    total := 0;
+    LOOP
+      n := @extschema@._retention_delete(t, batch);
+      total := total OPERATOR(pg_catalog.+) n;
+      IF commit_batches THEN COMMIT; END IF;
+      EXIT WHEN n OPERATOR(pg_catalog.<) batch;
+    END LOOP;
+    removed := removed OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(t, total);
+  END LOOP;
+END $$;
+COMMENT ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) IS
+  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days, drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
+REVOKE ALL ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) TO healthcode_admin;
 
 -- ---------------------------------------------------------------------------
 -- Consistency: recompute every status from the raw evidence and compare it
@@ -3246,14 +3682,14 @@ BEGIN
              quarantine_days_yellow, red_release_negative_tests, negative_test_valid_hours, fever_celsius,
              vaccinated_min_doses, symptoms_yellow, periodic_testing, test_window, two_negatives_release_yellow,
              description_zh, description_en, max_code_lifetime, paper_code_lifetime,
-             regional_lookback_limit_days)
+             regional_lookback_limit_days, evidence_kept_days)
       VALUES ('000000', NEW.valid_from, v.valid_until, v.lookback_days, v.quarantine_days_red,
              v.quarantine_days_yellow, v.red_release_negative_tests, v.negative_test_valid_hours, v.fever_celsius,
              v.vaccinated_min_doses, v.symptoms_yellow, v.periodic_testing, v.test_window,
              v.two_negatives_release_yellow, v.description_zh, v.description_en,
              -- (a hub of 0.2.0 sends neither: the defaults)
              COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime,
-             v.regional_lookback_limit_days);
+             v.regional_lookback_limit_days, v.evidence_kept_days);
     EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
       PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
       RETURN NULL;
@@ -4303,3 +4739,11 @@ COMMENT ON COLUMN @extschema@.recalc_progress.expected_end IS 'When the last sho
 COMMENT ON COLUMN @extschema@.recalc_progress.workers IS 'Workers running in this database.';
 REVOKE ALL ON @extschema@.recalc_progress FROM PUBLIC;
 GRANT SELECT ON @extschema@.recalc_progress TO healthcode_admin;
+
+-- ---- the national retention, applied to the stored statuses (80_retention.sql) -------
+-- Under 0.2.0 a positive test, a symptom or an abnormal check-in lasted
+-- until released; now evidence counts for the national evidence_kept_days
+-- at most. Everyone is recalculated: in this statement on a small node, on
+-- the work list (the workers, readers right meanwhile) on a large one.
+SELECT @extschema@._evidence_lock(true);
+SELECT @extschema@._recalc_changed('everyone', NULL, NULL, 'update to 0.3.0: evidence counts for evidence_kept_days');
