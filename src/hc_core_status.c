@@ -33,29 +33,6 @@ t_max(int64_t a, int64_t b)
 	return a > b ? a : b;
 }
 
-/* Calendar day (China Standard Time) of a finite instant. */
-static int64_t
-local_day(int64_t t)
-{
-	int64_t		s = hc_time_add(t, HC_LOCAL_OFFSET);
-	int64_t		d = s / HC_USECS_PER_DAY;
-
-	if (s % HC_USECS_PER_DAY < 0)
-		d--;
-	return d;
-}
-
-/* The instant a calendar day begins. */
-static int64_t
-day_start(int64_t day)
-{
-	if (day > HC_TIME_POS_INF / HC_USECS_PER_DAY - 1)
-		return HC_TIME_POS_INF;
-	if (day < HC_TIME_NEG_INF / HC_USECS_PER_DAY + 1)
-		return HC_TIME_NEG_INF;
-	return hc_time_add(day * HC_USECS_PER_DAY, -HC_LOCAL_OFFSET);
-}
-
 /* The row of an event's kind (checked before the computation starts). */
 static inline const hc_event_kind_info *
 kind_of(const hc_event *ev)
@@ -217,7 +194,7 @@ build_checkin_runs(engine *e, const hc_policy *p)
 
 		if (kind_of(ev)->kind_class == HC_CLASS_CHECKIN)
 		{
-			e->days[n].day = local_day(ev->at);
+			e->days[n].day = hc_local_day(ev->at);
 			e->days[n].abnormal = checkin_abnormal(ev, p);
 			n++;
 		}
@@ -254,7 +231,7 @@ build_checkin_runs(engine *e, const hc_policy *p)
 static int64_t
 checkin_release(const engine *e, int64_t start, int32_t q)
 {
-	int64_t		d = local_day(start);
+	int64_t		d = hc_local_day(start);
 	size_t		i;
 
 	for (i = 0; i < e->n_runs; i++)
@@ -262,7 +239,7 @@ checkin_release(const engine *e, int64_t start, int32_t q)
 		int64_t		first = t_max(e->runs[i].first, d);
 
 		if (e->runs[i].last >= first && e->runs[i].last - first + 1 >= q)
-			return day_start(first + q);
+			return hc_day_start(first + q);
 	}
 	return HC_TIME_POS_INF;
 }
@@ -320,7 +297,7 @@ two_negatives(const engine *e, int64_t start, bool calendar)
 				continue;
 			if (calendar)
 			{
-				int64_t		gap = local_day(b) - local_day(a);
+				int64_t		gap = hc_local_day(b) - hc_local_day(a);
 
 				ok = gap >= 1 && gap <= 2;
 			}
@@ -338,7 +315,7 @@ static int64_t
 negative_valid_end(int64_t t, const hc_policy *p)
 {
 	if (p->calendar_days)
-		return day_start(local_day(t) + (p->negative_test_valid_hours + 23) / 24 + 1);
+		return hc_day_start(hc_local_day(t) + (p->negative_test_valid_hours + 23) / 24 + 1);
 	return hc_time_add(t, (int64_t) p->negative_test_valid_hours * HC_USECS_PER_HOUR);
 }
 

@@ -72,12 +72,19 @@ hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out)
 	return HC_OK;
 }
 
-/* Too old to change any colour: see hc_inputs_hold_expired. */
+/* Too old to change any colour: see hc_inputs_hold_expired. A check-in
+ * counts towards the release of a trigger of its own calendar day, even
+ * one later that day: it goes only with its whole day. */
 static bool
 expired(const hc_event *e, int64_t horizon, int64_t kept_from)
 {
-	return (hc_event_windowed(e->kind) && e->at < horizon) ||
-		(hc_event_expires(e->kind) && e->at < kept_from);
+	const hc_event_kind_info *k = hc_event_kind_get(e->kind);
+
+	if (k == NULL)
+		return false;
+	if (k->kind_class == HC_CLASS_CHECKIN)
+		kept_from = hc_day_start(hc_local_day(kept_from));
+	return (k->windowed && e->at < horizon) || (k->expires && e->at < kept_from);
 }
 
 bool

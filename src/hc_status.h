@@ -362,8 +362,10 @@ size_t		hc_inputs_keep(const hc_event *events, size_t n_events, int64_t horizon,
 						   int64_t kept_from, int64_t *reexamined, size_t n_reexamined,
 						   hc_event *out);
 /* Whether any event is one hc_inputs_keep would leave out for its age:
- * windowed before horizon or expiring before kept_from (retention looks
- * for the stored inputs that still hold such). */
+ * windowed before horizon or expiring before kept_from (a check-in: before
+ * the calendar day of kept_from, as it counts for releases from triggers
+ * of its day); retention deletes by the same rule and looks for the
+ * stored inputs that still hold such. */
 bool		hc_inputs_hold_expired(const hc_event *events, size_t n_events, int64_t horizon,
 								   int64_t kept_from);
 /* Unpacks len bytes into a malloc'd array (*events, *n_events; free() it).

@@ -30,6 +30,29 @@ hc_time_add(int64_t a, int64_t b)
 	return a + b;
 }
 
+/* Calendar day (China Standard Time) of an instant. */
+static inline int64_t
+hc_local_day(int64_t t)
+{
+	int64_t		s = hc_time_add(t, HC_LOCAL_OFFSET);
+	int64_t		d = s / HC_USECS_PER_DAY;
+
+	if (s % HC_USECS_PER_DAY < 0)
+		d--;
+	return d;
+}
+
+/* The instant a calendar day begins. */
+static inline int64_t
+hc_day_start(int64_t day)
+{
+	if (day > HC_TIME_POS_INF / HC_USECS_PER_DAY - 1)
+		return HC_TIME_POS_INF;
+	if (day < HC_TIME_NEG_INF / HC_USECS_PER_DAY + 1)
+		return HC_TIME_NEG_INF;
+	return hc_time_add(day * HC_USECS_PER_DAY, -HC_LOCAL_OFFSET);
+}
+
 /* qsort comparator of int64_t. */
 static inline int
 hc_cmp_i64(const void *a, const void *b)

@@ -89,6 +89,10 @@ SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   SELECT r.tbl, r.time_column,
          CASE r.kept WHEN 'windowed' THEN @extschema@._windowed_kept_from(_retention_rules.at)
+                     -- (a check-in counts for the release of a trigger of
+                     -- its calendar day, even a later one: whole days go)
+                     WHEN 'kept_days' THEN (pg_catalog.date_trunc('day', @extschema@._evidence_kept_from(_retention_rules.at)
+                                                                   AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai')
                      ELSE @extschema@._evidence_kept_from(_retention_rules.at) END,
          r.rule
     FROM (VALUES
@@ -99,8 +103,9 @@ BEGIN ATOMIC
       (3, 'declaration', 'declared_at', 'kept',
        'evidence_kept_days (kept longer while an audit finding still kept refers to it)'),
       (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days'),
-      (5, 'checkin', 'at', 'kept', 'evidence_kept_days'),
-      (6, 'correction', 'requested_at', 'kept', 'evidence_kept_days (with the copy of the disputed row)'),
+      (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days'),
+      (6, 'correction', 'requested_at', 'kept',
+       'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
       (7, 'code_event', 'at', 'kept', 'evidence_kept_days'),
       (8, 'consistency_finding', 'checked_at', 'kept', 'evidence_kept_days'),
       (9, 'exchange_reject', 'received_at', 'kept', 'evidence_kept_days'),
@@ -168,6 +173,7 @@ BEGIN
     '@extschema@', r.tbl, r.time_column,
     CASE r.tbl WHEN 'declaration'
          THEN format('AND NOT EXISTS (SELECT FROM %I.audit_finding f WHERE f.declaration_id = x.id)', '@extschema@')
+         WHEN 'correction' THEN 'AND x.status <> ''pending'''
          ELSE '' END)
     USING r.removes_before, batch;
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -197,21 +203,26 @@ DECLARE
   stale bigint[];
   trimmed bigint[];
 BEGIN
+  -- as every writer of status rows: the evidence lock shared (a risk-area
+  -- or policy recalculation holding it exclusively rewrites rows without
+  -- locking them first), then the rows, in id order
+  PERFORM @extschema@._evidence_lock(false);
   SELECT max(s.person_id),
-         array_agg(s.person_id ORDER BY s.person_id) FILTER (WHERE s.old AND s.valid_until <= now()),
-         array_agg(s.person_id ORDER BY s.person_id) FILTER (WHERE s.old AND s.valid_until > now())
+         array_agg(s.person_id ORDER BY s.person_id)
+           FILTER (WHERE s.old AND (s.no_inputs OR s.valid_until <= now())),
+         array_agg(s.person_id ORDER BY s.person_id)
+           FILTER (WHERE s.old AND NOT s.no_inputs AND s.valid_until > now())
     INTO last, stale, trimmed
-    FROM (SELECT x.person_id, x.valid_until,
+    FROM (SELECT x.person_id, x.valid_until, x.inputs IS NULL AS no_inputs,
                  x.inputs IS NULL OR @extschema@._inputs_hold_expired(x.inputs, horizon, kept_from) AS old
             FROM @extschema@.person_status x
            WHERE x.person_id > coalesce(after, -9223372036854775808)
            ORDER BY x.person_id LIMIT batch) s;
-  IF trimmed IS NOT NULL THEN
-    -- (in id order, as every writer of status rows locks them)
-    PERFORM 1 FROM @extschema@.person_status x WHERE x.person_id = ANY (trimmed) ORDER BY x.person_id FOR UPDATE;
-    UPDATE @extschema@.person_status x SET inputs = @extschema@._inputs_kept(x.inputs, horizon, kept_from)
-     WHERE x.person_id = ANY (trimmed) AND x.inputs IS NOT NULL;
-  END IF;
+  PERFORM 1 FROM @extschema@.person_status x
+   WHERE x.person_id = ANY (coalesce(trimmed, '{}') || coalesce(stale, '{}'))
+   ORDER BY x.person_id FOR UPDATE;
+  UPDATE @extschema@.person_status x SET inputs = @extschema@._inputs_kept(x.inputs, horizon, kept_from)
+   WHERE x.person_id = ANY (trimmed) AND x.inputs IS NOT NULL;
   PERFORM @extschema@._recompute(stale, 'retention');
   RETURN last;
 END $$;

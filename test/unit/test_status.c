@@ -707,9 +707,8 @@ test_properties(void)
 			result		r4,
 						r5;
 
-			for (i = 0; i < n; i++)
-				if (!(hc_event_expires(e[i].kind) && e[i].at < kept_from))
-					kept_ev[n_kept++] = e[i];
+			/* (what retention deletes and trims: the production rule) */
+			n_kept = hc_inputs_keep(e, n, HC_TIME_NEG_INF, kept_from, NULL, 0, kept_ev);
 			/* every national version keeps 3 days: the random ones too */
 			{
 				hc_policy	p3[5];
@@ -721,9 +720,11 @@ test_properties(void)
 				p3[np].evidence_kept_days = 3;
 				r4 = compute(e, n, p3, np + 1, from1);
 				r5 = compute(kept_ev, n_kept, p3, np + 1, from3);
-				for (k = 0; k < 50 && r4.st == HC_OK && r5.st == HC_OK; k++)
+				for (k = 0; k < 100 && r4.st == HC_OK && r5.st == HC_OK; k++)
 				{
-					int64_t		t = from3 + (int64_t) rnd(40 * 24 * 60) * 60 * HC_USECS_PER_SEC;
+					/* half of them in the first two days, where a cut
+					 * inside a day shows */
+					int64_t		t = from3 + (int64_t) rnd(k < 50 ? 2 * 24 * 60 : 40 * 24 * 60) * 60 * HC_USECS_PER_SEC;
 
 					if (!same_state_at(&r4.tl, e, &r5.tl, kept_ev, t))
 					{
@@ -866,6 +867,31 @@ test_inputs_codec(void)
 		k = hc_inputs_keep(stored, 5, T(2022, 3, 20, 0), T(2022, 4, 3, 9) + 1, NULL, 0, kept);
 		CHECK(k == 2 && kept[0].ref == 78 && kept[1].kind == HC_EV_VACCINATION,
 			  "inputs kept: expiring events before kept_from go, a dose (which never expires) stays");
+		/* a check-in releases a trigger of its day, even a later one: it
+		 * goes with its whole day. Symptoms at 10:00 released by the 08:00
+		 * check-in (one day of quarantine); kept 3 days; cut at 09:30 */
+		{
+			hc_policy	pk = defaults();
+			hc_event	all[2],
+						left[2];
+			int64_t		from = T(2022, 4, 8, 9) + 30 * 60 * HC_USECS_PER_SEC;
+			size_t		n_left;
+			result		ra,
+						rl;
+
+			pk.quarantine_days_yellow = 1;
+			pk.two_negatives_release_yellow = false;
+			pk.evidence_kept_days = 3;
+			all[0] = with_value(ev(HC_EV_CHECKIN, T(2022, 4, 5, 8)), 365);
+			all[1] = ev(HC_EV_SYMPTOMS, T(2022, 4, 5, 10));
+			n_left = hc_inputs_keep(all, 2, HC_TIME_NEG_INF, from - 3 * HC_USECS_PER_DAY, NULL, 0, left);
+			ra = compute(all, 2, &pk, 1, from);
+			rl = compute(left, n_left, &pk, 1, from);
+			CHECK(n_left == 2 && colour_at(&ra.tl, from) == HC_GREEN && colour_at(&rl.tl, from) == HC_GREEN,
+				  "inputs kept: a check-in before the cut but of the cut's day stays (it released a later trigger of its day)");
+			hc_timeline_free(&ra.tl);
+			hc_timeline_free(&rl.tl);
+		}
 		CHECK(hc_inputs_hold_expired(stored, 5, T(2022, 3, 20, 0), HC_TIME_NEG_INF) &&
 			  !hc_inputs_hold_expired(stored + 1, 2, T(2022, 3, 20, 0), HC_TIME_NEG_INF) &&
 			  hc_inputs_hold_expired(stored + 1, 2, T(2022, 3, 20, 0), T(2022, 4, 3, 9) + 1),
