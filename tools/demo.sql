@@ -112,6 +112,17 @@ SELECT t.kind, format_version(t.code) AS format, a.last_negative_at, a.doses, a.
        LATERAL verify_arrival(t.code, '110105', online => false) a;
 
 \echo
+\echo '== 7b. The citizen''s code screen in one call (code_screen): what the app shows the first person not green'
+\x on
+SELECT colour, vaccinated, display_name, since, valid_until, latest_test_kind, latest_test_result,
+       latest_test_hours, doses, last_dose_product, reasons -> 0 ->> 'text_zh' AS reason_zh,
+       reasons -> 0 ->> 'text_en' AS reason_en, left(s.code::text, 24) || '...' AS code,
+       length(qr_svg) AS qr_svg_bytes
+  FROM public.demo_code d, LATERAL code_screen(d.person_id) s
+ WHERE d.id = (SELECT min(x.id) FROM public.demo_code x WHERE colour(x.code) <> 'green');
+\x off
+
+\echo
 \echo '== 8. Tampering, rotation and revocation'
 \echo 'Person 1''s code with its colour byte changed:'
 SELECT colour(code) AS signed_colour, colour(forged) AS forged_colour, (verify(forged)).reason

@@ -42,7 +42,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     '_read_status(person_status,timestamp with time zone)', '_recalc_progress()', '_recalc_wait_step()', '_red_push_changed()', '_red_push_check()', '_retention_delete(text,integer)', '_retention_rules(timestamp with time zone)', '_retention_statuses(bigint,integer)', '_risk_area_changed()', '_status_summary()',
     '_tests_per_day()', '_transitions_per_day()', '_travel_changed()', '_trust_list_to_exchange()', '_work_pending()',
     'audit(bigint,text)', 'check_consistency(timestamp with time zone)', 'check_in(text,numeric,text[])',
-    'checkpoint_verify(healthcode,text,timestamp with time zone,boolean)',
+    'checkpoint_verify(healthcode,text,timestamp with time zone,boolean)', 'code_screen(bigint,text,interval)', 'code_screen(text,text,interval)',
     'create_key(text,timestamp with time zone,timestamp with time zone)', 'create_publication()',
     'create_travel_partitions(date,date)', 'current_status_of(healthcode,timestamp with time zone)',
     'decide_correction(bigint,boolean,text)', 'declare(text,text,text,text[],numeric,text[],boolean)',

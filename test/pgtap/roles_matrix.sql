@@ -51,7 +51,8 @@ INSERT INTO matrix_role VALUES
 CREATE TEMP TABLE exp_rel (grp text NOT NULL, rel text NOT NULL, privs text[] NOT NULL);
 -- PUBLIC: the trust lists (public keys), the arrival rules and the documented verify reasons
 INSERT INTO exp_rel VALUES ('public', 'trust_list', '{SELECT}'), ('public', 'verify_reason', '{SELECT}'), ('public', 'evidence_table', '{SELECT}'),
-                           ('public', 'key_exchange', '{SELECT}'), ('public', 'arrival_rule', '{SELECT}');
+                           ('public', 'key_exchange', '{SELECT}'), ('public', 'arrival_rule', '{SELECT}'),
+                           ('public', 'division_name', '{SELECT}');
 -- nobody but the owner: sealed secrets, the dump marker, the day partitions
 INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_dump_marker', '{}'),
                            ('public', 'travel_YYYYMMDD', '{}');
@@ -69,7 +70,7 @@ INSERT INTO exp_rel VALUES ('public', 'recalc_work_id_seq', '{}');
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
-                    'risk_area', 'policy', 'region_scope', 'arrival_rule']) r;
+                    'risk_area', 'policy', 'region_scope', 'arrival_rule', 'division_name']) r;
 INSERT INTO exp_rel VALUES ('admin', 'erasure', '{SELECT}');
 INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}'),
                            ('admin', 'consistency_finding', '{SELECT,DELETE}');
@@ -145,7 +146,7 @@ INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
   'subject', 'colour', 'issued_at', 'expires_at', 'key_id', 'vaccinated', 'signature', 'healthcode', 'bytea',
   'healthcode_in', 'healthcode_out', 'healthcode_recv', 'healthcode_send', 'healthcode_eq', 'healthcode_ne',
   'healthcode_lt', 'healthcode_le', 'healthcode_gt', 'healthcode_ge', 'healthcode_cmp', 'healthcode_hash',
-  'healthcode_hash_extended']) f;
+  'healthcode_hash_extended', 'division_label', 'mask_identifier', 'screen_reasons', 'reason_text_zh']) f;
 -- every group: its own scope
 INSERT INTO exp_fn SELECT g, f FROM unnest(ARRAY['operator', 'app', 'analyst', 'verifier']) g,
                                     unnest(ARRAY['my_region_scope', 'region_scope_of']) f;
@@ -154,7 +155,7 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'revoke_code', 'revoke_codes_of',
   'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
-  'verify_arrival']) f;
+  'verify_arrival', 'code_screen']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
   'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
@@ -186,7 +187,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
   '_national_lookback_days', '_national_versions_from', '_national_kept_days', '_evidence_kept_from', '_policy_default',
-  '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
+  '_code_screen', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',

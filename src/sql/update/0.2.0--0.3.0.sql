@@ -392,8 +392,113 @@ DROP INDEX @extschema@.person_status_region;
 CREATE INDEX person_status_region ON @extschema@.person_status (region);
 ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 
+-- ---- division names and the code screen (43_division_names.sql, 76_code_screen.sql) ---
+CREATE TABLE @extschema@.division_name (
+  code          text PRIMARY KEY
+                CONSTRAINT code_is_division_code CHECK (@extschema@.division_code_valid(code) AND code <> '000000'),
+  name_zh       text NOT NULL CONSTRAINT name_zh_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name_zh)) > 0),
+  name_en       text NOT NULL CONSTRAINT name_en_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name_en)) > 0),
+  built_in      boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE @extschema@.division_name IS
+  'Names of administrative divisions (GB/T 2260) in Chinese and English, for the screens (code_screen, itinerary). The extension ships the provinces and the places its demo and tests use; load the full list into it.';
+COMMENT ON COLUMN @extschema@.division_name.code IS 'The six-digit division code.';
+COMMENT ON COLUMN @extschema@.division_name.name_zh IS 'Its name in Chinese, e.g. 西湖区.';
+COMMENT ON COLUMN @extschema@.division_name.name_en IS 'Its name in English, e.g. Xihu.';
+COMMENT ON COLUMN @extschema@.division_name.built_in IS 'Shipped with the extension (not dumped: CREATE EXTENSION makes it).';
+REVOKE ALL ON @extschema@.division_name FROM PUBLIC;
+GRANT SELECT ON @extschema@.division_name TO PUBLIC;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.division_name TO healthcode_admin;
+-- (99_privileges.sql gives the admin SELECT on every table)
+GRANT SELECT ON @extschema@.division_name TO healthcode_admin;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.division_name', 'WHERE NOT built_in');
+
+INSERT INTO @extschema@.division_name (code, name_zh, name_en, built_in)
+SELECT v.code, v.name_zh, v.name_en, true FROM (VALUES
+  -- every provincial-level division
+  ('110000', '北京市', 'Beijing'), ('120000', '天津市', 'Tianjin'), ('130000', '河北省', 'Hebei'),
+  ('140000', '山西省', 'Shanxi'), ('150000', '内蒙古自治区', 'Inner Mongolia'), ('210000', '辽宁省', 'Liaoning'),
+  ('220000', '吉林省', 'Jilin'), ('230000', '黑龙江省', 'Heilongjiang'), ('310000', '上海市', 'Shanghai'),
+  ('320000', '江苏省', 'Jiangsu'), ('330000', '浙江省', 'Zhejiang'), ('340000', '安徽省', 'Anhui'),
+  ('350000', '福建省', 'Fujian'), ('360000', '江西省', 'Jiangxi'), ('370000', '山东省', 'Shandong'),
+  ('410000', '河南省', 'Henan'), ('420000', '湖北省', 'Hubei'), ('430000', '湖南省', 'Hunan'),
+  ('440000', '广东省', 'Guangdong'), ('450000', '广西壮族自治区', 'Guangxi'), ('460000', '海南省', 'Hainan'),
+  ('500000', '重庆市', 'Chongqing'), ('510000', '四川省', 'Sichuan'), ('520000', '贵州省', 'Guizhou'),
+  ('530000', '云南省', 'Yunnan'), ('540000', '西藏自治区', 'Xizang'), ('610000', '陕西省', 'Shaanxi'),
+  ('620000', '甘肃省', 'Gansu'), ('630000', '青海省', 'Qinghai'), ('640000', '宁夏回族自治区', 'Ningxia'),
+  ('650000', '新疆维吾尔自治区', 'Xinjiang'), ('710000', '台湾省', 'Taiwan'),
+  ('810000', '香港特别行政区', 'Hong Kong'), ('820000', '澳门特别行政区', 'Macao'),
+  -- the cities and districts of the demo and the tests (a municipality's
+  -- districts under the municipality's own name)
+  ('110100', '北京市', 'Beijing'), ('110101', '东城区', 'Dongcheng'), ('110105', '朝阳区', 'Chaoyang'),
+  ('110108', '海淀区', 'Haidian'),
+  ('120100', '天津市', 'Tianjin'), ('120101', '和平区', 'Heping'),
+  ('140100', '太原市', 'Taiyuan'), ('140105', '小店区', 'Xiaodian'),
+  ('310100', '上海市', 'Shanghai'), ('310101', '黄浦区', 'Huangpu'), ('310104', '徐汇区', 'Xuhui'),
+  ('310115', '浦东新区', 'Pudong'),
+  ('320100', '南京市', 'Nanjing'), ('320102', '玄武区', 'Xuanwu'),
+  ('330100', '杭州市', 'Hangzhou'), ('330102', '上城区', 'Shangcheng'), ('330105', '拱墅区', 'Gongshu'),
+  ('330106', '西湖区', 'Xihu'), ('330108', '滨江区', 'Binjiang'), ('330109', '萧山区', 'Xiaoshan'),
+  ('330110', '余杭区', 'Yuhang'),
+  ('330200', '宁波市', 'Ningbo'), ('330203', '海曙区', 'Haishu'),
+  ('330300', '温州市', 'Wenzhou'), ('330302', '鹿城区', 'Lucheng'),
+  ('340100', '合肥市', 'Hefei'),
+  ('350100', '福州市', 'Fuzhou'), ('350102', '鼓楼区', 'Gulou'),
+  ('420100', '武汉市', 'Wuhan'), ('420106', '武昌区', 'Wuchang'),
+  ('430100', '长沙市', 'Changsha'), ('430102', '芙蓉区', 'Furong'), ('430104', '岳麓区', 'Yuelu'),
+  ('440100', '广州市', 'Guangzhou'), ('440103', '荔湾区', 'Liwan'), ('440106', '天河区', 'Tianhe'),
+  ('440300', '深圳市', 'Shenzhen'), ('440305', '南山区', 'Nanshan'),
+  ('460100', '海口市', 'Haikou'), ('460105', '秀英区', 'Xiuying'), ('460106', '龙华区', 'Longhua'),
+  ('460107', '琼山区', 'Qiongshan'), ('460108', '美兰区', 'Meilan'),
+  ('460200', '三亚市', 'Sanya'), ('460205', '天涯区', 'Tianya'),
+  ('500100', '重庆市', 'Chongqing'), ('500101', '万州区', 'Wanzhou'),
+  ('510100', '成都市', 'Chengdu'), ('510104', '锦江区', 'Jinjiang'),
+  ('650100', '乌鲁木齐市', 'Urumqi')
+) AS v(code, name_zh, name_en);
+
+CREATE TYPE @extschema@.code_screen AS (
+  person_id     bigint,
+  colour        @extschema@.risk_colour,
+  vaccinated    boolean,
+  display_name  text,
+  masked_identifier text,
+  reasons       jsonb,
+  since         timestamptz,
+  valid_until   timestamptz,
+  latest_test_kind text,
+  latest_test_sampled_at timestamptz,
+  latest_test_result text,
+  latest_test_hours integer,
+  doses         integer,
+  last_dose_at  timestamptz,
+  last_dose_product text,
+  code          @extschema@.healthcode,
+  qr_svg        text,
+  qr_png        bytea
+);
+COMMENT ON TYPE @extschema@.code_screen IS
+  'What a citizen''s code screen shows (code_screen): the status, the latest test, the doses and a fresh code with its QR.';
+COMMENT ON COLUMN @extschema@.code_screen.person_id IS 'The person (for the app''s later calls; never shown).';
+COMMENT ON COLUMN @extschema@.code_screen.colour IS 'The colour now.';
+COMMENT ON COLUMN @extschema@.code_screen.vaccinated IS 'The "vaccinated" mark now.';
+COMMENT ON COLUMN @extschema@.code_screen.display_name IS 'The masked name (e.g. 张*).';
+COMMENT ON COLUMN @extschema@.code_screen.masked_identifier IS 'The ID number as given, masked but for its first and last two characters; NULL when the screen was asked by person id (the number is never stored).';
+COMMENT ON COLUMN @extschema@.code_screen.reasons IS 'Why: the status''s reasons, each with place_zh and place_en (the place''s name, where division_name knows it) and text_zh and text_en.';
+COMMENT ON COLUMN @extschema@.code_screen.since IS 'Since when the colour holds.';
+COMMENT ON COLUMN @extschema@.code_screen.valid_until IS 'Until when it holds without new evidence.';
+COMMENT ON COLUMN @extschema@.code_screen.latest_test_kind IS 'The latest test: pcr or antigen (NULL: none kept).';
+COMMENT ON COLUMN @extschema@.code_screen.latest_test_sampled_at IS 'When it was sampled.';
+COMMENT ON COLUMN @extschema@.code_screen.latest_test_result IS 'positive or negative.';
+COMMENT ON COLUMN @extschema@.code_screen.latest_test_hours IS 'Whole hours since it was sampled.';
+COMMENT ON COLUMN @extschema@.code_screen.doses IS 'Vaccine doses recorded (distinct dose numbers).';
+COMMENT ON COLUMN @extschema@.code_screen.last_dose_at IS 'When the last dose was given.';
+COMMENT ON COLUMN @extschema@.code_screen.last_dose_product IS 'The last dose''s vaccine.';
+COMMENT ON COLUMN @extschema@.code_screen.code IS 'A fresh code, as issue_for signs it (counted in code_event).';
+COMMENT ON COLUMN @extschema@.code_screen.qr_svg IS 'The code as an SVG QR symbol (qr => ''svg'', the default).';
+COMMENT ON COLUMN @extschema@.code_screen.qr_png IS 'The code as a PNG QR symbol (qr => ''png'').';
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency checkpoint_verify create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_for issue_for_subject issue_paper_code purge_region record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency checkpoint_verify code_screen create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_for issue_for_subject issue_paper_code mask_identifier purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -509,6 +614,28 @@ RETURNS record
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
   'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order). A version 2 code also says when its holder''s last negative test was sampled (last_negative_at; NULL when none was known) and their vaccine doses on record (doses); both are NULL for a version 1 code.';
+
+-- A place as a screen names it: its city and district (a province's own
+-- name for a province), Chinese 杭州市西湖区, English "Xihu, Hangzhou";
+-- the levels no row names are left out, and a code none names is shown as
+-- the code.
+CREATE OR REPLACE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(
+           CASE division_label.lang
+             WHEN 'zh' THEN pg_catalog.string_agg(n.name_zh, '' ORDER BY c.rank)
+             WHEN 'en' THEN pg_catalog.string_agg(n.name_en, ', ' ORDER BY c.rank DESC) END,
+           division_label.code)
+    FROM (SELECT DISTINCT x.code, @extschema@.division_rank(x.code) AS rank
+            FROM pg_catalog.unnest(@extschema@.division_chain(division_label.code)) AS x(code)) c
+    JOIN @extschema@.division_name n ON n.code OPERATOR(pg_catalog.=) c.code
+   -- (a place below the province: from its city on)
+   WHERE c.rank OPERATOR(pg_catalog.>=) LEAST(2, @extschema@.division_rank(division_label.code))
+     AND c.rank OPERATOR(pg_catalog.>) 0;
+END;
+COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
+  'A division as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city and district, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
 
 -- A person of the regions the caller acts for, by id, or P0002: one of
 -- another region and one who does not exist give the same error, so a
@@ -2805,6 +2932,139 @@ COMMENT ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) IS
   'Error correction, the operator''s side: accept (the disputed record is removed, kept as a snapshot on the request, and the status follows with the correction as the cause) or reject, with a reason; returns the person''s status.';
 REVOKE ALL ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.decide_correction(bigint, boolean, text) TO healthcode_operator;
+
+-- An ID number as a screen shows it: its first and last two characters.
+CREATE OR REPLACE FUNCTION @extschema@.mask_identifier(identifier text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN pg_catalog.length(identifier) OPERATOR(pg_catalog.<=) 4
+            THEN pg_catalog.repeat('*', pg_catalog.length(identifier))
+            ELSE pg_catalog.left(identifier, 2)
+                 OPERATOR(pg_catalog.||) pg_catalog.repeat('*', pg_catalog.length(identifier) OPERATOR(pg_catalog.-) 4)
+                 OPERATOR(pg_catalog.||) pg_catalog.right(identifier, 2) END;
+COMMENT ON FUNCTION @extschema@.mask_identifier(text) IS
+  'An ID number as a screen shows it: its first and last two characters, the rest as *; all * for four characters or fewer.';
+
+-- A reason in Chinese, from its rule, time, place and (for temperatures)
+-- the English text's value: the engine writes English only.
+CREATE OR REPLACE FUNCTION @extschema@.reason_text_zh(reason jsonb, place_zh text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT CASE reason OPERATOR(pg_catalog.->>) 'rule'
+    WHEN 'stay_high_risk' THEN pg_catalog.format('%s 到访%s（高风险区）', d.day, place_zh)
+    WHEN 'stay_medium_risk' THEN pg_catalog.format('%s 到访%s（中风险区）', d.day, place_zh)
+    WHEN 'close_contact' THEN pg_catalog.format('%s 为病例的密切接触者', d.day)
+    WHEN 'secondary_contact' THEN pg_catalog.format('%s 为病例的次密切接触者', d.day)
+    WHEN 'declared_contact' THEN pg_catalog.format('%s 申报与病例有接触', d.day)
+    WHEN 'positive_test' THEN pg_catalog.format('%s 采样的检测结果为阳性', d.day)
+    WHEN 'pushed_red' THEN pg_catalog.format('%s 其他地区推送的红码', d.day)
+    WHEN 'symptoms' THEN pg_catalog.format('%s 申报有症状', d.day)
+    WHEN 'fever' THEN pg_catalog.format('%s 体温 %s°C', d.day, d.temperature)
+    WHEN 'abnormal_checkin' THEN
+      CASE WHEN d.temperature IS NOT NULL THEN pg_catalog.format('%s 健康打卡体温 %s°C', d.day, d.temperature)
+           ELSE pg_catalog.format('%s 健康打卡报告有症状', d.day) END
+    WHEN 'audit_finding' THEN pg_catalog.format('申报与核查数据不符（%s 核查）', d.day)
+    WHEN 'test_overdue' THEN
+      CASE WHEN (reason OPERATOR(pg_catalog.->>) 'text') LIKE '%registration%'
+           THEN pg_catalog.format('需定期检测：自 %s 登记以来没有阴性结果', d.day)
+           ELSE pg_catalog.format('需定期检测：最近一次阴性结果采样于 %s', d.day) END
+    WHEN 'override' THEN
+      pg_catalog.format('人工决定：%s（%s 起）',
+        CASE reason OPERATOR(pg_catalog.->>) 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END, d.day)
+    ELSE reason OPERATOR(pg_catalog.->>) 'text' END
+    FROM (SELECT pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10) AS day,
+                 pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C') AS temperature) d;
+END;
+COMMENT ON FUNCTION @extschema@.reason_text_zh(jsonb, text) IS
+  'A status reason''s text in Chinese (the engine writes English), its place named place_zh.';
+
+-- The reasons as a screen shows them: each with its place's names and its
+-- text in both languages (the English one with the place's name).
+CREATE OR REPLACE FUNCTION @extschema@.screen_reasons(reasons jsonb) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.jsonb_agg(r.reason OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+             'place_zh', p.zh, 'place_en', p.en,
+             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(p.zh, r.place)),
+             'text_en', CASE WHEN r.place IS NULL THEN r.reason OPERATOR(pg_catalog.->>) 'text'
+                             ELSE pg_catalog.replace(r.reason OPERATOR(pg_catalog.->>) 'text', r.place, p.en) END)
+           ORDER BY r.n), '[]'::jsonb)
+    FROM (SELECT x.reason, x.n, NULLIF(x.reason OPERATOR(pg_catalog.->>) 'place', '') AS place
+            FROM pg_catalog.jsonb_array_elements(COALESCE(screen_reasons.reasons, '[]'::jsonb)) WITH ORDINALITY AS x(reason, n)) r
+    CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
+                               @extschema@.division_label(r.place, 'en') AS en) p;
+END;
+COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
+  'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en.';
+
+-- One screen: the person (already found within the caller's scope), a
+-- code signed at this statement's instant and the status of that instant.
+CREATE OR REPLACE FUNCTION @extschema@._code_screen(person_id bigint, qr text, valid_for interval)
+RETURNS @extschema@.code_screen
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.code_screen;
+  t timestamptz := statement_timestamp();
+BEGIN
+  IF qr IS NULL OR qr NOT IN ('svg', 'png', 'none') THEN
+    RAISE EXCEPTION 'qr must be svg, png or none, not %', coalesce(quote_literal(@extschema@._shorten(qr)), 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  -- the code first: it refuses what cannot be issued (a lifetime beyond
+  -- the policy's, a status about to change), and counts in code_event
+  r.code := @extschema@._issue_for_person(_code_screen.person_id, valid_for, false, false);
+  SELECT p.id, s.colour, s.vaccinated, p.display_name, @extschema@.screen_reasons(s.reasons), s.since, s.valid_until
+    INTO r.person_id, r.colour, r.vaccinated, r.display_name, r.reasons, r.since, r.valid_until
+    FROM @extschema@.person p CROSS JOIN LATERAL @extschema@.status(p.id, t) s
+   WHERE p.id = _code_screen.person_id;
+  SELECT x.kind, x.sampled_at, x.result, floor(extract(epoch FROM t - x.sampled_at) / 3600)::integer
+    INTO r.latest_test_kind, r.latest_test_sampled_at, r.latest_test_result, r.latest_test_hours
+    FROM @extschema@.test_result x
+   WHERE x.person_id = _code_screen.person_id AND x.sampled_at <= t
+   ORDER BY x.sampled_at DESC LIMIT 1;
+  SELECT count(DISTINCT v.dose), max(v.given_at), (array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1]
+    INTO r.doses, r.last_dose_at, r.last_dose_product
+    FROM @extschema@.vaccination v
+   WHERE v.person_id = _code_screen.person_id AND v.given_at <= t;
+  r.qr_svg := CASE qr WHEN 'svg' THEN @extschema@.qr_svg(r.code) END;
+  r.qr_png := CASE qr WHEN 'png' THEN @extschema@.qr_png(r.code) END;
+  RETURN r;
+END $$;
+COMMENT ON FUNCTION @extschema@._code_screen(bigint, text, interval) IS
+  'Internal: the code screen of a person the caller may act for (code_screen).';
+REVOKE ALL ON FUNCTION @extschema@._code_screen(bigint, text, interval) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.code_screen(identifier text, qr text DEFAULT 'svg',
+    valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.code_screen
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.code_screen := @extschema@._code_screen(@extschema@._require_person(identifier), qr, valid_for);
+BEGIN
+  r.masked_identifier := @extschema@.mask_identifier(@extschema@._require_identifier(identifier));
+  RETURN r;
+END $$;
+COMMENT ON FUNCTION @extschema@.code_screen(text, text, interval) IS
+  'The citizen''s code screen in one call: colour, masked name and ID number, reasons in Chinese and English with place names, the latest test, the doses, since and until when, and a fresh code (valid_for, as issue_for) with its QR (qr: svg, png or none). P0002 for someone not registered in the caller''s regions.';
+REVOKE ALL ON FUNCTION @extschema@.code_screen(text, text, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.code_screen(text, text, interval) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.code_screen(person_id bigint, qr text DEFAULT 'svg',
+    valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.code_screen
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN @extschema@._code_screen((@extschema@._require_person_id(code_screen.person_id)).id, code_screen.qr,
+                                code_screen.valid_for);
+COMMENT ON FUNCTION @extschema@.code_screen(bigint, text, interval) IS
+  'The code screen by person id (code_screen(identifier) less the masked ID number, which is never stored).';
+REVOKE ALL ON FUNCTION @extschema@.code_screen(bigint, text, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.code_screen(bigint, text, interval) TO healthcode_app, healthcode_operator;
 
 -- ---------------------------------------------------------------------------
 -- Retention: every personal table has its rule, and one call applies them

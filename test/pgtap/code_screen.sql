@@ -1,0 +1,81 @@
+-- The citizen's code screen in one call (issue 14, point 1): code_screen by
+-- identifier and by person id returns the status with its reasons in
+-- Chinese and English and the places' names, the masked name and ID
+-- number, the latest test, the doses and a fresh code that verifies, with
+-- its QR; every role is allowed or refused as it should be, and another
+-- region's person looks exactly like no one.
+BEGIN;
+SET search_path = public, healthcode;
+\ir lib/roles_common.psql
+SELECT plan(27);
+
+SELECT create_key('330000') IS NOT NULL AND create_key('110000') IS NOT NULL AS k \gset
+SELECT person_id AS p FROM declare('330106199001014321', '330106', '张三丰', '{}', 36.6) \gset
+SELECT person_id AS p_bj FROM declare('110105199203035678', '110105', '李四') \gset
+INSERT INTO risk_area (division, level, effective_from, bulletin) VALUES ('330108', 'high', now() - interval '5 days', 'code_screen');
+SELECT import_travel(format('[{"person_id": %s, "place": "330108", "at": "%s"}]', :p, now() - interval '2 days')::json) AS n \gset
+SELECT import_test_results(format('[{"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "negative", "lab": "L", "sample_id": "CS-1"},
+                                    {"person_id": %s, "kind": "antigen", "sampled_at": "%s", "result": "negative", "lab": "L", "sample_id": "CS-2"}]',
+                                   :p, now() - interval '30 hours 10 minutes', :p, now() - interval '80 hours')::json) AS n \gset
+SELECT import_vaccinations(format('[{"person_id": %s, "dose": 1, "given_at": "%s", "product": "CoronaVac"},
+                                    {"person_id": %s, "dose": 2, "given_at": "%s", "product": "BBIBP-CorV"}]',
+                                   :p, now() - interval '200 days', :p, now() - interval '170 days')::json) AS n \gset
+SELECT count(*) AS events_before FROM code_event \gset
+
+CREATE TEMP TABLE screen AS SELECT * FROM code_screen('330106199001014321');
+GRANT SELECT ON screen TO PUBLIC;
+SELECT is((SELECT colour::text || ' ' || vaccinated FROM screen), 'red true', 'colour and vaccinated mark as status() says');
+SELECT is((SELECT (colour, vaccinated, since, valid_until)::text FROM screen),
+          (SELECT (colour, vaccinated, since, valid_until)::text FROM status(:p)), 'since and valid_until as status() says');
+SELECT is((SELECT display_name || ' ' || masked_identifier FROM screen), '张*丰 33**************21',
+          'the masked name, and the ID number masked but for its first and last two characters');
+SELECT is((SELECT reasons -> 0 ->> 'text_zh' FROM screen), to_char(now() - interval '2 days', 'YYYY-MM-DD') || ' 到访杭州市滨江区（高风险区）',
+          'the reason in Chinese, with the place''s name');
+SELECT is((SELECT reasons -> 0 ->> 'text_en' FROM screen), 'stayed in Binjiang, Hangzhou (high risk) on ' || to_char(now() - interval '2 days', 'YYYY-MM-DD'),
+          'the reason in English, with the place''s name');
+SELECT is((SELECT reasons -> 0 ->> 'place' || ' ' || (reasons -> 0 ->> 'place_zh') || ' ' || (reasons -> 0 ->> 'place_en') FROM screen),
+          '330108 杭州市滨江区 Binjiang, Hangzhou', 'the place''s code and its names in both languages');
+SELECT is((SELECT latest_test_kind || ' ' || latest_test_result || ' ' || latest_test_hours FROM screen), 'pcr negative 30',
+          'the latest test: kind, result, whole hours since it was sampled');
+SELECT is((SELECT latest_test_sampled_at FROM screen), (SELECT sampled_at FROM test_result WHERE sample_id = 'CS-1'),
+          'and when it was sampled');
+SELECT is((SELECT doses || ' ' || last_dose_product FROM screen), '2 BBIBP-CorV', 'doses, and the last dose''s vaccine');
+SELECT is((SELECT last_dose_at FROM screen), (SELECT given_at FROM vaccination WHERE person_id = :p AND dose = 2),
+          'and when it was given');
+SELECT is((SELECT (v.valid, v.colour::text, subject(screen.code) = (SELECT subject FROM person WHERE id = :p))::text
+             FROM screen, verify(screen.code) v), '(t,red,t)', 'the code verifies, carries the colour and belongs to the person');
+SELECT ok((SELECT expires_at(code) <= now() + interval '5 minutes 1 second' FROM screen), 'the code lives five minutes by default');
+SELECT ok((SELECT qr_svg LIKE '<?xml%<svg%' AND qr_png IS NULL FROM screen), 'an SVG QR by default, no PNG');
+SELECT is((SELECT count(*) FROM code_event) - :events_before, 1::bigint, 'the code counts in code_event, once');
+SELECT ok((SELECT substr(qr_png, 1, 8) = '\x89504e470d0a1a0a'::bytea AND qr_svg IS NULL FROM code_screen(:p, 'png')),
+          'by person id, a PNG QR when asked');
+SELECT ok((SELECT masked_identifier IS NULL AND qr_svg IS NULL AND qr_png IS NULL AND code IS NOT NULL FROM code_screen(:p, 'none')),
+          'by person id no ID number (never stored); no QR when asked none');
+SELECT throws_ok($$SELECT code_screen('330106199001014321', 'gif')$$, '22023', 'qr must be svg, png or none, not ''gif''',
+                 'an unknown QR format is refused, naming it');
+SELECT throws_ok(format($$SELECT code_screen(%s, 'svg', interval '2 days')$$, :p), '22003', NULL,
+                 'a code living longer than the policy allows is refused, as issue_for refuses it');
+SELECT is((SELECT jsonb_array_length(reasons) FROM code_screen(:p_bj, 'none')), 0, 'green: no reasons (an empty array)');
+SELECT is((SELECT latest_test_kind IS NULL AND doses = 0 AND last_dose_at IS NULL FROM code_screen(:p_bj, 'none')), true,
+          'no test, no dose: NULL test, zero doses');
+
+-- roles
+SELECT is(pg_temp.state_as('regress_hc_app_zj', $$SELECT code_screen('330106199001014321')$$), 'ok',
+          'an app of Zhejiang shows its person''s screen');
+SELECT is(pg_temp.state_as('regress_hc_op_hz', format($$SELECT code_screen(%s)$$, :p)), 'ok',
+          'an operator of Hangzhou too, by person id');
+SELECT is(pg_temp.attempt('regress_hc_app_zj', $$SELECT code_screen('110105199203035678')$$)::text,
+          pg_temp.attempt('regress_hc_app_zj', $$SELECT code_screen('110105199203035678X')$$)::text,
+          'another region''s person looks like no one (same error as an unknown identifier)');
+SELECT is(pg_temp.state_as('regress_hc_app_zj', $$SELECT code_screen('110105199203035678')$$), 'P0002',
+          'that is P0002');
+SELECT is(replace(pg_temp.attempt('regress_hc_op_hz', format($$SELECT code_screen(%s)$$, :p_bj))::text, :'p_bj', '<id>'),
+          replace(pg_temp.attempt('regress_hc_op_hz', $$SELECT code_screen(4611686018427387905)$$)::text, '4611686018427387905', '<id>'),
+          'by id too: another region''s person and no person give the same error');
+SELECT is(pg_temp.state_as('regress_hc_analyst_zj', $$SELECT code_screen('330106199001014321')$$), '42501',
+          'an analyst may not (42501)');
+SELECT is(pg_temp.state_as('regress_hc_verifier', $$SELECT code_screen('330106199001014321')$$), '42501',
+          'nor a checkpoint');
+
+SELECT * FROM finish();
+ROLLBACK;
