@@ -51,7 +51,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     'generate_population(integer,integer,integer,double precision)', 'grant_region(regrole,text)',
     'health_info(text)', 'import_contacts(json)', 'import_risk_areas(json)', 'import_test_results(json)',
     'import_travel(json)', 'import_vaccinations(json)', 'issue_for(bigint,interval,boolean)',
-    'issue_for_subject(text,bytea,interval)', 'issue_paper_code(bigint,interval,boolean)', 'person_id(text)',
+    'issue_for_subject(text,bytea,interval)', 'issue_paper_code(bigint,interval,boolean)', 'itinerary(text,integer)', 'my_evidence(text)', 'my_history(text)', 'person_id(text)',
     'purge_region(text,text)',
     'record_decision(bigint,text,text,text,risk_colour,timestamp with time zone,timestamp with time zone)',
     'register_person(text,text,text)', 'request_correction(bigint,text,bigint,text)', 'retention_plan()',

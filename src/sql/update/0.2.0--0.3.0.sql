@@ -498,7 +498,7 @@ COMMENT ON COLUMN @extschema@.code_screen.qr_svg IS 'The code as an SVG QR symbo
 COMMENT ON COLUMN @extschema@.code_screen.qr_png IS 'The code as a PNG QR symbol (qr => ''png'').';
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency checkpoint_verify code_screen create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_for issue_for_subject issue_paper_code mask_identifier purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency checkpoint_verify code_screen create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_for issue_for_subject issue_paper_code itinerary mask_identifier my_evidence my_history purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -3065,6 +3065,123 @@ COMMENT ON FUNCTION @extschema@.code_screen(bigint, text, interval) IS
   'The code screen by person id (code_screen(identifier) less the masked ID number, which is never stored).';
 REVOKE ALL ON FUNCTION @extschema@.code_screen(bigint, text, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.code_screen(bigint, text, interval) TO healthcode_app, healthcode_operator;
+
+-- ---------------------------------------------------------------------------
+-- A citizen's own data, for their own app (doc/api.md): the itinerary card
+-- (行程卡: the cities of the last days, starred where a medium- or high-risk
+-- area was in force during the stay, never the raw stays), the history of
+-- their colour, and their own evidence. Each by identifier, within the
+-- caller's regions, one call each.
+-- ---------------------------------------------------------------------------
+
+-- The cities of a person's stays in the window, each once, in the order
+-- first visited, with the highest level of a designation in force during
+-- some stay there on the city, one of its districts or its province.
+CREATE OR REPLACE FUNCTION @extschema@._itinerary(person_id bigint, days integer)
+RETURNS TABLE (city text, city_zh text, city_en text, starred boolean, risk_level text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  WITH stays AS (
+    SELECT pg_catalog.left(t.place, 4) OPERATOR(pg_catalog.||) '00' AS city, t.at
+      FROM @extschema@.travel t
+     WHERE t.person_id OPERATOR(pg_catalog.=) _itinerary.person_id
+       AND t.at OPERATOR(pg_catalog.>=) (pg_catalog.statement_timestamp()
+                OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => _itinerary.days))
+       AND t.at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+  ), cities AS (
+    SELECT s.city, pg_catalog.min(s.at) AS first_at,
+           pg_catalog.max((SELECT pg_catalog.max(CASE r.level WHEN 'high' THEN 2 WHEN 'medium' THEN 1 END)
+                             FROM @extschema@.risk_area r
+                            WHERE r.level OPERATOR(pg_catalog.<>) 'low'
+                              AND (pg_catalog.left(r.division, 4) OPERATOR(pg_catalog.=) pg_catalog.left(s.city, 4)
+                                   OR r.division OPERATOR(pg_catalog.=) (pg_catalog.left(s.city, 2) OPERATOR(pg_catalog.||) '0000'))
+                              AND r.effective_from OPERATOR(pg_catalog.<=) s.at
+                              AND (r.effective_until IS NULL OR s.at OPERATOR(pg_catalog.<) r.effective_until))) AS risk
+      FROM stays s GROUP BY s.city
+  )
+  SELECT c.city, @extschema@.division_label(c.city, 'zh'), @extschema@.division_label(c.city, 'en'),
+         c.risk IS NOT NULL, CASE c.risk WHEN 2 THEN 'high' WHEN 1 THEN 'medium' END
+    FROM cities c ORDER BY c.first_at, c.city;
+END;
+COMMENT ON FUNCTION @extschema@._itinerary(bigint, integer) IS
+  'Internal: the itinerary card of a person the caller may act for (itinerary).';
+REVOKE ALL ON FUNCTION @extschema@._itinerary(bigint, integer) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.itinerary(identifier text, days integer DEFAULT 14)
+RETURNS TABLE (city text, city_zh text, city_en text, starred boolean, risk_level text)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint := @extschema@._require_person(identifier);
+BEGIN
+  IF days IS NULL THEN
+    RAISE EXCEPTION 'days must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF days NOT BETWEEN 1 AND 30 THEN
+    RAISE EXCEPTION 'days must be between 1 and 30, not %', days USING ERRCODE = '22003';
+  END IF;
+  RETURN QUERY SELECT * FROM @extschema@._itinerary(pid, days);
+END $$;
+COMMENT ON FUNCTION @extschema@.itinerary(text, integer) IS
+  'The itinerary card (行程卡): the cities the person stayed in over the last days (1-30, default 14), in the order first visited, with their names; starred, with the level, where a medium- or high-risk area (on the city, a district of it or its province) was in force during a stay there. Never the stays themselves.';
+REVOKE ALL ON FUNCTION @extschema@.itinerary(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.itinerary(text, integer) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.my_history(identifier text)
+RETURNS TABLE (at timestamptz, from_colour @extschema@.risk_colour, to_colour @extschema@.risk_colour, reasons jsonb)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint := @extschema@._require_person(identifier);
+BEGIN
+  RETURN QUERY
+  SELECT c.at, c.from_colour, c.to_colour, @extschema@.screen_reasons(c.reasons)
+    FROM @extschema@.status_changes c
+   WHERE c.person_id = pid
+   ORDER BY c.at DESC;
+END $$;
+COMMENT ON FUNCTION @extschema@.my_history(text) IS
+  'The person''s own colour changes, latest first, each with its reasons as a screen shows them (screen_reasons), as far back as history is kept (retention_plan).';
+REVOKE ALL ON FUNCTION @extschema@.my_history(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.my_history(text) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.my_evidence(identifier text)
+RETURNS TABLE (kind text, at timestamptz, detail jsonb)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint := @extschema@._require_person(identifier);
+BEGIN
+  RETURN QUERY
+  SELECT e.kind, e.at, e.detail FROM (
+    SELECT 'test_result' AS kind, r.sampled_at AS at,
+           jsonb_build_object('id', r.id, 'kind', r.kind, 'result', r.result, 'lab', r.lab, 'reported_at', r.reported_at) AS detail
+      FROM @extschema@.test_result r WHERE r.person_id = pid
+    UNION ALL
+    SELECT 'vaccination', v.given_at, jsonb_build_object('id', v.id, 'dose', v.dose, 'product', v.product)
+      FROM @extschema@.vaccination v WHERE v.person_id = pid
+    UNION ALL
+    SELECT 'declaration', d.declared_at,
+           jsonb_build_object('id', d.id, 'symptoms', d.symptoms, 'temperature', d.temperature, 'visited', d.visited,
+                              'contact_with_case', d.contact_with_case)
+      FROM @extschema@.declaration d WHERE d.person_id = pid
+    UNION ALL
+    SELECT 'correction', c.requested_at,
+           jsonb_build_object('id', c.id, 'evidence', c.evidence, 'evidence_id', c.evidence_id, 'claim', c.claim,
+                              'status', c.status, 'decided_at', c.decided_at, 'decision_reason', c.decision_reason)
+      FROM @extschema@.correction c WHERE c.person_id = pid) e
+  ORDER BY e.at DESC, e.kind;
+END $$;
+COMMENT ON FUNCTION @extschema@.my_evidence(text) IS
+  'The person''s own evidence, latest first: test results, doses, declarations and correction requests (kind, time, detail with the row''s id, which request_correction takes), as far back as each is kept (retention_plan).';
+REVOKE ALL ON FUNCTION @extschema@.my_evidence(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.my_evidence(text) TO healthcode_app, healthcode_operator;
 
 -- ---------------------------------------------------------------------------
 -- Retention: every personal table has its rule, and one call applies them
