@@ -138,6 +138,30 @@ healthcode_in(PG_FUNCTION_ARGS)
 	return hc_make_datum(buf, n);
 }
 
+/*
+ * _code_or_null(text) RETURNS healthcode: the code a text spells, or NULL
+ * for one that is not a code (the input function's checks, without its
+ * error), so that verify(text) can say "malformed" as a reason.
+ */
+PG_FUNCTION_INFO_V1(healthcode_code_or_null);
+Datum
+healthcode_code_or_null(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	uint8_t		buf[HC_MAX_LEN];
+	size_t		n = 0;
+	hc_code		code;
+	char		detail[HC_DETAIL_LEN];
+	hc_status	st;
+
+	st = hc_parse_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), buf, sizeof(buf), &n, detail, sizeof(detail));
+	if (st == HC_OK)
+		st = hc_unpack(buf, n, &code, detail, sizeof(detail));
+	if (st != HC_OK)
+		PG_RETURN_NULL();
+	return hc_make_datum(buf, n);
+}
+
 PG_FUNCTION_INFO_V1(healthcode_out);
 Datum
 healthcode_out(PG_FUNCTION_ARGS)

@@ -40,6 +40,44 @@ RETURNS record
 COMMENT ON FUNCTION @extschema@.verify(@extschema@.healthcode, timestamptz) IS
   'Judges a code at a time against the trust list. reason is one of: ok, unknown_key, bad_signature, region_mismatch, key_revoked, revoked, key_not_valid_at_issue, key_expired, not_yet_valid, expired (checked in that order). A version 2 code also says when its holder''s last negative test was sampled (last_negative_at; NULL when none was known) and their vaccine doses on record (doses); both are NULL for a version 1 code.';
 
+-- A scanned string as an app receives it: a string that is not a code at
+-- all is a reason too ("malformed"), not an error (the cast to healthcode
+-- still raises 22P02).
+CREATE FUNCTION @extschema@._code_or_null(code text) RETURNS @extschema@.healthcode
+  AS 'MODULE_PATHNAME', 'healthcode_code_or_null'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._code_or_null(text) IS
+  'Internal: the code a text spells, or NULL when it is not a code.';
+
+CREATE FUNCTION @extschema@.verify(
+    code text,
+    at timestamptz DEFAULT pg_catalog.now(),
+    OUT valid boolean,
+    OUT colour @extschema@.risk_colour,
+    OUT region text,
+    OUT issued_at timestamptz,
+    OUT expires_at timestamptz,
+    OUT key_id bytea,
+    OUT reason text,
+    OUT vaccinated boolean,
+    OUT paper boolean,
+    OUT last_negative_at timestamptz,
+    OUT doses integer)
+RETURNS record
+LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+BEGIN ATOMIC
+  SELECT v.valid, v.colour, v.region, v.issued_at, v.expires_at, v.key_id, v.reason, v.vaccinated, v.paper,
+         v.last_negative_at, v.doses
+    FROM (SELECT @extschema@._code_or_null(verify.code) AS c) x
+    CROSS JOIN LATERAL @extschema@.verify(x.c, verify.at) v
+   WHERE x.c IS NOT NULL
+  UNION ALL
+  SELECT false, NULL, NULL, NULL, NULL, NULL, 'malformed', NULL, NULL, NULL, NULL
+   WHERE @extschema@._code_or_null(verify.code) IS NULL;
+END;
+COMMENT ON FUNCTION @extschema@.verify(text, timestamptz) IS
+  'verify() of a scanned string: reason malformed (valid false, nothing else) for a string that is not a code, else what verify() of the code says.';
+
 -- The documented set of verify() reasons, for applications and tests.
 CREATE TABLE @extschema@.verify_reason (
   reason      text PRIMARY KEY,
@@ -47,6 +85,7 @@ CREATE TABLE @extschema@.verify_reason (
   description text NOT NULL
 );
 INSERT INTO @extschema@.verify_reason VALUES
+  ('malformed',              0, 'The scanned string is not a code at all (verify(text) only; the cast to healthcode raises 22P02).'),
   ('ok',                    10, 'The signature is good, the key is trusted, nothing revoked it and the code is within its validity.'),
   ('unknown_key',            1, 'No key with the code''s key id is on the trust list.'),
   ('bad_signature',          2, 'The signature does not match the payload under the listed key: the code was altered or forged.'),

@@ -7,7 +7,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(27);
+SELECT plan(31);
 
 SELECT create_key('330000') IS NOT NULL AND create_key('110000') IS NOT NULL AS k \gset
 SELECT person_id AS p FROM declare('330106199001014321', '330106', '张三丰', '{}', 36.6) \gset
@@ -76,6 +76,13 @@ SELECT is(pg_temp.state_as('regress_hc_analyst_zj', $$SELECT code_screen('330106
           'an analyst may not (42501)');
 SELECT is(pg_temp.state_as('regress_hc_verifier', $$SELECT code_screen('330106199001014321')$$), '42501',
           'nor a checkpoint');
+
+-- errors an app can act on: a scanned string that is not a code
+SELECT is((SELECT (valid, reason, colour IS NULL AND region IS NULL)::text FROM verify('not a code at all')), '(f,malformed,t)',
+          'verify() of a string that is not a code: reason malformed, nothing else');
+SELECT is((SELECT reason FROM verify((SELECT code::text FROM screen))), 'ok', 'verify() of a code''s text: as verify() of the code');
+SELECT throws_ok($$SELECT 'not a code at all'::healthcode$$, '22P02', NULL, 'the cast still raises 22P02');
+SELECT is((SELECT check_order FROM verify_reason WHERE reason = 'malformed'), 0, 'malformed is a documented reason, checked first');
 
 SELECT * FROM finish();
 ROLLBACK;
