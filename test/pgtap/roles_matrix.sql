@@ -155,7 +155,7 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'revoke_code', 'revoke_codes_of',
   'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
-  'verify_arrival', 'code_screen', 'itinerary', 'my_history', 'my_evidence']) f;
+  'verify_arrival', 'code_screen', 'itinerary', 'my_history', 'my_evidence', 'check_statuses', 'issue_batch']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
   'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
@@ -187,7 +187,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
   '_national_lookback_days', '_national_versions_from', '_national_kept_days', '_evidence_kept_from', '_policy_default',
-  '_code_screen', '_itinerary', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
+  '_code_screen', '_itinerary', '_statuses_of', '_batch_size', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',

@@ -500,8 +500,15 @@ COMMENT ON COLUMN @extschema@.code_screen.qr_png IS 'The code as a PNG QR symbol
 -- ---- verify(text): a scanned string that is not a code (30_issue_verify.sql) ---------
 INSERT INTO @extschema@.verify_reason VALUES
   ('malformed',              0, 'The scanned string is not a code at all (verify(text) only; the cast to healthcode raises 22P02).');
+-- ---- batch calls (78_batches.sql) --------------------------------------------------
+CREATE TYPE @extschema@.batch_item AS (ord integer, person_id bigint, outcome text);
+COMMENT ON TYPE @extschema@.batch_item IS 'Internal: a batch item as found (position, person, outcome).';
+COMMENT ON COLUMN @extschema@.batch_item.ord IS 'The item''s position in the list, from 1.';
+COMMENT ON COLUMN @extschema@.batch_item.person_id IS 'The person found within the caller''s regions, else NULL.';
+COMMENT ON COLUMN @extschema@.batch_item.outcome IS 'ok, unknown or invalid.';
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency checkpoint_verify code_screen create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_for issue_for_subject issue_paper_code itinerary mask_identifier my_evidence my_history purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_batch issue_for issue_for_subject issue_paper_code itinerary mask_identifier my_evidence my_history purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -3223,6 +3230,135 @@ COMMENT ON FUNCTION @extschema@.my_evidence(text) IS
   'The person''s own evidence, latest first: test results, doses, declarations and correction requests (kind, time, detail with the row''s id, which request_correction takes), as far back as each is kept (retention_plan).';
 REVOKE ALL ON FUNCTION @extschema@.my_evidence(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.my_evidence(text) TO healthcode_app, healthcode_operator;
+
+-- The statuses of the people found (ord, id or NULL), as readers see them
+-- now (fresh while a change on the work list has yet to reach them).
+CREATE OR REPLACE FUNCTION @extschema@._statuses_of(found @extschema@.batch_item[])
+RETURNS TABLE (ord integer, person_id bigint, outcome text, colour @extschema@.risk_colour, vaccinated boolean,
+               since timestamptz, valid_until timestamptz)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT f.ord, f.person_id, f.outcome, (x.v).colour, (x.v).vaccinated, (x.v).since, (x.v).valid_until
+    FROM pg_catalog.unnest(found) f
+    LEFT JOIN @extschema@.person_status s ON s.person_id OPERATOR(pg_catalog.=) f.person_id
+    LEFT JOIN LATERAL (SELECT CASE WHEN (SELECT @extschema@._work_pending())
+                                   THEN @extschema@._read_status(s, pg_catalog.statement_timestamp())
+                                   ELSE @extschema@.status_at(s, pg_catalog.statement_timestamp()) END AS v
+                        WHERE s.person_id IS NOT NULL OFFSET 0) x ON true
+   ORDER BY f.ord;
+END;
+COMMENT ON FUNCTION @extschema@._statuses_of(@extschema@.batch_item[]) IS
+  'Internal: the status now of each batch item found (check_statuses).';
+REVOKE ALL ON FUNCTION @extschema@._statuses_of(@extschema@.batch_item[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._batch_size(n integer) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF n > 100000 THEN
+    RAISE EXCEPTION 'a batch has at most 100000 items, not %', n USING ERRCODE = '22023',
+      HINT = 'Split the list.';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._batch_size(integer) IS 'Internal: 22023 for a batch of more than 100,000 items.';
+REVOKE ALL ON FUNCTION @extschema@._batch_size(integer) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.check_statuses(identifiers text[])
+RETURNS TABLE (ord integer, person_id bigint, outcome text, colour @extschema@.risk_colour, vaccinated boolean,
+               since timestamptz, valid_until timestamptz)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@.my_region_scope();
+BEGIN
+  IF identifiers IS NULL THEN
+    RAISE EXCEPTION 'identifiers must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._batch_size(cardinality(identifiers));
+  RETURN QUERY SELECT * FROM @extschema@._statuses_of(ARRAY(
+    SELECT ROW(i.ord::integer, p.id,
+               CASE WHEN i.norm IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
+      FROM (SELECT x.ord, CASE WHEN x.identifier IS NOT NULL AND length(x.identifier) <= 64
+                                    AND length(@extschema@.normalize_identifier(x.identifier)) > 0
+                               THEN @extschema@.normalize_identifier(x.identifier) END AS norm
+              FROM unnest(identifiers) WITH ORDINALITY AS x(identifier, ord)) i
+      LEFT JOIN @extschema@.person p
+        ON i.norm IS NOT NULL AND p.subject = @extschema@.pseudonym(i.norm) AND scope @> (p.region COLLATE "C")));
+END $$;
+COMMENT ON FUNCTION @extschema@.check_statuses(text[]) IS
+  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, empty or longer than 64 characters) and their status now. One statement for the whole list (at most 100,000).';
+REVOKE ALL ON FUNCTION @extschema@.check_statuses(text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.check_statuses(text[]) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.check_statuses(person_ids bigint[])
+RETURNS TABLE (ord integer, person_id bigint, outcome text, colour @extschema@.risk_colour, vaccinated boolean,
+               since timestamptz, valid_until timestamptz)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@.my_region_scope();
+BEGIN
+  IF person_ids IS NULL THEN
+    RAISE EXCEPTION 'person_ids must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._batch_size(cardinality(person_ids));
+  RETURN QUERY SELECT * FROM @extschema@._statuses_of(ARRAY(
+    SELECT ROW(x.ord::integer, p.id,
+               CASE WHEN x.id IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
+      FROM unnest(person_ids) WITH ORDINALITY AS x(id, ord)
+      LEFT JOIN @extschema@.person p ON p.id = x.id AND scope @> (p.region COLLATE "C")));
+END $$;
+COMMENT ON FUNCTION @extschema@.check_statuses(bigint[]) IS
+  'Batch status check by person id: for each id, in order, the person (NULL unless ok), an outcome (ok, unknown, invalid: NULL) and their status now.';
+REVOKE ALL ON FUNCTION @extschema@.check_statuses(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.check_statuses(bigint[]) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.issue_batch(person_ids bigint[], valid_for interval DEFAULT interval '5 minutes')
+RETURNS TABLE (ord integer, person_id bigint, outcome text, code @extschema@.healthcode)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  item record;
+BEGIN
+  IF person_ids IS NULL THEN
+    RAISE EXCEPTION 'person_ids must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._batch_size(cardinality(person_ids));
+  -- (a bad valid_for is the whole batch's error, not an item's)
+  PERFORM @extschema@._require_valid_for(valid_for);
+  FOR item IN SELECT x.id, x.ord::integer AS ord FROM unnest(person_ids) WITH ORDINALITY AS x(id, ord) LOOP
+    ord := item.ord;
+    person_id := NULL;
+    code := NULL;
+    IF item.id IS NULL THEN
+      outcome := 'invalid';
+    ELSE
+      BEGIN
+        code := @extschema@._issue_for_person(item.id, valid_for, false, false);
+        person_id := item.id;
+        outcome := 'ok';
+      EXCEPTION
+        WHEN no_data_found THEN outcome := 'unknown';
+        WHEN numeric_value_out_of_range THEN outcome := 'lifetime_beyond_policy';
+        WHEN serialization_failure THEN outcome := 'retry';
+        -- (no issuer key for the region, or no status yet)
+        WHEN object_not_in_prerequisite_state THEN outcome := 'not_issuable';
+      END;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.issue_batch(bigint[], interval) IS
+  'A code for each of a list of people, as issue_for signs it (each counted in code_event): for each id, in order, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL; lifetime_beyond_policy: valid_for beyond the person''s region''s policy; retry: their status changes within a second; not_issuable: no issuer key for their region, or no status yet) and the code when ok. A bad item never stops the batch.';
+REVOKE ALL ON FUNCTION @extschema@.issue_batch(bigint[], interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_batch(bigint[], interval) TO healthcode_app, healthcode_operator;
 
 -- ---------------------------------------------------------------------------
 -- Retention: every personal table has its rule, and one call applies them
