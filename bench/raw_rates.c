@@ -13,6 +13,11 @@
  *                             (level M, hint QR_MODE_8, case-sensitive)
  *   raw_rates qr-gen N        the same over N generated 157-character texts
  *                             "HCN:" + QR alphanumeric characters
+ *   raw_rates screen N        the floor of a code screen, N times: one
+ *                             signature of a 38-byte message, one QR symbol
+ *                             of a 157-character text (level M) and its SVG
+ *                             (4-pixel modules), written by the extension's
+ *                             own pure-C core (hc_qr_encode, hc_qr_svg)
  *
  * Prints one line per measurement:
  *   "<sign|verify|qr> <rate in operations per second> <operations> <seconds>".
@@ -20,8 +25,11 @@
  * are prepared and outputs checked outside it, so the compiler cannot drop
  * the work and a broken library cannot look fast.
  *
- * Built by run.sh: gcc -O2 -o bench/raw_rates bench/raw_rates.c -lsodium -lqrencode
+ * Built by run.sh: gcc -O2 -Isrc -o bench/raw_rates bench/raw_rates.c src/hc_core_qr.c src/hc_core_buf.c
+ *                   -lsodium -lqrencode -lpng
  */
+#include "hc_core.h"
+
 #include <errno.h>
 #include <qrencode.h>
 #include <sodium.h>
@@ -168,6 +176,43 @@ bench_qr(char **texts, long n)
 	report("qr", n, t1 - t0);
 }
 
+static char **generate_texts(long n);
+
+/* sign + QR + SVG, as code_screen's floor */
+static void
+bench_screen(long n)
+{
+	char	  **texts = generate_texts(n);
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+				sk[crypto_sign_SECRETKEYBYTES],
+				sig[crypto_sign_BYTES];
+	unsigned char *msgs = xmalloc((size_t) n * MSG_LEN);
+	double		t0,
+				t1;
+	long		i;
+	size_t		bytes = 0;
+
+	crypto_sign_keypair(pk, sk);
+	randombytes_buf(msgs, (size_t) n * MSG_LEN);
+	t0 = now_seconds();
+	for (i = 0; i < n; i++)
+	{
+		hc_qr		qr;
+		hc_buf		svg = {0};
+
+		crypto_sign_detached(sig, NULL, msgs + i * MSG_LEN, MSG_LEN, sk);
+		if (hc_qr_encode(texts[i], HC_QR_M, &qr) != HC_OK || hc_qr_svg(&qr, 4, &svg) != HC_OK)
+			die("QR or SVG failed");
+		bytes += svg.len + sig[0] % 2;
+		hc_qr_free(&qr);
+		hc_buf_free(&svg);
+	}
+	t1 = now_seconds();
+	if (bytes < (size_t) n * 100)
+		die("implausible SVG output");
+	report("screen", n, t1 - t0);
+}
+
 static char **
 read_texts(const char *path, long *n_out)
 {
@@ -244,6 +289,8 @@ main(int argc, char **argv)
 
 		bench_qr(texts, n);
 	}
+	else if (argc == 3 && strcmp(argv[1], "screen") == 0)
+		bench_screen(parse_count(argv[2]));
 	else if (argc == 3 && strcmp(argv[1], "qr-gen") == 0)
 	{
 		long		n = parse_count(argv[2]);
@@ -252,7 +299,7 @@ main(int argc, char **argv)
 	}
 	else
 	{
-		fprintf(stderr, "usage: raw_rates sign N | verify N | sign-verify N | qr FILE | qr-gen N\n");
+		fprintf(stderr, "usage: raw_rates sign N | verify N | sign-verify N | qr FILE | qr-gen N | screen N\n");
 		return 2;
 	}
 	return 0;

@@ -143,5 +143,5 @@ fi
 
 bench_build
 log "== compiling bench/raw_rates"
-gcc -O2 -Wall -Wextra -o "$here/raw_rates" "$here/raw_rates.c" -lsodium -lqrencode
+gcc -O2 -Wall -Wextra -I"$root/src" -o "$here/raw_rates" "$here/raw_rates.c" "$root/src/hc_core_qr.c" "$root/src/hc_core_buf.c" -lsodium -lqrencode -lpng
 bench_in_cluster "$here/run.sh"

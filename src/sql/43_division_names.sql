@@ -74,18 +74,16 @@ SELECT v.code, v.name_zh, v.name_en, true FROM (VALUES
 -- the code.
 CREATE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(
-           CASE division_label.lang
-             WHEN 'zh' THEN pg_catalog.string_agg(n.name_zh, '' ORDER BY c.rank)
-             WHEN 'en' THEN pg_catalog.string_agg(n.name_en, ', ' ORDER BY c.rank DESC) END,
-           division_label.code)
-    FROM (SELECT DISTINCT x.code, @extschema@.division_rank(x.code) AS rank
-            FROM pg_catalog.unnest(@extschema@.division_chain(division_label.code)) AS x(code)) c
-    JOIN @extschema@.division_name n ON n.code OPERATOR(pg_catalog.=) c.code
-   -- (a place below the province: from its city on)
-   WHERE c.rank OPERATOR(pg_catalog.>=) LEAST(2, @extschema@.division_rank(division_label.code))
-     AND c.rank OPERATOR(pg_catalog.>) 0;
-END;
+-- (two lookups by key, the place's and, for a district, its city's: a
+-- screen names every place of its reasons)
+RETURN (SELECT COALESCE(CASE division_label.lang
+                          WHEN 'zh' THEN NULLIF(pg_catalog.concat(c.name_zh, o.name_zh), '')
+                          WHEN 'en' THEN NULLIF(pg_catalog.concat_ws(', ', o.name_en, c.name_en), '') END,
+                        division_label.code)
+          FROM (SELECT) one
+          LEFT JOIN @extschema@.division_name o ON o.code OPERATOR(pg_catalog.=) division_label.code
+          LEFT JOIN @extschema@.division_name c
+            ON @extschema@.division_rank(division_label.code) OPERATOR(pg_catalog.=) 3
+           AND c.code OPERATOR(pg_catalog.=) (pg_catalog.left(division_label.code, 4) OPERATOR(pg_catalog.||) '00'));
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
   'A division as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city and district, or a province''s name; the code itself when no division_name row names it (or lang is neither).';

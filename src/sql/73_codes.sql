@@ -114,10 +114,12 @@ COMMENT ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) IS
   'Internal: a person''s last negative test (sampled, up to at; NULL: none) and vaccine doses given up to at, from their evidence.';
 REVOKE ALL ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) FROM PUBLIC;
 
--- (called by the two below, which run as the owner)
-CREATE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean,
-    health_facts boolean)
-RETURNS @extschema@.healthcode
+-- A code for a person, with the status it was signed with (the code
+-- screen shows both, read once); called by those below, which run as the
+-- owner.
+CREATE FUNCTION @extschema@._issue_with_status(person_id bigint, valid_for interval, paper boolean,
+    health_facts boolean, OUT code @extschema@.healthcode, OUT status @extschema@.status_report)
+RETURNS record
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -128,19 +130,19 @@ DECLARE
   t timestamptz := statement_timestamp();
   span interval;
 BEGIN
-  IF _issue_for_person.person_id IS NULL THEN
+  IF _issue_with_status.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
   IF health_facts IS NULL THEN
     RAISE EXCEPTION 'health_facts must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
-  p := @extschema@._require_person_id(_issue_for_person.person_id);
+  p := @extschema@._require_person_id(_issue_with_status.person_id);
   -- (against an erasure under way, which locks the person first: it ends
   -- before a code is issued them, and then there is no one to issue for)
   PERFORM 1 FROM @extschema@.person x WHERE x.id = p.id FOR KEY SHARE;
   IF NOT FOUND THEN
-    p := @extschema@._require_person_id(_issue_for_person.person_id);
+    p := @extschema@._require_person_id(_issue_with_status.person_id);
   END IF;
   PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
   SELECT * INTO s FROM @extschema@.status(p.id, t);
@@ -158,15 +160,28 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
+  status := s;
   IF NOT health_facts THEN
-    RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
+    code := @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
+    RETURN;
   END IF;
   f := @extschema@._person_health_facts(p.id, t);
-  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper,
-                           f.last_negative_at, LEAST(f.doses, 255));
+  code := @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper,
+                            f.last_negative_at, LEAST(f.doses, 255));
 END $$;
+COMMENT ON FUNCTION @extschema@._issue_with_status(bigint, interval, boolean, boolean) IS
+  'Internal: a code for a person the caller may act for (counted in code_event), with the status it carries: what issue_for, issue_paper_code and code_screen share.';
+REVOKE ALL ON FUNCTION @extschema@._issue_with_status(bigint, interval, boolean, boolean) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean,
+    health_facts boolean)
+RETURNS @extschema@.healthcode
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+RETURN (@extschema@._issue_with_status(_issue_for_person.person_id, _issue_for_person.valid_for,
+                                        _issue_for_person.paper, _issue_for_person.health_facts)).code;
 COMMENT ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean, boolean) IS
-  'Internal: what issue_for and issue_paper_code share.';
+  'Internal: the code of _issue_with_status, for issue_for, issue_paper_code and issue_batch.';
 REVOKE ALL ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean, boolean) FROM PUBLIC;
 
 -- Code request and generation (GB/T 38963): the code screen, refreshed

@@ -59,57 +59,69 @@ COMMENT ON FUNCTION @extschema@.mask_identifier(text) IS
 -- A reason in Chinese, from its rule, time, place and (for temperatures)
 -- the English text's value: the engine writes English only.
 CREATE FUNCTION @extschema@.reason_text_zh(reason jsonb, place_zh text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT CASE reason OPERATOR(pg_catalog.->>) 'rule'
-    WHEN 'stay_high_risk' THEN pg_catalog.format('%s 到访%s（高风险区）', d.day, place_zh)
-    WHEN 'stay_medium_risk' THEN pg_catalog.format('%s 到访%s（中风险区）', d.day, place_zh)
-    WHEN 'close_contact' THEN pg_catalog.format('%s 为病例的密切接触者', d.day)
-    WHEN 'secondary_contact' THEN pg_catalog.format('%s 为病例的次密切接触者', d.day)
-    WHEN 'declared_contact' THEN pg_catalog.format('%s 申报与病例有接触', d.day)
-    WHEN 'positive_test' THEN pg_catalog.format('%s 采样的检测结果为阳性', d.day)
-    WHEN 'pushed_red' THEN pg_catalog.format('%s 其他地区推送的红码', d.day)
-    WHEN 'symptoms' THEN pg_catalog.format('%s 申报有症状', d.day)
-    WHEN 'fever' THEN pg_catalog.format('%s 体温 %s°C', d.day, d.temperature)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- (PL/pgSQL, not a SQL body: a screen calls it for every reason, and a
+-- SQL function's stored body is read back from the catalog at every call)
+AS $$
+DECLARE
+  day text := left(reason ->> 'at', 10);
+  temperature text := substring(reason ->> 'text', '([0-9]+\.[0-9]) °C');
+BEGIN
+  RETURN CASE reason ->> 'rule'
+    WHEN 'stay_high_risk' THEN format('%s 到访%s（高风险区）', day, place_zh)
+    WHEN 'stay_medium_risk' THEN format('%s 到访%s（中风险区）', day, place_zh)
+    WHEN 'close_contact' THEN format('%s 为病例的密切接触者', day)
+    WHEN 'secondary_contact' THEN format('%s 为病例的次密切接触者', day)
+    WHEN 'declared_contact' THEN format('%s 申报与病例有接触', day)
+    WHEN 'positive_test' THEN format('%s 采样的检测结果为阳性', day)
+    WHEN 'pushed_red' THEN format('%s 其他地区推送的红码', day)
+    WHEN 'symptoms' THEN format('%s 申报有症状', day)
+    WHEN 'fever' THEN format('%s 体温 %s°C', day, temperature)
     WHEN 'abnormal_checkin' THEN
-      CASE WHEN d.temperature IS NOT NULL THEN pg_catalog.format('%s 健康打卡体温 %s°C', d.day, d.temperature)
-           ELSE pg_catalog.format('%s 健康打卡报告有症状', d.day) END
-    WHEN 'audit_finding' THEN pg_catalog.format('申报与核查数据不符（%s 核查）', d.day)
+      CASE WHEN temperature IS NOT NULL THEN format('%s 健康打卡体温 %s°C', day, temperature)
+           ELSE format('%s 健康打卡报告有症状', day) END
+    WHEN 'audit_finding' THEN format('申报与核查数据不符（%s 核查）', day)
     WHEN 'test_overdue' THEN
-      CASE WHEN (reason OPERATOR(pg_catalog.->>) 'text') LIKE '%registration%'
-           THEN pg_catalog.format('需定期检测：自 %s 登记以来没有阴性结果', d.day)
-           ELSE pg_catalog.format('需定期检测：最近一次阴性结果采样于 %s', d.day) END
+      CASE WHEN (reason ->> 'text') LIKE '%registration%'
+           THEN format('需定期检测：自 %s 登记以来没有阴性结果', day)
+           ELSE format('需定期检测：最近一次阴性结果采样于 %s', day) END
     WHEN 'override' THEN
-      pg_catalog.format('人工决定：%s（%s 起）',
-        CASE reason OPERATOR(pg_catalog.->>) 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END, d.day)
-    ELSE reason OPERATOR(pg_catalog.->>) 'text' END
-    FROM (SELECT pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10) AS day,
-                 pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C') AS temperature) d;
-END;
+      format('人工决定：%s（%s 起）',
+             CASE reason ->> 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END, day)
+    ELSE reason ->> 'text' END;
+END $$;
 COMMENT ON FUNCTION @extschema@.reason_text_zh(jsonb, text) IS
   'A status reason''s text in Chinese (the engine writes English), its place named place_zh.';
 
 -- The reasons as a screen shows them: each with its place's names and its
 -- text in both languages (the English one with the place's name).
 CREATE FUNCTION @extschema@.screen_reasons(reasons jsonb) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.jsonb_agg(r.reason OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF reasons IS NULL OR jsonb_array_length(reasons) = 0 THEN
+    RETURN '[]'::jsonb;
+  END IF;
+  RETURN (
+    SELECT jsonb_agg(r.reason || jsonb_build_object(
              'place_zh', p.zh, 'place_en', p.en,
              'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(p.zh, r.place)),
-             'text_en', CASE WHEN r.place IS NULL THEN r.reason OPERATOR(pg_catalog.->>) 'text'
-                             ELSE pg_catalog.replace(r.reason OPERATOR(pg_catalog.->>) 'text', r.place, p.en) END)
-           ORDER BY r.n), '[]'::jsonb)
-    FROM (SELECT x.reason, x.n, NULLIF(x.reason OPERATOR(pg_catalog.->>) 'place', '') AS place
-            FROM pg_catalog.jsonb_array_elements(COALESCE(screen_reasons.reasons, '[]'::jsonb)) WITH ORDINALITY AS x(reason, n)) r
-    CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
-                               @extschema@.division_label(r.place, 'en') AS en) p;
-END;
+             'text_en', CASE WHEN r.place IS NULL THEN r.reason ->> 'text'
+                             ELSE replace(r.reason ->> 'text', r.place, p.en) END)
+           ORDER BY r.n)
+      FROM (SELECT x.reason, x.n, NULLIF(x.reason ->> 'place', '') AS place
+              FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)) r
+      CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
+                                 @extschema@.division_label(r.place, 'en') AS en) p);
+END $$;
 COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
   'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en.';
 
 -- One screen: the person (already found within the caller's scope), a
--- code signed at this statement's instant and the status of that instant.
+-- code signed at this statement's instant and the status it carries (read
+-- once, so the two always agree).
 CREATE FUNCTION @extschema@._code_screen(person_id bigint, qr text, valid_for interval)
 RETURNS @extschema@.code_screen
 LANGUAGE plpgsql VOLATILE
@@ -125,11 +137,11 @@ BEGIN
   END IF;
   -- the code first: it refuses what cannot be issued (a lifetime beyond
   -- the policy's, a status about to change), and counts in code_event
-  r.code := @extschema@._issue_for_person(_code_screen.person_id, valid_for, false, false);
-  SELECT p.id, s.colour, s.vaccinated, p.display_name, @extschema@.screen_reasons(s.reasons), s.since, s.valid_until
-    INTO r.person_id, r.colour, r.vaccinated, r.display_name, r.reasons, r.since, r.valid_until
-    FROM @extschema@.person p CROSS JOIN LATERAL @extschema@.status(p.id, t) s
-   WHERE p.id = _code_screen.person_id;
+  SELECT i.code, (i.status).person_id, (i.status).colour, (i.status).vaccinated,
+         @extschema@.screen_reasons((i.status).reasons), (i.status).since, (i.status).valid_until
+    INTO r.code, r.person_id, r.colour, r.vaccinated, r.reasons, r.since, r.valid_until
+    FROM @extschema@._issue_with_status(_code_screen.person_id, valid_for, false, false) i;
+  r.display_name := (SELECT p.display_name FROM @extschema@.person p WHERE p.id = r.person_id);
   SELECT x.kind, x.sampled_at, x.result, floor(extract(epoch FROM t - x.sampled_at) / 3600)::integer
     INTO r.latest_test_kind, r.latest_test_sampled_at, r.latest_test_result, r.latest_test_hours
     FROM @extschema@.test_result x

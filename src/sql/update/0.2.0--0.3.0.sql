@@ -508,7 +508,7 @@ COMMENT ON COLUMN @extschema@.batch_item.person_id IS 'The person found within t
 COMMENT ON COLUMN @extschema@.batch_item.outcome IS 'ok, unknown or invalid.';
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_batch issue_for issue_for_subject issue_paper_code itinerary mask_identifier my_evidence my_history purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_batch issue_for issue_for_subject issue_paper_code itinerary mask_identifier my_evidence my_history purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -669,19 +669,17 @@ COMMENT ON FUNCTION @extschema@.verify(text, timestamptz) IS
 -- the code.
 CREATE OR REPLACE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(
-           CASE division_label.lang
-             WHEN 'zh' THEN pg_catalog.string_agg(n.name_zh, '' ORDER BY c.rank)
-             WHEN 'en' THEN pg_catalog.string_agg(n.name_en, ', ' ORDER BY c.rank DESC) END,
-           division_label.code)
-    FROM (SELECT DISTINCT x.code, @extschema@.division_rank(x.code) AS rank
-            FROM pg_catalog.unnest(@extschema@.division_chain(division_label.code)) AS x(code)) c
-    JOIN @extschema@.division_name n ON n.code OPERATOR(pg_catalog.=) c.code
-   -- (a place below the province: from its city on)
-   WHERE c.rank OPERATOR(pg_catalog.>=) LEAST(2, @extschema@.division_rank(division_label.code))
-     AND c.rank OPERATOR(pg_catalog.>) 0;
-END;
+-- (two lookups by key, the place's and, for a district, its city's: a
+-- screen names every place of its reasons)
+RETURN (SELECT COALESCE(CASE division_label.lang
+                          WHEN 'zh' THEN NULLIF(pg_catalog.concat(c.name_zh, o.name_zh), '')
+                          WHEN 'en' THEN NULLIF(pg_catalog.concat_ws(', ', o.name_en, c.name_en), '') END,
+                        division_label.code)
+          FROM (SELECT) one
+          LEFT JOIN @extschema@.division_name o ON o.code OPERATOR(pg_catalog.=) division_label.code
+          LEFT JOIN @extschema@.division_name c
+            ON @extschema@.division_rank(division_label.code) OPERATOR(pg_catalog.=) 3
+           AND c.code OPERATOR(pg_catalog.=) (pg_catalog.left(division_label.code, 4) OPERATOR(pg_catalog.||) '00'));
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
   'A division as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city and district, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
 
@@ -2697,10 +2695,12 @@ COMMENT ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) IS
   'Internal: a person''s last negative test (sampled, up to at; NULL: none) and vaccine doses given up to at, from their evidence.';
 REVOKE ALL ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) FROM PUBLIC;
 
--- (called by the two below, which run as the owner)
-CREATE OR REPLACE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean,
-    health_facts boolean)
-RETURNS @extschema@.healthcode
+-- A code for a person, with the status it was signed with (the code
+-- screen shows both, read once); called by those below, which run as the
+-- owner.
+CREATE OR REPLACE FUNCTION @extschema@._issue_with_status(person_id bigint, valid_for interval, paper boolean,
+    health_facts boolean, OUT code @extschema@.healthcode, OUT status @extschema@.status_report)
+RETURNS record
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -2711,19 +2711,19 @@ DECLARE
   t timestamptz := statement_timestamp();
   span interval;
 BEGIN
-  IF _issue_for_person.person_id IS NULL THEN
+  IF _issue_with_status.person_id IS NULL THEN
     RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
   END IF;
   IF health_facts IS NULL THEN
     RAISE EXCEPTION 'health_facts must not be NULL' USING ERRCODE = '22004';
   END IF;
   PERFORM @extschema@._require_valid_for(valid_for);
-  p := @extschema@._require_person_id(_issue_for_person.person_id);
+  p := @extschema@._require_person_id(_issue_with_status.person_id);
   -- (against an erasure under way, which locks the person first: it ends
   -- before a code is issued them, and then there is no one to issue for)
   PERFORM 1 FROM @extschema@.person x WHERE x.id = p.id FOR KEY SHARE;
   IF NOT FOUND THEN
-    p := @extschema@._require_person_id(_issue_for_person.person_id);
+    p := @extschema@._require_person_id(_issue_with_status.person_id);
   END IF;
   PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
   SELECT * INTO s FROM @extschema@.status(p.id, t);
@@ -2741,15 +2741,28 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
   VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
+  status := s;
   IF NOT health_facts THEN
-    RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
+    code := @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
+    RETURN;
   END IF;
   f := @extschema@._person_health_facts(p.id, t);
-  RETURN @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper,
-                           f.last_negative_at, LEAST(f.doses, 255));
+  code := @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper,
+                            f.last_negative_at, LEAST(f.doses, 255));
 END $$;
+COMMENT ON FUNCTION @extschema@._issue_with_status(bigint, interval, boolean, boolean) IS
+  'Internal: a code for a person the caller may act for (counted in code_event), with the status it carries: what issue_for, issue_paper_code and code_screen share.';
+REVOKE ALL ON FUNCTION @extschema@._issue_with_status(bigint, interval, boolean, boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._issue_for_person(person_id bigint, valid_for interval, paper boolean,
+    health_facts boolean)
+RETURNS @extschema@.healthcode
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+RETURN (@extschema@._issue_with_status(_issue_for_person.person_id, _issue_for_person.valid_for,
+                                        _issue_for_person.paper, _issue_for_person.health_facts)).code;
 COMMENT ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean, boolean) IS
-  'Internal: what issue_for and issue_paper_code share.';
+  'Internal: the code of _issue_with_status, for issue_for, issue_paper_code and issue_batch.';
 REVOKE ALL ON FUNCTION @extschema@._issue_for_person(bigint, interval, boolean, boolean) FROM PUBLIC;
 
 -- Code request and generation (GB/T 38963): the code screen, refreshed
@@ -2995,57 +3008,69 @@ COMMENT ON FUNCTION @extschema@.mask_identifier(text) IS
 -- A reason in Chinese, from its rule, time, place and (for temperatures)
 -- the English text's value: the engine writes English only.
 CREATE OR REPLACE FUNCTION @extschema@.reason_text_zh(reason jsonb, place_zh text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT CASE reason OPERATOR(pg_catalog.->>) 'rule'
-    WHEN 'stay_high_risk' THEN pg_catalog.format('%s 到访%s（高风险区）', d.day, place_zh)
-    WHEN 'stay_medium_risk' THEN pg_catalog.format('%s 到访%s（中风险区）', d.day, place_zh)
-    WHEN 'close_contact' THEN pg_catalog.format('%s 为病例的密切接触者', d.day)
-    WHEN 'secondary_contact' THEN pg_catalog.format('%s 为病例的次密切接触者', d.day)
-    WHEN 'declared_contact' THEN pg_catalog.format('%s 申报与病例有接触', d.day)
-    WHEN 'positive_test' THEN pg_catalog.format('%s 采样的检测结果为阳性', d.day)
-    WHEN 'pushed_red' THEN pg_catalog.format('%s 其他地区推送的红码', d.day)
-    WHEN 'symptoms' THEN pg_catalog.format('%s 申报有症状', d.day)
-    WHEN 'fever' THEN pg_catalog.format('%s 体温 %s°C', d.day, d.temperature)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- (PL/pgSQL, not a SQL body: a screen calls it for every reason, and a
+-- SQL function's stored body is read back from the catalog at every call)
+AS $$
+DECLARE
+  day text := left(reason ->> 'at', 10);
+  temperature text := substring(reason ->> 'text', '([0-9]+\.[0-9]) °C');
+BEGIN
+  RETURN CASE reason ->> 'rule'
+    WHEN 'stay_high_risk' THEN format('%s 到访%s（高风险区）', day, place_zh)
+    WHEN 'stay_medium_risk' THEN format('%s 到访%s（中风险区）', day, place_zh)
+    WHEN 'close_contact' THEN format('%s 为病例的密切接触者', day)
+    WHEN 'secondary_contact' THEN format('%s 为病例的次密切接触者', day)
+    WHEN 'declared_contact' THEN format('%s 申报与病例有接触', day)
+    WHEN 'positive_test' THEN format('%s 采样的检测结果为阳性', day)
+    WHEN 'pushed_red' THEN format('%s 其他地区推送的红码', day)
+    WHEN 'symptoms' THEN format('%s 申报有症状', day)
+    WHEN 'fever' THEN format('%s 体温 %s°C', day, temperature)
     WHEN 'abnormal_checkin' THEN
-      CASE WHEN d.temperature IS NOT NULL THEN pg_catalog.format('%s 健康打卡体温 %s°C', d.day, d.temperature)
-           ELSE pg_catalog.format('%s 健康打卡报告有症状', d.day) END
-    WHEN 'audit_finding' THEN pg_catalog.format('申报与核查数据不符（%s 核查）', d.day)
+      CASE WHEN temperature IS NOT NULL THEN format('%s 健康打卡体温 %s°C', day, temperature)
+           ELSE format('%s 健康打卡报告有症状', day) END
+    WHEN 'audit_finding' THEN format('申报与核查数据不符（%s 核查）', day)
     WHEN 'test_overdue' THEN
-      CASE WHEN (reason OPERATOR(pg_catalog.->>) 'text') LIKE '%registration%'
-           THEN pg_catalog.format('需定期检测：自 %s 登记以来没有阴性结果', d.day)
-           ELSE pg_catalog.format('需定期检测：最近一次阴性结果采样于 %s', d.day) END
+      CASE WHEN (reason ->> 'text') LIKE '%registration%'
+           THEN format('需定期检测：自 %s 登记以来没有阴性结果', day)
+           ELSE format('需定期检测：最近一次阴性结果采样于 %s', day) END
     WHEN 'override' THEN
-      pg_catalog.format('人工决定：%s（%s 起）',
-        CASE reason OPERATOR(pg_catalog.->>) 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END, d.day)
-    ELSE reason OPERATOR(pg_catalog.->>) 'text' END
-    FROM (SELECT pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10) AS day,
-                 pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C') AS temperature) d;
-END;
+      format('人工决定：%s（%s 起）',
+             CASE reason ->> 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END, day)
+    ELSE reason ->> 'text' END;
+END $$;
 COMMENT ON FUNCTION @extschema@.reason_text_zh(jsonb, text) IS
   'A status reason''s text in Chinese (the engine writes English), its place named place_zh.';
 
 -- The reasons as a screen shows them: each with its place's names and its
 -- text in both languages (the English one with the place's name).
 CREATE OR REPLACE FUNCTION @extschema@.screen_reasons(reasons jsonb) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.jsonb_agg(r.reason OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF reasons IS NULL OR jsonb_array_length(reasons) = 0 THEN
+    RETURN '[]'::jsonb;
+  END IF;
+  RETURN (
+    SELECT jsonb_agg(r.reason || jsonb_build_object(
              'place_zh', p.zh, 'place_en', p.en,
              'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(p.zh, r.place)),
-             'text_en', CASE WHEN r.place IS NULL THEN r.reason OPERATOR(pg_catalog.->>) 'text'
-                             ELSE pg_catalog.replace(r.reason OPERATOR(pg_catalog.->>) 'text', r.place, p.en) END)
-           ORDER BY r.n), '[]'::jsonb)
-    FROM (SELECT x.reason, x.n, NULLIF(x.reason OPERATOR(pg_catalog.->>) 'place', '') AS place
-            FROM pg_catalog.jsonb_array_elements(COALESCE(screen_reasons.reasons, '[]'::jsonb)) WITH ORDINALITY AS x(reason, n)) r
-    CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
-                               @extschema@.division_label(r.place, 'en') AS en) p;
-END;
+             'text_en', CASE WHEN r.place IS NULL THEN r.reason ->> 'text'
+                             ELSE replace(r.reason ->> 'text', r.place, p.en) END)
+           ORDER BY r.n)
+      FROM (SELECT x.reason, x.n, NULLIF(x.reason ->> 'place', '') AS place
+              FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)) r
+      CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
+                                 @extschema@.division_label(r.place, 'en') AS en) p);
+END $$;
 COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
   'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en.';
 
 -- One screen: the person (already found within the caller's scope), a
--- code signed at this statement's instant and the status of that instant.
+-- code signed at this statement's instant and the status it carries (read
+-- once, so the two always agree).
 CREATE OR REPLACE FUNCTION @extschema@._code_screen(person_id bigint, qr text, valid_for interval)
 RETURNS @extschema@.code_screen
 LANGUAGE plpgsql VOLATILE
@@ -3061,11 +3086,11 @@ BEGIN
   END IF;
   -- the code first: it refuses what cannot be issued (a lifetime beyond
   -- the policy's, a status about to change), and counts in code_event
-  r.code := @extschema@._issue_for_person(_code_screen.person_id, valid_for, false, false);
-  SELECT p.id, s.colour, s.vaccinated, p.display_name, @extschema@.screen_reasons(s.reasons), s.since, s.valid_until
-    INTO r.person_id, r.colour, r.vaccinated, r.display_name, r.reasons, r.since, r.valid_until
-    FROM @extschema@.person p CROSS JOIN LATERAL @extschema@.status(p.id, t) s
-   WHERE p.id = _code_screen.person_id;
+  SELECT i.code, (i.status).person_id, (i.status).colour, (i.status).vaccinated,
+         @extschema@.screen_reasons((i.status).reasons), (i.status).since, (i.status).valid_until
+    INTO r.code, r.person_id, r.colour, r.vaccinated, r.reasons, r.since, r.valid_until
+    FROM @extschema@._issue_with_status(_code_screen.person_id, valid_for, false, false) i;
+  r.display_name := (SELECT p.display_name FROM @extschema@.person p WHERE p.id = r.person_id);
   SELECT x.kind, x.sampled_at, x.result, floor(extract(epoch FROM t - x.sampled_at) / 3600)::integer
     INTO r.latest_test_kind, r.latest_test_sampled_at, r.latest_test_result, r.latest_test_hours
     FROM @extschema@.test_result x
