@@ -109,8 +109,10 @@ BEGIN ATOMIC
       (7, 'code_event', 'at', 'kept', 'evidence_kept_days'),
       (8, 'consistency_finding', 'checked_at', 'kept', 'evidence_kept_days'),
       (9, 'exchange_reject', 'received_at', 'kept', 'evidence_kept_days'),
+      (11, 'guardian_link', 'revoked_at', 'kept', 'evidence_kept_days once revoked; a standing link while it stands'),
+      (12, 'proxy_action', 'at', 'kept', 'evidence_kept_days'),
       -- (last: apply_retention trims the stored statuses just before it)
-      (10, 'status_history', 'at', 'kept', 'evidence_kept_days')
+      (13, 'status_history', 'at', 'kept', 'evidence_kept_days')
     ) AS r(ord, tbl, time_column, kept, rule)
    ORDER BY r.ord;
 END;

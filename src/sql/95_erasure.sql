@@ -73,7 +73,7 @@ BEGIN
   FOR tbl IN SELECT e.name FROM @extschema@.evidence_table e WHERE NOT e.public_rows AND e.name <> 'manual_decision'
              UNION ALL
              SELECT u.name FROM unnest(ARRAY['correction', 'person_status', 'status_history',
-                                             'consistency_finding']) u(name)
+                                             'consistency_finding', 'guardian_link', 'proxy_action']) u(name)
              ORDER BY 1
   LOOP
     EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)', tbl) INTO n USING persons;

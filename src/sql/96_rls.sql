@@ -19,7 +19,8 @@ BEGIN
   FOR t IN SELECT e.name FROM @extschema@.evidence_table e WHERE NOT e.public_rows
            UNION ALL
            SELECT u.name FROM unnest(ARRAY['person', 'correction', 'person_status', 'status_history',
-                                            'status_digest', 'code_revocation', 'erasure']) AS u(name)
+                                            'status_digest', 'code_revocation', 'erasure',
+                                            'guardian_link', 'proxy_action']) AS u(name)
   LOOP
     EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE @extschema@.%I FORCE ROW LEVEL SECURITY', t);

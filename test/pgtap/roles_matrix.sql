@@ -80,7 +80,7 @@ SELECT 'admin', r, '{SELECT}'
                     'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'arrival_rule_exchange', 'red_push',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
-                    'recalc_work', 'recalc_pending']) r;
+                    'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action']) r;
 INSERT INTO exp_rel VALUES ('admin', 'arrival_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
 -- (the personal tables' ids come from _next_id, opaque: their sequences are
@@ -90,7 +90,8 @@ INSERT INTO exp_rel VALUES ('public', 'audit_finding_id_seq', '{}'), ('public', 
                            ('public', 'person_id_seq', '{}'), ('public', 'declaration_id_seq', '{}'),
                            ('public', 'travel_id_seq', '{}'), ('public', 'test_result_id_seq', '{}'),
                            ('public', 'vaccination_id_seq', '{}'), ('public', 'contact_id_seq', '{}'),
-                           ('public', 'checkin_id_seq', '{}'), ('public', 'manual_decision_id_seq', '{}');
+                           ('public', 'checkin_id_seq', '{}'), ('public', 'manual_decision_id_seq', '{}'),
+                           ('public', 'guardian_link_id_seq', '{}'), ('public', 'proxy_action_id_seq', '{}');
 -- healthcode_operator: reads the people of its regions, writes evidence,
 -- risk areas and policy, appends manual decisions; never writes statuses.
 -- The row-secured tables it reads column by column (below): no system
@@ -126,7 +127,8 @@ INSERT INTO exp_col VALUES ('operator', 'person', 'region', 'UPDATE'),
 INSERT INTO exp_col
 SELECT 'operator', t, a.attname, 'SELECT'
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
-                    'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history']) t
+                    'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history',
+                    'guardian_link', 'proxy_action']) t
   JOIN pg_attribute a ON a.attrelid = ('healthcode.' || t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
  WHERE (t, a.attname) NOT IN (('manual_decision', 'chain_seq'), ('manual_decision', 'prev_hash'),
                               ('manual_decision', 'entry_hash'), ('manual_decision', 'content_digest'));
@@ -155,7 +157,8 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'revoke_code', 'revoke_codes_of',
   'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
-  'verify_arrival', 'code_screen', 'itinerary', 'my_history', 'my_evidence', 'check_statuses', 'issue_batch']) f;
+  'verify_arrival', 'code_screen', 'itinerary', 'my_history', 'my_evidence', 'check_statuses', 'issue_batch',
+  'link_guardian', 'revoke_guardian', 'code_screen_for', 'issue_for_dependant', 'declare_for']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
   'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
@@ -187,7 +190,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
   '_national_lookback_days', '_national_versions_from', '_national_kept_days', '_evidence_kept_from', '_policy_default',
-  '_code_screen', '_issue_with_status', '_itinerary', '_statuses_of', '_batch_size', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
+  '_code_screen', '_issue_with_status', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',

@@ -507,8 +507,80 @@ COMMENT ON COLUMN @extschema@.batch_item.ord IS 'The item''s position in the lis
 COMMENT ON COLUMN @extschema@.batch_item.person_id IS 'The person found within the caller''s regions, else NULL.';
 COMMENT ON COLUMN @extschema@.batch_item.outcome IS 'ok, unknown or invalid.';
 
+-- ---- proxies (79_proxies.sql, 55_policy.sql; row-level security and grants as
+-- 96_rls.sql and 99_privileges.sql give the personal tables) -------------------------
+ALTER TABLE @extschema@.policy
+  ADD COLUMN max_dependants integer NOT NULL DEFAULT 5
+    CONSTRAINT max_dependants_between_0_and_100 CHECK (max_dependants BETWEEN 0 AND 100);
+COMMENT ON COLUMN @extschema@.policy.max_dependants IS 'The most dependants a guardian of the region may act for at once (link_guardian); 0: no proxies.';
+CREATE TABLE @extschema@.guardian_link (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  guardian_id   bigint NOT NULL,
+  guardian_region text NOT NULL,
+  relation      text NOT NULL
+                CONSTRAINT relation_is_known CHECK (relation IN ('parent', 'child', 'spouse', 'relative', 'carer', 'other')),
+  consent       text NOT NULL
+                CONSTRAINT consent_is_given CHECK (pg_catalog.length(pg_catalog.btrim(consent)) BETWEEN 1 AND 1000),
+  linked_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  linked_by     text NOT NULL,
+  revoked_at    timestamptz,
+  revoked_by    text,
+  revoke_reason text,
+  CONSTRAINT guardian_link_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT guardian_link_guardian_fk FOREIGN KEY (guardian_id, guardian_region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT guardian_is_someone_else CHECK (guardian_id <> person_id),
+  CONSTRAINT revocation_is_complete
+    CHECK ((revoked_at IS NULL) = (revoked_by IS NULL) AND (revoked_at IS NULL) = (revoke_reason IS NULL))
+);
+-- one standing link a pair; a revoked one stays as the record
+CREATE UNIQUE INDEX guardian_link_standing ON @extschema@.guardian_link (guardian_id, person_id) WHERE revoked_at IS NULL;
+CREATE INDEX guardian_link_person ON @extschema@.guardian_link (person_id);
+COMMENT ON TABLE @extschema@.guardian_link IS
+  'Proxies (亲友代领): a guardian who acts for a dependant without a phone, with the dependant''s consent; revoked, never deleted.';
+COMMENT ON COLUMN @extschema@.guardian_link.id IS 'Link id.';
+COMMENT ON COLUMN @extschema@.guardian_link.person_id IS 'The dependant.';
+COMMENT ON COLUMN @extschema@.guardian_link.region IS 'The dependant''s home region.';
+COMMENT ON COLUMN @extschema@.guardian_link.guardian_id IS 'The guardian.';
+COMMENT ON COLUMN @extschema@.guardian_link.guardian_region IS 'The guardian''s home region.';
+COMMENT ON COLUMN @extschema@.guardian_link.relation IS 'parent, child, spouse, relative, carer or other.';
+COMMENT ON COLUMN @extschema@.guardian_link.consent IS 'The consent record: the reference of the dependant''s (or their legal representative''s) signed consent.';
+COMMENT ON COLUMN @extschema@.guardian_link.linked_at IS 'When the link was made.';
+COMMENT ON COLUMN @extschema@.guardian_link.linked_by IS 'The role that made it.';
+COMMENT ON COLUMN @extschema@.guardian_link.revoked_at IS 'When it was revoked; NULL while it stands.';
+COMMENT ON COLUMN @extschema@.guardian_link.revoked_by IS 'The role that revoked it.';
+COMMENT ON COLUMN @extschema@.guardian_link.revoke_reason IS 'Why.';
+
+CREATE TABLE @extschema@.proxy_action (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  guardian_id   bigint NOT NULL,
+  link_id       bigint NOT NULL REFERENCES @extschema@.guardian_link (id) ON DELETE CASCADE,
+  action        text NOT NULL CONSTRAINT action_is_known CHECK (action IN ('declare', 'code_screen', 'issue_for')),
+  at            timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+  made_by       text NOT NULL,
+  CONSTRAINT proxy_action_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+);
+CREATE INDEX proxy_action_at ON @extschema@.proxy_action USING brin (at);
+CREATE INDEX proxy_action_link ON @extschema@.proxy_action (link_id);
+COMMENT ON TABLE @extschema@.proxy_action IS
+  'Every call a guardian made for a dependant (declare_for, code_screen_for, issue_for_dependant): recorded as made by the guardian.';
+COMMENT ON COLUMN @extschema@.proxy_action.id IS 'Entry id.';
+COMMENT ON COLUMN @extschema@.proxy_action.person_id IS 'The dependant acted for.';
+COMMENT ON COLUMN @extschema@.proxy_action.region IS 'The dependant''s home region.';
+COMMENT ON COLUMN @extschema@.proxy_action.guardian_id IS 'The guardian who acted.';
+COMMENT ON COLUMN @extschema@.proxy_action.link_id IS 'The link they acted under.';
+COMMENT ON COLUMN @extschema@.proxy_action.action IS 'declare, code_screen or issue_for.';
+COMMENT ON COLUMN @extschema@.proxy_action.at IS 'When.';
+COMMENT ON COLUMN @extschema@.proxy_action.made_by IS 'The role (the app) that made the call.';
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_batch issue_for issue_for_subject issue_paper_code itinerary mask_identifier my_evidence my_history purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -3385,6 +3457,166 @@ COMMENT ON FUNCTION @extschema@.issue_batch(bigint[], interval) IS
 REVOKE ALL ON FUNCTION @extschema@.issue_batch(bigint[], interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_batch(bigint[], interval) TO healthcode_app, healthcode_operator;
 
+-- A standing link between two people of the caller's regions, locked
+-- against a revocation under way; P0002 otherwise, the same whether a
+-- person is unknown, of another region or not linked.
+CREATE OR REPLACE FUNCTION @extschema@._require_link(guardian_identifier text, dependant_identifier text)
+RETURNS @extschema@.guardian_link
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  g bigint := @extschema@.person_id(guardian_identifier);
+  d bigint := @extschema@.person_id(dependant_identifier);
+  l @extschema@.guardian_link;
+BEGIN
+  SELECT * INTO l FROM @extschema@.guardian_link x
+   WHERE x.guardian_id = g AND x.person_id = d AND x.revoked_at IS NULL
+   FOR SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no standing guardian link between these people in the regions the caller acts for'
+      USING ERRCODE = 'P0002', HINT = 'A guardian acts for a dependant once link_guardian has linked them, until revoke_guardian.';
+  END IF;
+  RETURN l;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_link(text, text) IS
+  'Internal: the standing link of a guardian and a dependant of the caller''s regions (locked), else P0002.';
+REVOKE ALL ON FUNCTION @extschema@._require_link(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._proxy_log(l @extschema@.guardian_link, action text) RETURNS void
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  INSERT INTO @extschema@.proxy_action (person_id, region, guardian_id, link_id, action, made_by)
+  VALUES (l.person_id, l.region, l.guardian_id, l.id, _proxy_log.action,
+          (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) @extschema@._caller()));
+END;
+COMMENT ON FUNCTION @extschema@._proxy_log(@extschema@.guardian_link, text) IS 'Internal: records a proxy action.';
+REVOKE ALL ON FUNCTION @extschema@._proxy_log(@extschema@.guardian_link, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.link_guardian(guardian_identifier text, dependant_identifier text, relation text,
+                                          consent text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  g @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(guardian_identifier));
+  d @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(dependant_identifier));
+  most integer;
+  id bigint;
+BEGIN
+  PERFORM @extschema@._require_text(relation, 'relation', 20);
+  PERFORM @extschema@._require_text(consent, 'consent', 1000);
+  IF relation NOT IN ('parent', 'child', 'spouse', 'relative', 'carer', 'other') THEN
+    RAISE EXCEPTION 'relation must be one of parent, child, spouse, relative, carer, other, not %',
+      quote_literal(@extschema@._shorten(relation)) USING ERRCODE = '22023';
+  END IF;
+  IF g.id = d.id THEN
+    RAISE EXCEPTION 'a person cannot be their own guardian' USING ERRCODE = '22023';
+  END IF;
+  -- (one link at a time a guardian: the count and the insert agree)
+  PERFORM 1 FROM @extschema@.person x WHERE x.id = g.id FOR UPDATE;
+  most := (@extschema@.policy_at(g.region, now())).max_dependants;
+  IF (SELECT count(*) FROM @extschema@.guardian_link x WHERE x.guardian_id = g.id AND x.revoked_at IS NULL) >= most THEN
+    RAISE EXCEPTION 'the guardian already acts for % dependants, the most the policy of region % allows', most, g.region
+      USING ERRCODE = '55000', HINT = 'Revoke a link first (revoke_guardian), or ask for the policy''s max_dependants.';
+  END IF;
+  INSERT INTO @extschema@.guardian_link (person_id, region, guardian_id, guardian_region, relation, consent, linked_by)
+  VALUES (d.id, d.region, g.id, g.region, relation, btrim(consent),
+          (SELECT r.rolname FROM pg_roles r WHERE r.oid = @extschema@._caller()))
+  RETURNING guardian_link.id INTO id;
+  RETURN id;
+EXCEPTION WHEN unique_violation THEN
+  RAISE EXCEPTION 'these people are linked already' USING ERRCODE = '23505';
+END $$;
+COMMENT ON FUNCTION @extschema@.link_guardian(text, text, text, text) IS
+  'Links a guardian to a dependant (both of the caller''s regions) with the dependant''s consent (the signed form''s reference) and their relation (parent, child, spouse, relative, carer, other); refused beyond the max_dependants of the guardian''s region''s policy (55000). Returns the link''s id.';
+REVOKE ALL ON FUNCTION @extschema@.link_guardian(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.link_guardian(text, text, text, text) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.revoke_guardian(guardian_identifier text, dependant_identifier text, reason text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  l @extschema@.guardian_link;
+BEGIN
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  l := @extschema@._require_link(guardian_identifier, dependant_identifier);
+  UPDATE @extschema@.guardian_link x
+     SET revoked_at = now(), revoked_by = (SELECT r.rolname FROM pg_roles r WHERE r.oid = @extschema@._caller()),
+         revoke_reason = btrim(reason)
+   WHERE x.id = l.id;
+  RETURN l.id;
+END $$;
+COMMENT ON FUNCTION @extschema@.revoke_guardian(text, text, text) IS
+  'Revokes a standing guardian link (the dependant withdrew consent, or the guardian gave up), with a reason: from then on the guardian acts for the dependant no more. Returns the link''s id.';
+REVOKE ALL ON FUNCTION @extschema@.revoke_guardian(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.revoke_guardian(text, text, text) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.code_screen_for(guardian_identifier text, dependant_identifier text,
+    qr text DEFAULT 'svg', valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.code_screen
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  l @extschema@.guardian_link := @extschema@._require_link(guardian_identifier, dependant_identifier);
+  r @extschema@.code_screen;
+BEGIN
+  r := @extschema@._code_screen(l.person_id, qr, valid_for);
+  r.masked_identifier := @extschema@.mask_identifier(@extschema@._require_identifier(dependant_identifier));
+  PERFORM @extschema@._proxy_log(l, 'code_screen');
+  RETURN r;
+END $$;
+COMMENT ON FUNCTION @extschema@.code_screen_for(text, text, text, interval) IS
+  'A guardian''s call for a linked dependant: the dependant''s code screen (as code_screen), logged in proxy_action as made by the guardian; P0002 without a standing link.';
+REVOKE ALL ON FUNCTION @extschema@.code_screen_for(text, text, text, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.code_screen_for(text, text, text, interval) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.issue_for_dependant(guardian_identifier text, dependant_identifier text,
+    valid_for interval DEFAULT interval '5 minutes')
+RETURNS @extschema@.healthcode
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  l @extschema@.guardian_link := @extschema@._require_link(guardian_identifier, dependant_identifier);
+  c @extschema@.healthcode := @extschema@._issue_for_person(l.person_id, valid_for, false, false);
+BEGIN
+  PERFORM @extschema@._proxy_log(l, 'issue_for');
+  RETURN c;
+END $$;
+COMMENT ON FUNCTION @extschema@.issue_for_dependant(text, text, interval) IS
+  'A guardian''s call for a linked dependant: a code as issue_for signs it, logged in proxy_action as made by the guardian; P0002 without a standing link.';
+REVOKE ALL ON FUNCTION @extschema@.issue_for_dependant(text, text, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.issue_for_dependant(text, text, interval) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.declare_for(guardian_identifier text, dependant_identifier text,
+    symptoms text[] DEFAULT '{}', temperature numeric DEFAULT NULL, visited text[] DEFAULT '{}',
+    contact_with_case boolean DEFAULT false)
+RETURNS SETOF @extschema@.status_report
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  l @extschema@.guardian_link := @extschema@._require_link(guardian_identifier, dependant_identifier);
+BEGIN
+  PERFORM @extschema@._proxy_log(l, 'declare');
+  RETURN QUERY SELECT * FROM @extschema@.declare(dependant_identifier, l.region, NULL, symptoms, temperature,
+                                                 visited, contact_with_case);
+END $$;
+COMMENT ON FUNCTION @extschema@.declare_for(text, text, text[], numeric, text[], boolean) IS
+  'A guardian''s call for a linked dependant: the dependant''s health declaration (as declare), logged in proxy_action as made by the guardian; returns the dependant''s status; P0002 without a standing link.';
+REVOKE ALL ON FUNCTION @extschema@.declare_for(text, text, text[], numeric, text[], boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.declare_for(text, text, text[], numeric, text[], boolean) TO healthcode_app, healthcode_operator;
+
 -- ---------------------------------------------------------------------------
 -- Retention: every personal table has its rule, and one call applies them
 -- all (apply_retention(); the daily job). Evidence counts for a colour for
@@ -3496,8 +3728,10 @@ BEGIN ATOMIC
       (7, 'code_event', 'at', 'kept', 'evidence_kept_days'),
       (8, 'consistency_finding', 'checked_at', 'kept', 'evidence_kept_days'),
       (9, 'exchange_reject', 'received_at', 'kept', 'evidence_kept_days'),
+      (11, 'guardian_link', 'revoked_at', 'kept', 'evidence_kept_days once revoked; a standing link while it stands'),
+      (12, 'proxy_action', 'at', 'kept', 'evidence_kept_days'),
       -- (last: apply_retention trims the stored statuses just before it)
-      (10, 'status_history', 'at', 'kept', 'evidence_kept_days')
+      (13, 'status_history', 'at', 'kept', 'evidence_kept_days')
     ) AS r(ord, tbl, time_column, kept, rule)
    ORDER BY r.ord;
 END;
@@ -4275,14 +4509,14 @@ BEGIN
              quarantine_days_yellow, red_release_negative_tests, negative_test_valid_hours, fever_celsius,
              vaccinated_min_doses, symptoms_yellow, periodic_testing, test_window, two_negatives_release_yellow,
              description_zh, description_en, max_code_lifetime, paper_code_lifetime,
-             regional_lookback_limit_days, evidence_kept_days)
+             regional_lookback_limit_days, evidence_kept_days, max_dependants)
       VALUES ('000000', NEW.valid_from, v.valid_until, v.lookback_days, v.quarantine_days_red,
              v.quarantine_days_yellow, v.red_release_negative_tests, v.negative_test_valid_hours, v.fever_celsius,
              v.vaccinated_min_doses, v.symptoms_yellow, v.periodic_testing, v.test_window,
              v.two_negatives_release_yellow, v.description_zh, v.description_en,
              -- (a hub of 0.2.0 sends neither: the defaults)
              COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime,
-             v.regional_lookback_limit_days, v.evidence_kept_days);
+             v.regional_lookback_limit_days, v.evidence_kept_days, COALESCE(v.max_dependants, 5));
     EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
       PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
       RETURN NULL;
@@ -4614,7 +4848,7 @@ BEGIN
   FOR tbl IN SELECT e.name FROM @extschema@.evidence_table e WHERE NOT e.public_rows AND e.name <> 'manual_decision'
              UNION ALL
              SELECT u.name FROM unnest(ARRAY['correction', 'person_status', 'status_history',
-                                             'consistency_finding']) u(name)
+                                             'consistency_finding', 'guardian_link', 'proxy_action']) u(name)
              ORDER BY 1
   LOOP
     EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)', tbl) INTO n USING persons;
@@ -5340,3 +5574,27 @@ GRANT SELECT ON @extschema@.recalc_progress TO healthcode_admin;
 -- the work list (the workers, readers right meanwhile) on a large one.
 SELECT @extschema@._evidence_lock(true);
 SELECT @extschema@._recalc_changed('everyone', NULL, NULL, 'update to 0.3.0: evidence counts for evidence_kept_days');
+
+-- ---- proxies: row-level security, opaque ids, grants, dump (79_proxies.sql; as
+-- 96_rls.sql, 99_privileges.sql and 95_dump.sql give the personal tables)
+DO $$
+DECLARE
+  t text;
+  scoped text := '(SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C")';
+BEGIN
+  FOREACH t IN ARRAY ARRAY['guardian_link', 'proxy_action'] LOOP
+    EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE @extschema@.%I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('CREATE POLICY scope_select ON @extschema@.%I FOR SELECT USING (%s)', t, scoped);
+    EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t, scoped);
+    EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t, scoped, scoped);
+    EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t, scoped);
+    EXECUTE format('ALTER TABLE @extschema@.%I ALTER COLUMN id SET DEFAULT @extschema@._next_id(%L::regclass)', t,
+                   format('@extschema@.%I', t || '_id_seq'));
+    EXECUTE format('GRANT SELECT ON @extschema@.%I TO healthcode_admin', t);
+    PERFORM @extschema@._grant_columns(t, 'healthcode_operator', '{}');
+    PERFORM pg_catalog.pg_extension_config_dump(format('@extschema@.%I', t)::regclass, '');
+    PERFORM pg_catalog.pg_extension_config_dump(format('@extschema@.%I', t || '_id_seq')::regclass, '');
+    EXECUTE format('COMMENT ON SEQUENCE @extschema@.%I IS %L', t || '_id_seq', format('Ids of %s rows.', t));
+  END LOOP;
+END $$;
