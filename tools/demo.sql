@@ -123,6 +123,21 @@ SELECT colour, vaccinated, display_name, since, valid_until, latest_test_kind, l
 \x off
 
 \echo
+\echo '== 7c. The itinerary card (行程卡): the cities of 14 days, starred where a risk area was in force'
+SELECT person_id AS demo_guardian FROM declare('330106198001011234', '330106', '赵大') \gset
+SELECT import_travel(json_build_array(
+         json_build_object('identifier', '330106198001011234', 'place', '110105', 'at', now() - interval '5 days'),
+         json_build_object('identifier', '330106198001011234', 'place', '440106', 'at', now() - interval '3 days'),
+         json_build_object('identifier', '330106198001011234', 'place', '330108', 'at', now() - interval '1 day'))) AS stays;
+SELECT * FROM itinerary('330106198001011234');
+\echo 'A proxy (亲友代领): the son fetches his father''s code, with the father''s consent on record'
+SELECT register_person('330106194001015678', '330106', '赵老') IS NOT NULL AS registered,
+       link_guardian('330106198001011234', '330106194001015678', 'child', 'consent form HZ-2022-001') IS NOT NULL AS linked;
+SELECT colour, display_name, masked_identifier, left(code::text, 24) || '...' AS code
+  FROM code_screen_for('330106198001011234', '330106194001015678', 'none');
+SELECT action, guardian_id = :demo_guardian AS made_by_the_guardian, made_by FROM proxy_action;
+
+\echo
 \echo '== 8. Tampering, rotation and revocation'
 \echo 'Person 1''s code with its colour byte changed:'
 SELECT colour(code) AS signed_colour, colour(forged) AS forged_colour, (verify(forged)).reason
