@@ -40,20 +40,23 @@ COMMENT ON FUNCTION @extschema@._caller() IS
 
 -- A role's scope: the regions mapped to it or to any role it is a member
 -- of; the whole country for superusers and members of healthcode_admin.
+-- (PL/pgSQL, not a SQL body: every call of the API asks it, often more
+-- than once, and a SQL function with a query is planned again at each
+-- call from PL/pgSQL, where this one's plans are kept for the session)
 CREATE FUNCTION @extschema@.region_scope_of(role oid) RETURNS @extschema@.division_multirange
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT CASE
-    WHEN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) region_scope_of.role)
-      OR pg_catalog.pg_has_role(region_scope_of.role, 'healthcode_admin', 'MEMBER')
-    THEN @extschema@.division_multirange(@extschema@.division_range('000000', '999999', '[]'))
-    ELSE COALESCE(
-      (SELECT pg_catalog.range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]'))
-         FROM @extschema@.region_scope s
-        WHERE pg_catalog.pg_has_role(region_scope_of.role, s.role_name::oid, 'MEMBER')),
-      '{}'::@extschema@.division_multirange)
-  END;
-END;
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = region_scope_of.role)
+     OR pg_has_role(region_scope_of.role, 'healthcode_admin', 'MEMBER') THEN
+    RETURN @extschema@.division_multirange(@extschema@.division_range('000000', '999999', '[]'));
+  END IF;
+  RETURN COALESCE((SELECT range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]'))
+                     FROM @extschema@.region_scope s
+                    WHERE pg_has_role(region_scope_of.role, s.role_name::oid, 'MEMBER')),
+                  '{}'::@extschema@.division_multirange);
+END $$;
 COMMENT ON FUNCTION @extschema@.region_scope_of(oid) IS
   'The division codes a role acts for: those mapped to it or to a role it is a member of in region_scope; all of them for superusers and healthcode_admin.';
 REVOKE ALL ON FUNCTION @extschema@.region_scope_of(oid) FROM PUBLIC;

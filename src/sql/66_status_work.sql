@@ -356,11 +356,16 @@ REVOKE ALL ON FUNCTION @extschema@._settle_pending(bigint[]) FROM PUBLIC;
 
 -- Is any work pending? (Once a query, as an InitPlan: nearly always false,
 -- and then reads take the stored status as before.)
+-- (PL/pgSQL: every status read asks it, and a SQL function is planned
+-- again at each call from PL/pgSQL)
 CREATE FUNCTION @extschema@._work_pending() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work w WHERE w.kind OPERATOR(pg_catalog.<>) 'check');
+AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work w WHERE w.kind <> 'check');
+END $$;
 COMMENT ON FUNCTION @extschema@._work_pending() IS
   'Internal: true while the status work list holds a change (a consistency check changes nothing).';
 REVOKE ALL ON FUNCTION @extschema@._work_pending() FROM PUBLIC;

@@ -580,7 +580,7 @@ COMMENT ON COLUMN @extschema@.proxy_action.at IS 'When.';
 COMMENT ON COLUMN @extschema@.proxy_action.made_by IS 'The role (the app) that made the call.';
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history purge_region reason_text_zh record_decision register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -754,6 +754,30 @@ RETURN (SELECT COALESCE(CASE division_label.lang
            AND c.code OPERATOR(pg_catalog.=) (pg_catalog.left(division_label.code, 4) OPERATOR(pg_catalog.||) '00'));
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
   'A division as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city and district, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
+
+-- A role's scope: the regions mapped to it or to any role it is a member
+-- of; the whole country for superusers and members of healthcode_admin.
+-- (PL/pgSQL, not a SQL body: every call of the API asks it, often more
+-- than once, and a SQL function with a query is planned again at each
+-- call from PL/pgSQL, where this one's plans are kept for the session)
+CREATE OR REPLACE FUNCTION @extschema@.region_scope_of(role oid) RETURNS @extschema@.division_multirange
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = region_scope_of.role)
+     OR pg_has_role(region_scope_of.role, 'healthcode_admin', 'MEMBER') THEN
+    RETURN @extschema@.division_multirange(@extschema@.division_range('000000', '999999', '[]'));
+  END IF;
+  RETURN COALESCE((SELECT range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]'))
+                     FROM @extschema@.region_scope s
+                    WHERE pg_has_role(region_scope_of.role, s.role_name::oid, 'MEMBER')),
+                  '{}'::@extschema@.division_multirange);
+END $$;
+COMMENT ON FUNCTION @extschema@.region_scope_of(oid) IS
+  'The division codes a role acts for: those mapped to it or to a role it is a member of in region_scope; all of them for superusers and healthcode_admin.';
+REVOKE ALL ON FUNCTION @extschema@.region_scope_of(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.region_scope_of(oid) TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
 
 -- A person of the regions the caller acts for, by id, or P0002: one of
 -- another region and one who does not exist give the same error, so a
@@ -2168,11 +2192,16 @@ REVOKE ALL ON FUNCTION @extschema@._settle_pending(bigint[]) FROM PUBLIC;
 
 -- Is any work pending? (Once a query, as an InitPlan: nearly always false,
 -- and then reads take the stored status as before.)
+-- (PL/pgSQL: every status read asks it, and a SQL function is planned
+-- again at each call from PL/pgSQL)
 CREATE OR REPLACE FUNCTION @extschema@._work_pending() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work w WHERE w.kind OPERATOR(pg_catalog.<>) 'check');
+AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work w WHERE w.kind <> 'check');
+END $$;
 COMMENT ON FUNCTION @extschema@._work_pending() IS
   'Internal: true while the status work list holds a change (a consistency check changes nothing).';
 REVOKE ALL ON FUNCTION @extschema@._work_pending() FROM PUBLIC;
