@@ -2,9 +2,10 @@
 -- Division names (GB/T 2260): what a citizen's screen shows for a place
 -- code. The extension ships every provincial-level division and the cities
 -- and districts its demo and tests use (built_in); a DBA loads the full
--- list, e.g. \copy healthcode.division_name (code, name_zh, name_en) FROM
--- 'gbt2260.csv' (csv), and those rows are dumped with the data. A code no
--- row names is shown as the code.
+-- list into a table of their own and adds the rows the extension does not
+-- ship (INSERT ... SELECT ... ON CONFLICT (code) DO NOTHING, doc/api.md);
+-- those rows are dumped with the data. A code no row names is shown as
+-- the code.
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.division_name (

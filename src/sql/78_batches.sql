@@ -21,7 +21,9 @@ RETURNS TABLE (ord integer, person_id bigint, outcome text, colour @extschema@.r
                since timestamptz, valid_until timestamptz)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  SELECT f.ord, f.person_id, f.outcome, (x.v).colour, (x.v).vaccinated, (x.v).since, (x.v).valid_until
+  SELECT f.ord, f.person_id,
+         CASE WHEN f.outcome OPERATOR(pg_catalog.=) 'ok' AND s.person_id IS NULL THEN 'no_status' ELSE f.outcome END,
+         (x.v).colour, (x.v).vaccinated, (x.v).since, (x.v).valid_until
     FROM pg_catalog.unnest(found) f
     LEFT JOIN @extschema@.person_status s ON s.person_id OPERATOR(pg_catalog.=) f.person_id
     LEFT JOIN LATERAL (SELECT CASE WHEN (SELECT @extschema@._work_pending())
@@ -34,18 +36,18 @@ COMMENT ON FUNCTION @extschema@._statuses_of(@extschema@.batch_item[]) IS
   'Internal: the status now of each batch item found (check_statuses).';
 REVOKE ALL ON FUNCTION @extschema@._statuses_of(@extschema@.batch_item[]) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@._batch_size(n integer) RETURNS void
+CREATE FUNCTION @extschema@._batch_size(n integer, most integer) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF n > 100000 THEN
-    RAISE EXCEPTION 'a batch has at most 100000 items, not %', n USING ERRCODE = '22023',
+  IF n > most THEN
+    RAISE EXCEPTION 'a batch has at most % items, not %', most, n USING ERRCODE = '22023',
       HINT = 'Split the list.';
   END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._batch_size(integer) IS 'Internal: 22023 for a batch of more than 100,000 items.';
-REVOKE ALL ON FUNCTION @extschema@._batch_size(integer) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._batch_size(integer, integer) IS 'Internal: 22023 for a batch of more than most items.';
+REVOKE ALL ON FUNCTION @extschema@._batch_size(integer, integer) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.check_statuses(identifiers text[])
 RETURNS TABLE (ord integer, person_id bigint, outcome text, colour @extschema@.risk_colour, vaccinated boolean,
@@ -60,7 +62,7 @@ BEGIN
   IF identifiers IS NULL THEN
     RAISE EXCEPTION 'identifiers must not be NULL' USING ERRCODE = '22004';
   END IF;
-  PERFORM @extschema@._batch_size(cardinality(identifiers));
+  PERFORM @extschema@._batch_size(cardinality(identifiers), 100000);
   RETURN QUERY SELECT * FROM @extschema@._statuses_of(ARRAY(
     SELECT ROW(i.ord::integer, p.id,
                CASE WHEN i.norm IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
@@ -72,7 +74,7 @@ BEGIN
         ON i.norm IS NOT NULL AND p.subject = @extschema@.pseudonym(i.norm) AND scope @> (p.region COLLATE "C")));
 END $$;
 COMMENT ON FUNCTION @extschema@.check_statuses(text[]) IS
-  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, empty or longer than 64 characters) and their status now. One statement for the whole list (at most 100,000).';
+  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, empty or longer than 64 characters) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';
 REVOKE ALL ON FUNCTION @extschema@.check_statuses(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_statuses(text[]) TO healthcode_app, healthcode_operator;
 
@@ -89,7 +91,7 @@ BEGIN
   IF person_ids IS NULL THEN
     RAISE EXCEPTION 'person_ids must not be NULL' USING ERRCODE = '22004';
   END IF;
-  PERFORM @extschema@._batch_size(cardinality(person_ids));
+  PERFORM @extschema@._batch_size(cardinality(person_ids), 100000);
   RETURN QUERY SELECT * FROM @extschema@._statuses_of(ARRAY(
     SELECT ROW(x.ord::integer, p.id,
                CASE WHEN x.id IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
@@ -113,7 +115,9 @@ BEGIN
   IF person_ids IS NULL THEN
     RAISE EXCEPTION 'person_ids must not be NULL' USING ERRCODE = '22004';
   END IF;
-  PERFORM @extschema@._batch_size(cardinality(person_ids));
+  -- (a subtransaction an item, each with its own transaction id: a batch
+  -- of codes stays small)
+  PERFORM @extschema@._batch_size(cardinality(person_ids), 1000);
   -- (a bad valid_for is the whole batch's error, not an item's)
   PERFORM @extschema@._require_valid_for(valid_for);
   FOR item IN SELECT x.id, x.ord::integer AS ord FROM unnest(person_ids) WITH ORDINALITY AS x(id, ord) LOOP
@@ -139,6 +143,6 @@ BEGIN
   END LOOP;
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_batch(bigint[], interval) IS
-  'A code for each of a list of people, as issue_for signs it (each counted in code_event): for each id, in order, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL; lifetime_beyond_policy: valid_for beyond the person''s region''s policy; retry: their status changes within a second; not_issuable: no issuer key for their region, or no status yet) and the code when ok. A bad item never stops the batch.';
+  'A code for each of a list of people, as issue_for signs it (each counted in code_event): for each id, in order, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL; lifetime_beyond_policy: valid_for beyond the person''s region''s policy; retry: their status changes within a second; not_issuable: no issuer key for their region, or no status yet) and the code when ok. A bad item never stops the batch; at most 1,000 items a call.';
 REVOKE ALL ON FUNCTION @extschema@.issue_batch(bigint[], interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_batch(bigint[], interval) TO healthcode_app, healthcode_operator;

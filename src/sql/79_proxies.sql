@@ -4,7 +4,9 @@
 -- dependant's consent (a reference to the signed form); a guardian has at
 -- most the policy's max_dependants (their region's, in force now); every
 -- call made for a dependant is logged as made by the guardian; a link is
--- revoked, never deleted, and a revoked link allows nothing.
+-- revoked, never deleted, and a revoked link allows nothing. A link names
+-- two people, maybe of two regions: a scoped role sees it only when it
+-- acts for both (96_rls.sql).
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.guardian_link (
@@ -53,11 +55,14 @@ CREATE TABLE @extschema@.proxy_action (
   person_id     bigint NOT NULL,
   region        text NOT NULL,
   guardian_id   bigint NOT NULL,
+  guardian_region text NOT NULL,
   link_id       bigint NOT NULL REFERENCES @extschema@.guardian_link (id) ON DELETE CASCADE,
   action        text NOT NULL CONSTRAINT action_is_known CHECK (action IN ('declare', 'code_screen', 'issue_for')),
   at            timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
   made_by       text NOT NULL,
   CONSTRAINT proxy_action_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT proxy_action_guardian_fk FOREIGN KEY (guardian_id, guardian_region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
 );
 CREATE INDEX proxy_action_at ON @extschema@.proxy_action USING brin (at);
@@ -68,42 +73,49 @@ COMMENT ON COLUMN @extschema@.proxy_action.id IS 'Entry id.';
 COMMENT ON COLUMN @extschema@.proxy_action.person_id IS 'The dependant acted for.';
 COMMENT ON COLUMN @extschema@.proxy_action.region IS 'The dependant''s home region.';
 COMMENT ON COLUMN @extschema@.proxy_action.guardian_id IS 'The guardian who acted.';
+COMMENT ON COLUMN @extschema@.proxy_action.guardian_region IS 'The guardian''s home region.';
 COMMENT ON COLUMN @extschema@.proxy_action.link_id IS 'The link they acted under.';
 COMMENT ON COLUMN @extschema@.proxy_action.action IS 'declare, code_screen or issue_for.';
 COMMENT ON COLUMN @extschema@.proxy_action.at IS 'When.';
 COMMENT ON COLUMN @extschema@.proxy_action.made_by IS 'The role (the app) that made the call.';
 
 -- A standing link between two people of the caller's regions, locked
--- against a revocation under way; P0002 otherwise, the same whether a
--- person is unknown, of another region or not linked.
-CREATE FUNCTION @extschema@._require_link(guardian_identifier text, dependant_identifier text)
+-- (for_update: to revoke it; else against a revocation under way); P0002
+-- otherwise, the same whether a person is unknown, of another region or not
+-- linked.
+CREATE FUNCTION @extschema@._require_link(guardian_identifier text, dependant_identifier text,
+                                          for_update boolean DEFAULT false)
 RETURNS @extschema@.guardian_link
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  g bigint := @extschema@.person_id(guardian_identifier);
-  d bigint := @extschema@.person_id(dependant_identifier);
+  g bigint := @extschema@.person_id(@extschema@._require_identifier(guardian_identifier, 'guardian_identifier'));
+  d bigint := @extschema@.person_id(@extschema@._require_identifier(dependant_identifier, 'dependant_identifier'));
   l @extschema@.guardian_link;
 BEGIN
-  SELECT * INTO l FROM @extschema@.guardian_link x
-   WHERE x.guardian_id = g AND x.person_id = d AND x.revoked_at IS NULL
-   FOR SHARE;
+  IF for_update THEN
+    SELECT * INTO l FROM @extschema@.guardian_link x
+     WHERE x.guardian_id = g AND x.person_id = d AND x.revoked_at IS NULL FOR UPDATE;
+  ELSE
+    SELECT * INTO l FROM @extschema@.guardian_link x
+     WHERE x.guardian_id = g AND x.person_id = d AND x.revoked_at IS NULL FOR SHARE;
+  END IF;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no standing guardian link between these people in the regions the caller acts for'
       USING ERRCODE = 'P0002', HINT = 'A guardian acts for a dependant once link_guardian has linked them, until revoke_guardian.';
   END IF;
   RETURN l;
 END $$;
-COMMENT ON FUNCTION @extschema@._require_link(text, text) IS
-  'Internal: the standing link of a guardian and a dependant of the caller''s regions (locked), else P0002.';
-REVOKE ALL ON FUNCTION @extschema@._require_link(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._require_link(text, text, boolean) IS
+  'Internal: the standing link of a guardian and a dependant of the caller''s regions (locked for share, or for update), else P0002; 22004/22023 for a NULL or empty identifier.';
+REVOKE ALL ON FUNCTION @extschema@._require_link(text, text, boolean) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._proxy_log(l @extschema@.guardian_link, action text) RETURNS void
 LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-  INSERT INTO @extschema@.proxy_action (person_id, region, guardian_id, link_id, action, made_by)
-  VALUES (l.person_id, l.region, l.guardian_id, l.id, _proxy_log.action,
+  INSERT INTO @extschema@.proxy_action (person_id, region, guardian_id, guardian_region, link_id, action, made_by)
+  VALUES (l.person_id, l.region, l.guardian_id, l.guardian_region, l.id, _proxy_log.action,
           (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) @extschema@._caller()));
 END;
 COMMENT ON FUNCTION @extschema@._proxy_log(@extschema@.guardian_link, text) IS 'Internal: records a proxy action.';
@@ -131,8 +143,10 @@ BEGIN
   IF g.id = d.id THEN
     RAISE EXCEPTION 'a person cannot be their own guardian' USING ERRCODE = '22023';
   END IF;
-  -- (one link at a time a guardian: the count and the insert agree)
-  PERFORM 1 FROM @extschema@.person x WHERE x.id = g.id FOR UPDATE;
+  -- (one link at a time a guardian, under READ COMMITTED as every role of
+  -- the extension works: the count and the insert agree; NO KEY, so the
+  -- guardian's codes and evidence do not wait)
+  PERFORM 1 FROM @extschema@.person x WHERE x.id = g.id FOR NO KEY UPDATE;
   most := (@extschema@.policy_at(g.region, now())).max_dependants;
   IF (SELECT count(*) FROM @extschema@.guardian_link x WHERE x.guardian_id = g.id AND x.revoked_at IS NULL) >= most THEN
     RAISE EXCEPTION 'the guardian already acts for % dependants, the most the policy of region % allows', most, g.region
@@ -161,7 +175,7 @@ DECLARE
   l @extschema@.guardian_link;
 BEGIN
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
-  l := @extschema@._require_link(guardian_identifier, dependant_identifier);
+  l := @extschema@._require_link(guardian_identifier, dependant_identifier, true);
   UPDATE @extschema@.guardian_link x
      SET revoked_at = now(), revoked_by = (SELECT r.rolname FROM pg_roles r WHERE r.oid = @extschema@._caller()),
          revoke_reason = btrim(reason)

@@ -76,7 +76,10 @@ BEGIN
                                              'consistency_finding', 'guardian_link', 'proxy_action']) u(name)
              ORDER BY 1
   LOOP
-    EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)', tbl) INTO n USING persons;
+    -- (a guardian's links and actions name them too: they go with them)
+    EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)%s', tbl,
+                   CASE WHEN tbl IN ('guardian_link', 'proxy_action') THEN ' OR x.guardian_id = ANY ($1)' ELSE '' END)
+       INTO n USING persons;
     what := tbl; rows := n; RETURN NEXT;
   END LOOP;
   DELETE FROM @extschema@.consistency_finding c WHERE c.person_id = ANY (persons);

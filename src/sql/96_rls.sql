@@ -22,12 +22,17 @@ BEGIN
                                             'status_digest', 'code_revocation', 'erasure',
                                             'guardian_link', 'proxy_action']) AS u(name)
   LOOP
+    -- (a row that names two people, a guardian's link, is the business of
+    -- those who act for both)
+    scoped_here := scoped || CASE WHEN t IN ('guardian_link', 'proxy_action')
+                                  THEN ' AND ' || replace(scoped, 'region', 'guardian_region') ELSE '' END;
     EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE @extschema@.%I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format('CREATE POLICY scope_select ON @extschema@.%I FOR SELECT USING (%s)', t, scoped);
-    EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t, scoped);
-    EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t, scoped, scoped);
-    EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t, scoped);
+    EXECUTE format('CREATE POLICY scope_select ON @extschema@.%I FOR SELECT USING (%s)', t, scoped_here);
+    EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t, scoped_here);
+    EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t,
+                   scoped_here, scoped_here);
+    EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t, scoped_here);
     -- ids no one can count the hidden rows by (25_pseudonyms.sql)
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                 WHERE a.attrelid = format('@extschema@.%I', t)::regclass AND a.attname = 'id')

@@ -5,7 +5,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(17);
+SELECT plan(19);
 
 SELECT create_key('330000') IS NOT NULL AS k \gset
 SELECT person_id AS p FROM declare('330106199001014321', '330106', '张三丰', '{}', 36.6) \gset
@@ -24,7 +24,8 @@ SELECT is((SELECT count(*) FROM check_statuses(ARRAY[]::text[])), 0::bigint, 'an
 SELECT throws_ok($$SELECT * FROM check_statuses(NULL::text[])$$, '22004', 'identifiers must not be NULL', 'a NULL list is refused');
 SELECT throws_ok($$SELECT * FROM check_statuses(array_fill(1::bigint, ARRAY[100001]))$$, '22023',
                  'a batch has at most 100000 items, not 100001', 'more than 100,000 items are refused');
-
+SELECT throws_ok($$SELECT * FROM issue_batch(array_fill(1::bigint, ARRAY[1001]))$$, '22023',
+                 'a batch has at most 1000 items, not 1001', 'more than 1,000 codes a call are refused');
 SELECT count(*) AS events_before FROM code_event \gset
 CREATE TEMP TABLE issued AS SELECT * FROM issue_batch(ARRAY[:p, NULL, 4611686018427387905, :p2]::bigint[]);
 SELECT is(ARRAY(SELECT ord || ' ' || outcome FROM issued ORDER BY ord), ARRAY['1 ok', '2 invalid', '3 unknown', '4 ok'],
@@ -50,6 +51,10 @@ SELECT is(pg_temp.state_as('regress_hc_analyst_zj', $$SELECT * FROM check_status
           'an analyst may not check statuses');
 SELECT is(pg_temp.state_as('regress_hc_verifier', format($$SELECT * FROM issue_batch(ARRAY[%s])$$, :p)), '42501',
           'a checkpoint may not issue');
+
+-- (last: it takes a status row away)
+DELETE FROM person_status WHERE person_id = :p2;
+SELECT is((SELECT outcome FROM check_statuses(ARRAY[:p2]::bigint[])), 'no_status', 'a person without a status yet: no_status');
 
 SELECT * FROM finish();
 ROLLBACK;

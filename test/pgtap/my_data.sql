@@ -43,7 +43,7 @@ SELECT throws_ok($$SELECT * FROM itinerary('330106199001014321', NULL)$$, '22004
 SELECT is(ARRAY(SELECT coalesce(from_colour::text, '-') || '>' || to_colour FROM my_history('330106199001014321')),
           ARRAY['green>red', '->green'], 'my history: the colour changes, latest first');
 SELECT is((SELECT reasons -> 0 ->> 'text_zh' FROM my_history('330106199001014321') LIMIT 1),
-          to_char(now() - interval '2 days', 'YYYY-MM-DD') || ' 到访杭州市滨江区（高风险区）', 'with the reasons as a screen shows them');
+          to_char((now() - interval '2 days') AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') || ' 到访杭州市滨江区（高风险区）', 'with the reasons as a screen shows them');
 
 SELECT is(ARRAY(SELECT kind FROM my_evidence('330106199001014321') ORDER BY kind),
           ARRAY['correction', 'declaration', 'test_result', 'vaccination'], 'my evidence: tests, doses, declarations, corrections');

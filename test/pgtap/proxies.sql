@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(24);
+SELECT plan(29);
 
 SELECT create_key('330000') IS NOT NULL AS k \gset
 SELECT person_id AS g FROM declare('330106198001011234', '330106', '赵大') \gset
@@ -72,8 +72,21 @@ SELECT is(pg_temp.state_as('regress_hc_analyst_zj', $$SELECT link_guardian('3301
           'an analyst may not link');
 SELECT is(pg_temp.state_as('regress_hc_verifier', $$SELECT issue_for_dependant('330106198001011234', '330106201501019012')$$), '42501',
           'nor may a checkpoint act for anyone');
+-- a link across two cities of Zhejiang: a guardian in Ningbo, a dependant in Hangzhou
+SELECT person_id AS nb FROM declare('330203197001012345', '330203', '钱七') \gset
+SELECT ok(link_guardian('330203197001012345', '330106194001015678', 'child', 'form NB-1') IS NOT NULL,
+          'a province-wide role links a guardian of one city to a dependant of another');
+SELECT is(pg_temp.rows_as('regress_hc_op_hz', $$SELECT count(*) FROM healthcode.guardian_link WHERE guardian_region = '330203'$$),
+          ARRAY['0'], 'an operator of Hangzhou does not see that link: it names a person of Ningbo');
+SELECT is(pg_temp.rows_as('regress_hc_op_zj', $$SELECT count(*) FROM healthcode.guardian_link WHERE guardian_region = '330203'$$),
+          ARRAY['1'], 'an operator of all Zhejiang does');
+SELECT is(pg_temp.attempt('regress_hc_op_hz', $$SELECT code_screen_for('330203197001012345', '330106194001015678')$$)::text,
+          pg_temp.attempt('regress_hc_op_hz', $$SELECT code_screen_for('330106198001011234', '330106194001015678')$$)::text,
+          'nor can it act under it: the same as no link');
 SELECT is(pg_temp.rows_as('regress_hc_op_bj', $$SELECT count(*) FROM healthcode.guardian_link$$), ARRAY['0'],
           'an operator of Beijing sees no link of Zhejiang''s people');
+SELECT throws_ok($$SELECT code_screen_for(NULL, '330106194001015678')$$, '22004', 'guardian_identifier must not be NULL',
+                 'a NULL identifier is bad input, not a missing link');
 
 SELECT * FROM finish();
 ROLLBACK;

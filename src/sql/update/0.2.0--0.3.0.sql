@@ -559,11 +559,14 @@ CREATE TABLE @extschema@.proxy_action (
   person_id     bigint NOT NULL,
   region        text NOT NULL,
   guardian_id   bigint NOT NULL,
+  guardian_region text NOT NULL,
   link_id       bigint NOT NULL REFERENCES @extschema@.guardian_link (id) ON DELETE CASCADE,
   action        text NOT NULL CONSTRAINT action_is_known CHECK (action IN ('declare', 'code_screen', 'issue_for')),
   at            timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
   made_by       text NOT NULL,
   CONSTRAINT proxy_action_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT proxy_action_guardian_fk FOREIGN KEY (guardian_id, guardian_region)
     REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
 );
 CREATE INDEX proxy_action_at ON @extschema@.proxy_action USING brin (at);
@@ -574,6 +577,7 @@ COMMENT ON COLUMN @extschema@.proxy_action.id IS 'Entry id.';
 COMMENT ON COLUMN @extschema@.proxy_action.person_id IS 'The dependant acted for.';
 COMMENT ON COLUMN @extschema@.proxy_action.region IS 'The dependant''s home region.';
 COMMENT ON COLUMN @extschema@.proxy_action.guardian_id IS 'The guardian who acted.';
+COMMENT ON COLUMN @extschema@.proxy_action.guardian_region IS 'The guardian''s home region.';
 COMMENT ON COLUMN @extschema@.proxy_action.link_id IS 'The link they acted under.';
 COMMENT ON COLUMN @extschema@.proxy_action.action IS 'declare, code_screen or issue_for.';
 COMMENT ON COLUMN @extschema@.proxy_action.at IS 'When.';
@@ -3364,7 +3368,9 @@ RETURNS TABLE (ord integer, person_id bigint, outcome text, colour @extschema@.r
                since timestamptz, valid_until timestamptz)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  SELECT f.ord, f.person_id, f.outcome, (x.v).colour, (x.v).vaccinated, (x.v).since, (x.v).valid_until
+  SELECT f.ord, f.person_id,
+         CASE WHEN f.outcome OPERATOR(pg_catalog.=) 'ok' AND s.person_id IS NULL THEN 'no_status' ELSE f.outcome END,
+         (x.v).colour, (x.v).vaccinated, (x.v).since, (x.v).valid_until
     FROM pg_catalog.unnest(found) f
     LEFT JOIN @extschema@.person_status s ON s.person_id OPERATOR(pg_catalog.=) f.person_id
     LEFT JOIN LATERAL (SELECT CASE WHEN (SELECT @extschema@._work_pending())
@@ -3377,18 +3383,18 @@ COMMENT ON FUNCTION @extschema@._statuses_of(@extschema@.batch_item[]) IS
   'Internal: the status now of each batch item found (check_statuses).';
 REVOKE ALL ON FUNCTION @extschema@._statuses_of(@extschema@.batch_item[]) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@._batch_size(n integer) RETURNS void
+CREATE OR REPLACE FUNCTION @extschema@._batch_size(n integer, most integer) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF n > 100000 THEN
-    RAISE EXCEPTION 'a batch has at most 100000 items, not %', n USING ERRCODE = '22023',
+  IF n > most THEN
+    RAISE EXCEPTION 'a batch has at most % items, not %', most, n USING ERRCODE = '22023',
       HINT = 'Split the list.';
   END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._batch_size(integer) IS 'Internal: 22023 for a batch of more than 100,000 items.';
-REVOKE ALL ON FUNCTION @extschema@._batch_size(integer) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._batch_size(integer, integer) IS 'Internal: 22023 for a batch of more than most items.';
+REVOKE ALL ON FUNCTION @extschema@._batch_size(integer, integer) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.check_statuses(identifiers text[])
 RETURNS TABLE (ord integer, person_id bigint, outcome text, colour @extschema@.risk_colour, vaccinated boolean,
@@ -3403,7 +3409,7 @@ BEGIN
   IF identifiers IS NULL THEN
     RAISE EXCEPTION 'identifiers must not be NULL' USING ERRCODE = '22004';
   END IF;
-  PERFORM @extschema@._batch_size(cardinality(identifiers));
+  PERFORM @extschema@._batch_size(cardinality(identifiers), 100000);
   RETURN QUERY SELECT * FROM @extschema@._statuses_of(ARRAY(
     SELECT ROW(i.ord::integer, p.id,
                CASE WHEN i.norm IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
@@ -3415,7 +3421,7 @@ BEGIN
         ON i.norm IS NOT NULL AND p.subject = @extschema@.pseudonym(i.norm) AND scope @> (p.region COLLATE "C")));
 END $$;
 COMMENT ON FUNCTION @extschema@.check_statuses(text[]) IS
-  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, empty or longer than 64 characters) and their status now. One statement for the whole list (at most 100,000).';
+  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, empty or longer than 64 characters) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';
 REVOKE ALL ON FUNCTION @extschema@.check_statuses(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_statuses(text[]) TO healthcode_app, healthcode_operator;
 
@@ -3432,7 +3438,7 @@ BEGIN
   IF person_ids IS NULL THEN
     RAISE EXCEPTION 'person_ids must not be NULL' USING ERRCODE = '22004';
   END IF;
-  PERFORM @extschema@._batch_size(cardinality(person_ids));
+  PERFORM @extschema@._batch_size(cardinality(person_ids), 100000);
   RETURN QUERY SELECT * FROM @extschema@._statuses_of(ARRAY(
     SELECT ROW(x.ord::integer, p.id,
                CASE WHEN x.id IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
@@ -3456,7 +3462,9 @@ BEGIN
   IF person_ids IS NULL THEN
     RAISE EXCEPTION 'person_ids must not be NULL' USING ERRCODE = '22004';
   END IF;
-  PERFORM @extschema@._batch_size(cardinality(person_ids));
+  -- (a subtransaction an item, each with its own transaction id: a batch
+  -- of codes stays small)
+  PERFORM @extschema@._batch_size(cardinality(person_ids), 1000);
   -- (a bad valid_for is the whole batch's error, not an item's)
   PERFORM @extschema@._require_valid_for(valid_for);
   FOR item IN SELECT x.id, x.ord::integer AS ord FROM unnest(person_ids) WITH ORDINALITY AS x(id, ord) LOOP
@@ -3482,41 +3490,47 @@ BEGIN
   END LOOP;
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_batch(bigint[], interval) IS
-  'A code for each of a list of people, as issue_for signs it (each counted in code_event): for each id, in order, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL; lifetime_beyond_policy: valid_for beyond the person''s region''s policy; retry: their status changes within a second; not_issuable: no issuer key for their region, or no status yet) and the code when ok. A bad item never stops the batch.';
+  'A code for each of a list of people, as issue_for signs it (each counted in code_event): for each id, in order, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL; lifetime_beyond_policy: valid_for beyond the person''s region''s policy; retry: their status changes within a second; not_issuable: no issuer key for their region, or no status yet) and the code when ok. A bad item never stops the batch; at most 1,000 items a call.';
 REVOKE ALL ON FUNCTION @extschema@.issue_batch(bigint[], interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.issue_batch(bigint[], interval) TO healthcode_app, healthcode_operator;
 
 -- A standing link between two people of the caller's regions, locked
--- against a revocation under way; P0002 otherwise, the same whether a
--- person is unknown, of another region or not linked.
-CREATE OR REPLACE FUNCTION @extschema@._require_link(guardian_identifier text, dependant_identifier text)
+-- (for_update: to revoke it; else against a revocation under way); P0002
+-- otherwise, the same whether a person is unknown, of another region or not
+-- linked.
+CREATE OR REPLACE FUNCTION @extschema@._require_link(guardian_identifier text, dependant_identifier text,
+                                          for_update boolean DEFAULT false)
 RETURNS @extschema@.guardian_link
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  g bigint := @extschema@.person_id(guardian_identifier);
-  d bigint := @extschema@.person_id(dependant_identifier);
+  g bigint := @extschema@.person_id(@extschema@._require_identifier(guardian_identifier, 'guardian_identifier'));
+  d bigint := @extschema@.person_id(@extschema@._require_identifier(dependant_identifier, 'dependant_identifier'));
   l @extschema@.guardian_link;
 BEGIN
-  SELECT * INTO l FROM @extschema@.guardian_link x
-   WHERE x.guardian_id = g AND x.person_id = d AND x.revoked_at IS NULL
-   FOR SHARE;
+  IF for_update THEN
+    SELECT * INTO l FROM @extschema@.guardian_link x
+     WHERE x.guardian_id = g AND x.person_id = d AND x.revoked_at IS NULL FOR UPDATE;
+  ELSE
+    SELECT * INTO l FROM @extschema@.guardian_link x
+     WHERE x.guardian_id = g AND x.person_id = d AND x.revoked_at IS NULL FOR SHARE;
+  END IF;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no standing guardian link between these people in the regions the caller acts for'
       USING ERRCODE = 'P0002', HINT = 'A guardian acts for a dependant once link_guardian has linked them, until revoke_guardian.';
   END IF;
   RETURN l;
 END $$;
-COMMENT ON FUNCTION @extschema@._require_link(text, text) IS
-  'Internal: the standing link of a guardian and a dependant of the caller''s regions (locked), else P0002.';
-REVOKE ALL ON FUNCTION @extschema@._require_link(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._require_link(text, text, boolean) IS
+  'Internal: the standing link of a guardian and a dependant of the caller''s regions (locked for share, or for update), else P0002; 22004/22023 for a NULL or empty identifier.';
+REVOKE ALL ON FUNCTION @extschema@._require_link(text, text, boolean) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._proxy_log(l @extschema@.guardian_link, action text) RETURNS void
 LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-  INSERT INTO @extschema@.proxy_action (person_id, region, guardian_id, link_id, action, made_by)
-  VALUES (l.person_id, l.region, l.guardian_id, l.id, _proxy_log.action,
+  INSERT INTO @extschema@.proxy_action (person_id, region, guardian_id, guardian_region, link_id, action, made_by)
+  VALUES (l.person_id, l.region, l.guardian_id, l.guardian_region, l.id, _proxy_log.action,
           (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) @extschema@._caller()));
 END;
 COMMENT ON FUNCTION @extschema@._proxy_log(@extschema@.guardian_link, text) IS 'Internal: records a proxy action.';
@@ -3544,8 +3558,10 @@ BEGIN
   IF g.id = d.id THEN
     RAISE EXCEPTION 'a person cannot be their own guardian' USING ERRCODE = '22023';
   END IF;
-  -- (one link at a time a guardian: the count and the insert agree)
-  PERFORM 1 FROM @extschema@.person x WHERE x.id = g.id FOR UPDATE;
+  -- (one link at a time a guardian, under READ COMMITTED as every role of
+  -- the extension works: the count and the insert agree; NO KEY, so the
+  -- guardian's codes and evidence do not wait)
+  PERFORM 1 FROM @extschema@.person x WHERE x.id = g.id FOR NO KEY UPDATE;
   most := (@extschema@.policy_at(g.region, now())).max_dependants;
   IF (SELECT count(*) FROM @extschema@.guardian_link x WHERE x.guardian_id = g.id AND x.revoked_at IS NULL) >= most THEN
     RAISE EXCEPTION 'the guardian already acts for % dependants, the most the policy of region % allows', most, g.region
@@ -3574,7 +3590,7 @@ DECLARE
   l @extschema@.guardian_link;
 BEGIN
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
-  l := @extschema@._require_link(guardian_identifier, dependant_identifier);
+  l := @extschema@._require_link(guardian_identifier, dependant_identifier, true);
   UPDATE @extschema@.guardian_link x
      SET revoked_at = now(), revoked_by = (SELECT r.rolname FROM pg_roles r WHERE r.oid = @extschema@._caller()),
          revoke_reason = btrim(reason)
@@ -4880,7 +4896,10 @@ BEGIN
                                              'consistency_finding', 'guardian_link', 'proxy_action']) u(name)
              ORDER BY 1
   LOOP
-    EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)', tbl) INTO n USING persons;
+    -- (a guardian's links and actions name them too: they go with them)
+    EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE x.person_id = ANY ($1)%s', tbl,
+                   CASE WHEN tbl IN ('guardian_link', 'proxy_action') THEN ' OR x.guardian_id = ANY ($1)' ELSE '' END)
+       INTO n USING persons;
     what := tbl; rows := n; RETURN NEXT;
   END LOOP;
   DELETE FROM @extschema@.consistency_finding c WHERE c.person_id = ANY (persons);
@@ -5610,14 +5629,17 @@ DO $$
 DECLARE
   t text;
   scoped text := '(SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C")';
+  scoped_here text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['guardian_link', 'proxy_action'] LOOP
+    scoped_here := scoped || ' AND ' || replace(scoped, 'region', 'guardian_region');
     EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE @extschema@.%I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format('CREATE POLICY scope_select ON @extschema@.%I FOR SELECT USING (%s)', t, scoped);
-    EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t, scoped);
-    EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t, scoped, scoped);
-    EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t, scoped);
+    EXECUTE format('CREATE POLICY scope_select ON @extschema@.%I FOR SELECT USING (%s)', t, scoped_here);
+    EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t, scoped_here);
+    EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t,
+                   scoped_here, scoped_here);
+    EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t, scoped_here);
     EXECUTE format('ALTER TABLE @extschema@.%I ALTER COLUMN id SET DEFAULT @extschema@._next_id(%L::regclass)', t,
                    format('@extschema@.%I', t || '_id_seq'));
     EXECUTE format('GRANT SELECT ON @extschema@.%I TO healthcode_admin', t);
