@@ -116,6 +116,19 @@ echo_input(const char *s)
 	return psprintf("%.*s...", (int) len, s);
 }
 
+/* A code's text form -> its bytes in buf (*n of them), checked as a
+ * stored value is: what healthcode_in and _code_or_null share. */
+static hc_status
+parse_code(const char *s, size_t len, uint8_t *buf, size_t *n, char *detail, size_t detail_len)
+{
+	hc_code		code;
+	hc_status	st = hc_parse_text(s, len, buf, HC_MAX_LEN, n, detail, detail_len);
+
+	if (st == HC_OK)
+		st = hc_unpack(buf, *n, &code, detail, detail_len);
+	return st;
+}
+
 PG_FUNCTION_INFO_V1(healthcode_in);
 Datum
 healthcode_in(PG_FUNCTION_ARGS)
@@ -123,14 +136,9 @@ healthcode_in(PG_FUNCTION_ARGS)
 	char	   *s = PG_GETARG_CSTRING(0);
 	uint8_t		buf[HC_MAX_LEN];
 	size_t		n = 0;
-	hc_code		code;
 	char		detail[HC_DETAIL_LEN];
-	hc_status	st;
 
-	st = hc_parse_text(s, strlen(s), buf, sizeof(buf), &n, detail, sizeof(detail));
-	if (st == HC_OK)
-		st = hc_unpack(buf, n, &code, detail, sizeof(detail));
-	if (st != HC_OK)
+	if (parse_code(s, strlen(s), buf, &n, detail, sizeof(detail)) != HC_OK)
 		ereturn(HC_ESCONTEXT(fcinfo), (Datum) 0,
 				errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				errmsg("invalid input syntax for type healthcode: \"%s\"", echo_input(s)),
@@ -150,14 +158,9 @@ healthcode_code_or_null(PG_FUNCTION_ARGS)
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	uint8_t		buf[HC_MAX_LEN];
 	size_t		n = 0;
-	hc_code		code;
 	char		detail[HC_DETAIL_LEN];
-	hc_status	st;
 
-	st = hc_parse_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), buf, sizeof(buf), &n, detail, sizeof(detail));
-	if (st == HC_OK)
-		st = hc_unpack(buf, n, &code, detail, sizeof(detail));
-	if (st != HC_OK)
+	if (parse_code(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), buf, &n, detail, sizeof(detail)) != HC_OK)
 		PG_RETURN_NULL();
 	return hc_make_datum(buf, n);
 }

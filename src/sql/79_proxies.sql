@@ -116,7 +116,7 @@ LANGUAGE sql VOLATILE
 BEGIN ATOMIC
   INSERT INTO @extschema@.proxy_action (person_id, region, guardian_id, guardian_region, link_id, action, made_by)
   VALUES (l.person_id, l.region, l.guardian_id, l.guardian_region, l.id, _proxy_log.action,
-          (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) @extschema@._caller()));
+          @extschema@._caller()::regrole::text);
 END;
 COMMENT ON FUNCTION @extschema@._proxy_log(@extschema@.guardian_link, text) IS 'Internal: records a proxy action.';
 REVOKE ALL ON FUNCTION @extschema@._proxy_log(@extschema@.guardian_link, text) FROM PUBLIC;
@@ -154,7 +154,7 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.guardian_link (person_id, region, guardian_id, guardian_region, relation, consent, linked_by)
   VALUES (d.id, d.region, g.id, g.region, relation, btrim(consent),
-          (SELECT r.rolname FROM pg_roles r WHERE r.oid = @extschema@._caller()))
+          @extschema@._caller()::regrole::text)
   RETURNING guardian_link.id INTO id;
   RETURN id;
 EXCEPTION WHEN unique_violation THEN
@@ -177,7 +177,7 @@ BEGIN
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
   l := @extschema@._require_link(guardian_identifier, dependant_identifier, true);
   UPDATE @extschema@.guardian_link x
-     SET revoked_at = now(), revoked_by = (SELECT r.rolname FROM pg_roles r WHERE r.oid = @extschema@._caller()),
+     SET revoked_at = now(), revoked_by = @extschema@._caller()::regrole::text,
          revoke_reason = btrim(reason)
    WHERE x.id = l.id;
   RETURN l.id;

@@ -87,15 +87,19 @@ LANGUAGE sql STABLE STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
+  -- (the two cuts taken once, not once a table: each reads the national
+  -- versions)
   SELECT r.tbl, r.time_column,
-         CASE r.kept WHEN 'windowed' THEN @extschema@._windowed_kept_from(_retention_rules.at)
+         CASE r.kept WHEN 'windowed' THEN c.windowed
                      -- (a check-in counts for the release of a trigger of
                      -- its calendar day, even a later one: whole days go)
-                     WHEN 'kept_days' THEN (pg_catalog.date_trunc('day', @extschema@._evidence_kept_from(_retention_rules.at)
-                                                                   AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai')
-                     ELSE @extschema@._evidence_kept_from(_retention_rules.at) END,
+                     WHEN 'kept_days' THEN (pg_catalog.date_trunc('day', c.kept_from AT TIME ZONE 'Asia/Shanghai')
+                                            AT TIME ZONE 'Asia/Shanghai')
+                     ELSE c.kept_from END,
          r.rule
-    FROM (VALUES
+    FROM (SELECT @extschema@._windowed_kept_from(_retention_rules.at) AS windowed,
+                 @extschema@._evidence_kept_from(_retention_rules.at) AS kept_from) c
+    CROSS JOIN (VALUES
       (1, 'audit_finding', 'found_at', 'windowed',
        'windowed evidence: the national window, at most evidence_kept_days'),
       (2, 'contact', 'exposure_at', 'windowed',

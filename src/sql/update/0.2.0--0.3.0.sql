@@ -3531,7 +3531,7 @@ LANGUAGE sql VOLATILE
 BEGIN ATOMIC
   INSERT INTO @extschema@.proxy_action (person_id, region, guardian_id, guardian_region, link_id, action, made_by)
   VALUES (l.person_id, l.region, l.guardian_id, l.guardian_region, l.id, _proxy_log.action,
-          (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) @extschema@._caller()));
+          @extschema@._caller()::regrole::text);
 END;
 COMMENT ON FUNCTION @extschema@._proxy_log(@extschema@.guardian_link, text) IS 'Internal: records a proxy action.';
 REVOKE ALL ON FUNCTION @extschema@._proxy_log(@extschema@.guardian_link, text) FROM PUBLIC;
@@ -3569,7 +3569,7 @@ BEGIN
   END IF;
   INSERT INTO @extschema@.guardian_link (person_id, region, guardian_id, guardian_region, relation, consent, linked_by)
   VALUES (d.id, d.region, g.id, g.region, relation, btrim(consent),
-          (SELECT r.rolname FROM pg_roles r WHERE r.oid = @extschema@._caller()))
+          @extschema@._caller()::regrole::text)
   RETURNING guardian_link.id INTO id;
   RETURN id;
 EXCEPTION WHEN unique_violation THEN
@@ -3592,7 +3592,7 @@ BEGIN
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
   l := @extschema@._require_link(guardian_identifier, dependant_identifier, true);
   UPDATE @extschema@.guardian_link x
-     SET revoked_at = now(), revoked_by = (SELECT r.rolname FROM pg_roles r WHERE r.oid = @extschema@._caller()),
+     SET revoked_at = now(), revoked_by = @extschema@._caller()::regrole::text,
          revoke_reason = btrim(reason)
    WHERE x.id = l.id;
   RETURN l.id;
@@ -3751,15 +3751,19 @@ LANGUAGE sql STABLE STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
+  -- (the two cuts taken once, not once a table: each reads the national
+  -- versions)
   SELECT r.tbl, r.time_column,
-         CASE r.kept WHEN 'windowed' THEN @extschema@._windowed_kept_from(_retention_rules.at)
+         CASE r.kept WHEN 'windowed' THEN c.windowed
                      -- (a check-in counts for the release of a trigger of
                      -- its calendar day, even a later one: whole days go)
-                     WHEN 'kept_days' THEN (pg_catalog.date_trunc('day', @extschema@._evidence_kept_from(_retention_rules.at)
-                                                                   AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai')
-                     ELSE @extschema@._evidence_kept_from(_retention_rules.at) END,
+                     WHEN 'kept_days' THEN (pg_catalog.date_trunc('day', c.kept_from AT TIME ZONE 'Asia/Shanghai')
+                                            AT TIME ZONE 'Asia/Shanghai')
+                     ELSE c.kept_from END,
          r.rule
-    FROM (VALUES
+    FROM (SELECT @extschema@._windowed_kept_from(_retention_rules.at) AS windowed,
+                 @extschema@._evidence_kept_from(_retention_rules.at) AS kept_from) c
+    CROSS JOIN (VALUES
       (1, 'audit_finding', 'found_at', 'windowed',
        'windowed evidence: the national window, at most evidence_kept_days'),
       (2, 'contact', 'exposure_at', 'windowed',
