@@ -24,6 +24,17 @@ SELECT try($$SELECT register_person('hc04 x', '000000')$$) AS national_region;
 SELECT try($$SELECT register_person(NULL, '460105')$$) AS null_identifier;
 SELECT try($$SELECT register_person('', '460105')$$) AS empty_identifier;
 SELECT try($$SELECT register_person('   ', '460105')$$) AS blank_identifier;
+-- an identifier must be a valid document: the message says what is wrong, never the identifier
+SELECT try($$SELECT register_person('bad id', '460105')$$) AS not_a_document;
+SELECT try(format('SELECT register_person(%L, %L)',
+                  left(:'id1', 17) || CASE right(:'id1', 1) WHEN '0' THEN '1' ELSE '0' END, '460105')) AS wrong_check_character;
+SELECT try($$SELECT register_person('460105199002300011', '460105')$$) AS no_such_birth_date;
+SELECT try($$SELECT register_person('790105199001010011', '460105')$$) AS no_such_province;
+SELECT try($$SELECT register_person('CN:E12345678', '460105')$$) AS passport_country_of_two_letters;
+SELECT * FROM identifier_check(' ' || lower(left(:'id1', 6)) || ' ' || substr(:'id1', 7));
+SELECT * FROM identifier_check('h1234567801');
+SELECT * FROM identifier_check('CHN:EA1234567');
+SELECT valid, document, problem FROM identifier_check('CHN:EI1234567');
 -- registered elsewhere: refused without echoing the identifier
 SELECT try(format('SELECT register_person(%L, %L)', :'id1', '460106')) AS other_region;
 -- registering again in the same region returns the same person
@@ -54,8 +65,8 @@ SELECT try(format('SELECT * FROM declare(%L, %L, visited => %L)', :'id1', '46010
 SELECT try(format('SELECT * FROM declare(%L, %L)', :'id1', '4601')) AS malformed_region;
 SELECT try(format('SELECT * FROM declare(%L, %L)', :'id1', '460106')) AS registered_elsewhere;
 -- a new person whose first declaration is bad is not registered either
-SELECT try(format('SELECT * FROM declare(%L, %L, symptoms => %L)', 'hc04 new person', '460105', '{sneezing}')) AS new_person_bad_symptom;
-SELECT person_id('hc04 new person') IS NULL AS new_person_not_registered;
+SELECT try(format('SELECT * FROM declare(%L, %L, symptoms => %L)', synthetic_identifier('460105', 9001), '460105', '{sneezing}')) AS new_person_bad_symptom;
+SELECT person_id(synthetic_identifier('460105', 9001)) IS NULL AS new_person_not_registered;
 SELECT (SELECT count(*) FROM declaration) - :decl_before AS declarations_added,
        (SELECT count(*) FROM person) - :people_before AS people_added,
        (SELECT count(*) FROM status_history) - :history_before AS history_added;
@@ -65,7 +76,7 @@ SELECT colour, vaccinated, reasons -> 0 ->> 'rule' AS rule
 
 -- ---- declare_trip, check_in, health_info -------------------------------------
 
-SELECT try(format('SELECT * FROM declare_trip(%L, %L, now())', 'hc04 nobody', '460105')) AS unknown_person;
+SELECT try(format('SELECT * FROM declare_trip(%L, %L, now())', synthetic_identifier('460105', 9002), '460105')) AS unknown_person;
 SELECT try(format('SELECT * FROM declare_trip(%L, %L, now())', NULL, '460105')) AS null_identifier;
 SELECT try(format('SELECT * FROM declare_trip(%L, %L, now())', :'id1', NULL)) AS null_place;
 SELECT try(format('SELECT * FROM declare_trip(%L, %L, now())', :'id1', '46010')) AS short_place;
@@ -79,7 +90,7 @@ SELECT try(format('SELECT * FROM declare_trip(%L, %L, %L)', :'id1', '460105', '2
 SELECT to_regclass('healthcode.travel_29990101') IS NULL AS no_partition_left;
 SELECT count(*) AS travel_rows FROM travel;
 
-SELECT try(format('SELECT * FROM check_in(%L)', 'hc04 nobody')) AS unknown_person;
+SELECT try(format('SELECT * FROM check_in(%L)', synthetic_identifier('460105', 9002))) AS unknown_person;
 SELECT try(format('SELECT * FROM check_in(%L)', '')) AS empty_identifier;
 SELECT try(format('SELECT * FROM check_in(%L, symptoms => NULL)', :'id1')) AS null_symptoms;
 SELECT try(format('SELECT * FROM check_in(%L, symptoms => %L)', :'id1', '{sneezing}')) AS unknown_symptom;
@@ -88,7 +99,7 @@ SELECT try(format('SELECT * FROM check_in(%L, 33.9)', :'id1')) AS temperature_33
 SELECT try(format('SELECT * FROM check_in(%L, 200)', :'id1')) ~ '^(22003|22023): .*temperature' AS temperature_200_names_field;
 SELECT count(*) AS checkins FROM checkin;
 
-SELECT try(format('SELECT * FROM health_info(%L)', 'hc04 nobody')) AS unknown_person;
+SELECT try(format('SELECT * FROM health_info(%L)', synthetic_identifier('460105', 9002))) AS unknown_person;
 SELECT try(format('SELECT * FROM health_info(%L)', '')) AS empty_identifier;
 SELECT try('SELECT * FROM health_info(NULL)') AS null_identifier;
 SELECT person_id = :p1 AS is_p1, colour, vaccinated, reasons, valid_until FROM health_info(:'id1');

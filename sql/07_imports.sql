@@ -31,6 +31,9 @@ SELECT count(*) AS travel_before FROM travel \gset
 SELECT try(format('SELECT import_travel(%L)', format(
   '[{"person_id": %s, "place": "460105", "at": "2020-01-02T10:00:00+08:00"}, 5, {"identifier": "hc04 nobody"}, {"person_id": 999999}]',
   :p1))) AS unknown_people;
+-- an identifier that is no valid document: the record and field named, the identifier never shown
+SELECT try($$SELECT import_vaccinations('[{"identifier": "460105195001010000", "dose": 1, "given_at": "2021-01-01"}]')$$) AS bad_identifier;
+SELECT try($$SELECT import_vaccinations('[{"identifier": 460105195001010000, "dose": 1, "given_at": "2021-01-01"}]')$$) AS identifier_as_number;
 SELECT try($$SELECT import_vaccinations('[{"person_id": null, "dose": 1, "given_at": "2021-01-01"}]')$$) AS null_person_id;
 SELECT try($$SELECT import_contacts('[{"kind": "close", "exposure_at": "2021-01-01", "source_case": "x"}]')$$) AS no_person;
 SELECT try($$SELECT import_travel('[{"person_id": "abc", "place": "460105", "at": "2020-01-02T10:00:00+08:00"}]')$$) AS malformed_person_id;

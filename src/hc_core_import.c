@@ -202,18 +202,22 @@ hc_field_check(const hc_field_rule *rule, hc_json_kind kind, const char *value, 
 {
 	char		shown[HC_IMPORT_SHORT + 4];
 	bool		wants_number = rule->kind == HC_FIELD_ID || rule->kind == HC_FIELD_INT;
+	/* (an identifier is personal data: a message never shows it) */
+	bool		hidden = rule->kind == HC_FIELD_IDENTIFIER;
 	bool		overflow;
 	size_t		max_len;
 
 	if (kind == HC_JSON_NULL)
 		return HC_FIELD_ABSENT;
-	if (kind == HC_JSON_STRING || kind == HC_JSON_NUMBER || kind == HC_JSON_BOOLEAN)
+	if (!hidden && (kind == HC_JSON_STRING || kind == HC_JSON_NUMBER || kind == HC_JSON_BOOLEAN))
 		hc_shorten(value, len, HC_IMPORT_SHORT, shown);
 	else
 		shown[0] = '\0';
 	if (wants_number != (kind == HC_JSON_NUMBER) || (!wants_number && kind != HC_JSON_STRING))
 	{
-		if (kind == HC_JSON_STRING)
+		if (kind == HC_JSON_STRING && hidden)
+			hc_set_detail(detail, detail_len, "a JSON string is not %s", wants_number ? "a JSON number" : "a JSON string");
+		else if (kind == HC_JSON_STRING)
 			hc_set_detail(detail, detail_len, "\"%s\" is a JSON string, not %s", shown,
 						  wants_number ? "a JSON number" : "a JSON string");
 		else if (shown[0] != '\0')
@@ -279,12 +283,18 @@ hc_field_check(const hc_field_rule *rule, hc_json_kind kind, const char *value, 
 				: rule->kind == HC_FIELD_IDENTIFIER ? HC_IMPORT_IDENTIFIER_MAX : HC_IMPORT_TIME_MAX;
 			if (len == 0 || memchr(value, '\0', len) != NULL)
 			{
-				hc_set_detail(detail, detail_len, "\"%s\" is empty or holds a NUL character", shown);
+				if (hidden)
+					hc_set_detail(detail, detail_len, "the identifier is empty or holds a NUL character");
+				else
+					hc_set_detail(detail, detail_len, "\"%s\" is empty or holds a NUL character", shown);
 				return HC_FIELD_BAD_VALUE;
 			}
 			if (len > max_len)
 			{
-				hc_set_detail(detail, detail_len, "\"%s\" is longer than %zu bytes (%zu)", shown, max_len, len);
+				if (hidden)
+					hc_set_detail(detail, detail_len, "the identifier is longer than %zu bytes (%zu)", max_len, len);
+				else
+					hc_set_detail(detail, detail_len, "\"%s\" is longer than %zu bytes (%zu)", shown, max_len, len);
 				return HC_FIELD_BAD_VALUE;
 			}
 			return HC_FIELD_OK;

@@ -214,6 +214,17 @@ take_value(ImportState *st, hc_json_kind kind, const char *token)
 				st->values[f + 1] = TimestampTzGetDatum(t);
 				break;
 			}
+		case HC_FIELD_IDENTIFIER:
+			{
+				/* the one form it is hashed in, or the record refused */
+				char		norm[HC_IDENTIFIER_OUT];
+				text	   *typed = cstring_to_text_with_len(token, (int) len);
+
+				if (hc_identifier_read(typed, norm, detail, sizeof(detail)) == HC_ID_INVALID)
+					field_error(st, f, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("the identifier %s", detail));
+				st->values[f + 1] = PointerGetDatum(cstring_to_text(norm));
+				break;
+			}
 		default:
 			st->values[f + 1] = PointerGetDatum(cstring_to_text_with_len(token, (int) len));
 			break;

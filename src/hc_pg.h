@@ -10,6 +10,7 @@
 #include "utils/timestamp.h"
 
 #include "hc_core.h"
+#include "hc_identifier.h"
 
 /*
  * Soft errors for input functions: PostgreSQL 16 added escontext so that
@@ -52,6 +53,10 @@ extern int64_t hc_timestamptz_to_unix(TimestampTz t);
 extern Datum hc_colour_to_enum(Oid enumtype, hc_colour c);
 extern hc_colour hc_enum_to_colour(Datum enumval);
 extern uint32_t hc_region_arg(text *t, const char *argname);
+
+/* hc_identifier_pg.c */
+extern int32 hc_identifier_today(void);
+extern hc_identifier_kind hc_identifier_read(text *id, char out[HC_IDENTIFIER_OUT], char *detail, size_t detail_len);
 
 /* hc_key_cache.c (the key files share more in hc_keys.h) */
 extern char *hc_key_id_hex(const uint8_t key_id[HC_KEY_ID_LEN]);

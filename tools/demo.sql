@@ -39,22 +39,22 @@ SELECT colour, r ->> 'rule' AS rule, count(*) AS people
 \echo
 \echo '== 4. A citizen declares online (health-information declaration) and is told their colour'
 SELECT colour, vaccinated, jsonb_array_length(reasons) AS reasons
-  FROM declare('330106199203154417', '330106', '张小明', visited => '{}', temperature => 36.6);
+  FROM declare('330106199203154415', '330106', '张小明', visited => '{}', temperature => 36.6);
 \echo 'The telecom itinerary shows they were in 110105, a high-risk district, two days ago:'
 SELECT import_travel(json_build_array(jsonb_build_object(
-         'identifier', '330106199203154417', 'place', '110105', 'at', now() - interval '2 days'))) AS imported;
+         'identifier', '330106199203154415', 'place', '110105', 'at', now() - interval '2 days'))) AS imported;
 SELECT colour, reasons -> 0 ->> 'text' AS reason, to_char(valid_until, 'YYYY-MM-DD HH24:MI') AS valid_until
-  FROM health_info('330106199203154417');
+  FROM health_info('330106199203154415');
 \echo 'The background audit cross-checks every pending declaration against the imported data:'
 SELECT kind, count(*) AS findings FROM audit() GROUP BY kind ORDER BY kind;
 \echo 'It found that this declaration left the stay out:'
 SELECT kind, detail -> 'stays' -> 0 ->> 'place' AS place, status
-  FROM audit_finding WHERE person_id = person_id('330106199203154417');
+  FROM audit_finding WHERE person_id = person_id('330106199203154415');
 \echo 'Without any new data the colour changes by itself, right at any read time: red while the stay'
 \echo 'is within the 14-day window, then yellow while the audit finding counts, then green.'
 SELECT to_char(at, 'MM-DD') AS day, s.colour, s.reasons -> 0 ->> 'rule' AS first_reason
   FROM generate_series(now(), now() + interval '16 days', interval '2 days') at,
-       LATERAL status(person_id('330106199203154417'), at) s;
+       LATERAL status(person_id('330106199203154415'), at) s;
 
 \echo
 \echo '== 5. 330108 is designated high risk: everyone who stayed there turns red at once'
@@ -124,17 +124,17 @@ SELECT colour, vaccinated, display_name, since, valid_until, latest_test_kind, l
 
 \echo
 \echo '== 7c. The itinerary card (行程卡): the cities of 14 days, starred where a risk area was in force'
-SELECT person_id AS demo_guardian FROM declare('330106198001011234', '330106', '赵大') \gset
+SELECT person_id AS demo_guardian FROM declare('330106198001011235', '330106', '赵大') \gset
 SELECT import_travel(json_build_array(
-         json_build_object('identifier', '330106198001011234', 'place', '110105', 'at', now() - interval '5 days'),
-         json_build_object('identifier', '330106198001011234', 'place', '440106', 'at', now() - interval '3 days'),
-         json_build_object('identifier', '330106198001011234', 'place', '330108', 'at', now() - interval '1 day'))) AS stays;
-SELECT * FROM itinerary('330106198001011234');
+         json_build_object('identifier', '330106198001011235', 'place', '110105', 'at', now() - interval '5 days'),
+         json_build_object('identifier', '330106198001011235', 'place', '440106', 'at', now() - interval '3 days'),
+         json_build_object('identifier', '330106198001011235', 'place', '330108', 'at', now() - interval '1 day'))) AS stays;
+SELECT * FROM itinerary('330106198001011235');
 \echo 'A proxy (亲友代领): the son fetches his father''s code, with the father''s consent on record'
-SELECT register_person('330106194001015678', '330106', '赵老') IS NOT NULL AS registered,
-       link_guardian('330106198001011234', '330106194001015678', 'child', 'consent form HZ-2022-001') IS NOT NULL AS linked;
+SELECT register_person('330106194001015676', '330106', '赵老') IS NOT NULL AS registered,
+       link_guardian('330106198001011235', '330106194001015676', 'child', 'consent form HZ-2022-001') IS NOT NULL AS linked;
 SELECT colour, display_name, masked_identifier, left(code::text, 24) || '...' AS code
-  FROM code_screen_for('330106198001011234', '330106194001015678', 'none');
+  FROM code_screen_for('330106198001011235', '330106194001015676', 'none');
 SELECT action, guardian_id = :demo_guardian AS made_by_the_guardian, made_by FROM proxy_action;
 
 \echo

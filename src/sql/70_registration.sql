@@ -11,37 +11,37 @@
 --                                                           75_corrections.sql
 -- ---------------------------------------------------------------------------
 
--- ID numbers are written with stray blanks and a lower-case check letter x:
--- one form is hashed, whichever way it was typed.
-CREATE FUNCTION @extschema@.normalize_identifier(identifier text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.upper(pg_catalog.regexp_replace(identifier, '[[:space:]\u3000]+', '', 'g'));
-COMMENT ON FUNCTION @extschema@.normalize_identifier(text) IS
-  'An identifier as it is hashed: every blank (the ideographic space among them) removed, letters in upper case.';
-
--- An identifier is never echoed: it is personal data.
+-- Identity documents (src/hc_identifier.h): an 18-character ID number
+-- (resident ID, the residence permit of Hong Kong, Macao and Taiwan
+-- residents, a foreigner's permanent residence ID), the 15 digits of a
+-- first-generation card, the mainland travel permits of Hong Kong and Macao
+-- residents (H or M and 8 digits) and of Taiwan residents (8 digits), and
+-- passports (COUNTRY:NUMBER). Each is checked (check character, birth
+-- date, region, layout) and brought to one form, the form its pseudonym
+-- is taken of: however a number was typed (blanks, full-width digits, a
+-- lower-case x, an old layout), one person is one pseudonym. Messages
+-- never quote an identifier: it is personal data.
 CREATE FUNCTION @extschema@._require_identifier(identifier text, argname text DEFAULT 'identifier')
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF identifier IS NULL THEN
-    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
-  END IF;
-  -- (an ID number has 18 characters; blanks typed with it count too)
-  IF length(identifier) > 64 THEN
-    RAISE EXCEPTION '% is too long (% characters; at most 64)', argname, length(identifier)
-      USING ERRCODE = '22023';
-  END IF;
-  IF length(@extschema@.normalize_identifier(identifier)) = 0 THEN
-    RAISE EXCEPTION '% must not be empty', argname USING ERRCODE = '22023';
-  END IF;
-  RETURN @extschema@.normalize_identifier(identifier);
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_require_identifier'
+  LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._require_identifier(text, text) IS
-  'Internal: the identifier normalized (normalize_identifier), else 22004 (NULL) or 22023 (empty, or longer than 64 characters), naming the argument and never echoing the value.';
+  'Internal: the identifier normalized (see identifier_check), else 22004 (NULL) or 22023 naming the argument and what is wrong with it, never echoing the value.';
 REVOKE ALL ON FUNCTION @extschema@._require_identifier(text, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.normalize_identifier(identifier text) RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_require_identifier'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.normalize_identifier(text) IS
+  'An identifier in the one form it is hashed in: blanks dropped, full-width characters and lower-case letters made ASCII upper case, a first-generation 15-digit ID number widened to its 18 characters, a permit''s issue count and a passport number''s fillers dropped. An identifier that is no valid document is an error (22023) saying what is wrong; identifier_check() answers instead.';
+
+CREATE FUNCTION @extschema@.identifier_check(identifier text,
+    OUT valid boolean, OUT document text, OUT normalized text, OUT problem text)
+RETURNS record
+  AS 'MODULE_PATHNAME', 'healthcode_identifier_check'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.identifier_check(text) IS
+  'Whether an identifier is a valid identity document, for a form to check before it sends: document is resident_id, residence_permit (Hong Kong, Macao and Taiwan residents), permanent_residence_id, hk_macao_travel_permit, taiwan_travel_permit or passport; normalized its one form (normalize_identifier); else valid false and problem what is wrong (NULL is not valid either; the 18th character of an ID number is its GB 11643 check character; a birth date must be a real date from 1900 to today, China Standard Time; a region a province that issues ID numbers). Never raises for a value; computes no pseudonym.';
 
 CREATE FUNCTION @extschema@.person_id(identifier text) RETURNS bigint
 LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
@@ -85,10 +85,12 @@ DECLARE
   pid bigint;
   home text;
   national bytea;
+  norm text;
 BEGIN
   PERFORM @extschema@._require_region(register_person.region);
   PERFORM @extschema@._require_caller_scope(register_person.region);
-  PERFORM @extschema@._require_identifier(identifier);
+  -- (a document that is not valid registers nobody: 22023, saying why)
+  norm := @extschema@._require_identifier(identifier);
   -- (a name is stored masked, but not a name of any length)
   IF length(register_person.display_name) > 100 THEN
     RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
@@ -96,16 +98,16 @@ BEGIN
   END IF;
   -- with the national key, the pseudonym every node computes alike too
   IF @extschema@._national_key_configured() THEN
-    national := @extschema@.national_pseudonym(@extschema@.normalize_identifier(identifier));
+    national := @extschema@.national_pseudonym(norm);
   END IF;
   INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
-  VALUES (register_person.region, @extschema@.pseudonym(@extschema@.normalize_identifier(identifier)),
+  VALUES (register_person.region, @extschema@.pseudonym(norm),
           @extschema@.mask_name(register_person.display_name), national)
   ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING
   RETURNING p.id INTO pid;
   IF pid IS NULL THEN
     SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
-     WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
+     WHERE p.subject = @extschema@.pseudonym(norm);
     -- registered before the national key was set: now it is known
     UPDATE @extschema@.person p SET national_subject = national
      WHERE p.id = pid AND p.national_subject IS NULL AND national IS NOT NULL;
@@ -119,6 +121,6 @@ BEGIN
   RETURN pid;
 END $$;
 COMMENT ON FUNCTION @extschema@.register_person(text, text, text) IS
-  'Registers a person (identifier kept only as its pseudonym, name masked) in a region, or returns the id of the one already registered there.';
+  'Registers a person (identifier kept only as its pseudonym, name masked) in a region, or returns the id of the one already registered there. The identifier must be a valid identity document (identifier_check), else 22023 saying what is wrong.';
 REVOKE ALL ON FUNCTION @extschema@.register_person(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.register_person(text, text, text) TO healthcode_app, healthcode_operator;

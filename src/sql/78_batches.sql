@@ -66,15 +66,13 @@ BEGIN
   RETURN QUERY SELECT * FROM @extschema@._statuses_of(ARRAY(
     SELECT ROW(i.ord::integer, p.id,
                CASE WHEN i.norm IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
-      FROM (SELECT x.ord, CASE WHEN x.identifier IS NOT NULL AND length(x.identifier) <= 64
-                                    AND length(@extschema@.normalize_identifier(x.identifier)) > 0
-                               THEN @extschema@.normalize_identifier(x.identifier) END AS norm
+      FROM (SELECT x.ord, (@extschema@.identifier_check(x.identifier)).normalized AS norm
               FROM unnest(identifiers) WITH ORDINALITY AS x(identifier, ord)) i
       LEFT JOIN @extschema@.person p
         ON i.norm IS NOT NULL AND p.subject = @extschema@.pseudonym(i.norm) AND scope @> (p.region COLLATE "C")));
 END $$;
 COMMENT ON FUNCTION @extschema@.check_statuses(text[]) IS
-  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, empty or longer than 64 characters) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';
+  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, or no valid identity document, as identifier_check says) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';
 REVOKE ALL ON FUNCTION @extschema@.check_statuses(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_statuses(text[]) TO healthcode_app, healthcode_operator;
 

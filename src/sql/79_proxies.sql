@@ -129,8 +129,11 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  g @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(guardian_identifier));
-  d @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(dependant_identifier));
+  -- (a bad document is named by its argument)
+  g @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(
+                            @extschema@._require_identifier(guardian_identifier, 'guardian_identifier')));
+  d @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(
+                            @extschema@._require_identifier(dependant_identifier, 'dependant_identifier')));
   most integer;
   id bigint;
 BEGIN

@@ -8,10 +8,10 @@ SET search_path = public, healthcode;
 SELECT plan(7);
 
 SELECT healthcode.create_key('330000') IS NOT NULL AS zj_key \gset
-SELECT colour::text AS c FROM declare('330106196606066601', '330106') \gset
-SELECT person_id('330106196606066601') AS tested \gset
-SELECT colour::text AS c FROM declare('330106196606066602', '330106') \gset
-SELECT person_id('330106196606066602') AS untested \gset
+SELECT colour::text AS c FROM declare('330106196606066010', '330106') \gset
+SELECT person_id('330106196606066010') AS tested \gset
+SELECT colour::text AS c FROM declare('330106196606066029', '330106') \gset
+SELECT person_id('330106196606066029') AS untested \gset
 INSERT INTO test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
 VALUES (:tested, '330106', 'pcr', now() - interval '40 hours', 'negative', 'arrival lab', 'AR-1');
 SELECT issue_for(:tested) AS tested_code \gset

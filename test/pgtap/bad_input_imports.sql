@@ -10,8 +10,8 @@
 -- quadratic one would not finish within the suite's time).
 BEGIN;
 SET search_path = public, healthcode;
-SELECT register_person('bad input one', '330106') AS p1 \gset
-SELECT register_person('bad input two', '330106') AS p2 \gset
+SELECT register_person(synthetic_identifier('330106', 700001), '330106') AS p1 \gset
+SELECT register_person(synthetic_identifier('330106', 700002), '330106') AS p2 \gset
 
 -- Two good records per import (their keys differ), as jsonb for editing.
 CREATE TEMP TABLE good (import text, what text, tbl text, n integer, rec jsonb);
@@ -148,7 +148,7 @@ SELECT is(pg_temp.error_of($$SELECT import_contacts('{"person_id": 1}')$$),
           '22023: contact import: records must be a JSON array', 'records that are not an array');
 SELECT is(pg_temp.error_of($$SELECT import_vaccinations(NULL)$$),
           '22023: vaccination import: records must be a JSON array', 'NULL records');
-SELECT is(pg_temp.error_of(format($$SELECT import_travel('[{"person_id": %s, "identifier": "x", "place": "330106", "at": "%s"}]')$$,
+SELECT is(pg_temp.error_of(format($$SELECT import_travel('[{"person_id": %s, "identifier": "330106199001014326", "place": "330106", "at": "%s"}]')$$,
                                   :p1, now() - interval '1 hour')),
           '22023: travel import: record 1 names its person twice, by "person_id" and by "identifier"',
           'a record naming its person twice is refused');
@@ -173,8 +173,8 @@ SELECT ok(length(pg_temp.error_of(format($$SELECT import_travel('[{"person_id": 
           'a million-character value comes back shortened in the message');
 
 -- The misfiling that started this: 1.5 must never become person 2.
-SELECT register_person('misfile one', '330106') AS m1 \gset
-SELECT register_person('misfile two', '330106') AS m2 \gset
+SELECT register_person(synthetic_identifier('330106', 700003), '330106') AS m1 \gset
+SELECT register_person(synthetic_identifier('330106', 700004), '330106') AS m2 \gset
 SELECT is(pg_temp.error_of(format($$SELECT import_travel('[{"person_id": %s.5, "place": "330106", "at": "%s"}]')$$,
                                   :m1, now() - interval '1 hour')) ~ '^22P02: travel import: record 1, field "person_id": \d+\.5 is not an integer',
           true, 'an id with a fraction is refused, not rounded');
@@ -182,7 +182,7 @@ SELECT is((SELECT count(*) FROM travel WHERE person_id IN (:m1, :m2)), 0::bigint
 
 -- Good records still go in, named by id and by identifier, from json and from text.
 SELECT is(import_travel(json_build_array(json_build_object('person_id', :m1, 'place', '330106', 'at', now() - interval '1 hour'),
-                                         json_build_object('identifier', 'misfile two', 'place', '330106', 'at', now() - interval '1 hour'))),
+                                         json_build_object('identifier', synthetic_identifier('330106', 700004), 'place', '330106', 'at', now() - interval '1 hour'))),
           2, 'good records by id and by identifier are imported');
 SELECT is((SELECT array_agg(person_id ORDER BY person_id) FROM travel WHERE person_id IN (:m1, :m2)),
           (SELECT array_agg(m ORDER BY m) FROM unnest(ARRAY[:m1, :m2]::bigint[]) m),

@@ -8,15 +8,17 @@ SET search_path = public, healthcode;
 SELECT plan(19);
 
 SELECT create_key('330000') IS NOT NULL AS k \gset
-SELECT person_id AS p FROM declare('330106199001014321', '330106', '张三丰', '{}', 36.6) \gset
-SELECT person_id AS p2 FROM declare('330106199001015432', '330106', '王五', '{cough}') \gset
-SELECT person_id AS p_bj FROM declare('110105199203035678', '110105', '李四') \gset
+SELECT person_id AS p FROM declare('330106199001014326', '330106', '张三丰', '{}', 36.6) \gset
+SELECT person_id AS p2 FROM declare('330106199001015433', '330106', '王五', '{cough}') \gset
+SELECT person_id AS p_bj FROM declare('110105199203035670', '110105', '李四') \gset
 
 SELECT is(ARRAY(SELECT ord || ' ' || outcome || ' ' || coalesce(colour::text, '-')
-                  FROM check_statuses(ARRAY['330106199001014321', NULL, '', 'nobody', '330106199001015432', repeat('x', 65)])),
-          ARRAY['1 ok green', '2 invalid -', '3 invalid -', '4 unknown -', '5 ok yellow', '6 invalid -'],
-          'check_statuses by identifier: an outcome for each item, in order; bad and unknown items do not stop it');
-SELECT is((SELECT (colour, vaccinated, since, valid_until)::text FROM check_statuses(ARRAY['330106199001015432'])),
+                  FROM check_statuses(ARRAY['330106199001014326', NULL, '', '110105199203039997', '330106199001015433', repeat('x', 65),
+                                             'nobody', '330106199001014325', ' 330106 199001015433 '])),
+          ARRAY['1 ok green', '2 invalid -', '3 invalid -', '4 unknown -', '5 ok yellow', '6 invalid -',
+                '7 invalid -', '8 invalid -', '9 ok yellow'],
+          'check_statuses by identifier: an outcome for each item, in order (no document, a wrong check character: invalid; typed with blanks: found); bad and unknown items do not stop it');
+SELECT is((SELECT (colour, vaccinated, since, valid_until)::text FROM check_statuses(ARRAY['330106199001015433'])),
           (SELECT (colour, vaccinated, since, valid_until)::text FROM status(:p2)), 'each status as status() says');
 SELECT is(ARRAY(SELECT ord || ' ' || outcome || ' ' || coalesce(person_id = :p, false) FROM check_statuses(ARRAY[:p, NULL, 4611686018427387905]::bigint[])),
           ARRAY['1 ok true', '2 invalid false', '3 unknown false'], 'check_statuses by person id likewise');
@@ -41,13 +43,13 @@ SELECT is(ARRAY(SELECT outcome FROM issue_batch(ARRAY[:p_bj])), ARRAY['not_issua
           'no issuer key for the person''s region: not_issuable, the batch goes on');
 
 -- roles: the caller's regions only
-SELECT is(pg_temp.rows_as('regress_hc_app_zj', $$SELECT ord, outcome FROM check_statuses(ARRAY['330106199001014321', '110105199203035678'])$$),
+SELECT is(pg_temp.rows_as('regress_hc_app_zj', $$SELECT ord, outcome FROM check_statuses(ARRAY['330106199001014326', '110105199203035670'])$$),
           ARRAY['1|ok', '2|unknown'], 'an app of Zhejiang: a person of Beijing is unknown, like no one');
 SELECT is(pg_temp.rows_as('regress_hc_app_zj', format($$SELECT ord, outcome FROM check_statuses(ARRAY[%s, %s]::bigint[])$$, :p, :p_bj)),
           ARRAY['1|ok', '2|unknown'], 'by person id too');
 SELECT is(pg_temp.rows_as('regress_hc_op_hz', format($$SELECT ord, outcome FROM issue_batch(ARRAY[%s, %s])$$, :p, :p_bj)),
           ARRAY['1|ok', '2|unknown'], 'an operator of Hangzhou issues for its person only');
-SELECT is(pg_temp.state_as('regress_hc_analyst_zj', $$SELECT * FROM check_statuses(ARRAY['330106199001014321'])$$), '42501',
+SELECT is(pg_temp.state_as('regress_hc_analyst_zj', $$SELECT * FROM check_statuses(ARRAY['330106199001014326'])$$), '42501',
           'an analyst may not check statuses');
 SELECT is(pg_temp.state_as('regress_hc_verifier', format($$SELECT * FROM issue_batch(ARRAY[%s])$$, :p)), '42501',
           'a checkpoint may not issue');

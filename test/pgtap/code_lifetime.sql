@@ -10,10 +10,10 @@ SELECT plan(21);
 
 SELECT healthcode.create_key('330000') IS NOT NULL AS zj_key \gset
 SELECT healthcode.create_key('110000') IS NOT NULL AS bj_key \gset
-SELECT colour::text AS c FROM declare('330106198808088881', '330106') \gset
-SELECT person_id('330106198808088881') AS p_zj \gset
-SELECT colour::text AS c FROM declare('110105198808088882', '110105') \gset
-SELECT person_id('110105198808088882') AS p_bj \gset
+SELECT colour::text AS c FROM declare('330106198808088815', '330106') \gset
+SELECT person_id('330106198808088815') AS p_zj \gset
+SELECT colour::text AS c FROM declare('110105198808088885', '110105') \gset
+SELECT person_id('110105198808088885') AS p_bj \gset
 
 -- ---- the national default ------------------------------------------------------
 SELECT is((SELECT max_code_lifetime FROM policy_at('330106')), interval '5 minutes',

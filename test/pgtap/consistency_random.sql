@@ -49,7 +49,7 @@ SELECT setseed(:seed);
 -- among them some whose home is a whole city or province
 CREATE TEMP TABLE extra (identifier text PRIMARY KEY);
 INSERT INTO extra
-  SELECT 'consistency-random-' || g FROM generate_series(1, 24) g;
+  SELECT synthetic_identifier('310104', 800000 + g) FROM generate_series(1, 24) g;
 SELECT count(register_person(e.identifier,
                              (ARRAY['330106', '330102', '110105', '310104', '440305', '330100', '110000', '310100'])[1 + g % 8],
                              '测试' || g)) AS registered
@@ -452,7 +452,7 @@ BEGIN
   WHEN 'declare' THEN
     IF random() < 0.15 THEN
       -- a new person registers by declaring
-      ident := 'consistency-random-new-' || step;
+      ident := healthcode.synthetic_identifier('440103', 850000 + step);
       home := pg_temp.pick(pg_temp.homes());
       INSERT INTO pg_temp.extra VALUES (ident);
     ELSE

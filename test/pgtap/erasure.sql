@@ -11,7 +11,7 @@ SELECT plan(42);
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
 SELECT count(*) > 0 AS made FROM generate_population(120, 3, 14) \gset
 -- the person who asks to be erased, with evidence of every kind
-SELECT person_id AS p_x FROM declare('330106199001014321', '330106', '赵小五', '{cough}', 37.9) \gset
+SELECT person_id AS p_x FROM declare('330106199001014326', '330106', '赵小五', '{cough}', 37.9) \gset
 SELECT subject AS x_subject FROM person WHERE id = :p_x \gset
 SELECT import_travel(format('[{"person_id": %s, "place": "330106", "at": "%s"}, {"person_id": %s, "place": "110105", "at": "%s"}]',
                             :p_x, now() - interval '2 days', :p_x, now() - interval '1 day')::json) AS n \gset
@@ -19,7 +19,7 @@ SELECT import_test_results(format('[{"person_id": %s, "kind": "pcr", "sampled_at
                                   :p_x, now() - interval '3 hours')::json) AS n \gset
 SELECT import_vaccinations(format('[{"person_id": %s, "dose": 1, "given_at": "%s", "product": "erasure vaccine"}]',
                                   :p_x, now() - interval '100 days')::json) AS n \gset
-SELECT check_in('330106199001014321', 36.6) IS NOT NULL AS checked \gset
+SELECT check_in('330106199001014326', 36.6) IS NOT NULL AS checked \gset
 SELECT request_correction(:p_x, 'travel', (SELECT id FROM travel WHERE person_id = :p_x AND place = '110105'), 'I was not there')
        AS correction \gset
 SET LOCAL ROLE regress_hc_op_hz;
@@ -27,7 +27,7 @@ SELECT record_decision(:p_x, 'override', 'erasure test', 'order E-1', 'red') AS 
 SELECT record_decision(:p_x, 'medical_release', 'erasure test', 'order E-2') AS d2 \gset
 RESET ROLE;
 -- someone else's decision before and after, so the tombstones sit inside the chain
-SELECT person_id AS p_y FROM declare('330106199001015432', '330106', '钱小六') \gset
+SELECT person_id AS p_y FROM declare('330106199001015433', '330106', '钱小六') \gset
 SELECT record_decision(:p_y, 'override', 'other person', 'order E-3', 'yellow') AS d3 \gset
 SELECT issue_for(:p_x, interval '5 minutes')::text AS x_code \gset
 SELECT colour AS x_checked FROM checkpoint_verify(:'x_code'::healthcode, '330106') \gset

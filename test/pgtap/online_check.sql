@@ -8,8 +8,8 @@ SET search_path = public, healthcode;
 SELECT plan(15);
 
 SELECT healthcode.create_key('330000') IS NOT NULL AS zj_key \gset
-SELECT colour::text AS c FROM declare('330106197007077001', '330106') \gset
-SELECT person_id('330106197007077001') AS p \gset
+SELECT colour::text AS c FROM declare('330106197007077003', '330106') \gset
+SELECT person_id('330106197007077003') AS p \gset
 SELECT issue_for(:p) AS green_code \gset
 
 SELECT is((SELECT valid || ' ' || reason || ' ' || online_check || ' ' || current_colour

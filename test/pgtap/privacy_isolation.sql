@@ -13,8 +13,8 @@ SET search_path = public, healthcode;
 SELECT plan(31);
 
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
-SELECT person_id AS p_hz FROM declare('330106199001011234', '330106', '张小三', temperature => 36.6) \gset
-SELECT person_id AS p_bj FROM declare('110105199001011234', '110105', '王小明', temperature => 36.8) \gset
+SELECT person_id AS p_hz FROM declare('33010619900101123X', '330106', '张小三', temperature => 36.6) \gset
+SELECT person_id AS p_bj FROM declare('110105199001011232', '110105', '王小明', temperature => 36.8) \gset
 
 -- ---- 1. a city operator does not set national retention ---------------------------
 SELECT is(travel_retention(), interval '14 days', 'retention under the national default: 14 days');

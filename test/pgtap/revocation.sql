@@ -9,10 +9,10 @@ SELECT plan(15);
 \ir lib/roles_common.psql
 
 SELECT healthcode.create_key('330000') IS NOT NULL AS zj_key \gset
-SELECT colour::text AS c FROM declare('330106196505055001', '330106') \gset
-SELECT person_id('330106196505055001') AS p \gset
-SELECT colour::text AS c FROM declare('330106196505055002', '330106') \gset
-SELECT person_id('330106196505055002') AS q \gset
+SELECT colour::text AS c FROM declare('33010619650505001X', '330106') \gset
+SELECT person_id('33010619650505001X') AS p \gset
+SELECT colour::text AS c FROM declare('330106196505050028', '330106') \gset
+SELECT person_id('330106196505050028') AS q \gset
 SELECT issue_for(:p) AS code_a \gset
 SELECT pg_sleep(1.1) AS slept \gset
 SELECT issue_for(:p) AS code_b \gset

@@ -22,16 +22,16 @@ SELECT create_key('000000') IS NOT NULL AS made_key \gset
 SELECT count(*) AS generated FROM generate_population(300, 2, 14) \gset
 -- scripted people: Hangzhou (3301xx), Ningbo (330203: Zhejiang, not
 -- Hangzhou) and Beijing, each with a declaration and a lab result
-SELECT person_id AS p_hz FROM declare('330106199001011234', '330106', '张小三', temperature => 36.6) \gset
-SELECT person_id AS p_nb FROM declare('330203199001011234', '330203', '李小四', temperature => 36.7) \gset
-SELECT person_id AS p_bj FROM declare('110105199001011234', '110105', '王小明', temperature => 36.8) \gset
+SELECT person_id AS p_hz FROM declare('33010619900101123X', '330106', '张小三', temperature => 36.6) \gset
+SELECT person_id AS p_nb FROM declare('330203199001011236', '330203', '李小四', temperature => 36.7) \gset
+SELECT person_id AS p_bj FROM declare('110105199001011232', '110105', '王小明', temperature => 36.8) \gset
 SELECT import_test_results(format('[{"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "negative", "lab": "regress lab", "sample_id": "R-HZ"},
                                     {"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "negative", "lab": "regress lab", "sample_id": "R-NB"},
                                     {"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "positive", "lab": "regress lab", "sample_id": "R-BJ"}]',
                            :p_hz, now() - interval '2 hours', :p_nb, now() - interval '2 hours',
                            :p_bj, now() - interval '2 hours')::json) AS imported \gset
 -- a second Beijing person, green, who stayed in Hangzhou's 330105 yesterday
-SELECT person_id AS p_bj2 FROM declare('110108199001012222', '110108', '周小六', temperature => 36.5) \gset
+SELECT person_id AS p_bj2 FROM declare('110108199001012226', '110108', '周小六', temperature => 36.5) \gset
 SELECT import_travel(format('[{"person_id": %s, "place": "330105", "at": "%s"}]', :p_bj2, now() - interval '1 day')::json)
        AS imported \gset
 

@@ -94,8 +94,8 @@ ok $? "Beijing's trust list holds the national key and Zhejiang's, through the h
 is "$(on beijing -c 'SELECT count(*) FROM healthcode.issuer_key_secret')" "0" "no secret key crossed a node"
 
 # ---- mode 1: Beijing verifies a Zhejiang code offline --------------------------------
-on zhejiang -c "SELECT healthcode.declare('330106199001010011', '330106', '张一')" >/dev/null
-code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199001010011'), '5 minutes')")
+on zhejiang -c "SELECT healthcode.declare('330106199001010114', '330106', '张一')" >/dev/null
+code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199001010114'), '5 minutes')")
 is "$(on beijing -c "SELECT (healthcode.verify('$code')).reason")" "ok" \
 	"mode 1: a Zhejiang code verifies in Beijing against Zhejiang's key from the replicated trust list"
 is "$(on beijing -c "SELECT count(*) FROM healthcode.person")" "0" "no personal data reached Beijing for that"
@@ -105,9 +105,9 @@ wait_for hub "SELECT count(*) > 0 FROM healthcode.status_digest WHERE region = '
 ok $? "Zhejiang's code-status digests reach the hub"
 is "$(on hub -c "SELECT reason || ' ' || code_is_current FROM healthcode.current_status_of('$code')")" "ok true" \
 	"mode 2: the hub confirms the code's colour is the current one"
-is "$(on hub -c "SELECT count(*) FROM healthcode.status_digest d WHERE d::text LIKE '%330106199001010011%'")" "0" \
+is "$(on hub -c "SELECT count(*) FROM healthcode.status_digest d WHERE d::text LIKE '%330106199001010114%'")" "0" \
 	"the digest holds no identifier"
-on zhejiang -c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199001010011\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-3 hours' '+%F %T')+00\", \"result\": \"positive\", \"lab\": \"L\", \"sample_id\": \"Z1\"}]')" >/dev/null
+on zhejiang -c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199001010114\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-3 hours' '+%F %T')+00\", \"result\": \"positive\", \"lab\": \"L\", \"sample_id\": \"Z1\"}]')" >/dev/null
 wait_for hub "SELECT colour = 'red' FROM healthcode.status_digest d WHERE d.subject = healthcode.subject('$code')"
 is "$(on hub -c "SELECT reason || ' ' || colour FROM healthcode.current_status_of('$code')")" "colour_changed red" \
 	"mode 2: after a positive test in Zhejiang the hub says the green code is no longer current"
@@ -121,8 +121,8 @@ is "$(on beijing -c "SELECT valid || ' ' || reason || ' ' || current_colour FROM
 	"false colour_changed red" "and in Beijing, which holds the digests the hub passes on"
 
 # ---- mode 3: a region without an issuer gets codes from the national issuer ------------
-on beijing -c "SELECT healthcode.declare('110105199202020022', '110105', '李二')" >/dev/null
-subject=$(on beijing -c "SELECT encode(healthcode.subject_of('110105199202020022'), 'hex')")
+on beijing -c "SELECT healthcode.declare('110105199202020020', '110105', '李二')" >/dev/null
+subject=$(on beijing -c "SELECT encode(healthcode.subject_of('110105199202020020'), 'hex')")
 wait_for hub "SELECT count(*) = 1 FROM healthcode.status_digest WHERE subject = '\\x$subject'"
 bcode=$(on hub -c "SELECT healthcode.issue_for_subject('110105', '\\x$subject', '5 minutes')")
 is "$(on hub -c "SELECT healthcode.region('$bcode') || ' ' || healthcode.colour('$bcode') || ' ' || (healthcode.key_id('$bcode') = (SELECT key_id FROM healthcode.trust_list WHERE region = '000000'))")" \
@@ -130,28 +130,28 @@ is "$(on hub -c "SELECT healthcode.region('$bcode') || ' ' || healthcode.colour(
 is "$(on zhejiang -c "SELECT (healthcode.verify('$bcode')).reason")" "ok" "and Zhejiang verifies it"
 
 # ---- reds pushed by another province -----------------------------------------------------
-on zhejiang -c "SELECT healthcode.declare('330102199303030033', '330102', '王三')" \
-	-c "SELECT healthcode.import_contacts('[{\"identifier\": \"330102199303030033\", \"kind\": \"close\", \"exposure_at\": \"$(date -u -d '-1 day' '+%F %T')+00\", \"source_case\": \"case-7\"}]')" >/dev/null
+on zhejiang -c "SELECT healthcode.declare('330102199303030035', '330102', '王三')" \
+	-c "SELECT healthcode.import_contacts('[{\"identifier\": \"330102199303030035\", \"kind\": \"close\", \"exposure_at\": \"$(date -u -d '-1 day' '+%F %T')+00\", \"source_case\": \"case-7\"}]')" >/dev/null
 wait_for beijing "SELECT count(*) = 2 FROM healthcode.red_push"
 ok $? "Zhejiang's reds reach Beijing through the hub (national pseudonyms only)"
-is "$(on beijing -c "SELECT colour || ' ' || (reasons -> 0 ->> 'rule') FROM healthcode.declare('330102199303030033', '110105', '王三')")" \
+is "$(on beijing -c "SELECT colour || ' ' || (reasons -> 0 ->> 'rule') FROM healthcode.declare('330102199303030035', '110105', '王三')")" \
 	"red pushed_red" "the close contact is red in Beijing as soon as they declare there"
-on beijing -c "SELECT healthcode.declare('330106199001010011', '110101', '张一')" >/dev/null
-on zhejiang -c "SELECT healthcode.declare('330106199404040044', '330106', '赵四')" >/dev/null
-on beijing -c "SELECT healthcode.declare('330106199404040044', '110101', '赵四')" >/dev/null
-on zhejiang -c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199404040044\", \"kind\": \"antigen\", \"sampled_at\": \"$(date -u -d '-1 hour' '+%F %T')+00\", \"result\": \"positive\", \"lab\": \"L\", \"sample_id\": \"Z2\"}]')" >/dev/null
-wait_for beijing "SELECT colour = 'red' FROM healthcode.health_info('330106199404040044')"
+on beijing -c "SELECT healthcode.declare('330106199001010114', '110101', '张一')" >/dev/null
+on zhejiang -c "SELECT healthcode.declare('330106199404040043', '330106', '赵四')" >/dev/null
+on beijing -c "SELECT healthcode.declare('330106199404040043', '110101', '赵四')" >/dev/null
+on zhejiang -c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199404040043\", \"kind\": \"antigen\", \"sampled_at\": \"$(date -u -d '-1 hour' '+%F %T')+00\", \"result\": \"positive\", \"lab\": \"L\", \"sample_id\": \"Z2\"}]')" >/dev/null
+wait_for beijing "SELECT colour = 'red' FROM healthcode.health_info('330106199404040043')"
 ok $? "a person already registered in Beijing turns red when Zhejiang's red arrives"
-on zhejiang -c "SELECT healthcode.record_decision(healthcode.person_id('330106199404040044'), 'medical_release', 'false positive confirmed', 'HQ 12')" >/dev/null
-wait_for beijing "SELECT colour = 'green' FROM healthcode.health_info('330106199404040044')"
+on zhejiang -c "SELECT healthcode.record_decision(healthcode.person_id('330106199404040043'), 'medical_release', 'false positive confirmed', 'HQ 12')" >/dev/null
+wait_for beijing "SELECT colour = 'green' FROM healthcode.health_info('330106199404040043')"
 ok $? "and green again when Zhejiang releases them"
 
 # ---- arrival rules in Beijing ----------------------------------------------------------------
 on beijing -c "INSERT INTO healthcode.arrival_rule (region, from_region, demand, negative_test_hours, description) VALUES ('110000', '330000', 'green_and_negative_test', 48, 'visitors from Zhejiang: green and a negative test within 48 h')" >/dev/null
-on zhejiang -c "SELECT healthcode.declare('330106199505050055', '330106')" -c "SELECT healthcode.declare('330106199606060066', '330106')" \
-	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199505050055\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-10 hours' '+%F %T')+00\", \"result\": \"negative\", \"lab\": \"L\", \"sample_id\": \"Z3\"}]')" >/dev/null
-tested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199505050055'), '5 minutes')")
-untested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '5 minutes')")
+on zhejiang -c "SELECT healthcode.declare('330106199505050056', '330106')" -c "SELECT healthcode.declare('330106199606060069', '330106')" \
+	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199505050056\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-10 hours' '+%F %T')+00\", \"result\": \"negative\", \"lab\": \"L\", \"sample_id\": \"Z3\"}]')" >/dev/null
+tested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199505050056'), '5 minutes')")
+untested=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060069'), '5 minutes')")
 wait_for beijing "SELECT count(*) = 1 FROM healthcode.status_digest WHERE last_negative_at IS NOT NULL AND region = '330106'"
 is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || rule FROM healthcode.verify_arrival('$tested', '110105')")" \
 	"true ok visitors from Zhejiang: green and a negative test within 48 h" "a green visitor with a recent negative test is admitted, and the rule is named"
@@ -175,11 +175,11 @@ is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || rule_region || ' ' 
 	"a code with no more specific rule in Beijing falls under the national rule, named by its version (the hub's valid_from)"
 # Beijing ends its own rule for Zhejiang's codes: the national one applies to them
 on beijing -c "UPDATE healthcode.arrival_rule SET valid_until = now() WHERE region = '110000' AND from_region = '330000'" >/dev/null
-on zhejiang -c "SELECT healthcode.declare('330106199808080088', '330106')" \
-	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199808080088\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-50 hours' '+%F %T')+00\", \"result\": \"negative\", \"lab\": \"L\", \"sample_id\": \"Z8\"}]')" >/dev/null
-fcode=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199808080088'), '5 minutes', health_facts => true)")
-fcode1=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199808080088'), '5 minutes')")
-sampled=$(on zhejiang -c "SELECT max(sampled_at) FROM healthcode.test_result WHERE person_id = healthcode.person_id('330106199808080088')")
+on zhejiang -c "SELECT healthcode.declare('330106199808080084', '330106')" \
+	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199808080084\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-50 hours' '+%F %T')+00\", \"result\": \"negative\", \"lab\": \"L\", \"sample_id\": \"Z8\"}]')" >/dev/null
+fcode=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199808080084'), '5 minutes', health_facts => true)")
+fcode1=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199808080084'), '5 minutes')")
+sampled=$(on zhejiang -c "SELECT max(sampled_at) FROM healthcode.test_result WHERE person_id = healthcode.person_id('330106199808080084')")
 is "$(on beijing -c "SELECT healthcode.format_version('$fcode') || ' ' || (v.last_negative_at = date_trunc('second', '$sampled'::timestamptz)) || ' ' || v.doses FROM healthcode.verify('$fcode') v")" \
 	"2 true 0" "a Zhejiang code issued with health_facts carries the holder's negative test, read in Beijing"
 is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || facts_from || ' ' || rule_region || ' ' || (rule_version = '$hub_from') FROM healthcode.verify_arrival('$fcode', '110105', online => false)")" \
@@ -215,7 +215,7 @@ is "$(on beijing -c "SELECT count(*) FROM healthcode.exchange_reject WHERE tbl =
 # ---- rotation and revocation reach the other region -----------------------------------------
 old_key=$(on zhejiang -c "SELECT encode(key_id, 'hex') FROM healthcode.trust_list WHERE status = 'active'")
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null
-new_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '5 minutes')")
+new_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060069'), '5 minutes')")
 wait_for beijing "SELECT (healthcode.verify('$new_code')).reason = 'ok'"
 ok $? "a code signed after Zhejiang rotates its key verifies in Beijing"
 is "$(on beijing -c "SELECT (healthcode.verify('$untested')).reason")" "ok" "codes of the retired key still verify"
@@ -224,11 +224,11 @@ wait_for beijing "SELECT (healthcode.verify('$untested')).reason = 'key_revoked'
 ok $? "once Zhejiang revokes the old key, its codes fail in Beijing with key_revoked"
 
 # ---- revocation lists travel: a region's revocations reach the others (issue 12) ------------------
-on zhejiang -c "SELECT healthcode.declare('330106199707070077', '330106')" >/dev/null
-rcode=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199707070077'), '5 minutes')")
+on zhejiang -c "SELECT healthcode.declare('330106199707070071', '330106')" >/dev/null
+rcode=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199707070071'), '5 minutes')")
 wait_for beijing "SELECT (healthcode.verify('$rcode')).reason = 'ok'"
 ok $? "a Zhejiang code verifies in Beijing"
-on zhejiang -c "SELECT healthcode.revoke_codes_of(healthcode.person_id('330106199707070077'), 'lost phone')" >/dev/null
+on zhejiang -c "SELECT healthcode.revoke_codes_of(healthcode.person_id('330106199707070071'), 'lost phone')" >/dev/null
 wait_for beijing "SELECT (healthcode.verify('$rcode')).reason = 'revoked'"
 ok $? "Zhejiang revokes the person's codes (lost phone): Beijing refuses the code, offline, once the hash arrives"
 is "$(on hub -c "SELECT kind || ' ' || region || ' ' || length(hash) FROM healthcode.code_revocation")" "subject 330106 16" \
@@ -237,9 +237,9 @@ is "$(on hub -c "SELECT kind || ' ' || region || ' ' || length(hash) FROM health
 # ---- a regional node restarted mid-stream catches up -------------------------------------------
 as_db "$PGBIN/pg_ctl" -D "$work/beijing" -m fast -w stop >/dev/null
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" \
-	-c "SELECT healthcode.declare('330106199707070077', '330106')" \
-	-c "SELECT healthcode.import_contacts('[{\"identifier\": \"330106199707070077\", \"kind\": \"close\", \"exposure_at\": \"$(date -u -d '-2 hours' '+%F %T')+00\", \"source_case\": \"case-9\"}]')" >/dev/null
-late_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060066'), '5 minutes')")
+	-c "SELECT healthcode.declare('330106199707070071', '330106')" \
+	-c "SELECT healthcode.import_contacts('[{\"identifier\": \"330106199707070071\", \"kind\": \"close\", \"exposure_at\": \"$(date -u -d '-2 hours' '+%F %T')+00\", \"source_case\": \"case-9\"}]')" >/dev/null
+late_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060069'), '5 minutes')")
 as_db "$PGBIN/pg_ctl" -D "$work/beijing" -l "$work/beijing.log" -w start >/dev/null
 wait_for beijing "SELECT (healthcode.verify('$late_code')).reason = 'ok' AND (SELECT count(*) FROM healthcode.red_push) = 3"
 ok $? "Beijing, stopped while Zhejiang rotated its key and pushed a red, catches up after its restart"

@@ -58,10 +58,10 @@ for v in $released; do
 	if [ "$(q "$db" -c "SELECT count(*) FROM pg_proc WHERE proname = 'declare'")" -gt 0 ]; then
 		createdb "${base}_old_sql"
 		q old_sql -c "CREATE EXTENSION healthcode VERSION '$v'"
-		q old_sql -c "SELECT healthcode.declare('330106199001010001', '330106')" >/dev/null
+		q old_sql -c "SELECT healthcode.declare('330106199001010018', '330106')" >/dev/null
 		q old_sql -c "INSERT INTO healthcode.contact (person_id, region, kind, exposure_at, source_case)
-		              SELECT healthcode.person_id('330106199001010001'), '330106', 'secondary', now() - interval '1 day', 'upgrade'" >/dev/null
-		is "$(q old_sql -c "SELECT colour FROM healthcode.health_info('330106199001010001')")" "yellow" \
+		              SELECT healthcode.person_id('330106199001010018'), '330106', 'secondary', now() - interval '1 day', 'upgrade'" >/dev/null
+		is "$(q old_sql -c "SELECT colour FROM healthcode.health_info('330106199001010018')")" "yellow" \
 			"under $v's SQL this library recalculates (a secondary contact: yellow) before the update"
 		dropdb "${base}_old_sql"
 	fi
@@ -79,8 +79,8 @@ for v in $released; do
 	ok $? "$v updated: the schema is exactly a fresh install's (pg_dump --binary-upgrade --schema-only)"
 	[ -s "$TEST_TMP/schema_$v.diff" ] && head -40 "$TEST_TMP/schema_$v.diff" | sed 's/^/# /'
 	is "$(q "$db" -c "SELECT (healthcode.verify('$code')).reason")" "ok" "a code issued under $v verifies after the update"
-	q "$db" -c "SELECT healthcode.declare('330106199001011234', '330106')" >/dev/null
-	is "$(q "$db" -c "SELECT colour FROM healthcode.health_info('330106199001011234')")" "green" \
+	q "$db" -c "SELECT healthcode.declare('33010619900101123X', '330106')" >/dev/null
+	is "$(q "$db" -c "SELECT colour FROM healthcode.health_info('33010619900101123X')")" "green" \
 		"the status engine works in the database updated from $v"
 	dropdb "${base}_$db"
 done
@@ -151,12 +151,12 @@ CREATE ROLE ${hostile}_app IN ROLE healthcode_app;
 CREATE ROLE ${hostile}_op IN ROLE healthcode_operator;
 SELECT healthcode.grant_region('${hostile}_app', '330000'), healthcode.grant_region('${hostile}_op', '330000');
 SET ROLE ${hostile}_app;
-SELECT * FROM healthcode.declare(' 330106199001011234 ', '330106', '张三', '{cough}', 37.9, '{330102}', true);
-SELECT healthcode.import_travel('[{"identifier": "330106199001011234", "place": "330106", "at": "$(date -u -d '-1 day' '+%Y-%m-%d %H:%M:%S')+00"}]');
-SELECT healthcode.import_test_results('[{"identifier": "330106199001011234", "kind": "pcr", "sampled_at": "$(date -u -d '-2 hours' '+%Y-%m-%d %H:%M:%S')+00", "result": "negative", "lab": "L", "sample_id": "S1"}]');
-SELECT * FROM healthcode.health_info('330106199001011234');
-SELECT healthcode.issue_for(healthcode.person_id('330106199001011234'));
-SELECT * FROM healthcode.status(healthcode.person_id('330106199001011234'), pg_catalog.now() + interval '20 days');
+SELECT * FROM healthcode.declare(' 33010619900101123X ', '330106', '张三', '{cough}', 37.9, '{330102}', true);
+SELECT healthcode.import_travel('[{"identifier": "33010619900101123X", "place": "330106", "at": "$(date -u -d '-1 day' '+%Y-%m-%d %H:%M:%S')+00"}]');
+SELECT healthcode.import_test_results('[{"identifier": "33010619900101123X", "kind": "pcr", "sampled_at": "$(date -u -d '-2 hours' '+%Y-%m-%d %H:%M:%S')+00", "result": "negative", "lab": "L", "sample_id": "S1"}]');
+SELECT * FROM healthcode.health_info('33010619900101123X');
+SELECT healthcode.issue_for(healthcode.person_id('33010619900101123X'));
+SELECT * FROM healthcode.status(healthcode.person_id('33010619900101123X'), pg_catalog.now() + interval '20 days');
 RESET ROLE;
 SET ROLE ${hostile}_op;
 SELECT count(*) FROM healthcode.current_status WHERE colour <> 'green';
@@ -164,7 +164,7 @@ SELECT count(*) FROM healthcode.status_changes;
 SELECT * FROM healthcode.audit();
 INSERT INTO healthcode.contact (person_id, region, kind, exposure_at, source_case)
 SELECT id, region, 'close', pg_catalog.now() - interval '1 day', 'hostile-case' FROM healthcode.person WHERE region LIKE '33%' LIMIT 3;
-SELECT healthcode.record_decision(healthcode.person_id('330106199001011234'), 'override', 'test', 'order 1', 'green');
+SELECT healthcode.record_decision(healthcode.person_id('33010619900101123X'), 'override', 'test', 'order 1', 'green');
 RESET ROLE;
 SELECT count(*) FROM healthcode.check_consistency();
 SELECT count(*) FROM healthcode.verify_decision_chain();

@@ -1763,6 +1763,7 @@ main(void)
 	test_status_engine();
 	test_import_fields();
 	test_payload_vectors();
+	test_identifiers();
 
 	printf("1..%d\n", n_run);
 	if (tap_len)

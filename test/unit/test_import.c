@@ -99,6 +99,10 @@ test_strings(void)
 		  "text over the limit is refused, the message short");
 	CHECK(check_value("identifier", HC_JSON_STRING, big + 1900, &v, detail) == HC_FIELD_BAD_VALUE,
 		  "an identifier of 99 bytes is too long");
+	CHECK(strstr(detail, "xxxx") == NULL &&
+		  check_value("identifier", HC_JSON_NUMBER, "33010619900101123X", &v, detail) == HC_FIELD_WRONG_TYPE &&
+		  strstr(detail, "3301061990") == NULL,
+		  "an identifier is never shown in a message (too long, or a JSON number)");
 	CHECK(check_value("evidence_time", HC_JSON_STRING, "2022-04-02T10:00:00+08:00", &v, detail) == HC_FIELD_OK &&
 		  check_value("time", HC_JSON_NUMBER, "1650000000", &v, detail) == HC_FIELD_WRONG_TYPE,
 		  "times are strings (the glue parses them)");

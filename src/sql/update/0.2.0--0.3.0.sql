@@ -584,7 +584,7 @@ COMMENT ON COLUMN @extschema@.proxy_action.at IS 'When.';
 COMMENT ON COLUMN @extschema@.proxy_action.made_by IS 'The role (the app) that made the call.';
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -2595,6 +2595,51 @@ COMMENT ON FUNCTION @extschema@.start_consistency_check() IS
 REVOKE ALL ON FUNCTION @extschema@.start_consistency_check() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.start_consistency_check() TO healthcode_admin;
 
+-- ---------------------------------------------------------------------------
+-- Registration: people are named by their identifier (ID number), turned
+-- into the pseudonym at once and never stored. The national interface set
+-- (GB/T 38963-2020) maps to one SQL function each:
+--   health-information declaration ... declare()            71_declarations.sql
+--   trip declaration ................. declare_trip()       71_declarations.sql
+--   health-information query ......... health_info(), status()
+--   code request / generation ........ issue_for()          73_codes.sql
+--   code verification ................ verify(), checkpoint_verify()
+--   error correction ................. request_correction(), decide_correction()
+--                                                           75_corrections.sql
+-- ---------------------------------------------------------------------------
+
+-- Identity documents (src/hc_identifier.h): an 18-character ID number
+-- (resident ID, the residence permit of Hong Kong, Macao and Taiwan
+-- residents, a foreigner's permanent residence ID), the 15 digits of a
+-- first-generation card, the mainland travel permits of Hong Kong and Macao
+-- residents (H or M and 8 digits) and of Taiwan residents (8 digits), and
+-- passports (COUNTRY:NUMBER). Each is checked (check character, birth
+-- date, region, layout) and brought to one form, the form its pseudonym
+-- is taken of: however a number was typed (blanks, full-width digits, a
+-- lower-case x, an old layout), one person is one pseudonym. Messages
+-- never quote an identifier: it is personal data.
+CREATE OR REPLACE FUNCTION @extschema@._require_identifier(identifier text, argname text DEFAULT 'identifier')
+RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_require_identifier'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._require_identifier(text, text) IS
+  'Internal: the identifier normalized (see identifier_check), else 22004 (NULL) or 22023 naming the argument and what is wrong with it, never echoing the value.';
+REVOKE ALL ON FUNCTION @extschema@._require_identifier(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.normalize_identifier(identifier text) RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_require_identifier'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.normalize_identifier(text) IS
+  'An identifier in the one form it is hashed in: blanks dropped, full-width characters and lower-case letters made ASCII upper case, a first-generation 15-digit ID number widened to its 18 characters, a permit''s issue count and a passport number''s fillers dropped. An identifier that is no valid document is an error (22023) saying what is wrong; identifier_check() answers instead.';
+
+CREATE OR REPLACE FUNCTION @extschema@.identifier_check(identifier text,
+    OUT valid boolean, OUT document text, OUT normalized text, OUT problem text)
+RETURNS record
+  AS 'MODULE_PATHNAME', 'healthcode_identifier_check'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.identifier_check(text) IS
+  'Whether an identifier is a valid identity document, for a form to check before it sends: document is resident_id, residence_permit (Hong Kong, Macao and Taiwan residents), permanent_residence_id, hk_macao_travel_permit, taiwan_travel_permit or passport; normalized its one form (normalize_identifier); else valid false and problem what is wrong (NULL is not valid either; the 18th character of an ID number is its GB 11643 check character; a birth date must be a real date from 1900 to today, China Standard Time; a region a province that issues ID numbers). Never raises for a value; computes no pseudonym.';
+
 CREATE OR REPLACE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -2622,10 +2667,12 @@ DECLARE
   pid bigint;
   home text;
   national bytea;
+  norm text;
 BEGIN
   PERFORM @extschema@._require_region(register_person.region);
   PERFORM @extschema@._require_caller_scope(register_person.region);
-  PERFORM @extschema@._require_identifier(identifier);
+  -- (a document that is not valid registers nobody: 22023, saying why)
+  norm := @extschema@._require_identifier(identifier);
   -- (a name is stored masked, but not a name of any length)
   IF length(register_person.display_name) > 100 THEN
     RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
@@ -2633,16 +2680,16 @@ BEGIN
   END IF;
   -- with the national key, the pseudonym every node computes alike too
   IF @extschema@._national_key_configured() THEN
-    national := @extschema@.national_pseudonym(@extschema@.normalize_identifier(identifier));
+    national := @extschema@.national_pseudonym(norm);
   END IF;
   INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
-  VALUES (register_person.region, @extschema@.pseudonym(@extschema@.normalize_identifier(identifier)),
+  VALUES (register_person.region, @extschema@.pseudonym(norm),
           @extschema@.mask_name(register_person.display_name), national)
   ON CONFLICT ON CONSTRAINT person_subject_key DO NOTHING
   RETURNING p.id INTO pid;
   IF pid IS NULL THEN
     SELECT p.id, p.region INTO pid, home FROM @extschema@.person p
-     WHERE p.subject = @extschema@.pseudonym(@extschema@.normalize_identifier(identifier));
+     WHERE p.subject = @extschema@.pseudonym(norm);
     -- registered before the national key was set: now it is known
     UPDATE @extschema@.person p SET national_subject = national
      WHERE p.id = pid AND p.national_subject IS NULL AND national IS NOT NULL;
@@ -2656,7 +2703,7 @@ BEGIN
   RETURN pid;
 END $$;
 COMMENT ON FUNCTION @extschema@.register_person(text, text, text) IS
-  'Registers a person (identifier kept only as its pseudonym, name masked) in a region, or returns the id of the one already registered there.';
+  'Registers a person (identifier kept only as its pseudonym, name masked) in a region, or returns the id of the one already registered there. The identifier must be a valid identity document (identifier_check), else 22023 saying what is wrong.';
 REVOKE ALL ON FUNCTION @extschema@.register_person(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.register_person(text, text, text) TO healthcode_app, healthcode_operator;
 
@@ -3413,15 +3460,13 @@ BEGIN
   RETURN QUERY SELECT * FROM @extschema@._statuses_of(ARRAY(
     SELECT ROW(i.ord::integer, p.id,
                CASE WHEN i.norm IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
-      FROM (SELECT x.ord, CASE WHEN x.identifier IS NOT NULL AND length(x.identifier) <= 64
-                                    AND length(@extschema@.normalize_identifier(x.identifier)) > 0
-                               THEN @extschema@.normalize_identifier(x.identifier) END AS norm
+      FROM (SELECT x.ord, (@extschema@.identifier_check(x.identifier)).normalized AS norm
               FROM unnest(identifiers) WITH ORDINALITY AS x(identifier, ord)) i
       LEFT JOIN @extschema@.person p
         ON i.norm IS NOT NULL AND p.subject = @extschema@.pseudonym(i.norm) AND scope @> (p.region COLLATE "C")));
 END $$;
 COMMENT ON FUNCTION @extschema@.check_statuses(text[]) IS
-  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, empty or longer than 64 characters) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';
+  'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, or no valid identity document, as identifier_check says) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';
 REVOKE ALL ON FUNCTION @extschema@.check_statuses(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_statuses(text[]) TO healthcode_app, healthcode_operator;
 
@@ -3544,8 +3589,11 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  g @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(guardian_identifier));
-  d @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(dependant_identifier));
+  -- (a bad document is named by its argument)
+  g @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(
+                            @extschema@._require_identifier(guardian_identifier, 'guardian_identifier')));
+  d @extschema@.person := @extschema@._require_person_id(@extschema@._require_person(
+                            @extschema@._require_identifier(dependant_identifier, 'dependant_identifier')));
   most integer;
   id bigint;
 BEGIN
