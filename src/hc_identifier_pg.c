@@ -114,3 +114,16 @@ healthcode_identifier_check(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
+
+/*
+ * _written_by_this_transaction(xmin xid): whether a row was written by the
+ * current transaction or a subtransaction of it. An identity check's
+ * answer is given only for an attempt another, committed, transaction
+ * recorded (94_holder_checks.sql).
+ */
+PG_FUNCTION_INFO_V1(healthcode_written_by_this_transaction);
+Datum
+healthcode_written_by_this_transaction(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(DatumGetTransactionId(PG_GETARG_DATUM(0))));
+}

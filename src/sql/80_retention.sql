@@ -95,6 +95,7 @@ BEGIN ATOMIC
                      -- its calendar day, even a later one: whole days go)
                      WHEN 'kept_days' THEN (pg_catalog.date_trunc('day', c.kept_from AT TIME ZONE 'Asia/Shanghai')
                                             AT TIME ZONE 'Asia/Shanghai')
+                     WHEN 'two_days' THEN _retention_rules.at - interval '2 days'
                      ELSE c.kept_from END,
          r.rule
     FROM (SELECT @extschema@._windowed_kept_from(_retention_rules.at) AS windowed,
@@ -113,6 +114,7 @@ BEGIN ATOMIC
       (7, 'code_event', 'at', 'kept', 'evidence_kept_days'),
       (8, 'consistency_finding', 'checked_at', 'kept', 'evidence_kept_days'),
       (9, 'exchange_reject', 'received_at', 'kept', 'evidence_kept_days'),
+      (10, 'holder_check', 'at', 'two_days', 'two days (the limits on wrong identifiers count a day)'),
       (11, 'guardian_link', 'revoked_at', 'kept', 'evidence_kept_days once revoked; a standing link while it stands'),
       (12, 'proxy_action', 'at', 'kept', 'evidence_kept_days'),
       -- (last: apply_retention trims the stored statuses just before it)

@@ -58,7 +58,7 @@ INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_d
                            ('public', 'travel_YYYYMMDD', '{}');
 -- the status work list: written by the owner and its workers only (admins
 -- read it, as every table, and watch it through recalc_progress)
-INSERT INTO exp_rel VALUES ('public', 'recalc_work_id_seq', '{}');
+INSERT INTO exp_rel VALUES ('public', 'recalc_work_id_seq', '{}'), ('public', 'holder_check_id_seq', '{}');
 -- healthcode_admin: national; reads every table and view of data, writes
 -- people, evidence, bulletins, policy, region mappings and arrival rules.
 -- No TRUNCATE (no recalculation would follow), REFERENCES or TRIGGER (a
@@ -73,7 +73,7 @@ SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
                     'risk_area', 'policy', 'region_scope', 'arrival_rule', 'division_name']) r;
 INSERT INTO exp_rel VALUES ('admin', 'erasure', '{SELECT}');
 INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}'),
-                           ('admin', 'consistency_finding', '{SELECT,DELETE}');
+                           ('admin', 'consistency_finding', '{SELECT,DELETE}'), ('admin', 'holder_check', '{SELECT}');
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
@@ -158,14 +158,17 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
   'verify_arrival', 'code_screen', 'itinerary', 'my_history', 'my_evidence', 'check_statuses', 'issue_batch',
-  'link_guardian', 'revoke_guardian', 'code_screen_for', 'issue_for_dependant', 'declare_for']) f;
+  'link_guardian', 'revoke_guardian', 'code_screen_for', 'issue_for_dependant', 'declare_for',
+  -- (an identity check: the procedure runs as its caller and calls its two steps)
+  'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
   'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
   '_status_later', '_elapsed_changes', '_rls_scope',
   -- (current_status computes a person the work list has yet to reach fresh)
   '_work_pending', '_read_status']) f;
-INSERT INTO exp_fn SELECT 'verifier', f FROM unnest(ARRAY['checkpoint_verify', 'current_status_of', 'verify_arrival']) f;
+INSERT INTO exp_fn SELECT 'verifier', f FROM unnest(ARRAY['checkpoint_verify', 'current_status_of', 'verify_arrival',
+  'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer']) f;
 -- the analyst views' rows come from these (suppressed, within the caller's scope)
 INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_transitions_per_day', '_tests_per_day',
   '_codes_per_day', '_findings_per_day', '_decisions_by_operator']) f;
@@ -190,7 +193,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
   '_national_lookback_days', '_national_versions_from', '_national_kept_days', '_evidence_kept_from', '_policy_default',
-  '_code_screen', '_issue_with_status', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
+  '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
@@ -445,10 +448,11 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    -- public keys and rules, this node's identity; and what only the
                    -- national admin reads: code counts, pseudonyms pushed without a
                    -- region, refused exchange rows; the status work list and the
-                   -- consistency findings, which no role but the owner and the admins reads
+                   -- consistency findings and the identity checks, which no role but
+                   -- the owner and the admins reads
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer',
                                          'red_push', 'exchange_reject', 'recalc_work', 'recalc_pending',
-                                         'consistency_finding')
+                                         'consistency_finding', 'holder_check')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                   AND a.attname IN ('region', 'division', 'person_id', 'subject', 'national_subject',

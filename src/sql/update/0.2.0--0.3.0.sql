@@ -583,8 +583,50 @@ COMMENT ON COLUMN @extschema@.proxy_action.action IS 'declare, code_screen or is
 COMMENT ON COLUMN @extschema@.proxy_action.at IS 'When.';
 COMMENT ON COLUMN @extschema@.proxy_action.made_by IS 'The role (the app) that made the call.';
 
+-- ---- identity checks at checkpoints (94_holder_checks.sql, 55_policy.sql) ----------
+ALTER TABLE @extschema@.policy
+  ADD COLUMN holder_check_misses_per_day integer NOT NULL DEFAULT 3
+    CONSTRAINT holder_check_misses_per_day_between_1_and_100
+    CHECK (holder_check_misses_per_day BETWEEN 1 AND 100),
+  ADD COLUMN holder_check_misses_per_hour integer NOT NULL DEFAULT 20
+    CONSTRAINT holder_check_misses_per_hour_between_1_and_10000
+    CHECK (holder_check_misses_per_hour BETWEEN 1 AND 10000);
+COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_day IS 'Wrong identifiers checkpoints of the region may present against one holder''s codes in a day (checkpoint_verify_holder) before further checks of that holder are refused (locked) for the rest of the day.';
+COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_hour IS 'Wrong identifiers one checking role may present at the region''s checkpoints in an hour before its checks are refused (locked).';
+CREATE TABLE @extschema@.holder_check (
+  id          bigserial PRIMARY KEY,
+  at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  region      text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  checked_by  text NOT NULL,
+  holder      bytea,
+  outcome     text NOT NULL
+              CONSTRAINT outcome_is_known CHECK (outcome IN ('matches', 'differs', 'unknown', 'not_asked', 'locked')),
+  valid       boolean NOT NULL,
+  colour      @extschema@.risk_colour,
+  reason      text NOT NULL,
+  answered_at timestamptz
+);
+CREATE INDEX holder_check_holder ON @extschema@.holder_check (holder, at);
+CREATE INDEX holder_check_checked_by ON @extschema@.holder_check (checked_by, at);
+COMMENT ON TABLE @extschema@.holder_check IS
+  'One row per identity check at a checkpoint (checkpoint_verify_holder): who checked where and when, a pseudonym of the code''s holder for that day (never the subject, never the identifier presented), the outcome and what the code''s verification said. The limits on wrong identifiers count these rows; retention keeps two days. No role reads it: the extension''s own bookkeeping.';
+COMMENT ON COLUMN @extschema@.holder_check.id IS 'The attempt''s id (the procedure reads its answer by it).';
+COMMENT ON COLUMN @extschema@.holder_check.at IS 'When.';
+COMMENT ON COLUMN @extschema@.holder_check.region IS 'The checkpoint''s region.';
+COMMENT ON COLUMN @extschema@.holder_check.checked_by IS 'The role that checked.';
+COMMENT ON COLUMN @extschema@.holder_check.holder IS 'The code''s holder for that day (_code_holder); NULL for a string that is no code.';
+COMMENT ON COLUMN @extschema@.holder_check.outcome IS 'matches, differs, unknown (this node does not know the code''s holder), not_asked (the code does not verify now) or locked (too many wrong identifiers).';
+COMMENT ON COLUMN @extschema@.holder_check.valid IS 'What checkpoint_verify said of the code: valid.';
+COMMENT ON COLUMN @extschema@.holder_check.colour IS 'The colour the code carries.';
+COMMENT ON COLUMN @extschema@.holder_check.reason IS 'checkpoint_verify''s reason (malformed for a string that is no code).';
+COMMENT ON COLUMN @extschema@.holder_check.answered_at IS 'When the answer was read.';
+COMMENT ON SEQUENCE @extschema@.holder_check_id_seq IS 'Ids of identity checks.';
+REVOKE ALL ON @extschema@.holder_check FROM PUBLIC;
+-- (admins read every table but the secrets: 99_privileges.sql)
+GRANT SELECT ON @extschema@.holder_check TO healthcode_admin;
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql apply_retention audit check_consistency check_statuses checkpoint_verify code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -3807,6 +3849,7 @@ BEGIN ATOMIC
                      -- its calendar day, even a later one: whole days go)
                      WHEN 'kept_days' THEN (pg_catalog.date_trunc('day', c.kept_from AT TIME ZONE 'Asia/Shanghai')
                                             AT TIME ZONE 'Asia/Shanghai')
+                     WHEN 'two_days' THEN _retention_rules.at - interval '2 days'
                      ELSE c.kept_from END,
          r.rule
     FROM (SELECT @extschema@._windowed_kept_from(_retention_rules.at) AS windowed,
@@ -3825,6 +3868,7 @@ BEGIN ATOMIC
       (7, 'code_event', 'at', 'kept', 'evidence_kept_days'),
       (8, 'consistency_finding', 'checked_at', 'kept', 'evidence_kept_days'),
       (9, 'exchange_reject', 'received_at', 'kept', 'evidence_kept_days'),
+      (10, 'holder_check', 'at', 'two_days', 'two days (the limits on wrong identifiers count a day)'),
       (11, 'guardian_link', 'revoked_at', 'kept', 'evidence_kept_days once revoked; a standing link while it stands'),
       (12, 'proxy_action', 'at', 'kept', 'evidence_kept_days'),
       -- (last: apply_retention trims the stored statuses just before it)
@@ -4606,14 +4650,16 @@ BEGIN
              quarantine_days_yellow, red_release_negative_tests, negative_test_valid_hours, fever_celsius,
              vaccinated_min_doses, symptoms_yellow, periodic_testing, test_window, two_negatives_release_yellow,
              description_zh, description_en, max_code_lifetime, paper_code_lifetime,
-             regional_lookback_limit_days, evidence_kept_days, max_dependants)
+             regional_lookback_limit_days, evidence_kept_days, max_dependants,
+             holder_check_misses_per_day, holder_check_misses_per_hour)
       VALUES ('000000', NEW.valid_from, v.valid_until, v.lookback_days, v.quarantine_days_red,
              v.quarantine_days_yellow, v.red_release_negative_tests, v.negative_test_valid_hours, v.fever_celsius,
              v.vaccinated_min_doses, v.symptoms_yellow, v.periodic_testing, v.test_window,
              v.two_negatives_release_yellow, v.description_zh, v.description_en,
              -- (a hub of 0.2.0 sends neither: the defaults)
              COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime,
-             v.regional_lookback_limit_days, v.evidence_kept_days, COALESCE(v.max_dependants, 5));
+             v.regional_lookback_limit_days, v.evidence_kept_days, COALESCE(v.max_dependants, 5),
+             COALESCE(v.holder_check_misses_per_day, 3), COALESCE(v.holder_check_misses_per_hour, 20));
     EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
       PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
       RETURN NULL;
@@ -4908,6 +4954,134 @@ END $$;
 COMMENT ON FUNCTION @extschema@._arrival_rule_from_exchange() IS
   'Trigger on a region (replicated rows only): turns the hub''s national arrival rule versions into national rules here; a malformed one, or one not from the hub, is logged and skipped.';
 REVOKE ALL ON FUNCTION @extschema@._arrival_rule_from_exchange() FROM PUBLIC;
+
+-- The row's writer, asked of its xmin: an answer is never given to the
+-- transaction (or a subtransaction of it) that recorded the attempt.
+CREATE OR REPLACE FUNCTION @extschema@._written_by_this_transaction(xmin xid) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_written_by_this_transaction'
+  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._written_by_this_transaction(xid) IS
+  'Internal: whether a row with this xmin was written by the current transaction or one of its subtransactions.';
+REVOKE ALL ON FUNCTION @extschema@._written_by_this_transaction(xid) FROM PUBLIC;
+
+-- The attempt: verified, compared (within the limits), recorded.
+CREATE OR REPLACE FUNCTION @extschema@._holder_check_record(code text, identifier text, checkpoint text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t timestamptz := now();
+  c @extschema@.healthcode;
+  norm text;
+  caller text := @extschema@._caller()::regrole::text;
+  verified boolean := false;
+  carried @extschema@.risk_colour;
+  why text := 'malformed';
+  pol @extschema@.policy;
+  subj bytea;
+  h bytea;
+  result text := 'not_asked';
+  attempt bigint;
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  norm := @extschema@._require_identifier(identifier);
+  PERFORM @extschema@._require_region(checkpoint, 'checkpoint', allow_national => true);
+  PERFORM @extschema@._require_caller_scope(checkpoint);
+  c := @extschema@._code_or_null(code);
+  IF c IS NOT NULL THEN
+    -- (verified as any checkpoint verifies it, online, now; counted)
+    SELECT x.valid, x.colour, x.reason INTO verified, carried, why
+      FROM @extschema@.checkpoint_verify(c, checkpoint, t, true) x;
+    subj := @extschema@.subject(c);
+    h := @extschema@._code_holder(subj, t);
+  END IF;
+  -- (a code whose holder turned another colour is still theirs)
+  IF why IN ('ok', 'colour_changed') THEN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.person p WHERE p.subject = subj) THEN
+      result := 'unknown';
+    ELSE
+      -- one attempt at a time for a caller and for a holder, each counting
+      -- the others' committed ones (caller first, then holder: no deadlock)
+      PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.holder_check caller ' || caller, 0));
+      PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.holder_check holder ' || encode(h, 'hex'), 0));
+      pol := @extschema@.policy_at(checkpoint, t);
+      IF (SELECT count(*) FROM @extschema@.holder_check x WHERE x.holder = h AND x.outcome = 'differs')
+           >= pol.holder_check_misses_per_day
+         OR (SELECT count(*) FROM @extschema@.holder_check x
+              WHERE x.checked_by = caller AND x.outcome = 'differs' AND x.at > t - interval '1 hour')
+           >= pol.holder_check_misses_per_hour THEN
+        result := 'locked';
+      ELSE
+        result := CASE WHEN @extschema@.pseudonym(norm) = subj THEN 'matches' ELSE 'differs' END;
+      END IF;
+    END IF;
+  END IF;
+  INSERT INTO @extschema@.holder_check (at, region, checked_by, holder, outcome, valid, colour, reason)
+  VALUES (t, checkpoint, caller, h, result, verified, carried, why)
+  RETURNING id INTO attempt;
+  RETURN attempt;
+END $$;
+COMMENT ON FUNCTION @extschema@._holder_check_record(text, text, text) IS
+  'Internal (checkpoint_verify_holder''s first step): verifies the code at the checkpoint now, compares its holder with the identifier within the policy''s limits, records the attempt and returns its id. The answer is read by _holder_check_answer once this has committed.';
+REVOKE ALL ON FUNCTION @extschema@._holder_check_record(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._holder_check_record(text, text, text) TO healthcode_app, healthcode_operator, healthcode_verifier;
+
+CREATE OR REPLACE FUNCTION @extschema@._holder_check_answer(attempt bigint,
+    OUT holder text, OUT valid boolean, OUT colour @extschema@.risk_colour, OUT reason text)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r record;
+BEGIN
+  SELECT x.xmin AS writer, x.* INTO r FROM @extschema@.holder_check x
+   WHERE x.id = attempt AND x.checked_by = @extschema@._caller()::regrole::text
+     AND x.answered_at IS NULL AND x.at > now() - interval '1 minute'
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no unanswered identity check % of the caller''s in the last minute', attempt
+      USING ERRCODE = 'P0002';
+  END IF;
+  IF @extschema@._written_by_this_transaction(r.writer) THEN
+    RAISE EXCEPTION 'an identity check is answered only once its attempt is committed'
+      USING ERRCODE = '25001',
+            HINT = 'CALL healthcode.checkpoint_verify_holder(...) outside a transaction block (autocommit).';
+  END IF;
+  UPDATE @extschema@.holder_check x SET answered_at = now() WHERE x.id = attempt;
+  holder := r.outcome;
+  valid := r.valid;
+  colour := r.colour;
+  reason := r.reason;
+END $$;
+COMMENT ON FUNCTION @extschema@._holder_check_answer(bigint) IS
+  'Internal (checkpoint_verify_holder''s second step): the answer to the caller''s attempt, once, within a minute, and never in the transaction that recorded it (25001).';
+REVOKE ALL ON FUNCTION @extschema@._holder_check_answer(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._holder_check_answer(bigint) TO healthcode_app, healthcode_operator, healthcode_verifier;
+
+-- (SECURITY INVOKER and without SET: a procedure that commits may be
+-- neither; it runs nothing with the caller's rights but the two
+-- functions above, schema-qualified)
+CREATE OR REPLACE PROCEDURE @extschema@.checkpoint_verify_holder(code text, identifier text, checkpoint text,
+    INOUT holder text DEFAULT NULL, INOUT valid boolean DEFAULT NULL,
+    INOUT colour @extschema@.risk_colour DEFAULT NULL, INOUT reason text DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  attempt bigint := @extschema@._holder_check_record(code, identifier, checkpoint);
+BEGIN
+  COMMIT;
+  SELECT a.holder, a.valid, a.colour, a.reason INTO holder, valid, colour, reason
+    FROM @extschema@._holder_check_answer(attempt) a;
+END $$;
+COMMENT ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text) IS
+  'A checkpoint''s one call for a code and the ID document shown with it: verifies the code (checkpoint_verify, online, now; valid, colour, reason) and says whether it belongs to that identifier. holder: matches, differs, unknown (this node does not know the code''s holder: a code of another node), not_asked (the code does not verify now) or locked (the checkpoint region''s policy limits wrong identifiers: holder_check_misses_per_day against one holder, holder_check_misses_per_hour by one role). Commits the attempt before it answers, so it must be CALLed outside a transaction block (else 2D000). The identifier must be a valid document (22023).';
+REVOKE ALL ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text)
+  TO healthcode_app, healthcode_operator, healthcode_verifier;
 
 -- The erasure of some people, set-based; what went, table by table. The
 -- status triggers stand aside (restore mode): the people go, nothing of
