@@ -238,17 +238,17 @@ eighteen(const char *s, int32_t today, char *out, char *detail, size_t detail_le
 	return kind;
 }
 
-/* A Chinese passport's number: E and 8 digits, E, a letter (not I or O)
- * and 7 digits, G and 8 digits (before 2012), or DE, SE or PE (diplomatic,
- * service, public affairs) and 7 digits. */
+/* A passport issued as CHN: nine characters, a letter, a letter or a
+ * digit, then 7 digits: the mainland's E and 8 digits, E, a letter (not I
+ * or O) and 7 digits, G and 8 digits (before 2012), DE, SE or PE
+ * (diplomatic, service, public affairs) and 7 digits; the Hong Kong SAR's
+ * K or H and 8 digits; the Macao SAR's MA and 7 digits. */
 static bool
 chinese_passport_number(const char *s, size_t n)
 {
-	if (n == 9 && (s[0] == 'E' || s[0] == 'G') && all_digits(s + 1, 8))
-		return true;
-	if (n == 9 && s[0] == 'E' && is_upper(s[1]) && s[1] != 'I' && s[1] != 'O' && all_digits(s + 2, 7))
-		return true;
-	return n == 9 && (s[0] == 'D' || s[0] == 'S' || s[0] == 'P') && s[1] == 'E' && all_digits(s + 2, 7);
+	if (n != 9 || !is_upper(s[0]) || !(is_upper(s[1]) || is_digit(s[1])) || !all_digits(s + 2, 7))
+		return false;
+	return !(s[0] == 'E' && (s[1] == 'I' || s[1] == 'O'));
 }
 
 static hc_identifier_kind
@@ -265,6 +265,9 @@ passport(const char *s, size_t n, char *out, char *detail, size_t detail_len)
 		hc_set_detail(detail, detail_len, "is a passport (COUNTRY:NUMBER) with more than one colon");
 		return HC_ID_INVALID;
 	}
+	/* the machine-readable zone fills a short country code with < (D<<) */
+	while (country_len > 0 && s[country_len - 1] == '<')
+		country_len--;
 	for (size_t i = 0; i < country_len; i++)
 		if (!is_upper(s[i]))
 			country_len = 0;
@@ -298,8 +301,8 @@ passport(const char *s, size_t n, char *out, char *detail, size_t detail_len)
 	if (strcmp(country, "CHN") == 0 && !chinese_passport_number(number, number_len))
 	{
 		hc_set_detail(detail, detail_len,
-					  "is a Chinese passport whose number is none of E and 8 digits, E, a letter and 7 digits, "
-					  "G and 8 digits, or DE, SE or PE and 7 digits");
+					  "is a Chinese passport whose number is not a letter, a letter or a digit, and 7 digits "
+					  "(E12345678, EA1234567, K12345678, MA1234567)");
 		return HC_ID_INVALID;
 	}
 	memcpy(out, country, 3);
@@ -346,9 +349,11 @@ hc_identifier_normalize(const char *in, size_t len, int32_t today, char out[HC_I
 		out[9] = '\0';
 		return HC_ID_HK_MACAO_PERMIT;
 	}
-	if ((n == 8 && all_digits(s, 8)) ||
-		(n >= 11 && n <= 12 && all_digits(s, 8) && s[8] == '(' && s[n - 1] == ')' && all_digits(s + 9, n - 10)))
+	if ((n == 8 && all_digits(s, 8)) || (n == 10 && all_digits(s, 10)) ||
+		(n == 13 && all_digits(s, 10) && s[10] == '(' && (is_upper(s[11]) || is_digit(s[11])) && s[12] == ')'))
 	{
+		/* the older card: two digits counting its issues after the
+		 * lifetime number, and the issuing office's letter in brackets */
 		memcpy(out, s, 8);
 		out[8] = '\0';
 		return HC_ID_TAIWAN_PERMIT;

@@ -22,12 +22,14 @@
  *     (港澳居民来往内地通行证): H or M and 8 digits; the older form's
  *     two-digit issue count after them is dropped   H12345678
  *   mainland travel permit for Taiwan residents (台湾居民来往大陆通行证):
- *     8 digits; an issue count in brackets after them is dropped
+ *     8 digits; the older card's two digits counting its issues, and the
+ *     issuing office's letter in brackets, after them are dropped
  *                                                    12345678
  *   passport: COUNTRY:NUMBER, the issuing state's ICAO 9303 code (three
  *     letters; Germany's D read as DEU) and the number (5 to 9 letters
  *     and digits, the MRZ's < fillers dropped); a Chinese passport's
- *     number in one of its layouts                  CHN:E12345678
+ *     (mainland, Hong Kong SAR, Macao SAR) number a letter, a letter or
+ *     a digit, and 7 digits                          CHN:E12345678
  *
  * A region is checked down to the province: an ID number keeps the
  * county code it was issued under, also when the county has since been

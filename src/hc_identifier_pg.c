@@ -46,6 +46,12 @@ hc_identifier_read(text *id, char out[HC_IDENTIFIER_OUT], char *detail, size_t d
 		snprintf(detail, detail_len, "is too long (%d characters; at most %d)", chars, HC_IDENTIFIER_MAX);
 		return HC_ID_INVALID;
 	}
+	/* the core reads UTF-8 (full-width digits, the ideographic space) */
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		s = pg_server_to_any(s, len, PG_UTF8);
+		len = strlen(s);
+	}
 	return hc_identifier_normalize(s, (size_t) len, hc_identifier_today(), out, detail, detail_len);
 }
 

@@ -2,10 +2,13 @@
 -- Division codes (GB/T 2260): a code covers itself and the codes below it
 -- (330000 every 33xxxx, 330100 every 3301xx, 000000 the whole country).
 -- Region scopes, policy inheritance and risk areas all rest on this.
+-- The SQL functions here are not STRICT (NULL in, NULL out all the same):
+-- a STRICT SQL function whose body is a CASE is never inlined, and these
+-- are in the hot path of every scope check, policy lookup and screen.
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.division_chain(code text) RETURNS text[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
          ARRAY[code, pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '00',
                pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '0000', '000000'] END;
@@ -13,9 +16,9 @@ COMMENT ON FUNCTION @extschema@.division_chain(text) IS
   'The division codes covering a code, nearest first: itself, its city, its province, the nation (000000). Duplicates when the code is a city or province; NULL for an invalid code.';
 
 CREATE FUNCTION @extschema@.division_last(code text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE
-  WHEN NOT @extschema@.division_code_valid(code) THEN NULL
+  WHEN code IS NULL OR NOT @extschema@.division_code_valid(code) THEN NULL
   WHEN code OPERATOR(pg_catalog.=) '000000' THEN '999999'
   WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '9999'
   WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '99'
@@ -24,16 +27,16 @@ COMMENT ON FUNCTION @extschema@.division_last(text) IS
   'The last code a division covers: the codes it covers are exactly those between the code itself and this (330000 -> 339999, 330100 -> 330199, 330106 -> 330106); NULL for an invalid code.';
 
 CREATE FUNCTION @extschema@.division_covers(area text, code text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
          code OPERATOR(pg_catalog.>=) area AND code OPERATOR(pg_catalog.<=) @extschema@.division_last(area) END;
 COMMENT ON FUNCTION @extschema@.division_covers(text, text) IS
   'True when division area covers division code (itself or a division below it); NULL when either is invalid.';
 
 CREATE FUNCTION @extschema@.division_rank(code text) RETURNS integer
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE
-  WHEN NOT @extschema@.division_code_valid(code) THEN NULL
+  WHEN code IS NULL OR NOT @extschema@.division_code_valid(code) THEN NULL
   WHEN code OPERATOR(pg_catalog.=) '000000' THEN 0
   WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN 1
   WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN 2

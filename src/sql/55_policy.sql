@@ -60,12 +60,18 @@ CREATE TABLE @extschema@.policy (
                 CHECK (evidence_kept_days IS NULL OR region = '000000'),
   max_dependants integer NOT NULL DEFAULT 5
                 CONSTRAINT max_dependants_between_0_and_100 CHECK (max_dependants BETWEEN 0 AND 100),
-  holder_check_misses_per_day integer NOT NULL DEFAULT 3
+  -- (national versions only: a region's operator must not loosen the
+  -- limits its own checkpoints are held to)
+  holder_check_misses_per_day integer
                 CONSTRAINT holder_check_misses_per_day_between_1_and_100
-                CHECK (holder_check_misses_per_day BETWEEN 1 AND 100),
-  holder_check_misses_per_hour integer NOT NULL DEFAULT 20
+                CHECK (holder_check_misses_per_day BETWEEN 1 AND 100)
+                CONSTRAINT holder_check_misses_per_day_is_national
+                CHECK (holder_check_misses_per_day IS NULL OR region = '000000'),
+  holder_check_misses_per_hour integer
                 CONSTRAINT holder_check_misses_per_hour_between_1_and_10000
-                CHECK (holder_check_misses_per_hour BETWEEN 1 AND 10000),
+                CHECK (holder_check_misses_per_hour BETWEEN 1 AND 10000)
+                CONSTRAINT holder_check_misses_per_hour_is_national
+                CHECK (holder_check_misses_per_hour IS NULL OR region = '000000'),
   CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
   CONSTRAINT policy_natural_key UNIQUE (region, valid_from)
 );
@@ -92,8 +98,8 @@ COMMENT ON COLUMN @extschema@.policy.created_at IS 'When the version was recorde
 COMMENT ON COLUMN @extschema@.policy.max_code_lifetime IS 'The longest a code issued for a person of the region may live (issue_for, issue_for_subject): minutes, as a code on a phone is refreshed.';
 COMMENT ON COLUMN @extschema@.policy.paper_code_lifetime IS 'The longest a paper code (issue_paper_code: printed, for someone without a phone, marked as paper in its payload) may live; NULL: the region issues none.';
 COMMENT ON COLUMN @extschema@.policy.evidence_kept_days IS 'National versions only: how many days any piece of evidence (a test, a check-in, a declaration, a stay, a contact, a finding; not a dose or a manual decision) counts for a colour at most, and so how long it is kept (retention, apply_retention()); NULL: 90. A positive test nobody released stops counting then too.';
-COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_day IS 'Wrong identifiers checkpoints of the region may present against one holder''s codes in a day (checkpoint_verify_holder) before further checks of that holder are refused (locked) for the rest of the day.';
-COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_hour IS 'Wrong identifiers one checking role may present at the region''s checkpoints in an hour before its checks are refused (locked).';
+COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_day IS 'National versions only (NULL: 3): wrong identifiers checkpoints may present against one holder''s codes in a day (checkpoint_verify_holder) before further checks of that holder are refused (locked) for the rest of the day.';
+COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_hour IS 'National versions only (NULL: 20): wrong identifiers one checking role may present in an hour, wherever, before its checks are refused (locked).';
 COMMENT ON COLUMN @extschema@.policy.max_dependants IS 'The most dependants a guardian of the region may act for at once (link_guardian); 0: no proxies.';
 COMMENT ON COLUMN @extschema@.policy.regional_lookback_limit_days IS 'National versions only: the longest lookback_days a regional version may have while this version is in force (NULL: the national lookback_days). With the national lookbacks, it sets how long windowed evidence is kept for everyone; a region never widens it.';
 

@@ -43,18 +43,49 @@ RETURNS record
 COMMENT ON FUNCTION @extschema@.identifier_check(text) IS
   'Whether an identifier is a valid identity document, for a form to check before it sends: document is resident_id, residence_permit (Hong Kong, Macao and Taiwan residents), permanent_residence_id, hk_macao_travel_permit, taiwan_travel_permit or passport; normalized its one form (normalize_identifier); else valid false and problem what is wrong (NULL is not valid either; the 18th character of an ID number is its GB 11643 check character; a birth date must be a real date from 1900 to today, China Standard Time; a region a province that issues ID numbers). Never raises for a value; computes no pseudonym.';
 
+-- Before 0.3.0 an identifier was hashed as typed, less blanks, in upper
+-- case: a person registered then under a form that is now normalized
+-- otherwise (full-width digits, a 15-digit number, a permit's issue count)
+-- is still found by the form they were registered under, and re-keyed to
+-- the new pseudonym when they register (declare) again.
+CREATE FUNCTION @extschema@._legacy_identifier(identifier text) RETURNS text
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN NULLIF(upper(regexp_replace(identifier, '[[:space:]\u3000]+', '', 'g')),
+                @extschema@._require_identifier(identifier));
+END $$;
+COMMENT ON FUNCTION @extschema@._legacy_identifier(text) IS
+  'Internal: the identifier as 0.2.0 hashed it (blanks removed, upper case), when that differs from its normalized form; else NULL.';
+REVOKE ALL ON FUNCTION @extschema@._legacy_identifier(text) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.person_id(identifier text) RETURNS bigint
-LANGUAGE sql STABLE STRICT PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE STRICT PARALLEL RESTRICTED
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-  SELECT p.id FROM @extschema@.person p
-   WHERE p.subject OPERATOR(pg_catalog.=)
-         @extschema@.pseudonym(@extschema@._require_identifier(person_id.identifier))
-     AND @extschema@._in_caller_scope(p.region);
-END;
+-- (PL/pgSQL: every call by identifier asks it, and a SQL body is planned
+-- again at each call)
+AS $$
+DECLARE
+  wanted bytea := @extschema@.pseudonym(@extschema@._require_identifier(identifier));
+  legacy text;
+  id bigint;
+BEGIN
+  SELECT p.id INTO id FROM @extschema@.person p
+   WHERE p.subject = wanted AND @extschema@._in_caller_scope(p.region);
+  IF FOUND THEN
+    RETURN id;
+  END IF;
+  legacy := @extschema@._legacy_identifier(identifier);
+  IF legacy IS NOT NULL THEN
+    SELECT p.id INTO id FROM @extschema@.person p
+     WHERE p.subject = @extschema@.pseudonym(legacy) AND @extschema@._in_caller_scope(p.region);
+  END IF;
+  RETURN id;
+END $$;
 COMMENT ON FUNCTION @extschema@.person_id(text) IS
-  'The internal id of the person with this identifier (through its pseudonym), or NULL when there is none in the caller''s regions. An empty identifier, or one longer than 64 characters, is an error (22023).';
+  'The internal id of the person with this identifier (through its pseudonym; a person registered before 0.3.0 also by the form they were registered under), or NULL when there is none in the caller''s regions. An identifier that is no valid document is an error (22023).';
 REVOKE ALL ON FUNCTION @extschema@.person_id(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.person_id(text) TO healthcode_app, healthcode_operator;
 
@@ -63,7 +94,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  id bigint := @extschema@.person_id(@extschema@._require_identifier(identifier));
+  -- (the identifier as typed: person_id also tries the form 0.2.0 hashed;
+  -- NULL is 22004, as _require_identifier says)
+  id bigint := @extschema@.person_id(COALESCE(identifier, @extschema@._require_identifier(identifier)));
 BEGIN
   IF id IS NULL THEN
     RAISE EXCEPTION 'no person with this identifier is registered in the regions the caller acts for' USING ERRCODE = 'P0002',
@@ -86,11 +119,13 @@ DECLARE
   home text;
   national bytea;
   norm text;
+  legacy text;
 BEGIN
   PERFORM @extschema@._require_region(register_person.region);
   PERFORM @extschema@._require_caller_scope(register_person.region);
   -- (a document that is not valid registers nobody: 22023, saying why)
   norm := @extschema@._require_identifier(identifier);
+  legacy := @extschema@._legacy_identifier(identifier);
   -- (a name is stored masked, but not a name of any length)
   IF length(register_person.display_name) > 100 THEN
     RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
@@ -99,6 +134,14 @@ BEGIN
   -- with the national key, the pseudonym every node computes alike too
   IF @extschema@._national_key_configured() THEN
     national := @extschema@.national_pseudonym(norm);
+  END IF;
+  -- registered before 0.3.0 under the form as typed: re-keyed to the
+  -- normalized one, so that their evidence stays theirs
+  IF legacy IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM @extschema@.person p WHERE p.subject = @extschema@.pseudonym(norm)) THEN
+    UPDATE @extschema@.person p
+       SET subject = @extschema@.pseudonym(norm), national_subject = COALESCE(national, p.national_subject)
+     WHERE p.subject = @extschema@.pseudonym(legacy);
   END IF;
   INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
   VALUES (register_person.region, @extschema@.pseudonym(norm),

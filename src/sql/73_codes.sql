@@ -86,10 +86,16 @@ COMMENT ON COLUMN @extschema@.code_event.holder IS 'A pseudonym of the code''s h
 
 -- One person fetching five codes must count once: a cell counts holders.
 -- The day in the hash keeps a holder from being followed across days.
+-- (PL/pgSQL: every code issued and checked asks it, and a SQL body that
+-- cannot be inlined is planned again at each call; the day is written
+-- YYYY-MM-DD whatever the DateStyle)
 CREATE FUNCTION @extschema@._code_holder(subject bytea, at timestamptz) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN pg_catalog.substr(pg_catalog.sha256(subject OPERATOR(pg_catalog.||)
-         pg_catalog.convert_to(((at AT TIME ZONE 'Asia/Shanghai')::date)::text, 'UTF8')), 1, 8);
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN substr(sha256(subject || convert_to(to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), 'UTF8')), 1, 8);
+END $$;
 COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
   'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time): one pseudonym a holder a day.';
 REVOKE ALL ON FUNCTION @extschema@._code_holder(bytea, timestamptz) FROM PUBLIC;

@@ -180,11 +180,17 @@ GRANT EXECUTE ON FUNCTION @extschema@.code_screen(text, text, interval) TO healt
 CREATE FUNCTION @extschema@.code_screen(person_id bigint, qr text DEFAULT 'svg',
     valid_for interval DEFAULT interval '5 minutes')
 RETURNS @extschema@.code_screen
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN @extschema@._code_screen((@extschema@._require_person_id(code_screen.person_id)).id, code_screen.qr,
-                                code_screen.valid_for);
+-- (PL/pgSQL: a SQL body that cannot be inlined, as a SECURITY DEFINER one
+-- cannot, is planned again at every call)
+AS $$
+BEGIN
+  -- (_issue_with_status finds the person within the caller's scope, or
+  -- raises as _require_person_id does)
+  RETURN @extschema@._code_screen(code_screen.person_id, code_screen.qr, code_screen.valid_for);
+END $$;
 COMMENT ON FUNCTION @extschema@.code_screen(bigint, text, interval) IS
   'The code screen by person id (code_screen(identifier) less the masked ID number, which is never stored).';
 REVOKE ALL ON FUNCTION @extschema@.code_screen(bigint, text, interval) FROM PUBLIC;

@@ -68,7 +68,7 @@ BEGIN
              -- (a hub of 0.2.0 sends neither: the defaults)
              COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime,
              v.regional_lookback_limit_days, v.evidence_kept_days, COALESCE(v.max_dependants, 5),
-             COALESCE(v.holder_check_misses_per_day, 3), COALESCE(v.holder_check_misses_per_hour, 20));
+             v.holder_check_misses_per_day, v.holder_check_misses_per_hour);
     EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
       PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
       RETURN NULL;

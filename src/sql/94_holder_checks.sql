@@ -6,9 +6,13 @@
 --  * a code is compared only while it verifies now (a code lives minutes,
 --    and its holder must have shown it), never at a time the caller picks;
 --  * the wrong identifiers tried against one holder's codes in a day, and
---    by one checking role in an hour, are limited by the checkpoint
---    region's policy (holder_check_misses_per_day, holder_check_misses_per_hour);
---    beyond, the answer is "locked", compared no more;
+--    by one checking role in an hour, are limited by the national policy
+--    (holder_check_misses_per_day, holder_check_misses_per_hour: no region
+--    loosens them); beyond, the answer is "locked", compared no more;
+--  * attempts are counted one at a time (advisory locks on the role and
+--    the holder, held until the attempt commits) at READ COMMITTED, so
+--    that each count sees every attempt committed before it: a snapshot
+--    taken before the lock (REPEATABLE READ) would not, and is refused;
 --  * every attempt is committed before its answer is read: the procedure
 --    records the attempt, commits, and then reads the answer, which is
 --    never given to the transaction that recorded its attempt. Neither a
@@ -20,6 +24,8 @@
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.holder_check (
+  -- (opaque ids, as personal tables have: an attempt's id must not count
+  -- the checks of the whole node)
   id          bigserial PRIMARY KEY,
   at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
   region      text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
@@ -35,7 +41,7 @@ CREATE TABLE @extschema@.holder_check (
 CREATE INDEX holder_check_holder ON @extschema@.holder_check (holder, at);
 CREATE INDEX holder_check_checked_by ON @extschema@.holder_check (checked_by, at);
 COMMENT ON TABLE @extschema@.holder_check IS
-  'One row per identity check at a checkpoint (checkpoint_verify_holder): who checked where and when, a pseudonym of the code''s holder for that day (never the subject, never the identifier presented), the outcome and what the code''s verification said. The limits on wrong identifiers count these rows; retention keeps two days. No role reads it: the extension''s own bookkeeping.';
+  'One row per identity check at a checkpoint (checkpoint_verify_holder): who checked where and when, a pseudonym of the code''s holder for that day (never the subject, never the identifier presented), the outcome and what the code''s verification said. The limits on wrong identifiers count these rows; retention keeps two days. No role reads it (the admins neither: one could read an answer before its attempt commits): the extension''s own bookkeeping.';
 COMMENT ON COLUMN @extschema@.holder_check.id IS 'The attempt''s id (the procedure reads its answer by it).';
 COMMENT ON COLUMN @extschema@.holder_check.at IS 'When.';
 COMMENT ON COLUMN @extschema@.holder_check.region IS 'The checkpoint''s region.';
@@ -48,6 +54,8 @@ COMMENT ON COLUMN @extschema@.holder_check.reason IS 'checkpoint_verify''s reaso
 COMMENT ON COLUMN @extschema@.holder_check.answered_at IS 'When the answer was read.';
 COMMENT ON SEQUENCE @extschema@.holder_check_id_seq IS 'Ids of identity checks.';
 REVOKE ALL ON @extschema@.holder_check FROM PUBLIC;
+ALTER TABLE @extschema@.holder_check
+  ALTER COLUMN id SET DEFAULT @extschema@._next_id('@extschema@.holder_check_id_seq'::regclass);
 
 -- The row's writer, asked of its xmin: an answer is never given to the
 -- transaction (or a subtransaction of it) that recorded the attempt.
@@ -82,6 +90,11 @@ BEGIN
     RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
   END IF;
   norm := @extschema@._require_identifier(identifier);
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'an identity check runs at READ COMMITTED only, not %', current_setting('transaction_isolation')
+      USING ERRCODE = '25000',
+            DETAIL = 'It counts the attempts committed before it; an older snapshot would not see them.';
+  END IF;
   PERFORM @extschema@._require_region(checkpoint, 'checkpoint', allow_national => true);
   PERFORM @extschema@._require_caller_scope(checkpoint);
   c := @extschema@._code_or_null(code);
@@ -99,14 +112,16 @@ BEGIN
     ELSE
       -- one attempt at a time for a caller and for a holder, each counting
       -- the others' committed ones (caller first, then holder: no deadlock)
+      -- (anyone can take the same advisory lock: waiting is bounded)
+      PERFORM set_config('lock_timeout', '5s', true);
       PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.holder_check caller ' || caller, 0));
       PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.holder_check holder ' || encode(h, 'hex'), 0));
-      pol := @extschema@.policy_at(checkpoint, t);
+      pol := @extschema@.policy_at('000000', t);
       IF (SELECT count(*) FROM @extschema@.holder_check x WHERE x.holder = h AND x.outcome = 'differs')
-           >= pol.holder_check_misses_per_day
+           >= COALESCE(pol.holder_check_misses_per_day, 3)
          OR (SELECT count(*) FROM @extschema@.holder_check x
               WHERE x.checked_by = caller AND x.outcome = 'differs' AND x.at > t - interval '1 hour')
-           >= pol.holder_check_misses_per_hour THEN
+           >= COALESCE(pol.holder_check_misses_per_hour, 20) THEN
         result := 'locked';
       ELSE
         result := CASE WHEN @extschema@.pseudonym(norm) = subj THEN 'matches' ELSE 'differs' END;
@@ -172,7 +187,7 @@ BEGIN
     FROM @extschema@._holder_check_answer(attempt) a;
 END $$;
 COMMENT ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text) IS
-  'A checkpoint''s one call for a code and the ID document shown with it: verifies the code (checkpoint_verify, online, now; valid, colour, reason) and says whether it belongs to that identifier. holder: matches, differs, unknown (this node does not know the code''s holder: a code of another node), not_asked (the code does not verify now) or locked (the checkpoint region''s policy limits wrong identifiers: holder_check_misses_per_day against one holder, holder_check_misses_per_hour by one role). Commits the attempt before it answers, so it must be CALLed outside a transaction block (else 2D000). The identifier must be a valid document (22023).';
+  'A checkpoint''s one call for a code and the ID document shown with it: verifies the code (checkpoint_verify, online, now; valid, colour, reason) and says whether it belongs to that identifier. holder: matches, differs, unknown (this node does not know the code''s holder: a code of another node), not_asked (the code does not verify now) or locked (the national policy limits wrong identifiers: holder_check_misses_per_day against one holder, holder_check_misses_per_hour by one role). Commits the attempt before it answers, so it must be CALLed outside a transaction block (else 2D000), at READ COMMITTED (else 25000). The identifier must be a valid document (22023).';
 REVOKE ALL ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text)
   TO healthcode_app, healthcode_operator, healthcode_verifier;

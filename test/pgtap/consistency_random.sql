@@ -874,12 +874,18 @@ SELECT format('SELECT pg_temp.run_step(%s)', g) FROM generate_series(1, :steps) 
 -- ---- what the steps did -----------------------------------------------------------
 SELECT is((SELECT count(*) FROM step_log), :steps::bigint, 'every step ran');
 
--- (the failures themselves, should there be any: step, kind, error, statement)
+-- (the failures themselves, should there be any: step, kind, error, statement;
+-- the random data may break a constraint, or ask a lookback beyond the
+-- national limit, which the policy guard refuses with 22003)
+CREATE TEMP VIEW unexpected_failure AS
+SELECT * FROM step_log
+ WHERE sqlstate IS NOT NULL AND sqlstate NOT LIKE '23%'
+   AND NOT (kind LIKE 'policy %' AND sqlstate = '22003' AND message LIKE '%beyond the national limit%');
 SELECT is(ARRAY(SELECT format('step %s (%s): %s %s -- %s', step, kind, sqlstate, message, left(sql, 300))
-                  FROM step_log WHERE sqlstate IS NOT NULL AND sqlstate NOT LIKE '23%' ORDER BY step), '{}'::text[],
+                  FROM unexpected_failure ORDER BY step), '{}'::text[],
           'no step failed with an error other than an integrity violation of the random data');
 SELECT diag(format('step %s (%s) failed: %s %s%s    %s', step, kind, sqlstate, message, E'\n', sql))
-  FROM step_log WHERE sqlstate IS NOT NULL AND sqlstate NOT LIKE '23%' ORDER BY step LIMIT 3;
+  FROM unexpected_failure ORDER BY step LIMIT 3;
 SELECT ok((SELECT count(*) FILTER (WHERE sqlstate IS NULL) FROM step_log) >= 0.95 * :steps,
           'at least 95% of the steps changed data without an error');
 SELECT is((SELECT count(DISTINCT kind) FROM step_log WHERE sqlstate IS NULL), (SELECT count(*) FROM step_kind),

@@ -4,7 +4,7 @@
 -- one person; a batch says invalid for a bad one.
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(27);
+SELECT plan(30);
 
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -33,13 +33,22 @@ SELECT is(register_person(E'\uFF11\uFF11\uFF10\uFF11\uFF10\uFF15 19491231002x', 
           'full-width digits, a blank and a lower-case x: the same person');
 SELECT is(register_person('h1234567801', '330106'), register_person('H12345678', '330106'),
           'an older Hong Kong permit with its issue count: the same person');
-SELECT is(register_person('12345678(02)', '330106'), register_person('12345678', '330106'),
-          'a Taiwan permit with its issue count: the same person');
+SELECT is(register_person('1234567802(D)', '330106'), register_person('12345678', '330106'),
+          'an older Taiwan permit with its issue count and office letter: the same person');
 SELECT is(register_person('D:C01X00T47', '330106'), register_person('DEU:C01X00T47', '330106'),
           'a German passport as its machine-readable zone writes the country: the same person');
 SELECT isnt(register_person('USA:123456789', '330106'), register_person('GBR:123456789', '330106'),
             'the same number in two countries'' passports: two people');
 SELECT is(person_id(' 11010519491231002x '), person_id('11010519491231002X'), 'person_id finds them typed either way');
+
+-- a person registered before 0.3.0 under full-width digits (hashed as typed, less blanks, upper case)
+INSERT INTO person (region, subject) VALUES ('330106', pseudonym(E'\uFF13\uFF13\uFF10\uFF11\uFF10\uFF16' || '199001014318'))
+RETURNING id AS legacy \gset
+SELECT is(person_id(E'\uFF13\uFF13\uFF10\uFF11\uFF10\uFF16' || '199001014318'), :legacy,
+          'registered before 0.3.0 under full-width digits: found by the same typing');
+SELECT is(register_person(E'\uFF13\uFF13\uFF10\uFF11\uFF10\uFF16 ' || '199001014318', '330106'), :legacy,
+          'registering again re-keys them to the normalized form, no second person');
+SELECT is(person_id('330106199001014318'), :legacy, 'and then they are found however typed');
 
 -- bad numbers: 22023, what is wrong, never the number
 SELECT is(pg_temp.error_of($$SELECT register_person('11010519491231002', '330106')$$),
@@ -66,7 +75,7 @@ SELECT is(pg_temp.error_of($$SELECT register_person('810100199001011233', '33010
 SELECT is(pg_temp.error_of($$SELECT register_person('K12345678', '330106')$$) ~ '^22023: identifier is no identity document number',
           true, 'a permit that starts with K');
 SELECT is(pg_temp.error_of($$SELECT register_person('CHN:123456789', '330106')$$),
-          '22023: identifier is a Chinese passport whose number is none of E and 8 digits, E, a letter and 7 digits, G and 8 digits, or DE, SE or PE and 7 digits',
+          '22023: identifier is a Chinese passport whose number is not a letter, a letter or a digit, and 7 digits (E12345678, EA1234567, K12345678, MA1234567)',
           'a Chinese passport of digits only');
 SELECT is(pg_temp.error_of($$SELECT register_person('ZZ:123456789', '330106')$$),
           '22023: identifier is a passport (COUNTRY:NUMBER) whose country is not three letters (ICAO 9303, e.g. CHN)',

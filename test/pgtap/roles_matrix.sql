@@ -59,6 +59,9 @@ INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_d
 -- the status work list: written by the owner and its workers only (admins
 -- read it, as every table, and watch it through recalc_progress)
 INSERT INTO exp_rel VALUES ('public', 'recalc_work_id_seq', '{}'), ('public', 'holder_check_id_seq', '{}');
+-- identity checks: no role reads them, the admins neither (one could read an
+-- answer before its attempt commits)
+INSERT INTO exp_rel VALUES ('public', 'holder_check', '{}');
 -- healthcode_admin: national; reads every table and view of data, writes
 -- people, evidence, bulletins, policy, region mappings and arrival rules.
 -- No TRUNCATE (no recalculation would follow), REFERENCES or TRIGGER (a
@@ -73,7 +76,7 @@ SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
                     'risk_area', 'policy', 'region_scope', 'arrival_rule', 'division_name']) r;
 INSERT INTO exp_rel VALUES ('admin', 'erasure', '{SELECT}');
 INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}'),
-                           ('admin', 'consistency_finding', '{SELECT,DELETE}'), ('admin', 'holder_check', '{SELECT}');
+                           ('admin', 'consistency_finding', '{SELECT,DELETE}');
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
@@ -193,7 +196,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
   '_national_lookback_days', '_national_versions_from', '_national_kept_days', '_evidence_kept_from', '_policy_default',
-  '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
+  '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_legacy_identifier', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',

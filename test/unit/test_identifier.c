@@ -140,19 +140,25 @@ test_identifiers(void)
 	refuses("H1234567", "no identity document", "a Hong Kong permit of 7 digits");
 	refuses("K12345678", "no identity document", "a permit letter K");
 	accepts("12345678", HC_ID_TAIWAN_PERMIT, "12345678", "a Taiwan permit");
-	accepts("12345678(01)", HC_ID_TAIWAN_PERMIT, "12345678", "a Taiwan permit with its issue count");
-	accepts("12345678\xEF\xBC\x88" "1\xEF\xBC\x89", HC_ID_TAIWAN_PERMIT, "12345678",
-			"a Taiwan permit with full-width brackets");
+	accepts("1234567801", HC_ID_TAIWAN_PERMIT, "12345678", "an older Taiwan permit with its issue count");
+	accepts("0561682001(D)", HC_ID_TAIWAN_PERMIT, "05616820", "an older Taiwan permit with the office's letter");
+	accepts("0561682001\xEF\xBC\x88" "d\xEF\xBC\x89", HC_ID_TAIWAN_PERMIT, "05616820",
+			"the same with full-width brackets and a lower-case letter");
 	refuses("1234567", "no identity document", "7 digits");
-	refuses("12345678(123)", "no identity document", "an issue count of 3 digits");
+	refuses("12345678(01)", "no identity document", "an issue count in brackets (no such layout)");
+	refuses("0561682001(DD)", "no identity document", "two letters in brackets");
 
 	/* passports */
 	accepts("CHN:E12345678", HC_ID_PASSPORT, "CHN:E12345678", "a Chinese passport E and 8 digits");
 	accepts("chn:ea1234567", HC_ID_PASSPORT, "CHN:EA1234567", "a Chinese passport E, a letter, 7 digits");
 	accepts("CHN:G12345678", HC_ID_PASSPORT, "CHN:G12345678", "an older Chinese passport");
 	accepts("CHN:DE1234567", HC_ID_PASSPORT, "CHN:DE1234567", "a Chinese diplomatic passport");
-	refuses("CHN:EI1234567", "Chinese passport", "a Chinese passport with the letter I");
+	refuses("CHN:EI1234567", "Chinese passport", "a Chinese passport E with the letter I");
 	refuses("CHN:123456789", "Chinese passport", "a Chinese passport of digits only");
+	refuses("CHN:E1234567", "Chinese passport", "a Chinese passport of 8 characters");
+	accepts("CHN:K12345678", HC_ID_PASSPORT, "CHN:K12345678", "a Hong Kong SAR passport");
+	accepts("CHN:MA1234567", HC_ID_PASSPORT, "CHN:MA1234567", "a Macao SAR passport");
+	accepts("D<<:C01X00T47", HC_ID_PASSPORT, "DEU:C01X00T47", "Germany's D as the MRZ fills it");
 	accepts("USA:123456789", HC_ID_PASSPORT, "USA:123456789", "a US passport");
 	accepts("D:C01X00T47", HC_ID_PASSPORT, "DEU:C01X00T47", "a German passport with the MRZ's D");
 	accepts("GBR:12345<<<<", HC_ID_PASSPORT, "GBR:12345", "a number padded with MRZ fillers");

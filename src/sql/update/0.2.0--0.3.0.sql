@@ -585,15 +585,21 @@ COMMENT ON COLUMN @extschema@.proxy_action.made_by IS 'The role (the app) that m
 
 -- ---- identity checks at checkpoints (94_holder_checks.sql, 55_policy.sql) ----------
 ALTER TABLE @extschema@.policy
-  ADD COLUMN holder_check_misses_per_day integer NOT NULL DEFAULT 3
+  ADD COLUMN holder_check_misses_per_day integer
     CONSTRAINT holder_check_misses_per_day_between_1_and_100
-    CHECK (holder_check_misses_per_day BETWEEN 1 AND 100),
-  ADD COLUMN holder_check_misses_per_hour integer NOT NULL DEFAULT 20
+    CHECK (holder_check_misses_per_day BETWEEN 1 AND 100)
+    CONSTRAINT holder_check_misses_per_day_is_national
+    CHECK (holder_check_misses_per_day IS NULL OR region = '000000'),
+  ADD COLUMN holder_check_misses_per_hour integer
     CONSTRAINT holder_check_misses_per_hour_between_1_and_10000
-    CHECK (holder_check_misses_per_hour BETWEEN 1 AND 10000);
-COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_day IS 'Wrong identifiers checkpoints of the region may present against one holder''s codes in a day (checkpoint_verify_holder) before further checks of that holder are refused (locked) for the rest of the day.';
-COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_hour IS 'Wrong identifiers one checking role may present at the region''s checkpoints in an hour before its checks are refused (locked).';
+    CHECK (holder_check_misses_per_hour BETWEEN 1 AND 10000)
+    CONSTRAINT holder_check_misses_per_hour_is_national
+    CHECK (holder_check_misses_per_hour IS NULL OR region = '000000');
+COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_day IS 'National versions only (NULL: 3): wrong identifiers checkpoints may present against one holder''s codes in a day (checkpoint_verify_holder) before further checks of that holder are refused (locked) for the rest of the day.';
+COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_hour IS 'National versions only (NULL: 20): wrong identifiers one checking role may present in an hour, wherever, before its checks are refused (locked).';
 CREATE TABLE @extschema@.holder_check (
+  -- (opaque ids, as personal tables have: an attempt's id must not count
+  -- the checks of the whole node)
   id          bigserial PRIMARY KEY,
   at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
   region      text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
@@ -609,7 +615,7 @@ CREATE TABLE @extschema@.holder_check (
 CREATE INDEX holder_check_holder ON @extschema@.holder_check (holder, at);
 CREATE INDEX holder_check_checked_by ON @extschema@.holder_check (checked_by, at);
 COMMENT ON TABLE @extschema@.holder_check IS
-  'One row per identity check at a checkpoint (checkpoint_verify_holder): who checked where and when, a pseudonym of the code''s holder for that day (never the subject, never the identifier presented), the outcome and what the code''s verification said. The limits on wrong identifiers count these rows; retention keeps two days. No role reads it: the extension''s own bookkeeping.';
+  'One row per identity check at a checkpoint (checkpoint_verify_holder): who checked where and when, a pseudonym of the code''s holder for that day (never the subject, never the identifier presented), the outcome and what the code''s verification said. The limits on wrong identifiers count these rows; retention keeps two days. No role reads it (the admins neither: one could read an answer before its attempt commits): the extension''s own bookkeeping.';
 COMMENT ON COLUMN @extschema@.holder_check.id IS 'The attempt''s id (the procedure reads its answer by it).';
 COMMENT ON COLUMN @extschema@.holder_check.at IS 'When.';
 COMMENT ON COLUMN @extschema@.holder_check.region IS 'The checkpoint''s region.';
@@ -622,11 +628,10 @@ COMMENT ON COLUMN @extschema@.holder_check.reason IS 'checkpoint_verify''s reaso
 COMMENT ON COLUMN @extschema@.holder_check.answered_at IS 'When the answer was read.';
 COMMENT ON SEQUENCE @extschema@.holder_check_id_seq IS 'Ids of identity checks.';
 REVOKE ALL ON @extschema@.holder_check FROM PUBLIC;
--- (admins read every table but the secrets: 99_privileges.sql)
-GRANT SELECT ON @extschema@.holder_check TO healthcode_admin;
+
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_label drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -781,23 +786,73 @@ END;
 COMMENT ON FUNCTION @extschema@.verify(text, timestamptz) IS
   'verify() of a scanned string: reason malformed (valid false, nothing else) for a string that is not a code, else what verify() of the code says.';
 
+-- ---------------------------------------------------------------------------
+-- Division codes (GB/T 2260): a code covers itself and the codes below it
+-- (330000 every 33xxxx, 330100 every 3301xx, 000000 the whole country).
+-- Region scopes, policy inheritance and risk areas all rest on this.
+-- The SQL functions here are not STRICT (NULL in, NULL out all the same):
+-- a STRICT SQL function whose body is a CASE is never inlined, and these
+-- are in the hot path of every scope check, policy lookup and screen.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.division_chain(code text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
+         ARRAY[code, pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '00',
+               pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '0000', '000000'] END;
+COMMENT ON FUNCTION @extschema@.division_chain(text) IS
+  'The division codes covering a code, nearest first: itself, its city, its province, the nation (000000). Duplicates when the code is a city or province; NULL for an invalid code.';
+
+CREATE OR REPLACE FUNCTION @extschema@.division_last(code text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+  WHEN code IS NULL OR NOT @extschema@.division_code_valid(code) THEN NULL
+  WHEN code OPERATOR(pg_catalog.=) '000000' THEN '999999'
+  WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '9999'
+  WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '99'
+  ELSE code END;
+COMMENT ON FUNCTION @extschema@.division_last(text) IS
+  'The last code a division covers: the codes it covers are exactly those between the code itself and this (330000 -> 339999, 330100 -> 330199, 330106 -> 330106); NULL for an invalid code.';
+
+CREATE OR REPLACE FUNCTION @extschema@.division_covers(area text, code text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
+         code OPERATOR(pg_catalog.>=) area AND code OPERATOR(pg_catalog.<=) @extschema@.division_last(area) END;
+COMMENT ON FUNCTION @extschema@.division_covers(text, text) IS
+  'True when division area covers division code (itself or a division below it); NULL when either is invalid.';
+
+CREATE OR REPLACE FUNCTION @extschema@.division_rank(code text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+  WHEN code IS NULL OR NOT @extschema@.division_code_valid(code) THEN NULL
+  WHEN code OPERATOR(pg_catalog.=) '000000' THEN 0
+  WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN 1
+  WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN 2
+  ELSE 3 END;
+COMMENT ON FUNCTION @extschema@.division_rank(text) IS
+  'How specific a division code is: 0 national, 1 province, 2 city, 3 county; NULL for an invalid code.';
+
 -- A place as a screen names it: its city and district (a province's own
 -- name for a province), Chinese 杭州市西湖区, English "Xihu, Hangzhou";
 -- the levels no row names are left out, and a code none names is shown as
 -- the code.
 CREATE OR REPLACE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 -- (two lookups by key, the place's and, for a district, its city's: a
--- screen names every place of its reasons)
-RETURN (SELECT COALESCE(CASE division_label.lang
-                          WHEN 'zh' THEN NULLIF(pg_catalog.concat(c.name_zh, o.name_zh), '')
-                          WHEN 'en' THEN NULLIF(pg_catalog.concat_ws(', ', o.name_en, c.name_en), '') END,
-                        division_label.code)
-          FROM (SELECT) one
-          LEFT JOIN @extschema@.division_name o ON o.code OPERATOR(pg_catalog.=) division_label.code
-          LEFT JOIN @extschema@.division_name c
-            ON @extschema@.division_rank(division_label.code) OPERATOR(pg_catalog.=) 3
-           AND c.code OPERATOR(pg_catalog.=) (pg_catalog.left(division_label.code, 4) OPERATOR(pg_catalog.||) '00'));
+-- screen names every place of its reasons. PL/pgSQL, whose plan is kept:
+-- a SQL body with a query is planned again at every call, 140 us)
+AS $$
+BEGIN
+  RETURN (SELECT COALESCE(CASE lang
+                            WHEN 'zh' THEN NULLIF(concat(c.name_zh, o.name_zh), '')
+                            WHEN 'en' THEN NULLIF(concat_ws(', ', o.name_en, c.name_en), '') END,
+                          code)
+            FROM (SELECT) one
+            LEFT JOIN @extschema@.division_name o ON o.code = division_label.code
+            LEFT JOIN @extschema@.division_name c
+              ON @extschema@.division_rank(division_label.code) = 3
+             AND c.code = left(division_label.code, 4) || '00');
+END $$;
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
   'A division as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city and district, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
 
@@ -2682,12 +2737,60 @@ RETURNS record
 COMMENT ON FUNCTION @extschema@.identifier_check(text) IS
   'Whether an identifier is a valid identity document, for a form to check before it sends: document is resident_id, residence_permit (Hong Kong, Macao and Taiwan residents), permanent_residence_id, hk_macao_travel_permit, taiwan_travel_permit or passport; normalized its one form (normalize_identifier); else valid false and problem what is wrong (NULL is not valid either; the 18th character of an ID number is its GB 11643 check character; a birth date must be a real date from 1900 to today, China Standard Time; a region a province that issues ID numbers). Never raises for a value; computes no pseudonym.';
 
+-- Before 0.3.0 an identifier was hashed as typed, less blanks, in upper
+-- case: a person registered then under a form that is now normalized
+-- otherwise (full-width digits, a 15-digit number, a permit's issue count)
+-- is still found by the form they were registered under, and re-keyed to
+-- the new pseudonym when they register (declare) again.
+CREATE OR REPLACE FUNCTION @extschema@._legacy_identifier(identifier text) RETURNS text
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN NULLIF(upper(regexp_replace(identifier, '[[:space:]\u3000]+', '', 'g')),
+                @extschema@._require_identifier(identifier));
+END $$;
+COMMENT ON FUNCTION @extschema@._legacy_identifier(text) IS
+  'Internal: the identifier as 0.2.0 hashed it (blanks removed, upper case), when that differs from its normalized form; else NULL.';
+REVOKE ALL ON FUNCTION @extschema@._legacy_identifier(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.person_id(identifier text) RETURNS bigint
+LANGUAGE plpgsql STABLE STRICT PARALLEL RESTRICTED
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+-- (PL/pgSQL: every call by identifier asks it, and a SQL body is planned
+-- again at each call)
+AS $$
+DECLARE
+  wanted bytea := @extschema@.pseudonym(@extschema@._require_identifier(identifier));
+  legacy text;
+  id bigint;
+BEGIN
+  SELECT p.id INTO id FROM @extschema@.person p
+   WHERE p.subject = wanted AND @extschema@._in_caller_scope(p.region);
+  IF FOUND THEN
+    RETURN id;
+  END IF;
+  legacy := @extschema@._legacy_identifier(identifier);
+  IF legacy IS NOT NULL THEN
+    SELECT p.id INTO id FROM @extschema@.person p
+     WHERE p.subject = @extschema@.pseudonym(legacy) AND @extschema@._in_caller_scope(p.region);
+  END IF;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.person_id(text) IS
+  'The internal id of the person with this identifier (through its pseudonym; a person registered before 0.3.0 also by the form they were registered under), or NULL when there is none in the caller''s regions. An identifier that is no valid document is an error (22023).';
+REVOKE ALL ON FUNCTION @extschema@.person_id(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.person_id(text) TO healthcode_app, healthcode_operator;
+
 CREATE OR REPLACE FUNCTION @extschema@._require_person(identifier text) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  id bigint := @extschema@.person_id(@extschema@._require_identifier(identifier));
+  -- (the identifier as typed: person_id also tries the form 0.2.0 hashed;
+  -- NULL is 22004, as _require_identifier says)
+  id bigint := @extschema@.person_id(COALESCE(identifier, @extschema@._require_identifier(identifier)));
 BEGIN
   IF id IS NULL THEN
     RAISE EXCEPTION 'no person with this identifier is registered in the regions the caller acts for' USING ERRCODE = 'P0002',
@@ -2710,11 +2813,13 @@ DECLARE
   home text;
   national bytea;
   norm text;
+  legacy text;
 BEGIN
   PERFORM @extschema@._require_region(register_person.region);
   PERFORM @extschema@._require_caller_scope(register_person.region);
   -- (a document that is not valid registers nobody: 22023, saying why)
   norm := @extschema@._require_identifier(identifier);
+  legacy := @extschema@._legacy_identifier(identifier);
   -- (a name is stored masked, but not a name of any length)
   IF length(register_person.display_name) > 100 THEN
     RAISE EXCEPTION 'display_name is too long (% characters; at most 100)', length(register_person.display_name)
@@ -2723,6 +2828,14 @@ BEGIN
   -- with the national key, the pseudonym every node computes alike too
   IF @extschema@._national_key_configured() THEN
     national := @extschema@.national_pseudonym(norm);
+  END IF;
+  -- registered before 0.3.0 under the form as typed: re-keyed to the
+  -- normalized one, so that their evidence stays theirs
+  IF legacy IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM @extschema@.person p WHERE p.subject = @extschema@.pseudonym(norm)) THEN
+    UPDATE @extschema@.person p
+       SET subject = @extschema@.pseudonym(norm), national_subject = COALESCE(national, p.national_subject)
+     WHERE p.subject = @extschema@.pseudonym(legacy);
   END IF;
   INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
   VALUES (register_person.region, @extschema@.pseudonym(norm),
@@ -2869,6 +2982,22 @@ END $$;
 COMMENT ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolean, timestamptz) IS
   'Internal: valid_for if the policy of region in force at at allows a code (or, with paper, a paper code) to live that long; else 22003 (too long) or 55000 (no paper codes there).';
 REVOKE ALL ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolean, timestamptz) FROM PUBLIC;
+
+-- One person fetching five codes must count once: a cell counts holders.
+-- The day in the hash keeps a holder from being followed across days.
+-- (PL/pgSQL: every code issued and checked asks it, and a SQL body that
+-- cannot be inlined is planned again at each call; the day is written
+-- YYYY-MM-DD whatever the DateStyle)
+CREATE OR REPLACE FUNCTION @extschema@._code_holder(subject bytea, at timestamptz) RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN substr(sha256(subject || convert_to(to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), 'UTF8')), 1, 8);
+END $$;
+COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
+  'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time): one pseudonym a holder a day.';
+REVOKE ALL ON FUNCTION @extschema@._code_holder(bytea, timestamptz) FROM PUBLIC;
 
 -- The two health facts a version 2 code carries, from a person's own
 -- evidence up to an instant: when their last negative test was sampled,
@@ -3323,11 +3452,17 @@ GRANT EXECUTE ON FUNCTION @extschema@.code_screen(text, text, interval) TO healt
 CREATE OR REPLACE FUNCTION @extschema@.code_screen(person_id bigint, qr text DEFAULT 'svg',
     valid_for interval DEFAULT interval '5 minutes')
 RETURNS @extschema@.code_screen
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-RETURN @extschema@._code_screen((@extschema@._require_person_id(code_screen.person_id)).id, code_screen.qr,
-                                code_screen.valid_for);
+-- (PL/pgSQL: a SQL body that cannot be inlined, as a SECURITY DEFINER one
+-- cannot, is planned again at every call)
+AS $$
+BEGIN
+  -- (_issue_with_status finds the person within the caller's scope, or
+  -- raises as _require_person_id does)
+  RETURN @extschema@._code_screen(code_screen.person_id, code_screen.qr, code_screen.valid_for);
+END $$;
 COMMENT ON FUNCTION @extschema@.code_screen(bigint, text, interval) IS
   'The code screen by person id (code_screen(identifier) less the masked ID number, which is never stored).';
 REVOKE ALL ON FUNCTION @extschema@.code_screen(bigint, text, interval) FROM PUBLIC;
@@ -4659,7 +4794,7 @@ BEGIN
              -- (a hub of 0.2.0 sends neither: the defaults)
              COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime,
              v.regional_lookback_limit_days, v.evidence_kept_days, COALESCE(v.max_dependants, 5),
-             COALESCE(v.holder_check_misses_per_day, 3), COALESCE(v.holder_check_misses_per_hour, 20));
+             v.holder_check_misses_per_day, v.holder_check_misses_per_hour);
     EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
       PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
       RETURN NULL;
@@ -4988,6 +5123,11 @@ BEGIN
     RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
   END IF;
   norm := @extschema@._require_identifier(identifier);
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'an identity check runs at READ COMMITTED only, not %', current_setting('transaction_isolation')
+      USING ERRCODE = '25000',
+            DETAIL = 'It counts the attempts committed before it; an older snapshot would not see them.';
+  END IF;
   PERFORM @extschema@._require_region(checkpoint, 'checkpoint', allow_national => true);
   PERFORM @extschema@._require_caller_scope(checkpoint);
   c := @extschema@._code_or_null(code);
@@ -5005,14 +5145,16 @@ BEGIN
     ELSE
       -- one attempt at a time for a caller and for a holder, each counting
       -- the others' committed ones (caller first, then holder: no deadlock)
+      -- (anyone can take the same advisory lock: waiting is bounded)
+      PERFORM set_config('lock_timeout', '5s', true);
       PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.holder_check caller ' || caller, 0));
       PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.holder_check holder ' || encode(h, 'hex'), 0));
-      pol := @extschema@.policy_at(checkpoint, t);
+      pol := @extschema@.policy_at('000000', t);
       IF (SELECT count(*) FROM @extschema@.holder_check x WHERE x.holder = h AND x.outcome = 'differs')
-           >= pol.holder_check_misses_per_day
+           >= COALESCE(pol.holder_check_misses_per_day, 3)
          OR (SELECT count(*) FROM @extschema@.holder_check x
               WHERE x.checked_by = caller AND x.outcome = 'differs' AND x.at > t - interval '1 hour')
-           >= pol.holder_check_misses_per_hour THEN
+           >= COALESCE(pol.holder_check_misses_per_hour, 20) THEN
         result := 'locked';
       ELSE
         result := CASE WHEN @extschema@.pseudonym(norm) = subj THEN 'matches' ELSE 'differs' END;
@@ -5078,7 +5220,7 @@ BEGIN
     FROM @extschema@._holder_check_answer(attempt) a;
 END $$;
 COMMENT ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text) IS
-  'A checkpoint''s one call for a code and the ID document shown with it: verifies the code (checkpoint_verify, online, now; valid, colour, reason) and says whether it belongs to that identifier. holder: matches, differs, unknown (this node does not know the code''s holder: a code of another node), not_asked (the code does not verify now) or locked (the checkpoint region''s policy limits wrong identifiers: holder_check_misses_per_day against one holder, holder_check_misses_per_hour by one role). Commits the attempt before it answers, so it must be CALLed outside a transaction block (else 2D000). The identifier must be a valid document (22023).';
+  'A checkpoint''s one call for a code and the ID document shown with it: verifies the code (checkpoint_verify, online, now; valid, colour, reason) and says whether it belongs to that identifier. holder: matches, differs, unknown (this node does not know the code''s holder: a code of another node), not_asked (the code does not verify now) or locked (the national policy limits wrong identifiers: holder_check_misses_per_day against one holder, holder_check_misses_per_hour by one role). Commits the attempt before it answers, so it must be CALLed outside a transaction block (else 2D000), at READ COMMITTED (else 25000). The identifier must be a valid document (22023).';
 REVOKE ALL ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text, text, boolean, @extschema@.risk_colour, text)
   TO healthcode_app, healthcode_operator, healthcode_verifier;
@@ -5848,6 +5990,10 @@ GRANT SELECT ON @extschema@.recalc_progress TO healthcode_admin;
 -- the work list (the workers, readers right meanwhile) on a large one.
 SELECT @extschema@._evidence_lock(true);
 SELECT @extschema@._recalc_changed('everyone', NULL, NULL, 'update to 0.3.0: evidence counts for evidence_kept_days');
+
+-- ---- identity checks: opaque ids (94_holder_checks.sql) --------------------------
+ALTER TABLE @extschema@.holder_check
+  ALTER COLUMN id SET DEFAULT @extschema@._next_id('@extschema@.holder_check_id_seq'::regclass);
 
 -- ---- proxies: row-level security, opaque ids, grants, dump (79_proxies.sql; as
 -- 96_rls.sql, 99_privileges.sql and 95_dump.sql give the personal tables)
