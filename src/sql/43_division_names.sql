@@ -81,10 +81,10 @@ SET search_path = pg_catalog, pg_temp
 -- a SQL body with a query is planned again at every call, 140 us)
 AS $$
 BEGIN
-  RETURN (SELECT COALESCE(CASE lang
+  RETURN (SELECT COALESCE(CASE division_label.lang
                             WHEN 'zh' THEN NULLIF(concat(c.name_zh, o.name_zh), '')
                             WHEN 'en' THEN NULLIF(concat_ws(', ', o.name_en, c.name_en), '') END,
-                          code)
+                          division_label.code)
             FROM (SELECT) one
             LEFT JOIN @extschema@.division_name o ON o.code = division_label.code
             LEFT JOIN @extschema@.division_name c
