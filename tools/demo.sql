@@ -136,6 +136,12 @@ SELECT register_person('330106194001015676', '330106', '赵老') IS NOT NULL AS 
 SELECT colour, display_name, masked_identifier, left(code::text, 24) || '...' AS code
   FROM code_screen_for('330106198001011235', '330106194001015676', 'none');
 SELECT action, guardian_id = :demo_guardian AS made_by_the_guardian, made_by FROM proxy_action;
+\echo 'At a checkpoint the son shows his code and his ID card (实名核验): the code is his, not his father''s;'
+\echo 'an ID number with a wrong check character is refused before any comparison'
+SELECT issue_for(:demo_guardian)::text AS son_code \gset
+CALL checkpoint_verify_holder(:'son_code', '330106198001011235', '330106');
+CALL checkpoint_verify_holder(:'son_code', '330106194001015676', '330106');
+SELECT * FROM identifier_check('330106198001011234');
 
 \echo
 \echo '== 8. Tampering, rotation and revocation'
