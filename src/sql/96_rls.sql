@@ -20,7 +20,7 @@ BEGIN
            UNION ALL
            SELECT u.name FROM unnest(ARRAY['person', 'correction', 'person_status', 'status_history',
                                             'status_digest', 'code_revocation', 'erasure',
-                                            'guardian_link', 'proxy_action']) AS u(name)
+                                            'guardian_link', 'proxy_action', 'venue']) AS u(name)
   LOOP
     -- (a row that names two people, a guardian's link, is the business of
     -- those who act for both)

@@ -73,7 +73,7 @@ SELECT @extschema@._grant_columns(t, 'healthcode_operator',
          CASE t WHEN 'manual_decision' THEN ARRAY['chain_seq', 'prev_hash', 'entry_hash', 'content_digest'] ELSE '{}' END)
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
                     'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history',
-                    'guardian_link', 'proxy_action']) AS t;
+                    'guardian_link', 'proxy_action', 'venue']) AS t;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.declaration, @extschema@.travel, @extschema@.test_result,
   @extschema@.vaccination, @extschema@.contact, @extschema@.checkin, @extschema@.risk_area, @extschema@.policy
 TO healthcode_operator;

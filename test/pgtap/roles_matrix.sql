@@ -83,7 +83,7 @@ SELECT 'admin', r, '{SELECT}'
                     'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'arrival_rule_exchange', 'red_push',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
-                    'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action']) r;
+                    'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action', 'venue']) r;
 INSERT INTO exp_rel VALUES ('admin', 'arrival_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
 -- (the personal tables' ids come from _next_id, opaque: their sequences are
@@ -94,7 +94,8 @@ INSERT INTO exp_rel VALUES ('public', 'audit_finding_id_seq', '{}'), ('public', 
                            ('public', 'travel_id_seq', '{}'), ('public', 'test_result_id_seq', '{}'),
                            ('public', 'vaccination_id_seq', '{}'), ('public', 'contact_id_seq', '{}'),
                            ('public', 'checkin_id_seq', '{}'), ('public', 'manual_decision_id_seq', '{}'),
-                           ('public', 'guardian_link_id_seq', '{}'), ('public', 'proxy_action_id_seq', '{}');
+                           ('public', 'guardian_link_id_seq', '{}'), ('public', 'proxy_action_id_seq', '{}'),
+                           ('public', 'venue_id_seq', '{}');
 -- healthcode_operator: reads the people of its regions, writes evidence,
 -- risk areas and policy, appends manual decisions; never writes statuses.
 -- The row-secured tables it reads column by column (below): no system
@@ -131,7 +132,7 @@ INSERT INTO exp_col
 SELECT 'operator', t, a.attname, 'SELECT'
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
                     'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history',
-                    'guardian_link', 'proxy_action']) t
+                    'guardian_link', 'proxy_action', 'venue']) t
   JOIN pg_attribute a ON a.attrelid = ('healthcode.' || t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
  WHERE (t, a.attname) NOT IN (('manual_decision', 'chain_seq'), ('manual_decision', 'prev_hash'),
                               ('manual_decision', 'entry_hash'), ('manual_decision', 'content_digest'));
@@ -166,7 +167,7 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
-  'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
+  'create_venue', 'close_venue', 'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
   '_status_later', '_elapsed_changes', '_rls_scope',
   -- (current_status computes a person the work list has yet to reach fresh)
   '_work_pending', '_read_status']) f;

@@ -630,8 +630,40 @@ COMMENT ON SEQUENCE @extschema@.holder_check_id_seq IS 'Ids of identity checks.'
 REVOKE ALL ON @extschema@.holder_check FROM PUBLIC;
 
 
+-- ---- venues (82_venues.sql; row-level security, opaque ids, grants and dump below) ----
+CREATE TABLE @extschema@.venue (
+  id            bigserial PRIMARY KEY,
+  region        text NOT NULL CONSTRAINT region_is_division_code
+                CHECK (@extschema@.division_code_valid(region) AND region <> '000000'),
+  name          text NOT NULL CONSTRAINT name_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
+  kind          text NOT NULL CONSTRAINT kind_is_known
+                CHECK (kind IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+                                'residential_community', 'restaurant', 'public_venue', 'other')),
+  address       text CONSTRAINT address_is_short CHECK (pg_catalog.length(address) <= 500),
+  created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  created_by    text NOT NULL,
+  closed_at     timestamptz,
+  closed_by     text,
+  close_reason  text,
+  CONSTRAINT closing_is_complete
+    CHECK ((closed_at IS NULL) = (closed_by IS NULL) AND (closed_at IS NULL) = (close_reason IS NULL))
+);
+CREATE INDEX venue_region ON @extschema@.venue (region);
+COMMENT ON TABLE @extschema@.venue IS
+  'Venues where codes are shown and scanned (场所): registered by an operator of the venue''s region, closed (never deleted) when they stop. Row-secured by region.';
+COMMENT ON COLUMN @extschema@.venue.id IS 'Venue id (opaque).';
+COMMENT ON COLUMN @extschema@.venue.region IS 'The county-level division the venue lies in (its owner region).';
+COMMENT ON COLUMN @extschema@.venue.name IS 'The venue''s name as its door shows it.';
+COMMENT ON COLUMN @extschema@.venue.kind IS 'supermarket, school, hospital, pharmacy, transport, workplace, residential_community, restaurant, public_venue or other: what entry rules and exposure tracing go by.';
+COMMENT ON COLUMN @extschema@.venue.address IS 'The street address, free text.';
+COMMENT ON COLUMN @extschema@.venue.created_at IS 'When it was registered.';
+COMMENT ON COLUMN @extschema@.venue.created_by IS 'The role that registered it.';
+COMMENT ON COLUMN @extschema@.venue.closed_at IS 'When it was closed; NULL while open.';
+COMMENT ON COLUMN @extschema@.venue.closed_by IS 'The role that closed it.';
+COMMENT ON COLUMN @extschema@.venue.close_reason IS 'Why.';
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder code_screen code_screen_for create_publication create_travel_partitions current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -4174,6 +4206,81 @@ COMMENT ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) IS
 REVOKE ALL ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) TO healthcode_admin;
 
+CREATE OR REPLACE FUNCTION @extschema@.create_venue(region text, name text, kind text, address text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint;
+BEGIN
+  PERFORM @extschema@._require_region(create_venue.region);
+  PERFORM @extschema@._require_caller_scope(create_venue.region);
+  IF create_venue.name IS NULL OR create_venue.kind IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', CASE WHEN create_venue.name IS NULL THEN 'name' ELSE 'kind' END
+      USING ERRCODE = '22004';
+  END IF;
+  IF length(btrim(create_venue.name)) NOT BETWEEN 1 AND 200 THEN
+    RAISE EXCEPTION 'name must have 1 to 200 characters, not %', length(btrim(create_venue.name))
+      USING ERRCODE = '22023';
+  END IF;
+  IF create_venue.kind NOT IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+                               'residential_community', 'restaurant', 'public_venue', 'other') THEN
+    RAISE EXCEPTION 'kind must be supermarket, school, hospital, pharmacy, transport, workplace, residential_community, restaurant, public_venue or other, not %',
+      quote_literal(@extschema@._shorten(create_venue.kind)) USING ERRCODE = '22023';
+  END IF;
+  IF length(create_venue.address) > 500 THEN
+    RAISE EXCEPTION 'address is too long (% characters; at most 500)', length(create_venue.address)
+      USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO @extschema@.venue AS v (region, name, kind, address, created_by)
+  VALUES (create_venue.region, btrim(create_venue.name), create_venue.kind, create_venue.address,
+          @extschema@._caller()::regrole::text)
+  RETURNING v.id INTO id;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.create_venue(text, text, text, text) IS
+  'Registers a venue of a county-level region the caller acts for (22023 for a bad name, kind or address; 42501 outside the caller''s regions); returns its id.';
+REVOKE ALL ON FUNCTION @extschema@.create_venue(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_venue(text, text, text, text) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.close_venue(venue_id bigint, reason text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v @extschema@.venue;
+BEGIN
+  IF venue_id IS NULL OR reason IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', CASE WHEN venue_id IS NULL THEN 'venue_id' ELSE 'reason' END
+      USING ERRCODE = '22004';
+  END IF;
+  IF length(btrim(reason)) NOT BETWEEN 1 AND 1000 THEN
+    RAISE EXCEPTION 'reason must have 1 to 1000 characters' USING ERRCODE = '22023';
+  END IF;
+  -- (a venue of another region looks like none)
+  SELECT * INTO v FROM @extschema@.venue x
+   WHERE x.id = venue_id AND @extschema@._in_caller_scope(x.region)
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  IF v.closed_at IS NOT NULL THEN
+    RAISE EXCEPTION 'venue % was closed on %', venue_id, v.closed_at USING ERRCODE = '55000';
+  END IF;
+  UPDATE @extschema@.venue x
+     SET closed_at = now(), closed_by = @extschema@._caller()::regrole::text, close_reason = btrim(reason)
+   WHERE x.id = venue_id;
+END $$;
+COMMENT ON FUNCTION @extschema@.close_venue(bigint, text) IS
+  'Closes a venue of the caller''s regions, saying why (P0002 for a venue unknown there, 55000 when already closed). A closed venue stays, with its scans.';
+REVOKE ALL ON FUNCTION @extschema@.close_venue(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.close_venue(bigint, text) TO healthcode_operator;
+
 -- ---------------------------------------------------------------------------
 -- Consistency: recompute every status from the raw evidence and compare it
 -- with what the triggers stored. An empty result means the incremental,
@@ -5990,6 +6097,26 @@ GRANT SELECT ON @extschema@.recalc_progress TO healthcode_admin;
 -- the work list (the workers, readers right meanwhile) on a large one.
 SELECT @extschema@._evidence_lock(true);
 SELECT @extschema@._recalc_changed('everyone', NULL, NULL, 'update to 0.3.0: evidence counts for evidence_kept_days');
+
+-- ---- venues: row-level security, opaque ids, grants, dump (as 96_rls.sql,
+-- 99_privileges.sql and 95_dump.sql give the regional tables) ------------------------
+DO $$
+DECLARE
+  scoped text := '(SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C")';
+BEGIN
+  ALTER TABLE @extschema@.venue ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE @extschema@.venue FORCE ROW LEVEL SECURITY;
+  EXECUTE format('CREATE POLICY scope_select ON @extschema@.venue FOR SELECT USING (%s)', scoped);
+  EXECUTE format('CREATE POLICY scope_insert ON @extschema@.venue FOR INSERT WITH CHECK (%s)', scoped);
+  EXECUTE format('CREATE POLICY scope_update ON @extschema@.venue FOR UPDATE USING (%s) WITH CHECK (%s)', scoped, scoped);
+  EXECUTE format('CREATE POLICY scope_delete ON @extschema@.venue FOR DELETE USING (%s)', scoped);
+END $$;
+ALTER TABLE @extschema@.venue ALTER COLUMN id SET DEFAULT @extschema@._next_id('@extschema@.venue_id_seq'::regclass);
+GRANT SELECT ON @extschema@.venue TO healthcode_admin;
+SELECT @extschema@._grant_columns('venue', 'healthcode_operator', '{}');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_id_seq', '');
+COMMENT ON SEQUENCE @extschema@.venue_id_seq IS 'Ids of venue rows.';
 
 -- ---- identity checks: opaque ids (94_holder_checks.sql) --------------------------
 ALTER TABLE @extschema@.holder_check

@@ -1,0 +1,114 @@
+-- ---------------------------------------------------------------------------
+-- Venues (场所): the supermarkets, schools, stations, pharmacies, workplaces
+-- and residential communities where codes are shown, each registered by an
+-- operator of its region (issue 15). A venue is closed, never deleted: the
+-- scans and traces that name it stay explained. Row-level security as the
+-- personal tables have it (96_rls.sql): a role sees and registers the venues
+-- of its regions only, and venue ids are opaque.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.venue (
+  id            bigserial PRIMARY KEY,
+  region        text NOT NULL CONSTRAINT region_is_division_code
+                CHECK (@extschema@.division_code_valid(region) AND region <> '000000'),
+  name          text NOT NULL CONSTRAINT name_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
+  kind          text NOT NULL CONSTRAINT kind_is_known
+                CHECK (kind IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+                                'residential_community', 'restaurant', 'public_venue', 'other')),
+  address       text CONSTRAINT address_is_short CHECK (pg_catalog.length(address) <= 500),
+  created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  created_by    text NOT NULL,
+  closed_at     timestamptz,
+  closed_by     text,
+  close_reason  text,
+  CONSTRAINT closing_is_complete
+    CHECK ((closed_at IS NULL) = (closed_by IS NULL) AND (closed_at IS NULL) = (close_reason IS NULL))
+);
+CREATE INDEX venue_region ON @extschema@.venue (region);
+COMMENT ON TABLE @extschema@.venue IS
+  'Venues where codes are shown and scanned (场所): registered by an operator of the venue''s region, closed (never deleted) when they stop. Row-secured by region.';
+COMMENT ON COLUMN @extschema@.venue.id IS 'Venue id (opaque).';
+COMMENT ON COLUMN @extschema@.venue.region IS 'The county-level division the venue lies in (its owner region).';
+COMMENT ON COLUMN @extschema@.venue.name IS 'The venue''s name as its door shows it.';
+COMMENT ON COLUMN @extschema@.venue.kind IS 'supermarket, school, hospital, pharmacy, transport, workplace, residential_community, restaurant, public_venue or other: what entry rules and exposure tracing go by.';
+COMMENT ON COLUMN @extschema@.venue.address IS 'The street address, free text.';
+COMMENT ON COLUMN @extschema@.venue.created_at IS 'When it was registered.';
+COMMENT ON COLUMN @extschema@.venue.created_by IS 'The role that registered it.';
+COMMENT ON COLUMN @extschema@.venue.closed_at IS 'When it was closed; NULL while open.';
+COMMENT ON COLUMN @extschema@.venue.closed_by IS 'The role that closed it.';
+COMMENT ON COLUMN @extschema@.venue.close_reason IS 'Why.';
+
+CREATE FUNCTION @extschema@.create_venue(region text, name text, kind text, address text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id bigint;
+BEGIN
+  PERFORM @extschema@._require_region(create_venue.region);
+  PERFORM @extschema@._require_caller_scope(create_venue.region);
+  IF create_venue.name IS NULL OR create_venue.kind IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', CASE WHEN create_venue.name IS NULL THEN 'name' ELSE 'kind' END
+      USING ERRCODE = '22004';
+  END IF;
+  IF length(btrim(create_venue.name)) NOT BETWEEN 1 AND 200 THEN
+    RAISE EXCEPTION 'name must have 1 to 200 characters, not %', length(btrim(create_venue.name))
+      USING ERRCODE = '22023';
+  END IF;
+  IF create_venue.kind NOT IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+                               'residential_community', 'restaurant', 'public_venue', 'other') THEN
+    RAISE EXCEPTION 'kind must be supermarket, school, hospital, pharmacy, transport, workplace, residential_community, restaurant, public_venue or other, not %',
+      quote_literal(@extschema@._shorten(create_venue.kind)) USING ERRCODE = '22023';
+  END IF;
+  IF length(create_venue.address) > 500 THEN
+    RAISE EXCEPTION 'address is too long (% characters; at most 500)', length(create_venue.address)
+      USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO @extschema@.venue AS v (region, name, kind, address, created_by)
+  VALUES (create_venue.region, btrim(create_venue.name), create_venue.kind, create_venue.address,
+          @extschema@._caller()::regrole::text)
+  RETURNING v.id INTO id;
+  RETURN id;
+END $$;
+COMMENT ON FUNCTION @extschema@.create_venue(text, text, text, text) IS
+  'Registers a venue of a county-level region the caller acts for (22023 for a bad name, kind or address; 42501 outside the caller''s regions); returns its id.';
+REVOKE ALL ON FUNCTION @extschema@.create_venue(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_venue(text, text, text, text) TO healthcode_operator;
+
+CREATE FUNCTION @extschema@.close_venue(venue_id bigint, reason text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v @extschema@.venue;
+BEGIN
+  IF venue_id IS NULL OR reason IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', CASE WHEN venue_id IS NULL THEN 'venue_id' ELSE 'reason' END
+      USING ERRCODE = '22004';
+  END IF;
+  IF length(btrim(reason)) NOT BETWEEN 1 AND 1000 THEN
+    RAISE EXCEPTION 'reason must have 1 to 1000 characters' USING ERRCODE = '22023';
+  END IF;
+  -- (a venue of another region looks like none)
+  SELECT * INTO v FROM @extschema@.venue x
+   WHERE x.id = venue_id AND @extschema@._in_caller_scope(x.region)
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  IF v.closed_at IS NOT NULL THEN
+    RAISE EXCEPTION 'venue % was closed on %', venue_id, v.closed_at USING ERRCODE = '55000';
+  END IF;
+  UPDATE @extschema@.venue x
+     SET closed_at = now(), closed_by = @extschema@._caller()::regrole::text, close_reason = btrim(reason)
+   WHERE x.id = venue_id;
+END $$;
+COMMENT ON FUNCTION @extschema@.close_venue(bigint, text) IS
+  'Closes a venue of the caller''s regions, saying why (P0002 for a venue unknown there, 55000 when already closed). A closed venue stays, with its scans.';
+REVOKE ALL ON FUNCTION @extschema@.close_venue(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.close_venue(bigint, text) TO healthcode_operator;
