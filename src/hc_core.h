@@ -109,6 +109,38 @@ typedef enum hc_status
 	HC_ERR_NOMEM
 } hc_status;
 
+/* ---- venue codes (场所码) -------------------------------------------------
+ * What a venue prints at its door, once: signed by its region's issuer key,
+ * checked against the same trust list as personal codes. Its own text
+ * prefix and its own version byte, which no personal payload has, so that
+ * neither kind of payload is ever read, or its signature accepted, as the
+ * other.
+ * offset size field
+ *      0    1 kind of payload: 0x56 ('V'), venue code version 1
+ *      1    3 the venue's region (county), GB/T 2260 code, big-endian
+ *      4    8 venue id, big-endian (from 1)
+ *     12    4 issued_at, seconds since 1970-01-01 UTC, big-endian
+ *     16    8 key id: first 8 bytes of SHA-256 of the issuer public key
+ *     24   64 Ed25519 signature over bytes 0..23
+ * No expiry: a venue code lives as long as its key is trusted and the
+ * venue is open (the online check).
+ */
+#define HC_VENUE_PREFIX      "HCV:"
+#define HC_VENUE_VERSION     0x56
+#define HC_VENUE_SIGNED_LEN  24
+#define HC_VENUE_LEN         (HC_VENUE_SIGNED_LEN + HC_SIG_LEN)
+/* text form: prefix + base45 of HC_VENUE_LEN bytes + NUL */
+#define HC_VENUE_MAX_TEXT_LEN (HC_PREFIX_LEN + (HC_VENUE_LEN / 2) * 3 + 2 + 1)
+
+typedef struct hc_venue_code
+{
+	uint32_t	region;			/* a county-level code, not the nation */
+	uint64_t	venue;			/* 1 .. 2^63-1 */
+	int64_t		issued_at;		/* unix seconds */
+	uint8_t		key_id[HC_KEY_ID_LEN];
+	uint8_t		signature[HC_SIG_LEN];
+} hc_venue_code;
+
 /* ---- base45 (RFC 9285) -------------------------------------------------- */
 /* Output length of encoding n bytes. */
 size_t		hc_base45_encoded_len(size_t n);
@@ -250,6 +282,21 @@ hc_status	hc_parse_server_key(const uint8_t *content, size_t len,
 								uint8_t out[HC_SERVER_KEY_LEN],
 								char *detail, size_t detail_len);
 void		hc_wipe(void *p, size_t n);
+
+/* ---- venue codes (hc_core_venue.c) ---- */
+/* Field checks: a region that is a valid division other than the nation,
+ * a venue id from 1 to 2^63-1, issued_at within the health-code era. */
+hc_status	hc_venue_validate(const hc_venue_code *v, char *detail, size_t detail_len);
+/* Signs (key id as given) and packs; returns HC_VENUE_LEN, or 0 for a
+ * venue code that does not validate. */
+size_t		hc_venue_sign(hc_venue_code *v, const uint8_t sk[HC_SECRET_KEY_LEN], uint8_t out[HC_VENUE_LEN]);
+hc_status	hc_venue_unpack(const uint8_t *buf, size_t len, hc_venue_code *out, char *detail, size_t detail_len);
+bool		hc_venue_signature_valid(const uint8_t *buf, size_t len, const uint8_t pk[HC_PUBLIC_KEY_LEN]);
+/* "HCV:" + base45, NUL-terminated into out (HC_VENUE_MAX_TEXT_LEN); its length */
+size_t		hc_venue_format_text(const uint8_t buf[HC_VENUE_LEN], char *out);
+/* The payload a venue code's text spells (its prefix, base45, length). */
+hc_status	hc_venue_parse_text(const char *text, size_t text_len, uint8_t buf[HC_VENUE_LEN],
+								char *detail, size_t detail_len);
 
 /* ---- QR rendering (libqrencode, libpng) --------------------------------- */
 typedef enum hc_qr_level

@@ -56,6 +56,27 @@ encode_code(struct varlena *v, hc_qr_level level, hc_qr *qr)
 				 errmsg("could not encode the health code as a QR symbol")));
 }
 
+/* A venue code's text, checked and written again in its one form, as a
+ * symbol (22P02 for a text that is no venue code). */
+static void
+encode_venue(text *t, hc_qr_level level, hc_qr *qr)
+{
+	uint8_t		packed[HC_VENUE_LEN];
+	char		canonical[HC_VENUE_MAX_TEXT_LEN];
+	char		detail[HC_DETAIL_LEN];
+
+	if (hc_venue_parse_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), packed, detail, sizeof(detail)) != HC_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("not a venue code"),
+				 errdetail("%s", detail)));
+	hc_venue_format_text(packed, canonical);
+	if (hc_qr_encode(canonical, level, qr) != HC_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not encode the venue code as a QR symbol")));
+}
+
 /* Moves a malloc'd core buffer into a palloc'd varlena (freeing both the
  * buffer and the symbol, also on the error path). */
 static struct varlena *
@@ -120,4 +141,30 @@ healthcode_qr_terminal(PG_FUNCTION_ARGS)
 
 	encode_code(HC_GETARG_BYTES(0), level, &qr);
 	PG_RETURN_TEXT_P(take_buffer(hc_qr_utf8(&qr, invert, &buf), &buf, &qr));
+}
+
+PG_FUNCTION_INFO_V1(healthcode_venue_qr_svg);
+Datum
+healthcode_venue_qr_svg(PG_FUNCTION_ARGS)
+{
+	hc_qr_level level = level_arg(PG_GETARG_TEXT_PP(1));
+	int			px = module_arg(PG_GETARG_INT32(2));
+	hc_qr		qr;
+	hc_buf		buf;
+
+	encode_venue(PG_GETARG_TEXT_PP(0), level, &qr);
+	PG_RETURN_TEXT_P(take_buffer(hc_qr_svg(&qr, px, &buf), &buf, &qr));
+}
+
+PG_FUNCTION_INFO_V1(healthcode_venue_qr_png);
+Datum
+healthcode_venue_qr_png(PG_FUNCTION_ARGS)
+{
+	hc_qr_level level = level_arg(PG_GETARG_TEXT_PP(1));
+	int			px = module_arg(PG_GETARG_INT32(2));
+	hc_qr		qr;
+	hc_buf		buf;
+
+	encode_venue(PG_GETARG_TEXT_PP(0), level, &qr);
+	PG_RETURN_BYTEA_P(take_buffer(hc_qr_png(&qr, px, &buf), &buf, &qr));
 }

@@ -112,3 +112,110 @@ COMMENT ON FUNCTION @extschema@.close_venue(bigint, text) IS
   'Closes a venue of the caller''s regions, saying why (P0002 for a venue unknown there, 55000 when already closed). A closed venue stays, with its scans.';
 REVOKE ALL ON FUNCTION @extschema@.close_venue(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.close_venue(bigint, text) TO healthcode_operator;
+
+-- ---- venue codes (场所码): printed once at the door, checked by every app ----
+-- The signing primitive, the owner's only (as issue() is).
+CREATE FUNCTION @extschema@._sign_venue_code(region text, venue_id bigint) RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_sign_venue_code'
+  LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._sign_venue_code(text, bigint) IS
+  'Internal: a venue code (HCV:...) for a venue of region, signed with the region''s active issuer key (or the nearest above it), issued now.';
+REVOKE ALL ON FUNCTION @extschema@._sign_venue_code(text, bigint) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._verify_venue_code(code text, at timestamptz,
+    OUT valid boolean, OUT venue_id bigint, OUT region text, OUT issued_at timestamptz,
+    OUT key_id bytea, OUT reason text)
+RETURNS record
+  AS 'MODULE_PATHNAME', 'healthcode_verify_venue_code'
+  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._verify_venue_code(text, timestamptz) IS
+  'Internal: a venue code judged offline against the trust list: malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, not_yet_valid or ok.';
+
+CREATE FUNCTION @extschema@.venue_code(venue_id bigint) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v @extschema@.venue;
+BEGIN
+  IF venue_id IS NULL THEN
+    RAISE EXCEPTION 'venue_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  SELECT * INTO v FROM @extschema@.venue x
+   WHERE x.id = venue_code.venue_id AND @extschema@._in_caller_scope(x.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  IF v.closed_at IS NOT NULL THEN
+    RAISE EXCEPTION 'venue % was closed on %', venue_id, v.closed_at USING ERRCODE = '55000';
+  END IF;
+  RETURN @extschema@._sign_venue_code(v.region, v.id);
+END $$;
+COMMENT ON FUNCTION @extschema@.venue_code(bigint) IS
+  'The venue code (HCV:...) a venue of the caller''s regions prints at its door, signed by its region''s key; print it with venue_qr_svg or venue_qr_png. P0002 for a venue unknown in the caller''s regions, 55000 for a closed one.';
+REVOKE ALL ON FUNCTION @extschema@.venue_code(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.venue_code(bigint) TO healthcode_operator;
+
+-- A scanned venue code: offline what the signature says, online (the
+-- default) also whether this node knows the venue closed. Its name and kind
+-- are answered for a code that verifies: they are printed at its door.
+CREATE FUNCTION @extschema@.verify_venue_code(code text, at timestamptz DEFAULT pg_catalog.now(),
+    online boolean DEFAULT true,
+    OUT valid boolean, OUT venue_id bigint, OUT region text, OUT name text, OUT kind text,
+    OUT issued_at timestamptz, OUT reason text, OUT online_check text)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r record;
+  v @extschema@.venue;
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_finite(at, 'at');
+  r := @extschema@._verify_venue_code(code, at);
+  valid := r.valid;
+  venue_id := r.venue_id;
+  region := r.region;
+  issued_at := r.issued_at;
+  reason := r.reason;
+  online_check := 'not_asked';
+  IF r.valid AND coalesce(online, true) THEN
+    SELECT * INTO v FROM @extschema@.venue x WHERE x.id = r.venue_id AND x.region = r.region;
+    IF NOT FOUND THEN
+      online_check := 'unknown';
+    ELSE
+      name := v.name;
+      kind := v.kind;
+      online_check := 'ok';
+      IF v.closed_at IS NOT NULL AND v.closed_at <= at THEN
+        valid := false;
+        reason := 'venue_closed';
+        online_check := 'venue_closed';
+      END IF;
+    END IF;
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) IS
+  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed at that time, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked). A venue code has no expiry: it stands while its key is trusted and its venue open.';
+REVOKE ALL ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean)
+  TO healthcode_app, healthcode_operator, healthcode_verifier;
+
+CREATE FUNCTION @extschema@.venue_qr_svg(code text, ec_level text DEFAULT 'M', module_size integer DEFAULT 4)
+RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_venue_qr_svg'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.venue_qr_svg(text, text, integer) IS
+  'A venue code as an SVG QR symbol (22P02 for a text that is no venue code); ec_level L, M (default), Q or H; module_size in pixels (1-64).';
+
+CREATE FUNCTION @extschema@.venue_qr_png(code text, ec_level text DEFAULT 'M', module_size integer DEFAULT 4)
+RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_venue_qr_png'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.venue_qr_png(text, text, integer) IS
+  'A venue code as a PNG QR symbol (22P02 for a text that is no venue code).';

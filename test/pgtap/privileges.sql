@@ -59,7 +59,8 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     'revoke_guardian(text,text,text)', 'revoke_key(bytea,text)', 'revoke_region(regrole,text)',
     'rotate_key(text,timestamp with time zone)', 'set_node(text,text,text)', 'start_consistency_check()',
     'status(bigint,timestamp with time zone)', 'subject_of(text)',
-    'verify_arrival(healthcode,text,timestamp with time zone,boolean)']::text[],
+    'venue_code(bigint)', 'verify_arrival(healthcode,text,timestamp with time zone,boolean)',
+    'verify_venue_code(text,timestamp with time zone,boolean)']::text[],
           'exactly the reviewed functions run as the extension''s owner (SECURITY DEFINER)');
 SELECT is_empty($$
   SELECT p.oid::regprocedure FROM pg_proc p

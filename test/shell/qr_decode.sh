@@ -20,6 +20,15 @@ for level in L M Q H; do
 	done
 done
 
+# A venue code (场所码) as PNG and SVG reads back as its text too.
+venue=$(sql -c "SELECT healthcode._sign_venue_code('330106', 4611686018427390001)")
+like "$venue" '^HCV:' "signed a venue code"
+sql -c "SELECT encode(healthcode.venue_qr_png('$venue', 'M', 4), 'base64')" | base64 -d > "$TEST_TMP/venue.png"
+is "$(zbarimg --raw -q "$TEST_TMP/venue.png" 2>/dev/null)" "$venue" "venue code PNG: zbarimg reads the venue code"
+sql -c "SELECT healthcode.venue_qr_svg('$venue', 'M', 4)" > "$TEST_TMP/venue.svg"
+rsvg-convert "$TEST_TMP/venue.svg" -o "$TEST_TMP/venue_svg.png"
+is "$(zbarimg --raw -q "$TEST_TMP/venue_svg.png" 2>/dev/null)" "$venue" "venue code SVG: rsvg-convert + zbarimg read it"
+
 # Terminal: each character is two module rows; by default light modules
 # are drawn (for dark terminals), inverted the dark ones. Redraw as PBM.
 for invert in false true; do

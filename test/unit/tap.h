@@ -19,6 +19,8 @@ bool		check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 void		test_status_engine(void);
 /* test_import.c */
 void		test_import_fields(void);
+/* test_venue.c */
+void		test_venue_codes(void);
 /* test_identifier.c */
 void		test_identifiers(void);
 /* test_vectors.c */

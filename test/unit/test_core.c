@@ -1764,6 +1764,7 @@ main(void)
 	test_import_fields();
 	test_payload_vectors();
 	test_identifiers();
+	test_venue_codes();
 
 	printf("1..%d\n", n_run);
 	if (tap_len)

@@ -663,7 +663,7 @@ COMMENT ON COLUMN @extschema@.venue.closed_by IS 'The role that closed it.';
 COMMENT ON COLUMN @extschema@.venue.close_reason IS 'Why.';
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention verify verify_arrival verify_decision_chain wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -4280,6 +4280,113 @@ COMMENT ON FUNCTION @extschema@.close_venue(bigint, text) IS
   'Closes a venue of the caller''s regions, saying why (P0002 for a venue unknown there, 55000 when already closed). A closed venue stays, with its scans.';
 REVOKE ALL ON FUNCTION @extschema@.close_venue(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.close_venue(bigint, text) TO healthcode_operator;
+
+-- ---- venue codes (场所码): printed once at the door, checked by every app ----
+-- The signing primitive, the owner's only (as issue() is).
+CREATE OR REPLACE FUNCTION @extschema@._sign_venue_code(region text, venue_id bigint) RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_sign_venue_code'
+  LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._sign_venue_code(text, bigint) IS
+  'Internal: a venue code (HCV:...) for a venue of region, signed with the region''s active issuer key (or the nearest above it), issued now.';
+REVOKE ALL ON FUNCTION @extschema@._sign_venue_code(text, bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._verify_venue_code(code text, at timestamptz,
+    OUT valid boolean, OUT venue_id bigint, OUT region text, OUT issued_at timestamptz,
+    OUT key_id bytea, OUT reason text)
+RETURNS record
+  AS 'MODULE_PATHNAME', 'healthcode_verify_venue_code'
+  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._verify_venue_code(text, timestamptz) IS
+  'Internal: a venue code judged offline against the trust list: malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, not_yet_valid or ok.';
+
+CREATE OR REPLACE FUNCTION @extschema@.venue_code(venue_id bigint) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v @extschema@.venue;
+BEGIN
+  IF venue_id IS NULL THEN
+    RAISE EXCEPTION 'venue_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  SELECT * INTO v FROM @extschema@.venue x
+   WHERE x.id = venue_code.venue_id AND @extschema@._in_caller_scope(x.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  IF v.closed_at IS NOT NULL THEN
+    RAISE EXCEPTION 'venue % was closed on %', venue_id, v.closed_at USING ERRCODE = '55000';
+  END IF;
+  RETURN @extschema@._sign_venue_code(v.region, v.id);
+END $$;
+COMMENT ON FUNCTION @extschema@.venue_code(bigint) IS
+  'The venue code (HCV:...) a venue of the caller''s regions prints at its door, signed by its region''s key; print it with venue_qr_svg or venue_qr_png. P0002 for a venue unknown in the caller''s regions, 55000 for a closed one.';
+REVOKE ALL ON FUNCTION @extschema@.venue_code(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.venue_code(bigint) TO healthcode_operator;
+
+-- A scanned venue code: offline what the signature says, online (the
+-- default) also whether this node knows the venue closed. Its name and kind
+-- are answered for a code that verifies: they are printed at its door.
+CREATE OR REPLACE FUNCTION @extschema@.verify_venue_code(code text, at timestamptz DEFAULT pg_catalog.now(),
+    online boolean DEFAULT true,
+    OUT valid boolean, OUT venue_id bigint, OUT region text, OUT name text, OUT kind text,
+    OUT issued_at timestamptz, OUT reason text, OUT online_check text)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r record;
+  v @extschema@.venue;
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_finite(at, 'at');
+  r := @extschema@._verify_venue_code(code, at);
+  valid := r.valid;
+  venue_id := r.venue_id;
+  region := r.region;
+  issued_at := r.issued_at;
+  reason := r.reason;
+  online_check := 'not_asked';
+  IF r.valid AND coalesce(online, true) THEN
+    SELECT * INTO v FROM @extschema@.venue x WHERE x.id = r.venue_id AND x.region = r.region;
+    IF NOT FOUND THEN
+      online_check := 'unknown';
+    ELSE
+      name := v.name;
+      kind := v.kind;
+      online_check := 'ok';
+      IF v.closed_at IS NOT NULL AND v.closed_at <= at THEN
+        valid := false;
+        reason := 'venue_closed';
+        online_check := 'venue_closed';
+      END IF;
+    END IF;
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) IS
+  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed at that time, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked). A venue code has no expiry: it stands while its key is trusted and its venue open.';
+REVOKE ALL ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean)
+  TO healthcode_app, healthcode_operator, healthcode_verifier;
+
+CREATE OR REPLACE FUNCTION @extschema@.venue_qr_svg(code text, ec_level text DEFAULT 'M', module_size integer DEFAULT 4)
+RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_venue_qr_svg'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.venue_qr_svg(text, text, integer) IS
+  'A venue code as an SVG QR symbol (22P02 for a text that is no venue code); ec_level L, M (default), Q or H; module_size in pixels (1-64).';
+
+CREATE OR REPLACE FUNCTION @extschema@.venue_qr_png(code text, ec_level text DEFAULT 'M', module_size integer DEFAULT 4)
+RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_venue_qr_png'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.venue_qr_png(text, text, integer) IS
+  'A venue code as a PNG QR symbol (22P02 for a text that is no venue code).';
 
 -- ---------------------------------------------------------------------------
 -- Consistency: recompute every status from the raw evidence and compare it
