@@ -65,7 +65,10 @@ encode_venue(text *t, hc_qr_level level, hc_qr *qr)
 	char		canonical[HC_VENUE_MAX_TEXT_LEN];
 	char		detail[HC_DETAIL_LEN];
 
-	if (hc_venue_parse_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), packed, detail, sizeof(detail)) != HC_OK)
+	hc_venue_code v;
+
+	if (hc_venue_parse_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), packed, detail, sizeof(detail)) != HC_OK ||
+		hc_venue_unpack(packed, HC_VENUE_LEN, &v, detail, sizeof(detail)) != HC_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("not a venue code"),

@@ -57,8 +57,10 @@ healthcode_sign_venue_code(PG_FUNCTION_ARGS)
 }
 
 /* The documented reasons, in the order they are checked: a venue code has
- * no expiry; it stands while its key is trusted (and, online, its venue
- * open). */
+ * no expiry of its own; it stands while its key is trusted and valid (a
+ * venue prints its code again when its region's key is rotated: a key's
+ * valid_until is the last instant anything it signed verifies) and, online,
+ * while its venue is open. */
 static const char *
 judge_venue(const hc_venue_code *v, const uint8_t *packed, TimestampTz at)
 {
@@ -75,6 +77,8 @@ judge_venue(const hc_venue_code *v, const uint8_t *packed, TimestampTz at)
 		return "key_revoked";
 	if (issued_at < key->valid_from - USECS_PER_SEC || issued_at > key->signing_until)
 		return "key_not_valid_at_issue";
+	if (at >= key->valid_until)
+		return "key_expired";
 	if (issued_at > at + (int64) hc_clock_skew_seconds * USECS_PER_SEC)
 		return "not_yet_valid";
 	return "ok";

@@ -88,21 +88,8 @@ AS $$
 DECLARE
   pid bigint := @extschema@._require_person(identifier);
 BEGIN
-  PERFORM @extschema@._require_region(declare_trip.place, 'place');
-  PERFORM @extschema@._require_finite(declare_trip.at, 'at');
-  -- (the travel trigger's own check, before a partition is made for the day)
-  PERFORM @extschema@._check_evidence_times('travel', 'at', declare_trip.at, declare_trip.at);
-  -- (every day kept, whatever the data, when the stay's is missing; a stay
-  -- before the first of them could change no colour and is not kept:
-  -- 80_retention.sql)
-  IF to_regclass(format('@extschema@.%I', 'travel_' || to_char(declare_trip.at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) IS NULL THEN
-    PERFORM @extschema@.create_travel_partitions();
-  END IF;
-  INSERT INTO @extschema@.travel (person_id, region, place, at, source)
-  SELECT p.id, p.region, declare_trip.place, declare_trip.at, 'declared'
-    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p
-   WHERE declare_trip.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
-  ON CONFLICT DO NOTHING;
+  -- (a stay a person makes known: 83_scans.sql)
+  PERFORM @extschema@._record_stay(pid, declare_trip.place, declare_trip.at, 'declared', NULL);
   RETURN QUERY SELECT * FROM @extschema@.status(pid);
 END $$;
 COMMENT ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) IS

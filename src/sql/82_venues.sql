@@ -48,6 +48,10 @@ DECLARE
   id bigint;
 BEGIN
   PERFORM @extschema@._require_region(create_venue.region);
+  IF @extschema@.division_rank(create_venue.region) <> 3 THEN
+    RAISE EXCEPTION 'a venue lies in a county-level division (330106), not in %', create_venue.region
+      USING ERRCODE = '22023';
+  END IF;
   PERFORM @extschema@._require_caller_scope(create_venue.region);
   IF create_venue.name IS NULL OR create_venue.kind IS NULL THEN
     RAISE EXCEPTION '% must not be NULL', CASE WHEN create_venue.name IS NULL THEN 'name' ELSE 'kind' END
@@ -129,7 +133,7 @@ RETURNS record
   AS 'MODULE_PATHNAME', 'healthcode_verify_venue_code'
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@._verify_venue_code(text, timestamptz) IS
-  'Internal: a venue code judged offline against the trust list: malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, not_yet_valid or ok.';
+  'Internal: a venue code judged offline against the trust list: malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired, not_yet_valid or ok.';
 
 CREATE FUNCTION @extschema@.venue_code(venue_id bigint) RETURNS text
 LANGUAGE plpgsql VOLATILE
@@ -142,8 +146,10 @@ BEGIN
   IF venue_id IS NULL THEN
     RAISE EXCEPTION 'venue_id must not be NULL' USING ERRCODE = '22004';
   END IF;
+  -- (locked: a venue closed meanwhile gets no code)
   SELECT * INTO v FROM @extschema@.venue x
-   WHERE x.id = venue_code.venue_id AND @extschema@._in_caller_scope(x.region);
+   WHERE x.id = venue_code.venue_id AND @extschema@._in_caller_scope(x.region)
+     FOR SHARE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
       USING ERRCODE = 'P0002';
@@ -192,7 +198,9 @@ BEGIN
       name := v.name;
       kind := v.kind;
       online_check := 'ok';
-      IF v.closed_at IS NOT NULL AND v.closed_at <= at THEN
+      -- (closed now, whatever at asks: when it closed is not printed at
+      -- its door, and an at of the caller's choosing would find it out)
+      IF v.closed_at IS NOT NULL THEN
         valid := false;
         reason := 'venue_closed';
         online_check := 'venue_closed';
@@ -201,7 +209,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) IS
-  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed at that time, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked). A venue code has no expiry: it stands while its key is trusted and its venue open.';
+  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked). A venue code has no expiry: it stands while its key is trusted and its venue open.';
 REVOKE ALL ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean)
   TO healthcode_app, healthcode_operator, healthcode_verifier;

@@ -48,14 +48,16 @@ GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO healthcode_admin;
 REVOKE ALL ON @extschema@.issuer_key_secret, @extschema@._dump_marker, @extschema@.holder_check FROM healthcode_admin;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.person, @extschema@.declaration, @extschema@.travel,
   @extschema@.test_result, @extschema@.vaccination, @extschema@.contact, @extschema@.checkin,
-  @extschema@.risk_area, @extschema@.policy, @extschema@.region_scope, @extschema@.arrival_rule
+  @extschema@.risk_area, @extschema@.policy, @extschema@.region_scope, @extschema@.arrival_rule,
+  @extschema@.venue_entry_rule
 TO healthcode_admin;
 GRANT INSERT ON @extschema@.manual_decision TO healthcode_admin;
 -- (a refused exchange row, once dealt with, may be cleared)
 GRANT DELETE ON @extschema@.exchange_reject TO healthcode_admin;
-GRANT USAGE ON SEQUENCE @extschema@.arrival_rule_id_seq TO healthcode_admin;
--- the national trust list is public, like the local one
-GRANT SELECT ON @extschema@.key_exchange, @extschema@.arrival_rule TO PUBLIC;
+GRANT USAGE ON SEQUENCE @extschema@.arrival_rule_id_seq, @extschema@.venue_entry_rule_id_seq TO healthcode_admin;
+-- the national trust list is public, like the local one; and the rules a
+-- checkpoint or a door applies
+GRANT SELECT ON @extschema@.key_exchange, @extschema@.arrival_rule, @extschema@.venue_entry_rule TO PUBLIC;
 
 -- Operators: the people of their regions (row-level security), through
 -- the tables and the functions; statuses and history are computed, so

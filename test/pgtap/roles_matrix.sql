@@ -51,7 +51,7 @@ INSERT INTO matrix_role VALUES
 CREATE TEMP TABLE exp_rel (grp text NOT NULL, rel text NOT NULL, privs text[] NOT NULL);
 -- PUBLIC: the trust lists (public keys), the arrival rules and the documented verify reasons
 INSERT INTO exp_rel VALUES ('public', 'trust_list', '{SELECT}'), ('public', 'verify_reason', '{SELECT}'), ('public', 'evidence_table', '{SELECT}'),
-                           ('public', 'key_exchange', '{SELECT}'), ('public', 'arrival_rule', '{SELECT}'),
+                           ('public', 'key_exchange', '{SELECT}'), ('public', 'arrival_rule', '{SELECT}'), ('public', 'venue_entry_rule', '{SELECT}'),
                            ('public', 'division_name', '{SELECT}');
 -- nobody but the owner: sealed secrets, the dump marker, the day partitions
 INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_dump_marker', '{}'),
@@ -73,7 +73,7 @@ INSERT INTO exp_rel VALUES ('public', 'holder_check', '{}');
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
-                    'risk_area', 'policy', 'region_scope', 'arrival_rule', 'division_name']) r;
+                    'risk_area', 'policy', 'region_scope', 'arrival_rule', 'division_name', 'venue_entry_rule']) r;
 INSERT INTO exp_rel VALUES ('admin', 'erasure', '{SELECT}');
 INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}'),
                            ('admin', 'consistency_finding', '{SELECT,DELETE}');
@@ -84,7 +84,7 @@ SELECT 'admin', r, '{SELECT}'
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
                     'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action', 'venue']) r;
-INSERT INTO exp_rel VALUES ('admin', 'arrival_rule_id_seq', '{USAGE}');
+INSERT INTO exp_rel VALUES ('admin', 'arrival_rule_id_seq', '{USAGE}'), ('admin', 'venue_entry_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
 -- (the personal tables' ids come from _next_id, opaque: their sequences are
 -- no one's, so that no role counts the rows it cannot see by them)
@@ -163,7 +163,7 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
   'verify_arrival', 'code_screen', 'itinerary', 'my_history', 'my_evidence', 'check_statuses', 'issue_batch',
-  'link_guardian', 'revoke_guardian', 'code_screen_for', 'issue_for_dependant', 'declare_for',
+  'link_guardian', 'revoke_guardian', 'code_screen_for', 'issue_for_dependant', 'declare_for', 'scan_venue',
   -- (an identity check: the procedure runs as its caller and calls its two steps)
   'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer', 'verify_venue_code']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
@@ -198,7 +198,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
   '_national_lookback_days', '_national_versions_from', '_national_kept_days', '_evidence_kept_from', '_policy_default',
-  '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_legacy_identifier', '_sign_venue_code', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
+  '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_legacy_identifier', '_sign_venue_code', '_record_stay', '_scan_venue', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
@@ -456,6 +456,7 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    -- consistency findings and the identity checks, which no role but
                    -- the owner and the admins reads
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer',
+                                         'venue_entry_rule',
                                          'red_push', 'exchange_reject', 'recalc_work', 'recalc_pending',
                                          'consistency_finding', 'holder_check')
                    AND EXISTS (SELECT 1 FROM pg_attribute a

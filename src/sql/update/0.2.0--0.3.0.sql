@@ -662,8 +662,43 @@ COMMENT ON COLUMN @extschema@.venue.closed_at IS 'When it was closed; NULL while
 COMMENT ON COLUMN @extschema@.venue.closed_by IS 'The role that closed it.';
 COMMENT ON COLUMN @extschema@.venue.close_reason IS 'Why.';
 
+-- ---- venue entry rules (83_scans.sql; grants as 99_privileges.sql gives them) ----
+CREATE TABLE @extschema@.venue_entry_rule (
+  id            bigserial PRIMARY KEY,
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  kind          text NOT NULL CONSTRAINT kind_is_known
+                CHECK (kind IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+                                'residential_community', 'restaurant', 'public_venue', 'other')),
+  demand        text NOT NULL CONSTRAINT demand_is_known CHECK (demand IN ('green', 'green_and_negative_test')),
+  negative_test_hours integer CONSTRAINT negative_test_hours_between_1_and_336 CHECK (negative_test_hours BETWEEN 1 AND 336),
+  description   text NOT NULL CONSTRAINT description_is_given CHECK (pg_catalog.length(description) > 0),
+  valid_from    timestamptz NOT NULL DEFAULT '-infinity'
+                CONSTRAINT valid_from_not_plus_infinity CHECK (valid_from < 'infinity'),
+  valid_until   timestamptz CONSTRAINT valid_until_is_finite CHECK (pg_catalog.isfinite(valid_until)),
+  CONSTRAINT hours_only_with_test CHECK ((demand = 'green_and_negative_test') = (negative_test_hours IS NOT NULL)),
+  CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
+  CONSTRAINT venue_entry_rule_natural_key UNIQUE (region, kind, valid_from)
+);
+COMMENT ON TABLE @extschema@.venue_entry_rule IS
+  'What a kind of venue asks of a visitor at its door, by the region it lies in: green, or green and a negative test within N hours; versioned by validity, like policy. The most specific region with a rule in force decides (then the latest-starting version); with none, green is enough. Public rules, written by the region''s operators.';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.id IS 'Rule id.';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.region IS 'The region whose venues it governs (covers those below it; 000000: every venue).';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.kind IS 'The kind of venue (venue.kind).';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.demand IS 'green, or green_and_negative_test.';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.negative_test_hours IS 'How recent the negative test must be (sampled).';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.description IS 'The rule as a door shows it.';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.valid_from IS 'When this version takes effect (-infinity: always).';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.valid_until IS 'When it stops; NULL: until a later version replaces it.';
+COMMENT ON SEQUENCE @extschema@.venue_entry_rule_id_seq IS 'Ids of venue entry rules.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_entry_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_entry_rule_id_seq', '');
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.venue_entry_rule TO healthcode_admin;
+GRANT USAGE ON SEQUENCE @extschema@.venue_entry_rule_id_seq TO healthcode_admin;
+GRANT SELECT ON @extschema@.venue_entry_rule TO PUBLIC;
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key screen_reasons set_node start_consistency_check status subscription_sql travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -2903,21 +2938,8 @@ AS $$
 DECLARE
   pid bigint := @extschema@._require_person(identifier);
 BEGIN
-  PERFORM @extschema@._require_region(declare_trip.place, 'place');
-  PERFORM @extschema@._require_finite(declare_trip.at, 'at');
-  -- (the travel trigger's own check, before a partition is made for the day)
-  PERFORM @extschema@._check_evidence_times('travel', 'at', declare_trip.at, declare_trip.at);
-  -- (every day kept, whatever the data, when the stay's is missing; a stay
-  -- before the first of them could change no colour and is not kept:
-  -- 80_retention.sql)
-  IF to_regclass(format('@extschema@.%I', 'travel_' || to_char(declare_trip.at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) IS NULL THEN
-    PERFORM @extschema@.create_travel_partitions();
-  END IF;
-  INSERT INTO @extschema@.travel (person_id, region, place, at, source)
-  SELECT p.id, p.region, declare_trip.place, declare_trip.at, 'declared'
-    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p
-   WHERE declare_trip.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
-  ON CONFLICT DO NOTHING;
+  -- (a stay a person makes known: 83_scans.sql)
+  PERFORM @extschema@._record_stay(pid, declare_trip.place, declare_trip.at, 'declared', NULL);
   RETURN QUERY SELECT * FROM @extschema@.status(pid);
 END $$;
 COMMENT ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) IS
@@ -4216,6 +4238,10 @@ DECLARE
   id bigint;
 BEGIN
   PERFORM @extschema@._require_region(create_venue.region);
+  IF @extschema@.division_rank(create_venue.region) <> 3 THEN
+    RAISE EXCEPTION 'a venue lies in a county-level division (330106), not in %', create_venue.region
+      USING ERRCODE = '22023';
+  END IF;
   PERFORM @extschema@._require_caller_scope(create_venue.region);
   IF create_venue.name IS NULL OR create_venue.kind IS NULL THEN
     RAISE EXCEPTION '% must not be NULL', CASE WHEN create_venue.name IS NULL THEN 'name' ELSE 'kind' END
@@ -4297,7 +4323,7 @@ RETURNS record
   AS 'MODULE_PATHNAME', 'healthcode_verify_venue_code'
   LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@._verify_venue_code(text, timestamptz) IS
-  'Internal: a venue code judged offline against the trust list: malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, not_yet_valid or ok.';
+  'Internal: a venue code judged offline against the trust list: malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired, not_yet_valid or ok.';
 
 CREATE OR REPLACE FUNCTION @extschema@.venue_code(venue_id bigint) RETURNS text
 LANGUAGE plpgsql VOLATILE
@@ -4310,8 +4336,10 @@ BEGIN
   IF venue_id IS NULL THEN
     RAISE EXCEPTION 'venue_id must not be NULL' USING ERRCODE = '22004';
   END IF;
+  -- (locked: a venue closed meanwhile gets no code)
   SELECT * INTO v FROM @extschema@.venue x
-   WHERE x.id = venue_code.venue_id AND @extschema@._in_caller_scope(x.region);
+   WHERE x.id = venue_code.venue_id AND @extschema@._in_caller_scope(x.region)
+     FOR SHARE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
       USING ERRCODE = 'P0002';
@@ -4360,7 +4388,9 @@ BEGIN
       name := v.name;
       kind := v.kind;
       online_check := 'ok';
-      IF v.closed_at IS NOT NULL AND v.closed_at <= at THEN
+      -- (closed now, whatever at asks: when it closed is not printed at
+      -- its door, and an at of the caller's choosing would find it out)
+      IF v.closed_at IS NOT NULL THEN
         valid := false;
         reason := 'venue_closed';
         online_check := 'venue_closed';
@@ -4369,7 +4399,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) IS
-  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed at that time, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked). A venue code has no expiry: it stands while its key is trusted and its venue open.';
+  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked). A venue code has no expiry: it stands while its key is trusted and its venue open.';
 REVOKE ALL ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean)
   TO healthcode_app, healthcode_operator, healthcode_verifier;
@@ -4387,6 +4417,137 @@ RETURNS bytea
   LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.venue_qr_png(text, text, integer) IS
   'A venue code as a PNG QR symbol (22P02 for a text that is no venue code).';
+
+-- A stay a person makes known themselves (a declared trip, a venue scan):
+-- its time checked as the travel trigger checks it, its day's partition
+-- made, and nothing kept before the first day kept (80_retention.sql). The
+-- person is locked as imports lock them. True when a row was written.
+CREATE OR REPLACE FUNCTION @extschema@._record_stay(person_id bigint, place text, at timestamptz, source text, venue text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer;
+BEGIN
+  PERFORM @extschema@._require_region(place, 'place');
+  PERFORM @extschema@._require_finite(at, 'at');
+  -- (the travel trigger's own check, before a partition is made for the day)
+  PERFORM @extschema@._check_evidence_times('travel', 'at', at, at);
+  IF to_regclass(format('@extschema@.%I', 'travel_' || to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) IS NULL THEN
+    PERFORM @extschema@.create_travel_partitions();
+  END IF;
+  INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
+  SELECT p.id, p.region, _record_stay.place, _record_stay.at, _record_stay.source, _record_stay.venue
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = _record_stay.person_id FOR KEY SHARE) p
+   WHERE _record_stay.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
+  ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n > 0;
+END $$;
+COMMENT ON FUNCTION @extschema@._record_stay(bigint, text, timestamptz, text, text) IS
+  'Internal: records a stay a person makes known (declare_trip, scan_venue) through the travel evidence path; true when a row was written.';
+REVOKE ALL ON FUNCTION @extschema@._record_stay(bigint, text, timestamptz, text, text) FROM PUBLIC;
+
+-- One scan of a person the caller may act for.
+CREATE OR REPLACE FUNCTION @extschema@._scan_venue(person_id bigint, code text, at timestamptz,
+    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
+    OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t timestamptz := COALESCE(_scan_venue.at, now());
+  v record;
+  r @extschema@.venue_entry_rule;
+  s @extschema@.status_report;
+  last_negative timestamptz;
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  SELECT * INTO v FROM @extschema@.verify_venue_code(code, t, true) x;
+  IF NOT v.valid THEN
+    -- (a code that is not a venue's, or a closed venue: no stay, no entry)
+    admit := false;
+    reason := v.reason;
+    recorded := false;
+    RETURN;
+  END IF;
+  IF v.online_check <> 'ok' THEN
+    -- (a venue this node does not know: its region's node records its scans)
+    admit := false;
+    reason := 'venue_unknown_here';
+    recorded := false;
+    RETURN;
+  END IF;
+  venue_id := v.venue_id;
+  venue_name := v.name;
+  venue_kind := v.kind;
+  -- the same person, venue and minute: one stay (one scan at a time a person)
+  PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.scan_venue ' || _scan_venue.person_id, 0));
+  IF EXISTS (SELECT 1 FROM @extschema@.travel x
+              WHERE x.person_id = _scan_venue.person_id AND x.source = 'venue_scan'
+                AND x.venue = v.venue_id::text
+                AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
+    recorded := false;
+  ELSE
+    recorded := @extschema@._record_stay(_scan_venue.person_id, v.region, t, 'venue_scan', v.venue_id::text);
+  END IF;
+  -- (after the stay: a venue in a risk area turns the visitor at once)
+  SELECT * INTO s FROM @extschema@.status(_scan_venue.person_id, t);
+  colour := s.colour;
+  display_name := (SELECT p.display_name FROM @extschema@.person p WHERE p.id = _scan_venue.person_id);
+  SELECT * INTO r FROM @extschema@.venue_entry_rule e
+   WHERE @extschema@.division_covers(e.region, v.region) AND e.kind = v.kind
+     AND e.valid_from <= t AND (e.valid_until IS NULL OR t < e.valid_until)
+   ORDER BY @extschema@.division_rank(e.region) DESC, e.valid_from DESC
+   LIMIT 1;
+  rule := COALESCE(r.description, 'no entry rule: a green code');
+  IF s.colour IS DISTINCT FROM 'green' THEN
+    admit := false;
+    reason := 'not_green';
+  ELSIF r.demand = 'green_and_negative_test' THEN
+    last_negative := (@extschema@._person_health_facts(_scan_venue.person_id, t)).last_negative_at;
+    admit := COALESCE(last_negative BETWEEN t - make_interval(hours => r.negative_test_hours) AND t, false);
+    reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
+  ELSE
+    admit := true;
+    reason := 'ok';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._scan_venue(bigint, text, timestamptz) IS
+  'Internal: one venue scan of a person the caller may act for (scan_venue).';
+REVOKE ALL ON FUNCTION @extschema@._scan_venue(bigint, text, timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.scan_venue(identifier text, code text, at timestamptz DEFAULT pg_catalog.now(),
+    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
+    OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT * FROM @extschema@._scan_venue(@extschema@._require_person(scan_venue.identifier), scan_venue.code, scan_venue.at);
+END;
+COMMENT ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) IS
+  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, venue_unknown_here, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). P0002 for a person not of the caller''s regions.';
+REVOKE ALL ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.scan_venue(person_id bigint, code text, at timestamptz DEFAULT pg_catalog.now(),
+    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
+    OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT * FROM @extschema@._scan_venue((@extschema@._require_person_id(scan_venue.person_id)).id, scan_venue.code,
+                                        scan_venue.at);
+END;
+COMMENT ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) IS
+  'scan_venue by person id.';
+REVOKE ALL ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) TO healthcode_app, healthcode_operator;
 
 -- ---------------------------------------------------------------------------
 -- Consistency: recompute every status from the raw evidence and compare it

@@ -1,0 +1,170 @@
+-- ---------------------------------------------------------------------------
+-- Scans (扫场所码, issue 15, point 2): a visitor's app scans the code at a
+-- venue's door; the stay is recorded through the same evidence path as any
+-- stay (travel, source venue_scan, the venue's id in venue), so the
+-- triggers recalculate as usual; the door keeper sees the visitor's colour,
+-- masked name, and whether the venue's kind lets them in (entry rules as
+-- data: a school or hospital may ask green and a negative test within N
+-- hours).
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.venue_entry_rule (
+  id            bigserial PRIMARY KEY,
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  kind          text NOT NULL CONSTRAINT kind_is_known
+                CHECK (kind IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+                                'residential_community', 'restaurant', 'public_venue', 'other')),
+  demand        text NOT NULL CONSTRAINT demand_is_known CHECK (demand IN ('green', 'green_and_negative_test')),
+  negative_test_hours integer CONSTRAINT negative_test_hours_between_1_and_336 CHECK (negative_test_hours BETWEEN 1 AND 336),
+  description   text NOT NULL CONSTRAINT description_is_given CHECK (pg_catalog.length(description) > 0),
+  valid_from    timestamptz NOT NULL DEFAULT '-infinity'
+                CONSTRAINT valid_from_not_plus_infinity CHECK (valid_from < 'infinity'),
+  valid_until   timestamptz CONSTRAINT valid_until_is_finite CHECK (pg_catalog.isfinite(valid_until)),
+  CONSTRAINT hours_only_with_test CHECK ((demand = 'green_and_negative_test') = (negative_test_hours IS NOT NULL)),
+  CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
+  CONSTRAINT venue_entry_rule_natural_key UNIQUE (region, kind, valid_from)
+);
+COMMENT ON TABLE @extschema@.venue_entry_rule IS
+  'What a kind of venue asks of a visitor at its door, by the region it lies in: green, or green and a negative test within N hours; versioned by validity, like policy. The most specific region with a rule in force decides (then the latest-starting version); with none, green is enough. Public rules, written by the region''s operators.';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.id IS 'Rule id.';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.region IS 'The region whose venues it governs (covers those below it; 000000: every venue).';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.kind IS 'The kind of venue (venue.kind).';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.demand IS 'green, or green_and_negative_test.';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.negative_test_hours IS 'How recent the negative test must be (sampled).';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.description IS 'The rule as a door shows it.';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.valid_from IS 'When this version takes effect (-infinity: always).';
+COMMENT ON COLUMN @extschema@.venue_entry_rule.valid_until IS 'When it stops; NULL: until a later version replaces it.';
+COMMENT ON SEQUENCE @extschema@.venue_entry_rule_id_seq IS 'Ids of venue entry rules.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_entry_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_entry_rule_id_seq', '');
+
+-- A stay a person makes known themselves (a declared trip, a venue scan):
+-- its time checked as the travel trigger checks it, its day's partition
+-- made, and nothing kept before the first day kept (80_retention.sql). The
+-- person is locked as imports lock them. True when a row was written.
+CREATE FUNCTION @extschema@._record_stay(person_id bigint, place text, at timestamptz, source text, venue text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer;
+BEGIN
+  PERFORM @extschema@._require_region(place, 'place');
+  PERFORM @extschema@._require_finite(at, 'at');
+  -- (the travel trigger's own check, before a partition is made for the day)
+  PERFORM @extschema@._check_evidence_times('travel', 'at', at, at);
+  IF to_regclass(format('@extschema@.%I', 'travel_' || to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) IS NULL THEN
+    PERFORM @extschema@.create_travel_partitions();
+  END IF;
+  INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
+  SELECT p.id, p.region, _record_stay.place, _record_stay.at, _record_stay.source, _record_stay.venue
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = _record_stay.person_id FOR KEY SHARE) p
+   WHERE _record_stay.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
+  ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n > 0;
+END $$;
+COMMENT ON FUNCTION @extschema@._record_stay(bigint, text, timestamptz, text, text) IS
+  'Internal: records a stay a person makes known (declare_trip, scan_venue) through the travel evidence path; true when a row was written.';
+REVOKE ALL ON FUNCTION @extschema@._record_stay(bigint, text, timestamptz, text, text) FROM PUBLIC;
+
+-- One scan of a person the caller may act for.
+CREATE FUNCTION @extschema@._scan_venue(person_id bigint, code text, at timestamptz,
+    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
+    OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t timestamptz := COALESCE(_scan_venue.at, now());
+  v record;
+  r @extschema@.venue_entry_rule;
+  s @extschema@.status_report;
+  last_negative timestamptz;
+BEGIN
+  IF code IS NULL THEN
+    RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  SELECT * INTO v FROM @extschema@.verify_venue_code(code, t, true) x;
+  IF NOT v.valid THEN
+    -- (a code that is not a venue's, or a closed venue: no stay, no entry)
+    admit := false;
+    reason := v.reason;
+    recorded := false;
+    RETURN;
+  END IF;
+  IF v.online_check <> 'ok' THEN
+    -- (a venue this node does not know: its region's node records its scans)
+    admit := false;
+    reason := 'venue_unknown_here';
+    recorded := false;
+    RETURN;
+  END IF;
+  venue_id := v.venue_id;
+  venue_name := v.name;
+  venue_kind := v.kind;
+  -- the same person, venue and minute: one stay (one scan at a time a person)
+  PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.scan_venue ' || _scan_venue.person_id, 0));
+  IF EXISTS (SELECT 1 FROM @extschema@.travel x
+              WHERE x.person_id = _scan_venue.person_id AND x.source = 'venue_scan'
+                AND x.venue = v.venue_id::text
+                AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
+    recorded := false;
+  ELSE
+    recorded := @extschema@._record_stay(_scan_venue.person_id, v.region, t, 'venue_scan', v.venue_id::text);
+  END IF;
+  -- (after the stay: a venue in a risk area turns the visitor at once)
+  SELECT * INTO s FROM @extschema@.status(_scan_venue.person_id, t);
+  colour := s.colour;
+  display_name := (SELECT p.display_name FROM @extschema@.person p WHERE p.id = _scan_venue.person_id);
+  SELECT * INTO r FROM @extschema@.venue_entry_rule e
+   WHERE @extschema@.division_covers(e.region, v.region) AND e.kind = v.kind
+     AND e.valid_from <= t AND (e.valid_until IS NULL OR t < e.valid_until)
+   ORDER BY @extschema@.division_rank(e.region) DESC, e.valid_from DESC
+   LIMIT 1;
+  rule := COALESCE(r.description, 'no entry rule: a green code');
+  IF s.colour IS DISTINCT FROM 'green' THEN
+    admit := false;
+    reason := 'not_green';
+  ELSIF r.demand = 'green_and_negative_test' THEN
+    last_negative := (@extschema@._person_health_facts(_scan_venue.person_id, t)).last_negative_at;
+    admit := COALESCE(last_negative BETWEEN t - make_interval(hours => r.negative_test_hours) AND t, false);
+    reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
+  ELSE
+    admit := true;
+    reason := 'ok';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._scan_venue(bigint, text, timestamptz) IS
+  'Internal: one venue scan of a person the caller may act for (scan_venue).';
+REVOKE ALL ON FUNCTION @extschema@._scan_venue(bigint, text, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.scan_venue(identifier text, code text, at timestamptz DEFAULT pg_catalog.now(),
+    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
+    OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT * FROM @extschema@._scan_venue(@extschema@._require_person(scan_venue.identifier), scan_venue.code, scan_venue.at);
+END;
+COMMENT ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) IS
+  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, venue_unknown_here, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). P0002 for a person not of the caller''s regions.';
+REVOKE ALL ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) TO healthcode_app, healthcode_operator;
+
+CREATE FUNCTION @extschema@.scan_venue(person_id bigint, code text, at timestamptz DEFAULT pg_catalog.now(),
+    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
+    OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
+LANGUAGE sql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT * FROM @extschema@._scan_venue((@extschema@._require_person_id(scan_venue.person_id)).id, scan_venue.code,
+                                        scan_venue.at);
+END;
+COMMENT ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) IS
+  'scan_venue by person id.';
+REVOKE ALL ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) TO healthcode_app, healthcode_operator;
