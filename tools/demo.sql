@@ -144,6 +144,25 @@ CALL checkpoint_verify_holder(:'son_code', '330106194001015676', '330106');
 SELECT * FROM identifier_check('330106198001011234');
 
 \echo
+\echo '== 7d. A venue code (场所码): a supermarket prints its code once; a visitor''s app scans it'
+-- (in a Hangzhou district no risk area covers now, so that a scan there changes no colour)
+SELECT d AS demo_district FROM unnest(ARRAY['330102', '330105', '330110', '330106']) d
+ WHERE NOT EXISTS (SELECT 1 FROM risk_area r WHERE division_covers(r.division, d) AND r.level <> 'low'
+                      AND r.effective_from <= now() AND (r.effective_until IS NULL OR r.effective_until > now()))
+ LIMIT 1 \gset
+SELECT create_venue(:'demo_district', '西湖银泰', 'supermarket', '延安路 98 号') AS demo_venue \gset
+SELECT create_venue(:'demo_district', '浙大一院', 'hospital') AS demo_hospital \gset
+INSERT INTO venue_entry_rule (region, kind, demand, negative_test_hours, description)
+VALUES ('330000', 'hospital', 'green_and_negative_test', 48, '凭绿码及48小时核酸阴性证明进入 / green code and a negative test within 48 h');
+SELECT venue_code(:demo_venue) AS demo_venue_code \gset
+SELECT left(:'demo_venue_code', 24) || '...' AS venue_code, valid, name, kind, reason
+  FROM verify_venue_code(:'demo_venue_code');
+SELECT person_id AS demo_visitor FROM current_status WHERE colour = 'green' ORDER BY person_id LIMIT 1 \gset
+\echo 'What the door keeper sees (the stay is recorded as any stay; the hospital asks for a recent test):'
+SELECT admit, reason, colour, venue_name, rule FROM scan_venue(:demo_visitor, :'demo_venue_code');
+SELECT admit, reason, colour, venue_name, rule FROM scan_venue(:demo_visitor, venue_code(:demo_hospital));
+
+\echo
 \echo '== 8. Tampering, rotation and revocation'
 \echo 'Person 1''s code with its colour byte changed:'
 SELECT colour(code) AS signed_colour, colour(forged) AS forged_colour, (verify(forged)).reason
