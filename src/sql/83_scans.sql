@@ -168,3 +168,42 @@ COMMENT ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) IS
   'scan_venue by person id.';
 REVOKE ALL ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) TO healthcode_app, healthcode_operator;
+
+-- Scans in bulk, as a venue's own system sends them: each record a person
+-- (person_id or identifier), a venue (its id) and a time. Checked and
+-- written as every import is (72_imports.sql); a venue unknown in the
+-- caller's regions, or closed before the scan, refuses the batch naming the
+-- record; once for the same person, venue and minute.
+CREATE FUNCTION @extschema@.import_scans(records json) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN @extschema@._import_with_people(records, 'scan',
+    '{person_id,identifier,venue,at}',
+    '{id,identifier,id!,evidence_time!}',
+    'venue bigint, at timestamptz',
+    $q$INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
+       SELECT DISTINCT ON (r.pid, v.id, date_trunc('minute', r.at)) r.pid, p.region, v.region, r.at, 'venue_scan', v.id::text
+         FROM recs r JOIN people p ON p.id = r.pid JOIN @extschema@.venue v ON v.id = r.venue
+        WHERE $ok AND r.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
+          AND NOT EXISTS (SELECT FROM @extschema@.travel x
+                           WHERE x.person_id = r.pid AND x.source = 'venue_scan' AND x.venue = v.id::text
+                             AND x.at >= date_trunc('minute', r.at) AND x.at < date_trunc('minute', r.at) + interval '1 minute')
+        ORDER BY r.pid, v.id, date_trunc('minute', r.at), r.at
+       ON CONFLICT DO NOTHING$q$,
+    checks => format(
+      $q$SELECT r.ord, NULL::bigint,
+                format('field "venue": no venue %%s open at the scan in the regions the caller acts for', r.venue)
+           FROM recs r
+          WHERE NOT EXISTS (SELECT FROM @extschema@.venue v
+                             WHERE v.id = r.venue AND (v.closed_at IS NULL OR v.closed_at > r.at)
+                               AND %L::@extschema@.division_multirange @> (v.region COLLATE "C"))
+          ORDER BY r.ord LIMIT 1$q$, @extschema@.my_region_scope()),
+    prepare => $q$SELECT @extschema@.create_travel_partitions() WHERE $1 IS NOT NULL$q$);
+END $$;
+COMMENT ON FUNCTION @extschema@.import_scans(json) IS
+  'Imports venue scans from a venue''s system: [{"person_id" or "identifier", "venue" (a venue id of the caller''s regions, open at the scan), "at"}], each a venue_scan stay in the venue''s district (once for the same person, venue and minute); a record naming an unknown or closed venue, or a person outside the caller''s regions, refuses the batch. Returns how many stays were new.';
+REVOKE ALL ON FUNCTION @extschema@.import_scans(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_scans(json) TO healthcode_app, healthcode_operator;

@@ -163,7 +163,7 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'request_correction', 'import_travel', 'import_test_results', 'import_vaccinations', 'import_contacts',
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
   'verify_arrival', 'code_screen', 'itinerary', 'my_history', 'my_evidence', 'check_statuses', 'issue_batch',
-  'link_guardian', 'revoke_guardian', 'code_screen_for', 'issue_for_dependant', 'declare_for', 'scan_venue',
+  'link_guardian', 'revoke_guardian', 'code_screen_for', 'issue_for_dependant', 'declare_for', 'scan_venue', 'import_scans',
   -- (an identity check: the procedure runs as its caller and calls its two steps)
   'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer', 'verify_venue_code']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');

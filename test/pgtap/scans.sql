@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(16);
+SELECT plan(21);
 
 SELECT create_key('330000') IS NOT NULL AS k \gset
 SELECT person_id AS p FROM declare('330106199001014326', '330106', '张三丰', '{}', 36.6) \gset
@@ -56,6 +56,25 @@ SELECT close_venue(:v_school, '停课') IS NULL AS closed \gset
 SELECT is((SELECT (admit, reason, recorded)::text FROM scan_venue('330106199001014326', :'school')), '(f,venue_closed,f)',
           'a closed venue''s code: refused, nothing recorded');
 SELECT is((SELECT count(*) FROM travel) - :all_before, 0::bigint, 'no stay written by either');
+
+-- in bulk, from a venue's system
+SELECT count(*) AS before_bulk FROM travel WHERE source = 'venue_scan' \gset
+SELECT is(import_scans(json_build_array(
+            json_build_object('identifier', '330106199001014326', 'venue', :v_shop, 'at', now() - interval '3 hours'),
+            json_build_object('identifier', '330106199001014326', 'venue', :v_shop, 'at', now() - interval '3 hours' + interval '10 seconds'),
+            json_build_object('person_id', :p2, 'venue', :v_shop, 'at', now() - interval '3 hours'))), 2,
+          'a batch of scans: one stay a person, venue and minute');
+SELECT is((SELECT count(*) FROM travel WHERE source = 'venue_scan' AND venue = :'v_shop' AND at < now() - interval '2 hours'),
+          2::bigint, 'written as venue_scan stays naming the venue');
+SELECT is(import_scans(json_build_array(json_build_object('person_id', :p, 'venue', :v_shop, 'at', now() - interval '3 hours'))), 0,
+          'the same scan again: nothing new');
+SELECT throws_ok(format($$SELECT import_scans('[{"person_id": %s, "venue": %s, "at": "%s"}, {"person_id": %s, "venue": 4611686018427387905, "at": "%s"}]')$$,
+                        :p, :v_shop, now() - interval '4 hours', :p, now() - interval '4 hours'),
+                 '22023', 'scan import: record 2: field "venue": no venue 4611686018427387905 open at the scan in the regions the caller acts for',
+                 'an unknown venue refuses the batch, naming the record and field');
+SELECT is(pg_temp.state_as('regress_hc_op_bj', format($$SELECT import_scans('[{"person_id": %s, "venue": %s, "at": "%s"}]')$$,
+                           :p, :v_shop, now() - interval '5 hours')), 'P0002',
+          'an operator of Beijing imports no scans of Hangzhou''s people or venues');
 
 -- roles
 SELECT is(pg_temp.state_as('regress_hc_app_zj', format($$SELECT * FROM scan_venue('330106199001014326', %L)$$, :'shop')), 'ok',
