@@ -190,6 +190,11 @@ size_t		hc_pack(const hc_code *code, uint8_t out[HC_MAX_LEN]);
 /* Text form: prefix + base45. out must hold HC_MAX_TEXT_LEN; NUL-terminated.
  * Returns the length written. */
 size_t		hc_format_text(const uint8_t *buf, size_t len, char *out);
+/* The same for any of the text forms (a 4-character prefix, then base45):
+ * personal codes' and venue codes' (what names the kind in a message). */
+size_t		hc_prefixed_text(const char *prefix, const uint8_t *buf, size_t len, char *out);
+hc_status	hc_parse_prefixed(const char *prefix, const char *what, const char *text, size_t text_len,
+							  uint8_t *buf, size_t buf_cap, size_t *buf_len, char *detail, size_t detail_len);
 /* Parses the text form into raw bytes (then hc_unpack validates them). */
 hc_status	hc_parse_text(const char *text, size_t text_len, uint8_t *buf,
 						  size_t buf_cap, size_t *buf_len,

@@ -420,25 +420,39 @@ hc_pack(const hc_code *c, uint8_t out[HC_MAX_LEN])
 }
 
 size_t
-hc_format_text(const uint8_t *buf, size_t len, char *out)
+hc_prefixed_text(const char *prefix, const uint8_t *buf, size_t len, char *out)
 {
 	size_t		n = hc_base45_encoded_len(len);
 
-	memcpy(out, HC_PREFIX, HC_PREFIX_LEN);
+	memcpy(out, prefix, HC_PREFIX_LEN);
 	hc_base45_encode(buf, len, out + HC_PREFIX_LEN);
 	out[HC_PREFIX_LEN + n] = '\0';
 	return HC_PREFIX_LEN + n;
 }
 
 hc_status
-hc_parse_text(const char *text, size_t text_len, uint8_t *buf, size_t buf_cap,
-			  size_t *buf_len, char *detail, size_t detail_len)
+hc_parse_prefixed(const char *prefix, const char *what, const char *text, size_t text_len,
+				  uint8_t *buf, size_t buf_cap, size_t *buf_len, char *detail, size_t detail_len)
 {
-	if (text_len < HC_PREFIX_LEN || memcmp(text, HC_PREFIX, HC_PREFIX_LEN) != 0)
+	if (text_len < HC_PREFIX_LEN || memcmp(text, prefix, HC_PREFIX_LEN) != 0)
 	{
-		hc_set_detail(detail, detail_len, "A health code starts with \"%s\".", HC_PREFIX);
+		hc_set_detail(detail, detail_len, "A %s starts with \"%s\".", what, prefix);
 		return HC_ERR_PREFIX;
 	}
 	return hc_base45_decode(text + HC_PREFIX_LEN, text_len - HC_PREFIX_LEN,
 							buf, buf_cap, buf_len, detail, detail_len);
+}
+
+size_t
+hc_format_text(const uint8_t *buf, size_t len, char *out)
+{
+	return hc_prefixed_text(HC_PREFIX, buf, len, out);
+}
+
+hc_status
+hc_parse_text(const char *text, size_t text_len, uint8_t *buf, size_t buf_cap,
+			  size_t *buf_len, char *detail, size_t detail_len)
+{
+	return hc_parse_prefixed(HC_PREFIX, "health code", text, text_len, buf, buf_cap, buf_len,
+							 detail, detail_len);
 }

@@ -88,12 +88,7 @@ hc_venue_signature_valid(const uint8_t *buf, size_t len, const uint8_t pk[HC_PUB
 size_t
 hc_venue_format_text(const uint8_t buf[HC_VENUE_LEN], char *out)
 {
-	size_t		n = hc_base45_encoded_len(HC_VENUE_LEN);
-
-	memcpy(out, HC_VENUE_PREFIX, HC_PREFIX_LEN);
-	hc_base45_encode(buf, HC_VENUE_LEN, out + HC_PREFIX_LEN);
-	out[HC_PREFIX_LEN + n] = '\0';
-	return HC_PREFIX_LEN + n;
+	return hc_prefixed_text(HC_VENUE_PREFIX, buf, HC_VENUE_LEN, out);
 }
 
 hc_status
@@ -103,13 +98,8 @@ hc_venue_parse_text(const char *text, size_t text_len, uint8_t buf[HC_VENUE_LEN]
 	size_t		len = 0;
 	hc_status	st;
 
-	if (text_len < HC_PREFIX_LEN || memcmp(text, HC_VENUE_PREFIX, HC_PREFIX_LEN) != 0)
-	{
-		hc_set_detail(detail, detail_len, "A venue code starts with \"%s\".", HC_VENUE_PREFIX);
-		return HC_ERR_PREFIX;
-	}
-	st = hc_base45_decode(text + HC_PREFIX_LEN, text_len - HC_PREFIX_LEN, tmp, sizeof(tmp), &len,
-						  detail, detail_len);
+	st = hc_parse_prefixed(HC_VENUE_PREFIX, "venue code", text, text_len, tmp, sizeof(tmp), &len,
+						   detail, detail_len);
 	if (st != HC_OK)
 		return st;
 	if (len != HC_VENUE_LEN)

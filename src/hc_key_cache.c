@@ -291,6 +291,20 @@ hc_trust_ensure(void)
 		load_trust_keys();
 }
 
+const char *
+hc_trust_key_times(const TrustKey *key, TimestampTz issued_at, TimestampTz at)
+{
+	/* signing_until keeps a rotated-out key from vouching for new codes;
+	 * one second of slack for the whole-second issued_at */
+	if (issued_at < key->valid_from - USECS_PER_SEC || issued_at > key->signing_until)
+		return "key_not_valid_at_issue";
+	if (at >= key->valid_until)
+		return "key_expired";
+	if (issued_at > at + (int64) hc_clock_skew_seconds * USECS_PER_SEC)
+		return "not_yet_valid";
+	return NULL;
+}
+
 const TrustKey *
 hc_trust_find(const uint8_t key_id[HC_KEY_ID_LEN])
 {

@@ -5,6 +5,7 @@
  *   hc_key_cache.c    the backend's caches of the trust list and of the
  *                     unsealed signing keys, and their invalidation;
  *   hc_sign_pg.c      issuer key creation, issue() and verify();
+ *   hc_venue_pg.c     signing and verifying venue codes;
  *   hc_pseudonym_pg.c pseudonym() and national_pseudonym().
  * What the rest of the module calls is in hc_pg.h.
  */
@@ -55,6 +56,10 @@ extern void hc_trust_ensure(void);
 extern const TrustKey *hc_trust_find(const uint8_t key_id[HC_KEY_ID_LEN]);
 extern const TrustKey *hc_trust_signing_key(uint32_t region, TimestampTz now);
 extern const Signer *hc_signer_get(const TrustKey *key);
+/* What a key's times say of something it signed at issued_at, judged at
+ * at, in verify()'s order: key_not_valid_at_issue, key_expired,
+ * not_yet_valid; NULL when they allow it (personal and venue codes alike). */
+extern const char *hc_trust_key_times(const TrustKey *key, TimestampTz issued_at, TimestampTz at);
 
 /* hc_pseudonym_pg.c */
 extern void hc_pseudonym_keys_wipe(void);

@@ -193,6 +193,7 @@ judge(const hc_code *code, const uint8_t *packed, size_t len, TimestampTz at)
 	const TrustKey *key = hc_trust_find(code->key_id);
 	TimestampTz issued_at = hc_unix_to_timestamptz(code->issued_at);
 	TimestampTz expires_at = hc_unix_to_timestamptz(code->expires_at);
+	const char *reason;
 
 	if (key == NULL)
 		return "unknown_key";
@@ -205,14 +206,8 @@ judge(const hc_code *code, const uint8_t *packed, size_t len, TimestampTz at)
 	/* a code, or its subject's codes, revoked (revocation lists) */
 	if (hc_revoked(code, packed, len))
 		return "revoked";
-	/* signing_until keeps a rotated-out key from vouching for new codes;
-	 * one second of slack for the whole-second issued_at */
-	if (issued_at < key->valid_from - USECS_PER_SEC || issued_at > key->signing_until)
-		return "key_not_valid_at_issue";
-	if (at >= key->valid_until)
-		return "key_expired";
-	if (issued_at > at + (int64) hc_clock_skew_seconds * USECS_PER_SEC)
-		return "not_yet_valid";
+	if ((reason = hc_trust_key_times(key, issued_at, at)) != NULL)
+		return reason;
 	if (at >= expires_at)
 		return "expired";
 	return "ok";

@@ -66,6 +66,7 @@ judge_venue(const hc_venue_code *v, const uint8_t *packed, TimestampTz at)
 {
 	const TrustKey *key = hc_trust_find(v->key_id);
 	TimestampTz issued_at = hc_unix_to_timestamptz(v->issued_at);
+	const char *reason;
 
 	if (key == NULL)
 		return "unknown_key";
@@ -75,13 +76,8 @@ judge_venue(const hc_venue_code *v, const uint8_t *packed, TimestampTz at)
 		return "region_mismatch";
 	if (key->state == KEY_REVOKED)
 		return "key_revoked";
-	if (issued_at < key->valid_from - USECS_PER_SEC || issued_at > key->signing_until)
-		return "key_not_valid_at_issue";
-	if (at >= key->valid_until)
-		return "key_expired";
-	if (issued_at > at + (int64) hc_clock_skew_seconds * USECS_PER_SEC)
-		return "not_yet_valid";
-	return "ok";
+	reason = hc_trust_key_times(key, issued_at, at);
+	return reason ? reason : "ok";
 }
 
 #define VENUE_VERIFY_COLUMNS 6
