@@ -7,14 +7,22 @@
 -- of its regions only, and venue ids are opaque.
 -- ---------------------------------------------------------------------------
 
+-- The kinds of venue, in one place: the tables' checks and create_venue's
+-- message read them.
+CREATE FUNCTION @extschema@._venue_kinds() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+             'residential_community', 'restaurant', 'public_venue', 'other'];
+COMMENT ON FUNCTION @extschema@._venue_kinds() IS
+  'Internal: the kinds of venue (venue.kind, venue_entry_rule.kind).';
+
 CREATE TABLE @extschema@.venue (
   id            bigserial PRIMARY KEY,
   region        text NOT NULL CONSTRAINT region_is_division_code
                 CHECK (@extschema@.division_code_valid(region) AND region <> '000000'),
   name          text NOT NULL CONSTRAINT name_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
   kind          text NOT NULL CONSTRAINT kind_is_known
-                CHECK (kind IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
-                                'residential_community', 'restaurant', 'public_venue', 'other')),
+                CHECK (kind = ANY (@extschema@._venue_kinds())),
   address       text CONSTRAINT address_is_short CHECK (pg_catalog.length(address) <= 500),
   created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
   created_by    text NOT NULL,
@@ -37,6 +45,31 @@ COMMENT ON COLUMN @extschema@.venue.created_by IS 'The role that registered it.'
 COMMENT ON COLUMN @extschema@.venue.closed_at IS 'When it was closed; NULL while open.';
 COMMENT ON COLUMN @extschema@.venue.closed_by IS 'The role that closed it.';
 COMMENT ON COLUMN @extschema@.venue.close_reason IS 'Why.';
+
+-- A venue of the caller's regions, locked (as a change of it locks it),
+-- else P0002: a venue of another region looks like none.
+CREATE FUNCTION @extschema@._require_venue(venue_id bigint) RETURNS @extschema@.venue
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v @extschema@.venue;
+BEGIN
+  IF venue_id IS NULL THEN
+    RAISE EXCEPTION 'venue_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  SELECT * INTO v FROM @extschema@.venue x
+   WHERE x.id = _require_venue.venue_id AND @extschema@._in_caller_scope(x.region)
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  RETURN v;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_venue(bigint) IS
+  'Internal: the venue with this id in the caller''s regions, locked FOR UPDATE; else 22004 (NULL) or P0002 (unknown there, as another region''s is).';
+REVOKE ALL ON FUNCTION @extschema@._require_venue(bigint) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.create_venue(region text, name text, kind text, address text DEFAULT NULL)
 RETURNS bigint
@@ -61,9 +94,9 @@ BEGIN
     RAISE EXCEPTION 'name must have 1 to 200 characters, not %', length(btrim(create_venue.name))
       USING ERRCODE = '22023';
   END IF;
-  IF create_venue.kind NOT IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
-                               'residential_community', 'restaurant', 'public_venue', 'other') THEN
-    RAISE EXCEPTION 'kind must be supermarket, school, hospital, pharmacy, transport, workplace, residential_community, restaurant, public_venue or other, not %',
+  IF NOT create_venue.kind = ANY (@extschema@._venue_kinds()) THEN
+    RAISE EXCEPTION 'kind must be %, not %',
+      regexp_replace(array_to_string(@extschema@._venue_kinds(), ', '), ', ([a-z_]+)$', ' or \1'),
       quote_literal(@extschema@._shorten(create_venue.kind)) USING ERRCODE = '22023';
   END IF;
   IF length(create_venue.address) > 500 THEN
@@ -97,14 +130,7 @@ BEGIN
   IF length(btrim(reason)) NOT BETWEEN 1 AND 1000 THEN
     RAISE EXCEPTION 'reason must have 1 to 1000 characters' USING ERRCODE = '22023';
   END IF;
-  -- (a venue of another region looks like none)
-  SELECT * INTO v FROM @extschema@.venue x
-   WHERE x.id = venue_id AND @extschema@._in_caller_scope(x.region)
-     FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
-  END IF;
+  v := @extschema@._require_venue(venue_id);
   IF v.closed_at IS NOT NULL THEN
     RAISE EXCEPTION 'venue % was closed on %', venue_id, v.closed_at USING ERRCODE = '55000';
   END IF;
@@ -141,19 +167,9 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v @extschema@.venue;
-BEGIN
-  IF venue_id IS NULL THEN
-    RAISE EXCEPTION 'venue_id must not be NULL' USING ERRCODE = '22004';
-  END IF;
   -- (locked: a venue closed meanwhile gets no code)
-  SELECT * INTO v FROM @extschema@.venue x
-   WHERE x.id = venue_code.venue_id AND @extschema@._in_caller_scope(x.region)
-     FOR SHARE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
-  END IF;
+  v @extschema@.venue := @extschema@._require_venue(venue_code.venue_id);
+BEGIN
   IF v.closed_at IS NOT NULL THEN
     RAISE EXCEPTION 'venue % was closed on %', venue_id, v.closed_at USING ERRCODE = '55000';
   END IF;

@@ -12,8 +12,7 @@ CREATE TABLE @extschema@.venue_entry_rule (
   id            bigserial PRIMARY KEY,
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
   kind          text NOT NULL CONSTRAINT kind_is_known
-                CHECK (kind IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
-                                'residential_community', 'restaurant', 'public_venue', 'other')),
+                CHECK (kind = ANY (@extschema@._venue_kinds())),
   demand        text NOT NULL CONSTRAINT demand_is_known CHECK (demand IN ('green', 'green_and_negative_test')),
   negative_test_hours integer CONSTRAINT negative_test_hours_between_1_and_336 CHECK (negative_test_hours BETWEEN 1 AND 336),
   description   text NOT NULL CONSTRAINT description_is_given CHECK (pg_catalog.length(description) > 0),

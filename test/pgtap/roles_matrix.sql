@@ -153,7 +153,9 @@ INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
   'healthcode_in', 'healthcode_out', 'healthcode_recv', 'healthcode_send', 'healthcode_eq', 'healthcode_ne',
   'healthcode_lt', 'healthcode_le', 'healthcode_gt', 'healthcode_ge', 'healthcode_cmp', 'healthcode_hash',
   'healthcode_hash_extended', 'division_label', 'mask_identifier', 'screen_reasons', 'reason_text_zh', '_code_or_null',
-  '_verify_venue_code', 'venue_qr_svg', 'venue_qr_png']) f;
+  '_verify_venue_code', 'venue_qr_svg', 'venue_qr_png',
+  -- (the venue tables' checks call it, as whoever writes them)
+  '_venue_kinds']) f;
 -- every group: its own scope
 INSERT INTO exp_fn SELECT g, f FROM unnest(ARRAY['operator', 'app', 'analyst', 'verifier']) g,
                                     unnest(ARRAY['my_region_scope', 'region_scope_of']) f;
@@ -198,7 +200,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
   '_national_lookback_days', '_national_versions_from', '_national_kept_days', '_evidence_kept_from', '_policy_default',
-  '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_legacy_identifier', '_sign_venue_code', '_record_stay', '_scan_venue', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
+  '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_legacy_identifier', '_sign_venue_code', '_record_stay', '_scan_venue', '_require_venue', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',

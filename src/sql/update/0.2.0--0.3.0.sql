@@ -631,14 +631,22 @@ REVOKE ALL ON @extschema@.holder_check FROM PUBLIC;
 
 
 -- ---- venues (82_venues.sql; row-level security, opaque ids, grants and dump below) ----
+-- The kinds of venue, in one place: the tables' checks and create_venue's
+-- message read them.
+CREATE FUNCTION @extschema@._venue_kinds() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+             'residential_community', 'restaurant', 'public_venue', 'other'];
+COMMENT ON FUNCTION @extschema@._venue_kinds() IS
+  'Internal: the kinds of venue (venue.kind, venue_entry_rule.kind).';
+
 CREATE TABLE @extschema@.venue (
   id            bigserial PRIMARY KEY,
   region        text NOT NULL CONSTRAINT region_is_division_code
                 CHECK (@extschema@.division_code_valid(region) AND region <> '000000'),
   name          text NOT NULL CONSTRAINT name_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
   kind          text NOT NULL CONSTRAINT kind_is_known
-                CHECK (kind IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
-                                'residential_community', 'restaurant', 'public_venue', 'other')),
+                CHECK (kind = ANY (@extschema@._venue_kinds())),
   address       text CONSTRAINT address_is_short CHECK (pg_catalog.length(address) <= 500),
   created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
   created_by    text NOT NULL,
@@ -667,8 +675,7 @@ CREATE TABLE @extschema@.venue_entry_rule (
   id            bigserial PRIMARY KEY,
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
   kind          text NOT NULL CONSTRAINT kind_is_known
-                CHECK (kind IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
-                                'residential_community', 'restaurant', 'public_venue', 'other')),
+                CHECK (kind = ANY (@extschema@._venue_kinds())),
   demand        text NOT NULL CONSTRAINT demand_is_known CHECK (demand IN ('green', 'green_and_negative_test')),
   negative_test_hours integer CONSTRAINT negative_test_hours_between_1_and_336 CHECK (negative_test_hours BETWEEN 1 AND 336),
   description   text NOT NULL CONSTRAINT description_is_given CHECK (pg_catalog.length(description) > 0),
@@ -698,7 +705,7 @@ GRANT USAGE ON SEQUENCE @extschema@.venue_entry_rule_id_seq TO healthcode_admin;
 GRANT SELECT ON @extschema@.venue_entry_rule TO PUBLIC;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -4228,6 +4235,49 @@ COMMENT ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) IS
 REVOKE ALL ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) TO healthcode_admin;
 
+-- ---------------------------------------------------------------------------
+-- Venues (场所): the supermarkets, schools, stations, pharmacies, workplaces
+-- and residential communities where codes are shown, each registered by an
+-- operator of its region (issue 15). A venue is closed, never deleted: the
+-- scans and traces that name it stay explained. Row-level security as the
+-- personal tables have it (96_rls.sql): a role sees and registers the venues
+-- of its regions only, and venue ids are opaque.
+-- ---------------------------------------------------------------------------
+
+-- The kinds of venue, in one place: the tables' checks and create_venue's
+-- message read them.
+CREATE OR REPLACE FUNCTION @extschema@._venue_kinds() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
+             'residential_community', 'restaurant', 'public_venue', 'other'];
+COMMENT ON FUNCTION @extschema@._venue_kinds() IS
+  'Internal: the kinds of venue (venue.kind, venue_entry_rule.kind).';
+
+-- A venue of the caller's regions, locked (as a change of it locks it),
+-- else P0002: a venue of another region looks like none.
+CREATE OR REPLACE FUNCTION @extschema@._require_venue(venue_id bigint) RETURNS @extschema@.venue
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v @extschema@.venue;
+BEGIN
+  IF venue_id IS NULL THEN
+    RAISE EXCEPTION 'venue_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  SELECT * INTO v FROM @extschema@.venue x
+   WHERE x.id = _require_venue.venue_id AND @extschema@._in_caller_scope(x.region)
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  RETURN v;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_venue(bigint) IS
+  'Internal: the venue with this id in the caller''s regions, locked FOR UPDATE; else 22004 (NULL) or P0002 (unknown there, as another region''s is).';
+REVOKE ALL ON FUNCTION @extschema@._require_venue(bigint) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.create_venue(region text, name text, kind text, address text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -4251,9 +4301,9 @@ BEGIN
     RAISE EXCEPTION 'name must have 1 to 200 characters, not %', length(btrim(create_venue.name))
       USING ERRCODE = '22023';
   END IF;
-  IF create_venue.kind NOT IN ('supermarket', 'school', 'hospital', 'pharmacy', 'transport', 'workplace',
-                               'residential_community', 'restaurant', 'public_venue', 'other') THEN
-    RAISE EXCEPTION 'kind must be supermarket, school, hospital, pharmacy, transport, workplace, residential_community, restaurant, public_venue or other, not %',
+  IF NOT create_venue.kind = ANY (@extschema@._venue_kinds()) THEN
+    RAISE EXCEPTION 'kind must be %, not %',
+      regexp_replace(array_to_string(@extschema@._venue_kinds(), ', '), ', ([a-z_]+)$', ' or \1'),
       quote_literal(@extschema@._shorten(create_venue.kind)) USING ERRCODE = '22023';
   END IF;
   IF length(create_venue.address) > 500 THEN
@@ -4287,14 +4337,7 @@ BEGIN
   IF length(btrim(reason)) NOT BETWEEN 1 AND 1000 THEN
     RAISE EXCEPTION 'reason must have 1 to 1000 characters' USING ERRCODE = '22023';
   END IF;
-  -- (a venue of another region looks like none)
-  SELECT * INTO v FROM @extschema@.venue x
-   WHERE x.id = venue_id AND @extschema@._in_caller_scope(x.region)
-     FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
-  END IF;
+  v := @extschema@._require_venue(venue_id);
   IF v.closed_at IS NOT NULL THEN
     RAISE EXCEPTION 'venue % was closed on %', venue_id, v.closed_at USING ERRCODE = '55000';
   END IF;
@@ -4331,19 +4374,9 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v @extschema@.venue;
-BEGIN
-  IF venue_id IS NULL THEN
-    RAISE EXCEPTION 'venue_id must not be NULL' USING ERRCODE = '22004';
-  END IF;
   -- (locked: a venue closed meanwhile gets no code)
-  SELECT * INTO v FROM @extschema@.venue x
-   WHERE x.id = venue_code.venue_id AND @extschema@._in_caller_scope(x.region)
-     FOR SHARE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
-      USING ERRCODE = 'P0002';
-  END IF;
+  v @extschema@.venue := @extschema@._require_venue(venue_code.venue_id);
+BEGIN
   IF v.closed_at IS NOT NULL THEN
     RAISE EXCEPTION 'venue % was closed on %', venue_id, v.closed_at USING ERRCODE = '55000';
   END IF;
