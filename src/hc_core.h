@@ -172,6 +172,21 @@ int			hc_region_issuer_chain(uint32_t region, uint32_t chain[4]);
 /* Writes six digits and a NUL into out[7]. */
 void		hc_region_format(uint32_t region, char out[7]);
 
+/* ---- places ------------------------------------------------------------- */
+/* A place is where someone stayed or what a bulletin names: a division
+ * (six digits, not the nation) or a statistical division below the county
+ * level: nine digits for a township or street (its county- or city-level
+ * division and three digits, not 000), twelve for a village or community
+ * (its township and three digits, not 000). Every valid place of a
+ * division starts with the division's own digits, so its places sort
+ * between its code and the code padded with nines to twelve digits.
+ * Regions (scopes, keys, policies) stay six-digit divisions. */
+#define HC_PLACE_MAX_DIGITS 12
+hc_status	hc_place_parse(const char *s, size_t len, int64_t *place,
+						   char *detail, size_t detail_len);
+/* Writes a place's digits (six, nine or twelve) and a NUL into out[13]. */
+void		hc_place_format(int64_t place, char out[HC_PLACE_MAX_DIGITS + 1]);
+
 /* ---- payload ------------------------------------------------------------ */
 /* Validates everything structural: version, length, region, colour, flags,
  * times. Never looks at the signature's validity. */

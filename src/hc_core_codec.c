@@ -252,6 +252,84 @@ hc_region_format(uint32_t region, char out[7])
 	out[6] = '\0';
 }
 
+/* ---- places ------------------------------------------------------------- */
+
+hc_status
+hc_place_parse(const char *s, size_t len, int64_t *place, char *detail, size_t detail_len)
+{
+	uint32_t	division;
+	int64_t		v;
+	size_t		i;
+
+	if (len != 6 && len != 9 && len != 12)
+	{
+		hc_set_detail(detail, detail_len,
+					  "A place code has 6 digits (a division), 9 (a township or street) or 12 (a village or community); got %zu characters.",
+					  len);
+		return HC_ERR_REGION;
+	}
+	if (hc_region_parse(s, 6, &division, detail, detail_len) != HC_OK)
+		return HC_ERR_REGION;
+	if (division == 0)
+	{
+		hc_set_detail(detail, detail_len, "000000 is the whole country, not a place.");
+		return HC_ERR_REGION;
+	}
+	v = division;
+	for (i = 6; i < len; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+		{
+			hc_set_detail(detail, detail_len,
+						  "A place code has only digits; character %zu is not one.", i + 1);
+			return HC_ERR_REGION;
+		}
+		v = v * 10 + (s[i] - '0');
+	}
+	if (len > 6 && division % 10000 == 0)
+	{
+		hc_set_detail(detail, detail_len,
+					  "Place %.*s: townships lie in a county or a city, not directly in province %06u.",
+					  (int) len, s, division);
+		return HC_ERR_REGION;
+	}
+	if (len >= 9 && memcmp(s + 6, "000", 3) == 0)
+	{
+		hc_set_detail(detail, detail_len,
+					  "Place %.*s: township 000 is the county itself; write its six digits.", (int) len, s);
+		return HC_ERR_REGION;
+	}
+	if (len == 12 && memcmp(s + 9, "000", 3) == 0)
+	{
+		hc_set_detail(detail, detail_len,
+					  "Place %.*s: village 000 is the township itself; write its nine digits.", (int) len, s);
+		return HC_ERR_REGION;
+	}
+	*place = v;
+	return HC_OK;
+}
+
+void
+hc_place_format(int64_t place, char out[HC_PLACE_MAX_DIGITS + 1])
+{
+	/* a division's first digit is a province's (1-8): the value alone says
+	 * how many digits the code has, and only 000000 has leading zeros */
+	int			digits = place < INT64_C(1000000) ? 6 : place < INT64_C(1000000000) ? 9 : 12;
+	int			i;
+
+	if (place < 0 || place > INT64_C(999999999999))
+	{
+		out[0] = '\0';
+		return;
+	}
+	for (i = digits - 1; i >= 0; i--)
+	{
+		out[i] = (char) ('0' + place % 10);
+		place /= 10;
+	}
+	out[digits] = '\0';
+}
+
 /* ---- payload ------------------------------------------------------------ */
 
 static const char *const colour_names[] = {"green", "yellow", "red"};

@@ -97,6 +97,8 @@ hc_field_rule_parse(const char *text, hc_field_rule *rule, char *detail, size_t 
 		rule->kind = HC_FIELD_IDENTIFIER;
 	else if (strcmp(word, "division") == 0)
 		rule->kind = HC_FIELD_DIVISION;
+	else if (strcmp(word, "place") == 0)
+		rule->kind = HC_FIELD_PLACE;
 	else if (strcmp(word, "evidence_time") == 0)
 		rule->kind = HC_FIELD_EVIDENCE_TIME;
 	else if (strcmp(word, "time") == 0)
@@ -261,6 +263,18 @@ hc_field_check(const hc_field_rule *rule, hc_json_kind kind, const char *value, 
 				if (region == 0)
 				{
 					hc_set_detail(detail, detail_len, "\"%s\" is the nation, not a division", shown);
+					return HC_FIELD_BAD_VALUE;
+				}
+				return HC_FIELD_OK;
+			}
+		case HC_FIELD_PLACE:
+			{
+				int64_t		place;
+				char		why[200];
+
+				if (hc_place_parse(value, len, &place, why, sizeof(why)) != HC_OK)
+				{
+					hc_set_detail(detail, detail_len, "\"%s\" is not a place code: %s", shown, why);
 					return HC_FIELD_BAD_VALUE;
 				}
 				return HC_FIELD_OK;

@@ -477,7 +477,7 @@ period_triggers(engine *e, const hc_policy *p, int64_t kept, int64_t pf, int64_t
 typedef struct reason_key
 {
 	hc_rule		rule;
-	int32_t		place;
+	int64_t		place;
 	int64_t		at;
 	int64_t		ref;
 	int32_t		event;

@@ -62,10 +62,10 @@ hc_inputs_pack(const hc_event *events, size_t n_events, hc_buf *out)
 	{
 		p[0] = (uint8_t) sorted[i].kind;
 		hc_put_be32(p + 1, (uint32_t) sorted[i].value);
-		hc_put_be32(p + 5, (uint32_t) sorted[i].place);
-		hc_put_be64(p + 9, (uint64_t) sorted[i].at);
-		hc_put_be64(p + 17, (uint64_t) sorted[i].until);
-		hc_put_be64(p + 25, (uint64_t) sorted[i].ref);
+		hc_put_be64(p + 5, (uint64_t) sorted[i].place);
+		hc_put_be64(p + 13, (uint64_t) sorted[i].at);
+		hc_put_be64(p + 21, (uint64_t) sorted[i].until);
+		hc_put_be64(p + 29, (uint64_t) sorted[i].ref);
 	}
 	out->len += HC_INPUTS_HEADER_LEN + n * HC_INPUTS_EVENT_LEN;
 	free(sorted);
@@ -126,7 +126,9 @@ hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, size_t *n_e
 				 char *detail, size_t detail_len)
 {
 	uint32_t	n;
-	size_t		i;
+	size_t		i,
+				event_len,
+				shift;
 	hc_event   *ev;
 
 	*events = NULL;
@@ -136,14 +138,17 @@ hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, size_t *n_e
 		hc_set_detail(detail, detail_len, "Packed status inputs start with \"HI\" and a count.");
 		return HC_ERR_LENGTH;
 	}
-	if (data[2] != HC_INPUTS_VERSION)
+	if (data[2] != HC_INPUTS_VERSION && data[2] != 1)
 	{
-		hc_set_detail(detail, detail_len, "Packed status inputs of version %d; this engine reads version %d.",
+		hc_set_detail(detail, detail_len, "Packed status inputs of version %d; this engine reads versions 1 and %d.",
 					  data[2], HC_INPUTS_VERSION);
 		return HC_ERR_VERSION;
 	}
+	/* (version 1: the place an i32, so every later field 4 bytes earlier) */
+	event_len = data[2] == 1 ? HC_INPUTS_V1_EVENT_LEN : HC_INPUTS_EVENT_LEN;
+	shift = HC_INPUTS_EVENT_LEN - event_len;
 	n = hc_get_be32(data + 3);
-	if (n > HC_STATUS_MAX_EVENTS || len - HC_INPUTS_HEADER_LEN != (size_t) n * HC_INPUTS_EVENT_LEN)
+	if (n > HC_STATUS_MAX_EVENTS || len - HC_INPUTS_HEADER_LEN != (size_t) n * event_len)
 	{
 		hc_set_detail(detail, detail_len, "Packed status inputs of %zu bytes cannot hold the %u events they announce.",
 					  len, n);
@@ -153,7 +158,7 @@ hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, size_t *n_e
 	if (ev == NULL)
 		return HC_ERR_NOMEM;
 	data += HC_INPUTS_HEADER_LEN;
-	for (i = 0; i < n; i++, data += HC_INPUTS_EVENT_LEN)
+	for (i = 0; i < n; i++, data += event_len)
 	{
 		ev[i].kind = data[0];
 		if (hc_event_kind_get(ev[i].kind) == NULL)
@@ -163,10 +168,10 @@ hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, size_t *n_e
 			return HC_ERR_ARGUMENT;
 		}
 		ev[i].value = (int32_t) hc_get_be32(data + 1);
-		ev[i].place = (int32_t) hc_get_be32(data + 5);
-		ev[i].at = (int64_t) hc_get_be64(data + 9);
-		ev[i].until = (int64_t) hc_get_be64(data + 17);
-		ev[i].ref = (int64_t) hc_get_be64(data + 25);
+		ev[i].place = shift ? (int64_t) (int32_t) hc_get_be32(data + 5) : (int64_t) hc_get_be64(data + 5);
+		ev[i].at = (int64_t) hc_get_be64(data + 13 - shift);
+		ev[i].until = (int64_t) hc_get_be64(data + 21 - shift);
+		ev[i].ref = (int64_t) hc_get_be64(data + 29 - shift);
 	}
 	*events = ev;
 	*n_events = n;

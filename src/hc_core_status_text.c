@@ -119,17 +119,17 @@ hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour,
 	/* (an override's place is its order of recording, no division) */
 	if (ev->place >= 0 && hc_event_kind_get(ev->kind) != NULL
 		&& hc_event_kind_get(ev->kind)->kind_class != HC_CLASS_OVERRIDE)
-		snprintf(out->place, sizeof(out->place), "%06d", (int) ev->place);
+		hc_place_format(ev->place, out->place);
 	out->ref = ev->ref;
 	memcpy(date, out->at, 10);
 	date[10] = '\0';
 	switch (r->rule)
 	{
 		case HC_RULE_STAY_HIGH:
-			snprintf(text, len, "stayed in %06d (high risk) on %s", (int) ev->place, date);
+			snprintf(text, len, "stayed in %s (high risk) on %s", out->place, date);
 			break;
 		case HC_RULE_STAY_MEDIUM:
-			snprintf(text, len, "stayed in %06d (medium risk) on %s", (int) ev->place, date);
+			snprintf(text, len, "stayed in %s (medium risk) on %s", out->place, date);
 			break;
 		case HC_RULE_CLOSE_CONTACT:
 			snprintf(text, len, "close contact of a case on %s", date);

@@ -10,6 +10,8 @@
  *   identifier         a JSON string, 1 to HC_IMPORT_IDENTIFIER_MAX bytes
  *   division           a JSON string holding a valid division code other
  *                      than the nation's (000000)
+ *   place              a JSON string holding a place code: a division, a
+ *                      township (9 digits) or a village (12): hc_place_parse
  *   a|b|c              a JSON string equal to one of the words
  *   evidence_time      a JSON string holding a time when evidence can have
  *                      happened: from the health-code era to now (the
@@ -40,6 +42,7 @@ typedef enum hc_field_kind
 	HC_FIELD_TEXT,
 	HC_FIELD_IDENTIFIER,
 	HC_FIELD_DIVISION,
+	HC_FIELD_PLACE,
 	HC_FIELD_ENUM,
 	HC_FIELD_EVIDENCE_TIME,
 	HC_FIELD_TIME

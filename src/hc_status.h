@@ -107,7 +107,7 @@ typedef struct hc_event
 {
 	int32_t		kind;			/* hc_event_kind */
 	int32_t		value;
-	int32_t		place;			/* division code or -1 */
+	int64_t		place;			/* place code (hc_place_parse) or -1 */
 	int64_t		at;
 	int64_t		until;			/* overrides only */
 	int64_t		ref;			/* the source row's id, carried to the reasons */
@@ -312,7 +312,7 @@ typedef struct hc_reason_text
 	const char *rule;
 	const char *colour;
 	char		at[HC_TIME_TEXT_LEN];
-	char		place[12];			/* the division code, "" when the event has none */
+	char		place[HC_PLACE_MAX_DIGITS + 1];	/* the place code, "" when the event has none */
 	int64_t		ref;
 	char		text[160];			/* the human sentence */
 } hc_reason_text;
@@ -335,13 +335,16 @@ bool		hc_timeline_json(const hc_timeline *t, const hc_event *events,
  * The engine's inputs as bytes, kept with a stored status so that a change
  * to one kind of evidence (a risk area's level) can recompute people from
  * the rest without reading every evidence table again. Layout, big-endian:
- * "HI", version 1, the count (u32); then per event its kind (u8), value
- * (i32), place (i32), at, until and ref (i64). Events come in a canonical
- * order, so equal inputs are equal bytes.
+ * "HI", version 2, the count (u32); then per event its kind (u8), value
+ * (i32), place, at, until and ref (i64). Events come in a canonical
+ * order, so equal inputs are equal bytes. Version 1 (0.2.0, places of six
+ * digits only) had the place as an i32 (HC_INPUTS_V1_EVENT_LEN a event);
+ * it is still read.
  */
-#define HC_INPUTS_VERSION     1
+#define HC_INPUTS_VERSION     2
 #define HC_INPUTS_HEADER_LEN  7
-#define HC_INPUTS_EVENT_LEN   33
+#define HC_INPUTS_EVENT_LEN   37
+#define HC_INPUTS_V1_EVENT_LEN 33
 /* Windowed kinds (the table of kinds says which): evidence older than a
  * window's start (the horizon) can no longer change any colour; the SQL
  * that gathers evidence leaves out the same kinds before the horizon, and

@@ -277,14 +277,19 @@ read_policies(StatusCache *cache, ArrayType *arr, MemoryContext cxt, int *n_poli
 	return policies;
 }
 
-/* A place's division code, or -1 when the text is none. */
-static int32_t
+/* A place's code (a division, township or village: hc_place_parse; or
+ * 000000, the nation, that a pushed red names as its sender), or -1 when
+ * the text is none. */
+static int64_t
 place_code(text *place)
 {
-	uint32_t	code;
+	int64_t		code;
+	uint32_t	division;
 
-	if (hc_region_parse(VARDATA_ANY(place), VARSIZE_ANY_EXHDR(place), &code, NULL, 0) == HC_OK)
-		return (int32_t) code;
+	if (hc_place_parse(VARDATA_ANY(place), VARSIZE_ANY_EXHDR(place), &code, NULL, 0) == HC_OK)
+		return code;
+	if (hc_region_parse(VARDATA_ANY(place), VARSIZE_ANY_EXHDR(place), &division, NULL, 0) == HC_OK)
+		return division;
 	return -1;
 }
 

@@ -396,6 +396,33 @@ healthcode_signature(PG_FUNCTION_ARGS)
 	return hc_make_datum(c.signature, HC_SIG_LEN);
 }
 
+/* A place code check (hc_place_parse) usable in CHECK constraints. */
+PG_FUNCTION_INFO_V1(healthcode_place_code_valid);
+Datum
+healthcode_place_code_valid(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	int64_t		place;
+
+	PG_RETURN_BOOL(hc_place_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &place, NULL, 0) == HC_OK);
+}
+
+/* What is wrong with a text as a place code (for an argument's error
+ * detail), NULL for a valid one. */
+PG_FUNCTION_INFO_V1(healthcode_place_code_problem);
+Datum
+healthcode_place_code_problem(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	int64_t		place;
+	char		detail[HC_DETAIL_LEN];
+
+	detail[0] = '\0';
+	if (hc_place_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &place, detail, sizeof(detail)) == HC_OK)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(detail[0] != '\0' ? detail : "A place code has 6, 9 or 12 digits."));
+}
+
 /* A division code check usable in domains and CHECK constraints. */
 PG_FUNCTION_INFO_V1(healthcode_division_code_valid);
 Datum

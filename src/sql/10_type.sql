@@ -18,6 +18,19 @@ CREATE FUNCTION @extschema@.division_code_valid(text) RETURNS boolean
 COMMENT ON FUNCTION @extschema@.division_code_valid(text) IS
   'True for a six-digit GB/T 2260 administrative division code (000000 is the national issuer). Never raises an error.';
 
+CREATE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION @extschema@.place_code_valid(text) IS
+  'True for a place code: a division other than the nation (330106), a township or street below it (330106001: nine digits) or a village or community (330106001001: twelve). Never raises an error.';
+
+CREATE FUNCTION @extschema@._place_code_problem(text) RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_place_code_problem'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._place_code_problem(text) IS
+  'Internal: what is wrong with a text as a place code, NULL for a valid one.';
+REVOKE ALL ON FUNCTION @extschema@._place_code_problem(text) FROM PUBLIC;
+
 CREATE DOMAIN @extschema@.division_code AS text
   CHECK (@extschema@.division_code_valid(VALUE));
 COMMENT ON DOMAIN @extschema@.division_code IS

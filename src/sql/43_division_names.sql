@@ -10,14 +10,14 @@
 
 CREATE TABLE @extschema@.division_name (
   code          text PRIMARY KEY
-                CONSTRAINT code_is_division_code CHECK (@extschema@.division_code_valid(code) AND code <> '000000'),
+                CONSTRAINT code_is_place_code CHECK (@extschema@.place_code_valid(code)),
   name_zh       text NOT NULL CONSTRAINT name_zh_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name_zh)) > 0),
   name_en       text NOT NULL CONSTRAINT name_en_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name_en)) > 0),
   built_in      boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE @extschema@.division_name IS
   'Names of administrative divisions (GB/T 2260) in Chinese and English, for the screens (code_screen, itinerary). The extension ships the provinces and the places its demo and tests use; load the full list into it.';
-COMMENT ON COLUMN @extschema@.division_name.code IS 'The six-digit division code.';
+COMMENT ON COLUMN @extschema@.division_name.code IS 'The division code, or a township''s (9 digits) or village''s (12).';
 COMMENT ON COLUMN @extschema@.division_name.name_zh IS 'Its name in Chinese, e.g. 西湖区.';
 COMMENT ON COLUMN @extschema@.division_name.name_en IS 'Its name in English, e.g. Xihu.';
 COMMENT ON COLUMN @extschema@.division_name.built_in IS 'Shipped with the extension (not dumped: CREATE EXTENSION makes it).';
@@ -69,27 +69,31 @@ SELECT v.code, v.name_zh, v.name_en, true FROM (VALUES
   ('650100', '乌鲁木齐市', 'Urumqi')
 ) AS v(code, name_zh, name_en);
 
--- A place as a screen names it: its city and district (a province's own
--- name for a province), Chinese 杭州市西湖区, English "Xihu, Hangzhou";
--- the levels no row names are left out, and a code none names is shown as
--- the code.
+-- A place as a screen names it: its city, district and, below, its
+-- township and community (a province's own name for a province), Chinese
+-- 杭州市西湖区北山街道, English "Beishan, Xihu, Hangzhou"; the levels no row
+-- names are left out, and a code none names is shown as the code.
 CREATE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
--- (two lookups by key, the place's and, for a district, its city's: a
--- screen names every place of its reasons. PL/pgSQL, whose plan is kept:
--- a SQL body with a query is planned again at every call, 140 us)
+-- (lookups by key, the place's and those of the levels above it up to its
+-- city: a screen names every place of its reasons. PL/pgSQL, whose plan
+-- is kept: a SQL body with a query is planned again at every call, 140 us)
 AS $$
+DECLARE
+  rank integer := @extschema@.division_rank(division_label.code);
 BEGIN
   RETURN (SELECT COALESCE(CASE division_label.lang
-                            WHEN 'zh' THEN NULLIF(concat(c.name_zh, o.name_zh), '')
-                            WHEN 'en' THEN NULLIF(concat_ws(', ', o.name_en, c.name_en), '') END,
+                            WHEN 'zh' THEN NULLIF(concat(c.name_zh, k.name_zh, t.name_zh, o.name_zh), '')
+                            WHEN 'en' THEN NULLIF(concat_ws(', ', o.name_en, t.name_en, k.name_en, c.name_en), '') END,
                           division_label.code)
             FROM (SELECT) one
             LEFT JOIN @extschema@.division_name o ON o.code = division_label.code
-            LEFT JOIN @extschema@.division_name c
-              ON @extschema@.division_rank(division_label.code) = 3
-             AND c.code = left(division_label.code, 4) || '00');
+            LEFT JOIN @extschema@.division_name c ON rank >= 3 AND c.code = left(division_label.code, 4) || '00'
+            -- (a township of a city without counties names the city once)
+            LEFT JOIN @extschema@.division_name k ON rank >= 4 AND k.code = left(division_label.code, 6)
+                                                 AND right(k.code, 2) <> '00'
+            LEFT JOIN @extschema@.division_name t ON rank = 5 AND t.code = left(division_label.code, 9));
 END $$;
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
-  'A division as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city and district, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
+  'A division or place as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city, district and, below the district, township and community, or a province''s name; the code itself when no division_name row names it (or lang is neither).';

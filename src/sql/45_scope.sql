@@ -50,7 +50,7 @@ AS $$
 BEGIN
   IF (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = region_scope_of.role)
      OR pg_has_role(region_scope_of.role, 'healthcode_admin', 'MEMBER') THEN
-    RETURN @extschema@.division_multirange(@extschema@.division_range('000000', '999999', '[]'));
+    RETURN @extschema@.division_multirange(@extschema@.division_range('000000', '999999999999', '[]'));
   END IF;
   RETURN COALESCE((SELECT range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]'))
                      FROM @extschema@.region_scope s

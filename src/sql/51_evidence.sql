@@ -71,8 +71,7 @@ CREATE TABLE @extschema@.travel (
   person_id     bigint NOT NULL,
   region        text NOT NULL,
   place         text NOT NULL
-                CONSTRAINT place_is_division_code
-                CHECK (@extschema@.division_code_valid(place) AND place <> '000000'),
+                CONSTRAINT place_is_place_code CHECK (@extschema@.place_code_valid(place)),
   at            timestamptz NOT NULL
                 CONSTRAINT at_is_finite CHECK (pg_catalog.isfinite(at)),
   source        text NOT NULL
@@ -95,10 +94,10 @@ COMMENT ON TABLE @extschema@.travel IS
 COMMENT ON COLUMN @extschema@.travel.id IS 'Record id (unique by its sequence; the partitioned table''s keys must include at).';
 COMMENT ON COLUMN @extschema@.travel.person_id IS 'The person.';
 COMMENT ON COLUMN @extschema@.travel.region IS 'The person''s home region (not the place).';
-COMMENT ON COLUMN @extschema@.travel.place IS 'Division code of the place stayed in.';
+COMMENT ON COLUMN @extschema@.travel.place IS 'The place stayed in: a division code, or below the county a township (9 digits) or village or community (12).';
 COMMENT ON COLUMN @extschema@.travel.at IS 'When the person was there.';
 COMMENT ON COLUMN @extschema@.travel.source IS 'telecom (itinerary), transport, venue_scan or declared (trip declaration).';
-COMMENT ON COLUMN @extschema@.travel.venue IS 'The venue''s id, for venue scans.';
+COMMENT ON COLUMN @extschema@.travel.venue IS 'The venue''s id, for venue scans (a designation of the venue covers the stay).';
 COMMENT ON COLUMN @extschema@.travel.recorded_at IS 'When the record was imported.';
 
 CREATE TABLE @extschema@.test_result (
@@ -201,25 +200,27 @@ COMMENT ON COLUMN @extschema@.checkin.symptoms IS 'Symptoms reported; any makes 
 CREATE TABLE @extschema@.risk_area (
   id            bigserial PRIMARY KEY,
   division      text NOT NULL
-                CONSTRAINT division_is_division_code
-                CHECK (@extschema@.division_code_valid(division) AND division <> '000000'),
+                CONSTRAINT division_is_place_code CHECK (@extschema@.place_code_valid(division)),
   level         text NOT NULL CONSTRAINT level_is_known CHECK (level IN ('low', 'medium', 'high')),
   effective_from timestamptz NOT NULL
                 CONSTRAINT effective_from_is_finite CHECK (pg_catalog.isfinite(effective_from)),
   effective_until timestamptz,
   bulletin      text,
+  -- (a venue's designation: the venue's own stays only, 82_venues.sql)
+  venue         bigint,
   CONSTRAINT effective_until_after_from CHECK (effective_until > effective_from),
-  CONSTRAINT risk_area_natural_key UNIQUE (division, effective_from)
+  CONSTRAINT risk_area_natural_key UNIQUE NULLS NOT DISTINCT (division, venue, effective_from)
 );
 CREATE INDEX risk_area_division ON @extschema@.risk_area (division);
 COMMENT ON TABLE @extschema@.risk_area IS
   'Risk-area bulletins: a division (and every division below it) is low, medium or high risk over [effective_from, effective_until). A stay counts by the level in force when it happened; overlapping bulletins take the highest level.';
 COMMENT ON COLUMN @extschema@.risk_area.id IS 'Bulletin row id.';
-COMMENT ON COLUMN @extschema@.risk_area.division IS 'The division code the bulletin names; it covers the codes below it.';
+COMMENT ON COLUMN @extschema@.risk_area.division IS 'The place the bulletin names, at any level (province to community: a place code); it covers the places below it. For a venue''s designation, the venue''s place.';
 COMMENT ON COLUMN @extschema@.risk_area.level IS 'low, medium (stays give yellow) or high (stays give red).';
 COMMENT ON COLUMN @extschema@.risk_area.effective_from IS 'Start of the designation (may lie before the bulletin''s publication).';
 COMMENT ON COLUMN @extschema@.risk_area.effective_until IS 'End of the designation; NULL while it lasts. Downgrading an area sets this.';
 COMMENT ON COLUMN @extschema@.risk_area.bulletin IS 'The bulletin''s reference or text.';
+COMMENT ON COLUMN @extschema@.risk_area.venue IS 'A single venue the bulletin names (a building, a market): only stays scanned at it are covered; NULL for a place''s designation.';
 
 CREATE TABLE @extschema@.manual_decision (
   id            bigserial PRIMARY KEY,

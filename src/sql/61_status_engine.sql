@@ -47,31 +47,50 @@ REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, i
 
 -- ---- the risky-stay rule, written once; one person's evidence as events ------
 
--- A stay is risky when a medium- or high-risk designation covering its place
--- (the place itself, its city or its province; a designation never names
--- the nation) was in force at the time of the stay; the highest level wins.
--- Every question about stays goes through this one text. It takes a query
--- of stays (columns person_id, id, at, place) and gives the risky ones with
+-- A stay is risky when a medium- or high-risk designation covering it was
+-- in force at the time of the stay; the highest level wins. A designation
+-- covers a stay when it names the stay's place or a division above it (its
+-- township, county, city or province: division_chain; never the nation),
+-- or names the venue the stay was at (a venue designation, whose division
+-- is the venue's place, covers that venue's stays only). Every question
+-- about stays goes through this one text. It takes a query of stays
+-- (columns person_id, id, at, place, venue) and gives the risky ones with
 -- high (true: a high-risk designation covers it, false: medium); with
--- every_stay, every stay, high NULL where none covers it. The three equality
--- joins (place, city, province: the hierarchy of src/hc_core_codec.c's
--- division chain) let the planner hash a big batch of stays against the
--- designations or probe their index for a few, which a join on
+-- every_stay, every stay, high NULL where none covers it. The equality
+-- joins, one a level, let the planner hash a big batch of stays against
+-- the designations or probe their index for a few, which a join on
 -- division_chain(place) could not. test/pgtap/consistency_random.sql checks
--- every caller against that chain.
+-- every caller against that chain, and test/pgtap/places.sql each level.
 CREATE FUNCTION @extschema@._stay_levels_sql(stays text, every_stay boolean DEFAULT false) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN pg_catalog.format($q$
     WITH stays AS MATERIALIZED (%s),
     covering AS (
       SELECT s.person_id, s.id, s.at, s.place, d.level = 'high' AS high, d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = s.place AND d.level <> 'low'
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = s.place AND d.venue IS NULL AND d.level <> 'low'
       UNION ALL
       SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 4) || '00' AND d.level <> 'low'
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = CASE WHEN length(s.place) = 12 THEN left(s.place, 9) END
+         AND d.venue IS NULL AND d.level <> 'low'
       UNION ALL
       SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 2) || '0000' AND d.level <> 'low'
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = CASE WHEN length(s.place) > 6 THEN left(s.place, 6) END
+         AND d.venue IS NULL AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = left(s.place, 4) || '00' AND d.venue IS NULL AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = left(s.place, 2) || '0000' AND d.venue IS NULL AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.venue::text = s.venue AND d.level <> 'low'
     ),
     risky AS (
       SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
@@ -85,7 +104,7 @@ RETURN pg_catalog.format($q$
        THEN 'SELECT s.person_id, s.id, s.at, s.place, r.high FROM stays s LEFT JOIN risky r ON r.id = s.id AND r.at = s.at'
        ELSE 'SELECT r.person_id, r.id, r.at, r.place, r.high FROM risky r' END);
 COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
-  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
+  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place, venue): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
 REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
 
 -- The same over every stay, as one value: a reexamined_stays a person (in
@@ -96,13 +115,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN pg_catalog.format($q$
     SELECT ARRAY(
       SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
-                 array_agg(r.high))::@extschema@.reexamined_stays
+                 array_agg(r.high), NULL)::@extschema@.reexamined_stays
         FROM (%s) r
        GROUP BY r.person_id
        ORDER BY r.person_id)$q$,
   @extschema@._stay_levels_sql(stays, every_stay => true));
 COMMENT ON FUNCTION @extschema@._stays_judged_sql(text) IS
-  'Internal: the query (one reexamined_stays[] value, a person each, in id order) of the stays of a query of stays (person_id, id, at, place), each with its level by _stay_levels_sql.';
+  'Internal: the query (one reexamined_stays[] value, a person each, in id order) of the stays of a query of stays (person_id, id, at, place, venue), each with its level by _stay_levels_sql.';
 REVOKE ALL ON FUNCTION @extschema@._stays_judged_sql(text) FROM PUBLIC;
 
 -- A person's stays, judged by the rule above. Which stays to judge: for a
@@ -131,16 +150,16 @@ BEGIN
   END IF;
   RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE way
     WHEN 'person' THEN $s$
-      SELECT t.person_id, t.id, t.at, t.place
+      SELECT t.person_id, t.id, t.at, t.place, t.venue
         FROM unnest($1) AS q(id)
         JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$
     WHEN 'range' THEN $s$
-      SELECT t.person_id, t.id, t.at, t.place
+      SELECT t.person_id, t.id, t.at, t.place, t.venue
         FROM @extschema@.travel t
        WHERE t.person_id >= $3 AND t.person_id <= $4 AND t.at >= $2
          AND t.person_id IN (SELECT unnest($1))$s$
     ELSE $s$
-      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place, t.venue
         FROM @extschema@.risk_area a
         JOIN @extschema@.travel t
           ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
@@ -274,7 +293,8 @@ CREATE TYPE @extschema@.reexamined_stays AS (
   ids           bigint[],
   ats           timestamptz[],
   places        text[],
-  highs         boolean[]
+  highs         boolean[],
+  venues        text[]
 );
 COMMENT ON TYPE @extschema@.reexamined_stays IS
   'Internal: one person''s stays a risk-area change re-examined, and their levels now (arrays side by side).';
@@ -283,6 +303,7 @@ COMMENT ON COLUMN @extschema@.reexamined_stays.ids IS 'The travel records.';
 COMMENT ON COLUMN @extschema@.reexamined_stays.ats IS 'When each stay was.';
 COMMENT ON COLUMN @extschema@.reexamined_stays.places IS 'Where.';
 COMMENT ON COLUMN @extschema@.reexamined_stays.highs IS 'Each one''s level now: true high risk, false medium, NULL none.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.venues IS 'The venue each was at (travel.venue), for a stay listed but not judged yet; NULL once judged.';
 
 -- A person's timeline after a risk-area change, from their stored inputs:
 -- only stays' levels change with a risk area, so their inputs less the

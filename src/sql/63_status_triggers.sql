@@ -153,11 +153,11 @@ BEGIN
     src := CASE TG_OP
       WHEN 'INSERT' THEN 'new_rows'
       WHEN 'DELETE' THEN 'old_rows'
-      ELSE '(SELECT n.person_id, n.id, n.at, n.place FROM new_rows n
-             UNION ALL SELECT o.person_id, o.id, o.at, o.place FROM old_rows o)'
+      ELSE '(SELECT n.person_id, n.id, n.at, n.place, n.venue FROM new_rows n
+             UNION ALL SELECT o.person_id, o.id, o.at, o.place, o.venue FROM old_rows o)'
     END;
     EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
-                   @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place FROM %s s WHERE s.at >= $1', src)))
+                   @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place, s.venue FROM %s s WHERE s.at >= $1', src)))
       INTO persons USING horizon;
     -- A stay removed while a change on the work list has it listed for
     -- re-examination (66_status_work.sql) must not come back with the
@@ -166,9 +166,10 @@ BEGIN
     IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
       WITH cleaned AS (
         UPDATE @extschema@.recalc_pending r
-           SET (stay_ids, stay_ats, stay_places) =
-               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id)
-                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places) AS u(id, at, place)
+           SET (stay_ids, stay_ats, stay_places, stay_venues) =
+               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id),
+                       array_agg(u.venue ORDER BY u.id)
+                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues) AS u(id, at, place, venue)
                  WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
          -- (by the list's primary key: it has no index on the person alone,
          -- which a listing would have to fill)
@@ -202,7 +203,7 @@ DECLARE
   result @extschema@.reexamined_stays[];
 BEGIN
   EXECUTE @extschema@._stays_judged_sql(
-            format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s', @extschema@._work_stays_sql('')))
+            format('SELECT DISTINCT s.person_id, s.id, s.at, s.place, s.venue FROM (%s) s', @extschema@._work_stays_sql('')))
     INTO result USING areas, horizon;
   RETURN result;
 END $$;

@@ -62,6 +62,7 @@ CREATE TABLE @extschema@.recalc_pending (
   stay_ids      bigint[],
   stay_ats      timestamptz[],
   stay_places   text[],
+  stay_venues   text[],
   CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, person_id)
 );
 COMMENT ON TABLE @extschema@.recalc_pending IS
@@ -71,6 +72,7 @@ COMMENT ON COLUMN @extschema@.recalc_pending.person_id IS 'A person it concerns.
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_ids IS 'risk_area: the person''s stays in the areas (travel ids), as listed.';
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_ats IS 'risk_area: when each was.';
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_places IS 'risk_area: where.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_venues IS 'risk_area: at which venue (travel.venue), for designations of a venue.';
 REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 
 -- ---- which people a change concerns ------------------------------------------
@@ -80,14 +82,15 @@ REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 -- index alone). One definition for the listing and the readers' check.
 CREATE FUNCTION @extschema@._work_stays_sql(person_filter text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN 'SELECT t.person_id, t.id, t.at, t.place
+RETURN 'SELECT t.person_id, t.id, t.at, t.place, t.venue
           FROM unnest($1) a
           JOIN @extschema@.travel t
             ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+           AND (a.venue IS NULL OR t.venue = a.venue::text)
            AND t.at >= GREATEST(a.effective_from, $2)
            AND (a.effective_until IS NULL OR t.at < a.effective_until) ' OPERATOR(pg_catalog.||) person_filter;
 COMMENT ON FUNCTION @extschema@._work_stays_sql(text) IS
-  'Internal: the query of the stays (person_id, id, at, place) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
+  'Internal: the query of the stays (person_id, id, at, place, venue) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
 
 -- Everyone a change concerns: listed once by a worker, set-based.
@@ -109,9 +112,9 @@ BEGIN
     -- the three arrays agree, as one aggregation fills them in the order
     -- it is fed, with no sort of its own a person and an array; a stay two
     -- designations cover (an updated one: old and new) made distinct)
-    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places)
-                    SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place)
-                      FROM (SELECT %s x.person_id, x.id, x.at, x.place FROM (%s) x
+    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places, stay_venues)
+                    SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place), array_agg(s.venue)
+                      FROM (SELECT %s x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x
                              ORDER BY x.person_id, x.id) s
                      GROUP BY s.person_id',
                    CASE WHEN cardinality(w.areas) > 1 THEN 'DISTINCT' ELSE '' END, @extschema@._work_stays_sql(''))
@@ -173,14 +176,15 @@ DECLARE
   result @extschema@.reexamined_stays[];
 BEGIN
   IF w.listed_at IS NOT NULL THEN
-    RETURN ARRAY(SELECT ROW(r.person_id, r.stay_ids, r.stay_ats, r.stay_places, NULL)::@extschema@.reexamined_stays
+    RETURN ARRAY(SELECT ROW(r.person_id, r.stay_ids, r.stay_ats, r.stay_places, NULL, r.stay_venues)::@extschema@.reexamined_stays
                    FROM @extschema@.recalc_pending r
                   WHERE r.work_id = w.id AND r.person_id = ANY (persons) AND r.stay_ids IS NOT NULL
                   ORDER BY r.person_id);
   END IF;
   EXECUTE format('SELECT ARRAY(SELECT ROW(s.person_id, array_agg(s.id ORDER BY s.id), array_agg(s.at ORDER BY s.id),
-                                         array_agg(s.place ORDER BY s.id), NULL)::@extschema@.reexamined_stays
-                                FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place FROM (%s) x) s
+                                         array_agg(s.place ORDER BY s.id), NULL,
+                                         array_agg(s.venue ORDER BY s.id))::@extschema@.reexamined_stays
+                                FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x) s
                                GROUP BY s.person_id ORDER BY s.person_id)',
                  @extschema@._work_stays_sql('WHERE t.person_id = ANY ($3)'))
     INTO result USING w.areas, w.horizon, persons;
@@ -215,13 +219,14 @@ BEGIN
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
   IF cardinality(gone_days) > 0 THEN
     listed := ARRAY(
-      SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL)::@extschema@.reexamined_stays
-        FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)
+      SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL,
+                 array_agg(u.venue))::@extschema@.reexamined_stays
+        FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
        WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
        GROUP BY x.person_id ORDER BY x.person_id);
   END IF;
-  EXECUTE @extschema@._stays_judged_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
-                                          CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)')
+  EXECUTE @extschema@._stays_judged_sql('SELECT x.person_id, u.id, u.at, u.place, u.venue FROM unnest($1) x
+                                          CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)')
     INTO result USING listed;
   RETURN result;
 END $$;
@@ -243,10 +248,10 @@ BEGIN
   WITH gone AS (
     DELETE FROM @extschema@.recalc_pending r
      WHERE r.work_id = w.id AND r.person_id = ANY (persons)
-    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
   )
   SELECT array_agg(g.person_id ORDER BY g.person_id),
-         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL, g.stay_venues)::@extschema@.reexamined_stays
                    ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
     INTO taken, listed FROM gone g;
 END $$;
@@ -275,10 +280,10 @@ BEGIN
      WHERE r.ctid = ANY (ARRAY(SELECT p.ctid FROM @extschema@.recalc_pending p
                                 WHERE p.work_id = w.id AND p.person_id > after
                                 ORDER BY p.person_id LIMIT n FOR UPDATE SKIP LOCKED))
-    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
   )
   SELECT array_agg(g.person_id ORDER BY g.person_id),
-         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL, g.stay_venues)::@extschema@.reexamined_stays
                    ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
     INTO taken, listed FROM gone g;
 END $$;

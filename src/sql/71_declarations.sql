@@ -62,7 +62,7 @@ BEGIN
   PERFORM @extschema@._require_symptoms(declare.symptoms);
   PERFORM @extschema@._require_temperature(declare.temperature);
   PERFORM @extschema@._require_text_array(declare.visited, 'visited', 1000);
-  PERFORM @extschema@._require_region(v, 'visited') FROM unnest(declare.visited) v;
+  PERFORM @extschema@._require_place(v, 'visited') FROM unnest(declare.visited) v;
   IF declare.contact_with_case IS NULL THEN
     RAISE EXCEPTION 'contact_with_case must not be NULL' USING ERRCODE = '22004';
   END IF;

@@ -14,7 +14,7 @@
 --   22007  a time that does not parse; 22008 one out of any range
 --   22003  a number beyond its field's range (dose 11, an id of 2^64)
 --   22023  any other bad value: a missing field, an unknown field, a word
---          outside its field's list, an invalid division code, a time
+--          outside its field's list, an invalid division or place code, a time
 --          outside the evidence window, a person nobody registered in the
 --          caller's regions, a record repeating another's key
 --   42501  a risk area outside the regions the caller acts for
@@ -29,7 +29,7 @@ RETURNS SETOF record
   AS 'MODULE_PATHNAME', 'healthcode_import_parse'
   LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) IS
-  'Internal: an import''s records as typed rows (ord, then the fields, as the column definition list says), each field checked against its rule (id, int:LO..HI, text, identifier, division, a|b|c, evidence_time, time; ! required); raises naming the first bad record and field.';
+  'Internal: an import''s records as typed rows (ord, then the fields, as the column definition list says), each field checked against its rule (id, int:LO..HI, text, identifier, division, place, a|b|c, evidence_time, time; ! required); raises naming the first bad record and field.';
 REVOKE ALL ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) FROM PUBLIC;
 
 -- Runs query with records as $1, returning its first row as text; for the
@@ -177,7 +177,7 @@ AS $$
 BEGIN
   RETURN @extschema@._import_with_people(records, 'travel',
     '{person_id,identifier,place,at,source,venue}',
-    '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}',
+    '{id,identifier,place!,evidence_time!,telecom|transport|venue_scan|declared,text}',
     'place text, at timestamptz, source text, venue text',
     -- (a stay before the first day kept could change no colour and would
     -- be dropped with its day: it is left out, and its day not made)
@@ -192,7 +192,7 @@ BEGIN
     prepare => $q$SELECT @extschema@.create_travel_partitions() WHERE $1 IS NOT NULL$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_travel(json) IS
-  'Imports stays: [{"person_id" or "identifier", "place" (a division code), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Makes the day partitions of every day kept; duplicates, and stays before the first day kept (retention_plan(): they could change no colour), are skipped; returns how many were new.';
+  'Imports stays: [{"person_id" or "identifier", "place" (a division code, or a township''s or community''s code below the county), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Makes the day partitions of every day kept; duplicates, and stays before the first day kept (retention_plan(): they could change no colour), are skipped; returns how many were new.';
 REVOKE ALL ON FUNCTION @extschema@.import_travel(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.import_travel(json) TO healthcode_app, healthcode_operator;
 
@@ -282,12 +282,20 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  parse text := $q$
-    SELECT * FROM @extschema@._import_parse($1, 'risk area',
-                    '{division,level,effective_from,effective_until,bulletin}',
-                    '{division!,low|medium|high!,time!,time,text}')
-                  AS r(ord bigint, division text, level text, effective_from timestamptz,
-                       effective_until timestamptz, bulletin text)$q$;
+  -- (a venue's designation lies at the venue's place: division may be left
+  -- out, and must be that place when given; a venue the caller's regions
+  -- do not hold looks like none)
+  parse text := format($q$
+    SELECT r.ord, coalesce(r.division, v.place) AS division, r.level, r.effective_from, r.effective_until,
+           r.bulletin, r.venue, r.division AS named, v.place AS venue_place
+      FROM @extschema@._import_parse($1, 'risk area',
+             '{division,level,effective_from,effective_until,bulletin,venue}',
+             '{place,low|medium|high!,time!,time,text,id}')
+           AS r(ord bigint, division text, level text, effective_from timestamptz,
+                effective_until timestamptz, bulletin text, venue bigint)
+      LEFT JOIN @extschema@.venue v
+        ON v.id = r.venue AND %L::@extschema@.division_multirange @> (v.region COLLATE "C")$q$,
+    @extschema@.my_region_scope());
   found text[];
 BEGIN
   found := @extschema@._import_execute(format(
@@ -295,13 +303,33 @@ BEGIN
        SELECT (SELECT min(r.ord) FROM recs r
                 WHERE NOT %L::@extschema@.division_multirange @> (r.division COLLATE "C")),
               (SELECT min(r.ord) FROM recs r WHERE r.effective_until <= r.effective_from),
-              c.* FROM (SELECT r.ord, f.first, 'division and effective_from'
+              (SELECT min(r.ord) FROM recs r WHERE r.venue IS NULL AND r.named IS NULL),
+              (SELECT min(r.ord) FROM recs r WHERE r.venue IS NOT NULL AND r.venue_place IS NULL),
+              (SELECT min(r.ord) FROM recs r WHERE r.named <> r.venue_place),
+              c.* FROM (SELECT r.ord, f.first,
+                               CASE WHEN r.venue IS NULL THEN 'division and effective_from'
+                                    ELSE 'venue and effective_from' END
                           FROM recs r
-                          JOIN (SELECT x.division, x.effective_from, min(x.ord) AS first
-                                  FROM recs x GROUP BY x.division, x.effective_from) f
-                            ON f.division = r.division AND f.effective_from = r.effective_from AND r.ord > f.first
+                          JOIN (SELECT x.division, x.venue, x.effective_from, min(x.ord) AS first
+                                  FROM recs x GROUP BY x.division, x.venue, x.effective_from) f
+                            ON f.division = r.division AND f.venue IS NOT DISTINCT FROM r.venue
+                           AND f.effective_from = r.effective_from AND r.ord > f.first
                          ORDER BY r.ord LIMIT 1) c RIGHT JOIN (SELECT) one ON true$q$,
     parse, @extschema@.my_region_scope()), records);
+  IF found[3] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "division": missing (a bulletin names a place or a venue)', found[3]
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  END IF;
+  IF found[4] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "venue": no such venue in the regions role % acts for', found[4],
+                    @extschema@._caller()::regrole
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  END IF;
+  IF found[5] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "division": not the place of the venue named', found[5]
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.',
+            HINT = 'Leave division out for a venue''s designation: it is the venue''s place.';
+  END IF;
   IF found[1] IS NOT NULL THEN
     RAISE EXCEPTION 'risk area import: record %, field "division": outside the regions role % acts for', found[1],
                     @extschema@._caller()::regrole
@@ -312,12 +340,13 @@ BEGIN
     RAISE EXCEPTION 'risk area import: record %, field "effective_until": not after effective_from', found[2]
       USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
   END IF;
-  PERFORM @extschema@._import_refuse('risk area', NULL, true, found[3]::bigint, found[4]::bigint, found[5]);
-  -- a bulletin re-issued for the same division and start updates level and end
+  PERFORM @extschema@._import_refuse('risk area', NULL, true, found[6]::bigint, found[7]::bigint, found[8]);
+  -- a bulletin re-issued for the same place (or venue) and start updates
+  -- level and end
   found := @extschema@._import_execute(format(
     $q$WITH written AS (
-         INSERT INTO @extschema@.risk_area AS a (division, level, effective_from, effective_until, bulletin)
-         SELECT r.division, r.level, r.effective_from, r.effective_until, r.bulletin FROM (%s) r ORDER BY r.ord
+         INSERT INTO @extschema@.risk_area AS a (division, venue, level, effective_from, effective_until, bulletin)
+         SELECT r.division, r.venue, r.level, r.effective_from, r.effective_until, r.bulletin FROM (%s) r ORDER BY r.ord
          ON CONFLICT ON CONSTRAINT risk_area_natural_key DO UPDATE
             SET level = EXCLUDED.level, effective_until = EXCLUDED.effective_until, bulletin = EXCLUDED.bulletin
           WHERE (a.level, a.effective_until, a.bulletin)
@@ -327,6 +356,6 @@ BEGIN
   RETURN found[1]::integer;
 END $$;
 COMMENT ON FUNCTION @extschema@.import_risk_areas(json) IS
-  'Imports risk-area bulletins: [{"division", "level" (low, medium, high), "effective_from", "effective_until", "bulletin"}]. A bulletin for a known division and start updates its level and end (an upgrade or a downgrade); returns how many rows were new or changed.';
+  'Imports risk-area bulletins: [{"division" (a place at any level: province to community), or "venue" (a venue id of the caller''s regions), "level" (low, medium, high), "effective_from", "effective_until", "bulletin"}]. A bulletin for a known place (or venue) and start updates its level and end (an upgrade or a downgrade); returns how many rows were new or changed.';
 REVOKE ALL ON FUNCTION @extschema@.import_risk_areas(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.import_risk_areas(json) TO healthcode_app, healthcode_operator;

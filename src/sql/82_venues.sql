@@ -20,6 +20,8 @@ CREATE TABLE @extschema@.venue (
   id            bigserial PRIMARY KEY,
   region        text NOT NULL CONSTRAINT region_is_division_code
                 CHECK (@extschema@.division_code_valid(region) AND region <> '000000'),
+  place         text NOT NULL CONSTRAINT place_is_in_region
+                CHECK (@extschema@.place_code_valid(place) AND pg_catalog.left(place, 6) = region),
   name          text NOT NULL CONSTRAINT name_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
   kind          text NOT NULL CONSTRAINT kind_is_known
                 CHECK (kind = ANY (@extschema@._venue_kinds())),
@@ -36,7 +38,8 @@ CREATE INDEX venue_region ON @extschema@.venue (region);
 COMMENT ON TABLE @extschema@.venue IS
   'Venues where codes are shown and scanned (场所): registered by an operator of the venue''s region, closed (never deleted) when they stop. Row-secured by region.';
 COMMENT ON COLUMN @extschema@.venue.id IS 'Venue id (opaque).';
-COMMENT ON COLUMN @extschema@.venue.region IS 'The county-level division the venue lies in (its owner region).';
+COMMENT ON COLUMN @extschema@.venue.region IS 'The county-level division the venue lies in (its owner region: row-level security goes by it).';
+COMMENT ON COLUMN @extschema@.venue.place IS 'Where it lies as finely as known: its county, township or street (9 digits), or village or community (12). Its visitors'' stays are recorded there.';
 COMMENT ON COLUMN @extschema@.venue.name IS 'The venue''s name as its door shows it.';
 COMMENT ON COLUMN @extschema@.venue.kind IS 'supermarket, school, hospital, pharmacy, transport, workplace, residential_community, restaurant, public_venue or other: what entry rules and exposure tracing go by.';
 COMMENT ON COLUMN @extschema@.venue.address IS 'The street address, free text.';
@@ -71,7 +74,45 @@ COMMENT ON FUNCTION @extschema@._require_venue(bigint) IS
   'Internal: the venue with this id in the caller''s regions, locked FOR UPDATE; else 22004 (NULL) or P0002 (unknown there, as another region''s is).';
 REVOKE ALL ON FUNCTION @extschema@._require_venue(bigint) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.create_venue(region text, name text, kind text, address text DEFAULT NULL)
+-- A bulletin may name a single venue (risk_area.venue): its division is
+-- then the venue's place, filled in when left out, so that the (place, at)
+-- index finds the stays a change of it concerns. The venue must be one the
+-- writing role sees: its own regions' (a superuser or admin, any).
+ALTER TABLE @extschema@.risk_area
+  ADD CONSTRAINT risk_area_venue_fk FOREIGN KEY (venue) REFERENCES @extschema@.venue (id);
+CREATE INDEX risk_area_venue ON @extschema@.risk_area (venue) WHERE venue IS NOT NULL;
+
+CREATE FUNCTION @extschema@._risk_area_venue_place() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  venue_place text;
+BEGIN
+  IF NEW.venue IS NULL OR @extschema@._restoring() THEN
+    RETURN NEW;
+  END IF;
+  -- (as the writing role: row-level security shows it its own venues)
+  SELECT v.place INTO venue_place FROM @extschema@.venue v WHERE v.id = NEW.venue;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'risk area: no venue % in the regions role % acts for', NEW.venue, current_user
+      USING ERRCODE = '23503';
+  END IF;
+  IF NEW.division IS NULL THEN
+    NEW.division := venue_place;
+  ELSIF NEW.division <> venue_place THEN
+    RAISE EXCEPTION 'risk area: venue % lies in %, not in %', NEW.venue, venue_place, NEW.division
+      USING ERRCODE = '22023', HINT = 'Leave division out for a venue''s designation: it is the venue''s place.';
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._risk_area_venue_place() IS
+  'Internal: BEFORE ROW trigger of risk_area: a venue''s designation lies at the venue''s place (filled in when NULL, 22023 when another), and names a venue the writing role sees (23503 otherwise).';
+REVOKE ALL ON FUNCTION @extschema@._risk_area_venue_place() FROM PUBLIC;
+CREATE TRIGGER risk_area_venue_place BEFORE INSERT OR UPDATE OF venue, division ON @extschema@.risk_area
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._risk_area_venue_place();
+
+CREATE FUNCTION @extschema@.create_venue(place text, name text, kind text, address text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
@@ -79,13 +120,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   id bigint;
+  region text := left(create_venue.place, 6);
 BEGIN
-  PERFORM @extschema@._require_region(create_venue.region);
-  IF @extschema@.division_rank(create_venue.region) <> 3 THEN
-    RAISE EXCEPTION 'a venue lies in a county-level division (330106), not in %', create_venue.region
-      USING ERRCODE = '22023';
+  PERFORM @extschema@._require_place(create_venue.place);
+  -- (its owner region is the county's six digits: a place below a county
+  -- lies in one; a place of six digits must be a county itself)
+  IF @extschema@.division_rank(create_venue.place) < 3 THEN
+    RAISE EXCEPTION 'a venue lies in a county-level division (330106) or below it (330106001, 330106001001), not in %',
+      create_venue.place USING ERRCODE = '22023';
   END IF;
-  PERFORM @extschema@._require_caller_scope(create_venue.region);
+  PERFORM @extschema@._require_caller_scope(region);
   IF create_venue.name IS NULL OR create_venue.kind IS NULL THEN
     RAISE EXCEPTION '% must not be NULL', CASE WHEN create_venue.name IS NULL THEN 'name' ELSE 'kind' END
       USING ERRCODE = '22004';
@@ -103,14 +147,14 @@ BEGIN
     RAISE EXCEPTION 'address is too long (% characters; at most 500)', length(create_venue.address)
       USING ERRCODE = '22023';
   END IF;
-  INSERT INTO @extschema@.venue AS v (region, name, kind, address, created_by)
-  VALUES (create_venue.region, btrim(create_venue.name), create_venue.kind, create_venue.address,
+  INSERT INTO @extschema@.venue AS v (region, place, name, kind, address, created_by)
+  VALUES (region, create_venue.place, btrim(create_venue.name), create_venue.kind, create_venue.address,
           @extschema@._caller()::regrole::text)
   RETURNING v.id INTO id;
   RETURN id;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_venue(text, text, text, text) IS
-  'Registers a venue of a county-level region the caller acts for (22023 for a bad name, kind or address; 42501 outside the caller''s regions); returns its id.';
+  'Registers a venue at a place (a county, or a township or community below it) of a region the caller acts for (22023 for a bad place, name, kind or address; 42501 outside the caller''s regions); returns its id.';
 REVOKE ALL ON FUNCTION @extschema@.create_venue(text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_venue(text, text, text, text) TO healthcode_operator;
 
@@ -186,7 +230,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.venue_code(bigint) TO healthcode_operator;
 CREATE FUNCTION @extschema@.verify_venue_code(code text, at timestamptz DEFAULT pg_catalog.now(),
     online boolean DEFAULT true,
     OUT valid boolean, OUT venue_id bigint, OUT region text, OUT name text, OUT kind text,
-    OUT issued_at timestamptz, OUT reason text, OUT online_check text)
+    OUT issued_at timestamptz, OUT reason text, OUT online_check text, OUT place text)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -213,6 +257,7 @@ BEGIN
     ELSE
       name := v.name;
       kind := v.kind;
+      place := v.place;
       online_check := 'ok';
       -- (closed now, whatever at asks: when it closed is not printed at
       -- its door, and an at of the caller's choosing would find it out)
@@ -225,7 +270,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) IS
-  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked). A venue code has no expiry: it stands while its key is trusted and its venue open.';
+  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked; place, where it lies, the same). A venue code has no expiry: it stands while its key is trusted and its venue open.';
 REVOKE ALL ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean)
   TO healthcode_app, healthcode_operator, healthcode_verifier;

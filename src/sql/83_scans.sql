@@ -49,7 +49,7 @@ AS $$
 DECLARE
   n integer;
 BEGIN
-  PERFORM @extschema@._require_region(place, 'place');
+  PERFORM @extschema@._require_place(place, 'place');
   PERFORM @extschema@._require_finite(at, 'at');
   -- (the travel trigger's own check, before a partition is made for the day)
   PERFORM @extschema@._check_evidence_times('travel', 'at', at, at);
@@ -111,7 +111,7 @@ BEGIN
                 AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
     recorded := false;
   ELSE
-    recorded := @extschema@._record_stay(_scan_venue.person_id, v.region, t, 'venue_scan', v.venue_id::text);
+    recorded := @extschema@._record_stay(_scan_venue.person_id, v.place, t, 'venue_scan', v.venue_id::text);
   END IF;
   -- (after the stay: a venue in a risk area turns the visitor at once)
   SELECT * INTO s FROM @extschema@.status(_scan_venue.person_id, t);
@@ -184,7 +184,7 @@ BEGIN
     '{id,identifier,id!,evidence_time!}',
     'venue bigint, at timestamptz',
     $q$INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
-       SELECT DISTINCT ON (r.pid, v.id, date_trunc('minute', r.at)) r.pid, p.region, v.region, r.at, 'venue_scan', v.id::text
+       SELECT DISTINCT ON (r.pid, v.id, date_trunc('minute', r.at)) r.pid, p.region, v.place, r.at, 'venue_scan', v.id::text
          FROM recs r JOIN people p ON p.id = r.pid JOIN @extschema@.venue v ON v.id = r.venue
         WHERE $ok AND r.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
           AND NOT EXISTS (SELECT FROM @extschema@.travel x
@@ -203,6 +203,6 @@ BEGIN
     prepare => $q$SELECT @extschema@.create_travel_partitions() WHERE $1 IS NOT NULL$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_scans(json) IS
-  'Imports venue scans from a venue''s system: [{"person_id" or "identifier", "venue" (a venue id of the caller''s regions, open at the scan), "at"}], each a venue_scan stay in the venue''s district (once for the same person, venue and minute); a record naming an unknown or closed venue, or a person outside the caller''s regions, refuses the batch. Returns how many stays were new.';
+  'Imports venue scans from a venue''s system: [{"person_id" or "identifier", "venue" (a venue id of the caller''s regions, open at the scan), "at"}], each a venue_scan stay at the venue''s place (once for the same person, venue and minute); a record naming an unknown or closed venue, or a person outside the caller''s regions, refuses the batch. Returns how many stays were new.';
 REVOKE ALL ON FUNCTION @extschema@.import_scans(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.import_scans(json) TO healthcode_app, healthcode_operator;

@@ -146,7 +146,7 @@ SELECT g, 'region_scope', a.attname, 'SELECT'
 CREATE TEMP TABLE exp_fn (grp text NOT NULL, fn text NOT NULL);
 INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
   'division_code_valid', 'division_chain', 'division_last', 'division_covers', 'division_rank',
-  'division_codes_valid', 'division_range', 'division_multirange', 'mask_name', 'symptoms_known',
+  'division_codes_valid', 'division_range', 'division_multirange', 'mask_name', 'symptoms_known', 'place_code_valid',
   'normalize_identifier', 'identifier_check', 'public_key_id', 'verify', '_caller', '_shorten',
   '_published_count', '_min_cell_size', 'qr_svg', 'qr_png', 'qr_terminal', 'format_version', 'region',
   'subject', 'colour', 'issued_at', 'expires_at', 'key_id', 'vaccinated', 'signature', 'healthcode', 'bytea',
@@ -206,7 +206,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
-  '_require_region', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
+  '_require_region', '_require_place', '_place_code_problem', '_risk_area_venue_place', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
   '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status', '_holder_health_facts', '_person_health_facts', '_require_person_id', '_digest_at', '_revocation_hash', '_revocation_check',
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',

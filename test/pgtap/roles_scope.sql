@@ -72,10 +72,10 @@ END $$;
 -- ---- each role's scope -------------------------------------------------------------
 SELECT is((pg_temp.rows_as(r, 'SELECT healthcode.my_region_scope()'))[1], want,
           format('my_region_scope() of %s is %s', r, want))
-  FROM (VALUES (current_user::name, '{[000000,999999]}'), ('regress_hc_admin', '{[000000,999999]}'),
-               ('regress_hc_op_zj', '{[330000,339999]}'), ('regress_hc_op_hz', '{[330100,330199]}'),
-               ('regress_hc_op_bj', '{[110000,119999]}'), ('regress_hc_app_zj', '{[330000,339999]}'),
-               ('regress_hc_analyst_zj', '{[330000,339999]}'), ('regress_hc_verifier', '{}'),
+  FROM (VALUES (current_user::name, '{[000000,999999999999]}'), ('regress_hc_admin', '{[000000,999999999999]}'),
+               ('regress_hc_op_zj', '{[330000,339999999999]}'), ('regress_hc_op_hz', '{[330100,330199999999]}'),
+               ('regress_hc_op_bj', '{[110000,119999999999]}'), ('regress_hc_app_zj', '{[330000,339999999999]}'),
+               ('regress_hc_analyst_zj', '{[330000,339999999999]}'), ('regress_hc_verifier', '{}'),
                ('regress_hc_bypass', '{}')) v(r, want);
 
 -- ---- reading: exactly the rows of the scope --------------------------------------------

@@ -479,6 +479,60 @@ test_regions(void)
 	}
 }
 
+
+/* Places: a division, a township (9 digits) or a village (12) under a
+ * county- or city-level division; each formats back to itself. */
+static void
+test_places(void)
+{
+	static const char *const good[] = {"330106", "330100", "330000", "330106001", "330106001001",
+		"441900003", "441900003001", "110101999999"};
+	static const struct
+	{
+		const char *text;
+		const char *why;
+	}			bad[] = {
+		{"000000", "the nation"},
+		{"330000001", "a township directly in a province"},
+		{"330106000", "township 000"},
+		{"330106000001", "township 000 with a village"},
+		{"330106001000", "village 000"},
+		{"33010600", "8 characters"},
+		{"3301060010", "10 characters"},
+		{"3301060010011", "13 characters"},
+		{"990000001", "unknown province"},
+		{"33010600a", "a letter"},
+		{"330106 01", "a space"},
+		{"", "empty"},
+	};
+	size_t		i;
+	char		detail[HC_DETAIL_LEN];
+	char		fmt[HC_PLACE_MAX_DIGITS + 1];
+	int64_t		p;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+	{
+		p = -7;
+		CHECK(hc_place_parse(good[i], strlen(good[i]), &p, detail, sizeof(detail)) == HC_OK &&
+			  p == strtoll(good[i], NULL, 10),
+			  "place %s parses", good[i]);
+		hc_place_format(p, fmt);
+		CHECK(strcmp(fmt, good[i]) == 0, "place %s formats back", good[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		detail[0] = '\0';
+		CHECK_STATUS(hc_place_parse(bad[i].text, strlen(bad[i].text), &p, detail, sizeof(detail)),
+					 HC_ERR_REGION, detail, "place \"%s\" (%s)", bad[i].text, bad[i].why);
+	}
+	CHECK(hc_place_parse("3301060010019", 12, &p, NULL, 0) == HC_OK && p == INT64_C(330106001001),
+		  "place parse reads exactly len characters");
+	hc_place_format(-1, fmt);
+	CHECK(fmt[0] == '\0', "no place formats as nothing");
+	hc_place_format(INT64_C(1000000000000), fmt);
+	CHECK(fmt[0] == '\0', "a thirteen-digit number formats as nothing");
+}
+
 /* ---- payload ------------------------------------------------------------ */
 
 static void
@@ -1746,6 +1800,7 @@ main(void)
 	test_base45_errors();
 	test_base45_round_trip();
 	test_regions();
+	test_places();
 	test_payload_round_trip();
 	test_payload_bit_flips();
 	test_payload_errors();

@@ -784,6 +784,7 @@ test_inputs_codec(void)
 	uint8_t		bad[HC_INPUTS_HEADER_LEN + HC_INPUTS_EVENT_LEN];
 
 	in[0] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 4, 2, 10));
+	in[0].place = INT64_C(330106001001);	/* a community: twelve digits */
 	in[0].ref = 77;
 	in[1] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 3, 9));
 	in[1].ref = INT64_C(9000000000);
@@ -826,9 +827,25 @@ test_inputs_codec(void)
 	CHECK(hc_inputs_unpack((const uint8_t *) "HI", 2, &out, &n, detail, sizeof(detail)) == HC_ERR_LENGTH,
 		  "inputs: a header cut short is refused");
 	memcpy(bad, a.data, sizeof(bad));
-	bad[2] = 2;
+	bad[2] = HC_INPUTS_VERSION + 1;
 	CHECK(hc_inputs_unpack(bad, HC_INPUTS_HEADER_LEN, &out, &n, detail, sizeof(detail)) == HC_ERR_VERSION,
 		  "inputs: another version is refused");
+	{
+		/* version 1 (0.2.0): the place an i32; still read, every field */
+		static const uint8_t v1[HC_INPUTS_HEADER_LEN + HC_INPUTS_V1_EVENT_LEN] = {
+			'H', 'I', 1, 0, 0, 0, 1,
+			HC_EV_STAY_HIGH, 0, 0, 0, 7, 0, 0x05, 0x09, 0x8A,	/* value 7, place 330122 */
+			0, 0, 0, 0, 0, 0, 0, 42,	/* at */
+			0, 0, 0, 0, 0, 0, 0, 43,	/* until */
+			0, 0, 0, 0, 0, 0, 0, 44};	/* ref */
+
+		CHECK(hc_inputs_unpack(v1, sizeof(v1), &out, &n, detail, sizeof(detail)) == HC_OK && n == 1 &&
+			  out[0].kind == HC_EV_STAY_HIGH && out[0].value == 7 && out[0].place == 330122 &&
+			  out[0].at == 42 && out[0].until == 43 && out[0].ref == 44,
+			  "inputs: version 1 (a place in four bytes) is still read, every field");
+		free(out);
+		out = NULL;
+	}
 	bad[2] = HC_INPUTS_VERSION;
 	bad[3] = bad[4] = bad[5] = 0;
 	bad[6] = 1;

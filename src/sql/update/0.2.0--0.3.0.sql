@@ -10,6 +10,11 @@
 -- fresh install of 0.3.0 (doc/releasing.md).
 -- ---------------------------------------------------------------------------
 
+-- ---- places below the county (10_type.sql; the tables below check them) ---------
+CREATE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
 -- ---- recalculation calls the steps later topics register ---------------------
 -- (62_status_recompute.sql, 92_federation_status.sql)
 -- What later topics do after every recalculation, with the people it
@@ -352,6 +357,7 @@ CREATE TABLE @extschema@.recalc_pending (
   stay_ids      bigint[],
   stay_ats      timestamptz[],
   stay_places   text[],
+  stay_venues   text[],
   CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, person_id)
 );
 COMMENT ON TABLE @extschema@.recalc_pending IS
@@ -361,6 +367,7 @@ COMMENT ON COLUMN @extschema@.recalc_pending.person_id IS 'A person it concerns.
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_ids IS 'risk_area: the person''s stays in the areas (travel ids), as listed.';
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_ats IS 'risk_area: when each was.';
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_places IS 'risk_area: where.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_venues IS 'risk_area: at which venue (travel.venue), for designations of a venue.';
 REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 CREATE TABLE @extschema@.consistency_finding (
   check_id      bigint NOT NULL,
@@ -395,14 +402,14 @@ ALTER TABLE @extschema@.person_status SET (fillfactor = 80);
 -- ---- division names and the code screen (43_division_names.sql, 76_code_screen.sql) ---
 CREATE TABLE @extschema@.division_name (
   code          text PRIMARY KEY
-                CONSTRAINT code_is_division_code CHECK (@extschema@.division_code_valid(code) AND code <> '000000'),
+                CONSTRAINT code_is_place_code CHECK (@extschema@.place_code_valid(code)),
   name_zh       text NOT NULL CONSTRAINT name_zh_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name_zh)) > 0),
   name_en       text NOT NULL CONSTRAINT name_en_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name_en)) > 0),
   built_in      boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE @extschema@.division_name IS
   'Names of administrative divisions (GB/T 2260) in Chinese and English, for the screens (code_screen, itinerary). The extension ships the provinces and the places its demo and tests use; load the full list into it.';
-COMMENT ON COLUMN @extschema@.division_name.code IS 'The six-digit division code.';
+COMMENT ON COLUMN @extschema@.division_name.code IS 'The division code, or a township''s (9 digits) or village''s (12).';
 COMMENT ON COLUMN @extschema@.division_name.name_zh IS 'Its name in Chinese, e.g. 西湖区.';
 COMMENT ON COLUMN @extschema@.division_name.name_en IS 'Its name in English, e.g. Xihu.';
 COMMENT ON COLUMN @extschema@.division_name.built_in IS 'Shipped with the extension (not dumped: CREATE EXTENSION makes it).';
@@ -644,6 +651,8 @@ CREATE TABLE @extschema@.venue (
   id            bigserial PRIMARY KEY,
   region        text NOT NULL CONSTRAINT region_is_division_code
                 CHECK (@extschema@.division_code_valid(region) AND region <> '000000'),
+  place         text NOT NULL CONSTRAINT place_is_in_region
+                CHECK (@extschema@.place_code_valid(place) AND pg_catalog.left(place, 6) = region),
   name          text NOT NULL CONSTRAINT name_is_given CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
   kind          text NOT NULL CONSTRAINT kind_is_known
                 CHECK (kind = ANY (@extschema@._venue_kinds())),
@@ -660,7 +669,8 @@ CREATE INDEX venue_region ON @extschema@.venue (region);
 COMMENT ON TABLE @extschema@.venue IS
   'Venues where codes are shown and scanned (场所): registered by an operator of the venue''s region, closed (never deleted) when they stop. Row-secured by region.';
 COMMENT ON COLUMN @extschema@.venue.id IS 'Venue id (opaque).';
-COMMENT ON COLUMN @extschema@.venue.region IS 'The county-level division the venue lies in (its owner region).';
+COMMENT ON COLUMN @extschema@.venue.region IS 'The county-level division the venue lies in (its owner region: row-level security goes by it).';
+COMMENT ON COLUMN @extschema@.venue.place IS 'Where it lies as finely as known: its county, township or street (9 digits), or village or community (12). Its visitors'' stays are recorded there.';
 COMMENT ON COLUMN @extschema@.venue.name IS 'The venue''s name as its door shows it.';
 COMMENT ON COLUMN @extschema@.venue.kind IS 'supermarket, school, hospital, pharmacy, transport, workplace, residential_community, restaurant, public_venue or other: what entry rules and exposure tracing go by.';
 COMMENT ON COLUMN @extschema@.venue.address IS 'The street address, free text.';
@@ -704,8 +714,37 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.venue_entry_rule TO healthco
 GRANT USAGE ON SEQUENCE @extschema@.venue_entry_rule_id_seq TO healthcode_admin;
 GRANT SELECT ON @extschema@.venue_entry_rule TO PUBLIC;
 
+-- ---- places below the county and venues in stays and bulletins (51_evidence.sql,
+-- 61_status_engine.sql; the venue's designations continued below)
+ALTER TABLE @extschema@.travel DROP CONSTRAINT place_is_division_code,
+  ADD CONSTRAINT place_is_place_code CHECK (@extschema@.place_code_valid(place));
+COMMENT ON COLUMN @extschema@.travel.place IS 'The place stayed in: a division code, or below the county a township (9 digits) or village or community (12).';
+COMMENT ON COLUMN @extschema@.travel.venue IS 'The venue''s id, for venue scans (a designation of the venue covers the stay).';
+ALTER TABLE @extschema@.risk_area DROP CONSTRAINT division_is_division_code,
+  ADD CONSTRAINT division_is_place_code CHECK (@extschema@.place_code_valid(division)),
+  ADD COLUMN venue bigint,
+  DROP CONSTRAINT risk_area_natural_key,
+  ADD CONSTRAINT risk_area_natural_key UNIQUE NULLS NOT DISTINCT (division, venue, effective_from);
+COMMENT ON COLUMN @extschema@.risk_area.division IS 'The place the bulletin names, at any level (province to community: a place code); it covers the places below it. For a venue''s designation, the venue''s place.';
+COMMENT ON COLUMN @extschema@.risk_area.venue IS 'A single venue the bulletin names (a building, a market): only stays scanned at it are covered; NULL for a place''s designation.';
+ALTER TYPE @extschema@.reexamined_stays ADD ATTRIBUTE venues text[];
+COMMENT ON COLUMN @extschema@.reexamined_stays.venues IS 'The venue each was at (travel.venue), for a stay listed but not judged yet; NULL once judged.';
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risky_stays _risky_stays_by _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare_for declare_trip division_chain division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+
+CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION @extschema@.place_code_valid(text) IS
+  'True for a place code: a division other than the nation (330106), a township or street below it (330106001: nine digits) or a village or community (330106001001: twelve). Never raises an error.';
+
+CREATE OR REPLACE FUNCTION @extschema@._place_code_problem(text) RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_place_code_problem'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._place_code_problem(text) IS
+  'Internal: what is wrong with a text as a place code, NULL for a valid one.';
+REVOKE ALL ON FUNCTION @extschema@._place_code_problem(text) FROM PUBLIC;
 
 -- accessors, one per field
 CREATE OR REPLACE FUNCTION @extschema@.format_version(@extschema@.healthcode) RETURNS integer
@@ -863,72 +902,127 @@ COMMENT ON FUNCTION @extschema@.verify(text, timestamptz) IS
 -- ---------------------------------------------------------------------------
 -- Division codes (GB/T 2260): a code covers itself and the codes below it
 -- (330000 every 33xxxx, 330100 every 3301xx, 000000 the whole country).
+-- Below the county, places (where people stay, what bulletins name) go
+-- on in the statistical division codes: 330106001 a township or street
+-- of 330106, 330106001001 a village or community of it (place_code_valid,
+-- src/hc_core_codec.c). Every place below a code starts with the code's
+-- own digits, so a code covers exactly the codes from itself to itself
+-- padded with nines to twelve digits (division_last), in text order.
 -- Region scopes, policy inheritance and risk areas all rest on this.
+-- Regions (scopes, keys, policies, people's home) stay six-digit codes.
 -- The SQL functions here are not STRICT (NULL in, NULL out all the same):
 -- a STRICT SQL function whose body is a CASE is never inlined, and these
 -- are in the hot path of every scope check, policy lookup and screen.
 -- ---------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION @extschema@.division_chain(code text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
-         ARRAY[code, pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '00',
-               pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '0000', '000000'] END;
+RETURN CASE
+  WHEN @extschema@.division_code_valid(code) THEN
+    ARRAY[code, pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '00',
+          pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '0000', '000000']
+  WHEN @extschema@.place_code_valid(code) THEN
+    CASE WHEN pg_catalog.length(code) OPERATOR(pg_catalog.=) 12
+         THEN ARRAY[code, pg_catalog.left(code, 9)] ELSE ARRAY[code] END
+    OPERATOR(pg_catalog.||)
+    ARRAY[pg_catalog.left(code, 6), pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '00',
+          pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '0000', '000000'] END;
 COMMENT ON FUNCTION @extschema@.division_chain(text) IS
-  'The division codes covering a code, nearest first: itself, its city, its province, the nation (000000). Duplicates when the code is a city or province; NULL for an invalid code.';
+  'The codes covering a division or place, nearest first: itself, its township (for a village), its county (below the county), its city, its province, the nation (000000). Duplicates when the code is a city or province; NULL for an invalid code.';
 
 CREATE OR REPLACE FUNCTION @extschema@.division_last(code text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE
-  WHEN code IS NULL OR NOT @extschema@.division_code_valid(code) THEN NULL
-  WHEN code OPERATOR(pg_catalog.=) '000000' THEN '999999'
-  WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '9999'
-  WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '99'
-  ELSE code END;
+  WHEN code IS NULL THEN NULL
+  WHEN @extschema@.division_code_valid(code) THEN
+    CASE
+      WHEN code OPERATOR(pg_catalog.=) '000000' THEN '999999'
+      WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN pg_catalog.left(code, 2) OPERATOR(pg_catalog.||) '9999'
+      WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN pg_catalog.left(code, 4) OPERATOR(pg_catalog.||) '99'
+      ELSE code END OPERATOR(pg_catalog.||) '999999'
+  WHEN @extschema@.place_code_valid(code) THEN
+    pg_catalog.rpad(code, 12, '9') END;
 COMMENT ON FUNCTION @extschema@.division_last(text) IS
-  'The last code a division covers: the codes it covers are exactly those between the code itself and this (330000 -> 339999, 330100 -> 330199, 330106 -> 330106); NULL for an invalid code.';
+  'The last code a division or place covers: the codes it covers are exactly those between the code itself and this, in text order (330000 -> 339999999999, 330100 -> 330199999999, 330106 -> 330106999999, 330106001 -> 330106001999, a village itself); NULL for an invalid code.';
 
 CREATE OR REPLACE FUNCTION @extschema@.division_covers(area text, code text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN @extschema@.division_code_valid(code) THEN
+RETURN CASE WHEN @extschema@.division_code_valid(code) OR @extschema@.place_code_valid(code) THEN
          code OPERATOR(pg_catalog.>=) area AND code OPERATOR(pg_catalog.<=) @extschema@.division_last(area) END;
 COMMENT ON FUNCTION @extschema@.division_covers(text, text) IS
-  'True when division area covers division code (itself or a division below it); NULL when either is invalid.';
+  'True when division or place area covers code (itself or a division or place below it); NULL when either is invalid.';
 
 CREATE OR REPLACE FUNCTION @extschema@.division_rank(code text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE
-  WHEN code IS NULL OR NOT @extschema@.division_code_valid(code) THEN NULL
-  WHEN code OPERATOR(pg_catalog.=) '000000' THEN 0
-  WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN 1
-  WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN 2
-  ELSE 3 END;
+  WHEN code IS NULL THEN NULL
+  WHEN @extschema@.division_code_valid(code) THEN
+    CASE
+      WHEN code OPERATOR(pg_catalog.=) '000000' THEN 0
+      WHEN pg_catalog.right(code, 4) OPERATOR(pg_catalog.=) '0000' THEN 1
+      WHEN pg_catalog.right(code, 2) OPERATOR(pg_catalog.=) '00' THEN 2
+      ELSE 3 END
+  WHEN @extschema@.place_code_valid(code) THEN
+    CASE pg_catalog.length(code) WHEN 9 THEN 4 ELSE 5 END END;
 COMMENT ON FUNCTION @extschema@.division_rank(text) IS
-  'How specific a division code is: 0 national, 1 province, 2 city, 3 county; NULL for an invalid code.';
+  'How specific a division or place code is: 0 national, 1 province, 2 city, 3 county, 4 township or street, 5 village or community; NULL for an invalid code.';
 
--- A place as a screen names it: its city and district (a province's own
--- name for a province), Chinese 杭州市西湖区, English "Xihu, Hangzhou";
--- the levels no row names are left out, and a code none names is shown as
--- the code.
+CREATE OR REPLACE FUNCTION @extschema@.division_codes_valid(codes text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.bool_and(c IS NOT NULL AND @extschema@.place_code_valid(c)), true)
+    FROM pg_catalog.unnest(codes) AS c;
+END;
+COMMENT ON FUNCTION @extschema@.division_codes_valid(text[]) IS
+  'True when every element is a valid place code (a division other than the nation, a township or a village; an empty array is valid).';
+
+-- A place (a division, township or village) as a function's argument.
+CREATE OR REPLACE FUNCTION @extschema@._require_place(place text, argname text DEFAULT 'place') RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF place IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
+  END IF;
+  IF NOT @extschema@.place_code_valid(place) THEN
+    RAISE EXCEPTION 'invalid place code for %: %', argname, quote_literal(@extschema@._shorten(place))
+      USING ERRCODE = '22023', DETAIL = @extschema@._place_code_problem(place),
+            HINT = 'A place code is a division (330106), a township or street (330106001) or a village or community (330106001001).';
+  END IF;
+  RETURN place;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_place(text, text) IS
+  'Internal: the code if it is a valid place code (place_code_valid), else 22004 or 22023 naming the argument and what is wrong.';
+REVOKE ALL ON FUNCTION @extschema@._require_place(text, text) FROM PUBLIC;
+
+-- A place as a screen names it: its city, district and, below, its
+-- township and community (a province's own name for a province), Chinese
+-- 杭州市西湖区北山街道, English "Beishan, Xihu, Hangzhou"; the levels no row
+-- names are left out, and a code none names is shown as the code.
 CREATE OR REPLACE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
--- (two lookups by key, the place's and, for a district, its city's: a
--- screen names every place of its reasons. PL/pgSQL, whose plan is kept:
--- a SQL body with a query is planned again at every call, 140 us)
+-- (lookups by key, the place's and those of the levels above it up to its
+-- city: a screen names every place of its reasons. PL/pgSQL, whose plan
+-- is kept: a SQL body with a query is planned again at every call, 140 us)
 AS $$
+DECLARE
+  rank integer := @extschema@.division_rank(division_label.code);
 BEGIN
   RETURN (SELECT COALESCE(CASE division_label.lang
-                            WHEN 'zh' THEN NULLIF(concat(c.name_zh, o.name_zh), '')
-                            WHEN 'en' THEN NULLIF(concat_ws(', ', o.name_en, c.name_en), '') END,
+                            WHEN 'zh' THEN NULLIF(concat(c.name_zh, k.name_zh, t.name_zh, o.name_zh), '')
+                            WHEN 'en' THEN NULLIF(concat_ws(', ', o.name_en, t.name_en, k.name_en, c.name_en), '') END,
                           division_label.code)
             FROM (SELECT) one
             LEFT JOIN @extschema@.division_name o ON o.code = division_label.code
-            LEFT JOIN @extschema@.division_name c
-              ON @extschema@.division_rank(division_label.code) = 3
-             AND c.code = left(division_label.code, 4) || '00');
+            LEFT JOIN @extschema@.division_name c ON rank >= 3 AND c.code = left(division_label.code, 4) || '00'
+            -- (a township of a city without counties names the city once)
+            LEFT JOIN @extschema@.division_name k ON rank >= 4 AND k.code = left(division_label.code, 6)
+                                                 AND right(k.code, 2) <> '00'
+            LEFT JOIN @extschema@.division_name t ON rank = 5 AND t.code = left(division_label.code, 9));
 END $$;
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
-  'A division as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city and district, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
+  'A division or place as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city, district and, below the district, township and community, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
 
 -- A role's scope: the regions mapped to it or to any role it is a member
 -- of; the whole country for superusers and members of healthcode_admin.
@@ -942,7 +1036,7 @@ AS $$
 BEGIN
   IF (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = region_scope_of.role)
      OR pg_has_role(region_scope_of.role, 'healthcode_admin', 'MEMBER') THEN
-    RETURN @extschema@.division_multirange(@extschema@.division_range('000000', '999999', '[]'));
+    RETURN @extschema@.division_multirange(@extschema@.division_range('000000', '999999999999', '[]'));
   END IF;
   RETURN COALESCE((SELECT range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]'))
                      FROM @extschema@.region_scope s
@@ -1239,31 +1333,50 @@ REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, i
 
 -- ---- the risky-stay rule, written once; one person's evidence as events ------
 
--- A stay is risky when a medium- or high-risk designation covering its place
--- (the place itself, its city or its province; a designation never names
--- the nation) was in force at the time of the stay; the highest level wins.
--- Every question about stays goes through this one text. It takes a query
--- of stays (columns person_id, id, at, place) and gives the risky ones with
+-- A stay is risky when a medium- or high-risk designation covering it was
+-- in force at the time of the stay; the highest level wins. A designation
+-- covers a stay when it names the stay's place or a division above it (its
+-- township, county, city or province: division_chain; never the nation),
+-- or names the venue the stay was at (a venue designation, whose division
+-- is the venue's place, covers that venue's stays only). Every question
+-- about stays goes through this one text. It takes a query of stays
+-- (columns person_id, id, at, place, venue) and gives the risky ones with
 -- high (true: a high-risk designation covers it, false: medium); with
--- every_stay, every stay, high NULL where none covers it. The three equality
--- joins (place, city, province: the hierarchy of src/hc_core_codec.c's
--- division chain) let the planner hash a big batch of stays against the
--- designations or probe their index for a few, which a join on
+-- every_stay, every stay, high NULL where none covers it. The equality
+-- joins, one a level, let the planner hash a big batch of stays against
+-- the designations or probe their index for a few, which a join on
 -- division_chain(place) could not. test/pgtap/consistency_random.sql checks
--- every caller against that chain.
+-- every caller against that chain, and test/pgtap/places.sql each level.
 CREATE OR REPLACE FUNCTION @extschema@._stay_levels_sql(stays text, every_stay boolean DEFAULT false) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN pg_catalog.format($q$
     WITH stays AS MATERIALIZED (%s),
     covering AS (
       SELECT s.person_id, s.id, s.at, s.place, d.level = 'high' AS high, d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = s.place AND d.level <> 'low'
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = s.place AND d.venue IS NULL AND d.level <> 'low'
       UNION ALL
       SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 4) || '00' AND d.level <> 'low'
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = CASE WHEN length(s.place) = 12 THEN left(s.place, 9) END
+         AND d.venue IS NULL AND d.level <> 'low'
       UNION ALL
       SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d ON d.division = left(s.place, 2) || '0000' AND d.level <> 'low'
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = CASE WHEN length(s.place) > 6 THEN left(s.place, 6) END
+         AND d.venue IS NULL AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = left(s.place, 4) || '00' AND d.venue IS NULL AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.division = left(s.place, 2) || '0000' AND d.venue IS NULL AND d.level <> 'low'
+      UNION ALL
+      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
+        FROM stays s JOIN @extschema@.risk_area d
+          ON d.venue::text = s.venue AND d.level <> 'low'
     ),
     risky AS (
       SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
@@ -1277,7 +1390,7 @@ RETURN pg_catalog.format($q$
        THEN 'SELECT s.person_id, s.id, s.at, s.place, r.high FROM stays s LEFT JOIN risky r ON r.id = s.id AND r.at = s.at'
        ELSE 'SELECT r.person_id, r.id, r.at, r.place, r.high FROM risky r' END);
 COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
-  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
+  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place, venue): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
 REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
 
 -- The same over every stay, as one value: a reexamined_stays a person (in
@@ -1288,13 +1401,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN pg_catalog.format($q$
     SELECT ARRAY(
       SELECT ROW(r.person_id, array_agg(r.id), array_agg(r.at), array_agg(r.place),
-                 array_agg(r.high))::@extschema@.reexamined_stays
+                 array_agg(r.high), NULL)::@extschema@.reexamined_stays
         FROM (%s) r
        GROUP BY r.person_id
        ORDER BY r.person_id)$q$,
   @extschema@._stay_levels_sql(stays, every_stay => true));
 COMMENT ON FUNCTION @extschema@._stays_judged_sql(text) IS
-  'Internal: the query (one reexamined_stays[] value, a person each, in id order) of the stays of a query of stays (person_id, id, at, place), each with its level by _stay_levels_sql.';
+  'Internal: the query (one reexamined_stays[] value, a person each, in id order) of the stays of a query of stays (person_id, id, at, place, venue), each with its level by _stay_levels_sql.';
 REVOKE ALL ON FUNCTION @extschema@._stays_judged_sql(text) FROM PUBLIC;
 
 -- A person's stays, judged by the rule above. Which stays to judge: for a
@@ -1323,16 +1436,16 @@ BEGIN
   END IF;
   RETURN QUERY EXECUTE @extschema@._stay_levels_sql(CASE way
     WHEN 'person' THEN $s$
-      SELECT t.person_id, t.id, t.at, t.place
+      SELECT t.person_id, t.id, t.at, t.place, t.venue
         FROM unnest($1) AS q(id)
         JOIN @extschema@.travel t ON t.person_id = q.id AND t.at >= $2$s$
     WHEN 'range' THEN $s$
-      SELECT t.person_id, t.id, t.at, t.place
+      SELECT t.person_id, t.id, t.at, t.place, t.venue
         FROM @extschema@.travel t
        WHERE t.person_id >= $3 AND t.person_id <= $4 AND t.at >= $2
          AND t.person_id IN (SELECT unnest($1))$s$
     ELSE $s$
-      SELECT DISTINCT t.person_id, t.id, t.at, t.place
+      SELECT DISTINCT t.person_id, t.id, t.at, t.place, t.venue
         FROM @extschema@.risk_area a
         JOIN @extschema@.travel t
           ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
@@ -1730,11 +1843,11 @@ BEGIN
     src := CASE TG_OP
       WHEN 'INSERT' THEN 'new_rows'
       WHEN 'DELETE' THEN 'old_rows'
-      ELSE '(SELECT n.person_id, n.id, n.at, n.place FROM new_rows n
-             UNION ALL SELECT o.person_id, o.id, o.at, o.place FROM old_rows o)'
+      ELSE '(SELECT n.person_id, n.id, n.at, n.place, n.venue FROM new_rows n
+             UNION ALL SELECT o.person_id, o.id, o.at, o.place, o.venue FROM old_rows o)'
     END;
     EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
-                   @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place FROM %s s WHERE s.at >= $1', src)))
+                   @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place, s.venue FROM %s s WHERE s.at >= $1', src)))
       INTO persons USING horizon;
     -- A stay removed while a change on the work list has it listed for
     -- re-examination (66_status_work.sql) must not come back with the
@@ -1743,9 +1856,10 @@ BEGIN
     IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
       WITH cleaned AS (
         UPDATE @extschema@.recalc_pending r
-           SET (stay_ids, stay_ats, stay_places) =
-               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id)
-                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places) AS u(id, at, place)
+           SET (stay_ids, stay_ats, stay_places, stay_venues) =
+               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id),
+                       array_agg(u.venue ORDER BY u.id)
+                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues) AS u(id, at, place, venue)
                  WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
          -- (by the list's primary key: it has no index on the person alone,
          -- which a listing would have to fill)
@@ -1779,7 +1893,7 @@ DECLARE
   result @extschema@.reexamined_stays[];
 BEGIN
   EXECUTE @extschema@._stays_judged_sql(
-            format('SELECT DISTINCT s.person_id, s.id, s.at, s.place FROM (%s) s', @extschema@._work_stays_sql('')))
+            format('SELECT DISTINCT s.person_id, s.id, s.at, s.place, s.venue FROM (%s) s', @extschema@._work_stays_sql('')))
     INTO result USING areas, horizon;
   RETURN result;
 END $$;
@@ -2091,14 +2205,15 @@ GRANT EXECUTE ON FUNCTION @extschema@.review_finding(bigint, text, text) TO heal
 -- index alone). One definition for the listing and the readers' check.
 CREATE OR REPLACE FUNCTION @extschema@._work_stays_sql(person_filter text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN 'SELECT t.person_id, t.id, t.at, t.place
+RETURN 'SELECT t.person_id, t.id, t.at, t.place, t.venue
           FROM unnest($1) a
           JOIN @extschema@.travel t
             ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
+           AND (a.venue IS NULL OR t.venue = a.venue::text)
            AND t.at >= GREATEST(a.effective_from, $2)
            AND (a.effective_until IS NULL OR t.at < a.effective_until) ' OPERATOR(pg_catalog.||) person_filter;
 COMMENT ON FUNCTION @extschema@._work_stays_sql(text) IS
-  'Internal: the query of the stays (person_id, id, at, place) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
+  'Internal: the query of the stays (person_id, id, at, place, venue) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
 
 -- Everyone a change concerns: listed once by a worker, set-based.
@@ -2120,9 +2235,9 @@ BEGIN
     -- the three arrays agree, as one aggregation fills them in the order
     -- it is fed, with no sort of its own a person and an array; a stay two
     -- designations cover (an updated one: old and new) made distinct)
-    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places)
-                    SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place)
-                      FROM (SELECT %s x.person_id, x.id, x.at, x.place FROM (%s) x
+    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places, stay_venues)
+                    SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place), array_agg(s.venue)
+                      FROM (SELECT %s x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x
                              ORDER BY x.person_id, x.id) s
                      GROUP BY s.person_id',
                    CASE WHEN cardinality(w.areas) > 1 THEN 'DISTINCT' ELSE '' END, @extschema@._work_stays_sql(''))
@@ -2184,14 +2299,15 @@ DECLARE
   result @extschema@.reexamined_stays[];
 BEGIN
   IF w.listed_at IS NOT NULL THEN
-    RETURN ARRAY(SELECT ROW(r.person_id, r.stay_ids, r.stay_ats, r.stay_places, NULL)::@extschema@.reexamined_stays
+    RETURN ARRAY(SELECT ROW(r.person_id, r.stay_ids, r.stay_ats, r.stay_places, NULL, r.stay_venues)::@extschema@.reexamined_stays
                    FROM @extschema@.recalc_pending r
                   WHERE r.work_id = w.id AND r.person_id = ANY (persons) AND r.stay_ids IS NOT NULL
                   ORDER BY r.person_id);
   END IF;
   EXECUTE format('SELECT ARRAY(SELECT ROW(s.person_id, array_agg(s.id ORDER BY s.id), array_agg(s.at ORDER BY s.id),
-                                         array_agg(s.place ORDER BY s.id), NULL)::@extschema@.reexamined_stays
-                                FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place FROM (%s) x) s
+                                         array_agg(s.place ORDER BY s.id), NULL,
+                                         array_agg(s.venue ORDER BY s.id))::@extschema@.reexamined_stays
+                                FROM (SELECT DISTINCT x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x) s
                                GROUP BY s.person_id ORDER BY s.person_id)',
                  @extschema@._work_stays_sql('WHERE t.person_id = ANY ($3)'))
     INTO result USING w.areas, w.horizon, persons;
@@ -2226,13 +2342,14 @@ BEGIN
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
   IF cardinality(gone_days) > 0 THEN
     listed := ARRAY(
-      SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL)::@extschema@.reexamined_stays
-        FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)
+      SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL,
+                 array_agg(u.venue))::@extschema@.reexamined_stays
+        FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
        WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
        GROUP BY x.person_id ORDER BY x.person_id);
   END IF;
-  EXECUTE @extschema@._stays_judged_sql('SELECT x.person_id, u.id, u.at, u.place FROM unnest($1) x
-                                          CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places) AS u(id, at, place)')
+  EXECUTE @extschema@._stays_judged_sql('SELECT x.person_id, u.id, u.at, u.place, u.venue FROM unnest($1) x
+                                          CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)')
     INTO result USING listed;
   RETURN result;
 END $$;
@@ -2254,10 +2371,10 @@ BEGIN
   WITH gone AS (
     DELETE FROM @extschema@.recalc_pending r
      WHERE r.work_id = w.id AND r.person_id = ANY (persons)
-    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
   )
   SELECT array_agg(g.person_id ORDER BY g.person_id),
-         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL, g.stay_venues)::@extschema@.reexamined_stays
                    ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
     INTO taken, listed FROM gone g;
 END $$;
@@ -2286,10 +2403,10 @@ BEGIN
      WHERE r.ctid = ANY (ARRAY(SELECT p.ctid FROM @extschema@.recalc_pending p
                                 WHERE p.work_id = w.id AND p.person_id > after
                                 ORDER BY p.person_id LIMIT n FOR UPDATE SKIP LOCKED))
-    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
   )
   SELECT array_agg(g.person_id ORDER BY g.person_id),
-         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL)::@extschema@.reexamined_stays
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL, g.stay_venues)::@extschema@.reexamined_stays
                    ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
     INTO taken, listed FROM gone g;
 END $$;
@@ -2936,6 +3053,42 @@ COMMENT ON FUNCTION @extschema@.register_person(text, text, text) IS
 REVOKE ALL ON FUNCTION @extschema@.register_person(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.register_person(text, text, text) TO healthcode_app, healthcode_operator;
 
+CREATE OR REPLACE FUNCTION @extschema@.declare(
+    identifier text,
+    region text,
+    display_name text DEFAULT NULL,
+    symptoms text[] DEFAULT '{}',
+    temperature numeric DEFAULT NULL,
+    visited text[] DEFAULT '{}',
+    contact_with_case boolean DEFAULT false)
+RETURNS SETOF @extschema@.status_report
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint;
+BEGIN
+  PERFORM @extschema@._require_symptoms(declare.symptoms);
+  PERFORM @extschema@._require_temperature(declare.temperature);
+  PERFORM @extschema@._require_text_array(declare.visited, 'visited', 1000);
+  PERFORM @extschema@._require_place(v, 'visited') FROM unnest(declare.visited) v;
+  IF declare.contact_with_case IS NULL THEN
+    RAISE EXCEPTION 'contact_with_case must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  pid := @extschema@.register_person(identifier, declare.region, declare.display_name);
+  -- under the person's region as it is when written (locked: a move waits)
+  INSERT INTO @extschema@.declaration (person_id, region, declared_at, symptoms, temperature, visited, contact_with_case)
+  SELECT p.id, p.region, statement_timestamp(), declare.symptoms, declare.temperature,
+         declare.visited, declare.contact_with_case
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p;
+  RETURN QUERY SELECT * FROM @extschema@.status(pid);
+END $$;
+COMMENT ON FUNCTION @extschema@.declare(text, text, text, text[], numeric, text[], boolean) IS
+  'Health-information declaration: registers the person if new, records what they declare (symptoms, temperature, places visited in the window, contact with a case) and returns their resulting status. The audit cross-checks it later.';
+REVOKE ALL ON FUNCTION @extschema@.declare(text, text, text, text[], numeric, text[], boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.declare(text, text, text, text[], numeric, text[], boolean) TO healthcode_app, healthcode_operator;
+
 CREATE OR REPLACE FUNCTION @extschema@.declare_trip(identifier text, place text, at timestamptz)
 RETURNS SETOF @extschema@.status_report
 LANGUAGE plpgsql VOLATILE
@@ -2953,6 +3106,39 @@ COMMENT ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) IS
   'Trip declaration: records a stay the person declares (source declared; it counts like any other stay) and returns their status.';
 REVOKE ALL ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) TO healthcode_app, healthcode_operator;
+
+-- ---------------------------------------------------------------------------
+-- Imports: telecom itineraries, lab results, doses, contact-tracing lists
+-- and risk-area bulletins, each a JSON array of records.
+-- ---------------------------------------------------------------------------
+
+-- Each takes a JSON array of records (json, not jsonb: see
+-- src/hc_import_pg.c) and returns how many rows were new or changed. A
+-- record names its person by exactly one of "person_id" (an integer) and
+-- "identifier" (their ID number). Every field of every record is checked
+-- for its exact type and range before anything is written, and the first
+-- bad record aborts the whole import with an error naming the record's
+-- position (from 1), the field and the value shortened:
+--   22P02  a value of the wrong JSON type or form (an id that is 1.5 or "7")
+--   22007  a time that does not parse; 22008 one out of any range
+--   22003  a number beyond its field's range (dose 11, an id of 2^64)
+--   22023  any other bad value: a missing field, an unknown field, a word
+--          outside its field's list, an invalid division or place code, a time
+--          outside the evidence window, a person nobody registered in the
+--          caller's regions, a record repeating another's key
+--   42501  a risk area outside the regions the caller acts for
+--   40001  a person moved out of the caller's regions or deleted by a
+--          concurrent transaction between the check and the write: retry
+-- Nothing is written unless every record is right, and re-running an
+-- import changes nothing. The records are read as a stream (bounded
+-- memory); doc/imports.md gives the recommended batch size.
+CREATE OR REPLACE FUNCTION @extschema@._import_parse(records json, what text, fields text[], rules text[])
+RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'healthcode_import_parse'
+  LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) IS
+  'Internal: an import''s records as typed rows (ord, then the fields, as the column definition list says), each field checked against its rule (id, int:LO..HI, text, identifier, division, place, a|b|c, evidence_time, time; ! required); raises naming the first bad record and field.';
+REVOKE ALL ON FUNCTION @extschema@._import_parse(json, text, text[], text[]) FROM PUBLIC;
 
 -- Raises for an import whose check found a record naming nobody, or one
 -- that repeats another's key (again, first, and which key; with no first,
@@ -2992,7 +3178,7 @@ AS $$
 BEGIN
   RETURN @extschema@._import_with_people(records, 'travel',
     '{person_id,identifier,place,at,source,venue}',
-    '{id,identifier,division!,evidence_time!,telecom|transport|venue_scan|declared,text}',
+    '{id,identifier,place!,evidence_time!,telecom|transport|venue_scan|declared,text}',
     'place text, at timestamptz, source text, venue text',
     -- (a stay before the first day kept could change no colour and would
     -- be dropped with its day: it is left out, and its day not made)
@@ -3007,9 +3193,93 @@ BEGIN
     prepare => $q$SELECT @extschema@.create_travel_partitions() WHERE $1 IS NOT NULL$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_travel(json) IS
-  'Imports stays: [{"person_id" or "identifier", "place" (a division code), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Makes the day partitions of every day kept; duplicates, and stays before the first day kept (retention_plan(): they could change no colour), are skipped; returns how many were new.';
+  'Imports stays: [{"person_id" or "identifier", "place" (a division code, or a township''s or community''s code below the county), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Makes the day partitions of every day kept; duplicates, and stays before the first day kept (retention_plan(): they could change no colour), are skipped; returns how many were new.';
 REVOKE ALL ON FUNCTION @extschema@.import_travel(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.import_travel(json) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.import_risk_areas(records json) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  -- (a venue's designation lies at the venue's place: division may be left
+  -- out, and must be that place when given; a venue the caller's regions
+  -- do not hold looks like none)
+  parse text := format($q$
+    SELECT r.ord, coalesce(r.division, v.place) AS division, r.level, r.effective_from, r.effective_until,
+           r.bulletin, r.venue, r.division AS named, v.place AS venue_place
+      FROM @extschema@._import_parse($1, 'risk area',
+             '{division,level,effective_from,effective_until,bulletin,venue}',
+             '{place,low|medium|high!,time!,time,text,id}')
+           AS r(ord bigint, division text, level text, effective_from timestamptz,
+                effective_until timestamptz, bulletin text, venue bigint)
+      LEFT JOIN @extschema@.venue v
+        ON v.id = r.venue AND %L::@extschema@.division_multirange @> (v.region COLLATE "C")$q$,
+    @extschema@.my_region_scope());
+  found text[];
+BEGIN
+  found := @extschema@._import_execute(format(
+    $q$WITH recs AS MATERIALIZED (%s)
+       SELECT (SELECT min(r.ord) FROM recs r
+                WHERE NOT %L::@extschema@.division_multirange @> (r.division COLLATE "C")),
+              (SELECT min(r.ord) FROM recs r WHERE r.effective_until <= r.effective_from),
+              (SELECT min(r.ord) FROM recs r WHERE r.venue IS NULL AND r.named IS NULL),
+              (SELECT min(r.ord) FROM recs r WHERE r.venue IS NOT NULL AND r.venue_place IS NULL),
+              (SELECT min(r.ord) FROM recs r WHERE r.named <> r.venue_place),
+              c.* FROM (SELECT r.ord, f.first,
+                               CASE WHEN r.venue IS NULL THEN 'division and effective_from'
+                                    ELSE 'venue and effective_from' END
+                          FROM recs r
+                          JOIN (SELECT x.division, x.venue, x.effective_from, min(x.ord) AS first
+                                  FROM recs x GROUP BY x.division, x.venue, x.effective_from) f
+                            ON f.division = r.division AND f.venue IS NOT DISTINCT FROM r.venue
+                           AND f.effective_from = r.effective_from AND r.ord > f.first
+                         ORDER BY r.ord LIMIT 1) c RIGHT JOIN (SELECT) one ON true$q$,
+    parse, @extschema@.my_region_scope()), records);
+  IF found[3] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "division": missing (a bulletin names a place or a venue)', found[3]
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  END IF;
+  IF found[4] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "venue": no such venue in the regions role % acts for', found[4],
+                    @extschema@._caller()::regrole
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  END IF;
+  IF found[5] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "division": not the place of the venue named', found[5]
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.',
+            HINT = 'Leave division out for a venue''s designation: it is the venue''s place.';
+  END IF;
+  IF found[1] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "division": outside the regions role % acts for', found[1],
+                    @extschema@._caller()::regrole
+      USING ERRCODE = '42501', DETAIL = 'Nothing was imported.',
+            HINT = 'A DBA maps roles to regions: SELECT healthcode.grant_region(''role'', ''330000'');';
+  END IF;
+  IF found[2] IS NOT NULL THEN
+    RAISE EXCEPTION 'risk area import: record %, field "effective_until": not after effective_from', found[2]
+      USING ERRCODE = '22023', DETAIL = 'Nothing was imported.';
+  END IF;
+  PERFORM @extschema@._import_refuse('risk area', NULL, true, found[6]::bigint, found[7]::bigint, found[8]);
+  -- a bulletin re-issued for the same place (or venue) and start updates
+  -- level and end
+  found := @extschema@._import_execute(format(
+    $q$WITH written AS (
+         INSERT INTO @extschema@.risk_area AS a (division, venue, level, effective_from, effective_until, bulletin)
+         SELECT r.division, r.venue, r.level, r.effective_from, r.effective_until, r.bulletin FROM (%s) r ORDER BY r.ord
+         ON CONFLICT ON CONSTRAINT risk_area_natural_key DO UPDATE
+            SET level = EXCLUDED.level, effective_until = EXCLUDED.effective_until, bulletin = EXCLUDED.bulletin
+          WHERE (a.level, a.effective_until, a.bulletin)
+                IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.effective_until, EXCLUDED.bulletin)
+         RETURNING 1)
+       SELECT count(*) FROM written$q$, parse), records);
+  RETURN found[1]::integer;
+END $$;
+COMMENT ON FUNCTION @extschema@.import_risk_areas(json) IS
+  'Imports risk-area bulletins: [{"division" (a place at any level: province to community), or "venue" (a venue id of the caller''s regions), "level" (low, medium, high), "effective_from", "effective_until", "bulletin"}]. A bulletin for a known place (or venue) and start updates its level and end (an upgrade or a downgrade); returns how many rows were new or changed.';
+REVOKE ALL ON FUNCTION @extschema@.import_risk_areas(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_risk_areas(json) TO healthcode_app, healthcode_operator;
 
 -- How long a code may live is the region's policy (versioned, inherited
 -- down the hierarchy like every other number): max_code_lifetime, minutes
@@ -4278,7 +4548,35 @@ COMMENT ON FUNCTION @extschema@._require_venue(bigint) IS
   'Internal: the venue with this id in the caller''s regions, locked FOR UPDATE; else 22004 (NULL) or P0002 (unknown there, as another region''s is).';
 REVOKE ALL ON FUNCTION @extschema@._require_venue(bigint) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@.create_venue(region text, name text, kind text, address text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION @extschema@._risk_area_venue_place() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  venue_place text;
+BEGIN
+  IF NEW.venue IS NULL OR @extschema@._restoring() THEN
+    RETURN NEW;
+  END IF;
+  -- (as the writing role: row-level security shows it its own venues)
+  SELECT v.place INTO venue_place FROM @extschema@.venue v WHERE v.id = NEW.venue;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'risk area: no venue % in the regions role % acts for', NEW.venue, current_user
+      USING ERRCODE = '23503';
+  END IF;
+  IF NEW.division IS NULL THEN
+    NEW.division := venue_place;
+  ELSIF NEW.division <> venue_place THEN
+    RAISE EXCEPTION 'risk area: venue % lies in %, not in %', NEW.venue, venue_place, NEW.division
+      USING ERRCODE = '22023', HINT = 'Leave division out for a venue''s designation: it is the venue''s place.';
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._risk_area_venue_place() IS
+  'Internal: BEFORE ROW trigger of risk_area: a venue''s designation lies at the venue''s place (filled in when NULL, 22023 when another), and names a venue the writing role sees (23503 otherwise).';
+REVOKE ALL ON FUNCTION @extschema@._risk_area_venue_place() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.create_venue(place text, name text, kind text, address text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
@@ -4286,13 +4584,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   id bigint;
+  region text := left(create_venue.place, 6);
 BEGIN
-  PERFORM @extschema@._require_region(create_venue.region);
-  IF @extschema@.division_rank(create_venue.region) <> 3 THEN
-    RAISE EXCEPTION 'a venue lies in a county-level division (330106), not in %', create_venue.region
-      USING ERRCODE = '22023';
+  PERFORM @extschema@._require_place(create_venue.place);
+  -- (its owner region is the county's six digits: a place below a county
+  -- lies in one; a place of six digits must be a county itself)
+  IF @extschema@.division_rank(create_venue.place) < 3 THEN
+    RAISE EXCEPTION 'a venue lies in a county-level division (330106) or below it (330106001, 330106001001), not in %',
+      create_venue.place USING ERRCODE = '22023';
   END IF;
-  PERFORM @extschema@._require_caller_scope(create_venue.region);
+  PERFORM @extschema@._require_caller_scope(region);
   IF create_venue.name IS NULL OR create_venue.kind IS NULL THEN
     RAISE EXCEPTION '% must not be NULL', CASE WHEN create_venue.name IS NULL THEN 'name' ELSE 'kind' END
       USING ERRCODE = '22004';
@@ -4310,14 +4611,14 @@ BEGIN
     RAISE EXCEPTION 'address is too long (% characters; at most 500)', length(create_venue.address)
       USING ERRCODE = '22023';
   END IF;
-  INSERT INTO @extschema@.venue AS v (region, name, kind, address, created_by)
-  VALUES (create_venue.region, btrim(create_venue.name), create_venue.kind, create_venue.address,
+  INSERT INTO @extschema@.venue AS v (region, place, name, kind, address, created_by)
+  VALUES (region, create_venue.place, btrim(create_venue.name), create_venue.kind, create_venue.address,
           @extschema@._caller()::regrole::text)
   RETURNING v.id INTO id;
   RETURN id;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_venue(text, text, text, text) IS
-  'Registers a venue of a county-level region the caller acts for (22023 for a bad name, kind or address; 42501 outside the caller''s regions); returns its id.';
+  'Registers a venue at a place (a county, or a township or community below it) of a region the caller acts for (22023 for a bad place, name, kind or address; 42501 outside the caller''s regions); returns its id.';
 REVOKE ALL ON FUNCTION @extschema@.create_venue(text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_venue(text, text, text, text) TO healthcode_operator;
 
@@ -4393,7 +4694,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.venue_code(bigint) TO healthcode_operator;
 CREATE OR REPLACE FUNCTION @extschema@.verify_venue_code(code text, at timestamptz DEFAULT pg_catalog.now(),
     online boolean DEFAULT true,
     OUT valid boolean, OUT venue_id bigint, OUT region text, OUT name text, OUT kind text,
-    OUT issued_at timestamptz, OUT reason text, OUT online_check text)
+    OUT issued_at timestamptz, OUT reason text, OUT online_check text, OUT place text)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -4420,6 +4721,7 @@ BEGIN
     ELSE
       name := v.name;
       kind := v.kind;
+      place := v.place;
       online_check := 'ok';
       -- (closed now, whatever at asks: when it closed is not printed at
       -- its door, and an at of the caller's choosing would find it out)
@@ -4432,7 +4734,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) IS
-  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked). A venue code has no expiry: it stands while its key is trusted and its venue open.';
+  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked; place, where it lies, the same). A venue code has no expiry: it stands while its key is trusted and its venue open.';
 REVOKE ALL ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean)
   TO healthcode_app, healthcode_operator, healthcode_verifier;
@@ -4463,7 +4765,7 @@ AS $$
 DECLARE
   n integer;
 BEGIN
-  PERFORM @extschema@._require_region(place, 'place');
+  PERFORM @extschema@._require_place(place, 'place');
   PERFORM @extschema@._require_finite(at, 'at');
   -- (the travel trigger's own check, before a partition is made for the day)
   PERFORM @extschema@._check_evidence_times('travel', 'at', at, at);
@@ -4525,7 +4827,7 @@ BEGIN
                 AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
     recorded := false;
   ELSE
-    recorded := @extschema@._record_stay(_scan_venue.person_id, v.region, t, 'venue_scan', v.venue_id::text);
+    recorded := @extschema@._record_stay(_scan_venue.person_id, v.place, t, 'venue_scan', v.venue_id::text);
   END IF;
   -- (after the stay: a venue in a risk area turns the visitor at once)
   SELECT * INTO s FROM @extschema@.status(_scan_venue.person_id, t);
@@ -4598,7 +4900,7 @@ BEGIN
     '{id,identifier,id!,evidence_time!}',
     'venue bigint, at timestamptz',
     $q$INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
-       SELECT DISTINCT ON (r.pid, v.id, date_trunc('minute', r.at)) r.pid, p.region, v.region, r.at, 'venue_scan', v.id::text
+       SELECT DISTINCT ON (r.pid, v.id, date_trunc('minute', r.at)) r.pid, p.region, v.place, r.at, 'venue_scan', v.id::text
          FROM recs r JOIN people p ON p.id = r.pid JOIN @extschema@.venue v ON v.id = r.venue
         WHERE $ok AND r.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
           AND NOT EXISTS (SELECT FROM @extschema@.travel x
@@ -4617,7 +4919,7 @@ BEGIN
     prepare => $q$SELECT @extschema@.create_travel_partitions() WHERE $1 IS NOT NULL$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_scans(json) IS
-  'Imports venue scans from a venue''s system: [{"person_id" or "identifier", "venue" (a venue id of the caller''s regions, open at the scan), "at"}], each a venue_scan stay in the venue''s district (once for the same person, venue and minute); a record naming an unknown or closed venue, or a person outside the caller''s regions, refuses the batch. Returns how many stays were new.';
+  'Imports venue scans from a venue''s system: [{"person_id" or "identifier", "venue" (a venue id of the caller''s regions, open at the scan), "at"}], each a venue_scan stay at the venue''s place (once for the same person, venue and minute); a record naming an unknown or closed venue, or a person outside the caller''s regions, refuses the batch. Returns how many stays were new.';
 REVOKE ALL ON FUNCTION @extschema@.import_scans(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.import_scans(json) TO healthcode_app, healthcode_operator;
 
@@ -6457,6 +6759,13 @@ SELECT @extschema@._grant_columns('venue', 'healthcode_operator', '{}');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_id_seq', '');
 COMMENT ON SEQUENCE @extschema@.venue_id_seq IS 'Ids of venue rows.';
+
+-- ---- a venue's designation (82_venues.sql) ---------------------------------------
+ALTER TABLE @extschema@.risk_area
+  ADD CONSTRAINT risk_area_venue_fk FOREIGN KEY (venue) REFERENCES @extschema@.venue (id);
+CREATE INDEX risk_area_venue ON @extschema@.risk_area (venue) WHERE venue IS NOT NULL;
+CREATE TRIGGER risk_area_venue_place BEFORE INSERT OR UPDATE OF venue, division ON @extschema@.risk_area
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._risk_area_venue_place();
 
 -- ---- identity checks: opaque ids (94_holder_checks.sql) --------------------------
 ALTER TABLE @extschema@.holder_check
