@@ -365,6 +365,18 @@ period_triggers(engine *e, const hc_policy *p, int64_t kept, int64_t pf, int64_t
 				if (!p->symptoms_yellow || !checkin_abnormal(ev, p))
 					continue;
 				break;
+			case HC_CLASS_PURCHASE:
+				/* until the first negative test sampled after it (or the
+				 * window's end, or a manual release) */
+				if (!p->medicine_purchase_yellow)
+					continue;
+				end = t_min(t_min(hc_time_add(ev->at, window), nth_negative(e, ev->at, 1)),
+							manual_release_after(e, ev->at));
+				if (k->expires)
+					end = t_min(end, hc_time_add(ev->at, kept));
+				add_ivl(e, t_max(ev->at, pf), t_min(end, pu), IVL_TRIGGER, (hc_colour) k->colour, k->rule,
+						(int32_t) i);
+				continue;
 			case HC_CLASS_PUSHED:
 				/* the pushing region decides how long: only a manual
 				 * release here ends it sooner */
@@ -787,6 +799,14 @@ event_valid(const hc_event *ev, size_t i, char *detail, size_t detail_len)
 			{
 				hc_set_detail(detail, detail_len, "Event %zu has temperature %d tenths.",
 						   i + 1, (int) ev->value);
+				return false;
+			}
+			break;
+		case HC_VALUE_MEDICINE:
+			if (ev->value < HC_MEDICINE_ANTIPYRETIC || ev->value > HC_MEDICINE_MAX)
+			{
+				hc_set_detail(detail, detail_len, "Purchase %zu has medicine %d, not 1-%d.",
+							  i + 1, (int) ev->value, (int) HC_MEDICINE_MAX);
 				return false;
 			}
 			break;

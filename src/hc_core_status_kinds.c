@@ -39,6 +39,8 @@ const hc_event_kind_info hc_event_kinds[HC_EV_KIND_MAX + 1] = {
 	[HC_EV_PUSHED_RED] = {HC_EV_PUSHED_RED, "pushed_red", HC_CLASS_PUSHED, HC_RED, HC_RULE_PUSHED_RED, false, false, HC_VALUE_NONE},
 	/* (periodic testing) yellow once the grace period ends, until a test */
 	[HC_EV_REGISTERED] = {HC_EV_REGISTERED, "registered", HC_CLASS_REGISTERED, HC_YELLOW, HC_RULE_TEST_OVERDUE, false, false, HC_VALUE_NONE},
+	/* (药品登记) yellow until a negative test, if the policy says so */
+	[HC_EV_MEDICINE_PURCHASE] = {HC_EV_MEDICINE_PURCHASE, "medicine_purchase", HC_CLASS_PURCHASE, HC_YELLOW, HC_RULE_MEDICINE_PURCHASE, true, true, HC_VALUE_MEDICINE},
 };
 
 #undef NONE

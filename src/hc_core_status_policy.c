@@ -33,6 +33,7 @@ const hc_policy_field hc_policy_fields[HC_POLICY_N_FIELDS] = {
 	BOOL_FIELD(two_negatives_release_yellow, true),
 	/* (national versions only: the engine reads it from them) */
 	INT_FIELD(evidence_kept_days, 90, 1, 3660),
+	BOOL_FIELD(medicine_purchase_yellow, false),
 };
 
 #undef INT_FIELD

@@ -23,6 +23,15 @@ static const char *const rule_names[] = {
 	[HC_RULE_AUDIT_FINDING] = "audit_finding",
 	[HC_RULE_TEST_OVERDUE] = "test_overdue",
 	[HC_RULE_OVERRIDE] = "override",
+	[HC_RULE_MEDICINE_PURCHASE] = "medicine_purchase",
+};
+
+/* The medicines by hc_medicine, as a reason names them. */
+static const char *const medicine_names[] = {
+	[HC_MEDICINE_ANTIPYRETIC] = "antipyretics",
+	[HC_MEDICINE_COUGH] = "cough medicine",
+	[HC_MEDICINE_ANTIVIRAL] = "antivirals",
+	[HC_MEDICINE_ANTIBIOTIC] = "antibiotics",
 };
 
 const char *
@@ -148,6 +157,11 @@ hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour,
 			break;
 		case HC_RULE_SYMPTOMS:
 			snprintf(text, len, "declared symptoms on %s", date);
+			break;
+		case HC_RULE_MEDICINE_PURCHASE:
+			snprintf(text, len, "bought %s at a pharmacy in %s on %s",
+					 ev->value >= HC_MEDICINE_ANTIPYRETIC && ev->value <= HC_MEDICINE_MAX
+					 ? medicine_names[ev->value] : "medicine", out->place[0] ? out->place : "an unknown place", date);
 			break;
 		case HC_RULE_FEVER:
 			snprintf(text, len, "temperature %d.%d \xc2\xb0" "C on %s",

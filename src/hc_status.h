@@ -28,6 +28,9 @@
  *     positive test (sampled at) ...................... red
  *     declared symptoms, a temperature at or above
  *     fever_tenths, an abnormal check-in .............. yellow (if symptoms_yellow)
+ *   a purchase of fever, cough, antiviral or antibiotic medicine
+ *     ................ yellow until a negative test sampled after it
+ *                      (if medicine_purchase_yellow; off by default)
  *   required periodic test overdue (periodic_testing): yellow from the end
  *     of the last negative test's validity (or of the grace period after
  *     registration) until the next negative test.
@@ -100,7 +103,9 @@ typedef enum hc_event_kind
 	HC_EV_VACCINATION,			/* at: dose given; value: dose number */
 	HC_EV_PUSHED_RED,			/* [at, until): red decided by another region */
 	HC_EV_REGISTERED,			/* at: the person was registered */
-	HC_EV_KIND_MAX = HC_EV_REGISTERED
+	HC_EV_MEDICINE_PURCHASE,	/* at: bought; value: the medicine
+								 * (hc_medicine); place: the pharmacy's */
+	HC_EV_KIND_MAX = HC_EV_MEDICINE_PURCHASE
 } hc_event_kind;
 
 typedef struct hc_event
@@ -129,7 +134,8 @@ typedef enum hc_rule
 	HC_RULE_AUDIT_FINDING,
 	HC_RULE_TEST_OVERDUE,
 	HC_RULE_OVERRIDE,
-	HC_RULE_MAX = HC_RULE_OVERRIDE
+	HC_RULE_MEDICINE_PURCHASE,
+	HC_RULE_MAX = HC_RULE_MEDICINE_PURCHASE
 } hc_rule;
 
 /*
@@ -156,8 +162,11 @@ typedef enum hc_kind_class
 	HC_CLASS_NEGATIVE_TEST,		/* releases triggers; the periodic-test
 								 * requirement counts from it */
 	HC_CLASS_VACCINATION,		/* a dose: the vaccinated mark */
-	HC_CLASS_REGISTERED			/* the periodic-test requirement's grace period
+	HC_CLASS_REGISTERED,		/* the periodic-test requirement's grace period
 								 * counts from it */
+	HC_CLASS_PURCHASE			/* a trigger where the policy's
+								 * medicine_purchase_yellow, released by one
+								 * negative test sampled after it */
 } hc_kind_class;
 
 /* What an event's value holds, by its kind (checked on input). */
@@ -167,8 +176,19 @@ typedef enum hc_kind_value
 	HC_VALUE_TENTHS,			/* a temperature in tenths of a degree C, 0-1000;
 								 * 0: none taken */
 	HC_VALUE_COLOUR,			/* an hc_colour, 0-2 */
-	HC_VALUE_DOSE				/* a dose number, 1-10 */
+	HC_VALUE_DOSE,				/* a dose number, 1-10 */
+	HC_VALUE_MEDICINE			/* an hc_medicine, 1-4 */
 } hc_kind_value;
+
+/* The medicines pharmacies register (药品登记), as a purchase's value. */
+typedef enum hc_medicine
+{
+	HC_MEDICINE_ANTIPYRETIC = 1,	/* fever (退烧药) */
+	HC_MEDICINE_COUGH,			/* cough (止咳药) */
+	HC_MEDICINE_ANTIVIRAL,		/* antiviral (抗病毒药) */
+	HC_MEDICINE_ANTIBIOTIC,		/* antibiotic (抗生素) */
+	HC_MEDICINE_MAX = HC_MEDICINE_ANTIBIOTIC
+} hc_medicine;
 
 /* The colour of a kind that triggers none of its own. */
 #define HC_COLOUR_NONE (-1)
@@ -214,6 +234,7 @@ typedef struct hc_policy
 	bool		calendar_days;
 	bool		two_negatives_release_yellow;
 	int32_t		evidence_kept_days;	/* read from national versions only */
+	bool		medicine_purchase_yellow;
 } hc_policy;
 
 /*
@@ -241,7 +262,7 @@ typedef struct hc_policy_field
 	int32_t		max;
 } hc_policy_field;
 
-#define HC_POLICY_N_FIELDS 15
+#define HC_POLICY_N_FIELDS 16
 extern const hc_policy_field hc_policy_fields[HC_POLICY_N_FIELDS];
 
 /* A field's value, widened to int64_t (a bool as 0 or 1), and setting it;

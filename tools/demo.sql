@@ -163,6 +163,45 @@ SELECT admit, reason, colour, venue_name, rule FROM scan_venue(:demo_visitor, :'
 SELECT admit, reason, colour, venue_name, rule FROM scan_venue(:demo_visitor, venue_code(:demo_hospital));
 
 \echo
+\echo '== 7e. Places below the county, and exposure tracing (时空伴随): a market in a community of the'
+\echo '      district (a 12-digit place); four people scan it; one of them tests positive; one call files'
+\echo '      the others, who were there within the policy''s 30 minutes, as secondary contacts'
+SELECT :'demo_district' || '001001' AS demo_community \gset
+SELECT create_venue(:'demo_community', '文三街社区菜场', 'public_venue') AS demo_market \gset
+SELECT venue_code(:demo_market) AS demo_market_code \gset
+CREATE TEMP TABLE demo_market_visitors AS
+  SELECT person_id FROM current_status WHERE colour = 'green' AND person_id <> :demo_visitor ORDER BY person_id LIMIT 4;
+SELECT count(*) FILTER (WHERE s.recorded) AS scans_recorded, string_agg(DISTINCT s.colour::text, ', ') AS colours
+  FROM demo_market_visitors v CROSS JOIN LATERAL scan_venue(v.person_id, :'demo_market_code') s;
+SELECT place AS their_stays_place, count(*) AS stays FROM travel WHERE venue = :'demo_market'::text GROUP BY place;
+SELECT min(person_id) AS demo_case FROM demo_market_visitors \gset
+SELECT import_test_results(json_build_array(json_build_object('person_id', :demo_case, 'kind', 'pcr', 'result', 'positive',
+         'sampled_at', now() - interval '1 minute', 'lab', 'demo lab', 'sample_id', 'DEMO-CASE-1'))) AS case_filed \gset
+SELECT id AS demo_case_test FROM test_result WHERE lab = 'demo lab' AND sample_id = 'DEMO-CASE-1' \gset
+\echo 'Who was at the market around the case''s scan (exposures: read from the day partitions'' indexes):'
+SELECT count(*) AS exposed, bool_and(venue_id = :demo_market) AS all_at_the_market FROM exposures(:demo_case_test, now() - interval '1 day', now() + interval '1 hour');
+\echo 'Filed as secondary contacts of the case in one call; the triggers turned them:'
+CREATE TEMP TABLE demo_traced AS
+  SELECT * FROM trace_exposures(:demo_case_test, now() - interval '1 day', now() + interval '1 hour');
+SELECT count(*) FILTER (WHERE t.recorded) AS contacts_filed, string_agg(DISTINCT s.colour::text, ', ') AS their_colour_now,
+       min(r ->> 'rule') AS why
+  FROM demo_traced t CROSS JOIN LATERAL status(t.person_id) s CROSS JOIN LATERAL jsonb_array_elements(s.reasons) r;
+
+\echo
+\echo '== 7f. Pharmacy registration (药品登记): the district''s policy turns buyers of fever medicine yellow'
+\echo '      until a negative test; a pharmacy registers a sale of antipyretics'
+SELECT create_venue(:'demo_community', '文三街大药房', 'pharmacy') AS demo_pharmacy \gset
+INSERT INTO policy (region, medicine_purchase_yellow, description_zh, description_en)
+VALUES (:'demo_district', true, '购买退烧药等需核酸检测', 'buyers of fever medicine need a negative test');
+SELECT person_id AS demo_buyer FROM current_status
+ WHERE colour = 'green' AND region = :'demo_district' AND person_id NOT IN (SELECT person_id FROM demo_market_visitors)
+ ORDER BY person_id DESC LIMIT 1 \gset
+SELECT import_medicine_sales(json_build_array(json_build_object('person_id', :demo_buyer, 'venue', :demo_pharmacy,
+         'medicine', 'antipyretic', 'at', now() - interval '10 minutes'))) AS sales_registered;
+SELECT c.colour, r ->> 'text_zh' AS reason_zh, r ->> 'text_en' AS reason_en
+  FROM code_screen(:demo_buyer, 'none') c, jsonb_array_elements(c.reasons) r;
+
+\echo
 \echo '== 8. Tampering, rotation and revocation'
 \echo 'Person 1''s code with its colour byte changed:'
 SELECT colour(code) AS signed_colour, colour(forged) AS forged_colour, (verify(forged)).reason

@@ -197,6 +197,43 @@ COMMENT ON COLUMN @extschema@.checkin.day IS 'The calendar day (China Standard T
 COMMENT ON COLUMN @extschema@.checkin.temperature IS 'Measured temperature in tenths of a degree; at or above the policy''s fever threshold the day is abnormal.';
 COMMENT ON COLUMN @extschema@.checkin.symptoms IS 'Symptoms reported; any makes the day abnormal.';
 
+-- Sales of fever, cough, antiviral and antibiotic medicines a pharmacy
+-- registers (药品登记, 86_pharmacy.sql): the venue (its foreign key in
+-- 82_venues.sql) and its place, copied at the sale, so that the engine reads
+-- them with the sale.
+-- The words a sale's medicine is one of, in one place (the table's check
+-- and register_medicine_sale's message read them; the engine numbers them
+-- in this order: hc_medicine, src/hc_status.h).
+CREATE FUNCTION @extschema@._medicines() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['antipyretic', 'cough', 'antiviral', 'antibiotic'];
+COMMENT ON FUNCTION @extschema@._medicines() IS
+  'Internal: the medicines a pharmacy registers (medicine_sale.medicine), in the engine''s order.';
+CREATE TABLE @extschema@.medicine_sale (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  medicine      text NOT NULL
+                CONSTRAINT medicine_is_known CHECK (medicine = ANY (@extschema@._medicines())),
+  sold_at       timestamptz NOT NULL CONSTRAINT sold_at_is_finite CHECK (pg_catalog.isfinite(sold_at)),
+  venue         bigint NOT NULL,
+  place         text NOT NULL CONSTRAINT place_is_place_code CHECK (@extschema@.place_code_valid(place)),
+  CONSTRAINT medicine_sale_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT medicine_sale_natural_key UNIQUE (person_id, region, venue, medicine, sold_at)
+);
+CREATE INDEX medicine_sale_person ON @extschema@.medicine_sale (person_id, sold_at);
+CREATE INDEX medicine_sale_sold_at ON @extschema@.medicine_sale USING brin (sold_at);
+COMMENT ON TABLE @extschema@.medicine_sale IS
+  'Sales of fever, cough, antiviral and antibiotic medicines registered by pharmacies (药品登记): where a policy says so (medicine_purchase_yellow), the buyer is yellow until a negative test sampled after the sale.';
+COMMENT ON COLUMN @extschema@.medicine_sale.id IS 'Sale id (opaque).';
+COMMENT ON COLUMN @extschema@.medicine_sale.person_id IS 'The buyer.';
+COMMENT ON COLUMN @extschema@.medicine_sale.region IS 'The buyer''s home region.';
+COMMENT ON COLUMN @extschema@.medicine_sale.medicine IS 'antipyretic (fever), cough, antiviral or antibiotic.';
+COMMENT ON COLUMN @extschema@.medicine_sale.sold_at IS 'When it was sold.';
+COMMENT ON COLUMN @extschema@.medicine_sale.venue IS 'The pharmacy (a venue of kind pharmacy).';
+COMMENT ON COLUMN @extschema@.medicine_sale.place IS 'The pharmacy''s place at the sale.';
+
 CREATE TABLE @extschema@.risk_area (
   id            bigserial PRIMARY KEY,
   division      text NOT NULL
@@ -376,6 +413,7 @@ VALUES ('declaration', 'declared_at', 'audited_at', '_evidence_changed', 'region
        ('checkin', 'at', '', '_evidence_changed', 'region', false, true),
        ('manual_decision', 'decided_at', '', '_evidence_changed', 'region', false, false),
        ('audit_finding', 'found_at', '', '_evidence_changed', 'region', false, false),
+       ('medicine_sale', 'sold_at', '', '_evidence_changed', 'region', false, true),
        ('travel', 'at', '', '_travel_changed', 'region', false, true),
        ('risk_area', 'effective_from', '', '_risk_area_changed', 'division', true, false),
        ('policy', 'valid_from', '', '_policy_changed', 'region', true, false);

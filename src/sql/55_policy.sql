@@ -72,6 +72,9 @@ CREATE TABLE @extschema@.policy (
                 CHECK (holder_check_misses_per_hour BETWEEN 1 AND 10000)
                 CONSTRAINT holder_check_misses_per_hour_is_national
                 CHECK (holder_check_misses_per_hour IS NULL OR region = '000000'),
+  exposure_minutes integer NOT NULL DEFAULT 30
+                CONSTRAINT exposure_minutes_between_1_and_1440 CHECK (exposure_minutes BETWEEN 1 AND 1440),
+  medicine_purchase_yellow boolean NOT NULL DEFAULT false,
   CONSTRAINT valid_until_after_from CHECK (valid_until > valid_from),
   CONSTRAINT policy_natural_key UNIQUE (region, valid_from)
 );
@@ -101,6 +104,8 @@ COMMENT ON COLUMN @extschema@.policy.evidence_kept_days IS 'National versions on
 COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_day IS 'National versions only (NULL: 3): wrong identifiers checkpoints may present against one holder''s codes in a day (checkpoint_verify_holder) before further checks of that holder are refused (locked) for the rest of the day.';
 COMMENT ON COLUMN @extschema@.policy.holder_check_misses_per_hour IS 'National versions only (NULL: 20): wrong identifiers one checking role may present in an hour, wherever, before its checks are refused (locked).';
 COMMENT ON COLUMN @extschema@.policy.max_dependants IS 'The most dependants a guardian of the region may act for at once (link_guardian); 0: no proxies.';
+COMMENT ON COLUMN @extschema@.policy.exposure_minutes IS 'Exposure tracing (exposures, trace_exposures): how close in time, before or after a case''s stay at a venue or in a community, another person''s stay there counts as an exposure.';
+COMMENT ON COLUMN @extschema@.policy.medicine_purchase_yellow IS 'A purchase of fever, cough, antiviral or antibiotic medicine a pharmacy registers (medicine_sale) makes the buyer yellow until a negative test sampled after it (within lookback_days); off by default.';
 COMMENT ON COLUMN @extschema@.policy.regional_lookback_limit_days IS 'National versions only: the longest lookback_days a regional version may have while this version is in force (NULL: the national lookback_days). With the national lookbacks, it sets how long windowed evidence is kept for everyone; a region never widens it.';
 
 -- The national default (DESIGN.md "Status rules"). It is part of the
@@ -157,7 +162,8 @@ CREATE TYPE @extschema@.engine_policy AS (
   periodic_testing              boolean,
   calendar_days                 boolean,
   two_negatives_release_yellow  boolean,
-  evidence_kept_days            integer
+  evidence_kept_days            integer,
+  medicine_purchase_yellow      boolean
 );
 COMMENT ON TYPE @extschema@.engine_policy IS
   'Internal: a policy version as the status engine reads it, each attribute by its name.';
@@ -176,6 +182,7 @@ COMMENT ON COLUMN @extschema@.engine_policy.periodic_testing IS 'policy.periodic
 COMMENT ON COLUMN @extschema@.engine_policy.calendar_days IS 'Whether policy.test_window is calendar_days.';
 COMMENT ON COLUMN @extschema@.engine_policy.two_negatives_release_yellow IS 'policy.two_negatives_release_yellow.';
 COMMENT ON COLUMN @extschema@.engine_policy.evidence_kept_days IS 'policy.evidence_kept_days, its default for NULL; the engine reads it from national versions only.';
+COMMENT ON COLUMN @extschema@.engine_policy.medicine_purchase_yellow IS 'policy.medicine_purchase_yellow.';
 
 -- The built-in default of a policy field, from the engine's table of
 -- fields (src/hc_core_status_policy.c): what a national-only field left
@@ -208,7 +215,8 @@ BEGIN ATOMIC
            p.test_window OPERATOR(pg_catalog.=) 'calendar_days',  -- calendar_days
            p.two_negatives_release_yellow,                        -- two_negatives_release_yellow
            COALESCE(p.evidence_kept_days,                         -- evidence_kept_days
-                    @extschema@._policy_default('evidence_kept_days'))
+                    @extschema@._policy_default('evidence_kept_days')),
+           p.medicine_purchase_yellow                             -- medicine_purchase_yellow
          )::@extschema@.engine_policy ORDER BY p.id), '{}')
     FROM @extschema@.policy p
    WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_versions.region));
@@ -256,53 +264,63 @@ GRANT EXECUTE ON FUNCTION @extschema@.policy_at(text, timestamptz) TO healthcode
 -- change, as policy_at picks it: the latest start among those in force), and
 -- for ever after the last of them (at infinity: only that one).
 CREATE FUNCTION @extschema@._national_versions_from(at timestamptz) RETURNS SETOF @extschema@.policy
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- (PL/pgSQL, whose plan is kept for the session: every write of evidence
+-- asks it, through the evidence horizon, and a SQL body would be planned
+-- again at each call, 0.35 ms)
+AS $$
+BEGIN
+  RETURN QUERY
   WITH national AS (
-    SELECT p.* FROM @extschema@.policy p WHERE p.region OPERATOR(pg_catalog.=) '000000'
+    SELECT p.* FROM @extschema@.policy p WHERE p.region = '000000'
   ), instants AS (
-    SELECT _national_versions_from.at AS t WHERE pg_catalog.isfinite(_national_versions_from.at)
+    SELECT _national_versions_from.at AS t WHERE isfinite(_national_versions_from.at)
     UNION
     SELECT n.valid_from FROM national n
-     WHERE n.valid_from OPERATOR(pg_catalog.>) _national_versions_from.at AND pg_catalog.isfinite(n.valid_from)
+     WHERE n.valid_from > _national_versions_from.at AND isfinite(n.valid_from)
     UNION
-    SELECT n.valid_until FROM national n WHERE n.valid_until OPERATOR(pg_catalog.>) _national_versions_from.at
+    SELECT n.valid_until FROM national n WHERE n.valid_until > _national_versions_from.at
   )
   SELECT v.* FROM national v
-   WHERE v.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+   WHERE v.id = ANY (ARRAY(
            SELECT (SELECT n.id FROM national n
-                    WHERE n.valid_from OPERATOR(pg_catalog.<=) i.t
-                      AND (n.valid_until IS NULL OR i.t OPERATOR(pg_catalog.<) n.valid_until)
+                    WHERE n.valid_from <= i.t
+                      AND (n.valid_until IS NULL OR i.t < n.valid_until)
                     ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)
              FROM instants i
            UNION ALL
            SELECT (SELECT n.id FROM national n WHERE n.valid_until IS NULL
                     ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)));
-END;
+END $$;
 COMMENT ON FUNCTION @extschema@._national_versions_from(timestamptz) IS
   'Internal: the national policy versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_versions_from(timestamptz) FROM PUBLIC;
 
 -- The longest window a national version from `at` on allows.
 CREATE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.max(GREATEST(v.lookback_days, COALESCE(v.regional_lookback_limit_days, v.lookback_days))),
-                  @extschema@._policy_default('lookback_days'))
-    FROM @extschema@._national_versions_from(_national_lookback_days.at) v;
-END;
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN (SELECT COALESCE(max(GREATEST(v.lookback_days, COALESCE(v.regional_lookback_limit_days, v.lookback_days))),
+                          @extschema@._policy_default('lookback_days'))
+            FROM @extschema@._national_versions_from(_national_lookback_days.at) v);
+END $$;
 COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
   'Internal: the longest window (days: lookback_days, or regional_lookback_limit_days when larger) of the national versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
 
 -- The longest a national version from `at` on keeps evidence.
 CREATE FUNCTION @extschema@._national_kept_days(at timestamptz) RETURNS integer
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.max(COALESCE(v.evidence_kept_days, @extschema@._policy_default('evidence_kept_days'))),
-                  @extschema@._policy_default('evidence_kept_days'))
-    FROM @extschema@._national_versions_from(_national_kept_days.at) v;
-END;
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN (SELECT COALESCE(max(COALESCE(v.evidence_kept_days, @extschema@._policy_default('evidence_kept_days'))),
+                          @extschema@._policy_default('evidence_kept_days'))
+            FROM @extschema@._national_versions_from(_national_kept_days.at) v);
+END $$;
 COMMENT ON FUNCTION @extschema@._national_kept_days(timestamptz) IS
   'Internal: the longest evidence_kept_days (NULL: the built-in 90) of the national versions in force at some instant from at on.';
 REVOKE ALL ON FUNCTION @extschema@._national_kept_days(timestamptz) FROM PUBLIC;

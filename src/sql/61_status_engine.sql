@@ -228,6 +228,14 @@ BEGIN ATOMIC
     FROM pg_catalog.unnest(persons) AS q(id)
     JOIN @extschema@.vaccination v ON v.person_id OPERATOR(pg_catalog.=) q.id
   UNION ALL
+  -- (the medicine as hc_medicine numbers it, its place in _medicines();
+  -- the pharmacy's place)
+  SELECT m.person_id, 'medicine_purchase', m.sold_at, NULL,
+         pg_catalog.array_position(@extschema@._medicines(), m.medicine), m.place, m.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.medicine_sale m ON m.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE m.sold_at OPERATOR(pg_catalog.>=) horizon
+  UNION ALL
   SELECT f.person_id, 'finding', f.found_at, NULL, NULL, NULL, f.id
     FROM pg_catalog.unnest(persons) AS q(id)
     JOIN @extschema@.audit_finding f ON f.person_id OPERATOR(pg_catalog.=) q.id

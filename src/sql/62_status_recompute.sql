@@ -34,15 +34,19 @@ DECLARE
   -- when a colour change counts from: the change on the work list a worker
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
-  horizon timestamptz := @extschema@._evidence_horizon(t);
-  batch integer := @extschema@._recalc_setting('batch_size');
+  horizon timestamptz;
+  batch integer;
   n integer;
   i integer;
   step regprocedure;
 BEGIN
+  -- (nobody: nothing to look up, the common case of a write of evidence
+  -- that can change no colour)
   IF coalesce(cardinality(persons), 0) = 0 THEN
     RETURN 0;
   END IF;
+  horizon := @extschema@._evidence_horizon(t);
+  batch := @extschema@._recalc_setting('batch_size');
   -- each person once, in id order (the order of every index probed below;
   -- the people of re-examined stays come so, one a stays row)
   IF changed_stays IS NULL THEN

@@ -75,6 +75,9 @@ BEGIN
     EXECUTE format('CREATE INDEX %I ON %I.%I (place, at) INCLUDE (person_id, id)',
                    name || '_place_at', schema_name, name);
     EXECUTE format('CREATE INDEX %I ON %I.%I (id)', name || '_id', schema_name, name);
+    -- who scanned a venue around a time (exposure tracing, 84_exposures.sql)
+    EXECUTE format('CREATE INDEX %I ON %I.%I (venue, at) INCLUDE (person_id, region, place) WHERE source = %L',
+                   name || '_venue_at', schema_name, name, 'venue_scan');
     -- statement triggers fire for the table a statement names: a write
     -- straight into a partition must recalculate as one through travel does
     EXECUTE format('CREATE TRIGGER travel_inserted AFTER INSERT ON %I.%I REFERENCING NEW TABLE AS new_rows

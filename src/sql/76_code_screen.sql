@@ -77,6 +77,11 @@ BEGIN
     WHEN 'positive_test' THEN format('%s 采样的检测结果为阳性', day)
     WHEN 'pushed_red' THEN format('%s 其他地区推送的红码', day)
     WHEN 'symptoms' THEN format('%s 申报有症状', day)
+    WHEN 'medicine_purchase' THEN
+      format('%s 在%s购买%s', day, COALESCE(reason ->> 'venue', place_zh || '的药店'),
+             CASE substring(reason ->> 'text', '^bought (.*) at ')
+               WHEN 'antipyretics' THEN '退烧药' WHEN 'cough medicine' THEN '止咳药'
+               WHEN 'antivirals' THEN '抗病毒药' WHEN 'antibiotics' THEN '抗生素' ELSE '药品' END)
     WHEN 'fever' THEN format('%s 体温 %s°C', day, temperature)
     WHEN 'abnormal_checkin' THEN
       CASE WHEN temperature IS NOT NULL THEN format('%s 健康打卡体温 %s°C', day, temperature)
@@ -109,15 +114,22 @@ BEGIN
              'place_zh', p.zh, 'place_en', p.en,
              'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(p.zh, r.place)),
              'text_en', CASE WHEN r.place IS NULL THEN r.reason ->> 'text'
+                             -- (a pharmacy's sale: the pharmacy by its name)
+                             WHEN r.reason ? 'venue'
+                             THEN replace(r.reason ->> 'text', 'a pharmacy in ' || r.place, r.reason ->> 'venue')
                              ELSE replace(r.reason ->> 'text', r.place, p.en) END)
            ORDER BY r.n)
-      FROM (SELECT x.reason, x.n, NULLIF(x.reason ->> 'place', '') AS place
-              FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)) r
+      FROM (SELECT x.reason || CASE WHEN v.name IS NOT NULL THEN jsonb_build_object('venue', v.name) ELSE '{}' END AS reason,
+                   x.n,
+                   NULLIF(x.reason ->> 'place', '') AS place
+              FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)
+              LEFT JOIN LATERAL (SELECT @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint) AS name
+                                  WHERE x.reason ->> 'rule' = 'medicine_purchase') v ON v.name IS NOT NULL) r
       CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
                                  @extschema@.division_label(r.place, 'en') AS en) p);
 END $$;
 COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
-  'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en.';
+  'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en; a pharmacy sale''s with its venue''s name (venue) where the caller acts for the buyer.';
 
 -- One screen: the person (already found within the caller's scope), a
 -- code signed at this statement's instant and the status it carries (read

@@ -117,8 +117,10 @@ BEGIN ATOMIC
       (10, 'holder_check', 'at', 'two_days', 'two days (the limits on wrong identifiers count a day)'),
       (11, 'guardian_link', 'revoked_at', 'kept', 'evidence_kept_days once revoked; a standing link while it stands'),
       (12, 'proxy_action', 'at', 'kept', 'evidence_kept_days'),
+      (13, 'medicine_sale', 'sold_at', 'windowed',
+       'windowed evidence: the national window, at most evidence_kept_days'),
       -- (last: apply_retention trims the stored statuses just before it)
-      (13, 'status_history', 'at', 'kept', 'evidence_kept_days')
+      (14, 'status_history', 'at', 'kept', 'evidence_kept_days')
     ) AS r(ord, tbl, time_column, kept, rule)
    ORDER BY r.ord;
 END;

@@ -81,6 +81,9 @@ REVOKE ALL ON FUNCTION @extschema@._require_venue(bigint) FROM PUBLIC;
 ALTER TABLE @extschema@.risk_area
   ADD CONSTRAINT risk_area_venue_fk FOREIGN KEY (venue) REFERENCES @extschema@.venue (id);
 CREATE INDEX risk_area_venue ON @extschema@.risk_area (venue) WHERE venue IS NOT NULL;
+-- (and a pharmacy's sales: 86_pharmacy.sql)
+ALTER TABLE @extschema@.medicine_sale
+  ADD CONSTRAINT medicine_sale_venue_fk FOREIGN KEY (venue) REFERENCES @extschema@.venue (id);
 
 CREATE FUNCTION @extschema@._risk_area_venue_place() RETURNS trigger
 LANGUAGE plpgsql

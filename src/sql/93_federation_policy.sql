@@ -60,7 +60,7 @@ BEGIN
              vaccinated_min_doses, symptoms_yellow, periodic_testing, test_window, two_negatives_release_yellow,
              description_zh, description_en, max_code_lifetime, paper_code_lifetime,
              regional_lookback_limit_days, evidence_kept_days, max_dependants,
-             holder_check_misses_per_day, holder_check_misses_per_hour)
+             holder_check_misses_per_day, holder_check_misses_per_hour, exposure_minutes, medicine_purchase_yellow)
       VALUES ('000000', NEW.valid_from, v.valid_until, v.lookback_days, v.quarantine_days_red,
              v.quarantine_days_yellow, v.red_release_negative_tests, v.negative_test_valid_hours, v.fever_celsius,
              v.vaccinated_min_doses, v.symptoms_yellow, v.periodic_testing, v.test_window,
@@ -68,7 +68,8 @@ BEGIN
              -- (a hub of 0.2.0 sends neither: the defaults)
              COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime,
              v.regional_lookback_limit_days, v.evidence_kept_days, COALESCE(v.max_dependants, 5),
-             v.holder_check_misses_per_day, v.holder_check_misses_per_hour);
+             v.holder_check_misses_per_day, v.holder_check_misses_per_hour, COALESCE(v.exposure_minutes, 30),
+             COALESCE(v.medicine_purchase_yellow, false));
     EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
       PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
       RETURN NULL;

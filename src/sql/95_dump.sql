@@ -21,13 +21,13 @@ DECLARE
 BEGIN
   FOREACH tbl IN ARRAY ARRAY['person', 'declaration', 'test_result', 'vaccination', 'contact', 'checkin',
                              'risk_area', 'manual_decision', 'audit_finding', 'correction', 'person_status',
-                             'status_history', 'guardian_link', 'proxy_action', 'venue']
+                             'status_history', 'guardian_link', 'proxy_action', 'venue', 'medicine_sale']
   LOOP
     PERFORM pg_catalog.pg_extension_config_dump(format('@extschema@.%I', tbl)::regclass, '');
   END LOOP;
   FOREACH tbl IN ARRAY ARRAY['person', 'declaration', 'test_result', 'vaccination', 'contact', 'checkin',
                              'risk_area', 'manual_decision', 'audit_finding', 'correction', 'status_history',
-                             'policy', 'travel', 'guardian_link', 'proxy_action', 'venue']
+                             'policy', 'travel', 'guardian_link', 'proxy_action', 'venue', 'medicine_sale']
   LOOP
     PERFORM pg_catalog.pg_extension_config_dump(format('@extschema@.%I', tbl || '_id_seq')::regclass, '');
     EXECUTE format('COMMENT ON SEQUENCE @extschema@.%I IS %L', tbl || '_id_seq', format('Ids of %s rows.', tbl));

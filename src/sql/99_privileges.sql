@@ -49,7 +49,7 @@ REVOKE ALL ON @extschema@.issuer_key_secret, @extschema@._dump_marker, @extschem
 GRANT INSERT, UPDATE, DELETE ON @extschema@.person, @extschema@.declaration, @extschema@.travel,
   @extschema@.test_result, @extschema@.vaccination, @extschema@.contact, @extschema@.checkin,
   @extschema@.risk_area, @extschema@.policy, @extschema@.region_scope, @extschema@.arrival_rule,
-  @extschema@.venue_entry_rule
+  @extschema@.venue_entry_rule, @extschema@.medicine_sale
 TO healthcode_admin;
 GRANT INSERT ON @extschema@.manual_decision TO healthcode_admin;
 -- (a refused exchange row, once dealt with, may be cleared)
@@ -75,9 +75,10 @@ SELECT @extschema@._grant_columns(t, 'healthcode_operator',
          CASE t WHEN 'manual_decision' THEN ARRAY['chain_seq', 'prev_hash', 'entry_hash', 'content_digest'] ELSE '{}' END)
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
                     'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history',
-                    'guardian_link', 'proxy_action', 'venue']) AS t;
+                    'guardian_link', 'proxy_action', 'venue', 'medicine_sale']) AS t;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.declaration, @extschema@.travel, @extschema@.test_result,
-  @extschema@.vaccination, @extschema@.contact, @extschema@.checkin, @extschema@.risk_area, @extschema@.policy
+  @extschema@.vaccination, @extschema@.contact, @extschema@.checkin, @extschema@.risk_area, @extschema@.policy,
+  @extschema@.medicine_sale
 TO healthcode_operator;
 GRANT UPDATE (region, display_name) ON @extschema@.person TO healthcode_operator;
 GRANT INSERT ON @extschema@.manual_decision TO healthcode_operator;
@@ -87,7 +88,7 @@ GRANT INSERT ON @extschema@.manual_decision TO healthcode_operator;
 GRANT USAGE ON SEQUENCE @extschema@.risk_area_id_seq, @extschema@.policy_id_seq TO healthcode_operator;
 REVOKE ALL ON SEQUENCE @extschema@.person_id_seq, @extschema@.declaration_id_seq, @extschema@.travel_id_seq,
   @extschema@.test_result_id_seq, @extschema@.vaccination_id_seq, @extschema@.contact_id_seq,
-  @extschema@.checkin_id_seq, @extschema@.manual_decision_id_seq
+  @extschema@.checkin_id_seq, @extschema@.manual_decision_id_seq, @extschema@.medicine_sale_id_seq
 FROM PUBLIC;
 
 -- Applications and verifiers: no table, only the functions granted to them

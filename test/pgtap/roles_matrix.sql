@@ -73,7 +73,8 @@ INSERT INTO exp_rel VALUES ('public', 'holder_check', '{}');
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
-                    'risk_area', 'policy', 'region_scope', 'arrival_rule', 'division_name', 'venue_entry_rule']) r;
+                    'risk_area', 'policy', 'region_scope', 'arrival_rule', 'division_name', 'venue_entry_rule',
+                    'medicine_sale']) r;
 INSERT INTO exp_rel VALUES ('admin', 'erasure', '{SELECT}');
 INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}'),
                            ('admin', 'consistency_finding', '{SELECT,DELETE}');
@@ -95,7 +96,7 @@ INSERT INTO exp_rel VALUES ('public', 'audit_finding_id_seq', '{}'), ('public', 
                            ('public', 'vaccination_id_seq', '{}'), ('public', 'contact_id_seq', '{}'),
                            ('public', 'checkin_id_seq', '{}'), ('public', 'manual_decision_id_seq', '{}'),
                            ('public', 'guardian_link_id_seq', '{}'), ('public', 'proxy_action_id_seq', '{}'),
-                           ('public', 'venue_id_seq', '{}');
+                           ('public', 'venue_id_seq', '{}'), ('public', 'medicine_sale_id_seq', '{}');
 -- healthcode_operator: reads the people of its regions, writes evidence,
 -- risk areas and policy, appends manual decisions; never writes statuses.
 -- The row-secured tables it reads column by column (below): no system
@@ -106,7 +107,7 @@ SELECT 'operator', r, '{SELECT}'
 INSERT INTO exp_rel VALUES ('operator', 'manual_decision', '{INSERT}');
 INSERT INTO exp_rel
 SELECT 'operator', r, '{INSERT,UPDATE,DELETE}'
-  FROM unnest(ARRAY['declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin']) r;
+  FROM unnest(ARRAY['declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin', 'medicine_sale']) r;
 INSERT INTO exp_rel
 SELECT 'operator', r, '{SELECT,INSERT,UPDATE,DELETE}'
   FROM unnest(ARRAY['risk_area', 'policy']) r;
@@ -132,7 +133,7 @@ INSERT INTO exp_col
 SELECT 'operator', t, a.attname, 'SELECT'
   FROM unnest(ARRAY['person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin',
                     'manual_decision', 'audit_finding', 'correction', 'person_status', 'status_history',
-                    'guardian_link', 'proxy_action', 'venue']) t
+                    'guardian_link', 'proxy_action', 'venue', 'medicine_sale']) t
   JOIN pg_attribute a ON a.attrelid = ('healthcode.' || t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
  WHERE (t, a.attname) NOT IN (('manual_decision', 'chain_seq'), ('manual_decision', 'prev_hash'),
                               ('manual_decision', 'entry_hash'), ('manual_decision', 'content_digest'));
@@ -153,7 +154,9 @@ INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
   'healthcode_in', 'healthcode_out', 'healthcode_recv', 'healthcode_send', 'healthcode_eq', 'healthcode_ne',
   'healthcode_lt', 'healthcode_le', 'healthcode_gt', 'healthcode_ge', 'healthcode_cmp', 'healthcode_hash',
   'healthcode_hash_extended', 'division_label', 'mask_identifier', 'screen_reasons', 'reason_text_zh', '_code_or_null',
-  '_verify_venue_code', 'venue_qr_svg', 'venue_qr_png',
+  '_verify_venue_code', 'venue_qr_svg', 'venue_qr_png', '_sale_venue_name',
+  -- (the sales table's check calls it, as whoever writes it)
+  '_medicines',
   -- (the venue tables' checks call it, as whoever writes them)
   '_venue_kinds']) f;
 -- every group: its own scope
@@ -166,11 +169,12 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'import_risk_areas', 'checkpoint_verify', 'subject_of', 'issue_for_subject', 'current_status_of',
   'verify_arrival', 'code_screen', 'itinerary', 'my_history', 'my_evidence', 'check_statuses', 'issue_batch',
   'link_guardian', 'revoke_guardian', 'code_screen_for', 'issue_for_dependant', 'declare_for', 'scan_venue', 'import_scans',
+  'register_medicine_sale', 'import_medicine_sales',
   -- (an identity check: the procedure runs as its caller and calls its two steps)
   'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer', 'verify_venue_code']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
-  'create_venue', 'close_venue', 'venue_code', 'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
+  'create_venue', 'close_venue', 'exposures', 'trace_exposures', 'venue_code', 'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
   '_status_later', '_elapsed_changes', '_rls_scope',
   -- (current_status computes a person the work list has yet to reach fresh)
   '_work_pending', '_read_status']) f;
@@ -206,7 +210,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
-  '_require_region', '_require_place', '_place_code_problem', '_risk_area_venue_place', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
+  '_require_region', '_require_place', '_exposures', '_place_code_problem', '_risk_area_venue_place', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
   '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status', '_holder_health_facts', '_person_health_facts', '_require_person_id', '_digest_at', '_revocation_hash', '_revocation_check',
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',

@@ -15,7 +15,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(79);
+SELECT plan(81);
 
 -- ---- data and roles ----------------------------------------------------------
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
@@ -213,7 +213,7 @@ SELECT c.relname::text AS relname, CASE c.relname WHEN 'risk_area' THEN 'divisio
  WHERE c.relnamespace = 'healthcode'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
    AND c.relrowsecurity AND has_table_privilege('healthcode_operator', c.oid, 'UPDATE, DELETE');
 SELECT is(ARRAY(SELECT relname FROM writable ORDER BY 1),
-          ARRAY['checkin', 'contact', 'declaration', 'policy', 'risk_area', 'test_result', 'travel', 'vaccination'],
+          ARRAY['checkin', 'contact', 'declaration', 'medicine_sale', 'policy', 'risk_area', 'test_result', 'travel', 'vaccination'],
           'the tables operators may update and delete');
 SELECT is(pg_temp.rows_as('regress_hc_op_hz', format('UPDATE healthcode.%I SET %I = %I RETURNING %I', relname, some_col, some_col, scope_col)),
           pg_temp.owner_rows(format($$SELECT %I FROM %I WHERE %I LIKE '3301%%'$$, scope_col, relname, scope_col)),

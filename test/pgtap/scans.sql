@@ -59,14 +59,16 @@ SELECT is((SELECT count(*) FROM travel) - :all_before, 0::bigint, 'no stay writt
 
 -- in bulk, from a venue's system
 SELECT count(*) AS before_bulk FROM travel WHERE source = 'venue_scan' \gset
+-- (within one minute whatever the clock says: from its start)
+SELECT date_trunc('minute', now()) - interval '3 hours' AS bulk_at \gset
 SELECT is(import_scans(json_build_array(
-            json_build_object('identifier', '330106199001014326', 'venue', :v_shop, 'at', now() - interval '3 hours'),
-            json_build_object('identifier', '330106199001014326', 'venue', :v_shop, 'at', now() - interval '3 hours' + interval '10 seconds'),
-            json_build_object('person_id', :p2, 'venue', :v_shop, 'at', now() - interval '3 hours'))), 2,
+            json_build_object('identifier', '330106199001014326', 'venue', :v_shop, 'at', :'bulk_at'::timestamptz),
+            json_build_object('identifier', '330106199001014326', 'venue', :v_shop, 'at', :'bulk_at'::timestamptz + interval '10 seconds'),
+            json_build_object('person_id', :p2, 'venue', :v_shop, 'at', :'bulk_at'::timestamptz))), 2,
           'a batch of scans: one stay a person, venue and minute');
 SELECT is((SELECT count(*) FROM travel WHERE source = 'venue_scan' AND venue = :'v_shop' AND at < now() - interval '2 hours'),
           2::bigint, 'written as venue_scan stays naming the venue');
-SELECT is(import_scans(json_build_array(json_build_object('person_id', :p, 'venue', :v_shop, 'at', now() - interval '3 hours'))), 0,
+SELECT is(import_scans(json_build_array(json_build_object('person_id', :p, 'venue', :v_shop, 'at', :'bulk_at'::timestamptz))), 0,
           'the same scan again: nothing new');
 SELECT throws_ok(format($$SELECT import_scans('[{"person_id": %s, "venue": %s, "at": "%s"}, {"person_id": %s, "venue": 4611686018427387905, "at": "%s"}]')$$,
                         :p, :v_shop, now() - interval '4 hours', :p, now() - interval '4 hours'),

@@ -216,6 +216,38 @@ test_basic_rules(void)
 	hc_timeline_free(&r.tl);
 	p = defaults();
 
+	/* a pharmacy's registration of a sale (药品登记): off by default */
+	e[0] = with_value(stay(HC_EV_MEDICINE_PURCHASE, 330106001, T(2022, 4, 4, 18)), HC_MEDICINE_ANTIPYRETIC);
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_GREEN, "a purchase of antipyretics: no colour under the default policy");
+	hc_timeline_free(&r.tl);
+	p.medicine_purchase_yellow = true;
+	r = compute(e, 1, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && rule_at(&r.tl, now) == HC_RULE_MEDICINE_PURCHASE &&
+		  colour_until(&r.tl, now) == T(2022, 4, 18, 18),
+		  "medicine_purchase_yellow: yellow from the purchase until the window ends, no test taken");
+	{
+		hc_reason_text d;
+
+		hc_reason_describe(&r.tl.reasons[segment_at(&r.tl, now)->first_reason], e, HC_YELLOW, &d);
+		CHECK(strcmp(d.text, "bought antipyretics at a pharmacy in 330106001 on 2022-04-04") == 0 &&
+			  strcmp(d.place, "330106001") == 0,
+			  "its reason names the medicine, the pharmacy's place and the day (%s)", d.text);
+	}
+	hc_timeline_free(&r.tl);
+	e[1] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 4, 9));
+	e[2] = ev(HC_EV_NEGATIVE_TEST, T(2022, 4, 5, 10));
+	r = compute(e, 3, &p, 1, T(2022, 4, 5, 9));
+	CHECK(colour_at(&r.tl, T(2022, 4, 5, 9)) == HC_YELLOW && colour_until(&r.tl, T(2022, 4, 5, 9)) == T(2022, 4, 5, 10) &&
+		  colour_at(&r.tl, now) == HC_GREEN,
+		  "a negative test sampled after the purchase releases it; one sampled before does not");
+	hc_timeline_free(&r.tl);
+	e[0].value = HC_MEDICINE_MAX + 1;
+	r = compute(e, 1, &p, 1, now);
+	CHECK(r.st != HC_OK, "a purchase of no known medicine is refused");
+	hc_timeline_free(&r.tl);
+	p = defaults();
+
 	e[0] = ev(HC_EV_FINDING, T(2022, 4, 5, 8));
 	e[1] = ev(HC_EV_DECLARED_CONTACT, T(2022, 4, 5, 8));
 	r = compute(e, 2, &p, 1, now);
@@ -957,6 +989,7 @@ test_kind_table(void)
 		{HC_EV_VACCINATION, "vaccination", HC_COLOUR_NONE, 0},
 		{HC_EV_PUSHED_RED, "pushed_red", HC_RED, HC_RULE_PUSHED_RED},
 		{HC_EV_REGISTERED, "registered", HC_YELLOW, HC_RULE_TEST_OVERDUE},
+		{HC_EV_MEDICINE_PURCHASE, "medicine_purchase", HC_YELLOW, HC_RULE_MEDICINE_PURCHASE},
 	};
 	size_t		n_expect = sizeof(expect) / sizeof(expect[0]);
 	bool		rule_reported[HC_RULE_MAX + 1] = {false};
@@ -977,7 +1010,7 @@ test_kind_table(void)
 		const hc_event_kind_info *info = hc_event_kind_get(k);
 
 		if (info == NULL || info->kind != (hc_event_kind) k || info->name == NULL || info->name[0] == '\0' ||
-			info->kind_class < HC_CLASS_TRIGGER || info->kind_class > HC_CLASS_REGISTERED)
+			info->kind_class < HC_CLASS_TRIGGER || info->kind_class > HC_CLASS_PURCHASE)
 		{
 			rows_ok = false;
 			DIAG("kind %d: no row, or a row of another kind, without a name or without a class", k);
@@ -994,7 +1027,7 @@ test_kind_table(void)
 			 info->rule > HC_RULE_MAX))
 			classes_ok = false;
 		/* only plain triggers are windowed */
-		if (info->windowed && info->kind_class != HC_CLASS_TRIGGER)
+		if (info->windowed && info->kind_class != HC_CLASS_TRIGGER && info->kind_class != HC_CLASS_PURCHASE)
 			classes_ok = false;
 		if (info->rule >= HC_RULE_STAY_HIGH && info->rule <= HC_RULE_MAX)
 			rule_reported[info->rule] = true;
@@ -1015,7 +1048,8 @@ test_kind_table(void)
 		const hc_event_kind_info *info = hc_event_kind_get(expect[i].kind);
 		bool		windowed = expect[i].kind == HC_EV_STAY_HIGH || expect[i].kind == HC_EV_STAY_MEDIUM ||
 			expect[i].kind == HC_EV_CLOSE_CONTACT || expect[i].kind == HC_EV_SECONDARY_CONTACT ||
-			expect[i].kind == HC_EV_DECLARED_CONTACT || expect[i].kind == HC_EV_FINDING;
+			expect[i].kind == HC_EV_DECLARED_CONTACT || expect[i].kind == HC_EV_FINDING ||
+			expect[i].kind == HC_EV_MEDICINE_PURCHASE;
 
 		if (info == NULL || strcmp(info->name, expect[i].name) != 0 ||
 			hc_event_kind_from_name(expect[i].name, strlen(expect[i].name)) != (hc_event_kind) expect[i].kind ||
@@ -1032,7 +1066,7 @@ test_kind_table(void)
 	}
 	CHECK(as_today, "kinds: the SQL names, colours and rules are the ones _evidence and the rules use");
 	CHECK(windowed_as_today,
-		  "kinds: windowed are the stays, contacts, declared contacts and findings, and only they");
+		  "kinds: windowed are the stays, contacts, declared contacts, findings and medicine purchases, and only they");
 	CHECK(hc_event_kind_get(0) == NULL && hc_event_kind_get(-1) == NULL &&
 		  hc_event_kind_get(HC_EV_KIND_MAX + 1) == NULL &&
 		  !hc_event_windowed(0) && !hc_event_windowed(HC_EV_KIND_MAX + 1),
@@ -1052,7 +1086,7 @@ test_policy_fields(void)
 		"rank", "valid_from", "valid_until", "lookback_days", "quarantine_days_red",
 		"quarantine_days_yellow", "red_release_negative_tests", "negative_test_valid_hours",
 		"fever_tenths", "vaccinated_min_doses", "symptoms_yellow", "periodic_testing",
-		"calendar_days", "two_negatives_release_yellow", "evidence_kept_days",
+		"calendar_days", "two_negatives_release_yellow", "evidence_kept_days", "medicine_purchase_yellow",
 	};
 	hc_policy	p;
 	char		detail[HC_DETAIL_LEN];
@@ -1083,7 +1117,7 @@ test_policy_fields(void)
 		  p.lookback_days == 14 && p.quarantine_days_red == 14 && p.quarantine_days_yellow == 7 &&
 		  p.red_release_negative_tests == 2 && p.negative_test_valid_hours == 48 && p.fever_tenths == 373 &&
 		  p.vaccinated_min_doses == 2 && p.symptoms_yellow && !p.periodic_testing && !p.calendar_days &&
-		  p.two_negatives_release_yellow && p.evidence_kept_days == 90,
+		  p.two_negatives_release_yellow && p.evidence_kept_days == 90 && !p.medicine_purchase_yellow,
 		  "policy fields: the defaults are the national default version's");
 	CHECK(hc_policy_valid(&p, detail, sizeof(detail)), "policy fields: the defaults are valid");
 

@@ -728,10 +728,53 @@ ALTER TABLE @extschema@.risk_area DROP CONSTRAINT division_is_division_code,
 COMMENT ON COLUMN @extschema@.risk_area.division IS 'The place the bulletin names, at any level (province to community: a place code); it covers the places below it. For a venue''s designation, the venue''s place.';
 COMMENT ON COLUMN @extschema@.risk_area.venue IS 'A single venue the bulletin names (a building, a market): only stays scanned at it are covered; NULL for a place''s designation.';
 ALTER TYPE @extschema@.reexamined_stays ADD ATTRIBUTE venues text[];
+
+-- ---- exposure tracing (84_exposures.sql, 55_policy.sql; the day partitions'
+-- index on venue scans below)
+ALTER TABLE @extschema@.policy
+  ADD COLUMN exposure_minutes integer NOT NULL DEFAULT 30
+    CONSTRAINT exposure_minutes_between_1_and_1440 CHECK (exposure_minutes BETWEEN 1 AND 1440);
+COMMENT ON COLUMN @extschema@.policy.exposure_minutes IS 'Exposure tracing (exposures, trace_exposures): how close in time, before or after a case''s stay at a venue or in a community, another person''s stay there counts as an exposure.';
+
+-- ---- pharmacy registration (51_evidence.sql, 55_policy.sql, 86_pharmacy.sql;
+-- its triggers, row-level security, grants and dump below)
+ALTER TABLE @extschema@.policy ADD COLUMN medicine_purchase_yellow boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN @extschema@.policy.medicine_purchase_yellow IS 'A purchase of fever, cough, antiviral or antibiotic medicine a pharmacy registers (medicine_sale) makes the buyer yellow until a negative test sampled after it (within lookback_days); off by default.';
+ALTER TYPE @extschema@.engine_policy ADD ATTRIBUTE medicine_purchase_yellow boolean;
+COMMENT ON COLUMN @extschema@.engine_policy.medicine_purchase_yellow IS 'policy.medicine_purchase_yellow.';
+CREATE FUNCTION @extschema@._medicines() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['antipyretic', 'cough', 'antiviral', 'antibiotic'];
+CREATE TABLE @extschema@.medicine_sale (
+  id            bigserial PRIMARY KEY,
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  medicine      text NOT NULL
+                CONSTRAINT medicine_is_known CHECK (medicine = ANY (@extschema@._medicines())),
+  sold_at       timestamptz NOT NULL CONSTRAINT sold_at_is_finite CHECK (pg_catalog.isfinite(sold_at)),
+  venue         bigint NOT NULL,
+  place         text NOT NULL CONSTRAINT place_is_place_code CHECK (@extschema@.place_code_valid(place)),
+  CONSTRAINT medicine_sale_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
+  CONSTRAINT medicine_sale_natural_key UNIQUE (person_id, region, venue, medicine, sold_at)
+);
+CREATE INDEX medicine_sale_person ON @extschema@.medicine_sale (person_id, sold_at);
+CREATE INDEX medicine_sale_sold_at ON @extschema@.medicine_sale USING brin (sold_at);
+COMMENT ON TABLE @extschema@.medicine_sale IS
+  'Sales of fever, cough, antiviral and antibiotic medicines registered by pharmacies (药品登记): where a policy says so (medicine_purchase_yellow), the buyer is yellow until a negative test sampled after the sale.';
+COMMENT ON COLUMN @extschema@.medicine_sale.id IS 'Sale id (opaque).';
+COMMENT ON COLUMN @extschema@.medicine_sale.person_id IS 'The buyer.';
+COMMENT ON COLUMN @extschema@.medicine_sale.region IS 'The buyer''s home region.';
+COMMENT ON COLUMN @extschema@.medicine_sale.medicine IS 'antipyretic (fever), cough, antiviral or antibiotic.';
+COMMENT ON COLUMN @extschema@.medicine_sale.sold_at IS 'When it was sold.';
+COMMENT ON COLUMN @extschema@.medicine_sale.venue IS 'The pharmacy (a venue of kind pharmacy).';
+COMMENT ON COLUMN @extschema@.medicine_sale.place IS 'The pharmacy''s place at the sale.';
+INSERT INTO @extschema@.evidence_table (name, time_column, ignored_column, recalculated_by, scope_column, public_rows, correctable)
+VALUES ('medicine_sale', 'sold_at', '', '_evidence_changed', 'region', false, true);
 COMMENT ON COLUMN @extschema@.reexamined_stays.venues IS 'The venue each was at (travel.venue), for a stay listed but not judged yet; NULL once judged.';
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person format_version generate_population identifier_check import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1071,6 +1114,19 @@ COMMENT ON FUNCTION @extschema@._require_person_id(bigint) IS
   'Internal: the person with this id if the caller acts for their region, else P0002 (the same for a person of another region as for none).';
 REVOKE ALL ON FUNCTION @extschema@._require_person_id(bigint) FROM PUBLIC;
 
+-- Sales of fever, cough, antiviral and antibiotic medicines a pharmacy
+-- registers (药品登记, 86_pharmacy.sql): the venue (its foreign key in
+-- 82_venues.sql) and its place, copied at the sale, so that the engine reads
+-- them with the sale.
+-- The words a sale's medicine is one of, in one place (the table's check
+-- and register_medicine_sale's message read them; the engine numbers them
+-- in this order: hc_medicine, src/hc_status.h).
+CREATE OR REPLACE FUNCTION @extschema@._medicines() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['antipyretic', 'cough', 'antiviral', 'antibiotic'];
+COMMENT ON FUNCTION @extschema@._medicines() IS
+  'Internal: the medicines a pharmacy registers (medicine_sale.medicine), in the engine''s order.';
+
 CREATE OR REPLACE FUNCTION @extschema@._policy_default_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -1126,7 +1182,8 @@ BEGIN ATOMIC
            p.test_window OPERATOR(pg_catalog.=) 'calendar_days',  -- calendar_days
            p.two_negatives_release_yellow,                        -- two_negatives_release_yellow
            COALESCE(p.evidence_kept_days,                         -- evidence_kept_days
-                    @extschema@._policy_default('evidence_kept_days'))
+                    @extschema@._policy_default('evidence_kept_days')),
+           p.medicine_purchase_yellow                             -- medicine_purchase_yellow
          )::@extschema@.engine_policy ORDER BY p.id), '{}')
     FROM @extschema@.policy p
    WHERE p.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_versions.region));
@@ -1144,53 +1201,63 @@ REVOKE ALL ON FUNCTION @extschema@._policy_versions(text) FROM PUBLIC;
 -- change, as policy_at picks it: the latest start among those in force), and
 -- for ever after the last of them (at infinity: only that one).
 CREATE OR REPLACE FUNCTION @extschema@._national_versions_from(at timestamptz) RETURNS SETOF @extschema@.policy
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- (PL/pgSQL, whose plan is kept for the session: every write of evidence
+-- asks it, through the evidence horizon, and a SQL body would be planned
+-- again at each call, 0.35 ms)
+AS $$
+BEGIN
+  RETURN QUERY
   WITH national AS (
-    SELECT p.* FROM @extschema@.policy p WHERE p.region OPERATOR(pg_catalog.=) '000000'
+    SELECT p.* FROM @extschema@.policy p WHERE p.region = '000000'
   ), instants AS (
-    SELECT _national_versions_from.at AS t WHERE pg_catalog.isfinite(_national_versions_from.at)
+    SELECT _national_versions_from.at AS t WHERE isfinite(_national_versions_from.at)
     UNION
     SELECT n.valid_from FROM national n
-     WHERE n.valid_from OPERATOR(pg_catalog.>) _national_versions_from.at AND pg_catalog.isfinite(n.valid_from)
+     WHERE n.valid_from > _national_versions_from.at AND isfinite(n.valid_from)
     UNION
-    SELECT n.valid_until FROM national n WHERE n.valid_until OPERATOR(pg_catalog.>) _national_versions_from.at
+    SELECT n.valid_until FROM national n WHERE n.valid_until > _national_versions_from.at
   )
   SELECT v.* FROM national v
-   WHERE v.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+   WHERE v.id = ANY (ARRAY(
            SELECT (SELECT n.id FROM national n
-                    WHERE n.valid_from OPERATOR(pg_catalog.<=) i.t
-                      AND (n.valid_until IS NULL OR i.t OPERATOR(pg_catalog.<) n.valid_until)
+                    WHERE n.valid_from <= i.t
+                      AND (n.valid_until IS NULL OR i.t < n.valid_until)
                     ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)
              FROM instants i
            UNION ALL
            SELECT (SELECT n.id FROM national n WHERE n.valid_until IS NULL
                     ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)));
-END;
+END $$;
 COMMENT ON FUNCTION @extschema@._national_versions_from(timestamptz) IS
   'Internal: the national policy versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_versions_from(timestamptz) FROM PUBLIC;
 
 -- The longest window a national version from `at` on allows.
 CREATE OR REPLACE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.max(GREATEST(v.lookback_days, COALESCE(v.regional_lookback_limit_days, v.lookback_days))),
-                  @extschema@._policy_default('lookback_days'))
-    FROM @extschema@._national_versions_from(_national_lookback_days.at) v;
-END;
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN (SELECT COALESCE(max(GREATEST(v.lookback_days, COALESCE(v.regional_lookback_limit_days, v.lookback_days))),
+                          @extschema@._policy_default('lookback_days'))
+            FROM @extschema@._national_versions_from(_national_lookback_days.at) v);
+END $$;
 COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
   'Internal: the longest window (days: lookback_days, or regional_lookback_limit_days when larger) of the national versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
 
 -- The longest a national version from `at` on keeps evidence.
 CREATE OR REPLACE FUNCTION @extschema@._national_kept_days(at timestamptz) RETURNS integer
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.max(COALESCE(v.evidence_kept_days, @extschema@._policy_default('evidence_kept_days'))),
-                  @extschema@._policy_default('evidence_kept_days'))
-    FROM @extschema@._national_versions_from(_national_kept_days.at) v;
-END;
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN (SELECT COALESCE(max(COALESCE(v.evidence_kept_days, @extschema@._policy_default('evidence_kept_days'))),
+                          @extschema@._policy_default('evidence_kept_days'))
+            FROM @extschema@._national_versions_from(_national_kept_days.at) v);
+END $$;
 COMMENT ON FUNCTION @extschema@._national_kept_days(timestamptz) IS
   'Internal: the longest evidence_kept_days (NULL: the built-in 90) of the national versions in force at some instant from at on.';
 REVOKE ALL ON FUNCTION @extschema@._national_kept_days(timestamptz) FROM PUBLIC;
@@ -1514,6 +1581,14 @@ BEGIN ATOMIC
     FROM pg_catalog.unnest(persons) AS q(id)
     JOIN @extschema@.vaccination v ON v.person_id OPERATOR(pg_catalog.=) q.id
   UNION ALL
+  -- (the medicine as hc_medicine numbers it, its place in _medicines();
+  -- the pharmacy's place)
+  SELECT m.person_id, 'medicine_purchase', m.sold_at, NULL,
+         pg_catalog.array_position(@extschema@._medicines(), m.medicine), m.place, m.id
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.medicine_sale m ON m.person_id OPERATOR(pg_catalog.=) q.id
+   WHERE m.sold_at OPERATOR(pg_catalog.>=) horizon
+  UNION ALL
   SELECT f.person_id, 'finding', f.found_at, NULL, NULL, NULL, f.id
     FROM pg_catalog.unnest(persons) AS q(id)
     JOIN @extschema@.audit_finding f ON f.person_id OPERATOR(pg_catalog.=) q.id
@@ -1619,15 +1694,19 @@ DECLARE
   -- when a colour change counts from: the change on the work list a worker
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
-  horizon timestamptz := @extschema@._evidence_horizon(t);
-  batch integer := @extschema@._recalc_setting('batch_size');
+  horizon timestamptz;
+  batch integer;
   n integer;
   i integer;
   step regprocedure;
 BEGIN
+  -- (nobody: nothing to look up, the common case of a write of evidence
+  -- that can change no colour)
   IF coalesce(cardinality(persons), 0) = 0 THEN
     RETURN 0;
   END IF;
+  horizon := @extschema@._evidence_horizon(t);
+  batch := @extschema@._recalc_setting('batch_size');
   -- each person once, in id order (the order of every index probed below;
   -- the people of re-examined stays come so, one a stays row)
   IF changed_stays IS NULL THEN
@@ -1839,6 +1918,20 @@ BEGIN
   ELSE
     IF TG_OP <> 'DELETE' THEN
       PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'at', min(n.at), max(n.at)) FROM new_rows n;
+    END IF;
+    -- (the few rows of an app's call, a scan or a declared trip: when no
+    -- medium- or high-risk designation in force since the horizon names
+    -- their places, a division above them or their venue, none is risky,
+    -- and a look by the designations' ranges of codes (_work_stays_sql's)
+    -- costs a tenth of planning the rule's query for them)
+    IF TG_OP = 'INSERT' AND (SELECT count(*) FROM (SELECT FROM new_rows LIMIT 17) x) <= 16
+       AND NOT EXISTS (SELECT FROM new_rows n JOIN @extschema@.risk_area d
+                         ON d.level <> 'low'
+                        AND (n.place >= d.division AND n.place <= @extschema@.division_last(d.division)
+                             OR d.venue::text = n.venue)
+                        AND n.at >= d.effective_from AND (d.effective_until IS NULL OR n.at < d.effective_until)
+                      WHERE n.at >= horizon) THEN
+      RETURN NULL;
     END IF;
     src := CASE TG_OP
       WHEN 'INSERT' THEN 'new_rows'
@@ -2059,6 +2152,9 @@ BEGIN
     EXECUTE format('CREATE INDEX %I ON %I.%I (place, at) INCLUDE (person_id, id)',
                    name || '_place_at', schema_name, name);
     EXECUTE format('CREATE INDEX %I ON %I.%I (id)', name || '_id', schema_name, name);
+    -- who scanned a venue around a time (exposure tracing, 84_exposures.sql)
+    EXECUTE format('CREATE INDEX %I ON %I.%I (venue, at) INCLUDE (person_id, region, place) WHERE source = %L',
+                   name || '_venue_at', schema_name, name, 'venue_scan');
     -- statement triggers fire for the table a statement names: a write
     -- straight into a partition must recalculate as one through travel does
     EXECUTE format('CREATE TRIGGER travel_inserted AFTER INSERT ON %I.%I REFERENCING NEW TABLE AS new_rows
@@ -3680,6 +3776,11 @@ BEGIN
     WHEN 'positive_test' THEN format('%s 采样的检测结果为阳性', day)
     WHEN 'pushed_red' THEN format('%s 其他地区推送的红码', day)
     WHEN 'symptoms' THEN format('%s 申报有症状', day)
+    WHEN 'medicine_purchase' THEN
+      format('%s 在%s购买%s', day, COALESCE(reason ->> 'venue', place_zh || '的药店'),
+             CASE substring(reason ->> 'text', '^bought (.*) at ')
+               WHEN 'antipyretics' THEN '退烧药' WHEN 'cough medicine' THEN '止咳药'
+               WHEN 'antivirals' THEN '抗病毒药' WHEN 'antibiotics' THEN '抗生素' ELSE '药品' END)
     WHEN 'fever' THEN format('%s 体温 %s°C', day, temperature)
     WHEN 'abnormal_checkin' THEN
       CASE WHEN temperature IS NOT NULL THEN format('%s 健康打卡体温 %s°C', day, temperature)
@@ -3712,15 +3813,21 @@ BEGIN
              'place_zh', p.zh, 'place_en', p.en,
              'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(p.zh, r.place)),
              'text_en', CASE WHEN r.place IS NULL THEN r.reason ->> 'text'
+                             -- (a pharmacy's sale: the pharmacy by its name)
+                             WHEN r.reason ? 'venue'
+                             THEN replace(r.reason ->> 'text', 'a pharmacy in ' || r.place, r.reason ->> 'venue')
                              ELSE replace(r.reason ->> 'text', r.place, p.en) END)
            ORDER BY r.n)
-      FROM (SELECT x.reason, x.n, NULLIF(x.reason ->> 'place', '') AS place
-              FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)) r
+      FROM (SELECT x.reason || COALESCE(jsonb_build_object('venue', v.name), '{}') AS reason, x.n,
+                   NULLIF(x.reason ->> 'place', '') AS place
+              FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)
+              LEFT JOIN LATERAL (SELECT @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint) AS name
+                                  WHERE x.reason ->> 'rule' = 'medicine_purchase') v ON v.name IS NOT NULL) r
       CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
                                  @extschema@.division_label(r.place, 'en') AS en) p);
 END $$;
 COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
-  'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en.';
+  'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en; a pharmacy sale''s with its venue''s name (venue) where the caller acts for the buyer.';
 
 -- One screen: the person (already found within the caller's scope), a
 -- code signed at this statement's instant and the status it carries (read
@@ -4337,8 +4444,10 @@ BEGIN ATOMIC
       (10, 'holder_check', 'at', 'two_days', 'two days (the limits on wrong identifiers count a day)'),
       (11, 'guardian_link', 'revoked_at', 'kept', 'evidence_kept_days once revoked; a standing link while it stands'),
       (12, 'proxy_action', 'at', 'kept', 'evidence_kept_days'),
+      (13, 'medicine_sale', 'sold_at', 'windowed',
+       'windowed evidence: the national window, at most evidence_kept_days'),
       -- (last: apply_retention trims the stored statuses just before it)
-      (13, 'status_history', 'at', 'kept', 'evidence_kept_days')
+      (14, 'status_history', 'at', 'kept', 'evidence_kept_days')
     ) AS r(ord, tbl, time_column, kept, rule)
    ORDER BY r.ord;
 END;
@@ -4924,6 +5033,154 @@ REVOKE ALL ON FUNCTION @extschema@.import_scans(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.import_scans(json) TO healthcode_app, healthcode_operator;
 
 -- ---------------------------------------------------------------------------
+-- Exposure tracing (时空伴随, issue 15): given a case (a positive test) and
+-- a window, everyone who was at the same venue as the case (a venue scan)
+-- or in the same community (a stay at a twelve-digit place), within the
+-- policy's exposure_minutes of the case's own stay there, found from the
+-- travel day partitions' indexes alone: (venue, at) for venues, (place,
+-- at) for communities. trace_exposures files them as contacts of the case
+-- in one call (the contact import's path: the triggers recalculate them).
+-- Operators only, for a case of their regions. The people found may live
+-- in other regions of this node: they are filed all the same, as a
+-- designation of a risk area counts for whoever stayed there, but the
+-- caller is shown, and counts, only the people of its own regions.
+-- ---------------------------------------------------------------------------
+
+-- Every exposure of a case on this node, whatever the caller's regions.
+CREATE OR REPLACE FUNCTION @extschema@._exposures(case_result bigint, window_from timestamptz, window_until timestamptz,
+                                       at_level text)
+RETURNS TABLE (person_id bigint, region text, exposure_at timestamptz, venue_id bigint, place text,
+               case_at timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+-- (one plan for the session: a custom plan, made again at every call for
+-- its values, costs more to make than to run, over a month of day
+-- partitions; the generic plan prunes them as it runs)
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+  c @extschema@.test_result;
+  reach interval;
+BEGIN
+  IF case_result IS NULL OR window_from IS NULL OR window_until IS NULL OR at_level IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL',
+      CASE WHEN case_result IS NULL THEN 'case_result' WHEN window_from IS NULL THEN 'window_from'
+           WHEN window_until IS NULL THEN 'window_until' ELSE 'at_level' END
+      USING ERRCODE = '22004';
+  END IF;
+  PERFORM @extschema@._require_finite(window_from, 'window_from');
+  PERFORM @extschema@._require_finite(window_until, 'window_until');
+  IF window_until <= window_from OR window_until - window_from > interval '31 days' THEN
+    RAISE EXCEPTION 'the window must end after it starts and last at most 31 days, not % to %', window_from, window_until
+      USING ERRCODE = '22023';
+  END IF;
+  IF at_level NOT IN ('venue', 'community') THEN
+    RAISE EXCEPTION 'at_level must be venue or community, not %', quote_literal(@extschema@._shorten(at_level))
+      USING ERRCODE = '22023';
+  END IF;
+  -- (a case of the caller's regions only: another region's looks like none)
+  SELECT * INTO c FROM @extschema@.test_result r
+   WHERE r.id = case_result AND @extschema@._in_caller_scope(r.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no test result % in the regions role % acts for', case_result, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  IF c.result <> 'positive' THEN
+    RAISE EXCEPTION 'test result % is negative: it makes no case', case_result USING ERRCODE = '22023';
+  END IF;
+  reach := make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
+  -- Per stay of the case in the window (its person's rows of each day
+  -- partition), the stays around it at its venue (the partial index on
+  -- (venue, at) of venue scans) or in its community (the index on (place,
+  -- at)); each person once, at their first such stay. Static queries: their
+  -- plans are kept for the session, and the partitions the time range of
+  -- each stay cannot reach are pruned as they run.
+  IF at_level = 'venue' THEN
+    RETURN QUERY
+      SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, s.venue::bigint, o.place, s.at
+        FROM @extschema@.travel s
+        JOIN @extschema@.travel o
+          ON o.venue = s.venue AND o.source = 'venue_scan' AND o.at >= s.at - reach AND o.at <= s.at + reach
+       WHERE s.person_id = c.person_id AND s.at >= window_from AND s.at < window_until
+         AND s.source = 'venue_scan' AND s.venue IS NOT NULL AND o.person_id <> c.person_id
+       ORDER BY o.person_id, o.at, s.at;
+  ELSE
+    RETURN QUERY
+      SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, NULL::bigint, o.place, s.at
+        FROM @extschema@.travel s
+        JOIN @extschema@.travel o ON o.place = s.place AND o.at >= s.at - reach AND o.at <= s.at + reach
+       WHERE s.person_id = c.person_id AND s.at >= window_from AND s.at < window_until
+         AND length(s.place) = 12 AND o.person_id <> c.person_id
+       ORDER BY o.person_id, o.at, s.at;
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._exposures(bigint, timestamptz, timestamptz, text) IS
+  'Internal: every person on this node at the same venue (at_level venue: venue scans) or in the same community (community: stays at a twelve-digit place) as the case of a positive test of the caller''s regions, within the policy''s exposure_minutes of one of the case''s stays in the window; each once, at their first such stay.';
+REVOKE ALL ON FUNCTION @extschema@._exposures(bigint, timestamptz, timestamptz, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.exposures(case_result bigint, window_from timestamptz, window_until timestamptz,
+                                      at_level text DEFAULT 'venue')
+RETURNS TABLE (person_id bigint, exposure_at timestamptz, venue_id bigint, place text, case_at timestamptz)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@.my_region_scope();
+BEGIN
+  RETURN QUERY
+    SELECT e.person_id, e.exposure_at, e.venue_id, e.place, e.case_at
+      FROM @extschema@._exposures(case_result, window_from, window_until, at_level) e
+     WHERE scope @> (e.region COLLATE "C");
+END $$;
+COMMENT ON FUNCTION @extschema@.exposures(bigint, timestamptz, timestamptz, text) IS
+  'The people of the caller''s regions exposed to a case (a positive test of the caller''s regions, by its id) in a window of at most 31 days: at the same venue (at_level venue, the default) or in the same community (community) within the policy''s exposure_minutes of the case''s stay there; each once, at the first such stay, with the venue and place and the case''s time; in the order of the people''s ids. Changes nothing (trace_exposures files them). P0002 for a test result the caller''s regions do not hold, 22023 for a negative one or a bad window.';
+REVOKE ALL ON FUNCTION @extschema@.exposures(bigint, timestamptz, timestamptz, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.exposures(bigint, timestamptz, timestamptz, text) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.trace_exposures(case_result bigint, window_from timestamptz, window_until timestamptz,
+                                            at_level text DEFAULT 'venue', kind text DEFAULT 'secondary',
+                                            source_case text DEFAULT NULL)
+RETURNS TABLE (person_id bigint, exposure_at timestamptz, venue_id bigint, place text, recorded boolean)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@.my_region_scope();
+  reference text := COALESCE(trace_exposures.source_case, 'exposure trace of test result ' || case_result);
+BEGIN
+  IF kind IS NULL OR kind NOT IN ('close', 'secondary') THEN
+    RAISE EXCEPTION 'kind must be close or secondary, not %', coalesce(quote_literal(@extschema@._shorten(kind)), 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_text(reference, 'source_case', 200);
+  -- the people locked as an import locks them (a move waits; in id order)
+  RETURN QUERY
+    WITH found AS MATERIALIZED (
+      SELECT e.* FROM @extschema@._exposures(case_result, window_from, window_until, at_level) e
+    ), locked AS MATERIALIZED (
+      SELECT p.id, p.region FROM @extschema@.person p
+       WHERE p.id IN (SELECT f.person_id FROM found f)
+       ORDER BY p.id FOR KEY SHARE
+    ), written AS (
+      INSERT INTO @extschema@.contact AS x (person_id, region, kind, exposure_at, source_case)
+      SELECT f.person_id, l.region, trace_exposures.kind, f.exposure_at, reference
+        FROM found f JOIN locked l ON l.id = f.person_id
+      ON CONFLICT ON CONSTRAINT contact_natural_key DO NOTHING
+      RETURNING x.person_id
+    )
+    SELECT f.person_id, f.exposure_at, f.venue_id, f.place, w.person_id IS NOT NULL
+      FROM found f JOIN locked l ON l.id = f.person_id
+      LEFT JOIN written w ON w.person_id = f.person_id
+     WHERE scope @> (l.region COLLATE "C");
+END $$;
+COMMENT ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) IS
+  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace of test result <id>") as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
+REVOKE ALL ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) TO healthcode_operator;
+
+-- ---------------------------------------------------------------------------
 -- Consistency: recompute every status from the raw evidence and compare it
 -- with what the triggers stored. An empty result means the incremental,
 -- trigger-driven recalculation agrees with a full one.
@@ -5023,6 +5280,113 @@ COMMENT ON FUNCTION @extschema@.check_consistency(timestamptz) IS
   'Recomputes every person''s status from the raw evidence, a batch of healthcode.recalc_batch_size people at a time, and returns each person whose status as readers see it (read at the same instant) differs, with both versions; under "from_inputs", the status computed from the evidence stored with it (person_status.inputs, what a risk-area change recomputes from), which must be the same. Empty when the triggers kept everything right.';
 REVOKE ALL ON FUNCTION @extschema@.check_consistency(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.check_consistency(timestamptz) TO healthcode_admin;
+
+-- ---------------------------------------------------------------------------
+-- Pharmacy registration (药品登记, issue 15): a pharmacy (a venue of kind
+-- pharmacy) registers each sale of fever, cough, antiviral or antibiotic
+-- medicine with the buyer's identifier, one at a time at the counter or in
+-- bulk from its system. A sale is evidence like any other (medicine_sale,
+-- 51_evidence.sql): the triggers recalculate the buyer, and where the
+-- policy says so (medicine_purchase_yellow, off by default) the buyer is
+-- yellow until a negative test sampled after the sale.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.register_medicine_sale(identifier text, venue_id bigint, medicine text,
+                                                   at timestamptz DEFAULT pg_catalog.now())
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint := @extschema@._require_person(register_medicine_sale.identifier);
+  v @extschema@.venue;
+  n integer;
+BEGIN
+  IF venue_id IS NULL OR medicine IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL', CASE WHEN venue_id IS NULL THEN 'venue_id' ELSE 'medicine' END
+      USING ERRCODE = '22004';
+  END IF;
+  IF NOT medicine = ANY (@extschema@._medicines()) THEN
+    RAISE EXCEPTION 'medicine must be %, not %',
+      regexp_replace(array_to_string(@extschema@._medicines(), ', '), ', ([a-z_]+)$', ' or \1'),
+      quote_literal(@extschema@._shorten(medicine)) USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_finite(at, 'at');
+  -- (a pharmacy of the caller's regions, open at the sale: another
+  -- region's looks like none)
+  SELECT * INTO v FROM @extschema@.venue x
+   WHERE x.id = venue_id AND @extschema@._in_caller_scope(x.region);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no venue % in the regions role % acts for', venue_id, @extschema@._caller()::regrole
+      USING ERRCODE = 'P0002';
+  END IF;
+  IF v.kind <> 'pharmacy' THEN
+    RAISE EXCEPTION 'venue % is a %, not a pharmacy', venue_id, v.kind USING ERRCODE = '22023';
+  END IF;
+  IF v.closed_at IS NOT NULL AND v.closed_at <= at THEN
+    RAISE EXCEPTION 'venue % was closed at the sale', venue_id USING ERRCODE = '55000';
+  END IF;
+  INSERT INTO @extschema@.medicine_sale (person_id, region, medicine, sold_at, venue, place)
+  SELECT p.id, p.region, register_medicine_sale.medicine, register_medicine_sale.at, v.id, v.place
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p
+  ON CONFLICT ON CONSTRAINT medicine_sale_natural_key DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n > 0;
+END $$;
+COMMENT ON FUNCTION @extschema@.register_medicine_sale(text, bigint, text, timestamptz) IS
+  'A pharmacy''s registration of a sale (药品登记): the buyer (their identifier, of the caller''s regions), the pharmacy (a venue of kind pharmacy of the caller''s regions, open at the sale), the medicine (antipyretic, cough, antiviral, antibiotic) and when (default now). The buyer is recalculated: yellow until a negative test where the policy''s medicine_purchase_yellow says so. True when new (the same sale again: false). 22023 for a bad identifier, medicine or a venue that is no pharmacy; P0002 for an unknown person or venue; 55000 for a closed pharmacy.';
+REVOKE ALL ON FUNCTION @extschema@.register_medicine_sale(text, bigint, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.register_medicine_sale(text, bigint, text, timestamptz)
+  TO healthcode_app, healthcode_operator;
+
+-- In bulk, from a pharmacy chain's system: checked and written as every
+-- import is (72_imports.sql); a record naming a venue that is no open
+-- pharmacy of the caller's regions refuses the batch.
+CREATE OR REPLACE FUNCTION @extschema@.import_medicine_sales(records json) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN @extschema@._import_with_people(records, 'medicine sale',
+    '{person_id,identifier,venue,medicine,at}',
+    '{id,identifier,id!,antipyretic|cough|antiviral|antibiotic!,evidence_time!}',
+    'venue bigint, medicine text, at timestamptz',
+    $q$INSERT INTO @extschema@.medicine_sale (person_id, region, medicine, sold_at, venue, place)
+       SELECT r.pid, p.region, r.medicine, r.at, v.id, v.place
+         FROM recs r JOIN people p ON p.id = r.pid JOIN @extschema@.venue v ON v.id = r.venue
+        WHERE $ok
+       ON CONFLICT ON CONSTRAINT medicine_sale_natural_key DO NOTHING$q$,
+    checks => format(
+      $q$SELECT r.ord, NULL::bigint,
+                format('field "venue": no pharmacy %%s open at the sale in the regions the caller acts for', r.venue)
+           FROM recs r
+          WHERE NOT EXISTS (SELECT FROM @extschema@.venue v
+                             WHERE v.id = r.venue AND v.kind = 'pharmacy'
+                               AND (v.closed_at IS NULL OR v.closed_at > r.at)
+                               AND %L::@extschema@.division_multirange @> (v.region COLLATE "C"))
+          ORDER BY r.ord LIMIT 1$q$, @extschema@.my_region_scope()));
+END $$;
+COMMENT ON FUNCTION @extschema@.import_medicine_sales(json) IS
+  'Imports pharmacy sales (药品登记): [{"person_id" or "identifier", "venue" (a pharmacy of the caller''s regions, open at the sale), "medicine" (antipyretic, cough, antiviral, antibiotic), "at"}]; a record naming anything else, or a person outside the caller''s regions, refuses the batch. Returns how many sales were new.';
+REVOKE ALL ON FUNCTION @extschema@.import_medicine_sales(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_medicine_sales(json) TO healthcode_app, healthcode_operator;
+
+-- The pharmacy a sale was made at, by the sale's id, for a screen's
+-- reason: its name where the caller acts for the buyer, else NULL.
+CREATE OR REPLACE FUNCTION @extschema@._sale_venue_name(sale_id bigint) RETURNS text
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN (SELECT v.name FROM @extschema@.medicine_sale m JOIN @extschema@.venue v ON v.id = m.venue
+           WHERE m.id = sale_id AND @extschema@._in_caller_scope(m.region));
+END $$;
+COMMENT ON FUNCTION @extschema@._sale_venue_name(bigint) IS
+  'Internal: the name of the pharmacy of a medicine sale of the caller''s regions (NULL otherwise), for the reasons a screen shows.';
+REVOKE ALL ON FUNCTION @extschema@._sale_venue_name(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._sale_venue_name(bigint) TO PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.generate_population(
     people integer,
@@ -5535,7 +5899,7 @@ BEGIN
              vaccinated_min_doses, symptoms_yellow, periodic_testing, test_window, two_negatives_release_yellow,
              description_zh, description_en, max_code_lifetime, paper_code_lifetime,
              regional_lookback_limit_days, evidence_kept_days, max_dependants,
-             holder_check_misses_per_day, holder_check_misses_per_hour)
+             holder_check_misses_per_day, holder_check_misses_per_hour, exposure_minutes, medicine_purchase_yellow)
       VALUES ('000000', NEW.valid_from, v.valid_until, v.lookback_days, v.quarantine_days_red,
              v.quarantine_days_yellow, v.red_release_negative_tests, v.negative_test_valid_hours, v.fever_celsius,
              v.vaccinated_min_doses, v.symptoms_yellow, v.periodic_testing, v.test_window,
@@ -5543,7 +5907,8 @@ BEGIN
              -- (a hub of 0.2.0 sends neither: the defaults)
              COALESCE(v.max_code_lifetime, interval '5 minutes'), v.paper_code_lifetime,
              v.regional_lookback_limit_days, v.evidence_kept_days, COALESCE(v.max_dependants, 5),
-             v.holder_check_misses_per_day, v.holder_check_misses_per_hour);
+             v.holder_check_misses_per_day, v.holder_check_misses_per_hour, COALESCE(v.exposure_minutes, 30),
+             COALESCE(v.medicine_purchase_yellow, false));
     EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
       PERFORM @extschema@._reject(TG_TABLE_NAME, SQLERRM, to_jsonb(NEW));
       RETURN NULL;
@@ -6766,6 +7131,55 @@ ALTER TABLE @extschema@.risk_area
 CREATE INDEX risk_area_venue ON @extschema@.risk_area (venue) WHERE venue IS NOT NULL;
 CREATE TRIGGER risk_area_venue_place BEFORE INSERT OR UPDATE OF venue, division ON @extschema@.risk_area
   FOR EACH ROW EXECUTE FUNCTION @extschema@._risk_area_venue_place();
+
+-- ---- exposure tracing: the existing day partitions get the index the new ones
+-- are made with (64_travel_partitions.sql)
+DO $$
+DECLARE
+  part record;
+BEGIN
+  FOR part IN
+    SELECT c.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = '@extschema@.travel'::regclass AND c.relname ~ '^travel_[0-9]{8}$'
+  LOOP
+    EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %I.%I (venue, at) INCLUDE (person_id, region, place) WHERE source = %L',
+                              part.relname || '_venue_at', '@extschema@', part.relname, 'venue_scan');
+  END LOOP;
+END $$;
+
+-- ---- pharmacy registration, continued: as 63_status_triggers.sql, 96_rls.sql,
+-- 99_privileges.sql and 95_dump.sql set up every evidence table
+ALTER TABLE @extschema@.medicine_sale
+  ADD CONSTRAINT medicine_sale_venue_fk FOREIGN KEY (venue) REFERENCES @extschema@.venue (id);
+CREATE TRIGGER medicine_sale_inserted AFTER INSERT ON @extschema@.medicine_sale REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._evidence_changed('sold_at', '');
+CREATE TRIGGER medicine_sale_updated AFTER UPDATE ON @extschema@.medicine_sale
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._evidence_changed('sold_at', '');
+CREATE TRIGGER medicine_sale_deleted AFTER DELETE ON @extschema@.medicine_sale REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._evidence_changed('sold_at', '');
+CREATE TRIGGER medicine_sale_truncated AFTER TRUNCATE ON @extschema@.medicine_sale
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._evidence_changed('sold_at', '');
+ALTER TABLE @extschema@.medicine_sale ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.medicine_sale FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope_select ON @extschema@.medicine_sale FOR SELECT
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_insert ON @extschema@.medicine_sale FOR INSERT
+  WITH CHECK ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_update ON @extschema@.medicine_sale FOR UPDATE
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"))
+  WITH CHECK ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_delete ON @extschema@.medicine_sale FOR DELETE
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+ALTER TABLE @extschema@.medicine_sale
+  ALTER COLUMN id SET DEFAULT @extschema@._next_id('@extschema@.medicine_sale_id_seq'::regclass);
+GRANT SELECT ON @extschema@.medicine_sale TO healthcode_admin;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.medicine_sale TO healthcode_admin, healthcode_operator;
+SELECT @extschema@._grant_columns('medicine_sale', 'healthcode_operator', '{}');
+REVOKE ALL ON SEQUENCE @extschema@.medicine_sale_id_seq FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.medicine_sale', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.medicine_sale_id_seq', '');
+COMMENT ON SEQUENCE @extschema@.medicine_sale_id_seq IS 'Ids of medicine_sale rows.';
 
 -- ---- identity checks: opaque ids (94_holder_checks.sql) --------------------------
 ALTER TABLE @extschema@.holder_check
