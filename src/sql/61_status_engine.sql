@@ -52,7 +52,8 @@ REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, i
 -- covers a stay when it names the stay's place or a division above it (its
 -- township, county, city or province: division_chain; never the nation),
 -- or names the venue the stay was at (a venue designation, whose division
--- is the venue's place, covers that venue's stays only). Every question
+-- is the venue's place, covers that venue's stays only: the same id at the
+-- same place). Every question
 -- about stays goes through this one text. It takes a query of stays
 -- (columns person_id, id, at, place, venue) and gives the risky ones with
 -- high (true: a high-risk designation covers it, false: medium); with
@@ -90,7 +91,9 @@ RETURN pg_catalog.format($q$
       UNION ALL
       SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
         FROM stays s JOIN @extschema@.risk_area d
-          ON d.venue::text = s.venue AND d.level <> 'low'
+          -- (a venue's id is its node's own: with its place, one venue; a
+          -- scan at another node's venue lies in that venue's county)
+          ON d.venue::text = s.venue AND d.division = s.place AND d.level <> 'low'
     ),
     risky AS (
       SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high

@@ -93,13 +93,13 @@ BEGIN
     recorded := false;
     RETURN;
   END IF;
-  IF v.online_check <> 'ok' THEN
-    -- (a venue this node does not know: its region's node records its scans)
-    admit := false;
-    reason := 'venue_unknown_here';
-    recorded := false;
-    RETURN;
-  END IF;
+  -- A venue of another node (online_check unknown: its code verifies by the
+  -- trust list, but the registry here does not hold it): the stay is
+  -- recorded here all the same, the visitor's evidence on the visitor's
+  -- node, in the venue's county as its code says (a venue's id is its own
+  -- node's: with the county, it names one venue nationwide, as exposure
+  -- notices from that node name it, 84_exposures.sql); its name and kind are
+  -- not known here, so no entry rule of a kind applies.
   venue_id := v.venue_id;
   venue_name := v.name;
   venue_kind := v.kind;
@@ -111,7 +111,8 @@ BEGIN
                 AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
     recorded := false;
   ELSE
-    recorded := @extschema@._record_stay(_scan_venue.person_id, v.place, t, 'venue_scan', v.venue_id::text);
+    recorded := @extschema@._record_stay(_scan_venue.person_id, COALESCE(v.place, v.region), t, 'venue_scan',
+                                         v.venue_id::text);
   END IF;
   -- (after the stay: a venue in a risk area turns the visitor at once)
   SELECT * INTO s FROM @extschema@.status(_scan_venue.person_id, t);
@@ -149,7 +150,7 @@ BEGIN ATOMIC
   SELECT * FROM @extschema@._scan_venue(@extschema@._require_person(scan_venue.identifier), scan_venue.code, scan_venue.at);
 END;
 COMMENT ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) IS
-  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, venue_unknown_here, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). P0002 for a person not of the caller''s regions.';
+  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). A venue of another node (its code verifies by the trust list): the stay is recorded in the venue''s county, its name and kind NULL, and a green code is asked. P0002 for a person not of the caller''s regions.';
 REVOKE ALL ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) TO healthcode_app, healthcode_operator;
 

@@ -66,7 +66,8 @@ BEGIN
       SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, s.venue::bigint, o.place, s.at
         FROM @extschema@.travel s
         JOIN @extschema@.travel o
-          ON o.venue = s.venue AND o.source = 'venue_scan' AND o.at >= s.at - reach AND o.at <= s.at + reach
+          ON o.venue = s.venue AND o.place = s.place AND o.source = 'venue_scan'
+         AND o.at >= s.at - reach AND o.at <= s.at + reach
        WHERE s.person_id = c.person_id AND s.at >= window_from AND s.at < window_until
          AND s.source = 'venue_scan' AND s.venue IS NOT NULL AND o.person_id <> c.person_id
        ORDER BY o.person_id, o.at, s.at;
@@ -140,8 +141,11 @@ BEGIN
       FROM found f JOIN locked l ON l.id = f.person_id
       LEFT JOIN written w ON w.person_id = f.person_id
      WHERE scope @> (l.region COLLATE "C");
+  -- people of other nodes who were there: the notices, through the hub
+  -- (94_federation_exposures.sql; nothing on a node outside a federation)
+  PERFORM @extschema@._publish_exposures(case_result, window_from, window_until, at_level, kind, reference);
 END $$;
 COMMENT ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) IS
-  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace of test result <id>") as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
+  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace of test result <id>") as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller; on a region node, a notice of each of the case''s stays goes to every other node through the hub (exposure_notice), which files its own people who were there. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
 REVOKE ALL ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) TO healthcode_operator;

@@ -971,7 +971,7 @@ CREATE TEMP TABLE risky_reference AS
     FROM healthcode.travel t
     JOIN healthcode.risk_area a
       ON a.level <> 'low'
-     AND CASE WHEN a.venue IS NULL THEN healthcode.division_covers(a.division, t.place) ELSE a.venue::text = t.venue END
+     AND CASE WHEN a.venue IS NULL THEN healthcode.division_covers(a.division, t.place) ELSE a.venue::text = t.venue AND a.division = t.place END
      AND t.at >= a.effective_from AND (a.effective_until IS NULL OR t.at < a.effective_until)
    WHERE t.at >= :'horizon'
    GROUP BY t.person_id, t.id, t.at, t.place;

@@ -7,7 +7,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(24);
+SELECT plan(29);
 
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -119,6 +119,33 @@ SELECT is((pg_temp.attempt('regress_hc_op_bj', format('SELECT * FROM healthcode.
           'P0002', 'a Beijing operator cannot trace the Hangzhou case');
 SELECT is((pg_temp.attempt('regress_hc_analyst_zj', format('SELECT * FROM healthcode.trace_exposures(%s, now() - interval ''2 days'', now())', :case_id))).state,
           '42501', 'nor an analyst');
+
+-- ---- notices from other nodes (94_federation_exposures.sql) ----------------------------------
+-- A notice names a venue by its id and county: a venue of another node may have an id a venue here
+-- has. c scanned that other node's venue (a stay in its county, as a scan of a venue this node does
+-- not know is recorded); the case's shop here has the same id: its visitors are not the notice's.
+INSERT INTO travel (person_id, region, place, at, source, venue)
+VALUES (:pc, '330106', '330203', :'t0'::timestamptz + interval '2 hours', 'venue_scan', :'v_shop');
+SELECT count(*) AS contacts_before FROM contact \gset
+INSERT INTO exposure_notice
+SELECT _exposure_notice_key(n), (n).from_region, (n).venue, (n).venue_region, (n).place, (n).from_at, (n).until_at,
+       (n).kind, (n).source_case, (n).published_at
+  FROM (SELECT ROW(NULL, '330203', :v_shop, '330203', NULL, :'t0'::timestamptz + interval '90 minutes',
+                   :'t0'::timestamptz + interval '150 minutes', 'secondary', 'Ningbo case 7', now())::exposure_notice AS n) x;
+SELECT is((SELECT string_agg(w.who || ':' || c.source_case, ' ') FROM contact c JOIN who w ON w.id = c.person_id
+            WHERE c.source_case = 'Ningbo case 7'),
+          'c:Ningbo case 7', 'a notice of another node''s venue files who scanned that venue in its span, and no one of the venue here with the same id');
+SELECT is((SELECT count(*) FROM contact) - :contacts_before, 1::bigint, 'one contact');
+SELECT is((SELECT colour::text FROM status(:pc)), 'yellow', 'who is recalculated: yellow');
+SET LOCAL client_min_messages = error;
+INSERT INTO exposure_notice (notice, from_region, venue, venue_region, place, from_at, until_at, kind, source_case, published_at)
+VALUES ('not the digest', '330203', :v_shop, '330203', NULL, now() - interval '1 hour', now(), 'secondary', 'x', now()),
+       (md5('y'), '330203', NULL, NULL, '330203', now() - interval '1 hour', now(), 'secondary', 'y', now());
+RESET client_min_messages;
+SELECT is((SELECT count(*) FROM exposure_notice WHERE source_case IN ('x', 'y')), 0::bigint, 'malformed notices are not kept');
+SELECT is((SELECT string_agg(problem, '; ' ORDER BY id) FROM exchange_reject WHERE tbl = 'exposure_notice'),
+          'a notice''s key is the digest of its content; a community notice names a twelve-digit place, and no venue',
+          'they are logged with what is wrong');
 
 SELECT * FROM finish();
 ROLLBACK;

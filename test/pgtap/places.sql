@@ -120,7 +120,7 @@ CREATE TEMP TABLE reference AS
   SELECT t.person_id, t.id, t.at, t.place, bool_or(a.level = 'high') AS high
     FROM travel t JOIN risk_area a
       ON a.level <> 'low'
-     AND CASE WHEN a.venue IS NULL THEN division_covers(a.division, t.place) ELSE a.venue::text = t.venue END
+     AND CASE WHEN a.venue IS NULL THEN division_covers(a.division, t.place) ELSE a.venue::text = t.venue AND a.division = t.place END
      AND t.at >= a.effective_from AND (a.effective_until IS NULL OR t.at < a.effective_until)
    GROUP BY t.person_id, t.id, t.at, t.place;
 SELECT is((SELECT count(*) FROM ((SELECT * FROM _risky_stays_by(ARRAY[:pa, :pb, :pc, :pd, :pe, :pf]::bigint[], now() - interval '30 days', w.way)

@@ -8,7 +8,9 @@
 # to the regions; codes carrying their holder's last negative test, admitted
 # offline), key rotation and revocation reaching the other region, a
 # regional node restarted mid-stream catching up, and malformed trust-list
-# rows being logged and skipped without stalling replication.
+# rows being logged and skipped without stalling replication, and exposure
+# tracing across provinces (a notice through the hub files another node's
+# visitors of a case's venue as contacts).
 # Run as root or as a user who may run initdb; it needs pg_config (and the
 # healthcode it installed) first in PATH. Each node gets its own
 # healthcode.server_key_file and the one national key
@@ -81,7 +83,7 @@ on beijing -c 'CREATE EXTENSION healthcode' \
 	-c "SELECT healthcode.set_node('region', '110000', 'beijing')" -c 'SELECT healthcode.create_publication()' >/dev/null
 for n in $nodes; do
 	on "$n" -c 'CREATE ROLE replicator LOGIN REPLICATION BYPASSRLS' \
-		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation, healthcode.arrival_rule_exchange TO replicator' >/dev/null
+		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation, healthcode.arrival_rule_exchange, healthcode.exposure_notice TO replicator' >/dev/null
 done
 declare -A division=([zhejiang]=330000 [beijing]=110000)
 for r in zhejiang beijing; do
@@ -234,6 +236,38 @@ ok $? "Zhejiang revokes the person's codes (lost phone): Beijing refuses the cod
 is "$(on hub -c "SELECT kind || ' ' || region || ' ' || length(hash) FROM healthcode.code_revocation")" "subject 330106 16" \
 	"the hub passes on a hash, never a subject"
 
+# ---- exposure tracing across provinces (issue 15) ---------------------------------------------------
+# A Zhejiang market's code, scanned by a Beijing resident on Beijing's node (the visitor's evidence on
+# the visitor's node) and by a Zhejiang resident who then tests positive: Zhejiang traces the case, and
+# the notice (the venue, its county and a span of time; nothing of the case) reaches Beijing through
+# the hub, which files its resident as a contact of the case.
+venue=$(on zhejiang -c "SELECT healthcode.create_venue('330106001001', '文三街社区菜场', 'public_venue')")
+vcode=$(on zhejiang -c "SELECT healthcode.venue_code($venue)")
+wait_for beijing "SELECT valid FROM healthcode.verify_venue_code('$vcode', now(), false)"
+ok $? "a Zhejiang venue's code verifies in Beijing, offline, by the trust list"
+on beijing -c "SELECT healthcode.declare('110105199105050017', '110105', '京访客')" >/dev/null
+is "$(on beijing -c "SELECT admit || ' ' || recorded || ' ' || coalesce(venue_name, '-') FROM healthcode.scan_venue('110105199105050017', '$vcode')")" \
+	"true true -" "a Beijing resident scans it on Beijing's node: the stay is recorded there (the venue's name is not known there)"
+is "$(on beijing -c "SELECT place || ' ' || source FROM healthcode.travel WHERE venue = '$venue'")" "330106 venue_scan" \
+	"in the venue's county, as its code says"
+on zhejiang -c "SELECT healthcode.declare('330106199808080017', '330106', '病例')" \
+	-c "SELECT healthcode.scan_venue('330106199808080017', '$vcode')" \
+	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"330106199808080017\", \"kind\": \"pcr\", \"result\": \"positive\", \"sampled_at\": \"$(date -u '+%F %T')+00\", \"lab\": \"fed\", \"sample_id\": \"FED-CASE-1\"}]')" >/dev/null
+case_id=$(on zhejiang -c "SELECT id FROM healthcode.test_result WHERE lab = 'fed' AND sample_id = 'FED-CASE-1'")
+is "$(on zhejiang -c "SELECT count(*) FROM healthcode.trace_exposures($case_id, now() - interval '1 day', now() + interval '1 hour')")" "0" \
+	"Zhejiang traces the case: none of its own people was there"
+is "$(on zhejiang -c "SELECT count(*) || ' ' || min(venue_region) || ' ' || min(kind) FROM healthcode.exposure_notice")" "1 330106 secondary" \
+	"it writes one notice: the venue, its county and the kind of contact"
+wait_for beijing "SELECT count(*) = 1 FROM healthcode.contact WHERE source_case = 'exposure trace of test result $case_id'"
+ok $? "the notice reaches Beijing through the hub, and Beijing files its resident as a contact of the case"
+is "$(on beijing -c "SELECT colour || ' ' || (reasons -> 0 ->> 'rule') FROM healthcode.status(healthcode.person_id('110105199105050017'))")" \
+	"yellow secondary_contact" "who is yellow there, a secondary contact"
+is "$(on hub -c "SELECT count(*) || ' ' || (min(venue) = $venue) || ' ' || (min(until_at) - min(from_at)) FROM healthcode.exposure_notice")" \
+	"1 true 01:00:00" "the hub relays it: the venue and an hour around the case's scan (the policy's 30 minutes either side)"
+is "$(on hub -c "SELECT count(*) FROM healthcode.exposure_notice n WHERE n::text LIKE '%330106199808080017%' OR n::text LIKE '%病例%'")" "0" \
+	"nothing in it names the case"
+is "$(on beijing -c "SELECT count(*) FROM healthcode.exchange_reject WHERE tbl = 'exposure_notice'")" "0" "no notice was rejected on the way"
+
 # ---- a regional node restarted mid-stream catches up -------------------------------------------
 as_db "$PGBIN/pg_ctl" -D "$work/beijing" -m fast -w stop >/dev/null
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" \
@@ -241,7 +275,7 @@ on zhejiang -c "SELECT healthcode.rotate_key('330000')" \
 	-c "SELECT healthcode.import_contacts('[{\"identifier\": \"330106199707070071\", \"kind\": \"close\", \"exposure_at\": \"$(date -u -d '-2 hours' '+%F %T')+00\", \"source_case\": \"case-9\"}]')" >/dev/null
 late_code=$(on zhejiang -c "SELECT healthcode.issue_for(healthcode.person_id('330106199606060069'), '5 minutes')")
 as_db "$PGBIN/pg_ctl" -D "$work/beijing" -l "$work/beijing.log" -w start >/dev/null
-wait_for beijing "SELECT (healthcode.verify('$late_code')).reason = 'ok' AND (SELECT count(*) FROM healthcode.red_push) = 3"
+wait_for beijing "SELECT (healthcode.verify('$late_code')).reason = 'ok' AND (SELECT count(*) FROM healthcode.red_push) = 4"
 ok $? "Beijing, stopped while Zhejiang rotated its key and pushed a red, catches up after its restart"
 
 # ---- malformed trust-list rows are logged and skipped; the rest flows ----------------------------
@@ -299,7 +333,7 @@ on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null
 newest=$(on zhejiang -c "SELECT encode(key_id, 'hex') FROM healthcode.trust_list WHERE region = '330000' AND status = 'active'")
 wait_for hub "SELECT count(*) = 1 FROM healthcode.key_exchange WHERE key_id = '\\x$newest'"
 ok $? "rows sent after the TRUNCATE still arrive"
-is "$(on hub -c 'SELECT count(*) FROM healthcode.red_push')" "3" "a TRUNCATE on a region is not published: the hub keeps the pushed reds"
+is "$(on hub -c 'SELECT count(*) FROM healthcode.red_push')" "4" "a TRUNCATE on a region is not published: the hub keeps the pushed reds"
 
 # a publication that would bring more than the exchange: the subscription stays off
 on zhejiang -c 'CREATE PUBLICATION healthcode_region_rogue FOR TABLE healthcode.key_exchange, healthcode.region_scope' >/dev/null

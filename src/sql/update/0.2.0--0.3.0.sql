@@ -773,8 +773,39 @@ INSERT INTO @extschema@.evidence_table (name, time_column, ignored_column, recal
 VALUES ('medicine_sale', 'sold_at', '', '_evidence_changed', 'region', false, true);
 COMMENT ON COLUMN @extschema@.reexamined_stays.venues IS 'The venue each was at (travel.venue), for a stay listed but not judged yet; NULL once judged.';
 
+-- ---- exposure notices between nodes (94_federation_exposures.sql; triggers below)
+CREATE TABLE @extschema@.exposure_notice (
+  -- (no constraint a remote row could break, as every exchange table:
+  -- _exposure_notice_check checks each row, doc/federation.md)
+  notice        text PRIMARY KEY,
+  from_region   text,
+  venue         bigint,
+  venue_region  text,
+  place         text,
+  from_at       timestamptz,
+  until_at      timestamptz,
+  kind          text,
+  source_case   text,
+  published_at  timestamptz
+);
+COMMENT ON TABLE @extschema@.exposure_notice IS
+  'Exposure notices between nodes: a traced case''s venue (or community) and the span of time around its stay there, the kind of contact and the case''s reference, published by the case''s node and relayed by the hub; every other node files its own people who were there as contacts. Nothing that names the case.';
+COMMENT ON COLUMN @extschema@.exposure_notice.notice IS 'What names the notice on every node: a digest of its content.';
+COMMENT ON COLUMN @extschema@.exposure_notice.from_region IS 'The case''s region (the publishing node must serve it).';
+COMMENT ON COLUMN @extschema@.exposure_notice.venue IS 'The venue''s id on its own node (a venue notice), or NULL (a community notice).';
+COMMENT ON COLUMN @extschema@.exposure_notice.venue_region IS 'The venue''s county, as its code says: where another node records a scan of it.';
+COMMENT ON COLUMN @extschema@.exposure_notice.place IS 'The community (a twelve-digit place) of a community notice.';
+COMMENT ON COLUMN @extschema@.exposure_notice.from_at IS 'The span of time a stay there exposes: from.';
+COMMENT ON COLUMN @extschema@.exposure_notice.until_at IS 'Until (inclusive).';
+COMMENT ON COLUMN @extschema@.exposure_notice.kind IS 'close or secondary: the contacts it files.';
+COMMENT ON COLUMN @extschema@.exposure_notice.source_case IS 'The tracing team''s reference of the case (contact.source_case).';
+COMMENT ON COLUMN @extschema@.exposure_notice.published_at IS 'When the case''s node wrote it.';
+REVOKE ALL ON @extschema@.exposure_notice FROM PUBLIC;
+GRANT SELECT ON @extschema@.exposure_notice TO healthcode_admin;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.exposure_notice', '');
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1405,7 +1436,8 @@ REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, i
 -- covers a stay when it names the stay's place or a division above it (its
 -- township, county, city or province: division_chain; never the nation),
 -- or names the venue the stay was at (a venue designation, whose division
--- is the venue's place, covers that venue's stays only). Every question
+-- is the venue's place, covers that venue's stays only: the same id at the
+-- same place). Every question
 -- about stays goes through this one text. It takes a query of stays
 -- (columns person_id, id, at, place, venue) and gives the risky ones with
 -- high (true: a high-risk designation covers it, false: medium); with
@@ -1443,7 +1475,9 @@ RETURN pg_catalog.format($q$
       UNION ALL
       SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
         FROM stays s JOIN @extschema@.risk_area d
-          ON d.venue::text = s.venue AND d.level <> 'low'
+          -- (a venue's id is its node's own: with its place, one venue; a
+          -- scan at another node's venue lies in that venue's county)
+          ON d.venue::text = s.venue AND d.division = s.place AND d.level <> 'low'
     ),
     risky AS (
       SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
@@ -1924,14 +1958,17 @@ BEGIN
     -- their places, a division above them or their venue, none is risky,
     -- and a look by the designations' ranges of codes (_work_stays_sql's)
     -- costs a tenth of planning the rule's query for them)
-    IF TG_OP = 'INSERT' AND (SELECT count(*) FROM (SELECT FROM new_rows LIMIT 17) x) <= 16
-       AND NOT EXISTS (SELECT FROM new_rows n JOIN @extschema@.risk_area d
-                         ON d.level <> 'low'
-                        AND (n.place >= d.division AND n.place <= @extschema@.division_last(d.division)
-                             OR d.venue::text = n.venue)
-                        AND n.at >= d.effective_from AND (d.effective_until IS NULL OR n.at < d.effective_until)
-                      WHERE n.at >= horizon) THEN
-      RETURN NULL;
+    -- (nested: a DELETE's trigger has no new_rows to parse)
+    IF TG_OP = 'INSERT' THEN
+      IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT 17) x) <= 16
+         AND NOT EXISTS (SELECT FROM new_rows n JOIN @extschema@.risk_area d
+                           ON d.level <> 'low'
+                          AND (n.place >= d.division AND n.place <= @extschema@.division_last(d.division)
+                               OR d.venue::text = n.venue)
+                          AND n.at >= d.effective_from AND (d.effective_until IS NULL OR n.at < d.effective_until)
+                        WHERE n.at >= horizon) THEN
+        RETURN NULL;
+      END IF;
     END IF;
     src := CASE TG_OP
       WHEN 'INSERT' THEN 'new_rows'
@@ -3818,7 +3855,8 @@ BEGIN
                              THEN replace(r.reason ->> 'text', 'a pharmacy in ' || r.place, r.reason ->> 'venue')
                              ELSE replace(r.reason ->> 'text', r.place, p.en) END)
            ORDER BY r.n)
-      FROM (SELECT x.reason || COALESCE(jsonb_build_object('venue', v.name), '{}') AS reason, x.n,
+      FROM (SELECT x.reason || CASE WHEN v.name IS NOT NULL THEN jsonb_build_object('venue', v.name) ELSE '{}' END AS reason,
+                   x.n,
                    NULLIF(x.reason ->> 'place', '') AS place
               FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)
               LEFT JOIN LATERAL (SELECT @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint) AS name
@@ -4918,13 +4956,13 @@ BEGIN
     recorded := false;
     RETURN;
   END IF;
-  IF v.online_check <> 'ok' THEN
-    -- (a venue this node does not know: its region's node records its scans)
-    admit := false;
-    reason := 'venue_unknown_here';
-    recorded := false;
-    RETURN;
-  END IF;
+  -- A venue of another node (online_check unknown: its code verifies by the
+  -- trust list, but the registry here does not hold it): the stay is
+  -- recorded here all the same, the visitor's evidence on the visitor's
+  -- node, in the venue's county as its code says (a venue's id is its own
+  -- node's: with the county, it names one venue nationwide, as exposure
+  -- notices from that node name it, 84_exposures.sql); its name and kind are
+  -- not known here, so no entry rule of a kind applies.
   venue_id := v.venue_id;
   venue_name := v.name;
   venue_kind := v.kind;
@@ -4936,7 +4974,8 @@ BEGIN
                 AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
     recorded := false;
   ELSE
-    recorded := @extschema@._record_stay(_scan_venue.person_id, v.place, t, 'venue_scan', v.venue_id::text);
+    recorded := @extschema@._record_stay(_scan_venue.person_id, COALESCE(v.place, v.region), t, 'venue_scan',
+                                         v.venue_id::text);
   END IF;
   -- (after the stay: a venue in a risk area turns the visitor at once)
   SELECT * INTO s FROM @extschema@.status(_scan_venue.person_id, t);
@@ -4974,7 +5013,7 @@ BEGIN ATOMIC
   SELECT * FROM @extschema@._scan_venue(@extschema@._require_person(scan_venue.identifier), scan_venue.code, scan_venue.at);
 END;
 COMMENT ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) IS
-  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, venue_unknown_here, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). P0002 for a person not of the caller''s regions.';
+  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). A venue of another node (its code verifies by the trust list): the stay is recorded in the venue''s county, its name and kind NULL, and a green code is asked. P0002 for a person not of the caller''s regions.';
 REVOKE ALL ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) TO healthcode_app, healthcode_operator;
 
@@ -5100,7 +5139,8 @@ BEGIN
       SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, s.venue::bigint, o.place, s.at
         FROM @extschema@.travel s
         JOIN @extschema@.travel o
-          ON o.venue = s.venue AND o.source = 'venue_scan' AND o.at >= s.at - reach AND o.at <= s.at + reach
+          ON o.venue = s.venue AND o.place = s.place AND o.source = 'venue_scan'
+         AND o.at >= s.at - reach AND o.at <= s.at + reach
        WHERE s.person_id = c.person_id AND s.at >= window_from AND s.at < window_until
          AND s.source = 'venue_scan' AND s.venue IS NOT NULL AND o.person_id <> c.person_id
        ORDER BY o.person_id, o.at, s.at;
@@ -5174,9 +5214,12 @@ BEGIN
       FROM found f JOIN locked l ON l.id = f.person_id
       LEFT JOIN written w ON w.person_id = f.person_id
      WHERE scope @> (l.region COLLATE "C");
+  -- people of other nodes who were there: the notices, through the hub
+  -- (94_federation_exposures.sql; nothing on a node outside a federation)
+  PERFORM @extschema@._publish_exposures(case_result, window_from, window_until, at_level, kind, reference);
 END $$;
 COMMENT ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) IS
-  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace of test result <id>") as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
+  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace of test result <id>") as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller; on a region node, a notice of each of the case''s stays goes to every other node through the hub (exposure_notice), which files its own people who were there. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
 REVOKE ALL ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) TO healthcode_operator;
 
@@ -5617,7 +5660,7 @@ BEGIN
   IF n.role = 'hub' THEN
     -- (never TRUNCATE: the exchange only grows by rows)
     EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange,'
-            ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange'
+            ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange, @extschema@.exposure_notice'
             ' WITH (publish = ''insert, update, delete'')';
     EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
             ' WITH (publish = ''insert, update, delete'')';
@@ -5628,13 +5671,14 @@ BEGIN
   EXECUTE format('CREATE PUBLICATION %I FOR TABLE @extschema@.key_exchange WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.status_digest WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L),'
-                 ' @extschema@.code_revocation WHERE (region >= %L AND region <= %L)'
+                 ' @extschema@.code_revocation WHERE (region >= %L AND region <= %L),'
+                 ' @extschema@.exposure_notice WHERE (from_region >= %L AND from_region <= %L)'
                  ' WITH (publish = ''insert, update, delete'')',
-                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi);
+                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
-  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests and reds, by row filter). Returns its name.';
+  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests, reds, revocations and exposure notices, by row filter). Returns its name.';
 REVOKE ALL ON FUNCTION @extschema@.create_publication() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_publication() TO healthcode_admin;
 
@@ -5699,7 +5743,8 @@ BEGIN
    WHERE s.subname = enable_subscription.subscription
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
                            '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
-                           '@extschema@.code_revocation'::regclass, '@extschema@.arrival_rule_exchange'::regclass);
+                           '@extschema@.code_revocation'::regclass, '@extschema@.arrival_rule_exchange'::regclass,
+                           '@extschema@.exposure_notice'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',
@@ -5708,7 +5753,7 @@ BEGIN
   EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
-  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange).';
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._revocation_check() RETURNS trigger
@@ -6203,6 +6248,167 @@ END $$;
 COMMENT ON FUNCTION @extschema@._arrival_rule_from_exchange() IS
   'Trigger on a region (replicated rows only): turns the hub''s national arrival rule versions into national rules here; a malformed one, or one not from the hub, is logged and skipped.';
 REVOKE ALL ON FUNCTION @extschema@._arrival_rule_from_exchange() FROM PUBLIC;
+
+-- The digest that names a notice: the same on every node for the same content.
+CREATE OR REPLACE FUNCTION @extschema@._exposure_notice_key(n @extschema@.exposure_notice) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN pg_catalog.md5(pg_catalog.concat_ws('|', n.from_region, n.venue, n.venue_region, n.place,
+                                            pg_catalog.to_char(n.from_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+                                            pg_catalog.to_char(n.until_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+                                            n.kind, n.source_case));
+COMMENT ON FUNCTION @extschema@._exposure_notice_key(@extschema@.exposure_notice) IS
+  'Internal: the digest of a notice''s content, its key on every node.';
+REVOKE ALL ON FUNCTION @extschema@._exposure_notice_key(@extschema@.exposure_notice) FROM PUBLIC;
+
+-- What is wrong with a notice, or NULL.
+CREATE OR REPLACE FUNCTION @extschema@._exposure_notice_problem(n @extschema@.exposure_notice) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+  WHEN n.from_region IS NULL OR NOT @extschema@.division_code_valid(n.from_region) OR n.from_region = '000000'
+    THEN 'a notice names the case''s region'
+  WHEN n.kind IS NULL OR n.kind NOT IN ('close', 'secondary') THEN 'a notice''s kind is close or secondary'
+  WHEN n.from_at IS NULL OR n.until_at IS NULL OR NOT pg_catalog.isfinite(n.from_at) OR NOT pg_catalog.isfinite(n.until_at)
+       OR n.until_at < n.from_at OR n.until_at - n.from_at > interval '2 days'
+    THEN 'a notice''s span is finite, in order and at most two days'
+  WHEN n.venue IS NOT NULL AND (n.venue < 1 OR n.venue_region IS NULL OR NOT @extschema@.division_code_valid(n.venue_region)
+                                OR n.place IS NOT NULL)
+    THEN 'a venue notice names the venue''s id and county, and no place'
+  WHEN n.venue IS NULL AND (n.place IS NULL OR NOT @extschema@.place_code_valid(n.place) OR pg_catalog.length(n.place) <> 12
+                            OR n.venue_region IS NOT NULL)
+    THEN 'a community notice names a twelve-digit place, and no venue'
+  WHEN n.source_case IS NULL OR pg_catalog.length(n.source_case) NOT BETWEEN 1 AND 200
+    THEN 'a notice names the case by a reference of 1 to 200 characters'
+  WHEN n.notice IS DISTINCT FROM @extschema@._exposure_notice_key(n) THEN 'a notice''s key is the digest of its content'
+END;
+COMMENT ON FUNCTION @extschema@._exposure_notice_problem(@extschema@.exposure_notice) IS
+  'Internal: why a notice is malformed, or NULL.';
+REVOKE ALL ON FUNCTION @extschema@._exposure_notice_problem(@extschema@.exposure_notice) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._exposure_notice_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  problem text;
+BEGIN
+  IF @extschema@._restoring()
+     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- a node speaks for its own regions' cases only
+  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.from_region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.from_region) END);
+  IF problem IS NULL AND TG_OP <> 'DELETE' THEN
+    problem := @extschema@._exposure_notice_problem(NEW);
+  END IF;
+  IF problem IS NULL AND TG_OP = 'UPDATE' THEN
+    problem := 'a notice never changes';
+  END IF;
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  -- (the same notice again, as a relay sends it back: nothing to do)
+  IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.exposure_notice x WHERE x.notice = NEW.notice) THEN
+    RETURN NULL;
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._exposure_notice_check() IS
+  'Trigger (also on replicated rows): skips malformed notices, notices of regions the sending node does not serve and changes of a notice (logged), and a notice already here.';
+REVOKE ALL ON FUNCTION @extschema@._exposure_notice_check() FROM PUBLIC;
+
+-- A notice from another node: this node's people who were there in its
+-- span are filed as contacts of the case and recalculated. (The case's own
+-- node filed its people when it traced; a region node skips its own
+-- regions' notices.) In the apply worker no ordinary trigger fires: the
+-- recalculation is called here.
+CREATE OR REPLACE FUNCTION @extschema@._exposure_notice_arrived() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  filed bigint[];
+BEGIN
+  IF @extschema@._restoring()
+     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication())
+     OR EXISTS (SELECT 1 FROM @extschema@.node n
+                 WHERE n.role = 'region' AND @extschema@.division_covers(n.region, NEW.from_region)) THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  -- (the people locked as an import locks them; a venue's scans by its id
+  -- and county, a community's stays by the place; each person once, at
+  -- their first stay in the span)
+  WITH there AS (
+    SELECT DISTINCT ON (t.person_id) t.person_id, t.at
+      FROM @extschema@.travel t
+     WHERE t.at >= NEW.from_at AND t.at <= NEW.until_at
+       AND CASE WHEN NEW.venue IS NOT NULL
+                THEN t.venue = NEW.venue::text AND t.source = 'venue_scan' AND left(t.place, 6) = NEW.venue_region
+                ELSE t.place = NEW.place END
+     ORDER BY t.person_id, t.at
+  ), locked AS (
+    SELECT p.id, p.region FROM @extschema@.person p WHERE p.id IN (SELECT x.person_id FROM there x)
+     ORDER BY p.id FOR KEY SHARE
+  ), written AS (
+    INSERT INTO @extschema@.contact AS c (person_id, region, kind, exposure_at, source_case)
+    SELECT x.person_id, l.region, NEW.kind, x.at, NEW.source_case
+      FROM there x JOIN locked l ON l.id = x.person_id
+    ON CONFLICT ON CONSTRAINT contact_natural_key DO NOTHING
+    RETURNING c.person_id
+  )
+  SELECT array_agg(w.person_id) INTO filed FROM written w;
+  -- (written locally, the contact table's own triggers recalculate them;
+  -- the apply worker fires none)
+  IF @extschema@._by_replication() THEN
+    PERFORM @extschema@._recompute(filed, 'exposure notice from ' || NEW.from_region);
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._exposure_notice_arrived() IS
+  'Trigger (also on replicated rows): files the people here who were at a notice''s venue (or in its community) in its span as contacts of the case, and recalculates them; a region node skips its own regions'' notices.';
+REVOKE ALL ON FUNCTION @extschema@._exposure_notice_arrived() FROM PUBLIC;
+
+-- The notices of a trace, written by trace_exposures on a region node: one
+-- for each of the case's stays in the window (the spans _exposures reads).
+CREATE OR REPLACE FUNCTION @extschema@._publish_exposures(case_result bigint, window_from timestamptz, window_until timestamptz,
+                                               at_level text, kind text, source_case text) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  c @extschema@.test_result;
+  reach interval;
+  n integer;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.node x WHERE x.role = 'region') THEN
+    RETURN 0;
+  END IF;
+  SELECT * INTO c FROM @extschema@.test_result r WHERE r.id = case_result;
+  reach := make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
+  -- (a venue by its id and county: its node's id, and where another node
+  -- records a scan of it; the case's scans of other nodes' venues too)
+  INSERT INTO @extschema@.exposure_notice
+  SELECT @extschema@._exposure_notice_key(x), (x).from_region, (x).venue, (x).venue_region, (x).place,
+         (x).from_at, (x).until_at, (x).kind, (x).source_case, (x).published_at
+    FROM (SELECT DISTINCT ROW(NULL, c.region,
+                               CASE WHEN at_level = 'venue' THEN s.venue::bigint END,
+                               CASE WHEN at_level = 'venue' THEN left(s.place, 6) END,
+                               CASE WHEN at_level = 'community' THEN s.place END,
+                               s.at - reach, s.at + reach, _publish_exposures.kind, _publish_exposures.source_case,
+                               now())::@extschema@.exposure_notice AS x
+            FROM @extschema@.travel s
+           WHERE s.person_id = c.person_id AND s.at >= window_from AND s.at < window_until
+             AND CASE WHEN at_level = 'venue' THEN s.source = 'venue_scan' AND s.venue ~ '^[1-9][0-9]{0,18}$'
+                      ELSE length(s.place) = 12 END) y
+  ON CONFLICT (notice) DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._publish_exposures(bigint, timestamptz, timestamptz, text, text, text) IS
+  'Internal: on a region node, the exposure notices of a trace (one for each of the case''s venue scans in the window, or stays in a community), to be published through the hub; returns how many were new.';
+REVOKE ALL ON FUNCTION @extschema@._publish_exposures(bigint, timestamptz, timestamptz, text, text, text) FROM PUBLIC;
 
 -- The row's writer, asked of its xmin: an answer is never given to the
 -- transaction (or a subtransaction of it) that recorded the attempt.
@@ -7180,6 +7386,18 @@ REVOKE ALL ON SEQUENCE @extschema@.medicine_sale_id_seq FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.medicine_sale', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.medicine_sale_id_seq', '');
 COMMENT ON SEQUENCE @extschema@.medicine_sale_id_seq IS 'Ids of medicine_sale rows.';
+
+-- ---- exposure notices, continued (94_federation_exposures.sql,
+-- 94_federation_truncate_guard.sql)
+CREATE TRIGGER exposure_notice_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.exposure_notice
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._exposure_notice_check();
+ALTER TABLE @extschema@.exposure_notice ENABLE ALWAYS TRIGGER exposure_notice_check;
+CREATE TRIGGER exposure_notice_arrived AFTER INSERT ON @extschema@.exposure_notice
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._exposure_notice_arrived();
+ALTER TABLE @extschema@.exposure_notice ENABLE ALWAYS TRIGGER exposure_notice_arrived;
+CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.exposure_notice
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
+ALTER TABLE @extschema@.exposure_notice ENABLE ALWAYS TRIGGER exchange_truncate_guard;
 
 -- ---- identity checks: opaque ids (94_holder_checks.sql) --------------------------
 ALTER TABLE @extschema@.holder_check
