@@ -12,6 +12,17 @@
 -- caller is shown, and counts, only the people of its own regions.
 -- ---------------------------------------------------------------------------
 
+-- A stay's venue as a venue id: travel.venue is text (an import may name a
+-- venue system's own reference), so only a number a venue id can be is one.
+CREATE FUNCTION @extschema@._venue_id(venue text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN venue ~ '^[1-9][0-9]{0,18}$'
+                 AND (pg_catalog.length(venue) < 19 OR venue COLLATE "C" <= '9223372036854775807')
+            THEN venue::bigint END;
+COMMENT ON FUNCTION @extschema@._venue_id(text) IS
+  'Internal: a travel row''s venue as a venue id, NULL when it is no number a venue id can be.';
+REVOKE ALL ON FUNCTION @extschema@._venue_id(text) FROM PUBLIC;
+
 -- Every exposure of a case on this node, whatever the caller's regions.
 CREATE FUNCTION @extschema@._exposures(case_result bigint, window_from timestamptz, window_until timestamptz,
                                        at_level text)
@@ -63,7 +74,7 @@ BEGIN
   -- each stay cannot reach are pruned as they run.
   IF at_level = 'venue' THEN
     RETURN QUERY
-      SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, s.venue::bigint, o.place, s.at
+      SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, @extschema@._venue_id(s.venue), o.place, s.at
         FROM @extschema@.travel s
         JOIN @extschema@.travel o
           ON o.venue = s.venue AND o.place = s.place AND o.source = 'venue_scan'

@@ -191,14 +191,14 @@ BEGIN
   SELECT @extschema@._exposure_notice_key(x), (x).from_region, (x).venue, (x).venue_region, (x).place,
          (x).from_at, (x).until_at, (x).kind, (x).source_case, (x).published_at
     FROM (SELECT DISTINCT ROW(NULL, c.region,
-                               CASE WHEN at_level = 'venue' THEN s.venue::bigint END,
+                               CASE WHEN at_level = 'venue' THEN @extschema@._venue_id(s.venue) END,
                                CASE WHEN at_level = 'venue' THEN left(s.place, 6) END,
                                CASE WHEN at_level = 'community' THEN s.place END,
                                s.at - reach, s.at + reach, _publish_exposures.kind, _publish_exposures.source_case,
                                now())::@extschema@.exposure_notice AS x
             FROM @extschema@.travel s
            WHERE s.person_id = c.person_id AND s.at >= window_from AND s.at < window_until
-             AND CASE WHEN at_level = 'venue' THEN s.source = 'venue_scan' AND s.venue ~ '^[1-9][0-9]{0,18}$'
+             AND CASE WHEN at_level = 'venue' THEN s.source = 'venue_scan' AND @extschema@._venue_id(s.venue) IS NOT NULL
                       ELSE length(s.place) = 12 END) y
   ON CONFLICT (notice) DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;

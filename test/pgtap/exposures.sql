@@ -7,7 +7,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(29);
+SELECT plan(30);
 
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -119,6 +119,12 @@ SELECT is((pg_temp.attempt('regress_hc_op_bj', format('SELECT * FROM healthcode.
           'P0002', 'a Beijing operator cannot trace the Hangzhou case');
 SELECT is((pg_temp.attempt('regress_hc_analyst_zj', format('SELECT * FROM healthcode.trace_exposures(%s, now() - interval ''2 days'', now())', :case_id))).state,
           '42501', 'nor an analyst');
+
+-- a venue system's own reference of a venue, no number a venue id can be, breaks no trace
+SELECT import_travel(json_build_array(json_build_object('person_id', :pk, 'place', '330106001001', 'source', 'venue_scan',
+         'venue', '99999999999999999999', 'at', :'t0'::timestamptz + interval '3 minutes'))) AS n \gset
+SELECT lives_ok(format('SELECT * FROM trace_exposures(%s, now() - interval ''2 days'', now())', :case_id),
+                'a case''s stay naming its venue by a reference that is no venue id: traced all the same');
 
 -- ---- notices from other nodes (94_federation_exposures.sql) ----------------------------------
 -- A notice names a venue by its id and county: a venue of another node may have an id a venue here

@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(21);
+SELECT plan(24);
 
 SELECT create_key('330000') IS NOT NULL AS k \gset
 SELECT person_id AS p FROM declare('330106199001014326', '330106', '张三丰', '{}', 36.6) \gset
@@ -85,6 +85,16 @@ SELECT is(pg_temp.state_as('regress_hc_op_bj', format($$SELECT * FROM scan_venue
           'an operator of Beijing cannot scan for a person of Hangzhou (as for none)');
 SELECT is(pg_temp.state_as('regress_hc_verifier', format($$SELECT * FROM scan_venue(%s, %L)$$, :p, :'shop')), '42501',
           'a verifier records no stays');
+
+-- a venue of another node: its code verifies by the trust list, the registry here does not hold it
+SELECT _sign_venue_code('330203', 4242) AS foreign_code \gset
+SELECT person_id AS p3 FROM declare('330106199001016655', '330106', '赵六') \gset
+SELECT is((SELECT (admit, reason, venue_name IS NULL, venue_kind IS NULL, recorded)::text
+             FROM scan_venue('330106199001016655', :'foreign_code')),
+          '(t,ok,t,t,t)', 'a venue another node registered: admitted on a green code, the stay recorded, its name and kind unknown here');
+SELECT is((SELECT place || ' ' || source FROM travel WHERE venue = '4242'), '330203 venue_scan',
+          'the stay lies in the venue''s county, as its code says');
+SELECT is((SELECT recorded FROM scan_venue('330106199001016655', :'foreign_code')), false, 'once a minute, as any scan');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -48,10 +48,17 @@ CREATE FUNCTION pg_temp.race_consistent(pid bigint) RETURNS boolean LANGUAGE sql
   SELECT x = '0' FROM dblink('race_b', format(
     'SELECT count(*)::text FROM healthcode.check_consistency() WHERE person_id = %s', pid)) AS t(x text) $$;
 SELECT pg_temp.race_cleanup() AS x \gset
-SELECT x::integer AS race_made FROM dblink('race_b', $$
-  SELECT healthcode.create_travel_partitions(((now() - interval '1 day') AT TIME ZONE 'Asia/Shanghai')::date,
-                                             ((now() - interval '1 day') AT TIME ZONE 'Asia/Shanghai')::date)::text$$)
-  AS t(x text) \gset
+-- (the days of the races' stays: a day ago, and an hour before that, which
+-- is the day before between midnight and one o'clock; the partitions made
+-- here are dropped at the end)
+SELECT x AS race_new_days FROM dblink('race_b', $$
+  SELECT coalesce(string_agg(to_char(g, 'YYYYMMDD'), ','), '')
+    FROM generate_series(((now() - interval '25 hours') AT TIME ZONE 'Asia/Shanghai')::date,
+                         ((now() - interval '1 day') AT TIME ZONE 'Asia/Shanghai')::date, interval '1 day') g
+   WHERE to_regclass('healthcode.travel_' || to_char(g, 'YYYYMMDD')) IS NULL$$) AS t(x text) \gset
+SELECT x AS race_made FROM dblink('race_b', $$SELECT healthcode.create_travel_partitions(
+         ((now() - interval '25 hours') AT TIME ZONE 'Asia/Shanghai')::date,
+         ((now() - interval '1 day') AT TIME ZONE 'Asia/Shanghai')::date)::text$$) AS t(x text) \gset
 SELECT x::bigint AS race1 FROM dblink('race_b', $$
   INSERT INTO healthcode.person (region, subject) VALUES ('110105', healthcode.pseudonym('status_triggers:race 1'))
   RETURNING id::text$$) AS t(x text) \gset
@@ -126,8 +133,8 @@ SELECT is(:'a_outcome' || ' / ' || :'b_outcome', 'UPDATE 1 / UPDATE 1',
           'concurrent: a person moving while an area is upgraded under the exclusive evidence lock: both finish, no deadlock');
 SELECT ok(pg_temp.race_consistent(:race1), 'and the status follows once both commit');
 SELECT pg_temp.race_cleanup() AS x \gset
-SELECT CASE WHEN :race_made > 0 THEN dblink_exec('race_b', format('DROP TABLE healthcode.%I',
-         'travel_' || to_char((now() - interval '1 day') AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) END AS x \gset
+SELECT count(dblink_exec('race_b', format('DROP TABLE healthcode.%I', 'travel_' || d))) AS x
+  FROM unnest(string_to_array(:'race_new_days', ',')) d \gset
 SELECT dblink_disconnect('race_a') AS x \gset
 SELECT dblink_disconnect('race_b') AS x \gset
 

@@ -805,7 +805,7 @@ GRANT SELECT ON @extschema@.exposure_notice TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exposure_notice', '');
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -5085,6 +5085,17 @@ GRANT EXECUTE ON FUNCTION @extschema@.import_scans(json) TO healthcode_app, heal
 -- caller is shown, and counts, only the people of its own regions.
 -- ---------------------------------------------------------------------------
 
+-- A stay's venue as a venue id: travel.venue is text (an import may name a
+-- venue system's own reference), so only a number a venue id can be is one.
+CREATE OR REPLACE FUNCTION @extschema@._venue_id(venue text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN venue ~ '^[1-9][0-9]{0,18}$'
+                 AND (pg_catalog.length(venue) < 19 OR venue COLLATE "C" <= '9223372036854775807')
+            THEN venue::bigint END;
+COMMENT ON FUNCTION @extschema@._venue_id(text) IS
+  'Internal: a travel row''s venue as a venue id, NULL when it is no number a venue id can be.';
+REVOKE ALL ON FUNCTION @extschema@._venue_id(text) FROM PUBLIC;
+
 -- Every exposure of a case on this node, whatever the caller's regions.
 CREATE OR REPLACE FUNCTION @extschema@._exposures(case_result bigint, window_from timestamptz, window_until timestamptz,
                                        at_level text)
@@ -5136,7 +5147,7 @@ BEGIN
   -- each stay cannot reach are pruned as they run.
   IF at_level = 'venue' THEN
     RETURN QUERY
-      SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, s.venue::bigint, o.place, s.at
+      SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, @extschema@._venue_id(s.venue), o.place, s.at
         FROM @extschema@.travel s
         JOIN @extschema@.travel o
           ON o.venue = s.venue AND o.place = s.place AND o.source = 'venue_scan'
@@ -6393,14 +6404,14 @@ BEGIN
   SELECT @extschema@._exposure_notice_key(x), (x).from_region, (x).venue, (x).venue_region, (x).place,
          (x).from_at, (x).until_at, (x).kind, (x).source_case, (x).published_at
     FROM (SELECT DISTINCT ROW(NULL, c.region,
-                               CASE WHEN at_level = 'venue' THEN s.venue::bigint END,
+                               CASE WHEN at_level = 'venue' THEN @extschema@._venue_id(s.venue) END,
                                CASE WHEN at_level = 'venue' THEN left(s.place, 6) END,
                                CASE WHEN at_level = 'community' THEN s.place END,
                                s.at - reach, s.at + reach, _publish_exposures.kind, _publish_exposures.source_case,
                                now())::@extschema@.exposure_notice AS x
             FROM @extschema@.travel s
            WHERE s.person_id = c.person_id AND s.at >= window_from AND s.at < window_until
-             AND CASE WHEN at_level = 'venue' THEN s.source = 'venue_scan' AND s.venue ~ '^[1-9][0-9]{0,18}$'
+             AND CASE WHEN at_level = 'venue' THEN s.source = 'venue_scan' AND @extschema@._venue_id(s.venue) IS NOT NULL
                       ELSE length(s.place) = 12 END) y
   ON CONFLICT (notice) DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
