@@ -83,9 +83,9 @@ inside() {
 	                             at - interval '1 hour', at + interval '1 hour') FROM trace_case" >"$out/venues_trace.pgbench"
 	psql_q -At -c "SELECT format(\$q\$SELECT count(*) FROM (SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, o.place
 	                                   FROM healthcode.travel o
-	                                  WHERE o.venue = %L AND o.source = 'venue_scan' AND o.person_id <> %s
+	                                  WHERE o.venue = %L AND o.place = %L AND o.source = 'venue_scan' AND o.person_id <> %s
 	                                    AND o.at >= %L AND o.at <= %L
-	                                  ORDER BY o.person_id, o.at) x;\$q\$, venue, person_id,
+	                                  ORDER BY o.person_id, o.at) x;\$q\$, venue, '330108001001', person_id,
 	                             at - interval '30 minutes', at + interval '30 minutes') FROM trace_case" >"$out/venues_bare.pgbench"
 	local traced bare same
 	traced=$(psql_q -c "SELECT md5(string_agg(e.person_id || ' ' || e.exposure_at || ' ' || e.place, ',' ORDER BY e.person_id))
@@ -93,7 +93,8 @@ inside() {
 	bare=$(psql_q -c "SELECT md5(string_agg(x.person_id || ' ' || x.at || ' ' || x.place, ',' ORDER BY x.person_id))
 	                    FROM trace_case c, LATERAL (SELECT DISTINCT ON (o.person_id) o.person_id, o.at, o.place
 	                                                  FROM healthcode.travel o
-	                                                 WHERE o.venue = c.venue AND o.source = 'venue_scan' AND o.person_id <> c.person_id
+	                                                 WHERE o.venue = c.venue AND o.place = '330108001001' AND o.source = 'venue_scan'
+	                                                   AND o.person_id <> c.person_id
 	                                                   AND o.at >= c.at - interval '30 minutes' AND o.at <= c.at + interval '30 minutes'
 	                                                 ORDER BY o.person_id, o.at) x")
 	same=$([[ $traced == "$bare" ]] && echo "the same rows" || echo "DIFFERENT rows")

@@ -75,8 +75,9 @@ BEGIN
     EXECUTE format('CREATE INDEX %I ON %I.%I (place, at) INCLUDE (person_id, id)',
                    name || '_place_at', schema_name, name);
     EXECUTE format('CREATE INDEX %I ON %I.%I (id)', name || '_id', schema_name, name);
-    -- who scanned a venue around a time (exposure tracing, 84_exposures.sql)
-    EXECUTE format('CREATE INDEX %I ON %I.%I (venue, at) INCLUDE (person_id, region, place) WHERE source = %L',
+    -- who scanned a venue around a time (exposure tracing, 84_exposures.sql:
+    -- a venue is its id at its place), from the index alone
+    EXECUTE format('CREATE INDEX %I ON %I.%I (venue, place, at) INCLUDE (person_id, region) WHERE source = %L',
                    name || '_venue_at', schema_name, name, 'venue_scan');
     -- statement triggers fire for the table a statement names: a write
     -- straight into a partition must recalculate as one through travel does

@@ -2189,8 +2189,9 @@ BEGIN
     EXECUTE format('CREATE INDEX %I ON %I.%I (place, at) INCLUDE (person_id, id)',
                    name || '_place_at', schema_name, name);
     EXECUTE format('CREATE INDEX %I ON %I.%I (id)', name || '_id', schema_name, name);
-    -- who scanned a venue around a time (exposure tracing, 84_exposures.sql)
-    EXECUTE format('CREATE INDEX %I ON %I.%I (venue, at) INCLUDE (person_id, region, place) WHERE source = %L',
+    -- who scanned a venue around a time (exposure tracing, 84_exposures.sql:
+    -- a venue is its id at its place), from the index alone
+    EXECUTE format('CREATE INDEX %I ON %I.%I (venue, place, at) INCLUDE (person_id, region) WHERE source = %L',
                    name || '_venue_at', schema_name, name, 'venue_scan');
     -- statement triggers fire for the table a statement names: a write
     -- straight into a partition must recalculate as one through travel does
@@ -5076,7 +5077,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.import_scans(json) TO healthcode_app, heal
 -- a window, everyone who was at the same venue as the case (a venue scan)
 -- or in the same community (a stay at a twelve-digit place), within the
 -- policy's exposure_minutes of the case's own stay there, found from the
--- travel day partitions' indexes alone: (venue, at) for venues, (place,
+-- travel day partitions' indexes alone: (venue, place, at) for venues, (place,
 -- at) for communities. trace_exposures files them as contacts of the case
 -- in one call (the contact import's path: the triggers recalculate them).
 -- Operators only, for a case of their regions. The people found may live
@@ -5107,6 +5108,9 @@ SET search_path = pg_catalog, pg_temp
 -- its values, costs more to make than to run, over a month of day
 -- partitions; the generic plan prunes them as it runs)
 SET plan_cache_mode = force_generic_plan
+-- (the rows found are sorted by person in memory: a station's hour is
+-- tens of thousands)
+SET work_mem = '64MB'
 AS $$
 DECLARE
   c @extschema@.test_result;
@@ -5141,14 +5145,16 @@ BEGIN
   reach := make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
   -- Per stay of the case in the window (its person's rows of each day
   -- partition), the stays around it at its venue (the partial index on
-  -- (venue, at) of venue scans) or in its community (the index on (place,
+  -- (venue, place, at) of venue scans) or in its community (the index on (place,
   -- at)); each person once, at their first such stay. Static queries: their
   -- plans are kept for the session, and the partitions the time range of
   -- each stay cannot reach are pruned as they run.
   IF at_level = 'venue' THEN
     RETURN QUERY
-      SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, @extschema@._venue_id(s.venue), o.place, s.at
+      SELECT DISTINCT ON (o.person_id) o.person_id, o.region, o.at, v.id, o.place, s.at
         FROM @extschema@.travel s
+        -- (the venue's id once a stay of the case, not once a row found)
+        CROSS JOIN LATERAL (SELECT @extschema@._venue_id(s.venue) AS id OFFSET 0) v
         JOIN @extschema@.travel o
           ON o.venue = s.venue AND o.place = s.place AND o.source = 'venue_scan'
          AND o.at >= s.at - reach AND o.at <= s.at + reach
@@ -7359,7 +7365,7 @@ BEGIN
     SELECT c.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
      WHERE i.inhparent = '@extschema@.travel'::regclass AND c.relname ~ '^travel_[0-9]{8}$'
   LOOP
-    EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %I.%I (venue, at) INCLUDE (person_id, region, place) WHERE source = %L',
+    EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %I.%I (venue, place, at) INCLUDE (person_id, region) WHERE source = %L',
                               part.relname || '_venue_at', '@extschema@', part.relname, 'venue_scan');
   END LOOP;
 END $$;
