@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(24);
+SELECT plan(28);
 
 SELECT create_key('330000') IS NOT NULL AS k \gset
 SELECT person_id AS p FROM declare('330106199001014326', '330106', '张三丰', '{}', 36.6) \gset
@@ -85,6 +85,14 @@ SELECT is(pg_temp.state_as('regress_hc_op_bj', format($$SELECT * FROM scan_venue
           'an operator of Beijing cannot scan for a person of Hangzhou (as for none)');
 SELECT is(pg_temp.state_as('regress_hc_verifier', format($$SELECT * FROM scan_venue(%s, %L)$$, :p, :'shop')), '42501',
           'a verifier records no stays');
+SELECT is(pg_temp.state_as('regress_hc_op_hz', format($$SELECT * FROM scan_venue(%s, %L)$$, :p, :'shop')), 'ok',
+          'an operator of Hangzhou scans for a person of Hangzhou');
+SELECT is(pg_temp.state_as('regress_hc_admin', format($$SELECT * FROM scan_venue(%s, %L)$$, :p, :'shop')), 'ok',
+          'the national administration may');
+SELECT is(pg_temp.state_as('regress_hc_analyst_zj', format($$SELECT * FROM scan_venue(%s, %L)$$, :p, :'shop')), '42501',
+          'an analyst records no stays');
+SELECT is(pg_temp.state_as('regress_hc_bypass', format($$SELECT * FROM scan_venue(%s, %L)$$, :p, :'shop')), 'P0002',
+          'nor does BYPASSRLS widen an operator''s regions (none mapped: the person is none of its)');
 
 -- a venue of another node: its code verifies by the trust list, the registry here does not hold it
 SELECT _sign_venue_code('330203', 4242) AS foreign_code \gset
