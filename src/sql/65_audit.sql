@@ -35,21 +35,23 @@ BEGIN
            'travel_id', s.id, 'place', s.place, 'at', s.at, 'source', s.source,
            'level', CASE WHEN s.high THEN 'high' ELSE 'medium' END) ORDER BY s.at))
     FROM d
-    JOIN LATERAL (
-      SELECT t.id, t.place, t.at, t.source, pg_catalog.bool_or(a.level OPERATOR(pg_catalog.=) 'high') AS high
-        FROM @extschema@.travel t
-       CROSS JOIN LATERAL pg_catalog.unnest(@extschema@.division_chain(t.place)) AS c(code)
-        JOIN @extschema@.risk_area a
-          ON a.division OPERATOR(pg_catalog.=) c.code AND a.level OPERATOR(pg_catalog.<>) 'low'
-         AND t.at OPERATOR(pg_catalog.>=) a.effective_from
-         AND (a.effective_until IS NULL OR t.at OPERATOR(pg_catalog.<) a.effective_until)
-       WHERE t.person_id OPERATOR(pg_catalog.=) d.person_id
-         AND t.source OPERATOR(pg_catalog.<>) 'declared'
-         AND t.at OPERATOR(pg_catalog.<=) d.declared_at
-         AND t.at OPERATOR(pg_catalog.>=) (d.declared_at OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => d.lookback_days))
-         AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(d.visited) v(code)
-                          WHERE @extschema@.division_covers(v.code, t.place))
-       GROUP BY t.id, t.place, t.at, t.source) s ON true
+    -- (the risky stays by the one rule, _risky_stays_by: a designation of a
+    -- place or above it, or of the venue the stay was at; each with its
+    -- source from its travel row)
+    JOIN (SELECT r.person_id, r.id, r.place, r.at, t.source, r.high
+            FROM @extschema@._risky_stays_by(ARRAY(SELECT DISTINCT x.person_id FROM d x),
+                                             (SELECT min(x.declared_at OPERATOR(pg_catalog.-)
+                                                         pg_catalog.make_interval(days => x.lookback_days)) FROM d x),
+                                             NULL) r
+            JOIN @extschema@.travel t
+              ON t.person_id OPERATOR(pg_catalog.=) r.person_id AND t.id OPERATOR(pg_catalog.=) r.id
+             AND t.at OPERATOR(pg_catalog.=) r.at) s
+      ON s.person_id OPERATOR(pg_catalog.=) d.person_id
+     AND s.source OPERATOR(pg_catalog.<>) 'declared'
+     AND s.at OPERATOR(pg_catalog.<=) d.declared_at
+     AND s.at OPERATOR(pg_catalog.>=) (d.declared_at OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => d.lookback_days))
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(d.visited) v(code)
+                      WHERE @extschema@.division_covers(v.code, s.place))
    GROUP BY d.id, d.person_id, d.region
   UNION ALL
   SELECT d.id, d.person_id, d.region, 'undeclared_contact',

@@ -107,7 +107,7 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.scan_venue ' || _scan_venue.person_id, 0));
   IF EXISTS (SELECT 1 FROM @extschema@.travel x
               WHERE x.person_id = _scan_venue.person_id AND x.source = 'venue_scan'
-                AND x.venue = v.venue_id::text
+                AND x.venue = v.venue_id::text AND x.place = COALESCE(v.place, v.region)
                 AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
     recorded := false;
   ELSE

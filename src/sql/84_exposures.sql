@@ -131,8 +131,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   scope @extschema@.division_multirange := @extschema@.my_region_scope();
-  reference text := COALESCE(trace_exposures.source_case, 'exposure trace of test result ' || case_result);
+  reference text;
 BEGIN
+  IF case_result IS NULL THEN
+    RAISE EXCEPTION 'case_result must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  -- (by default a reference that names no row: the test result's id is its
+  -- region's, and the contacts filed, here and on other nodes, may be other
+  -- regions'; a keyed digest of it, the same at every trace of the case)
+  reference := COALESCE(trace_exposures.source_case,
+                        'exposure trace ' || left(encode(@extschema@.pseudonym('exposure trace ' || case_result), 'hex'), 16));
   IF kind IS NULL OR kind NOT IN ('close', 'secondary') THEN
     RAISE EXCEPTION 'kind must be close or secondary, not %', coalesce(quote_literal(@extschema@._shorten(kind)), 'NULL')
       USING ERRCODE = '22023';
@@ -162,6 +170,6 @@ BEGIN
   PERFORM @extschema@._publish_exposures(case_result, window_from, window_until, at_level, kind, reference);
 END $$;
 COMMENT ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) IS
-  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace of test result <id>") as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller; on a region node, a notice of each of the case''s stays goes to every other node through the hub (exposure_notice), which files its own people who were there. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
+  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace <16 hex digits>", a keyed digest of the test result''s id, the same at every trace of it, naming no row) as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller; on a region node, a notice of each of the case''s stays goes to every other node through the hub (exposure_notice), which files its own people who were there. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
 REVOKE ALL ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) TO healthcode_operator;

@@ -68,7 +68,7 @@ AS $$
 BEGIN
   RETURN @extschema@._import_with_people(records, 'medicine sale',
     '{person_id,identifier,venue,medicine,at}',
-    '{id,identifier,id!,antipyretic|cough|antiviral|antibiotic!,evidence_time!}',
+    ARRAY['id', 'identifier', 'id!', array_to_string(@extschema@._medicines(), '|') || '!', 'evidence_time!'],
     'venue bigint, medicine text, at timestamptz',
     $q$INSERT INTO @extschema@.medicine_sale (person_id, region, medicine, sold_at, venue, place)
        SELECT r.pid, p.region, r.medicine, r.at, v.id, v.place
@@ -99,9 +99,40 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   RETURN (SELECT v.name FROM @extschema@.medicine_sale m JOIN @extschema@.venue v ON v.id = m.venue
-           WHERE m.id = sale_id AND @extschema@._in_caller_scope(m.region));
+           WHERE m.id = sale_id AND @extschema@._in_caller_scope(m.region) AND @extschema@._in_caller_scope(v.region));
 END $$;
 COMMENT ON FUNCTION @extschema@._sale_venue_name(bigint) IS
-  'Internal: the name of the pharmacy of a medicine sale of the caller''s regions (NULL otherwise), for the reasons a screen shows.';
+  'Internal: the name of the pharmacy of a medicine sale, where the caller acts for both the buyer and the pharmacy (NULL otherwise), for the reasons a screen shows.';
 REVOKE ALL ON FUNCTION @extschema@._sale_venue_name(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._sale_venue_name(bigint) TO PUBLIC;
+
+-- A sale written straight into the table (operators write evidence) is held
+-- to what the calls check: a pharmacy the writing role sees (its own
+-- regions'; row-level security), and the pharmacy's place.
+CREATE FUNCTION @extschema@._medicine_sale_venue() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v record;
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NEW;
+  END IF;
+  -- (as the writing role: row-level security shows it its own venues)
+  SELECT x.kind, x.place INTO v FROM @extschema@.venue x WHERE x.id = NEW.venue;
+  IF NOT FOUND OR v.kind <> 'pharmacy' THEN
+    RAISE EXCEPTION 'medicine sale: no pharmacy % in the regions role % acts for', NEW.venue, current_user
+      USING ERRCODE = '23503';
+  END IF;
+  IF NEW.place IS DISTINCT FROM v.place THEN
+    RAISE EXCEPTION 'medicine sale: pharmacy % lies in %, not in %', NEW.venue, v.place, NEW.place
+      USING ERRCODE = '22023';
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._medicine_sale_venue() IS
+  'Internal: BEFORE ROW trigger of medicine_sale: the venue is a pharmacy the writing role sees (23503 otherwise) and the sale''s place is its place (22023).';
+REVOKE ALL ON FUNCTION @extschema@._medicine_sale_venue() FROM PUBLIC;
+CREATE TRIGGER medicine_sale_venue BEFORE INSERT OR UPDATE OF venue, place ON @extschema@.medicine_sale
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._medicine_sale_venue();

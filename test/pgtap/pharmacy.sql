@@ -7,7 +7,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(24);
+SELECT plan(27);
 
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -87,6 +87,17 @@ SELECT is((pg_temp.attempt('regress_hc_verifier', format('SELECT healthcode.regi
           '42501', 'a verifier may not register sales');
 SELECT is(pg_temp.rows_as('regress_hc_op_bj', 'SELECT count(*) FROM healthcode.medicine_sale'), ARRAY['0'],
           'a Beijing operator sees no Zhejiang sale');
+
+-- straight into the table, as operators may write evidence: held to the same checks
+SELECT is(pg_temp.state_as('regress_hc_op_hz', format($$INSERT INTO healthcode.medicine_sale (person_id, region, medicine, sold_at, venue, place)
+            VALUES (%s, '330106', 'cough', now() - interval '2 hours', %s, '330106001001')$$, :p, :v_shop)), '23503',
+          'a direct write naming a supermarket is refused');
+SELECT is(pg_temp.state_as('regress_hc_op_hz', format($$INSERT INTO healthcode.medicine_sale (person_id, region, medicine, sold_at, venue, place)
+            VALUES (%s, '330106', 'cough', now() - interval '2 hours', %s, '330106002001')$$, :p, :v_drug)), '22023',
+          'or a place that is not the pharmacy''s');
+SELECT is(pg_temp.state_as('regress_hc_op_hz', format($$INSERT INTO healthcode.medicine_sale (person_id, region, medicine, sold_at, venue, place)
+            VALUES (%s, '330106', 'cough', now() - interval '2 hours', %s, '330106001001')$$, :p, :v_drug)), 'ok',
+          'a sale at the pharmacy, at its place, is taken');
 
 SELECT * FROM finish();
 ROLLBACK;

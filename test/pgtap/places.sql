@@ -8,7 +8,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(40);
+SELECT plan(42);
 
 -- an error as SQLSTATE: message / detail
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -109,6 +109,13 @@ SELECT is((SELECT now FROM colours), 'a:yellow b:red c:red d:yellow e:green f:gr
 UPDATE risk_area SET effective_until = now() - interval '12 hours' WHERE division = '330106001';
 SELECT is((SELECT now FROM colours), 'a:green b:red c:red d:green e:green f:green',
           'the street''s designation ended before the stays: green again, but for the shop''s visitor');
+-- the background audit judges stays by the same rule: a's stay in the community is covered by no
+-- designation now in force at its time (the street's ended before it; the shop's names another venue),
+-- c's scan at the shop is
+SELECT is((SELECT count(*) FROM audit(:pa) f WHERE f.kind = 'undeclared_risk_stay'), 0::bigint,
+          'the audit finds no risky stay for a stay in a community whose venue, not the community, is designated');
+SELECT is((SELECT count(*) FROM audit(:pc) f WHERE f.kind = 'undeclared_risk_stay'), 1::bigint,
+          'but finds the scan at the designated venue left out of a declaration');
 -- a county covers everything below it
 INSERT INTO risk_area (division, level, effective_from, bulletin)
 VALUES ('330106', 'medium', now() - interval '1 day', 'places: the county');

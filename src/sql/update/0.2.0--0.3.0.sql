@@ -805,7 +805,7 @@ GRANT SELECT ON @extschema@.exposure_notice TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exposure_notice', '');
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -2214,6 +2214,90 @@ COMMENT ON FUNCTION @extschema@.create_travel_partitions(date, date) IS
   'Creates the missing day partitions travel_YYYYMMDD for the days first_day..last_day (default: from the first day kept, see retention_plan(), to a week ahead: every day, whatever the data, so that which partitions exist tells nothing); returns how many it made.';
 REVOKE ALL ON FUNCTION @extschema@.create_travel_partitions(date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_travel_partitions(date, date) TO healthcode_admin;
+
+-- ---------------------------------------------------------------------------
+-- The background audit: cross-checks declarations against imported
+-- evidence and records findings, which feed the status (yellow for the
+-- lookback window) until an operator dismisses them.
+--   undeclared_risk_stay  the declaration's places leave out a stay, within
+--                         the lookback window before it, that an itinerary,
+--                         transport or venue record shows in a medium- or
+--                         high-risk area;
+--   undeclared_contact    it denies contact, but the tracing list names the
+--                         person with an exposure in that window;
+--   undeclared_fever      it declares no symptoms and no fever, but a
+--                         check-in within a day of it measured fever.
+-- Findings are keyed by (declaration, kind): auditing again finds nothing new.
+-- ---------------------------------------------------------------------------
+
+-- The findings a set of declarations give, without writing anything.
+CREATE OR REPLACE FUNCTION @extschema@._audit_findings(declarations bigint[])
+RETURNS TABLE (declaration_id bigint, person_id bigint, region text, kind text, detail jsonb)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+  -- PL/pgSQL, not SQL: it reads travel, whose day partitions come and go
+  -- (a SQL function's plan would outlive them within a transaction)
+  RETURN QUERY
+  WITH d AS (
+    SELECT d.*, pol.lookback_days, pol.fever_celsius
+      FROM @extschema@.declaration d
+     CROSS JOIN LATERAL @extschema@.policy_at(d.region, d.declared_at) pol
+     WHERE d.id OPERATOR(pg_catalog.=) ANY (declarations)
+  )
+  SELECT d.id, d.person_id, d.region, 'undeclared_risk_stay',
+         pg_catalog.jsonb_build_object('stays', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'travel_id', s.id, 'place', s.place, 'at', s.at, 'source', s.source,
+           'level', CASE WHEN s.high THEN 'high' ELSE 'medium' END) ORDER BY s.at))
+    FROM d
+    -- (the risky stays by the one rule, _risky_stays_by: a designation of a
+    -- place or above it, or of the venue the stay was at; each with its
+    -- source from its travel row)
+    JOIN (SELECT r.person_id, r.id, r.place, r.at, t.source, r.high
+            FROM @extschema@._risky_stays_by(ARRAY(SELECT DISTINCT x.person_id FROM d x),
+                                             (SELECT min(x.declared_at OPERATOR(pg_catalog.-)
+                                                         pg_catalog.make_interval(days => x.lookback_days)) FROM d x),
+                                             NULL) r
+            JOIN @extschema@.travel t
+              ON t.person_id OPERATOR(pg_catalog.=) r.person_id AND t.id OPERATOR(pg_catalog.=) r.id
+             AND t.at OPERATOR(pg_catalog.=) r.at) s
+      ON s.person_id OPERATOR(pg_catalog.=) d.person_id
+     AND s.source OPERATOR(pg_catalog.<>) 'declared'
+     AND s.at OPERATOR(pg_catalog.<=) d.declared_at
+     AND s.at OPERATOR(pg_catalog.>=) (d.declared_at OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => d.lookback_days))
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(d.visited) v(code)
+                      WHERE @extschema@.division_covers(v.code, s.place))
+   GROUP BY d.id, d.person_id, d.region
+  UNION ALL
+  SELECT d.id, d.person_id, d.region, 'undeclared_contact',
+         pg_catalog.jsonb_build_object('contacts', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'contact_id', c.id, 'kind', c.kind, 'exposure_at', c.exposure_at) ORDER BY c.exposure_at))
+    FROM d
+    JOIN @extschema@.contact c
+      ON c.person_id OPERATOR(pg_catalog.=) d.person_id
+     AND c.exposure_at OPERATOR(pg_catalog.<=) d.declared_at
+     AND c.exposure_at OPERATOR(pg_catalog.>=) (d.declared_at OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => d.lookback_days))
+   WHERE NOT d.contact_with_case
+   GROUP BY d.id, d.person_id, d.region
+  UNION ALL
+  SELECT d.id, d.person_id, d.region, 'undeclared_fever',
+         pg_catalog.jsonb_build_object('checkins', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'checkin_id', k.id, 'at', k.at, 'temperature', k.temperature) ORDER BY k.at))
+    FROM d
+    JOIN @extschema@.checkin k
+      ON k.person_id OPERATOR(pg_catalog.=) d.person_id
+     AND k.at OPERATOR(pg_catalog.>=) (d.declared_at OPERATOR(pg_catalog.-) interval '1 day')
+     AND k.at OPERATOR(pg_catalog.<=) (d.declared_at OPERATOR(pg_catalog.+) interval '1 day')
+     AND k.temperature OPERATOR(pg_catalog.>=) d.fever_celsius
+   WHERE pg_catalog.cardinality(d.symptoms) OPERATOR(pg_catalog.=) 0
+     AND (d.temperature IS NULL OR d.temperature OPERATOR(pg_catalog.<) d.fever_celsius)
+   GROUP BY d.id, d.person_id, d.region;
+END $$;
+COMMENT ON FUNCTION @extschema@._audit_findings(bigint[]) IS
+  'Internal: what the audit finds for the declarations (nothing is written).';
+REVOKE ALL ON FUNCTION @extschema@._audit_findings(bigint[]) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.audit(person_id bigint DEFAULT NULL, region text DEFAULT NULL)
 RETURNS SETOF @extschema@.audit_finding
@@ -4971,7 +5055,7 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.scan_venue ' || _scan_venue.person_id, 0));
   IF EXISTS (SELECT 1 FROM @extschema@.travel x
               WHERE x.person_id = _scan_venue.person_id AND x.source = 'venue_scan'
-                AND x.venue = v.venue_id::text
+                AND x.venue = v.venue_id::text AND x.place = COALESCE(v.place, v.region)
                 AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
     recorded := false;
   ELSE
@@ -5205,8 +5289,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   scope @extschema@.division_multirange := @extschema@.my_region_scope();
-  reference text := COALESCE(trace_exposures.source_case, 'exposure trace of test result ' || case_result);
+  reference text;
 BEGIN
+  IF case_result IS NULL THEN
+    RAISE EXCEPTION 'case_result must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  -- (by default a reference that names no row: the test result's id is its
+  -- region's, and the contacts filed, here and on other nodes, may be other
+  -- regions'; a keyed digest of it, the same at every trace of the case)
+  reference := COALESCE(trace_exposures.source_case,
+                        'exposure trace ' || left(encode(@extschema@.pseudonym('exposure trace ' || case_result), 'hex'), 16));
   IF kind IS NULL OR kind NOT IN ('close', 'secondary') THEN
     RAISE EXCEPTION 'kind must be close or secondary, not %', coalesce(quote_literal(@extschema@._shorten(kind)), 'NULL')
       USING ERRCODE = '22023';
@@ -5236,7 +5328,7 @@ BEGIN
   PERFORM @extschema@._publish_exposures(case_result, window_from, window_until, at_level, kind, reference);
 END $$;
 COMMENT ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) IS
-  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace of test result <id>") as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller; on a region node, a notice of each of the case''s stays goes to every other node through the hub (exposure_notice), which files its own people who were there. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
+  'Files everyone exposures() finds as contacts (kind secondary, the default, or close) of the case, in one call, with source_case (default "exposure trace <16 hex digits>", a keyed digest of the test result''s id, the same at every trace of it, naming no row) as the case''s reference: the status triggers recalculate them. People of other regions of this node are filed too, as a risk area counts for whoever stayed there, and are neither shown nor counted to the caller; on a region node, a notice of each of the case''s stays goes to every other node through the hub (exposure_notice), which files its own people who were there. Returns the caller''s regions'' people, recorded false for one already filed for this case, kind and time. Operators of the case''s region only.';
 REVOKE ALL ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.trace_exposures(bigint, timestamptz, timestamptz, text, text, text) TO healthcode_operator;
 
@@ -5410,7 +5502,7 @@ AS $$
 BEGIN
   RETURN @extschema@._import_with_people(records, 'medicine sale',
     '{person_id,identifier,venue,medicine,at}',
-    '{id,identifier,id!,antipyretic|cough|antiviral|antibiotic!,evidence_time!}',
+    ARRAY['id', 'identifier', 'id!', array_to_string(@extschema@._medicines(), '|') || '!', 'evidence_time!'],
     'venue bigint, medicine text, at timestamptz',
     $q$INSERT INTO @extschema@.medicine_sale (person_id, region, medicine, sold_at, venue, place)
        SELECT r.pid, p.region, r.medicine, r.at, v.id, v.place
@@ -5441,12 +5533,41 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   RETURN (SELECT v.name FROM @extschema@.medicine_sale m JOIN @extschema@.venue v ON v.id = m.venue
-           WHERE m.id = sale_id AND @extschema@._in_caller_scope(m.region));
+           WHERE m.id = sale_id AND @extschema@._in_caller_scope(m.region) AND @extschema@._in_caller_scope(v.region));
 END $$;
 COMMENT ON FUNCTION @extschema@._sale_venue_name(bigint) IS
-  'Internal: the name of the pharmacy of a medicine sale of the caller''s regions (NULL otherwise), for the reasons a screen shows.';
+  'Internal: the name of the pharmacy of a medicine sale, where the caller acts for both the buyer and the pharmacy (NULL otherwise), for the reasons a screen shows.';
 REVOKE ALL ON FUNCTION @extschema@._sale_venue_name(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._sale_venue_name(bigint) TO PUBLIC;
+
+-- A sale written straight into the table (operators write evidence) is held
+-- to what the calls check: a pharmacy the writing role sees (its own
+-- regions'; row-level security), and the pharmacy's place.
+CREATE OR REPLACE FUNCTION @extschema@._medicine_sale_venue() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v record;
+BEGIN
+  IF @extschema@._restoring() THEN
+    RETURN NEW;
+  END IF;
+  -- (as the writing role: row-level security shows it its own venues)
+  SELECT x.kind, x.place INTO v FROM @extschema@.venue x WHERE x.id = NEW.venue;
+  IF NOT FOUND OR v.kind <> 'pharmacy' THEN
+    RAISE EXCEPTION 'medicine sale: no pharmacy % in the regions role % acts for', NEW.venue, current_user
+      USING ERRCODE = '23503';
+  END IF;
+  IF NEW.place IS DISTINCT FROM v.place THEN
+    RAISE EXCEPTION 'medicine sale: pharmacy % lies in %, not in %', NEW.venue, v.place, NEW.place
+      USING ERRCODE = '22023';
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._medicine_sale_venue() IS
+  'Internal: BEFORE ROW trigger of medicine_sale: the venue is a pharmacy the writing role sees (23503 otherwise) and the sale''s place is its place (22023).';
+REVOKE ALL ON FUNCTION @extschema@._medicine_sale_venue() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.generate_population(
     people integer,
@@ -7374,6 +7495,8 @@ END $$;
 -- 99_privileges.sql and 95_dump.sql set up every evidence table
 ALTER TABLE @extschema@.medicine_sale
   ADD CONSTRAINT medicine_sale_venue_fk FOREIGN KEY (venue) REFERENCES @extschema@.venue (id);
+CREATE TRIGGER medicine_sale_venue BEFORE INSERT OR UPDATE OF venue, place ON @extschema@.medicine_sale
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._medicine_sale_venue();
 CREATE TRIGGER medicine_sale_inserted AFTER INSERT ON @extschema@.medicine_sale REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._evidence_changed('sold_at', '');
 CREATE TRIGGER medicine_sale_updated AFTER UPDATE ON @extschema@.medicine_sale
