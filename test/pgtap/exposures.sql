@@ -7,7 +7,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(30);
+SELECT plan(31);
 
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -154,6 +154,16 @@ SELECT is((SELECT count(*) FROM exposure_notice WHERE source_case IN ('x', 'y'))
 SELECT is((SELECT string_agg(problem, '; ' ORDER BY id) FROM exchange_reject WHERE tbl = 'exposure_notice'),
           'a notice''s key is the digest of its content; a community notice names a twelve-digit place, and no venue',
           'they are logged with what is wrong');
+
+-- retention: a notice whose span ended before the national window goes, a recent one stays
+INSERT INTO exposure_notice
+SELECT _exposure_notice_key(n), (n).from_region, (n).venue, (n).venue_region, (n).place, (n).from_at, (n).until_at,
+       (n).kind, (n).source_case, (n).published_at
+  FROM (SELECT ROW(NULL, '330203', 77, '330203', NULL, now() - interval '60 days 1 hour', now() - interval '60 days',
+                   'secondary', 'Ningbo case 1', now())::exposure_notice AS n) x;
+SELECT _retention_delete('exposure_notice', 100) AS notices_removed \gset
+SELECT is(:notices_removed || ' ' || (SELECT string_agg(source_case, ', ' ORDER BY source_case) FROM exposure_notice),
+          '1 Ningbo case 7', 'retention removes a notice older than the national window, and keeps a recent one');
 
 SELECT * FROM finish();
 ROLLBACK;
