@@ -9,14 +9,6 @@ SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 SELECT plan(27);
 
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-
 SELECT create_key('330000') IS NOT NULL AS k \gset
 SELECT create_venue('330106001001', '西湖大药房', 'pharmacy') AS v_drug \gset
 SELECT create_venue('330106001001', '社区超市', 'supermarket') AS v_shop \gset

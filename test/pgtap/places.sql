@@ -10,18 +10,6 @@ SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 SELECT plan(42);
 
--- an error as SQLSTATE: message / detail
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  detail text;
-BEGIN
-  EXECUTE q;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-  RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' / ' || nullif(detail, ''), '');
-END $$;
-
 SELECT create_key('330000') IS NOT NULL AS k \gset
 
 -- ---- the codes -----------------------------------------------------------------
@@ -158,13 +146,13 @@ RESET healthcode.recalc_inline_limit;
 
 -- ---- imports and direct writes ---------------------------------------------------
 SELECT is(pg_temp.error_of(format($$SELECT import_risk_areas('[{"venue": %s, "division": "330106001", "level": "high", "effective_from": "%s"}]')$$,
-                                  :v_shop, now())),
+                                  :v_shop, now()), true),
           '22023: risk area import: record 1, field "division": not the place of the venue named / Nothing was imported.',
           'a venue''s designation at another place is refused, naming the record and field');
-SELECT is(pg_temp.error_of(format($$SELECT import_risk_areas('[{"level": "high", "effective_from": "%s"}]')$$, now())),
+SELECT is(pg_temp.error_of(format($$SELECT import_risk_areas('[{"level": "high", "effective_from": "%s"}]')$$, now()), true),
           '22023: risk area import: record 1, field "division": missing (a bulletin names a place or a venue) / Nothing was imported.',
           'a bulletin naming neither place nor venue is refused');
-SELECT is(pg_temp.error_of($$SELECT import_travel('[{"person_id": 1, "place": "330106001000", "at": "2026-01-01T00:00:00+08:00"}]')$$),
+SELECT is(pg_temp.error_of($$SELECT import_travel('[{"person_id": 1, "place": "330106001000", "at": "2026-01-01T00:00:00+08:00"}]')$$, true),
           '22023: travel import: record 1, field "place": "330106001000" is not a place code: Place 330106001000: village 000 is the township itself; write its nine digits. / Nothing was imported.',
           'a twelve-digit code of a township is refused, saying how to write it');
 SELECT is(pg_temp.error_of(format($$INSERT INTO risk_area (division, venue, level, effective_from) VALUES ('330106002', %s, 'high', now())$$, :v_shop)),
