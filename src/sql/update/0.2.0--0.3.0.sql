@@ -4569,8 +4569,10 @@ BEGIN ATOMIC
       (12, 'proxy_action', 'at', 'kept', 'evidence_kept_days'),
       (13, 'medicine_sale', 'sold_at', 'windowed',
        'windowed evidence: the national window, at most evidence_kept_days'),
+      (14, 'exposure_notice', 'until_at', 'windowed',
+       'the national window: a contact filed from an older one would count no more'),
       -- (last: apply_retention trims the stored statuses just before it)
-      (14, 'status_history', 'at', 'kept', 'evidence_kept_days')
+      (15, 'status_history', 'at', 'kept', 'evidence_kept_days')
     ) AS r(ord, tbl, time_column, kept, rule)
    ORDER BY r.ord;
 END;
