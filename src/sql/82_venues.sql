@@ -184,9 +184,15 @@ BEGIN
   UPDATE @extschema@.venue x
      SET closed_at = now(), closed_by = @extschema@._caller()::regrole::text, close_reason = btrim(reason)
    WHERE x.id = venue_id;
+  -- on a region node, published to every other node through the hub
+  -- (94_federation_exposures.sql): its code is refused online everywhere
+  IF EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'region') THEN
+    INSERT INTO @extschema@.venue_closure (venue, venue_region, closed_at) VALUES (v.id, v.region, now())
+    ON CONFLICT ON CONSTRAINT venue_closure_pkey DO NOTHING;
+  END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.close_venue(bigint, text) IS
-  'Closes a venue of the caller''s regions, saying why (P0002 for a venue unknown there, 55000 when already closed). A closed venue stays, with its scans.';
+  'Closes a venue of the caller''s regions, saying why (P0002 for a venue unknown there, 55000 when already closed). A closed venue stays, with its scans. On a region node the closure is published through the hub (venue_closure), so other nodes refuse its code online too.';
 REVOKE ALL ON FUNCTION @extschema@.close_venue(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.close_venue(bigint, text) TO healthcode_operator;
 
@@ -256,7 +262,14 @@ BEGIN
   IF r.valid AND coalesce(online, true) THEN
     SELECT * INTO v FROM @extschema@.venue x WHERE x.id = r.venue_id AND x.region = r.region;
     IF NOT FOUND THEN
-      online_check := 'unknown';
+      -- (a venue of another node: closed if its node published its closure)
+      IF EXISTS (SELECT 1 FROM @extschema@.venue_closure c WHERE c.venue = r.venue_id AND c.venue_region = r.region) THEN
+        valid := false;
+        reason := 'venue_closed';
+        online_check := 'venue_closed';
+      ELSE
+        online_check := 'unknown';
+      END IF;
     ELSE
       name := v.name;
       kind := v.kind;
@@ -273,7 +286,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) IS
-  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked; place, where it lies, the same). A venue code has no expiry: it stands while its key is trusted and its venue open.';
+  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked; place, where it lies, the same). A venue of another node is venue_closed where its node published its closure (venue_closure). A venue code has no expiry: it stands while its key is trusted and its venue open.';
 REVOKE ALL ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean)
   TO healthcode_app, healthcode_operator, healthcode_verifier;

@@ -224,7 +224,8 @@ BEGIN
   IF n.role = 'hub' THEN
     -- (never TRUNCATE: the exchange only grows by rows)
     EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange,'
-            ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange, @extschema@.exposure_notice'
+            ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange, @extschema@.exposure_notice,'
+            ' @extschema@.venue_closure'
             ' WITH (publish = ''insert, update, delete'')';
     EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
             ' WITH (publish = ''insert, update, delete'')';
@@ -236,13 +237,14 @@ BEGIN
                  ' @extschema@.status_digest WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L),'
                  ' @extschema@.code_revocation WHERE (region >= %L AND region <= %L),'
-                 ' @extschema@.exposure_notice WHERE (from_region >= %L AND from_region <= %L)'
+                 ' @extschema@.exposure_notice WHERE (from_region >= %L AND from_region <= %L),'
+                 ' @extschema@.venue_closure WHERE (venue_region >= %L AND venue_region <= %L)'
                  ' WITH (publish = ''insert, update, delete'')',
-                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
+                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
-  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests, reds, revocations and exposure notices, by row filter). Returns its name.';
+  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice and venue closure) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests, reds, revocations, exposure notices and venue closures, by row filter). Returns its name.';
 REVOKE ALL ON FUNCTION @extschema@.create_publication() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_publication() TO healthcode_admin;
 
@@ -308,7 +310,7 @@ BEGIN
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
                            '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
                            '@extschema@.code_revocation'::regclass, '@extschema@.arrival_rule_exchange'::regclass,
-                           '@extschema@.exposure_notice'::regclass);
+                           '@extschema@.exposure_notice'::regclass, '@extschema@.venue_closure'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',
@@ -317,5 +319,5 @@ BEGIN
   EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
-  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice).';
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice, venue_closure).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;

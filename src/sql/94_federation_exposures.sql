@@ -207,3 +207,64 @@ END $$;
 COMMENT ON FUNCTION @extschema@._publish_exposures(bigint, timestamptz, timestamptz, text, text, text) IS
   'Internal: on a region node, the exposure notices of a trace (one for each of the case''s venue scans in the window, or stays in a community), to be published through the hub; returns how many were new.';
 REVOKE ALL ON FUNCTION @extschema@._publish_exposures(bigint, timestamptz, timestamptz, text, text, text) FROM PUBLIC;
+
+-- ---- venue closures (issue 15) ----------------------------------------------------
+-- A venue's code is checked offline by every node; online, a node knows
+-- only its own venues' closures. A region node publishes each closure (the
+-- venue's id and county, when), the hub relays it, and verify_venue_code on
+-- another node answers venue_closed for that venue's code (82_venues.sql),
+-- so a scan there records nothing.
+CREATE TABLE @extschema@.venue_closure (
+  -- (no constraint a remote row could break, as every exchange table)
+  venue         bigint NOT NULL,
+  venue_region  text NOT NULL,
+  closed_at     timestamptz,
+  CONSTRAINT venue_closure_pkey PRIMARY KEY (venue, venue_region)
+);
+COMMENT ON TABLE @extschema@.venue_closure IS
+  'Closures of venues of other nodes (and of this node''s own, published): a venue by its id and county, and when it closed. verify_venue_code answers venue_closed for its code online.';
+COMMENT ON COLUMN @extschema@.venue_closure.venue IS 'The venue''s id on its own node.';
+COMMENT ON COLUMN @extschema@.venue_closure.venue_region IS 'The venue''s county (its code''s region).';
+COMMENT ON COLUMN @extschema@.venue_closure.closed_at IS 'When it closed.';
+REVOKE ALL ON @extschema@.venue_closure FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_closure', '');
+
+CREATE FUNCTION @extschema@._venue_closure_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  problem text;
+BEGIN
+  IF @extschema@._restoring()
+     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- a node speaks for its own regions' venues only
+  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.venue_region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.venue_region) END);
+  IF problem IS NULL AND TG_OP <> 'DELETE'
+     AND (NEW.venue < 1 OR NOT @extschema@.division_code_valid(NEW.venue_region) OR NEW.venue_region = '000000'
+          OR NEW.closed_at IS NULL OR NOT isfinite(NEW.closed_at)) THEN
+    problem := 'a closure names a venue''s id and county and when it closed';
+  END IF;
+  IF problem IS NULL AND TG_OP = 'DELETE' THEN
+    problem := 'a closure is never taken back';
+  END IF;
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  -- (the same closure again, as a relay sends it back: nothing to do)
+  IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.venue_closure x
+                                   WHERE x.venue = NEW.venue AND x.venue_region = NEW.venue_region) THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._venue_closure_check() IS
+  'Trigger (also on replicated rows): skips malformed closures, closures of venues the sending node does not serve and the taking back of one (logged), and a closure already here.';
+REVOKE ALL ON FUNCTION @extschema@._venue_closure_check() FROM PUBLIC;
+CREATE TRIGGER venue_closure_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.venue_closure
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._venue_closure_check();
+ALTER TABLE @extschema@.venue_closure ENABLE ALWAYS TRIGGER venue_closure_check;

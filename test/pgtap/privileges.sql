@@ -40,7 +40,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     '_evidence_changed()', '_exposure_notice_arrived()', '_exposure_notice_check()', '_findings_per_day()', '_holder_check_answer(bigint)', '_holder_check_record(text,text,text)', '_national_arrival_rule_guard()', '_person_changed()', '_person_lock()',
     '_person_removed()', '_policy_changed()', '_policy_from_exchange()', '_policy_lookback_guard()', '_policy_to_exchange()',
     '_read_status(person_status,timestamp with time zone)', '_recalc_progress()', '_recalc_wait_step()', '_red_push_changed()', '_red_push_check()', '_retention_delete(text,integer)', '_retention_rules(timestamp with time zone)', '_retention_statuses(bigint,integer)', '_risk_area_changed()', '_sale_venue_name(bigint)', '_status_summary()',
-    '_tests_per_day()', '_transitions_per_day()', '_travel_changed()', '_trust_list_to_exchange()', '_work_pending()',
+    '_tests_per_day()', '_transitions_per_day()', '_travel_changed()', '_trust_list_to_exchange()', '_venue_closure_check()', '_work_pending()',
     'audit(bigint,text)', 'check_consistency(timestamp with time zone)', 'check_in(text,numeric,text[])', 'check_statuses(bigint[])', 'check_statuses(text[])',
     'checkpoint_verify(healthcode,text,timestamp with time zone,boolean)', 'close_venue(bigint,text)', 'code_screen(bigint,text,interval)', 'code_screen(text,text,interval)',
     'code_screen_for(text,text,text,interval)', 'create_key(text,timestamp with time zone,timestamp with time zone)', 'create_publication()',

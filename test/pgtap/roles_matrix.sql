@@ -81,7 +81,7 @@ INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('ad
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
-                    'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'arrival_rule_exchange', 'red_push', 'exposure_notice',
+                    'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'status_digest', 'policy_exchange', 'arrival_rule_exchange', 'red_push', 'exposure_notice', 'venue_closure',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
                     'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action', 'venue']) r;
@@ -210,7 +210,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
-  '_require_region', '_require_place', '_exposures', '_venue_id', '_medicine_sale_venue', '_exposure_notice_arrived', '_exposure_notice_check',
+  '_require_region', '_require_place', '_exposures', '_venue_id', '_medicine_sale_venue', '_exposure_notice_arrived', '_exposure_notice_check', '_venue_closure_check',
   '_exposure_notice_key', '_exposure_notice_problem', '_publish_exposures', '_place_code_problem', '_risk_area_venue_place', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
   '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status', '_holder_health_facts', '_person_health_facts', '_require_person_id', '_digest_at', '_revocation_hash', '_revocation_check',
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
@@ -464,7 +464,7 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    -- the owner and the admins reads
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer',
                                          'venue_entry_rule',
-                                         'red_push', 'exposure_notice', 'exchange_reject', 'recalc_work', 'recalc_pending',
+                                         'red_push', 'exposure_notice', 'venue_closure', 'exchange_reject', 'recalc_work', 'recalc_pending',
                                          'consistency_finding', 'holder_check')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped

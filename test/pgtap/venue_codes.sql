@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(21);
+SELECT plan(23);
 
 SELECT create_key('330000') AS k_zj \gset
 SELECT create_key('110000') IS NOT NULL AS k_bj \gset
@@ -58,6 +58,14 @@ SELECT is(pg_temp.state_as('regress_hc_app_zj', format($$SELECT venue_code(%s)$$
 SELECT is(pg_temp.state_as('regress_hc_verifier', format($$SELECT * FROM verify_venue_code(%L)$$, :'code')), 'ok',
           'a verifier checks them');
 SELECT alike(venue_qr_svg(:'code'), '%<svg %</svg>%', 'the code as an SVG QR symbol (zbarimg reads it back: test/shell/qr_decode.sh)');
+
+-- a venue of another node: unknown here online, until its node publishes its closure
+SELECT _sign_venue_code('110105', 5151) AS other_node_code \gset
+SELECT is((SELECT (valid, online_check)::text FROM verify_venue_code(:'other_node_code')), '(t,unknown)',
+          'a venue of another node verifies by the trust list; online it is unknown here');
+INSERT INTO venue_closure (venue, venue_region, closed_at) VALUES (5151, '110105', now() - interval '1 hour');
+SELECT is((SELECT (valid, reason, online_check)::text FROM verify_venue_code(:'other_node_code')), '(f,venue_closed,venue_closed)',
+          'once its closure is here, its code is refused online');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -83,7 +83,7 @@ on beijing -c 'CREATE EXTENSION healthcode' \
 	-c "SELECT healthcode.set_node('region', '110000', 'beijing')" -c 'SELECT healthcode.create_publication()' >/dev/null
 for n in $nodes; do
 	on "$n" -c 'CREATE ROLE replicator LOGIN REPLICATION BYPASSRLS' \
-		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation, healthcode.arrival_rule_exchange, healthcode.exposure_notice TO replicator' >/dev/null
+		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation, healthcode.arrival_rule_exchange, healthcode.exposure_notice, healthcode.venue_closure TO replicator' >/dev/null
 done
 declare -A division=([zhejiang]=330000 [beijing]=110000)
 for r in zhejiang beijing; do
@@ -267,6 +267,14 @@ is "$(on hub -c "SELECT count(*) || ' ' || (min(venue) = $venue) || ' ' || (min(
 is "$(on hub -c "SELECT count(*) FROM healthcode.exposure_notice n WHERE n::text LIKE '%330106199808080017%' OR n::text LIKE '%病例%'")" "0" \
 	"nothing in it names the case"
 is "$(on beijing -c "SELECT count(*) FROM healthcode.exchange_reject WHERE tbl = 'exposure_notice'")" "0" "no notice was rejected on the way"
+# the market closes: its code is refused online in Beijing too, and a scan there records nothing
+on zhejiang -c "SELECT healthcode.close_venue($venue, '停业')" >/dev/null
+wait_for beijing "SELECT reason = 'venue_closed' FROM healthcode.verify_venue_code('$vcode')"
+ok $? "Zhejiang closes the market: Beijing refuses its code online (venue_closed), once the closure arrives through the hub"
+is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || recorded FROM healthcode.scan_venue('110105199105050017', '$vcode')")" \
+	"false venue_closed false" "a scan of it in Beijing records nothing"
+is "$(on beijing -c "SELECT valid || ' ' || reason FROM healthcode.verify_venue_code('$vcode', online => false)")" "true ok" \
+	"offline, the code alone still verifies (a closure is news from the venue's node)"
 
 # ---- a regional node restarted mid-stream catches up -------------------------------------------
 as_db "$PGBIN/pg_ctl" -D "$work/beijing" -m fast -w stop >/dev/null

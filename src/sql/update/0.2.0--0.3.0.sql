@@ -804,8 +804,25 @@ REVOKE ALL ON @extschema@.exposure_notice FROM PUBLIC;
 GRANT SELECT ON @extschema@.exposure_notice TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exposure_notice', '');
 
+-- ---- venue closures between nodes (94_federation_exposures.sql; trigger below)
+CREATE TABLE @extschema@.venue_closure (
+  -- (no constraint a remote row could break, as every exchange table)
+  venue         bigint NOT NULL,
+  venue_region  text NOT NULL,
+  closed_at     timestamptz,
+  CONSTRAINT venue_closure_pkey PRIMARY KEY (venue, venue_region)
+);
+COMMENT ON TABLE @extschema@.venue_closure IS
+  'Closures of venues of other nodes (and of this node''s own, published): a venue by its id and county, and when it closed. verify_venue_code answers venue_closed for its code online.';
+COMMENT ON COLUMN @extschema@.venue_closure.venue IS 'The venue''s id on its own node.';
+COMMENT ON COLUMN @extschema@.venue_closure.venue_region IS 'The venue''s county (its code''s region).';
+COMMENT ON COLUMN @extschema@.venue_closure.closed_at IS 'When it closed.';
+REVOKE ALL ON @extschema@.venue_closure FROM PUBLIC;
+GRANT SELECT ON @extschema@.venue_closure TO healthcode_admin;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_closure', '');
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -4879,9 +4896,15 @@ BEGIN
   UPDATE @extschema@.venue x
      SET closed_at = now(), closed_by = @extschema@._caller()::regrole::text, close_reason = btrim(reason)
    WHERE x.id = venue_id;
+  -- on a region node, published to every other node through the hub
+  -- (94_federation_exposures.sql): its code is refused online everywhere
+  IF EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'region') THEN
+    INSERT INTO @extschema@.venue_closure (venue, venue_region, closed_at) VALUES (v.id, v.region, now())
+    ON CONFLICT ON CONSTRAINT venue_closure_pkey DO NOTHING;
+  END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.close_venue(bigint, text) IS
-  'Closes a venue of the caller''s regions, saying why (P0002 for a venue unknown there, 55000 when already closed). A closed venue stays, with its scans.';
+  'Closes a venue of the caller''s regions, saying why (P0002 for a venue unknown there, 55000 when already closed). A closed venue stays, with its scans. On a region node the closure is published through the hub (venue_closure), so other nodes refuse its code online too.';
 REVOKE ALL ON FUNCTION @extschema@.close_venue(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.close_venue(bigint, text) TO healthcode_operator;
 
@@ -4951,7 +4974,14 @@ BEGIN
   IF r.valid AND coalesce(online, true) THEN
     SELECT * INTO v FROM @extschema@.venue x WHERE x.id = r.venue_id AND x.region = r.region;
     IF NOT FOUND THEN
-      online_check := 'unknown';
+      -- (a venue of another node: closed if its node published its closure)
+      IF EXISTS (SELECT 1 FROM @extschema@.venue_closure c WHERE c.venue = r.venue_id AND c.venue_region = r.region) THEN
+        valid := false;
+        reason := 'venue_closed';
+        online_check := 'venue_closed';
+      ELSE
+        online_check := 'unknown';
+      END IF;
     ELSE
       name := v.name;
       kind := v.kind;
@@ -4968,7 +4998,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) IS
-  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked; place, where it lies, the same). A venue code has no expiry: it stands while its key is trusted and its venue open.';
+  'A scanned venue code: offline (the trust list) malformed, unknown_key, bad_signature, region_mismatch, key_revoked, key_not_valid_at_issue, key_expired (a venue prints its code again when its region''s key rotates), not_yet_valid or ok; online (the default), venue_closed when this node knows the venue closed, and its name and kind where it knows it (online_check: ok, venue_closed, unknown, or not_asked; place, where it lies, the same). A venue of another node is venue_closed where its node published its closure (venue_closure). A venue code has no expiry: it stands while its key is trusted and its venue open.';
 REVOKE ALL ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_venue_code(text, timestamptz, boolean)
   TO healthcode_app, healthcode_operator, healthcode_verifier;
@@ -5800,7 +5830,8 @@ BEGIN
   IF n.role = 'hub' THEN
     -- (never TRUNCATE: the exchange only grows by rows)
     EXECUTE 'CREATE PUBLICATION healthcode_hub FOR TABLE @extschema@.key_exchange, @extschema@.red_push, @extschema@.policy_exchange,'
-            ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange, @extschema@.exposure_notice'
+            ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange, @extschema@.exposure_notice,'
+            ' @extschema@.venue_closure'
             ' WITH (publish = ''insert, update, delete'')';
     EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
             ' WITH (publish = ''insert, update, delete'')';
@@ -5812,13 +5843,14 @@ BEGIN
                  ' @extschema@.status_digest WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L),'
                  ' @extschema@.code_revocation WHERE (region >= %L AND region <= %L),'
-                 ' @extschema@.exposure_notice WHERE (from_region >= %L AND from_region <= %L)'
+                 ' @extschema@.exposure_notice WHERE (from_region >= %L AND from_region <= %L),'
+                 ' @extschema@.venue_closure WHERE (venue_region >= %L AND venue_region <= %L)'
                  ' WITH (publish = ''insert, update, delete'')',
-                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
+                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
-  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests, reds, revocations and exposure notices, by row filter). Returns its name.';
+  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice and venue closure) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests, reds, revocations, exposure notices and venue closures, by row filter). Returns its name.';
 REVOKE ALL ON FUNCTION @extschema@.create_publication() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_publication() TO healthcode_admin;
 
@@ -5884,7 +5916,7 @@ BEGIN
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
                            '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
                            '@extschema@.code_revocation'::regclass, '@extschema@.arrival_rule_exchange'::regclass,
-                           '@extschema@.exposure_notice'::regclass);
+                           '@extschema@.exposure_notice'::regclass, '@extschema@.venue_closure'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',
@@ -5893,7 +5925,7 @@ BEGIN
   EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
-  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice).';
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice, venue_closure).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._revocation_check() RETURNS trigger
@@ -6549,6 +6581,43 @@ END $$;
 COMMENT ON FUNCTION @extschema@._publish_exposures(bigint, timestamptz, timestamptz, text, text, text) IS
   'Internal: on a region node, the exposure notices of a trace (one for each of the case''s venue scans in the window, or stays in a community), to be published through the hub; returns how many were new.';
 REVOKE ALL ON FUNCTION @extschema@._publish_exposures(bigint, timestamptz, timestamptz, text, text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._venue_closure_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  problem text;
+BEGIN
+  IF @extschema@._restoring()
+     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- a node speaks for its own regions' venues only
+  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.venue_region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.venue_region) END);
+  IF problem IS NULL AND TG_OP <> 'DELETE'
+     AND (NEW.venue < 1 OR NOT @extschema@.division_code_valid(NEW.venue_region) OR NEW.venue_region = '000000'
+          OR NEW.closed_at IS NULL OR NOT isfinite(NEW.closed_at)) THEN
+    problem := 'a closure names a venue''s id and county and when it closed';
+  END IF;
+  IF problem IS NULL AND TG_OP = 'DELETE' THEN
+    problem := 'a closure is never taken back';
+  END IF;
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  -- (the same closure again, as a relay sends it back: nothing to do)
+  IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.venue_closure x
+                                   WHERE x.venue = NEW.venue AND x.venue_region = NEW.venue_region) THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._venue_closure_check() IS
+  'Trigger (also on replicated rows): skips malformed closures, closures of venues the sending node does not serve and the taking back of one (logged), and a closure already here.';
+REVOKE ALL ON FUNCTION @extschema@._venue_closure_check() FROM PUBLIC;
 
 -- The row's writer, asked of its xmin: an answer is never given to the
 -- transaction (or a subtransaction of it) that recorded the attempt.
@@ -7540,6 +7609,12 @@ ALTER TABLE @extschema@.exposure_notice ENABLE ALWAYS TRIGGER exposure_notice_ar
 CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.exposure_notice
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
 ALTER TABLE @extschema@.exposure_notice ENABLE ALWAYS TRIGGER exchange_truncate_guard;
+CREATE TRIGGER venue_closure_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.venue_closure
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._venue_closure_check();
+ALTER TABLE @extschema@.venue_closure ENABLE ALWAYS TRIGGER venue_closure_check;
+CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.venue_closure
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
+ALTER TABLE @extschema@.venue_closure ENABLE ALWAYS TRIGGER exchange_truncate_guard;
 
 -- ---- identity checks: opaque ids (94_holder_checks.sql) --------------------------
 ALTER TABLE @extschema@.holder_check
