@@ -75,13 +75,17 @@ CREATE FUNCTION pg_temp.b(v boolean) RETURNS text LANGUAGE sql AS
 CREATE FUNCTION pg_temp.cst_midnight(days_ago integer) RETURNS timestamptz LANGUAGE sql AS
   $$ SELECT ((statement_timestamp() AT TIME ZONE 'Asia/Shanghai')::date - days_ago)::timestamp AT TIME ZONE 'Asia/Shanghai' $$;
 
+-- (places and areas below the county too: streets and communities, so that
+-- every level of the rule's joins is exercised)
 CREATE FUNCTION pg_temp.places() RETURNS text[] LANGUAGE sql AS $$
   SELECT ARRAY['330102', '330105', '330106', '330108', '330110', '330203', '110101', '110105', '110108',
-               '310101', '310104', '310115', '440103', '440106', '440305', '330100', '110100', '440300'] $$;
+               '310101', '310104', '310115', '440103', '440106', '440305', '330100', '110100', '440300',
+               '330106001', '330106001001', '330106002001', '110105003001'] $$;
 CREATE FUNCTION pg_temp.areas() RETURNS text[] LANGUAGE sql AS $$
   SELECT ARRAY['330102', '330105', '330106', '330108', '330110', '330203', '110101', '110105', '110108',
                '310101', '310104', '310115', '440103', '440106', '440305',
-               '330100', '110100', '310100', '440300', '330000', '110000'] $$;
+               '330100', '110100', '310100', '440300', '330000', '110000',
+               '330106001', '330106001001', '110105003'] $$;
 CREATE FUNCTION pg_temp.homes() RETURNS text[] LANGUAGE sql AS $$
   SELECT ARRAY['330102', '330105', '330106', '330108', '330110', '330203', '110101', '110105', '110108',
                '310101', '310104', '310115', '440103', '440106', '440305', '330100', '110000'] $$;
@@ -983,16 +987,18 @@ BEGIN
                                         UNION ALL ((TABLE risky_reference) EXCEPT ALL (%1$s))) d', q) INTO n;
   RETURN n;
 END $$;
-SELECT diag(format('risky stays: %s of %s stays since the horizon, %s high; covered through a district %s, a city %s, a province %s',
+SELECT diag(format('risky stays: %s of %s stays since the horizon, %s high; covered through a community %s, a street %s, a district %s, a city %s, a province %s',
                    (SELECT count(*) FROM risky_reference),
                    (SELECT count(*) FROM healthcode.travel WHERE at >= :'horizon'),
                    (SELECT count(*) FILTER (WHERE high) FROM risky_reference),
+                   count(*) FILTER (WHERE rank = 5), count(*) FILTER (WHERE rank = 4),
                    count(*) FILTER (WHERE rank = 3), count(*) FILTER (WHERE rank = 2), count(*) FILTER (WHERE rank = 1)))
   FROM (SELECT DISTINCT r.id, healthcode.division_rank(a.division) AS rank
           FROM risky_reference r JOIN healthcode.risk_area a
             ON a.level <> 'low' AND healthcode.division_covers(a.division, r.place)
            AND r.at >= a.effective_from AND (a.effective_until IS NULL OR r.at < a.effective_until)) c;
-SELECT ok((SELECT count(DISTINCT healthcode.division_rank(a.division)) FROM risky_reference r JOIN healthcode.risk_area a
+SELECT ok((SELECT count(DISTINCT healthcode.division_rank(a.division)) FILTER (WHERE healthcode.division_rank(a.division) IN (1, 2, 3))
+             FROM risky_reference r JOIN healthcode.risk_area a
             ON a.level <> 'low' AND healthcode.division_covers(a.division, r.place)
            AND r.at >= a.effective_from AND (a.effective_until IS NULL OR r.at < a.effective_until)) = 3,
           'risky stays are covered through a district, a city and a province (the comparisons below see every level)');
