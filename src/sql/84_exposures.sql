@@ -23,6 +23,15 @@ COMMENT ON FUNCTION @extschema@._venue_id(text) IS
   'Internal: a travel row''s venue as a venue id, NULL when it is no number a venue id can be.';
 REVOKE ALL ON FUNCTION @extschema@._venue_id(text) FROM PUBLIC;
 
+-- How close in time to a case's stay another's counts: the policy's
+-- exposure_minutes in the case's region when it was sampled.
+CREATE FUNCTION @extschema@._exposure_reach(c @extschema@.test_result) RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
+COMMENT ON FUNCTION @extschema@._exposure_reach(@extschema@.test_result) IS
+  'Internal: how close in time to a case''s stay another person''s stay counts as an exposure (the policy''s exposure_minutes).';
+REVOKE ALL ON FUNCTION @extschema@._exposure_reach(@extschema@.test_result) FROM PUBLIC;
+
 -- Every exposure of a case on this node, whatever the caller's regions.
 CREATE FUNCTION @extschema@._exposures(case_result bigint, window_from timestamptz, window_until timestamptz,
                                        at_level text)
@@ -68,7 +77,7 @@ BEGIN
   IF c.result <> 'positive' THEN
     RAISE EXCEPTION 'test result % is negative: it makes no case', case_result USING ERRCODE = '22023';
   END IF;
-  reach := make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
+  reach := @extschema@._exposure_reach(c);
   -- Per stay of the case in the window (its person's rows of each day
   -- partition), the stays around it at its venue (the partial index on
   -- (venue, place, at) of venue scans) or in its community (the index on (place,

@@ -122,6 +122,18 @@ COMMENT ON FUNCTION @extschema@._by_replication() IS
   'Internal: true inside a logical replication apply or table-sync worker.';
 REVOKE ALL ON FUNCTION @extschema@._by_replication() FROM PUBLIC;
 
+-- The exchange tables' row triggers fire ALWAYS (in the apply worker too);
+-- while a dump is restored, or rows are written under replica without an
+-- apply worker (pg_restore's data), they let every row through untouched.
+CREATE FUNCTION @extschema@._exchange_loading() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+RETURN @extschema@._restoring()
+       OR (pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'replica'
+           AND NOT @extschema@._by_replication());
+COMMENT ON FUNCTION @extschema@._exchange_loading() IS
+  'Internal: true while a dump is being loaded (restoring, or replica without an apply worker): the exchange tables'' triggers then leave rows as they are.';
+REVOKE ALL ON FUNCTION @extschema@._exchange_loading() FROM PUBLIC;
+
 CREATE FUNCTION @extschema@._reject(tbl text, problem text, row_data jsonb) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp

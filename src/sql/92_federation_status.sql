@@ -153,8 +153,7 @@ DECLARE
   r @extschema@.red_push;
   problem text;
 BEGIN
-  IF @extschema@._restoring()
-     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+  IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for the reds of its own regions only
@@ -200,8 +199,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF @extschema@._restoring()
-     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+  IF @extschema@._exchange_loading() THEN
     RETURN NULL;
   END IF;
   PERFORM @extschema@._evidence_lock(false);

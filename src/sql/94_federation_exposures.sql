@@ -83,8 +83,7 @@ AS $$
 DECLARE
   problem text;
 BEGIN
-  IF @extschema@._restoring()
-     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+  IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' cases only
@@ -125,8 +124,7 @@ AS $$
 DECLARE
   filed bigint[];
 BEGIN
-  IF @extschema@._restoring()
-     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication())
+  IF @extschema@._exchange_loading()
      OR EXISTS (SELECT 1 FROM @extschema@.node n
                  WHERE n.role = 'region' AND @extschema@.division_covers(n.region, NEW.from_region)) THEN
     RETURN NULL;
@@ -184,7 +182,7 @@ BEGIN
     RETURN 0;
   END IF;
   SELECT * INTO c FROM @extschema@.test_result r WHERE r.id = case_result;
-  reach := make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
+  reach := @extschema@._exposure_reach(c);
   -- (a venue by its id and county: its node's id, and where another node
   -- records a scan of it; the case's scans of other nodes' venues too)
   INSERT INTO @extschema@.exposure_notice
@@ -236,8 +234,7 @@ AS $$
 DECLARE
   problem text;
 BEGIN
-  IF @extschema@._restoring()
-     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+  IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' venues only

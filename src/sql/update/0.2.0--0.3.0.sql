@@ -822,7 +822,7 @@ GRANT SELECT ON @extschema@.venue_closure TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_closure', '');
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -5213,6 +5213,15 @@ COMMENT ON FUNCTION @extschema@._venue_id(text) IS
   'Internal: a travel row''s venue as a venue id, NULL when it is no number a venue id can be.';
 REVOKE ALL ON FUNCTION @extschema@._venue_id(text) FROM PUBLIC;
 
+-- How close in time to a case's stay another's counts: the policy's
+-- exposure_minutes in the case's region when it was sampled.
+CREATE OR REPLACE FUNCTION @extschema@._exposure_reach(c @extschema@.test_result) RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
+COMMENT ON FUNCTION @extschema@._exposure_reach(@extschema@.test_result) IS
+  'Internal: how close in time to a case''s stay another person''s stay counts as an exposure (the policy''s exposure_minutes).';
+REVOKE ALL ON FUNCTION @extschema@._exposure_reach(@extschema@.test_result) FROM PUBLIC;
+
 -- Every exposure of a case on this node, whatever the caller's regions.
 CREATE OR REPLACE FUNCTION @extschema@._exposures(case_result bigint, window_from timestamptz, window_until timestamptz,
                                        at_level text)
@@ -5258,7 +5267,7 @@ BEGIN
   IF c.result <> 'positive' THEN
     RAISE EXCEPTION 'test result % is negative: it makes no case', case_result USING ERRCODE = '22023';
   END IF;
-  reach := make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
+  reach := @extschema@._exposure_reach(c);
   -- Per stay of the case in the window (its person's rows of each day
   -- partition), the stays around it at its venue (the partial index on
   -- (venue, place, at) of venue scans) or in its community (the index on (place,
@@ -5798,6 +5807,18 @@ COMMENT ON FUNCTION @extschema@.set_node(text, text, text) IS
 REVOKE ALL ON FUNCTION @extschema@.set_node(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.set_node(text, text, text) TO healthcode_admin;
 
+-- The exchange tables' row triggers fire ALWAYS (in the apply worker too);
+-- while a dump is restored, or rows are written under replica without an
+-- apply worker (pg_restore's data), they let every row through untouched.
+CREATE OR REPLACE FUNCTION @extschema@._exchange_loading() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+RETURN @extschema@._restoring()
+       OR (pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'replica'
+           AND NOT @extschema@._by_replication());
+COMMENT ON FUNCTION @extschema@._exchange_loading() IS
+  'Internal: true while a dump is being loaded (restoring, or replica without an apply worker): the exchange tables'' triggers then leave rows as they are.';
+REVOKE ALL ON FUNCTION @extschema@._exchange_loading() FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@._reject(tbl text, problem text, row_data jsonb) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -5989,6 +6010,74 @@ RETURN @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.up
 COMMENT ON FUNCTION @extschema@._digest_at(@extschema@.status_digest, timestamptz) IS
   'Internal: a status digest read at an instant (colour, vaccinated mark, since, valid_until), as status_at reads a stored status.';
 REVOKE ALL ON FUNCTION @extschema@._digest_at(@extschema@.status_digest, timestamptz) FROM PUBLIC;
+
+-- ---- reds pushed from other regions ----------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@._red_push_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.red_push;
+  problem text;
+BEGIN
+  IF @extschema@._exchange_loading() THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- a node speaks for the reds of its own regions only
+  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.from_region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.from_region) END);
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    IF NEW.national_subject IS NULL OR length(NEW.national_subject) <> 16
+       OR NEW.from_region IS NULL OR NOT @extschema@.division_code_valid(NEW.from_region)
+       OR NEW.since IS NULL OR NOT isfinite(NEW.since) OR NEW.until IS NULL OR NEW.until <= NEW.since THEN
+      PERFORM @extschema@._reject(TG_TABLE_NAME, 'a pushed red needs a 16-byte national subject, a region and since < until', to_jsonb(NEW));
+      RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+      SELECT * INTO r FROM @extschema@.red_push x
+       WHERE x.national_subject = NEW.national_subject AND x.from_region = NEW.from_region;
+      IF FOUND THEN
+        IF (to_jsonb(NEW) - 'pushed_at') <> (to_jsonb(r) - 'pushed_at') THEN
+          UPDATE @extschema@.red_push x SET since = NEW.since, until = NEW.until, rules = NEW.rules, pushed_at = NEW.pushed_at
+           WHERE x.national_subject = NEW.national_subject AND x.from_region = NEW.from_region;
+        END IF;
+        RETURN NULL;
+      END IF;
+    ELSIF (to_jsonb(NEW) - 'pushed_at') = (to_jsonb(OLD) - 'pushed_at') THEN
+      RETURN NULL;
+    END IF;
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._red_push_check() IS
+  'Trigger (also on replicated rows): skips malformed pushed reds and reds of regions the sending node does not serve (logged), turns a known one into an update, skips what changes nothing.';
+REVOKE ALL ON FUNCTION @extschema@._red_push_check() FROM PUBLIC;
+
+-- People here whom a pushed red from elsewhere concerns are recalculated.
+CREATE OR REPLACE FUNCTION @extschema@._red_push_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF @extschema@._exchange_loading() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  PERFORM @extschema@._recompute(ARRAY(
+      SELECT p.id FROM @extschema@.person p
+       WHERE p.national_subject IN (SELECT NEW.national_subject WHERE TG_OP <> 'DELETE'
+                                    UNION SELECT OLD.national_subject WHERE TG_OP <> 'INSERT')
+         AND p.region <> CASE TG_OP WHEN 'DELETE' THEN OLD.from_region ELSE NEW.from_region END),
+    'red pushed from ' || CASE TG_OP WHEN 'DELETE' THEN OLD.from_region ELSE NEW.from_region END);
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._red_push_changed() IS
+  'Trigger (also on replicated rows): recalculates the people here with the pushed red''s national pseudonym.';
+REVOKE ALL ON FUNCTION @extschema@._red_push_changed() FROM PUBLIC;
 
 -- ---- mode 2: a checkpoint asks the hub ------------------------------------------------
 CREATE OR REPLACE FUNCTION @extschema@.current_status_of(code @extschema@.healthcode,
@@ -6463,8 +6552,7 @@ AS $$
 DECLARE
   problem text;
 BEGIN
-  IF @extschema@._restoring()
-     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+  IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' cases only
@@ -6502,8 +6590,7 @@ AS $$
 DECLARE
   filed bigint[];
 BEGIN
-  IF @extschema@._restoring()
-     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication())
+  IF @extschema@._exchange_loading()
      OR EXISTS (SELECT 1 FROM @extschema@.node n
                  WHERE n.role = 'region' AND @extschema@.division_covers(n.region, NEW.from_region)) THEN
     RETURN NULL;
@@ -6558,7 +6645,7 @@ BEGIN
     RETURN 0;
   END IF;
   SELECT * INTO c FROM @extschema@.test_result r WHERE r.id = case_result;
-  reach := make_interval(mins => (@extschema@.policy_at(c.region, c.sampled_at)).exposure_minutes);
+  reach := @extschema@._exposure_reach(c);
   -- (a venue by its id and county: its node's id, and where another node
   -- records a scan of it; the case's scans of other nodes' venues too)
   INSERT INTO @extschema@.exposure_notice
@@ -6589,8 +6676,7 @@ AS $$
 DECLARE
   problem text;
 BEGIN
-  IF @extschema@._restoring()
-     OR (current_setting('session_replication_role') = 'replica' AND NOT @extschema@._by_replication()) THEN
+  IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' venues only
