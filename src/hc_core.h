@@ -250,6 +250,15 @@ void		hc_revocation_hash(char kind, uint32_t region, const uint8_t *data, size_t
 							   uint8_t out[HC_REVOCATION_HASH_LEN]);
 
 /*
+ * The pseudonym a code event counts its holder by (code_event.holder):
+ * the first 8 bytes of SHA-256(subject || day), day written YYYY-MM-DD,
+ * so that one holder counts once a day and cannot be followed across days.
+ */
+#define HC_HOLDER_LEN 8
+void		hc_code_holder(const uint8_t *subject, size_t subject_len, const char *day, size_t day_len,
+						   uint8_t out[HC_HOLDER_LEN]);
+
+/*
  * Sealing an issuer secret key under the server key: XChaCha20-Poly1305
  * with the key id and region as associated data, so a sealed blob moved
  * onto another key's row does not open.

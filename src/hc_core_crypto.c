@@ -277,3 +277,17 @@ hc_revocation_hash(char kind, uint32_t region, const uint8_t *data, size_t len,
 	crypto_hash_sha256_final(&st, digest);
 	memcpy(out, digest, HC_REVOCATION_HASH_LEN);
 }
+
+void
+hc_code_holder(const uint8_t *subject, size_t subject_len, const char *day, size_t day_len,
+			   uint8_t out[HC_HOLDER_LEN])
+{
+	uint8_t		digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, subject, subject_len);
+	crypto_hash_sha256_update(&st, (const uint8_t *) day, day_len);
+	crypto_hash_sha256_final(&st, digest);
+	memcpy(out, digest, HC_HOLDER_LEN);
+}

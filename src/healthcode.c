@@ -9,6 +9,7 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -153,6 +154,15 @@ _PG_init(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	/*
+	 * Shared memory exists only for a library loaded at server start: the
+	 * buffer that counts codes without writing a row at each one
+	 * (hc_code_events.c) is there only with healthcode in
+	 * shared_preload_libraries, and its settings with it.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		hc_code_events_preload();
 
 	MarkGUCPrefixReserved("healthcode");
 

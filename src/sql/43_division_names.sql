@@ -73,27 +73,46 @@ SELECT v.code, v.name_zh, v.name_en, true FROM (VALUES
 -- township and community (a province's own name for a province), Chinese
 -- 杭州市西湖区北山街道, English "Beishan, Xihu, Hangzhou"; the levels no row
 -- names are left out, and a code none names is shown as the code.
+-- (lookups by key, the place's and those of the levels above it up to
+-- its city. A SQL body with neither SET nor SECURITY DEFINER: a query
+-- that calls it in FROM, as the screen's reasons do, has it inlined)
+CREATE FUNCTION @extschema@._division_labels(code text, OUT zh text, OUT en text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT NULLIF(pg_catalog.concat(c.name_zh, k.name_zh, t.name_zh, o.name_zh), ''),
+         NULLIF(pg_catalog.concat_ws(', ', o.name_en, t.name_en, k.name_en, c.name_en), '')
+    FROM (SELECT @extschema@.division_rank(_division_labels.code) AS rank) one
+    LEFT JOIN @extschema@.division_name o ON o.code OPERATOR(pg_catalog.=) _division_labels.code
+    LEFT JOIN @extschema@.division_name c
+           ON one.rank OPERATOR(pg_catalog.>=) 3
+          AND c.code OPERATOR(pg_catalog.=) (pg_catalog.left(_division_labels.code, 4) OPERATOR(pg_catalog.||) '00')
+    -- (a township of a city without counties names the city once)
+    LEFT JOIN @extschema@.division_name k
+           ON one.rank OPERATOR(pg_catalog.>=) 4
+          AND k.code OPERATOR(pg_catalog.=) pg_catalog.left(_division_labels.code, 6)
+          AND pg_catalog.right(k.code, 2) OPERATOR(pg_catalog.<>) '00'
+    LEFT JOIN @extschema@.division_name t
+           ON one.rank OPERATOR(pg_catalog.=) 5
+          AND t.code OPERATOR(pg_catalog.=) pg_catalog.left(_division_labels.code, 9)
+   WHERE _division_labels.code IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._division_labels(text) IS
+  'Internal: a place''s names as a screen shows them, zh and en (NULL where no division_name row names any of its levels); no row for NULL.';
+REVOKE ALL ON FUNCTION @extschema@._division_labels(text) FROM PUBLIC;
+-- (division_label and screen_reasons run as their callers, anyone)
+GRANT EXECUTE ON FUNCTION @extschema@._division_labels(text) TO PUBLIC;
+
 CREATE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
--- (lookups by key, the place's and those of the levels above it up to its
--- city: a screen names every place of its reasons. PL/pgSQL, whose plan
--- is kept: a SQL body with a query is planned again at every call, 140 us)
+-- (PL/pgSQL, whose plan is kept: a SQL body with a query is planned again
+-- at every call, 140 us)
 AS $$
-DECLARE
-  rank integer := @extschema@.division_rank(division_label.code);
 BEGIN
-  RETURN (SELECT COALESCE(CASE division_label.lang
-                            WHEN 'zh' THEN NULLIF(concat(c.name_zh, k.name_zh, t.name_zh, o.name_zh), '')
-                            WHEN 'en' THEN NULLIF(concat_ws(', ', o.name_en, t.name_en, k.name_en, c.name_en), '') END,
-                          division_label.code)
-            FROM (SELECT) one
-            LEFT JOIN @extschema@.division_name o ON o.code = division_label.code
-            LEFT JOIN @extschema@.division_name c ON rank >= 3 AND c.code = left(division_label.code, 4) || '00'
-            -- (a township of a city without counties names the city once)
-            LEFT JOIN @extschema@.division_name k ON rank >= 4 AND k.code = left(division_label.code, 6)
-                                                 AND right(k.code, 2) <> '00'
-            LEFT JOIN @extschema@.division_name t ON rank = 5 AND t.code = left(division_label.code, 9));
+  RETURN COALESCE((SELECT CASE division_label.lang WHEN 'zh' THEN l.zh WHEN 'en' THEN l.en END
+                     FROM @extschema@._division_labels(division_label.code) l),
+                  division_label.code);
 END $$;
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
   'A division or place as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city, district and, below the district, township and community, or a province''s name; the code itself when no division_name row names it (or lang is neither).';

@@ -38,6 +38,15 @@ CREATE FUNCTION @extschema@._caller() RETURNS oid
 COMMENT ON FUNCTION @extschema@._caller() IS
   'Internal: the role a statement runs for (the session''s role as SET ROLE left it), even inside a SECURITY DEFINER function.';
 
+CREATE FUNCTION @extschema@._role_is_superuser(role oid) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_role_is_superuser'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._role_is_superuser(oid) IS
+  'Internal: whether the role is a superuser (pg_roles.rolsuper, from the role cache); false for an unknown role.';
+REVOKE ALL ON FUNCTION @extschema@._role_is_superuser(oid) FROM PUBLIC;
+-- (region_scope_of runs as its callers)
+GRANT EXECUTE ON FUNCTION @extschema@._role_is_superuser(oid) TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
+
 -- A role's scope: the regions mapped to it or to any role it is a member
 -- of; the whole country for superusers and members of healthcode_admin.
 -- (PL/pgSQL, not a SQL body: every call of the API asks it, often more
@@ -48,7 +57,7 @@ LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = region_scope_of.role)
+  IF @extschema@._role_is_superuser(region_scope_of.role)
      OR pg_has_role(region_scope_of.role, 'healthcode_admin', 'MEMBER') THEN
     RETURN @extschema@.division_multirange(@extschema@.division_range('000000', '999999999999', '[]'));
   END IF;

@@ -50,6 +50,41 @@ COMMENT ON COLUMN @extschema@.person.national_subject IS 'national_pseudonym(ide
 CREATE INDEX person_region ON @extschema@.person (region);
 CREATE INDEX person_national_subject ON @extschema@.person (national_subject) WHERE national_subject IS NOT NULL;
 
+-- A code issued to a person and the person's erasure exclude each other:
+-- the erasure waits for codes being issued to end, and none is issued
+-- while it runs, so every code of theirs was issued before the erasure
+-- revokes them (95_erasure.sql). Advisory locks, not a row lock on the
+-- person: a row lock is written to WAL, and a code screen writes nothing
+-- else. 1024 stripes of ids: an erasure of many people takes at most 1024
+-- locks; a code waits for an erasure of someone else 1 time in 1024.
+-- (SQL bodies without SET: inlined into their callers)
+CREATE FUNCTION @extschema@._erasure_stripe(person_id bigint) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- (the lock's first key, 1751344498, is 'hcer' in ASCII)
+RETURN (_erasure_stripe.person_id OPERATOR(pg_catalog.%) 1024)::integer;
+COMMENT ON FUNCTION @extschema@._erasure_stripe(bigint) IS
+  'Internal: the stripe of the advisory lock (first key 1751344498) that guards a person''s codes against their erasure.';
+REVOKE ALL ON FUNCTION @extschema@._erasure_stripe(bigint) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._lock_against_erasure(person_id bigint) RETURNS void
+LANGUAGE sql VOLATILE
+RETURN pg_catalog.pg_advisory_xact_lock_shared(1751344498, @extschema@._erasure_stripe(_lock_against_erasure.person_id));
+COMMENT ON FUNCTION @extschema@._lock_against_erasure(bigint) IS
+  'Internal: taken before a code is issued to a person, until the transaction ends: no erasure of theirs runs meanwhile.';
+REVOKE ALL ON FUNCTION @extschema@._lock_against_erasure(bigint) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._lock_for_erasure(persons bigint[]) RETURNS void
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  -- (in stripe order, as every erasure takes them)
+  SELECT pg_catalog.pg_advisory_xact_lock(1751344498, s.stripe)
+    FROM (SELECT DISTINCT @extschema@._erasure_stripe(x.id) AS stripe
+            FROM pg_catalog.unnest(_lock_for_erasure.persons) AS x(id) ORDER BY 1) s;
+END;
+COMMENT ON FUNCTION @extschema@._lock_for_erasure(bigint[]) IS
+  'Internal: taken by an erasure before it touches the people, until the transaction ends: it waits for the codes being issued to them, and none is issued meanwhile.';
+REVOKE ALL ON FUNCTION @extschema@._lock_for_erasure(bigint[]) FROM PUBLIC;
+
 -- A person of the regions the caller acts for, by id, or P0002: one of
 -- another region and one who does not exist give the same error, so a
 -- scoped role learns nothing about other regions' people. (By identifier:

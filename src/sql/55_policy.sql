@@ -225,6 +225,28 @@ COMMENT ON FUNCTION @extschema@._policy_versions(text) IS
   'Internal: every policy version on a region''s chain, as the status engine reads them.';
 REVOKE ALL ON FUNCTION @extschema@._policy_versions(text) FROM PUBLIC;
 
+-- The policy version in force for a region at an instant: the one rule,
+-- which policy_at checks its arguments for and the code screen joins.
+-- (A SQL body with neither SET nor SECURITY DEFINER, so that a query
+-- that calls it in FROM has it inlined: planned once with that query)
+CREATE FUNCTION @extschema@._policy_in_force(region text, at timestamptz)
+RETURNS SETOF @extschema@.policy
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT v.*
+    FROM @extschema@.policy v
+   WHERE v.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_in_force.region))
+     AND v.valid_from OPERATOR(pg_catalog.<=) _policy_in_force.at
+     AND (v.valid_until IS NULL OR _policy_in_force.at OPERATOR(pg_catalog.<) v.valid_until)
+   ORDER BY @extschema@.division_rank(v.region) DESC, v.valid_from DESC, v.id DESC
+   LIMIT 1;
+END;
+COMMENT ON FUNCTION @extschema@._policy_in_force(text, timestamptz) IS
+  'Internal: the policy version that governs a region at an instant (policy_at, less its checks of the arguments): the most specific region on its chain with a version in force, then the latest-starting version.';
+REVOKE ALL ON FUNCTION @extschema@._policy_in_force(text, timestamptz) FROM PUBLIC;
+-- (policy_at runs as its callers)
+GRANT EXECUTE ON FUNCTION @extschema@._policy_in_force(text, timestamptz) TO healthcode_admin, healthcode_operator;
+
 -- The policy in force for a region at an instant, for people to read.
 CREATE FUNCTION @extschema@.policy_at(region text, at timestamptz DEFAULT pg_catalog.now())
 RETURNS @extschema@.policy
@@ -241,13 +263,7 @@ BEGIN
   IF NOT isfinite(policy_at.at) THEN
     RAISE EXCEPTION 'at must be a finite time, not %', policy_at.at USING ERRCODE = '22008';
   END IF;
-  SELECT * INTO p
-    FROM @extschema@.policy v
-   WHERE v.region = ANY (@extschema@.division_chain(policy_at.region))
-     AND v.valid_from <= policy_at.at
-     AND (v.valid_until IS NULL OR policy_at.at < v.valid_until)
-   ORDER BY @extschema@.division_rank(v.region) DESC, v.valid_from DESC, v.id DESC
-   LIMIT 1;
+  SELECT * INTO p FROM @extschema@._policy_in_force(policy_at.region, policy_at.at);
   RETURN p;
 END $$;
 COMMENT ON FUNCTION @extschema@.policy_at(text, timestamptz) IS

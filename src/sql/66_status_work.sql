@@ -340,7 +340,7 @@ DECLARE
   mine bigint[];
   listed @extschema@.reexamined_stays[];
 BEGIN
-  FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind <> 'check' ORDER BY x.id LOOP
+  FOR w IN SELECT * FROM @extschema@._pending_changes() x ORDER BY x.id LOOP
     IF w.listed_at IS NOT NULL THEN
       SELECT t.taken, t.listed INTO mine, listed FROM @extschema@._take_listed(w, persons) t;
     ELSE
@@ -359,6 +359,17 @@ REVOKE ALL ON FUNCTION @extschema@._settle_pending(bigint[]) FROM PUBLIC;
 
 -- ---- reading a status right while work is pending ------------------------------
 
+-- The changes on the work list that change statuses (a consistency check
+-- changes nothing). (A SQL body without SET: inlined where it is read.)
+CREATE FUNCTION @extschema@._pending_changes() RETURNS SETOF @extschema@.recalc_work
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT w.* FROM @extschema@.recalc_work w WHERE w.kind OPERATOR(pg_catalog.<>) 'check';
+END;
+COMMENT ON FUNCTION @extschema@._pending_changes() IS
+  'Internal: the changes on the status work list that have yet to recalculate people (not the consistency checks, which change nothing).';
+REVOKE ALL ON FUNCTION @extschema@._pending_changes() FROM PUBLIC;
+
 -- Is any work pending? (Once a query, as an InitPlan: nearly always false,
 -- and then reads take the stored status as before.)
 -- (PL/pgSQL: every status read asks it, and a SQL function is planned
@@ -369,7 +380,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work w WHERE w.kind <> 'check');
+  RETURN EXISTS (SELECT 1 FROM @extschema@._pending_changes());
 END $$;
 COMMENT ON FUNCTION @extschema@._work_pending() IS
   'Internal: true while the status work list holds a change (a consistency check changes nothing).';
@@ -384,7 +395,7 @@ AS $$
 DECLARE
   w @extschema@.recalc_work;
 BEGIN
-  FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind <> 'check' ORDER BY x.id LOOP
+  FOR w IN SELECT * FROM @extschema@._pending_changes() x ORDER BY x.id LOOP
     IF @extschema@._work_concerns(w, _pending_since.person_id) THEN
       RETURN w.created_at;
     END IF;
@@ -420,7 +431,7 @@ BEGIN
     RETURN stored;
   END IF;
   -- the changes on the list that have yet to recalculate the person
-  FOR w IN SELECT * FROM @extschema@.recalc_work y WHERE y.kind <> 'check' ORDER BY y.id LOOP
+  FOR w IN SELECT * FROM @extschema@._pending_changes() y ORDER BY y.id LOOP
     IF @extschema@._work_concerns(w, s.person_id) THEN
       pending := pending || w;
     END IF;

@@ -86,20 +86,75 @@ COMMENT ON COLUMN @extschema@.code_event.holder IS 'A pseudonym of the code''s h
 
 -- One person fetching five codes must count once: a cell counts holders.
 -- The day in the hash keeps a holder from being followed across days.
--- (PL/pgSQL: every code issued and checked asks it, and a SQL body that
--- cannot be inlined is planned again at each call; the day is written
--- YYYY-MM-DD whatever the DateStyle)
+-- (C: every code issued and checked asks it; the day is that of China
+-- Standard Time whatever the session's time zone)
 CREATE FUNCTION @extschema@._code_holder(subject bytea, at timestamptz) RETURNS bytea
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  RETURN substr(sha256(subject || convert_to(to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), 'UTF8')), 1, 8);
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_code_holder'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
-  'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time): one pseudonym a holder a day.';
+  'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time, YYYY-MM-DD): one pseudonym a holder a day.';
 REVOKE ALL ON FUNCTION @extschema@._code_holder(bytea, timestamptz) FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event', '');
+
+-- Counting a code without writing a row at each one: with healthcode in
+-- shared_preload_libraries, events wait in shared memory and the call
+-- that finds enough of them waiting writes them all (src/hc_code_events.c
+-- says why and what a stop loses); else each call inserts its row.
+CREATE FUNCTION @extschema@._take_code_events()
+RETURNS TABLE (at timestamptz, event text, region text, code_region text, colour text, outcome text, holder bytea)
+  AS 'MODULE_PATHNAME', 'healthcode_take_code_events'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._take_code_events() IS
+  'Internal: this database''s code events waiting in shared memory, taken for the calling transaction to write: gone from there when it commits, waiting again if it rolls back.';
+REVOKE ALL ON FUNCTION @extschema@._take_code_events() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._buffered_code_events()
+RETURNS TABLE (at timestamptz, event text, region text, code_region text, colour text, outcome text, holder bytea)
+  AS 'MODULE_PATHNAME', 'healthcode_buffered_code_events'
+  LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._buffered_code_events() IS
+  'Internal: this database''s code events waiting in shared memory, left there: what a reader of code_event adds to its rows.';
+REVOKE ALL ON FUNCTION @extschema@._buffered_code_events() FROM PUBLIC;
+
+-- Every code event counted so far: those written and those still waiting.
+CREATE FUNCTION @extschema@._code_events() RETURNS SETOF @extschema@.code_event
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT c.at, c.event, c.region, c.code_region, c.colour, c.outcome, c.holder FROM @extschema@.code_event c
+  UNION ALL
+  SELECT b.at, b.event, b.region, b.code_region, b.colour::@extschema@.risk_colour, b.outcome, b.holder
+    FROM @extschema@._buffered_code_events() b;
+END;
+COMMENT ON FUNCTION @extschema@._code_events() IS
+  'Internal: every code event counted so far: the rows of code_event and the events still waiting in shared memory.';
+REVOKE ALL ON FUNCTION @extschema@._code_events() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._flush_code_events() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  INSERT INTO @extschema@.code_event (at, event, region, code_region, colour, outcome, holder)
+  SELECT e.at, e.event, e.region, e.code_region, e.colour::@extschema@.risk_colour, e.outcome, e.holder
+    FROM @extschema@._take_code_events() e;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._flush_code_events() IS
+  'Internal: writes this database''s code events waiting in shared memory to code_event; how many.';
+REVOKE ALL ON FUNCTION @extschema@._flush_code_events() FROM PUBLIC;
+
+-- Every code issued or checked counts here. (C: every code takes this
+-- path; the rare ones, a flush and a row inserted at once, by SPI.)
+CREATE FUNCTION @extschema@._count_code_event(event text, region text, code_region text,
+    colour @extschema@.risk_colour, outcome text, holder bytea) RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_count_code_event'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._count_code_event(text, text, text, @extschema@.risk_colour, text, bytea) IS
+  'Internal: counts a code issued or verified in code_event, at the transaction''s start: where healthcode is preloaded, in shared memory, the waiting events written in batches (0: counted there; 1: and the waiting ones written); else as a row inserted at once (-1).';
+REVOKE ALL ON FUNCTION @extschema@._count_code_event(text, text, text, @extschema@.risk_colour, text, bytea) FROM PUBLIC;
 
 -- The two health facts a version 2 code carries, from a person's own
 -- evidence up to an instant: when their last negative test was sampled,
@@ -122,58 +177,78 @@ REVOKE ALL ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) FRO
 
 -- A code for a person, with the status it was signed with (the code
 -- screen shows both, read once); called by those below, which run as the
--- owner.
+-- owner. Every code takes this path, a code screen at each refresh: one
+-- query reads the person within the caller's scope, their status and the
+-- policy's code lifetime, and nothing is written but the count
+-- (_count_code_event), so that a screen costs little more than its
+-- signature and QR symbol. (No SET: its callers pin search_path.)
 CREATE FUNCTION @extschema@._issue_with_status(person_id bigint, valid_for interval, paper boolean,
     health_facts boolean, OUT code @extschema@.healthcode, OUT status @extschema@.status_report)
 RETURNS record
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  p @extschema@.person;
-  s @extschema@.status_report;
+  x record;
   f record;
   t timestamptz := statement_timestamp();
   span interval;
+  counted integer;
 BEGIN
-  IF _issue_with_status.person_id IS NULL THEN
-    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  IF _issue_with_status.person_id IS NULL OR health_facts IS NULL OR paper IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL',
+      CASE WHEN _issue_with_status.person_id IS NULL THEN 'person_id' WHEN paper IS NULL THEN 'paper'
+           ELSE 'health_facts' END
+      USING ERRCODE = '22004';
   END IF;
-  IF health_facts IS NULL THEN
-    RAISE EXCEPTION 'health_facts must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  PERFORM @extschema@._require_valid_for(valid_for);
-  p := @extschema@._require_person_id(_issue_with_status.person_id);
-  -- (against an erasure under way, which locks the person first: it ends
-  -- before a code is issued them, and then there is no one to issue for)
-  PERFORM 1 FROM @extschema@.person x WHERE x.id = p.id FOR KEY SHARE;
+  -- (assignments, not PERFORM, on this path: PL/pgSQL evaluates a simple
+  -- expression without starting an executor for it)
+  valid_for := @extschema@._require_valid_for(valid_for);
+  -- (before the person is read: an erasure under way ends first, and then
+  -- there is no one to issue for)
+  PERFORM @extschema@._lock_against_erasure(_issue_with_status.person_id);
+  SELECT p.id, p.region, p.subject, s.person_id AS has_status, (s.v).*,
+         CASE WHEN paper THEN pol.paper_code_lifetime ELSE pol.max_code_lifetime END AS cap
+    INTO x
+    FROM @extschema@.person p
+    -- (the work list asked once: nearly always empty; OFFSET 0: the status
+    -- read once, not once a field)
+    LEFT JOIN LATERAL (SELECT y.person_id,
+                              CASE WHEN EXISTS (SELECT FROM @extschema@._pending_changes())
+                                   THEN @extschema@._status_now(y, t)
+                                   ELSE @extschema@.status_at(y, t) END AS v
+                         FROM @extschema@.person_status y WHERE y.person_id = p.id
+                       OFFSET 0) s ON true
+    LEFT JOIN LATERAL @extschema@._policy_in_force(p.region, t) pol ON true
+   WHERE p.id = _issue_with_status.person_id AND @extschema@._in_caller_scope(p.region);
   IF NOT FOUND THEN
-    p := @extschema@._require_person_id(_issue_with_status.person_id);
+    PERFORM @extschema@._require_person_id(_issue_with_status.person_id);   -- (raises P0002)
+    RAISE EXCEPTION 'person % changed meanwhile', _issue_with_status.person_id USING ERRCODE = '40001';
   END IF;
-  PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
-  SELECT * INTO s FROM @extschema@.status(p.id, t);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'person % has no status yet', p.id USING ERRCODE = '55000';
+  IF x.cap IS NULL OR valid_for > x.cap THEN
+    PERFORM @extschema@._require_code_lifetime(x.region, valid_for, paper, t);   -- (raises)
+  END IF;
+  IF x.has_status IS NULL THEN
+    RAISE EXCEPTION 'person % has no status yet', x.id USING ERRCODE = '55000';
   END IF;
   -- codes carry whole seconds from the statement's start: never let one
   -- outlive the status it shows
-  span := CASE WHEN isfinite(s.valid_until)
-               THEN LEAST(valid_for, date_trunc('second', s.valid_until) - date_trunc('second', t))
+  span := CASE WHEN isfinite(x.valid_until)
+               THEN LEAST(valid_for, date_trunc('second', x.valid_until) - date_trunc('second', t))
                ELSE valid_for END;
   IF span < interval '1 second' THEN
-    RAISE EXCEPTION 'person %''s status changes within a second', p.id USING ERRCODE = '40001',
+    RAISE EXCEPTION 'person %''s status changes within a second', x.id USING ERRCODE = '40001',
       HINT = 'Retry the call: the code would carry a colour that no longer holds when it is shown.';
   END IF;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
-  status := s;
   IF NOT health_facts THEN
-    code := @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
-    RETURN;
+    code := @extschema@.issue(x.region, x.subject, x.colour, span, x.vaccinated, paper);
+  ELSE
+    f := @extschema@._person_health_facts(x.id, t);
+    code := @extschema@.issue(x.region, x.subject, x.colour, span, x.vaccinated, paper,
+                              f.last_negative_at, LEAST(f.doses, 255));
   END IF;
-  f := @extschema@._person_health_facts(p.id, t);
-  code := @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper,
-                            f.last_negative_at, LEAST(f.doses, 255));
+  counted := @extschema@._count_code_event('issued', x.region, x.region, x.colour, 'ok',
+                                           @extschema@._code_holder(x.subject, t));
+  status := ROW(x.id, x.region, x.colour, x.vaccinated, x.reasons, x.since, x.valid_until)::@extschema@.status_report;
 END $$;
 COMMENT ON FUNCTION @extschema@._issue_with_status(bigint, interval, boolean, boolean) IS
   'Internal: a code for a person the caller may act for (counted in code_event), with the status it carries: what issue_for, issue_paper_code and code_screen share.';

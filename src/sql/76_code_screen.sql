@@ -59,48 +59,49 @@ COMMENT ON FUNCTION @extschema@.mask_identifier(text) IS
 -- A reason in Chinese, from its rule, time, place and (for temperatures)
 -- the English text's value: the engine writes English only.
 CREATE FUNCTION @extschema@.reason_text_zh(reason jsonb, place_zh text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
--- (PL/pgSQL, not a SQL body: a screen calls it for every reason, and a
--- SQL function's stored body is read back from the catalog at every call)
-AS $$
-DECLARE
-  day text := left(reason ->> 'at', 10);
-  temperature text := substring(reason ->> 'text', '([0-9]+\.[0-9]) °C');
-BEGIN
-  RETURN CASE reason ->> 'rule'
-    WHEN 'stay_high_risk' THEN format('%s 到访%s（高风险区）', day, place_zh)
-    WHEN 'stay_medium_risk' THEN format('%s 到访%s（中风险区）', day, place_zh)
-    WHEN 'close_contact' THEN format('%s 为病例的密切接触者', day)
-    WHEN 'secondary_contact' THEN format('%s 为病例的次密切接触者', day)
-    WHEN 'declared_contact' THEN format('%s 申报与病例有接触', day)
-    WHEN 'positive_test' THEN format('%s 采样的检测结果为阳性', day)
-    WHEN 'pushed_red' THEN format('%s 其他地区推送的红码', day)
-    WHEN 'symptoms' THEN format('%s 申报有症状', day)
-    WHEN 'medicine_purchase' THEN
-      format('%s 在%s购买%s', day, COALESCE(reason ->> 'venue', place_zh || '的药店'),
-             CASE substring(reason ->> 'text', '^bought (.*) at ')
-               WHEN 'antipyretics' THEN '退烧药' WHEN 'cough medicine' THEN '止咳药'
-               WHEN 'antivirals' THEN '抗病毒药' WHEN 'antibiotics' THEN '抗生素' ELSE '药品' END)
-    WHEN 'fever' THEN format('%s 体温 %s°C', day, temperature)
-    WHEN 'abnormal_checkin' THEN
-      CASE WHEN temperature IS NOT NULL THEN format('%s 健康打卡体温 %s°C', day, temperature)
-           ELSE format('%s 健康打卡报告有症状', day) END
-    WHEN 'audit_finding' THEN format('申报与核查数据不符（%s 核查）', day)
-    WHEN 'test_overdue' THEN
-      CASE WHEN (reason ->> 'text') LIKE '%registration%'
-           THEN format('需定期检测：自 %s 登记以来没有阴性结果', day)
-           ELSE format('需定期检测：最近一次阴性结果采样于 %s', day) END
-    WHEN 'override' THEN
-      format('人工决定：%s（%s 起）',
-             CASE reason ->> 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END, day)
-    ELSE reason ->> 'text' END;
-END $$;
+LANGUAGE sql STABLE PARALLEL SAFE
+-- (a SQL body with neither SET nor SECURITY DEFINER: inlined into the
+-- screen's query, which shows it for every reason; STABLE as format() is)
+RETURN CASE reason OPERATOR(pg_catalog.->>) 'rule'
+  WHEN 'stay_high_risk' THEN pg_catalog.format('%s 到访%s（高风险区）', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10), place_zh)
+  WHEN 'stay_medium_risk' THEN pg_catalog.format('%s 到访%s（中风险区）', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10), place_zh)
+  WHEN 'close_contact' THEN pg_catalog.format('%s 为病例的密切接触者', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'secondary_contact' THEN pg_catalog.format('%s 为病例的次密切接触者', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'declared_contact' THEN pg_catalog.format('%s 申报与病例有接触', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'positive_test' THEN pg_catalog.format('%s 采样的检测结果为阳性', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'pushed_red' THEN pg_catalog.format('%s 其他地区推送的红码', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'symptoms' THEN pg_catalog.format('%s 申报有症状', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'medicine_purchase' THEN
+    pg_catalog.format('%s 在%s购买%s', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10),
+           COALESCE(reason OPERATOR(pg_catalog.->>) 'venue', place_zh OPERATOR(pg_catalog.||) '的药店'),
+           CASE pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '^bought (.*) at ')
+             WHEN 'antipyretics' THEN '退烧药' WHEN 'cough medicine' THEN '止咳药'
+             WHEN 'antivirals' THEN '抗病毒药' WHEN 'antibiotics' THEN '抗生素' ELSE '药品' END)
+  WHEN 'fever' THEN
+    pg_catalog.format('%s 体温 %s°C', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10),
+           pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C'))
+  WHEN 'abnormal_checkin' THEN
+    CASE WHEN pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C') IS NOT NULL
+         THEN pg_catalog.format('%s 健康打卡体温 %s°C', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10),
+                     pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C'))
+         ELSE pg_catalog.format('%s 健康打卡报告有症状', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10)) END
+  WHEN 'audit_finding' THEN pg_catalog.format('申报与核查数据不符（%s 核查）', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'test_overdue' THEN
+    CASE WHEN (reason OPERATOR(pg_catalog.->>) 'text') OPERATOR(pg_catalog.~~) '%registration%'
+         THEN pg_catalog.format('需定期检测：自 %s 登记以来没有阴性结果', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+         ELSE pg_catalog.format('需定期检测：最近一次阴性结果采样于 %s', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10)) END
+  WHEN 'override' THEN
+    pg_catalog.format('人工决定：%s（%s 起）',
+           CASE reason OPERATOR(pg_catalog.->>) 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END,
+           pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  ELSE reason OPERATOR(pg_catalog.->>) 'text' END;
 COMMENT ON FUNCTION @extschema@.reason_text_zh(jsonb, text) IS
   'A status reason''s text in Chinese (the engine writes English), its place named place_zh.';
 
 -- The reasons as a screen shows them: each with its place's names and its
 -- text in both languages (the English one with the place's name).
+-- (one query for all of them: a screen with reasons shows it at each
+-- refresh)
 CREATE FUNCTION @extschema@.screen_reasons(reasons jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -111,33 +112,34 @@ BEGIN
   END IF;
   RETURN (
     SELECT jsonb_agg(r.reason || jsonb_build_object(
-             'place_zh', p.zh, 'place_en', p.en,
-             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(p.zh, r.place)),
+             'place_zh', l.zh, 'place_en', l.en,
+             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(l.zh, r.place)),
              'text_en', CASE WHEN r.place IS NULL THEN r.reason ->> 'text'
                              -- (a pharmacy's sale: the pharmacy by its name)
                              WHEN r.reason ? 'venue'
                              THEN replace(r.reason ->> 'text', 'a pharmacy in ' || r.place, r.reason ->> 'venue')
-                             ELSE replace(r.reason ->> 'text', r.place, p.en) END)
+                             ELSE replace(r.reason ->> 'text', r.place, COALESCE(l.en, r.place)) END)
            ORDER BY r.n)
-      FROM (SELECT x.reason || CASE WHEN v.name IS NOT NULL THEN jsonb_build_object('venue', v.name) ELSE '{}' END AS reason,
+      FROM (SELECT CASE WHEN x.reason ->> 'rule' = 'medicine_purchase'
+                        THEN x.reason || COALESCE(jsonb_build_object('venue',
+                               @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint)), '{}')
+                        ELSE x.reason END AS reason,
                    x.n,
                    NULLIF(x.reason ->> 'place', '') AS place
               FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)
-              LEFT JOIN LATERAL (SELECT @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint) AS name
-                                  WHERE x.reason ->> 'rule' = 'medicine_purchase') v ON v.name IS NOT NULL) r
-      CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
-                                 @extschema@.division_label(r.place, 'en') AS en) p);
+            OFFSET 0) r     -- (a reason is a column below: reason_text_zh, which reads it often, is inlined)
+      LEFT JOIN LATERAL @extschema@._division_labels(r.place) l ON true);
 END $$;
 COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
   'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en; a pharmacy sale''s with its venue''s name (venue) where the caller acts for the buyer.';
 
--- One screen: the person (already found within the caller's scope), a
--- code signed at this statement's instant and the status it carries (read
--- once, so the two always agree).
+-- One screen: the person (found within the caller's scope by
+-- _issue_with_status), a code signed at this statement's instant and the
+-- status it carries (read once, so the two always agree), in one query.
+-- (No SET: its callers pin search_path, and a SET costs every refresh.)
 CREATE FUNCTION @extschema@._code_screen(person_id bigint, qr text, valid_for interval)
 RETURNS @extschema@.code_screen
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r @extschema@.code_screen;
@@ -147,24 +149,28 @@ BEGIN
     RAISE EXCEPTION 'qr must be svg, png or none, not %', coalesce(quote_literal(@extschema@._shorten(qr)), 'NULL')
       USING ERRCODE = '22023';
   END IF;
-  -- the code first: it refuses what cannot be issued (a lifetime beyond
-  -- the policy's, a status about to change), and counts in code_event
-  SELECT i.code, (i.status).person_id, (i.status).colour, (i.status).vaccinated,
-         @extschema@.screen_reasons((i.status).reasons), (i.status).since, (i.status).valid_until
-    INTO r.code, r.person_id, r.colour, r.vaccinated, r.reasons, r.since, r.valid_until
-    FROM @extschema@._issue_with_status(_code_screen.person_id, valid_for, false, false) i;
-  r.display_name := (SELECT p.display_name FROM @extschema@.person p WHERE p.id = r.person_id);
-  SELECT x.kind, x.sampled_at, x.result, floor(extract(epoch FROM t - x.sampled_at) / 3600)::integer
-    INTO r.latest_test_kind, r.latest_test_sampled_at, r.latest_test_result, r.latest_test_hours
-    FROM @extschema@.test_result x
-   WHERE x.person_id = _code_screen.person_id AND x.sampled_at <= t
-   ORDER BY x.sampled_at DESC LIMIT 1;
-  SELECT count(DISTINCT v.dose), max(v.given_at), (array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1]
-    INTO r.doses, r.last_dose_at, r.last_dose_product
-    FROM @extschema@.vaccination v
-   WHERE v.person_id = _code_screen.person_id AND v.given_at <= t;
-  r.qr_svg := CASE qr WHEN 'svg' THEN @extschema@.qr_svg(r.code) END;
-  r.qr_png := CASE qr WHEN 'png' THEN @extschema@.qr_png(r.code) END;
+  -- (the code first: it refuses what cannot be issued, a lifetime beyond
+  -- the policy's or a status about to change)
+  SELECT (i.status).person_id, (i.status).colour, (i.status).vaccinated, p.display_name, NULL,
+         -- (most screens have no reasons: no call for those)
+         CASE WHEN jsonb_array_length((i.status).reasons) > 0 THEN @extschema@.screen_reasons((i.status).reasons)
+              ELSE '[]'::jsonb END,
+         (i.status).since, (i.status).valid_until,
+         lt.kind, lt.sampled_at, lt.result, floor(extract(epoch FROM t - lt.sampled_at) / 3600)::integer,
+         d.doses, d.last_at, d.product,
+         i.code,
+         CASE qr WHEN 'svg' THEN @extschema@.qr_svg(i.code) END,
+         CASE qr WHEN 'png' THEN @extschema@.qr_png(i.code) END
+    INTO r
+    FROM @extschema@._issue_with_status(_code_screen.person_id, valid_for, false, false) i
+    JOIN @extschema@.person p ON p.id = (i.status).person_id
+    LEFT JOIN LATERAL (SELECT x.kind, x.sampled_at, x.result FROM @extschema@.test_result x
+                        WHERE x.person_id = (i.status).person_id AND x.sampled_at <= t
+                        ORDER BY x.sampled_at DESC LIMIT 1) lt ON true
+    CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at,
+                               (array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1] AS product
+                          FROM @extschema@.vaccination v
+                         WHERE v.person_id = (i.status).person_id AND v.given_at <= t) d;
   RETURN r;
 END $$;
 COMMENT ON FUNCTION @extschema@._code_screen(bigint, text, interval) IS

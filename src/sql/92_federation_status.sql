@@ -283,6 +283,7 @@ DECLARE
   v @extschema@.status_instant;
   t timestamptz := statement_timestamp();
   span interval;
+  code @extschema@.healthcode;
 BEGIN
   PERFORM @extschema@._require_region(issue_for_subject.region);
   IF issue_for_subject.subject IS NULL THEN
@@ -309,10 +310,10 @@ BEGIN
     RAISE EXCEPTION 'the status changes within a second' USING ERRCODE = '40001',
       HINT = 'Retry the call: the code would carry a colour that no longer holds when it is shown.';
   END IF;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('issued', issue_for_subject.region, issue_for_subject.region, v.colour, 'ok',
-          @extschema@._code_holder(issue_for_subject.subject, t));
-  RETURN @extschema@.issue(issue_for_subject.region, issue_for_subject.subject, v.colour, span, v.vaccinated);
+  code := @extschema@.issue(issue_for_subject.region, issue_for_subject.subject, v.colour, span, v.vaccinated);
+  PERFORM @extschema@._count_code_event('issued', issue_for_subject.region, issue_for_subject.region, v.colour, 'ok',
+                                        @extschema@._code_holder(issue_for_subject.subject, t));
+  RETURN code;
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) IS
   'Mode 3, on the hub: a code for a person of a region without an issuer of its own, signed by the nearest issuer the hub holds (the national one), with the colour the region''s digest gives now; never outliving it, nor the max_code_lifetime of the region''s policy as the hub holds it.';

@@ -113,8 +113,8 @@ BEGIN
     END IF;
   END IF;
   verdict := CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('verified', checkpoint, v.region, v.colour, verdict, @extschema@._code_holder(@extschema@.subject(code), t));
+  PERFORM @extschema@._count_code_event('verified', checkpoint, v.region, v.colour, verdict,
+                                        @extschema@._code_holder(@extschema@.subject(code), t));
   RETURN QUERY SELECT verdict = 'ok', v.colour, v.region, v.issued_at, v.expires_at,
                       v.key_id, verdict, v.vaccinated, v.paper, v.last_negative_at, v.doses,
                       checked, now_colour;

@@ -51,12 +51,13 @@ DECLARE
   tbl text;
   n bigint;
 BEGIN
-  -- Locked in the order every writer takes them (the person, the work
-  -- list's rows, the status rows): no code is issued them meanwhile (issuing
-  -- locks the person against this), so every code of theirs was issued
-  -- before t; a recalculation of theirs under way (it holds the status
+  -- Locked in the order every writer takes them (against their codes
+  -- being issued, the person, the work list's rows, the status rows): no
+  -- code is issued them meanwhile (_lock_for_erasure), so every code of
+  -- theirs was issued before t; a recalculation of theirs under way (it holds the status
   -- rows, a worker its list rows too) ends first, and none starts until
   -- they are gone, so nothing it publishes outlives them.
+  PERFORM @extschema@._lock_for_erasure(persons);
   PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
   DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -92,6 +93,9 @@ BEGIN
   ON CONFLICT (hash) DO UPDATE
     SET revoked_at = greatest(r.revoked_at, EXCLUDED.revoked_at),
         expires_at = greatest(r.expires_at, EXCLUDED.expires_at), reason = EXCLUDED.reason;
+  -- (the events still waiting in shared memory first: the codes issued
+  -- them before this erasure began are all counted there by now)
+  PERFORM @extschema@._flush_code_events();
   -- (the days there are events of: given by a purge, which asks once)
   days := COALESCE(days, ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e));
   WITH holders AS (
@@ -217,6 +221,7 @@ BEGIN
   PERFORM @extschema@._require_region(purge_region.region);
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
   PERFORM @extschema@._evidence_lock(false);
+  PERFORM @extschema@._flush_code_events();
   days := ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e);
   LOOP
     persons := ARRAY(SELECT p.id FROM @extschema@.person p

@@ -147,7 +147,8 @@ BEGIN ATOMIC
   SELECT (e.at AT TIME ZONE 'Asia/Shanghai')::date, e.region, e.event, e.colour, e.outcome,
          @extschema@._published_count(pg_catalog.count(DISTINCT e.holder)),
          @extschema@._published_count(pg_catalog.count(*), true)
-    FROM @extschema@.code_event e
+    -- (with the events still waiting in shared memory: a count is never behind)
+    FROM @extschema@._code_events() e
    WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (e.region COLLATE "C")
    GROUP BY 1, 2, 3, 4, 5
   HAVING @extschema@._published_count(pg_catalog.count(DISTINCT e.holder)) IS NOT NULL;

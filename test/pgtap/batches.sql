@@ -28,13 +28,13 @@ SELECT throws_ok($$SELECT * FROM check_statuses(array_fill(1::bigint, ARRAY[1000
                  'a batch has at most 100000 items, not 100001', 'more than 100,000 items are refused');
 SELECT throws_ok($$SELECT * FROM issue_batch(array_fill(1::bigint, ARRAY[1001]))$$, '22023',
                  'a batch has at most 1000 items, not 1001', 'more than 1,000 codes a call are refused');
-SELECT count(*) AS events_before FROM code_event \gset
+SELECT count(*) AS events_before FROM _code_events() \gset
 CREATE TEMP TABLE issued AS SELECT * FROM issue_batch(ARRAY[:p, NULL, 4611686018427387905, :p2]::bigint[]);
 SELECT is(ARRAY(SELECT ord || ' ' || outcome FROM issued ORDER BY ord), ARRAY['1 ok', '2 invalid', '3 unknown', '4 ok'],
           'issue_batch: an outcome for each item, in order');
 SELECT is(ARRAY(SELECT (verify(code)).reason || ' ' || colour(code) FROM issued WHERE outcome = 'ok' ORDER BY ord),
           ARRAY['ok green', 'ok yellow'], 'the codes verify, each with its person''s colour');
-SELECT is((SELECT count(*) FROM code_event) - :events_before, 2::bigint, 'each code issued counts in code_event, the others do not');
+SELECT is((SELECT count(*) FROM _code_events()) - :events_before, 2::bigint, 'each code issued counts in code_event, the others do not');
 SELECT is(ARRAY(SELECT outcome FROM issue_batch(ARRAY[:p], interval '2 days')), ARRAY['lifetime_beyond_policy'],
           'a lifetime beyond the person''s region''s policy is that item''s outcome');
 SELECT throws_ok(format($$SELECT * FROM issue_batch(ARRAY[%s], interval '-1 minute')$$, :p), '22003', NULL,

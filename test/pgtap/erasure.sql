@@ -33,8 +33,8 @@ SELECT issue_for(:p_x, interval '5 minutes')::text AS x_code \gset
 SELECT colour AS x_checked FROM checkpoint_verify(:'x_code'::healthcode, '330106') \gset
 SELECT issue_for(:p_y, interval '5 minutes')::text AS y_code \gset
 SELECT colour AS y_checked FROM checkpoint_verify(:'y_code'::healthcode, '330106') \gset
-SELECT count(*) AS events_before FROM code_event \gset
-SELECT count(*) AS x_events FROM code_event WHERE holder = _code_holder(:'x_subject'::bytea, at) \gset
+SELECT count(*) AS events_before FROM _code_events() \gset
+SELECT count(*) AS x_events FROM _code_events() WHERE holder = _code_holder(:'x_subject'::bytea, at) \gset
 SELECT ok(:x_events >= 2, 'the person''s code was issued and scanned: code events to remove');
 SELECT head_seq, encode(head_hash, 'hex') AS head_hash, entries AS entries_before FROM decision_chain_head() \gset
 SELECT content_digest AS d1_digest, entry_hash AS d1_hash FROM manual_decision WHERE id = :d1 \gset
@@ -82,9 +82,9 @@ RESET ROLE;
 RESET TimeZone;
 SELECT is(pg_temp.rows_of(ARRAY[:p_x]::bigint[]), '{}', 'afterwards no table names the person');
 SELECT is((SELECT count(*) FROM person WHERE subject = :'x_subject'::bytea), 0::bigint, 'nor holds their pseudonym');
-SELECT is((SELECT count(*) FROM code_event WHERE holder = _code_holder(:'x_subject'::bytea, at)), 0::bigint,
+SELECT is((SELECT count(*) FROM _code_events() WHERE holder = _code_holder(:'x_subject'::bytea, at)), 0::bigint,
           'their code events are gone');
-SELECT is((SELECT count(*) FROM code_event), (:events_before - :x_events)::bigint, 'and no one else''s (the other person''s stay)');
+SELECT is((SELECT count(*) FROM _code_events()), (:events_before - :x_events)::bigint, 'and no one else''s (the other person''s stay)');
 SELECT is((SELECT reason FROM verify(:'x_code'::healthcode)), 'revoked', 'their codes are revoked (a paper code stops too)');
 SELECT is((SELECT count(*) FROM travel), (:travel_before - :travel_x)::bigint, 'no one else''s stays went');
 SELECT is((SELECT md5(string_agg(s::text, ',' ORDER BY s.person_id)) FROM person_status s), :'others_status',

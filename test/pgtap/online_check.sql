@@ -32,7 +32,7 @@ SELECT is((SELECT admit || ' ' || reason FROM verify_arrival(:'green_code', '330
           'verify_arrival refuses it too');
 SELECT is((SELECT admit || ' ' || reason FROM verify_arrival(:'green_code', '330106', online => false)), 'true ok',
           'and, asked offline only, admits it');
-SELECT ok(EXISTS (SELECT 1 FROM code_event WHERE event = 'verified' AND outcome = 'colour_changed'),
+SELECT ok(EXISTS (SELECT 1 FROM _code_events() WHERE event = 'verified' AND outcome = 'colour_changed'),
           'the analysts'' counts see the refusals as colour_changed');
 
 -- a fresh code shows red, and agrees with the status

@@ -154,14 +154,14 @@ INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
   'healthcode_in', 'healthcode_out', 'healthcode_recv', 'healthcode_send', 'healthcode_eq', 'healthcode_ne',
   'healthcode_lt', 'healthcode_le', 'healthcode_gt', 'healthcode_ge', 'healthcode_cmp', 'healthcode_hash',
   'healthcode_hash_extended', 'division_label', 'mask_identifier', 'screen_reasons', 'reason_text_zh', '_code_or_null',
-  '_verify_venue_code', 'venue_qr_svg', 'venue_qr_png', '_sale_venue_name',
+  '_verify_venue_code', 'venue_qr_svg', 'venue_qr_png', '_sale_venue_name', '_division_labels',
   -- (the sales table's check calls it, as whoever writes it)
   '_medicines',
   -- (the venue tables' checks call it, as whoever writes them)
   '_venue_kinds']) f;
 -- every group: its own scope
 INSERT INTO exp_fn SELECT g, f FROM unnest(ARRAY['operator', 'app', 'analyst', 'verifier']) g,
-                                    unnest(ARRAY['my_region_scope', 'region_scope_of']) f;
+                                    unnest(ARRAY['my_region_scope', 'region_scope_of', '_role_is_superuser']) f;
 INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'register_person', 'declare', 'declare_trip', 'health_info', 'check_in', 'issue_for', 'issue_paper_code', 'status', 'person_id',
   'revoke_code', 'revoke_codes_of',
@@ -174,7 +174,7 @@ INSERT INTO exp_fn SELECT 'app', f FROM unnest(ARRAY[
   'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer', 'verify_venue_code']) f;
 INSERT INTO exp_fn SELECT 'operator', fn FROM exp_fn WHERE grp = 'app' AND fn NOT IN (SELECT fn FROM exp_fn WHERE grp = 'operator');
 INSERT INTO exp_fn SELECT 'operator', f FROM unnest(ARRAY[
-  'create_venue', 'close_venue', 'exposures', 'trace_exposures', 'venue_code', 'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', 'status_at', 'erase_person',
+  'create_venue', 'close_venue', 'exposures', 'trace_exposures', 'venue_code', 'record_decision', 'review_finding', 'decide_correction', 'audit', 'policy_at', '_policy_in_force', 'status_at', 'erase_person',
   '_status_later', '_elapsed_changes', '_rls_scope',
   -- (current_status computes a person the work list has yet to reach fresh)
   '_work_pending', '_read_status']) f;
@@ -187,7 +187,7 @@ INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_tr
 -- (the national supervisor keeps the head and checks the chain)
 INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
-  'grant_region', 'revoke_region', 'policy_at', 'create_key', 'rotate_key', 'revoke_key',
+  'grant_region', 'revoke_region', 'policy_at', '_policy_in_force', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'decision_kept', 'decision_erasable', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
   'start_consistency_check', 'purge_region',
@@ -210,7 +210,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
-  '_require_region', '_require_place', '_exposures', '_exposure_reach', '_exchange_loading', '_venue_id', '_medicine_sale_venue', '_exposure_notice_arrived', '_exposure_notice_check', '_venue_closure_check',
+  '_require_region', '_require_place', '_buffered_code_events', '_count_code_event', '_code_events', '_pending_changes', '_erasure_stripe', '_flush_code_events', '_lock_against_erasure', '_lock_for_erasure', '_take_code_events', '_exposures', '_exposure_reach', '_exchange_loading', '_venue_id', '_medicine_sale_venue', '_exposure_notice_arrived', '_exposure_notice_check', '_venue_closure_check',
   '_exposure_notice_key', '_exposure_notice_problem', '_publish_exposures', '_place_code_problem', '_risk_area_venue_place', '_require_finite', '_require_identifier', '_require_text', '_require_text_array',
   '_require_symptoms', '_require_temperature', '_require_valid_for', '_require_code_lifetime', '_issue_for_person', '_holder_status', '_holder_health_facts', '_person_health_facts', '_require_person_id', '_digest_at', '_revocation_hash', '_revocation_check',
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',

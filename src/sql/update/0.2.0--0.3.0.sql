@@ -822,7 +822,7 @@ GRANT SELECT ON @extschema@.venue_closure TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_closure', '');
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _decision_chain_append _decision_guard _decisions_by_operator _digest_at _ensure_recalc_workers _erase _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1090,30 +1090,58 @@ REVOKE ALL ON FUNCTION @extschema@._require_place(text, text) FROM PUBLIC;
 -- township and community (a province's own name for a province), Chinese
 -- 杭州市西湖区北山街道, English "Beishan, Xihu, Hangzhou"; the levels no row
 -- names are left out, and a code none names is shown as the code.
+-- (lookups by key, the place's and those of the levels above it up to
+-- its city. A SQL body with neither SET nor SECURITY DEFINER: a query
+-- that calls it in FROM, as the screen's reasons do, has it inlined)
+CREATE OR REPLACE FUNCTION @extschema@._division_labels(code text, OUT zh text, OUT en text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT NULLIF(pg_catalog.concat(c.name_zh, k.name_zh, t.name_zh, o.name_zh), ''),
+         NULLIF(pg_catalog.concat_ws(', ', o.name_en, t.name_en, k.name_en, c.name_en), '')
+    FROM (SELECT @extschema@.division_rank(_division_labels.code) AS rank) one
+    LEFT JOIN @extschema@.division_name o ON o.code OPERATOR(pg_catalog.=) _division_labels.code
+    LEFT JOIN @extschema@.division_name c
+           ON one.rank OPERATOR(pg_catalog.>=) 3
+          AND c.code OPERATOR(pg_catalog.=) (pg_catalog.left(_division_labels.code, 4) OPERATOR(pg_catalog.||) '00')
+    -- (a township of a city without counties names the city once)
+    LEFT JOIN @extschema@.division_name k
+           ON one.rank OPERATOR(pg_catalog.>=) 4
+          AND k.code OPERATOR(pg_catalog.=) pg_catalog.left(_division_labels.code, 6)
+          AND pg_catalog.right(k.code, 2) OPERATOR(pg_catalog.<>) '00'
+    LEFT JOIN @extschema@.division_name t
+           ON one.rank OPERATOR(pg_catalog.=) 5
+          AND t.code OPERATOR(pg_catalog.=) pg_catalog.left(_division_labels.code, 9)
+   WHERE _division_labels.code IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._division_labels(text) IS
+  'Internal: a place''s names as a screen shows them, zh and en (NULL where no division_name row names any of its levels); no row for NULL.';
+REVOKE ALL ON FUNCTION @extschema@._division_labels(text) FROM PUBLIC;
+-- (division_label and screen_reasons run as their callers, anyone)
+GRANT EXECUTE ON FUNCTION @extschema@._division_labels(text) TO PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
--- (lookups by key, the place's and those of the levels above it up to its
--- city: a screen names every place of its reasons. PL/pgSQL, whose plan
--- is kept: a SQL body with a query is planned again at every call, 140 us)
+-- (PL/pgSQL, whose plan is kept: a SQL body with a query is planned again
+-- at every call, 140 us)
 AS $$
-DECLARE
-  rank integer := @extschema@.division_rank(division_label.code);
 BEGIN
-  RETURN (SELECT COALESCE(CASE division_label.lang
-                            WHEN 'zh' THEN NULLIF(concat(c.name_zh, k.name_zh, t.name_zh, o.name_zh), '')
-                            WHEN 'en' THEN NULLIF(concat_ws(', ', o.name_en, t.name_en, k.name_en, c.name_en), '') END,
-                          division_label.code)
-            FROM (SELECT) one
-            LEFT JOIN @extschema@.division_name o ON o.code = division_label.code
-            LEFT JOIN @extschema@.division_name c ON rank >= 3 AND c.code = left(division_label.code, 4) || '00'
-            -- (a township of a city without counties names the city once)
-            LEFT JOIN @extschema@.division_name k ON rank >= 4 AND k.code = left(division_label.code, 6)
-                                                 AND right(k.code, 2) <> '00'
-            LEFT JOIN @extschema@.division_name t ON rank = 5 AND t.code = left(division_label.code, 9));
+  RETURN COALESCE((SELECT CASE division_label.lang WHEN 'zh' THEN l.zh WHEN 'en' THEN l.en END
+                     FROM @extschema@._division_labels(division_label.code) l),
+                  division_label.code);
 END $$;
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
   'A division or place as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city, district and, below the district, township and community, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
+
+CREATE OR REPLACE FUNCTION @extschema@._role_is_superuser(role oid) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_role_is_superuser'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._role_is_superuser(oid) IS
+  'Internal: whether the role is a superuser (pg_roles.rolsuper, from the role cache); false for an unknown role.';
+REVOKE ALL ON FUNCTION @extschema@._role_is_superuser(oid) FROM PUBLIC;
+-- (region_scope_of runs as its callers)
+GRANT EXECUTE ON FUNCTION @extschema@._role_is_superuser(oid) TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
 
 -- A role's scope: the regions mapped to it or to any role it is a member
 -- of; the whole country for superusers and members of healthcode_admin.
@@ -1125,7 +1153,7 @@ LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = region_scope_of.role)
+  IF @extschema@._role_is_superuser(region_scope_of.role)
      OR pg_has_role(region_scope_of.role, 'healthcode_admin', 'MEMBER') THEN
     RETURN @extschema@.division_multirange(@extschema@.division_range('000000', '999999999999', '[]'));
   END IF;
@@ -1138,6 +1166,41 @@ COMMENT ON FUNCTION @extschema@.region_scope_of(oid) IS
   'The division codes a role acts for: those mapped to it or to a role it is a member of in region_scope; all of them for superusers and healthcode_admin.';
 REVOKE ALL ON FUNCTION @extschema@.region_scope_of(oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.region_scope_of(oid) TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
+
+-- A code issued to a person and the person's erasure exclude each other:
+-- the erasure waits for codes being issued to end, and none is issued
+-- while it runs, so every code of theirs was issued before the erasure
+-- revokes them (95_erasure.sql). Advisory locks, not a row lock on the
+-- person: a row lock is written to WAL, and a code screen writes nothing
+-- else. 1024 stripes of ids: an erasure of many people takes at most 1024
+-- locks; a code waits for an erasure of someone else 1 time in 1024.
+-- (SQL bodies without SET: inlined into their callers)
+CREATE OR REPLACE FUNCTION @extschema@._erasure_stripe(person_id bigint) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- (the lock's first key, 1751344498, is 'hcer' in ASCII)
+RETURN (_erasure_stripe.person_id OPERATOR(pg_catalog.%) 1024)::integer;
+COMMENT ON FUNCTION @extschema@._erasure_stripe(bigint) IS
+  'Internal: the stripe of the advisory lock (first key 1751344498) that guards a person''s codes against their erasure.';
+REVOKE ALL ON FUNCTION @extschema@._erasure_stripe(bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._lock_against_erasure(person_id bigint) RETURNS void
+LANGUAGE sql VOLATILE
+RETURN pg_catalog.pg_advisory_xact_lock_shared(1751344498, @extschema@._erasure_stripe(_lock_against_erasure.person_id));
+COMMENT ON FUNCTION @extschema@._lock_against_erasure(bigint) IS
+  'Internal: taken before a code is issued to a person, until the transaction ends: no erasure of theirs runs meanwhile.';
+REVOKE ALL ON FUNCTION @extschema@._lock_against_erasure(bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._lock_for_erasure(persons bigint[]) RETURNS void
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  -- (in stripe order, as every erasure takes them)
+  SELECT pg_catalog.pg_advisory_xact_lock(1751344498, s.stripe)
+    FROM (SELECT DISTINCT @extschema@._erasure_stripe(x.id) AS stripe
+            FROM pg_catalog.unnest(_lock_for_erasure.persons) AS x(id) ORDER BY 1) s;
+END;
+COMMENT ON FUNCTION @extschema@._lock_for_erasure(bigint[]) IS
+  'Internal: taken by an erasure before it touches the people, until the transaction ends: it waits for the codes being issued to them, and none is issued meanwhile.';
+REVOKE ALL ON FUNCTION @extschema@._lock_for_erasure(bigint[]) FROM PUBLIC;
 
 -- A person of the regions the caller acts for, by id, or P0002: one of
 -- another region and one who does not exist give the same error, so a
@@ -1239,6 +1302,52 @@ END;
 COMMENT ON FUNCTION @extschema@._policy_versions(text) IS
   'Internal: every policy version on a region''s chain, as the status engine reads them.';
 REVOKE ALL ON FUNCTION @extschema@._policy_versions(text) FROM PUBLIC;
+
+-- The policy version in force for a region at an instant: the one rule,
+-- which policy_at checks its arguments for and the code screen joins.
+-- (A SQL body with neither SET nor SECURITY DEFINER, so that a query
+-- that calls it in FROM has it inlined: planned once with that query)
+CREATE OR REPLACE FUNCTION @extschema@._policy_in_force(region text, at timestamptz)
+RETURNS SETOF @extschema@.policy
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT v.*
+    FROM @extschema@.policy v
+   WHERE v.region OPERATOR(pg_catalog.=) ANY (@extschema@.division_chain(_policy_in_force.region))
+     AND v.valid_from OPERATOR(pg_catalog.<=) _policy_in_force.at
+     AND (v.valid_until IS NULL OR _policy_in_force.at OPERATOR(pg_catalog.<) v.valid_until)
+   ORDER BY @extschema@.division_rank(v.region) DESC, v.valid_from DESC, v.id DESC
+   LIMIT 1;
+END;
+COMMENT ON FUNCTION @extschema@._policy_in_force(text, timestamptz) IS
+  'Internal: the policy version that governs a region at an instant (policy_at, less its checks of the arguments): the most specific region on its chain with a version in force, then the latest-starting version.';
+REVOKE ALL ON FUNCTION @extschema@._policy_in_force(text, timestamptz) FROM PUBLIC;
+-- (policy_at runs as its callers)
+GRANT EXECUTE ON FUNCTION @extschema@._policy_in_force(text, timestamptz) TO healthcode_admin, healthcode_operator;
+
+-- The policy in force for a region at an instant, for people to read.
+CREATE OR REPLACE FUNCTION @extschema@.policy_at(region text, at timestamptz DEFAULT pg_catalog.now())
+RETURNS @extschema@.policy
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p @extschema@.policy;
+BEGIN
+  IF NOT @extschema@.division_code_valid(policy_at.region) THEN
+    RAISE EXCEPTION 'invalid division code for region: %', quote_literal(@extschema@._shorten(policy_at.region))
+      USING ERRCODE = '22023';
+  END IF;
+  IF NOT isfinite(policy_at.at) THEN
+    RAISE EXCEPTION 'at must be a finite time, not %', policy_at.at USING ERRCODE = '22008';
+  END IF;
+  SELECT * INTO p FROM @extschema@._policy_in_force(policy_at.region, policy_at.at);
+  RETURN p;
+END $$;
+COMMENT ON FUNCTION @extschema@.policy_at(text, timestamptz) IS
+  'The policy version that governs a region at a finite instant: the most specific region on its chain with a version in force, then the latest-starting version.';
+REVOKE ALL ON FUNCTION @extschema@.policy_at(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.policy_at(text, timestamptz) TO healthcode_admin, healthcode_operator;
 
 -- How long evidence matters, and so how long it is kept: set by the
 -- national versions alone (their lookbacks, how far they let a region
@@ -2698,7 +2807,7 @@ DECLARE
   mine bigint[];
   listed @extschema@.reexamined_stays[];
 BEGIN
-  FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind <> 'check' ORDER BY x.id LOOP
+  FOR w IN SELECT * FROM @extschema@._pending_changes() x ORDER BY x.id LOOP
     IF w.listed_at IS NOT NULL THEN
       SELECT t.taken, t.listed INTO mine, listed FROM @extschema@._take_listed(w, persons) t;
     ELSE
@@ -2717,6 +2826,17 @@ REVOKE ALL ON FUNCTION @extschema@._settle_pending(bigint[]) FROM PUBLIC;
 
 -- ---- reading a status right while work is pending ------------------------------
 
+-- The changes on the work list that change statuses (a consistency check
+-- changes nothing). (A SQL body without SET: inlined where it is read.)
+CREATE OR REPLACE FUNCTION @extschema@._pending_changes() RETURNS SETOF @extschema@.recalc_work
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT w.* FROM @extschema@.recalc_work w WHERE w.kind OPERATOR(pg_catalog.<>) 'check';
+END;
+COMMENT ON FUNCTION @extschema@._pending_changes() IS
+  'Internal: the changes on the status work list that have yet to recalculate people (not the consistency checks, which change nothing).';
+REVOKE ALL ON FUNCTION @extschema@._pending_changes() FROM PUBLIC;
+
 -- Is any work pending? (Once a query, as an InitPlan: nearly always false,
 -- and then reads take the stored status as before.)
 -- (PL/pgSQL: every status read asks it, and a SQL function is planned
@@ -2727,7 +2847,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_work w WHERE w.kind <> 'check');
+  RETURN EXISTS (SELECT 1 FROM @extschema@._pending_changes());
 END $$;
 COMMENT ON FUNCTION @extschema@._work_pending() IS
   'Internal: true while the status work list holds a change (a consistency check changes nothing).';
@@ -2742,7 +2862,7 @@ AS $$
 DECLARE
   w @extschema@.recalc_work;
 BEGIN
-  FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind <> 'check' ORDER BY x.id LOOP
+  FOR w IN SELECT * FROM @extschema@._pending_changes() x ORDER BY x.id LOOP
     IF @extschema@._work_concerns(w, _pending_since.person_id) THEN
       RETURN w.created_at;
     END IF;
@@ -2778,7 +2898,7 @@ BEGIN
     RETURN stored;
   END IF;
   -- the changes on the list that have yet to recalculate the person
-  FOR w IN SELECT * FROM @extschema@.recalc_work y WHERE y.kind <> 'check' ORDER BY y.id LOOP
+  FOR w IN SELECT * FROM @extschema@._pending_changes() y ORDER BY y.id LOOP
     IF @extschema@._work_concerns(w, s.person_id) THEN
       pending := pending || w;
     END IF;
@@ -3551,19 +3671,74 @@ REVOKE ALL ON FUNCTION @extschema@._require_code_lifetime(text, interval, boolea
 
 -- One person fetching five codes must count once: a cell counts holders.
 -- The day in the hash keeps a holder from being followed across days.
--- (PL/pgSQL: every code issued and checked asks it, and a SQL body that
--- cannot be inlined is planned again at each call; the day is written
--- YYYY-MM-DD whatever the DateStyle)
+-- (C: every code issued and checked asks it; the day is that of China
+-- Standard Time whatever the session's time zone)
 CREATE OR REPLACE FUNCTION @extschema@._code_holder(subject bytea, at timestamptz) RETURNS bytea
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'healthcode_code_holder'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
+  'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time, YYYY-MM-DD): one pseudonym a holder a day.';
+REVOKE ALL ON FUNCTION @extschema@._code_holder(bytea, timestamptz) FROM PUBLIC;
+
+-- Counting a code without writing a row at each one: with healthcode in
+-- shared_preload_libraries, events wait in shared memory and the call
+-- that finds enough of them waiting writes them all (src/hc_code_events.c
+-- says why and what a stop loses); else each call inserts its row.
+CREATE OR REPLACE FUNCTION @extschema@._take_code_events()
+RETURNS TABLE (at timestamptz, event text, region text, code_region text, colour text, outcome text, holder bytea)
+  AS 'MODULE_PATHNAME', 'healthcode_take_code_events'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._take_code_events() IS
+  'Internal: this database''s code events waiting in shared memory, taken for the calling transaction to write: gone from there when it commits, waiting again if it rolls back.';
+REVOKE ALL ON FUNCTION @extschema@._take_code_events() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._buffered_code_events()
+RETURNS TABLE (at timestamptz, event text, region text, code_region text, colour text, outcome text, holder bytea)
+  AS 'MODULE_PATHNAME', 'healthcode_buffered_code_events'
+  LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._buffered_code_events() IS
+  'Internal: this database''s code events waiting in shared memory, left there: what a reader of code_event adds to its rows.';
+REVOKE ALL ON FUNCTION @extschema@._buffered_code_events() FROM PUBLIC;
+
+-- Every code event counted so far: those written and those still waiting.
+CREATE OR REPLACE FUNCTION @extschema@._code_events() RETURNS SETOF @extschema@.code_event
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT c.at, c.event, c.region, c.code_region, c.colour, c.outcome, c.holder FROM @extschema@.code_event c
+  UNION ALL
+  SELECT b.at, b.event, b.region, b.code_region, b.colour::@extschema@.risk_colour, b.outcome, b.holder
+    FROM @extschema@._buffered_code_events() b;
+END;
+COMMENT ON FUNCTION @extschema@._code_events() IS
+  'Internal: every code event counted so far: the rows of code_event and the events still waiting in shared memory.';
+REVOKE ALL ON FUNCTION @extschema@._code_events() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._flush_code_events() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  n bigint;
 BEGIN
-  RETURN substr(sha256(subject || convert_to(to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), 'UTF8')), 1, 8);
+  INSERT INTO @extschema@.code_event (at, event, region, code_region, colour, outcome, holder)
+  SELECT e.at, e.event, e.region, e.code_region, e.colour::@extschema@.risk_colour, e.outcome, e.holder
+    FROM @extschema@._take_code_events() e;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
 END $$;
-COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
-  'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time): one pseudonym a holder a day.';
-REVOKE ALL ON FUNCTION @extschema@._code_holder(bytea, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._flush_code_events() IS
+  'Internal: writes this database''s code events waiting in shared memory to code_event; how many.';
+REVOKE ALL ON FUNCTION @extschema@._flush_code_events() FROM PUBLIC;
+
+-- Every code issued or checked counts here. (C: every code takes this
+-- path; the rare ones, a flush and a row inserted at once, by SPI.)
+CREATE OR REPLACE FUNCTION @extschema@._count_code_event(event text, region text, code_region text,
+    colour @extschema@.risk_colour, outcome text, holder bytea) RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_count_code_event'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._count_code_event(text, text, text, @extschema@.risk_colour, text, bytea) IS
+  'Internal: counts a code issued or verified in code_event, at the transaction''s start: where healthcode is preloaded, in shared memory, the waiting events written in batches (0: counted there; 1: and the waiting ones written); else as a row inserted at once (-1).';
+REVOKE ALL ON FUNCTION @extschema@._count_code_event(text, text, text, @extschema@.risk_colour, text, bytea) FROM PUBLIC;
 
 -- The two health facts a version 2 code carries, from a person's own
 -- evidence up to an instant: when their last negative test was sampled,
@@ -3586,58 +3761,78 @@ REVOKE ALL ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) FRO
 
 -- A code for a person, with the status it was signed with (the code
 -- screen shows both, read once); called by those below, which run as the
--- owner.
+-- owner. Every code takes this path, a code screen at each refresh: one
+-- query reads the person within the caller's scope, their status and the
+-- policy's code lifetime, and nothing is written but the count
+-- (_count_code_event), so that a screen costs little more than its
+-- signature and QR symbol. (No SET: its callers pin search_path.)
 CREATE OR REPLACE FUNCTION @extschema@._issue_with_status(person_id bigint, valid_for interval, paper boolean,
     health_facts boolean, OUT code @extschema@.healthcode, OUT status @extschema@.status_report)
 RETURNS record
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  p @extschema@.person;
-  s @extschema@.status_report;
+  x record;
   f record;
   t timestamptz := statement_timestamp();
   span interval;
+  counted integer;
 BEGIN
-  IF _issue_with_status.person_id IS NULL THEN
-    RAISE EXCEPTION 'person_id must not be NULL' USING ERRCODE = '22004';
+  IF _issue_with_status.person_id IS NULL OR health_facts IS NULL OR paper IS NULL THEN
+    RAISE EXCEPTION '% must not be NULL',
+      CASE WHEN _issue_with_status.person_id IS NULL THEN 'person_id' WHEN paper IS NULL THEN 'paper'
+           ELSE 'health_facts' END
+      USING ERRCODE = '22004';
   END IF;
-  IF health_facts IS NULL THEN
-    RAISE EXCEPTION 'health_facts must not be NULL' USING ERRCODE = '22004';
-  END IF;
-  PERFORM @extschema@._require_valid_for(valid_for);
-  p := @extschema@._require_person_id(_issue_with_status.person_id);
-  -- (against an erasure under way, which locks the person first: it ends
-  -- before a code is issued them, and then there is no one to issue for)
-  PERFORM 1 FROM @extschema@.person x WHERE x.id = p.id FOR KEY SHARE;
+  -- (assignments, not PERFORM, on this path: PL/pgSQL evaluates a simple
+  -- expression without starting an executor for it)
+  valid_for := @extschema@._require_valid_for(valid_for);
+  -- (before the person is read: an erasure under way ends first, and then
+  -- there is no one to issue for)
+  PERFORM @extschema@._lock_against_erasure(_issue_with_status.person_id);
+  SELECT p.id, p.region, p.subject, s.person_id AS has_status, (s.v).*,
+         CASE WHEN paper THEN pol.paper_code_lifetime ELSE pol.max_code_lifetime END AS cap
+    INTO x
+    FROM @extschema@.person p
+    -- (the work list asked once: nearly always empty; OFFSET 0: the status
+    -- read once, not once a field)
+    LEFT JOIN LATERAL (SELECT y.person_id,
+                              CASE WHEN EXISTS (SELECT FROM @extschema@._pending_changes())
+                                   THEN @extschema@._status_now(y, t)
+                                   ELSE @extschema@.status_at(y, t) END AS v
+                         FROM @extschema@.person_status y WHERE y.person_id = p.id
+                       OFFSET 0) s ON true
+    LEFT JOIN LATERAL @extschema@._policy_in_force(p.region, t) pol ON true
+   WHERE p.id = _issue_with_status.person_id AND @extschema@._in_caller_scope(p.region);
   IF NOT FOUND THEN
-    p := @extschema@._require_person_id(_issue_with_status.person_id);
+    PERFORM @extschema@._require_person_id(_issue_with_status.person_id);   -- (raises P0002)
+    RAISE EXCEPTION 'person % changed meanwhile', _issue_with_status.person_id USING ERRCODE = '40001';
   END IF;
-  PERFORM @extschema@._require_code_lifetime(p.region, valid_for, paper, t);
-  SELECT * INTO s FROM @extschema@.status(p.id, t);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'person % has no status yet', p.id USING ERRCODE = '55000';
+  IF x.cap IS NULL OR valid_for > x.cap THEN
+    PERFORM @extschema@._require_code_lifetime(x.region, valid_for, paper, t);   -- (raises)
+  END IF;
+  IF x.has_status IS NULL THEN
+    RAISE EXCEPTION 'person % has no status yet', x.id USING ERRCODE = '55000';
   END IF;
   -- codes carry whole seconds from the statement's start: never let one
   -- outlive the status it shows
-  span := CASE WHEN isfinite(s.valid_until)
-               THEN LEAST(valid_for, date_trunc('second', s.valid_until) - date_trunc('second', t))
+  span := CASE WHEN isfinite(x.valid_until)
+               THEN LEAST(valid_for, date_trunc('second', x.valid_until) - date_trunc('second', t))
                ELSE valid_for END;
   IF span < interval '1 second' THEN
-    RAISE EXCEPTION 'person %''s status changes within a second', p.id USING ERRCODE = '40001',
+    RAISE EXCEPTION 'person %''s status changes within a second', x.id USING ERRCODE = '40001',
       HINT = 'Retry the call: the code would carry a colour that no longer holds when it is shown.';
   END IF;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('issued', p.region, p.region, s.colour, 'ok', @extschema@._code_holder(p.subject, t));
-  status := s;
   IF NOT health_facts THEN
-    code := @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper);
-    RETURN;
+    code := @extschema@.issue(x.region, x.subject, x.colour, span, x.vaccinated, paper);
+  ELSE
+    f := @extschema@._person_health_facts(x.id, t);
+    code := @extschema@.issue(x.region, x.subject, x.colour, span, x.vaccinated, paper,
+                              f.last_negative_at, LEAST(f.doses, 255));
   END IF;
-  f := @extschema@._person_health_facts(p.id, t);
-  code := @extschema@.issue(p.region, p.subject, s.colour, span, s.vaccinated, paper,
-                            f.last_negative_at, LEAST(f.doses, 255));
+  counted := @extschema@._count_code_event('issued', x.region, x.region, x.colour, 'ok',
+                                           @extschema@._code_holder(x.subject, t));
+  status := ROW(x.id, x.region, x.colour, x.vaccinated, x.reasons, x.since, x.valid_until)::@extschema@.status_report;
 END $$;
 COMMENT ON FUNCTION @extschema@._issue_with_status(bigint, interval, boolean, boolean) IS
   'Internal: a code for a person the caller may act for (counted in code_event), with the status it carries: what issue_for, issue_paper_code and code_screen share.';
@@ -3897,48 +4092,49 @@ COMMENT ON FUNCTION @extschema@.mask_identifier(text) IS
 -- A reason in Chinese, from its rule, time, place and (for temperatures)
 -- the English text's value: the engine writes English only.
 CREATE OR REPLACE FUNCTION @extschema@.reason_text_zh(reason jsonb, place_zh text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
--- (PL/pgSQL, not a SQL body: a screen calls it for every reason, and a
--- SQL function's stored body is read back from the catalog at every call)
-AS $$
-DECLARE
-  day text := left(reason ->> 'at', 10);
-  temperature text := substring(reason ->> 'text', '([0-9]+\.[0-9]) °C');
-BEGIN
-  RETURN CASE reason ->> 'rule'
-    WHEN 'stay_high_risk' THEN format('%s 到访%s（高风险区）', day, place_zh)
-    WHEN 'stay_medium_risk' THEN format('%s 到访%s（中风险区）', day, place_zh)
-    WHEN 'close_contact' THEN format('%s 为病例的密切接触者', day)
-    WHEN 'secondary_contact' THEN format('%s 为病例的次密切接触者', day)
-    WHEN 'declared_contact' THEN format('%s 申报与病例有接触', day)
-    WHEN 'positive_test' THEN format('%s 采样的检测结果为阳性', day)
-    WHEN 'pushed_red' THEN format('%s 其他地区推送的红码', day)
-    WHEN 'symptoms' THEN format('%s 申报有症状', day)
-    WHEN 'medicine_purchase' THEN
-      format('%s 在%s购买%s', day, COALESCE(reason ->> 'venue', place_zh || '的药店'),
-             CASE substring(reason ->> 'text', '^bought (.*) at ')
-               WHEN 'antipyretics' THEN '退烧药' WHEN 'cough medicine' THEN '止咳药'
-               WHEN 'antivirals' THEN '抗病毒药' WHEN 'antibiotics' THEN '抗生素' ELSE '药品' END)
-    WHEN 'fever' THEN format('%s 体温 %s°C', day, temperature)
-    WHEN 'abnormal_checkin' THEN
-      CASE WHEN temperature IS NOT NULL THEN format('%s 健康打卡体温 %s°C', day, temperature)
-           ELSE format('%s 健康打卡报告有症状', day) END
-    WHEN 'audit_finding' THEN format('申报与核查数据不符（%s 核查）', day)
-    WHEN 'test_overdue' THEN
-      CASE WHEN (reason ->> 'text') LIKE '%registration%'
-           THEN format('需定期检测：自 %s 登记以来没有阴性结果', day)
-           ELSE format('需定期检测：最近一次阴性结果采样于 %s', day) END
-    WHEN 'override' THEN
-      format('人工决定：%s（%s 起）',
-             CASE reason ->> 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END, day)
-    ELSE reason ->> 'text' END;
-END $$;
+LANGUAGE sql STABLE PARALLEL SAFE
+-- (a SQL body with neither SET nor SECURITY DEFINER: inlined into the
+-- screen's query, which shows it for every reason; STABLE as format() is)
+RETURN CASE reason OPERATOR(pg_catalog.->>) 'rule'
+  WHEN 'stay_high_risk' THEN pg_catalog.format('%s 到访%s（高风险区）', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10), place_zh)
+  WHEN 'stay_medium_risk' THEN pg_catalog.format('%s 到访%s（中风险区）', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10), place_zh)
+  WHEN 'close_contact' THEN pg_catalog.format('%s 为病例的密切接触者', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'secondary_contact' THEN pg_catalog.format('%s 为病例的次密切接触者', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'declared_contact' THEN pg_catalog.format('%s 申报与病例有接触', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'positive_test' THEN pg_catalog.format('%s 采样的检测结果为阳性', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'pushed_red' THEN pg_catalog.format('%s 其他地区推送的红码', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'symptoms' THEN pg_catalog.format('%s 申报有症状', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'medicine_purchase' THEN
+    pg_catalog.format('%s 在%s购买%s', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10),
+           COALESCE(reason OPERATOR(pg_catalog.->>) 'venue', place_zh OPERATOR(pg_catalog.||) '的药店'),
+           CASE pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '^bought (.*) at ')
+             WHEN 'antipyretics' THEN '退烧药' WHEN 'cough medicine' THEN '止咳药'
+             WHEN 'antivirals' THEN '抗病毒药' WHEN 'antibiotics' THEN '抗生素' ELSE '药品' END)
+  WHEN 'fever' THEN
+    pg_catalog.format('%s 体温 %s°C', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10),
+           pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C'))
+  WHEN 'abnormal_checkin' THEN
+    CASE WHEN pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C') IS NOT NULL
+         THEN pg_catalog.format('%s 健康打卡体温 %s°C', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10),
+                     pg_catalog.substring(reason OPERATOR(pg_catalog.->>) 'text', '([0-9]+\.[0-9]) °C'))
+         ELSE pg_catalog.format('%s 健康打卡报告有症状', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10)) END
+  WHEN 'audit_finding' THEN pg_catalog.format('申报与核查数据不符（%s 核查）', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'test_overdue' THEN
+    CASE WHEN (reason OPERATOR(pg_catalog.->>) 'text') OPERATOR(pg_catalog.~~) '%registration%'
+         THEN pg_catalog.format('需定期检测：自 %s 登记以来没有阴性结果', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+         ELSE pg_catalog.format('需定期检测：最近一次阴性结果采样于 %s', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10)) END
+  WHEN 'override' THEN
+    pg_catalog.format('人工决定：%s（%s 起）',
+           CASE reason OPERATOR(pg_catalog.->>) 'colour' WHEN 'green' THEN '绿码' WHEN 'yellow' THEN '黄码' ELSE '红码' END,
+           pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  ELSE reason OPERATOR(pg_catalog.->>) 'text' END;
 COMMENT ON FUNCTION @extschema@.reason_text_zh(jsonb, text) IS
   'A status reason''s text in Chinese (the engine writes English), its place named place_zh.';
 
 -- The reasons as a screen shows them: each with its place's names and its
 -- text in both languages (the English one with the place's name).
+-- (one query for all of them: a screen with reasons shows it at each
+-- refresh)
 CREATE OR REPLACE FUNCTION @extschema@.screen_reasons(reasons jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -3949,33 +4145,34 @@ BEGIN
   END IF;
   RETURN (
     SELECT jsonb_agg(r.reason || jsonb_build_object(
-             'place_zh', p.zh, 'place_en', p.en,
-             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(p.zh, r.place)),
+             'place_zh', l.zh, 'place_en', l.en,
+             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(l.zh, r.place)),
              'text_en', CASE WHEN r.place IS NULL THEN r.reason ->> 'text'
                              -- (a pharmacy's sale: the pharmacy by its name)
                              WHEN r.reason ? 'venue'
                              THEN replace(r.reason ->> 'text', 'a pharmacy in ' || r.place, r.reason ->> 'venue')
-                             ELSE replace(r.reason ->> 'text', r.place, p.en) END)
+                             ELSE replace(r.reason ->> 'text', r.place, COALESCE(l.en, r.place)) END)
            ORDER BY r.n)
-      FROM (SELECT x.reason || CASE WHEN v.name IS NOT NULL THEN jsonb_build_object('venue', v.name) ELSE '{}' END AS reason,
+      FROM (SELECT CASE WHEN x.reason ->> 'rule' = 'medicine_purchase'
+                        THEN x.reason || COALESCE(jsonb_build_object('venue',
+                               @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint)), '{}')
+                        ELSE x.reason END AS reason,
                    x.n,
                    NULLIF(x.reason ->> 'place', '') AS place
               FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)
-              LEFT JOIN LATERAL (SELECT @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint) AS name
-                                  WHERE x.reason ->> 'rule' = 'medicine_purchase') v ON v.name IS NOT NULL) r
-      CROSS JOIN LATERAL (SELECT @extschema@.division_label(r.place, 'zh') AS zh,
-                                 @extschema@.division_label(r.place, 'en') AS en) p);
+            OFFSET 0) r     -- (a reason is a column below: reason_text_zh, which reads it often, is inlined)
+      LEFT JOIN LATERAL @extschema@._division_labels(r.place) l ON true);
 END $$;
 COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
   'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en; a pharmacy sale''s with its venue''s name (venue) where the caller acts for the buyer.';
 
--- One screen: the person (already found within the caller's scope), a
--- code signed at this statement's instant and the status it carries (read
--- once, so the two always agree).
+-- One screen: the person (found within the caller's scope by
+-- _issue_with_status), a code signed at this statement's instant and the
+-- status it carries (read once, so the two always agree), in one query.
+-- (No SET: its callers pin search_path, and a SET costs every refresh.)
 CREATE OR REPLACE FUNCTION @extschema@._code_screen(person_id bigint, qr text, valid_for interval)
 RETURNS @extschema@.code_screen
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r @extschema@.code_screen;
@@ -3985,24 +4182,28 @@ BEGIN
     RAISE EXCEPTION 'qr must be svg, png or none, not %', coalesce(quote_literal(@extschema@._shorten(qr)), 'NULL')
       USING ERRCODE = '22023';
   END IF;
-  -- the code first: it refuses what cannot be issued (a lifetime beyond
-  -- the policy's, a status about to change), and counts in code_event
-  SELECT i.code, (i.status).person_id, (i.status).colour, (i.status).vaccinated,
-         @extschema@.screen_reasons((i.status).reasons), (i.status).since, (i.status).valid_until
-    INTO r.code, r.person_id, r.colour, r.vaccinated, r.reasons, r.since, r.valid_until
-    FROM @extschema@._issue_with_status(_code_screen.person_id, valid_for, false, false) i;
-  r.display_name := (SELECT p.display_name FROM @extschema@.person p WHERE p.id = r.person_id);
-  SELECT x.kind, x.sampled_at, x.result, floor(extract(epoch FROM t - x.sampled_at) / 3600)::integer
-    INTO r.latest_test_kind, r.latest_test_sampled_at, r.latest_test_result, r.latest_test_hours
-    FROM @extschema@.test_result x
-   WHERE x.person_id = _code_screen.person_id AND x.sampled_at <= t
-   ORDER BY x.sampled_at DESC LIMIT 1;
-  SELECT count(DISTINCT v.dose), max(v.given_at), (array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1]
-    INTO r.doses, r.last_dose_at, r.last_dose_product
-    FROM @extschema@.vaccination v
-   WHERE v.person_id = _code_screen.person_id AND v.given_at <= t;
-  r.qr_svg := CASE qr WHEN 'svg' THEN @extschema@.qr_svg(r.code) END;
-  r.qr_png := CASE qr WHEN 'png' THEN @extschema@.qr_png(r.code) END;
+  -- (the code first: it refuses what cannot be issued, a lifetime beyond
+  -- the policy's or a status about to change)
+  SELECT (i.status).person_id, (i.status).colour, (i.status).vaccinated, p.display_name, NULL,
+         -- (most screens have no reasons: no call for those)
+         CASE WHEN jsonb_array_length((i.status).reasons) > 0 THEN @extschema@.screen_reasons((i.status).reasons)
+              ELSE '[]'::jsonb END,
+         (i.status).since, (i.status).valid_until,
+         lt.kind, lt.sampled_at, lt.result, floor(extract(epoch FROM t - lt.sampled_at) / 3600)::integer,
+         d.doses, d.last_at, d.product,
+         i.code,
+         CASE qr WHEN 'svg' THEN @extschema@.qr_svg(i.code) END,
+         CASE qr WHEN 'png' THEN @extschema@.qr_png(i.code) END
+    INTO r
+    FROM @extschema@._issue_with_status(_code_screen.person_id, valid_for, false, false) i
+    JOIN @extschema@.person p ON p.id = (i.status).person_id
+    LEFT JOIN LATERAL (SELECT x.kind, x.sampled_at, x.result FROM @extschema@.test_result x
+                        WHERE x.person_id = (i.status).person_id AND x.sampled_at <= t
+                        ORDER BY x.sampled_at DESC LIMIT 1) lt ON true
+    CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at,
+                               (array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1] AS product
+                          FROM @extschema@.vaccination v
+                         WHERE v.person_id = (i.status).person_id AND v.given_at <= t) d;
   RETURN r;
 END $$;
 COMMENT ON FUNCTION @extschema@._code_screen(bigint, text, interval) IS
@@ -6143,6 +6344,7 @@ DECLARE
   v @extschema@.status_instant;
   t timestamptz := statement_timestamp();
   span interval;
+  code @extschema@.healthcode;
 BEGIN
   PERFORM @extschema@._require_region(issue_for_subject.region);
   IF issue_for_subject.subject IS NULL THEN
@@ -6169,10 +6371,10 @@ BEGIN
     RAISE EXCEPTION 'the status changes within a second' USING ERRCODE = '40001',
       HINT = 'Retry the call: the code would carry a colour that no longer holds when it is shown.';
   END IF;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('issued', issue_for_subject.region, issue_for_subject.region, v.colour, 'ok',
-          @extschema@._code_holder(issue_for_subject.subject, t));
-  RETURN @extschema@.issue(issue_for_subject.region, issue_for_subject.subject, v.colour, span, v.vaccinated);
+  code := @extschema@.issue(issue_for_subject.region, issue_for_subject.subject, v.colour, span, v.vaccinated);
+  PERFORM @extschema@._count_code_event('issued', issue_for_subject.region, issue_for_subject.region, v.colour, 'ok',
+                                        @extschema@._code_holder(issue_for_subject.subject, t));
+  RETURN code;
 END $$;
 COMMENT ON FUNCTION @extschema@.issue_for_subject(text, bytea, interval) IS
   'Mode 3, on the hub: a code for a person of a region without an issuer of its own, signed by the nearest issuer the hub holds (the national one), with the colour the region''s digest gives now; never outliving it, nor the max_code_lifetime of the region''s policy as the hub holds it.';
@@ -6344,8 +6546,8 @@ BEGIN
     END IF;
   END IF;
   verdict := CASE WHEN checked = 'colour_changed' THEN checked ELSE v.reason END;
-  INSERT INTO @extschema@.code_event (event, region, code_region, colour, outcome, holder)
-  VALUES ('verified', checkpoint, v.region, v.colour, verdict, @extschema@._code_holder(@extschema@.subject(code), t));
+  PERFORM @extschema@._count_code_event('verified', checkpoint, v.region, v.colour, verdict,
+                                        @extschema@._code_holder(@extschema@.subject(code), t));
   RETURN QUERY SELECT verdict = 'ok', v.colour, v.region, v.issued_at, v.expires_at,
                       v.key_id, verdict, v.vaccinated, v.paper, v.last_negative_at, v.doses,
                       checked, now_colour;
@@ -6854,12 +7056,13 @@ DECLARE
   tbl text;
   n bigint;
 BEGIN
-  -- Locked in the order every writer takes them (the person, the work
-  -- list's rows, the status rows): no code is issued them meanwhile (issuing
-  -- locks the person against this), so every code of theirs was issued
-  -- before t; a recalculation of theirs under way (it holds the status
+  -- Locked in the order every writer takes them (against their codes
+  -- being issued, the person, the work list's rows, the status rows): no
+  -- code is issued them meanwhile (_lock_for_erasure), so every code of
+  -- theirs was issued before t; a recalculation of theirs under way (it holds the status
   -- rows, a worker its list rows too) ends first, and none starts until
   -- they are gone, so nothing it publishes outlives them.
+  PERFORM @extschema@._lock_for_erasure(persons);
   PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
   DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -6895,6 +7098,9 @@ BEGIN
   ON CONFLICT (hash) DO UPDATE
     SET revoked_at = greatest(r.revoked_at, EXCLUDED.revoked_at),
         expires_at = greatest(r.expires_at, EXCLUDED.expires_at), reason = EXCLUDED.reason;
+  -- (the events still waiting in shared memory first: the codes issued
+  -- them before this erasure began are all counted there by now)
+  PERFORM @extschema@._flush_code_events();
   -- (the days there are events of: given by a purge, which asks once)
   days := COALESCE(days, ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e));
   WITH holders AS (
@@ -7020,6 +7226,7 @@ BEGIN
   PERFORM @extschema@._require_region(purge_region.region);
   PERFORM @extschema@._require_text(reason, 'reason', 1000);
   PERFORM @extschema@._evidence_lock(false);
+  PERFORM @extschema@._flush_code_events();
   days := ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e);
   LOOP
     persons := ARRAY(SELECT p.id FROM @extschema@.person p
@@ -7148,7 +7355,8 @@ BEGIN ATOMIC
   SELECT (e.at AT TIME ZONE 'Asia/Shanghai')::date, e.region, e.event, e.colour, e.outcome,
          @extschema@._published_count(pg_catalog.count(DISTINCT e.holder)),
          @extschema@._published_count(pg_catalog.count(*), true)
-    FROM @extschema@.code_event e
+    -- (with the events still waiting in shared memory: a count is never behind)
+    FROM @extschema@._code_events() e
    WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (e.region COLLATE "C")
    GROUP BY 1, 2, 3, 4, 5
   HAVING @extschema@._published_count(pg_catalog.count(DISTINCT e.holder)) IS NOT NULL;
