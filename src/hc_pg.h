@@ -65,6 +65,8 @@ extern hc_identifier_kind hc_identifier_read(text *id, char out[HC_IDENTIFIER_OU
 extern char *hc_key_id_hex(const uint8_t key_id[HC_KEY_ID_LEN]);
 extern void hc_keys_register_callbacks(void);
 extern void hc_revocations_register_callbacks(void);
+/* hc_division_names.c */
+extern void hc_division_names_register_callbacks(void);
 extern void hc_keys_invalidate(void);
 
 #endif							/* HC_PG_H */

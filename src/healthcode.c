@@ -168,5 +168,6 @@ _PG_init(void)
 
 	hc_keys_register_callbacks();
 	hc_revocations_register_callbacks();
+	hc_division_names_register_callbacks();
 	hc_explain_guard_install();
 }

@@ -48,7 +48,10 @@ chmod 755 "$keydir"
 head -c 32 /dev/urandom > "$keydir/server.key"
 chmod 600 "$keydir/server.key"
 [ "$(id -u)" -eq 0 ] && chown postgres "$keydir/server.key"
-stage "server tests" pg_virtualenv -t -o "healthcode.server_key_file=$keydir/server.key" "$0" --inside-cluster
+# (healthcode preloaded, as production runs it: codes counted in shared
+# memory; test/shell/code_events.sh runs a cluster without it too)
+stage "server tests" pg_virtualenv -t -o "healthcode.server_key_file=$keydir/server.key" \
+	-o "shared_preload_libraries=healthcode" "$0" --inside-cluster
 
 # One closing line for all: individual test counts from each runner.
 passed=0; failed=0

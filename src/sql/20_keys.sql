@@ -74,7 +74,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.issuer_key_secret', '');
 CREATE FUNCTION @extschema@._keys_changed() RETURNS trigger
   AS 'MODULE_PATHNAME', 'healthcode_keys_changed' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@._keys_changed() IS
-  'Trigger: sends a relcache invalidation of its table, so that every backend reloads the trust list (and wipes unsealed secrets) or the revocation list.';
+  'Trigger: sends a relcache invalidation of its table, so that every backend reloads the trust list (and wipes unsealed secrets), the revocation list or the division names it cached.';
 REVOKE ALL ON FUNCTION @extschema@._keys_changed() FROM PUBLIC;
 CREATE TRIGGER keys_changed
   AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.trust_list

@@ -103,16 +103,26 @@ REVOKE ALL ON FUNCTION @extschema@._division_labels(text) FROM PUBLIC;
 -- (division_label and screen_reasons run as their callers, anyone)
 GRANT EXECUTE ON FUNCTION @extschema@._division_labels(text) TO PUBLIC;
 
+-- The names, cached by each backend (src/hc_division_names.c): a screen
+-- names its places at every refresh; the cache asks _division_labels for
+-- a place it has not seen, and again once division_name changes.
+CREATE FUNCTION @extschema@._division_names(code text) RETURNS text[]
+  AS 'MODULE_PATHNAME', 'healthcode_division_names'
+  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._division_names(text) IS
+  'Internal: {zh, en}, a place''s names as _division_labels composes them (each NULL where no row names any of its levels), from this backend''s cache.';
+REVOKE ALL ON FUNCTION @extschema@._division_names(text) FROM PUBLIC;
+-- (division_label, screen_reasons and the itinerary run as their callers, anyone)
+GRANT EXECUTE ON FUNCTION @extschema@._division_names(text) TO PUBLIC;
+-- every backend's cache of the names is stale once the table changes
+CREATE TRIGGER division_name_changed
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.division_name
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+
 CREATE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
--- (PL/pgSQL, whose plan is kept: a SQL body with a query is planned again
--- at every call, 140 us)
-AS $$
-BEGIN
-  RETURN COALESCE((SELECT CASE division_label.lang WHEN 'zh' THEN l.zh WHEN 'en' THEN l.en END
-                     FROM @extschema@._division_labels(division_label.code) l),
-                  division_label.code);
-END $$;
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+-- (a SQL body without SET: inlined where it is called)
+RETURN CASE WHEN code IS NULL OR lang IS NULL THEN NULL
+            ELSE COALESCE((@extschema@._division_names(code))[CASE lang WHEN 'zh' THEN 1 WHEN 'en' THEN 2 END], code) END;
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
   'A division or place as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city, district and, below the district, township and community, or a province''s name; the code itself when no division_name row names it (or lang is neither).';

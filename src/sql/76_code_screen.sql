@@ -103,7 +103,7 @@ COMMENT ON FUNCTION @extschema@.reason_text_zh(jsonb, text) IS
 -- (one query for all of them: a screen with reasons shows it at each
 -- refresh)
 CREATE FUNCTION @extschema@.screen_reasons(reasons jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -112,23 +112,24 @@ BEGIN
   END IF;
   RETURN (
     SELECT jsonb_agg(r.reason || jsonb_build_object(
-             'place_zh', l.zh, 'place_en', l.en,
-             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(l.zh, r.place)),
+             'place_zh', r.names[1], 'place_en', r.names[2],
+             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(r.names[1], r.place)),
              'text_en', CASE WHEN r.place IS NULL THEN r.reason ->> 'text'
                              -- (a pharmacy's sale: the pharmacy by its name)
                              WHEN r.reason ? 'venue'
                              THEN replace(r.reason ->> 'text', 'a pharmacy in ' || r.place, r.reason ->> 'venue')
-                             ELSE replace(r.reason ->> 'text', r.place, COALESCE(l.en, r.place)) END)
+                             ELSE replace(r.reason ->> 'text', r.place, COALESCE(r.names[2], r.place)) END)
            ORDER BY r.n)
       FROM (SELECT CASE WHEN x.reason ->> 'rule' = 'medicine_purchase'
-                        THEN x.reason || COALESCE(jsonb_build_object('venue',
-                               @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint)), '{}')
+                        -- (named only where the caller acts for the pharmacy too)
+                        THEN x.reason || jsonb_strip_nulls(jsonb_build_object('venue',
+                               @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint)))
                         ELSE x.reason END AS reason,
                    x.n,
-                   NULLIF(x.reason ->> 'place', '') AS place
+                   NULLIF(x.reason ->> 'place', '') AS place,
+                   @extschema@._division_names(NULLIF(x.reason ->> 'place', '')) AS names
               FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)
-            OFFSET 0) r     -- (a reason is a column below: reason_text_zh, which reads it often, is inlined)
-      LEFT JOIN LATERAL @extschema@._division_labels(r.place) l ON true);
+            OFFSET 0) r);     -- (a reason is a column above: reason_text_zh, which reads it often, is inlined)
 END $$;
 COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
   'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en; a pharmacy sale''s with its venue''s name (venue) where the caller acts for the buyer.';

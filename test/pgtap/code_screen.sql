@@ -7,7 +7,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(31);
+SELECT plan(34);
 
 SELECT create_key('330000') IS NOT NULL AND create_key('110000') IS NOT NULL AS k \gset
 SELECT person_id AS p FROM declare('330106199001014326', '330106', '张三丰', '{}', 36.6) \gset
@@ -83,6 +83,20 @@ SELECT is((SELECT (valid, reason, colour IS NULL AND region IS NULL)::text FROM 
 SELECT is((SELECT reason FROM verify((SELECT code::text FROM screen))), 'ok', 'verify() of a code''s text: as verify() of the code');
 SELECT throws_ok($$SELECT 'not a code at all'::healthcode$$, '22P02', NULL, 'the cast still raises 22P02');
 SELECT is((SELECT check_order FROM verify_reason WHERE reason = 'malformed'), 0, 'malformed is a documented reason, checked first');
+
+-- the holder pseudonym a code event counts by (C): SHA-256 of the subject
+-- and the day in China Standard Time, whatever the session's time zone
+SET LOCAL TimeZone = 'America/Los_Angeles';
+SELECT is((SELECT count(*) FROM (VALUES (timestamptz '2026-12-04 15:59:59.999+00'), (timestamptz '2026-12-04 16:00:00+00'),
+                                        (timestamptz '2026-12-31 23:59:59+08'), (timestamptz '2000-02-29 12:00:00+08')) v(at)
+            WHERE _code_holder('\x0011223344556677'::bytea, v.at)
+                  IS DISTINCT FROM substr(sha256('\x0011223344556677'::bytea
+                                                 || convert_to(to_char(v.at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), 'UTF8')), 1, 8)),
+          0::bigint, '_code_holder: the first 8 bytes of SHA-256(subject || the CST day), at either side of CST midnight');
+SELECT isnt(_code_holder('\x00'::bytea, '2026-12-04 15:59:59+00'), _code_holder('\x00'::bytea, '2026-12-04 16:00:00+00'),
+            'a new CST day, a new pseudonym');
+SELECT is(_code_holder('\x00'::bytea, 'infinity'), NULL, 'no day, no pseudonym');
+RESET TimeZone;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -8,7 +8,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(42);
+SELECT plan(45);
 
 SELECT create_key('330000') IS NOT NULL AS k \gset
 
@@ -182,6 +182,16 @@ SELECT is(ARRAY[division_label('330106001001'), division_label('330106001001', '
           ARRAY['杭州市西湖区测试街道测试社区', 'Test Community, Test Street, Xihu, Hangzhou', '杭州市西湖区测试街道',
                 '杭州市西湖区'],
           'a place is named down its levels; levels no row names are left out');
+-- (each backend caches the names it composed: a change of division_name is
+-- seen at once, by this session and by others)
+UPDATE division_name SET name_en = 'Test Road' WHERE code = '330106001';
+SELECT is(division_label('330106001001', 'en'), 'Test Community, Test Road, Xihu, Hangzhou',
+          'a name changed is shown at once (the cached names are dropped)');
+SAVEPOINT before_delete;
+DELETE FROM division_name WHERE code = '330106001001';
+SELECT is(division_label('330106001001'), '杭州市西湖区测试街道', 'a name deleted is gone at once');
+ROLLBACK TO SAVEPOINT before_delete;
+SELECT is(division_label('330106001001'), '杭州市西湖区测试街道测试社区', 'and back once the deletion rolls back');
 SELECT is(pg_temp.error_of($$INSERT INTO division_name (code, name_zh, name_en) VALUES ('330106000', 'x', 'x')$$)
             ~ '^23514: .*code_is_place_code', true, 'a name for no place is refused');
 

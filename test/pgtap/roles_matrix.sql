@@ -154,7 +154,7 @@ INSERT INTO exp_fn SELECT 'public', f FROM unnest(ARRAY[
   'healthcode_in', 'healthcode_out', 'healthcode_recv', 'healthcode_send', 'healthcode_eq', 'healthcode_ne',
   'healthcode_lt', 'healthcode_le', 'healthcode_gt', 'healthcode_ge', 'healthcode_cmp', 'healthcode_hash',
   'healthcode_hash_extended', 'division_label', 'mask_identifier', 'screen_reasons', 'reason_text_zh', '_code_or_null',
-  '_verify_venue_code', 'venue_qr_svg', 'venue_qr_png', '_sale_venue_name', '_division_labels',
+  '_verify_venue_code', 'venue_qr_svg', 'venue_qr_png', '_sale_venue_name', '_division_labels', '_division_names',
   -- (the sales table's check calls it, as whoever writes it)
   '_medicines',
   -- (the venue tables' checks call it, as whoever writes them)

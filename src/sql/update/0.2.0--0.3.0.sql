@@ -822,7 +822,7 @@ GRANT SELECT ON @extschema@.venue_closure TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_closure', '');
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -846,7 +846,7 @@ COMMENT ON FUNCTION @extschema@.format_version(@extschema@.healthcode) IS 'Paylo
 CREATE OR REPLACE FUNCTION @extschema@._keys_changed() RETURNS trigger
   AS 'MODULE_PATHNAME', 'healthcode_keys_changed' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@._keys_changed() IS
-  'Trigger: sends a relcache invalidation of its table, so that every backend reloads the trust list (and wipes unsealed secrets) or the revocation list.';
+  'Trigger: sends a relcache invalidation of its table, so that every backend reloads the trust list (and wipes unsealed secrets), the revocation list or the division names it cached.';
 REVOKE ALL ON FUNCTION @extschema@._keys_changed() FROM PUBLIC;
 
 -- A key's identity never changes: public key, id and region are fixed,
@@ -1120,17 +1120,23 @@ REVOKE ALL ON FUNCTION @extschema@._division_labels(text) FROM PUBLIC;
 -- (division_label and screen_reasons run as their callers, anyone)
 GRANT EXECUTE ON FUNCTION @extschema@._division_labels(text) TO PUBLIC;
 
+-- The names, cached by each backend (src/hc_division_names.c): a screen
+-- names its places at every refresh; the cache asks _division_labels for
+-- a place it has not seen, and again once division_name changes.
+CREATE OR REPLACE FUNCTION @extschema@._division_names(code text) RETURNS text[]
+  AS 'MODULE_PATHNAME', 'healthcode_division_names'
+  LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._division_names(text) IS
+  'Internal: {zh, en}, a place''s names as _division_labels composes them (each NULL where no row names any of its levels), from this backend''s cache.';
+REVOKE ALL ON FUNCTION @extschema@._division_names(text) FROM PUBLIC;
+-- (division_label, screen_reasons and the itinerary run as their callers, anyone)
+GRANT EXECUTE ON FUNCTION @extschema@._division_names(text) TO PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.division_label(code text, lang text DEFAULT 'zh') RETURNS text
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
--- (PL/pgSQL, whose plan is kept: a SQL body with a query is planned again
--- at every call, 140 us)
-AS $$
-BEGIN
-  RETURN COALESCE((SELECT CASE division_label.lang WHEN 'zh' THEN l.zh WHEN 'en' THEN l.en END
-                     FROM @extschema@._division_labels(division_label.code) l),
-                  division_label.code);
-END $$;
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+-- (a SQL body without SET: inlined where it is called)
+RETURN CASE WHEN code IS NULL OR lang IS NULL THEN NULL
+            ELSE COALESCE((@extschema@._division_names(code))[CASE lang WHEN 'zh' THEN 1 WHEN 'en' THEN 2 END], code) END;
 COMMENT ON FUNCTION @extschema@.division_label(text, text) IS
   'A division or place as a screen names it, lang zh (杭州市西湖区) or en (Xihu, Hangzhou): its city, district and, below the district, township and community, or a province''s name; the code itself when no division_name row names it (or lang is neither).';
 
@@ -4136,7 +4142,7 @@ COMMENT ON FUNCTION @extschema@.reason_text_zh(jsonb, text) IS
 -- (one query for all of them: a screen with reasons shows it at each
 -- refresh)
 CREATE OR REPLACE FUNCTION @extschema@.screen_reasons(reasons jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -4145,23 +4151,24 @@ BEGIN
   END IF;
   RETURN (
     SELECT jsonb_agg(r.reason || jsonb_build_object(
-             'place_zh', l.zh, 'place_en', l.en,
-             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(l.zh, r.place)),
+             'place_zh', r.names[1], 'place_en', r.names[2],
+             'text_zh', @extschema@.reason_text_zh(r.reason, COALESCE(r.names[1], r.place)),
              'text_en', CASE WHEN r.place IS NULL THEN r.reason ->> 'text'
                              -- (a pharmacy's sale: the pharmacy by its name)
                              WHEN r.reason ? 'venue'
                              THEN replace(r.reason ->> 'text', 'a pharmacy in ' || r.place, r.reason ->> 'venue')
-                             ELSE replace(r.reason ->> 'text', r.place, COALESCE(l.en, r.place)) END)
+                             ELSE replace(r.reason ->> 'text', r.place, COALESCE(r.names[2], r.place)) END)
            ORDER BY r.n)
       FROM (SELECT CASE WHEN x.reason ->> 'rule' = 'medicine_purchase'
-                        THEN x.reason || COALESCE(jsonb_build_object('venue',
-                               @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint)), '{}')
+                        -- (named only where the caller acts for the pharmacy too)
+                        THEN x.reason || jsonb_strip_nulls(jsonb_build_object('venue',
+                               @extschema@._sale_venue_name((x.reason ->> 'ref')::bigint)))
                         ELSE x.reason END AS reason,
                    x.n,
-                   NULLIF(x.reason ->> 'place', '') AS place
+                   NULLIF(x.reason ->> 'place', '') AS place,
+                   @extschema@._division_names(NULLIF(x.reason ->> 'place', '')) AS names
               FROM jsonb_array_elements(reasons) WITH ORDINALITY AS x(reason, n)
-            OFFSET 0) r     -- (a reason is a column below: reason_text_zh, which reads it often, is inlined)
-      LEFT JOIN LATERAL @extschema@._division_labels(r.place) l ON true);
+            OFFSET 0) r);     -- (a reason is a column above: reason_text_zh, which reads it often, is inlined)
 END $$;
 COMMENT ON FUNCTION @extschema@.screen_reasons(jsonb) IS
   'Status reasons as a screen shows them: each with place_zh and place_en (division_label) and text_zh and text_en; a pharmacy sale''s with its venue''s name (venue) where the caller acts for the buyer.';
@@ -7940,3 +7947,8 @@ BEGIN
     EXECUTE format('COMMENT ON SEQUENCE @extschema@.%I IS %L', t || '_id_seq', format('Ids of %s rows.', t));
   END LOOP;
 END $$;
+
+-- ---- the division names each backend caches (43_division_names.sql) -------------
+CREATE TRIGGER division_name_changed
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.division_name
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
