@@ -8,8 +8,9 @@
 #
 # With connection arguments, or PGHOST/PGPORT set, the database must have
 # the extension and the role must be a superuser. With neither, it runs in
-# a throwaway cluster (pg_virtualenv -t) where it creates the extension: it
-# must be installed (make install).
+# a throwaway cluster (pg_virtualenv -t, healthcode preloaded) where it
+# creates the extension: it must be installed (make install). The test
+# suite's cluster preloads healthcode too (tools/test.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/doc/reference.md
@@ -36,7 +37,9 @@ if [ $# -eq 0 ] && [ -z "${PGHOST:-}" ] && [ -z "${PGPORT:-}" ]; then
 	# pg_virtualenv talks on stdout; the reference comes back in a file
 	# the cluster's user (postgres, when run as root) never needs to touch.
 	chmod 644 "$tmp"
-	pg_virtualenv -t "$0" --inside-cluster "$tmp" >&2
+	# (healthcode preloaded, as production runs it and the test suite's
+	# cluster does: the settings that exist only then are listed too)
+	pg_virtualenv -t -o shared_preload_libraries=healthcode "$0" --inside-cluster "$tmp" >&2
 else
 	psql -X "$@" -f "$root/tools/reference.sql" > "$tmp"
 fi
