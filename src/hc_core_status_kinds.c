@@ -41,6 +41,8 @@ const hc_event_kind_info hc_event_kinds[HC_EV_KIND_MAX + 1] = {
 	[HC_EV_REGISTERED] = {HC_EV_REGISTERED, "registered", HC_CLASS_REGISTERED, HC_YELLOW, HC_RULE_TEST_OVERDUE, false, false, HC_VALUE_NONE},
 	/* (药品登记) yellow until a negative test, if the policy says so */
 	[HC_EV_MEDICINE_PURCHASE] = {HC_EV_MEDICINE_PURCHASE, "medicine_purchase", HC_CLASS_PURCHASE, HC_YELLOW, HC_RULE_MEDICINE_PURCHASE, true, true, HC_VALUE_MEDICINE},
+	/* (mode 1) yellow over the span another region's system shares */
+	[HC_EV_PUSHED_YELLOW] = {HC_EV_PUSHED_YELLOW, "pushed_yellow", HC_CLASS_PUSHED, HC_YELLOW, HC_RULE_PUSHED_YELLOW, false, false, HC_VALUE_NONE},
 };
 
 #undef NONE

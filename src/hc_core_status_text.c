@@ -24,6 +24,7 @@ static const char *const rule_names[] = {
 	[HC_RULE_TEST_OVERDUE] = "test_overdue",
 	[HC_RULE_OVERRIDE] = "override",
 	[HC_RULE_MEDICINE_PURCHASE] = "medicine_purchase",
+	[HC_RULE_PUSHED_YELLOW] = "pushed_yellow",
 };
 
 /* The medicines by hc_medicine, as a reason names them. */
@@ -154,6 +155,9 @@ hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour,
 			break;
 		case HC_RULE_PUSHED_RED:
 			snprintf(text, len, "red status pushed by another region on %s", date);
+			break;
+		case HC_RULE_PUSHED_YELLOW:
+			snprintf(text, len, "yellow status shared by another region on %s", date);
 			break;
 		case HC_RULE_SYMPTOMS:
 			snprintf(text, len, "declared symptoms on %s", date);

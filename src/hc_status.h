@@ -105,7 +105,9 @@ typedef enum hc_event_kind
 	HC_EV_REGISTERED,			/* at: the person was registered */
 	HC_EV_MEDICINE_PURCHASE,	/* at: bought; value: the medicine
 								 * (hc_medicine); place: the pharmacy's */
-	HC_EV_KIND_MAX = HC_EV_MEDICINE_PURCHASE
+	HC_EV_PUSHED_YELLOW,		/* [at, until): yellow another region's
+								 * system shares (healthcode_peer) */
+	HC_EV_KIND_MAX = HC_EV_PUSHED_YELLOW
 } hc_event_kind;
 
 typedef struct hc_event
@@ -135,7 +137,8 @@ typedef enum hc_rule
 	HC_RULE_TEST_OVERDUE,
 	HC_RULE_OVERRIDE,
 	HC_RULE_MEDICINE_PURCHASE,
-	HC_RULE_MAX = HC_RULE_MEDICINE_PURCHASE
+	HC_RULE_PUSHED_YELLOW,
+	HC_RULE_MAX = HC_RULE_PUSHED_YELLOW
 } hc_rule;
 
 /*

@@ -380,6 +380,43 @@ COMMENT ON COLUMN @extschema@.red_push.until IS 'Red until (the deciding region'
 COMMENT ON COLUMN @extschema@.red_push.rules IS 'Why, as rule names only (no places, no times).';
 COMMENT ON COLUMN @extschema@.red_push.pushed_at IS 'When the deciding node last wrote it.';
 
+-- Health data shared between regions (national mutual recognition, mode 1:
+-- "epidemic prevention and health information data" shared without
+-- changing the local code), by national pseudonym: what a destination needs
+-- to decide about a visitor, never an identifier or an itinerary. A region's
+-- own health-code system (healthcode_peer, at the hub) or a region node
+-- writes its residents' rows; they flow with the status digests (to the
+-- hub, and on to the nodes that take digests), where a person registered
+-- with the same national pseudonym has them as evidence under the
+-- destination's own policy (61_status_engine.sql; 94_federation_peers.sql).
+CREATE TABLE @extschema@.health_share (
+  national_subject bytea NOT NULL,
+  region        text NOT NULL,
+  colour        @extschema@.risk_colour,
+  since         timestamptz,
+  valid_until   timestamptz,
+  test_kind     text,
+  tested_at     timestamptz,
+  test_result   text,
+  doses         integer,
+  last_dose_at  timestamptz,
+  shared_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT health_share_pkey PRIMARY KEY (national_subject, region)
+);
+COMMENT ON TABLE @extschema@.health_share IS
+  'Health data a region shares about its residents, by national pseudonym (mode 1 of mutual recognition): a red or yellow flag with its span, the latest test, the doses. Never a name, an identifier or a place. No constraint can fail on a replicated row: checks are in a trigger that logs and skips a bad one.';
+COMMENT ON COLUMN @extschema@.health_share.national_subject IS 'The person''s national pseudonym.';
+COMMENT ON COLUMN @extschema@.health_share.region IS 'The person''s home region in the sharing system.';
+COMMENT ON COLUMN @extschema@.health_share.colour IS 'The colour there: red or yellow is a flag the destination applies over [since, valid_until); green or NULL shares none.';
+COMMENT ON COLUMN @extschema@.health_share.since IS 'Since when the colour holds there.';
+COMMENT ON COLUMN @extschema@.health_share.valid_until IS 'Until when it holds (infinity: until further notice).';
+COMMENT ON COLUMN @extschema@.health_share.test_kind IS 'The latest test: pcr or antigen (NULL: none shared).';
+COMMENT ON COLUMN @extschema@.health_share.tested_at IS 'When it was sampled.';
+COMMENT ON COLUMN @extschema@.health_share.test_result IS 'positive or negative.';
+COMMENT ON COLUMN @extschema@.health_share.doses IS 'Vaccine doses given (0-10; NULL: none shared).';
+COMMENT ON COLUMN @extschema@.health_share.last_dose_at IS 'When the last dose was given.';
+COMMENT ON COLUMN @extschema@.health_share.shared_at IS 'When the sharing system last wrote it.';
+
 -- ---- the one list of evidence tables --------------------------------------------
 -- Every table the status engine reads a colour from, with what the code
 -- around it needs to know: the statement triggers that recalculate

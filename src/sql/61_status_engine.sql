@@ -252,6 +252,28 @@ BEGIN ATOMIC
    WHERE r.from_region OPERATOR(pg_catalog.<>) p.region
      AND r.until OPERATOR(pg_catalog.>) r.since
   UNION ALL
+  -- (mode 1: what another region shares about the person, read under this
+  -- region's own policy: its red or yellow flag over the span it gives,
+  -- its latest test, its doses, all given at the last dose's time)
+  SELECT p.id, e.kind, e.at, e.until, NULL, e.place, NULL
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+    JOIN @extschema@.health_share h ON h.national_subject OPERATOR(pg_catalog.=) p.national_subject
+    CROSS JOIN LATERAL (VALUES
+      (CASE h.colour WHEN 'red' THEN 'pushed_red' WHEN 'yellow' THEN 'pushed_yellow' END, h.since, h.valid_until,
+       h.region, h.colour IN ('red', 'yellow') AND h.valid_until OPERATOR(pg_catalog.>) h.since),
+      (CASE h.test_result WHEN 'positive' THEN 'positive_test' ELSE 'negative_test' END, h.tested_at, NULL,
+       NULL, h.tested_at IS NOT NULL)
+    ) AS e(kind, at, until, place, present)
+   WHERE h.region OPERATOR(pg_catalog.<>) p.region AND e.present
+  UNION ALL
+  SELECT p.id, 'vaccination', h.last_dose_at, NULL, d.dose, NULL, NULL
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+    JOIN @extschema@.health_share h ON h.national_subject OPERATOR(pg_catalog.=) p.national_subject
+    CROSS JOIN LATERAL pg_catalog.generate_series(1, LEAST(h.doses, 10)) AS d(dose)
+   WHERE h.region OPERATOR(pg_catalog.<>) p.region AND h.last_dose_at IS NOT NULL
+  UNION ALL
   -- (an override's place: its order of recording among the person's
   -- decisions, for two starting at once: their own count, which the
   -- packed inputs may show, not the national chain's position; an erased

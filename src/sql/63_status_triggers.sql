@@ -333,13 +333,16 @@ BEGIN
   ELSE
     PERFORM @extschema@._recompute(
       ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
-             WHERE n.region <> o.region OR n.registered_at <> o.registered_at),
+             WHERE n.region <> o.region OR n.registered_at <> o.registered_at
+                -- (a national pseudonym known at last brings the reds and
+                -- health data other regions pushed and shared for it)
+                OR n.national_subject IS DISTINCT FROM o.national_subject),
       @extschema@._cause(TG_TABLE_NAME, TG_OP));
   END IF;
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._person_changed() IS
-  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation; a recalculation too for those whose national pseudonym changed (other regions'' reds and shared data). Refuses a change of id.';
 REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
 
 -- A deleted person's history goes with them (their evidence and status go

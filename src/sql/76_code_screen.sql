@@ -70,6 +70,7 @@ RETURN CASE reason OPERATOR(pg_catalog.->>) 'rule'
   WHEN 'declared_contact' THEN pg_catalog.format('%s 申报与病例有接触', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
   WHEN 'positive_test' THEN pg_catalog.format('%s 采样的检测结果为阳性', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
   WHEN 'pushed_red' THEN pg_catalog.format('%s 其他地区推送的红码', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'pushed_yellow' THEN pg_catalog.format('%s 其他地区共享的黄码', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
   WHEN 'symptoms' THEN pg_catalog.format('%s 申报有症状', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
   WHEN 'medicine_purchase' THEN
     pg_catalog.format('%s 在%s购买%s', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10),

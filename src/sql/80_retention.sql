@@ -154,6 +154,7 @@ BEGIN ATOMIC
       ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
       ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
       ('red_push', 'until', NULL, 'as long as the deciding region keeps its red (replicated); purge_region'),
+      ('health_share', NULL, NULL, 'as long as the sharing region shares it (replicated); erase_person, purge_region'),
       ('status_digest', NULL, NULL, 'the person''s status now, while registered; erase_person, purge_region'),
       ('code_revocation', 'until', NULL, 'until every code it covers has expired: drop_expired_revocations()')
     ) AS v(tbl, time_column, removes_before, rule);

@@ -239,7 +239,7 @@ BEGIN
             ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange, @extschema@.exposure_notice,'
             ' @extschema@.venue_closure'
             ' WITH (publish = ''insert, update, delete'')';
-    EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
+    EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest, @extschema@.health_share'
             ' WITH (publish = ''insert, update, delete'')';
     RETURN 'healthcode_hub';
   END IF;
@@ -247,16 +247,17 @@ BEGIN
   hi := @extschema@.division_last(n.region);
   EXECUTE format('CREATE PUBLICATION %I FOR TABLE @extschema@.key_exchange WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.status_digest WHERE (region >= %L AND region <= %L),'
+                 ' @extschema@.health_share WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L),'
                  ' @extschema@.code_revocation WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.exposure_notice WHERE (from_region >= %L AND from_region <= %L),'
                  ' @extschema@.venue_closure WHERE (venue_region >= %L AND venue_region <= %L)'
                  ' WITH (publish = ''insert, update, delete'')',
-                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
+                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
-  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice and venue closure) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests, reds, revocations, exposure notices and venue closures, by row filter). Returns its name.';
+  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice and venue closure) and healthcode_hub_digests (every digest and shared health row); on a region healthcode_region_<name> (its own keys, digests, shared health rows, reds, revocations, exposure notices and venue closures, by row filter). Returns its name.';
 REVOKE ALL ON FUNCTION @extschema@.create_publication() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_publication() TO healthcode_admin;
 
@@ -322,7 +323,8 @@ BEGIN
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
                            '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
                            '@extschema@.code_revocation'::regclass, '@extschema@.arrival_rule_exchange'::regclass,
-                           '@extschema@.exposure_notice'::regclass, '@extschema@.venue_closure'::regclass);
+                           '@extschema@.exposure_notice'::regclass, '@extschema@.venue_closure'::regclass,
+                           '@extschema@.health_share'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',
@@ -331,5 +333,5 @@ BEGIN
   EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
-  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice, venue_closure).';
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice, venue_closure, health_share).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;

@@ -114,6 +114,20 @@ BEGIN
     JOIN @extschema@.person p ON p.id = q.id
     JOIN @extschema@.person_status s ON s.person_id = p.id
     CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, t) AS v OFFSET 0) x;
+  -- what a destination needs of them (mode 1), by national pseudonym: their
+  -- latest test and doses here (a red decided here goes as a pushed red,
+  -- below; nothing that other regions shared goes back)
+  INSERT INTO @extschema@.health_share (national_subject, region, test_kind, tested_at, test_result, doses,
+                                        last_dose_at, shared_at)
+  SELECT p.national_subject, p.region, lt.kind, lt.sampled_at, lt.result, LEAST(d.doses, 10), d.last_at, t
+    FROM unnest(persons) q(id)
+    JOIN @extschema@.person p ON p.id = q.id
+    LEFT JOIN LATERAL (SELECT r.kind, r.sampled_at, r.result FROM @extschema@.test_result r
+                        WHERE r.person_id = p.id AND r.sampled_at <= t
+                        ORDER BY r.sampled_at DESC LIMIT 1) lt ON true
+    CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at
+                          FROM @extschema@.vaccination v WHERE v.person_id = p.id AND v.given_at <= t) d
+   WHERE p.national_subject IS NOT NULL;
   -- reds decided here (not those pushed from elsewhere), while they last:
   -- what should be pushed now; rows that should not any more go
   WITH due AS (
@@ -139,7 +153,7 @@ BEGIN
   SELECT d.national_subject, d.from_region, d.since, d.until, d.rules, t FROM due d;
 END $$;
 COMMENT ON FUNCTION @extschema@._publish_status(bigint[]) IS
-  'Internal: on a region node, writes the people''s status digests and the reds decided here (to be published to the hub).';
+  'Internal: on a region node, writes the people''s status digests, their shared health data (latest test and doses, by national pseudonym) and the reds decided here (to be published to the hub).';
 REVOKE ALL ON FUNCTION @extschema@._publish_status(bigint[]) FROM PUBLIC;
 INSERT INTO @extschema@.after_recompute (step) VALUES ('@extschema@._publish_status(bigint[])');
 

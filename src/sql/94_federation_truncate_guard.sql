@@ -8,7 +8,7 @@ DECLARE
   t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['key_exchange', 'status_digest', 'red_push', 'policy_exchange', 'code_revocation',
-                                 'arrival_rule_exchange', 'exposure_notice', 'venue_closure'] LOOP
+                                 'arrival_rule_exchange', 'exposure_notice', 'venue_closure', 'health_share'] LOOP
     EXECUTE format('CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.%I
                     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard()', t);
     EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ALWAYS TRIGGER exchange_truncate_guard', t);

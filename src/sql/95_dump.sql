@@ -37,6 +37,7 @@ END $$;
 -- received stays available offline after a restore
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.key_exchange', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.red_push', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.health_share', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.status_digest', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_reject', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_reject_id_seq', '');

@@ -120,6 +120,11 @@ BEGIN
    WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
+  -- (likewise what every region shared about them)
+  DELETE FROM @extschema@.health_share h USING @extschema@.person p
+   WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'health_share'; rows := n; RETURN NEXT;
   -- their decisions: tombstones in the chain
   WITH made AS (
     UPDATE @extschema@.manual_decision m

@@ -19,7 +19,7 @@ BEGIN
   FOR t IN SELECT e.name FROM @extschema@.evidence_table e WHERE NOT e.public_rows
            UNION ALL
            SELECT u.name FROM unnest(ARRAY['person', 'correction', 'person_status', 'status_history',
-                                            'status_digest', 'code_revocation', 'erasure',
+                                            'status_digest', 'health_share', 'code_revocation', 'erasure',
                                             'guardian_link', 'proxy_action', 'venue']) AS u(name)
   LOOP
     -- (a row that names two people, a guardian's link, is the business of

@@ -370,6 +370,22 @@ test_releases(void)
 	CHECK(colour_until(&r.tl, now) == T(2022, 4, 6, 9), "a local manual release ends a pushed red");
 	hc_timeline_free(&r.tl);
 
+	/* a yellow another region's system shares: yellow over its span, under
+	 * a red of its own */
+	n = 0;
+	e[n] = ev(HC_EV_PUSHED_YELLOW, T(2022, 4, 4, 9));
+	e[n++].until = T(2022, 4, 9, 0);
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_YELLOW && rule_at(&r.tl, now) == HC_RULE_PUSHED_YELLOW &&
+		  colour_until(&r.tl, now) == T(2022, 4, 9, 0) && colour_at(&r.tl, T(2022, 4, 9, 1)) == HC_GREEN,
+		  "a shared yellow lasts until the sharing region's end, then green");
+	hc_timeline_free(&r.tl);
+	e[n++] = ev(HC_EV_POSITIVE_TEST, T(2022, 4, 5, 9));
+	r = compute(e, n, &p, 1, now);
+	CHECK(colour_at(&r.tl, now) == HC_RED && rule_at(&r.tl, now) == HC_RULE_POSITIVE_TEST,
+		  "a positive test under a shared yellow is red");
+	hc_timeline_free(&r.tl);
+
 	/* overrides */
 	n = 0;
 	e[n++] = ev(HC_EV_POSITIVE_TEST, T(2022, 4, 1, 9));
@@ -580,7 +596,7 @@ random_events(hc_event *e, size_t n, int64_t base)
 		HC_EV_DECLARED_CONTACT, HC_EV_POSITIVE_TEST, HC_EV_NEGATIVE_TEST, HC_EV_NEGATIVE_TEST,
 		HC_EV_SYMPTOMS, HC_EV_TEMPERATURE, HC_EV_CHECKIN, HC_EV_CHECKIN, HC_EV_CHECKIN,
 		HC_EV_CHECKIN_SYMPTOMS, HC_EV_FINDING, HC_EV_OVERRIDE, HC_EV_RELEASE,
-		HC_EV_VACCINATION, HC_EV_PUSHED_RED, HC_EV_REGISTERED
+		HC_EV_VACCINATION, HC_EV_PUSHED_RED, HC_EV_REGISTERED, HC_EV_PUSHED_YELLOW
 	};
 	size_t		i;
 
@@ -595,7 +611,7 @@ random_events(hc_event *e, size_t n, int64_t base)
 			e[i].value = 360 + (int) rnd(25);
 		if (k == HC_EV_VACCINATION)
 			e[i].value = 1 + (int) rnd(3);
-		if (k == HC_EV_PUSHED_RED)
+		if (k == HC_EV_PUSHED_RED || k == HC_EV_PUSHED_YELLOW)
 			e[i].until = rnd(3) == 0 ? HC_TIME_POS_INF : e[i].at + (int64_t) (1 + rnd(10 * 24)) * HOUR;
 		if (k == HC_EV_OVERRIDE)
 		{
@@ -990,6 +1006,7 @@ test_kind_table(void)
 		{HC_EV_PUSHED_RED, "pushed_red", HC_RED, HC_RULE_PUSHED_RED},
 		{HC_EV_REGISTERED, "registered", HC_YELLOW, HC_RULE_TEST_OVERDUE},
 		{HC_EV_MEDICINE_PURCHASE, "medicine_purchase", HC_YELLOW, HC_RULE_MEDICINE_PURCHASE},
+		{HC_EV_PUSHED_YELLOW, "pushed_yellow", HC_YELLOW, HC_RULE_PUSHED_YELLOW},
 	};
 	size_t		n_expect = sizeof(expect) / sizeof(expect[0]);
 	bool		rule_reported[HC_RULE_MAX + 1] = {false};

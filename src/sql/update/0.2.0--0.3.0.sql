@@ -821,8 +821,58 @@ REVOKE ALL ON @extschema@.venue_closure FROM PUBLIC;
 GRANT SELECT ON @extschema@.venue_closure TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_closure', '');
 
+-- ---- shared health data, mode 1 (05_roles.sql, 51_evidence.sql; its triggers
+-- below; row-level security as 96_rls.sql gives it, dump as 95_dump.sql)
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'healthcode_peer') THEN
+    CREATE ROLE healthcode_peer NOLOGIN;
+  END IF;
+END $$;
+CREATE TABLE @extschema@.health_share (
+  national_subject bytea NOT NULL,
+  region        text NOT NULL,
+  colour        @extschema@.risk_colour,
+  since         timestamptz,
+  valid_until   timestamptz,
+  test_kind     text,
+  tested_at     timestamptz,
+  test_result   text,
+  doses         integer,
+  last_dose_at  timestamptz,
+  shared_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT health_share_pkey PRIMARY KEY (national_subject, region)
+);
+COMMENT ON TABLE @extschema@.health_share IS
+  'Health data a region shares about its residents, by national pseudonym (mode 1 of mutual recognition): a red or yellow flag with its span, the latest test, the doses. Never a name, an identifier or a place. No constraint can fail on a replicated row: checks are in a trigger that logs and skips a bad one.';
+COMMENT ON COLUMN @extschema@.health_share.national_subject IS 'The person''s national pseudonym.';
+COMMENT ON COLUMN @extschema@.health_share.region IS 'The person''s home region in the sharing system.';
+COMMENT ON COLUMN @extschema@.health_share.colour IS 'The colour there: red or yellow is a flag the destination applies over [since, valid_until); green or NULL shares none.';
+COMMENT ON COLUMN @extschema@.health_share.since IS 'Since when the colour holds there.';
+COMMENT ON COLUMN @extschema@.health_share.valid_until IS 'Until when it holds (infinity: until further notice).';
+COMMENT ON COLUMN @extschema@.health_share.test_kind IS 'The latest test: pcr or antigen (NULL: none shared).';
+COMMENT ON COLUMN @extschema@.health_share.tested_at IS 'When it was sampled.';
+COMMENT ON COLUMN @extschema@.health_share.test_result IS 'positive or negative.';
+COMMENT ON COLUMN @extschema@.health_share.doses IS 'Vaccine doses given (0-10; NULL: none shared).';
+COMMENT ON COLUMN @extschema@.health_share.last_dose_at IS 'When the last dose was given.';
+COMMENT ON COLUMN @extschema@.health_share.shared_at IS 'When the sharing system last wrote it.';
+REVOKE ALL ON @extschema@.health_share FROM PUBLIC;
+GRANT SELECT ON @extschema@.health_share TO healthcode_admin;
+ALTER TABLE @extschema@.health_share ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.health_share FORCE ROW LEVEL SECURITY;
+CREATE POLICY scope_select ON @extschema@.health_share FOR SELECT
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_insert ON @extschema@.health_share FOR INSERT
+  WITH CHECK ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_update ON @extschema@.health_share FOR UPDATE
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"))
+  WITH CHECK ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+CREATE POLICY scope_delete ON @extschema@.health_share FOR DELETE
+  USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.health_share', '');
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1768,6 +1818,28 @@ BEGIN ATOMIC
    WHERE r.from_region OPERATOR(pg_catalog.<>) p.region
      AND r.until OPERATOR(pg_catalog.>) r.since
   UNION ALL
+  -- (mode 1: what another region shares about the person, read under this
+  -- region's own policy: its red or yellow flag over the span it gives,
+  -- its latest test, its doses, all given at the last dose's time)
+  SELECT p.id, e.kind, e.at, e.until, NULL, e.place, NULL
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+    JOIN @extschema@.health_share h ON h.national_subject OPERATOR(pg_catalog.=) p.national_subject
+    CROSS JOIN LATERAL (VALUES
+      (CASE h.colour WHEN 'red' THEN 'pushed_red' WHEN 'yellow' THEN 'pushed_yellow' END, h.since, h.valid_until,
+       h.region, h.colour IN ('red', 'yellow') AND h.valid_until OPERATOR(pg_catalog.>) h.since),
+      (CASE h.test_result WHEN 'positive' THEN 'positive_test' ELSE 'negative_test' END, h.tested_at, NULL,
+       NULL, h.tested_at IS NOT NULL)
+    ) AS e(kind, at, until, place, present)
+   WHERE h.region OPERATOR(pg_catalog.<>) p.region AND e.present
+  UNION ALL
+  SELECT p.id, 'vaccination', h.last_dose_at, NULL, d.dose, NULL, NULL
+    FROM pg_catalog.unnest(persons) AS q(id)
+    JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) q.id
+    JOIN @extschema@.health_share h ON h.national_subject OPERATOR(pg_catalog.=) p.national_subject
+    CROSS JOIN LATERAL pg_catalog.generate_series(1, LEAST(h.doses, 10)) AS d(dose)
+   WHERE h.region OPERATOR(pg_catalog.<>) p.region AND h.last_dose_at IS NOT NULL
+  UNION ALL
   -- (an override's place: its order of recording among the person's
   -- decisions, for two starting at once: their own count, which the
   -- packed inputs may show, not the national chain's position; an erased
@@ -2253,13 +2325,16 @@ BEGIN
   ELSE
     PERFORM @extschema@._recompute(
       ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
-             WHERE n.region <> o.region OR n.registered_at <> o.registered_at),
+             WHERE n.region <> o.region OR n.registered_at <> o.registered_at
+                -- (a national pseudonym known at last brings the reds and
+                -- health data other regions pushed and shared for it)
+                OR n.national_subject IS DISTINCT FROM o.national_subject),
       @extschema@._cause(TG_TABLE_NAME, TG_OP));
   END IF;
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._person_changed() IS
-  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation. Refuses a change of id.';
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation; a recalculation too for those whose national pseudonym changed (other regions'' reds and shared data). Refuses a change of id.';
 REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.create_travel_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
@@ -4109,6 +4184,7 @@ RETURN CASE reason OPERATOR(pg_catalog.->>) 'rule'
   WHEN 'declared_contact' THEN pg_catalog.format('%s 申报与病例有接触', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
   WHEN 'positive_test' THEN pg_catalog.format('%s 采样的检测结果为阳性', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
   WHEN 'pushed_red' THEN pg_catalog.format('%s 其他地区推送的红码', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
+  WHEN 'pushed_yellow' THEN pg_catalog.format('%s 其他地区共享的黄码', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
   WHEN 'symptoms' THEN pg_catalog.format('%s 申报有症状', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10))
   WHEN 'medicine_purchase' THEN
     pg_catalog.format('%s 在%s购买%s', pg_catalog.left(reason OPERATOR(pg_catalog.->>) 'at', 10),
@@ -4829,6 +4905,7 @@ BEGIN ATOMIC
       ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
       ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
       ('red_push', 'until', NULL, 'as long as the deciding region keeps its red (replicated); purge_region'),
+      ('health_share', NULL, NULL, 'as long as the sharing region shares it (replicated); erase_person, purge_region'),
       ('status_digest', NULL, NULL, 'the person''s status now, while registered; erase_person, purge_region'),
       ('code_revocation', 'until', NULL, 'until every code it covers has expired: drop_expired_revocations()')
     ) AS v(tbl, time_column, removes_before, rule);
@@ -6062,7 +6139,7 @@ BEGIN
             ' @extschema@.code_revocation, @extschema@.arrival_rule_exchange, @extschema@.exposure_notice,'
             ' @extschema@.venue_closure'
             ' WITH (publish = ''insert, update, delete'')';
-    EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest'
+    EXECUTE 'CREATE PUBLICATION healthcode_hub_digests FOR TABLE @extschema@.status_digest, @extschema@.health_share'
             ' WITH (publish = ''insert, update, delete'')';
     RETURN 'healthcode_hub';
   END IF;
@@ -6070,16 +6147,17 @@ BEGIN
   hi := @extschema@.division_last(n.region);
   EXECUTE format('CREATE PUBLICATION %I FOR TABLE @extschema@.key_exchange WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.status_digest WHERE (region >= %L AND region <= %L),'
+                 ' @extschema@.health_share WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.red_push WHERE (from_region >= %L AND from_region <= %L),'
                  ' @extschema@.code_revocation WHERE (region >= %L AND region <= %L),'
                  ' @extschema@.exposure_notice WHERE (from_region >= %L AND from_region <= %L),'
                  ' @extschema@.venue_closure WHERE (venue_region >= %L AND venue_region <= %L)'
                  ' WITH (publish = ''insert, update, delete'')',
-                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
+                 'healthcode_region_' || n.name, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
   RETURN 'healthcode_region_' || n.name;
 END $$;
 COMMENT ON FUNCTION @extschema@.create_publication() IS
-  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice and venue closure) and healthcode_hub_digests; on a region healthcode_region_<name> (its own keys, digests, reds, revocations, exposure notices and venue closures, by row filter). Returns its name.';
+  'Creates this node''s publication: on the hub healthcode_hub (every key, every pushed red, national policy, every revocation, national arrival rules, every exposure notice and venue closure) and healthcode_hub_digests (every digest and shared health row); on a region healthcode_region_<name> (its own keys, digests, shared health rows, reds, revocations, exposure notices and venue closures, by row filter). Returns its name.';
 REVOKE ALL ON FUNCTION @extschema@.create_publication() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.create_publication() TO healthcode_admin;
 
@@ -6145,7 +6223,8 @@ BEGIN
      AND r.srrelid NOT IN ('@extschema@.key_exchange'::regclass, '@extschema@.status_digest'::regclass,
                            '@extschema@.red_push'::regclass, '@extschema@.policy_exchange'::regclass,
                            '@extschema@.code_revocation'::regclass, '@extschema@.arrival_rule_exchange'::regclass,
-                           '@extschema@.exposure_notice'::regclass, '@extschema@.venue_closure'::regclass);
+                           '@extschema@.exposure_notice'::regclass, '@extschema@.venue_closure'::regclass,
+                           '@extschema@.health_share'::regclass);
   IF extra IS NOT NULL THEN
     RAISE EXCEPTION 'subscription % would bring tables outside the national exchange: %', subscription, extra
       USING ERRCODE = '42501',
@@ -6154,7 +6233,7 @@ BEGIN
   EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', subscription);
 END $$;
 COMMENT ON FUNCTION @extschema@.enable_subscription(name) IS
-  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice, venue_closure).';
+  'Enables a subscription subscription_sql() made, once it is sure the publication brings only the exchange tables (key_exchange, status_digest, red_push, policy_exchange, code_revocation, arrival_rule_exchange, exposure_notice, venue_closure, health_share).';
 REVOKE ALL ON FUNCTION @extschema@.enable_subscription(name) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._revocation_check() RETURNS trigger
@@ -6218,6 +6297,73 @@ RETURN @extschema@.status_at(ROW(0, d.region, d.colour, d.vaccinated, '[]', d.up
 COMMENT ON FUNCTION @extschema@._digest_at(@extschema@.status_digest, timestamptz) IS
   'Internal: a status digest read at an instant (colour, vaccinated mark, since, valid_until), as status_at reads a stored status.';
 REVOKE ALL ON FUNCTION @extschema@._digest_at(@extschema@.status_digest, timestamptz) FROM PUBLIC;
+
+-- A region node's digests and pushed reds for the people just recalculated
+-- (every recalculation calls it: after_recompute, registered below).
+CREATE OR REPLACE FUNCTION @extschema@._publish_status(persons bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t timestamptz := statement_timestamp();
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'region') THEN
+    RETURN;
+  END IF;
+  INSERT INTO @extschema@.status_digest (region, subject, colour, vaccinated, valid_until, next, last_negative_at, updated_at)
+  SELECT p.region, p.subject, (x.v).colour, (x.v).vaccinated, (x.v).valid_until,
+         (SELECT COALESCE(jsonb_agg(jsonb_build_object('from', g.e -> 'from', 'until', g.e -> 'until',
+                                                       'colour', g.e -> 'colour', 'vaccinated', g.e -> 'vaccinated')
+                                    ORDER BY g.o), '[]')
+            FROM jsonb_array_elements((x.v).next) WITH ORDINALITY g(e, o)),
+         (SELECT max(r.sampled_at) FROM @extschema@.test_result r
+           WHERE r.person_id = p.id AND r.result = 'negative'),
+         t
+    FROM unnest(persons) q(id)
+    JOIN @extschema@.person p ON p.id = q.id
+    JOIN @extschema@.person_status s ON s.person_id = p.id
+    CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, t) AS v OFFSET 0) x;
+  -- what a destination needs of them (mode 1), by national pseudonym: their
+  -- latest test and doses here (a red decided here goes as a pushed red,
+  -- below; nothing that other regions shared goes back)
+  INSERT INTO @extschema@.health_share (national_subject, region, test_kind, tested_at, test_result, doses,
+                                        last_dose_at, shared_at)
+  SELECT p.national_subject, p.region, lt.kind, lt.sampled_at, lt.result, LEAST(d.doses, 10), d.last_at, t
+    FROM unnest(persons) q(id)
+    JOIN @extschema@.person p ON p.id = q.id
+    LEFT JOIN LATERAL (SELECT r.kind, r.sampled_at, r.result FROM @extschema@.test_result r
+                        WHERE r.person_id = p.id AND r.sampled_at <= t
+                        ORDER BY r.sampled_at DESC LIMIT 1) lt ON true
+    CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at
+                          FROM @extschema@.vaccination v WHERE v.person_id = p.id AND v.given_at <= t) d
+   WHERE p.national_subject IS NOT NULL;
+  -- reds decided here (not those pushed from elsewhere), while they last:
+  -- what should be pushed now; rows that should not any more go
+  WITH due AS (
+    SELECT p.national_subject, p.region AS from_region, (x.v).since,
+           COALESCE((SELECT min((g.e ->> 'from')::timestamptz)
+                       FROM jsonb_array_elements((x.v).next) g(e) WHERE g.e ->> 'colour' <> 'red'),
+                    'infinity') AS until,
+           ARRAY(SELECT DISTINCT r ->> 'rule' FROM jsonb_array_elements((x.v).reasons) r ORDER BY 1) AS rules
+      FROM unnest(persons) q(id)
+      JOIN @extschema@.person p ON p.id = q.id
+      JOIN @extschema@.person_status s ON s.person_id = p.id
+      CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, t) AS v OFFSET 0) x
+     WHERE p.national_subject IS NOT NULL AND (x.v).colour = 'red'
+       AND EXISTS (SELECT 1 FROM jsonb_array_elements((x.v).reasons) r WHERE r ->> 'rule' <> 'pushed_red')
+  ), gone AS (
+    DELETE FROM @extschema@.red_push r
+     USING unnest(persons) q(id) JOIN @extschema@.person p ON p.id = q.id
+     WHERE r.national_subject = p.national_subject AND r.from_region = p.region
+       AND NOT EXISTS (SELECT 1 FROM due d WHERE d.national_subject = r.national_subject
+                                             AND d.from_region = r.from_region)
+  )
+  INSERT INTO @extschema@.red_push (national_subject, from_region, since, until, rules, pushed_at)
+  SELECT d.national_subject, d.from_region, d.since, d.until, d.rules, t FROM due d;
+END $$;
+COMMENT ON FUNCTION @extschema@._publish_status(bigint[]) IS
+  'Internal: on a region node, writes the people''s status digests, their shared health data (latest test and doses, by national pseudonym) and the reds decided here (to be published to the hub).';
+REVOKE ALL ON FUNCTION @extschema@._publish_status(bigint[]) FROM PUBLIC;
 
 -- ---- reds pushed from other regions ----------------------------------------------
 CREATE OR REPLACE FUNCTION @extschema@._red_push_check() RETURNS trigger
@@ -6914,6 +7060,308 @@ COMMENT ON FUNCTION @extschema@._venue_closure_check() IS
   'Trigger (also on replicated rows): skips malformed closures, closures of venues the sending node does not serve and the taking back of one (logged), and a closure already here.';
 REVOKE ALL ON FUNCTION @extschema@._venue_closure_check() FROM PUBLIC;
 
+-- ---------------------------------------------------------------------------
+-- Federation, mode 1 with regions that run a health-code system of their
+-- own ("sharing epidemic prevention and health information data without
+-- changing the existing local code"): that system calls these functions at
+-- the hub over libpq, as a login granted healthcode_peer and mapped to its
+-- regions with grant_region. It shares its residents' health data
+-- (health_share, 51_evidence.sql) and reds (red_push), and reads its
+-- visitors' (shared_health); healthcode regions share through the same
+-- tables (_publish_status, 92_federation_status.sql). doc/peers.md is the
+-- integrator's page.
+-- ---------------------------------------------------------------------------
+
+-- What is wrong with a shared row (NULL: nothing): the one check of the
+-- table's trigger (replicated rows) and of peer_publish (a peer's).
+CREATE OR REPLACE FUNCTION @extschema@._health_share_problem(h @extschema@.health_share) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE
+  WHEN h.national_subject IS NULL OR pg_catalog.length(h.national_subject) OPERATOR(pg_catalog.<>) 16
+    THEN 'a shared row needs a 16-byte national pseudonym'
+  WHEN h.region IS NULL OR NOT @extschema@.division_code_valid(h.region) OR h.region OPERATOR(pg_catalog.=) '000000'
+    THEN 'a shared row needs its person''s home region, a division code below the nation'
+  WHEN h.colour IN ('red', 'yellow')
+       AND (h.since IS NULL OR NOT pg_catalog.isfinite(h.since) OR h.valid_until IS NULL
+            OR h.valid_until OPERATOR(pg_catalog.<=) h.since)
+    THEN 'a red or yellow flag needs a finite since before its valid_until'
+  WHEN (h.tested_at IS NULL) OPERATOR(pg_catalog.<>) (h.test_result IS NULL)
+       OR (h.test_kind IS NOT NULL AND h.tested_at IS NULL)
+       OR h.test_result NOT IN ('positive', 'negative') OR h.test_kind NOT IN ('pcr', 'antigen')
+       OR NOT pg_catalog.isfinite(h.tested_at)
+    THEN 'a test needs a finite time and its result (positive or negative; kind pcr or antigen)'
+  WHEN h.doses OPERATOR(pg_catalog.<) 0 OR h.doses OPERATOR(pg_catalog.>) 10
+       OR (COALESCE(h.doses, 0) OPERATOR(pg_catalog.>) 0) OPERATOR(pg_catalog.<>) (h.last_dose_at IS NOT NULL)
+       OR NOT pg_catalog.isfinite(h.last_dose_at)
+    THEN 'doses are 0 to 10, with the last one''s finite time when there are any'
+END;
+COMMENT ON FUNCTION @extschema@._health_share_problem(@extschema@.health_share) IS
+  'Internal: what is wrong with a row of health_share (NULL: nothing): a 16-byte national pseudonym, a home region below the nation, a flag with since < valid_until, a test with its time and result, 0-10 doses with the last one''s time.';
+REVOKE ALL ON FUNCTION @extschema@._health_share_problem(@extschema@.health_share) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._health_share_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.health_share;
+  problem text;
+BEGIN
+  IF @extschema@._exchange_loading() THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- a node speaks for its own regions' people only
+  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._health_share_problem(NEW) END);
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    SELECT * INTO r FROM @extschema@.health_share x
+     WHERE x.national_subject = NEW.national_subject AND x.region = NEW.region;
+    IF FOUND THEN
+      IF (to_jsonb(NEW) - 'shared_at') <> (to_jsonb(r) - 'shared_at') THEN
+        UPDATE @extschema@.health_share x
+           SET colour = NEW.colour, since = NEW.since, valid_until = NEW.valid_until, test_kind = NEW.test_kind,
+               tested_at = NEW.tested_at, test_result = NEW.test_result, doses = NEW.doses,
+               last_dose_at = NEW.last_dose_at, shared_at = NEW.shared_at
+         WHERE x.national_subject = NEW.national_subject AND x.region = NEW.region;
+      END IF;
+      RETURN NULL;
+    END IF;
+  ELSIF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'shared_at') = (to_jsonb(OLD) - 'shared_at') THEN
+    RETURN NULL;
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._health_share_check() IS
+  'Trigger (also on replicated rows): skips malformed shared rows and rows of regions the sending node does not serve (logged), turns a known one into an update, skips what changes nothing.';
+REVOKE ALL ON FUNCTION @extschema@._health_share_check() FROM PUBLIC;
+
+-- People here whom a shared row concerns (the same national pseudonym,
+-- registered here in another region) are recalculated.
+CREATE OR REPLACE FUNCTION @extschema@._health_share_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  who bigint[];
+BEGIN
+  IF @extschema@._exchange_loading() THEN
+    RETURN NULL;
+  END IF;
+  who := ARRAY(SELECT p.id FROM @extschema@.person p
+                WHERE p.national_subject IN (SELECT NEW.national_subject WHERE TG_OP <> 'DELETE'
+                                             UNION SELECT OLD.national_subject WHERE TG_OP <> 'INSERT')
+                  AND p.region <> CASE TG_OP WHEN 'DELETE' THEN OLD.region ELSE NEW.region END);
+  IF cardinality(who) > 0 THEN
+    PERFORM @extschema@._evidence_lock(false);
+    PERFORM @extschema@._recompute(who,
+      'health data shared by ' || CASE TG_OP WHEN 'DELETE' THEN OLD.region ELSE NEW.region END);
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._health_share_changed() IS
+  'Trigger (also on replicated rows): recalculates the people here with the shared row''s national pseudonym (registered in another region than the row''s).';
+REVOKE ALL ON FUNCTION @extschema@._health_share_changed() FROM PUBLIC;
+
+-- ---- the peer API, at the hub -------------------------------------------------------
+
+-- The regions the calling peer speaks for, or 42501; on the hub only.
+CREATE OR REPLACE FUNCTION @extschema@._peer_scope() RETURNS @extschema@.division_multirange
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@.my_region_scope();
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'hub') THEN
+    RAISE EXCEPTION 'the peer API is the hub''s; this node is not the hub' USING ERRCODE = '55000';
+  END IF;
+  IF isempty(scope) THEN
+    RAISE EXCEPTION 'role % speaks for no region', @extschema@._caller()::regrole USING ERRCODE = '42501',
+      HINT = 'The hub''s DBA maps a peer to its regions: SELECT healthcode.grant_region(''peer_login'', ''440000'');';
+  END IF;
+  RETURN scope;
+END $$;
+COMMENT ON FUNCTION @extschema@._peer_scope() IS
+  'Internal: the regions the calling peer is mapped to (grant_region); 55000 on a node that is not the hub, 42501 for a peer mapped to none.';
+REVOKE ALL ON FUNCTION @extschema@._peer_scope() FROM PUBLIC;
+
+-- Why a peer may not speak for a region (NULL: it may): its own regions
+-- only, and none that a healthcode node serves (that node speaks for it).
+CREATE OR REPLACE FUNCTION @extschema@._peer_region_problem(region text, scope @extschema@.division_multirange)
+RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT CASE
+    WHEN region IS NULL OR NOT @extschema@.division_code_valid(region) THEN NULL   -- (the row's own check says)
+    WHEN NOT scope OPERATOR(pg_catalog.@>) (region COLLATE "C")
+      THEN pg_catalog.format('role %s speaks for %s only, not for %s', @extschema@._caller()::regrole, scope, region)
+    WHEN EXISTS (SELECT 1 FROM @extschema@.peer s
+                  WHERE s.region OPERATOR(pg_catalog.<>) '000000'
+                    AND (@extschema@.division_covers(s.region, _peer_region_problem.region)
+                         OR @extschema@.division_covers(_peer_region_problem.region, s.region)))
+      THEN pg_catalog.format('region %s is served by a healthcode node, which speaks for it', region)
+  END;
+END;
+COMMENT ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange) IS
+  'Internal: why the calling peer may not speak for a region (NULL: it may): outside its scope, or served by a healthcode region node.';
+REVOKE ALL ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange) FROM PUBLIC;
+
+-- A peer's batch: every record checked before anything is written; with
+-- any refused, the refused ones are logged in exchange_reject (as a
+-- replicated row would be) and nothing is written.
+CREATE OR REPLACE FUNCTION @extschema@._peer_refuse(tbl text, refused jsonb) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  INSERT INTO @extschema@.exchange_reject (tbl, problem, row_data, by_replication)
+  SELECT tbl, r ->> 'problem', (r - 'problem') || jsonb_build_object('peer', @extschema@._caller()::regrole::text), false
+    FROM jsonb_array_elements(refused) r;
+  RETURN jsonb_array_length(refused);
+END $$;
+COMMENT ON FUNCTION @extschema@._peer_refuse(text, jsonb) IS
+  'Internal: logs a peer''s refused records in exchange_reject, with the peer''s role; how many.';
+REVOKE ALL ON FUNCTION @extschema@._peer_refuse(text, jsonb) FROM PUBLIC;
+
+-- Health data of the peer's residents, in bulk: a JSON array of records
+--   {"national_subject": "<32 hex digits>", "region": "440106",
+--    "colour": "red", "since": "...", "valid_until": "...",
+--    "test_kind": "pcr", "tested_at": "...", "test_result": "negative",
+--    "doses": 3, "last_dose_at": "..."}
+-- (all but national_subject and region optional; valid_until left out:
+-- until further notice). A record of a known person replaces what was
+-- shared before.
+CREATE OR REPLACE FUNCTION @extschema@.peer_publish(records json, OUT accepted bigint, OUT refused bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@._peer_scope();
+  parse text := $q$
+    SELECT r.ord, r.national_subject AS hex,
+           ROW(CASE WHEN r.national_subject ~ '^[0-9a-fA-F]{32}$' THEN decode(r.national_subject, 'hex') END,
+               r.region, r.colour::@extschema@.risk_colour, r.since,
+               CASE WHEN r.colour IN ('red', 'yellow') THEN COALESCE(r.valid_until, 'infinity') ELSE r.valid_until END,
+               r.test_kind, r.tested_at, r.test_result, r.doses, r.last_dose_at,
+               pg_catalog.statement_timestamp())::@extschema@.health_share AS h
+      FROM @extschema@._import_parse($1, 'shared health record',
+             '{national_subject,region,colour,since,valid_until,test_kind,tested_at,test_result,doses,last_dose_at}',
+             '{text!,division!,green|yellow|red,evidence_time,time,pcr|antigen,evidence_time,positive|negative,int:0..10,evidence_time}')
+           AS r(ord bigint, national_subject text, region text, colour text, since timestamptz, valid_until timestamptz,
+                test_kind text, tested_at timestamptz, test_result text, doses integer, last_dose_at timestamptz)$q$;
+  problems jsonb;
+BEGIN
+  EXECUTE format($q$
+    SELECT count(*), jsonb_agg(to_jsonb(c.h) || jsonb_build_object('record', c.ord, 'problem', c.problem) ORDER BY c.ord)
+                       FILTER (WHERE c.problem IS NOT NULL)
+      FROM (SELECT x.ord, x.h,
+                   COALESCE(CASE WHEN (x.h).national_subject IS NULL
+                                 THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
+                            @extschema@._peer_region_problem((x.h).region, %L::@extschema@.division_multirange),
+                            @extschema@._health_share_problem(x.h)) AS problem
+              FROM (%s) x) c$q$, scope, parse)
+    INTO accepted, problems USING records;
+  IF problems IS NOT NULL THEN
+    refused := @extschema@._peer_refuse('health_share', problems);
+    accepted := 0;
+    RETURN;
+  END IF;
+  refused := 0;
+  EXECUTE format('INSERT INTO @extschema@.health_share SELECT (x.h).* FROM (%s) x ORDER BY (x.h).national_subject', parse)
+    USING records;
+END $$;
+COMMENT ON FUNCTION @extschema@.peer_publish(json) IS
+  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): its residents'' shared health data in bulk (national pseudonym as 32 hex digits, home region, a red or yellow flag with since and valid_until, the latest test, doses and the last dose''s time). Every record is checked (the peer''s own regions only; none a healthcode node serves); with any refused, the refused are logged in exchange_reject and nothing is written. A malformed batch raises as an import does (22P02, 22007, 22023 ... naming the record and field). Returns how many were accepted and refused.';
+REVOKE ALL ON FUNCTION @extschema@.peer_publish(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.peer_publish(json) TO healthcode_peer;
+
+-- Reds of the peer's residents, in bulk: {"national_subject", "region",
+-- "since", "until"} (until left out: until further notice); they travel
+-- as every region's pushed reds do. A known one is replaced.
+CREATE OR REPLACE FUNCTION @extschema@.peer_push_reds(records json, OUT accepted bigint, OUT refused bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@._peer_scope();
+  parse text := $q$
+    SELECT r.ord, r.national_subject AS hex,
+           CASE WHEN r.national_subject ~ '^[0-9a-fA-F]{32}$' THEN decode(r.national_subject, 'hex') END AS national_subject,
+           r.region, r.since, COALESCE(r.until, 'infinity') AS until
+      FROM @extschema@._import_parse($1, 'pushed red', '{national_subject,region,since,until}',
+                                     '{text!,division!,evidence_time!,time}')
+           AS r(ord bigint, national_subject text, region text, since timestamptz, until timestamptz)$q$;
+  problems jsonb;
+BEGIN
+  EXECUTE format($q$
+    SELECT count(*), jsonb_agg(jsonb_build_object('record', c.ord, 'national_subject', c.national_subject, 'from_region', c.region,
+                                                  'since', c.since, 'until', c.until, 'problem', c.problem) ORDER BY c.ord)
+                       FILTER (WHERE c.problem IS NOT NULL)
+      FROM (SELECT x.*,
+                   COALESCE(CASE WHEN x.national_subject IS NULL
+                                 THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
+                            @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange),
+                            CASE WHEN x.region = '000000' THEN 'a pushed red needs its person''s home region, below the nation' END,
+                            CASE WHEN x.until <= x.since THEN 'a pushed red needs since before until' END) AS problem
+              FROM (%s) x) c$q$, scope, parse)
+    INTO accepted, problems USING records;
+  IF problems IS NOT NULL THEN
+    refused := @extschema@._peer_refuse('red_push', problems);
+    accepted := 0;
+    RETURN;
+  END IF;
+  refused := 0;
+  EXECUTE format($q$INSERT INTO @extschema@.red_push (national_subject, from_region, since, until, rules, pushed_at)
+                   SELECT x.national_subject, x.region, x.since, x.until, '{shared}', pg_catalog.statement_timestamp()
+                     FROM (%s) x ORDER BY x.national_subject$q$, parse)
+    USING records;
+END $$;
+COMMENT ON FUNCTION @extschema@.peer_push_reds(json) IS
+  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): reds of its residents in bulk (national pseudonym as 32 hex digits, home region, since, until), pushed on to every region as a healthcode region''s are (rule name shared). Checked, logged and all-or-nothing as peer_publish. Returns how many were accepted and refused.';
+REVOKE ALL ON FUNCTION @extschema@.peer_push_reds(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.peer_push_reds(json) TO healthcode_peer;
+
+-- A visitor's shared health data, by national pseudonym: what every
+-- region shared about them (health_share) and the reds pushed for them,
+-- for a destination's own decision. At most 1,000 pseudonyms a call.
+CREATE OR REPLACE FUNCTION @extschema@.shared_health(national_subjects bytea[])
+RETURNS TABLE (national_subject bytea, region text, source text, colour @extschema@.risk_colour, since timestamptz,
+               valid_until timestamptz, test_kind text, tested_at timestamptz, test_result text, doses integer,
+               last_dose_at timestamptz, shared_at timestamptz)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM @extschema@._peer_scope();
+  IF national_subjects IS NULL OR cardinality(national_subjects) > 1000 THEN
+    RAISE EXCEPTION 'national_subjects must be 1 to 1,000 pseudonyms, not %',
+      COALESCE(cardinality(national_subjects)::text, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  RETURN QUERY
+  SELECT h.national_subject, h.region, 'shared', h.colour, h.since, h.valid_until, h.test_kind, h.tested_at,
+         h.test_result, h.doses, h.last_dose_at, h.shared_at
+    FROM @extschema@.health_share h
+   WHERE h.national_subject = ANY (national_subjects)
+  UNION ALL
+  SELECT r.national_subject, r.from_region, 'pushed_red', 'red'::@extschema@.risk_colour, r.since, r.until,
+         NULL, NULL, NULL, NULL, NULL, r.pushed_at
+    FROM @extschema@.red_push r
+   WHERE r.national_subject = ANY (national_subjects) AND r.until > statement_timestamp()
+   ORDER BY 1, 2, 3;
+END $$;
+COMMENT ON FUNCTION @extschema@.shared_health(bytea[]) IS
+  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): what every region shares about visitors by national pseudonym: per region a shared row (flag, latest test, doses) and the reds pushed for them that still hold. Never a name, an identifier or a place. At most 1,000 pseudonyms a call.';
+REVOKE ALL ON FUNCTION @extschema@.shared_health(bytea[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.shared_health(bytea[]) TO healthcode_peer;
+
 -- The row's writer, asked of its xmin: an answer is never given to the
 -- transaction (or a subtransaction of it) that recorded the attempt.
 CREATE OR REPLACE FUNCTION @extschema@._written_by_this_transaction(xmin xid) RETURNS boolean
@@ -7132,6 +7580,11 @@ BEGIN
    WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
+  -- (likewise what every region shared about them)
+  DELETE FROM @extschema@.health_share h USING @extschema@.person p
+   WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'health_share'; rows := n; RETURN NEXT;
   -- their decisions: tombstones in the chain
   WITH made AS (
     UPDATE @extschema@.manual_decision m
@@ -7952,3 +8405,15 @@ END $$;
 CREATE TRIGGER division_name_changed
   AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.division_name
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+
+-- ---- shared health data, continued (94_federation_peers.sql,
+-- 94_federation_truncate_guard.sql)
+CREATE TRIGGER health_share_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.health_share
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._health_share_check();
+ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_check;
+CREATE TRIGGER health_share_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.health_share
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._health_share_changed();
+ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_changed;
+CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.health_share
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
+ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER exchange_truncate_guard;

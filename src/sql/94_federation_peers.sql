@@ -1,0 +1,307 @@
+-- ---------------------------------------------------------------------------
+-- Federation, mode 1 with regions that run a health-code system of their
+-- own ("sharing epidemic prevention and health information data without
+-- changing the existing local code"): that system calls these functions at
+-- the hub over libpq, as a login granted healthcode_peer and mapped to its
+-- regions with grant_region. It shares its residents' health data
+-- (health_share, 51_evidence.sql) and reds (red_push), and reads its
+-- visitors' (shared_health); healthcode regions share through the same
+-- tables (_publish_status, 92_federation_status.sql). doc/peers.md is the
+-- integrator's page.
+-- ---------------------------------------------------------------------------
+
+-- What is wrong with a shared row (NULL: nothing): the one check of the
+-- table's trigger (replicated rows) and of peer_publish (a peer's).
+CREATE FUNCTION @extschema@._health_share_problem(h @extschema@.health_share) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE
+  WHEN h.national_subject IS NULL OR pg_catalog.length(h.national_subject) OPERATOR(pg_catalog.<>) 16
+    THEN 'a shared row needs a 16-byte national pseudonym'
+  WHEN h.region IS NULL OR NOT @extschema@.division_code_valid(h.region) OR h.region OPERATOR(pg_catalog.=) '000000'
+    THEN 'a shared row needs its person''s home region, a division code below the nation'
+  WHEN h.colour IN ('red', 'yellow')
+       AND (h.since IS NULL OR NOT pg_catalog.isfinite(h.since) OR h.valid_until IS NULL
+            OR h.valid_until OPERATOR(pg_catalog.<=) h.since)
+    THEN 'a red or yellow flag needs a finite since before its valid_until'
+  WHEN (h.tested_at IS NULL) OPERATOR(pg_catalog.<>) (h.test_result IS NULL)
+       OR (h.test_kind IS NOT NULL AND h.tested_at IS NULL)
+       OR h.test_result NOT IN ('positive', 'negative') OR h.test_kind NOT IN ('pcr', 'antigen')
+       OR NOT pg_catalog.isfinite(h.tested_at)
+    THEN 'a test needs a finite time and its result (positive or negative; kind pcr or antigen)'
+  WHEN h.doses OPERATOR(pg_catalog.<) 0 OR h.doses OPERATOR(pg_catalog.>) 10
+       OR (COALESCE(h.doses, 0) OPERATOR(pg_catalog.>) 0) OPERATOR(pg_catalog.<>) (h.last_dose_at IS NOT NULL)
+       OR NOT pg_catalog.isfinite(h.last_dose_at)
+    THEN 'doses are 0 to 10, with the last one''s finite time when there are any'
+END;
+COMMENT ON FUNCTION @extschema@._health_share_problem(@extschema@.health_share) IS
+  'Internal: what is wrong with a row of health_share (NULL: nothing): a 16-byte national pseudonym, a home region below the nation, a flag with since < valid_until, a test with its time and result, 0-10 doses with the last one''s time.';
+REVOKE ALL ON FUNCTION @extschema@._health_share_problem(@extschema@.health_share) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._health_share_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.health_share;
+  problem text;
+BEGIN
+  IF @extschema@._exchange_loading() THEN
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- a node speaks for its own regions' people only
+  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.region) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._health_share_problem(NEW) END);
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    SELECT * INTO r FROM @extschema@.health_share x
+     WHERE x.national_subject = NEW.national_subject AND x.region = NEW.region;
+    IF FOUND THEN
+      IF (to_jsonb(NEW) - 'shared_at') <> (to_jsonb(r) - 'shared_at') THEN
+        UPDATE @extschema@.health_share x
+           SET colour = NEW.colour, since = NEW.since, valid_until = NEW.valid_until, test_kind = NEW.test_kind,
+               tested_at = NEW.tested_at, test_result = NEW.test_result, doses = NEW.doses,
+               last_dose_at = NEW.last_dose_at, shared_at = NEW.shared_at
+         WHERE x.national_subject = NEW.national_subject AND x.region = NEW.region;
+      END IF;
+      RETURN NULL;
+    END IF;
+  ELSIF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'shared_at') = (to_jsonb(OLD) - 'shared_at') THEN
+    RETURN NULL;
+  END IF;
+  RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION @extschema@._health_share_check() IS
+  'Trigger (also on replicated rows): skips malformed shared rows and rows of regions the sending node does not serve (logged), turns a known one into an update, skips what changes nothing.';
+REVOKE ALL ON FUNCTION @extschema@._health_share_check() FROM PUBLIC;
+CREATE TRIGGER health_share_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.health_share
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._health_share_check();
+ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_check;
+
+-- People here whom a shared row concerns (the same national pseudonym,
+-- registered here in another region) are recalculated.
+CREATE FUNCTION @extschema@._health_share_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  who bigint[];
+BEGIN
+  IF @extschema@._exchange_loading() THEN
+    RETURN NULL;
+  END IF;
+  who := ARRAY(SELECT p.id FROM @extschema@.person p
+                WHERE p.national_subject IN (SELECT NEW.national_subject WHERE TG_OP <> 'DELETE'
+                                             UNION SELECT OLD.national_subject WHERE TG_OP <> 'INSERT')
+                  AND p.region <> CASE TG_OP WHEN 'DELETE' THEN OLD.region ELSE NEW.region END);
+  IF cardinality(who) > 0 THEN
+    PERFORM @extschema@._evidence_lock(false);
+    PERFORM @extschema@._recompute(who,
+      'health data shared by ' || CASE TG_OP WHEN 'DELETE' THEN OLD.region ELSE NEW.region END);
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._health_share_changed() IS
+  'Trigger (also on replicated rows): recalculates the people here with the shared row''s national pseudonym (registered in another region than the row''s).';
+REVOKE ALL ON FUNCTION @extschema@._health_share_changed() FROM PUBLIC;
+CREATE TRIGGER health_share_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.health_share
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._health_share_changed();
+ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_changed;
+
+-- ---- the peer API, at the hub -------------------------------------------------------
+
+-- The regions the calling peer speaks for, or 42501; on the hub only.
+CREATE FUNCTION @extschema@._peer_scope() RETURNS @extschema@.division_multirange
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@.my_region_scope();
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'hub') THEN
+    RAISE EXCEPTION 'the peer API is the hub''s; this node is not the hub' USING ERRCODE = '55000';
+  END IF;
+  IF isempty(scope) THEN
+    RAISE EXCEPTION 'role % speaks for no region', @extschema@._caller()::regrole USING ERRCODE = '42501',
+      HINT = 'The hub''s DBA maps a peer to its regions: SELECT healthcode.grant_region(''peer_login'', ''440000'');';
+  END IF;
+  RETURN scope;
+END $$;
+COMMENT ON FUNCTION @extschema@._peer_scope() IS
+  'Internal: the regions the calling peer is mapped to (grant_region); 55000 on a node that is not the hub, 42501 for a peer mapped to none.';
+REVOKE ALL ON FUNCTION @extschema@._peer_scope() FROM PUBLIC;
+
+-- Why a peer may not speak for a region (NULL: it may): its own regions
+-- only, and none that a healthcode node serves (that node speaks for it).
+CREATE FUNCTION @extschema@._peer_region_problem(region text, scope @extschema@.division_multirange)
+RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT CASE
+    WHEN region IS NULL OR NOT @extschema@.division_code_valid(region) THEN NULL   -- (the row's own check says)
+    WHEN NOT scope OPERATOR(pg_catalog.@>) (region COLLATE "C")
+      THEN pg_catalog.format('role %s speaks for %s only, not for %s', @extschema@._caller()::regrole, scope, region)
+    WHEN EXISTS (SELECT 1 FROM @extschema@.peer s
+                  WHERE s.region OPERATOR(pg_catalog.<>) '000000'
+                    AND (@extschema@.division_covers(s.region, _peer_region_problem.region)
+                         OR @extschema@.division_covers(_peer_region_problem.region, s.region)))
+      THEN pg_catalog.format('region %s is served by a healthcode node, which speaks for it', region)
+  END;
+END;
+COMMENT ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange) IS
+  'Internal: why the calling peer may not speak for a region (NULL: it may): outside its scope, or served by a healthcode region node.';
+REVOKE ALL ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange) FROM PUBLIC;
+
+-- A peer's batch: every record checked before anything is written; with
+-- any refused, the refused ones are logged in exchange_reject (as a
+-- replicated row would be) and nothing is written.
+CREATE FUNCTION @extschema@._peer_refuse(tbl text, refused jsonb) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  INSERT INTO @extschema@.exchange_reject (tbl, problem, row_data, by_replication)
+  SELECT tbl, r ->> 'problem', (r - 'problem') || jsonb_build_object('peer', @extschema@._caller()::regrole::text), false
+    FROM jsonb_array_elements(refused) r;
+  RETURN jsonb_array_length(refused);
+END $$;
+COMMENT ON FUNCTION @extschema@._peer_refuse(text, jsonb) IS
+  'Internal: logs a peer''s refused records in exchange_reject, with the peer''s role; how many.';
+REVOKE ALL ON FUNCTION @extschema@._peer_refuse(text, jsonb) FROM PUBLIC;
+
+-- Health data of the peer's residents, in bulk: a JSON array of records
+--   {"national_subject": "<32 hex digits>", "region": "440106",
+--    "colour": "red", "since": "...", "valid_until": "...",
+--    "test_kind": "pcr", "tested_at": "...", "test_result": "negative",
+--    "doses": 3, "last_dose_at": "..."}
+-- (all but national_subject and region optional; valid_until left out:
+-- until further notice). A record of a known person replaces what was
+-- shared before.
+CREATE FUNCTION @extschema@.peer_publish(records json, OUT accepted bigint, OUT refused bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@._peer_scope();
+  parse text := $q$
+    SELECT r.ord, r.national_subject AS hex,
+           ROW(CASE WHEN r.national_subject ~ '^[0-9a-fA-F]{32}$' THEN decode(r.national_subject, 'hex') END,
+               r.region, r.colour::@extschema@.risk_colour, r.since,
+               CASE WHEN r.colour IN ('red', 'yellow') THEN COALESCE(r.valid_until, 'infinity') ELSE r.valid_until END,
+               r.test_kind, r.tested_at, r.test_result, r.doses, r.last_dose_at,
+               pg_catalog.statement_timestamp())::@extschema@.health_share AS h
+      FROM @extschema@._import_parse($1, 'shared health record',
+             '{national_subject,region,colour,since,valid_until,test_kind,tested_at,test_result,doses,last_dose_at}',
+             '{text!,division!,green|yellow|red,evidence_time,time,pcr|antigen,evidence_time,positive|negative,int:0..10,evidence_time}')
+           AS r(ord bigint, national_subject text, region text, colour text, since timestamptz, valid_until timestamptz,
+                test_kind text, tested_at timestamptz, test_result text, doses integer, last_dose_at timestamptz)$q$;
+  problems jsonb;
+BEGIN
+  EXECUTE format($q$
+    SELECT count(*), jsonb_agg(to_jsonb(c.h) || jsonb_build_object('record', c.ord, 'problem', c.problem) ORDER BY c.ord)
+                       FILTER (WHERE c.problem IS NOT NULL)
+      FROM (SELECT x.ord, x.h,
+                   COALESCE(CASE WHEN (x.h).national_subject IS NULL
+                                 THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
+                            @extschema@._peer_region_problem((x.h).region, %L::@extschema@.division_multirange),
+                            @extschema@._health_share_problem(x.h)) AS problem
+              FROM (%s) x) c$q$, scope, parse)
+    INTO accepted, problems USING records;
+  IF problems IS NOT NULL THEN
+    refused := @extschema@._peer_refuse('health_share', problems);
+    accepted := 0;
+    RETURN;
+  END IF;
+  refused := 0;
+  EXECUTE format('INSERT INTO @extschema@.health_share SELECT (x.h).* FROM (%s) x ORDER BY (x.h).national_subject', parse)
+    USING records;
+END $$;
+COMMENT ON FUNCTION @extschema@.peer_publish(json) IS
+  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): its residents'' shared health data in bulk (national pseudonym as 32 hex digits, home region, a red or yellow flag with since and valid_until, the latest test, doses and the last dose''s time). Every record is checked (the peer''s own regions only; none a healthcode node serves); with any refused, the refused are logged in exchange_reject and nothing is written. A malformed batch raises as an import does (22P02, 22007, 22023 ... naming the record and field). Returns how many were accepted and refused.';
+REVOKE ALL ON FUNCTION @extschema@.peer_publish(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.peer_publish(json) TO healthcode_peer;
+
+-- Reds of the peer's residents, in bulk: {"national_subject", "region",
+-- "since", "until"} (until left out: until further notice); they travel
+-- as every region's pushed reds do. A known one is replaced.
+CREATE FUNCTION @extschema@.peer_push_reds(records json, OUT accepted bigint, OUT refused bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  scope @extschema@.division_multirange := @extschema@._peer_scope();
+  parse text := $q$
+    SELECT r.ord, r.national_subject AS hex,
+           CASE WHEN r.national_subject ~ '^[0-9a-fA-F]{32}$' THEN decode(r.national_subject, 'hex') END AS national_subject,
+           r.region, r.since, COALESCE(r.until, 'infinity') AS until
+      FROM @extschema@._import_parse($1, 'pushed red', '{national_subject,region,since,until}',
+                                     '{text!,division!,evidence_time!,time}')
+           AS r(ord bigint, national_subject text, region text, since timestamptz, until timestamptz)$q$;
+  problems jsonb;
+BEGIN
+  EXECUTE format($q$
+    SELECT count(*), jsonb_agg(jsonb_build_object('record', c.ord, 'national_subject', c.national_subject, 'from_region', c.region,
+                                                  'since', c.since, 'until', c.until, 'problem', c.problem) ORDER BY c.ord)
+                       FILTER (WHERE c.problem IS NOT NULL)
+      FROM (SELECT x.*,
+                   COALESCE(CASE WHEN x.national_subject IS NULL
+                                 THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
+                            @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange),
+                            CASE WHEN x.region = '000000' THEN 'a pushed red needs its person''s home region, below the nation' END,
+                            CASE WHEN x.until <= x.since THEN 'a pushed red needs since before until' END) AS problem
+              FROM (%s) x) c$q$, scope, parse)
+    INTO accepted, problems USING records;
+  IF problems IS NOT NULL THEN
+    refused := @extschema@._peer_refuse('red_push', problems);
+    accepted := 0;
+    RETURN;
+  END IF;
+  refused := 0;
+  EXECUTE format($q$INSERT INTO @extschema@.red_push (national_subject, from_region, since, until, rules, pushed_at)
+                   SELECT x.national_subject, x.region, x.since, x.until, '{shared}', pg_catalog.statement_timestamp()
+                     FROM (%s) x ORDER BY x.national_subject$q$, parse)
+    USING records;
+END $$;
+COMMENT ON FUNCTION @extschema@.peer_push_reds(json) IS
+  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): reds of its residents in bulk (national pseudonym as 32 hex digits, home region, since, until), pushed on to every region as a healthcode region''s are (rule name shared). Checked, logged and all-or-nothing as peer_publish. Returns how many were accepted and refused.';
+REVOKE ALL ON FUNCTION @extschema@.peer_push_reds(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.peer_push_reds(json) TO healthcode_peer;
+
+-- A visitor's shared health data, by national pseudonym: what every
+-- region shared about them (health_share) and the reds pushed for them,
+-- for a destination's own decision. At most 1,000 pseudonyms a call.
+CREATE FUNCTION @extschema@.shared_health(national_subjects bytea[])
+RETURNS TABLE (national_subject bytea, region text, source text, colour @extschema@.risk_colour, since timestamptz,
+               valid_until timestamptz, test_kind text, tested_at timestamptz, test_result text, doses integer,
+               last_dose_at timestamptz, shared_at timestamptz)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM @extschema@._peer_scope();
+  IF national_subjects IS NULL OR cardinality(national_subjects) > 1000 THEN
+    RAISE EXCEPTION 'national_subjects must be 1 to 1,000 pseudonyms, not %',
+      COALESCE(cardinality(national_subjects)::text, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  RETURN QUERY
+  SELECT h.national_subject, h.region, 'shared', h.colour, h.since, h.valid_until, h.test_kind, h.tested_at,
+         h.test_result, h.doses, h.last_dose_at, h.shared_at
+    FROM @extschema@.health_share h
+   WHERE h.national_subject = ANY (national_subjects)
+  UNION ALL
+  SELECT r.national_subject, r.from_region, 'pushed_red', 'red'::@extschema@.risk_colour, r.since, r.until,
+         NULL, NULL, NULL, NULL, NULL, r.pushed_at
+    FROM @extschema@.red_push r
+   WHERE r.national_subject = ANY (national_subjects) AND r.until > statement_timestamp()
+   ORDER BY 1, 2, 3;
+END $$;
+COMMENT ON FUNCTION @extschema@.shared_health(bytea[]) IS
+  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): what every region shares about visitors by national pseudonym: per region a shared row (flag, latest test, doses) and the reds pushed for them that still hold. Never a name, an identifier or a place. At most 1,000 pseudonyms a call.';
+REVOKE ALL ON FUNCTION @extschema@.shared_health(bytea[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.shared_health(bytea[]) TO healthcode_peer;
