@@ -11,6 +11,7 @@ PACKAGES=(
 	zbar-tools librsvg2-bin                                    # real QR decoding in tests
 	clang libclang-rt-14-dev                                   # libFuzzer and sanitizers
 	iproute2                                                   # ss: free ports for the multi-node test
+	python3-minimal                                            # the multi-node test's foreign system (national pseudonyms)
 )
 
 missing=()

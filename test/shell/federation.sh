@@ -10,7 +10,9 @@
 # regional node restarted mid-stream catching up, and malformed trust-list
 # rows being logged and skipped without stalling replication, and exposure
 # tracing across provinces (a notice through the hub files another node's
-# visitors of a case's venue as contacts).
+# visitors of a case's venue as contacts), and a province that runs another
+# health-code system sharing its residents' health data through the hub's
+# peer API (mode 1 without a node).
 # Run as root or as a user who may run initdb; it needs pg_config (and the
 # healthcode it installed) first in PATH. Each node gets its own
 # healthcode.server_key_file and the one national key
@@ -83,7 +85,7 @@ on beijing -c 'CREATE EXTENSION healthcode' \
 	-c "SELECT healthcode.set_node('region', '110000', 'beijing')" -c 'SELECT healthcode.create_publication()' >/dev/null
 for n in $nodes; do
 	on "$n" -c 'CREATE ROLE replicator LOGIN REPLICATION BYPASSRLS' \
-		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation, healthcode.arrival_rule_exchange, healthcode.exposure_notice, healthcode.venue_closure TO replicator' >/dev/null
+		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation, healthcode.arrival_rule_exchange, healthcode.exposure_notice, healthcode.venue_closure, healthcode.health_share TO replicator' >/dev/null
 done
 declare -A division=([zhejiang]=330000 [beijing]=110000)
 for r in zhejiang beijing; do
@@ -304,6 +306,60 @@ is "$(on beijing -c "SELECT count(*) FROM healthcode.key_exchange WHERE key_id I
 is "$(on zhejiang -c "SELECT count(*) FROM healthcode.exchange_reject WHERE by_replication")" "2" "Zhejiang logged them too"
 is "$(on beijing -c "SELECT count(*) FROM pg_stat_subscription WHERE subname LIKE 'healthcode_%' AND pid IS NOT NULL")" "1" \
 	"Beijing's subscription is still running"
+# ---- mode 1 with a region that runs another health-code system (issue 16) -------------------------
+# Guangdong (440000) runs a system of its own, no node: it talks to the hub over libpq as a login granted
+# healthcode_peer, with the peer API only, and computes its residents' national pseudonyms itself from the
+# national key, as doc/peers.md tells an integrator (here in Python). A Guangdong resident visits Zhejiang
+# and Beijing: what Guangdong shares is evidence there, under their own policies.
+on hub -c "CREATE ROLE gd_system LOGIN IN ROLE healthcode_peer" -c "SELECT healthcode.grant_region('gd_system', '440000')" >/dev/null
+peer() { psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${port[hub]}" -U gd_system -d hc "$@"; }
+national_pseudonym() { # national_pseudonym IDENTIFIER: as a foreign system computes it (doc/peers.md)
+	python3 - "$work/national.key.src" "$1" <<'PY'
+import hashlib, struct, sys
+master = open(sys.argv[1], 'rb').read()
+# libsodium's crypto_kdf_derive_from_key(32, 2, "hcnation", master)
+sub = hashlib.blake2b(b'', digest_size=32, key=master, salt=struct.pack('<Q', 2) + bytes(8),
+                      person=b'hcnation' + bytes(8)).digest()
+print(hashlib.blake2b(sys.argv[2].encode(), digest_size=16, key=sub).hexdigest())
+PY
+}
+gd=$(national_pseudonym 440106199001010013)
+is "$gd" "$(on hub -c "SELECT encode(healthcode.national_pseudonym('440106199001010013'), 'hex')")" \
+	"the foreign system computes a resident's national pseudonym as every node does"
+is "$(peer -c "SELECT accepted || '/' || refused FROM healthcode.peer_publish('[{\"national_subject\": \"$gd\", \"region\": \"440106\", \"colour\": \"yellow\", \"since\": \"$(date -u -d '-1 hour' '+%F %T')+00\", \"valid_until\": \"$(date -u -d '+2 days' '+%F %T')+00\", \"doses\": 2, \"last_dose_at\": \"$(date -u -d '-200 days' '+%F %T')+00\"}]')")" \
+	"1/0" "Guangdong publishes a resident's shared health data at the hub: a yellow flag and two doses"
+wait_for zhejiang "SELECT count(*) = 1 FROM healthcode.health_share WHERE national_subject = '\\x$gd'"
+ok $? "it reaches Zhejiang with the digests"
+is "$(on zhejiang -c "SELECT colour || ' ' || (reasons -> 0 ->> 'rule') FROM healthcode.declare('440106199001010013', '330106', '粤客')")" \
+	"yellow pushed_yellow" "the resident declares in Zhejiang: yellow there, as Guangdong says, in Zhejiang's own code"
+peer -c "SELECT healthcode.peer_publish('[{\"national_subject\": \"$gd\", \"region\": \"440106\", \"test_kind\": \"pcr\", \"tested_at\": \"$(date -u -d '-2 hours' '+%F %T')+00\", \"test_result\": \"positive\", \"doses\": 2, \"last_dose_at\": \"$(date -u -d '-200 days' '+%F %T')+00\"}]')" >/dev/null
+wait_for zhejiang "SELECT colour = 'red' FROM healthcode.status(healthcode.person_id('440106199001010013'))"
+ok $? "Guangdong shares a positive test: red in Zhejiang at once (its test as evidence under Zhejiang's policy)"
+wait_for beijing "SELECT count(*) = 1 FROM healthcode.health_share WHERE national_subject = '\\x$gd' AND test_result = 'positive'"
+is "$(on beijing -c "SELECT colour FROM healthcode.declare('440106199001010013', '110105', '粤客')")" "red" \
+	"and red in Beijing, where the resident declares next"
+gd2=$(national_pseudonym 440305198505050027)
+is "$(peer -c "SELECT accepted || '/' || refused FROM healthcode.peer_push_reds('[{\"national_subject\": \"$gd2\", \"region\": \"440305\", \"since\": \"$(date -u -d '-1 hour' '+%F %T')+00\"}]')")" \
+	"1/0" "Guangdong pushes a red for another resident"
+wait_for beijing "SELECT count(*) = 1 FROM healthcode.red_push WHERE national_subject = '\\x$gd2' AND from_region = '440305'"
+is "$(on beijing -c "SELECT colour || ' ' || (reasons -> 0 ->> 'rule') FROM healthcode.declare('440305198505050027', '110105', '粤二')")" \
+	"red pushed_red" "that resident is red in Beijing as any pushed red makes them"
+# Guangdong asks about visitors from Zhejiang: one who tested positive there (red), one negative
+zj=$(national_pseudonym 330106199001010114)
+zj2=$(national_pseudonym 330106199505050056)
+wait_for hub "SELECT count(*) = 1 FROM healthcode.health_share WHERE national_subject = '\\x$zj2'"
+is "$(peer -c "SELECT string_agg(region || ' ' || source || ' ' || coalesce(test_result, '-'), ', ' ORDER BY national_subject = '\\x$zj', region, source) FROM healthcode.shared_health(ARRAY['\\x$zj'::bytea, '\\x$zj2'::bytea])")" \
+	"330106 shared negative, 330106 pushed_red -" \
+	"Guangdong reads Zhejiang visitors' shared data at the hub: one's negative test, the other's red (Zhejiang's decision, not the raw test)"
+is "$(peer -c "SELECT accepted || '/' || refused FROM healthcode.peer_publish('[{\"national_subject\": \"$zj\", \"region\": \"330106\", \"colour\": \"green\"}]')")" \
+	"0/1" "Guangdong may not speak for a Zhejiang resident"
+is "$(on hub -c "SELECT row_data ->> 'peer' || ': ' || problem FROM healthcode.exchange_reject WHERE tbl = 'health_share' AND NOT by_replication")" \
+	"gd_system: role gd_system speaks for {[440000,449999999999]} only, not for 330106" "the hub logs the refusal, naming the peer"
+is "$(peer -v ON_ERROR_STOP=0 -c 'SELECT count(*) FROM healthcode.health_share' 2>&1 | grep -c 'permission denied')" "1" \
+	"a peer reads no table: the API only"
+is "$(on zhejiang -c "SELECT count(*) FROM healthcode.health_share h WHERE h::text LIKE '%440106199001010013%'")" "0" \
+	"what is shared holds no identifier"
+
 # ---- a region speaks for its own regions only ------------------------------------------------
 # (a rogue or broken Zhejiang node: it drops its publication's row filters and
 # writes past its own checks; the hub must not take its word for other regions)
@@ -336,12 +392,13 @@ wait_for hub "SELECT count(*) = 2 FROM healthcode.exchange_reject WHERE by_repli
 ok $? "the hub logs and skips national rule rows that come from a region, synced or streamed"
 is "$(on hub -c "SELECT DISTINCT problem FROM healthcode.exchange_reject WHERE tbl = 'arrival_rule_exchange'") $(on hub -c 'SELECT count(*) FROM healthcode.arrival_rule_exchange') $(on hub -c "SELECT count(*) FROM healthcode.arrival_rule WHERE region = '000000'")" \
 	"national arrival rules come from the hub only 0 0" "saying why; neither is kept, published or applied"
+reds_at_hub=$(on hub -c 'SELECT count(*) FROM healthcode.red_push')
 on zhejiang -c 'TRUNCATE healthcode.red_push' >/dev/null
 on zhejiang -c "SELECT healthcode.rotate_key('330000')" >/dev/null
 newest=$(on zhejiang -c "SELECT encode(key_id, 'hex') FROM healthcode.trust_list WHERE region = '330000' AND status = 'active'")
 wait_for hub "SELECT count(*) = 1 FROM healthcode.key_exchange WHERE key_id = '\\x$newest'"
 ok $? "rows sent after the TRUNCATE still arrive"
-is "$(on hub -c 'SELECT count(*) FROM healthcode.red_push')" "4" "a TRUNCATE on a region is not published: the hub keeps the pushed reds"
+is "$(on hub -c 'SELECT count(*) FROM healthcode.red_push')" "$reds_at_hub" "a TRUNCATE on a region is not published: the hub keeps the pushed reds"
 
 # a publication that would bring more than the exchange: the subscription stays off
 on zhejiang -c 'CREATE PUBLICATION healthcode_region_rogue FOR TABLE healthcode.key_exchange, healthcode.region_scope' >/dev/null

@@ -1545,6 +1545,26 @@ test_pseudonym(void)
 	hc_pseudonym(pkey, (const uint8_t *) "", 0, c);
 	CHECK(memcmp(a, c, HC_SUBJECT_LEN) != 0 && !all_bytes(c, HC_SUBJECT_LEN, 0),
 		  "pseudonym of the empty identifier is defined");
+
+	/* the national pseudonym's test vector of doc/peers.md, which a foreign
+	 * system's own code reproduces: national key bytes 0..31 */
+	{
+		static const uint8_t national_vector[HC_SUBJECT_LEN] = {
+			0x17, 0xc2, 0x15, 0x92, 0x74, 0x72, 0x4b, 0x99, 0x58, 0xf3, 0x22, 0xda, 0x77, 0x8f, 0xb9, 0xe7
+		};
+		static const char gd[] = "440106199001010013";
+		uint8_t		national[HC_SERVER_KEY_LEN];
+		uint8_t		nkey[HC_SERVER_KEY_LEN];
+		uint8_t		n[HC_SUBJECT_LEN];
+		size_t		i;
+
+		for (i = 0; i < sizeof(national); i++)
+			national[i] = (uint8_t) i;
+		hc_national_pseudonym_key(national, nkey);
+		hc_pseudonym(nkey, (const uint8_t *) gd, strlen(gd), n);
+		CHECK(memcmp(n, national_vector, HC_SUBJECT_LEN) == 0,
+			  "national pseudonym: doc/peers.md's test vector (key 00..1f, 440106199001010013)");
+	}
 }
 
 static void
