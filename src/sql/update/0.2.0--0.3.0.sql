@@ -6324,19 +6324,30 @@ BEGIN
     JOIN @extschema@.person_status s ON s.person_id = p.id
     CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, t) AS v OFFSET 0) x;
   -- what a destination needs of them (mode 1), by national pseudonym: their
-  -- latest test and doses here (a red decided here goes as a pushed red,
-  -- below; nothing that other regions shared goes back)
+  -- latest negative test and doses here. A positive test goes as the red it
+  -- makes, a pushed red (below), which carries this region's own decisions
+  -- (a medical release ends it); nothing other regions shared goes back.
+  -- (someone with neither: no row, and the one shared before goes)
+  WITH facts AS (
+    SELECT p.national_subject, p.region, lt.kind, lt.sampled_at, lt.result, LEAST(d.doses, 10) AS doses, d.last_at
+      FROM unnest(persons) q(id)
+      JOIN @extschema@.person p ON p.id = q.id
+      LEFT JOIN LATERAL (SELECT r.kind, r.sampled_at, r.result FROM @extschema@.test_result r
+                          WHERE r.person_id = p.id AND r.sampled_at <= t AND r.result = 'negative'
+                          ORDER BY r.sampled_at DESC LIMIT 1) lt ON true
+      CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at
+                            FROM @extschema@.vaccination v WHERE v.person_id = p.id AND v.given_at <= t) d
+     WHERE p.national_subject IS NOT NULL
+  ), gone AS (
+    DELETE FROM @extschema@.health_share h USING facts f
+     WHERE h.national_subject = f.national_subject AND h.region = f.region
+       AND f.sampled_at IS NULL AND f.doses = 0
+  )
   INSERT INTO @extschema@.health_share (national_subject, region, test_kind, tested_at, test_result, doses,
                                         last_dose_at, shared_at)
-  SELECT p.national_subject, p.region, lt.kind, lt.sampled_at, lt.result, LEAST(d.doses, 10), d.last_at, t
-    FROM unnest(persons) q(id)
-    JOIN @extschema@.person p ON p.id = q.id
-    LEFT JOIN LATERAL (SELECT r.kind, r.sampled_at, r.result FROM @extschema@.test_result r
-                        WHERE r.person_id = p.id AND r.sampled_at <= t
-                        ORDER BY r.sampled_at DESC LIMIT 1) lt ON true
-    CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at
-                          FROM @extschema@.vaccination v WHERE v.person_id = p.id AND v.given_at <= t) d
-   WHERE p.national_subject IS NOT NULL;
+  SELECT f.national_subject, f.region, f.kind, f.sampled_at, f.result, f.doses, f.last_at, t
+    FROM facts f
+   WHERE f.sampled_at IS NOT NULL OR f.doses > 0;
   -- reds decided here (not those pushed from elsewhere), while they last:
   -- what should be pushed now; rows that should not any more go
   WITH due AS (
@@ -6350,7 +6361,10 @@ BEGIN
       JOIN @extschema@.person_status s ON s.person_id = p.id
       CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, t) AS v OFFSET 0) x
      WHERE p.national_subject IS NOT NULL AND (x.v).colour = 'red'
-       AND EXISTS (SELECT 1 FROM jsonb_array_elements((x.v).reasons) r WHERE r ->> 'rule' <> 'pushed_red')
+       -- (decided by evidence of this node's own, which has a row's ref: not
+       -- by reds pushed or data shared from elsewhere, which go no further)
+       AND EXISTS (SELECT 1 FROM jsonb_array_elements((x.v).reasons) r
+                    WHERE r ->> 'rule' <> 'pushed_red' AND jsonb_typeof(r -> 'ref') = 'number')
   ), gone AS (
     DELETE FROM @extschema@.red_push r
      USING unnest(persons) q(id) JOIN @extschema@.person p ON p.id = q.id
@@ -6362,7 +6376,7 @@ BEGIN
   SELECT d.national_subject, d.from_region, d.since, d.until, d.rules, t FROM due d;
 END $$;
 COMMENT ON FUNCTION @extschema@._publish_status(bigint[]) IS
-  'Internal: on a region node, writes the people''s status digests, their shared health data (latest test and doses, by national pseudonym) and the reds decided here (to be published to the hub).';
+  'Internal: on a region node, writes the people''s status digests, their shared health data (latest negative test and doses, by national pseudonym) and the reds decided here (to be published to the hub).';
 REVOKE ALL ON FUNCTION @extschema@._publish_status(bigint[]) FROM PUBLIC;
 
 -- ---- reds pushed from other regions ----------------------------------------------
