@@ -4,6 +4,7 @@
  */
 #include "hc_pg.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "replication/logicalworker.h"
 #include "replication/worker_internal.h"
@@ -57,6 +58,60 @@ Datum
 healthcode_role_is_superuser(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(superuser_arg(PG_GETARG_OID(0)));
+}
+
+/*
+ * A peer's bulk publication (peer_publish, 94_federation_peers.sql) checks
+ * and writes its whole batch in one statement, set-based: while it runs,
+ * the shared-data table's row triggers, which check and recalculate one
+ * row at a time for replicated rows, stand aside (their WHEN clause asks
+ * _peer_bulk()). The flag lives in this backend only and falls at the end
+ * of the transaction, or of the subtransaction, that raised it, whatever
+ * ends it: an error never leaves the triggers aside.
+ */
+static bool peer_bulk = false;
+static SubTransactionId peer_bulk_subxact = InvalidSubTransactionId;
+static bool peer_bulk_callbacks = false;
+
+static void
+peer_bulk_xact_end(XactEvent event, void *arg)
+{
+	(void) event;
+	(void) arg;
+	peer_bulk = false;
+}
+
+static void
+peer_bulk_subxact_end(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	(void) parentSubid;
+	(void) arg;
+	if (event == SUBXACT_EVENT_ABORT_SUB && peer_bulk && mySubid <= peer_bulk_subxact)
+		peer_bulk = false;
+}
+
+PG_FUNCTION_INFO_V1(healthcode_peer_bulk);
+Datum
+healthcode_peer_bulk(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(peer_bulk);
+}
+
+PG_FUNCTION_INFO_V1(healthcode_set_peer_bulk);
+Datum
+healthcode_set_peer_bulk(PG_FUNCTION_ARGS)
+{
+	bool		was = peer_bulk;
+
+	if (!peer_bulk_callbacks)
+	{
+		RegisterXactCallback(peer_bulk_xact_end, NULL);
+		RegisterSubXactCallback(peer_bulk_subxact_end, NULL);
+		peer_bulk_callbacks = true;
+	}
+	peer_bulk = PG_GETARG_BOOL(0);
+	peer_bulk_subxact = GetCurrentSubTransactionId();
+	PG_RETURN_BOOL(was);
 }
 
 PG_FUNCTION_INFO_V1(healthcode_min_cell_size);

@@ -37,6 +37,22 @@ COMMENT ON FUNCTION @extschema@._health_share_problem(@extschema@.health_share) 
   'Internal: what is wrong with a row of health_share (NULL: nothing): a 16-byte national pseudonym, a home region below the nation, a flag with since < valid_until, a test with its time and result, 0-10 doses with the last one''s time.';
 REVOKE ALL ON FUNCTION @extschema@._health_share_problem(@extschema@.health_share) FROM PUBLIC;
 
+-- While a peer's batch is written set-based (peer_publish), the row
+-- triggers below stand aside: it checks every record and recalculates the
+-- people concerned itself, once for the batch (src/hc_session.c).
+CREATE FUNCTION @extschema@._peer_bulk() RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_peer_bulk'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._peer_bulk() IS
+  'Internal: true while peer_publish writes a batch in this backend (health_share''s row triggers stand aside).';
+REVOKE ALL ON FUNCTION @extschema@._peer_bulk() FROM PUBLIC;
+CREATE FUNCTION @extschema@._set_peer_bulk(on_ boolean) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_set_peer_bulk'
+  LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@._set_peer_bulk(boolean) IS
+  'Internal: sets _peer_bulk() for this backend until it is set again, or the (sub)transaction that set it ends; returns what it was.';
+REVOKE ALL ON FUNCTION @extschema@._set_peer_bulk(boolean) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@._health_share_check() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -78,7 +94,7 @@ COMMENT ON FUNCTION @extschema@._health_share_check() IS
   'Trigger (also on replicated rows): skips malformed shared rows and rows of regions the sending node does not serve (logged), turns a known one into an update, skips what changes nothing.';
 REVOKE ALL ON FUNCTION @extschema@._health_share_check() FROM PUBLIC;
 CREATE TRIGGER health_share_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.health_share
-  FOR EACH ROW EXECUTE FUNCTION @extschema@._health_share_check();
+  FOR EACH ROW WHEN (NOT @extschema@._peer_bulk()) EXECUTE FUNCTION @extschema@._health_share_check();
 ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_check;
 
 -- People here whom a shared row concerns (the same national pseudonym,
@@ -108,7 +124,7 @@ COMMENT ON FUNCTION @extschema@._health_share_changed() IS
   'Trigger (also on replicated rows): recalculates the people here with the shared row''s national pseudonym (registered in another region than the row''s).';
 REVOKE ALL ON FUNCTION @extschema@._health_share_changed() FROM PUBLIC;
 CREATE TRIGGER health_share_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.health_share
-  FOR EACH ROW EXECUTE FUNCTION @extschema@._health_share_changed();
+  FOR EACH ROW WHEN (NOT @extschema@._peer_bulk()) EXECUTE FUNCTION @extschema@._health_share_changed();
 ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_changed;
 
 -- ---- the peer API, at the hub -------------------------------------------------------
@@ -134,26 +150,39 @@ COMMENT ON FUNCTION @extschema@._peer_scope() IS
   'Internal: the regions the calling peer is mapped to (grant_region); 55000 on a node that is not the hub, 42501 for a peer mapped to none.';
 REVOKE ALL ON FUNCTION @extschema@._peer_scope() FROM PUBLIC;
 
--- Why a peer may not speak for a region (NULL: it may): its own regions
--- only, and none that a healthcode node serves (that node speaks for it).
-CREATE FUNCTION @extschema@._peer_region_problem(region text, scope @extschema@.division_multirange)
-RETURNS text
+-- The regions healthcode nodes serve (those this hub subscribes to): a peer
+-- may speak for none of them, nor for a region holding one.
+CREATE FUNCTION @extschema@._node_served() RETURNS @extschema@.division_multirange
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  SELECT CASE
-    WHEN region IS NULL OR NOT @extschema@.division_code_valid(region) THEN NULL   -- (the row's own check says)
-    WHEN NOT scope OPERATOR(pg_catalog.@>) (region COLLATE "C")
-      THEN pg_catalog.format('role %s speaks for %s only, not for %s', @extschema@._caller()::regrole, scope, region)
-    WHEN EXISTS (SELECT 1 FROM @extschema@.peer s
-                  WHERE s.region OPERATOR(pg_catalog.<>) '000000'
-                    AND (@extschema@.division_covers(s.region, _peer_region_problem.region)
-                         OR @extschema@.division_covers(_peer_region_problem.region, s.region)))
-      THEN pg_catalog.format('region %s is served by a healthcode node, which speaks for it', region)
-  END;
+  SELECT COALESCE(pg_catalog.range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]')),
+                  '{}'::@extschema@.division_multirange)
+    FROM @extschema@.peer s WHERE s.region OPERATOR(pg_catalog.<>) '000000';
 END;
-COMMENT ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange) IS
-  'Internal: why the calling peer may not speak for a region (NULL: it may): outside its scope, or served by a healthcode region node.';
-REVOKE ALL ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._node_served() IS
+  'Internal: the division codes the healthcode region nodes this node subscribes to serve (peer, the hub''s own row aside).';
+REVOKE ALL ON FUNCTION @extschema@._node_served() FROM PUBLIC;
+
+-- Why a peer may not speak for a region (NULL: it may): its own regions
+-- only, and none that a healthcode node serves (that node speaks for it).
+-- (A SQL body without a query, SET or SECURITY DEFINER: inlined into the
+-- batch's statement, which asks it of every record, with scope and served
+-- computed once.)
+CREATE FUNCTION @extschema@._peer_region_problem(region text, scope @extschema@.division_multirange,
+    served @extschema@.division_multirange)
+RETURNS text
+LANGUAGE sql STABLE
+RETURN CASE
+  WHEN region IS NULL OR NOT @extschema@.division_code_valid(region) THEN NULL   -- (the row's own check says)
+  WHEN NOT scope OPERATOR(pg_catalog.@>) (region COLLATE "C")
+    THEN pg_catalog.format('role %s speaks for %s only, not for %s', @extschema@._caller()::regrole, scope, region)
+  WHEN served OPERATOR(pg_catalog.&&)
+       @extschema@.division_range(region, @extschema@.division_last(region), '[]')
+    THEN pg_catalog.format('region %s is served by a healthcode node, which speaks for it', region)
+END;
+COMMENT ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange, @extschema@.division_multirange) IS
+  'Internal: why the calling peer may not speak for a region (NULL: it may): outside its scope, or served by a healthcode region node (served: _node_served()).';
+REVOKE ALL ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange, @extschema@.division_multirange) FROM PUBLIC;
 
 -- A peer's batch: every record checked before anything is written; with
 -- any refused, the refused ones are logged in exchange_reject (as a
@@ -184,44 +213,88 @@ CREATE FUNCTION @extschema@.peer_publish(records json, OUT accepted bigint, OUT 
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- (the check for a person named twice sorts the batch: in memory, not on disk)
+SET work_mem = '64MB'
 AS $$
 DECLARE
   scope @extschema@.division_multirange := @extschema@._peer_scope();
-  parse text := $q$
-    SELECT r.ord, r.national_subject AS hex,
-           ROW(CASE WHEN r.national_subject ~ '^[0-9a-fA-F]{32}$' THEN decode(r.national_subject, 'hex') END,
-               r.region, r.colour::@extschema@.risk_colour, r.since,
-               CASE WHEN r.colour IN ('red', 'yellow') THEN COALESCE(r.valid_until, 'infinity') ELSE r.valid_until END,
-               r.test_kind, r.tested_at, r.test_result, r.doses, r.last_dose_at,
-               pg_catalog.statement_timestamp())::@extschema@.health_share AS h
-      FROM @extschema@._import_parse($1, 'shared health record',
-             '{national_subject,region,colour,since,valid_until,test_kind,tested_at,test_result,doses,last_dose_at}',
-             '{text!,division!,green|yellow|red,evidence_time,time,pcr|antigen,evidence_time,positive|negative,int:0..10,evidence_time}')
-           AS r(ord bigint, national_subject text, region text, colour text, since timestamptz, valid_until timestamptz,
-                test_kind text, tested_at timestamptz, test_result text, doses integer, last_dose_at timestamptz)$q$;
-  problems jsonb;
+  -- One statement, set-based, the records read once: check them all; write
+  -- them (a known person's row replaced where it changes) only if none is
+  -- refused; and name the people here the written rows concern.
+  stmt text := format($q$
+    WITH recs AS (
+      -- (plain columns, not a row value: each check reads fields, and a
+      -- field of a stored row value is read by taking the row apart; hex
+      -- digits checked by translate(), a tenth of a regular expression's cost)
+      SELECT r.ord, r.national_subject AS hex,
+             CASE WHEN length(r.national_subject) = 32 AND translate(r.national_subject, '0123456789abcdefABCDEF', '') = ''
+                  THEN decode(r.national_subject, 'hex') END AS national_subject,
+             r.region, r.colour::@extschema@.risk_colour AS colour, r.since,
+             CASE WHEN r.colour IN ('red', 'yellow') THEN COALESCE(r.valid_until, 'infinity') ELSE r.valid_until END AS valid_until,
+             r.test_kind, r.tested_at, r.test_result, r.doses, r.last_dose_at,
+             pg_catalog.statement_timestamp() AS shared_at
+        FROM @extschema@._import_parse($1, 'shared health record',
+               '{national_subject,region,colour,since,valid_until,test_kind,tested_at,test_result,doses,last_dose_at}',
+               '{text!,division!,green|yellow|red,evidence_time,time,pcr|antigen,evidence_time,positive|negative,int:0..10,evidence_time}')
+             AS r(ord bigint, national_subject text, region text, colour text, since timestamptz, valid_until timestamptz,
+                  test_kind text, tested_at timestamptz, test_result text, doses integer, last_dose_at timestamptz)
+    ), checked AS MATERIALIZED (
+      SELECT x.*,
+             COALESCE(CASE WHEN x.national_subject IS NULL
+                           THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
+                      @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange,
+                                                       %L::@extschema@.division_multirange),
+                      @extschema@._health_share_problem(ROW(x.national_subject, x.region, x.colour, x.since, x.valid_until,
+                                                            x.test_kind, x.tested_at, x.test_result, x.doses, x.last_dose_at,
+                                                            x.shared_at)::@extschema@.health_share),
+                      CASE WHEN count(*) OVER (PARTITION BY x.national_subject, x.region) > 1
+                           THEN 'a record repeating another''s national_subject and region' END) AS problem
+        FROM recs x
+    ), bad AS MATERIALIZED (
+      SELECT count(*) AS n,
+             jsonb_agg(to_jsonb(c) - 'ord' - 'hex' - 'problem' || jsonb_build_object('record', c.ord, 'problem', c.problem)
+                       ORDER BY c.ord) AS rows
+        FROM checked c WHERE c.problem IS NOT NULL
+    ), written AS (
+      INSERT INTO @extschema@.health_share AS s
+      SELECT c.national_subject, c.region, c.colour, c.since, c.valid_until, c.test_kind, c.tested_at, c.test_result,
+             c.doses, c.last_dose_at, c.shared_at
+        FROM checked c CROSS JOIN bad WHERE bad.n = 0
+      ON CONFLICT (national_subject, region) DO UPDATE
+         SET colour = EXCLUDED.colour, since = EXCLUDED.since, valid_until = EXCLUDED.valid_until,
+             test_kind = EXCLUDED.test_kind, tested_at = EXCLUDED.tested_at, test_result = EXCLUDED.test_result,
+             doses = EXCLUDED.doses, last_dose_at = EXCLUDED.last_dose_at, shared_at = EXCLUDED.shared_at
+       WHERE (s.colour, s.since, s.valid_until, s.test_kind, s.tested_at, s.test_result, s.doses, s.last_dose_at)
+             IS DISTINCT FROM (EXCLUDED.colour, EXCLUDED.since, EXCLUDED.valid_until, EXCLUDED.test_kind,
+                               EXCLUDED.tested_at, EXCLUDED.test_result, EXCLUDED.doses, EXCLUDED.last_dose_at)
+      RETURNING s.national_subject, s.region
+    )
+    SELECT (SELECT count(*) FROM checked), bad.n, bad.rows,
+           ARRAY(SELECT DISTINCT p.id FROM written w JOIN @extschema@.person p
+                   ON p.national_subject = w.national_subject AND p.region <> w.region ORDER BY 1)
+      FROM bad$q$, scope, @extschema@._node_served());
+  result text[];
+  was boolean;
+  who bigint[];
 BEGIN
-  EXECUTE format($q$
-    SELECT count(*), jsonb_agg(to_jsonb(c.h) || jsonb_build_object('record', c.ord, 'problem', c.problem) ORDER BY c.ord)
-                       FILTER (WHERE c.problem IS NOT NULL)
-      FROM (SELECT x.ord, x.h,
-                   COALESCE(CASE WHEN (x.h).national_subject IS NULL
-                                 THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
-                            @extschema@._peer_region_problem((x.h).region, %L::@extschema@.division_multirange),
-                            @extschema@._health_share_problem(x.h)) AS problem
-              FROM (%s) x) c$q$, scope, parse)
-    INTO accepted, problems USING records;
-  IF problems IS NOT NULL THEN
-    refused := @extschema@._peer_refuse('health_share', problems);
+  was := @extschema@._set_peer_bulk(true);
+  result := @extschema@._import_execute(stmt, records);
+  was := @extschema@._set_peer_bulk(false);
+  IF result[2]::bigint > 0 THEN
+    refused := @extschema@._peer_refuse('health_share', result[3]::jsonb);
     accepted := 0;
     RETURN;
   END IF;
+  accepted := result[1]::bigint;
   refused := 0;
-  EXECUTE format('INSERT INTO @extschema@.health_share SELECT (x.h).* FROM (%s) x ORDER BY (x.h).national_subject', parse)
-    USING records;
+  who := result[4]::bigint[];
+  IF cardinality(who) > 0 THEN
+    PERFORM @extschema@._evidence_lock(false);
+    PERFORM @extschema@._recompute(who, 'health data shared by ' || @extschema@._caller()::regrole::text);
+  END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.peer_publish(json) IS
-  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): its residents'' shared health data in bulk (national pseudonym as 32 hex digits, home region, a red or yellow flag with since and valid_until, the latest test, doses and the last dose''s time). Every record is checked (the peer''s own regions only; none a healthcode node serves); with any refused, the refused are logged in exchange_reject and nothing is written. A malformed batch raises as an import does (22P02, 22007, 22023 ... naming the record and field). Returns how many were accepted and refused.';
+  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): its residents'' shared health data in bulk (national pseudonym as 32 hex digits, home region, a red or yellow flag with since and valid_until, the latest test, doses and the last dose''s time), replacing what was shared before. Every record is checked (the peer''s own regions only, none a healthcode node serves, each person once a batch); with any refused, the refused are logged in exchange_reject and nothing is written. A malformed batch raises as an import does (22P02, 22007, 22023 ... naming the record and field). Set-based, one statement a batch. Returns how many were accepted and refused.';
 REVOKE ALL ON FUNCTION @extschema@.peer_publish(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.peer_publish(json) TO healthcode_peer;
 
@@ -251,10 +324,11 @@ BEGIN
       FROM (SELECT x.*,
                    COALESCE(CASE WHEN x.national_subject IS NULL
                                  THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
-                            @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange),
+                            @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange,
+                                                             %L::@extschema@.division_multirange),
                             CASE WHEN x.region = '000000' THEN 'a pushed red needs its person''s home region, below the nation' END,
                             CASE WHEN x.until <= x.since THEN 'a pushed red needs since before until' END) AS problem
-              FROM (%s) x) c$q$, scope, parse)
+              FROM (%s) x) c$q$, scope, @extschema@._node_served(), parse)
     INTO accepted, problems USING records;
   IF problems IS NOT NULL THEN
     refused := @extschema@._peer_refuse('red_push', problems);
