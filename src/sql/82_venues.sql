@@ -184,9 +184,10 @@ BEGIN
   UPDATE @extschema@.venue x
      SET closed_at = now(), closed_by = @extschema@._caller()::regrole::text, close_reason = btrim(reason)
    WHERE x.id = venue_id;
-  -- on a region node, published to every other node through the hub
+  -- on the node that speaks for its region (a region node, or the hub for
+  -- a region it hosts), published to every other node
   -- (94_federation_exposures.sql): its code is refused online everywhere
-  IF EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'region') THEN
+  IF @extschema@._served_here() @> (v.region COLLATE "C") THEN
     INSERT INTO @extschema@.venue_closure (venue, venue_region, closed_at) VALUES (v.id, v.region, now())
     ON CONFLICT ON CONSTRAINT venue_closure_pkey DO NOTHING;
   END IF;

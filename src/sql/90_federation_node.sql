@@ -164,6 +164,99 @@ COMMENT ON COLUMN @extschema@.peer.publisher IS 'The publishing node''s name.';
 COMMENT ON COLUMN @extschema@.peer.region IS 'The division code the publishing node serves.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer', '');
 
+-- ---- regions the hub hosts (mode 3: "areas where there is no local health code") ----
+-- A region with no node of its own: its residents register and declare at
+-- the hub, its imports land there, its policy versions are kept there, an
+-- operator mapped to it manages it, and its codes are signed with the
+-- national key. The hub publishes for its people what a region node
+-- publishes for its own (digests, pushed reds, shared health data,
+-- exposure notices, venue closures).
+CREATE TABLE @extschema@.hosted_region (
+  region        text PRIMARY KEY CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  name          text NOT NULL,
+  hosted_since  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  hosted_by     text NOT NULL
+);
+COMMENT ON TABLE @extschema@.hosted_region IS
+  'The regions the hub hosts (mode 3): regions with no node of their own, whose people the hub serves as a region node serves its own. Set with host_region().';
+COMMENT ON COLUMN @extschema@.hosted_region.region IS 'The division code hosted (and everything below it).';
+COMMENT ON COLUMN @extschema@.hosted_region.name IS 'Its name.';
+COMMENT ON COLUMN @extschema@.hosted_region.hosted_since IS 'Since when.';
+COMMENT ON COLUMN @extschema@.hosted_region.hosted_by IS 'Who made it hosted.';
+REVOKE ALL ON @extschema@.hosted_region FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.hosted_region', '');
+
+-- The regions whose people this node speaks for to the other nodes
+-- (publishes their digests, reds and shared data): a region node its own;
+-- the hub the regions it hosts; none before set_node.
+CREATE FUNCTION @extschema@._served_here() RETURNS @extschema@.division_multirange
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.range_agg(@extschema@.division_range(r.region, @extschema@.division_last(r.region), '[]')),
+                  '{}'::@extschema@.division_multirange)
+    FROM (SELECT n.region FROM @extschema@.node n WHERE n.role OPERATOR(pg_catalog.=) 'region'
+          UNION ALL
+          SELECT h.region FROM @extschema@.node n, @extschema@.hosted_region h
+           WHERE n.role OPERATOR(pg_catalog.=) 'hub') r;
+END;
+COMMENT ON FUNCTION @extschema@._served_here() IS
+  'Internal: the division codes whose people this node speaks for to the other nodes: a region node''s own, the regions the hub hosts; empty before set_node.';
+REVOKE ALL ON FUNCTION @extschema@._served_here() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.host_region(region text, name text) RETURNS @extschema@.hosted_region
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  h @extschema@.hosted_region;
+  peer_role text;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'hub') THEN
+    RAISE EXCEPTION 'only the hub hosts regions; this node is not the hub' USING ERRCODE = '55000';
+  END IF;
+  IF host_region.region IS NULL OR NOT @extschema@.division_code_valid(host_region.region) OR host_region.region = '000000' THEN
+    RAISE EXCEPTION 'a hosted region is a division code below the nation, not %',
+      coalesce(quote_literal(@extschema@._shorten(host_region.region)), 'NULL') USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_text(host_region.name, 'name', 100);
+  IF EXISTS (SELECT 1 FROM @extschema@.peer s
+              WHERE s.region <> '000000'
+                AND (@extschema@.division_covers(s.region, host_region.region)
+                     OR @extschema@.division_covers(host_region.region, s.region))) THEN
+    RAISE EXCEPTION 'region % is served by a healthcode node', host_region.region USING ERRCODE = '55000',
+      HINT = 'A region with a node of its own speaks for itself; drop its subscription first if it is to be hosted.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM @extschema@.hosted_region x
+              WHERE x.region <> host_region.region
+                AND (@extschema@.division_covers(x.region, host_region.region)
+                     OR @extschema@.division_covers(host_region.region, x.region))) THEN
+    RAISE EXCEPTION 'region % overlaps a region the hub hosts already', host_region.region USING ERRCODE = '55000';
+  END IF;
+  SELECT r.rolname INTO peer_role
+    FROM pg_roles r
+   WHERE NOT r.rolsuper AND pg_has_role(r.oid, 'healthcode_peer', 'MEMBER') AND r.rolname <> 'healthcode_peer'
+     AND @extschema@.region_scope_of(r.oid) && @extschema@.division_multirange(
+           @extschema@.division_range(host_region.region, @extschema@.division_last(host_region.region), '[]'))
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'region % has a system of its own: role % speaks for it', host_region.region, peer_role
+      USING ERRCODE = '55000';
+  END IF;
+  INSERT INTO @extschema@.hosted_region AS x (region, name, hosted_by)
+  VALUES (host_region.region, btrim(host_region.name), @extschema@._caller()::regrole::text)
+  ON CONFLICT ON CONSTRAINT hosted_region_pkey DO UPDATE SET name = EXCLUDED.name
+  RETURNING x.* INTO h;
+  -- what the hub now says for them: their digests, reds and shared data
+  PERFORM @extschema@._publish_status(ARRAY(SELECT p.id FROM @extschema@.person p
+                                             WHERE p.region >= h.region AND p.region <= @extschema@.division_last(h.region)));
+  RETURN h;
+END $$;
+COMMENT ON FUNCTION @extschema@.host_region(text, text) IS
+  'Mode 3, on the hub: hosts a region that has no node (and no system of its own at the peer API): its residents register, declare and are imported at the hub, under its policy versions kept here, its operators mapped to it with grant_region, its codes signed with the national key; the hub publishes their digests, reds and shared data as a region node does. 55000 for a region a node serves, one overlapping another hosted region, or one a peer speaks for. doc/federation.md.';
+REVOKE ALL ON FUNCTION @extschema@.host_region(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.host_region(text, text) TO healthcode_admin;
+
 CREATE FUNCTION @extschema@._sender_region() RETURNS text
 LANGUAGE sql STABLE
 BEGIN ATOMIC

@@ -97,8 +97,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
+  served @extschema@.division_multirange := @extschema@._served_here();
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'region') THEN
+  IF isempty(served) THEN
+    RETURN;
+  END IF;
+  -- (the people this node speaks for: a region node's, the hub's hosted regions')
+  persons := ARRAY(SELECT p.id FROM unnest(persons) q(id) JOIN @extschema@.person p ON p.id = q.id
+                    WHERE served @> (p.region COLLATE "C"));
+  IF cardinality(persons) = 0 THEN
     RETURN;
   END IF;
   INSERT INTO @extschema@.status_digest (region, subject, colour, vaccinated, valid_until, next, last_negative_at, updated_at)
@@ -167,7 +174,7 @@ BEGIN
   SELECT d.national_subject, d.from_region, d.since, d.until, d.rules, t FROM due d;
 END $$;
 COMMENT ON FUNCTION @extschema@._publish_status(bigint[]) IS
-  'Internal: on a region node, writes the people''s status digests, their shared health data (latest negative test and doses, by national pseudonym) and the reds decided here (to be published to the hub).';
+  'Internal: for the people this node speaks for (a region node''s own, the regions the hub hosts: _served_here), writes their status digests, their shared health data (latest negative test and doses, by national pseudonym) and the reds decided here (to be published).';
 REVOKE ALL ON FUNCTION @extschema@._publish_status(bigint[]) FROM PUBLIC;
 INSERT INTO @extschema@.after_recompute (step) VALUES ('@extschema@._publish_status(bigint[])');
 

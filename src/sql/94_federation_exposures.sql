@@ -124,9 +124,8 @@ AS $$
 DECLARE
   filed bigint[];
 BEGIN
-  IF @extschema@._exchange_loading()
-     OR EXISTS (SELECT 1 FROM @extschema@.node n
-                 WHERE n.role = 'region' AND @extschema@.division_covers(n.region, NEW.from_region)) THEN
+  -- (a notice of this node's own people: they were traced here)
+  IF @extschema@._exchange_loading() OR @extschema@._served_here() @> (NEW.from_region COLLATE "C") THEN
     RETURN NULL;
   END IF;
   PERFORM @extschema@._evidence_lock(false);
@@ -178,10 +177,11 @@ DECLARE
   reach interval;
   n integer;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM @extschema@.node x WHERE x.role = 'region') THEN
+  SELECT * INTO c FROM @extschema@.test_result r WHERE r.id = case_result;
+  -- (published by the node that speaks for the case's region)
+  IF NOT FOUND OR NOT @extschema@._served_here() @> (c.region COLLATE "C") THEN
     RETURN 0;
   END IF;
-  SELECT * INTO c FROM @extschema@.test_result r WHERE r.id = case_result;
   reach := @extschema@._exposure_reach(c);
   -- (a venue by its id and county: its node's id, and where another node
   -- records a scan of it; the case's scans of other nodes' venues too)

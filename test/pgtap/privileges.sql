@@ -49,7 +49,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     'declare_for(text,text,text[],numeric,text[],boolean)', 'declare_trip(text,text,timestamp with time zone)', 'drop_expired_revocations()', 'drop_expired_travel_partitions(interval)',
     'erase_person(bigint,text)', 'exposures(bigint,timestamp with time zone,timestamp with time zone,text)',
     'generate_population(integer,integer,integer,double precision)', 'grant_region(regrole,text)',
-    'health_info(text)', 'import_contacts(json)', 'import_medicine_sales(json)', 'import_risk_areas(json)', 'import_scans(json)', 'import_test_results(json)',
+    'health_info(text)', 'host_region(text,text)', 'import_contacts(json)', 'import_medicine_sales(json)', 'import_risk_areas(json)', 'import_scans(json)', 'import_test_results(json)',
     'import_travel(json)', 'import_vaccinations(json)', 'issue_batch(bigint[],interval)', 'issue_for(bigint,interval,boolean)',
     'issue_for_dependant(text,text,interval)', 'issue_for_subject(text,bytea,interval)', 'issue_paper_code(bigint,interval,boolean)', 'itinerary(text,integer)', 'link_guardian(text,text,text,text)', 'my_evidence(text)', 'my_history(text)', 'peer_publish(json)', 'peer_push_reds(json)', 'person_id(text)',
     'purge_region(text,text)',

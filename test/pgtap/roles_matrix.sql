@@ -81,7 +81,7 @@ INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('ad
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
-                    'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'status_digest', 'health_share', 'policy_exchange', 'arrival_rule_exchange', 'red_push', 'exposure_notice', 'venue_closure',
+                    'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'hosted_region', 'status_digest', 'health_share', 'policy_exchange', 'arrival_rule_exchange', 'red_push', 'exposure_notice', 'venue_closure',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
                     'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action', 'venue']) r;
@@ -189,7 +189,7 @@ INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_tr
 INSERT INTO exp_fn SELECT 'peer', f FROM unnest(ARRAY['peer_publish', 'peer_push_reds', 'shared_health']) f;
 INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
-  'grant_region', 'revoke_region', 'policy_at', '_policy_in_force', 'create_key', 'rotate_key', 'revoke_key',
+  'grant_region', 'revoke_region', 'host_region', 'policy_at', '_policy_in_force', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'decision_kept', 'decision_erasable', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
   'start_consistency_check', 'purge_region',
@@ -218,7 +218,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_health_share_check', '_health_share_changed', '_health_share_problem',
-  '_peer_scope', '_peer_region_problem', '_peer_refuse', '_peer_bulk', '_set_peer_bulk', '_node_served', '_policy_to_exchange', '_policy_from_exchange', '_arrival_rule_to_exchange', '_arrival_rule_from_exchange', '_national_arrival_rule_guard', '_load_support',
+  '_peer_scope', '_peer_region_problem', '_peer_refuse', '_peer_bulk', '_set_peer_bulk', '_node_served', '_served_here', '_policy_to_exchange', '_policy_from_exchange', '_arrival_rule_to_exchange', '_arrival_rule_from_exchange', '_national_arrival_rule_guard', '_load_support',
   -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
   'subscription_sql', 'enable_subscription', '_sender_region', '_sender_problem', '_exchange_truncate_guard',
   '_code_holder', '_replication_subscription',
@@ -465,7 +465,7 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    -- region, refused exchange rows; the status work list and the
                    -- consistency findings and the identity checks, which no role but
                    -- the owner and the admins reads
-                   AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer',
+                   AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer', 'hosted_region',
                                          'venue_entry_rule',
                                          'red_push', 'exposure_notice', 'venue_closure', 'exchange_reject', 'recalc_work', 'recalc_pending',
                                          'consistency_finding', 'holder_check')

@@ -12,7 +12,8 @@
 # tracing across provinces (a notice through the hub files another node's
 # visitors of a case's venue as contacts), and a province that runs another
 # health-code system sharing its residents' health data through the hub's
-# peer API (mode 1 without a node).
+# peer API (mode 1 without a node), and a region hosted by the hub (mode 3
+# without a node): a Guangdong resident passes through all four.
 # Run as root or as a user who may run initdb; it needs pg_config (and the
 # healthcode it installed) first in PATH. Each node gets its own
 # healthcode.server_key_file and the one national key
@@ -359,6 +360,24 @@ is "$(peer -v ON_ERROR_STOP=0 -c 'SELECT count(*) FROM healthcode.health_share' 
 	"a peer reads no table: the API only"
 is "$(on zhejiang -c "SELECT count(*) FROM healthcode.health_share h WHERE h::text LIKE '%440106199001010013%'")" "0" \
 	"what is shared holds no identifier"
+
+# ---- a region hosted by the hub (mode 3 without a node, issue 16) ------------------------------------
+# Inner Mongolia (150000) has no node and no system: the hub hosts it. Its residents declare at the hub,
+# their codes are signed with the national key, and the hub speaks for them to the other nodes.
+on hub -c "SELECT healthcode.host_region('150000', '内蒙古')" >/dev/null
+is "$(on hub -c "SELECT colour FROM healthcode.declare('440106199001010013', '150102', '粤客')")" "red" \
+	"the Guangdong resident declares at the hub in the hosted region: red there too, from what Guangdong shares"
+on hub -c "SELECT healthcode.declare('150102199001010019', '150102', '巴特尔')" \
+	-c "SELECT healthcode.import_test_results('[{\"identifier\": \"150102199001010019\", \"kind\": \"pcr\", \"sampled_at\": \"$(date -u -d '-5 hours' '+%F %T')+00\", \"result\": \"positive\", \"lab\": \"H\", \"sample_id\": \"NM1\"}]')" >/dev/null
+hcode=$(on hub -c "SELECT healthcode.issue_for(healthcode.person_id('150102199001010019'), '5 minutes')")
+is "$(on beijing -c "SELECT (healthcode.verify('$hcode')).reason || ' ' || healthcode.region('$hcode') || ' ' || healthcode.colour('$hcode')")" \
+	"ok 150102 red" "a hosted resident's code, signed at the hub with the national key, verifies in Beijing"
+wait_for zhejiang "SELECT count(*) = 1 FROM healthcode.red_push WHERE from_region = '150102'"
+ok $? "the hub pushes the hosted resident's red, as a region node pushes its own"
+is "$(on zhejiang -c "SELECT colour || ' ' || (reasons -> 0 ->> 'rule') FROM healthcode.declare('150102199001010019', '330106', '巴特尔')")" \
+	"red pushed_red" "red in Zhejiang when they declare there"
+is "$(on hub -c "SELECT count(*) FROM healthcode.red_push WHERE from_region = '150102' AND national_subject = healthcode.national_pseudonym('440106199001010013')")" \
+	"0" "the Guangdong resident's red at the hub rests on what Guangdong shared: the hub does not push it on"
 
 # ---- a region speaks for its own regions only ------------------------------------------------
 # (a rogue or broken Zhejiang node: it drops its publication's row filters and

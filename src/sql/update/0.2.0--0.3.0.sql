@@ -871,8 +871,26 @@ CREATE POLICY scope_delete ON @extschema@.health_share FOR DELETE
   USING ((SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C"));
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.health_share', '');
 
+-- ---- regions the hub hosts, mode 3 (90_federation_node.sql; the admin reads it,
+-- as 99_privileges.sql grants every table)
+CREATE TABLE @extschema@.hosted_region (
+  region        text PRIMARY KEY CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  name          text NOT NULL,
+  hosted_since  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  hosted_by     text NOT NULL
+);
+COMMENT ON TABLE @extschema@.hosted_region IS
+  'The regions the hub hosts (mode 3): regions with no node of their own, whose people the hub serves as a region node serves its own. Set with host_region().';
+COMMENT ON COLUMN @extschema@.hosted_region.region IS 'The division code hosted (and everything below it).';
+COMMENT ON COLUMN @extschema@.hosted_region.name IS 'Its name.';
+COMMENT ON COLUMN @extschema@.hosted_region.hosted_since IS 'Since when.';
+COMMENT ON COLUMN @extschema@.hosted_region.hosted_by IS 'Who made it hosted.';
+REVOKE ALL ON @extschema@.hosted_region FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.hosted_region', '');
+GRANT SELECT ON @extschema@.hosted_region TO healthcode_admin;
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _served_here _set_peer_bulk _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -5181,9 +5199,10 @@ BEGIN
   UPDATE @extschema@.venue x
      SET closed_at = now(), closed_by = @extschema@._caller()::regrole::text, close_reason = btrim(reason)
    WHERE x.id = venue_id;
-  -- on a region node, published to every other node through the hub
+  -- on the node that speaks for its region (a region node, or the hub for
+  -- a region it hosts), published to every other node
   -- (94_federation_exposures.sql): its code is refused online everywhere
-  IF EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'region') THEN
+  IF @extschema@._served_here() @> (v.region COLLATE "C") THEN
     INSERT INTO @extschema@.venue_closure (venue, venue_region, closed_at) VALUES (v.id, v.region, now())
     ON CONFLICT ON CONSTRAINT venue_closure_pkey DO NOTHING;
   END IF;
@@ -6117,6 +6136,77 @@ COMMENT ON FUNCTION @extschema@._reject(text, text, jsonb) IS
   'Internal: logs a refused exchange row (and warns in the server log).';
 REVOKE ALL ON FUNCTION @extschema@._reject(text, text, jsonb) FROM PUBLIC;
 
+-- The regions whose people this node speaks for to the other nodes
+-- (publishes their digests, reds and shared data): a region node its own;
+-- the hub the regions it hosts; none before set_node.
+CREATE OR REPLACE FUNCTION @extschema@._served_here() RETURNS @extschema@.division_multirange
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.range_agg(@extschema@.division_range(r.region, @extschema@.division_last(r.region), '[]')),
+                  '{}'::@extschema@.division_multirange)
+    FROM (SELECT n.region FROM @extschema@.node n WHERE n.role OPERATOR(pg_catalog.=) 'region'
+          UNION ALL
+          SELECT h.region FROM @extschema@.node n, @extschema@.hosted_region h
+           WHERE n.role OPERATOR(pg_catalog.=) 'hub') r;
+END;
+COMMENT ON FUNCTION @extschema@._served_here() IS
+  'Internal: the division codes whose people this node speaks for to the other nodes: a region node''s own, the regions the hub hosts; empty before set_node.';
+REVOKE ALL ON FUNCTION @extschema@._served_here() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.host_region(region text, name text) RETURNS @extschema@.hosted_region
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  h @extschema@.hosted_region;
+  peer_role text;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'hub') THEN
+    RAISE EXCEPTION 'only the hub hosts regions; this node is not the hub' USING ERRCODE = '55000';
+  END IF;
+  IF host_region.region IS NULL OR NOT @extschema@.division_code_valid(host_region.region) OR host_region.region = '000000' THEN
+    RAISE EXCEPTION 'a hosted region is a division code below the nation, not %',
+      coalesce(quote_literal(@extschema@._shorten(host_region.region)), 'NULL') USING ERRCODE = '22023';
+  END IF;
+  PERFORM @extschema@._require_text(host_region.name, 'name', 100);
+  IF EXISTS (SELECT 1 FROM @extschema@.peer s
+              WHERE s.region <> '000000'
+                AND (@extschema@.division_covers(s.region, host_region.region)
+                     OR @extschema@.division_covers(host_region.region, s.region))) THEN
+    RAISE EXCEPTION 'region % is served by a healthcode node', host_region.region USING ERRCODE = '55000',
+      HINT = 'A region with a node of its own speaks for itself; drop its subscription first if it is to be hosted.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM @extschema@.hosted_region x
+              WHERE x.region <> host_region.region
+                AND (@extschema@.division_covers(x.region, host_region.region)
+                     OR @extschema@.division_covers(host_region.region, x.region))) THEN
+    RAISE EXCEPTION 'region % overlaps a region the hub hosts already', host_region.region USING ERRCODE = '55000';
+  END IF;
+  SELECT r.rolname INTO peer_role
+    FROM pg_roles r
+   WHERE NOT r.rolsuper AND pg_has_role(r.oid, 'healthcode_peer', 'MEMBER') AND r.rolname <> 'healthcode_peer'
+     AND @extschema@.region_scope_of(r.oid) && @extschema@.division_multirange(
+           @extschema@.division_range(host_region.region, @extschema@.division_last(host_region.region), '[]'))
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'region % has a system of its own: role % speaks for it', host_region.region, peer_role
+      USING ERRCODE = '55000';
+  END IF;
+  INSERT INTO @extschema@.hosted_region AS x (region, name, hosted_by)
+  VALUES (host_region.region, btrim(host_region.name), @extschema@._caller()::regrole::text)
+  ON CONFLICT ON CONSTRAINT hosted_region_pkey DO UPDATE SET name = EXCLUDED.name
+  RETURNING x.* INTO h;
+  -- what the hub now says for them: their digests, reds and shared data
+  PERFORM @extschema@._publish_status(ARRAY(SELECT p.id FROM @extschema@.person p
+                                             WHERE p.region >= h.region AND p.region <= @extschema@.division_last(h.region)));
+  RETURN h;
+END $$;
+COMMENT ON FUNCTION @extschema@.host_region(text, text) IS
+  'Mode 3, on the hub: hosts a region that has no node (and no system of its own at the peer API): its residents register, declare and are imported at the hub, under its policy versions kept here, its operators mapped to it with grant_region, its codes signed with the national key; the hub publishes their digests, reds and shared data as a region node does. 55000 for a region a node serves, one overlapping another hosted region, or one a peer speaks for. doc/federation.md.';
+REVOKE ALL ON FUNCTION @extschema@.host_region(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.host_region(text, text) TO healthcode_admin;
+
 -- ---- publications and subscriptions ------------------------------------------------------
 CREATE OR REPLACE FUNCTION @extschema@.create_publication() RETURNS text
 LANGUAGE plpgsql VOLATILE
@@ -6306,8 +6396,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
+  served @extschema@.division_multirange := @extschema@._served_here();
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM @extschema@.node n WHERE n.role = 'region') THEN
+  IF isempty(served) THEN
+    RETURN;
+  END IF;
+  -- (the people this node speaks for: a region node's, the hub's hosted regions')
+  persons := ARRAY(SELECT p.id FROM unnest(persons) q(id) JOIN @extschema@.person p ON p.id = q.id
+                    WHERE served @> (p.region COLLATE "C"));
+  IF cardinality(persons) = 0 THEN
     RETURN;
   END IF;
   INSERT INTO @extschema@.status_digest (region, subject, colour, vaccinated, valid_until, next, last_negative_at, updated_at)
@@ -6376,7 +6473,7 @@ BEGIN
   SELECT d.national_subject, d.from_region, d.since, d.until, d.rules, t FROM due d;
 END $$;
 COMMENT ON FUNCTION @extschema@._publish_status(bigint[]) IS
-  'Internal: on a region node, writes the people''s status digests, their shared health data (latest negative test and doses, by national pseudonym) and the reds decided here (to be published to the hub).';
+  'Internal: for the people this node speaks for (a region node''s own, the regions the hub hosts: _served_here), writes their status digests, their shared health data (latest negative test and doses, by national pseudonym) and the reds decided here (to be published).';
 REVOKE ALL ON FUNCTION @extschema@._publish_status(bigint[]) FROM PUBLIC;
 
 -- ---- reds pushed from other regions ----------------------------------------------
@@ -6959,9 +7056,8 @@ AS $$
 DECLARE
   filed bigint[];
 BEGIN
-  IF @extschema@._exchange_loading()
-     OR EXISTS (SELECT 1 FROM @extschema@.node n
-                 WHERE n.role = 'region' AND @extschema@.division_covers(n.region, NEW.from_region)) THEN
+  -- (a notice of this node's own people: they were traced here)
+  IF @extschema@._exchange_loading() OR @extschema@._served_here() @> (NEW.from_region COLLATE "C") THEN
     RETURN NULL;
   END IF;
   PERFORM @extschema@._evidence_lock(false);
@@ -7010,10 +7106,11 @@ DECLARE
   reach interval;
   n integer;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM @extschema@.node x WHERE x.role = 'region') THEN
+  SELECT * INTO c FROM @extschema@.test_result r WHERE r.id = case_result;
+  -- (published by the node that speaks for the case's region)
+  IF NOT FOUND OR NOT @extschema@._served_here() @> (c.region COLLATE "C") THEN
     RETURN 0;
   END IF;
-  SELECT * INTO c FROM @extschema@.test_result r WHERE r.id = case_result;
   reach := @extschema@._exposure_reach(c);
   -- (a venue by its id and county: its node's id, and where another node
   -- records a scan of it; the case's scans of other nodes' venues too)
@@ -7113,6 +7210,23 @@ COMMENT ON FUNCTION @extschema@._health_share_problem(@extschema@.health_share) 
   'Internal: what is wrong with a row of health_share (NULL: nothing): a 16-byte national pseudonym, a home region below the nation, a flag with since < valid_until, a test with its time and result, 0-10 doses with the last one''s time.';
 REVOKE ALL ON FUNCTION @extschema@._health_share_problem(@extschema@.health_share) FROM PUBLIC;
 
+-- While a peer's batch is written set-based (peer_publish), the row
+-- triggers below stand aside: it checks every record and recalculates the
+-- people concerned itself, once for the batch (src/hc_session.c).
+CREATE OR REPLACE FUNCTION @extschema@._peer_bulk() RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_peer_bulk'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._peer_bulk() IS
+  'Internal: true while peer_publish writes a batch in this backend (health_share''s row triggers stand aside).';
+REVOKE ALL ON FUNCTION @extschema@._peer_bulk() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._set_peer_bulk(on_ boolean) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_set_peer_bulk'
+  LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@._set_peer_bulk(boolean) IS
+  'Internal: sets _peer_bulk() for this backend until it is set again, or the (sub)transaction that set it ends; returns what it was.';
+REVOKE ALL ON FUNCTION @extschema@._set_peer_bulk(boolean) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@._health_share_check() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -7204,26 +7318,39 @@ COMMENT ON FUNCTION @extschema@._peer_scope() IS
   'Internal: the regions the calling peer is mapped to (grant_region); 55000 on a node that is not the hub, 42501 for a peer mapped to none.';
 REVOKE ALL ON FUNCTION @extschema@._peer_scope() FROM PUBLIC;
 
--- Why a peer may not speak for a region (NULL: it may): its own regions
--- only, and none that a healthcode node serves (that node speaks for it).
-CREATE OR REPLACE FUNCTION @extschema@._peer_region_problem(region text, scope @extschema@.division_multirange)
-RETURNS text
+-- The regions healthcode nodes serve (those this hub subscribes to): a peer
+-- may speak for none of them, nor for a region holding one.
+CREATE OR REPLACE FUNCTION @extschema@._node_served() RETURNS @extschema@.division_multirange
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  SELECT CASE
-    WHEN region IS NULL OR NOT @extschema@.division_code_valid(region) THEN NULL   -- (the row's own check says)
-    WHEN NOT scope OPERATOR(pg_catalog.@>) (region COLLATE "C")
-      THEN pg_catalog.format('role %s speaks for %s only, not for %s', @extschema@._caller()::regrole, scope, region)
-    WHEN EXISTS (SELECT 1 FROM @extschema@.peer s
-                  WHERE s.region OPERATOR(pg_catalog.<>) '000000'
-                    AND (@extschema@.division_covers(s.region, _peer_region_problem.region)
-                         OR @extschema@.division_covers(_peer_region_problem.region, s.region)))
-      THEN pg_catalog.format('region %s is served by a healthcode node, which speaks for it', region)
-  END;
+  SELECT COALESCE(pg_catalog.range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]')),
+                  '{}'::@extschema@.division_multirange)
+    FROM @extschema@.peer s WHERE s.region OPERATOR(pg_catalog.<>) '000000';
 END;
-COMMENT ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange) IS
-  'Internal: why the calling peer may not speak for a region (NULL: it may): outside its scope, or served by a healthcode region node.';
-REVOKE ALL ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._node_served() IS
+  'Internal: the division codes the healthcode region nodes this node subscribes to serve (peer, the hub''s own row aside).';
+REVOKE ALL ON FUNCTION @extschema@._node_served() FROM PUBLIC;
+
+-- Why a peer may not speak for a region (NULL: it may): its own regions
+-- only, and none that a healthcode node serves (that node speaks for it).
+-- (A SQL body without a query, SET or SECURITY DEFINER: inlined into the
+-- batch's statement, which asks it of every record, with scope and served
+-- computed once.)
+CREATE OR REPLACE FUNCTION @extschema@._peer_region_problem(region text, scope @extschema@.division_multirange,
+    served @extschema@.division_multirange)
+RETURNS text
+LANGUAGE sql STABLE
+RETURN CASE
+  WHEN region IS NULL OR NOT @extschema@.division_code_valid(region) THEN NULL   -- (the row's own check says)
+  WHEN NOT scope OPERATOR(pg_catalog.@>) (region COLLATE "C")
+    THEN pg_catalog.format('role %s speaks for %s only, not for %s', @extschema@._caller()::regrole, scope, region)
+  WHEN served OPERATOR(pg_catalog.&&)
+       @extschema@.division_range(region, @extschema@.division_last(region), '[]')
+    THEN pg_catalog.format('region %s is served by a healthcode node, which speaks for it', region)
+END;
+COMMENT ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange, @extschema@.division_multirange) IS
+  'Internal: why the calling peer may not speak for a region (NULL: it may): outside its scope, or served by a healthcode region node (served: _node_served()).';
+REVOKE ALL ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange, @extschema@.division_multirange) FROM PUBLIC;
 
 -- A peer's batch: every record checked before anything is written; with
 -- any refused, the refused ones are logged in exchange_reject (as a
@@ -7254,44 +7381,88 @@ CREATE OR REPLACE FUNCTION @extschema@.peer_publish(records json, OUT accepted b
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- (the check for a person named twice sorts the batch: in memory, not on disk)
+SET work_mem = '64MB'
 AS $$
 DECLARE
   scope @extschema@.division_multirange := @extschema@._peer_scope();
-  parse text := $q$
-    SELECT r.ord, r.national_subject AS hex,
-           ROW(CASE WHEN r.national_subject ~ '^[0-9a-fA-F]{32}$' THEN decode(r.national_subject, 'hex') END,
-               r.region, r.colour::@extschema@.risk_colour, r.since,
-               CASE WHEN r.colour IN ('red', 'yellow') THEN COALESCE(r.valid_until, 'infinity') ELSE r.valid_until END,
-               r.test_kind, r.tested_at, r.test_result, r.doses, r.last_dose_at,
-               pg_catalog.statement_timestamp())::@extschema@.health_share AS h
-      FROM @extschema@._import_parse($1, 'shared health record',
-             '{national_subject,region,colour,since,valid_until,test_kind,tested_at,test_result,doses,last_dose_at}',
-             '{text!,division!,green|yellow|red,evidence_time,time,pcr|antigen,evidence_time,positive|negative,int:0..10,evidence_time}')
-           AS r(ord bigint, national_subject text, region text, colour text, since timestamptz, valid_until timestamptz,
-                test_kind text, tested_at timestamptz, test_result text, doses integer, last_dose_at timestamptz)$q$;
-  problems jsonb;
+  -- One statement, set-based, the records read once: check them all; write
+  -- them (a known person's row replaced where it changes) only if none is
+  -- refused; and name the people here the written rows concern.
+  stmt text := format($q$
+    WITH recs AS (
+      -- (plain columns, not a row value: each check reads fields, and a
+      -- field of a stored row value is read by taking the row apart; hex
+      -- digits checked by translate(), a tenth of a regular expression's cost)
+      SELECT r.ord, r.national_subject AS hex,
+             CASE WHEN length(r.national_subject) = 32 AND translate(r.national_subject, '0123456789abcdefABCDEF', '') = ''
+                  THEN decode(r.national_subject, 'hex') END AS national_subject,
+             r.region, r.colour::@extschema@.risk_colour AS colour, r.since,
+             CASE WHEN r.colour IN ('red', 'yellow') THEN COALESCE(r.valid_until, 'infinity') ELSE r.valid_until END AS valid_until,
+             r.test_kind, r.tested_at, r.test_result, r.doses, r.last_dose_at,
+             pg_catalog.statement_timestamp() AS shared_at
+        FROM @extschema@._import_parse($1, 'shared health record',
+               '{national_subject,region,colour,since,valid_until,test_kind,tested_at,test_result,doses,last_dose_at}',
+               '{text!,division!,green|yellow|red,evidence_time,time,pcr|antigen,evidence_time,positive|negative,int:0..10,evidence_time}')
+             AS r(ord bigint, national_subject text, region text, colour text, since timestamptz, valid_until timestamptz,
+                  test_kind text, tested_at timestamptz, test_result text, doses integer, last_dose_at timestamptz)
+    ), checked AS MATERIALIZED (
+      SELECT x.*,
+             COALESCE(CASE WHEN x.national_subject IS NULL
+                           THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
+                      @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange,
+                                                       %L::@extschema@.division_multirange),
+                      @extschema@._health_share_problem(ROW(x.national_subject, x.region, x.colour, x.since, x.valid_until,
+                                                            x.test_kind, x.tested_at, x.test_result, x.doses, x.last_dose_at,
+                                                            x.shared_at)::@extschema@.health_share),
+                      CASE WHEN count(*) OVER (PARTITION BY x.national_subject, x.region) > 1
+                           THEN 'a record repeating another''s national_subject and region' END) AS problem
+        FROM recs x
+    ), bad AS MATERIALIZED (
+      SELECT count(*) AS n,
+             jsonb_agg(to_jsonb(c) - 'ord' - 'hex' - 'problem' || jsonb_build_object('record', c.ord, 'problem', c.problem)
+                       ORDER BY c.ord) AS rows
+        FROM checked c WHERE c.problem IS NOT NULL
+    ), written AS (
+      INSERT INTO @extschema@.health_share AS s
+      SELECT c.national_subject, c.region, c.colour, c.since, c.valid_until, c.test_kind, c.tested_at, c.test_result,
+             c.doses, c.last_dose_at, c.shared_at
+        FROM checked c CROSS JOIN bad WHERE bad.n = 0
+      ON CONFLICT (national_subject, region) DO UPDATE
+         SET colour = EXCLUDED.colour, since = EXCLUDED.since, valid_until = EXCLUDED.valid_until,
+             test_kind = EXCLUDED.test_kind, tested_at = EXCLUDED.tested_at, test_result = EXCLUDED.test_result,
+             doses = EXCLUDED.doses, last_dose_at = EXCLUDED.last_dose_at, shared_at = EXCLUDED.shared_at
+       WHERE (s.colour, s.since, s.valid_until, s.test_kind, s.tested_at, s.test_result, s.doses, s.last_dose_at)
+             IS DISTINCT FROM (EXCLUDED.colour, EXCLUDED.since, EXCLUDED.valid_until, EXCLUDED.test_kind,
+                               EXCLUDED.tested_at, EXCLUDED.test_result, EXCLUDED.doses, EXCLUDED.last_dose_at)
+      RETURNING s.national_subject, s.region
+    )
+    SELECT (SELECT count(*) FROM checked), bad.n, bad.rows,
+           ARRAY(SELECT DISTINCT p.id FROM written w JOIN @extschema@.person p
+                   ON p.national_subject = w.national_subject AND p.region <> w.region ORDER BY 1)
+      FROM bad$q$, scope, @extschema@._node_served());
+  result text[];
+  was boolean;
+  who bigint[];
 BEGIN
-  EXECUTE format($q$
-    SELECT count(*), jsonb_agg(to_jsonb(c.h) || jsonb_build_object('record', c.ord, 'problem', c.problem) ORDER BY c.ord)
-                       FILTER (WHERE c.problem IS NOT NULL)
-      FROM (SELECT x.ord, x.h,
-                   COALESCE(CASE WHEN (x.h).national_subject IS NULL
-                                 THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
-                            @extschema@._peer_region_problem((x.h).region, %L::@extschema@.division_multirange),
-                            @extschema@._health_share_problem(x.h)) AS problem
-              FROM (%s) x) c$q$, scope, parse)
-    INTO accepted, problems USING records;
-  IF problems IS NOT NULL THEN
-    refused := @extschema@._peer_refuse('health_share', problems);
+  was := @extschema@._set_peer_bulk(true);
+  result := @extschema@._import_execute(stmt, records);
+  was := @extschema@._set_peer_bulk(false);
+  IF result[2]::bigint > 0 THEN
+    refused := @extschema@._peer_refuse('health_share', result[3]::jsonb);
     accepted := 0;
     RETURN;
   END IF;
+  accepted := result[1]::bigint;
   refused := 0;
-  EXECUTE format('INSERT INTO @extschema@.health_share SELECT (x.h).* FROM (%s) x ORDER BY (x.h).national_subject', parse)
-    USING records;
+  who := result[4]::bigint[];
+  IF cardinality(who) > 0 THEN
+    PERFORM @extschema@._evidence_lock(false);
+    PERFORM @extschema@._recompute(who, 'health data shared by ' || @extschema@._caller()::regrole::text);
+  END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.peer_publish(json) IS
-  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): its residents'' shared health data in bulk (national pseudonym as 32 hex digits, home region, a red or yellow flag with since and valid_until, the latest test, doses and the last dose''s time). Every record is checked (the peer''s own regions only; none a healthcode node serves); with any refused, the refused are logged in exchange_reject and nothing is written. A malformed batch raises as an import does (22P02, 22007, 22023 ... naming the record and field). Returns how many were accepted and refused.';
+  'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): its residents'' shared health data in bulk (national pseudonym as 32 hex digits, home region, a red or yellow flag with since and valid_until, the latest test, doses and the last dose''s time), replacing what was shared before. Every record is checked (the peer''s own regions only, none a healthcode node serves, each person once a batch); with any refused, the refused are logged in exchange_reject and nothing is written. A malformed batch raises as an import does (22P02, 22007, 22023 ... naming the record and field). Set-based, one statement a batch. Returns how many were accepted and refused.';
 REVOKE ALL ON FUNCTION @extschema@.peer_publish(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.peer_publish(json) TO healthcode_peer;
 
@@ -7321,10 +7492,11 @@ BEGIN
       FROM (SELECT x.*,
                    COALESCE(CASE WHEN x.national_subject IS NULL
                                  THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
-                            @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange),
+                            @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange,
+                                                             %L::@extschema@.division_multirange),
                             CASE WHEN x.region = '000000' THEN 'a pushed red needs its person''s home region, below the nation' END,
                             CASE WHEN x.until <= x.since THEN 'a pushed red needs since before until' END) AS problem
-              FROM (%s) x) c$q$, scope, parse)
+              FROM (%s) x) c$q$, scope, @extschema@._node_served(), parse)
     INTO accepted, problems USING records;
   IF problems IS NOT NULL THEN
     refused := @extschema@._peer_refuse('red_push', problems);
@@ -8423,10 +8595,10 @@ CREATE TRIGGER division_name_changed
 -- ---- shared health data, continued (94_federation_peers.sql,
 -- 94_federation_truncate_guard.sql)
 CREATE TRIGGER health_share_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.health_share
-  FOR EACH ROW EXECUTE FUNCTION @extschema@._health_share_check();
+  FOR EACH ROW WHEN (NOT @extschema@._peer_bulk()) EXECUTE FUNCTION @extschema@._health_share_check();
 ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_check;
 CREATE TRIGGER health_share_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.health_share
-  FOR EACH ROW EXECUTE FUNCTION @extschema@._health_share_changed();
+  FOR EACH ROW WHEN (NOT @extschema@._peer_bulk()) EXECUTE FUNCTION @extschema@._health_share_changed();
 ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_changed;
 CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.health_share
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
