@@ -159,10 +159,11 @@ BEGIN
       JOIN @extschema@.person_status s ON s.person_id = p.id
       CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, t) AS v OFFSET 0) x
      WHERE p.national_subject IS NOT NULL AND (x.v).colour = 'red'
-       -- (decided by evidence of this node's own, which has a row's ref: not
-       -- by reds pushed or data shared from elsewhere, which go no further)
+       -- (decided by evidence of this node's own, which names its row (ref):
+       -- not by reds pushed or data shared from elsewhere, whose ref is 0,
+       -- and which go no further)
        AND EXISTS (SELECT 1 FROM jsonb_array_elements((x.v).reasons) r
-                    WHERE r ->> 'rule' <> 'pushed_red' AND jsonb_typeof(r -> 'ref') = 'number')
+                    WHERE r ->> 'rule' <> 'pushed_red' AND COALESCE((r ->> 'ref')::numeric, 0) <> 0)
   ), gone AS (
     DELETE FROM @extschema@.red_push r
      USING unnest(persons) q(id) JOIN @extschema@.person p ON p.id = q.id

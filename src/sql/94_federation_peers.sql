@@ -127,6 +127,31 @@ CREATE TRIGGER health_share_changed AFTER INSERT OR UPDATE OR DELETE ON @extsche
   FOR EACH ROW WHEN (NOT @extschema@._peer_bulk()) EXECUTE FUNCTION @extschema@._health_share_changed();
 ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_changed;
 
+-- Emptied by hand (a replicated TRUNCATE is refused,
+-- 94_federation_truncate_guard.sql): everyone here who may have had a
+-- pushed red or shared data as evidence is recalculated.
+CREATE FUNCTION @extschema@._shared_evidence_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF @extschema@._exchange_loading() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p WHERE p.national_subject IS NOT NULL
+                                        ORDER BY p.id),
+                                 TG_TABLE_NAME || ' emptied');
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._shared_evidence_truncated() IS
+  'Trigger: after red_push or health_share is truncated here, recalculates everyone with a national pseudonym (their pushed reds and shared data are gone).';
+REVOKE ALL ON FUNCTION @extschema@._shared_evidence_truncated() FROM PUBLIC;
+CREATE TRIGGER shared_evidence_truncated AFTER TRUNCATE ON @extschema@.red_push
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._shared_evidence_truncated();
+CREATE TRIGGER shared_evidence_truncated AFTER TRUNCATE ON @extschema@.health_share
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._shared_evidence_truncated();
+
 -- ---- the peer API, at the hub -------------------------------------------------------
 
 -- The regions the calling peer speaks for, or 42501; on the hub only.

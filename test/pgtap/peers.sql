@@ -9,7 +9,7 @@ BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 \ir lib/common.psql
-SELECT plan(32);
+SELECT plan(34);
 
 CREATE ROLE regress_hc_peer_gd LOGIN IN ROLE healthcode_peer;
 CREATE ROLE regress_hc_peer_none LOGIN IN ROLE healthcode_peer;
@@ -154,6 +154,13 @@ SET LOCAL ROLE regress_hc_peer_gd;
 SELECT accepted FROM peer_publish(format('[{"national_subject": "%s", "region": "440106", "doses": 0}]', :'gd1')::json) \gset
 RESET ROLE;
 SELECT is((SELECT vaccinated::text FROM status(:visitor2)), 'false', 'shared again without doses: the mark goes');
+
+-- emptied by hand, the pushed reds go from everyone's evidence at once
+SELECT register_person('310104199202022342', '310104', '赵六') IS NOT NULL AS again \gset
+UPDATE person SET national_subject = decode(:'gd3', 'hex') WHERE id = :visitor2;
+SELECT is(pg_temp.colour(:visitor2) || ' ' || pg_temp.rules(:visitor2), 'red pushed_red', 'Guangdong''s pushed red is theirs here');
+TRUNCATE red_push;
+SELECT is(pg_temp.colour(:visitor2), 'green', 'red_push emptied by hand: they are recalculated, green');
 
 SELECT * FROM finish();
 ROLLBACK;

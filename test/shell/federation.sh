@@ -435,4 +435,7 @@ is "$(on hub -c "SELECT known || ' ' || coalesce(colour::text, '-') || ' ' || re
 
 is "$(on hub -c 'SELECT count(*) FROM healthcode.check_consistency()')$(on zhejiang -c 'SELECT count(*) FROM healthcode.check_consistency()')$(on beijing -c 'SELECT count(*) FROM healthcode.check_consistency()')" \
 	"000" "every node's statuses agree with a recomputation from its own evidence"
+for n in $nodes; do
+	on "$n" -c 'SELECT * FROM healthcode.check_consistency()' | sed "s/^/#! $n: /" >&2
+done
 done_testing

@@ -890,7 +890,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.hosted_region', '');
 GRANT SELECT ON @extschema@.hosted_region TO healthcode_admin;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _served_here _set_peer_bulk _settle_pending _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -6458,10 +6458,11 @@ BEGIN
       JOIN @extschema@.person_status s ON s.person_id = p.id
       CROSS JOIN LATERAL (SELECT @extschema@.status_at(s, t) AS v OFFSET 0) x
      WHERE p.national_subject IS NOT NULL AND (x.v).colour = 'red'
-       -- (decided by evidence of this node's own, which has a row's ref: not
-       -- by reds pushed or data shared from elsewhere, which go no further)
+       -- (decided by evidence of this node's own, which names its row (ref):
+       -- not by reds pushed or data shared from elsewhere, whose ref is 0,
+       -- and which go no further)
        AND EXISTS (SELECT 1 FROM jsonb_array_elements((x.v).reasons) r
-                    WHERE r ->> 'rule' <> 'pushed_red' AND jsonb_typeof(r -> 'ref') = 'number')
+                    WHERE r ->> 'rule' <> 'pushed_red' AND COALESCE((r ->> 'ref')::numeric, 0) <> 0)
   ), gone AS (
     DELETE FROM @extschema@.red_push r
      USING unnest(persons) q(id) JOIN @extschema@.person p ON p.id = q.id
@@ -7294,6 +7295,27 @@ END $$;
 COMMENT ON FUNCTION @extschema@._health_share_changed() IS
   'Trigger (also on replicated rows): recalculates the people here with the shared row''s national pseudonym (registered in another region than the row''s).';
 REVOKE ALL ON FUNCTION @extschema@._health_share_changed() FROM PUBLIC;
+
+-- Emptied by hand (a replicated TRUNCATE is refused,
+-- 94_federation_truncate_guard.sql): everyone here who may have had a
+-- pushed red or shared data as evidence is recalculated.
+CREATE OR REPLACE FUNCTION @extschema@._shared_evidence_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF @extschema@._exchange_loading() THEN
+    RETURN NULL;
+  END IF;
+  PERFORM @extschema@._evidence_lock(false);
+  PERFORM @extschema@._recompute(ARRAY(SELECT p.id FROM @extschema@.person p WHERE p.national_subject IS NOT NULL
+                                        ORDER BY p.id),
+                                 TG_TABLE_NAME || ' emptied');
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._shared_evidence_truncated() IS
+  'Trigger: after red_push or health_share is truncated here, recalculates everyone with a national pseudonym (their pushed reds and shared data are gone).';
+REVOKE ALL ON FUNCTION @extschema@._shared_evidence_truncated() FROM PUBLIC;
 
 -- ---- the peer API, at the hub -------------------------------------------------------
 
@@ -8603,3 +8625,7 @@ ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER health_share_changed;
 CREATE TRIGGER exchange_truncate_guard BEFORE TRUNCATE ON @extschema@.health_share
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._exchange_truncate_guard();
 ALTER TABLE @extschema@.health_share ENABLE ALWAYS TRIGGER exchange_truncate_guard;
+CREATE TRIGGER shared_evidence_truncated AFTER TRUNCATE ON @extschema@.red_push
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._shared_evidence_truncated();
+CREATE TRIGGER shared_evidence_truncated AFTER TRUNCATE ON @extschema@.health_share
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._shared_evidence_truncated();
