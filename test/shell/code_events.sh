@@ -27,14 +27,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() {
-	local p
-	while :; do
-		p=$((30000 + RANDOM % 20000))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-}
-
 port=$(free_port)
 as_db "$PGBIN/initdb" -D "$data" -A trust -U "$superuser" --no-instructions >/dev/null
 as_db sh -c "umask 077; head -c 32 /dev/urandom > '$work/server.key'"

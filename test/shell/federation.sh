@@ -25,14 +25,6 @@ own_cluster_dir federation
 nodes="hub zhejiang beijing"
 declare -A port
 
-free_port() {
-	local p
-	while :; do
-		p=$((30000 + RANDOM % 20000))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-}
-
 stop_all() {
 	for n in $nodes; do
 		[ -f "$work/$n/postmaster.pid" ] && as_db "$PGBIN/pg_ctl" -D "$work/$n" -m immediate -w stop >/dev/null 2>&1

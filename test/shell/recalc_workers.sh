@@ -36,14 +36,6 @@ data="$work/data"
 holder_pid=
 holder_fd=
 
-free_port() {
-	local p
-	while :; do
-		p=$((30000 + RANDOM % 20000))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-}
-
 release() {   # ends the session holding rows, if any (its transaction rolls back)
 	if [ -n "$holder_fd" ]; then exec {holder_fd}>&-; holder_fd=; fi
 	if [ -n "$holder_pid" ]; then

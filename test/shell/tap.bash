@@ -31,6 +31,17 @@ make_test_db() {
 }
 sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "$TEST_DB" "$@"; }
 
+# A free TCP port on this machine, for a cluster of a test's own: one no
+# listener holds now (a start can still lose it to another test's cluster:
+# recalc_workers.sh and code_events.sh try once more on another port).
+free_port() {
+	local p
+	while :; do
+		p=$((30000 + RANDOM % 20000))
+		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+}
+
 # own_cluster_dir NAME: for a test that runs clusters of its own (initdb and
 # pg_ctl of pg_config's install): PGBIN, a work directory under /tmp that the
 # server's OS user may write (work), as_db (runs a command as that user) and
