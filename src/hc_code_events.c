@@ -29,6 +29,7 @@
 #include "hc_pg.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -386,6 +387,12 @@ healthcode_count_code_event(PG_FUNCTION_ARGS)
 						hc_colour_name(hc_enum_to_colour(PG_GETARG_DATUM(3))), PG_GETARG_TEXT_PP(4),
 						PG_GETARG_BYTEA_PP(5), GetCurrentTransactionStartTimestamp());
 	if (done == 0)
+		PG_RETURN_INT32(0);
+	/*
+	 * A read-only transaction (or a standby) counts in the ring but cannot
+	 * write: the waiting events are left for the next call that can.
+	 */
+	if (done == 1 && (XactReadOnly || RecoveryInProgress()))
 		PG_RETURN_INT32(0);
 
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -105,28 +105,37 @@ is "$(on hc_a -c "SELECT counts()")" "21 written, 0 waiting" \
 is "$(on hc_a -c "SELECT count(*) FROM (SELECT at, holder FROM healthcode.code_event GROUP BY 1, 2 HAVING count(*) > 1) d")" 0 \
 	"no event is written twice"
 
+# a read-only transaction counts, and leaves the writing to a call that can
+on hc_a -c "SELECT issue(22, 29)" >/dev/null
+is "$(on hc_a -c "SELECT counts()")" "21 written, 8 waiting" "eight more wait"
+on hc_a -c "BEGIN READ ONLY" -c "SELECT issue(22, 23)" -c "COMMIT" >/dev/null
+is "$(on hc_a -c "SELECT counts()")" "21 written, 10 waiting" \
+	"in a read-only transaction the tenth waiting event does not write them: the call succeeds, they wait"
+on hc_a -c "SELECT issue(24, 24)" >/dev/null
+is "$(on hc_a -c "SELECT counts()")" "32 written, 0 waiting" "the next call that can write writes all eleven"
+
 # a full buffer: the call inserts its row
 reload_with healthcode.code_event_flush_rows 1000
 on hc_a -c "SELECT issue(1, 70)" >/dev/null
-is "$(on hc_a -c "SELECT counts()")" "27 written, 64 waiting" \
+is "$(on hc_a -c "SELECT counts()")" "38 written, 64 waiting" \
 	"with the 64 slots full, each further code is inserted at once"
-is "$(on hc_a -c "SELECT count(*) FROM healthcode._code_events()")" 91 "and every one of the 91 is counted once"
+is "$(on hc_a -c "SELECT count(*) FROM healthcode._code_events()")" 102 "and every one of the 102 is counted once"
 
 # the interval: an event waiting longer is written by the next call
 on hc_a -c "SELECT healthcode._flush_code_events()" >/dev/null
 reload_with healthcode.code_event_flush_interval 1s
 on hc_a -c "SELECT issue(1, 1)" >/dev/null
-is "$(on hc_a -c "SELECT counts()")" "91 written, 1 waiting" "one code: waiting"
+is "$(on hc_a -c "SELECT counts()")" "102 written, 1 waiting" "one code: waiting"
 sleep 1.2
 on hc_a -c "SELECT issue(2, 2)" >/dev/null
-is "$(on hc_a -c "SELECT counts()")" "93 written, 0 waiting" \
+is "$(on hc_a -c "SELECT counts()")" "104 written, 0 waiting" \
 	"the next code after the interval writes both"
 reload_with healthcode.code_event_flush_interval 1h
 
 # each database its own
 on hc_b -c "SELECT issue(1, 3)" >/dev/null
 is "$(on hc_b -c "SELECT counts()")" "0 written, 3 waiting" "another database's codes wait as its own"
-is "$(on hc_a -c "SELECT counts()")" "93 written, 0 waiting" "and this one sees none of them"
+is "$(on hc_a -c "SELECT counts()")" "104 written, 0 waiting" "and this one sees none of them"
 
 # an erasure: the person's waiting events go with their rows
 on hc_a -c "SELECT issue(30, 33)" -c "SELECT issue(30, 30)" >/dev/null
