@@ -175,6 +175,24 @@ COMMENT ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) IS
   'Internal: a person''s last negative test (sampled, up to at; NULL: none) and vaccine doses given up to at, from their evidence.';
 REVOKE ALL ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) FROM PUBLIC;
 
+-- A person's doses up to an instant as a screen and the shared health data
+-- give them: distinct dose numbers, the last one's time and its vaccine.
+-- (A SQL body without SET: inlined where it is joined, as by the code
+-- screen at every refresh.)
+CREATE FUNCTION @extschema@._doses_of(person_id bigint, at timestamptz,
+    OUT doses integer, OUT last_at timestamptz, OUT last_product text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT pg_catalog.count(DISTINCT v.dose)::integer, pg_catalog.max(v.given_at),
+         (pg_catalog.array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1]
+    FROM @extschema@.vaccination v
+   WHERE v.person_id OPERATOR(pg_catalog.=) _doses_of.person_id AND v.given_at OPERATOR(pg_catalog.<=) _doses_of.at;
+END;
+COMMENT ON FUNCTION @extschema@._doses_of(bigint, timestamptz) IS
+  'Internal: a person''s vaccine doses given up to at: distinct dose numbers, when the last was given and its vaccine (one row; 0 and NULLs for none).';
+REVOKE ALL ON FUNCTION @extschema@._doses_of(bigint, timestamptz) FROM PUBLIC;
+
 -- A code for a person, with the status it was signed with (the code
 -- screen shows both, read once); called by those below, which run as the
 -- owner. Every code takes this path, a code screen at each refresh: one

@@ -159,7 +159,7 @@ BEGIN
               ELSE '[]'::jsonb END,
          (i.status).since, (i.status).valid_until,
          lt.kind, lt.sampled_at, lt.result, floor(extract(epoch FROM t - lt.sampled_at) / 3600)::integer,
-         d.doses, d.last_at, d.product,
+         d.doses, d.last_at, d.last_product,
          i.code,
          CASE qr WHEN 'svg' THEN @extschema@.qr_svg(i.code) END,
          CASE qr WHEN 'png' THEN @extschema@.qr_png(i.code) END
@@ -169,10 +169,7 @@ BEGIN
     LEFT JOIN LATERAL (SELECT x.kind, x.sampled_at, x.result FROM @extschema@.test_result x
                         WHERE x.person_id = (i.status).person_id AND x.sampled_at <= t
                         ORDER BY x.sampled_at DESC LIMIT 1) lt ON true
-    CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at,
-                               (array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1] AS product
-                          FROM @extschema@.vaccination v
-                         WHERE v.person_id = (i.status).person_id AND v.given_at <= t) d;
+    CROSS JOIN LATERAL @extschema@._doses_of((i.status).person_id, t) d;
   RETURN r;
 END $$;
 COMMENT ON FUNCTION @extschema@._code_screen(bigint, text, interval) IS

@@ -164,6 +164,20 @@ COMMENT ON COLUMN @extschema@.peer.publisher IS 'The publishing node''s name.';
 COMMENT ON COLUMN @extschema@.peer.region IS 'The division code the publishing node serves.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.peer', '');
 
+-- The regions the healthcode region nodes this node subscribes to serve:
+-- the hub hosts none of them, and a peer (94_federation_peers.sql) may
+-- speak for none of them.
+CREATE FUNCTION @extschema@._node_served() RETURNS @extschema@.division_multirange
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]')),
+                  '{}'::@extschema@.division_multirange)
+    FROM @extschema@.peer s WHERE s.region OPERATOR(pg_catalog.<>) '000000';
+END;
+COMMENT ON FUNCTION @extschema@._node_served() IS
+  'Internal: the division codes the healthcode region nodes this node subscribes to serve (peer, the hub''s own row aside).';
+REVOKE ALL ON FUNCTION @extschema@._node_served() FROM PUBLIC;
+
 -- ---- regions the hub hosts (mode 3: "areas where there is no local health code") ----
 -- A region with no node of its own: its residents register and declare at
 -- the hub, its imports land there, its policy versions are kept there, an
@@ -220,10 +234,8 @@ BEGIN
       coalesce(quote_literal(@extschema@._shorten(host_region.region)), 'NULL') USING ERRCODE = '22023';
   END IF;
   PERFORM @extschema@._require_text(host_region.name, 'name', 100);
-  IF EXISTS (SELECT 1 FROM @extschema@.peer s
-              WHERE s.region <> '000000'
-                AND (@extschema@.division_covers(s.region, host_region.region)
-                     OR @extschema@.division_covers(host_region.region, s.region))) THEN
+  IF @extschema@._node_served()
+     && @extschema@.division_range(host_region.region, @extschema@.division_last(host_region.region), '[]') THEN
     RAISE EXCEPTION 'region % is served by a healthcode node', host_region.region USING ERRCODE = '55000',
       HINT = 'A region with a node of its own speaks for itself; drop its subscription first if it is to be hosted.';
   END IF;
@@ -289,6 +301,17 @@ END $$;
 COMMENT ON FUNCTION @extschema@._sender_problem(text) IS
   'Internal: why a replicated row about a region may not come from the node that sent it, or NULL (also for rows written locally).';
 REVOKE ALL ON FUNCTION @extschema@._sender_problem(text) FROM PUBLIC;
+
+-- The same for a row an exchange table's trigger sees: its region before
+-- (an update or deletion) and after (an insertion or update) must both be
+-- the sender's. (A SQL body: inlined into each check trigger.)
+CREATE FUNCTION @extschema@._row_sender_problem(op text, old_region text, new_region text) RETURNS text
+LANGUAGE sql STABLE
+RETURN COALESCE(CASE WHEN op OPERATOR(pg_catalog.<>) 'INSERT' THEN @extschema@._sender_problem(old_region) END,
+                CASE WHEN op OPERATOR(pg_catalog.<>) 'DELETE' THEN @extschema@._sender_problem(new_region) END);
+COMMENT ON FUNCTION @extschema@._row_sender_problem(text, text, text) IS
+  'Internal: _sender_problem of a row a trigger sees (TG_OP, its region before and after), or NULL.';
+REVOKE ALL ON FUNCTION @extschema@._row_sender_problem(text, text, text) FROM PUBLIC;
 
 -- The exchange only grows by rows: a TRUNCATE from another node would wipe
 -- every region's keys and revocations at once. Refused (which stops that

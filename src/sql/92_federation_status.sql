@@ -133,8 +133,7 @@ BEGIN
       LEFT JOIN LATERAL (SELECT r.kind, r.sampled_at, r.result FROM @extschema@.test_result r
                           WHERE r.person_id = p.id AND r.sampled_at <= t AND r.result = 'negative'
                           ORDER BY r.sampled_at DESC LIMIT 1) lt ON true
-      CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at
-                            FROM @extschema@.vaccination v WHERE v.person_id = p.id AND v.given_at <= t) d
+      CROSS JOIN LATERAL @extschema@._doses_of(p.id, t) d
      WHERE p.national_subject IS NOT NULL
   ), gone AS (
     DELETE FROM @extschema@.health_share h USING facts f
@@ -193,8 +192,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for the reds of its own regions only
-  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.from_region) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.from_region) END);
+  problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);
   IF problem IS NOT NULL THEN
     PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
     RETURN NULL;

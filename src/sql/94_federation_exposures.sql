@@ -87,8 +87,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' cases only
-  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.from_region) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.from_region) END);
+  problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);
   IF problem IS NULL AND TG_OP <> 'DELETE' THEN
     problem := @extschema@._exposure_notice_problem(NEW);
   END IF;
@@ -238,8 +237,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' venues only
-  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.venue_region) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.venue_region) END);
+  problem := @extschema@._row_sender_problem(TG_OP, OLD.venue_region, NEW.venue_region);
   IF problem IS NULL AND TG_OP <> 'DELETE'
      AND (NEW.venue < 1 OR NOT @extschema@.division_code_valid(NEW.venue_region) OR NEW.venue_region = '000000'
           OR NEW.closed_at IS NULL OR NOT isfinite(NEW.closed_at)) THEN

@@ -65,8 +65,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' people only
-  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.region) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.region) END,
+  problem := COALESCE(@extschema@._row_sender_problem(TG_OP, OLD.region, NEW.region),
                       CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._health_share_problem(NEW) END);
   IF problem IS NOT NULL THEN
     PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
@@ -175,19 +174,6 @@ COMMENT ON FUNCTION @extschema@._peer_scope() IS
   'Internal: the regions the calling peer is mapped to (grant_region); 55000 on a node that is not the hub, 42501 for a peer mapped to none.';
 REVOKE ALL ON FUNCTION @extschema@._peer_scope() FROM PUBLIC;
 
--- The regions healthcode nodes serve (those this hub subscribes to): a peer
--- may speak for none of them, nor for a region holding one.
-CREATE FUNCTION @extschema@._node_served() RETURNS @extschema@.division_multirange
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]')),
-                  '{}'::@extschema@.division_multirange)
-    FROM @extschema@.peer s WHERE s.region OPERATOR(pg_catalog.<>) '000000';
-END;
-COMMENT ON FUNCTION @extschema@._node_served() IS
-  'Internal: the division codes the healthcode region nodes this node subscribes to serve (peer, the hub''s own row aside).';
-REVOKE ALL ON FUNCTION @extschema@._node_served() FROM PUBLIC;
-
 -- Why a peer may not speak for a region (NULL: it may): its own regions
 -- only, and none that a healthcode node serves (that node speaks for it).
 -- (A SQL body without a query, SET or SECURITY DEFINER: inlined into the
@@ -208,6 +194,18 @@ END;
 COMMENT ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange, @extschema@.division_multirange) IS
   'Internal: why the calling peer may not speak for a region (NULL: it may): outside its scope, or served by a healthcode region node (served: _node_served()).';
 REVOKE ALL ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange, @extschema@.division_multirange) FROM PUBLIC;
+
+-- A national pseudonym as a peer writes it, 32 hex digits, or NULL for
+-- anything else. (A SQL body: inlined into the batches' statements; hex
+-- digits checked by translate(), a tenth of a regular expression's cost.)
+CREATE FUNCTION @extschema@._pseudonym_from_hex(hex text) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN pg_catalog.length(hex) OPERATOR(pg_catalog.=) 32
+                 AND pg_catalog.translate(hex, '0123456789abcdefABCDEF', '') OPERATOR(pg_catalog.=) ''
+            THEN pg_catalog.decode(hex, 'hex') END;
+COMMENT ON FUNCTION @extschema@._pseudonym_from_hex(text) IS
+  'Internal: a 16-byte national pseudonym from its 32 hex digits; NULL for anything else.';
+REVOKE ALL ON FUNCTION @extschema@._pseudonym_from_hex(text) FROM PUBLIC;
 
 -- A peer's batch: every record checked before anything is written; with
 -- any refused, the refused ones are logged in exchange_reject (as a
@@ -249,11 +247,9 @@ DECLARE
   stmt text := format($q$
     WITH recs AS (
       -- (plain columns, not a row value: each check reads fields, and a
-      -- field of a stored row value is read by taking the row apart; hex
-      -- digits checked by translate(), a tenth of a regular expression's cost)
+      -- field of a stored row value is read by taking the row apart)
       SELECT r.ord, r.national_subject AS hex,
-             CASE WHEN length(r.national_subject) = 32 AND translate(r.national_subject, '0123456789abcdefABCDEF', '') = ''
-                  THEN decode(r.national_subject, 'hex') END AS national_subject,
+             @extschema@._pseudonym_from_hex(r.national_subject) AS national_subject,
              r.region, r.colour::@extschema@.risk_colour AS colour, r.since,
              CASE WHEN r.colour IN ('red', 'yellow') THEN COALESCE(r.valid_until, 'infinity') ELSE r.valid_until END AS valid_until,
              r.test_kind, r.tested_at, r.test_result, r.doses, r.last_dose_at,
@@ -333,38 +329,47 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   scope @extschema@.division_multirange := @extschema@._peer_scope();
-  parse text := $q$
-    SELECT r.ord, r.national_subject AS hex,
-           CASE WHEN r.national_subject ~ '^[0-9a-fA-F]{32}$' THEN decode(r.national_subject, 'hex') END AS national_subject,
-           r.region, r.since, COALESCE(r.until, 'infinity') AS until
-      FROM @extschema@._import_parse($1, 'pushed red', '{national_subject,region,since,until}',
-                                     '{text!,division!,evidence_time!,time}')
-           AS r(ord bigint, national_subject text, region text, since timestamptz, until timestamptz)$q$;
-  problems jsonb;
+  -- One statement, the records read once, as peer_publish's: check them
+  -- all, write them only if none is refused (red_push's own triggers turn
+  -- a known red into an update and recalculate the people it concerns).
+  stmt text := format($q$
+    WITH checked AS MATERIALIZED (
+      SELECT x.*,
+             COALESCE(CASE WHEN x.national_subject IS NULL
+                           THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
+                      @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange,
+                                                       %L::@extschema@.division_multirange),
+                      CASE WHEN x.region = '000000' THEN 'a pushed red needs its person''s home region, below the nation' END,
+                      CASE WHEN x.until <= x.since THEN 'a pushed red needs since before until' END) AS problem
+        FROM (SELECT r.ord, r.national_subject AS hex, @extschema@._pseudonym_from_hex(r.national_subject) AS national_subject,
+                     r.region, r.since, COALESCE(r.until, 'infinity') AS until
+                FROM @extschema@._import_parse($1, 'pushed red', '{national_subject,region,since,until}',
+                                               '{text!,division!,evidence_time!,time}')
+                     AS r(ord bigint, national_subject text, region text, since timestamptz, until timestamptz)) x
+    ), bad AS MATERIALIZED (
+      SELECT count(*) AS n,
+             jsonb_agg(jsonb_build_object('record', c.ord, 'national_subject', c.national_subject, 'from_region', c.region,
+                                          'since', c.since, 'until', c.until, 'problem', c.problem) ORDER BY c.ord) AS rows
+        FROM checked c WHERE c.problem IS NOT NULL
+    ), written AS (
+      INSERT INTO @extschema@.red_push (national_subject, from_region, since, until, rules, pushed_at)
+      SELECT c.national_subject, c.region, c.since, c.until, '{shared}', pg_catalog.statement_timestamp()
+        FROM checked c CROSS JOIN bad WHERE bad.n = 0
+       ORDER BY c.national_subject
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM checked), bad.n, bad.rows, (SELECT count(*) FROM written)
+      FROM bad$q$, scope, @extschema@._node_served());
+  result text[];
 BEGIN
-  EXECUTE format($q$
-    SELECT count(*), jsonb_agg(jsonb_build_object('record', c.ord, 'national_subject', c.national_subject, 'from_region', c.region,
-                                                  'since', c.since, 'until', c.until, 'problem', c.problem) ORDER BY c.ord)
-                       FILTER (WHERE c.problem IS NOT NULL)
-      FROM (SELECT x.*,
-                   COALESCE(CASE WHEN x.national_subject IS NULL
-                                 THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
-                            @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange,
-                                                             %L::@extschema@.division_multirange),
-                            CASE WHEN x.region = '000000' THEN 'a pushed red needs its person''s home region, below the nation' END,
-                            CASE WHEN x.until <= x.since THEN 'a pushed red needs since before until' END) AS problem
-              FROM (%s) x) c$q$, scope, @extschema@._node_served(), parse)
-    INTO accepted, problems USING records;
-  IF problems IS NOT NULL THEN
-    refused := @extschema@._peer_refuse('red_push', problems);
+  result := @extschema@._import_execute(stmt, records);
+  IF result[2]::bigint > 0 THEN
+    refused := @extschema@._peer_refuse('red_push', result[3]::jsonb);
     accepted := 0;
     RETURN;
   END IF;
+  accepted := result[1]::bigint;
   refused := 0;
-  EXECUTE format($q$INSERT INTO @extschema@.red_push (national_subject, from_region, since, until, rules, pushed_at)
-                   SELECT x.national_subject, x.region, x.since, x.until, '{shared}', pg_catalog.statement_timestamp()
-                     FROM (%s) x ORDER BY x.national_subject$q$, parse)
-    USING records;
 END $$;
 COMMENT ON FUNCTION @extschema@.peer_push_reds(json) IS
   'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): reds of its residents in bulk (national pseudonym as 32 hex digits, home region, since, until), pushed on to every region as a healthcode region''s are (rule name shared). Checked, logged and all-or-nothing as peer_publish. Returns how many were accepted and refused.';

@@ -890,7 +890,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.hosted_region', '');
 GRANT SELECT ON @extschema@.hosted_region TO healthcode_admin;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _sale_venue_name _scan_venue _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _row_sender_problem _sale_venue_name _scan_venue _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -3858,6 +3858,24 @@ COMMENT ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) IS
   'Internal: a person''s last negative test (sampled, up to at; NULL: none) and vaccine doses given up to at, from their evidence.';
 REVOKE ALL ON FUNCTION @extschema@._person_health_facts(bigint, timestamptz) FROM PUBLIC;
 
+-- A person's doses up to an instant as a screen and the shared health data
+-- give them: distinct dose numbers, the last one's time and its vaccine.
+-- (A SQL body without SET: inlined where it is joined, as by the code
+-- screen at every refresh.)
+CREATE OR REPLACE FUNCTION @extschema@._doses_of(person_id bigint, at timestamptz,
+    OUT doses integer, OUT last_at timestamptz, OUT last_product text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT pg_catalog.count(DISTINCT v.dose)::integer, pg_catalog.max(v.given_at),
+         (pg_catalog.array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1]
+    FROM @extschema@.vaccination v
+   WHERE v.person_id OPERATOR(pg_catalog.=) _doses_of.person_id AND v.given_at OPERATOR(pg_catalog.<=) _doses_of.at;
+END;
+COMMENT ON FUNCTION @extschema@._doses_of(bigint, timestamptz) IS
+  'Internal: a person''s vaccine doses given up to at: distinct dose numbers, when the last was given and its vaccine (one row; 0 and NULLs for none).';
+REVOKE ALL ON FUNCTION @extschema@._doses_of(bigint, timestamptz) FROM PUBLIC;
+
 -- A code for a person, with the status it was signed with (the code
 -- screen shows both, read once); called by those below, which run as the
 -- owner. Every code takes this path, a code screen at each refresh: one
@@ -4291,7 +4309,7 @@ BEGIN
               ELSE '[]'::jsonb END,
          (i.status).since, (i.status).valid_until,
          lt.kind, lt.sampled_at, lt.result, floor(extract(epoch FROM t - lt.sampled_at) / 3600)::integer,
-         d.doses, d.last_at, d.product,
+         d.doses, d.last_at, d.last_product,
          i.code,
          CASE qr WHEN 'svg' THEN @extschema@.qr_svg(i.code) END,
          CASE qr WHEN 'png' THEN @extschema@.qr_png(i.code) END
@@ -4301,10 +4319,7 @@ BEGIN
     LEFT JOIN LATERAL (SELECT x.kind, x.sampled_at, x.result FROM @extschema@.test_result x
                         WHERE x.person_id = (i.status).person_id AND x.sampled_at <= t
                         ORDER BY x.sampled_at DESC LIMIT 1) lt ON true
-    CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at,
-                               (array_agg(v.product ORDER BY v.given_at DESC, v.dose DESC))[1] AS product
-                          FROM @extschema@.vaccination v
-                         WHERE v.person_id = (i.status).person_id AND v.given_at <= t) d;
+    CROSS JOIN LATERAL @extschema@._doses_of((i.status).person_id, t) d;
   RETURN r;
 END $$;
 COMMENT ON FUNCTION @extschema@._code_screen(bigint, text, interval) IS
@@ -6136,6 +6151,20 @@ COMMENT ON FUNCTION @extschema@._reject(text, text, jsonb) IS
   'Internal: logs a refused exchange row (and warns in the server log).';
 REVOKE ALL ON FUNCTION @extschema@._reject(text, text, jsonb) FROM PUBLIC;
 
+-- The regions the healthcode region nodes this node subscribes to serve:
+-- the hub hosts none of them, and a peer (94_federation_peers.sql) may
+-- speak for none of them.
+CREATE OR REPLACE FUNCTION @extschema@._node_served() RETURNS @extschema@.division_multirange
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT COALESCE(pg_catalog.range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]')),
+                  '{}'::@extschema@.division_multirange)
+    FROM @extschema@.peer s WHERE s.region OPERATOR(pg_catalog.<>) '000000';
+END;
+COMMENT ON FUNCTION @extschema@._node_served() IS
+  'Internal: the division codes the healthcode region nodes this node subscribes to serve (peer, the hub''s own row aside).';
+REVOKE ALL ON FUNCTION @extschema@._node_served() FROM PUBLIC;
+
 -- The regions whose people this node speaks for to the other nodes
 -- (publishes their digests, reds and shared data): a region node its own;
 -- the hub the regions it hosts; none before set_node.
@@ -6170,10 +6199,8 @@ BEGIN
       coalesce(quote_literal(@extschema@._shorten(host_region.region)), 'NULL') USING ERRCODE = '22023';
   END IF;
   PERFORM @extschema@._require_text(host_region.name, 'name', 100);
-  IF EXISTS (SELECT 1 FROM @extschema@.peer s
-              WHERE s.region <> '000000'
-                AND (@extschema@.division_covers(s.region, host_region.region)
-                     OR @extschema@.division_covers(host_region.region, s.region))) THEN
+  IF @extschema@._node_served()
+     && @extschema@.division_range(host_region.region, @extschema@.division_last(host_region.region), '[]') THEN
     RAISE EXCEPTION 'region % is served by a healthcode node', host_region.region USING ERRCODE = '55000',
       HINT = 'A region with a node of its own speaks for itself; drop its subscription first if it is to be hosted.';
   END IF;
@@ -6206,6 +6233,17 @@ COMMENT ON FUNCTION @extschema@.host_region(text, text) IS
   'Mode 3, on the hub: hosts a region that has no node (and no system of its own at the peer API): its residents register, declare and are imported at the hub, under its policy versions kept here, its operators mapped to it with grant_region, its codes signed with the national key; the hub publishes their digests, reds and shared data as a region node does. 55000 for a region a node serves, one overlapping another hosted region, or one a peer speaks for. doc/federation.md.';
 REVOKE ALL ON FUNCTION @extschema@.host_region(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.host_region(text, text) TO healthcode_admin;
+
+-- The same for a row an exchange table's trigger sees: its region before
+-- (an update or deletion) and after (an insertion or update) must both be
+-- the sender's. (A SQL body: inlined into each check trigger.)
+CREATE OR REPLACE FUNCTION @extschema@._row_sender_problem(op text, old_region text, new_region text) RETURNS text
+LANGUAGE sql STABLE
+RETURN COALESCE(CASE WHEN op OPERATOR(pg_catalog.<>) 'INSERT' THEN @extschema@._sender_problem(old_region) END,
+                CASE WHEN op OPERATOR(pg_catalog.<>) 'DELETE' THEN @extschema@._sender_problem(new_region) END);
+COMMENT ON FUNCTION @extschema@._row_sender_problem(text, text, text) IS
+  'Internal: _sender_problem of a row a trigger sees (TG_OP, its region before and after), or NULL.';
+REVOKE ALL ON FUNCTION @extschema@._row_sender_problem(text, text, text) FROM PUBLIC;
 
 -- ---- publications and subscriptions ------------------------------------------------------
 CREATE OR REPLACE FUNCTION @extschema@.create_publication() RETURNS text
@@ -6432,8 +6470,7 @@ BEGIN
       LEFT JOIN LATERAL (SELECT r.kind, r.sampled_at, r.result FROM @extschema@.test_result r
                           WHERE r.person_id = p.id AND r.sampled_at <= t AND r.result = 'negative'
                           ORDER BY r.sampled_at DESC LIMIT 1) lt ON true
-      CROSS JOIN LATERAL (SELECT count(DISTINCT v.dose)::integer AS doses, max(v.given_at) AS last_at
-                            FROM @extschema@.vaccination v WHERE v.person_id = p.id AND v.given_at <= t) d
+      CROSS JOIN LATERAL @extschema@._doses_of(p.id, t) d
      WHERE p.national_subject IS NOT NULL
   ), gone AS (
     DELETE FROM @extschema@.health_share h USING facts f
@@ -6490,8 +6527,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for the reds of its own regions only
-  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.from_region) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.from_region) END);
+  problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);
   IF problem IS NOT NULL THEN
     PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
     RETURN NULL;
@@ -7023,8 +7059,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' cases only
-  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.from_region) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.from_region) END);
+  problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);
   IF problem IS NULL AND TG_OP <> 'DELETE' THEN
     problem := @extschema@._exposure_notice_problem(NEW);
   END IF;
@@ -7147,8 +7182,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' venues only
-  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.venue_region) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.venue_region) END);
+  problem := @extschema@._row_sender_problem(TG_OP, OLD.venue_region, NEW.venue_region);
   IF problem IS NULL AND TG_OP <> 'DELETE'
      AND (NEW.venue < 1 OR NOT @extschema@.division_code_valid(NEW.venue_region) OR NEW.venue_region = '000000'
           OR NEW.closed_at IS NULL OR NOT isfinite(NEW.closed_at)) THEN
@@ -7240,8 +7274,7 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
   -- a node speaks for its own regions' people only
-  problem := COALESCE(CASE WHEN TG_OP <> 'INSERT' THEN @extschema@._sender_problem(OLD.region) END,
-                      CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._sender_problem(NEW.region) END,
+  problem := COALESCE(@extschema@._row_sender_problem(TG_OP, OLD.region, NEW.region),
                       CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._health_share_problem(NEW) END);
   IF problem IS NOT NULL THEN
     PERFORM @extschema@._reject(TG_TABLE_NAME, problem, CASE TG_OP WHEN 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);
@@ -7340,19 +7373,6 @@ COMMENT ON FUNCTION @extschema@._peer_scope() IS
   'Internal: the regions the calling peer is mapped to (grant_region); 55000 on a node that is not the hub, 42501 for a peer mapped to none.';
 REVOKE ALL ON FUNCTION @extschema@._peer_scope() FROM PUBLIC;
 
--- The regions healthcode nodes serve (those this hub subscribes to): a peer
--- may speak for none of them, nor for a region holding one.
-CREATE OR REPLACE FUNCTION @extschema@._node_served() RETURNS @extschema@.division_multirange
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-  SELECT COALESCE(pg_catalog.range_agg(@extschema@.division_range(s.region, @extschema@.division_last(s.region), '[]')),
-                  '{}'::@extschema@.division_multirange)
-    FROM @extschema@.peer s WHERE s.region OPERATOR(pg_catalog.<>) '000000';
-END;
-COMMENT ON FUNCTION @extschema@._node_served() IS
-  'Internal: the division codes the healthcode region nodes this node subscribes to serve (peer, the hub''s own row aside).';
-REVOKE ALL ON FUNCTION @extschema@._node_served() FROM PUBLIC;
-
 -- Why a peer may not speak for a region (NULL: it may): its own regions
 -- only, and none that a healthcode node serves (that node speaks for it).
 -- (A SQL body without a query, SET or SECURITY DEFINER: inlined into the
@@ -7373,6 +7393,18 @@ END;
 COMMENT ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange, @extschema@.division_multirange) IS
   'Internal: why the calling peer may not speak for a region (NULL: it may): outside its scope, or served by a healthcode region node (served: _node_served()).';
 REVOKE ALL ON FUNCTION @extschema@._peer_region_problem(text, @extschema@.division_multirange, @extschema@.division_multirange) FROM PUBLIC;
+
+-- A national pseudonym as a peer writes it, 32 hex digits, or NULL for
+-- anything else. (A SQL body: inlined into the batches' statements; hex
+-- digits checked by translate(), a tenth of a regular expression's cost.)
+CREATE OR REPLACE FUNCTION @extschema@._pseudonym_from_hex(hex text) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN pg_catalog.length(hex) OPERATOR(pg_catalog.=) 32
+                 AND pg_catalog.translate(hex, '0123456789abcdefABCDEF', '') OPERATOR(pg_catalog.=) ''
+            THEN pg_catalog.decode(hex, 'hex') END;
+COMMENT ON FUNCTION @extschema@._pseudonym_from_hex(text) IS
+  'Internal: a 16-byte national pseudonym from its 32 hex digits; NULL for anything else.';
+REVOKE ALL ON FUNCTION @extschema@._pseudonym_from_hex(text) FROM PUBLIC;
 
 -- A peer's batch: every record checked before anything is written; with
 -- any refused, the refused ones are logged in exchange_reject (as a
@@ -7414,11 +7446,9 @@ DECLARE
   stmt text := format($q$
     WITH recs AS (
       -- (plain columns, not a row value: each check reads fields, and a
-      -- field of a stored row value is read by taking the row apart; hex
-      -- digits checked by translate(), a tenth of a regular expression's cost)
+      -- field of a stored row value is read by taking the row apart)
       SELECT r.ord, r.national_subject AS hex,
-             CASE WHEN length(r.national_subject) = 32 AND translate(r.national_subject, '0123456789abcdefABCDEF', '') = ''
-                  THEN decode(r.national_subject, 'hex') END AS national_subject,
+             @extschema@._pseudonym_from_hex(r.national_subject) AS national_subject,
              r.region, r.colour::@extschema@.risk_colour AS colour, r.since,
              CASE WHEN r.colour IN ('red', 'yellow') THEN COALESCE(r.valid_until, 'infinity') ELSE r.valid_until END AS valid_until,
              r.test_kind, r.tested_at, r.test_result, r.doses, r.last_dose_at,
@@ -7498,38 +7528,47 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   scope @extschema@.division_multirange := @extschema@._peer_scope();
-  parse text := $q$
-    SELECT r.ord, r.national_subject AS hex,
-           CASE WHEN r.national_subject ~ '^[0-9a-fA-F]{32}$' THEN decode(r.national_subject, 'hex') END AS national_subject,
-           r.region, r.since, COALESCE(r.until, 'infinity') AS until
-      FROM @extschema@._import_parse($1, 'pushed red', '{national_subject,region,since,until}',
-                                     '{text!,division!,evidence_time!,time}')
-           AS r(ord bigint, national_subject text, region text, since timestamptz, until timestamptz)$q$;
-  problems jsonb;
+  -- One statement, the records read once, as peer_publish's: check them
+  -- all, write them only if none is refused (red_push's own triggers turn
+  -- a known red into an update and recalculate the people it concerns).
+  stmt text := format($q$
+    WITH checked AS MATERIALIZED (
+      SELECT x.*,
+             COALESCE(CASE WHEN x.national_subject IS NULL
+                           THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
+                      @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange,
+                                                       %L::@extschema@.division_multirange),
+                      CASE WHEN x.region = '000000' THEN 'a pushed red needs its person''s home region, below the nation' END,
+                      CASE WHEN x.until <= x.since THEN 'a pushed red needs since before until' END) AS problem
+        FROM (SELECT r.ord, r.national_subject AS hex, @extschema@._pseudonym_from_hex(r.national_subject) AS national_subject,
+                     r.region, r.since, COALESCE(r.until, 'infinity') AS until
+                FROM @extschema@._import_parse($1, 'pushed red', '{national_subject,region,since,until}',
+                                               '{text!,division!,evidence_time!,time}')
+                     AS r(ord bigint, national_subject text, region text, since timestamptz, until timestamptz)) x
+    ), bad AS MATERIALIZED (
+      SELECT count(*) AS n,
+             jsonb_agg(jsonb_build_object('record', c.ord, 'national_subject', c.national_subject, 'from_region', c.region,
+                                          'since', c.since, 'until', c.until, 'problem', c.problem) ORDER BY c.ord) AS rows
+        FROM checked c WHERE c.problem IS NOT NULL
+    ), written AS (
+      INSERT INTO @extschema@.red_push (national_subject, from_region, since, until, rules, pushed_at)
+      SELECT c.national_subject, c.region, c.since, c.until, '{shared}', pg_catalog.statement_timestamp()
+        FROM checked c CROSS JOIN bad WHERE bad.n = 0
+       ORDER BY c.national_subject
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM checked), bad.n, bad.rows, (SELECT count(*) FROM written)
+      FROM bad$q$, scope, @extschema@._node_served());
+  result text[];
 BEGIN
-  EXECUTE format($q$
-    SELECT count(*), jsonb_agg(jsonb_build_object('record', c.ord, 'national_subject', c.national_subject, 'from_region', c.region,
-                                                  'since', c.since, 'until', c.until, 'problem', c.problem) ORDER BY c.ord)
-                       FILTER (WHERE c.problem IS NOT NULL)
-      FROM (SELECT x.*,
-                   COALESCE(CASE WHEN x.national_subject IS NULL
-                                 THEN format('national_subject must be 32 hex digits, not %%s', quote_literal(@extschema@._shorten(x.hex))) END,
-                            @extschema@._peer_region_problem(x.region, %L::@extschema@.division_multirange,
-                                                             %L::@extschema@.division_multirange),
-                            CASE WHEN x.region = '000000' THEN 'a pushed red needs its person''s home region, below the nation' END,
-                            CASE WHEN x.until <= x.since THEN 'a pushed red needs since before until' END) AS problem
-              FROM (%s) x) c$q$, scope, @extschema@._node_served(), parse)
-    INTO accepted, problems USING records;
-  IF problems IS NOT NULL THEN
-    refused := @extschema@._peer_refuse('red_push', problems);
+  result := @extschema@._import_execute(stmt, records);
+  IF result[2]::bigint > 0 THEN
+    refused := @extschema@._peer_refuse('red_push', result[3]::jsonb);
     accepted := 0;
     RETURN;
   END IF;
+  accepted := result[1]::bigint;
   refused := 0;
-  EXECUTE format($q$INSERT INTO @extschema@.red_push (national_subject, from_region, since, until, rules, pushed_at)
-                   SELECT x.national_subject, x.region, x.since, x.until, '{shared}', pg_catalog.statement_timestamp()
-                     FROM (%s) x ORDER BY x.national_subject$q$, parse)
-    USING records;
 END $$;
 COMMENT ON FUNCTION @extschema@.peer_push_reds(json) IS
   'Mode 1, on the hub, for another region''s own health-code system (healthcode_peer): reds of its residents in bulk (national pseudonym as 32 hex digits, home region, since, until), pushed on to every region as a healthcode region''s are (rule name shared). Checked, logged and all-or-nothing as peer_publish. Returns how many were accepted and refused.';
