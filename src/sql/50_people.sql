@@ -50,6 +50,66 @@ COMMENT ON COLUMN @extschema@.person.national_subject IS 'national_pseudonym(ide
 CREATE INDEX person_region ON @extschema@.person (region);
 CREATE INDEX person_national_subject ON @extschema@.person (national_subject) WHERE national_subject IS NOT NULL;
 
+-- People a node took over from the hub with their region (adopt_region,
+-- 94_federation_moves.sql). Their subject is still the pseudonym the hub
+-- computed, under the hub's server key, which this node does not hold: an
+-- identifier finds them by its national pseudonym instead (_person_of),
+-- and the first write that brings their identifier re-keys them to this
+-- node's pseudonym (_rekey_adopted), which takes them off this list.
+CREATE TABLE @extschema@.adopted_person (
+  person_id     bigint PRIMARY KEY REFERENCES @extschema@.person (id) ON DELETE CASCADE
+);
+COMMENT ON TABLE @extschema@.adopted_person IS
+  'Internal: people adopted from the hub (adopt_region) whose subject is still the hub''s pseudonym; found by national pseudonym until an identifier re-keys them.';
+COMMENT ON COLUMN @extschema@.adopted_person.person_id IS 'The person.';
+REVOKE ALL ON @extschema@.adopted_person FROM PUBLIC;
+
+-- The person an identifier (normalized) names, whatever the region: by
+-- this node's pseudonym, or, for a person adopted from the hub and not yet
+-- re-keyed, by the national pseudonym. (A SQL body: inlined. The second
+-- look only when the first finds nobody, and only with the national key.)
+CREATE FUNCTION @extschema@._person_of(norm text) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+RETURN COALESCE((SELECT p.id FROM @extschema@.person p WHERE p.subject OPERATOR(pg_catalog.=) @extschema@.pseudonym(norm)),
+                (SELECT p.id FROM @extschema@.adopted_person a JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) a.person_id
+                  WHERE @extschema@._national_key_configured()
+                    AND p.national_subject OPERATOR(pg_catalog.=) @extschema@.national_pseudonym(norm)));
+COMMENT ON FUNCTION @extschema@._person_of(text) IS
+  'Internal: the id of the person a normalized identifier names (its pseudonym here; for one adopted from the hub and not re-keyed yet, its national pseudonym), in any region; NULL for none.';
+REVOKE ALL ON FUNCTION @extschema@._person_of(text) FROM PUBLIC;
+
+-- Adopted people whose identifier a write brings: re-keyed to this node's
+-- pseudonym (their evidence follows them by id) and off the list. Returns
+-- how many. (Nothing to do, the common case, costs one look at an empty
+-- table.)
+CREATE FUNCTION @extschema@._rekey_adopted(norms text[]) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.adopted_person) OR NOT @extschema@._national_key_configured() THEN
+    RETURN 0;
+  END IF;
+  WITH found AS MATERIALIZED (
+    SELECT p.id, @extschema@.pseudonym(x.norm) AS subject
+      FROM (SELECT DISTINCT u.norm FROM unnest(norms) u(norm) WHERE u.norm IS NOT NULL) x
+      JOIN @extschema@.person p ON p.national_subject = @extschema@.national_pseudonym(x.norm)
+      JOIN @extschema@.adopted_person a ON a.person_id = p.id
+     -- (registered here meanwhile under this node's pseudonym: left as is)
+     WHERE NOT EXISTS (SELECT 1 FROM @extschema@.person o WHERE o.subject = @extschema@.pseudonym(x.norm))
+  ), off AS (
+    DELETE FROM @extschema@.adopted_person a USING found f WHERE a.person_id = f.id
+  )
+  UPDATE @extschema@.person p SET subject = f.subject FROM found f WHERE p.id = f.id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._rekey_adopted(text[]) IS
+  'Internal: re-keys the adopted people these normalized identifiers name to this node''s pseudonym (their digest follows, person trigger) and takes them off adopted_person; returns how many.';
+REVOKE ALL ON FUNCTION @extschema@._rekey_adopted(text[]) FROM PUBLIC;
+
 -- A code issued to a person and the person's erasure exclude each other:
 -- the erasure waits for codes being issued to end, and none is issued
 -- while it runs, so every code of theirs was issued before the erasure

@@ -321,6 +321,11 @@ BEGIN
     UPDATE @extschema@.status_history h SET region = n.region
       FROM new_rows n JOIN old_rows o USING (id)
      WHERE h.person_id = n.id AND n.region <> o.region;
+    -- re-keyed (a person adopted from the hub, _rekey_adopted): the digest
+    -- published under the old pseudonym goes; the recalculation below
+    -- publishes it under the new one
+    DELETE FROM @extschema@.status_digest d USING new_rows n JOIN old_rows o USING (id)
+     WHERE n.subject <> o.subject AND d.region = o.region AND d.subject = o.subject;
   END IF;
   IF @extschema@._restoring() THEN
     RETURN NULL;
@@ -333,7 +338,7 @@ BEGIN
   ELSE
     PERFORM @extschema@._recompute(
       ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
-             WHERE n.region <> o.region OR n.registered_at <> o.registered_at
+             WHERE n.region <> o.region OR n.registered_at <> o.registered_at OR n.subject <> o.subject
                 -- (a national pseudonym known at last brings the reds and
                 -- health data other regions pushed and shared for it)
                 OR n.national_subject IS DISTINCT FROM o.national_subject),
@@ -342,7 +347,7 @@ BEGIN
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._person_changed() IS
-  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation; a recalculation too for those whose national pseudonym changed (other regions'' reds and shared data). Refuses a change of id.';
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation; for people re-keyed, their digest under the old pseudonym deleted and a recalculation; a recalculation too for those whose national pseudonym changed (other regions'' reds and shared data). Refuses a change of id.';
 REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
 
 -- A deleted person's history goes with them (their evidence and status go

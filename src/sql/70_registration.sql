@@ -68,12 +68,13 @@ SET search_path = pg_catalog, pg_temp
 -- again at each call)
 AS $$
 DECLARE
-  wanted bytea := @extschema@.pseudonym(@extschema@._require_identifier(identifier));
   legacy text;
   id bigint;
 BEGIN
+  -- (also one adopted from the hub and not re-keyed yet: _person_of)
   SELECT p.id INTO id FROM @extschema@.person p
-   WHERE p.subject = wanted AND @extschema@._in_caller_scope(p.region);
+   WHERE p.id = @extschema@._person_of(@extschema@._require_identifier(identifier))
+     AND @extschema@._in_caller_scope(p.region);
   IF FOUND THEN
     RETURN id;
   END IF;
@@ -85,7 +86,7 @@ BEGIN
   RETURN id;
 END $$;
 COMMENT ON FUNCTION @extschema@.person_id(text) IS
-  'The internal id of the person with this identifier (through its pseudonym; a person registered before 0.3.0 also by the form they were registered under), or NULL when there is none in the caller''s regions. An identifier that is no valid document is an error (22023).';
+  'The internal id of the person with this identifier (through its pseudonym; a person registered before 0.3.0 also by the form they were registered under; one adopted from the hub and not re-keyed yet by the national pseudonym), or NULL when there is none in the caller''s regions. An identifier that is no valid document is an error (22023).';
 REVOKE ALL ON FUNCTION @extschema@.person_id(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.person_id(text) TO healthcode_app, healthcode_operator;
 
@@ -143,6 +144,9 @@ BEGIN
        SET subject = @extschema@.pseudonym(norm), national_subject = COALESCE(national, p.national_subject)
      WHERE p.subject = @extschema@.pseudonym(legacy);
   END IF;
+  -- adopted from the hub with their region and known here by the hub's
+  -- pseudonym until now: re-keyed to this node's
+  PERFORM @extschema@._rekey_adopted(ARRAY[norm]);
   INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
   VALUES (register_person.region, @extschema@.pseudonym(norm),
           @extschema@.mask_name(register_person.display_name), national)

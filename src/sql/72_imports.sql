@@ -131,6 +131,16 @@ DECLARE
     what, fields, rules, cols);
   found text[];
 BEGIN
+  -- 0. people adopted from the hub (adopt_region) whom the records name by
+  -- identifier: re-keyed to this node's pseudonym, so that step 1 finds
+  -- them (an import that then fails undoes it with the rest)
+  IF EXISTS (SELECT 1 FROM @extschema@.adopted_person) THEN
+    found := @extschema@._import_execute(
+      $q$SELECT @extschema@._rekey_adopted(ARRAY(
+           SELECT (@extschema@.identifier_check(e ->> 'identifier')).normalized
+             FROM json_array_elements(CASE WHEN json_typeof($1) = 'array' THEN $1 ELSE '[]' END) e))$q$,
+      records);
+  END IF;
   -- 1. read and check: nothing written, nothing locked. (Each person
   -- once: a batch names far fewer people than it has records. The scope
   -- once too: _in_caller_scope() for each of a million records costs

@@ -69,7 +69,7 @@ BEGIN
       FROM (SELECT x.ord, (@extschema@.identifier_check(x.identifier)).normalized AS norm
               FROM unnest(identifiers) WITH ORDINALITY AS x(identifier, ord)) i
       LEFT JOIN @extschema@.person p
-        ON i.norm IS NOT NULL AND p.subject = @extschema@.pseudonym(i.norm) AND scope @> (p.region COLLATE "C")));
+        ON i.norm IS NOT NULL AND p.id = @extschema@._person_of(i.norm) AND scope @> (p.region COLLATE "C")));
 END $$;
 COMMENT ON FUNCTION @extschema@.check_statuses(text[]) IS
   'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, or no valid identity document, as identifier_check says) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';

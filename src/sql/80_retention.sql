@@ -153,6 +153,7 @@ BEGIN ATOMIC
        'kept (the decision chain); an erasure makes tombstones'),
       ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
       ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
+      ('adopted_person', NULL, NULL, 'transient: a person adopted from the hub leaves it when an identifier re-keys them; goes with the person'),
       ('red_push', 'until', NULL, 'as long as the deciding region keeps its red (replicated); purge_region'),
       ('health_share', NULL, NULL, 'as long as the sharing region shares it (replicated); erase_person, purge_region'),
       ('status_digest', NULL, NULL, 'the person''s status now, while registered; erase_person, purge_region'),

@@ -400,6 +400,14 @@ BEGIN
     RAISE EXCEPTION 'invalid publisher_region %: a region subscribes to the hub (000000), the hub to a region',
       coalesce(quote_literal(publisher_region), 'NULL') USING ERRCODE = '22023';
   END IF;
+  -- (one speaker for a region's people: the hub while it hosts the region)
+  IF n.role = 'hub' AND EXISTS (SELECT 1 FROM @extschema@.hosted_region h
+                                 WHERE @extschema@.division_covers(h.region, publisher_region)
+                                    OR @extschema@.division_covers(publisher_region, h.region)) THEN
+    RAISE EXCEPTION 'the hub hosts region % (or a region within it): its node cannot speak for it too', publisher_region
+      USING ERRCODE = '55000',
+            HINT = 'Move the hosted region onto the node first: region_export here, adopt_region there, then release_region here (doc/federation.md).';
+  END IF;
   sub := 'healthcode_' || n.name || '_from_' || publisher_name;
   IF length(sub) > 63 THEN
     RAISE EXCEPTION 'subscription name % is longer than 63 bytes', sub USING ERRCODE = '22023',

@@ -124,7 +124,11 @@ BEGIN
            >= COALESCE(pol.holder_check_misses_per_hour, 20) THEN
         result := 'locked';
       ELSE
-        result := CASE WHEN @extschema@.pseudonym(norm) = subj THEN 'matches' ELSE 'differs' END;
+        -- (the code's subject is the person's the identifier names: one
+        -- adopted from the hub carries the hub's pseudonym until re-keyed)
+        result := CASE WHEN EXISTS (SELECT 1 FROM @extschema@.person p
+                                     WHERE p.subject = subj AND p.id = @extschema@._person_of(norm))
+                       THEN 'matches' ELSE 'differs' END;
       END IF;
     END IF;
   END IF;

@@ -17,7 +17,7 @@
 CREATE TABLE @extschema@.erasure (
   at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
   erased_by     text NOT NULL,
-  what          text NOT NULL CONSTRAINT what_is_known CHECK (what IN ('person', 'region')),
+  what          text NOT NULL CONSTRAINT what_is_known CHECK (what IN ('person', 'region', 'moved')),
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
   people        bigint NOT NULL,
   reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
@@ -25,10 +25,10 @@ CREATE TABLE @extschema@.erasure (
   tombstones    bigint[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE @extschema@.erasure IS
-  'Every erasure (erase_person) and purge (purge_region): when, by whom, the region, how many people and how many rows of each table went, why. It names no person.';
+  'Every erasure (erase_person), purge (purge_region) and release of a hosted region to its own node (release_region): when, by whom, the region, how many people and how many rows of each table went, why. It names no person.';
 COMMENT ON COLUMN @extschema@.erasure.at IS 'When.';
 COMMENT ON COLUMN @extschema@.erasure.erased_by IS 'The role that called.';
-COMMENT ON COLUMN @extschema@.erasure.what IS 'person (erase_person) or region (purge_region).';
+COMMENT ON COLUMN @extschema@.erasure.what IS 'person (erase_person), region (purge_region) or moved (release_region: a hosted region''s people, moved to a node of its own).';
 COMMENT ON COLUMN @extschema@.erasure.region IS 'The person''s home region, or the region purged.';
 COMMENT ON COLUMN @extschema@.erasure.people IS 'People erased.';
 COMMENT ON COLUMN @extschema@.erasure.reason IS 'Why (the request''s reference, the end of the emergency).';
@@ -40,7 +40,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.erasure', '');
 -- The erasure of some people, set-based; what went, table by table. The
 -- status triggers stand aside (restore mode): the people go, nothing of
 -- theirs is to be recalculated.
-CREATE FUNCTION @extschema@._erase(persons bigint[], days date[] DEFAULT NULL)
+CREATE FUNCTION @extschema@._erase(persons bigint[], days date[] DEFAULT NULL, moved boolean DEFAULT false)
 RETURNS TABLE (what text, rows bigint, positions bigint[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -84,6 +84,10 @@ BEGIN
     what := tbl; rows := n; RETURN NEXT;
   END LOOP;
   DELETE FROM @extschema@.consistency_finding c WHERE c.person_id = ANY (persons);
+  -- (moved to a node of their own, release_region: their codes stay valid,
+  -- and what is published about them is that node's to publish now; their
+  -- region's code events went with them and are deleted by the caller)
+  IF NOT moved THEN
   -- their codes: revoked, and their events gone (by the holder pseudonym of
   -- each day there are events of)
   INSERT INTO @extschema@.code_revocation AS r (hash, kind, region, revoked_at, expires_at, reason)
@@ -125,6 +129,7 @@ BEGIN
    WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'health_share'; rows := n; RETURN NEXT;
+  END IF;
   -- their decisions: tombstones in the chain
   WITH made AS (
     UPDATE @extschema@.manual_decision m
@@ -141,9 +146,9 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'person'; rows := n; RETURN NEXT;
 END $$;
-COMMENT ON FUNCTION @extschema@._erase(bigint[], date[]) IS
-  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table, with the chain positions made tombstones.';
-REVOKE ALL ON FUNCTION @extschema@._erase(bigint[], date[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._erase(bigint[], date[], boolean) IS
+  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table, with the chain positions made tombstones. moved: people whose region moved to a node of its own (release_region): their codes, code events and what is published about them stay.';
+REVOKE ALL ON FUNCTION @extschema@._erase(bigint[], date[], boolean) FROM PUBLIC;
 
 -- Two reports (table -> rows) added up.
 CREATE FUNCTION @extschema@._report_sum(a jsonb, b jsonb) RETURNS jsonb
@@ -204,16 +209,18 @@ COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
 REVOKE ALL ON FUNCTION @extschema@.erase_person(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.erase_person(bigint, text) TO healthcode_operator;
 
--- The end of the emergency: all personal data of a region, in batches of
--- healthcode.recalc_batch_size people (bounded memory); also the region's
--- own code events (its checkpoints' scans).
-CREATE FUNCTION @extschema@.purge_region(region text, reason text)
+-- Every person of a region (and below it) erased in batches of
+-- healthcode.recalc_batch_size people (bounded memory), with the region's
+-- own code events (its checkpoints' scans), recorded in erasure as kind:
+-- region for a purge, moved for a hosted region released to a node of its
+-- own (its identity checks went too; _erase says what stays).
+CREATE FUNCTION @extschema@._erase_region(region text, kind text, reason text)
 RETURNS TABLE (what text, rows bigint)
 LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  moved boolean := kind = 'moved';
   batch integer := @extschema@._recalc_setting('batch_size');
   persons bigint[];
   days date[];
@@ -223,29 +230,49 @@ DECLARE
   tombstones bigint[] := '{}';
   erased record;
 BEGIN
-  PERFORM @extschema@._require_region(purge_region.region);
-  PERFORM @extschema@._require_text(reason, 'reason', 1000);
   PERFORM @extschema@._evidence_lock(false);
   PERFORM @extschema@._flush_code_events();
   days := ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e);
   LOOP
     persons := ARRAY(SELECT p.id FROM @extschema@.person p
-                      WHERE p.region >= purge_region.region
-                        AND p.region <= @extschema@.division_last(purge_region.region)
+                      WHERE p.region >= _erase_region.region
+                        AND p.region <= @extschema@.division_last(_erase_region.region)
                       ORDER BY p.id LIMIT batch);
     EXIT WHEN cardinality(persons) = 0;
     people := people + cardinality(persons);
-    FOR erased IN SELECT * FROM @extschema@._erase(persons, days) LOOP
+    FOR erased IN SELECT * FROM @extschema@._erase(persons, days, moved) LOOP
       report := @extschema@._report_sum(report, jsonb_build_object(erased.what, erased.rows));
       tombstones := tombstones || COALESCE(erased.positions, '{}');
     END LOOP;
   END LOOP;
   DELETE FROM @extschema@.code_event e
-   WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
+   WHERE e.region >= _erase_region.region AND e.region <= @extschema@.division_last(_erase_region.region);
   GET DIAGNOSTICS n = ROW_COUNT;
   report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
-  RETURN QUERY SELECT * FROM @extschema@._record_erasure('region', purge_region.region, people, reason, report,
-                                                         tombstones);
+  IF moved THEN
+    DELETE FROM @extschema@.holder_check h
+     WHERE h.region >= _erase_region.region AND h.region <= @extschema@.division_last(_erase_region.region);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    report := @extschema@._report_sum(report, jsonb_build_object('holder_check', n));
+  END IF;
+  RETURN QUERY SELECT * FROM @extschema@._record_erasure(kind, _erase_region.region, people, reason,
+                                                         report, tombstones);
+END $$;
+COMMENT ON FUNCTION @extschema@._erase_region(text, text, text) IS
+  'Internal: erases every person of a region (and below it) in batches, as erase_person does, and the region''s own code events (and, kind = moved, its identity checks); records it in erasure as kind (region or moved) and returns the rows removed by table.';
+REVOKE ALL ON FUNCTION @extschema@._erase_region(text, text, text) FROM PUBLIC;
+
+-- The end of the emergency: all personal data of a region.
+CREATE FUNCTION @extschema@.purge_region(region text, reason text)
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM @extschema@._require_region(purge_region.region);
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  RETURN QUERY SELECT * FROM @extschema@._erase_region(purge_region.region, 'region', reason);
 END $$;
 COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS
   'The end-of-emergency purge: erases every person of a region (and below it) as erase_person does, in batches, and the region''s own code events; returns the rows removed by table, kept in erasure.';

@@ -57,6 +57,28 @@ COMMENT ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) I
 REVOKE ALL ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) TO healthcode_admin;
 
+-- An entry linked after the one before it (NULLs: the chain's first): its
+-- position, the previous hash, the digest of its erasable part and its own
+-- hash. The one rule of the chain, for the trigger below and for the
+-- decisions a node adopts with a region (adopt_region).
+CREATE FUNCTION @extschema@._decision_linked(m @extschema@.manual_decision, last_seq bigint, last_hash bytea)
+RETURNS @extschema@.manual_decision
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  m.chain_seq := coalesce(last_seq, 0) + 1;
+  m.prev_hash := coalesce(last_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+  -- (a tombstone only ever comes of an erasure, never of an insert)
+  m.erased_at := NULL;
+  m.content_digest := sha256(@extschema@.decision_erasable(m));
+  m.entry_hash := sha256(m.prev_hash || @extschema@.decision_kept(m) || m.content_digest);
+  RETURN m;
+END $$;
+COMMENT ON FUNCTION @extschema@._decision_linked(@extschema@.manual_decision, bigint, bytea) IS
+  'Internal: the decision linked into the chain after the entry at last_seq with hash last_hash (NULLs: first): chain_seq, prev_hash, content_digest and entry_hash set.';
+REVOKE ALL ON FUNCTION @extschema@._decision_linked(@extschema@.manual_decision, bigint, bytea) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@._decision_chain_append() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -72,16 +94,10 @@ BEGIN
   -- one writer at a time extends the chain
   PERFORM pg_advisory_xact_lock(hashtext('@extschema@.manual_decision chain'));
   SELECT * INTO last FROM @extschema@.manual_decision m ORDER BY m.chain_seq DESC LIMIT 1;
-  NEW.chain_seq := coalesce(last.chain_seq, 0) + 1;
-  NEW.prev_hash := coalesce(last.entry_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
   -- who decided is the caller, whatever function recorded it
   NEW.decided_by := @extschema@._caller()::regrole::text;
   NEW.decided_at := statement_timestamp();
-  -- (a tombstone only ever comes of an erasure, never of an insert)
-  NEW.erased_at := NULL;
-  NEW.content_digest := sha256(@extschema@.decision_erasable(NEW));
-  NEW.entry_hash := sha256(NEW.prev_hash || @extschema@.decision_kept(NEW) || NEW.content_digest);
-  RETURN NEW;
+  RETURN @extschema@._decision_linked(NEW, last.chain_seq, last.entry_hash);
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
   'Trigger: links a new manual decision into the hash chain, and records who (the calling role) and when; rows a dump restores keep theirs.';

@@ -7,7 +7,7 @@ BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 \ir lib/common.psql
-SELECT plan(14);
+SELECT plan(26);
 
 CREATE ROLE regress_hc_op_nm LOGIN IN ROLE healthcode_operator;
 CREATE ROLE regress_hc_peer_nm LOGIN IN ROLE healthcode_peer;
@@ -64,6 +64,51 @@ SELECT is((SELECT count(*) FROM status_digest d JOIN person p ON p.subject = d.s
 SELECT is(pg_temp.state_as('regress_hc_op_zj', format($$SELECT * FROM healthcode.status(%s)$$, :p)) || ' '
             || (pg_temp.attempt('regress_hc_op_zj', format($$SELECT * FROM healthcode.status(%s)$$, :p))).nrows,
           'ok 0', 'another region''s operator sees nothing of them');
+
+-- ---- moving it onto a node of its own (doc/federation.md; the whole move: test/shell/federation.sh) ----------
+SELECT is(pg_temp.error_of($$SELECT healthcode.subscription_sql('neimenggu', '150000', 'host=127.0.0.1 port=1')$$),
+          '55000: the hub hosts region 150000 (or a region within it): its node cannot speak for it too',
+          'while the hub hosts a region, it subscribes to no node for it');
+SELECT is(pg_temp.error_of($$SELECT healthcode.subscription_sql('neimenggu', '150100', 'host=127.0.0.1 port=1')$$),
+          '55000: the hub hosts region 150100 (or a region within it): its node cannot speak for it too', 'nor for a part of it');
+SELECT is(pg_temp.error_of($$SELECT count(*) FROM healthcode.region_export('110000')$$),
+          '55000: region 110000 is not a region this hub hosts', 'the hub exports only a region it hosts');
+SELECT is(pg_temp.state_as('regress_hc_op_nm', $$SELECT count(*) FROM healthcode.region_export('150000')$$), '42501',
+          'the region''s operator may not export it: the national administration does');
+SELECT register_person('150102195001010029', '150102', '其其格') AS q \gset
+-- (registered where the hub had no national key yet)
+UPDATE person SET national_subject = NULL WHERE id = :q;
+SELECT is(pg_temp.error_of($$SELECT count(*) FROM healthcode.region_export('150000')$$),
+          '55000: region 150000 has people without a national pseudonym (1): their new node could not find them by identifier',
+          'nor people its node could not find by identifier');
+UPDATE person SET national_subject = '\x0f112233445566778899aabbccddeeff' WHERE id = :q;
+SELECT record_decision(:q, 'override', 'isolated at home', 'NM CDC', 'yellow', now(), now() + interval '2 days') AS d \gset
+CREATE TEMP TABLE exported AS SELECT * FROM region_export('150000');
+SELECT is(ARRAY(SELECT tbl || ' ' || count(*) FROM exported
+                 WHERE tbl NOT IN ('code_event', 'red_push') GROUP BY tbl ORDER BY tbl),
+          '{"manual_decision 1","person 2","person_status 2","policy 1","risk_area 1","status_digest 2","status_history 4","travel 2"}',
+          'the export: the region''s people and every row naming them, its policy, the bulletins, what the hub published for them');
+SELECT is((SELECT count(*) FROM exported WHERE data ->> 'region' = '110105' OR data ->> 'id' = :'other'), 0::bigint,
+          'nothing of anyone of another region');
+SELECT is(pg_temp.error_of($$SELECT healthcode.adopt_region('150000')$$),
+          '55000: region 150000 is adopted by the region node that is to serve it; this node serves 000000',
+          'a hub adopts no region');
+SELECT count(*) AS reds FROM red_push \gset
+SELECT is(pg_temp.error_of($$SELECT * FROM healthcode.release_region('150000', NULL)$$),
+          '22023: adopted must be the receipt adopt_region returned on the node', 'a release needs the node''s receipt');
+SELECT is(pg_temp.error_of($$SELECT * FROM healthcode.release_region('150000', '{"person": 2}')$$),
+          '55000: the node adopted other rows of region 150000 than the hub holds now',
+          'and one that matches what the hub holds: nothing written since the export is lost');
+SELECT is((SELECT string_agg(what || ' ' || rows, ', ' ORDER BY what) FROM release_region('150000', _moved_counts('150000'))
+            WHERE what IN ('person', 'manual_decision (made tombstones)', 'travel')),
+          'manual_decision (made tombstones) 1, person 2, travel 2',
+          'the release erases the region''s people here, their decision made a tombstone');
+SELECT is((SELECT count(*) FROM person WHERE region LIKE '15%')::text || ' ' || (SELECT count(*) FROM hosted_region)
+            || ' ' || (SELECT count(*) FROM status_digest WHERE region LIKE '15%') || ' ' || ((SELECT count(*) FROM red_push) = :reds)
+            || ' ' || (SELECT count(*) FROM code_revocation) || ' ' || (SELECT what || ' ' || people FROM erasure)
+            || ' ' || (SELECT count(*) FROM verify_decision_chain()),
+          '0 0 2 true 0 moved 2 0',
+          'none of them stays, the region is hosted no more; what was published for them stays for their node to take over, no code is revoked, the chain verifies');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -78,6 +78,9 @@ SELECT 'admin', r, '{SELECT,INSERT,UPDATE,DELETE}'
 INSERT INTO exp_rel VALUES ('admin', 'erasure', '{SELECT}');
 INSERT INTO exp_rel VALUES ('admin', 'manual_decision', '{SELECT,INSERT}'), ('admin', 'exchange_reject', '{SELECT,DELETE}'),
                            ('admin', 'consistency_finding', '{SELECT,DELETE}');
+-- a hosted region moving onto its node: the admin loads the hub's export
+-- into the inbox, which adopt_region empties; the people it adopted
+INSERT INTO exp_rel VALUES ('admin', 'region_move_inbox', '{SELECT,INSERT,DELETE}'), ('admin', 'adopted_person', '{SELECT}');
 INSERT INTO exp_rel
 SELECT 'admin', r, '{SELECT}'
   FROM unnest(ARRAY['audit_finding', 'correction', 'person_status', 'status_history', 'code_event', 'verify_reason', 'evidence_table',
@@ -193,6 +196,8 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'decision_kept', 'decision_erasable', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
   'start_consistency_check', 'purge_region',
+  -- a hosted region moving onto a node of its own (hub: export, release; node: adoption)
+  'region_export', 'adopt_region', 'release_region',
   -- retention: the daily job commits a batch at a time, so it runs as its
   -- caller and calls its steps itself
   'apply_retention', 'retention_plan', '_retention_rules', '_retention_delete', '_retention_statuses']) f;
@@ -219,6 +224,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_health_share_check', '_health_share_changed', '_health_share_problem',
   '_peer_scope', '_peer_region_problem', '_peer_refuse', '_peer_bulk', '_set_peer_bulk', '_node_served', '_served_here', '_row_sender_problem', '_doses_of', '_pseudonym_from_hex', '_shared_evidence_truncated', '_policy_to_exchange', '_policy_from_exchange', '_arrival_rule_to_exchange', '_arrival_rule_from_exchange', '_national_arrival_rule_guard', '_load_support',
+  '_person_of', '_rekey_adopted', '_require_hosted', '_moved_tables', '_moved_filter', '_moved_computed', '_moved_counts', '_erase_region', '_decision_linked',
   -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
   'subscription_sql', 'enable_subscription', '_sender_region', '_sender_problem', '_exchange_truncate_guard',
   '_code_holder', '_replication_subscription',
@@ -468,7 +474,7 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer', 'hosted_region',
                                          'venue_entry_rule',
                                          'red_push', 'exposure_notice', 'venue_closure', 'exchange_reject', 'recalc_work', 'recalc_pending',
-                                         'consistency_finding', 'holder_check')
+                                         'consistency_finding', 'holder_check', 'adopted_person')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                   AND a.attname IN ('region', 'division', 'person_id', 'subject', 'national_subject',

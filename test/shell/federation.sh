@@ -13,7 +13,9 @@
 # visitors of a case's venue as contacts), and a province that runs another
 # health-code system sharing its residents' health data through the hub's
 # peer API (mode 1 without a node), and a region hosted by the hub (mode 3
-# without a node): a Guangdong resident passes through all four.
+# without a node): a Guangdong resident passes through all four. The hosted
+# region then moves onto a node of its own (Inner Mongolia's, running from
+# the start): export, adoption, release, a switch of issuer, re-keying.
 # Run as root or as a user who may run initdb; it needs pg_config (and the
 # healthcode it installed) first in PATH. Each node gets its own
 # healthcode.server_key_file and the one national key
@@ -22,7 +24,7 @@ set -u
 . "$(dirname "$0")/tap.bash"
 
 own_cluster_dir federation
-nodes="hub zhejiang beijing"
+nodes="hub zhejiang beijing neimenggu"
 declare -A port
 
 stop_all() {
@@ -65,7 +67,7 @@ wait_for() {
 	done
 	return 1
 }
-ok 0 "three clusters on loopback ports ${port[hub]}, ${port[zhejiang]}, ${port[beijing]} (wal_level = logical)"
+ok 0 "four clusters on loopback ports ${port[hub]}, ${port[zhejiang]}, ${port[beijing]}, ${port[neimenggu]} (wal_level = logical)"
 
 # ---- joining: the SQL a DBA runs (README "Joining a region to the hub") -------------
 on hub -c 'CREATE EXTENSION healthcode' \
@@ -76,6 +78,11 @@ on zhejiang -c 'CREATE EXTENSION healthcode' \
 	-c "SELECT healthcode.create_key('330000')" -c 'SELECT healthcode.create_publication()' >/dev/null
 on beijing -c 'CREATE EXTENSION healthcode' \
 	-c "SELECT healthcode.set_node('region', '110000', 'beijing')" -c 'SELECT healthcode.create_publication()' >/dev/null
+# (Inner Mongolia's node, to which the hub later moves the region it hosts: it
+# receives from the hub from the start; the hub receives from it once it serves)
+on neimenggu -c 'CREATE EXTENSION healthcode' \
+	-c "SELECT healthcode.set_node('region', '150000', 'neimenggu')" \
+	-c "SELECT healthcode.create_key('150000')" -c 'SELECT healthcode.create_publication()' >/dev/null
 for n in $nodes; do
 	on "$n" -c 'CREATE ROLE replicator LOGIN REPLICATION BYPASSRLS' \
 		-c 'GRANT SELECT ON healthcode.key_exchange, healthcode.status_digest, healthcode.red_push, healthcode.policy_exchange, healthcode.code_revocation, healthcode.arrival_rule_exchange, healthcode.exposure_notice, healthcode.venue_closure, healthcode.health_share TO replicator' >/dev/null
@@ -86,6 +93,7 @@ for r in zhejiang beijing; do
 	on "$r" <<<"SELECT healthcode.subscription_sql('hub', '000000', '$(conninfo hub)', digests => true) \gexec" >/dev/null 2>&1
 done
 ok $? "the hub subscribes to both regions and each region to the hub"
+on neimenggu <<<"SELECT healthcode.subscription_sql('hub', '000000', '$(conninfo hub)', digests => true) \gexec" >/dev/null 2>&1
 wait_for beijing "SELECT count(*) = 2 FROM healthcode.key_exchange"
 ok $? "Beijing's trust list holds the national key and Zhejiang's, through the hub"
 is "$(on beijing -c 'SELECT count(*) FROM healthcode.issuer_key_secret')" "0" "no secret key crossed a node"
@@ -371,6 +379,59 @@ is "$(on zhejiang -c "SELECT colour || ' ' || (reasons -> 0 ->> 'rule') FROM hea
 is "$(on hub -c "SELECT count(*) FROM healthcode.red_push WHERE from_region = '150102' AND national_subject = healthcode.national_pseudonym('440106199001010013')")" \
 	"0" "the Guangdong resident's red at the hub rests on what Guangdong shared: the hub does not push it on"
 
+# ---- the hosted region moves onto a node of its own (issue 16) ------------------------------------------
+# Inner Mongolia gets its node: export at the hub, adoption there, release here (doc/federation.md,
+# "Moving a hosted region onto its own node"), then the hub receives from it as from any region node.
+out=$(on hub -v ON_ERROR_STOP=0 <<<"SELECT healthcode.subscription_sql('neimenggu', '150000', '$(conninfo neimenggu)') \gexec" 2>&1)
+like "$out" "the hub hosts region 150000" "while the hub hosts a region, it takes no node's word for it"
+on hub -c "SELECT healthcode.record_decision(healthcode.person_id('440106199001010013'), 'override', 'shared test retracted', 'NM CDC', 'yellow', now(), now() + interval '3 days')" >/dev/null
+region_life="SELECT string_agg(p.id || ' ' || p.display_name || ' ' || s.colour
+                   || ' ' || (SELECT count(*) FROM healthcode.status_history h WHERE h.person_id = p.id)
+                   || ' ' || (SELECT count(*) FROM healthcode.test_result t WHERE t.person_id = p.id)
+                   || ' ' || (SELECT count(*) FROM healthcode.manual_decision m WHERE m.person_id = p.id), ', ' ORDER BY p.id)
+               FROM healthcode.person p JOIN healthcode.person_status s ON s.person_id = p.id WHERE p.region LIKE '15%'"
+before=$(on hub -c "$region_life")
+resident=$(on hub -c "SELECT healthcode.person_id('150102199001010019')")
+hcode=$(on hub -c "SELECT healthcode.issue_for(healthcode.person_id('150102199001010019'), '5 minutes')")
+on hub -c "\copy (SELECT * FROM healthcode.region_export('150000')) TO '$work/150000.copy'"
+receipt=$(on neimenggu -c "\copy healthcode.region_move_inbox FROM '$work/150000.copy'" -c "SELECT healthcode.adopt_region('150000')")
+like "$receipt" '"person": 2' "the node adopts the region's two people and returns a receipt"
+is "$(on neimenggu -c "$region_life")" "$before" "on the node: the same people, ids, colours, history, tests and decisions"
+is "$(on neimenggu -c "SELECT healthcode.person_id('150102199001010019')")" "$resident" \
+	"an identifier finds an adopted resident on the node, through the national pseudonym"
+is "$(on neimenggu -c "SELECT decided_by || ' ' || colour FROM healthcode.manual_decision")" "$(on hub -c "SELECT decided_by || ' ' || colour FROM healthcode.manual_decision WHERE region LIKE '15%'")" \
+	"the decision keeps who made it"
+is "$(on neimenggu -c 'SELECT count(*) FROM healthcode.verify_decision_chain()') $(on neimenggu -c 'SELECT count(*) FROM healthcode.check_consistency()')" \
+	"0 0" "the decision joins the node's chain, which verifies; the adopted statuses agree with a recomputation there"
+out=$(on hub -v ON_ERROR_STOP=0 -c "SELECT healthcode.release_region('150000', '{\"person\": 1}')" 2>&1)
+like "$out" "the node adopted other rows of region 150000 than the hub holds now" "the hub releases nothing against a receipt that does not match"
+on hub -c "SELECT * FROM healthcode.release_region('150000', '$receipt')" >/dev/null
+on hub <<<"SELECT healthcode.subscription_sql('neimenggu', '150000', '$(conninfo neimenggu)') \gexec" >/dev/null 2>&1
+is "$(on hub -c "SELECT count(*) FROM healthcode.person WHERE region LIKE '15%'") $(on hub -c 'SELECT count(*) FROM healthcode.hosted_region') $(on hub -c "SELECT what || ' ' || people || ' ' || cardinality(tombstones) FROM healthcode.erasure") $(on hub -c 'SELECT count(*) FROM healthcode.verify_decision_chain()')" \
+	"0 0 moved 2 1 0" "the hub keeps none of the region's people (the decision a tombstone in its chain, which verifies), and hosts it no more"
+is "$(on zhejiang -c "SELECT count(*) FROM healthcode.red_push WHERE from_region = '150102'") $(on zhejiang -c "SELECT colour FROM healthcode.health_info('150102199001010019')")" \
+	"1 red" "the resident's red stays pushed to Zhejiang through the move"
+wait_for beijing "SELECT count(*) = 1 FROM healthcode.key_exchange WHERE region = '150000'"
+ncode=$(on neimenggu -c "SELECT healthcode.issue_for(healthcode.person_id('150102199001010019'), '5 minutes')")
+is "$(on beijing -c "SELECT (healthcode.verify('$ncode')).reason || ' ' || healthcode.colour('$ncode') || ' ' || (healthcode.key_id('$ncode') = (SELECT key_id FROM healthcode.key_exchange WHERE region = '150000'))")" \
+	"ok red true" "the switch of issuer: the node signs with its own key, which Beijing trusts through the hub"
+is "$(on neimenggu -c "SELECT (healthcode.verify('$hcode')).reason")" "ok" "a code the hub signed before the move still verifies, offline"
+# the node's first write that brings the identifier re-keys the resident to the node's own pseudonym
+old_subject=$(on neimenggu -c "SELECT encode(healthcode.subject('$hcode'), 'hex')")
+on neimenggu -c "SELECT healthcode.import_vaccinations('[{\"identifier\": \"150102199001010019\", \"dose\": 1, \"given_at\": \"$(date -u -d '-30 days' '+%F %T')+00\", \"product\": \"CoronaVac\"}]')" >/dev/null
+is "$(on neimenggu -c "SELECT (p.subject = healthcode.subject_of('150102199001010019')) || ' ' || (SELECT count(*) FROM healthcode.adopted_person a WHERE a.person_id = p.id) FROM healthcode.person p WHERE p.id = healthcode.person_id('150102199001010019')")" \
+	"true 0" "an import by identifier re-keys the adopted resident to the node's pseudonym"
+new_subject=$(on neimenggu -c "SELECT encode(healthcode.subject_of('150102199001010019'), 'hex')")
+wait_for hub "SELECT count(*) = 1 FROM healthcode.status_digest WHERE subject = '\\x$new_subject' AND colour = 'red'"
+ok $? "the hub receives the resident's digest under the new pseudonym from the node"
+wait_for beijing "SELECT count(*) = 0 FROM healthcode.status_digest WHERE subject = '\\x$old_subject'"
+ok $? "and the one under the hub's pseudonym goes, at the hub and in Beijing"
+# the node now decides: a medical release there ends the red in Zhejiang
+on neimenggu -c "SELECT healthcode.record_decision(healthcode.person_id('150102199001010019'), 'medical_release', 'recovered', 'NM CDC')" >/dev/null
+wait_for zhejiang "SELECT count(*) = 0 FROM healthcode.red_push WHERE from_region = '150102'"
+ok $? "the node's medical release withdraws the pushed red, through the hub"
+is "$(on zhejiang -c "SELECT colour FROM healthcode.health_info('150102199001010019')")" "green" "green in Zhejiang again"
+
 # ---- a region speaks for its own regions only ------------------------------------------------
 # (a rogue or broken Zhejiang node: it drops its publication's row filters and
 # writes past its own checks; the hub must not take its word for other regions)
@@ -425,8 +486,8 @@ sleep 2
 is "$(on hub -c "SELECT known || ' ' || coalesce(colour::text, '-') || ' ' || reason FROM healthcode.current_status_of('$bad_code')")" \
 	"false - expired" "the hub tells nothing of a person's status for a code that does not verify"
 
-is "$(on hub -c 'SELECT count(*) FROM healthcode.check_consistency()')$(on zhejiang -c 'SELECT count(*) FROM healthcode.check_consistency()')$(on beijing -c 'SELECT count(*) FROM healthcode.check_consistency()')" \
-	"000" "every node's statuses agree with a recomputation from its own evidence"
+is "$(for n in $nodes; do on "$n" -c 'SELECT count(*) FROM healthcode.check_consistency()'; done | tr -d '\n')" \
+	"0000" "every node's statuses agree with a recomputation from its own evidence"
 for n in $nodes; do
 	on "$n" -c 'SELECT * FROM healthcode.check_consistency()' | sed "s/^/#! $n: /" >&2
 done

@@ -156,7 +156,7 @@ COMMENT ON COLUMN @extschema@.manual_decision.erased_at IS 'When the person was 
 CREATE TABLE @extschema@.erasure (
   at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
   erased_by     text NOT NULL,
-  what          text NOT NULL CONSTRAINT what_is_known CHECK (what IN ('person', 'region')),
+  what          text NOT NULL CONSTRAINT what_is_known CHECK (what IN ('person', 'region', 'moved')),
   region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
   people        bigint NOT NULL,
   reason        text NOT NULL CONSTRAINT reason_is_given CHECK (pg_catalog.length(pg_catalog.btrim(reason)) > 0),
@@ -164,10 +164,10 @@ CREATE TABLE @extschema@.erasure (
   tombstones    bigint[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE @extschema@.erasure IS
-  'Every erasure (erase_person) and purge (purge_region): when, by whom, the region, how many people and how many rows of each table went, why. It names no person.';
+  'Every erasure (erase_person), purge (purge_region) and release of a hosted region to its own node (release_region): when, by whom, the region, how many people and how many rows of each table went, why. It names no person.';
 COMMENT ON COLUMN @extschema@.erasure.at IS 'When.';
 COMMENT ON COLUMN @extschema@.erasure.erased_by IS 'The role that called.';
-COMMENT ON COLUMN @extschema@.erasure.what IS 'person (erase_person) or region (purge_region).';
+COMMENT ON COLUMN @extschema@.erasure.what IS 'person (erase_person), region (purge_region) or moved (release_region: a hosted region''s people, moved to a node of its own).';
 COMMENT ON COLUMN @extschema@.erasure.region IS 'The person''s home region, or the region purged.';
 COMMENT ON COLUMN @extschema@.erasure.people IS 'People erased.';
 COMMENT ON COLUMN @extschema@.erasure.reason IS 'Why (the request''s reference, the end of the emergency).';
@@ -889,8 +889,29 @@ REVOKE ALL ON @extschema@.hosted_region FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.hosted_region', '');
 GRANT SELECT ON @extschema@.hosted_region TO healthcode_admin;
 
+-- ---- a hosted region moving onto a node of its own (94_federation_moves.sql):
+-- the people a node adopted (50_people.sql) and its inbox
+CREATE TABLE @extschema@.adopted_person (
+  person_id     bigint PRIMARY KEY REFERENCES @extschema@.person (id) ON DELETE CASCADE
+);
+COMMENT ON TABLE @extschema@.adopted_person IS
+  'Internal: people adopted from the hub (adopt_region) whose subject is still the hub''s pseudonym; found by national pseudonym until an identifier re-keys them.';
+COMMENT ON COLUMN @extschema@.adopted_person.person_id IS 'The person.';
+REVOKE ALL ON @extschema@.adopted_person FROM PUBLIC;
+GRANT SELECT ON @extschema@.adopted_person TO healthcode_admin;
+CREATE TABLE @extschema@.region_move_inbox (
+  tbl           text NOT NULL,
+  data          jsonb NOT NULL
+);
+COMMENT ON TABLE @extschema@.region_move_inbox IS
+  'Where a node loads the hub''s region_export (psql''s \copy) for adopt_region, which empties it. Personal data: the admins only.';
+COMMENT ON COLUMN @extschema@.region_move_inbox.tbl IS 'The table the row belongs to.';
+COMMENT ON COLUMN @extschema@.region_move_inbox.data IS 'The row, as JSON.';
+REVOKE ALL ON @extschema@.region_move_inbox FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON @extschema@.region_move_inbox TO healthcode_admin;
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _report_sum _require_code_lifetime _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _row_sender_problem _sale_venue_name _scan_venue _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_scope_of register_medicine_sale register_person request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _row_sender_problem _sale_venue_name _scan_venue _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1240,6 +1261,52 @@ COMMENT ON FUNCTION @extschema@.region_scope_of(oid) IS
   'The division codes a role acts for: those mapped to it or to a role it is a member of in region_scope; all of them for superusers and healthcode_admin.';
 REVOKE ALL ON FUNCTION @extschema@.region_scope_of(oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.region_scope_of(oid) TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
+
+-- The person an identifier (normalized) names, whatever the region: by
+-- this node's pseudonym, or, for a person adopted from the hub and not yet
+-- re-keyed, by the national pseudonym. (A SQL body: inlined. The second
+-- look only when the first finds nobody, and only with the national key.)
+CREATE OR REPLACE FUNCTION @extschema@._person_of(norm text) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+RETURN COALESCE((SELECT p.id FROM @extschema@.person p WHERE p.subject OPERATOR(pg_catalog.=) @extschema@.pseudonym(norm)),
+                (SELECT p.id FROM @extschema@.adopted_person a JOIN @extschema@.person p ON p.id OPERATOR(pg_catalog.=) a.person_id
+                  WHERE @extschema@._national_key_configured()
+                    AND p.national_subject OPERATOR(pg_catalog.=) @extschema@.national_pseudonym(norm)));
+COMMENT ON FUNCTION @extschema@._person_of(text) IS
+  'Internal: the id of the person a normalized identifier names (its pseudonym here; for one adopted from the hub and not re-keyed yet, its national pseudonym), in any region; NULL for none.';
+REVOKE ALL ON FUNCTION @extschema@._person_of(text) FROM PUBLIC;
+
+-- Adopted people whose identifier a write brings: re-keyed to this node's
+-- pseudonym (their evidence follows them by id) and off the list. Returns
+-- how many. (Nothing to do, the common case, costs one look at an empty
+-- table.)
+CREATE OR REPLACE FUNCTION @extschema@._rekey_adopted(norms text[]) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.adopted_person) OR NOT @extschema@._national_key_configured() THEN
+    RETURN 0;
+  END IF;
+  WITH found AS MATERIALIZED (
+    SELECT p.id, @extschema@.pseudonym(x.norm) AS subject
+      FROM (SELECT DISTINCT u.norm FROM unnest(norms) u(norm) WHERE u.norm IS NOT NULL) x
+      JOIN @extschema@.person p ON p.national_subject = @extschema@.national_pseudonym(x.norm)
+      JOIN @extschema@.adopted_person a ON a.person_id = p.id
+     -- (registered here meanwhile under this node's pseudonym: left as is)
+     WHERE NOT EXISTS (SELECT 1 FROM @extschema@.person o WHERE o.subject = @extschema@.pseudonym(x.norm))
+  ), off AS (
+    DELETE FROM @extschema@.adopted_person a USING found f WHERE a.person_id = f.id
+  )
+  UPDATE @extschema@.person p SET subject = f.subject FROM found f WHERE p.id = f.id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@._rekey_adopted(text[]) IS
+  'Internal: re-keys the adopted people these normalized identifiers name to this node''s pseudonym (their digest follows, person trigger) and takes them off adopted_person; returns how many.';
+REVOKE ALL ON FUNCTION @extschema@._rekey_adopted(text[]) FROM PUBLIC;
 
 -- A code issued to a person and the person's erasure exclude each other:
 -- the erasure waits for codes being issued to end, and none is issued
@@ -2331,6 +2398,11 @@ BEGIN
     UPDATE @extschema@.status_history h SET region = n.region
       FROM new_rows n JOIN old_rows o USING (id)
      WHERE h.person_id = n.id AND n.region <> o.region;
+    -- re-keyed (a person adopted from the hub, _rekey_adopted): the digest
+    -- published under the old pseudonym goes; the recalculation below
+    -- publishes it under the new one
+    DELETE FROM @extschema@.status_digest d USING new_rows n JOIN old_rows o USING (id)
+     WHERE n.subject <> o.subject AND d.region = o.region AND d.subject = o.subject;
   END IF;
   IF @extschema@._restoring() THEN
     RETURN NULL;
@@ -2343,7 +2415,7 @@ BEGIN
   ELSE
     PERFORM @extschema@._recompute(
       ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o USING (id)
-             WHERE n.region <> o.region OR n.registered_at <> o.registered_at
+             WHERE n.region <> o.region OR n.registered_at <> o.registered_at OR n.subject <> o.subject
                 -- (a national pseudonym known at last brings the reds and
                 -- health data other regions pushed and shared for it)
                 OR n.national_subject IS DISTINCT FROM o.national_subject),
@@ -2352,7 +2424,7 @@ BEGIN
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._person_changed() IS
-  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation; a recalculation too for those whose national pseudonym changed (other regions'' reds and shared data). Refuses a change of id.';
+  'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation; for people re-keyed, their digest under the old pseudonym deleted and a recalculation; a recalculation too for those whose national pseudonym changed (other regions'' reds and shared data). Refuses a change of id.';
 REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.create_travel_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
@@ -3407,12 +3479,13 @@ SET search_path = pg_catalog, pg_temp
 -- again at each call)
 AS $$
 DECLARE
-  wanted bytea := @extschema@.pseudonym(@extschema@._require_identifier(identifier));
   legacy text;
   id bigint;
 BEGIN
+  -- (also one adopted from the hub and not re-keyed yet: _person_of)
   SELECT p.id INTO id FROM @extschema@.person p
-   WHERE p.subject = wanted AND @extschema@._in_caller_scope(p.region);
+   WHERE p.id = @extschema@._person_of(@extschema@._require_identifier(identifier))
+     AND @extschema@._in_caller_scope(p.region);
   IF FOUND THEN
     RETURN id;
   END IF;
@@ -3424,7 +3497,7 @@ BEGIN
   RETURN id;
 END $$;
 COMMENT ON FUNCTION @extschema@.person_id(text) IS
-  'The internal id of the person with this identifier (through its pseudonym; a person registered before 0.3.0 also by the form they were registered under), or NULL when there is none in the caller''s regions. An identifier that is no valid document is an error (22023).';
+  'The internal id of the person with this identifier (through its pseudonym; a person registered before 0.3.0 also by the form they were registered under; one adopted from the hub and not re-keyed yet by the national pseudonym), or NULL when there is none in the caller''s regions. An identifier that is no valid document is an error (22023).';
 REVOKE ALL ON FUNCTION @extschema@.person_id(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.person_id(text) TO healthcode_app, healthcode_operator;
 
@@ -3482,6 +3555,9 @@ BEGIN
        SET subject = @extschema@.pseudonym(norm), national_subject = COALESCE(national, p.national_subject)
      WHERE p.subject = @extschema@.pseudonym(legacy);
   END IF;
+  -- adopted from the hub with their region and known here by the hub's
+  -- pseudonym until now: re-keyed to this node's
+  PERFORM @extschema@._rekey_adopted(ARRAY[norm]);
   INSERT INTO @extschema@.person AS p (region, subject, display_name, national_subject)
   VALUES (register_person.region, @extschema@.pseudonym(norm),
           @extschema@.mask_name(register_person.display_name), national)
@@ -3623,6 +3699,79 @@ END $$;
 COMMENT ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) IS
   'Internal: 22023 naming an import record whose person is unknown or that repeats an earlier record''s key; 40001 (retry) for a person moved or deleted while the import ran.';
 REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint, bigint, text) FROM PUBLIC;
+
+-- Every import with people runs the same two statements: the first reads
+-- the records (every field checked) and resolves their people; the second
+-- locks those people and writes, unless a record names nobody. Only the
+-- table, its columns and what a conflict does differ, so those are the
+-- arguments: cols are the record's columns as the column definition list
+-- writes them, insert the INSERT ... SELECT ... FROM recs r JOIN people p
+-- USING... that writes them (with r.pid and p.region), checks an optional
+-- query of (again, first, key) naming a repeated key in recs, prepare an
+-- optional statement (on the records as $1) run once every record has been
+-- found right and before any person is locked.
+CREATE OR REPLACE FUNCTION @extschema@._import_with_people(records json, what text, fields text[], rules text[],
+                                                 cols text, insert text, checks text DEFAULT NULL,
+                                                 prepare text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  parse text := format(
+    $q$SELECT r.*, COALESCE(r.person_id, s.id) AS pid
+         FROM @extschema@._import_parse($1, %L, %L, %L) AS r(ord bigint, person_id bigint, identifier text, %s)
+         LEFT JOIN @extschema@.person s ON s.subject = @extschema@._import_subject(r.identifier)$q$,
+    what, fields, rules, cols);
+  found text[];
+BEGIN
+  -- 0. people adopted from the hub (adopt_region) whom the records name by
+  -- identifier: re-keyed to this node's pseudonym, so that step 1 finds
+  -- them (an import that then fails undoes it with the rest)
+  IF EXISTS (SELECT 1 FROM @extschema@.adopted_person) THEN
+    found := @extschema@._import_execute(
+      $q$SELECT @extschema@._rekey_adopted(ARRAY(
+           SELECT (@extschema@.identifier_check(e ->> 'identifier')).normalized
+             FROM json_array_elements(CASE WHEN json_typeof($1) = 'array' THEN $1 ELSE '[]' END) e))$q$,
+      records);
+  END IF;
+  -- 1. read and check: nothing written, nothing locked. (Each person
+  -- once: a batch names far fewer people than it has records. The scope
+  -- once too: _in_caller_scope() for each of a million records costs
+  -- seconds.)
+  found := @extschema@._import_execute(format(
+    $q$WITH recs AS MATERIALIZED (%s),
+            unknown AS MATERIALIZED (
+              SELECT i.pid FROM (SELECT DISTINCT r.pid FROM recs r WHERE r.pid IS NOT NULL) i
+               WHERE NOT EXISTS (SELECT FROM @extschema@.person p
+                                  WHERE p.id = i.pid AND %L::@extschema@.division_multirange @> (p.region COLLATE "C")))
+       SELECT (SELECT min(r.ord) FROM recs r WHERE r.pid IS NULL OR r.pid IN (SELECT u.pid FROM unknown u)),
+              c.* FROM (%s) c RIGHT JOIN (SELECT) one ON true$q$,
+    parse, @extschema@.my_region_scope(), coalesce(checks, 'SELECT NULL::bigint, NULL::bigint, NULL::text')),
+    records);
+  PERFORM @extschema@._import_refuse(what, found[1]::bigint, true, found[2]::bigint, found[3]::bigint, found[4]);
+  IF prepare IS NOT NULL THEN
+    -- (an assignment, not PERFORM: PERFORM plans a query, which copies the
+    -- records into a constant of its plan)
+    found := @extschema@._import_execute(prepare, records);
+  END IF;
+  -- 2. lock the people and write; a person gone in between stops it all
+  found := @extschema@._import_execute(format(
+    $q$WITH recs AS MATERIALIZED (%s),
+            people AS MATERIALIZED (
+              SELECT * FROM @extschema@._import_people(ARRAY(SELECT DISTINCT r.pid FROM recs r WHERE r.pid IS NOT NULL))),
+            gone AS MATERIALIZED (
+              SELECT min(r.ord) AS ord FROM recs r WHERE NOT EXISTS (SELECT FROM people p WHERE p.id = r.pid)),
+            written AS (%s RETURNING 1)
+       SELECT (SELECT count(*) FROM written), (SELECT g.ord FROM gone g)$q$,
+    parse, replace(insert, '$ok', '(SELECT g.ord IS NULL FROM gone g)')),
+    records);
+  PERFORM @extschema@._import_refuse(what, found[2]::bigint, false, NULL, NULL, NULL);
+  RETURN found[1]::integer;
+END $$;
+COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) IS
+  'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write.';
+REVOKE ALL ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.import_travel(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -4535,7 +4684,7 @@ BEGIN
       FROM (SELECT x.ord, (@extschema@.identifier_check(x.identifier)).normalized AS norm
               FROM unnest(identifiers) WITH ORDINALITY AS x(identifier, ord)) i
       LEFT JOIN @extschema@.person p
-        ON i.norm IS NOT NULL AND p.subject = @extschema@.pseudonym(i.norm) AND scope @> (p.region COLLATE "C")));
+        ON i.norm IS NOT NULL AND p.id = @extschema@._person_of(i.norm) AND scope @> (p.region COLLATE "C")));
 END $$;
 COMMENT ON FUNCTION @extschema@.check_statuses(text[]) IS
   'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, or no valid identity document, as identifier_check says) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';
@@ -4937,6 +5086,7 @@ BEGIN ATOMIC
        'kept (the decision chain); an erasure makes tombstones'),
       ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
       ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
+      ('adopted_person', NULL, NULL, 'transient: a person adopted from the hub leaves it when an identifier re-keys them; goes with the person'),
       ('red_push', 'until', NULL, 'as long as the deciding region keeps its red (replicated); purge_region'),
       ('health_share', NULL, NULL, 'as long as the sharing region shares it (replicated); erase_person, purge_region'),
       ('status_digest', NULL, NULL, 'the person''s status now, while registered; erase_person, purge_region'),
@@ -6312,6 +6462,14 @@ BEGIN
     RAISE EXCEPTION 'invalid publisher_region %: a region subscribes to the hub (000000), the hub to a region',
       coalesce(quote_literal(publisher_region), 'NULL') USING ERRCODE = '22023';
   END IF;
+  -- (one speaker for a region's people: the hub while it hosts the region)
+  IF n.role = 'hub' AND EXISTS (SELECT 1 FROM @extschema@.hosted_region h
+                                 WHERE @extschema@.division_covers(h.region, publisher_region)
+                                    OR @extschema@.division_covers(publisher_region, h.region)) THEN
+    RAISE EXCEPTION 'the hub hosts region % (or a region within it): its node cannot speak for it too', publisher_region
+      USING ERRCODE = '55000',
+            HINT = 'Move the hosted region onto the node first: region_export here, adopt_region there, then release_region here (doc/federation.md).';
+  END IF;
   sub := 'healthcode_' || n.name || '_from_' || publisher_name;
   IF length(sub) > 63 THEN
     RAISE EXCEPTION 'subscription name % is longer than 63 bytes', sub USING ERRCODE = '22023',
@@ -7207,6 +7365,311 @@ COMMENT ON FUNCTION @extschema@._venue_closure_check() IS
 REVOKE ALL ON FUNCTION @extschema@._venue_closure_check() FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
+-- A hosted region moves onto a node of its own (mode 3). The hub hosts a
+-- region that has no node (host_region); when the region gets one, its
+-- people, their evidence, statuses and history move there, and the hub
+-- lets them go:
+--   1. hub:  region_export(region), copied out with psql's \copy;
+--   2. node: the copy loaded into region_move_inbox; adopt_region(region)
+--            takes it in and returns how many rows of each table it took;
+--   3. hub:  release_region(region, those counts) checks that the hub holds
+--            the same rows still (nothing written here since the export is
+--            lost), erases the region's people here as moved and stops
+--            hosting it; the hub then subscribes to the node like any other.
+-- Ids are kept (they are opaque, _next_id; a clash with one of the node's
+-- own is refused). The node recalculates what it adopted, which changes
+-- nothing but what reached it meanwhile, so statuses and history carry on.
+-- People keep the hub's pseudonym as their subject, which the node cannot
+-- compute: an identifier finds them by national pseudonym (so the hub
+-- exports only people who have one), and the first write that brings it
+-- re-keys them (adopted_person, 50_people.sql). Their manual decisions join
+-- the node's chain, who and when kept, and stay in the hub's as tombstones.
+-- Codes the hub signed stay valid until they expire (the national key is
+-- on every trust list); the node signs the next ones with its own key.
+-- ---------------------------------------------------------------------------
+
+-- What moves with a region, in the order it is loaded (rows before the rows
+-- that refer to them): its venues, policy versions, rules and the bulletins
+-- the hub applied to its people; its people and every row naming them;
+-- its code events and identity checks; what the hub published for them.
+CREATE OR REPLACE FUNCTION @extschema@._moved_tables() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['venue', 'policy', 'risk_area', 'venue_entry_rule', 'arrival_rule',
+             'person', 'declaration', 'travel', 'test_result', 'vaccination', 'contact', 'checkin', 'medicine_sale',
+             'manual_decision', 'audit_finding', 'correction', 'guardian_link', 'proxy_action',
+             'person_status', 'status_history', 'code_event', 'holder_check',
+             'status_digest', 'red_push', 'health_share'];
+COMMENT ON FUNCTION @extschema@._moved_tables() IS
+  'Internal: the tables whose rows move with a hosted region (region_export, adopt_region), in loading order.';
+REVOKE ALL ON FUNCTION @extschema@._moved_tables() FROM PUBLIC;
+
+-- Which of a table's rows (alias x) move with the region from $1 to $2 (the
+-- region's code and division_last of it): the one rule the export, the
+-- adoption's check and the release's count share. Bulletins move whole but
+-- for those naming a venue of another region; a decision's tombstone stays
+-- in the hub's chain; a guardian link moves with both its people.
+CREATE OR REPLACE FUNCTION @extschema@._moved_filter(tbl text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE tbl
+  WHEN 'risk_area' THEN
+    '(x.venue IS NULL OR x.venue IN (SELECT v.id FROM @extschema@.venue v WHERE (v.region COLLATE "C") BETWEEN $1 AND $2))'
+  WHEN 'manual_decision' THEN '((x.region COLLATE "C") BETWEEN $1 AND $2 AND x.person_id IS NOT NULL)'
+  WHEN 'red_push' THEN '((x.from_region COLLATE "C") BETWEEN $1 AND $2)'
+  WHEN 'guardian_link' THEN '((x.region COLLATE "C") BETWEEN $1 AND $2 AND (x.guardian_region COLLATE "C") BETWEEN $1 AND $2)'
+  WHEN 'proxy_action' THEN '((x.region COLLATE "C") BETWEEN $1 AND $2 AND (x.guardian_region COLLATE "C") BETWEEN $1 AND $2)'
+  ELSE '((x.region COLLATE "C") BETWEEN $1 AND $2)' END;
+COMMENT ON FUNCTION @extschema@._moved_filter(text) IS
+  'Internal: the condition (on alias x, with the region and its division_last as $1 and $2) a row of a table meets to move with a hosted region.';
+REVOKE ALL ON FUNCTION @extschema@._moved_filter(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._moved_computed() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['person_status', 'status_history', 'status_digest', 'red_push', 'health_share'];
+COMMENT ON FUNCTION @extschema@._moved_computed() IS
+  'Internal: the tables among _moved_tables() whose rows are computed from the others (and from what a node receives): not counted in a move''s receipt.';
+REVOKE ALL ON FUNCTION @extschema@._moved_computed() FROM PUBLIC;
+
+-- How many rows of each table move with the region (tables with none left
+-- out), but the computed ones (statuses, history, what is published), which
+-- the node recalculates from the rest and from what it receives itself.
+CREATE OR REPLACE FUNCTION @extschema@._moved_counts(region text) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t text;
+  n bigint;
+  counts jsonb := '{}';
+BEGIN
+  FOREACH t IN ARRAY @extschema@._moved_tables() LOOP
+    CONTINUE WHEN t = ANY (@extschema@._moved_computed());
+    EXECUTE format('SELECT count(*) FROM @extschema@.%I x WHERE %s', t, @extschema@._moved_filter(t))
+       INTO n USING region, @extschema@.division_last(region);
+    IF n > 0 THEN
+      counts := counts || jsonb_build_object(t, n);
+    END IF;
+  END LOOP;
+  RETURN counts;
+END $$;
+COMMENT ON FUNCTION @extschema@._moved_counts(text) IS
+  'Internal: the rows of each table (but the computed ones) that move with a region, as adopt_region reports them.';
+REVOKE ALL ON FUNCTION @extschema@._moved_counts(text) FROM PUBLIC;
+
+-- ---- at the hub: the export ---------------------------------------------------
+
+-- A region this hub hosts (exactly: as host_region named it), or 55000.
+CREATE OR REPLACE FUNCTION @extschema@._require_hosted(region text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM @extschema@._require_region(_require_hosted.region);
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.node x, @extschema@.hosted_region h
+                  WHERE x.role = 'hub' AND h.region = _require_hosted.region) THEN
+    RAISE EXCEPTION 'region % is not a region this hub hosts', _require_hosted.region USING ERRCODE = '55000';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_hosted(text) IS
+  'Internal: 55000 unless this node is the hub and hosts exactly this region (host_region).';
+REVOKE ALL ON FUNCTION @extschema@._require_hosted(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.region_export(region text) RETURNS TABLE (tbl text, data jsonb)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  last text;
+  t text;
+  n bigint;
+BEGIN
+  PERFORM @extschema@._require_hosted(region_export.region);
+  last := @extschema@.division_last(region_export.region);
+  -- (the node finds them by national pseudonym until their identifier
+  -- re-keys them: without one, nobody could reach them there)
+  SELECT count(*) INTO n FROM @extschema@.person p
+   WHERE (p.region COLLATE "C") BETWEEN region_export.region AND last AND p.national_subject IS NULL;
+  IF n > 0 THEN
+    RAISE EXCEPTION 'region % has people without a national pseudonym (%): their new node could not find them by identifier',
+      region_export.region, n USING ERRCODE = '55000',
+      HINT = 'The hub computes it, with the national key (healthcode.national_key_file), when they are registered or declare again.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM @extschema@.guardian_link g
+              WHERE ((g.region COLLATE "C") BETWEEN region_export.region AND last)
+                 <> ((g.guardian_region COLLATE "C") BETWEEN region_export.region AND last)) THEN
+    RAISE EXCEPTION 'guardian links join people of region % with people outside it', region_export.region
+      USING ERRCODE = '55000', HINT = 'Revoke them first: a link cannot span two nodes.';
+  END IF;
+  -- (the code events still waiting in shared memory too)
+  PERFORM @extschema@._flush_code_events();
+  FOREACH t IN ARRAY @extschema@._moved_tables() LOOP
+    RETURN QUERY EXECUTE format('SELECT %L::text, to_jsonb(x) FROM @extschema@.%I x WHERE %s', t, t,
+                                @extschema@._moved_filter(t))
+      USING region_export.region, last;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.region_export(text) IS
+  'On the hub, for a hosted region moving onto a node of its own: every row that moves with it (its people, their evidence, statuses, history, decisions, code events, identity checks and what the hub published for them; its venues, policy versions, rules and the bulletins applied to them), one row each as (table, row as JSON), in loading order. Copy it out with psql''s \copy and into the node''s region_move_inbox. 55000 for a region the hub does not host, people without a national pseudonym, guardian links leaving the region. doc/federation.md.';
+REVOKE ALL ON FUNCTION @extschema@.region_export(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.region_export(text) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.adopt_region(region text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+-- (rows with their statuses and history: no trigger recalculates a row;
+-- everyone is recalculated at the end, as a policy change would)
+SET healthcode.restore_mode = on
+AS $$
+DECLARE
+  last text;
+  here @extschema@.node;
+  counts jsonb;
+  t text;
+  cols text;
+  bad jsonb;
+  m @extschema@.manual_decision;
+  seq bigint;
+  hash bytea;
+BEGIN
+  PERFORM @extschema@._require_region(adopt_region.region);
+  last := @extschema@.division_last(adopt_region.region);
+  SELECT * INTO here FROM @extschema@.node;
+  IF NOT FOUND OR here.role <> 'region' OR NOT @extschema@.division_covers(here.region, adopt_region.region) THEN
+    RAISE EXCEPTION 'region % is adopted by the region node that is to serve it; this node serves %',
+      adopt_region.region, coalesce(here.region, 'nothing yet') USING ERRCODE = '55000';
+  END IF;
+  IF NOT @extschema@._national_key_configured() THEN
+    RAISE EXCEPTION 'adopting a region needs the national key (healthcode.national_key_file)' USING ERRCODE = '55000',
+      DETAIL = 'Its people are found by national pseudonym until their identifier re-keys them.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM @extschema@.person p WHERE (p.region COLLATE "C") BETWEEN adopt_region.region AND last) THEN
+    RAISE EXCEPTION 'this node holds people of region % already', adopt_region.region USING ERRCODE = '55000',
+      HINT = 'A region is adopted whole, before its node records anyone of it.';
+  END IF;
+  -- the receipt: what the inbox holds, but the computed rows
+  SELECT jsonb_object_agg(c.tbl, c.n) INTO counts
+    FROM (SELECT i.tbl, count(*) AS n FROM @extschema@.region_move_inbox i
+           WHERE i.tbl <> ALL (@extschema@._moved_computed()) GROUP BY i.tbl) c;
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.region_move_inbox i WHERE i.tbl = 'person') THEN
+    RAISE EXCEPTION 'region_move_inbox holds no person' USING ERRCODE = '22023',
+      HINT = 'Load the hub''s region_export(region) into it first (doc/federation.md).';
+  END IF;
+  SELECT i.tbl INTO t FROM @extschema@.region_move_inbox i WHERE i.tbl <> ALL (@extschema@._moved_tables()) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'region_move_inbox holds rows of %, which no region export carries', quote_literal(@extschema@._shorten(t))
+      USING ERRCODE = '22023';
+  END IF;
+  SELECT i.data INTO bad FROM @extschema@.region_move_inbox i
+   WHERE i.tbl = 'person' AND (jsonb_typeof(i.data -> 'national_subject') IS DISTINCT FROM 'string') LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'region_move_inbox: a person without a national pseudonym: %', @extschema@._shorten(bad::text, 80)
+      USING ERRCODE = '22023';
+  END IF;
+  -- (the day partitions of every day kept, as an import of stays makes them)
+  PERFORM @extschema@.create_travel_partitions();
+  FOREACH t IN ARRAY @extschema@._moved_tables() LOOP
+    EXECUTE format('SELECT i.data FROM @extschema@.region_move_inbox i
+                     CROSS JOIN LATERAL jsonb_populate_record(NULL::@extschema@.%I, i.data) x
+                    WHERE i.tbl = %L AND NOT coalesce(%s, false) LIMIT 1', t, t, @extschema@._moved_filter(t))
+       INTO bad USING adopt_region.region, last;
+    IF bad IS NOT NULL THEN
+      RAISE EXCEPTION 'region_move_inbox: a % row outside region %: %', t, adopt_region.region,
+        @extschema@._shorten(bad::text, 80) USING ERRCODE = '22023';
+    END IF;
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+      FROM pg_attribute a
+     WHERE a.attrelid = format('@extschema@.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attgenerated = '';
+    BEGIN
+      IF t = 'manual_decision' THEN
+        -- joined to this node's chain in the hub's order, who and when kept
+        PERFORM pg_advisory_xact_lock(hashtext('@extschema@.manual_decision chain'));
+        SELECT x.chain_seq, x.entry_hash INTO seq, hash FROM @extschema@.manual_decision x
+         ORDER BY x.chain_seq DESC LIMIT 1;
+        FOR m IN SELECT x.* FROM @extschema@.region_move_inbox i
+                  CROSS JOIN LATERAL jsonb_populate_record(NULL::@extschema@.manual_decision, i.data) x
+                 WHERE i.tbl = 'manual_decision' ORDER BY x.chain_seq LOOP
+          m := @extschema@._decision_linked(m, seq, hash);
+          INSERT INTO @extschema@.manual_decision SELECT m.*;
+          seq := m.chain_seq;
+          hash := m.entry_hash;
+        END LOOP;
+      ELSE
+        EXECUTE format('INSERT INTO @extschema@.%I (%s) SELECT %s FROM @extschema@.region_move_inbox i
+                         CROSS JOIN LATERAL jsonb_populate_record(NULL::@extschema@.%I, i.data) x
+                        WHERE i.tbl = %L%s',
+                       t, cols, 'x.' || replace(cols, ', ', ', x.'), t, t,
+                       CASE -- (stays before the first day kept could change no colour:
+                            -- left out, as an import leaves them)
+                            WHEN t = 'travel'
+                            THEN ' AND x.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE ''Asia/Shanghai'''
+                            -- (what the hub published: received from it already, maybe newer)
+                            WHEN t IN ('status_digest', 'red_push', 'health_share') THEN ' ON CONFLICT DO NOTHING'
+                            ELSE '' END);
+      END IF;
+    EXCEPTION
+      WHEN unique_violation THEN
+        RAISE EXCEPTION 'this node holds a % row with the key of one in region_move_inbox already', t
+          USING ERRCODE = '55000', DETAIL = SQLERRM,
+                HINT = 'A region is adopted by a node before it records anything of its own.';
+      WHEN foreign_key_violation THEN
+        RAISE EXCEPTION 'region_move_inbox: a % row refers to a row it does not hold', t
+          USING ERRCODE = '22023', DETAIL = SQLERRM;
+    END;
+  END LOOP;
+  INSERT INTO @extschema@.adopted_person (person_id)
+  SELECT (i.data ->> 'id')::bigint FROM @extschema@.region_move_inbox i WHERE i.tbl = 'person';
+  DELETE FROM @extschema@.region_move_inbox;
+  -- everyone adopted recalculated (the work list's workers take a large
+  -- region): the same as the hub computed, but for what reached this node
+  -- meanwhile; what it publishes for them is this node's from now on
+  PERFORM set_config('healthcode.restore_mode', 'off', true);
+  PERFORM @extschema@._evidence_lock(true);
+  PERFORM @extschema@._recalc_changed('policy', NULL, ARRAY[adopt_region.region],
+                                      @extschema@._cause('adopt_region', adopt_region.region));
+  RETURN counts;
+END $$;
+COMMENT ON FUNCTION @extschema@.adopt_region(text) IS
+  'On the region node that is to serve a region the hub hosted: takes in the hub''s region_export loaded into region_move_inbox (ids, statuses and history kept; decisions joined to this node''s chain; people found by national pseudonym until re-keyed), empties the inbox, recalculates everyone adopted, and returns the receipt (rows taken by table, but the computed ones) to pass to release_region at the hub. 55000 on a node that is not the region''s, without the national key, or holding people of the region or rows with the same keys already; 22023 for an inbox holding a row outside the region, of another table, or naming a row it does not hold. doc/federation.md.';
+REVOKE ALL ON FUNCTION @extschema@.adopt_region(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.adopt_region(text) TO healthcode_admin;
+
+-- ---- at the hub: the release ------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.release_region(region text, adopted jsonb) RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  here jsonb;
+BEGIN
+  PERFORM @extschema@._require_hosted(release_region.region);
+  IF adopted IS NULL OR jsonb_typeof(adopted) <> 'object' THEN
+    RAISE EXCEPTION 'adopted must be the receipt adopt_region returned on the node' USING ERRCODE = '22023';
+  END IF;
+  -- (against writes since the export; the lock stops new ones until the
+  -- release commits)
+  PERFORM @extschema@._evidence_lock(true);
+  PERFORM @extschema@._flush_code_events();
+  here := @extschema@._moved_counts(release_region.region);
+  IF here <> adopted THEN
+    RAISE EXCEPTION 'the node adopted other rows of region % than the hub holds now', release_region.region
+      USING ERRCODE = '55000',
+            DETAIL = format('Here: %s; adopted: %s.', @extschema@._shorten(here::text, 400),
+                            @extschema@._shorten(adopted::text, 400)),
+            HINT = 'Nothing was released. Something was written here since the export: stop the region''s writes here, then export again and adopt on a node that has not adopted it yet.';
+  END IF;
+  DELETE FROM @extschema@.hosted_region h WHERE h.region = release_region.region;
+  RETURN QUERY SELECT * FROM @extschema@._erase_region(release_region.region, 'moved',
+                                                       'moved to a node of its own (release_region)');
+END $$;
+COMMENT ON FUNCTION @extschema@.release_region(text, jsonb) IS
+  'On the hub, once a node has adopted a hosted region (adopt_region): checks that the hub holds exactly the rows the node adopted (adopted: its receipt; 55000 otherwise, nothing released), stops hosting the region and erases its people here as moved (decisions made tombstones in the hub''s chain; their codes stay valid and what was published about them stays until their node publishes it), with its code events and identity checks; recorded in erasure. The hub then subscribes to the node (subscription_sql). doc/federation.md.';
+REVOKE ALL ON FUNCTION @extschema@.release_region(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.release_region(text, jsonb) TO healthcode_admin;
+
+-- ---------------------------------------------------------------------------
 -- Federation, mode 1 with regions that run a health-code system of their
 -- own ("sharing epidemic prevention and health information data without
 -- changing the existing local code"): that system calls these functions at
@@ -7676,7 +8139,11 @@ BEGIN
            >= COALESCE(pol.holder_check_misses_per_hour, 20) THEN
         result := 'locked';
       ELSE
-        result := CASE WHEN @extschema@.pseudonym(norm) = subj THEN 'matches' ELSE 'differs' END;
+        -- (the code's subject is the person's the identifier names: one
+        -- adopted from the hub carries the hub's pseudonym until re-keyed)
+        result := CASE WHEN EXISTS (SELECT 1 FROM @extschema@.person p
+                                     WHERE p.subject = subj AND p.id = @extschema@._person_of(norm))
+                       THEN 'matches' ELSE 'differs' END;
       END IF;
     END IF;
   END IF;
@@ -7747,7 +8214,7 @@ GRANT EXECUTE ON PROCEDURE @extschema@.checkpoint_verify_holder(text, text, text
 -- The erasure of some people, set-based; what went, table by table. The
 -- status triggers stand aside (restore mode): the people go, nothing of
 -- theirs is to be recalculated.
-CREATE OR REPLACE FUNCTION @extschema@._erase(persons bigint[], days date[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION @extschema@._erase(persons bigint[], days date[] DEFAULT NULL, moved boolean DEFAULT false)
 RETURNS TABLE (what text, rows bigint, positions bigint[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -7791,6 +8258,10 @@ BEGIN
     what := tbl; rows := n; RETURN NEXT;
   END LOOP;
   DELETE FROM @extschema@.consistency_finding c WHERE c.person_id = ANY (persons);
+  -- (moved to a node of their own, release_region: their codes stay valid,
+  -- and what is published about them is that node's to publish now; their
+  -- region's code events went with them and are deleted by the caller)
+  IF NOT moved THEN
   -- their codes: revoked, and their events gone (by the holder pseudonym of
   -- each day there are events of)
   INSERT INTO @extschema@.code_revocation AS r (hash, kind, region, revoked_at, expires_at, reason)
@@ -7832,6 +8303,7 @@ BEGIN
    WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'health_share'; rows := n; RETURN NEXT;
+  END IF;
   -- their decisions: tombstones in the chain
   WITH made AS (
     UPDATE @extschema@.manual_decision m
@@ -7848,9 +8320,9 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'person'; rows := n; RETURN NEXT;
 END $$;
-COMMENT ON FUNCTION @extschema@._erase(bigint[], date[]) IS
-  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table, with the chain positions made tombstones.';
-REVOKE ALL ON FUNCTION @extschema@._erase(bigint[], date[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._erase(bigint[], date[], boolean) IS
+  'Internal: erases the people given (every row naming them, their code events on the days given or all, digests and pushed reds; their decisions made tombstones; their codes revoked) and returns the rows removed by table, with the chain positions made tombstones. moved: people whose region moved to a node of its own (release_region): their codes, code events and what is published about them stay.';
+REVOKE ALL ON FUNCTION @extschema@._erase(bigint[], date[], boolean) FROM PUBLIC;
 
 -- Two reports (table -> rows) added up.
 CREATE OR REPLACE FUNCTION @extschema@._report_sum(a jsonb, b jsonb) RETURNS jsonb
@@ -7911,16 +8383,18 @@ COMMENT ON FUNCTION @extschema@.erase_person(bigint, text) IS
 REVOKE ALL ON FUNCTION @extschema@.erase_person(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.erase_person(bigint, text) TO healthcode_operator;
 
--- The end of the emergency: all personal data of a region, in batches of
--- healthcode.recalc_batch_size people (bounded memory); also the region's
--- own code events (its checkpoints' scans).
-CREATE OR REPLACE FUNCTION @extschema@.purge_region(region text, reason text)
+-- Every person of a region (and below it) erased in batches of
+-- healthcode.recalc_batch_size people (bounded memory), with the region's
+-- own code events (its checkpoints' scans), recorded in erasure as kind:
+-- region for a purge, moved for a hosted region released to a node of its
+-- own (its identity checks went too; _erase says what stays).
+CREATE OR REPLACE FUNCTION @extschema@._erase_region(region text, kind text, reason text)
 RETURNS TABLE (what text, rows bigint)
 LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  moved boolean := kind = 'moved';
   batch integer := @extschema@._recalc_setting('batch_size');
   persons bigint[];
   days date[];
@@ -7930,29 +8404,49 @@ DECLARE
   tombstones bigint[] := '{}';
   erased record;
 BEGIN
-  PERFORM @extschema@._require_region(purge_region.region);
-  PERFORM @extschema@._require_text(reason, 'reason', 1000);
   PERFORM @extschema@._evidence_lock(false);
   PERFORM @extschema@._flush_code_events();
   days := ARRAY(SELECT DISTINCT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM @extschema@.code_event e);
   LOOP
     persons := ARRAY(SELECT p.id FROM @extschema@.person p
-                      WHERE p.region >= purge_region.region
-                        AND p.region <= @extschema@.division_last(purge_region.region)
+                      WHERE p.region >= _erase_region.region
+                        AND p.region <= @extschema@.division_last(_erase_region.region)
                       ORDER BY p.id LIMIT batch);
     EXIT WHEN cardinality(persons) = 0;
     people := people + cardinality(persons);
-    FOR erased IN SELECT * FROM @extschema@._erase(persons, days) LOOP
+    FOR erased IN SELECT * FROM @extschema@._erase(persons, days, moved) LOOP
       report := @extschema@._report_sum(report, jsonb_build_object(erased.what, erased.rows));
       tombstones := tombstones || COALESCE(erased.positions, '{}');
     END LOOP;
   END LOOP;
   DELETE FROM @extschema@.code_event e
-   WHERE e.region >= purge_region.region AND e.region <= @extschema@.division_last(purge_region.region);
+   WHERE e.region >= _erase_region.region AND e.region <= @extschema@.division_last(_erase_region.region);
   GET DIAGNOSTICS n = ROW_COUNT;
   report := @extschema@._report_sum(report, jsonb_build_object('code_event', n));
-  RETURN QUERY SELECT * FROM @extschema@._record_erasure('region', purge_region.region, people, reason, report,
-                                                         tombstones);
+  IF moved THEN
+    DELETE FROM @extschema@.holder_check h
+     WHERE h.region >= _erase_region.region AND h.region <= @extschema@.division_last(_erase_region.region);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    report := @extschema@._report_sum(report, jsonb_build_object('holder_check', n));
+  END IF;
+  RETURN QUERY SELECT * FROM @extschema@._record_erasure(kind, _erase_region.region, people, reason,
+                                                         report, tombstones);
+END $$;
+COMMENT ON FUNCTION @extschema@._erase_region(text, text, text) IS
+  'Internal: erases every person of a region (and below it) in batches, as erase_person does, and the region''s own code events (and, kind = moved, its identity checks); records it in erasure as kind (region or moved) and returns the rows removed by table.';
+REVOKE ALL ON FUNCTION @extschema@._erase_region(text, text, text) FROM PUBLIC;
+
+-- The end of the emergency: all personal data of a region.
+CREATE OR REPLACE FUNCTION @extschema@.purge_region(region text, reason text)
+RETURNS TABLE (what text, rows bigint)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM @extschema@._require_region(purge_region.region);
+  PERFORM @extschema@._require_text(reason, 'reason', 1000);
+  RETURN QUERY SELECT * FROM @extschema@._erase_region(purge_region.region, 'region', reason);
 END $$;
 COMMENT ON FUNCTION @extschema@.purge_region(text, text) IS
   'The end-of-emergency purge: erases every person of a region (and below it) as erase_person does, in batches, and the region''s own code events; returns the rows removed by table, kept in erasure.';
@@ -8168,6 +8662,28 @@ COMMENT ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) I
 REVOKE ALL ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.decision_erasable(@extschema@.manual_decision) TO healthcode_admin;
 
+-- An entry linked after the one before it (NULLs: the chain's first): its
+-- position, the previous hash, the digest of its erasable part and its own
+-- hash. The one rule of the chain, for the trigger below and for the
+-- decisions a node adopts with a region (adopt_region).
+CREATE OR REPLACE FUNCTION @extschema@._decision_linked(m @extschema@.manual_decision, last_seq bigint, last_hash bytea)
+RETURNS @extschema@.manual_decision
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  m.chain_seq := coalesce(last_seq, 0) + 1;
+  m.prev_hash := coalesce(last_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+  -- (a tombstone only ever comes of an erasure, never of an insert)
+  m.erased_at := NULL;
+  m.content_digest := sha256(@extschema@.decision_erasable(m));
+  m.entry_hash := sha256(m.prev_hash || @extschema@.decision_kept(m) || m.content_digest);
+  RETURN m;
+END $$;
+COMMENT ON FUNCTION @extschema@._decision_linked(@extschema@.manual_decision, bigint, bytea) IS
+  'Internal: the decision linked into the chain after the entry at last_seq with hash last_hash (NULLs: first): chain_seq, prev_hash, content_digest and entry_hash set.';
+REVOKE ALL ON FUNCTION @extschema@._decision_linked(@extschema@.manual_decision, bigint, bytea) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@._decision_chain_append() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -8183,16 +8699,10 @@ BEGIN
   -- one writer at a time extends the chain
   PERFORM pg_advisory_xact_lock(hashtext('@extschema@.manual_decision chain'));
   SELECT * INTO last FROM @extschema@.manual_decision m ORDER BY m.chain_seq DESC LIMIT 1;
-  NEW.chain_seq := coalesce(last.chain_seq, 0) + 1;
-  NEW.prev_hash := coalesce(last.entry_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
   -- who decided is the caller, whatever function recorded it
   NEW.decided_by := @extschema@._caller()::regrole::text;
   NEW.decided_at := statement_timestamp();
-  -- (a tombstone only ever comes of an erasure, never of an insert)
-  NEW.erased_at := NULL;
-  NEW.content_digest := sha256(@extschema@.decision_erasable(NEW));
-  NEW.entry_hash := sha256(NEW.prev_hash || @extschema@.decision_kept(NEW) || NEW.content_digest);
-  RETURN NEW;
+  RETURN @extschema@._decision_linked(NEW, last.chain_seq, last.entry_hash);
 END $$;
 COMMENT ON FUNCTION @extschema@._decision_chain_append() IS
   'Trigger: links a new manual decision into the hash chain, and records who (the calling role) and when; rows a dump restores keep theirs.';
