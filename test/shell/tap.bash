@@ -35,10 +35,16 @@ sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "$TEST_DB" "$@"; }
 # listener holds now (a start can still lose it to another test's cluster:
 # recalc_workers.sh and code_events.sh try once more on another port).
 free_port() {
-	local p
+	local p lo
+	# (below the kernel's range of ephemeral ports, 32768 and up by default:
+	# there the local end of any outgoing connection, the nodes' own
+	# replication connections among them, can take the port between this
+	# check and the server's start; and no socket of any state on it)
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "${lo:-0}" -gt 12000 ] 2>/dev/null || lo=32768
 	while :; do
-		p=$((30000 + RANDOM % 20000))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+		p=$((10000 + RANDOM % (lo - 10000)))
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
 	done
 }
 
