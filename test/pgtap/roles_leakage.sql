@@ -8,7 +8,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(92);
+SELECT plan(108);
 
 -- ---- data and roles ----------------------------------------------------------
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
@@ -262,6 +262,10 @@ SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
                        NOT LIKE '42501 | permission denied for %'
                  ORDER BY 1), '{}',
           'the analyst reads no table (or per-person view) of the extension: 42501 for each');
+-- (the daily job's rollup of the days there is data of, and today so far, for trends)
+SELECT count(rollup_day(d::date)) AS rolled
+  FROM generate_series((now() AT TIME ZONE 'Asia/Shanghai')::date - 20, (now() AT TIME ZONE 'Asia/Shanghai')::date,
+                       interval '1 day') d \gset
 CREATE TEMP TABLE analyst_view AS
 SELECT c.relname::text AS relname,
        ARRAY(SELECT a.attname::text FROM pg_attribute a
@@ -270,8 +274,8 @@ SELECT c.relname::text AS relname,
  WHERE c.relnamespace = 'healthcode'::regnamespace AND c.relkind = 'v'
    AND has_table_privilege('healthcode_analyst', c.oid, 'SELECT');
 SELECT is(ARRAY(SELECT relname FROM analyst_view ORDER BY 1),
-          ARRAY['codes_per_day', 'decisions_by_operator', 'findings_per_day', 'status_summary', 'tests_per_day',
-                'transitions_per_day'], 'the analyst views');
+          ARRAY['codes_per_day', 'decisions_by_operator', 'findings_per_day', 'status_summary', 'status_totals',
+                'tests_per_day', 'transitions_per_day', 'trends'], 'the analyst views');
 SELECT ok(cardinality(pg_temp.rows_as('regress_hc_analyst_zj', format('SELECT * FROM healthcode.%I', relname))) > 0,
           format('%s shows the Zhejiang analyst rows to check', relname))
   FROM analyst_view WHERE relname <> 'decisions_by_operator' ORDER BY relname;   -- (roles_decisions.sql has those)
@@ -303,6 +307,30 @@ SELECT ok(EXISTS (SELECT 1 FROM truth WHERE people BETWEEN 2 AND 4), 'some statu
 SELECT is(pg_temp.rows_as('regress_hc_analyst_zj', 'SELECT region, colour, people FROM healthcode.status_summary'),
           ARRAY(SELECT format('%s|%s|%s', region, colour, (people + 2) / 5 * 5) FROM truth WHERE people >= 5 ORDER BY 1),
           'status_summary shows the analyst exactly the cells of 5 or more people, their counts rounded to fives');
+-- totals that add up: computed before any cell is left out, then rounded
+SELECT is(pg_temp.rows_as('regress_hc_analyst_zj', $$SELECT colour, people FROM healthcode.status_totals WHERE level = 'province'$$),
+          ARRAY(SELECT format('%s|%s', colour, (sum(people)::bigint + 2) / 5 * 5) FROM truth GROUP BY colour HAVING sum(people) >= 5 ORDER BY 1),
+          'status_totals: Zhejiang''s total of each colour counts the cells left out at the district too, rounded once');
+SELECT is(pg_temp.rows_as('regress_hc_analyst_zj', $$SELECT DISTINCT level FROM healthcode.status_totals$$),
+          '{city,district,province}', 'the Zhejiang analyst sees Zhejiang''s totals, not the nation''s');
+SELECT is(pg_temp.rows_as('regress_hc_analyst_zj', $$SELECT DISTINCT level FROM healthcode.trends WHERE region NOT LIKE '33%'$$),
+          '{}', 'nor the nation''s trends');
+CREATE TEMP TABLE exact_rollup AS
+SELECT level, region, measure, dim1, dim2, people FROM daily_rollup
+ WHERE day = (now() AT TIME ZONE 'Asia/Shanghai')::date AND measure = 'status' AND region LIKE '33%';
+SELECT is((SELECT count(*) FROM exact_rollup p
+            WHERE p.level = 'province'
+              AND p.people <> (SELECT sum(d.people) FROM exact_rollup d
+                                WHERE d.level = 'district' AND d.dim1 = p.dim1 AND d.dim2 = p.dim2)), 0::bigint,
+          'in the rollup, each province cell is the sum of its districts'' (before anything is left out)');
+SELECT ok(EXISTS (SELECT 1 FROM exact_rollup d WHERE d.level = 'district' AND d.people BETWEEN 1 AND 4),
+          'and some of those district cells are small enough to be left out of trends');
+SELECT is(pg_temp.rows_as('regress_hc_analyst_zj', $$SELECT dim1, dim2, people FROM healthcode.trends
+                                                      WHERE measure = 'status' AND level = 'province'
+                                                        AND day = (now() AT TIME ZONE 'Asia/Shanghai')::date$$),
+          ARRAY(SELECT format('%s|%s|%s', dim1, dim2, (people + 2) / 5 * 5) FROM exact_rollup
+                 WHERE level = 'province' AND people >= 5 ORDER BY 1),
+          'trends show the analyst the province''s exact cells, rounded, the small ones left out');
 -- differencing across views: everyone's first colour (transitions from
 -- nothing, summed over the days) less the people of the colours shown now
 -- would be the people of the cells left out; rounded, it never is

@@ -87,6 +87,7 @@ SELECT 'admin', r, '{SELECT}'
                     'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'hosted_region', 'status_digest', 'health_share', 'policy_exchange', 'arrival_rule_exchange', 'red_push', 'exposure_notice', 'venue_closure',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
+                    'trends', 'status_totals', 'daily_rollup',
                     'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action', 'venue']) r;
 INSERT INTO exp_rel VALUES ('admin', 'arrival_rule_id_seq', '{USAGE}'), ('admin', 'venue_entry_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
@@ -123,7 +124,7 @@ SELECT 'operator', s, '{USAGE}'
 INSERT INTO exp_rel
 SELECT 'analyst', r, '{SELECT}'
   FROM unnest(ARRAY['status_summary', 'transitions_per_day', 'tests_per_day', 'codes_per_day',
-                    'findings_per_day', 'decisions_by_operator']) r;
+                    'findings_per_day', 'decisions_by_operator', 'trends', 'status_totals']) r;
 
 -- Column-level grants beyond the table-level ones.
 CREATE TEMP TABLE exp_col (grp text NOT NULL, rel text NOT NULL, col text NOT NULL, priv text NOT NULL);
@@ -185,7 +186,7 @@ INSERT INTO exp_fn SELECT 'verifier', f FROM unnest(ARRAY['checkpoint_verify', '
   'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer', 'verify_venue_code']) f;
 -- the analyst views' rows come from these (suppressed, within the caller's scope)
 INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_transitions_per_day', '_tests_per_day',
-  '_codes_per_day', '_findings_per_day', '_decisions_by_operator']) f;
+  '_codes_per_day', '_findings_per_day', '_decisions_by_operator', '_trends', '_status_totals']) f;
 -- national administration; and auditing the manual decisions' hash chain
 -- (the national supervisor keeps the head and checks the chain)
 -- healthcode_peer (no role of this file is one: test/pgtap/peers.sql)
@@ -195,7 +196,7 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'grant_region', 'revoke_region', 'host_region', 'policy_at', '_policy_in_force', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'decision_kept', 'decision_erasable', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
-  'start_consistency_check', 'purge_region',
+  'start_consistency_check', 'purge_region', 'rollup_day',
   -- a hosted region moving onto a node of its own (hub: export, release; node: adoption)
   'region_export', 'adopt_region', 'release_region',
   -- retention: the daily job commits a batch at a time, so it runs as its
@@ -224,7 +225,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_health_share_check', '_health_share_changed', '_health_share_problem',
   '_peer_scope', '_peer_region_problem', '_peer_refuse', '_peer_bulk', '_set_peer_bulk', '_node_served', '_served_here', '_row_sender_problem', '_doses_of', '_pseudonym_from_hex', '_shared_evidence_truncated', '_policy_to_exchange', '_policy_from_exchange', '_arrival_rule_to_exchange', '_arrival_rule_from_exchange', '_national_arrival_rule_guard', '_load_support',
-  '_person_of', '_rekey_adopted', '_require_hosted', '_moved_tables', '_moved_filter', '_moved_computed', '_moved_counts', '_erase_region', '_decision_linked',
+  '_person_of', '_rekey_adopted', '_region_levels', '_scope_holds', '_colours_at', '_rollup_rows', '_require_hosted', '_moved_tables', '_moved_filter', '_moved_computed', '_moved_counts', '_erase_region', '_decision_linked',
   -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
   'subscription_sql', 'enable_subscription', '_sender_region', '_sender_problem', '_exchange_truncate_guard',
   '_code_holder', '_replication_subscription',
@@ -474,7 +475,7 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer', 'hosted_region',
                                          'venue_entry_rule',
                                          'red_push', 'exposure_notice', 'venue_closure', 'exchange_reject', 'recalc_work', 'recalc_pending',
-                                         'consistency_finding', 'holder_check', 'adopted_person')
+                                         'consistency_finding', 'holder_check', 'adopted_person', 'daily_rollup')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                   AND a.attname IN ('region', 'division', 'person_id', 'subject', 'national_subject',

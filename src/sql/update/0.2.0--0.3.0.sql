@@ -910,8 +910,39 @@ COMMENT ON COLUMN @extschema@.region_move_inbox.data IS 'The row, as JSON.';
 REVOKE ALL ON @extschema@.region_move_inbox FROM PUBLIC;
 GRANT SELECT, INSERT, DELETE ON @extschema@.region_move_inbox TO healthcode_admin;
 
+-- ---- the analysts' daily rollup (97_analyst_trends.sql; the admin reads it)
+CREATE TABLE @extschema@.daily_rollup (
+  day           date NOT NULL,
+  measure       text NOT NULL CONSTRAINT measure_is_known
+                CHECK (measure IN ('status', 'transition', 'test', 'code', 'finding', 'correction', 'decision')),
+  level         text NOT NULL CONSTRAINT level_is_known CHECK (level IN ('district', 'city', 'province', 'nation')),
+  region        text NOT NULL,
+  dim1          text NOT NULL DEFAULT '',
+  dim2          text NOT NULL DEFAULT '',
+  dim3          text NOT NULL DEFAULT '',
+  people        bigint NOT NULL,
+  events        bigint NOT NULL,
+  rolled_up_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT daily_rollup_pkey PRIMARY KEY (day, measure, level, region, dim1, dim2, dim3)
+);
+COMMENT ON TABLE @extschema@.daily_rollup IS
+  'Exact daily counts by region at every level, kept by rollup_day() (the daily job) for the trends view, which rounds and leaves out small cells. No person in it; the admins read it, analysts only through trends.';
+COMMENT ON COLUMN @extschema@.daily_rollup.day IS 'Calendar day (China Standard Time).';
+COMMENT ON COLUMN @extschema@.daily_rollup.measure IS 'What is counted (the trends view describes each and its dimensions).';
+COMMENT ON COLUMN @extschema@.daily_rollup.level IS 'district, city, province or nation.';
+COMMENT ON COLUMN @extschema@.daily_rollup.region IS 'The division code at that level.';
+COMMENT ON COLUMN @extschema@.daily_rollup.dim1 IS 'First dimension of the measure ('''' where it has none).';
+COMMENT ON COLUMN @extschema@.daily_rollup.dim2 IS 'Second dimension.';
+COMMENT ON COLUMN @extschema@.daily_rollup.dim3 IS 'Third dimension.';
+COMMENT ON COLUMN @extschema@.daily_rollup.people IS 'Distinct people (holders, for codes).';
+COMMENT ON COLUMN @extschema@.daily_rollup.events IS 'Rows counted (tests, codes, decisions; people for the status).';
+COMMENT ON COLUMN @extschema@.daily_rollup.rolled_up_at IS 'When rollup_day wrote it.';
+REVOKE ALL ON @extschema@.daily_rollup FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_rollup', '');
+GRANT SELECT ON @extschema@.daily_rollup TO healthcode_admin;
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _consistency_of _count_code_event _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _row_sender_problem _sale_venue_name _scan_venue _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scan_venue _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -8603,6 +8634,212 @@ REVOKE ALL ON FUNCTION @extschema@._decisions_by_operator() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._decisions_by_operator() TO healthcode_analyst;
 
 -- ---------------------------------------------------------------------------
+-- Trends and totals that add up (issue 17). Counts are made exact at the
+-- district (the home region, or the checkpoint's for codes verified) and
+-- summed up to the city, the province and the nation before anything is
+-- left out or rounded, so a district left out still counts in its city's
+-- total; every cell shown then goes through the one rule of the analyst
+-- views (_published_count, 97_analyst.sql).
+-- The daily series are kept in daily_rollup, one small table filled a day
+-- at a time by rollup_day() (the daily job): a year of trends reads it
+-- alone, never the evidence or the history, which retention empties
+-- after evidence_kept_days anyway.
+-- ---------------------------------------------------------------------------
+
+-- A division code and the levels above it whose totals include it: itself
+-- (district), its city, its province, the nation. (A SQL body: inlined.)
+CREATE OR REPLACE FUNCTION @extschema@._region_levels(region text) RETURNS TABLE (level text, region text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT l.level, l.code
+    FROM (VALUES (1, 'district', _region_levels.region),
+                 (2, 'city', pg_catalog.left(_region_levels.region, 4) OPERATOR(pg_catalog.||) '00'),
+                 (3, 'province', pg_catalog.left(_region_levels.region, 2) OPERATOR(pg_catalog.||) '0000'),
+                 (4, 'nation', '000000')) l(n, level, code)
+   ORDER BY l.n;
+END;
+COMMENT ON FUNCTION @extschema@._region_levels(text) IS
+  'Internal: a six-digit division code and the totals it counts in: district (itself), city, province, nation.';
+REVOKE ALL ON FUNCTION @extschema@._region_levels(text) FROM PUBLIC;
+
+-- Whether a viewer with this scope sees a total of this region: only when
+-- it acts for all of it (a city's total to whom acts for one district of
+-- it would be the others' count, less their own).
+CREATE OR REPLACE FUNCTION @extschema@._scope_holds(scope @extschema@.division_multirange, region text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN scope OPERATOR(pg_catalog.@>)
+       @extschema@.division_range(region COLLATE "C", @extschema@.division_last(region) COLLATE "C", '[]');
+COMMENT ON FUNCTION @extschema@._scope_holds(@extschema@.division_multirange, text) IS
+  'Internal: whether a scope covers the whole of a region (and so may see its totals).';
+REVOKE ALL ON FUNCTION @extschema@._scope_holds(@extschema@.division_multirange, text) FROM PUBLIC;
+
+-- Everyone's colour at an instant (not after the statement's start: a
+-- status written earlier in the transaction is dated by its statement,
+-- after now()) and the rule of the
+-- first of its reasons ('' for none), by home region: the stored timeline
+-- where its current colour began by then, else the history's last entry
+-- by then. People registered later have none.
+CREATE OR REPLACE FUNCTION @extschema@._colours_at(at timestamptz)
+RETURNS TABLE (region text, colour @extschema@.risk_colour, rule text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT s.region, x.colour, COALESCE(x.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule', '')
+    FROM @extschema@.person_status s
+    CROSS JOIN LATERAL (
+      SELECT v.colour, v.reasons FROM @extschema@.status_at(s, _colours_at.at) v
+       WHERE s.since OPERATOR(pg_catalog.<=) _colours_at.at
+      UNION ALL
+      (SELECT h.to_colour, h.reasons FROM @extschema@.status_history h
+        WHERE s.since OPERATOR(pg_catalog.>) _colours_at.at AND h.person_id OPERATOR(pg_catalog.=) s.person_id
+          AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
+        ORDER BY h.at DESC LIMIT 1)) x(colour, reasons);
+END;
+COMMENT ON FUNCTION @extschema@._colours_at(timestamptz) IS
+  'Internal: everyone''s colour at an instant up to now and the rule of its first reason, by home region (from the stored timeline, or the history for those who changed since).';
+REVOKE ALL ON FUNCTION @extschema@._colours_at(timestamptz) FROM PUBLIC;
+
+-- A day's exact counts, every measure: at the district (level NULL) where
+-- people add up across districts, as a person counts in one only (their
+-- home region), so that the totals above are sums; at every level at once
+-- where they do not (codes, verified where the holder goes).
+CREATE OR REPLACE FUNCTION @extschema@._rollup_rows(day date)
+RETURNS TABLE (measure text, level text, region text, dim1 text, dim2 text, dim3 text, people bigint, events bigint)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  WITH span AS (
+    SELECT _rollup_rows.day::timestamp AT TIME ZONE 'Asia/Shanghai' AS t0,
+           (_rollup_rows.day OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE 'Asia/Shanghai' AS t1
+  )
+  -- everyone's colour at the day's end (now, for today), with its main rule
+  SELECT 'status', NULL, c.region, c.colour::text, c.rule, '', pg_catalog.count(*), pg_catalog.count(*)
+    FROM span, LATERAL @extschema@._colours_at(LEAST(span.t1 OPERATOR(pg_catalog.-) interval '1 microsecond', pg_catalog.statement_timestamp())) c
+   GROUP BY c.region, c.colour, c.rule
+  UNION ALL
+  -- colour changes (those time made and no recalculation wrote yet too)
+  SELECT 'transition', NULL, t.region, COALESCE(t.from_colour::text, ''), t.to_colour::text, '',
+         pg_catalog.count(DISTINCT t.person_id), pg_catalog.count(*)
+    FROM span, LATERAL (
+      SELECT h.person_id, h.region, h.from_colour, h.to_colour FROM @extschema@.status_history h
+       WHERE h.at OPERATOR(pg_catalog.>=) span.t0 AND h.at OPERATOR(pg_catalog.<) span.t1
+      UNION ALL
+      SELECT s.person_id, s.region, g.from_colour, g.to_colour
+        FROM @extschema@.person_status s
+        CROSS JOIN LATERAL @extschema@._elapsed_changes(s.colour, s.next, pg_catalog.statement_timestamp()) g
+       WHERE g.at OPERATOR(pg_catalog.>=) span.t0 AND g.at OPERATOR(pg_catalog.<) span.t1) t
+   GROUP BY t.region, t.from_colour, t.to_colour
+  UNION ALL
+  -- tests by sampling day: all, and the positive among them
+  SELECT 'test', NULL, r.region, g.result, '', '', pg_catalog.count(DISTINCT r.person_id), pg_catalog.count(*)
+    FROM span, @extschema@.test_result r
+    CROSS JOIN LATERAL (VALUES (''), (CASE WHEN r.result OPERATOR(pg_catalog.=) 'positive' THEN 'positive' END)) g(result)
+   WHERE r.sampled_at OPERATOR(pg_catalog.>=) span.t0 AND r.sampled_at OPERATOR(pg_catalog.<) span.t1
+     AND g.result IS NOT NULL
+   GROUP BY r.region, g.result
+  UNION ALL
+  -- codes issued (by the holders' region) and verified (by the checkpoint's),
+  -- with the code's region: visitors' flows between regions
+  SELECT 'code', l.level, l.region, e.event, COALESCE(e.code_region, ''), COALESCE(e.outcome, ''),
+         pg_catalog.count(DISTINCT e.holder), pg_catalog.count(*)
+    FROM span, @extschema@._code_events() e
+    CROSS JOIN LATERAL @extschema@._region_levels(e.region) l
+   WHERE e.at OPERATOR(pg_catalog.>=) span.t0 AND e.at OPERATOR(pg_catalog.<) span.t1
+   GROUP BY l.level, l.region, e.event, e.code_region, e.outcome
+  UNION ALL
+  SELECT 'finding', NULL, f.region, f.kind, f.status, '', pg_catalog.count(DISTINCT f.person_id), pg_catalog.count(*)
+    FROM span, @extschema@.audit_finding f
+   WHERE f.found_at OPERATOR(pg_catalog.>=) span.t0 AND f.found_at OPERATOR(pg_catalog.<) span.t1
+   GROUP BY f.region, f.kind, f.status
+  UNION ALL
+  SELECT 'correction', NULL, c.region, x.what, c.evidence, x.status, pg_catalog.count(DISTINCT c.person_id),
+         pg_catalog.count(*)
+    FROM span, @extschema@.correction c
+    CROSS JOIN LATERAL (VALUES ('requested', '', c.requested_at), ('decided', c.status, c.decided_at)) x(what, status, at)
+   WHERE x.at OPERATOR(pg_catalog.>=) span.t0 AND x.at OPERATOR(pg_catalog.<) span.t1
+   GROUP BY c.region, x.what, c.evidence, x.status
+  UNION ALL
+  SELECT 'decision', NULL, m.region, m.kind, COALESCE(m.colour::text, ''), m.decided_by,
+         pg_catalog.count(DISTINCT m.person_id), pg_catalog.count(*)
+    FROM span, @extschema@.manual_decision m
+   WHERE m.decided_at OPERATOR(pg_catalog.>=) span.t0 AND m.decided_at OPERATOR(pg_catalog.<) span.t1
+   GROUP BY m.region, m.kind, m.colour, m.decided_by;
+END;
+COMMENT ON FUNCTION @extschema@._rollup_rows(date) IS
+  'Internal: a day''s exact counts for every measure of daily_rollup: by district (level NULL) where people add up across districts, else at every level.';
+REVOKE ALL ON FUNCTION @extschema@._rollup_rows(date) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.rollup_day(day date DEFAULT ((pg_catalog.now() AT TIME ZONE 'Asia/Shanghai')::date - 1))
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  IF rollup_day.day IS NULL OR rollup_day.day > (now() AT TIME ZONE 'Asia/Shanghai')::date
+     OR rollup_day.day < date '2019-12-01' THEN
+    RAISE EXCEPTION 'day must be a day of the health-code era up to today, not %', coalesce(rollup_day.day::text, 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  -- (one day at a time: a second call for the day waits and writes it anew)
+  PERFORM pg_advisory_xact_lock(hashtext('@extschema@.daily_rollup'), (rollup_day.day - date '2000-01-01'));
+  DELETE FROM @extschema@.daily_rollup r WHERE r.day = rollup_day.day;
+  WITH d AS MATERIALIZED (SELECT * FROM @extschema@._rollup_rows(rollup_day.day))
+  INSERT INTO @extschema@.daily_rollup (day, measure, level, region, dim1, dim2, dim3, people, events)
+  SELECT rollup_day.day, d.measure, l.level, l.region, d.dim1, d.dim2, d.dim3, sum(d.people), sum(d.events)
+    FROM d CROSS JOIN LATERAL @extschema@._region_levels(d.region) l
+   WHERE d.level IS NULL
+   GROUP BY d.measure, l.level, l.region, d.dim1, d.dim2, d.dim3
+  UNION ALL
+  SELECT rollup_day.day, d.measure, d.level, d.region, d.dim1, d.dim2, d.dim3, d.people, d.events
+    FROM d WHERE d.level IS NOT NULL;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@.rollup_day(date) IS
+  'The daily job''s rollup (schedule_jobs): writes a day''s exact counts (default yesterday, China Standard Time) into daily_rollup, at the district, city, province and nation, anew if it was written before; returns the rows. Today''s counts so far, or a day within evidence_kept_days again, may be rolled up too: the status by a day''s end comes from the history, which retention keeps that long.';
+REVOKE ALL ON FUNCTION @extschema@.rollup_day(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rollup_day(date) TO healthcode_admin;
+
+-- ---- what analysts read -------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@._trends()
+RETURNS TABLE (day date, measure text, level text, region text, dim1 text, dim2 text, dim3 text,
+               people bigint, events bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT r.day, r.measure, r.level, r.region, r.dim1, r.dim2, r.dim3,
+         @extschema@._published_count(r.people), @extschema@._published_count(r.events, true)
+    FROM @extschema@.daily_rollup r
+   WHERE @extschema@._scope_holds((SELECT @extschema@.my_region_scope()), r.region)
+     AND @extschema@._published_count(r.people) IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._trends() IS 'Internal: the rows of trends.';
+REVOKE ALL ON FUNCTION @extschema@._trends() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._trends() TO healthcode_analyst;
+
+-- The colours now, at every level, the same way.
+CREATE OR REPLACE FUNCTION @extschema@._status_totals()
+RETURNS TABLE (level text, region text, colour @extschema@.risk_colour, people bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT g.level, g.region, g.colour, @extschema@._published_count(g.people)
+    FROM (SELECT l.level, l.region, c.colour, pg_catalog.count(*) AS people
+            FROM @extschema@._colours_at(pg_catalog.statement_timestamp()) c
+            CROSS JOIN LATERAL @extschema@._region_levels(c.region) l
+           WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (c.region COLLATE "C")
+           GROUP BY l.level, l.region, c.colour) g
+   WHERE @extschema@._scope_holds((SELECT @extschema@.my_region_scope()), g.region)
+     AND @extschema@._published_count(g.people) IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@._status_totals() IS 'Internal: the rows of status_totals.';
+REVOKE ALL ON FUNCTION @extschema@._status_totals() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._status_totals() TO healthcode_analyst;
+
+-- ---------------------------------------------------------------------------
 -- Manual decisions are append-only and hash-chained. Each entry commits to
 -- the one before it: entry_hash = SHA-256 of the previous hash, the part of
 -- the entry an erasure keeps (decision_kept: position, id, kind, colour, who,
@@ -9178,3 +9415,28 @@ CREATE TRIGGER shared_evidence_truncated AFTER TRUNCATE ON @extschema@.red_push
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._shared_evidence_truncated();
 CREATE TRIGGER shared_evidence_truncated AFTER TRUNCATE ON @extschema@.health_share
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._shared_evidence_truncated();
+
+-- ---- trends and totals that add up (97_analyst_trends.sql, 99_privileges.sql)
+CREATE VIEW @extschema@.trends WITH (security_barrier) AS
+SELECT f.day, f.measure, f.level, f.region, f.dim1, f.dim2, f.dim3, f.people, f.events FROM @extschema@._trends() f;
+COMMENT ON VIEW @extschema@.trends IS
+  'Daily series by region at the district, city, province and nation, for the regions the viewer acts for whole, from daily_rollup (the days rollup_day wrote). Totals are computed before anything is left out, so a district left out still counts in its city; counts are rounded to multiples of healthcode.min_cell_size and cells below it left out. Measures: status (people by colour at the day''s end, dim1 colour, dim2 the rule of their first reason: how many were red because of a high-risk stay), transition (dim1 from colour, '''' for a first status; dim2 to colour), test (dim1 '''' for all tests, positive for the positive; people tested and tests: positivity is events of positive over events of all), code (dim1 issued or verified, dim2 the code''s region: visitors'' flows; dim3 outcome; people are holders), finding (dim1 kind, dim2 status), correction (dim1 requested or decided, dim2 evidence table, dim3 decision), decision (dim1 kind, dim2 colour, dim3 the operator).';
+COMMENT ON COLUMN @extschema@.trends.day IS 'Calendar day (China Standard Time).';
+COMMENT ON COLUMN @extschema@.trends.measure IS 'status, transition, test, code, finding, correction or decision.';
+COMMENT ON COLUMN @extschema@.trends.level IS 'district, city, province or nation.';
+COMMENT ON COLUMN @extschema@.trends.region IS 'The division code at that level.';
+COMMENT ON COLUMN @extschema@.trends.dim1 IS 'First dimension (see the view).';
+COMMENT ON COLUMN @extschema@.trends.dim2 IS 'Second dimension.';
+COMMENT ON COLUMN @extschema@.trends.dim3 IS 'Third dimension.';
+COMMENT ON COLUMN @extschema@.trends.people IS 'Distinct people (rounded).';
+COMMENT ON COLUMN @extschema@.trends.events IS 'Rows counted: tests, codes, decisions (rounded).';
+CREATE VIEW @extschema@.status_totals WITH (security_barrier) AS
+SELECT f.level, f.region, f.colour, f.people FROM @extschema@._status_totals() f;
+COMMENT ON VIEW @extschema@.status_totals IS
+  'People by colour now at the district, city, province and nation, for the regions the viewer acts for whole: totals computed before anything is left out (a district left out still counts in its city), then rounded to multiples of healthcode.min_cell_size, cells below it left out.';
+COMMENT ON COLUMN @extschema@.status_totals.level IS 'district, city, province or nation.';
+COMMENT ON COLUMN @extschema@.status_totals.region IS 'The division code at that level.';
+COMMENT ON COLUMN @extschema@.status_totals.colour IS 'Colour now.';
+COMMENT ON COLUMN @extschema@.status_totals.people IS 'People (rounded).';
+GRANT SELECT ON @extschema@.trends, @extschema@.status_totals TO healthcode_admin;
+GRANT SELECT ON @extschema@.trends, @extschema@.status_totals TO healthcode_analyst;
