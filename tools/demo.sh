@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # healthcode demo: installs the Debian packages it needs, builds and
 # installs the extension, starts a throwaway PostgreSQL 15 cluster with a
-# server key, creates issuer keys, issues and verifies codes for a small
-# synthetic population, and writes a QR PNG to a file.
+# server key (and pg_cron), creates issuer keys, issues and verifies codes
+# for a small synthetic population, writes a QR PNG to a file, schedules the
+# daily jobs on pg_cron and draws the analysts' charts (demo-out/).
 #
 #   tools/demo.sh          run the demo, then remove its cluster
 #   tools/demo.sh --keep   leave the cluster running to explore with psql
@@ -54,6 +55,9 @@ listen_addresses = ''
 port = $PORT
 unix_socket_directories = '$DEMO_DIR'
 healthcode.server_key_file = '$DEMO_DIR/server.key'
+shared_preload_libraries = 'healthcode,pg_cron'
+cron.database_name = '$DB'
+cron.host = '$DEMO_DIR'
 CONF
 "${run_as[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$DEMO_DIR/server.log" -w start >/dev/null
 [ "$keep" -eq 1 ] || trap stop_cluster EXIT
@@ -72,6 +76,11 @@ echo "QR image of person 1's code written to $repo/demo-out/healthcode.png (and 
 if command -v zbarimg >/dev/null; then
 	echo "zbarimg reads it back as: $(zbarimg --raw -q "$repo/demo-out/healthcode.png" 2>/dev/null)"
 fi
+echo
+echo "== charts of the analysts' trends and totals (tools/report.sh, gnuplot):"
+tools/report.sh -o "$repo/demo-out" -- -h "$DEMO_DIR" -p "$PORT" -U postgres -d "$DB" | grep -E '\.(png|txt)$' | sed "s|^|    $repo/demo-out/|"
+echo "People by colour now, by province (status_totals):"
+sed 's/^/    /' "$repo/demo-out/province_colours.txt"
 echo
 if [ "$keep" -eq 1 ]; then
 	echo "The demo cluster keeps running. Explore it with:"

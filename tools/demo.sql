@@ -224,3 +224,25 @@ SELECT v.reason, count(*) AS beijing_codes
 SELECT tbl, time_column, removes_before::date AS removes_before, rule
   FROM retention_plan() WHERE removes_before IS NOT NULL;
 CALL apply_retention();
+
+\echo
+\echo '== 10. The analysts'' view: today''s counts rolled up (the daily job does yesterday''s), totals that'
+\echo '      add up from the district to the nation, small cells left out only after they were counted'
+SELECT sum(rollup_day(d::date)) AS rollup_rows
+  FROM generate_series((now() AT TIME ZONE 'Asia/Shanghai')::date - 1, (now() AT TIME ZONE 'Asia/Shanghai')::date, interval '1 day') d;
+SELECT level, region, colour, people FROM status_totals WHERE level IN ('province', 'nation') ORDER BY level DESC, region, colour;
+\echo 'Why the red are red, today, by province (trends):'
+SELECT region, dim2 AS rule, people FROM trends
+ WHERE measure = 'status' AND level = 'province' AND dim1 = 'red' AND day = (now() AT TIME ZONE 'Asia/Shanghai')::date
+ ORDER BY region, people DESC;
+
+\echo
+\echo '== 11. The daily jobs on pg_cron, scheduled by an admin login (they run with its rights):'
+CREATE EXTENSION pg_cron;
+CREATE ROLE demo_dba LOGIN IN ROLE healthcode_admin;
+GRANT USAGE ON SCHEMA cron TO demo_dba;
+SET ROLE demo_dba;
+SELECT job, schedule, command, scheduled FROM schedule_jobs();
+RESET ROLE;
+SELECT jobname, schedule, username, database FROM cron.job ORDER BY schedule;
+

@@ -12,6 +12,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev                                   # libFuzzer and sanitizers
 	iproute2                                                   # ss: free ports for the multi-node test
 	python3-minimal                                            # the multi-node test's foreign system (national pseudonyms)
+	postgresql-15-cron                                         # the daily jobs on pg_cron (schedule_jobs; the demo, test/shell/jobs.sh)
 )
 
 missing=()

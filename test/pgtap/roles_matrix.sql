@@ -196,7 +196,7 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'grant_region', 'revoke_region', 'host_region', 'policy_at', '_policy_in_force', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'decision_kept', 'decision_erasable', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
-  'start_consistency_check', 'purge_region', 'rollup_day',
+  'start_consistency_check', 'purge_region', 'rollup_day', 'schedule_jobs', 'unschedule_jobs', '_daily_jobs',
   -- a hosted region moving onto a node of its own (hub: export, release; node: adoption)
   'region_export', 'adopt_region', 'release_region',
   -- retention: the daily job commits a batch at a time, so it runs as its

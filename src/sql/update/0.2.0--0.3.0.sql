@@ -942,7 +942,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_rollup', '');
 GRANT SELECT ON @extschema@.daily_rollup TO healthcode_admin;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scan_venue _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scan_venue _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -5254,6 +5254,92 @@ COMMENT ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) IS
   'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days, drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
 REVOKE ALL ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) TO healthcode_admin;
+
+-- ---------------------------------------------------------------------------
+-- The daily jobs (issue 17): make the day partitions ahead, audit the
+-- pending declarations, roll up yesterday for the trends, apply retention,
+-- drop the revocations whose codes have all expired. One list of them
+-- (_daily_jobs); schedule_jobs() puts them on pg_cron (Debian's
+-- postgresql-15-cron) where it is installed in this database, under the
+-- calling role (a healthcode_admin login: the jobs run with its rights,
+-- not a superuser's), and otherwise returns the lines for the system's
+-- cron. doc/operations.md.
+-- ---------------------------------------------------------------------------
+
+-- (in the order they run: the partitions before anything writes a stay,
+-- the audit's findings and yesterday's rollup before retention deletes)
+CREATE OR REPLACE FUNCTION @extschema@._daily_jobs() RETURNS TABLE (job text, minute integer, command text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT j.job, j.minute, j.command
+    FROM (VALUES (1, 'healthcode_partitions', 0, 'SELECT @extschema@.create_travel_partitions()'),
+                 (2, 'healthcode_audit', 10, 'SELECT count(*) FROM @extschema@.audit()'),
+                 (3, 'healthcode_rollup', 20, 'SELECT @extschema@.rollup_day()'),
+                 (4, 'healthcode_retention', 30, 'CALL @extschema@.apply_retention()'),
+                 (5, 'healthcode_revocations', 50, 'SELECT @extschema@.drop_expired_revocations()')) j(n, job, minute, command)
+   ORDER BY j.n;
+END;
+COMMENT ON FUNCTION @extschema@._daily_jobs() IS
+  'Internal: the daily jobs, in the order they run: name, minute after the hour, SQL command.';
+REVOKE ALL ON FUNCTION @extschema@._daily_jobs() FROM PUBLIC;
+-- (schedule_jobs runs as its caller, so that the jobs run with the caller's rights)
+GRANT EXECUTE ON FUNCTION @extschema@._daily_jobs() TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.schedule_jobs(at_hour integer DEFAULT 18)
+RETURNS TABLE (job text, schedule text, command text, scheduled boolean, cron_line text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  j record;
+  with_cron boolean := to_regnamespace('cron') IS NOT NULL;
+BEGIN
+  IF at_hour IS NULL OR at_hour NOT BETWEEN 0 AND 23 THEN
+    RAISE EXCEPTION 'at_hour must be an hour from 0 to 23, not %', coalesce(at_hour::text, 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  FOR j IN SELECT * FROM @extschema@._daily_jobs() d LOOP
+    job := j.job;
+    schedule := format('%s %s * * *', j.minute, at_hour);
+    command := j.command;
+    cron_line := format('%s psql -X -q -d %s -c %s', schedule, quote_ident(current_database()),
+                        quote_literal(j.command));
+    IF with_cron THEN
+      -- (by name: a second call changes the job instead of adding one; run by
+      -- pg_cron in this database as the calling role)
+      EXECUTE 'SELECT cron.schedule($1, $2, $3)' USING j.job, schedule, j.command;
+    END IF;
+    scheduled := with_cron;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.schedule_jobs(integer) IS
+  'Puts the daily jobs (partitions ahead, audit, rollup, retention, expired revocations) on pg_cron when it is installed in this database (cron.database_name), each by name at its minute of the hour at_hour of pg_cron''s clock (UTC unless configured: 18 is 02:00 in China), run as the calling role; calling it again changes them, never adds. Returns each job, its schedule and command, whether it was scheduled, and the line for the system''s crontab where pg_cron is not installed. doc/operations.md.';
+REVOKE ALL ON FUNCTION @extschema@.schedule_jobs(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.schedule_jobs(integer) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.unschedule_jobs() RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer := 0;
+  j record;
+BEGIN
+  IF to_regnamespace('cron') IS NULL THEN
+    RETURN 0;
+  END IF;
+  FOR j IN EXECUTE 'SELECT x.jobname FROM cron.job x WHERE x.jobname = ANY ($1) AND x.username = current_user'
+             USING ARRAY(SELECT d.job FROM @extschema@._daily_jobs() d) LOOP
+    EXECUTE 'SELECT cron.unschedule($1::name)' USING j.jobname;
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@.unschedule_jobs() IS
+  'Takes the daily jobs the calling role scheduled (schedule_jobs) off pg_cron; returns how many.';
+REVOKE ALL ON FUNCTION @extschema@.unschedule_jobs() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.unschedule_jobs() TO healthcode_admin;
 
 -- ---------------------------------------------------------------------------
 -- Venues (场所): the supermarkets, schools, stations, pharmacies, workplaces
