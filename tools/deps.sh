@@ -13,6 +13,7 @@ PACKAGES=(
 	iproute2                                                   # ss: free ports for the multi-node test
 	python3-minimal                                            # the multi-node test's foreign system (national pseudonyms)
 	postgresql-15-cron                                         # the daily jobs on pg_cron (schedule_jobs; the demo, test/shell/jobs.sh)
+	gnuplot-nox                                                # tools/report.sh: the analysts' charts (the demo, test/shell/jobs.sh)
 )
 
 missing=()
