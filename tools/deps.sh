@@ -14,6 +14,8 @@ PACKAGES=(
 	python3-minimal                                            # the multi-node test's foreign system (national pseudonyms)
 	postgresql-15-cron                                         # the daily jobs on pg_cron (schedule_jobs; the demo, test/shell/jobs.sh)
 	gnuplot-nox                                                # tools/report.sh: the analysts' charts (the demo, test/shell/jobs.sh)
+	prometheus-postgres-exporter                               # monitoring scraped as a DBA would (test/shell/monitoring.sh)
+	pgbouncer                                                  # apps behind a pooler in transaction mode (test/shell/pgbouncer.sh)
 )
 
 missing=()

@@ -256,3 +256,57 @@ COMMENT ON COLUMN @extschema@.status_totals.level IS 'district, city, province o
 COMMENT ON COLUMN @extschema@.status_totals.region IS 'The division code at that level.';
 COMMENT ON COLUMN @extschema@.status_totals.colour IS 'Colour now.';
 COMMENT ON COLUMN @extschema@.status_totals.people IS 'People (rounded).';
+
+-- ---- exposure by risk area ------------------------------------------------------
+
+-- Per designation in force within the window: the people with a stay
+-- there while it was (the work list's one query of an area's stays), by
+-- home region and colour now. One query an area, from the (place, at)
+-- index; the areas of a node are tens to hundreds.
+CREATE FUNCTION @extschema@._exposure_by_area()
+RETURNS TABLE (risk_area bigint, division text, venue bigint, area_level text, bulletin text, region text,
+               colour @extschema@.risk_colour, people bigint)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t timestamptz := statement_timestamp();
+  horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
+  scope @extschema@.division_multirange := @extschema@.my_region_scope();
+  pending boolean := @extschema@._work_pending();
+  a @extschema@.risk_area;
+BEGIN
+  FOR a IN SELECT * FROM @extschema@.risk_area r
+            WHERE r.level <> 'low' AND r.effective_from <= t
+              AND (r.effective_until IS NULL OR r.effective_until > horizon)
+            ORDER BY r.id LOOP
+    RETURN QUERY EXECUTE format(
+      $q$SELECT $3::bigint, $4, $5::bigint, $6, $7, g.region, g.colour, @extschema@._published_count(g.people)
+           FROM (SELECT p.region, (CASE WHEN $8 THEN @extschema@._status_now(s, $9) ELSE @extschema@.status_at(s, $9) END).colour,
+                        count(*) AS people
+                   FROM (SELECT DISTINCT x.person_id FROM (%s) x) e
+                   JOIN @extschema@.person p ON p.id = e.person_id
+                   JOIN @extschema@.person_status s ON s.person_id = p.id
+                  WHERE $10 @> (p.region COLLATE "C")
+                  GROUP BY 1, 2) g
+          WHERE @extschema@._published_count(g.people) IS NOT NULL$q$, @extschema@._work_stays_sql(''))
+      USING ARRAY[a], horizon, a.id, a.division, a.venue, a.level, a.bulletin, pending, t, scope;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@._exposure_by_area() IS 'Internal: the rows of exposure_by_area.';
+REVOKE ALL ON FUNCTION @extschema@._exposure_by_area() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._exposure_by_area() TO healthcode_analyst;
+CREATE VIEW @extschema@.exposure_by_area WITH (security_barrier) AS
+SELECT f.risk_area, f.division, f.venue, f.area_level, f.bulletin, f.region, f.colour, f.people
+  FROM @extschema@._exposure_by_area() f;
+COMMENT ON VIEW @extschema@.exposure_by_area IS
+  'Per medium- or high-risk designation in force within the window (the national lookback): the people of the viewer''s regions with a stay there while it was in force, by home region and colour now; counts rounded to multiples of healthcode.min_cell_size, cells below it left out.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.risk_area IS 'The designation (risk_area.id).';
+COMMENT ON COLUMN @extschema@.exposure_by_area.division IS 'The place it designates.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.venue IS 'The venue it designates, if one.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.area_level IS 'medium or high.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.bulletin IS 'The bulletin that designated it.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.region IS 'Home region of the people with a stay there.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.colour IS 'Their colour now.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.people IS 'People (rounded).';

@@ -104,5 +104,5 @@ SELECT @extschema@._grant_columns('region_scope', r, '{}')
 -- Analysts: the aggregate views, nothing else.
 GRANT SELECT ON @extschema@.status_summary, @extschema@.transitions_per_day, @extschema@.tests_per_day,
   @extschema@.codes_per_day, @extschema@.findings_per_day, @extschema@.decisions_by_operator,
-  @extschema@.trends, @extschema@.status_totals
+  @extschema@.trends, @extschema@.status_totals, @extschema@.exposure_by_area
 TO healthcode_analyst;

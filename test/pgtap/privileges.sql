@@ -37,7 +37,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
                  ORDER BY s.f COLLATE "C"),
           ARRAY[
     '_arrival_rule_from_exchange()', '_arrival_rule_to_exchange()', '_codes_per_day()', '_decision_chain_append()', '_decisions_by_operator()', '_dump_marker_loaded()',
-    '_evidence_changed()', '_exposure_notice_arrived()', '_exposure_notice_check()', '_findings_per_day()', '_health_share_changed()', '_health_share_check()', '_holder_check_answer(bigint)', '_holder_check_record(text,text,text)', '_national_arrival_rule_guard()', '_person_changed()', '_person_lock()',
+    '_evidence_changed()', '_exposure_by_area()', '_exposure_notice_arrived()', '_exposure_notice_check()', '_findings_per_day()', '_health_share_changed()', '_health_share_check()', '_holder_check_answer(bigint)', '_holder_check_record(text,text,text)', '_monitoring()', '_national_arrival_rule_guard()', '_person_changed()', '_person_lock()',
     '_person_removed()', '_policy_changed()', '_policy_from_exchange()', '_policy_lookback_guard()', '_policy_to_exchange()',
     '_read_status(person_status,timestamp with time zone)', '_recalc_progress()', '_recalc_wait_step()', '_red_push_changed()', '_red_push_check()', '_retention_delete(text,integer)', '_retention_rules(timestamp with time zone)', '_retention_statuses(bigint,integer)', '_risk_area_changed()', '_sale_venue_name(bigint)', '_shared_evidence_truncated()', '_status_summary()', '_status_totals()',
     '_tests_per_day()', '_transitions_per_day()', '_travel_changed()', '_trends()', '_trust_list_to_exchange()', '_venue_closure_check()', '_work_pending()',

@@ -8,7 +8,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(108);
+SELECT plan(113);
 
 -- ---- data and roles ----------------------------------------------------------
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
@@ -269,12 +269,15 @@ SELECT count(rollup_day(d::date)) AS rolled
 CREATE TEMP TABLE analyst_view AS
 SELECT c.relname::text AS relname,
        ARRAY(SELECT a.attname::text FROM pg_attribute a
-              WHERE a.attrelid = c.oid AND a.attnum > 0 AND a.atttypid = 'bigint'::regtype ORDER BY a.attnum) AS counts
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND a.atttypid = 'bigint'::regtype
+                -- (ids, not counts: exposure_by_area's designation and venue)
+                AND a.attname NOT IN ('risk_area', 'venue')
+              ORDER BY a.attnum) AS counts
   FROM pg_class c
  WHERE c.relnamespace = 'healthcode'::regnamespace AND c.relkind = 'v'
    AND has_table_privilege('healthcode_analyst', c.oid, 'SELECT');
 SELECT is(ARRAY(SELECT relname FROM analyst_view ORDER BY 1),
-          ARRAY['codes_per_day', 'decisions_by_operator', 'findings_per_day', 'status_summary', 'status_totals',
+          ARRAY['codes_per_day', 'decisions_by_operator', 'exposure_by_area', 'findings_per_day', 'status_summary', 'status_totals',
                 'tests_per_day', 'transitions_per_day', 'trends'], 'the analyst views');
 SELECT ok(cardinality(pg_temp.rows_as('regress_hc_analyst_zj', format('SELECT * FROM healthcode.%I', relname))) > 0,
           format('%s shows the Zhejiang analyst rows to check', relname))

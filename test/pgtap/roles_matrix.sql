@@ -87,7 +87,7 @@ SELECT 'admin', r, '{SELECT}'
                     'trust_list', 'after_recompute', 'code_revocation', 'key_exchange', 'node', 'peer', 'hosted_region', 'status_digest', 'health_share', 'policy_exchange', 'arrival_rule_exchange', 'red_push', 'exposure_notice', 'venue_closure',
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
-                    'trends', 'status_totals', 'daily_rollup',
+                    'trends', 'status_totals', 'daily_rollup', 'exposure_by_area', 'monitoring',
                     'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action', 'venue']) r;
 INSERT INTO exp_rel VALUES ('admin', 'arrival_rule_id_seq', '{USAGE}'), ('admin', 'venue_entry_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
@@ -124,7 +124,7 @@ SELECT 'operator', s, '{USAGE}'
 INSERT INTO exp_rel
 SELECT 'analyst', r, '{SELECT}'
   FROM unnest(ARRAY['status_summary', 'transitions_per_day', 'tests_per_day', 'codes_per_day',
-                    'findings_per_day', 'decisions_by_operator', 'trends', 'status_totals']) r;
+                    'findings_per_day', 'decisions_by_operator', 'trends', 'status_totals', 'exposure_by_area']) r;
 
 -- Column-level grants beyond the table-level ones.
 CREATE TEMP TABLE exp_col (grp text NOT NULL, rel text NOT NULL, col text NOT NULL, priv text NOT NULL);
@@ -186,7 +186,7 @@ INSERT INTO exp_fn SELECT 'verifier', f FROM unnest(ARRAY['checkpoint_verify', '
   'checkpoint_verify_holder', '_holder_check_record', '_holder_check_answer', 'verify_venue_code']) f;
 -- the analyst views' rows come from these (suppressed, within the caller's scope)
 INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_transitions_per_day', '_tests_per_day',
-  '_codes_per_day', '_findings_per_day', '_decisions_by_operator', '_trends', '_status_totals']) f;
+  '_codes_per_day', '_findings_per_day', '_decisions_by_operator', '_trends', '_status_totals', '_exposure_by_area']) f;
 -- national administration; and auditing the manual decisions' hash chain
 -- (the national supervisor keeps the head and checks the chain)
 -- healthcode_peer (no role of this file is one: test/pgtap/peers.sql)
@@ -197,6 +197,8 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'decision_kept', 'decision_erasable', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
   'start_consistency_check', 'purge_region', 'rollup_day', 'schedule_jobs', 'unschedule_jobs', '_daily_jobs',
+  -- what a DBA watches (and pg_monitor, as whom postgres_exporter connects)
+  '_monitoring',
   -- a hosted region moving onto a node of its own (hub: export, release; node: adoption)
   'region_export', 'adopt_region', 'release_region',
   -- retention: the daily job commits a batch at a time, so it runs as its

@@ -7,7 +7,7 @@ BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 \ir lib/common.psql
-SELECT plan(14);
+SELECT plan(15);
 
 SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS today \gset
 -- a small population: three districts of Zhejiang (two cities), one of Beijing
@@ -68,6 +68,20 @@ SELECT is(ARRAY(SELECT dim3 || ' ' || people FROM daily_rollup
 SELECT is((SELECT sum(people) FROM daily_rollup
             WHERE day = :'today' AND measure = 'transition' AND level = 'nation' AND dim1 = ''), :people::numeric,
           'transitions today: everyone''s first colour');
+
+-- exposure by risk area: the people with a stay in each designation while in force, by home region and colour now
+SELECT id AS area, division FROM risk_area WHERE level = 'high' AND venue IS NULL ORDER BY id LIMIT 1 \gset
+SELECT is(ARRAY(SELECT region || ' ' || colour || ' ' || people FROM exposure_by_area WHERE risk_area = :area ORDER BY 1),
+          ARRAY(SELECT g.region || ' ' || g.colour || ' ' || (g.n + 2) / 5 * 5
+                  FROM (SELECT p.region, (status_at(s, now())).colour, count(DISTINCT p.id) AS n
+                          FROM risk_area a
+                          JOIN travel t ON t.place >= a.division AND t.place <= division_last(a.division)
+                                       AND t.at >= greatest(a.effective_from, _evidence_horizon(now()))
+                                       AND (a.effective_until IS NULL OR t.at < a.effective_until)
+                          JOIN person p ON p.id = t.person_id JOIN person_status s ON s.person_id = p.id
+                         WHERE a.id = :area GROUP BY 1, 2) g
+                 WHERE g.n >= 5 ORDER BY 1),
+          'exposure_by_area: per designation, the people with a stay there while in force, by home region and colour now, rounded');
 
 -- who reads it
 SELECT is(pg_temp.state_as('regress_hc_analyst_zj', 'SELECT count(*) FROM healthcode.daily_rollup'), '42501',

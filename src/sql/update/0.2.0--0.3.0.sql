@@ -942,7 +942,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_rollup', '');
 GRANT SELECT ON @extschema@.daily_rollup TO healthcode_admin;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scan_venue _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scan_venue _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -8925,6 +8925,47 @@ COMMENT ON FUNCTION @extschema@._status_totals() IS 'Internal: the rows of statu
 REVOKE ALL ON FUNCTION @extschema@._status_totals() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._status_totals() TO healthcode_analyst;
 
+-- ---- exposure by risk area ------------------------------------------------------
+
+-- Per designation in force within the window: the people with a stay
+-- there while it was (the work list's one query of an area's stays), by
+-- home region and colour now. One query an area, from the (place, at)
+-- index; the areas of a node are tens to hundreds.
+CREATE OR REPLACE FUNCTION @extschema@._exposure_by_area()
+RETURNS TABLE (risk_area bigint, division text, venue bigint, area_level text, bulletin text, region text,
+               colour @extschema@.risk_colour, people bigint)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t timestamptz := statement_timestamp();
+  horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
+  scope @extschema@.division_multirange := @extschema@.my_region_scope();
+  pending boolean := @extschema@._work_pending();
+  a @extschema@.risk_area;
+BEGIN
+  FOR a IN SELECT * FROM @extschema@.risk_area r
+            WHERE r.level <> 'low' AND r.effective_from <= t
+              AND (r.effective_until IS NULL OR r.effective_until > horizon)
+            ORDER BY r.id LOOP
+    RETURN QUERY EXECUTE format(
+      $q$SELECT $3::bigint, $4, $5::bigint, $6, $7, g.region, g.colour, @extschema@._published_count(g.people)
+           FROM (SELECT p.region, (CASE WHEN $8 THEN @extschema@._status_now(s, $9) ELSE @extschema@.status_at(s, $9) END).colour,
+                        count(*) AS people
+                   FROM (SELECT DISTINCT x.person_id FROM (%s) x) e
+                   JOIN @extschema@.person p ON p.id = e.person_id
+                   JOIN @extschema@.person_status s ON s.person_id = p.id
+                  WHERE $10 @> (p.region COLLATE "C")
+                  GROUP BY 1, 2) g
+          WHERE @extschema@._published_count(g.people) IS NOT NULL$q$, @extschema@._work_stays_sql(''))
+      USING ARRAY[a], horizon, a.id, a.division, a.venue, a.level, a.bulletin, pending, t, scope;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@._exposure_by_area() IS 'Internal: the rows of exposure_by_area.';
+REVOKE ALL ON FUNCTION @extschema@._exposure_by_area() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._exposure_by_area() TO healthcode_analyst;
+
 -- ---------------------------------------------------------------------------
 -- Manual decisions are append-only and hash-chained. Each entry commits to
 -- the one before it: entry_hash = SHA-256 of the previous hash, the part of
@@ -9166,6 +9207,85 @@ COMMENT ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extsc
   'Records a manual decision (override with a colour and validity, medical_release, appeal_upheld): who, why, under which authority. It is evidence: the status follows.';
 REVOKE ALL ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.record_decision(bigint, text, text, text, @extschema@.risk_colour, timestamptz, timestamptz) TO healthcode_operator;
+
+-- ---------------------------------------------------------------------------
+-- What a DBA watches (issue 17), in one view of numbers: work waiting
+-- (audits, findings, corrections, the status work list), the day
+-- partitions ahead and behind retention, the exchange's refused rows and
+-- each subscription's lag, statuses whose timeline ran out, the code
+-- events waiting in shared memory, the daily jobs. Counts only, no
+-- person: readable by the admins and by PostgreSQL's pg_monitor role, as
+-- whom Prometheus' postgres_exporter connects
+-- (tools/prometheus/healthcode.yaml; doc/operations.md).
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@._monitoring()
+RETURNS TABLE (metric text, label text, value double precision, description text)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  today date := (statement_timestamp() AT TIME ZONE 'Asia/Shanghai')::date;
+  failed bigint;
+BEGIN
+  RETURN QUERY
+  SELECT x.metric, ''::text, x.value::double precision, x.description FROM (VALUES
+    ('declarations_pending_audit', (SELECT count(*) FROM @extschema@.declaration d WHERE d.audited_at IS NULL)::numeric,
+     'Declarations the audit has not cross-checked yet.'),
+    ('findings_open', (SELECT count(*) FROM @extschema@.audit_finding f WHERE f.status = 'open'),
+     'Audit findings waiting for an operator''s review.'),
+    ('corrections_pending', (SELECT count(*) FROM @extschema@.correction c WHERE c.decided_at IS NULL),
+     'Correction requests waiting for a decision.'),
+    ('recalc_changes_pending', (SELECT count(*) FROM @extschema@.recalc_work),
+     'Changes on the status work list (recalc_progress).'),
+    ('recalc_people_left', (SELECT coalesce(sum(p.people_left), 0) FROM @extschema@._recalc_progress() p),
+     'People the work list has yet to recalculate.'),
+    ('recalc_oldest_change_seconds',
+     (SELECT coalesce(extract(epoch FROM statement_timestamp() - min(w.created_at)), 0) FROM @extschema@.recalc_work w),
+     'Age of the oldest change on the work list.'),
+    ('recalc_workers', @extschema@._recalc_workers_running(), 'Work list workers running in this database.'),
+    ('travel_partition_days_ahead',
+     (SELECT coalesce(max(to_date(substr(c.relname, 8), 'YYYYMMDD')) - today, -1)
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '@extschema@.travel'::regclass),
+     'Days ahead of today (China Standard Time) with their travel partition made (the daily job makes a week).'),
+    ('travel_partitions_past_retention',
+     (SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = '@extschema@.travel'::regclass
+         AND to_date(substr(c.relname, 8), 'YYYYMMDD') < @extschema@._travel_first_day()),
+     'Travel partitions of days retention should have dropped (apply_retention).'),
+    ('statuses_timeline_ended',
+     (SELECT count(*) FROM @extschema@.person_status s
+       WHERE CASE WHEN jsonb_array_length(s.next) = 0 THEN s.valid_until
+                  ELSE (s.next -> -1 ->> 'until')::timestamptz END < statement_timestamp()),
+     'Statuses whose timeline ends before now without a recalculation having written a new one (should be 0).'),
+    ('exchange_rejects_last_day',
+     (SELECT count(*) FROM @extschema@.exchange_reject r WHERE r.received_at > statement_timestamp() - interval '1 day'),
+     'Rows from other nodes or peers refused in the last 24 hours (exchange_reject).'),
+    ('code_events_waiting', (SELECT count(*) FROM @extschema@._buffered_code_events()),
+     'Code events counted in shared memory and not written to code_event yet.'),
+    ('rollup_days_behind',
+     (SELECT coalesce(today - 1 - max(r.day), -1) FROM @extschema@.daily_rollup r),
+     'Days since yesterday without a rollup (0: yesterday rolled up; -1: never).')
+  ) AS x(metric, value, description);
+  -- each subscription of the national exchange: how long since its publisher's last report
+  RETURN QUERY
+  SELECT 'replication_lag_seconds', s.subname::text,
+         coalesce(extract(epoch FROM statement_timestamp() - max(s.latest_end_time)), -1)::double precision,
+         'Seconds since the subscription last heard from its publisher (-1: never).'
+    FROM pg_stat_subscription s JOIN @extschema@.peer p ON p.subscription = s.subname
+   GROUP BY s.subname;
+  -- the daily jobs' failures on pg_cron, where it runs in this database
+  IF to_regnamespace('cron') IS NOT NULL THEN
+    EXECUTE $q$SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+                WHERE j.jobname LIKE 'healthcode%' AND d.status = 'failed'
+                  AND d.start_time > statement_timestamp() - interval '1 day'$q$ INTO failed;
+    RETURN QUERY SELECT 'jobs_failed_last_day', '', failed::double precision,
+                        'Daily jobs (schedule_jobs) pg_cron ran and saw fail in the last 24 hours.';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._monitoring() IS 'Internal: the rows of monitoring.';
+REVOKE ALL ON FUNCTION @extschema@._monitoring() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._monitoring() TO healthcode_admin, pg_monitor;
 
 -- ---------------------------------------------------------------------------
 -- Privileges on tables, views and sequences: who may read and write what
@@ -9526,3 +9646,32 @@ COMMENT ON COLUMN @extschema@.status_totals.colour IS 'Colour now.';
 COMMENT ON COLUMN @extschema@.status_totals.people IS 'People (rounded).';
 GRANT SELECT ON @extschema@.trends, @extschema@.status_totals TO healthcode_admin;
 GRANT SELECT ON @extschema@.trends, @extschema@.status_totals TO healthcode_analyst;
+
+-- ---- exposure by risk area (97_analyst_trends.sql, 99_privileges.sql)
+CREATE VIEW @extschema@.exposure_by_area WITH (security_barrier) AS
+SELECT f.risk_area, f.division, f.venue, f.area_level, f.bulletin, f.region, f.colour, f.people
+  FROM @extschema@._exposure_by_area() f;
+COMMENT ON VIEW @extschema@.exposure_by_area IS
+  'Per medium- or high-risk designation in force within the window (the national lookback): the people of the viewer''s regions with a stay there while it was in force, by home region and colour now; counts rounded to multiples of healthcode.min_cell_size, cells below it left out.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.risk_area IS 'The designation (risk_area.id).';
+COMMENT ON COLUMN @extschema@.exposure_by_area.division IS 'The place it designates.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.venue IS 'The venue it designates, if one.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.area_level IS 'medium or high.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.bulletin IS 'The bulletin that designated it.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.region IS 'Home region of the people with a stay there.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.colour IS 'Their colour now.';
+COMMENT ON COLUMN @extschema@.exposure_by_area.people IS 'People (rounded).';
+GRANT SELECT ON @extschema@.exposure_by_area TO healthcode_admin;
+GRANT SELECT ON @extschema@.exposure_by_area TO healthcode_analyst;
+
+-- ---- what a DBA watches (98_monitoring.sql)
+CREATE VIEW @extschema@.monitoring AS
+SELECT f.metric, f.label, f.value, f.description FROM @extschema@._monitoring() f;
+COMMENT ON VIEW @extschema@.monitoring IS
+  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel partitions ahead and behind retention; statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
+COMMENT ON COLUMN @extschema@.monitoring.metric IS 'What is measured.';
+COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; else empty.';
+COMMENT ON COLUMN @extschema@.monitoring.value IS 'Its value now.';
+COMMENT ON COLUMN @extschema@.monitoring.description IS 'What it means.';
+REVOKE ALL ON @extschema@.monitoring FROM PUBLIC;
+GRANT SELECT ON @extschema@.monitoring TO healthcode_admin, pg_monitor;
