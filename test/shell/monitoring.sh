@@ -47,12 +47,15 @@ is "$(on monitor -v ON_ERROR_STOP=0 -c 'SELECT count(*) FROM healthcode.person' 
 	"and nothing personal"
 
 eport=$(free_port)
-DATA_SOURCE_NAME="host=127.0.0.1 port=$port user=monitor dbname=hc sslmode=disable" \
+# (a clean environment: the exporter's driver refuses some of the PG* variables
+# a test harness sets, PGSYSCONFDIR among them, and needs none)
+env -i PATH="$PATH" DATA_SOURCE_NAME="host=127.0.0.1 port=$port user=monitor dbname=hc sslmode=disable" \
 	prometheus-postgres-exporter --web.listen-address="127.0.0.1:$eport" \
 	--extend.query-path="$repo/tools/prometheus/healthcode.yaml" >"$work/exporter.log" 2>&1 &
 exporter_pid=$!
 scrape() { python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$eport/metrics', timeout=10).read().decode())" 2>/dev/null; }
 for i in $(seq 1 40); do scrape >/dev/null && break; sleep 0.25; done
+scrape >/dev/null || sed 's/^/# exporter: /' "$work/exporter.log" >&2
 metric() { scrape | sed -n "s/^healthcode_value{label=\"\([^\"]*\)\",metric=\"$1\"[^}]*} \(.*\)$/\2/p" | head -1; }
 pending=$(on monitor -c "SELECT value FROM healthcode.monitoring WHERE metric = 'declarations_pending_audit'")
 [ "${pending:-0}" -gt 0 ] || diag "no declaration waits for the audit: the next test proves nothing"
