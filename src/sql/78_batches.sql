@@ -58,6 +58,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   scope @extschema@.division_multirange := @extschema@.my_region_scope();
+  -- (people adopted from the hub and not re-keyed: looked up one by one,
+  -- by national pseudonym, only for the identifiers no subject matched)
+  adopted boolean := EXISTS (SELECT 1 FROM @extschema@.adopted_person);
 BEGIN
   IF identifiers IS NULL THEN
     RAISE EXCEPTION 'identifiers must not be NULL' USING ERRCODE = '22004';
@@ -68,8 +71,10 @@ BEGIN
                CASE WHEN i.norm IS NULL THEN 'invalid' WHEN p.id IS NULL THEN 'unknown' ELSE 'ok' END)::@extschema@.batch_item
       FROM (SELECT x.ord, (@extschema@.identifier_check(x.identifier)).normalized AS norm
               FROM unnest(identifiers) WITH ORDINALITY AS x(identifier, ord)) i
+      LEFT JOIN @extschema@.person q ON i.norm IS NOT NULL AND q.subject = @extschema@.pseudonym(i.norm)
       LEFT JOIN @extschema@.person p
-        ON i.norm IS NOT NULL AND p.id = @extschema@._person_of(i.norm) AND scope @> (p.region COLLATE "C")));
+        ON p.id = COALESCE(q.id, CASE WHEN adopted AND i.norm IS NOT NULL THEN @extschema@._person_of(i.norm) END)
+       AND scope @> (p.region COLLATE "C")));
 END $$;
 COMMENT ON FUNCTION @extschema@.check_statuses(text[]) IS
   'Batch status check (an employer, a school, a community): for each identifier, in order (ord from 1), the person, an outcome (ok; unknown: no such person in the caller''s regions; invalid: NULL, or no valid identity document, as identifier_check says) and their status now (no_status: a person with none yet). One statement for the whole list (at most 100,000).';

@@ -399,6 +399,8 @@ like "$receipt" '"person": 2' "the node adopts the region's two people and retur
 is "$(on neimenggu -c "$region_life")" "$before" "on the node: the same people, ids, colours, history, tests and decisions"
 is "$(on neimenggu -c "SELECT healthcode.person_id('150102199001010019')")" "$resident" \
 	"an identifier finds an adopted resident on the node, through the national pseudonym"
+is "$(on neimenggu -c "SELECT person_id || ' ' || outcome || ' ' || colour FROM healthcode.check_statuses(ARRAY['150102199001010019'])")" \
+	"$resident ok red" "and so does a batch status check"
 is "$(on neimenggu -c "SELECT decided_by || ' ' || colour FROM healthcode.manual_decision")" "$(on hub -c "SELECT decided_by || ' ' || colour FROM healthcode.manual_decision WHERE region LIKE '15%'")" \
 	"the decision keeps who made it"
 is "$(on neimenggu -c 'SELECT count(*) FROM healthcode.verify_decision_chain()') $(on neimenggu -c 'SELECT count(*) FROM healthcode.check_consistency()')" \
