@@ -41,7 +41,7 @@ SELECT is(ARRAY(SELECT s.f FROM (SELECT replace(p.oid::regprocedure::text, 'heal
     '_person_removed()', '_policy_changed()', '_policy_from_exchange()', '_policy_lookback_guard()', '_policy_to_exchange()',
     '_read_status(person_status,timestamp with time zone)', '_recalc_progress()', '_recalc_wait_step()', '_red_push_changed()', '_red_push_check()', '_retention_delete(text,integer)', '_retention_rules(timestamp with time zone)', '_retention_statuses(bigint,integer)', '_risk_area_changed()', '_sale_venue_name(bigint)', '_shared_evidence_truncated()', '_status_summary()', '_status_totals()',
     '_tests_per_day()', '_transitions_per_day()', '_travel_changed()', '_trends()', '_trust_list_to_exchange()', '_venue_closure_check()', '_work_pending()',
-    'adopt_region(text)', 'audit(bigint,text)', 'check_consistency(timestamp with time zone)', 'check_in(text,numeric,text[])', 'check_statuses(bigint[])', 'check_statuses(text[])',
+    'audit(bigint,text)', 'check_consistency(timestamp with time zone)', 'check_in(text,numeric,text[])', 'check_statuses(bigint[])', 'check_statuses(text[])',
     'checkpoint_verify(healthcode,text,timestamp with time zone,boolean)', 'close_venue(bigint,text)', 'code_screen(bigint,text,interval)', 'code_screen(text,text,interval)',
     'code_screen_for(text,text,text,interval)', 'create_key(text,timestamp with time zone,timestamp with time zone)', 'create_publication()',
     'create_travel_partitions(date,date)', 'create_venue(text,text,text,text)', 'current_status_of(healthcode,timestamp with time zone)',

@@ -7635,9 +7635,10 @@ COMMENT ON FUNCTION @extschema@.region_export(text) IS
 REVOKE ALL ON FUNCTION @extschema@.region_export(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.region_export(text) TO healthcode_admin;
 
+-- (a superuser's alone: it writes rows as a restore does, decisions with
+-- the authors and times the file names, which no admin may set)
 CREATE OR REPLACE FUNCTION @extschema@.adopt_region(region text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 -- (rows with their statuses and history: no trigger recalculates a row;
 -- everyone is recalculated at the end, as a policy change would)
@@ -7753,9 +7754,8 @@ BEGIN
   RETURN counts;
 END $$;
 COMMENT ON FUNCTION @extschema@.adopt_region(text) IS
-  'On the region node that is to serve a region the hub hosted: takes in the hub''s region_export loaded into region_move_inbox (ids, statuses and history kept; decisions joined to this node''s chain; people found by national pseudonym until re-keyed), empties the inbox, recalculates everyone adopted, and returns the receipt (rows taken by table, but the computed ones) to pass to release_region at the hub. 55000 on a node that is not the region''s, without the national key, or holding people of the region or rows with the same keys already; 22023 for an inbox holding a row outside the region, of another table, or naming a row it does not hold. doc/federation.md.';
+  'On the region node that is to serve a region the hub hosted (superusers only: it writes as a restore does): takes in the hub''s region_export loaded into region_move_inbox (ids, statuses and history kept; decisions joined to this node''s chain; people found by national pseudonym until re-keyed), empties the inbox, recalculates everyone adopted, and returns the receipt (rows taken by table, but the computed ones) to pass to release_region at the hub. 55000 on a node that is not the region''s, without the national key, or holding people of the region or rows with the same keys already; 22023 for an inbox holding a row outside the region, of another table, or naming a row it does not hold. doc/federation.md.';
 REVOKE ALL ON FUNCTION @extschema@.adopt_region(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.adopt_region(text) TO healthcode_admin;
 
 -- ---- at the hub: the release ------------------------------------------------
 CREATE OR REPLACE FUNCTION @extschema@.release_region(region text, adopted jsonb) RETURNS TABLE (what text, rows bigint)
