@@ -21,33 +21,15 @@ set -u
 . "$(dirname "$0")/tap.bash"
 
 own_cluster_dir code_events
-data="$work/data"
-cleanup() {
-	[ -f "$data/postmaster.pid" ] && as_db "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
-	rm -rf "$work"
-}
-trap cleanup EXIT
-port=$(free_port)
-as_db "$PGBIN/initdb" -D "$data" -A trust -U "$superuser" --no-instructions >/dev/null
-as_db sh -c "umask 077; head -c 32 /dev/urandom > '$work/server.key'"
-cat >>"$data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$work'
-healthcode.server_key_file = '$work/server.key'
+trap drop_own_cluster EXIT
+own_cluster <<CONF
 shared_preload_libraries = 'healthcode'
 healthcode.code_event_buffer = 64
 healthcode.code_event_flush_rows = 10
 healthcode.code_event_flush_interval = '1h'
 CONF
-start() { as_db "$PGBIN/pg_ctl" -D "$data" -l "$work/log" -w start >/dev/null; }
-stop() { as_db "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null; }
-if ! start; then
-	tail -n 5 "$work/log" | sed 's/^/# server log: /' >&2
-	port=$(free_port)
-	sed -i "s/^port = .*/port = $port/" "$data/postgresql.conf"
-	start
-fi
+start() { start_cluster; }
+stop() { stop_cluster; }
 on() { local db=$1; shift; psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U "$superuser" -d "$db" "$@"; }
 reload_with() { # reload_with SETTING VALUE
 	on postgres -c "ALTER SYSTEM SET $1 = '$2'" -c "SELECT pg_reload_conf()" >/dev/null

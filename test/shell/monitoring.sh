@@ -13,30 +13,13 @@ set -u
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 own_cluster_dir monitoring
-data="$work/data"
 exporter_pid=
 cleanup() {
 	[ -n "$exporter_pid" ] && kill "$exporter_pid" 2>/dev/null
-	[ -f "$data/postmaster.pid" ] && as_db "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
-	rm -rf "$work"
+	drop_own_cluster
 }
 trap cleanup EXIT
-port=$(free_port)
-as_db "$PGBIN/initdb" -D "$data" -A trust -U "$superuser" --no-instructions >/dev/null
-as_db sh -c "umask 077; head -c 32 /dev/urandom > '$work/server.key'"
-cat >>"$data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$work'
-healthcode.server_key_file = '$work/server.key'
-CONF
-start() { as_db "$PGBIN/pg_ctl" -D "$data" -l "$work/log" -w start >/dev/null; }
-if ! start; then
-	tail -n 5 "$work/log" | sed 's/^/# server log: /' >&2
-	port=$(free_port)
-	sed -i "s/^port = .*/port = $port/" "$data/postgresql.conf"
-	start
-fi
+own_cluster </dev/null
 on() { local who=$1; shift; psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U "$who" -d hc "$@"; }
 psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d postgres -c 'CREATE DATABASE hc' >/dev/null
 on "$superuser" -c 'CREATE EXTENSION healthcode' -c 'CREATE ROLE monitor LOGIN IN ROLE pg_monitor' \

@@ -45,32 +45,15 @@ release() {   # ends the session holding rows, if any (its transaction rolls bac
 }
 cleanup() {
 	release
-	[ -f "$data/postmaster.pid" ] && as_db "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
-	rm -rf "$work"
+	drop_own_cluster
 }
 trap cleanup EXIT
 
-port=$(free_port)
-as_db "$PGBIN/initdb" -D "$data" -A trust -U "$superuser" --no-instructions >/dev/null
-as_db sh -c "umask 077; head -c 32 /dev/urandom > '$work/server.key'"
-cat >>"$data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$work'
+own_cluster <<CONF
 max_worker_processes = 16
-healthcode.server_key_file = '$work/server.key'
 healthcode.recalc_batch_size = 50
 CONF
-start() { as_db "$PGBIN/pg_ctl" -D "$data" -l "$work/log" -w start >/dev/null; }
-if ! start; then
-	# (once in CI the first start failed and the log went with the work
-	# directory: say why, and try once more on another port, in case
-	# another test's cluster took this one between the check and the start)
-	tail -n 5 "$work/log" | sed 's/^/# server log: /' >&2
-	port=$(free_port)
-	sed -i "s/^port = .*/port = $port/" "$data/postgresql.conf"
-	start
-fi
+start() { start_cluster; }
 on() { local db=$1; shift; psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U "$superuser" -d "$db" "$@"; }
 # waits (up to 30 s, or tries tenths of a second) until a query returns t
 wait_for() {

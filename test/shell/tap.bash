@@ -65,3 +65,36 @@ own_cluster_dir() {
 		superuser=$(id -un)
 	fi
 }
+
+# own_cluster: after own_cluster_dir, a cluster of the test's own in
+# $work/data (data) on a free loopback port (port), with a server key of its
+# own, its socket in $work and the further settings given on stdin, started.
+# (A first start that fails says why from the server log and is tried once
+# more on another port: another test's cluster may take the port between
+# the check and the start; once in CI the log went with the work directory.)
+# start_cluster, stop_cluster (fast) and drop_own_cluster (immediate, and
+# the work directory: the tests' EXIT trap) work on it.
+own_cluster() {
+	data="$work/data"
+	port=$(free_port)
+	as_db "$PGBIN/initdb" -D "$data" -A trust -U "$superuser" --no-instructions >/dev/null
+	as_db sh -c "umask 077; head -c 32 /dev/urandom > '$work/server.key'"
+	{
+		printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\n" "$port" "$work"
+		printf "healthcode.server_key_file = '%s'\n" "$work/server.key"
+		cat
+	} >>"$data/postgresql.conf"
+	if ! start_cluster; then
+		tail -n 5 "$work/log" | sed 's/^/# server log: /' >&2
+		port=$(free_port)
+		sed -i "s/^port = .*/port = $port/" "$data/postgresql.conf"
+		start_cluster
+	fi
+}
+start_cluster() { as_db "$PGBIN/pg_ctl" -D "$data" -l "$work/log" -w start >/dev/null; }
+stop_cluster() { as_db "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null; }
+drop_own_cluster() {
+	[ -n "${data:-}" ] && [ -f "$data/postmaster.pid" ] && as_db "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
+	rm -rf "$work"
+}
+
