@@ -227,22 +227,42 @@ CREATE TRIGGER red_push_check BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.r
   FOR EACH ROW EXECUTE FUNCTION @extschema@._red_push_check();
 ALTER TABLE @extschema@.red_push ENABLE ALWAYS TRIGGER red_push_check;
 
+-- The people here whom a row of the national exchange about these national
+-- pseudonyms concerns (a pushed red, shared health data: its old and new
+-- versions): those registered here in another region than the row's, who
+-- are recalculated with the cause given. (The two exchange triggers below
+-- and in 94_federation_peers.sql.)
+CREATE FUNCTION @extschema@._recompute_national(subjects bytea[], row_region text, cause text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  who bigint[] := ARRAY(SELECT p.id FROM @extschema@.person p
+                         WHERE p.national_subject = ANY (subjects) AND p.region <> row_region);
+BEGIN
+  IF cardinality(who) > 0 THEN
+    PERFORM @extschema@._evidence_lock(false);
+    PERFORM @extschema@._recompute(who, cause);
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._recompute_national(bytea[], text, text) IS
+  'Internal: recalculates the people here with one of these national pseudonyms registered in another region than row_region (a pushed red''s or shared row''s), with the cause given.';
+REVOKE ALL ON FUNCTION @extschema@._recompute_national(bytea[], text, text) FROM PUBLIC;
+
 -- People here whom a pushed red from elsewhere concerns are recalculated.
 CREATE FUNCTION @extschema@._red_push_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  sender text := CASE TG_OP WHEN 'DELETE' THEN OLD.from_region ELSE NEW.from_region END;
 BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN NULL;
   END IF;
-  PERFORM @extschema@._evidence_lock(false);
-  PERFORM @extschema@._recompute(ARRAY(
-      SELECT p.id FROM @extschema@.person p
-       WHERE p.national_subject IN (SELECT NEW.national_subject WHERE TG_OP <> 'DELETE'
-                                    UNION SELECT OLD.national_subject WHERE TG_OP <> 'INSERT')
-         AND p.region <> CASE TG_OP WHEN 'DELETE' THEN OLD.from_region ELSE NEW.from_region END),
-    'red pushed from ' || CASE TG_OP WHEN 'DELETE' THEN OLD.from_region ELSE NEW.from_region END);
+  PERFORM @extschema@._recompute_national(ARRAY(SELECT NEW.national_subject WHERE TG_OP <> 'DELETE'
+                                                UNION SELECT OLD.national_subject WHERE TG_OP <> 'INSERT'),
+                                          sender, 'red pushed from ' || sender);
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._red_push_changed() IS

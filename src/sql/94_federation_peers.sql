@@ -103,20 +103,14 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  who bigint[];
+  sender text := CASE TG_OP WHEN 'DELETE' THEN OLD.region ELSE NEW.region END;
 BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN NULL;
   END IF;
-  who := ARRAY(SELECT p.id FROM @extschema@.person p
-                WHERE p.national_subject IN (SELECT NEW.national_subject WHERE TG_OP <> 'DELETE'
-                                             UNION SELECT OLD.national_subject WHERE TG_OP <> 'INSERT')
-                  AND p.region <> CASE TG_OP WHEN 'DELETE' THEN OLD.region ELSE NEW.region END);
-  IF cardinality(who) > 0 THEN
-    PERFORM @extschema@._evidence_lock(false);
-    PERFORM @extschema@._recompute(who,
-      'health data shared by ' || CASE TG_OP WHEN 'DELETE' THEN OLD.region ELSE NEW.region END);
-  END IF;
+  PERFORM @extschema@._recompute_national(ARRAY(SELECT NEW.national_subject WHERE TG_OP <> 'DELETE'
+                                                UNION SELECT OLD.national_subject WHERE TG_OP <> 'INSERT'),
+                                          sender, 'health data shared by ' || sender);
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._health_share_changed() IS
