@@ -321,6 +321,31 @@ hc_status	hc_venue_validate(const hc_venue_code *v, char *detail, size_t detail_
 size_t		hc_venue_sign(hc_venue_code *v, const uint8_t sk[HC_SECRET_KEY_LEN], uint8_t out[HC_VENUE_LEN]);
 hc_status	hc_venue_unpack(const uint8_t *buf, size_t len, hc_venue_code *out, char *detail, size_t detail_len);
 bool		hc_venue_signature_valid(const uint8_t *buf, size_t len, const uint8_t pk[HC_PUBLIC_KEY_LEN]);
+/*
+ * The venue codes whose signatures were found valid lately, by the key that
+ * checked them. A venue prints one code and its door is scanned all day, so
+ * the same bytes come back thousands of times, and an Ed25519 check is a
+ * fifth of a scan's time. A signature's validity depends on the signed
+ * bytes and the public key alone: the same bytes and key found here are the
+ * same answer. Only valid signatures are kept (a forger's bytes fill
+ * nothing); direct-mapped by the signature's first bytes, an entry replaced
+ * by the next valid code mapping to its slot. Zero-initialise before use.
+ */
+#define HC_VENUE_MEMO_SLOTS 256
+typedef struct hc_venue_memo
+{
+	struct
+	{
+		bool		used;
+		uint8_t		payload[HC_VENUE_LEN];
+		uint8_t		public_key[HC_PUBLIC_KEY_LEN];
+	}			slot[HC_VENUE_MEMO_SLOTS];
+	uint64_t	hits;			/* answered from the memo, for tests */
+} hc_venue_memo;
+/* hc_venue_signature_valid, answered from memo when it holds the same
+ * bytes checked by the same key */
+bool		hc_venue_signature_valid_memo(hc_venue_memo *memo, const uint8_t *buf, size_t len,
+										  const uint8_t pk[HC_PUBLIC_KEY_LEN]);
 /* "HCV:" + base45, NUL-terminated into out (HC_VENUE_MAX_TEXT_LEN); its length */
 size_t		hc_venue_format_text(const uint8_t buf[HC_VENUE_LEN], char *out);
 /* The payload a venue code's text spells (its prefix, base45, length). */

@@ -85,6 +85,31 @@ hc_venue_signature_valid(const uint8_t *buf, size_t len, const uint8_t pk[HC_PUB
 	return crypto_sign_verify_detached(buf + HC_VENUE_SIGNED_LEN, buf, HC_VENUE_SIGNED_LEN, pk) == 0;
 }
 
+bool
+hc_venue_signature_valid_memo(hc_venue_memo *memo, const uint8_t *buf, size_t len,
+							  const uint8_t pk[HC_PUBLIC_KEY_LEN])
+{
+	unsigned	at;
+
+	if (len != HC_VENUE_LEN)
+		return false;
+	/* (the signature's bytes are as good as random: its first two spread
+	 * the codes over the slots) */
+	at = ((unsigned) buf[HC_VENUE_SIGNED_LEN] | (unsigned) buf[HC_VENUE_SIGNED_LEN + 1] << 8) % HC_VENUE_MEMO_SLOTS;
+	if (memo->slot[at].used && memcmp(memo->slot[at].payload, buf, HC_VENUE_LEN) == 0 &&
+		memcmp(memo->slot[at].public_key, pk, HC_PUBLIC_KEY_LEN) == 0)
+	{
+		memo->hits++;
+		return true;
+	}
+	if (!hc_venue_signature_valid(buf, len, pk))
+		return false;
+	memcpy(memo->slot[at].payload, buf, HC_VENUE_LEN);
+	memcpy(memo->slot[at].public_key, pk, HC_PUBLIC_KEY_LEN);
+	memo->slot[at].used = true;
+	return true;
+}
+
 size_t
 hc_venue_format_text(const uint8_t buf[HC_VENUE_LEN], char *out)
 {

@@ -19,6 +19,8 @@ char	   *hc_national_key_file = NULL;
 int			hc_clock_skew_seconds = 300;
 char	   *hc_change_cause = NULL;
 bool		hc_restore_mode = false;
+/* read by scan_venue through current_setting (83_scans.sql) */
+static bool asynchronous_scans = true;
 int			hc_min_cell_size = 5;
 int			hc_recalc_workers = 2;
 int			hc_recalc_batch_size = 5000;
@@ -107,6 +109,20 @@ _PG_init(void)
 							 NULL,
 							 &hc_restore_mode,
 							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * Superuser-only: whether a scan's transaction may commit without
+	 * waiting for its WAL (83_scans.sql) is the DBA's trade of durability
+	 * for the doors' throughput, not an app's.
+	 */
+	DefineCustomBoolVariable("healthcode.asynchronous_scans",
+							 "Lets scan_venue commit its transaction asynchronously when the scan is its only write.",
+							 "A crash may then lose the scans of the last moments (at most three times wal_writer_delay), never part of one.",
+							 &asynchronous_scans,
+							 true,
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);

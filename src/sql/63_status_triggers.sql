@@ -138,35 +138,38 @@ DECLARE
   persons bigint[];
   horizon timestamptz;
   src text;
+  earliest timestamptz;
+  latest timestamptz;
+  written bigint;
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
   PERFORM @extschema@._evidence_lock(false);
-  horizon := @extschema@._evidence_horizon(statement_timestamp());
   IF TG_OP = 'TRUNCATE' THEN
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
   ELSE
     IF TG_OP <> 'DELETE' THEN
-      PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'at', min(n.at), max(n.at)) FROM new_rows n;
+      SELECT min(n.at), max(n.at), count(*) INTO earliest, latest, written FROM new_rows n;
+      PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'at', earliest, latest);
     END IF;
     -- (the few rows of an app's call, a scan or a declared trip: when no
-    -- medium- or high-risk designation in force since the horizon names
-    -- their places, a division above them or their venue, none is risky,
-    -- and a look by the designations' ranges of codes (_work_stays_sql's)
-    -- costs a tenth of planning the rule's query for them)
+    -- medium- or high-risk designation in force at their times names their
+    -- places, a division above them or their venue, none is risky, and a
+    -- look by the designations' ranges of codes (_work_stays_sql's) costs a
+    -- tenth of planning the rule's query for them; the horizon, a policy
+    -- lookup, is asked only past this look)
     -- (nested: a DELETE's trigger has no new_rows to parse)
-    IF TG_OP = 'INSERT' THEN
-      IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT 17) x) <= 16
-         AND NOT EXISTS (SELECT FROM new_rows n JOIN @extschema@.risk_area d
-                           ON d.level <> 'low'
-                          AND (n.place >= d.division AND n.place <= @extschema@.division_last(d.division)
-                               OR d.venue::text = n.venue)
-                          AND n.at >= d.effective_from AND (d.effective_until IS NULL OR n.at < d.effective_until)
-                        WHERE n.at >= horizon) THEN
+    IF TG_OP = 'INSERT' AND written <= 16 THEN
+      IF NOT EXISTS (SELECT FROM new_rows n JOIN @extschema@.risk_area d
+                       ON d.level <> 'low'
+                      AND (n.place >= d.division AND n.place <= @extschema@.division_last(d.division)
+                           OR d.venue::text = n.venue)
+                      AND n.at >= d.effective_from AND (d.effective_until IS NULL OR n.at < d.effective_until)) THEN
         RETURN NULL;
       END IF;
     END IF;
+    horizon := @extschema@._evidence_horizon(statement_timestamp());
     src := CASE TG_OP
       WHEN 'INSERT' THEN 'new_rows'
       WHEN 'DELETE' THEN 'old_rows'

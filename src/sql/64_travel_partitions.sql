@@ -79,6 +79,11 @@ BEGIN
     -- a venue is its id at its place), from the index alone
     EXECUTE format('CREATE INDEX %I ON %I.%I (venue, place, at) INCLUDE (person_id, region) WHERE source = %L',
                    name || '_venue_at', schema_name, name, 'venue_scan');
+    -- once a person, venue and minute (scan_venue, import_scans): a rule the
+    -- table keeps, so that a scan needs no look before it writes (ON
+    -- CONFLICT DO NOTHING); a stay naming no venue is never a duplicate
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (person_id, venue, place, date_trunc(%L, at AT TIME ZONE %L)) WHERE source = %L',
+                   name || '_scan_minute', schema_name, name, 'minute', 'UTC', 'venue_scan');
     -- statement triggers fire for the table a statement names: a write
     -- straight into a partition must recalculate as one through travel does
     EXECUTE format('CREATE TRIGGER travel_inserted AFTER INSERT ON %I.%I REFERENCING NEW TABLE AS new_rows

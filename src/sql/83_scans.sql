@@ -40,7 +40,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.venue_entry_rule_id_seq'
 -- A stay a person makes known themselves (a declared trip, a venue scan):
 -- its time checked as the travel trigger checks it, its day's partition
 -- made, and nothing kept before the first day kept (80_retention.sql). The
--- person is locked as imports lock them. True when a row was written.
+-- person is locked as imports lock them. Once a person, venue and minute for
+-- a scan (the day partitions' unique index: a repeat writes nothing). True
+-- when a row was written.
 CREATE FUNCTION @extschema@._record_stay(person_id bigint, place text, at timestamptz, source text, venue text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
@@ -53,13 +55,20 @@ BEGIN
   PERFORM @extschema@._require_finite(at, 'at');
   -- (the travel trigger's own check, before a partition is made for the day)
   PERFORM @extschema@._check_evidence_times('travel', 'at', at, at);
+  -- (a stay of the last eight days always lies after the first day kept:
+  -- the window is a day at least and the margin a week; only an older one
+  -- asks the policy, which costs a scan a sixth of its time)
+  IF at < now() - interval '8 days'
+     AND at < @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai' THEN
+    RETURN false;
+  END IF;
   IF to_regclass(format('@extschema@.%I', 'travel_' || to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) IS NULL THEN
     PERFORM @extschema@.create_travel_partitions();
   END IF;
   INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
   SELECT p.id, p.region, _record_stay.place, _record_stay.at, _record_stay.source, _record_stay.venue
-    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = _record_stay.person_id FOR KEY SHARE) p
-   WHERE _record_stay.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
+    FROM @extschema@.person p WHERE p.id = _record_stay.person_id
+     FOR KEY SHARE
   ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n > 0;
@@ -68,24 +77,29 @@ COMMENT ON FUNCTION @extschema@._record_stay(bigint, text, timestamptz, text, te
   'Internal: records a stay a person makes known (declare_trip, scan_venue) through the travel evidence path; true when a row was written.';
 REVOKE ALL ON FUNCTION @extschema@._record_stay(bigint, text, timestamptz, text, text) FROM PUBLIC;
 
--- One scan of a person the caller may act for.
-CREATE FUNCTION @extschema@._scan_venue(person_id bigint, code text, at timestamptz,
+CREATE FUNCTION @extschema@.scan_venue(person_id bigint, code text, at timestamptz DEFAULT pg_catalog.now(),
     OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
     OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- (one function a scan, the identifier's calling this one: each layer of a
+-- call is a statement of its own, and a door's scan is the busiest call)
 AS $$
 DECLARE
-  t timestamptz := COALESCE(_scan_venue.at, now());
+  -- (the person, in the caller's regions: P0002 otherwise)
+  who @extschema@.person := @extschema@._require_person_id(scan_venue.person_id);
+  t timestamptz := COALESCE(scan_venue.at, now());
   v record;
-  r @extschema@.venue_entry_rule;
-  s @extschema@.status_report;
+  demand text;
+  negative_test_hours integer;
+  asynchronous text;
   last_negative timestamptz;
 BEGIN
   IF code IS NULL THEN
     RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
   END IF;
-  SELECT * INTO v FROM @extschema@.verify_venue_code(code, t, true) x;
+  v := @extschema@.verify_venue_code(code, t, true);
   IF NOT v.valid THEN
     -- (a code that is not a venue's, or a closed venue: no stay, no entry)
     admit := false;
@@ -100,74 +114,72 @@ BEGIN
   -- node's: with the county, it names one venue nationwide, as exposure
   -- notices from that node name it, 84_exposures.sql); its name and kind are
   -- not known here, so no entry rule of a kind applies.
+  display_name := who.display_name;
   venue_id := v.venue_id;
   venue_name := v.name;
   venue_kind := v.kind;
-  -- the same person, venue and minute: one stay (one scan at a time a person)
-  PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.scan_venue ' || _scan_venue.person_id, 0));
-  IF EXISTS (SELECT 1 FROM @extschema@.travel x
-              WHERE x.person_id = _scan_venue.person_id AND x.source = 'venue_scan'
-                AND x.venue = v.venue_id::text AND x.place = COALESCE(v.place, v.region)
-                AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
-    recorded := false;
-  ELSE
-    recorded := @extschema@._record_stay(_scan_venue.person_id, COALESCE(v.place, v.region), t, 'venue_scan',
-                                         v.venue_id::text);
+  -- A scan is the transaction's only write when the app calls it alone: it
+  -- then commits without waiting for its WAL to reach the disk (a crash in
+  -- the next fraction of a second may lose the last scans, never half of
+  -- one; the door's answer stands), unless the DBA asks otherwise
+  -- (healthcode.asynchronous_scans). Not when the transaction wrote before:
+  -- what it wrote keeps the durability it asked for.
+  IF current_setting('healthcode.asynchronous_scans', true) IS DISTINCT FROM 'off' AND pg_current_xact_id_if_assigned() IS NULL THEN
+    asynchronous := set_config('synchronous_commit', 'off', true);
   END IF;
-  -- (after the stay: a venue in a risk area turns the visitor at once)
-  SELECT * INTO s FROM @extschema@.status(_scan_venue.person_id, t);
-  colour := s.colour;
-  display_name := (SELECT p.display_name FROM @extschema@.person p WHERE p.id = _scan_venue.person_id);
-  SELECT * INTO r FROM @extschema@.venue_entry_rule e
-   WHERE @extschema@.division_covers(e.region, v.region) AND e.kind = v.kind
-     AND e.valid_from <= t AND (e.valid_until IS NULL OR t < e.valid_until)
-   ORDER BY @extschema@.division_rank(e.region) DESC, e.valid_from DESC
-   LIMIT 1;
-  rule := COALESCE(r.description, 'no entry rule: a green code');
-  IF s.colour IS DISTINCT FROM 'green' THEN
+  -- the same person, venue and minute: one stay (the partitions' unique index)
+  recorded := @extschema@._record_stay(who.id, COALESCE(v.place, v.region), t, 'venue_scan',
+                                       v.venue_id::text);
+  -- The colour after the stay (a venue in a risk area turns the visitor at
+  -- once), read as status() reads it (the caller's scope was checked with
+  -- the person), and the rule at the door, in one statement.
+  -- (the work list asked once, as current_status asks it: nearly always
+  -- empty, and then the stored timeline is read in the statement itself)
+  SELECT CASE WHEN (SELECT @extschema@._work_pending()) THEN (@extschema@._status_now(x, t)).colour
+              ELSE (@extschema@.status_at(x, t)).colour END,
+         e.description, e.demand, e.negative_test_hours
+    INTO colour, rule, demand, negative_test_hours
+    FROM @extschema@.person_status x
+    LEFT JOIN LATERAL (
+      SELECT e.description, e.demand, e.negative_test_hours FROM @extschema@.venue_entry_rule e
+       WHERE @extschema@.division_covers(e.region, v.region) AND e.kind = v.kind
+         AND e.valid_from <= t AND (e.valid_until IS NULL OR t < e.valid_until)
+       ORDER BY @extschema@.division_rank(e.region) DESC, e.valid_from DESC
+       LIMIT 1) e ON true
+   WHERE x.person_id = who.id;
+  rule := COALESCE(rule, 'no entry rule: a green code');
+  IF colour IS DISTINCT FROM 'green' THEN
     admit := false;
     reason := 'not_green';
-  ELSIF r.demand = 'green_and_negative_test' THEN
-    last_negative := (@extschema@._person_health_facts(_scan_venue.person_id, t)).last_negative_at;
-    admit := COALESCE(last_negative BETWEEN t - make_interval(hours => r.negative_test_hours) AND t, false);
+  ELSIF demand = 'green_and_negative_test' THEN
+    last_negative := (@extschema@._person_health_facts(who.id, t)).last_negative_at;
+    admit := COALESCE(last_negative BETWEEN t - make_interval(hours => negative_test_hours) AND t, false);
     reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
   ELSE
     admit := true;
     reason := 'ok';
   END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._scan_venue(bigint, text, timestamptz) IS
-  'Internal: one venue scan of a person the caller may act for (scan_venue).';
-REVOKE ALL ON FUNCTION @extschema@._scan_venue(bigint, text, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) IS
+  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). A venue of another node (its code verifies by the trust list): the stay is recorded in the venue''s county, its name and kind NULL, and a green code is asked. The transaction commits asynchronously when the scan is its only write (healthcode.asynchronous_scans). P0002 for a person not of the caller''s regions.';
+REVOKE ALL ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) TO healthcode_app, healthcode_operator;
 
 CREATE FUNCTION @extschema@.scan_venue(identifier text, code text, at timestamptz DEFAULT pg_catalog.now(),
     OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
     OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-  SELECT * FROM @extschema@._scan_venue(@extschema@._require_person(scan_venue.identifier), scan_venue.code, scan_venue.at);
-END;
+AS $$
+BEGIN
+  SELECT * INTO admit, reason, colour, display_name, venue_id, venue_name, venue_kind, rule, recorded
+    FROM @extschema@.scan_venue(@extschema@._require_person(scan_venue.identifier), scan_venue.code, scan_venue.at);
+END $$;
 COMMENT ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) IS
-  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). A venue of another node (its code verifies by the trust list): the stay is recorded in the venue''s county, its name and kind NULL, and a green code is asked. P0002 for a person not of the caller''s regions.';
+  'scan_venue by the visitor''s identifier.';
 REVOKE ALL ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) TO healthcode_app, healthcode_operator;
-
-CREATE FUNCTION @extschema@.scan_venue(person_id bigint, code text, at timestamptz DEFAULT pg_catalog.now(),
-    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
-    OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
-LANGUAGE sql VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-  SELECT * FROM @extschema@._scan_venue((@extschema@._require_person_id(scan_venue.person_id)).id, scan_venue.code,
-                                        scan_venue.at);
-END;
-COMMENT ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) IS
-  'scan_venue by person id.';
-REVOKE ALL ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) TO healthcode_app, healthcode_operator;
 
 -- Scans in bulk, as a venue's own system sends them: each record a person
 -- (person_id or identifier), a venue (its id) and a time. Checked and
@@ -188,9 +200,6 @@ BEGIN
        SELECT DISTINCT ON (r.pid, v.id, date_trunc('minute', r.at)) r.pid, p.region, v.place, r.at, 'venue_scan', v.id::text
          FROM recs r JOIN people p ON p.id = r.pid JOIN @extschema@.venue v ON v.id = r.venue
         WHERE $ok AND r.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
-          AND NOT EXISTS (SELECT FROM @extschema@.travel x
-                           WHERE x.person_id = r.pid AND x.source = 'venue_scan' AND x.venue = v.id::text
-                             AND x.at >= date_trunc('minute', r.at) AND x.at < date_trunc('minute', r.at) + interval '1 minute')
         ORDER BY r.pid, v.id, date_trunc('minute', r.at), r.at
        ON CONFLICT DO NOTHING$q$,
     checks => format(

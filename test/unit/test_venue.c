@@ -46,6 +46,31 @@ test_venue_codes(void)
 	CHECK(flips_caught == HC_VENUE_LEN * 8, "venue: each of the %d single-bit flips fails the signature (%d did)",
 		  HC_VENUE_LEN * 8, flips_caught);
 
+	{
+		/* the memo answers as the check does: the same bytes and key again
+		 * from it, a flipped bit or another key never */
+		static hc_venue_memo memo;
+
+		CHECK(hc_venue_signature_valid_memo(&memo, buf, HC_VENUE_LEN, pk) && memo.hits == 0,
+			  "venue memo: a valid code is checked the first time");
+		CHECK(hc_venue_signature_valid_memo(&memo, buf, HC_VENUE_LEN, pk) && memo.hits == 1,
+			  "venue memo: and answered from the memo the second");
+		CHECK(!hc_venue_signature_valid_memo(&memo, buf, HC_VENUE_LEN, pk2) && memo.hits == 1,
+			  "venue memo: the same bytes under another key fail");
+		memcpy(again, buf, HC_VENUE_LEN);
+		again[1] ^= 1;
+		CHECK(!hc_venue_signature_valid_memo(&memo, again, HC_VENUE_LEN, pk) && memo.hits == 1,
+			  "venue memo: a flipped bit of the signed part fails, whatever the memo holds");
+		memcpy(again, buf, HC_VENUE_LEN);
+		again[HC_VENUE_LEN - 1] ^= 1;
+		CHECK(!hc_venue_signature_valid_memo(&memo, again, HC_VENUE_LEN, pk) && memo.hits == 1,
+			  "venue memo: so does a flipped bit of the signature");
+		CHECK(!hc_venue_signature_valid_memo(&memo, buf, HC_VENUE_LEN - 1, pk),
+			  "venue memo: a short payload fails");
+		CHECK(hc_venue_signature_valid_memo(&memo, buf, HC_VENUE_LEN, pk) && memo.hits == 2,
+			  "venue memo: the valid code still answers from the memo");
+	}
+
 	n = hc_venue_format_text(buf, text);
 	CHECK(strncmp(text, "HCV:", 4) == 0 && n == strlen(text) && n < HC_VENUE_MAX_TEXT_LEN, "venue: text form HCV: + base45");
 	CHECK(hc_venue_parse_text(text, n, again, detail, sizeof(detail)) == HC_OK && memcmp(again, buf, HC_VENUE_LEN) == 0,

@@ -942,7 +942,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_rollup', '');
 GRANT SELECT ON @extschema@.daily_rollup TO healthcode_admin;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scan_venue _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -2261,35 +2261,38 @@ DECLARE
   persons bigint[];
   horizon timestamptz;
   src text;
+  earliest timestamptz;
+  latest timestamptz;
+  written bigint;
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
   END IF;
   PERFORM @extschema@._evidence_lock(false);
-  horizon := @extschema@._evidence_horizon(statement_timestamp());
   IF TG_OP = 'TRUNCATE' THEN
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
   ELSE
     IF TG_OP <> 'DELETE' THEN
-      PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'at', min(n.at), max(n.at)) FROM new_rows n;
+      SELECT min(n.at), max(n.at), count(*) INTO earliest, latest, written FROM new_rows n;
+      PERFORM @extschema@._check_evidence_times(TG_TABLE_NAME, 'at', earliest, latest);
     END IF;
     -- (the few rows of an app's call, a scan or a declared trip: when no
-    -- medium- or high-risk designation in force since the horizon names
-    -- their places, a division above them or their venue, none is risky,
-    -- and a look by the designations' ranges of codes (_work_stays_sql's)
-    -- costs a tenth of planning the rule's query for them)
+    -- medium- or high-risk designation in force at their times names their
+    -- places, a division above them or their venue, none is risky, and a
+    -- look by the designations' ranges of codes (_work_stays_sql's) costs a
+    -- tenth of planning the rule's query for them; the horizon, a policy
+    -- lookup, is asked only past this look)
     -- (nested: a DELETE's trigger has no new_rows to parse)
-    IF TG_OP = 'INSERT' THEN
-      IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT 17) x) <= 16
-         AND NOT EXISTS (SELECT FROM new_rows n JOIN @extschema@.risk_area d
-                           ON d.level <> 'low'
-                          AND (n.place >= d.division AND n.place <= @extschema@.division_last(d.division)
-                               OR d.venue::text = n.venue)
-                          AND n.at >= d.effective_from AND (d.effective_until IS NULL OR n.at < d.effective_until)
-                        WHERE n.at >= horizon) THEN
+    IF TG_OP = 'INSERT' AND written <= 16 THEN
+      IF NOT EXISTS (SELECT FROM new_rows n JOIN @extschema@.risk_area d
+                       ON d.level <> 'low'
+                      AND (n.place >= d.division AND n.place <= @extschema@.division_last(d.division)
+                           OR d.venue::text = n.venue)
+                      AND n.at >= d.effective_from AND (d.effective_until IS NULL OR n.at < d.effective_until)) THEN
         RETURN NULL;
       END IF;
     END IF;
+    horizon := @extschema@._evidence_horizon(statement_timestamp());
     src := CASE TG_OP
       WHEN 'INSERT' THEN 'new_rows'
       WHEN 'DELETE' THEN 'old_rows'
@@ -2521,6 +2524,11 @@ BEGIN
     -- a venue is its id at its place), from the index alone
     EXECUTE format('CREATE INDEX %I ON %I.%I (venue, place, at) INCLUDE (person_id, region) WHERE source = %L',
                    name || '_venue_at', schema_name, name, 'venue_scan');
+    -- once a person, venue and minute (scan_venue, import_scans): a rule the
+    -- table keeps, so that a scan needs no look before it writes (ON
+    -- CONFLICT DO NOTHING); a stay naming no venue is never a duplicate
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (person_id, venue, place, date_trunc(%L, at AT TIME ZONE %L)) WHERE source = %L',
+                   name || '_scan_minute', schema_name, name, 'minute', 'UTC', 'venue_scan');
     -- statement triggers fire for the table a statement names: a write
     -- straight into a partition must recalculate as one through travel does
     EXECUTE format('CREATE TRIGGER travel_inserted AFTER INSERT ON %I.%I REFERENCING NEW TABLE AS new_rows
@@ -5611,7 +5619,9 @@ COMMENT ON FUNCTION @extschema@.venue_qr_png(text, text, integer) IS
 -- A stay a person makes known themselves (a declared trip, a venue scan):
 -- its time checked as the travel trigger checks it, its day's partition
 -- made, and nothing kept before the first day kept (80_retention.sql). The
--- person is locked as imports lock them. True when a row was written.
+-- person is locked as imports lock them. Once a person, venue and minute for
+-- a scan (the day partitions' unique index: a repeat writes nothing). True
+-- when a row was written.
 CREATE OR REPLACE FUNCTION @extschema@._record_stay(person_id bigint, place text, at timestamptz, source text, venue text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
@@ -5624,13 +5634,20 @@ BEGIN
   PERFORM @extschema@._require_finite(at, 'at');
   -- (the travel trigger's own check, before a partition is made for the day)
   PERFORM @extschema@._check_evidence_times('travel', 'at', at, at);
+  -- (a stay of the last eight days always lies after the first day kept:
+  -- the window is a day at least and the margin a week; only an older one
+  -- asks the policy, which costs a scan a sixth of its time)
+  IF at < now() - interval '8 days'
+     AND at < @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai' THEN
+    RETURN false;
+  END IF;
   IF to_regclass(format('@extschema@.%I', 'travel_' || to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) IS NULL THEN
     PERFORM @extschema@.create_travel_partitions();
   END IF;
   INSERT INTO @extschema@.travel (person_id, region, place, at, source, venue)
   SELECT p.id, p.region, _record_stay.place, _record_stay.at, _record_stay.source, _record_stay.venue
-    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = _record_stay.person_id FOR KEY SHARE) p
-   WHERE _record_stay.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
+    FROM @extschema@.person p WHERE p.id = _record_stay.person_id
+     FOR KEY SHARE
   ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n > 0;
@@ -5639,24 +5656,29 @@ COMMENT ON FUNCTION @extschema@._record_stay(bigint, text, timestamptz, text, te
   'Internal: records a stay a person makes known (declare_trip, scan_venue) through the travel evidence path; true when a row was written.';
 REVOKE ALL ON FUNCTION @extschema@._record_stay(bigint, text, timestamptz, text, text) FROM PUBLIC;
 
--- One scan of a person the caller may act for.
-CREATE OR REPLACE FUNCTION @extschema@._scan_venue(person_id bigint, code text, at timestamptz,
+CREATE OR REPLACE FUNCTION @extschema@.scan_venue(person_id bigint, code text, at timestamptz DEFAULT pg_catalog.now(),
     OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
     OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- (one function a scan, the identifier's calling this one: each layer of a
+-- call is a statement of its own, and a door's scan is the busiest call)
 AS $$
 DECLARE
-  t timestamptz := COALESCE(_scan_venue.at, now());
+  -- (the person, in the caller's regions: P0002 otherwise)
+  who @extschema@.person := @extschema@._require_person_id(scan_venue.person_id);
+  t timestamptz := COALESCE(scan_venue.at, now());
   v record;
-  r @extschema@.venue_entry_rule;
-  s @extschema@.status_report;
+  demand text;
+  negative_test_hours integer;
+  asynchronous text;
   last_negative timestamptz;
 BEGIN
   IF code IS NULL THEN
     RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = '22004';
   END IF;
-  SELECT * INTO v FROM @extschema@.verify_venue_code(code, t, true) x;
+  v := @extschema@.verify_venue_code(code, t, true);
   IF NOT v.valid THEN
     -- (a code that is not a venue's, or a closed venue: no stay, no entry)
     admit := false;
@@ -5671,74 +5693,72 @@ BEGIN
   -- node's: with the county, it names one venue nationwide, as exposure
   -- notices from that node name it, 84_exposures.sql); its name and kind are
   -- not known here, so no entry rule of a kind applies.
+  display_name := who.display_name;
   venue_id := v.venue_id;
   venue_name := v.name;
   venue_kind := v.kind;
-  -- the same person, venue and minute: one stay (one scan at a time a person)
-  PERFORM pg_advisory_xact_lock(hashtextextended('healthcode.scan_venue ' || _scan_venue.person_id, 0));
-  IF EXISTS (SELECT 1 FROM @extschema@.travel x
-              WHERE x.person_id = _scan_venue.person_id AND x.source = 'venue_scan'
-                AND x.venue = v.venue_id::text AND x.place = COALESCE(v.place, v.region)
-                AND x.at >= date_trunc('minute', t) AND x.at < date_trunc('minute', t) + interval '1 minute') THEN
-    recorded := false;
-  ELSE
-    recorded := @extschema@._record_stay(_scan_venue.person_id, COALESCE(v.place, v.region), t, 'venue_scan',
-                                         v.venue_id::text);
+  -- A scan is the transaction's only write when the app calls it alone: it
+  -- then commits without waiting for its WAL to reach the disk (a crash in
+  -- the next fraction of a second may lose the last scans, never half of
+  -- one; the door's answer stands), unless the DBA asks otherwise
+  -- (healthcode.asynchronous_scans). Not when the transaction wrote before:
+  -- what it wrote keeps the durability it asked for.
+  IF current_setting('healthcode.asynchronous_scans', true) IS DISTINCT FROM 'off' AND pg_current_xact_id_if_assigned() IS NULL THEN
+    asynchronous := set_config('synchronous_commit', 'off', true);
   END IF;
-  -- (after the stay: a venue in a risk area turns the visitor at once)
-  SELECT * INTO s FROM @extschema@.status(_scan_venue.person_id, t);
-  colour := s.colour;
-  display_name := (SELECT p.display_name FROM @extschema@.person p WHERE p.id = _scan_venue.person_id);
-  SELECT * INTO r FROM @extschema@.venue_entry_rule e
-   WHERE @extschema@.division_covers(e.region, v.region) AND e.kind = v.kind
-     AND e.valid_from <= t AND (e.valid_until IS NULL OR t < e.valid_until)
-   ORDER BY @extschema@.division_rank(e.region) DESC, e.valid_from DESC
-   LIMIT 1;
-  rule := COALESCE(r.description, 'no entry rule: a green code');
-  IF s.colour IS DISTINCT FROM 'green' THEN
+  -- the same person, venue and minute: one stay (the partitions' unique index)
+  recorded := @extschema@._record_stay(who.id, COALESCE(v.place, v.region), t, 'venue_scan',
+                                       v.venue_id::text);
+  -- The colour after the stay (a venue in a risk area turns the visitor at
+  -- once), read as status() reads it (the caller's scope was checked with
+  -- the person), and the rule at the door, in one statement.
+  -- (the work list asked once, as current_status asks it: nearly always
+  -- empty, and then the stored timeline is read in the statement itself)
+  SELECT CASE WHEN (SELECT @extschema@._work_pending()) THEN (@extschema@._status_now(x, t)).colour
+              ELSE (@extschema@.status_at(x, t)).colour END,
+         e.description, e.demand, e.negative_test_hours
+    INTO colour, rule, demand, negative_test_hours
+    FROM @extschema@.person_status x
+    LEFT JOIN LATERAL (
+      SELECT e.description, e.demand, e.negative_test_hours FROM @extschema@.venue_entry_rule e
+       WHERE @extschema@.division_covers(e.region, v.region) AND e.kind = v.kind
+         AND e.valid_from <= t AND (e.valid_until IS NULL OR t < e.valid_until)
+       ORDER BY @extschema@.division_rank(e.region) DESC, e.valid_from DESC
+       LIMIT 1) e ON true
+   WHERE x.person_id = who.id;
+  rule := COALESCE(rule, 'no entry rule: a green code');
+  IF colour IS DISTINCT FROM 'green' THEN
     admit := false;
     reason := 'not_green';
-  ELSIF r.demand = 'green_and_negative_test' THEN
-    last_negative := (@extschema@._person_health_facts(_scan_venue.person_id, t)).last_negative_at;
-    admit := COALESCE(last_negative BETWEEN t - make_interval(hours => r.negative_test_hours) AND t, false);
+  ELSIF demand = 'green_and_negative_test' THEN
+    last_negative := (@extschema@._person_health_facts(who.id, t)).last_negative_at;
+    admit := COALESCE(last_negative BETWEEN t - make_interval(hours => negative_test_hours) AND t, false);
     reason := CASE WHEN admit THEN 'ok' ELSE 'no_recent_negative_test' END;
   ELSE
     admit := true;
     reason := 'ok';
   END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@._scan_venue(bigint, text, timestamptz) IS
-  'Internal: one venue scan of a person the caller may act for (scan_venue).';
-REVOKE ALL ON FUNCTION @extschema@._scan_venue(bigint, text, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) IS
+  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). A venue of another node (its code verifies by the trust list): the stay is recorded in the venue''s county, its name and kind NULL, and a green code is asked. The transaction commits asynchronously when the scan is its only write (healthcode.asynchronous_scans). P0002 for a person not of the caller''s regions.';
+REVOKE ALL ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) TO healthcode_app, healthcode_operator;
 
 CREATE OR REPLACE FUNCTION @extschema@.scan_venue(identifier text, code text, at timestamptz DEFAULT pg_catalog.now(),
     OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
     OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-  SELECT * FROM @extschema@._scan_venue(@extschema@._require_person(scan_venue.identifier), scan_venue.code, scan_venue.at);
-END;
+AS $$
+BEGIN
+  SELECT * INTO admit, reason, colour, display_name, venue_id, venue_name, venue_kind, rule, recorded
+    FROM @extschema@.scan_venue(@extschema@._require_person(scan_venue.identifier), scan_venue.code, scan_venue.at);
+END $$;
 COMMENT ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) IS
-  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). A venue of another node (its code verifies by the trust list): the stay is recorded in the venue''s county, its name and kind NULL, and a green code is asked. P0002 for a person not of the caller''s regions.';
+  'scan_venue by the visitor''s identifier.';
 REVOKE ALL ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(text, text, timestamptz) TO healthcode_app, healthcode_operator;
-
-CREATE OR REPLACE FUNCTION @extschema@.scan_venue(person_id bigint, code text, at timestamptz DEFAULT pg_catalog.now(),
-    OUT admit boolean, OUT reason text, OUT colour @extschema@.risk_colour, OUT display_name text,
-    OUT venue_id bigint, OUT venue_name text, OUT venue_kind text, OUT rule text, OUT recorded boolean)
-LANGUAGE sql VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-  SELECT * FROM @extschema@._scan_venue((@extschema@._require_person_id(scan_venue.person_id)).id, scan_venue.code,
-                                        scan_venue.at);
-END;
-COMMENT ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) IS
-  'scan_venue by person id.';
-REVOKE ALL ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) TO healthcode_app, healthcode_operator;
 
 -- Scans in bulk, as a venue's own system sends them: each record a person
 -- (person_id or identifier), a venue (its id) and a time. Checked and
@@ -5759,9 +5779,6 @@ BEGIN
        SELECT DISTINCT ON (r.pid, v.id, date_trunc('minute', r.at)) r.pid, p.region, v.place, r.at, 'venue_scan', v.id::text
          FROM recs r JOIN people p ON p.id = r.pid JOIN @extschema@.venue v ON v.id = r.venue
         WHERE $ok AND r.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai'
-          AND NOT EXISTS (SELECT FROM @extschema@.travel x
-                           WHERE x.person_id = r.pid AND x.source = 'venue_scan' AND x.venue = v.id::text
-                             AND x.at >= date_trunc('minute', r.at) AND x.at < date_trunc('minute', r.at) + interval '1 minute')
         ORDER BY r.pid, v.id, date_trunc('minute', r.at), r.at
        ON CONFLICT DO NOTHING$q$,
     checks => format(
@@ -9545,8 +9562,9 @@ CREATE INDEX risk_area_venue ON @extschema@.risk_area (venue) WHERE venue IS NOT
 CREATE TRIGGER risk_area_venue_place BEFORE INSERT OR UPDATE OF venue, division ON @extschema@.risk_area
   FOR EACH ROW EXECUTE FUNCTION @extschema@._risk_area_venue_place();
 
--- ---- exposure tracing: the existing day partitions get the index the new ones
--- are made with (64_travel_partitions.sql)
+-- ---- exposure tracing and scans: the existing day partitions get the indexes
+-- the new ones are made with (64_travel_partitions.sql), the repeats of a
+-- minute 0.2.0 kept removed first
 DO $$
 DECLARE
   part record;
@@ -9557,6 +9575,18 @@ BEGIN
   LOOP
     EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %I.%I (venue, place, at) INCLUDE (person_id, region) WHERE source = %L',
                               part.relname || '_venue_at', '@extschema@', part.relname, 'venue_scan');
+    -- (a venue scan 0.2.0 kept twice in a minute, a venue's reference in
+    -- venue: the earliest stays, as 0.3.0 keeps scans; the repeat changes
+    -- no colour, and the triggers recalculate its person all the same)
+    EXECUTE pg_catalog.format($q$DELETE FROM %1$I.%2$I t USING %1$I.%2$I u
+                                 WHERE t.source = 'venue_scan' AND u.source = 'venue_scan'
+                                   AND u.person_id = t.person_id AND u.venue = t.venue AND u.place = t.place
+                                   AND pg_catalog.date_trunc('minute', u.at AT TIME ZONE 'UTC')
+                                       OPERATOR(pg_catalog.=) pg_catalog.date_trunc('minute', t.at AT TIME ZONE 'UTC')
+                                   AND (u.at, u.id) OPERATOR(pg_catalog.<) (t.at, t.id)$q$,
+                              '@extschema@', part.relname);
+    EXECUTE pg_catalog.format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON %I.%I (person_id, venue, place, pg_catalog.date_trunc(%L, at AT TIME ZONE %L)) WHERE source = %L',
+                              part.relname || '_scan_minute', '@extschema@', part.relname, 'minute', 'UTC', 'venue_scan');
   END LOOP;
 END $$;
 
