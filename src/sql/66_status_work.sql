@@ -386,6 +386,19 @@ COMMENT ON FUNCTION @extschema@._work_pending() IS
   'Internal: true while the status work list holds a change (a consistency check changes nothing).';
 REVOKE ALL ON FUNCTION @extschema@._work_pending() FROM PUBLIC;
 
+-- The same, of the changes made by an instant: an analyst's count of a
+-- past day's end reads what held then, a change made later aside.
+CREATE FUNCTION @extschema@._work_pending_by(at timestamptz) RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM @extschema@._pending_changes() w WHERE w.created_at <= _work_pending_by.at);
+END $$;
+COMMENT ON FUNCTION @extschema@._work_pending_by(timestamptz) IS
+  'Internal: true while the status work list holds a change made at or before at.';
+REVOKE ALL ON FUNCTION @extschema@._work_pending_by(timestamptz) FROM PUBLIC;
+
 -- Since when a pending person's new status holds: the earliest change on
 -- the list that concerns them; NULL when none does.
 CREATE FUNCTION @extschema@._pending_since(person_id bigint) RETURNS timestamptz

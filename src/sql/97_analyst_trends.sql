@@ -45,6 +45,10 @@ REVOKE ALL ON FUNCTION @extschema@._scope_holds(@extschema@.division_multirange,
 -- where its current colour began by then, else the history's last entry
 -- by then. People registered later have none: NULL, which callers leave
 -- out once grouped (a filter a row would work out the colour twice).
+-- While a change on the work list made by then has yet to recalculate
+-- people, their colour is read as status() reads it (_status_now: fresh
+-- for those it concerns), in a branch of its own, so that the common case
+-- keeps its plan.
 CREATE FUNCTION @extschema@._colours_at(at timestamptz)
 RETURNS TABLE (region text, colour @extschema@.risk_colour, rule text)
 LANGUAGE sql STABLE
@@ -69,10 +73,30 @@ BEGIN ATOMIC
                       WHEN _colours_at.at OPERATOR(pg_catalog.<) s.valid_until
                       THEN s.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule'
                       ELSE (@extschema@.status_at(s, _colours_at.at)).reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule' END AS rule
-            FROM @extschema@.person_status s) c;
+            FROM @extschema@.person_status s
+           WHERE NOT (SELECT @extschema@._work_pending_by(_colours_at.at))
+          UNION ALL
+          SELECT s.region,
+                 CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_at.at
+                      THEN (SELECT h.to_colour FROM @extschema@.status_history h
+                             WHERE h.person_id OPERATOR(pg_catalog.=) s.person_id
+                               AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
+                             ORDER BY h.at DESC LIMIT 1)
+                      ELSE (x.v).colour END,
+                 CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_at.at
+                      THEN (SELECT h.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule'
+                              FROM @extschema@.status_history h
+                             WHERE h.person_id OPERATOR(pg_catalog.=) s.person_id
+                               AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
+                             ORDER BY h.at DESC LIMIT 1)
+                      ELSE (x.v).reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule' END
+            FROM @extschema@.person_status s
+            CROSS JOIN LATERAL (SELECT CASE WHEN s.since OPERATOR(pg_catalog.<=) _colours_at.at
+                                            THEN @extschema@._status_now(s, _colours_at.at) END AS v OFFSET 0) x
+           WHERE (SELECT @extschema@._work_pending_by(_colours_at.at))) c;
 END;
 COMMENT ON FUNCTION @extschema@._colours_at(timestamptz) IS
-  'Internal: everyone''s colour at an instant up to now and the rule of its first reason, by home region (from the stored timeline, or the history for those who changed since).';
+  'Internal: everyone''s colour at an instant up to now and the rule of its first reason, by home region (from the stored timeline, or the history for those who changed since; fresh for people a change on the work list made by then has yet to recalculate).';
 REVOKE ALL ON FUNCTION @extschema@._colours_at(timestamptz) FROM PUBLIC;
 
 -- ---- the daily rollup ---------------------------------------------------------

@@ -15,6 +15,17 @@
 -- sides of its boundary; only a superuser sets them), and what an operator
 -- reads (fresh for a pending person of its region; a made-up row for
 -- another region's person read as given).
+-- (workers that an earlier file in this database started may still be
+-- finishing, with nothing left to do: recalc_progress counts them; wait for
+-- them a while, at most 30 s)
+DO $$
+BEGIN
+  FOR i IN 1..300 LOOP
+    PERFORM pg_stat_clear_snapshot();
+    EXIT WHEN healthcode._recalc_workers_running() = 0;
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
@@ -40,12 +51,34 @@ SELECT p.id, p.region, '330102', now() - interval '2 days', 'telecom' FROM perso
 
 -- What readers see now (current_status) against a full fresh recalculation
 -- at the same instant: the number of people on which they differ.
+-- The analysts' counts now (status_summary by home region, status_totals at
+-- every level, rounded and left out alike) against the same recalculation's:
+-- the cells on which they differ count too.
 CREATE FUNCTION pg_temp.readers_wrong() RETURNS bigint LANGUAGE sql AS $$
-  SELECT count(*)
-    FROM healthcode.current_status c
-    FULL JOIN healthcode._fresh_status(ARRAY(SELECT p.id FROM healthcode.person p), now()) f USING (person_id)
-   WHERE (c.colour, c.vaccinated, c.reasons, c.valid_until)
-         IS DISTINCT FROM ((f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons, (f.timeline).valid_until)
+  WITH fresh AS MATERIALIZED (
+    SELECT f.person_id, p.region, f.timeline
+      FROM healthcode._fresh_status(ARRAY(SELECT p.id FROM healthcode.person p), now()) f
+      JOIN healthcode.person p ON p.id = f.person_id
+  ), summary AS (
+    SELECT x.region, (x.timeline).colour, healthcode._published_count(count(*)) AS people
+      FROM fresh x GROUP BY 1, 2
+  ), totals AS (
+    SELECT l.level, l.region, (x.timeline).colour, healthcode._published_count(count(*)) AS people
+      FROM fresh x CROSS JOIN LATERAL healthcode._region_levels(x.region) l GROUP BY 1, 2, 3
+  )
+  SELECT (SELECT count(*)
+            FROM healthcode.current_status c
+            FULL JOIN fresh f USING (person_id)
+           WHERE (c.colour, c.vaccinated, c.reasons, c.valid_until)
+                 IS DISTINCT FROM ((f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons, (f.timeline).valid_until))
+       + (SELECT count(*)
+            FROM (SELECT * FROM summary WHERE people IS NOT NULL) e
+            FULL JOIN healthcode.status_summary v USING (region, colour)
+           WHERE e.people IS DISTINCT FROM v.people)
+       + (SELECT count(*)
+            FROM (SELECT * FROM totals WHERE people IS NOT NULL) e
+            FULL JOIN healthcode.status_totals v USING (level, region, colour)
+           WHERE e.people IS DISTINCT FROM v.people)
 $$;
 -- status() for each person of the sample, against the same
 CREATE TEMP TABLE sample (person_id bigint PRIMARY KEY);

@@ -942,7 +942,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_rollup', '');
 GRANT SELECT ON @extschema@.daily_rollup TO healthcode_admin;
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -3062,6 +3062,19 @@ END $$;
 COMMENT ON FUNCTION @extschema@._work_pending() IS
   'Internal: true while the status work list holds a change (a consistency check changes nothing).';
 REVOKE ALL ON FUNCTION @extschema@._work_pending() FROM PUBLIC;
+
+-- The same, of the changes made by an instant: an analyst's count of a
+-- past day's end reads what held then, a change made later aside.
+CREATE OR REPLACE FUNCTION @extschema@._work_pending_by(at timestamptz) RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM @extschema@._pending_changes() w WHERE w.created_at <= _work_pending_by.at);
+END $$;
+COMMENT ON FUNCTION @extschema@._work_pending_by(timestamptz) IS
+  'Internal: true while the status work list holds a change made at or before at.';
+REVOKE ALL ON FUNCTION @extschema@._work_pending_by(timestamptz) FROM PUBLIC;
 
 -- Since when a pending person's new status holds: the earliest change on
 -- the list that concerns them; NULL when none does.
@@ -8802,6 +8815,10 @@ REVOKE ALL ON FUNCTION @extschema@._scope_holds(@extschema@.division_multirange,
 -- where its current colour began by then, else the history's last entry
 -- by then. People registered later have none: NULL, which callers leave
 -- out once grouped (a filter a row would work out the colour twice).
+-- While a change on the work list made by then has yet to recalculate
+-- people, their colour is read as status() reads it (_status_now: fresh
+-- for those it concerns), in a branch of its own, so that the common case
+-- keeps its plan.
 CREATE OR REPLACE FUNCTION @extschema@._colours_at(at timestamptz)
 RETURNS TABLE (region text, colour @extschema@.risk_colour, rule text)
 LANGUAGE sql STABLE
@@ -8826,10 +8843,30 @@ BEGIN ATOMIC
                       WHEN _colours_at.at OPERATOR(pg_catalog.<) s.valid_until
                       THEN s.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule'
                       ELSE (@extschema@.status_at(s, _colours_at.at)).reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule' END AS rule
-            FROM @extschema@.person_status s) c;
+            FROM @extschema@.person_status s
+           WHERE NOT (SELECT @extschema@._work_pending_by(_colours_at.at))
+          UNION ALL
+          SELECT s.region,
+                 CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_at.at
+                      THEN (SELECT h.to_colour FROM @extschema@.status_history h
+                             WHERE h.person_id OPERATOR(pg_catalog.=) s.person_id
+                               AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
+                             ORDER BY h.at DESC LIMIT 1)
+                      ELSE (x.v).colour END,
+                 CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_at.at
+                      THEN (SELECT h.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule'
+                              FROM @extschema@.status_history h
+                             WHERE h.person_id OPERATOR(pg_catalog.=) s.person_id
+                               AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
+                             ORDER BY h.at DESC LIMIT 1)
+                      ELSE (x.v).reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule' END
+            FROM @extschema@.person_status s
+            CROSS JOIN LATERAL (SELECT CASE WHEN s.since OPERATOR(pg_catalog.<=) _colours_at.at
+                                            THEN @extschema@._status_now(s, _colours_at.at) END AS v OFFSET 0) x
+           WHERE (SELECT @extschema@._work_pending_by(_colours_at.at))) c;
 END;
 COMMENT ON FUNCTION @extschema@._colours_at(timestamptz) IS
-  'Internal: everyone''s colour at an instant up to now and the rule of its first reason, by home region (from the stored timeline, or the history for those who changed since).';
+  'Internal: everyone''s colour at an instant up to now and the rule of its first reason, by home region (from the stored timeline, or the history for those who changed since; fresh for people a change on the work list made by then has yet to recalculate).';
 REVOKE ALL ON FUNCTION @extschema@._colours_at(timestamptz) FROM PUBLIC;
 
 -- A day's exact counts, every measure: at the district (level NULL) where
