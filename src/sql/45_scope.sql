@@ -102,6 +102,34 @@ COMMENT ON FUNCTION @extschema@._rls_scope() IS
 REVOKE ALL ON FUNCTION @extschema@._rls_scope() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._rls_scope() TO healthcode_operator;
 
+-- The operator row-level security keys personal rows on: scope @> region,
+-- as pg_catalog's, with an estimate of the rows it keeps made from the
+-- querying role's scope and the column's statistics (src/hc_scope_sel.c):
+-- pg_catalog's guesses half a percent of the table for a scope computed at
+-- run time, and the planner then sorts a province's rows where it should
+-- hash them.
+CREATE FUNCTION @extschema@._scope_contains(scope @extschema@.division_multirange, region text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_scope_contains'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) IS
+  'Internal: whether the scope holds the region (the @> of row-level security).';
+REVOKE ALL ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) TO healthcode_operator;
+CREATE FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'healthcode_scope_sel'
+  LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) IS
+  'Internal: the planner''s estimate of the share of rows a scope @> region keeps: the querying role''s scope (or the constant given), its runs of codes read against the column''s statistics.';
+REVOKE ALL ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) FROM PUBLIC;
+CREATE OPERATOR @extschema@.@> (
+  LEFTARG = @extschema@.division_multirange,
+  RIGHTARG = text,
+  FUNCTION = @extschema@._scope_contains,
+  RESTRICT = @extschema@._scope_sel
+);
+COMMENT ON OPERATOR @extschema@.@> (@extschema@.division_multirange, text) IS
+  'The scope holds the region: row-level security''s test, with the planner''s estimate from the querying role''s scope.';
+
 -- Inside the extension's SECURITY DEFINER functions: the caller's scope.
 CREATE FUNCTION @extschema@._in_caller_scope(region text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE

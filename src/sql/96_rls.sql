@@ -12,7 +12,8 @@ DECLARE
   t text;
   public_table @extschema@.evidence_table;
   scoped_here text;
-  scoped text := '(SELECT @extschema@._rls_scope()) OPERATOR(pg_catalog.@>) (region COLLATE "C")';
+  -- (the extension's @>, 45_scope.sql: the planner's estimate of the rows kept)
+  scoped text := '(SELECT @extschema@._rls_scope()) OPERATOR(@extschema@.@>) (region COLLATE "C")';
 BEGIN
   -- personal rows: the people, their evidence (evidence_table) and what
   -- follows from it

@@ -941,8 +941,32 @@ REVOKE ALL ON @extschema@.daily_rollup FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_rollup', '');
 GRANT SELECT ON @extschema@.daily_rollup TO healthcode_admin;
 
+-- ---- row-level security's @> with an estimate (45_scope.sql; the policies
+-- are made anew at the end)
+CREATE FUNCTION @extschema@._scope_contains(scope @extschema@.division_multirange, region text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_scope_contains'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) IS
+  'Internal: whether the scope holds the region (the @> of row-level security).';
+REVOKE ALL ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) TO healthcode_operator;
+CREATE FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'healthcode_scope_sel'
+  LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) IS
+  'Internal: the planner''s estimate of the share of rows a scope @> region keeps: the querying role''s scope (or the constant given), its runs of codes read against the column''s statistics.';
+REVOKE ALL ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) FROM PUBLIC;
+CREATE OPERATOR @extschema@.@> (
+  LEFTARG = @extschema@.division_multirange,
+  RIGHTARG = text,
+  FUNCTION = @extschema@._scope_contains,
+  RESTRICT = @extschema@._scope_sel
+);
+COMMENT ON OPERATOR @extschema@.@> (@extschema@.division_multirange, text) IS
+  'The scope holds the region: row-level security''s test, with the planner''s estimate from the querying role''s scope.';
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_holds _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1292,6 +1316,27 @@ COMMENT ON FUNCTION @extschema@.region_scope_of(oid) IS
   'The division codes a role acts for: those mapped to it or to a role it is a member of in region_scope; all of them for superusers and healthcode_admin.';
 REVOKE ALL ON FUNCTION @extschema@.region_scope_of(oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.region_scope_of(oid) TO healthcode_operator, healthcode_app, healthcode_analyst, healthcode_verifier;
+
+-- The operator row-level security keys personal rows on: scope @> region,
+-- as pg_catalog's, with an estimate of the rows it keeps made from the
+-- querying role's scope and the column's statistics (src/hc_scope_sel.c):
+-- pg_catalog's guesses half a percent of the table for a scope computed at
+-- run time, and the planner then sorts a province's rows where it should
+-- hash them.
+CREATE OR REPLACE FUNCTION @extschema@._scope_contains(scope @extschema@.division_multirange, region text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_scope_contains'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) IS
+  'Internal: whether the scope holds the region (the @> of row-level security).';
+REVOKE ALL ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._scope_contains(@extschema@.division_multirange, text) TO healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'healthcode_scope_sel'
+  LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) IS
+  'Internal: the planner''s estimate of the share of rows a scope @> region keeps: the querying role''s scope (or the constant given), its runs of codes read against the column''s statistics.';
+REVOKE ALL ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) FROM PUBLIC;
 
 -- The person an identifier (normalized) names, whatever the region: by
 -- this node's pseudonym, or, for a person adopted from the hub and not yet
@@ -9786,3 +9831,33 @@ COMMENT ON COLUMN @extschema@.monitoring.value IS 'Its value now.';
 COMMENT ON COLUMN @extschema@.monitoring.description IS 'What it means.';
 REVOKE ALL ON @extschema@.monitoring FROM PUBLIC;
 GRANT SELECT ON @extschema@.monitoring TO healthcode_admin, pg_monitor;
+
+-- ---- row-level security's policies anew, with the extension's @>
+-- (96_rls.sql): every scope policy of every table, 0.2.0's and this
+-- update's
+DO $$
+DECLARE
+  p record;
+  expr text;
+BEGIN
+  FOR p IN
+    SELECT c.relname, pol.polname, pol.polcmd,
+           COALESCE((SELECT e.scope_column FROM @extschema@.evidence_table e WHERE e.name = c.relname AND e.public_rows),
+                    'region') AS col
+      FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
+     WHERE c.relnamespace = '@extschema@'::regnamespace AND pol.polname LIKE 'scope\_%'
+  LOOP
+    expr := pg_catalog.format('(SELECT @extschema@._rls_scope()) OPERATOR(@extschema@.@>) (%I COLLATE "C")', p.col)
+            || CASE WHEN p.relname IN ('guardian_link', 'proxy_action')
+                    THEN ' AND (SELECT @extschema@._rls_scope()) OPERATOR(@extschema@.@>) (guardian_region COLLATE "C")'
+                    ELSE '' END;
+    IF p.polcmd IN ('r', 'd') THEN
+      EXECUTE pg_catalog.format('ALTER POLICY %I ON @extschema@.%I USING (%s)', p.polname, p.relname, expr);
+    ELSIF p.polcmd = 'a' THEN
+      EXECUTE pg_catalog.format('ALTER POLICY %I ON @extschema@.%I WITH CHECK (%s)', p.polname, p.relname, expr);
+    ELSE
+      EXECUTE pg_catalog.format('ALTER POLICY %I ON @extschema@.%I USING (%s) WITH CHECK (%s)', p.polname, p.relname,
+                                expr, expr);
+    END IF;
+  END LOOP;
+END $$;
