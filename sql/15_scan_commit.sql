@@ -1,4 +1,4 @@
--- A venue scan that is its transaction's only write commits without
+-- A venue scan that is its transaction's first write commits it without
 -- waiting for the disk (healthcode.asynchronous_scans, on by default): the
 -- setting is off again once the transaction ends. A scan after another
 -- write, or with the setting off, leaves the durability the session asked

@@ -119,7 +119,7 @@ _PG_init(void)
 	 * for the doors' throughput, not an app's.
 	 */
 	DefineCustomBoolVariable("healthcode.asynchronous_scans",
-							 "Lets scan_venue commit its transaction asynchronously when the scan is its only write.",
+							 "Lets scan_venue commit its transaction asynchronously when the scan is its first write.",
 							 "A crash may then lose the scans of the last moments (at most three times wal_writer_delay), never part of one.",
 							 &asynchronous_scans,
 							 true,

@@ -118,12 +118,13 @@ BEGIN
   venue_id := v.venue_id;
   venue_name := v.name;
   venue_kind := v.kind;
-  -- A scan is the transaction's only write when the app calls it alone: it
-  -- then commits without waiting for its WAL to reach the disk (a crash in
-  -- the next fraction of a second may lose the last scans, never half of
-  -- one; the door's answer stands), unless the DBA asks otherwise
-  -- (healthcode.asynchronous_scans). Not when the transaction wrote before:
-  -- what it wrote keeps the durability it asked for.
+  -- A scan is the transaction's first (and only) write when the app calls
+  -- it alone: the transaction then commits without waiting for its WAL to
+  -- reach the disk (a crash in the next fraction of a second may lose the
+  -- last scans, never half of one; the door's answer stands), unless the
+  -- DBA asks otherwise (healthcode.asynchronous_scans). Not when the
+  -- transaction wrote before: what it wrote keeps the durability it asked
+  -- for.
   IF current_setting('healthcode.asynchronous_scans', true) IS DISTINCT FROM 'off' AND pg_current_xact_id_if_assigned() IS NULL THEN
     asynchronous := set_config('synchronous_commit', 'off', true);
   END IF;
@@ -161,7 +162,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) IS
-  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). A venue of another node (its code verifies by the trust list): the stay is recorded in the venue''s county, its name and kind NULL, and a green code is asked. The transaction commits asynchronously when the scan is its only write (healthcode.asynchronous_scans). P0002 for a person not of the caller''s regions.';
+  'A visitor scans a venue''s code (扫场所码): the code verified (online), the stay recorded as a venue_scan (once for the same person, venue and minute; the triggers recalculate), and what the door keeper sees: admit, reason (ok, not_green, no_recent_negative_test, or why the code failed: malformed, bad_signature, venue_closed, ...), the colour after the stay, the masked name, the venue and the entry rule that decided (venue_entry_rule). A venue of another node (its code verifies by the trust list): the stay is recorded in the venue''s county, its name and kind NULL, and a green code is asked. The transaction commits asynchronously when the scan is its first write (healthcode.asynchronous_scans). P0002 for a person not of the caller''s regions.';
 REVOKE ALL ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.scan_venue(bigint, text, timestamptz) TO healthcode_app, healthcode_operator;
 
