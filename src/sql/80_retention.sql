@@ -34,6 +34,19 @@ COMMENT ON FUNCTION @extschema@._travel_first_day(interval) IS
   'Internal: the first day (China Standard Time) whose travel partition is kept: the day of the travel window''s start less margin (default 7 days).';
 REVOKE ALL ON FUNCTION @extschema@._travel_first_day(interval) FROM PUBLIC;
 
+-- Whether a stay at an instant lies in a day whose partition is kept. One
+-- of the last eight days always does (the window is a day at least:
+-- lookback_days and evidence_kept_days are 1 or more; the margin a week),
+-- and then no policy is asked: a scan asks for its stay, and the lookup is
+-- a sixth of a scan's time. (Not STRICT: inlined where it is called.)
+CREATE FUNCTION @extschema@._travel_kept(at timestamptz) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN _travel_kept.at OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '8 days')
+    OR _travel_kept.at OPERATOR(pg_catalog.>=) (@extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai');
+COMMENT ON FUNCTION @extschema@._travel_kept(timestamptz) IS
+  'Internal: whether a stay at this instant lies in a travel day kept (_travel_first_day), asking the policy only for one older than eight days.';
+REVOKE ALL ON FUNCTION @extschema@._travel_kept(timestamptz) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.travel_retention() RETURNS interval
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC

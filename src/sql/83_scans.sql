@@ -55,11 +55,7 @@ BEGIN
   PERFORM @extschema@._require_finite(at, 'at');
   -- (the travel trigger's own check, before a partition is made for the day)
   PERFORM @extschema@._check_evidence_times('travel', 'at', at, at);
-  -- (a stay of the last eight days always lies after the first day kept:
-  -- the window is a day at least and the margin a week; only an older one
-  -- asks the policy, which costs a scan a sixth of its time)
-  IF at < now() - interval '8 days'
-     AND at < @extschema@._travel_first_day()::timestamp AT TIME ZONE 'Asia/Shanghai' THEN
+  IF NOT @extschema@._travel_kept(at) THEN
     RETURN false;
   END IF;
   IF to_regclass(format('@extschema@.%I', 'travel_' || to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD'))) IS NULL THEN
