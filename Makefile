@@ -16,7 +16,7 @@ CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_
               src/hc_core_identifier.o src/hc_core_venue.o src/hc_core_status.o src/hc_core_status_kinds.o src/hc_core_status_policy.o src/hc_core_status_text.o \
               src/hc_core_status_inputs.o
 OBJS        = src/healthcode.o src/hc_type.o src/hc_key_file.o src/hc_key_cache.o src/hc_sign_pg.o src/hc_pseudonym_pg.o \
-              src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o src/hc_import_pg.o src/hc_partition_worker.o src/hc_revocation_pg.o \
+              src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o src/hc_evidence_pg.o src/hc_import_pg.o src/hc_partition_worker.o src/hc_revocation_pg.o \
               src/hc_recalc_worker.o src/hc_identifier_pg.o src/hc_venue_pg.o src/hc_code_events.o src/hc_division_names.o \
               src/hc_explain_guard.o src/hc_scope_sel.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng

@@ -443,8 +443,8 @@ read_fields(ImportState *st, ArrayType *names, ArrayType *rules, TupleDesc desc)
 		elog(ERROR, "import fields person_id and identifier must come together");
 }
 
-static TimestampTz
-cst_time(int year, int month, int day)
+TimestampTz
+hc_cst_time(int year, int month, int day)
 {
 	/* midnight in China Standard Time (+08:00), where the era is dated */
 	struct pg_tm tt = {0};
@@ -479,9 +479,9 @@ healthcode_import_parse(PG_FUNCTION_ARGS)
 	st->store = rsinfo->setResult;
 	st->desc = rsinfo->setDesc;
 	read_fields(st, PG_GETARG_ARRAYTYPE_P(2), PG_GETARG_ARRAYTYPE_P(3), st->desc);
-	st->era_start = cst_time(2019, 12, 1);
+	st->era_start = hc_era_start();
 	st->evidence_end = GetCurrentStatementStartTimestamp() + (TimestampTz) hc_clock_skew_seconds * USECS_PER_SEC + 1;
-	st->bulletin_end = cst_time(HC_IMPORT_LAST_YEAR + 1, 1, 1);
+	st->bulletin_end = hc_cst_time(HC_IMPORT_LAST_YEAR + 1, 1, 1);
 	st->call_cxt = call_cxt;
 	st->record_cxt = AllocSetContextCreate(call_cxt, "healthcode import record", ALLOCSET_DEFAULT_SIZES);
 

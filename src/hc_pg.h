@@ -56,6 +56,13 @@ extern int64_t hc_timestamptz_to_unix(TimestampTz t);
 extern Datum hc_colour_to_enum(Oid enumtype, hc_colour c);
 extern hc_colour hc_enum_to_colour(Datum enumval);
 extern uint32_t hc_region_arg(text *t, const char *argname);
+extern char *hc_place_code_problem(text *t);
+
+/* hc_import_pg.c */
+/* Midnight of a day in China Standard Time, where the era is dated. */
+extern TimestampTz hc_cst_time(int year, int month, int day);
+/* Evidence and bulletins start with the health-code era, 2019-12-01 CST. */
+#define hc_era_start() hc_cst_time(2019, 12, 1)
 
 /* hc_identifier_pg.c */
 extern int32 hc_identifier_today(void);

@@ -408,19 +408,28 @@ healthcode_place_code_valid(PG_FUNCTION_ARGS)
 }
 
 /* What is wrong with a text as a place code (for an argument's error
- * detail), NULL for a valid one. */
-PG_FUNCTION_INFO_V1(healthcode_place_code_problem);
-Datum
-healthcode_place_code_problem(PG_FUNCTION_ARGS)
+ * detail, palloc'd), NULL for a valid one. */
+char *
+hc_place_code_problem(text *t)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
 	int64_t		place;
 	char		detail[HC_DETAIL_LEN];
 
 	detail[0] = '\0';
 	if (hc_place_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &place, detail, sizeof(detail)) == HC_OK)
+		return NULL;
+	return pstrdup(detail[0] != '\0' ? detail : "A place code has 6, 9 or 12 digits.");
+}
+
+PG_FUNCTION_INFO_V1(healthcode_place_code_problem);
+Datum
+healthcode_place_code_problem(PG_FUNCTION_ARGS)
+{
+	char	   *problem = hc_place_code_problem(PG_GETARG_TEXT_PP(0));
+
+	if (problem == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(detail[0] != '\0' ? detail : "A place code has 6, 9 or 12 digits."));
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
 }
 
 /* A division code check usable in domains and CHECK constraints. */

@@ -18,18 +18,8 @@ COMMENT ON FUNCTION @extschema@._shorten(text, integer) IS
   'Internal: a value as an error message echoes it: cut to max bytes (default 40) at a character boundary, with ... appended when cut, control characters as ?; NULL as the word NULL.';
 
 CREATE FUNCTION @extschema@._require_finite(value timestamptz, argname text) RETURNS timestamptz
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF value IS NULL THEN
-    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
-  END IF;
-  IF NOT isfinite(value) THEN
-    RAISE EXCEPTION '% must be a finite time, not %', argname, value USING ERRCODE = '22008';
-  END IF;
-  RETURN value;
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_require_finite'
+  LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION @extschema@._require_finite(timestamptz, text) IS
   'Internal: the time if it is finite, else 22004 (NULL) or 22008 (infinity), naming the argument.';
 REVOKE ALL ON FUNCTION @extschema@._require_finite(timestamptz, text) FROM PUBLIC;

@@ -102,20 +102,8 @@ REVOKE ALL ON FUNCTION @extschema@._require_region(text, text, boolean) FROM PUB
 
 -- A place (a division, township or village) as a function's argument.
 CREATE FUNCTION @extschema@._require_place(place text, argname text DEFAULT 'place') RETURNS text
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF place IS NULL THEN
-    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
-  END IF;
-  IF NOT @extschema@.place_code_valid(place) THEN
-    RAISE EXCEPTION 'invalid place code for %: %', argname, quote_literal(@extschema@._shorten(place))
-      USING ERRCODE = '22023', DETAIL = @extschema@._place_code_problem(place),
-            HINT = 'A place code is a division (330106), a township or street (330106001) or a village or community (330106001001).';
-  END IF;
-  RETURN place;
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_require_place'
+  LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION @extschema@._require_place(text, text) IS
   'Internal: the code if it is a valid place code (place_code_valid), else 22004 or 22023 naming the argument and what is wrong.';
 REVOKE ALL ON FUNCTION @extschema@._require_place(text, text) FROM PUBLIC;

@@ -29,24 +29,8 @@ REVOKE ALL ON FUNCTION @extschema@._cause(text, text) FROM PUBLIC;
 -- inside the trigger function.)
 CREATE FUNCTION @extschema@._check_evidence_times(tbl text, col text, earliest timestamptz, latest timestamptz)
 RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  tolerance interval := @extschema@._clock_skew();
-BEGIN
-  IF latest > statement_timestamp() + tolerance THEN
-    RAISE EXCEPTION '%.% lies in the future: %', tbl, col, latest
-      USING ERRCODE = '22023',
-            DETAIL = format('Evidence times may be at most healthcode.clock_skew (%s) ahead of the server''s clock.', tolerance),
-            HINT = 'Check the source''s clock and time zone.';
-  END IF;
-  IF earliest < timestamptz '2019-12-01 00:00+08' THEN
-    RAISE EXCEPTION '%.% lies before the health-code era: %', tbl, col, earliest
-      USING ERRCODE = '22023',
-            DETAIL = 'Evidence times start on 2019-12-01 (China Standard Time).';
-  END IF;
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_check_evidence_times'
+  LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz, timestamptz) IS
   'Internal: raises 22023, naming the table and column, when a statement''s new rows have a time before 2019-12-01 or beyond now + healthcode.clock_skew.';
 REVOKE ALL ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz, timestamptz) FROM PUBLIC;
@@ -60,16 +44,8 @@ REVOKE ALL ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz
 -- looks: one side waits for the other to commit, and (READ COMMITTED) then
 -- sees its rows.
 CREATE FUNCTION @extschema@._evidence_lock(exclusive boolean) RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF exclusive THEN
-    PERFORM pg_advisory_xact_lock(hashtext('@extschema@ evidence'));
-  ELSE
-    PERFORM pg_advisory_xact_lock_shared(hashtext('@extschema@ evidence'));
-  END IF;
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_evidence_lock'
+  LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@._evidence_lock(boolean) IS
   'Internal: the transaction-level lock that orders evidence triggers (shared) against risk-area and policy triggers (exclusive), so neither misses the other''s rows.';
 REVOKE ALL ON FUNCTION @extschema@._evidence_lock(boolean) FROM PUBLIC;

@@ -966,7 +966,7 @@ COMMENT ON OPERATOR @extschema@.@> (@extschema@.division_multirange, text) IS
   'The scope holds the region: row-level security''s test, with the planner''s estimate from the querying role''s scope.';
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colours_at _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _holder_check_answer _holder_check_record _holder_health_facts _holder_status _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1134,6 +1134,13 @@ END;
 COMMENT ON FUNCTION @extschema@.verify(text, timestamptz) IS
   'verify() of a scanned string: reason malformed (valid false, nothing else) for a string that is not a code, else what verify() of the code says.';
 
+CREATE OR REPLACE FUNCTION @extschema@._require_finite(value timestamptz, argname text) RETURNS timestamptz
+  AS 'MODULE_PATHNAME', 'healthcode_require_finite'
+  LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION @extschema@._require_finite(timestamptz, text) IS
+  'Internal: the time if it is finite, else 22004 (NULL) or 22008 (infinity), naming the argument.';
+REVOKE ALL ON FUNCTION @extschema@._require_finite(timestamptz, text) FROM PUBLIC;
+
 -- ---------------------------------------------------------------------------
 -- Division codes (GB/T 2260): a code covers itself and the codes below it
 -- (330000 every 33xxxx, 330100 every 3301xx, 000000 the whole country).
@@ -1212,20 +1219,8 @@ COMMENT ON FUNCTION @extschema@.division_codes_valid(text[]) IS
 
 -- A place (a division, township or village) as a function's argument.
 CREATE OR REPLACE FUNCTION @extschema@._require_place(place text, argname text DEFAULT 'place') RETURNS text
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF place IS NULL THEN
-    RAISE EXCEPTION '% must not be NULL', argname USING ERRCODE = '22004';
-  END IF;
-  IF NOT @extschema@.place_code_valid(place) THEN
-    RAISE EXCEPTION 'invalid place code for %: %', argname, quote_literal(@extschema@._shorten(place))
-      USING ERRCODE = '22023', DETAIL = @extschema@._place_code_problem(place),
-            HINT = 'A place code is a division (330106), a township or street (330106001) or a village or community (330106001001).';
-  END IF;
-  RETURN place;
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_require_place'
+  LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION @extschema@._require_place(text, text) IS
   'Internal: the code if it is a valid place code (place_code_valid), else 22004 or 22023 naming the argument and what is wrong.';
 REVOKE ALL ON FUNCTION @extschema@._require_place(text, text) FROM PUBLIC;
@@ -2241,6 +2236,33 @@ END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) IS
   'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order); people with stored inputs are then recomputed from those. changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
 REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
+
+-- Evidence times lie in the health-code era (from 2019-12-01) and not in
+-- the future beyond healthcode.clock_skew. (The trigger computes the
+-- earliest and latest times itself: transition tables are visible only
+-- inside the trigger function.)
+CREATE OR REPLACE FUNCTION @extschema@._check_evidence_times(tbl text, col text, earliest timestamptz, latest timestamptz)
+RETURNS void
+  AS 'MODULE_PATHNAME', 'healthcode_check_evidence_times'
+  LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz, timestamptz) IS
+  'Internal: raises 22023, naming the table and column, when a statement''s new rows have a time before 2019-12-01 or beyond now + healthcode.clock_skew.';
+REVOKE ALL ON FUNCTION @extschema@._check_evidence_times(text, text, timestamptz, timestamptz) FROM PUBLIC;
+
+-- Concurrent writers. A trigger decides whom to recalculate from what its
+-- snapshot shows, and cannot see another transaction's uncommitted rows: a
+-- stay being imported while its area is designated high risk in another
+-- transaction would be missed by both. So the statements whose meaning
+-- depends on everyone's evidence (risk areas, policy) take this lock
+-- exclusively, and every other evidence trigger takes it shared before it
+-- looks: one side waits for the other to commit, and (READ COMMITTED) then
+-- sees its rows.
+CREATE OR REPLACE FUNCTION @extschema@._evidence_lock(exclusive boolean) RETURNS void
+  AS 'MODULE_PATHNAME', 'healthcode_evidence_lock'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@._evidence_lock(boolean) IS
+  'Internal: the transaction-level lock that orders evidence triggers (shared) against risk-area and policy triggers (exclusive), so neither misses the other''s rows.';
+REVOKE ALL ON FUNCTION @extschema@._evidence_lock(boolean) FROM PUBLIC;
 
 -- The statement trigger of every evidence table with a person_id.
 -- TG_ARGV[0]: the time column checked against the future; TG_ARGV[1]: a
