@@ -16,6 +16,10 @@ PACKAGES=(
 	gnuplot-nox                                                # tools/report.sh: the analysts' charts (the demo, test/shell/jobs.sh)
 	prometheus-postgres-exporter                               # monitoring scraped as a DBA would (test/shell/monitoring.sh)
 	pgbouncer                                                  # apps behind a pooler in transaction mode (test/shell/pgbouncer.sh)
+	python3-flask python3-psycopg2 uwsgi-core uwsgi-plugin-python3 # the reference web app (examples/webapp, tools/webapp.sh)
+	fonts-wqy-zenhei openssl curl                              # its pages' Chinese, its TLS certificates, its start check
+	chromium chromium-driver python3-selenium                  # its pages in a real browser (test/shell/browser.sh)
+	wrk                                                        # HTTP load for bench/webapp.sh
 )
 
 missing=()

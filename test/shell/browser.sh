@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The reference web app (examples/webapp) end to end in a real browser:
+# a cluster of the test's own, the app's stack on it (its database, TLS on
+# loopback, PgBouncer in transaction mode, the app under uWSGI), and
+# test/browser/pages.py driving Debian's headless Chromium through every
+# page: the code screen whose screenshot's QR zbarimg reads and the
+# checkpoint page verifies, an expired and a forged code refused, a red
+# visitor denied at a venue's door, a guardian's dependant, another
+# region's person never shown, the analyst's table and chart. Screenshots
+# of the pages: test/browser/out/.
+set -u
+. "$(dirname "$0")/tap.bash"
+root=$(cd "$(dirname "$0")/../.." && pwd)
+
+for tool in chromium chromedriver zbarimg pgbouncer uwsgi; do
+	command -v "$tool" >/dev/null || { echo "1..0 # SKIP $tool is not installed (tools/deps.sh installs it)"; exit 0; }
+done
+
+own_cluster_dir browser
+stack="$work/stack"
+cleanup() {
+	"$root/examples/webapp/stack.sh" down "$stack"
+	drop_own_cluster
+}
+trap cleanup EXIT
+own_cluster <<CONF
+shared_preload_libraries = 'healthcode'
+CONF
+mkdir -p "$stack"
+"$root/examples/webapp/stack.sh" up "$stack" 127.0.0.1 "$port" "$superuser" >"$work/stack.out" 2>&1
+ok $? "the app's stack starts: database, TLS, PgBouncer, uWSGI" || { sed 's/^/#! /' "$work/stack.out" >&2; done_testing; exit 1; }
+# shellcheck disable=SC1091
+. "$stack/stack.env"
+
+# The app's logins are no superusers, and reach the database through PgBouncer only with TLS
+su_count=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
+	"SELECT count(*) FROM pg_roles WHERE rolname LIKE 'web\_%' AND (rolsuper OR rolbypassrls OR rolcreaterole)")
+is "$su_count" 0 "the app's database logins are neither superusers nor bypass row-level security"
+# (a call through PgBouncer first: it opens server connections when asked)
+through=$(psql -XAtq "$APP_DSN" -c "SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+is "$through" "web_app|t" "the app's login reaches the database through PgBouncer, and PgBouncer's connection uses TLS"
+plain=$(psql -XAtq "${APP_DSN/sslmode=verify-full/sslmode=disable}" -c 'SELECT 1' 2>&1)
+like "$plain" "SSL|ssl|TLS|tls" "PgBouncer refuses the app's login without TLS"
+like "$(grep -c 'pool_mode = transaction' "$stack/bouncer/pgbouncer.ini")" '^1$' "PgBouncer pools in transaction mode"
+
+# A code that expired a moment ago, issued to the green citizen
+expired=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
+	"SELECT healthcode.issue_for(healthcode.person_id('330106199203154415'), interval '1 second')::text")
+sleep 2
+
+out="$root/test/browser/out"
+rm -rf "$out"
+while IFS= read -r line; do
+	case "$line" in
+		PASS\ *) ok 0 "${line#PASS }" ;;
+		FAIL\ *) name=${line#FAIL }; ok 1 "${name%%$'\t'*}"; diag "${name#*$'\t'}" ;;
+		*) diag "$line" ;;
+	esac
+done < <(/usr/bin/python3 "$root/test/browser/pages.py" "$URL" "$PASSWORD" "$VENUE_CODE" "$expired" "$out" 2>&1)
+shots=$(find "$out" -name '*.png' 2>/dev/null | wc -l)
+ok $([ "$shots" -ge 10 ]; echo $?) "screenshots of the pages written to test/browser/out ($shots)"
+done_testing
