@@ -122,6 +122,8 @@ SCREEN = """SELECT s.colour::text AS colour, s.display_name, s.masked_identifier
                    healthcode.expires_at(s.code) AS expires_at,
                    extract(epoch FROM healthcode.expires_at(s.code) - statement_timestamp())::integer AS seconds_left
               FROM {call} s"""
+CODE_SCREEN = SCREEN.format(call="healthcode.code_screen(%s)")
+DEPENDANT_SCREEN = SCREEN.format(call="healthcode.code_screen_for(%s, %s)")
 
 
 def render_screen(screen, heading):
@@ -134,7 +136,7 @@ def render_screen(screen, heading):
 @app.route("/code")
 @login_as("citizen")
 def code(account):
-    screen = db.one("app", SCREEN.format(call="healthcode.code_screen(%s)"), (account["identifier"],))
+    screen = db.one("app", CODE_SCREEN, (account["identifier"],))
     return render_screen(screen, t("my_code", lang()))
 
 
@@ -152,8 +154,7 @@ def dependant(account, n):
     dependants = account.get("dependants", [])
     if not 0 <= n < len(dependants):
         abort(404)
-    screen = db.one("app", SCREEN.format(call="healthcode.code_screen_for(%s, %s)"),
-                    (account["identifier"], dependants[n]))
+    screen = db.one("app", DEPENDANT_SCREEN, (account["identifier"], dependants[n]))
     return render_screen(screen, t("dependant_code", lang()))
 
 
@@ -199,10 +200,11 @@ def checkpoint(account):
         if scanned is None:
             return render_template("checkpoint.html", verdict=None, scanned=None, problem=t("no_qr", lang())), 422
     try:
-        verdict = db.one("verifier", """SELECT valid, reason, colour::text AS colour, region, expires_at,
+        verdict = db.one("verifier", """SELECT valid, reason, colour::text AS colour, region,
+                                               healthcode.division_label(region, %s) AS region_name, expires_at,
                                                online_check, current_colour::text AS current_colour
                                           FROM healthcode.checkpoint_verify(%s::healthcode.healthcode, %s)""",
-                         (scanned, account["checkpoint"]))
+                         (lang(), scanned, account["checkpoint"]))
     except db.BadInput:
         return render_template("checkpoint.html", verdict=None, scanned=scanned, problem=t("not_a_code", lang())), 422
     return render_template("checkpoint.html", verdict=verdict, scanned=scanned)
