@@ -58,6 +58,9 @@ shared_preload_libraries = 'healthcode'
 CONF
 "${run_as[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w start >/dev/null
 trap stop_all EXIT
+# (Ctrl-C, or a kill: exit, and the EXIT trap removes it all)
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 echo "== the app's database, TLS, PgBouncer and the app (examples/webapp/stack.sh)"
 WEB_PORT=${WEB_PORT:-8080} examples/webapp/stack.sh up "$DIR/stack" 127.0.0.1 "$PORT" postgres
@@ -77,4 +80,4 @@ Logins (password $PASSWORD for each):
 The app: $repo/examples/webapp (its README says how it is built).
 Press Ctrl-C to stop; the cluster and the stack are removed then.
 INFO
-while :; do sleep 3600; done
+while :; do sleep 3600 & wait $!; done

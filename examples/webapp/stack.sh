@@ -60,7 +60,7 @@ up() {
 	[ "$(id -u)" -eq 0 ] && chown -R postgres "$work"
 
 	# ---- the database, and TLS on the server (PgBouncer connects with it)
-	"${psql_su[@]}" -d postgres -c "DROP DATABASE IF EXISTS hcweb" -c "CREATE DATABASE hcweb" >/dev/null
+	PGOPTIONS="-c client_min_messages=warning" "${psql_su[@]}" -d postgres -c "DROP DATABASE IF EXISTS hcweb" -c "CREATE DATABASE hcweb" >/dev/null
 	"${psql_su[@]}" -d postgres >/dev/null <<-SQL
 		ALTER SYSTEM SET ssl = on;
 		ALTER SYSTEM SET ssl_cert_file = '$work/tls/server.crt';
