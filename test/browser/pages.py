@@ -8,7 +8,7 @@ there, decoded by the app with ZBar). Then what must be refused: an
 expired code, a forged one, a red visitor at a venue's door; and what a
 login must never see: another region's person.
 
-    pages.py URL PASSWORD VENUE_CODE EXPIRED_CODE OUTDIR
+    pages.py URL PASSWORD VENUE_CODE EXPIRED_CODE FORGED_CODE OUTDIR
 
 Prints one line a check, "PASS name" or "FAIL name<TAB>why", for
 test/shell/browser.sh to report as TAP; screenshots of every page go to
@@ -24,10 +24,9 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-URL, PASSWORD, VENUE_CODE, EXPIRED_CODE, OUT = sys.argv[1:6]
+URL, PASSWORD, VENUE_CODE, EXPIRED_CODE, FORGED_CODE, OUT = sys.argv[1:7]
 os.makedirs(OUT, exist_ok=True)
 
 
@@ -51,10 +50,12 @@ def text(d, css):
 
 
 def submit(d, element_id):
-    """Clicks and waits for the next page (a click returns before it loads)."""
-    page = d.find_element(By.TAG_NAME, "html")
+    """Clicks and waits for the next page to load (a click returns before
+    it does): the old page's window carries a mark the new one has not."""
+    d.execute_script("window.hcOldPage = true")
     d.find_element(By.ID, element_id).click()
-    WebDriverWait(d, 20).until(expected_conditions.staleness_of(page))
+    WebDriverWait(d, 20, ignored_exceptions=(WebDriverException,)).until(
+        lambda drv: drv.execute_script("return window.hcOldPage === undefined && document.readyState === 'complete'"))
 
 
 def login(d, user, password=PASSWORD):
@@ -144,12 +145,15 @@ def main():
         valid, reason, problem = at_checkpoint(d, code=EXPIRED_CODE)
         check("an expired code is refused", valid == "false" and reason == "expired", (valid, reason, problem))
         shot(d, "checkpoint_expired")
-        # (a forgery: one character of the signature's text changed)
-        forged = scanned[:-3] + ("A" if scanned[-3] != "A" else "B") + scanned[-2:]
-        valid, reason, problem = at_checkpoint(d, code=forged)
-        check("a forged code is refused", (valid == "false" and reason != "ok") or problem != "",
-              (valid, reason, problem))
+        valid, reason, problem = at_checkpoint(d, code=FORGED_CODE)
+        check("a forged code (a real one, its signature altered) is refused as such",
+              valid == "false" and reason == "bad_signature", (valid, reason, problem))
         shot(d, "checkpoint_forged")
+        # (a scan garbled on the way: one character of the text changed)
+        garbled = scanned[:-3] + ("A" if scanned[-3] != "A" else "B") + scanned[-2:]
+        valid, reason, problem = at_checkpoint(d, code=garbled)
+        check("a garbled scan is refused", (valid == "false" and reason != "ok") or (valid is None and problem != ""),
+              (valid, reason, problem))
         valid, reason, problem = at_checkpoint(d, code="not a code at all")
         check("a text that is no code is said to be none", valid is None and problem != "", (valid, reason, problem))
 

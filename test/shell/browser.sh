@@ -46,6 +46,10 @@ like "$(grep -c 'pool_mode = transaction' "$stack/bouncer/pgbouncer.ini")" '^1$'
 # A code that expired a moment ago, issued to the green citizen
 expired=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
 	"SELECT healthcode.issue_for(healthcode.person_id('330106199203154415'), interval '1 second')::text")
+# A forgery: a real code (the red citizen's) with one bit of its signature flipped
+forged=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
+	"SELECT healthcode.healthcode(set_byte(b, length(b) - 1, get_byte(b, length(b) - 1) # 1))::text
+	   FROM (SELECT healthcode.issue_for(healthcode.person_id('330106199506202349'))::bytea AS b) c")
 sleep 2
 
 out="$root/test/browser/out"
@@ -56,7 +60,7 @@ while IFS= read -r line; do
 		FAIL\ *) name=${line#FAIL }; ok 1 "${name%%$'\t'*}"; diag "${name#*$'\t'}" ;;
 		*) diag "$line" ;;
 	esac
-done < <(/usr/bin/python3 "$root/test/browser/pages.py" "$URL" "$PASSWORD" "$VENUE_CODE" "$expired" "$out" 2>&1)
+done < <(/usr/bin/python3 "$root/test/browser/pages.py" "$URL" "$PASSWORD" "$VENUE_CODE" "$expired" "$forged" "$out" 2>&1)
 shots=$(find "$out" -name '*.png' 2>/dev/null | wc -l)
 ok $([ "$shots" -ge 10 ]; echo $?) "screenshots of the pages written to test/browser/out ($shots)"
 done_testing
