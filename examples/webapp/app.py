@@ -28,7 +28,7 @@ from flask import Flask, Response, abort, redirect, render_template, request, se
 from werkzeug.security import check_password_hash
 
 import db
-from i18n import TEXT, t
+from i18n import WORDS, t
 
 app = Flask(__name__)
 app.secret_key = os.environ.get("HC_WEB_SECRET") or os.urandom(32)
@@ -53,8 +53,7 @@ def lang():
 def words():
     # (the session read once a page, not once a word)
     language, user = lang(), session.get("user")
-    return {"t": lambda key: TEXT[key][0 if language == "zh" else 1], "lang": language, "user": user,
-            "account": USERS.get(user or "", {}), "nav": NAV}
+    return {"w": WORDS[language], "lang": language, "user": user, "account": USERS.get(user or "", {}), "nav": NAV}
 
 
 def login_as(*kinds):

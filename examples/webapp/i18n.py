@@ -69,6 +69,12 @@ TEXT = {
 }
 
 
+# (the words of each language as one dict, which the templates read as w.key)
+WORDS = {"zh": {k: v[0] for k, v in TEXT.items()}, "en": {k: v[1] for k, v in TEXT.items()}}
+# (w.key finds a dict's own attribute first: no word may be named like one)
+assert not set(TEXT) & set(dir(dict)), set(TEXT) & set(dir(dict))
+
+
 def t(key, lang):
     zh, en = TEXT[key]
     return zh if lang == "zh" else en
