@@ -16,7 +16,6 @@
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 
 #include "hc_import.h"
 
@@ -124,29 +123,31 @@ healthcode_check_evidence_times(PG_FUNCTION_ARGS)
 
 /*
  * _evidence_lock(exclusive boolean): the transaction-level advisory lock
- * keyed hashtext('<schema> evidence'), shared by evidence triggers and
+ * keyed hashtext('healthcode evidence'), shared by evidence triggers and
  * exclusive for risk-area and policy triggers. The key is the one the
- * PL/pgSQL function took (and tests and DBAs look for in pg_locks), so
- * backends still running the old function lock against the new.
+ * PL/pgSQL function took (its '@extschema@ evidence', the schema pinned to
+ * healthcode by the control file; and what tests and DBAs look for in
+ * pg_locks), so backends still running the old function lock against the
+ * new.
  */
 PG_FUNCTION_INFO_V1(healthcode_evidence_lock);
 Datum
 healthcode_evidence_lock(PG_FUNCTION_ARGS)
 {
-	static Datum key;
+	/* (an int64, not a Datum: where int8 is passed by reference, a Datum
+	 * made once would point into memory freed after the first call) */
+	static int64 key;
 	static bool known = false;
 
 	if (!known)
 	{
-		char	   *schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
-
-		key = Int64GetDatum((int64) DatumGetInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID,
-																		   CStringGetTextDatum(psprintf("%s evidence", schema)))));
+		key = (int64) DatumGetInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID,
+															CStringGetTextDatum("healthcode evidence")));
 		known = true;
 	}
 	if (PG_ARGISNULL(0) || !PG_GETARG_BOOL(0))
-		DirectFunctionCall1(pg_advisory_xact_lock_shared_int8, key);
+		DirectFunctionCall1(pg_advisory_xact_lock_shared_int8, Int64GetDatum(key));
 	else
-		DirectFunctionCall1(pg_advisory_xact_lock_int8, key);
+		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
 	PG_RETURN_VOID();
 }

@@ -17,14 +17,18 @@ PGBIN=/usr/lib/postgresql/15/bin
 PORT=${HEALTHCODE_WEBAPP_PG_PORT:-54339}
 if [ "$(id -u)" -eq 0 ]; then
 	run_as=(runuser -u postgres --)
+	SUPER=postgres
 	DIR=/var/tmp/healthcode-webapp
 else
 	run_as=()
+	SUPER=$(id -un)
 	DIR=${TMPDIR:-/tmp}/healthcode-webapp-$(id -un)
 fi
 DATA=$DIR/data
 
+sleeper=
 stop_all() {
+	[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
 	[ -d "$DIR/stack" ] && examples/webapp/stack.sh down "$DIR/stack"
 	if [ -f "$DATA/postmaster.pid" ]; then
 		"${run_as[@]}" "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null || true
@@ -47,7 +51,10 @@ stop_all   # one left over from an earlier run
 mkdir -p "$DIR/stack"
 [ "$(id -u)" -eq 0 ] && chown -R postgres "$DIR"
 echo "== starting a throwaway PostgreSQL 15 cluster in $DATA (127.0.0.1:$PORT)"
-"${run_as[@]}" "$PGBIN/initdb" -D "$DATA" -A trust -U postgres --no-instructions >/dev/null
+# (peer for the socket, the superuser's way in; passwords on loopback:
+# PgBouncer's logins, never trust)
+"${run_as[@]}" "$PGBIN/initdb" -D "$DATA" --auth-local=peer --auth-host=scram-sha-256 -U "$SUPER" \
+	--no-instructions >/dev/null
 "${run_as[@]}" sh -c "umask 077; head -c 32 /dev/urandom > '$DIR/server.key'"
 cat >>"$DATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
@@ -63,7 +70,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 echo "== the app's database, TLS, PgBouncer and the app (examples/webapp/stack.sh)"
-WEB_PORT=${WEB_PORT:-8080} examples/webapp/stack.sh up "$DIR/stack" 127.0.0.1 "$PORT" postgres
+WEB_PORT=${WEB_PORT:-8080} examples/webapp/stack.sh up "$DIR/stack" "$DIR" "$PORT" "$SUPER"
 # shellcheck disable=SC1091
 . "$DIR/stack/stack.env"
 cat <<INFO
@@ -80,4 +87,8 @@ Logins (password $PASSWORD for each):
 The app: $repo/examples/webapp (its README says how it is built).
 Press Ctrl-C to stop; the cluster and the stack are removed then.
 INFO
-while :; do sleep 3600 & wait $!; done
+while :; do
+	sleep 3600 &
+	sleeper=$!
+	wait "$sleeper"
+done

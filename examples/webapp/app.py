@@ -17,8 +17,11 @@ environment: HC_WEB_DSN_APP, HC_WEB_DSN_VERIFIER, HC_WEB_DSN_ANALYST
 (libpq connection strings), HC_WEB_USERS (the logins file), HC_WEB_SECRET
 (the session cookie's key).
 """
+import hmac
 import json
 import os
+import re
+import secrets
 import subprocess
 import tempfile
 from functools import wraps
@@ -49,11 +52,28 @@ def lang():
     return session.get("lang", "zh")
 
 
+def csrf_token():
+    """The session's token, which every form posts back: a page of another
+    site (another port of 127.0.0.1 is the same site to the cookie) cannot
+    read it, so cannot post a form as the user."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_hex(16)
+    return session["csrf"]
+
+
+@app.before_request
+def check_csrf():
+    if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf", ""), session.get("csrf", "-")):
+        return render_template("message.html", message=t("bad_input", lang())), 400
+    return None
+
+
 @app.context_processor
 def words():
     # (the session read once a page, not once a word)
     language, user = lang(), session.get("user")
-    return {"w": WORDS[language], "lang": language, "user": user, "account": USERS.get(user or "", {}), "nav": NAV}
+    return {"w": WORDS[language], "lang": language, "user": user, "account": USERS.get(user or "", {}), "nav": NAV,
+            "csrf_token": csrf_token}
 
 
 def login_as(*kinds):
@@ -93,11 +113,16 @@ def login():
         if account and check_password_hash(account["password"], request.form.get("password", "")):
             session.clear()
             session["user"] = name
-            session["lang"] = request.form.get("lang", "zh")
-            nxt = request.args.get("next", "")
-            return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for(HOME[account["kind"]]))
+            session["lang"] = "en" if request.form.get("lang") == "en" else "zh"
+            return redirect(safe_next(request.args.get("next", "")) or url_for(HOME[account["kind"]]))
         error = t("bad_login", lang())
     return render_template("login.html", error=error)
+
+
+def safe_next(path):
+    """Where a login may send the user on: one of the app's own pages, never
+    another site (/\\host, //host and the like are not paths of ours)."""
+    return path if path in NAV_PATHS or re.fullmatch(r"/dependant/[0-9]{1,3}", path) else None
 
 
 @app.route("/logout")
@@ -176,13 +201,28 @@ def door(account):
 
 # ---- a checkpoint -------------------------------------------------------------------
 
+# (the images a photo may be: zbarimg reads through ImageMagick, which would
+# otherwise pick its decoder by the content, SVG and MVG among them)
+IMAGE_KINDS = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
+
+
 def decode_photo(upload):
-    """The text of the QR code in an uploaded photo (zbarimg, ZBar's
-    decoder), or None."""
-    with tempfile.NamedTemporaryFile(suffix=".img") as f:
+    """The text of the QR code in an uploaded photo (PNG or JPEG) by
+    zbarimg, ZBar's decoder; None when there is none."""
+    head = upload.stream.read(8)
+    upload.stream.seek(0)
+    kind = next((k for magic, k in IMAGE_KINDS if head.startswith(magic)), None)
+    if kind is None:
+        return None
+    with tempfile.NamedTemporaryFile(suffix="." + kind) as f:
         upload.save(f.name)
-        out = subprocess.run(["zbarimg", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", f.name],
-                             capture_output=True, text=True, timeout=20)
+        try:
+            out = subprocess.run(["zbarimg", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", f"{kind}:{f.name}"],
+                                 capture_output=True, text=True, timeout=20,
+                                 env={"MAGICK_MEMORY_LIMIT": "256MiB", "MAGICK_AREA_LIMIT": "64MP",
+                                      "MAGICK_TIME_LIMIT": "15", "PATH": os.environ.get("PATH", "/usr/bin")})
+        except subprocess.TimeoutExpired:
+            return None
     text = out.stdout.strip()
     return text.splitlines()[0] if out.returncode == 0 and text else None
 
@@ -295,3 +335,4 @@ with app.test_request_context():
     NAV["lang"] = {code: url_for("set_lang", code=code) for code in ("zh", "en")}
     # (a dependant's page: this and its index)
     NAV["dependant"] = url_for("dependant", n=0)[:-1]
+NAV_PATHS = {v for v in NAV.values() if isinstance(v, str) and v.startswith("/")}

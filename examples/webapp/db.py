@@ -1,5 +1,5 @@
 """The app's connections: one a database login in each worker process,
-opened on first use (after gunicorn forks), every call its own transaction
+opened on first use (after uWSGI forks its processes), every call its own transaction
 (autocommit), as PgBouncer in transaction mode expects: no session state
 and no server-side prepared statement outlives a call.
 

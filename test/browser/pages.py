@@ -11,7 +11,8 @@ login must never see: another region's person.
     pages.py URL PASSWORD VENUE_CODE EXPIRED_CODE FORGED_CODE OUTDIR
 
 Prints one line a check, "PASS name" or "FAIL name<TAB>why", for
-test/shell/browser.sh to report as TAP; screenshots of every page go to
+test/shell/browser.sh to report as TAP, and last "CHECKS n", how many ran
+(the shell test knows how many must); screenshots of every page go to
 OUTDIR.
 """
 import os
@@ -30,7 +31,11 @@ URL, PASSWORD, VENUE_CODE, EXPIRED_CODE, FORGED_CODE, OUT = sys.argv[1:7]
 os.makedirs(OUT, exist_ok=True)
 
 
+CHECKS = [0]
+
+
 def check(name, ok, why=""):
+    CHECKS[0] += 1
     print(("PASS " + name) if ok else ("FAIL %s\t%s" % (name, str(why).replace("\n", " ")[:300])), flush=True)
     return ok
 
@@ -172,8 +177,11 @@ def main():
         # ---- a guardian's view of a dependant without a phone
         login(d, "zhao")
         submit(d, "nav-dependant-0")
-        check("a guardian sees the dependant's code screen", text(d, "#name") == "赵*" and text(d, "#qr") is not None
-              and d.find_elements(By.CSS_SELECTOR, "#qr svg"), text(d, "#name"))
+        # (赵大 and 赵老 both mask to 赵*: the ID number's last digits tell them apart)
+        who = (text(d, "h1"), text(d, "#name"), text(d, ".who .id"))
+        check("a guardian sees the dependant's code screen, not his own",
+              who[0] == "代办健康码" and who[1] == "赵*" and who[2].endswith("76")
+              and bool(d.find_elements(By.CSS_SELECTOR, "#qr svg")), who)
         shot(d, "dependant")
 
         # ---- a page never shows another region's person
@@ -198,14 +206,21 @@ def main():
                 break
             time.sleep(0.1)
         check("the analyst's two trend charts are drawn", loaded == [True, True], loaded)
+        # (a chart with its points: gnuplot draws each as a use of a point symbol)
+        points = d.execute_async_script(
+            "const done = arguments[0];"
+            "fetch(document.getElementById('chart-tests').src).then(r => r.text())"
+            ".then(t => done((t.match(/xlink:href='#gpPt/g) || []).length)).catch(e => done(-1));")
+        check("the tests chart has the days' points", points >= 5, points)
         shot(d, "analyst")
         d.get(URL + "/code")
         check("an analyst login is not shown a citizen's page", text(d, "#message") != "" and not d.find_elements(By.ID, "screen"),
               d.current_url)
-    except WebDriverException as e:
-        check("the browser ran the pages", False, e)
+    except Exception as e:   # (any: a check not run must not pass unseen)
+        check("the browser ran the pages", False, repr(e))
     finally:
         d.quit()
+        print("CHECKS %d" % CHECKS[0], flush=True)
 
 
 main()

@@ -33,15 +33,27 @@ ok $? "the app's stack starts: database, TLS, PgBouncer, uWSGI" || { sed 's/^/#!
 . "$stack/stack.env"
 
 # The app's logins are no superusers, and reach the database through PgBouncer only with TLS
-su_count=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
-	"SELECT count(*) FROM pg_roles WHERE rolname LIKE 'web\_%' AND (rolsuper OR rolbypassrls OR rolcreaterole)")
-is "$su_count" 0 "the app's database logins are neither superusers nor bypass row-level security"
+logins=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
+	"SELECT string_agg(rolname || ':' || (rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb)::text, ' ' ORDER BY rolname)
+	   FROM pg_roles WHERE rolname LIKE 'web\_%'")
+is "$logins" "web_analyst:false web_app:false web_verifier:false" \
+	"the app's three database logins are neither superusers nor bypass row-level security nor create roles"
 # (a call through PgBouncer first: it opens server connections when asked)
 through=$(psql -XAtq "$APP_DSN" -c "SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
 is "$through" "web_app|t" "the app's login reaches the database through PgBouncer, and PgBouncer's connection uses TLS"
 plain=$(psql -XAtq "${APP_DSN/sslmode=verify-full/sslmode=disable}" -c 'SELECT 1' 2>&1)
 like "$plain" "SSL|ssl|TLS|tls" "PgBouncer refuses the app's login without TLS"
-like "$(grep -c 'pool_mode = transaction' "$stack/bouncer/pgbouncer.ini")" '^1$' "PgBouncer pools in transaction mode"
+like "$(grep -c 'pool_mode = transaction' "$stack/bouncer/pgbouncer.ini")" '^1$' "PgBouncer is set to pool by transaction"
+
+# A form posted without the session's token is refused; a login sends on
+# only to the app's own pages
+jar="$work/cookies"
+no_token=$(curl -s -o /dev/null -w '%{http_code}' -d "username=zhang&password=$PASSWORD" "$URL/login")
+is "$no_token" 400 "a login posted without the form's token is refused"
+token=$(curl -s -c "$jar" "$URL/login" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+where=$(curl -s -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "csrf=$token" \
+	-d "username=zhang&password=$PASSWORD" "$URL/login?next=/%5Cevil.example")
+is "$where" "$URL/code" "a login's next= that is no page of the app's is not followed"
 
 # A code that expired a moment ago, issued to the green citizen
 expired=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
@@ -54,13 +66,18 @@ sleep 2
 
 out="$root/test/browser/out"
 rm -rf "$out"
+# (every check of pages.py must run: one an exception skipped fails here)
+expected_checks=25
+ran=
 while IFS= read -r line; do
 	case "$line" in
 		PASS\ *) ok 0 "${line#PASS }" ;;
 		FAIL\ *) name=${line#FAIL }; ok 1 "${name%%$'\t'*}"; diag "${name#*$'\t'}" ;;
+		CHECKS\ *) ran=${line#CHECKS } ;;
 		*) diag "$line" ;;
 	esac
 done < <(/usr/bin/python3 "$root/test/browser/pages.py" "$URL" "$PASSWORD" "$VENUE_CODE" "$expired" "$forged" "$out" 2>&1)
+is "$ran" "$expected_checks" "every check of the pages ran ($expected_checks)"
 shots=$(find "$out" -name '*.png' 2>/dev/null | wc -l)
 ok $([ "$shots" -ge 10 ]; echo $?) "screenshots of the pages written to test/browser/out ($shots)"
 done_testing
