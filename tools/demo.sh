@@ -74,7 +74,7 @@ psql_demo -d "$DB" -XAtq -c "SELECT healthcode.qr_svg(code, 'M', 8) FROM public.
 echo
 echo "QR image of person 1's code written to $repo/demo-out/healthcode.png (and .svg)."
 if command -v zbarimg >/dev/null; then
-	echo "zbarimg reads it back as: $(zbarimg --raw -q "$repo/demo-out/healthcode.png" 2>/dev/null)"
+	echo "zbarimg reads it back as: $(zbarimg --raw -q -Sdisable -Sqrcode.enable "$repo/demo-out/healthcode.png" 2>/dev/null)"
 fi
 echo
 echo "== charts of the analysts' trends and totals (tools/report.sh, gnuplot):"
