@@ -152,6 +152,7 @@ up() {
 		die-on-term = true
 		need-app = true
 		disable-logging = true
+		umask = 077
 		pidfile = $work/app.pid
 		daemonize = $work/app.log
 		env = HC_WEB_DSN_APP=$dsn user=web_app password=$app_pw
