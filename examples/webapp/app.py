@@ -194,8 +194,8 @@ def door(account):
         result = db.one("app", """SELECT admit, reason, colour::text AS colour, display_name, venue_name, rule, recorded
                                     FROM healthcode.scan_venue(%s, %s)""",
                         (request.form.get("identifier", "").strip(), account["venue_code"]))
-    except db.BadInput as e:
-        return render_template("message.html", message=t("bad_input", lang()), detail=e.diag.message_primary), 400
+    except db.BadInput + (ValueError,) as e:   # (ValueError: a NUL in the text, refused by psycopg2)
+        return render_template("message.html", message=t("bad_input", lang()), detail=e.diag.message_primary if isinstance(e, db.BadInput) else str(e)), 400
     return render_template("door.html", poster=None, result=result)
 
 
@@ -244,7 +244,7 @@ def checkpoint(account):
                                                online_check, current_colour::text AS current_colour
                                           FROM healthcode.checkpoint_verify(%s::healthcode.healthcode, %s)""",
                          (lang(), scanned, account["checkpoint"]))
-    except db.BadInput:
+    except db.BadInput + (ValueError,):   # (ValueError: a NUL in the text, refused by psycopg2)
         return render_template("checkpoint.html", verdict=None, scanned=scanned, problem=t("not_a_code", lang())), 422
     return render_template("checkpoint.html", verdict=verdict, scanned=scanned)
 

@@ -54,6 +54,13 @@ token=$(curl -s -c "$jar" "$URL/login" | sed -n 's/.*name="csrf" value="\([0-9a-
 where=$(curl -s -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "csrf=$token" \
 	-d "username=zhang&password=$PASSWORD" "$URL/login?next=/%5Cevil.example")
 is "$where" "$URL/code" "a login's next= that is no page of the app's is not followed"
+# (bytes no scanner reads: a NUL in the text, a file that is no image)
+token=$(curl -s -c "$jar" "$URL/login" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf=$token" -d "username=check&password=$PASSWORD" "$URL/login"
+token=$(curl -s -b "$jar" -c "$jar" "$URL/checkpoint" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+odd="$(curl -s -b "$jar" -o /dev/null -w '%{http_code}' -d "csrf=$token&code=HCN:ab%00cd" "$URL/checkpoint")"
+odd="$odd $(curl -s -b "$jar" -o /dev/null -w '%{http_code}' -F "csrf=$token" -F "photo=@$root/README.md" "$URL/checkpoint")"
+is "$odd" "422 422" "the checkpoint answers a NUL in a scanned text and a photo that is no image as no code, not an error"
 
 # A code that expired a moment ago, issued to the green citizen
 expired=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
