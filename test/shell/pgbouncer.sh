@@ -21,6 +21,9 @@ set -u
 own_cluster_dir pgbouncer
 bouncer_pid=
 cleanup() {
+	# (PgBouncer itself, by its pid file: killing the runuser that started
+	# it as root left it running, one a run)
+	[ -f "$work/bouncer/pgbouncer.pid" ] && as_db kill "$(cat "$work/bouncer/pgbouncer.pid")" 2>/dev/null
 	[ -n "$bouncer_pid" ] && kill "$bouncer_pid" 2>/dev/null
 	drop_own_cluster
 }
@@ -59,6 +62,7 @@ pool_mode = transaction
 default_pool_size = 2
 max_client_conn = 100
 logfile = $work/bouncer/pgbouncer.log
+pidfile = $work/bouncer/pgbouncer.pid
 INI
 chmod -R a+rwX "$work/bouncer"
 as_db pgbouncer "$work/bouncer/pgbouncer.ini" >/dev/null 2>&1 &
