@@ -42,6 +42,16 @@ ticks_of() {
 	echo "$tot"
 }
 
+# pgbench's rate of the app's statement, connections as the page has them
+tps_of() {
+	pgbench -n -c "$BENCH_CONNS" -j 2 -T "$BENCH_SECONDS" -U web_app -f "$out/webapp_screen.sql" "$@" hcweb 2>/dev/null |
+		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+# a / b, two decimals
+ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# CPU milliseconds a page: ticks before and after, over the pages served
+ms_a_page() { awk -v a="$1" -v b="$2" -v n="$3" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) * 1000 / t / n }'; }
+
 inside() {
 	# (not local: the EXIT trap stops it after this function returns)
 	stack="$BENCH_CLUSTER_DIR/stack"
@@ -93,25 +103,20 @@ inside() {
 			echo "the app answered other than 200 under load:" >&2; cat "$out/webapp_wrk.txt" >&2; exit 1
 		fi
 		requests=$(awk -v r="$web" -v s="$BENCH_SECONDS" 'BEGIN { print r * s }')
-		direct=$(PGSSLMODE=require pgbench -n -M simple -c "$BENCH_CONNS" -j 2 -T "$BENCH_SECONDS" -h 127.0.0.1 -p "$PGPORT" -U web_app \
-			-f "$out/webapp_screen.sql" hcweb 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
-		prepared=$(PGSSLMODE=require pgbench -n -M prepared -c "$BENCH_CONNS" -j 2 -T "$BENCH_SECONDS" -h 127.0.0.1 -p "$PGPORT" -U web_app \
-			-f "$out/webapp_screen.sql" hcweb 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
-		pooled=$(PGPASSWORD=$app_pw PGSSLMODE=verify-full PGSSLROOTCERT="$stack/tls/ca.crt" pgbench -n -M simple \
-			-c "$BENCH_CONNS" -j 2 -T "$BENCH_SECONDS" -h 127.0.0.1 -p "$BOUNCER_PORT" -U web_app \
-			-f "$out/webapp_screen.sql" hcweb 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+		direct=$(PGSSLMODE=require tps_of -M simple -h 127.0.0.1 -p "$PGPORT")
+		prepared=$(PGSSLMODE=require tps_of -M prepared -h 127.0.0.1 -p "$PGPORT")
+		pooled=$(PGPASSWORD=$app_pw PGSSLMODE=verify-full PGSSLROOTCERT="$stack/tls/ca.crt" \
+			tps_of -M simple -h 127.0.0.1 -p "$BOUNCER_PORT")
 		log "   rep $rep: the page through the app $web/s; the statement direct $direct/s (prepared $prepared/s), through PgBouncer with TLS $pooled/s"
 		best_web=$(max "${best_web:-0}" "$web"); best_direct=$(max "${best_direct:-0}" "$direct")
 		best_prepared=$(max "${best_prepared:-0}" "$prepared"); best_pooled=$(max "${best_pooled:-0}" "$pooled")
-		local tick
-		tick=$(getconf CLK_TCK)
-		app_ms=$(awk -v a="$g0" -v b="$g1" -v n="$requests" -v t="$tick" 'BEGIN { printf "%.2f", (b - a) * 1000 / t / n }')
-		bouncer_ms=$(awk -v a="$b0" -v b="$b1" -v n="$requests" -v t="$tick" 'BEGIN { printf "%.2f", (b - a) * 1000 / t / n }')
-		server_ms=$(awk -v a="$p0" -v b="$p1" -v n="$requests" -v t="$tick" 'BEGIN { printf "%.2f", (b - a) * 1000 / t / n }')
+		app_ms=$(ms_a_page "$g0" "$g1" "$requests")
+		bouncer_ms=$(ms_a_page "$b0" "$b1" "$requests")
+		server_ms=$(ms_a_page "$p0" "$p1" "$requests")
 	done
 
 	local ratio verdict
-	ratio=$(awk -v a="$best_web" -v b="$best_direct" 'BEGIN { printf "%.2f", a / b }')
+	ratio=$(ratio_of "$best_web" "$best_direct")
 	verdict=$(awk -v r="$ratio" -v g="$GOAL" 'BEGIN { print (r >= g ? "met" : "NOT met") }')
 	log ""
 	log "healthcode web app benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -m)"
@@ -120,9 +125,9 @@ inside() {
 	printf '%-62s %8.0f/s %8.0f/s %6s  >= %s  %s\n' "the code screen page, HTTP via app + PgBouncer / code_screen direct" \
 		"$best_web" "$best_direct" "$ratio" "$GOAL" "$verdict"
 	printf '%-62s %8.0f/s %8.0f/s %6s  %s\n' "  the page / code_screen direct, prepared" "$best_web" "$best_prepared" \
-		"$(awk -v a="$best_web" -v b="$best_prepared" 'BEGIN { printf "%.2f", a / b }')" "(for reading)"
+		"$(ratio_of "$best_web" "$best_prepared")" "(for reading)"
 	printf '%-62s %8.0f/s %8.0f/s %6s  %s\n' "  code_screen through PgBouncer with TLS / direct" "$best_pooled" "$best_direct" \
-		"$(awk -v a="$best_pooled" -v b="$best_direct" 'BEGIN { printf "%.2f", a / b }')" "(for reading)"
+		"$(ratio_of "$best_pooled" "$best_direct")" "(for reading)"
 	printf '  CPU a page (last run): the app %s ms, PgBouncer %s ms, the server %s ms  (for reading)\n' \
 		"$app_ms" "$bouncer_ms" "$server_ms"
 }
