@@ -48,16 +48,18 @@ like "$(grep -c 'pool_mode = transaction' "$stack/bouncer/pgbouncer.ini")" '^1$'
 # A form posted without the session's token is refused; a login sends on
 # only to the app's own pages
 jar="$work/cookies"
+# form_token PAGE: the form's token on an app page, the session kept in the jar
+form_token() { curl -s -b "$jar" -c "$jar" "$URL$1" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p'; }
 no_token=$(curl -s -o /dev/null -w '%{http_code}' -d "username=zhang&password=$PASSWORD" "$URL/login")
 is "$no_token" 400 "a login posted without the form's token is refused"
-token=$(curl -s -c "$jar" "$URL/login" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+token=$(form_token /login)
 where=$(curl -s -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "csrf=$token" \
 	-d "username=zhang&password=$PASSWORD" "$URL/login?next=/%5Cevil.example")
 is "$where" "$URL/code" "a login's next= that is no page of the app's is not followed"
 # (bytes no scanner reads: a NUL in the text, a file that is no image)
-token=$(curl -s -c "$jar" "$URL/login" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+token=$(form_token /login)
 curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf=$token" -d "username=check&password=$PASSWORD" "$URL/login"
-token=$(curl -s -b "$jar" -c "$jar" "$URL/checkpoint" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+token=$(form_token /checkpoint)
 odd="$(curl -s -b "$jar" -o /dev/null -w '%{http_code}' -d "csrf=$token&code=HCN:ab%00cd" "$URL/checkpoint")"
 odd="$odd $(curl -s -b "$jar" -o /dev/null -w '%{http_code}' -F "csrf=$token" -F "photo=@$root/README.md" "$URL/checkpoint")"
 is "$odd" "422 422" "the checkpoint answers a NUL in a scanned text and a photo that is no image as no code, not an error"
