@@ -38,66 +38,146 @@ COMMENT ON FUNCTION @extschema@._scope_holds(@extschema@.division_multirange, te
   'Internal: whether a scope covers the whole of a region (and so may see its totals).';
 REVOKE ALL ON FUNCTION @extschema@._scope_holds(@extschema@.division_multirange, text) FROM PUBLIC;
 
--- Everyone's colour at an instant (not after the statement's start: a
--- status written earlier in the transaction is dated by its statement,
--- after now()) and the rule of the
--- first of its reasons ('' for none), by home region: the stored timeline
--- where its current colour began by then, else the history's last entry
--- by then. People registered later have none: NULL, which callers leave
--- out once grouped (a filter a row would work out the colour twice).
--- While a change on the work list made by then has yet to recalculate
--- people, their colour is read as status() reads it (_status_now: fresh
--- for those it concerns), in a branch of its own, so that the common case
--- keeps its plan.
-CREATE FUNCTION @extschema@._colours_at(at timestamptz)
-RETURNS TABLE (region text, colour @extschema@.risk_colour, rule text)
-LANGUAGE sql STABLE
+-- ---- colours at an instant, counted --------------------------------------------
+-- How many people had each colour at an instant (not after the statement's
+-- start: a status written earlier in the transaction is dated by its
+-- statement, after now()), with the rule of the first of their reasons
+-- ('' for none), by home region: the one reading of it for the totals and
+-- the daily rollup. Nearly everyone's stored segment holds at the instant,
+-- so one pass over the status rows counts them as stored, grouped as
+-- scanned (in parallel where the server allows: no per-person function in
+-- it), and lists the few it does not hold for ("others": their colour
+-- changed since, or their segment ended by then), who are then read one by
+-- one (_colours_of).
+
+-- A person's colour at an instant from the history: its last entry by
+-- then, with the rule of its first reason (none: no row). (A SQL body:
+-- inlined, one backward step of the (person_id, at) index.)
+CREATE FUNCTION @extschema@._history_at(person_id bigint, at timestamptz)
+RETURNS TABLE (to_colour @extschema@.risk_colour, rule text)
+LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-  -- (CASE, not a LATERAL of three branches: a row's own columns, the
-  -- common case, cost no plan node a row; 373 -> 236 ms at 200,000 people)
-  SELECT c.region, c.colour, COALESCE(c.rule, '')
-    FROM (SELECT s.region,
-                 CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_at.at
-                      THEN (SELECT h.to_colour FROM @extschema@.status_history h
-                             WHERE h.person_id OPERATOR(pg_catalog.=) s.person_id
-                               AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
-                             ORDER BY h.at DESC LIMIT 1)
-                      WHEN _colours_at.at OPERATOR(pg_catalog.<) s.valid_until THEN s.colour
-                      ELSE (@extschema@.status_at(s, _colours_at.at)).colour END AS colour,
-                 CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_at.at
-                      THEN (SELECT h.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule'
-                              FROM @extschema@.status_history h
-                             WHERE h.person_id OPERATOR(pg_catalog.=) s.person_id
-                               AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
-                             ORDER BY h.at DESC LIMIT 1)
-                      WHEN _colours_at.at OPERATOR(pg_catalog.<) s.valid_until
-                      THEN s.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule'
-                      ELSE (@extschema@.status_at(s, _colours_at.at)).reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule' END AS rule
-            FROM @extschema@.person_status s
-           WHERE NOT (SELECT @extschema@._work_pending_by(_colours_at.at))
-          UNION ALL
-          SELECT s.region,
-                 CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_at.at
-                      THEN (SELECT h.to_colour FROM @extschema@.status_history h
-                             WHERE h.person_id OPERATOR(pg_catalog.=) s.person_id
-                               AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
-                             ORDER BY h.at DESC LIMIT 1)
-                      ELSE (x.v).colour END,
-                 CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_at.at
-                      THEN (SELECT h.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule'
-                              FROM @extschema@.status_history h
-                             WHERE h.person_id OPERATOR(pg_catalog.=) s.person_id
-                               AND h.at OPERATOR(pg_catalog.<=) _colours_at.at
-                             ORDER BY h.at DESC LIMIT 1)
-                      ELSE (x.v).reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule' END
-            FROM @extschema@.person_status s
-            CROSS JOIN LATERAL (SELECT CASE WHEN s.since OPERATOR(pg_catalog.<=) _colours_at.at
-                                            THEN @extschema@._status_now(s, _colours_at.at) END AS v OFFSET 0) x
-           WHERE (SELECT @extschema@._work_pending_by(_colours_at.at))) c;
+  SELECT h.to_colour, h.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule'
+    FROM @extschema@.status_history h
+   WHERE h.person_id OPERATOR(pg_catalog.=) _history_at.person_id AND h.at OPERATOR(pg_catalog.<=) _history_at.at
+   ORDER BY h.at DESC LIMIT 1;
 END;
-COMMENT ON FUNCTION @extschema@._colours_at(timestamptz) IS
-  'Internal: everyone''s colour at an instant up to now and the rule of its first reason, by home region (from the stored timeline, or the history for those who changed since; fresh for people a change on the work list made by then has yet to recalculate).';
-REVOKE ALL ON FUNCTION @extschema@._colours_at(timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._history_at(bigint, timestamptz) IS
+  'Internal: a person''s last history entry at or before an instant: the colour it set and the rule of its first reason.';
+REVOKE ALL ON FUNCTION @extschema@._history_at(bigint, timestamptz) FROM PUBLIC;
+
+-- A list of ids, as an aggregate that parallel workers can build in parts
+-- (array_agg has no combine function before PostgreSQL 16).
+CREATE AGGREGATE @extschema@._id_list(bigint) (
+  SFUNC = pg_catalog.array_append, STYPE = bigint[], COMBINEFUNC = pg_catalog.array_cat,
+  INITCOND = '{}', PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@._id_list(bigint) IS
+  'Internal: the ids as an array (''{}'' for none), buildable by parallel workers.';
+REVOKE ALL ON FUNCTION @extschema@._id_list(bigint) FROM PUBLIC;
+
+CREATE TYPE @extschema@._status_group AS (
+  region text,
+  colour @extschema@.risk_colour,
+  rule   text,
+  people bigint,
+  others bigint[]
+);
+COMMENT ON TYPE @extschema@._status_group IS
+  'Internal: stored statuses of one home region, colour and first rule (NULL: none): how many, and which of them are others at the instant asked (the stored segment does not hold then).';
+
+-- The one pass over the status rows. (A SQL body: inlined, and so planned
+-- in parallel within the caller's query.)
+CREATE FUNCTION @extschema@._status_groups_at(at timestamptz) RETURNS SETOF @extschema@._status_group
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT s.region, s.colour, s.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule', pg_catalog.count(*),
+         @extschema@._id_list(s.person_id) FILTER (WHERE s.since OPERATOR(pg_catalog.>) _status_groups_at.at
+                                                      OR s.valid_until OPERATOR(pg_catalog.<=) _status_groups_at.at)
+    FROM @extschema@.person_status s
+   GROUP BY s.region, s.colour, (s.reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule');
+END;
+COMMENT ON FUNCTION @extschema@._status_groups_at(timestamptz) IS
+  'Internal: the stored statuses by home region, colour and first rule, with the people whose stored segment does not hold at the instant (changed since, or ended by then).';
+REVOKE ALL ON FUNCTION @extschema@._status_groups_at(timestamptz) FROM PUBLIC;
+
+-- Some people's colours at an instant, one by one: the history's last
+-- entry by then for those whose colour changed since (none: registered
+-- later, colour NULL), their timeline (status_at) for the others.
+CREATE FUNCTION @extschema@._colours_of(ids bigint[], at timestamptz)
+RETURNS TABLE (person_id bigint, region text, colour @extschema@.risk_colour, rule text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT s.person_id, s.region,
+         CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_of.at THEN h.to_colour
+              ELSE (@extschema@.status_at(s, _colours_of.at)).colour END,
+         CASE WHEN s.since OPERATOR(pg_catalog.>) _colours_of.at THEN h.rule
+              ELSE (@extschema@.status_at(s, _colours_of.at)).reasons OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'rule' END
+    FROM @extschema@.person_status s
+    LEFT JOIN LATERAL (SELECT x.to_colour, x.rule FROM @extschema@._history_at(s.person_id, _colours_of.at) x
+                        WHERE s.since OPERATOR(pg_catalog.>) _colours_of.at) h ON true
+   WHERE s.person_id OPERATOR(pg_catalog.=) ANY (_colours_of.ids);
+END;
+COMMENT ON FUNCTION @extschema@._colours_of(bigint[], timestamptz) IS
+  'Internal: some people''s colour at an instant and the rule of its first reason: from the history for those whose colour changed since (NULL: none then), else from their stored timeline.';
+REVOKE ALL ON FUNCTION @extschema@._colours_of(bigint[], timestamptz) FROM PUBLIC;
+
+-- The counts at the instant from the pass's groups: as stored, but for
+-- the others, each counted where their own colour then puts them.
+CREATE FUNCTION @extschema@._colour_counts(groups @extschema@._status_group[], at timestamptz)
+RETURNS TABLE (region text, colour @extschema@.risk_colour, rule text, people bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT x.region, x.colour, COALESCE(x.rule, ''), pg_catalog.sum(x.people)::bigint
+    FROM (SELECT g.region, g.colour, g.rule, g.people OPERATOR(pg_catalog.-) pg_catalog.cardinality(g.others) AS people
+            FROM pg_catalog.unnest(_colour_counts.groups) g
+          UNION ALL
+          SELECT c.region, c.colour, c.rule, 1
+            FROM @extschema@._colours_of(ARRAY(SELECT pg_catalog.unnest(g.others) FROM pg_catalog.unnest(_colour_counts.groups) g),
+                                         _colour_counts.at) c
+           WHERE c.colour IS NOT NULL) x
+   GROUP BY x.region, x.colour, COALESCE(x.rule, '')
+  HAVING pg_catalog.sum(x.people) OPERATOR(pg_catalog.>) 0;
+END;
+COMMENT ON FUNCTION @extschema@._colour_counts(@extschema@._status_group[], timestamptz) IS
+  'Internal: people by home region, colour and first rule ('''' for none) at an instant, from _status_groups_at''s groups for it: as stored, the others counted by their own colour then.';
+REVOKE ALL ON FUNCTION @extschema@._colour_counts(@extschema@._status_group[], timestamptz) FROM PUBLIC;
+
+-- The counts at an instant. While a change on the work list made by then
+-- has yet to recalculate people, everyone is read as status() reads them
+-- (_status_now: fresh for those it concerns), in a query of its own: a
+-- per-person function in the pass would keep it from running in parallel.
+CREATE FUNCTION @extschema@._colour_counts_at(at timestamptz)
+RETURNS TABLE (region text, colour @extschema@.risk_colour, rule text, people bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+-- (no JIT: the per-person query is costed far above jit_above_cost, and
+-- compiling costs more than it saves)
+SET jit = off
+AS $$
+BEGIN
+  IF @extschema@._work_pending_by(_colour_counts_at.at) THEN
+    RETURN QUERY
+    SELECT c.region, c.colour, COALESCE(c.rule, ''), count(*)
+      FROM (SELECT s.region,
+                   CASE WHEN s.since > _colour_counts_at.at THEN h.to_colour ELSE (x.v).colour END AS colour,
+                   CASE WHEN s.since > _colour_counts_at.at THEN h.rule ELSE (x.v).reasons -> 0 ->> 'rule' END AS rule
+              FROM @extschema@.person_status s
+              LEFT JOIN LATERAL (SELECT y.to_colour, y.rule FROM @extschema@._history_at(s.person_id, _colour_counts_at.at) y
+                                  WHERE s.since > _colour_counts_at.at) h ON true
+              CROSS JOIN LATERAL (SELECT CASE WHEN s.since <= _colour_counts_at.at
+                                              THEN @extschema@._status_now(s, _colour_counts_at.at) END AS v OFFSET 0) x) c
+     WHERE c.colour IS NOT NULL
+     GROUP BY c.region, c.colour, COALESCE(c.rule, '');
+    RETURN;
+  END IF;
+  RETURN QUERY
+  SELECT c.* FROM @extschema@._colour_counts(ARRAY(SELECT g FROM @extschema@._status_groups_at(_colour_counts_at.at) g),
+                                             _colour_counts_at.at) c;
+END $$;
+COMMENT ON FUNCTION @extschema@._colour_counts_at(timestamptz) IS
+  'Internal: how many people had each colour at an instant up to now, with the rule of its first reason, by home region (from the stored timeline, or the history for those who changed since; fresh for people a change on the work list made by then has yet to recalculate).';
+REVOKE ALL ON FUNCTION @extschema@._colour_counts_at(timestamptz) FROM PUBLIC;
 
 -- ---- the daily rollup ---------------------------------------------------------
 
@@ -130,6 +210,31 @@ COMMENT ON COLUMN @extschema@.daily_rollup.rolled_up_at IS 'When rollup_day wrot
 REVOKE ALL ON @extschema@.daily_rollup FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.daily_rollup', '');
 
+-- A day's colour changes by home region: the history's, and those time
+-- made in the stored timelines of the candidates (people whose current
+-- segment had ended by the day's end or now) that no recalculation wrote
+-- yet. (A SQL body: inlined.)
+CREATE FUNCTION @extschema@._transitions_in(t0 timestamptz, t1 timestamptz, candidates bigint[])
+RETURNS TABLE (region text, from_colour @extschema@.risk_colour, to_colour @extschema@.risk_colour, people bigint,
+               events bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT t.region, t.from_colour, t.to_colour, pg_catalog.count(DISTINCT t.person_id), pg_catalog.count(*)
+    FROM (SELECT h.person_id, h.region, h.from_colour, h.to_colour FROM @extschema@.status_history h
+           WHERE h.at OPERATOR(pg_catalog.>=) _transitions_in.t0 AND h.at OPERATOR(pg_catalog.<) _transitions_in.t1
+          UNION ALL
+          SELECT s.person_id, s.region, g.from_colour, g.to_colour
+            FROM @extschema@.person_status s
+            CROSS JOIN LATERAL @extschema@._elapsed_changes(s.colour, s.next, pg_catalog.statement_timestamp()) g
+           WHERE s.person_id OPERATOR(pg_catalog.=) ANY (_transitions_in.candidates)
+             AND s.valid_until OPERATOR(pg_catalog.<) _transitions_in.t1
+             AND g.at OPERATOR(pg_catalog.>=) _transitions_in.t0 AND g.at OPERATOR(pg_catalog.<) _transitions_in.t1) t
+   GROUP BY t.region, t.from_colour, t.to_colour;
+END;
+COMMENT ON FUNCTION @extschema@._transitions_in(timestamptz, timestamptz, bigint[]) IS
+  'Internal: colour changes in [t0, t1) by home region, from and to colour (people, changes): the history''s, and the ones time made in the candidates'' stored timelines that no recalculation wrote yet.';
+REVOKE ALL ON FUNCTION @extschema@._transitions_in(timestamptz, timestamptz, bigint[]) FROM PUBLIC;
+
 -- A day's exact counts, every measure: at the district (level NULL) where
 -- people add up across districts, as a person counts in one only (their
 -- home region), so that the totals above are sums; at every level at once
@@ -150,39 +255,41 @@ DECLARE
   t1 timestamptz := (_rollup_rows.day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai';
   t_end timestamptz := LEAST(t1 - interval '1 microsecond', statement_timestamp());
 BEGIN
+  -- (a query a measure or two, without a per-person function in those
+  -- over everyone: they can run in parallel)
+  IF @extschema@._work_pending_by(t_end) THEN
+    -- everyone's colour at the day's end, some fresh (_colour_counts_at);
+    -- the changes time made, in the timelines that had ended by then
+    RETURN QUERY
+    SELECT 'status', NULL, c.region, c.colour::text, c.rule, '', c.people, c.people
+      FROM @extschema@._colour_counts_at(t_end) c
+    UNION ALL
+    SELECT 'transition', NULL, t.region, COALESCE(t.from_colour::text, ''), t.to_colour::text, '', t.people, t.events
+      FROM @extschema@._transitions_in(t0, t1, ARRAY(SELECT s.person_id FROM @extschema@.person_status s
+                                                      WHERE s.valid_until <= t_end)) t;
+  ELSE
+    -- everyone's colour at the day's end (now, for today), with its main
+    -- rule, and the day's colour changes, from one pass over the statuses:
+    -- the timelines that had ended by then are among its others
+    RETURN QUERY
+    WITH g AS MATERIALIZED (
+      SELECT ARRAY(SELECT x FROM @extschema@._status_groups_at(t_end) x) AS groups
+    )
+    SELECT 'status', NULL, c.region, c.colour::text, c.rule, '', c.people, c.people
+      FROM g CROSS JOIN LATERAL @extschema@._colour_counts(g.groups, t_end) c
+    UNION ALL
+    SELECT 'transition', NULL, t.region, COALESCE(t.from_colour::text, ''), t.to_colour::text, '', t.people, t.events
+      FROM g CROSS JOIN LATERAL @extschema@._transitions_in(t0, t1, ARRAY(SELECT unnest(x.others) FROM unnest(g.groups) x)) t;
+  END IF;
   RETURN QUERY
-  -- everyone's colour at the day's end (now, for today), with its main rule
-  SELECT 'status', NULL, c.region, c.colour::text, c.rule, '', count(*), count(*)
-    -- (OFFSET 0: every status read in one pass, then hashed; grouped straight
-    -- from the scan, the plan walks the region index instead, at random)
-    FROM (SELECT * FROM @extschema@._colours_at(t_end) OFFSET 0) c
-   GROUP BY c.region, c.colour, c.rule
-  HAVING c.colour IS NOT NULL
-  UNION ALL
-  -- colour changes (those time made and no recalculation wrote yet too)
-  SELECT 'transition', NULL, t.region, COALESCE(t.from_colour::text, ''), t.to_colour::text, '',
-         count(DISTINCT t.person_id), count(*)
-    FROM (
-      SELECT h.person_id, h.region, h.from_colour, h.to_colour FROM @extschema@.status_history h
-       WHERE h.at >= t0 AND h.at < t1
-      UNION ALL
-      SELECT s.person_id, s.region, g.from_colour, g.to_colour
-        FROM @extschema@.person_status s
-        CROSS JOIN LATERAL @extschema@._elapsed_changes(s.colour, s.next, pg_catalog.statement_timestamp()) g
-       -- (only a timeline whose current segment ended before the day did can
-       -- have changed by time that day: the others' next is not read)
-       WHERE s.valid_until < t1
-         AND g.at >= t0 AND g.at < t1) t
-   GROUP BY t.region, t.from_colour, t.to_colour
-  UNION ALL
   -- tests by sampling day: all, and the positive among them
   SELECT 'test', NULL, r.region, g.result, '', '', count(DISTINCT r.person_id), count(*)
     FROM @extschema@.test_result r
     CROSS JOIN LATERAL (VALUES (''), (CASE WHEN r.result = 'positive' THEN 'positive' END)) g(result)
    WHERE r.sampled_at >= t0 AND r.sampled_at < t1
      AND g.result IS NOT NULL
-   GROUP BY r.region, g.result
-  UNION ALL
+   GROUP BY r.region, g.result;
+  RETURN QUERY
   -- codes issued (by the holders' region) and verified (by the checkpoint's),
   -- with the code's region: visitors' flows between regions
   SELECT 'code', l.level, l.region, e.event, COALESCE(e.code_region, ''), COALESCE(e.outcome, ''),
@@ -190,8 +297,8 @@ BEGIN
     FROM @extschema@._code_events() e
     CROSS JOIN LATERAL @extschema@._region_levels(e.region) l
    WHERE e.at >= t0 AND e.at < t1
-   GROUP BY l.level, l.region, e.event, e.code_region, e.outcome
-  UNION ALL
+   GROUP BY l.level, l.region, e.event, e.code_region, e.outcome;
+  RETURN QUERY
   SELECT 'finding', NULL, f.region, f.kind, f.status, '', count(DISTINCT f.person_id), count(*)
     FROM @extschema@.audit_finding f
    WHERE f.found_at >= t0 AND f.found_at < t1
@@ -281,25 +388,21 @@ COMMENT ON COLUMN @extschema@.trends.people IS 'Distinct people (rounded).';
 COMMENT ON COLUMN @extschema@.trends.events IS 'Rows counted: tests, codes, decisions (rounded).';
 
 -- The colours now, at every level, the same way: counted by district
--- first, then the few districts' counts summed into their city, province
--- and nation (a person a row at four levels took 1.85 s at 300,000 people;
--- 0.18 s this way). No JIT: the engine's functions are costed high, the
--- estimate of any query over everyone crosses jit_above_cost, and
--- compiling costs more than it saves.
+-- first (_colour_counts_at), then the few districts' counts summed into
+-- their city, province and nation (a person a row at four levels took
+-- 1.85 s at 300,000 people; 0.18 s this way).
 CREATE FUNCTION @extschema@._status_totals()
 RETURNS TABLE (level text, region text, colour @extschema@.risk_colour, people bigint)
 LANGUAGE sql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET jit = off
 BEGIN ATOMIC
   SELECT g.level, g.region, g.colour, @extschema@._published_count(g.people)
     FROM (SELECT l.level, l.region, d.colour, pg_catalog.sum(d.people)::bigint AS people
-            FROM (SELECT c.region, c.colour, pg_catalog.count(*) AS people
-                    FROM @extschema@._colours_at(pg_catalog.statement_timestamp()) c
+            FROM (SELECT c.region, c.colour, pg_catalog.sum(c.people) AS people
+                    FROM @extschema@._colour_counts_at(pg_catalog.statement_timestamp()) c
                    WHERE (SELECT @extschema@.my_region_scope()) OPERATOR(pg_catalog.@>) (c.region COLLATE "C")
-                   GROUP BY c.region, c.colour
-                  HAVING c.colour IS NOT NULL) d
+                   GROUP BY c.region, c.colour) d
             CROSS JOIN LATERAL @extschema@._region_levels(d.region) l
            GROUP BY l.level, l.region, d.colour) g
    WHERE @extschema@._scope_holds((SELECT @extschema@.my_region_scope()), g.region)

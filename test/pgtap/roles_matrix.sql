@@ -207,9 +207,9 @@ INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
 -- who inserts personal rows themselves draws their opaque ids
 INSERT INTO exp_fn SELECT g, '_next_id' FROM unnest(ARRAY['admin', 'operator']) g;
 -- the owner only: raw signing and pseudonyms, and every internal function,
--- the status engine's aggregate among them
+-- the status engine's aggregate and the rollup's among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
-  'issue', 'pseudonym', 'national_pseudonym', 'synthetic_identifier', 'travel_retention', '_status_agg', '_status_step',
+  'issue', 'pseudonym', 'national_pseudonym', 'synthetic_identifier', 'travel_retention', '_status_agg', '_status_step', '_id_list',
   '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
@@ -227,7 +227,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_health_share_check', '_health_share_changed', '_health_share_problem',
   '_peer_scope', '_peer_region_problem', '_peer_refuse', '_peer_bulk', '_set_peer_bulk', '_node_served', '_served_here', '_row_sender_problem', '_doses_of', '_pseudonym_from_hex', '_shared_evidence_truncated', '_policy_to_exchange', '_policy_from_exchange', '_arrival_rule_to_exchange', '_arrival_rule_from_exchange', '_national_arrival_rule_guard', '_load_support',
-  '_person_of', '_rekey_adopted', 'adopt_region', '_recompute_national', '_region_levels', '_scope_holds', '_colours_at', '_rollup_rows', '_require_hosted', '_moved_tables', '_moved_filter', '_moved_computed', '_moved_counts', '_erase_region', '_decision_linked',
+  '_person_of', '_rekey_adopted', 'adopt_region', '_recompute_national', '_region_levels', '_scope_holds', '_history_at', '_status_groups_at', '_colours_of', '_colour_counts', '_colour_counts_at', '_transitions_in', '_rollup_rows', '_require_hosted', '_moved_tables', '_moved_filter', '_moved_computed', '_moved_counts', '_erase_region', '_decision_linked',
   -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
   'subscription_sql', 'enable_subscription', '_sender_region', '_sender_problem', '_exchange_truncate_guard',
   '_code_holder', '_replication_subscription',

@@ -7,7 +7,7 @@ BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 \ir lib/common.psql
-SELECT plan(15);
+SELECT plan(20);
 
 SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS today \gset
 -- a small population: three districts of Zhejiang (two cities), one of Beijing
@@ -24,6 +24,9 @@ SELECT count(*) AS tests FROM p, LATERAL (
            json_build_object('person_id', p.id, 'kind', 'pcr', 'sampled_at', now() - interval '1 minute',
                              'result', 'negative', 'lab', 'L', 'sample_id', 'T' || p.id || 'b')))) x
  WHERE (p.region = '330106' AND p.n <= 6) OR (p.region = '330102' AND p.n <= 2) OR (p.region = '110105' AND p.n <= 1) \gset
+-- an instant before the decisions below: their people's colour then is in
+-- the history only
+SELECT clock_timestamp() AS mid \gset
 -- decisions by two operators
 SET LOCAL ROLE regress_hc_op_zj;
 SELECT count(record_decision(id, 'override', 'isolation', 'CDC', 'yellow', now(), now() + interval '1 day')) AS d
@@ -33,6 +36,47 @@ SET LOCAL ROLE regress_hc_op_hz;
 SELECT count(record_decision(id, 'override', 'isolation', 'CDC', 'yellow', now(), now() + interval '1 day')) AS d
   FROM (SELECT id FROM person WHERE region = '330102' ORDER BY id LIMIT 2) p \gset
 RESET ROLE;
+
+-- four people of 330102 whose stored yellow segment ended earlier today,
+-- green since (a change time made that no recalculation wrote yet)
+SELECT (:'today'::timestamp AT TIME ZONE 'Asia/Shanghai') AS t0 \gset
+CREATE TEMP TABLE ended AS SELECT id FROM person WHERE region = '330102' ORDER BY id DESC LIMIT 4;
+UPDATE person_status s
+   SET colour = 'yellow', reasons = '[{"rule": "isolation", "colour": "yellow"}]',
+       since = :'t0'::timestamptz + (now() - :'t0') / 4, valid_until = :'t0'::timestamptz + (now() - :'t0') / 2,
+       next = jsonb_build_array(jsonb_build_object('from', :'t0'::timestamptz + (now() - :'t0') / 2, 'until', 'infinity',
+                                                   'colour', 'green', 'vaccinated', false, 'reasons', '[]'::jsonb))
+ WHERE s.person_id IN (SELECT id FROM ended);
+-- everyone's colour at an instant and its first rule, person by person:
+-- the history's last entry by then for whom changed since, else the timeline
+-- (instant, not at: a column's name wins over a parameter's in a SQL function)
+CREATE FUNCTION pg_temp.counts_by_person(instant timestamptz) RETURNS SETOF text LANGUAGE sql AS $$
+  SELECT x.region || ' ' || x.colour || ' ' || x.rule || ' ' || count(*)
+    FROM (SELECT s.region,
+                 CASE WHEN s.since > instant
+                      THEN (SELECT h.to_colour FROM healthcode.status_history h
+                             WHERE h.person_id = s.person_id AND h.at <= instant ORDER BY h.at DESC LIMIT 1)
+                      ELSE (healthcode.status_at(s, instant)).colour END AS colour,
+                 COALESCE(CASE WHEN s.since > instant
+                               THEN (SELECT h.reasons -> 0 ->> 'rule' FROM healthcode.status_history h
+                                      WHERE h.person_id = s.person_id AND h.at <= instant ORDER BY h.at DESC LIMIT 1)
+                               ELSE (healthcode.status_at(s, instant)).reasons -> 0 ->> 'rule' END, '') AS rule
+            FROM healthcode.person_status s) x
+   WHERE x.colour IS NOT NULL GROUP BY x.region, x.colour, x.rule ORDER BY 1 $$;
+SELECT is(ARRAY(SELECT region || ' ' || colour || ' ' || rule || ' ' || people FROM _colour_counts_at(:'mid') ORDER BY 1),
+          ARRAY(SELECT pg_temp.counts_by_person(:'mid')),
+          'the colours at an instant before the decisions: as read person by person (the decided from the history)');
+SELECT is(ARRAY(SELECT region || ' ' || colour || ' ' || rule || ' ' || people FROM _colour_counts_at(statement_timestamp()) ORDER BY 1),
+          ARRAY(SELECT pg_temp.counts_by_person(statement_timestamp())),
+          'and now: as read person by person (the ended segments from their timelines)');
+-- (a decision that leaves the colour as it was changes no since)
+SELECT is((SELECT count(*) FROM (SELECT unnest(others) FROM _status_groups_at(:'mid')
+                                 EXCEPT SELECT person_id FROM manual_decision EXCEPT SELECT id FROM ended) x)
+          + (SELECT count(*) FROM (SELECT id FROM ended EXCEPT SELECT unnest(others) FROM _status_groups_at(:'mid')) y),
+          0::bigint,
+          'the pass leaves to be read one by one only people changed since the instant (decided) or whose segment ended by then');
+SELECT is(ARRAY(SELECT unnest(others) AS id FROM _status_groups_at(statement_timestamp()) ORDER BY 1),
+          ARRAY(SELECT id FROM ended ORDER BY 1), 'now, only those whose segment ended');
 
 SELECT rollup_day(:'today') AS rows \gset
 SELECT ok(:rows > 0, 'rollup_day writes today''s counts so far');
@@ -68,6 +112,18 @@ SELECT is(ARRAY(SELECT dim3 || ' ' || people FROM daily_rollup
 SELECT is((SELECT sum(people) FROM daily_rollup
             WHERE day = :'today' AND measure = 'transition' AND level = 'nation' AND dim1 = ''), :people::numeric,
           'transitions today: everyone''s first colour');
+SELECT is(ARRAY(SELECT region || ' ' || dim1 || ' ' || dim2 || ' ' || people || ' ' || events FROM daily_rollup
+                 WHERE day = :'today' AND measure = 'transition' AND level = 'district' ORDER BY 1),
+          ARRAY(SELECT t.region || ' ' || COALESCE(t.from_colour::text, '') || ' ' || t.to_colour || ' '
+                       || count(DISTINCT t.person_id) || ' ' || count(*)
+                  FROM (SELECT h.person_id, h.region, h.from_colour, h.to_colour FROM status_history h
+                         WHERE h.at >= :'t0' AND h.at < :'t0'::timestamptz + interval '1 day'
+                        UNION ALL
+                        SELECT s.person_id, s.region, g.from_colour, g.to_colour
+                          FROM person_status s, _elapsed_changes(s.colour, s.next, statement_timestamp()) g
+                         WHERE g.at >= :'t0' AND g.at < :'t0'::timestamptz + interval '1 day') t
+                 GROUP BY t.region, t.from_colour, t.to_colour ORDER BY 1),
+          'transitions by district: the history''s and those time made (4 people of 330102 yellow to green), as counted over everyone');
 
 -- exposure by risk area: the people with a stay in each designation while in force, by home region and colour now
 SELECT id AS area, division FROM risk_area WHERE level = 'high' AND venue IS NULL ORDER BY id LIMIT 1 \gset
