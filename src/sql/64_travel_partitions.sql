@@ -16,6 +16,29 @@ COMMENT ON FUNCTION @extschema@._create_travel_partitions_apart(date, date) IS
   'Internal: runs create_travel_partitions(first_day, last_day) in a background worker''s own transaction and waits for it; false when none could be used (in a worker, with a lock on travel or person already held, or no free worker slot).';
 REVOKE ALL ON FUNCTION @extschema@._create_travel_partitions_apart(date, date) FROM PUBLIC;
 
+-- The days a call to make day partitions may ask for (this file's and
+-- 80_retention_days.sql's), or 22023.
+CREATE FUNCTION @extschema@._require_day_span(first_day date, last_day date) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
+    RAISE EXCEPTION 'first_day and last_day must be finite days' USING ERRCODE = '22023';
+  END IF;
+  IF first_day < date '2019-12-01' THEN
+    RAISE EXCEPTION 'first_day % lies before the health-code era (2019-12-01)', first_day
+      USING ERRCODE = '22023';
+  END IF;
+  IF last_day - first_day > 3660 THEN
+    RAISE EXCEPTION '% days asked for; at most ten years at a time', last_day - first_day + 1
+      USING ERRCODE = '22023';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_day_span(date, date) IS
+  'Internal: 22023 unless first_day..last_day are finite days of the health-code era (from 2019-12-01), at most ten years.';
+REVOKE ALL ON FUNCTION @extschema@._require_day_span(date, date) FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.create_travel_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -32,17 +55,7 @@ BEGIN
   -- (by default every day kept, whatever the data: 80_retention.sql)
   first_day := coalesce(first_day, @extschema@._travel_first_day());
   last_day := coalesce(last_day, (now() AT TIME ZONE 'Asia/Shanghai')::date + 7);
-  IF NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
-    RAISE EXCEPTION 'first_day and last_day must be finite days' USING ERRCODE = '22023';
-  END IF;
-  IF first_day < date '2019-12-01' THEN
-    RAISE EXCEPTION 'first_day % lies before the health-code era (2019-12-01)', first_day
-      USING ERRCODE = '22023';
-  END IF;
-  IF last_day - first_day > 3660 THEN
-    RAISE EXCEPTION '% days asked for; at most ten years at a time', last_day - first_day + 1
-      USING ERRCODE = '22023';
-  END IF;
+  PERFORM @extschema@._require_day_span(first_day, last_day);
   -- missing days: first by a worker, in a transaction of its own; what it
   -- could not make (or when it cannot be used) is made below, here
   missing := (SELECT count(*) FROM generate_series(first_day, last_day, interval '1 day') g

@@ -72,10 +72,16 @@ CREATE TABLE @extschema@.code_event (
   colour        @extschema@.risk_colour NOT NULL,
   outcome       text NOT NULL,
   holder        bytea NOT NULL
-);
-CREATE INDEX code_event_at ON @extschema@.code_event USING brin (at);
+) PARTITION BY RANGE (at);
+-- One partition a day (80_retention_days.sql); a day whose partition is
+-- not made yet goes to the default partition, and moves to its own when
+-- it is made.
+CREATE TABLE @extschema@.code_event_default PARTITION OF @extschema@.code_event DEFAULT;
+CREATE INDEX code_event_default_at ON @extschema@.code_event_default USING brin (at);
 COMMENT ON TABLE @extschema@.code_event IS
-  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views.';
+  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views. Partitioned by day (China Standard Time): create_day_partitions(), drop_expired_day_partitions().';
+COMMENT ON TABLE @extschema@.code_event_default IS
+  'The code events of days whose partition of code_event is not made yet; create_day_partitions() moves them into it.';
 COMMENT ON COLUMN @extschema@.code_event.at IS 'When.';
 COMMENT ON COLUMN @extschema@.code_event.event IS 'issued or verified.';
 COMMENT ON COLUMN @extschema@.code_event.region IS 'Where: the person''s region when issued, the checkpoint''s when verified.';
@@ -94,7 +100,9 @@ CREATE FUNCTION @extschema@._code_holder(subject bytea, at timestamptz) RETURNS 
 COMMENT ON FUNCTION @extschema@._code_holder(bytea, timestamptz) IS
   'Internal: the first 8 bytes of SHA-256(subject || the day in China Standard Time, YYYY-MM-DD): one pseudonym a holder a day.';
 REVOKE ALL ON FUNCTION @extschema@._code_holder(bytea, timestamptz) FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event', '');
+-- (the day partitions are made later, not the extension's: pg_dump dumps
+-- them as tables of their own; the default partition is the extension's)
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event_default', '');
 
 -- Counting a code without writing a row at each one: with healthcode in
 -- shared_preload_libraries, events wait in shared memory and the call

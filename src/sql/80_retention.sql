@@ -124,7 +124,7 @@ BEGIN ATOMIC
       (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days'),
       (6, 'correction', 'requested_at', 'kept',
        'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
-      (7, 'code_event', 'at', 'kept', 'evidence_kept_days'),
+      (7, 'code_event', 'at', 'kept', 'evidence_kept_days; whole day partitions, the rest row by row'),
       (8, 'consistency_finding', 'checked_at', 'kept', 'evidence_kept_days'),
       (9, 'exchange_reject', 'received_at', 'kept', 'evidence_kept_days'),
       (10, 'holder_check', 'at', 'two_days', 'two days (the limits on wrong identifiers count a day)'),
@@ -188,23 +188,41 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r record;
+  leaf record;
   n integer;
+  total integer := 0;
 BEGIN
   SELECT * INTO r FROM @extschema@._retention_rules(now()) x WHERE x.tbl = _retention_delete.tbl;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no retention rule removes rows of %', quote_literal(@extschema@._shorten(tbl))
       USING ERRCODE = '22023';
   END IF;
-  EXECUTE format(
-    'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
-    '@extschema@', r.tbl, r.time_column,
-    CASE r.tbl WHEN 'declaration'
-         THEN format('AND NOT EXISTS (SELECT FROM %I.audit_finding f WHERE f.declaration_id = x.id)', '@extschema@')
-         WHEN 'correction' THEN 'AND x.status <> ''pending'''
-         ELSE '' END)
-    USING r.removes_before, batch;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  -- (a table partitioned by day: its days wholly gone are dropped
+  -- (drop_expired_day_partitions); what is left to delete lies in the
+  -- default partition and the day the rule cuts into, deleted there, as a
+  -- row's ctid names it in its own partition only)
+  FOR leaf IN
+    SELECT r.tbl AS name WHERE NOT EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
+    UNION ALL
+    SELECT d.tbl || '_default' FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl
+    UNION ALL
+    SELECT p.part FROM @extschema@._day_partitions_of(r.tbl) p
+     WHERE EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
+       AND p.day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
+  LOOP
+    EXECUTE format(
+      'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
+      '@extschema@', leaf.name, r.time_column,
+      CASE r.tbl WHEN 'declaration'
+           THEN format('AND NOT EXISTS (SELECT FROM %I.audit_finding f WHERE f.declaration_id = x.id)', '@extschema@')
+           WHEN 'correction' THEN 'AND x.status <> ''pending'''
+           ELSE '' END)
+      USING r.removes_before, batch - total;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    total := total + n;
+    EXIT WHEN total >= batch;
+  END LOOP;
+  RETURN total;
 END $$;
 COMMENT ON FUNCTION @extschema@._retention_delete(text, integer) IS
   'Internal: deletes at most batch rows of a table that its retention rule (_retention_rules) no longer keeps; returns how many.';
@@ -277,7 +295,9 @@ BEGIN
   END IF;
   removed := pg_catalog.jsonb_build_object(
     'travel_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_travel_partitions() d),
-    'travel_partitions_made', @extschema@.create_travel_partitions());
+    'travel_partitions_made', @extschema@.create_travel_partitions(),
+    'day_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_day_partitions() d),
+    'day_partitions_made', @extschema@.create_day_partitions());
   IF commit_batches THEN COMMIT; END IF;
   FOR t IN SELECT r.tbl FROM @extschema@._retention_rules(pg_catalog.now()) r LOOP
     IF t OPERATOR(pg_catalog.=) 'status_history' THEN
@@ -300,6 +320,6 @@ BEGIN
   END LOOP;
 END $$;
 COMMENT ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) IS
-  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days, drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
+  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days and the other day partitions (create_day_partitions), drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
 REVOKE ALL ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) TO healthcode_admin;

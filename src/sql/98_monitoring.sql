@@ -65,6 +65,18 @@ BEGIN
          'Seconds since the subscription last heard from its publisher (-1: never).'
     FROM pg_stat_subscription s JOIN @extschema@.peer p ON p.subscription = s.subname
    GROUP BY s.subname;
+  -- the other tables partitioned by day (80_retention_days.sql), each its row
+  RETURN QUERY
+  SELECT 'day_partition_days_ahead', t.tbl, coalesce(max(p.day) - today, -1)::double precision,
+         'Days ahead of today (China Standard Time) with their partition of the table (label) made (the daily job makes a week).'
+    FROM @extschema@._day_partitioned() t LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
+   GROUP BY t.tbl
+  UNION ALL
+  SELECT 'day_partitions_past_retention', t.tbl,
+         count(p.day) FILTER (WHERE p.day < @extschema@._day_first_kept(t.tbl))::double precision,
+         'Partitions of the table (label) of days retention should have dropped (apply_retention).'
+    FROM @extschema@._day_partitioned() t LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
+   GROUP BY t.tbl;
   -- the daily jobs' failures on pg_cron, where it runs in this database
   IF to_regnamespace('cron') IS NOT NULL THEN
     EXECUTE $q$SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
@@ -80,9 +92,9 @@ GRANT EXECUTE ON FUNCTION @extschema@._monitoring() TO healthcode_admin, pg_moni
 CREATE VIEW @extschema@.monitoring AS
 SELECT f.metric, f.label, f.value, f.description FROM @extschema@._monitoring() f;
 COMMENT ON VIEW @extschema@.monitoring IS
-  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel partitions ahead and behind retention; statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
+  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel''s and the other day partitions ahead and behind retention (label: the table); statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
 COMMENT ON COLUMN @extschema@.monitoring.metric IS 'What is measured.';
-COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; else empty.';
+COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; the table, for day_partition_days_ahead and day_partitions_past_retention; else empty.';
 COMMENT ON COLUMN @extschema@.monitoring.value IS 'Its value now.';
 COMMENT ON COLUMN @extschema@.monitoring.description IS 'What it means.';
 REVOKE ALL ON @extschema@.monitoring FROM PUBLIC;

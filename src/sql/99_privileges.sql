@@ -45,6 +45,8 @@ REVOKE ALL ON FUNCTION @extschema@._grant_columns(text, text, text[]) FROM PUBLI
 -- functions included); never writes statuses, history, the trust list or
 -- what arrives from other nodes: those are computed, signed or received.
 GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO healthcode_admin;
+-- (a partition is read through its table, as travel's day partitions are)
+REVOKE SELECT ON @extschema@.code_event_default FROM healthcode_admin;
 REVOKE ALL ON @extschema@.issuer_key_secret, @extschema@._dump_marker, @extschema@.holder_check FROM healthcode_admin;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.person, @extschema@.declaration, @extschema@.travel,
   @extschema@.test_result, @extschema@.vaccination, @extschema@.contact, @extschema@.checkin,

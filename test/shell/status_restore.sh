@@ -66,6 +66,14 @@ sql -c "INSERT INTO $partition (person_id, region, place, at, source)
         SELECT id, region, '330106', now() - interval '1 hour', 'venue_scan'
           FROM healthcode.person ORDER BY id DESC LIMIT 3" >/dev/null
 ok $? "stays written straight into the day partition $partition"
+# code events: in their day partitions, and one in the default partition
+# (a day whose partition is not made: a month ahead)
+sql -c "INSERT INTO healthcode.code_event (at, event, region, code_region, colour, outcome, holder)
+        SELECT t, 'verified', '330106', '330106', 'green', 'ok', '\\x01'
+          FROM unnest(ARRAY[now() - interval '3 days', now(), now() + interval '30 days']) t" >/dev/null &&
+	sql -c "SELECT healthcode.create_day_partitions()" >/dev/null
+is "$(sql -c "SELECT count(*) FROM ONLY healthcode.code_event_default")|$(sql -c "SELECT count(DISTINCT tableoid) FROM healthcode.code_event")" \
+	"1|3" "code events in two day partitions and the default one"
 
 # changes caused by time: overrides that end in two seconds; once they
 # have ended, new evidence for one of them rewrites the row and writes the
@@ -102,6 +110,12 @@ fingerprint() { # fingerprint DB -> lines "name value"
 	  UNION ALL SELECT 'travel', (SELECT md5(coalesce(string_agg(x::text, E'\n' ORDER BY x.id), '')) || ' ' || count(*) FROM healthcode.travel x)
 	  UNION ALL SELECT 'travel_per_partition', (SELECT string_agg(p || ':' || n, ',' ORDER BY p) FROM (
 	                SELECT x.tableoid::regclass::text AS p, count(*) AS n FROM healthcode.travel x GROUP BY 1) s)
+	  UNION ALL SELECT 'code_event_per_partition', (SELECT string_agg(p || ':' || n || ':' || h, ',' ORDER BY p) FROM (
+	                SELECT x.tableoid::regclass::text AS p, count(*) AS n, md5(string_agg(x::text, ',' ORDER BY x::text)) AS h
+	                  FROM healthcode.code_event x GROUP BY 1) s)
+	  UNION ALL SELECT 'code_event_partitions', (SELECT md5(string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid), ',' ORDER BY c.relname)) || ' ' || count(*)
+	                                               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	                                              WHERE i.inhparent = 'healthcode.code_event'::regclass)
 	  UNION ALL SELECT 'evidence', (SELECT string_agg(tbl || ' ' || h, ', ' ORDER BY tbl) FROM (VALUES
 	    ('person', (SELECT md5(coalesce(string_agg(x::text, E'\n' ORDER BY x.id), '')) || '/' || count(*) FROM healthcode.person x)),
 	    ('declaration', (SELECT md5(coalesce(string_agg(x::text, E'\n' ORDER BY x.id), '')) || '/' || count(*) FROM healthcode.declaration x)),
@@ -125,7 +139,7 @@ same() { # same GOT EXPECTED NAME: like is, but two empty values (a failed query
 }
 
 orig=$(fingerprint "$TEST_DB")
-is "$(printf '%s\n' "$orig" | grep -c ' .')" "9" "the original's fingerprint has all its parts"
+is "$(printf '%s\n' "$orig" | grep -c ' .')" "11" "the original's fingerprint has all its parts"
 # (personal ids are opaque: the sequences behind them must continue)
 seq_person=$(sql -c "SELECT last_value FROM healthcode.person_id_seq")
 seq_travel=$(sql -c "SELECT last_value FROM healthcode.travel_id_seq")
@@ -168,6 +182,9 @@ check_restored() { # check_restored DB LABEL RESTORE_STATUS LOG
 		"$label: each day partition has its natural key, indexes and status triggers once"
 	same "$(line "$got" travel)|$(line "$got" travel_per_partition)" "$(line "$orig" travel)|$(line "$orig" travel_per_partition)" \
 		"$label: every travel row restored once, in its partition"
+	same "$(line "$got" code_event_partitions)|$(line "$got" code_event_per_partition)" \
+		"$(line "$orig" code_event_partitions)|$(line "$orig" code_event_per_partition)" \
+		"$label: code_event's day partitions and default partition, every row restored once, in its partition"
 	same "$(line "$got" evidence)" "$(line "$orig" evidence)" "$label: people, evidence and policy versions identical"
 	same "$(line "$got" manual_decision)" "$(line "$orig" manual_decision)" \
 		"$label: manual decisions identical (who decided, when, their hash chain)"

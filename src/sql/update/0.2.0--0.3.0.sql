@@ -981,8 +981,44 @@ CREATE OPERATOR @extschema@.@> (
 COMMENT ON OPERATOR @extschema@.@> (@extschema@.division_multirange, text) IS
   'The scope holds the region: row-level security''s test, with the planner''s estimate from the querying role''s scope.';
 
+-- ---- code_event partitioned by day (73_codes.sql, 80_retention_days.sql):
+-- the table made anew and 0.2.0's rows moved into it, into its default
+-- partition (the daily job's create_day_partitions() then gives each day
+-- its own; made here, they would be the extension's, and pg_dump would
+-- leave them out); 0.2.0's table goes at the end, once the functions
+-- below read the new one
+ALTER TABLE @extschema@.code_event RENAME TO _code_event_0_2_0;
+ALTER INDEX @extschema@.code_event_at RENAME TO _code_event_0_2_0_at;
+CREATE TABLE @extschema@.code_event (
+  at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  event         text NOT NULL CONSTRAINT event_is_known CHECK (event IN ('issued', 'verified')),
+  region        text NOT NULL CONSTRAINT region_is_division_code CHECK (@extschema@.division_code_valid(region)),
+  code_region   text NOT NULL CONSTRAINT code_region_is_division_code CHECK (@extschema@.division_code_valid(code_region)),
+  colour        @extschema@.risk_colour NOT NULL,
+  outcome       text NOT NULL,
+  holder        bytea NOT NULL
+) PARTITION BY RANGE (at);
+CREATE TABLE @extschema@.code_event_default PARTITION OF @extschema@.code_event DEFAULT;
+CREATE INDEX code_event_default_at ON @extschema@.code_event_default USING brin (at);
+COMMENT ON TABLE @extschema@.code_event IS
+  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views. Partitioned by day (China Standard Time): create_day_partitions(), drop_expired_day_partitions().';
+COMMENT ON TABLE @extschema@.code_event_default IS
+  'The code events of days whose partition of code_event is not made yet; create_day_partitions() moves them into it.';
+COMMENT ON COLUMN @extschema@.code_event.at IS 'When.';
+COMMENT ON COLUMN @extschema@.code_event.event IS 'issued or verified.';
+COMMENT ON COLUMN @extschema@.code_event.region IS 'Where: the person''s region when issued, the checkpoint''s when verified.';
+COMMENT ON COLUMN @extschema@.code_event.code_region IS 'The region the code claims.';
+COMMENT ON COLUMN @extschema@.code_event.colour IS 'The colour the code carries.';
+COMMENT ON COLUMN @extschema@.code_event.outcome IS 'issued: ok; verified: the reason verify() gave.';
+COMMENT ON COLUMN @extschema@.code_event.holder IS 'A pseudonym of the code''s holder for that day (_code_holder): the views count people, not codes, without the subject.';
+INSERT INTO @extschema@.code_event SELECT * FROM @extschema@._code_event_0_2_0;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.code_event_default', '');
+GRANT SELECT ON @extschema@.code_event TO healthcode_admin;
+-- (a partition is read through its table: its owner's alone, as a fresh install leaves it)
+REVOKE ALL ON @extschema@.code_event_default FROM PUBLIC;
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _day_first_kept _day_partitioned _day_partitions_of _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_day_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_day_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -2544,6 +2580,29 @@ COMMENT ON FUNCTION @extschema@._person_changed() IS
   'Internal: AFTER STATEMENT trigger of person: a first status for new people; for people whose region or registration time changed, their history''s region and a recalculation; for people re-keyed, their digest under the old pseudonym deleted and a recalculation; a recalculation too for those whose national pseudonym changed (other regions'' reds and shared data). Refuses a change of id.';
 REVOKE ALL ON FUNCTION @extschema@._person_changed() FROM PUBLIC;
 
+-- The days a call to make day partitions may ask for (this file's and
+-- 80_retention_days.sql's), or 22023.
+CREATE OR REPLACE FUNCTION @extschema@._require_day_span(first_day date, last_day date) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
+    RAISE EXCEPTION 'first_day and last_day must be finite days' USING ERRCODE = '22023';
+  END IF;
+  IF first_day < date '2019-12-01' THEN
+    RAISE EXCEPTION 'first_day % lies before the health-code era (2019-12-01)', first_day
+      USING ERRCODE = '22023';
+  END IF;
+  IF last_day - first_day > 3660 THEN
+    RAISE EXCEPTION '% days asked for; at most ten years at a time', last_day - first_day + 1
+      USING ERRCODE = '22023';
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@._require_day_span(date, date) IS
+  'Internal: 22023 unless first_day..last_day are finite days of the health-code era (from 2019-12-01), at most ten years.';
+REVOKE ALL ON FUNCTION @extschema@._require_day_span(date, date) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.create_travel_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -2560,17 +2619,7 @@ BEGIN
   -- (by default every day kept, whatever the data: 80_retention.sql)
   first_day := coalesce(first_day, @extschema@._travel_first_day());
   last_day := coalesce(last_day, (now() AT TIME ZONE 'Asia/Shanghai')::date + 7);
-  IF NOT isfinite(first_day) OR NOT isfinite(last_day) THEN
-    RAISE EXCEPTION 'first_day and last_day must be finite days' USING ERRCODE = '22023';
-  END IF;
-  IF first_day < date '2019-12-01' THEN
-    RAISE EXCEPTION 'first_day % lies before the health-code era (2019-12-01)', first_day
-      USING ERRCODE = '22023';
-  END IF;
-  IF last_day - first_day > 3660 THEN
-    RAISE EXCEPTION '% days asked for; at most ten years at a time', last_day - first_day + 1
-      USING ERRCODE = '22023';
-  END IF;
+  PERFORM @extschema@._require_day_span(first_day, last_day);
   -- missing days: first by a worker, in a transaction of its own; what it
   -- could not make (or when it cannot be used) is made below, here
   missing := (SELECT count(*) FROM generate_series(first_day, last_day, interval '1 day') g
@@ -5197,7 +5246,7 @@ BEGIN ATOMIC
       (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days'),
       (6, 'correction', 'requested_at', 'kept',
        'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
-      (7, 'code_event', 'at', 'kept', 'evidence_kept_days'),
+      (7, 'code_event', 'at', 'kept', 'evidence_kept_days; whole day partitions, the rest row by row'),
       (8, 'consistency_finding', 'checked_at', 'kept', 'evidence_kept_days'),
       (9, 'exchange_reject', 'received_at', 'kept', 'evidence_kept_days'),
       (10, 'holder_check', 'at', 'two_days', 'two days (the limits on wrong identifiers count a day)'),
@@ -5261,23 +5310,41 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r record;
+  leaf record;
   n integer;
+  total integer := 0;
 BEGIN
   SELECT * INTO r FROM @extschema@._retention_rules(now()) x WHERE x.tbl = _retention_delete.tbl;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no retention rule removes rows of %', quote_literal(@extschema@._shorten(tbl))
       USING ERRCODE = '22023';
   END IF;
-  EXECUTE format(
-    'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
-    '@extschema@', r.tbl, r.time_column,
-    CASE r.tbl WHEN 'declaration'
-         THEN format('AND NOT EXISTS (SELECT FROM %I.audit_finding f WHERE f.declaration_id = x.id)', '@extschema@')
-         WHEN 'correction' THEN 'AND x.status <> ''pending'''
-         ELSE '' END)
-    USING r.removes_before, batch;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  -- (a table partitioned by day: its days wholly gone are dropped
+  -- (drop_expired_day_partitions); what is left to delete lies in the
+  -- default partition and the day the rule cuts into, deleted there, as a
+  -- row's ctid names it in its own partition only)
+  FOR leaf IN
+    SELECT r.tbl AS name WHERE NOT EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
+    UNION ALL
+    SELECT d.tbl || '_default' FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl
+    UNION ALL
+    SELECT p.part FROM @extschema@._day_partitions_of(r.tbl) p
+     WHERE EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
+       AND p.day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
+  LOOP
+    EXECUTE format(
+      'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
+      '@extschema@', leaf.name, r.time_column,
+      CASE r.tbl WHEN 'declaration'
+           THEN format('AND NOT EXISTS (SELECT FROM %I.audit_finding f WHERE f.declaration_id = x.id)', '@extschema@')
+           WHEN 'correction' THEN 'AND x.status <> ''pending'''
+           ELSE '' END)
+      USING r.removes_before, batch - total;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    total := total + n;
+    EXIT WHEN total >= batch;
+  END LOOP;
+  RETURN total;
 END $$;
 COMMENT ON FUNCTION @extschema@._retention_delete(text, integer) IS
   'Internal: deletes at most batch rows of a table that its retention rule (_retention_rules) no longer keeps; returns how many.';
@@ -5350,7 +5417,9 @@ BEGIN
   END IF;
   removed := pg_catalog.jsonb_build_object(
     'travel_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_travel_partitions() d),
-    'travel_partitions_made', @extschema@.create_travel_partitions());
+    'travel_partitions_made', @extschema@.create_travel_partitions(),
+    'day_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_day_partitions() d),
+    'day_partitions_made', @extschema@.create_day_partitions());
   IF commit_batches THEN COMMIT; END IF;
   FOR t IN SELECT r.tbl FROM @extschema@._retention_rules(pg_catalog.now()) r LOOP
     IF t OPERATOR(pg_catalog.=) 'status_history' THEN
@@ -5373,9 +5442,155 @@ BEGIN
   END LOOP;
 END $$;
 COMMENT ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) IS
-  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days, drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
+  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days and the other day partitions (create_day_partitions), drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
 REVOKE ALL ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) TO healthcode_admin;
+
+-- ---------------------------------------------------------------------------
+-- Day partitions of the large tables besides travel (whose own are in
+-- 64_travel_partitions.sql): code_event. One partition a day (China
+-- Standard Time), named <table>_YYYYMMDD, made for every day from the
+-- first one retention keeps to a week ahead, whatever the data
+-- (create_day_partitions(): the daily job and apply_retention), and
+-- dropped whole once retention keeps nothing of it
+-- (drop_expired_day_partitions()). Unlike travel, these tables are written
+-- from anywhere (a code is counted in whatever transaction issues or
+-- checks it), so a row of a day whose partition is not made yet goes to
+-- the table's default partition (<table>_default) rather than fail, and
+-- moves into the day's partition when it is made.
+-- ---------------------------------------------------------------------------
+
+-- The tables partitioned so, and the column they are cut by.
+CREATE OR REPLACE FUNCTION @extschema@._day_partitioned() RETURNS TABLE (tbl text, time_column text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT v.tbl, v.time_column FROM (VALUES ('code_event', 'at')) AS v(tbl, time_column);
+END;
+COMMENT ON FUNCTION @extschema@._day_partitioned() IS
+  'Internal: the tables partitioned by day besides travel (create_day_partitions), with their time column.';
+REVOKE ALL ON FUNCTION @extschema@._day_partitioned() FROM PUBLIC;
+
+-- A partition's columns say what its table's say (for whoever reads \d+).
+CREATE OR REPLACE FUNCTION @extschema@._comment_partition(part regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  c record;
+BEGIN
+  FOR c IN SELECT a.attname, pg_catalog.col_description(i.inhparent, a.attnum) AS note
+             FROM pg_catalog.pg_inherits i
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.inhparent AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE i.inhrelid = part LOOP
+    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', part, c.attname, c.note);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@._comment_partition(regclass) IS
+  'Internal: gives a partition''s columns the comments of its table''s.';
+REVOKE ALL ON FUNCTION @extschema@._comment_partition(regclass) FROM PUBLIC;
+
+-- A table's day partitions and their days (the default partition aside).
+CREATE OR REPLACE FUNCTION @extschema@._day_partitions_of(tbl text) RETURNS TABLE (part text, day date)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  -- (the CASE: no other relation's name is read as a day, in whatever
+  -- order the plan takes the conditions)
+  SELECT c.relname::text,
+         CASE WHEN c.relname OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) _day_partitions_of.tbl OPERATOR(pg_catalog.||) '_[0-9]{8}$')
+              THEN pg_catalog.to_date(pg_catalog.right(c.relname, 8), 'YYYYMMDD') END
+    FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+   WHERE i.inhparent OPERATOR(pg_catalog.=) pg_catalog.format('%I.%I', '@extschema@', _day_partitions_of.tbl)::regclass
+     AND c.relname OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) _day_partitions_of.tbl OPERATOR(pg_catalog.||) '_[0-9]{8}$');
+END;
+COMMENT ON FUNCTION @extschema@._day_partitions_of(text) IS
+  'Internal: the day partitions of a table partitioned by day (name, day), its default partition aside.';
+REVOKE ALL ON FUNCTION @extschema@._day_partitions_of(text) FROM PUBLIC;
+
+-- The first day a table's retention keeps (its rule in _retention_rules).
+CREATE OR REPLACE FUNCTION @extschema@._day_first_kept(tbl text) RETURNS date
+LANGUAGE sql STABLE
+RETURN (SELECT (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
+          FROM @extschema@._retention_rules(pg_catalog.now()) r WHERE r.tbl OPERATOR(pg_catalog.=) _day_first_kept.tbl);
+COMMENT ON FUNCTION @extschema@._day_first_kept(text) IS
+  'Internal: the first day (China Standard Time) of which a table''s retention rule keeps rows.';
+REVOKE ALL ON FUNCTION @extschema@._day_first_kept(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.create_day_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t record;
+  d date;
+  name text;
+  lo timestamptz;
+  hi timestamptz;
+  made integer := 0;
+  schema_name text := '@extschema@';
+BEGIN
+  last_day := coalesce(last_day, (now() AT TIME ZONE 'Asia/Shanghai')::date + 7);
+  FOR t IN SELECT x.*, coalesce(first_day, @extschema@._day_first_kept(x.tbl)) AS first
+             FROM @extschema@._day_partitioned() x LOOP
+    PERFORM @extschema@._require_day_span(t.first, last_day);
+    FOR d IN SELECT g::date FROM generate_series(t.first, last_day, interval '1 day') g LOOP
+      name := t.tbl || '_' || to_char(d, 'YYYYMMDD');
+      CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
+      -- (the lock serialises creators, and makes this session see a
+      -- partition another has just committed; writers wait a moment)
+      EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', schema_name, t.tbl);
+      CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
+      lo := d::timestamp AT TIME ZONE 'Asia/Shanghai';
+      hi := (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai';
+      -- made apart, given the day's rows that waited in the default
+      -- partition, then attached (its CHECK spares the attachment a scan)
+      EXECUTE format('CREATE TABLE %1$I.%2$I (LIKE %1$I.%3$I INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+                        CONSTRAINT %4$I CHECK (%5$I >= %6$L AND %5$I < %7$L))',
+                     schema_name, name, t.tbl, name || '_day', t.time_column, lo, hi);
+      EXECUTE format('WITH moved AS (DELETE FROM %1$I.%2$I x WHERE x.%3$I >= $1 AND x.%3$I < $2 RETURNING x.*)
+                      INSERT INTO %1$I.%4$I SELECT * FROM moved',
+                     schema_name, t.tbl || '_default', t.time_column, name) USING lo, hi;
+      EXECUTE format('ALTER TABLE %1$I.%2$I ATTACH PARTITION %1$I.%3$I FOR VALUES FROM (%4$L) TO (%5$L)',
+                     schema_name, t.tbl, name, lo, hi);
+      EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT %I', schema_name, name, name || '_day');
+      EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name,
+                     format('%s of %s (China Standard Time); dropped by drop_expired_day_partitions().', t.tbl, d));
+      PERFORM @extschema@._comment_partition(format('%I.%I', schema_name, name)::regclass);
+      made := made + 1;
+    END LOOP;
+  END LOOP;
+  RETURN made;
+END $$;
+COMMENT ON FUNCTION @extschema@.create_day_partitions(date, date) IS
+  'Creates the missing day partitions <table>_YYYYMMDD of the tables partitioned by day besides travel (code_event) for first_day..last_day (default: from the first day each one''s retention keeps, see retention_plan(), to a week ahead), moving into each the rows of its day that waited in the table''s default partition; returns how many it made.';
+REVOKE ALL ON FUNCTION @extschema@.create_day_partitions(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_day_partitions(date, date) TO healthcode_admin;
+
+CREATE OR REPLACE FUNCTION @extschema@.drop_expired_day_partitions() RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t record;
+  part record;
+BEGIN
+  FOR t IN SELECT * FROM @extschema@._day_partitioned() LOOP
+    FOR part IN
+      SELECT p.part FROM @extschema@._day_partitions_of(t.tbl) p
+       WHERE p.day < @extschema@._day_first_kept(t.tbl) ORDER BY p.day
+    LOOP
+      EXECUTE format('DROP TABLE %I.%I', '@extschema@', part.part);
+      RETURN NEXT part.part;
+    END LOOP;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_expired_day_partitions() IS
+  'Drops the day partitions of the tables partitioned by day besides travel (code_event) that lie wholly before what their retention rule keeps (retention_plan()), and returns their names; retention deletes the older rows of the day it cuts into, and of the default partition, row by row.';
+REVOKE ALL ON FUNCTION @extschema@.drop_expired_day_partitions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.drop_expired_day_partitions() TO healthcode_admin;
 
 -- ---------------------------------------------------------------------------
 -- The daily jobs (issue 17): make the day partitions ahead, audit the
@@ -5394,7 +5609,7 @@ CREATE OR REPLACE FUNCTION @extschema@._daily_jobs() RETURNS TABLE (job text, mi
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT j.job, j.minute, j.command
-    FROM (VALUES (1, 'healthcode_partitions', 0, 'SELECT @extschema@.create_travel_partitions()'),
+    FROM (VALUES (1, 'healthcode_partitions', 0, 'SELECT @extschema@.create_travel_partitions() + @extschema@.create_day_partitions()'),
                  (2, 'healthcode_audit', 10, 'SELECT count(*) FROM @extschema@.audit()'),
                  (3, 'healthcode_rollup', 20, 'SELECT @extschema@.rollup_day()'),
                  (4, 'healthcode_retention', 30, 'CALL @extschema@.apply_retention()'),
@@ -9569,6 +9784,18 @@ BEGIN
          'Seconds since the subscription last heard from its publisher (-1: never).'
     FROM pg_stat_subscription s JOIN @extschema@.peer p ON p.subscription = s.subname
    GROUP BY s.subname;
+  -- the other tables partitioned by day (80_retention_days.sql), each its row
+  RETURN QUERY
+  SELECT 'day_partition_days_ahead', t.tbl, coalesce(max(p.day) - today, -1)::double precision,
+         'Days ahead of today (China Standard Time) with their partition of the table (label) made (the daily job makes a week).'
+    FROM @extschema@._day_partitioned() t LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
+   GROUP BY t.tbl
+  UNION ALL
+  SELECT 'day_partitions_past_retention', t.tbl,
+         count(p.day) FILTER (WHERE p.day < @extschema@._day_first_kept(t.tbl))::double precision,
+         'Partitions of the table (label) of days retention should have dropped (apply_retention).'
+    FROM @extschema@._day_partitioned() t LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
+   GROUP BY t.tbl;
   -- the daily jobs' failures on pg_cron, where it runs in this database
   IF to_regnamespace('cron') IS NOT NULL THEN
     EXECUTE $q$SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
@@ -9621,6 +9848,12 @@ COMMENT ON FUNCTION @extschema@._grant_columns(text, text, text[]) IS
 REVOKE ALL ON FUNCTION @extschema@._grant_columns(text, text, text[]) FROM PUBLIC;
 
 -- ---- end of what tools/update-draft.sh writes
+
+-- ---- code_event partitioned by day, continued (taken out of the
+-- extension first, which takes it off the tables pg_dump dumps the rows of)
+ALTER EXTENSION healthcode DROP TABLE @extschema@._code_event_0_2_0;
+DROP TABLE @extschema@._code_event_0_2_0;
+SELECT @extschema@._comment_partition('@extschema@.code_event_default');
 
 -- ---- what the functions above replace ----------------------------------------------
 -- (after them: _fresh_status and check_consistency, bodies parsed at creation,
@@ -9976,9 +10209,9 @@ GRANT SELECT ON @extschema@.exposure_by_area TO healthcode_analyst;
 CREATE VIEW @extschema@.monitoring AS
 SELECT f.metric, f.label, f.value, f.description FROM @extschema@._monitoring() f;
 COMMENT ON VIEW @extschema@.monitoring IS
-  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel partitions ahead and behind retention; statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
+  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel''s and the other day partitions ahead and behind retention (label: the table); statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
 COMMENT ON COLUMN @extschema@.monitoring.metric IS 'What is measured.';
-COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; else empty.';
+COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; the table, for day_partition_days_ahead and day_partitions_past_retention; else empty.';
 COMMENT ON COLUMN @extschema@.monitoring.value IS 'Its value now.';
 COMMENT ON COLUMN @extschema@.monitoring.description IS 'What it means.';
 REVOKE ALL ON @extschema@.monitoring FROM PUBLIC;
