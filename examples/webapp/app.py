@@ -67,9 +67,13 @@ class CheckedOnceSessions(SecureCookieSessionInterface):
                                                                          return_timestamp=True)
             except BadSignature:   # (expired ones too)
                 return self.session_class()
-            if len(self._checked) >= 4096:
-                self._checked.clear()
-            checked = self._checked[cookie] = (data, signed_at.timestamp())
+            checked = (data, signed_at.timestamp())
+            # (logins' cookies only: a visitor's first page makes one each,
+            # and would flush the logins' out)
+            if data.get("user"):
+                if len(self._checked) >= 4096:
+                    self._checked.clear()
+                self._checked[cookie] = checked
         return self.session_class(dict(checked[0]))
 
 

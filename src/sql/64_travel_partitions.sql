@@ -44,6 +44,10 @@ RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- (the partition bounds are written as text: in a form that reads back as
+-- the same instant whatever the caller's DateStyle and TimeZone)
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
 AS $$
 DECLARE
   d date;

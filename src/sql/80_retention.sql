@@ -295,7 +295,10 @@ BEGIN
   END IF;
   removed := pg_catalog.jsonb_build_object(
     'travel_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_travel_partitions() d),
-    'travel_partitions_made', @extschema@.create_travel_partitions(),
+    'travel_partitions_made', @extschema@.create_travel_partitions());
+  -- (travel's locks gone before code_event's are asked for)
+  IF commit_batches THEN COMMIT; END IF;
+  removed := removed OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
     'day_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_day_partitions() d),
     'day_partitions_made', @extschema@.create_day_partitions());
   IF commit_batches THEN COMMIT; END IF;

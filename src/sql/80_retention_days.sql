@@ -74,13 +74,18 @@ RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- (the partition bounds are written as text: in a form that reads back as
+-- the same instant whatever the caller's DateStyle and TimeZone)
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+-- (the table's lock waited for a second at most: below)
+SET lock_timeout = '1s'
 AS $$
 DECLARE
   t record;
   d date;
+  days date[];
   name text;
-  lo timestamptz;
-  hi timestamptz;
   made integer := 0;
   schema_name text := '@extschema@';
 BEGIN
@@ -88,31 +93,42 @@ BEGIN
   FOR t IN SELECT x.*, coalesce(first_day, @extschema@._day_first_kept(x.tbl)) AS first
              FROM @extschema@._day_partitioned() x LOOP
     PERFORM @extschema@._require_day_span(t.first, last_day);
-    FOR d IN SELECT g::date FROM generate_series(t.first, last_day, interval '1 day') g LOOP
-      name := t.tbl || '_' || to_char(d, 'YYYYMMDD');
-      CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
-      -- (the lock serialises creators, and makes this session see a
-      -- partition another has just committed; writers wait a moment)
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM generate_series(t.first, last_day, interval '1 day') g
+                               WHERE to_regclass(format('%I.%I', schema_name, t.tbl || '_' || to_char(g, 'YYYYMMDD'))) IS NULL);
+    -- (the lock serialises creators, and makes this session see partitions
+    -- another has just committed. Every code issued or checked may write
+    -- the table, and would queue behind a lock still waited for: if a long
+    -- reader (a pg_dump) holds it a second, the days wait for the next run,
+    -- their rows in the default partition meanwhile)
+    BEGIN
       EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', schema_name, t.tbl);
-      CONTINUE WHEN to_regclass(format('%I.%I', schema_name, name)) IS NOT NULL;
-      lo := d::timestamp AT TIME ZONE 'Asia/Shanghai';
-      hi := (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai';
-      -- made apart, given the day's rows that waited in the default
-      -- partition, then attached (its CHECK spares the attachment a scan)
-      EXECUTE format('CREATE TABLE %1$I.%2$I (LIKE %1$I.%3$I INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-                        CONSTRAINT %4$I CHECK (%5$I >= %6$L AND %5$I < %7$L))',
-                     schema_name, name, t.tbl, name || '_day', t.time_column, lo, hi);
-      EXECUTE format('WITH moved AS (DELETE FROM %1$I.%2$I x WHERE x.%3$I >= $1 AND x.%3$I < $2 RETURNING x.*)
-                      INSERT INTO %1$I.%4$I SELECT * FROM moved',
-                     schema_name, t.tbl || '_default', t.time_column, name) USING lo, hi;
-      EXECUTE format('ALTER TABLE %1$I.%2$I ATTACH PARTITION %1$I.%3$I FOR VALUES FROM (%4$L) TO (%5$L)',
-                     schema_name, t.tbl, name, lo, hi);
-      EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT %I', schema_name, name, name || '_day');
+    EXCEPTION WHEN lock_not_available THEN
+      RAISE WARNING 'the partitions of % wait for the next run: a lock on % did not come in a second', t.tbl, t.tbl;
+      CONTINUE;
+    END;
+    days := ARRAY(SELECT g::date FROM generate_series(t.first, last_day, interval '1 day') g
+                   WHERE to_regclass(format('%I.%I', schema_name, t.tbl || '_' || to_char(g, 'YYYYMMDD'))) IS NULL);
+    CONTINUE WHEN cardinality(days) = 0;
+    -- The default partition stands apart while the days are made: beside
+    -- it, attaching a day would scan all its rows, once a day made (an
+    -- update's backlog, or days the job missed). Its rows of those days
+    -- then go to them, and it is attached again: one scan.
+    EXECUTE format('ALTER TABLE %1$I.%2$I DETACH PARTITION %1$I.%3$I', schema_name, t.tbl, t.tbl || '_default');
+    FOREACH d IN ARRAY days LOOP
+      name := t.tbl || '_' || to_char(d, 'YYYYMMDD');
+      EXECUTE format('CREATE TABLE %1$I.%2$I PARTITION OF %1$I.%3$I FOR VALUES FROM (%4$L) TO (%5$L)',
+                     schema_name, name, t.tbl, d::timestamp AT TIME ZONE 'Asia/Shanghai',
+                     (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai');
       EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name,
                      format('%s of %s (China Standard Time); dropped by drop_expired_day_partitions().', t.tbl, d));
       PERFORM @extschema@._comment_partition(format('%I.%I', schema_name, name)::regclass);
       made := made + 1;
     END LOOP;
+    EXECUTE format('WITH moved AS (DELETE FROM %1$I.%2$I x
+                                    WHERE (x.%3$I AT TIME ZONE %4$L)::date = ANY ($1) RETURNING x.*)
+                    INSERT INTO %1$I.%5$I SELECT * FROM moved',
+                   schema_name, t.tbl || '_default', t.time_column, 'Asia/Shanghai', t.tbl) USING days;
+    EXECUTE format('ALTER TABLE %1$I.%2$I ATTACH PARTITION %1$I.%3$I DEFAULT', schema_name, t.tbl, t.tbl || '_default');
   END LOOP;
   RETURN made;
 END $$;

@@ -8,7 +8,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(15);
+SELECT plan(16);
 
 -- evidence kept 30 days from now on (so code events too)
 INSERT INTO policy (region, valid_from, evidence_kept_days, description_zh, description_en)
@@ -33,14 +33,22 @@ SELECT pg_temp.event(now() - interval '10 days', 'ten days ago');
 SELECT pg_temp.event(now(), 'today');
 SELECT removes_before AS cut FROM retention_plan() WHERE tbl = 'code_event' \gset
 SELECT pg_temp.event(:'cut'::timestamptz + interval '1 second', 'just kept');
-SELECT is((SELECT count(*) FROM ONLY code_event_default WHERE outcome IN ('old', 'ten days ago', 'today', 'just kept')
-             AND to_regclass('healthcode.code_event_' || to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD')) IS NULL),
-          (SELECT count(*) FROM code_event WHERE outcome IN ('old', 'ten days ago', 'today', 'just kept')
-             AND to_regclass('healthcode.code_event_' || to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD')) IS NULL),
-          'a day without its partition: its rows are in the default partition');
+SELECT is((SELECT count(*) FROM ONLY code_event_default WHERE outcome IN ('old', 'ten days ago', 'today', 'just kept')),
+          4::bigint, 'no day partition yet: the rows of every day are in the default partition');
 
--- the partitions: every day kept, to a week ahead, the waiting rows moved in
+-- the partitions: every day kept, to a week ahead, the waiting rows moved
+-- in (made in a session whose dates read otherwise: the bounds do not
+-- depend on it)
+SET LOCAL DateStyle = 'Postgres, MDY';
+SET LOCAL TimeZone = 'Asia/Shanghai';   -- (printed CST, which reads back as US Central)
 SELECT create_day_partitions() AS made \gset
+RESET DateStyle;
+RESET TimeZone;
+SELECT is(pg_get_expr(c.relpartbound, c.oid),
+          format('FOR VALUES FROM (%L) TO (%L)', :'today'::timestamp AT TIME ZONE 'Asia/Shanghai',
+                 (:'today'::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'),
+          'a day''s partition holds that day in China Standard Time, whatever the DateStyle and TimeZone of the session that made it')
+  FROM pg_class c WHERE c.oid = ('healthcode.code_event_' || to_char(:'today'::date, 'YYYYMMDD'))::regclass;
 SELECT is((SELECT count(*) FROM generate_series(:'first_kept'::date, :'today'::date + 7, interval '1 day') g
             WHERE to_regclass('healthcode.code_event_' || to_char(g, 'YYYYMMDD')) IS NULL), 0::bigint,
           'create_day_partitions() makes a partition for every day kept, to a week ahead');
