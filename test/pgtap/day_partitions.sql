@@ -8,7 +8,8 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(16);
+\ir lib/common.psql
+SELECT plan(18);
 
 -- evidence kept 30 days from now on (so code events too)
 INSERT INTO policy (region, valid_from, evidence_kept_days, description_zh, description_en)
@@ -25,6 +26,18 @@ CREATE FUNCTION pg_temp.event(at timestamptz, outcome text) RETURNS void LANGUAG
 -- no day partition yet: the rows of every day go to the default partition
 -- (one before the first day kept, three kept: ten days ago, today, and the
 -- day the rule cuts into, after its cut)
+-- Behind another session's reader, the partitions wait for the next run:
+-- the lock is waited for a second, not for as long as the reader reads
+-- (while every code issued would queue behind it)
+SELECT ((:'today'::date + 40)) AS far \gset
+SELECT dblink_connect('reader', :'conn') AS x \gset
+SELECT dblink_exec('reader', 'BEGIN') AS x \gset
+SELECT x AS n FROM dblink('reader', 'SELECT count(*)::text FROM healthcode.code_event') AS t(x text) \gset
+SELECT is(create_day_partitions(:'far', :'far'), 0, 'a reader holding the table: no partition made, after a second''s wait');
+SELECT dblink_exec('reader', 'COMMIT') AS x \gset
+SELECT dblink_disconnect('reader') AS x \gset
+SELECT is(create_day_partitions(:'far', :'far'), 1, 'the reader gone: the next run makes it');
+
 -- (whatever day partitions this database has, gone for the test)
 SELECT format('DROP TABLE healthcode.%I', c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'healthcode.code_event'::regclass AND c.relname <> 'code_event_default' \gexec

@@ -5591,12 +5591,23 @@ CREATE OR REPLACE FUNCTION @extschema@.drop_expired_day_partitions() RETURNS SET
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- (dropping a partition locks its table: waited for a second at most, as
+-- in create_day_partitions)
+SET lock_timeout = '1s'
 AS $$
 DECLARE
   t record;
   part record;
 BEGIN
   FOR t IN SELECT * FROM @extschema@._day_partitioned() LOOP
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM @extschema@._day_partitions_of(t.tbl) p
+                               WHERE p.day < @extschema@._day_first_kept(t.tbl));
+    BEGIN
+      EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', '@extschema@', t.tbl);
+    EXCEPTION WHEN lock_not_available THEN
+      RAISE WARNING 'the expired partitions of % wait for the next run: a lock on % did not come in a second', t.tbl, t.tbl;
+      CONTINUE;
+    END;
     FOR part IN
       SELECT p.part FROM @extschema@._day_partitions_of(t.tbl) p
        WHERE p.day < @extschema@._day_first_kept(t.tbl) ORDER BY p.day
