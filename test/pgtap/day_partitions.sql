@@ -9,7 +9,7 @@ BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 \ir lib/common.psql
-SELECT plan(18);
+SELECT plan(19);
 
 -- evidence kept 30 days from now on (so code events too)
 INSERT INTO policy (region, valid_from, evidence_kept_days, description_zh, description_en)
@@ -55,8 +55,17 @@ SELECT is((SELECT count(*) FROM ONLY code_event_default WHERE outcome IN ('old',
 SET LOCAL DateStyle = 'Postgres, MDY';
 SET LOCAL TimeZone = 'Asia/Shanghai';   -- (printed CST, which reads back as US Central)
 SELECT create_day_partitions() AS made \gset
+-- (travel's too, made in this session: a lock on travel held keeps its
+-- background worker out)
+LOCK TABLE travel IN ACCESS SHARE MODE;
+SELECT create_travel_partitions(:'today'::date + 30, :'today'::date + 30) AS travel_made \gset
 RESET DateStyle;
 RESET TimeZone;
+SELECT is(pg_get_expr(c.relpartbound, c.oid),
+          format('FOR VALUES FROM (%L) TO (%L)', (:'today'::date + 30)::timestamp AT TIME ZONE 'Asia/Shanghai',
+                 (:'today'::date + 31)::timestamp AT TIME ZONE 'Asia/Shanghai'),
+          'and a travel day partition made in such a session holds its day in China Standard Time')
+  FROM pg_class c WHERE c.oid = ('healthcode.travel_' || to_char(:'today'::date + 30, 'YYYYMMDD'))::regclass;
 SELECT is(pg_get_expr(c.relpartbound, c.oid),
           format('FOR VALUES FROM (%L) TO (%L)', :'today'::timestamp AT TIME ZONE 'Asia/Shanghai',
                  (:'today'::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'),
