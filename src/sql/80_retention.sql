@@ -201,14 +201,13 @@ BEGIN
   -- (drop_expired_day_partitions); what is left to delete lies in the
   -- default partition and the day the rule cuts into, deleted there, as a
   -- row's ctid names it in its own partition only)
+  -- (a table not partitioned so has no day partitions: itself alone)
   FOR leaf IN
-    SELECT r.tbl AS name WHERE NOT EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
-    UNION ALL
-    SELECT d.tbl || '_default' FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
+                THEN r.tbl || '_default' ELSE r.tbl END AS name
     UNION ALL
     SELECT p.part FROM @extschema@._day_partitions_of(r.tbl) p
-     WHERE EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
-       AND p.day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
+     WHERE p.day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
   LOOP
     EXECUTE format(
       'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',

@@ -149,9 +149,9 @@ DECLARE
   t record;
   part record;
 BEGIN
-  FOR t IN SELECT * FROM @extschema@._day_partitioned() LOOP
-    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM @extschema@._day_partitions_of(t.tbl) p
-                               WHERE p.day < @extschema@._day_first_kept(t.tbl));
+  -- (the first day kept: once a table, not once a partition)
+  FOR t IN SELECT x.tbl, @extschema@._day_first_kept(x.tbl) AS first FROM @extschema@._day_partitioned() x LOOP
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM @extschema@._day_partitions_of(t.tbl) p WHERE p.day < t.first);
     BEGIN
       EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', '@extschema@', t.tbl);
     EXCEPTION WHEN lock_not_available THEN
@@ -159,8 +159,7 @@ BEGIN
       CONTINUE;
     END;
     FOR part IN
-      SELECT p.part FROM @extschema@._day_partitions_of(t.tbl) p
-       WHERE p.day < @extschema@._day_first_kept(t.tbl) ORDER BY p.day
+      SELECT p.part FROM @extschema@._day_partitions_of(t.tbl) p WHERE p.day < t.first ORDER BY p.day
     LOOP
       EXECUTE format('DROP TABLE %I.%I', '@extschema@', part.part);
       RETURN NEXT part.part;

@@ -66,17 +66,18 @@ BEGIN
     FROM pg_stat_subscription s JOIN @extschema@.peer p ON p.subscription = s.subname
    GROUP BY s.subname;
   -- the other tables partitioned by day (80_retention_days.sql), each its row
+  -- (a table's partitions and its first day kept read once, for both)
   RETURN QUERY
-  SELECT 'day_partition_days_ahead', t.tbl, coalesce(max(p.day) - today, -1)::double precision,
-         'Days ahead of today (China Standard Time) with their partition of the table (label) made (the daily job makes a week).'
-    FROM @extschema@._day_partitioned() t LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
-   GROUP BY t.tbl
-  UNION ALL
-  SELECT 'day_partitions_past_retention', t.tbl,
-         count(p.day) FILTER (WHERE p.day < @extschema@._day_first_kept(t.tbl))::double precision,
-         'Partitions of the table (label) of days retention should have dropped (apply_retention).'
-    FROM @extschema@._day_partitioned() t LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
-   GROUP BY t.tbl;
+  SELECT m.metric, g.tbl, m.value::double precision, m.description
+    FROM (SELECT t.tbl, coalesce(max(p.day) - today, -1) AS ahead, count(p.day) FILTER (WHERE p.day < t.first) AS past
+            FROM (SELECT x.tbl, @extschema@._day_first_kept(x.tbl) AS first FROM @extschema@._day_partitioned() x) t
+            LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
+           GROUP BY t.tbl, t.first) g
+   CROSS JOIN LATERAL (VALUES
+     ('day_partition_days_ahead', g.ahead,
+      'Days ahead of today (China Standard Time) with their partition of the table (label) made (the daily job makes a week).'),
+     ('day_partitions_past_retention', g.past,
+      'Partitions of the table (label) of days retention should have dropped (apply_retention).')) AS m(metric, value, description);
   -- the daily jobs' failures on pg_cron, where it runs in this database
   IF to_regnamespace('cron') IS NOT NULL THEN
     EXECUTE $q$SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)

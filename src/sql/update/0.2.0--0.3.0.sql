@@ -5323,14 +5323,13 @@ BEGIN
   -- (drop_expired_day_partitions); what is left to delete lies in the
   -- default partition and the day the rule cuts into, deleted there, as a
   -- row's ctid names it in its own partition only)
+  -- (a table not partitioned so has no day partitions: itself alone)
   FOR leaf IN
-    SELECT r.tbl AS name WHERE NOT EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
-    UNION ALL
-    SELECT d.tbl || '_default' FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
+                THEN r.tbl || '_default' ELSE r.tbl END AS name
     UNION ALL
     SELECT p.part FROM @extschema@._day_partitions_of(r.tbl) p
-     WHERE EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
-       AND p.day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
+     WHERE p.day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
   LOOP
     EXECUTE format(
       'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
@@ -5599,9 +5598,9 @@ DECLARE
   t record;
   part record;
 BEGIN
-  FOR t IN SELECT * FROM @extschema@._day_partitioned() LOOP
-    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM @extschema@._day_partitions_of(t.tbl) p
-                               WHERE p.day < @extschema@._day_first_kept(t.tbl));
+  -- (the first day kept: once a table, not once a partition)
+  FOR t IN SELECT x.tbl, @extschema@._day_first_kept(x.tbl) AS first FROM @extschema@._day_partitioned() x LOOP
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM @extschema@._day_partitions_of(t.tbl) p WHERE p.day < t.first);
     BEGIN
       EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', '@extschema@', t.tbl);
     EXCEPTION WHEN lock_not_available THEN
@@ -5609,8 +5608,7 @@ BEGIN
       CONTINUE;
     END;
     FOR part IN
-      SELECT p.part FROM @extschema@._day_partitions_of(t.tbl) p
-       WHERE p.day < @extschema@._day_first_kept(t.tbl) ORDER BY p.day
+      SELECT p.part FROM @extschema@._day_partitions_of(t.tbl) p WHERE p.day < t.first ORDER BY p.day
     LOOP
       EXECUTE format('DROP TABLE %I.%I', '@extschema@', part.part);
       RETURN NEXT part.part;
@@ -9815,17 +9813,18 @@ BEGIN
     FROM pg_stat_subscription s JOIN @extschema@.peer p ON p.subscription = s.subname
    GROUP BY s.subname;
   -- the other tables partitioned by day (80_retention_days.sql), each its row
+  -- (a table's partitions and its first day kept read once, for both)
   RETURN QUERY
-  SELECT 'day_partition_days_ahead', t.tbl, coalesce(max(p.day) - today, -1)::double precision,
-         'Days ahead of today (China Standard Time) with their partition of the table (label) made (the daily job makes a week).'
-    FROM @extschema@._day_partitioned() t LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
-   GROUP BY t.tbl
-  UNION ALL
-  SELECT 'day_partitions_past_retention', t.tbl,
-         count(p.day) FILTER (WHERE p.day < @extschema@._day_first_kept(t.tbl))::double precision,
-         'Partitions of the table (label) of days retention should have dropped (apply_retention).'
-    FROM @extschema@._day_partitioned() t LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
-   GROUP BY t.tbl;
+  SELECT m.metric, g.tbl, m.value::double precision, m.description
+    FROM (SELECT t.tbl, coalesce(max(p.day) - today, -1) AS ahead, count(p.day) FILTER (WHERE p.day < t.first) AS past
+            FROM (SELECT x.tbl, @extschema@._day_first_kept(x.tbl) AS first FROM @extschema@._day_partitioned() x) t
+            LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
+           GROUP BY t.tbl, t.first) g
+   CROSS JOIN LATERAL (VALUES
+     ('day_partition_days_ahead', g.ahead,
+      'Days ahead of today (China Standard Time) with their partition of the table (label) made (the daily job makes a week).'),
+     ('day_partitions_past_retention', g.past,
+      'Partitions of the table (label) of days retention should have dropped (apply_retention).')) AS m(metric, value, description);
   -- the daily jobs' failures on pg_cron, where it runs in this database
   IF to_regnamespace('cron') IS NOT NULL THEN
     EXECUTE $q$SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
