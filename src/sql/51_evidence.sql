@@ -101,7 +101,7 @@ COMMENT ON COLUMN @extschema@.travel.venue IS 'The venue''s id, for venue scans 
 COMMENT ON COLUMN @extschema@.travel.recorded_at IS 'When the record was imported.';
 
 CREATE TABLE @extschema@.test_result (
-  id            bigserial PRIMARY KEY,
+  id            bigserial,
   person_id     bigint NOT NULL,
   region        text NOT NULL,
   kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('pcr', 'antigen')),
@@ -111,13 +111,15 @@ CREATE TABLE @extschema@.test_result (
   sample_id     text NOT NULL CONSTRAINT sample_id_is_named CHECK (pg_catalog.length(sample_id) > 0),
   reported_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT test_result_person_fk FOREIGN KEY (person_id, region)
-    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
-  CONSTRAINT test_result_natural_key UNIQUE (lab, sample_id)
-);
-CREATE INDEX test_result_person ON @extschema@.test_result (person_id, sampled_at);
-CREATE INDEX test_result_sampled_at ON @extschema@.test_result USING brin (sampled_at);
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+) PARTITION BY RANGE (sampled_at);
+-- (by month of sampling, its keys each partition's: 46_time_partitions.sql)
+CREATE TABLE @extschema@.test_result_default PARTITION OF @extschema@.test_result DEFAULT;
+SELECT @extschema@._index_partition('test_result', 'test_result_default');
 COMMENT ON TABLE @extschema@.test_result IS
-  'Lab results (PCR, antigen). A lab correcting a result updates its row (natural key lab + sample_id); status follows.';
+  'Lab results (PCR, antigen). A lab correcting a result updates its row (natural key lab + sample_id); status follows. Partitioned by month of sampling (China Standard Time): create_partitions(), drop_expired_partitions().';
+COMMENT ON TABLE @extschema@.test_result_default IS
+  'The test results of months whose partition of test_result is not made yet; create_partitions() moves them into it.';
 COMMENT ON COLUMN @extschema@.test_result.id IS 'Result id.';
 COMMENT ON COLUMN @extschema@.test_result.person_id IS 'The person tested.';
 COMMENT ON COLUMN @extschema@.test_result.region IS 'The person''s home region.';
@@ -171,7 +173,7 @@ COMMENT ON COLUMN @extschema@.contact.exposure_at IS 'When the exposure happened
 COMMENT ON COLUMN @extschema@.contact.source_case IS 'The tracing team''s reference of the case (never an identifier).';
 
 CREATE TABLE @extschema@.checkin (
-  id            bigserial PRIMARY KEY,
+  id            bigserial,
   person_id     bigint NOT NULL,
   region        text NOT NULL,
   at            timestamptz NOT NULL DEFAULT pg_catalog.now()
@@ -183,12 +185,15 @@ CREATE TABLE @extschema@.checkin (
                 CONSTRAINT symptoms_are_known
                 CHECK (@extschema@.symptoms_known(symptoms)),
   CONSTRAINT checkin_person_fk FOREIGN KEY (person_id, region)
-    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE,
-  CONSTRAINT checkin_natural_key UNIQUE (person_id, region, day)
-);
-CREATE INDEX checkin_at ON @extschema@.checkin USING brin (at);
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+) PARTITION BY RANGE (at);
+-- (by month, a check-in a day each partition's key: 46_time_partitions.sql)
+CREATE TABLE @extschema@.checkin_default PARTITION OF @extschema@.checkin DEFAULT;
+SELECT @extschema@._index_partition('checkin', 'checkin_default');
 COMMENT ON TABLE @extschema@.checkin IS
-  'Daily health check-ins of people in quarantine: consecutive normal days release red (14 by default) and yellow (7).';
+  'Daily health check-ins of people in quarantine: consecutive normal days release red (14 by default) and yellow (7). Partitioned by month (China Standard Time): create_partitions(), drop_expired_partitions().';
+COMMENT ON TABLE @extschema@.checkin_default IS
+  'The check-ins of months whose partition of checkin is not made yet; create_partitions() moves them into it.';
 COMMENT ON COLUMN @extschema@.checkin.id IS 'Check-in id.';
 COMMENT ON COLUMN @extschema@.checkin.person_id IS 'The person checking in.';
 COMMENT ON COLUMN @extschema@.checkin.region IS 'The person''s home region.';

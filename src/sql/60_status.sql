@@ -56,7 +56,7 @@ COMMENT ON COLUMN @extschema@.person_status.computed_at IS 'When the timeline wa
 COMMENT ON COLUMN @extschema@.person_status.inputs IS 'The evidence the timeline was computed from, packed (the engine''s events): a risk-area change recomputes people from it and their re-examined stays, without reading every evidence table again. NULL: recompute from the evidence tables.';
 
 CREATE TABLE @extschema@.status_history (
-  id            bigserial PRIMARY KEY,
+  id            bigserial,
   person_id     bigint NOT NULL,
   region        text NOT NULL,
   at            timestamptz NOT NULL,
@@ -68,7 +68,10 @@ CREATE TABLE @extschema@.status_history (
   -- tell; entries one statement writes for a person share its time at, and
   -- a recalculation stamps all it writes with one instant)
   recorded_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
-);
+) PARTITION BY RANGE (at);
+-- (by month, its indexes each partition's: 46_time_partitions.sql)
+CREATE TABLE @extschema@.status_history_default PARTITION OF @extschema@.status_history DEFAULT;
+SELECT @extschema@._index_partition('status_history', 'status_history_default');
 -- No foreign key to person: only _recompute() writes history, for people
 -- it has just read, and a per-row key check would cost a recalculation of
 -- ten thousand people more than its whole status update. What the key's
@@ -76,10 +79,10 @@ CREATE TABLE @extschema@.status_history (
 -- _person_removed()): a person's move renames their history's region, a
 -- person's deletion deletes their history.
 
-CREATE INDEX status_history_person ON @extschema@.status_history (person_id, at);
-CREATE INDEX status_history_at ON @extschema@.status_history (at);
 COMMENT ON TABLE @extschema@.status_history IS
-  'Every colour change, appended: from, to, the reasons of the new colour, when, and the cause (the evidence table and operation, a correction, or "time" when a window ended). See status_changes for the complete history at read time.';
+  'Every colour change, appended: from, to, the reasons of the new colour, when, and the cause (the evidence table and operation, a correction, or "time" when a window ended). See status_changes for the complete history at read time. Partitioned by month (China Standard Time): create_partitions(), drop_expired_partitions().';
+COMMENT ON TABLE @extschema@.status_history_default IS
+  'The history of months whose partition of status_history is not made yet; create_partitions() moves it into it.';
 COMMENT ON COLUMN @extschema@.status_history.id IS 'History entry id (opaque: it tells neither order nor number).';
 COMMENT ON COLUMN @extschema@.status_history.person_id IS 'The person.';
 COMMENT ON COLUMN @extschema@.status_history.region IS 'The person''s home region.';

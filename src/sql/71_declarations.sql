@@ -123,15 +123,26 @@ BEGIN
   PERFORM @extschema@._require_temperature(check_in.temperature);
   PERFORM @extschema@._require_symptoms(check_in.symptoms);
   -- one check-in a day; a second one that day can only make it worse
-  INSERT INTO @extschema@.checkin AS k (person_id, region, at, temperature, symptoms)
+  -- (the day's key is its month partition's, 46_time_partitions.sql: no
+  -- ON CONFLICT can name it, so the day's row, if any, is worsened after)
+  INSERT INTO @extschema@.checkin (person_id, region, at, temperature, symptoms)
   SELECT p.id, p.region, statement_timestamp(), check_in.temperature, check_in.symptoms
     FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p
-  ON CONFLICT ON CONSTRAINT checkin_natural_key DO UPDATE
-     SET temperature = GREATEST(k.temperature, EXCLUDED.temperature),
-         symptoms = ARRAY(SELECT DISTINCT x FROM unnest(k.symptoms || EXCLUDED.symptoms) x ORDER BY x)
-   WHERE EXCLUDED.temperature > k.temperature
-      OR (k.temperature IS NULL AND EXCLUDED.temperature IS NOT NULL)
-      OR NOT (EXCLUDED.symptoms <@ k.symptoms);
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    UPDATE @extschema@.checkin k
+       SET temperature = GREATEST(k.temperature, check_in.temperature),
+           symptoms = ARRAY(SELECT DISTINCT x FROM unnest(k.symptoms || check_in.symptoms) x ORDER BY x)
+     WHERE k.person_id = pid
+       AND k.day = (statement_timestamp() AT TIME ZONE 'Asia/Shanghai')::date
+       -- (the day's partition alone)
+       AND k.at >= date_trunc('day', statement_timestamp() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'
+       AND k.at < (date_trunc('day', statement_timestamp() AT TIME ZONE 'Asia/Shanghai') + interval '1 day')
+                  AT TIME ZONE 'Asia/Shanghai'
+       AND (check_in.temperature > k.temperature
+            OR (k.temperature IS NULL AND check_in.temperature IS NOT NULL)
+            OR NOT (check_in.symptoms <@ k.symptoms));
+  END IF;
   RETURN QUERY SELECT * FROM @extschema@.status(pid);
 END $$;
 COMMENT ON FUNCTION @extschema@.check_in(text, numeric, text[]) IS

@@ -118,7 +118,7 @@ REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint,
 -- found right and before any person is locked.
 CREATE FUNCTION @extschema@._import_with_people(records json, what text, fields text[], rules text[],
                                                  cols text, insert text, checks text DEFAULT NULL,
-                                                 prepare text DEFAULT NULL)
+                                                 prepare text DEFAULT NULL, correct text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -168,16 +168,18 @@ BEGIN
               SELECT * FROM @extschema@._import_people(ARRAY(SELECT DISTINCT r.pid FROM recs r WHERE r.pid IS NOT NULL))),
             gone AS MATERIALIZED (
               SELECT min(r.ord) AS ord FROM recs r WHERE NOT EXISTS (SELECT FROM people p WHERE p.id = r.pid)),
+            corrected AS (%s),
             written AS (%s RETURNING 1)
-       SELECT (SELECT count(*) FROM written), (SELECT g.ord FROM gone g)$q$,
-    parse, replace(insert, '$ok', '(SELECT g.ord IS NULL FROM gone g)')),
+       SELECT (SELECT count(*) FROM written) + (SELECT count(*) FROM corrected), (SELECT g.ord FROM gone g)$q$,
+    parse, replace(coalesce(correct || ' RETURNING 1', 'SELECT 1 WHERE false'), '$ok', '(SELECT g.ord IS NULL FROM gone g)'),
+    replace(insert, '$ok', '(SELECT g.ord IS NULL FROM gone g)')),
     records);
   PERFORM @extschema@._import_refuse(what, found[2]::bigint, false, NULL, NULL, NULL);
   RETURN found[1]::integer;
 END $$;
-COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) IS
-  'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write.';
-REVOKE ALL ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text, text) IS
+  'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write (optionally correcting rows already recorded too); returns how many rows were written or corrected.';
+REVOKE ALL ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.import_travel(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -218,15 +220,14 @@ BEGIN
     '{person_id,identifier,kind,sampled_at,result,lab,sample_id}',
     '{id,identifier,pcr|antigen!,evidence_time!,positive|negative!,text!,text!}',
     'kind text, sampled_at timestamptz, result text, lab text, sample_id text',
-    $q$INSERT INTO @extschema@.test_result AS t (person_id, region, kind, sampled_at, result, lab, sample_id)
+    -- (a new sample; the one already recorded is corrected below. Its key
+    -- is unique in its month's partition only (46_time_partitions.sql):
+    -- looked for in every partition here)
+    $q$INSERT INTO @extschema@.test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
        SELECT r.pid, p.region, r.kind, r.sampled_at, r.result, r.lab, r.sample_id
          FROM recs r JOIN people p ON p.id = r.pid
-        WHERE $ok
-       ON CONFLICT ON CONSTRAINT test_result_natural_key DO UPDATE
-          SET result = EXCLUDED.result, kind = EXCLUDED.kind, sampled_at = EXCLUDED.sampled_at,
-              reported_at = EXCLUDED.reported_at
-        WHERE t.person_id = EXCLUDED.person_id
-          AND (t.result, t.kind, t.sampled_at) IS DISTINCT FROM (EXCLUDED.result, EXCLUDED.kind, EXCLUDED.sampled_at)$q$,
+        WHERE $ok AND NOT EXISTS (SELECT FROM @extschema@.test_result t WHERE t.lab = r.lab AND t.sample_id = r.sample_id)
+       ON CONFLICT DO NOTHING$q$,
     $q$SELECT * FROM (
          -- (the first record that repeats an earlier one's key: linear, by hashing)
          SELECT r.ord, f.first, 'lab and sample_id'
@@ -237,7 +238,12 @@ BEGIN
          -- (a record repeating no other: its sample is someone else's)
          SELECT r.ord, NULL, 'its lab and sample_id are recorded for another person'
            FROM recs r JOIN @extschema@.test_result t ON t.lab = r.lab AND t.sample_id = r.sample_id
-          WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$);
+          WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
+    correct => $q$UPDATE @extschema@.test_result t
+                     SET result = r.result, kind = r.kind, sampled_at = r.sampled_at, reported_at = now()
+                    FROM recs r
+                   WHERE $ok AND t.lab = r.lab AND t.sample_id = r.sample_id AND t.person_id = r.pid
+                     AND (t.result, t.kind, t.sampled_at) IS DISTINCT FROM (r.result, r.kind, r.sampled_at)$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_test_results(json) IS
   'Imports lab results: [{"person_id" or "identifier", "kind" (pcr, antigen), "sampled_at", "result" (positive, negative), "lab", "sample_id"}]. A known sample of the same person with another result is a correction and replaces it; returns how many rows were new or corrected.';

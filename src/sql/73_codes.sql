@@ -77,11 +77,11 @@ CREATE TABLE @extschema@.code_event (
 -- not made yet goes to the default partition, and moves to its own when
 -- it is made.
 CREATE TABLE @extschema@.code_event_default PARTITION OF @extschema@.code_event DEFAULT;
-CREATE INDEX code_event_default_at ON @extschema@.code_event_default USING brin (at);
+SELECT @extschema@._index_partition('code_event', 'code_event_default');
 COMMENT ON TABLE @extschema@.code_event IS
-  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views. Partitioned by day (China Standard Time): create_day_partitions(), drop_expired_day_partitions().';
+  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views. Partitioned by day (China Standard Time): create_partitions(), drop_expired_partitions().';
 COMMENT ON TABLE @extschema@.code_event_default IS
-  'The code events of days whose partition of code_event is not made yet; create_day_partitions() moves them into it.';
+  'The code events of days whose partition of code_event is not made yet; create_partitions() moves them into it.';
 COMMENT ON COLUMN @extschema@.code_event.at IS 'When.';
 COMMENT ON COLUMN @extschema@.code_event.event IS 'issued or verified.';
 COMMENT ON COLUMN @extschema@.code_event.region IS 'Where: the person''s region when issued, the checkpoint''s when verified.';

@@ -120,8 +120,8 @@ BEGIN ATOMIC
        'windowed evidence: the national window, at most evidence_kept_days'),
       (3, 'declaration', 'declared_at', 'kept',
        'evidence_kept_days (kept longer while an audit finding still kept refers to it)'),
-      (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days'),
-      (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days'),
+      (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row'),
+      (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days; whole month partitions, the rest row by row'),
       (6, 'correction', 'requested_at', 'kept',
        'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
       (7, 'code_event', 'at', 'kept', 'evidence_kept_days; whole day partitions, the rest row by row'),
@@ -135,7 +135,7 @@ BEGIN ATOMIC
       (14, 'exposure_notice', 'until_at', 'windowed',
        'the national window: a contact filed from an older one would count no more'),
       -- (last: apply_retention trims the stored statuses just before it)
-      (15, 'status_history', 'at', 'kept', 'evidence_kept_days')
+      (15, 'status_history', 'at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row')
     ) AS r(ord, tbl, time_column, kept, rule)
    ORDER BY r.ord;
 END;
@@ -197,17 +197,17 @@ BEGIN
     RAISE EXCEPTION 'no retention rule removes rows of %', quote_literal(@extschema@._shorten(tbl))
       USING ERRCODE = '22023';
   END IF;
-  -- (a table partitioned by day: its days wholly gone are dropped
-  -- (drop_expired_day_partitions); what is left to delete lies in the
-  -- default partition and the day the rule cuts into, deleted there, as a
+  -- (a table partitioned by time: its partitions wholly gone are dropped
+  -- (drop_expired_partitions); what is left to delete lies in the default
+  -- partition and the partition the rule cuts into, deleted there, as a
   -- row's ctid names it in its own partition only)
-  -- (a table not partitioned so has no day partitions: itself alone)
+  -- (a table not partitioned so has no such partitions: itself alone)
   FOR leaf IN
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM @extschema@._partitioned_by_time() d WHERE d.tbl = r.tbl)
                 THEN r.tbl || '_default' ELSE r.tbl END AS name
     UNION ALL
-    SELECT p.part FROM @extschema@._day_partitions_of(r.tbl) p
-     WHERE p.day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
+    SELECT p.part FROM @extschema@._time_partitions_of(r.tbl) p
+     WHERE p.from_day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
   LOOP
     EXECUTE format(
       'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
@@ -298,8 +298,8 @@ BEGIN
   -- (travel's locks gone before code_event's are asked for)
   IF commit_batches THEN COMMIT; END IF;
   removed := removed OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-    'day_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_day_partitions() d),
-    'day_partitions_made', @extschema@.create_day_partitions());
+    'partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_partitions() d),
+    'partitions_made', @extschema@.create_partitions());
   IF commit_batches THEN COMMIT; END IF;
   FOR t IN SELECT r.tbl FROM @extschema@._retention_rules(pg_catalog.now()) r LOOP
     IF t OPERATOR(pg_catalog.=) 'status_history' THEN
@@ -322,6 +322,6 @@ BEGIN
   END LOOP;
 END $$;
 COMMENT ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) IS
-  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days and the other day partitions (create_day_partitions), drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
+  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days and the other tables'' partitions by time (create_partitions), drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
 REVOKE ALL ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) TO healthcode_admin;

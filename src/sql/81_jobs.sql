@@ -15,7 +15,7 @@ CREATE FUNCTION @extschema@._daily_jobs() RETURNS TABLE (job text, minute intege
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT j.job, j.minute, j.command
-    FROM (VALUES (1, 'healthcode_partitions', 0, 'SELECT @extschema@.create_travel_partitions() + @extschema@.create_day_partitions()'),
+    FROM (VALUES (1, 'healthcode_partitions', 0, 'SELECT @extschema@.create_travel_partitions() + @extschema@.create_partitions()'),
                  (2, 'healthcode_audit', 10, 'SELECT count(*) FROM @extschema@.audit()'),
                  (3, 'healthcode_rollup', 20, 'SELECT @extschema@.rollup_day()'),
                  (4, 'healthcode_retention', 30, 'CALL @extschema@.apply_retention()'),

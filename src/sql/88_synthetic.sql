@@ -123,7 +123,7 @@ BEGIN
     FROM synthetic_who w
     CROSS JOIN generate_series(1, 3) k
    WHERE w.r1 < 0.4 AND k <= 1 + floor(w.r2 * 3)
-  ON CONFLICT ON CONSTRAINT test_result_natural_key DO NOTHING;
+  ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'test results'; rows := n; RETURN NEXT;
 
@@ -172,7 +172,7 @@ BEGIN
     JOIN synthetic_who w ON w.id = c.person_id
     CROSS JOIN LATERAL generate_series(date_trunc('day', c.exposure_at), t - interval '12 hours', interval '1 day') d
    WHERE random() < 0.9
-  ON CONFLICT ON CONSTRAINT checkin_natural_key DO NOTHING;
+  ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'check-ins'; rows := n; RETURN NEXT;
 

@@ -65,19 +65,21 @@ BEGIN
          'Seconds since the subscription last heard from its publisher (-1: never).'
     FROM pg_stat_subscription s JOIN @extschema@.peer p ON p.subscription = s.subname
    GROUP BY s.subname;
-  -- the other tables partitioned by day (80_retention_days.sql), each its row
-  -- (a table's partitions and its first day kept read once, for both)
+  -- the other tables partitioned by time (80_retention_partitions.sql),
+  -- each its row (a table's partitions and its first day kept read once,
+  -- for both)
   RETURN QUERY
   SELECT m.metric, g.tbl, m.value::double precision, m.description
-    FROM (SELECT t.tbl, coalesce(max(p.day) - today, -1) AS ahead, count(p.day) FILTER (WHERE p.day < t.first) AS past
-            FROM (SELECT x.tbl, @extschema@._day_first_kept(x.tbl) AS first FROM @extschema@._day_partitioned() x) t
-            LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
+    FROM (SELECT t.tbl, coalesce(max(p.to_day) - 1 - today, -1) AS ahead,
+                 count(p.part) FILTER (WHERE p.to_day <= t.first) AS past
+            FROM (SELECT x.tbl, @extschema@._first_day_kept(x.tbl) AS first FROM @extschema@._partitioned_by_time() x) t
+            LEFT JOIN LATERAL @extschema@._time_partitions_of(t.tbl) p ON true
            GROUP BY t.tbl, t.first) g
    CROSS JOIN LATERAL (VALUES
-     ('day_partition_days_ahead', g.ahead,
+     ('partition_days_ahead', g.ahead,
       'Days ahead of today (China Standard Time) with their partition of the table (label) made (the daily job makes a week).'),
-     ('day_partitions_past_retention', g.past,
-      'Partitions of the table (label) of days retention should have dropped (apply_retention).')) AS m(metric, value, description);
+     ('partitions_past_retention', g.past,
+      'Partitions of the table (label) wholly of days retention should have dropped (apply_retention).')) AS m(metric, value, description);
   -- the daily jobs' failures on pg_cron, where it runs in this database
   IF to_regnamespace('cron') IS NOT NULL THEN
     EXECUTE $q$SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
@@ -93,9 +95,9 @@ GRANT EXECUTE ON FUNCTION @extschema@._monitoring() TO healthcode_admin, pg_moni
 CREATE VIEW @extschema@.monitoring AS
 SELECT f.metric, f.label, f.value, f.description FROM @extschema@._monitoring() f;
 COMMENT ON VIEW @extschema@.monitoring IS
-  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel''s and the other day partitions ahead and behind retention (label: the table); statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
+  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel''s and the other tables'' partitions ahead and behind retention (label: the table); statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
 COMMENT ON COLUMN @extschema@.monitoring.metric IS 'What is measured.';
-COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; the table, for day_partition_days_ahead and day_partitions_past_retention; else empty.';
+COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; the table, for partition_days_ahead and partitions_past_retention; else empty.';
 COMMENT ON COLUMN @extschema@.monitoring.value IS 'Its value now.';
 COMMENT ON COLUMN @extschema@.monitoring.description IS 'What it means.';
 REVOKE ALL ON @extschema@.monitoring FROM PUBLIC;

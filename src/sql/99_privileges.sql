@@ -46,7 +46,8 @@ REVOKE ALL ON FUNCTION @extschema@._grant_columns(text, text, text[]) FROM PUBLI
 -- what arrives from other nodes: those are computed, signed or received.
 GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO healthcode_admin;
 -- (a partition is read through its table, as travel's day partitions are)
-REVOKE SELECT ON @extschema@.code_event_default FROM healthcode_admin;
+REVOKE SELECT ON @extschema@.code_event_default, @extschema@.status_history_default, @extschema@.checkin_default,
+  @extschema@.test_result_default FROM healthcode_admin;
 REVOKE ALL ON @extschema@.issuer_key_secret, @extschema@._dump_marker, @extschema@.holder_check FROM healthcode_admin;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.person, @extschema@.declaration, @extschema@.travel,
   @extschema@.test_result, @extschema@.vaccination, @extschema@.contact, @extschema@.checkin,

@@ -434,13 +434,20 @@ BEGIN
       vals := vals || format('(%s, %s, %s)', pg_temp.lit(at), pg_temp.rand_temperature(0.08),
                              CASE WHEN random() < 0.05 THEN '''{cough}''::text[]' ELSE '''{}''::text[]' END);
     END LOOP;
-    sql := format('INSERT INTO healthcode.checkin AS k (person_id, region, at, temperature, symptoms) '
-                  'SELECT p.id, p.region, v.at, v.temperature, v.symptoms FROM healthcode.person p '
-                  'CROSS JOIN (VALUES %s) v(at, temperature, symptoms) WHERE p.id = %s '
-                  'ON CONFLICT ON CONSTRAINT checkin_natural_key DO %s',
-                  array_to_string(vals, ', '), pid,
-                  CASE WHEN random() < 0.5 THEN 'NOTHING'
-                       ELSE 'UPDATE SET temperature = EXCLUDED.temperature, symptoms = EXCLUDED.symptoms' END);
+    -- (a day's check-in kept, or replaced: its key is its month
+    -- partition's, which no ON CONFLICT can name; MERGE finds it)
+    sql := CASE WHEN random() < 0.5
+           THEN format('INSERT INTO healthcode.checkin AS k (person_id, region, at, temperature, symptoms) '
+                       'SELECT p.id, p.region, v.at, v.temperature, v.symptoms FROM healthcode.person p '
+                       'CROSS JOIN (VALUES %s) v(at, temperature, symptoms) WHERE p.id = %s '
+                       'ON CONFLICT DO NOTHING', array_to_string(vals, ', '), pid)
+           ELSE format('MERGE INTO healthcode.checkin k '
+                       'USING (SELECT p.id, p.region, v.at, v.temperature, v.symptoms FROM healthcode.person p '
+                       'CROSS JOIN (VALUES %s) v(at, temperature, symptoms) WHERE p.id = %s) n '
+                       'ON k.person_id = n.id AND k.region = n.region AND k.day = (n.at AT TIME ZONE ''Asia/Shanghai'')::date '
+                       'WHEN MATCHED THEN UPDATE SET temperature = n.temperature, symptoms = n.symptoms '
+                       'WHEN NOT MATCHED THEN INSERT (person_id, region, at, temperature, symptoms) '
+                       'VALUES (n.id, n.region, n.at, n.temperature, n.symptoms)', array_to_string(vals, ', '), pid) END;
   WHEN 'check_in' THEN
     SELECT * INTO ident, home FROM pg_temp.rand_extra();
     sql := format('SELECT * FROM healthcode.check_in(%L, %s, %s)', ident, pg_temp.rand_temperature(0.2),

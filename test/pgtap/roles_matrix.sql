@@ -23,7 +23,7 @@ SELECT plan(69);
 -- ---- data and roles ----------------------------------------------------------
 SELECT create_key('000000') IS NOT NULL AS made_key \gset
 SELECT count(*) AS generated FROM generate_population(300, 2, 14) \gset
-SELECT create_day_partitions() >= 0 AS day_partitions \gset
+SELECT create_partitions() >= 0 AS partitions \gset
 SELECT register_person('33010619900101123X', '330106', '张小三') AS p_hz \gset
 SELECT register_person('330203199001011236', '330203', '李小四') AS p_nb \gset
 SELECT register_person('110105199001011232', '110105', '王小明') AS p_bj \gset
@@ -48,7 +48,9 @@ INSERT INTO matrix_role VALUES
 -- ---- the expectations ----------------------------------------------------------
 -- Table-level privileges per group. A relation listed with '{}' is one no
 -- group may touch (the owner only). 'travel_YYYYMMDD' stands for every day
--- partition of travel, 'code_event_YYYYMMDD' for code_event's.
+-- partition of travel, 'code_event_YYYYMMDD' for code_event's,
+-- 'status_history_YYYYMM' for every month partition of status_history, and
+-- so on.
 CREATE TEMP TABLE exp_rel (grp text NOT NULL, rel text NOT NULL, privs text[] NOT NULL);
 -- PUBLIC: the trust lists (public keys), the arrival rules and the documented verify reasons
 INSERT INTO exp_rel VALUES ('public', 'trust_list', '{SELECT}'), ('public', 'verify_reason', '{SELECT}'), ('public', 'evidence_table', '{SELECT}'),
@@ -57,7 +59,10 @@ INSERT INTO exp_rel VALUES ('public', 'trust_list', '{SELECT}'), ('public', 'ver
 -- nobody but the owner: sealed secrets, the dump marker, the day partitions
 INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_dump_marker', '{}'),
                            ('public', 'travel_YYYYMMDD', '{}'), ('public', 'code_event_YYYYMMDD', '{}'),
-                           ('public', 'code_event_default', '{}');
+                           ('public', 'code_event_default', '{}'), ('public', 'status_history_YYYYMM', '{}'),
+                           ('public', 'status_history_default', '{}'), ('public', 'checkin_YYYYMM', '{}'),
+                           ('public', 'checkin_default', '{}'), ('public', 'test_result_YYYYMM', '{}'),
+                           ('public', 'test_result_default', '{}');
 -- the status work list: written by the owner and its workers only (admins
 -- read it, as every table, and watch it through recalc_progress)
 INSERT INTO exp_rel VALUES ('public', 'recalc_work_id_seq', '{}'), ('public', 'holder_check_id_seq', '{}');
@@ -195,7 +200,7 @@ INSERT INTO exp_fn SELECT 'analyst', f FROM unnest(ARRAY['_status_summary', '_tr
 INSERT INTO exp_fn SELECT 'peer', f FROM unnest(ARRAY['peer_publish', 'peer_push_reds', 'shared_health']) f;
 INSERT INTO exp_fn SELECT 'admin', f FROM unnest(ARRAY[
   'check_consistency', 'generate_population', 'create_travel_partitions', 'drop_expired_travel_partitions',
-  'create_day_partitions', 'drop_expired_day_partitions',
+  'create_partitions', 'drop_expired_partitions',
   'grant_region', 'revoke_region', 'host_region', 'policy_at', '_policy_in_force', 'create_key', 'rotate_key', 'revoke_key',
   'verify_decision_chain', 'decision_chain_head', 'decision_content', 'decision_kept', 'decision_erasable', 'set_node', 'create_publication',
   'drop_expired_revocations', 'wait_for_recalc', '_recalc_progress', '_recalc_wait_step',
@@ -213,7 +218,8 @@ INSERT INTO exp_fn SELECT g, '_next_id' FROM unnest(ARRAY['admin', 'operator']) 
 -- the status engine's aggregate and the rollup's among them
 INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   'issue', 'pseudonym', 'national_pseudonym', 'synthetic_identifier', 'travel_retention', '_status_agg', '_status_step', '_id_list',
-  '_day_partitioned', '_comment_partition', '_day_first_kept', '_day_partitions_of', '_require_day_span',
+  '_partitioned_by_time', '_partition_indexes', '_index_partition', '_comment_partition', '_first_day_kept',
+  '_time_partitions_of', '_time_partitions_missing', '_require_day_span',
   '_status_final', '_in_caller_scope', '_require_caller_scope', '_import_parse', '_import_subject', '_import_people', '_import_refuse',
   '_import_with_people', '_import_execute', '_create_travel_partitions_apart', '_keys_changed', '_trust_list_guard', '_new_issuer_key',
   '_policy_default_guard', '_policy_truncate_guard', '_policy_versions', '_grant_columns',
@@ -245,6 +251,8 @@ CREATE TEMP TABLE obj_rel AS
 SELECT c.oid, c.relname::text AS relname, c.relkind,
        CASE WHEN c.relname ~ '^travel_[0-9]{8}$' AND c.relispartition THEN 'travel_YYYYMMDD'
             WHEN c.relname ~ '^code_event_[0-9]{8}$' AND c.relispartition THEN 'code_event_YYYYMMDD'
+            WHEN c.relname ~ '^(status_history|checkin|test_result)_[0-9]{6}$' AND c.relispartition
+            THEN left(c.relname::text, -6) || 'YYYYMM'
             ELSE c.relname::text END AS exp_name
   FROM pg_class c
  WHERE c.relnamespace = 'healthcode'::regnamespace
@@ -252,7 +260,9 @@ SELECT c.oid, c.relname::text AS relname, c.relkind,
                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
                    AND d.refobjid = (SELECT e.oid FROM pg_extension e WHERE e.extname = 'healthcode'))
         OR c.oid IN (SELECT i.inhrelid FROM pg_inherits i
-                      WHERE i.inhparent IN ('healthcode.travel'::regclass, 'healthcode.code_event'::regclass)))
+                      WHERE i.inhparent IN ('healthcode.travel'::regclass, 'healthcode.code_event'::regclass,
+                                            'healthcode.status_history'::regclass, 'healthcode.checkin'::regclass,
+                                            'healthcode.test_result'::regclass)))
    AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S');
 CREATE TEMP TABLE obj_fn AS
 SELECT p.oid, p.proname::text AS proname, p.prokind,
@@ -263,8 +273,10 @@ SELECT p.oid, p.proname::text AS proname, p.prokind,
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'healthcode';
 
-SELECT ok((SELECT count(DISTINCT exp_name) FROM obj_rel WHERE exp_name IN ('travel_YYYYMMDD', 'code_event_YYYYMMDD')) = 2,
-          'the data has day partitions of travel and code_event to check');
+SELECT ok((SELECT count(DISTINCT exp_name) FROM obj_rel
+            WHERE exp_name IN ('travel_YYYYMMDD', 'code_event_YYYYMMDD', 'status_history_YYYYMM', 'checkin_YYYYMM',
+                               'test_result_YYYYMM')) = 5,
+          'the data has day partitions of travel and code_event, and month partitions of status_history, checkin and test_result, to check');
 SELECT is(ARRAY(SELECT DISTINCT exp_name FROM obj_rel EXCEPT SELECT rel FROM exp_rel ORDER BY 1), '{}',
           'every table, view and sequence of the extension (and travel''s partitions) has an expectation');
 SELECT is(ARRAY(SELECT rel FROM exp_rel EXCEPT SELECT exp_name FROM obj_rel ORDER BY 1), '{}',

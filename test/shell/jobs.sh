@@ -31,7 +31,7 @@ on "$superuser" -c 'CREATE EXTENSION healthcode' -c 'CREATE ROLE dba LOGIN IN RO
 lines=$(on dba -c 'SELECT cron_line FROM healthcode.schedule_jobs() ORDER BY schedule')
 is "$(on dba -c 'SELECT count(*) FROM healthcode.schedule_jobs() WHERE NOT scheduled')" "5" \
 	"without pg_cron: five jobs, none scheduled"
-like "$lines" "0 18 \* \* \* psql -X -q -d hc -c 'SELECT healthcode.create_travel_partitions\(\) \+ healthcode.create_day_partitions\(\)'" \
+like "$lines" "0 18 \* \* \* psql -X -q -d hc -c 'SELECT healthcode.create_travel_partitions\(\) \+ healthcode.create_partitions\(\)'" \
 	"and the system crontab's line for each (partitions ahead at 18:00 UTC, 02:00 in China)"
 like "$lines" "30 18 \* \* \* psql -X -q -d hc -c 'CALL healthcode.apply_retention\(\)'" "retention at 18:30"
 

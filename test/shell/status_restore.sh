@@ -71,7 +71,7 @@ ok $? "stays written straight into the day partition $partition"
 sql -c "INSERT INTO healthcode.code_event (at, event, region, code_region, colour, outcome, holder)
         SELECT t, 'verified', '330106', '330106', 'green', 'ok', '\\x01'
           FROM unnest(ARRAY[now() - interval '3 days', now(), now() + interval '30 days']) t" >/dev/null &&
-	sql -c "SELECT healthcode.create_day_partitions()" >/dev/null
+	sql -c "SELECT healthcode.create_partitions()" >/dev/null
 is "$(sql -c "SELECT count(*) FROM ONLY healthcode.code_event_default")|$(sql -c "SELECT count(DISTINCT tableoid) FROM healthcode.code_event")" \
 	"1|3" "code events in two day partitions and the default one"
 

@@ -998,9 +998,9 @@ CREATE TABLE @extschema@.code_event (
 CREATE TABLE @extschema@.code_event_default PARTITION OF @extschema@.code_event DEFAULT;
 CREATE INDEX code_event_default_at ON @extschema@.code_event_default USING brin (at);
 COMMENT ON TABLE @extschema@.code_event IS
-  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views. Partitioned by day (China Standard Time): create_day_partitions(), drop_expired_day_partitions().';
+  'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views. Partitioned by day (China Standard Time): create_partitions(), drop_expired_partitions().';
 COMMENT ON TABLE @extschema@.code_event_default IS
-  'The code events of days whose partition of code_event is not made yet; create_day_partitions() moves them into it.';
+  'The code events of days whose partition of code_event is not made yet; create_partitions() moves them into it.';
 COMMENT ON COLUMN @extschema@.code_event.at IS 'When.';
 COMMENT ON COLUMN @extschema@.code_event.event IS 'issued or verified.';
 COMMENT ON COLUMN @extschema@.code_event.region IS 'Where: the person''s region when issued, the checkpoint''s when verified.';
@@ -1013,8 +1013,179 @@ GRANT SELECT ON @extschema@.code_event TO healthcode_admin;
 -- (a partition is read through its table: its owner's alone, as a fresh install leaves it)
 REVOKE ALL ON @extschema@.code_event_default FROM PUBLIC;
 
+-- ---- status_history, checkin and test_result partitioned by month
+-- (46_time_partitions.sql, 80_retention_partitions.sql): the tables made
+-- anew here, their sequences kept (their opaque ids: below, with every
+-- table's); 0.2.0's rows go to their default
+-- partitions at the end, once the functions below (which read them) exist,
+-- and move into their months as create_partitions() makes them.
+ALTER TABLE @extschema@.status_history RENAME TO _status_history_0_2_0;
+ALTER TABLE @extschema@.checkin RENAME TO _checkin_0_2_0;
+ALTER TABLE @extschema@.test_result RENAME TO _test_result_0_2_0;
+ALTER SEQUENCE @extschema@.status_history_id_seq OWNED BY NONE;
+ALTER SEQUENCE @extschema@.checkin_id_seq OWNED BY NONE;
+ALTER SEQUENCE @extschema@.test_result_id_seq OWNED BY NONE;
+CREATE TABLE @extschema@.status_history (
+  id            bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.status_history_id_seq'::regclass),
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  at            timestamptz NOT NULL,
+  from_colour   @extschema@.risk_colour,
+  to_colour     @extschema@.risk_colour NOT NULL,
+  reasons       jsonb NOT NULL,
+  cause         text NOT NULL,
+  -- (0.3.0: the order of writing, which the ids, opaque since, no longer
+  -- tell; entries one statement writes for a person share its time at, and
+  -- a recalculation stamps all it writes with one instant)
+  recorded_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+) PARTITION BY RANGE (at);
+-- (by month, its indexes each partition's: 46_time_partitions.sql)
+CREATE TABLE @extschema@.status_history_default PARTITION OF @extschema@.status_history DEFAULT;
+CREATE UNIQUE INDEX status_history_default_id ON @extschema@.status_history_default (id);
+CREATE INDEX status_history_default_person ON @extschema@.status_history_default (person_id, at);
+CREATE INDEX status_history_default_at ON @extschema@.status_history_default (at);
+ALTER SEQUENCE @extschema@.status_history_id_seq OWNED BY @extschema@.status_history.id;
+COMMENT ON TABLE @extschema@.status_history IS
+  'Every colour change, appended: from, to, the reasons of the new colour, when, and the cause (the evidence table and operation, a correction, or "time" when a window ended). See status_changes for the complete history at read time. Partitioned by month (China Standard Time): create_partitions(), drop_expired_partitions().';
+COMMENT ON TABLE @extschema@.status_history_default IS
+  'The history of months whose partition of status_history is not made yet; create_partitions() moves it into it.';
+COMMENT ON COLUMN @extschema@.status_history.id IS 'History entry id (opaque: it tells neither order nor number).';
+COMMENT ON COLUMN @extschema@.status_history.person_id IS 'The person.';
+COMMENT ON COLUMN @extschema@.status_history.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.status_history.at IS 'When the colour changed.';
+COMMENT ON COLUMN @extschema@.status_history.from_colour IS 'The colour before; NULL for a person''s first status.';
+COMMENT ON COLUMN @extschema@.status_history.to_colour IS 'The colour after.';
+COMMENT ON COLUMN @extschema@.status_history.reasons IS 'The reasons of the new colour.';
+COMMENT ON COLUMN @extschema@.status_history.cause IS 'What changed: e.g. "risk_area update", "test_result insert", "time", or healthcode.change_cause.';
+COMMENT ON COLUMN @extschema@.status_history.recorded_at IS 'When the recalculation that wrote the entry began writing (one instant for all it wrote): a person''s entries in order are ordered by at, then recorded_at.';
+CREATE TABLE @extschema@.checkin (
+  id            bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.checkin_id_seq'::regclass),
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  at            timestamptz NOT NULL DEFAULT pg_catalog.now()
+                CONSTRAINT at_is_finite CHECK (pg_catalog.isfinite(at)),
+  day           date NOT NULL GENERATED ALWAYS AS ((at AT TIME ZONE 'Asia/Shanghai')::date) STORED,
+  temperature   numeric CONSTRAINT temperature_is_plausible CHECK (temperature BETWEEN 34.0 AND 43.0)
+                CONSTRAINT temperature_in_tenths CHECK (temperature = pg_catalog.round(temperature, 1)),
+  symptoms      text[] NOT NULL DEFAULT '{}'
+                CONSTRAINT symptoms_are_known
+                CHECK (@extschema@.symptoms_known(symptoms)),
+  CONSTRAINT checkin_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+) PARTITION BY RANGE (at);
+-- (by month, a check-in a day each partition's key: 46_time_partitions.sql)
+CREATE TABLE @extschema@.checkin_default PARTITION OF @extschema@.checkin DEFAULT;
+CREATE UNIQUE INDEX checkin_default_id ON @extschema@.checkin_default (id);
+CREATE UNIQUE INDEX checkin_default_natural_key ON @extschema@.checkin_default (person_id, region, day);
+CREATE INDEX checkin_default_at ON @extschema@.checkin_default USING brin (at);
+ALTER SEQUENCE @extschema@.checkin_id_seq OWNED BY @extschema@.checkin.id;
+COMMENT ON TABLE @extschema@.checkin IS
+  'Daily health check-ins of people in quarantine: consecutive normal days release red (14 by default) and yellow (7). Partitioned by month (China Standard Time): create_partitions(), drop_expired_partitions().';
+COMMENT ON TABLE @extschema@.checkin_default IS
+  'The check-ins of months whose partition of checkin is not made yet; create_partitions() moves them into it.';
+COMMENT ON COLUMN @extschema@.checkin.id IS 'Check-in id.';
+COMMENT ON COLUMN @extschema@.checkin.person_id IS 'The person checking in.';
+COMMENT ON COLUMN @extschema@.checkin.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.checkin.at IS 'When the check-in was made.';
+COMMENT ON COLUMN @extschema@.checkin.day IS 'The calendar day (China Standard Time) it counts for: one check-in a day.';
+COMMENT ON COLUMN @extschema@.checkin.temperature IS 'Measured temperature in tenths of a degree; at or above the policy''s fever threshold the day is abnormal.';
+COMMENT ON COLUMN @extschema@.checkin.symptoms IS 'Symptoms reported; any makes the day abnormal.';
+CREATE TABLE @extschema@.test_result (
+  id            bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.test_result_id_seq'::regclass),
+  person_id     bigint NOT NULL,
+  region        text NOT NULL,
+  kind          text NOT NULL CONSTRAINT kind_is_known CHECK (kind IN ('pcr', 'antigen')),
+  sampled_at    timestamptz NOT NULL CONSTRAINT sampled_at_is_finite CHECK (pg_catalog.isfinite(sampled_at)),
+  result        text NOT NULL CONSTRAINT result_is_known CHECK (result IN ('positive', 'negative')),
+  lab           text NOT NULL CONSTRAINT lab_is_named CHECK (pg_catalog.length(lab) > 0),
+  sample_id     text NOT NULL CONSTRAINT sample_id_is_named CHECK (pg_catalog.length(sample_id) > 0),
+  reported_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT test_result_person_fk FOREIGN KEY (person_id, region)
+    REFERENCES @extschema@.person (id, region) ON UPDATE CASCADE ON DELETE CASCADE
+) PARTITION BY RANGE (sampled_at);
+-- (by month of sampling, its keys each partition's: 46_time_partitions.sql)
+CREATE TABLE @extschema@.test_result_default PARTITION OF @extschema@.test_result DEFAULT;
+CREATE UNIQUE INDEX test_result_default_id ON @extschema@.test_result_default (id);
+CREATE UNIQUE INDEX test_result_default_natural_key ON @extschema@.test_result_default (lab, sample_id);
+CREATE INDEX test_result_default_person ON @extschema@.test_result_default (person_id, sampled_at);
+CREATE INDEX test_result_default_sampled_at ON @extschema@.test_result_default USING brin (sampled_at);
+ALTER SEQUENCE @extschema@.test_result_id_seq OWNED BY @extschema@.test_result.id;
+COMMENT ON TABLE @extschema@.test_result IS
+  'Lab results (PCR, antigen). A lab correcting a result updates its row (natural key lab + sample_id); status follows. Partitioned by month of sampling (China Standard Time): create_partitions(), drop_expired_partitions().';
+COMMENT ON TABLE @extschema@.test_result_default IS
+  'The test results of months whose partition of test_result is not made yet; create_partitions() moves them into it.';
+COMMENT ON COLUMN @extschema@.test_result.id IS 'Result id.';
+COMMENT ON COLUMN @extschema@.test_result.person_id IS 'The person tested.';
+COMMENT ON COLUMN @extschema@.test_result.region IS 'The person''s home region.';
+COMMENT ON COLUMN @extschema@.test_result.kind IS 'pcr or antigen.';
+COMMENT ON COLUMN @extschema@.test_result.sampled_at IS 'When the sample was taken: test windows count from here.';
+COMMENT ON COLUMN @extschema@.test_result.result IS 'positive or negative.';
+COMMENT ON COLUMN @extschema@.test_result.lab IS 'The reporting lab.';
+COMMENT ON COLUMN @extschema@.test_result.sample_id IS 'The lab''s sample id; with lab, the natural key.';
+COMMENT ON COLUMN @extschema@.test_result.reported_at IS 'When the result was imported.';
+-- (one a statement: each rewrites the extension's row)
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.status_history_default', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.checkin_default', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.test_result_default', '');
+-- (a partition is read through its table: its owner's alone, as a fresh install leaves it)
+REVOKE ALL ON @extschema@.status_history_default, @extschema@.checkin_default, @extschema@.test_result_default FROM PUBLIC;
+-- row-level security as 96_rls.sql gives it
+DO $$
+DECLARE
+  t text;
+  scoped text := '(SELECT @extschema@._rls_scope()) OPERATOR(@extschema@.@>) (region COLLATE "C")';
+BEGIN
+  FOREACH t IN ARRAY ARRAY['status_history', 'checkin', 'test_result'] LOOP
+    EXECUTE format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE @extschema@.%I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('CREATE POLICY scope_select ON @extschema@.%I FOR SELECT USING (%s)', t, scoped);
+    EXECUTE format('CREATE POLICY scope_insert ON @extschema@.%I FOR INSERT WITH CHECK (%s)', t, scoped);
+    EXECUTE format('CREATE POLICY scope_update ON @extschema@.%I FOR UPDATE USING (%s) WITH CHECK (%s)', t, scoped, scoped);
+    EXECUTE format('CREATE POLICY scope_delete ON @extschema@.%I FOR DELETE USING (%s)', t, scoped);
+  END LOOP;
+END $$;
+-- the evidence tables' triggers, as 63_status_triggers.sql makes them
+DO $$
+DECLARE
+  e record;
+BEGIN
+  FOR e IN SELECT t.name AS tbl, t.recalculated_by AS fn, t.time_column AS timecol, t.ignored_column AS ignored
+             FROM @extschema@.evidence_table t WHERE t.name IN ('checkin', 'test_result') ORDER BY t.name
+  LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON @extschema@.%I REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_inserted', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON @extschema@.%I
+                    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_updated', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON @extschema@.%I REFERENCING OLD TABLE AS old_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_deleted', e.tbl, e.fn, e.timecol, e.ignored);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON @extschema@.%I
+                    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.%I(%L, %L)',
+                   e.tbl || '_truncated', e.tbl, e.fn, e.timecol, e.ignored);
+  END LOOP;
+END $$;
+-- grants as 99_privileges.sql gives them (a partition is read through its
+-- table; the operators' columns: below, with every table's)
+GRANT SELECT ON @extschema@.status_history, @extschema@.checkin, @extschema@.test_result TO healthcode_admin;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.checkin, @extschema@.test_result TO healthcode_admin, healthcode_operator;
+-- the history at read time, from the new table
+CREATE OR REPLACE VIEW @extschema@.status_changes WITH (security_invoker = true) AS
+SELECT h.person_id, h.region, h.at, h.from_colour, h.to_colour, h.reasons, h.cause
+  FROM @extschema@.status_history h
+UNION ALL
+SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time'
+  FROM @extschema@.person_status s
+  CROSS JOIN LATERAL @extschema@._elapsed_changes(s.colour, s.next, pg_catalog.now()) g;
+
+-- (import_test_results corrects rows as it writes: _import_with_people takes
+-- the statement that does, made below)
+DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
+
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _day_first_kept _day_partitioned _day_partitions_of _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_day_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_day_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1380,6 +1551,95 @@ CREATE OR REPLACE FUNCTION @extschema@._scope_sel(internal, oid, internal, integ
 COMMENT ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) IS
   'Internal: the planner''s estimate of the share of rows a scope @> region keeps: the querying role''s scope (or the constant given), its runs of codes read against the column''s statistics.';
 REVOKE ALL ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- The tables partitioned by time besides travel (code_event by day;
+-- status_history, checkin and test_result by month), and what each of
+-- their partitions has: declared here, before the tables, which make their
+-- default partitions with them. Making and dropping the partitions, and why
+-- months: 80_retention_partitions.sql.
+-- ---------------------------------------------------------------------------
+
+-- The tables partitioned so: the column they are cut by, and the span of
+-- a partition.
+CREATE OR REPLACE FUNCTION @extschema@._partitioned_by_time()
+RETURNS TABLE (tbl text, time_column text, unit text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT v.tbl, v.time_column, v.unit
+    FROM (VALUES ('code_event', 'at', 'day'),
+                 ('status_history', 'at', 'month'),
+                 ('checkin', 'at', 'month'),
+                 ('test_result', 'sampled_at', 'month')) AS v(tbl, time_column, unit);
+END;
+COMMENT ON FUNCTION @extschema@._partitioned_by_time() IS
+  'Internal: the tables partitioned by time besides travel (create_partitions): the time column and the span of a partition (day or month).';
+REVOKE ALL ON FUNCTION @extschema@._partitioned_by_time() FROM PUBLIC;
+
+-- Their indexes, each partition's own (<partition>_<suffix>): an index of
+-- the partitioned table itself would be made twice in a restore, once as
+-- pg_dump attaches a partition made by create_partitions and once as it
+-- writes that partition's index. A unique key is unique in its partition
+-- only, as a partitioned table's may not leave its partition column out:
+-- a check-in a day (its day lies in its month's partition), a lab's
+-- sample in a month of sampling (imports keep it unique in all that is
+-- kept: import_test_results).
+CREATE OR REPLACE FUNCTION @extschema@._partition_indexes()
+RETURNS TABLE (tbl text, suffix text, is_unique boolean, definition text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT v.tbl, v.suffix, v.is_unique, v.definition
+    FROM (VALUES ('code_event', 'at', false, 'USING brin (at)'),
+                 ('status_history', 'id', true, '(id)'),
+                 ('status_history', 'person', false, '(person_id, at)'),
+                 ('status_history', 'at', false, '(at)'),
+                 ('checkin', 'id', true, '(id)'),
+                 ('checkin', 'natural_key', true, '(person_id, region, day)'),
+                 ('checkin', 'at', false, 'USING brin (at)'),
+                 ('test_result', 'id', true, '(id)'),
+                 ('test_result', 'natural_key', true, '(lab, sample_id)'),
+                 ('test_result', 'person', false, '(person_id, sampled_at)'),
+                 ('test_result', 'sampled_at', false, 'USING brin (sampled_at)')) AS v(tbl, suffix, is_unique, definition);
+END;
+COMMENT ON FUNCTION @extschema@._partition_indexes() IS
+  'Internal: the indexes every partition of a table partitioned by time has (_index_partition): name suffix, unique or not, and definition.';
+REVOKE ALL ON FUNCTION @extschema@._partition_indexes() FROM PUBLIC;
+
+-- Gives a partition the indexes of its table's partitions.
+CREATE OR REPLACE FUNCTION @extschema@._index_partition(tbl text, part text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  i record;
+BEGIN
+  FOR i IN SELECT * FROM @extschema@._partition_indexes() x WHERE x.tbl = _index_partition.tbl LOOP
+    EXECUTE format('CREATE %s INDEX %I ON %I.%I %s', CASE WHEN i.is_unique THEN 'UNIQUE' ELSE '' END,
+                   part || '_' || i.suffix, '@extschema@', part, i.definition);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@._index_partition(text, text) IS
+  'Internal: makes a partition of a table partitioned by time the indexes its partitions have (_partition_indexes).';
+REVOKE ALL ON FUNCTION @extschema@._index_partition(text, text) FROM PUBLIC;
+
+-- A partition's columns say what its table's say (for whoever reads \d+).
+CREATE OR REPLACE FUNCTION @extschema@._comment_partition(part regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  c record;
+BEGIN
+  FOR c IN SELECT a.attname, pg_catalog.col_description(i.inhparent, a.attnum) AS note
+             FROM pg_catalog.pg_inherits i
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.inhparent AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE i.inhrelid = part LOOP
+    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', part, c.attname, c.note);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@._comment_partition(regclass) IS
+  'Internal: gives a partition''s columns the comments of its table''s.';
+REVOKE ALL ON FUNCTION @extschema@._comment_partition(regclass) FROM PUBLIC;
 
 -- The person an identifier (normalized) names, whatever the region: by
 -- this node's pseudonym, or, for a person adopted from the hub and not yet
@@ -3821,6 +4081,46 @@ COMMENT ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) IS
 REVOKE ALL ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.declare_trip(text, text, timestamptz) TO healthcode_app, healthcode_operator;
 
+CREATE OR REPLACE FUNCTION @extschema@.check_in(identifier text, temperature numeric DEFAULT NULL,
+                                     symptoms text[] DEFAULT '{}')
+RETURNS SETOF @extschema@.status_report
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pid bigint := @extschema@._require_person(identifier);
+BEGIN
+  PERFORM @extschema@._require_temperature(check_in.temperature);
+  PERFORM @extschema@._require_symptoms(check_in.symptoms);
+  -- one check-in a day; a second one that day can only make it worse
+  -- (the day's key is its month partition's, 46_time_partitions.sql: no
+  -- ON CONFLICT can name it, so the day's row, if any, is worsened after)
+  INSERT INTO @extschema@.checkin (person_id, region, at, temperature, symptoms)
+  SELECT p.id, p.region, statement_timestamp(), check_in.temperature, check_in.symptoms
+    FROM (SELECT x.id, x.region FROM @extschema@.person x WHERE x.id = pid FOR KEY SHARE) p
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    UPDATE @extschema@.checkin k
+       SET temperature = GREATEST(k.temperature, check_in.temperature),
+           symptoms = ARRAY(SELECT DISTINCT x FROM unnest(k.symptoms || check_in.symptoms) x ORDER BY x)
+     WHERE k.person_id = pid
+       AND k.day = (statement_timestamp() AT TIME ZONE 'Asia/Shanghai')::date
+       -- (the day's partition alone)
+       AND k.at >= date_trunc('day', statement_timestamp() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'
+       AND k.at < (date_trunc('day', statement_timestamp() AT TIME ZONE 'Asia/Shanghai') + interval '1 day')
+                  AT TIME ZONE 'Asia/Shanghai'
+       AND (check_in.temperature > k.temperature
+            OR (k.temperature IS NULL AND check_in.temperature IS NOT NULL)
+            OR NOT (check_in.symptoms <@ k.symptoms));
+  END IF;
+  RETURN QUERY SELECT * FROM @extschema@.status(pid);
+END $$;
+COMMENT ON FUNCTION @extschema@.check_in(text, numeric, text[]) IS
+  'Daily health check-in of a person in quarantine: temperature and symptoms for today (China Standard Time); returns the status.';
+REVOKE ALL ON FUNCTION @extschema@.check_in(text, numeric, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.check_in(text, numeric, text[]) TO healthcode_app, healthcode_operator;
+
 -- ---------------------------------------------------------------------------
 -- Imports: telecom itineraries, lab results, doses, contact-tracing lists
 -- and risk-area bulletins, each a JSON array of records.
@@ -3896,7 +4196,7 @@ REVOKE ALL ON FUNCTION @extschema@._import_refuse(text, bigint, boolean, bigint,
 -- found right and before any person is locked.
 CREATE OR REPLACE FUNCTION @extschema@._import_with_people(records json, what text, fields text[], rules text[],
                                                  cols text, insert text, checks text DEFAULT NULL,
-                                                 prepare text DEFAULT NULL)
+                                                 prepare text DEFAULT NULL, correct text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -3946,16 +4246,18 @@ BEGIN
               SELECT * FROM @extschema@._import_people(ARRAY(SELECT DISTINCT r.pid FROM recs r WHERE r.pid IS NOT NULL))),
             gone AS MATERIALIZED (
               SELECT min(r.ord) AS ord FROM recs r WHERE NOT EXISTS (SELECT FROM people p WHERE p.id = r.pid)),
+            corrected AS (%s),
             written AS (%s RETURNING 1)
-       SELECT (SELECT count(*) FROM written), (SELECT g.ord FROM gone g)$q$,
-    parse, replace(insert, '$ok', '(SELECT g.ord IS NULL FROM gone g)')),
+       SELECT (SELECT count(*) FROM written) + (SELECT count(*) FROM corrected), (SELECT g.ord FROM gone g)$q$,
+    parse, replace(coalesce(correct || ' RETURNING 1', 'SELECT 1 WHERE false'), '$ok', '(SELECT g.ord IS NULL FROM gone g)'),
+    replace(insert, '$ok', '(SELECT g.ord IS NULL FROM gone g)')),
     records);
   PERFORM @extschema@._import_refuse(what, found[2]::bigint, false, NULL, NULL, NULL);
   RETURN found[1]::integer;
 END $$;
-COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) IS
-  'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write.';
-REVOKE ALL ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text, text) IS
+  'Internal: the two statements of every import of personal evidence: read and check every record and its person (optionally a repeated key), then lock the people (FOR KEY SHARE) and write (optionally correcting rows already recorded too); returns how many rows were written or corrected.';
+REVOKE ALL ON FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text, text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.import_travel(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -3983,6 +4285,48 @@ COMMENT ON FUNCTION @extschema@.import_travel(json) IS
   'Imports stays: [{"person_id" or "identifier", "place" (a division code, or a township''s or community''s code below the county), "at" (a time), "source" (telecom, transport, venue_scan, declared; default telecom), "venue"}]. Makes the day partitions of every day kept; duplicates, and stays before the first day kept (retention_plan(): they could change no colour), are skipped; returns how many were new.';
 REVOKE ALL ON FUNCTION @extschema@.import_travel(json) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.import_travel(json) TO healthcode_app, healthcode_operator;
+
+CREATE OR REPLACE FUNCTION @extschema@.import_test_results(records json) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- a lab re-sending a sample with another result corrects it; a sample
+  -- already recorded for someone else is a mistake, never a correction
+  RETURN @extschema@._import_with_people(records, 'test result',
+    '{person_id,identifier,kind,sampled_at,result,lab,sample_id}',
+    '{id,identifier,pcr|antigen!,evidence_time!,positive|negative!,text!,text!}',
+    'kind text, sampled_at timestamptz, result text, lab text, sample_id text',
+    -- (a new sample; the one already recorded is corrected below. Its key
+    -- is unique in its month's partition only (46_time_partitions.sql):
+    -- looked for in every partition here)
+    $q$INSERT INTO @extschema@.test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
+       SELECT r.pid, p.region, r.kind, r.sampled_at, r.result, r.lab, r.sample_id
+         FROM recs r JOIN people p ON p.id = r.pid
+        WHERE $ok AND NOT EXISTS (SELECT FROM @extschema@.test_result t WHERE t.lab = r.lab AND t.sample_id = r.sample_id)
+       ON CONFLICT DO NOTHING$q$,
+    $q$SELECT * FROM (
+         -- (the first record that repeats an earlier one's key: linear, by hashing)
+         SELECT r.ord, f.first, 'lab and sample_id'
+           FROM recs r
+           JOIN (SELECT x.lab, x.sample_id, min(x.ord) AS first FROM recs x GROUP BY x.lab, x.sample_id) f
+             ON f.lab = r.lab AND f.sample_id = r.sample_id AND r.ord > f.first
+         UNION ALL
+         -- (a record repeating no other: its sample is someone else's)
+         SELECT r.ord, NULL, 'its lab and sample_id are recorded for another person'
+           FROM recs r JOIN @extschema@.test_result t ON t.lab = r.lab AND t.sample_id = r.sample_id
+          WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
+    correct => $q$UPDATE @extschema@.test_result t
+                     SET result = r.result, kind = r.kind, sampled_at = r.sampled_at, reported_at = now()
+                    FROM recs r
+                   WHERE $ok AND t.lab = r.lab AND t.sample_id = r.sample_id AND t.person_id = r.pid
+                     AND (t.result, t.kind, t.sampled_at) IS DISTINCT FROM (r.result, r.kind, r.sampled_at)$q$);
+END $$;
+COMMENT ON FUNCTION @extschema@.import_test_results(json) IS
+  'Imports lab results: [{"person_id" or "identifier", "kind" (pcr, antigen), "sampled_at", "result" (positive, negative), "lab", "sample_id"}]. A known sample of the same person with another result is a correction and replaces it; returns how many rows were new or corrected.';
+REVOKE ALL ON FUNCTION @extschema@.import_test_results(json) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.import_test_results(json) TO healthcode_app, healthcode_operator;
 
 CREATE OR REPLACE FUNCTION @extschema@.import_risk_areas(records json) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -5242,8 +5586,8 @@ BEGIN ATOMIC
        'windowed evidence: the national window, at most evidence_kept_days'),
       (3, 'declaration', 'declared_at', 'kept',
        'evidence_kept_days (kept longer while an audit finding still kept refers to it)'),
-      (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days'),
-      (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days'),
+      (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row'),
+      (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days; whole month partitions, the rest row by row'),
       (6, 'correction', 'requested_at', 'kept',
        'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
       (7, 'code_event', 'at', 'kept', 'evidence_kept_days; whole day partitions, the rest row by row'),
@@ -5257,7 +5601,7 @@ BEGIN ATOMIC
       (14, 'exposure_notice', 'until_at', 'windowed',
        'the national window: a contact filed from an older one would count no more'),
       -- (last: apply_retention trims the stored statuses just before it)
-      (15, 'status_history', 'at', 'kept', 'evidence_kept_days')
+      (15, 'status_history', 'at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row')
     ) AS r(ord, tbl, time_column, kept, rule)
    ORDER BY r.ord;
 END;
@@ -5319,17 +5663,17 @@ BEGIN
     RAISE EXCEPTION 'no retention rule removes rows of %', quote_literal(@extschema@._shorten(tbl))
       USING ERRCODE = '22023';
   END IF;
-  -- (a table partitioned by day: its days wholly gone are dropped
-  -- (drop_expired_day_partitions); what is left to delete lies in the
-  -- default partition and the day the rule cuts into, deleted there, as a
+  -- (a table partitioned by time: its partitions wholly gone are dropped
+  -- (drop_expired_partitions); what is left to delete lies in the default
+  -- partition and the partition the rule cuts into, deleted there, as a
   -- row's ctid names it in its own partition only)
-  -- (a table not partitioned so has no day partitions: itself alone)
+  -- (a table not partitioned so has no such partitions: itself alone)
   FOR leaf IN
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM @extschema@._day_partitioned() d WHERE d.tbl = r.tbl)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM @extschema@._partitioned_by_time() d WHERE d.tbl = r.tbl)
                 THEN r.tbl || '_default' ELSE r.tbl END AS name
     UNION ALL
-    SELECT p.part FROM @extschema@._day_partitions_of(r.tbl) p
-     WHERE p.day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
+    SELECT p.part FROM @extschema@._time_partitions_of(r.tbl) p
+     WHERE p.from_day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
   LOOP
     EXECUTE format(
       'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
@@ -5420,8 +5764,8 @@ BEGIN
   -- (travel's locks gone before code_event's are asked for)
   IF commit_batches THEN COMMIT; END IF;
   removed := removed OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-    'day_partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_day_partitions() d),
-    'day_partitions_made', @extschema@.create_day_partitions());
+    'partitions', (SELECT pg_catalog.count(*) FROM @extschema@.drop_expired_partitions() d),
+    'partitions_made', @extschema@.create_partitions());
   IF commit_batches THEN COMMIT; END IF;
   FOR t IN SELECT r.tbl FROM @extschema@._retention_rules(pg_catalog.now()) r LOOP
     IF t OPERATOR(pg_catalog.=) 'status_history' THEN
@@ -5444,81 +5788,69 @@ BEGIN
   END LOOP;
 END $$;
 COMMENT ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) IS
-  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days and the other day partitions (create_day_partitions), drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
+  'The daily retention job (CALL healthcode.apply_retention()): makes the travel partitions of the kept days and the other tables'' partitions by time (create_partitions), drops those of the days gone, deletes the rows every retention rule no longer keeps (retention_plan()), a batch per transaction, then takes the evidence no longer kept out of the stored statuses. Returns what it removed, per table. Nothing it removes could change a colour, so no deletion recalculates anyone.';
 REVOKE ALL ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.apply_retention(jsonb, integer, boolean) TO healthcode_admin;
 
--- ---------------------------------------------------------------------------
--- Day partitions of the large tables besides travel (whose own are in
--- 64_travel_partitions.sql): code_event. One partition a day (China
--- Standard Time), named <table>_YYYYMMDD, made for every day from the
--- first one retention keeps to a week ahead, whatever the data
--- (create_day_partitions(): the daily job and apply_retention), and
--- dropped whole once retention keeps nothing of it
--- (drop_expired_day_partitions()). Unlike travel, these tables are written
--- from anywhere (a code is counted in whatever transaction issues or
--- checks it), so a row of a day whose partition is not made yet goes to
--- the table's default partition (<table>_default) rather than fail, and
--- moves into the day's partition when it is made.
--- ---------------------------------------------------------------------------
-
--- The tables partitioned so, and the column they are cut by.
-CREATE OR REPLACE FUNCTION @extschema@._day_partitioned() RETURNS TABLE (tbl text, time_column text)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT v.tbl, v.time_column FROM (VALUES ('code_event', 'at')) AS v(tbl, time_column);
-END;
-COMMENT ON FUNCTION @extschema@._day_partitioned() IS
-  'Internal: the tables partitioned by day besides travel (create_day_partitions), with their time column.';
-REVOKE ALL ON FUNCTION @extschema@._day_partitioned() FROM PUBLIC;
-
--- A partition's columns say what its table's say (for whoever reads \d+).
-CREATE OR REPLACE FUNCTION @extschema@._comment_partition(part regclass) RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  c record;
-BEGIN
-  FOR c IN SELECT a.attname, pg_catalog.col_description(i.inhparent, a.attnum) AS note
-             FROM pg_catalog.pg_inherits i
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.inhparent AND a.attnum > 0 AND NOT a.attisdropped
-            WHERE i.inhrelid = part LOOP
-    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', part, c.attname, c.note);
-  END LOOP;
-END $$;
-COMMENT ON FUNCTION @extschema@._comment_partition(regclass) IS
-  'Internal: gives a partition''s columns the comments of its table''s.';
-REVOKE ALL ON FUNCTION @extschema@._comment_partition(regclass) FROM PUBLIC;
-
--- A table's day partitions and their days (the default partition aside).
-CREATE OR REPLACE FUNCTION @extschema@._day_partitions_of(tbl text) RETURNS TABLE (part text, day date)
+-- A table's partitions and the days they hold, from_day until before
+-- to_day (the default partition aside).
+CREATE OR REPLACE FUNCTION @extschema@._time_partitions_of(tbl text) RETURNS TABLE (part text, from_day date, to_day date)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  -- (the CASE: no other relation's name is read as a day, in whatever
+  -- (the CASE: no other relation's name is read as a date, in whatever
   -- order the plan takes the conditions)
-  SELECT c.relname::text,
-         CASE WHEN c.relname OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) _day_partitions_of.tbl OPERATOR(pg_catalog.||) '_[0-9]{8}$')
-              THEN pg_catalog.to_date(pg_catalog.right(c.relname, 8), 'YYYYMMDD') END
-    FROM pg_catalog.pg_inherits i
+  SELECT c.relname::text, f.from_day,
+         CASE u.unit WHEN 'day' THEN f.from_day OPERATOR(pg_catalog.+) 1
+                     ELSE (f.from_day OPERATOR(pg_catalog.+) interval '1 month')::date END
+    FROM @extschema@._partitioned_by_time() u
+    JOIN pg_catalog.pg_inherits i
+      ON i.inhparent OPERATOR(pg_catalog.=) pg_catalog.format('%I.%I', '@extschema@', u.tbl)::regclass
     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-   WHERE i.inhparent OPERATOR(pg_catalog.=) pg_catalog.format('%I.%I', '@extschema@', _day_partitions_of.tbl)::regclass
-     AND c.relname OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) _day_partitions_of.tbl OPERATOR(pg_catalog.||) '_[0-9]{8}$');
+    CROSS JOIN LATERAL (SELECT '^' OPERATOR(pg_catalog.||) u.tbl OPERATOR(pg_catalog.||)
+                               CASE u.unit WHEN 'day' THEN '_[0-9]{8}$' ELSE '_[0-9]{6}$' END AS pattern) n
+    CROSS JOIN LATERAL (SELECT CASE WHEN c.relname OPERATOR(pg_catalog.~) n.pattern
+                                    THEN pg_catalog.to_date(pg_catalog.right(c.relname,
+                                           CASE u.unit WHEN 'day' THEN 8 ELSE 6 END),
+                                           CASE u.unit WHEN 'day' THEN 'YYYYMMDD' ELSE 'YYYYMM' END) END AS from_day) f
+   WHERE u.tbl OPERATOR(pg_catalog.=) _time_partitions_of.tbl
+     AND c.relname OPERATOR(pg_catalog.~) n.pattern;
 END;
-COMMENT ON FUNCTION @extschema@._day_partitions_of(text) IS
-  'Internal: the day partitions of a table partitioned by day (name, day), its default partition aside.';
-REVOKE ALL ON FUNCTION @extschema@._day_partitions_of(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._time_partitions_of(text) IS
+  'Internal: the partitions of a table partitioned by time (name, the first day it holds, the day after its last), its default partition aside.';
+REVOKE ALL ON FUNCTION @extschema@._time_partitions_of(text) FROM PUBLIC;
 
 -- The first day a table's retention keeps (its rule in _retention_rules).
-CREATE OR REPLACE FUNCTION @extschema@._day_first_kept(tbl text) RETURNS date
+CREATE OR REPLACE FUNCTION @extschema@._first_day_kept(tbl text) RETURNS date
 LANGUAGE sql STABLE
 RETURN (SELECT (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
-          FROM @extschema@._retention_rules(pg_catalog.now()) r WHERE r.tbl OPERATOR(pg_catalog.=) _day_first_kept.tbl);
-COMMENT ON FUNCTION @extschema@._day_first_kept(text) IS
+          FROM @extschema@._retention_rules(pg_catalog.now()) r WHERE r.tbl OPERATOR(pg_catalog.=) _first_day_kept.tbl);
+COMMENT ON FUNCTION @extschema@._first_day_kept(text) IS
   'Internal: the first day (China Standard Time) of which a table''s retention rule keeps rows.';
-REVOKE ALL ON FUNCTION @extschema@._day_first_kept(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._first_day_kept(text) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION @extschema@.create_day_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
+-- The partitions a table lacks from first_day to last_day: the name, the
+-- first day each holds and the day after its last (a month's from its 1st:
+-- every month first_day..last_day touches).
+CREATE OR REPLACE FUNCTION @extschema@._time_partitions_missing(tbl text, first_day date, last_day date)
+RETURNS TABLE (part text, from_day date, to_day date)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT n.part, g.from_day, g.to_day
+    FROM @extschema@._partitioned_by_time() u
+    CROSS JOIN LATERAL (SELECT s::date AS from_day, (s OPERATOR(pg_catalog.+) ('1 ' OPERATOR(pg_catalog.||) u.unit)::interval)::date AS to_day
+                          FROM pg_catalog.generate_series(pg_catalog.date_trunc(u.unit, first_day::timestamp),
+                                                          last_day::timestamp, ('1 ' OPERATOR(pg_catalog.||) u.unit)::interval) s) g
+    CROSS JOIN LATERAL (SELECT u.tbl OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||)
+                               pg_catalog.to_char(g.from_day, CASE u.unit WHEN 'day' THEN 'YYYYMMDD' ELSE 'YYYYMM' END) AS part) n
+   WHERE u.tbl OPERATOR(pg_catalog.=) _time_partitions_missing.tbl
+     AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', '@extschema@', n.part)) IS NULL
+   ORDER BY g.from_day;
+END;
+COMMENT ON FUNCTION @extschema@._time_partitions_missing(text, date, date) IS
+  'Internal: the partitions of a table partitioned by time that first_day..last_day needs and it lacks (name, the first day each holds, the day after its last).';
+REVOKE ALL ON FUNCTION @extschema@._time_partitions_missing(text, date, date) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.create_partitions(first_day date DEFAULT NULL, last_day date DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
@@ -5532,66 +5864,78 @@ SET lock_timeout = '1s'
 AS $$
 DECLARE
   t record;
-  d date;
-  days date[];
-  name text;
+  p record;
+  columns text;
+  moves text;
+  first_made date;
+  after_made date;
   made integer := 0;
   schema_name text := '@extschema@';
 BEGIN
   last_day := coalesce(last_day, (now() AT TIME ZONE 'Asia/Shanghai')::date + 7);
-  FOR t IN SELECT x.*, coalesce(first_day, @extschema@._day_first_kept(x.tbl)) AS first
-             FROM @extschema@._day_partitioned() x LOOP
+  FOR t IN SELECT x.*, coalesce(first_day, @extschema@._first_day_kept(x.tbl)) AS first
+             FROM @extschema@._partitioned_by_time() x LOOP
     PERFORM @extschema@._require_day_span(t.first, last_day);
-    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM generate_series(t.first, last_day, interval '1 day') g
-                               WHERE to_regclass(format('%I.%I', schema_name, t.tbl || '_' || to_char(g, 'YYYYMMDD'))) IS NULL);
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM @extschema@._time_partitions_missing(t.tbl, t.first, last_day));
     -- (the lock serialises creators, and makes this session see partitions
     -- another has just committed. Every code issued or checked may write
     -- the table, and would queue behind a lock still waited for: if a long
-    -- reader (a pg_dump) holds it a second, the days wait for the next run,
-    -- their rows in the default partition meanwhile)
+    -- reader (a pg_dump) holds it a second, the partitions wait for the
+    -- next run, their rows in the default partition meanwhile)
     BEGIN
       EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', schema_name, t.tbl);
     EXCEPTION WHEN lock_not_available THEN
       RAISE WARNING 'the partitions of % wait for the next run: a lock on % did not come in a second', t.tbl, t.tbl;
       CONTINUE;
     END;
-    days := ARRAY(SELECT g::date FROM generate_series(t.first, last_day, interval '1 day') g
-                   WHERE to_regclass(format('%I.%I', schema_name, t.tbl || '_' || to_char(g, 'YYYYMMDD'))) IS NULL);
-    CONTINUE WHEN cardinality(days) = 0;
-    -- The default partition stands apart while the days are made: beside
-    -- it, attaching a day would scan all its rows, once a day made (an
-    -- update's backlog, or days the job missed). Its rows of those days
-    -- then go to them, and it is attached again: one scan.
+    -- (the rows of the partitions to make go into each partition itself,
+    -- in one statement: a row moved is no new evidence, and the table's
+    -- triggers would recalculate its person)
+    columns := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                 WHERE a.attrelid = format('%I.%I', schema_name, t.tbl)::regclass AND a.attnum > 0
+                   AND NOT a.attisdropped AND a.attgenerated = '');
+    SELECT string_agg(format(', %I AS (INSERT INTO %I.%I (%s) SELECT %s FROM moved WHERE %I >= %L AND %I < %L)',
+                             'into_' || m.part, schema_name, m.part, columns, columns,
+                             t.time_column, m.from_day::timestamp AT TIME ZONE 'Asia/Shanghai',
+                             t.time_column, m.to_day::timestamp AT TIME ZONE 'Asia/Shanghai'), '' ORDER BY m.from_day),
+           min(m.from_day), max(m.to_day)
+      INTO moves, first_made, after_made
+      FROM @extschema@._time_partitions_missing(t.tbl, t.first, last_day) m;
+    CONTINUE WHEN moves IS NULL;
+    -- The default partition stands apart while the partitions are made:
+    -- beside it, attaching one would scan all its rows, once a partition
+    -- made (an update's backlog, or days the job missed). Its rows of those
+    -- days then go to them, and it is attached again: one scan.
     EXECUTE format('ALTER TABLE %1$I.%2$I DETACH PARTITION %1$I.%3$I', schema_name, t.tbl, t.tbl || '_default');
-    FOREACH d IN ARRAY days LOOP
-      name := t.tbl || '_' || to_char(d, 'YYYYMMDD');
+    FOR p IN SELECT * FROM @extschema@._time_partitions_missing(t.tbl, t.first, last_day) LOOP
       EXECUTE format('CREATE TABLE %1$I.%2$I PARTITION OF %1$I.%3$I FOR VALUES FROM (%4$L) TO (%5$L)',
-                     schema_name, name, t.tbl, d::timestamp AT TIME ZONE 'Asia/Shanghai',
-                     (d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai');
-      EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name,
-                     format('%s of %s (China Standard Time); dropped by drop_expired_day_partitions().', t.tbl, d));
-      PERFORM @extschema@._comment_partition(format('%I.%I', schema_name, name)::regclass);
+                     schema_name, p.part, t.tbl, p.from_day::timestamp AT TIME ZONE 'Asia/Shanghai',
+                     p.to_day::timestamp AT TIME ZONE 'Asia/Shanghai');
+      PERFORM @extschema@._index_partition(t.tbl, p.part);
+      EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, p.part,
+                     format('%s of %s (China Standard Time); dropped by drop_expired_partitions().', t.tbl,
+                            CASE t.unit WHEN 'day' THEN p.from_day::text ELSE to_char(p.from_day, 'YYYY-MM') END));
+      PERFORM @extschema@._comment_partition(format('%I.%I', schema_name, p.part)::regclass);
       made := made + 1;
     END LOOP;
-    EXECUTE format('WITH moved AS (DELETE FROM %1$I.%2$I x
-                                    WHERE (x.%3$I AT TIME ZONE %4$L)::date = ANY ($1) RETURNING x.*)
-                    INSERT INTO %1$I.%5$I SELECT * FROM moved',
-                   schema_name, t.tbl || '_default', t.time_column, 'Asia/Shanghai', t.tbl) USING days;
+    EXECUTE format('WITH moved AS (DELETE FROM %I.%I WHERE %I >= $1 AND %I < $2 RETURNING %s)%s SELECT',
+                   schema_name, t.tbl || '_default', t.time_column, t.time_column, columns, moves)
+      USING first_made::timestamp AT TIME ZONE 'Asia/Shanghai', after_made::timestamp AT TIME ZONE 'Asia/Shanghai';
     EXECUTE format('ALTER TABLE %1$I.%2$I ATTACH PARTITION %1$I.%3$I DEFAULT', schema_name, t.tbl, t.tbl || '_default');
   END LOOP;
   RETURN made;
 END $$;
-COMMENT ON FUNCTION @extschema@.create_day_partitions(date, date) IS
-  'Creates the missing day partitions <table>_YYYYMMDD of the tables partitioned by day besides travel (code_event) for first_day..last_day (default: from the first day each one''s retention keeps, see retention_plan(), to a week ahead), moving into each the rows of its day that waited in the table''s default partition; returns how many it made.';
-REVOKE ALL ON FUNCTION @extschema@.create_day_partitions(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.create_day_partitions(date, date) TO healthcode_admin;
+COMMENT ON FUNCTION @extschema@.create_partitions(date, date) IS
+  'Creates the missing partitions of the tables partitioned by time besides travel (code_event by day, <table>_YYYYMMDD; status_history, checkin and test_result by month, <table>_YYYYMM) for first_day..last_day (default: from the first day each one''s retention keeps, see retention_plan(), to a week ahead), moving into each the rows that waited in the table''s default partition; returns how many it made.';
+REVOKE ALL ON FUNCTION @extschema@.create_partitions(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_partitions(date, date) TO healthcode_admin;
 
-CREATE OR REPLACE FUNCTION @extschema@.drop_expired_day_partitions() RETURNS SETOF text
+CREATE OR REPLACE FUNCTION @extschema@.drop_expired_partitions() RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 -- (dropping a partition locks its table: waited for a second at most, as
--- in create_day_partitions)
+-- in create_partitions)
 SET lock_timeout = '1s'
 AS $$
 DECLARE
@@ -5599,8 +5943,8 @@ DECLARE
   part record;
 BEGIN
   -- (the first day kept: once a table, not once a partition)
-  FOR t IN SELECT x.tbl, @extschema@._day_first_kept(x.tbl) AS first FROM @extschema@._day_partitioned() x LOOP
-    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM @extschema@._day_partitions_of(t.tbl) p WHERE p.day < t.first);
+  FOR t IN SELECT x.tbl, @extschema@._first_day_kept(x.tbl) AS first FROM @extschema@._partitioned_by_time() x LOOP
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM @extschema@._time_partitions_of(t.tbl) p WHERE p.to_day <= t.first);
     BEGIN
       EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', '@extschema@', t.tbl);
     EXCEPTION WHEN lock_not_available THEN
@@ -5608,17 +5952,17 @@ BEGIN
       CONTINUE;
     END;
     FOR part IN
-      SELECT p.part FROM @extschema@._day_partitions_of(t.tbl) p WHERE p.day < t.first ORDER BY p.day
+      SELECT p.part FROM @extschema@._time_partitions_of(t.tbl) p WHERE p.to_day <= t.first ORDER BY p.from_day
     LOOP
       EXECUTE format('DROP TABLE %I.%I', '@extschema@', part.part);
       RETURN NEXT part.part;
     END LOOP;
   END LOOP;
 END $$;
-COMMENT ON FUNCTION @extschema@.drop_expired_day_partitions() IS
-  'Drops the day partitions of the tables partitioned by day besides travel (code_event) that lie wholly before what their retention rule keeps (retention_plan()), and returns their names; retention deletes the older rows of the day it cuts into, and of the default partition, row by row.';
-REVOKE ALL ON FUNCTION @extschema@.drop_expired_day_partitions() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.drop_expired_day_partitions() TO healthcode_admin;
+COMMENT ON FUNCTION @extschema@.drop_expired_partitions() IS
+  'Drops the partitions of the tables partitioned by time besides travel (code_event, status_history, checkin, test_result) that lie wholly before what their retention rule keeps (retention_plan()), and returns their names; retention deletes the older rows of the partition it cuts into, and of the default partition, row by row.';
+REVOKE ALL ON FUNCTION @extschema@.drop_expired_partitions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.drop_expired_partitions() TO healthcode_admin;
 
 -- ---------------------------------------------------------------------------
 -- The daily jobs (issue 17): make the day partitions ahead, audit the
@@ -5637,7 +5981,7 @@ CREATE OR REPLACE FUNCTION @extschema@._daily_jobs() RETURNS TABLE (job text, mi
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT j.job, j.minute, j.command
-    FROM (VALUES (1, 'healthcode_partitions', 0, 'SELECT @extschema@.create_travel_partitions() + @extschema@.create_day_partitions()'),
+    FROM (VALUES (1, 'healthcode_partitions', 0, 'SELECT @extschema@.create_travel_partitions() + @extschema@.create_partitions()'),
                  (2, 'healthcode_audit', 10, 'SELECT count(*) FROM @extschema@.audit()'),
                  (3, 'healthcode_rollup', 20, 'SELECT @extschema@.rollup_day()'),
                  (4, 'healthcode_retention', 30, 'CALL @extschema@.apply_retention()'),
@@ -6661,7 +7005,7 @@ BEGIN
     FROM synthetic_who w
     CROSS JOIN generate_series(1, 3) k
    WHERE w.r1 < 0.4 AND k <= 1 + floor(w.r2 * 3)
-  ON CONFLICT ON CONSTRAINT test_result_natural_key DO NOTHING;
+  ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'test results'; rows := n; RETURN NEXT;
 
@@ -6710,7 +7054,7 @@ BEGIN
     JOIN synthetic_who w ON w.id = c.person_id
     CROSS JOIN LATERAL generate_series(date_trunc('day', c.exposure_at), t - interval '12 hours', interval '1 day') d
    WHERE random() < 0.9
-  ON CONFLICT ON CONSTRAINT checkin_natural_key DO NOTHING;
+  ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'check-ins'; rows := n; RETURN NEXT;
 
@@ -9812,19 +10156,21 @@ BEGIN
          'Seconds since the subscription last heard from its publisher (-1: never).'
     FROM pg_stat_subscription s JOIN @extschema@.peer p ON p.subscription = s.subname
    GROUP BY s.subname;
-  -- the other tables partitioned by day (80_retention_days.sql), each its row
-  -- (a table's partitions and its first day kept read once, for both)
+  -- the other tables partitioned by time (80_retention_partitions.sql),
+  -- each its row (a table's partitions and its first day kept read once,
+  -- for both)
   RETURN QUERY
   SELECT m.metric, g.tbl, m.value::double precision, m.description
-    FROM (SELECT t.tbl, coalesce(max(p.day) - today, -1) AS ahead, count(p.day) FILTER (WHERE p.day < t.first) AS past
-            FROM (SELECT x.tbl, @extschema@._day_first_kept(x.tbl) AS first FROM @extschema@._day_partitioned() x) t
-            LEFT JOIN LATERAL @extschema@._day_partitions_of(t.tbl) p ON true
+    FROM (SELECT t.tbl, coalesce(max(p.to_day) - 1 - today, -1) AS ahead,
+                 count(p.part) FILTER (WHERE p.to_day <= t.first) AS past
+            FROM (SELECT x.tbl, @extschema@._first_day_kept(x.tbl) AS first FROM @extschema@._partitioned_by_time() x) t
+            LEFT JOIN LATERAL @extschema@._time_partitions_of(t.tbl) p ON true
            GROUP BY t.tbl, t.first) g
    CROSS JOIN LATERAL (VALUES
-     ('day_partition_days_ahead', g.ahead,
+     ('partition_days_ahead', g.ahead,
       'Days ahead of today (China Standard Time) with their partition of the table (label) made (the daily job makes a week).'),
-     ('day_partitions_past_retention', g.past,
-      'Partitions of the table (label) of days retention should have dropped (apply_retention).')) AS m(metric, value, description);
+     ('partitions_past_retention', g.past,
+      'Partitions of the table (label) wholly of days retention should have dropped (apply_retention).')) AS m(metric, value, description);
   -- the daily jobs' failures on pg_cron, where it runs in this database
   IF to_regnamespace('cron') IS NOT NULL THEN
     EXECUTE $q$SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
@@ -9880,13 +10226,29 @@ REVOKE ALL ON FUNCTION @extschema@._grant_columns(text, text, text[]) FROM PUBLI
 
 -- ---- code_event partitioned by day, continued: 0.2.0's rows go to the
 -- default partition (days made here would be the extension's, and pg_dump
--- would leave them out); the daily job's create_day_partitions() gives
+-- would leave them out); the daily job's create_partitions() gives
 -- each day its own, in one pass over them. 0.2.0's table is taken out of
 -- the extension (which takes it off the tables pg_dump dumps the rows of),
 -- then dropped
 INSERT INTO @extschema@.code_event SELECT * FROM @extschema@._code_event_0_2_0;
 ALTER EXTENSION healthcode DROP TABLE @extschema@._code_event_0_2_0;
 DROP TABLE @extschema@._code_event_0_2_0;
+-- (into the default partitions, their triggers not fired: no row is new
+-- evidence; the months' partitions, made later by create_partitions(), not
+-- in this script, are no members of the extension, and pg_dump dumps them)
+INSERT INTO @extschema@.status_history_default (id, person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
+SELECT id, person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at FROM @extschema@._status_history_0_2_0;
+INSERT INTO @extschema@.checkin_default (id, person_id, region, at, temperature, symptoms)
+SELECT id, person_id, region, at, temperature, symptoms FROM @extschema@._checkin_0_2_0;
+INSERT INTO @extschema@.test_result_default (id, person_id, region, kind, sampled_at, result, lab, sample_id, reported_at)
+SELECT id, person_id, region, kind, sampled_at, result, lab, sample_id, reported_at FROM @extschema@._test_result_0_2_0;
+ALTER EXTENSION healthcode DROP TABLE @extschema@._status_history_0_2_0;
+ALTER EXTENSION healthcode DROP TABLE @extschema@._checkin_0_2_0;
+ALTER EXTENSION healthcode DROP TABLE @extschema@._test_result_0_2_0;
+DROP TABLE @extschema@._status_history_0_2_0, @extschema@._checkin_0_2_0, @extschema@._test_result_0_2_0;
+-- (their columns say what their tables' say, as in a fresh install)
+SELECT @extschema@._comment_partition(format('@extschema@.%I', t)::regclass)
+  FROM unnest(ARRAY['status_history_default', 'checkin_default', 'test_result_default']) t;
 SELECT @extschema@._comment_partition('@extschema@.code_event_default');
 
 -- ---- what the functions above replace ----------------------------------------------
@@ -10243,9 +10605,9 @@ GRANT SELECT ON @extschema@.exposure_by_area TO healthcode_analyst;
 CREATE VIEW @extschema@.monitoring AS
 SELECT f.metric, f.label, f.value, f.description FROM @extschema@._monitoring() f;
 COMMENT ON VIEW @extschema@.monitoring IS
-  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel''s and the other day partitions ahead and behind retention (label: the table); statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
+  'What a DBA watches, as numbers: audits, findings and corrections waiting; the status work list; travel''s and the other tables'' partitions ahead and behind retention (label: the table); statuses whose timeline ran out; refused exchange rows and each subscription''s lag (label: the subscription); code events waiting in shared memory; rollup and daily jobs. Counts only: the admins and pg_monitor (postgres_exporter, tools/prometheus/healthcode.yaml) read it.';
 COMMENT ON COLUMN @extschema@.monitoring.metric IS 'What is measured.';
-COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; the table, for day_partition_days_ahead and day_partitions_past_retention; else empty.';
+COMMENT ON COLUMN @extschema@.monitoring.label IS 'The subscription, for replication_lag_seconds; the table, for partition_days_ahead and partitions_past_retention; else empty.';
 COMMENT ON COLUMN @extschema@.monitoring.value IS 'Its value now.';
 COMMENT ON COLUMN @extschema@.monitoring.description IS 'What it means.';
 REVOKE ALL ON @extschema@.monitoring FROM PUBLIC;
