@@ -20,6 +20,9 @@
 # does (counted as "retried"). Each worker must do a minimum of work, so the
 # test cannot pass by doing nothing, and at the end check_consistency() is
 # empty. CONCURRENCY_SECONDS (default 15) sets how long the workers run.
+# Then one race on purpose: one lab's new sample imported at once for two
+# people, sampled in two months (a sample's key is unique in its month's
+# partition only): the second import waits for the first and writes nothing.
 set -u
 . "$(dirname "$0")/tap.bash"
 make_test_db
@@ -244,4 +247,36 @@ is "$(sql -c "SELECT count(*) FROM healthcode.person WHERE region <> ALL (ARRAY[
 	"0|$people" "everyone is still registered once, in one of the districts"
 is "$(sql -c "SELECT count(*) FROM healthcode.check_consistency()")" "0" \
 	"check_consistency() is empty: every stored status is what the evidence gives"
+
+# ---- one sample, two people, two months, at once -----------------------------------
+sample() { # sample PERSON_ID DAYS_AGO: the JSON of one new sample of race lab
+	printf '[{"person_id": %s, "kind": "pcr", "sampled_at": "%s", "result": "positive", "lab": "race lab", "sample_id": "R1"}]' \
+		"$1" "$(sql -c "SELECT now() - interval '$2 days'")"
+}
+read -r first second <<<"$(sql -c "SELECT string_agg(id::text, ' ') FROM (SELECT id FROM healthcode.person ORDER BY id LIMIT 2) x")"
+sql -c "SELECT healthcode.create_partitions()" >/dev/null
+mkfifo "$TEST_TMP/first_in"
+psql -XAtq -d "$TEST_DB" <"$TEST_TMP/first_in" >"$TEST_TMP/first_out" 2>&1 &
+first_pid=$!
+exec 7>"$TEST_TMP/first_in"
+echo "BEGIN; SELECT 'first ' || healthcode.import_test_results('$(sample "$first" 1)');" >&7
+for _ in $(seq 1 100); do grep -q '^first' "$TEST_TMP/first_out" && break; sleep 0.1; done
+PGAPPNAME=hc_race_second psql -XAtq -d "$TEST_DB" \
+	-c "SELECT 'second ' || healthcode.import_test_results('$(sample "$second" 40)')" >"$TEST_TMP/second_out" 2>&1 &
+second_pid=$!
+waited=0
+for _ in $(seq 1 100); do
+	[ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hc_race_second' AND wait_event_type = 'Lock'")" = 1 ] &&
+		{ waited=1; break; }
+	kill -0 "$second_pid" 2>/dev/null || break
+	sleep 0.1
+done
+echo "COMMIT;" >&7
+exec 7>&-
+wait "$first_pid" "$second_pid"
+is "$waited|$(cat "$TEST_TMP/first_out" "$TEST_TMP/second_out" | grep -v '^BEGIN\|^COMMIT' | paste -sd ' ' -)" "1|first 1 second 0" \
+	"a new sample imported at once for two people in two months: the second import waits for the first, then writes nothing"
+is "$(sql -c "SELECT count(*) || ' ' || bool_and(t.person_id = $first) FROM healthcode.test_result t
+              WHERE t.lab = 'race lab' AND t.sample_id = 'R1'")" "1 true" \
+	"and the sample is recorded once, for the first person"
 done_testing

@@ -102,11 +102,17 @@ fingerprint() { # fingerprint DB -> lines "name value"
 	  UNION ALL SELECT 'partition_objects', (SELECT md5(string_agg(o, E'\n' ORDER BY o)) || ' ' || count(*) FROM (
 	                SELECT c.relname || ' trigger ' || tg.tgname || ' ' || tg.tgenabled::text AS o
 	                  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_trigger tg ON tg.tgrelid = c.oid
-	                 WHERE i.inhparent = 'healthcode.travel'::regclass AND NOT tg.tgisinternal
+	                 WHERE i.inhparent::regclass::text IN ('healthcode.travel', 'healthcode.code_event', 'healthcode.status_history',
+	                                                       'healthcode.checkin', 'healthcode.test_result') AND NOT tg.tgisinternal
 	                UNION ALL
 	                SELECT c.relname || ' index ' || pg_get_indexdef(x.indexrelid)
 	                  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_index x ON x.indrelid = c.oid
-	                 WHERE i.inhparent = 'healthcode.travel'::regclass) s)
+	                 WHERE i.inhparent::regclass::text IN ('healthcode.travel', 'healthcode.code_event', 'healthcode.status_history',
+	                                                       'healthcode.checkin', 'healthcode.test_result')) s)
+	  UNION ALL SELECT 'month_per_partition', (SELECT string_agg(p || ':' || n, ',' ORDER BY p) FROM (
+	                SELECT x.tableoid::regclass::text AS p, count(*) AS n FROM healthcode.status_history x GROUP BY 1
+	                UNION ALL SELECT x.tableoid::regclass::text, count(*) FROM healthcode.checkin x GROUP BY 1
+	                UNION ALL SELECT x.tableoid::regclass::text, count(*) FROM healthcode.test_result x GROUP BY 1) s)
 	  UNION ALL SELECT 'travel', (SELECT md5(coalesce(string_agg(x::text, E'\n' ORDER BY x.id), '')) || ' ' || count(*) FROM healthcode.travel x)
 	  UNION ALL SELECT 'travel_per_partition', (SELECT string_agg(p || ':' || n, ',' ORDER BY p) FROM (
 	                SELECT x.tableoid::regclass::text AS p, count(*) AS n FROM healthcode.travel x GROUP BY 1) s)
@@ -139,7 +145,7 @@ same() { # same GOT EXPECTED NAME: like is, but two empty values (a failed query
 }
 
 orig=$(fingerprint "$TEST_DB")
-is "$(printf '%s\n' "$orig" | grep -c ' .')" "11" "the original's fingerprint has all its parts"
+is "$(printf '%s\n' "$orig" | grep -c ' .')" "12" "the original's fingerprint has all its parts"
 # (personal ids are opaque: the sequences behind them must continue)
 seq_person=$(sql -c "SELECT last_value FROM healthcode.person_id_seq")
 seq_travel=$(sql -c "SELECT last_value FROM healthcode.travel_id_seq")
@@ -179,12 +185,14 @@ check_restored() { # check_restored DB LABEL RESTORE_STATUS LOG
 	is "$(q "$db" "SELECT count(*) FROM healthcode.check_consistency()")" "0" "$label: check_consistency() is empty"
 	same "$(line "$got" travel_partitions)" "$(line "$orig" travel_partitions)" "$label: the same travel day partitions"
 	same "$(line "$got" partition_objects)" "$(line "$orig" partition_objects)" \
-		"$label: each day partition has its natural key, indexes and status triggers once"
+		"$label: each day or month partition has its keys, indexes and status triggers once"
 	same "$(line "$got" travel)|$(line "$got" travel_per_partition)" "$(line "$orig" travel)|$(line "$orig" travel_per_partition)" \
 		"$label: every travel row restored once, in its partition"
 	same "$(line "$got" code_event_partitions)|$(line "$got" code_event_per_partition)" \
 		"$(line "$orig" code_event_partitions)|$(line "$orig" code_event_per_partition)" \
 		"$label: code_event's day partitions and default partition, every row restored once, in its partition"
+	same "$(line "$got" month_per_partition)" "$(line "$orig" month_per_partition)" \
+		"$label: the history, check-ins and test results each in the same month partition (or default one)"
 	same "$(line "$got" evidence)" "$(line "$orig" evidence)" "$label: people, evidence and policy versions identical"
 	same "$(line "$got" manual_decision)" "$(line "$orig" manual_decision)" \
 		"$label: manual decisions identical (who decided, when, their hash chain)"

@@ -92,6 +92,35 @@ for v in $released; do
 			"$v updated: of the venue scans $v kept thrice in a minute at each of two venues, the earliest of each stays"
 		dropdb "${base}_old_sql"
 	fi
+	# The tables partitioned by month in 0.3.0 (status_history, checkin,
+	# test_result), made anew by the update: their rows kept, in the default
+	# partitions, until create_partitions() moves them into their months
+	# (in a database of its own, as above).
+	if [ -n "$path" ] && [ "$(q "$db" -c "SELECT count(*) FROM pg_class WHERE oid = 'healthcode.checkin'::regclass
+	                                        AND relkind = 'r'")" = 1 ]; then
+		createdb "${base}_old_sql"
+		q old_sql -c "CREATE EXTENSION healthcode VERSION '$v'"
+		q old_sql -c "SELECT healthcode.declare('330106199001010018', '330106')" \
+		          -c "SELECT healthcode.import_test_results(json_build_array(json_build_object(
+		                'identifier', '330106199001010018', 'kind', 'pcr', 'sampled_at', now() - interval '2 days',
+		                'result', 'positive', 'lab', 'lab 1', 'sample_id', 'U1')))" \
+		          -c "SELECT healthcode.check_in('330106199001010018', 36.6)" >/dev/null
+		rows="SELECT (SELECT md5(string_agg(x::text, ',' ORDER BY x.id)) FROM healthcode.test_result x) || ' '
+		          || (SELECT md5(string_agg(x::text, ',' ORDER BY x.id)) FROM healthcode.checkin x) || ' '
+		          || (SELECT md5(string_agg(x.id || x.at::text || x.to_colour::text, ',' ORDER BY x.id)) FROM healthcode.status_history x)
+		          || ' ' || (SELECT colour FROM healthcode.health_info('330106199001010018'))"
+		before=$(q old_sql -c "$rows")
+		for step in $path; do
+			q old_sql -c "ALTER EXTENSION healthcode UPDATE TO '$step'" 2>>"$TEST_TMP/update.err" || break
+		done
+		is "${before##* }|$(q old_sql -c "$rows")" "red|$before" \
+			"$v updated: its test results, check-ins and history kept, row for row, and the person's colour (red)"
+		q old_sql -c "SELECT healthcode.create_partitions()" >/dev/null
+		is "$(q old_sql -c "SELECT (SELECT count(*) FROM ONLY healthcode.test_result_default) + (SELECT count(*) FROM ONLY healthcode.checkin_default)
+		                           + (SELECT count(*) FROM ONLY healthcode.status_history_default)")|$(q old_sql -c "$rows")" "0|$before" \
+			"$v updated: create_partitions() then moves them into their months, unchanged"
+		dropdb "${base}_old_sql"
+	fi
 	for step in $path; do
 		q "$db" -c "ALTER EXTENSION healthcode UPDATE TO '$step'" 2>>"$TEST_TMP/update.err" || break
 	done

@@ -4317,6 +4317,12 @@ BEGIN
          SELECT r.ord, NULL, 'its lab and sample_id are recorded for another person'
            FROM recs r JOIN @extschema@.test_result t ON t.lab = r.lab AND t.sample_id = r.sample_id
           WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
+    -- (imports of one lab's samples one at a time, from here to the commit:
+    -- two at once could each find a new sample missing, and write it in two
+    -- months, for one person or two. The labs locked in their order: no
+    -- deadlock)
+    prepare => $q$SELECT count(pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('healthcode test_result ' || l.lab, 0)))
+                    FROM (SELECT DISTINCT e ->> 'lab' AS lab FROM pg_catalog.json_array_elements($1) e ORDER BY 1 OFFSET 0) l$q$,
     correct => $q$UPDATE @extschema@.test_result t
                      SET result = r.result, kind = r.kind, sampled_at = r.sampled_at, reported_at = now()
                     FROM recs r
