@@ -130,6 +130,72 @@ COMMENT ON COLUMN @extschema@.test_result.lab IS 'The reporting lab.';
 COMMENT ON COLUMN @extschema@.test_result.sample_id IS 'The lab''s sample id; with lab, the natural key.';
 COMMENT ON COLUMN @extschema@.test_result.reported_at IS 'When the result was imported.';
 
+-- Each lab's sample once, whatever month it was sampled in: test_result's
+-- key (lab, sample_id) can be only each month partition's (a partitioned
+-- table's unique key must hold its partition column), so the key across
+-- months is kept here, by the table's statement triggers, for every writer
+-- (imports, direct writes, a region adopted from another node), at any
+-- isolation level (a unique index sees what committed after a snapshot).
+-- No person, no result: the owner's alone.
+CREATE TABLE @extschema@.test_result_sample (
+  lab           text NOT NULL,
+  sample_id     text NOT NULL,
+  sampled_at    timestamptz NOT NULL,
+  CONSTRAINT test_result_sample_key PRIMARY KEY (lab, sample_id)
+);
+CREATE INDEX test_result_sample_sampled_at ON @extschema@.test_result_sample USING brin (sampled_at);
+COMMENT ON TABLE @extschema@.test_result_sample IS
+  'Every sample test_result holds, once (its key across months: a month partition''s holds only that month). Kept by test_result''s triggers; retention deletes it with the results.';
+COMMENT ON COLUMN @extschema@.test_result_sample.lab IS 'The reporting lab.';
+COMMENT ON COLUMN @extschema@.test_result_sample.sample_id IS 'The lab''s sample id.';
+COMMENT ON COLUMN @extschema@.test_result_sample.sampled_at IS 'When the sample was taken (its row''s sampled_at): retention goes by it.';
+REVOKE ALL ON @extschema@.test_result_sample FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._test_result_samples() RETURNS trigger
+LANGUAGE plpgsql
+-- (whoever writes test_result, an operator too, keeps its samples: a table
+-- of the owner's)
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    TRUNCATE @extschema@.test_result_sample;
+    RETURN NULL;
+  END IF;
+  -- (a sample already held: unique_violation, test_result_sample_key)
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id, sampled_at)
+    SELECT n.lab, n.sample_id, n.sampled_at FROM new_rows n;
+  ELSIF TG_OP = 'DELETE' THEN
+    DELETE FROM @extschema@.test_result_sample k USING old_rows o
+     WHERE k.lab = o.lab AND k.sample_id = o.sample_id;
+  ELSE
+    -- (a row whose sample did not change keeps its key: a person's move
+    -- cascades into every row of theirs)
+    DELETE FROM @extschema@.test_result_sample k USING old_rows o
+     WHERE k.lab = o.lab AND k.sample_id = o.sample_id
+       AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.lab = o.lab AND n.sample_id = o.sample_id
+                                               AND n.sampled_at = o.sampled_at);
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id, sampled_at)
+    SELECT n.lab, n.sample_id, n.sampled_at FROM new_rows n
+     WHERE NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id AND o.lab = n.lab AND o.sample_id = n.sample_id
+                                              AND o.sampled_at = n.sampled_at);
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._test_result_samples() IS
+  'Internal: statement trigger of test_result keeping test_result_sample, its samples once across months.';
+REVOKE ALL ON FUNCTION @extschema@._test_result_samples() FROM PUBLIC;
+CREATE TRIGGER test_result_samples_inserted AFTER INSERT ON @extschema@.test_result
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
+CREATE TRIGGER test_result_samples_updated AFTER UPDATE ON @extschema@.test_result
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
+CREATE TRIGGER test_result_samples_deleted AFTER DELETE ON @extschema@.test_result
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
+CREATE TRIGGER test_result_samples_truncated AFTER TRUNCATE ON @extschema@.test_result
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
+
 CREATE TABLE @extschema@.vaccination (
   id            bigserial PRIMARY KEY,
   person_id     bigint NOT NULL,

@@ -220,14 +220,12 @@ BEGIN
     '{person_id,identifier,kind,sampled_at,result,lab,sample_id}',
     '{id,identifier,pcr|antigen!,evidence_time!,positive|negative!,text!,text!}',
     'kind text, sampled_at timestamptz, result text, lab text, sample_id text',
-    -- (a new sample; the one already recorded is corrected below. Its key
-    -- is unique in its month's partition only (46_time_partitions.sql):
-    -- looked for in every partition here)
+    -- (a new sample; the one already recorded, in whatever month, is
+    -- corrected below: test_result_sample holds each once)
     $q$INSERT INTO @extschema@.test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
        SELECT r.pid, p.region, r.kind, r.sampled_at, r.result, r.lab, r.sample_id
          FROM recs r JOIN people p ON p.id = r.pid
-        WHERE $ok AND NOT EXISTS (SELECT FROM @extschema@.test_result t WHERE t.lab = r.lab AND t.sample_id = r.sample_id)
-       ON CONFLICT DO NOTHING$q$,
+        WHERE $ok AND NOT EXISTS (SELECT FROM @extschema@.test_result_sample k WHERE k.lab = r.lab AND k.sample_id = r.sample_id)$q$,
     $q$SELECT * FROM (
          -- (the first record that repeats an earlier one's key: linear, by hashing)
          SELECT r.ord, f.first, 'lab and sample_id'
@@ -240,9 +238,9 @@ BEGIN
            FROM recs r JOIN @extschema@.test_result t ON t.lab = r.lab AND t.sample_id = r.sample_id
           WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
     -- (imports of one lab's samples one at a time, from here to the commit:
-    -- two at once could each find a new sample missing, and write it in two
-    -- months, for one person or two. The labs locked in their order: no
-    -- deadlock)
+    -- two at once could each find a new sample missing, and the second
+    -- would fail on test_result_sample's key. The labs locked in their
+    -- order: no deadlock)
     prepare => $q$SELECT count(pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('healthcode test_result ' || l.lab, 0)))
                     FROM (SELECT DISTINCT e ->> 'lab' AS lab FROM pg_catalog.json_array_elements($1) e ORDER BY 1 OFFSET 0) l$q$,
     correct => $q$UPDATE @extschema@.test_result t

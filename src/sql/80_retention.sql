@@ -121,6 +121,7 @@ BEGIN ATOMIC
       (3, 'declaration', 'declared_at', 'kept',
        'evidence_kept_days (kept longer while an audit finding still kept refers to it)'),
       (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row'),
+      (4, 'test_result_sample', 'sampled_at', 'kept', 'with the test results (their samples once, across months)'),
       (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days; whole month partitions, the rest row by row'),
       (6, 'correction', 'requested_at', 'kept',
        'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
@@ -137,7 +138,7 @@ BEGIN ATOMIC
       -- (last: apply_retention trims the stored statuses just before it)
       (15, 'status_history', 'at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row')
     ) AS r(ord, tbl, time_column, kept, rule)
-   ORDER BY r.ord;
+   ORDER BY r.ord, r.tbl;
 END;
 COMMENT ON FUNCTION @extschema@._retention_rules(timestamptz) IS
   'Internal: the tables whose rows retention removes by their time: table, time column, the start of what is kept at at, and the rule.';

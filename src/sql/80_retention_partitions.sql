@@ -103,6 +103,7 @@ DECLARE
   p record;
   columns text;
   moves text;
+  starts date[];
   first_made date;
   after_made date;
   made integer := 0;
@@ -134,8 +135,8 @@ BEGIN
                              'into_' || m.part, schema_name, m.part, columns, columns,
                              t.time_column, m.from_day::timestamp AT TIME ZONE 'Asia/Shanghai',
                              t.time_column, m.to_day::timestamp AT TIME ZONE 'Asia/Shanghai'), '' ORDER BY m.from_day),
-           min(m.from_day), max(m.to_day)
-      INTO moves, first_made, after_made
+           min(m.from_day), max(m.to_day), array_agg(m.from_day)
+      INTO moves, first_made, after_made, starts
       FROM @extschema@._time_partitions_missing(t.tbl, t.first, last_day) m;
     CONTINUE WHEN moves IS NULL;
     -- The default partition stands apart while the partitions are made:
@@ -154,9 +155,13 @@ BEGIN
       PERFORM @extschema@._comment_partition(format('%I.%I', schema_name, p.part)::regclass);
       made := made + 1;
     END LOOP;
-    EXECUTE format('WITH moved AS (DELETE FROM %I.%I WHERE %I >= $1 AND %I < $2 RETURNING %s)%s SELECT',
-                   schema_name, t.tbl || '_default', t.time_column, t.time_column, columns, moves)
-      USING first_made::timestamp AT TIME ZONE 'Asia/Shanghai', after_made::timestamp AT TIME ZONE 'Asia/Shanghai';
+    -- (the rows of the partitions made, and only theirs: each goes into one.
+    -- The span bounds the scan; the days name the partitions)
+    EXECUTE format('WITH moved AS (DELETE FROM %1$I.%2$I WHERE %3$I >= $1 AND %3$I < $2
+                                      AND pg_catalog.date_trunc(%4$L, %3$I AT TIME ZONE %5$L)::date = ANY ($3)
+                                    RETURNING %6$s)%7$s SELECT',
+                   schema_name, t.tbl || '_default', t.time_column, t.unit, 'Asia/Shanghai', columns, moves)
+      USING first_made::timestamp AT TIME ZONE 'Asia/Shanghai', after_made::timestamp AT TIME ZONE 'Asia/Shanghai', starts;
     EXECUTE format('ALTER TABLE %1$I.%2$I ATTACH PARTITION %1$I.%3$I DEFAULT', schema_name, t.tbl, t.tbl || '_default');
   END LOOP;
   RETURN made;

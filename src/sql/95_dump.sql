@@ -22,7 +22,7 @@ BEGIN
   -- (a table partitioned by time: its default partition; the others,
   -- made as the days come, are no members of the extension, and pg_dump
   -- dumps them whole)
-  FOREACH tbl IN ARRAY ARRAY['person', 'declaration', 'test_result_default', 'vaccination', 'contact',
+  FOREACH tbl IN ARRAY ARRAY['person', 'declaration', 'test_result_default', 'test_result_sample', 'vaccination', 'contact',
                              'checkin_default', 'risk_area', 'manual_decision', 'audit_finding', 'correction',
                              'person_status', 'status_history_default', 'guardian_link', 'proxy_action', 'venue',
                              'medicine_sale']

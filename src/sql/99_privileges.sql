@@ -48,6 +48,8 @@ GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO healthcode_admin;
 -- (a partition is read through its table, as travel's day partitions are)
 REVOKE SELECT ON @extschema@.code_event_default, @extschema@.status_history_default, @extschema@.checkin_default,
   @extschema@.test_result_default FROM healthcode_admin;
+-- (the samples of test_result once, kept by its triggers: the owner's)
+REVOKE SELECT ON @extschema@.test_result_sample FROM healthcode_admin;
 REVOKE ALL ON @extschema@.issuer_key_secret, @extschema@._dump_marker, @extschema@.holder_check FROM healthcode_admin;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.person, @extschema@.declaration, @extschema@.travel,
   @extschema@.test_result, @extschema@.vaccination, @extschema@.contact, @extschema@.checkin,

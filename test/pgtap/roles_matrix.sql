@@ -62,7 +62,7 @@ INSERT INTO exp_rel VALUES ('public', 'issuer_key_secret', '{}'), ('public', '_d
                            ('public', 'code_event_default', '{}'), ('public', 'status_history_YYYYMM', '{}'),
                            ('public', 'status_history_default', '{}'), ('public', 'checkin_YYYYMM', '{}'),
                            ('public', 'checkin_default', '{}'), ('public', 'test_result_YYYYMM', '{}'),
-                           ('public', 'test_result_default', '{}');
+                           ('public', 'test_result_default', '{}'), ('public', 'test_result_sample', '{}');
 -- the status work list: written by the owner and its workers only (admins
 -- read it, as every table, and watch it through recalc_progress)
 INSERT INTO exp_rel VALUES ('public', 'recalc_work_id_seq', '{}'), ('public', 'holder_check_id_seq', '{}');
@@ -227,7 +227,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_legacy_identifier', '_sign_venue_code', '_record_stay', '_scope_sel', '_require_venue', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_travel_kept', '_work_pending_by', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
-  '_evidence_changed', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
+  '_evidence_changed', '_test_result_samples', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_require_place', '_buffered_code_events', '_count_code_event', '_code_events', '_pending_changes', '_erasure_stripe', '_flush_code_events', '_lock_against_erasure', '_lock_for_erasure', '_take_code_events', '_exposures', '_exposure_reach', '_exchange_loading', '_venue_id', '_medicine_sale_venue', '_exposure_notice_arrived', '_exposure_notice_check', '_venue_closure_check',

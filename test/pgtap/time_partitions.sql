@@ -11,7 +11,7 @@ BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 \ir lib/common.psql
-SELECT plan(39);
+SELECT plan(44);
 
 -- evidence kept 30 days from now on (so code events too)
 INSERT INTO policy (region, valid_from, evidence_kept_days, description_zh, description_en)
@@ -184,7 +184,10 @@ SELECT is(ARRAY(SELECT temperature || ' ' || symptoms::text FROM checkin
                  WHERE person_id = :p AND day = (now() AT TIME ZONE 'Asia/Shanghai')::date),
           '{"38.2 {cough}"}', 'check_in() three times a day: one row, the worst of them');
 -- a lab's sample: resent for another time, in another month, it is
--- corrected, not recorded twice; someone else's is refused
+-- corrected, not recorded twice; someone else's is refused (the month
+-- before made whatever today is: on the 31st, the first day kept is this
+-- month's 1st)
+SELECT create_partitions(:'month_start'::date - 1, :'month_start'::date - 1) AS made_month_before \gset
 SELECT import_test_results(json_build_array(
          json_build_object('person_id', :p, 'kind', 'pcr', 'sampled_at', :'month_start'::timestamptz - interval '2 hours',
                            'result', 'positive', 'lab', 'lab 1', 'sample_id', 'T2'))) AS corrected \gset
@@ -198,8 +201,16 @@ SELECT throws_like(format($$SELECT healthcode.import_test_results(json_build_arr
                               'person_id', %s, 'kind', 'pcr', 'sampled_at', %L, 'result', 'negative',
                               'lab', 'lab 1', 'sample_id', 'T2')))$$, :q, now() - interval '3 days'),
                    '%recorded for another person%',
-                   'the same sample for someone else, in yet another month, is refused');
+                   'the same sample for someone else is refused, whatever its month');
 SELECT is((SELECT count(*) FROM test_result WHERE lab = 'lab 1' AND sample_id = 'T2'), 1::bigint, 'and not written');
+SELECT throws_like(format($$INSERT INTO healthcode.test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
+                           VALUES (%s, '330203', 'pcr', %L, 'negative', 'lab 1', 'T2')$$, :q, now() - interval '3 days'),
+                   '%test_result_sample_key%',
+                   'a direct write of a sample held in another month is refused too (test_result_sample''s key)');
+SELECT is((SELECT count(*) FROM test_result_sample k
+            FULL JOIN test_result t ON (t.lab, t.sample_id, t.sampled_at) = (k.lab, k.sample_id, k.sampled_at)
+           WHERE t.id IS NULL OR k.lab IS NULL), 0::bigint,
+          'test_result_sample holds every sample of test_result once, the corrected one at its new time');
 -- retention: an older month made on purpose, rows before and after the cut
 SELECT create_partitions(:'ck_first'::date - 40, :'ck_first'::date - 40) AS made_old_month \gset
 SELECT is(ARRAY(SELECT metric || ' ' || value FROM monitoring WHERE label = 'checkin' ORDER BY 1),
@@ -213,6 +224,18 @@ SELECT is(ARRAY(SELECT x FROM drop_expired_partitions() x WHERE x ~ '^(status_hi
 INSERT INTO checkin (person_id, region, at, temperature)
 VALUES (:p, '330106', (:'ck_first'::date)::timestamp AT TIME ZONE 'Asia/Shanghai' - interval '2 hours', 36.6);
 SELECT is((SELECT count(*) FROM checkin WHERE person_id = :p), 4::bigint, 'a check-in the day before the first kept, to go');
+-- a test and a history entry just before what is kept (the cut's month
+-- made: they lie in a month partition, deleted there row by row)
+SELECT removes_before AS tr_cut FROM retention_plan() WHERE tbl = 'test_result' \gset
+SELECT removes_before AS sh_cut FROM retention_plan() WHERE tbl = 'status_history' \gset
+SELECT create_partitions((:'tr_cut'::timestamptz - interval '1 hour')::date, (:'sh_cut'::timestamptz - interval '1 hour')::date) AS made_cut \gset
+INSERT INTO test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
+VALUES (:p, '330106', 'pcr', :'tr_cut'::timestamptz - interval '1 hour', 'negative', 'lab 1', 'T0');
+INSERT INTO status_history (person_id, region, at, from_colour, to_colour, reasons, cause)
+VALUES (:p, '330106', :'sh_cut'::timestamptz - interval '1 hour', 'green', 'green', '[]', 'retention test');
+SELECT is((SELECT count(*) FROM test_result WHERE sample_id = 'T0' AND tableoid::regclass::text ~ '_[0-9]{6}$')
+          + (SELECT count(*) FROM status_history WHERE cause = 'retention test' AND tableoid::regclass::text ~ '_[0-9]{6}$'),
+          2::bigint, 'a test and a history entry to go, each in its month partition');
 CALL apply_retention(NULL, 10000, false);
 SELECT is((SELECT count(*) FROM checkin WHERE person_id = :p AND day < :'ck_first'::date), 0::bigint,
           'retention deletes the check-ins of days no longer kept');
@@ -221,6 +244,13 @@ SELECT is((SELECT count(*) FROM status_history WHERE at < (SELECT removes_before
           + (SELECT count(*) FROM test_result WHERE sampled_at < (SELECT removes_before FROM retention_plan() WHERE tbl = 'test_result')),
           0::bigint,
           'no history or test result older than what is kept is left');
+SELECT is((SELECT count(*) FROM test_result WHERE sample_id = 'T0') + (SELECT count(*) FROM status_history WHERE cause = 'retention test')
+          + (SELECT count(*) FROM test_result_sample WHERE sample_id = 'T0'), 0::bigint,
+          'the test and the history entry before the cut are gone, and the sample with the test');
+SELECT is((SELECT count(*) FROM test_result_sample k
+            FULL JOIN test_result t ON (t.lab, t.sample_id, t.sampled_at) = (k.lab, k.sample_id, k.sampled_at)
+           WHERE t.id IS NULL OR k.lab IS NULL), 0::bigint,
+          'after retention too, test_result_sample holds exactly the samples of test_result');
 SELECT is((SELECT sum(value) FROM monitoring WHERE metric = 'partitions_past_retention'
             AND label IN ('status_history', 'checkin', 'test_result')), 0::double precision,
           'monitoring: no month left behind');

@@ -115,6 +115,9 @@ for v in $released; do
 		done
 		is "${before##* }|$(q old_sql -c "$rows")" "red|$before" \
 			"$v updated: its test results, check-ins and history kept, row for row, and the person's colour (red)"
+		is "$(q old_sql -c "SELECT (SELECT count(*) FROM healthcode.test_result) || ' ' || (SELECT count(*) FROM healthcode.test_result_sample k
+		                      JOIN healthcode.test_result t USING (lab, sample_id, sampled_at))")" "1 1" \
+			"$v updated: test_result_sample holds its test result's sample"
 		q old_sql -c "SELECT healthcode.create_partitions()" >/dev/null
 		is "$(q old_sql -c "SELECT (SELECT count(*) FROM ONLY healthcode.test_result_default) + (SELECT count(*) FROM ONLY healthcode.checkin_default)
 		                           + (SELECT count(*) FROM ONLY healthcode.status_history_default)")|$(q old_sql -c "$rows")" "0|$before" \

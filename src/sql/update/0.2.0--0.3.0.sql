@@ -1106,7 +1106,7 @@ CREATE TABLE @extschema@.test_result (
 -- (by month of sampling, its keys each partition's: 46_time_partitions.sql)
 CREATE TABLE @extschema@.test_result_default PARTITION OF @extschema@.test_result DEFAULT;
 CREATE UNIQUE INDEX test_result_default_id ON @extschema@.test_result_default (id);
-CREATE UNIQUE INDEX test_result_default_natural_key ON @extschema@.test_result_default (lab, sample_id);
+CREATE INDEX test_result_default_sample ON @extschema@.test_result_default (lab, sample_id);
 CREATE INDEX test_result_default_person ON @extschema@.test_result_default (person_id, sampled_at);
 CREATE INDEX test_result_default_sampled_at ON @extschema@.test_result_default USING brin (sampled_at);
 ALTER SEQUENCE @extschema@.test_result_id_seq OWNED BY @extschema@.test_result.id;
@@ -1127,6 +1127,22 @@ COMMENT ON COLUMN @extschema@.test_result.reported_at IS 'When the result was im
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.status_history_default', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.checkin_default', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.test_result_default', '');
+-- (test_result's samples once across months: 51_evidence.sql; filled with
+-- 0.2.0's at the end, its triggers made there, once their function is)
+CREATE TABLE @extschema@.test_result_sample (
+  lab           text NOT NULL,
+  sample_id     text NOT NULL,
+  sampled_at    timestamptz NOT NULL,
+  CONSTRAINT test_result_sample_key PRIMARY KEY (lab, sample_id)
+);
+CREATE INDEX test_result_sample_sampled_at ON @extschema@.test_result_sample USING brin (sampled_at);
+COMMENT ON TABLE @extschema@.test_result_sample IS
+  'Every sample test_result holds, once (its key across months: a month partition''s holds only that month). Kept by test_result''s triggers; retention deletes it with the results.';
+COMMENT ON COLUMN @extschema@.test_result_sample.lab IS 'The reporting lab.';
+COMMENT ON COLUMN @extschema@.test_result_sample.sample_id IS 'The lab''s sample id.';
+COMMENT ON COLUMN @extschema@.test_result_sample.sampled_at IS 'When the sample was taken (its row''s sampled_at): retention goes by it.';
+REVOKE ALL ON @extschema@.test_result_sample FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.test_result_sample', '');
 -- (a partition is read through its table: its owner's alone, as a fresh install leaves it)
 REVOKE ALL ON @extschema@.status_history_default, @extschema@.checkin_default, @extschema@.test_result_default FROM PUBLIC;
 -- row-level security as 96_rls.sql gives it
@@ -1185,7 +1201,7 @@ SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time
 DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1581,9 +1597,11 @@ REVOKE ALL ON FUNCTION @extschema@._partitioned_by_time() FROM PUBLIC;
 -- pg_dump attaches a partition made by create_partitions and once as it
 -- writes that partition's index. A unique key is unique in its partition
 -- only, as a partitioned table's may not leave its partition column out:
--- a check-in a day (its day lies in its month's partition), a lab's
--- sample in a month of sampling (imports keep it unique in all that is
--- kept: import_test_results).
+-- a check-in a day is (its day lies in its month's partition, so this is
+-- the key overall). A lab's sample would be unique only in its month: its
+-- key is test_result_sample's (51_evidence.sql), and here an index to find
+-- it by (a key of each month would also answer, in its error, whether
+-- another region's sample lies in that month).
 CREATE OR REPLACE FUNCTION @extschema@._partition_indexes()
 RETURNS TABLE (tbl text, suffix text, is_unique boolean, definition text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1597,7 +1615,7 @@ BEGIN ATOMIC
                  ('checkin', 'natural_key', true, '(person_id, region, day)'),
                  ('checkin', 'at', false, 'USING brin (at)'),
                  ('test_result', 'id', true, '(id)'),
-                 ('test_result', 'natural_key', true, '(lab, sample_id)'),
+                 ('test_result', 'sample', false, '(lab, sample_id)'),
                  ('test_result', 'person', false, '(person_id, sampled_at)'),
                  ('test_result', 'sampled_at', false, 'USING brin (sampled_at)')) AS v(tbl, suffix, is_unique, definition);
 END;
@@ -1744,6 +1762,43 @@ END $$;
 COMMENT ON FUNCTION @extschema@._require_person_id(bigint) IS
   'Internal: the person with this id if the caller acts for their region, else P0002 (the same for a person of another region as for none).';
 REVOKE ALL ON FUNCTION @extschema@._require_person_id(bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._test_result_samples() RETURNS trigger
+LANGUAGE plpgsql
+-- (whoever writes test_result, an operator too, keeps its samples: a table
+-- of the owner's)
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    TRUNCATE @extschema@.test_result_sample;
+    RETURN NULL;
+  END IF;
+  -- (a sample already held: unique_violation, test_result_sample_key)
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id, sampled_at)
+    SELECT n.lab, n.sample_id, n.sampled_at FROM new_rows n;
+  ELSIF TG_OP = 'DELETE' THEN
+    DELETE FROM @extschema@.test_result_sample k USING old_rows o
+     WHERE k.lab = o.lab AND k.sample_id = o.sample_id;
+  ELSE
+    -- (a row whose sample did not change keeps its key: a person's move
+    -- cascades into every row of theirs)
+    DELETE FROM @extschema@.test_result_sample k USING old_rows o
+     WHERE k.lab = o.lab AND k.sample_id = o.sample_id
+       AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.lab = o.lab AND n.sample_id = o.sample_id
+                                               AND n.sampled_at = o.sampled_at);
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id, sampled_at)
+    SELECT n.lab, n.sample_id, n.sampled_at FROM new_rows n
+     WHERE NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id AND o.lab = n.lab AND o.sample_id = n.sample_id
+                                              AND o.sampled_at = n.sampled_at);
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@._test_result_samples() IS
+  'Internal: statement trigger of test_result keeping test_result_sample, its samples once across months.';
+REVOKE ALL ON FUNCTION @extschema@._test_result_samples() FROM PUBLIC;
 
 -- Sales of fever, cough, antiviral and antibiotic medicines a pharmacy
 -- registers (药品登记, 86_pharmacy.sql): the venue (its foreign key in
@@ -4298,14 +4353,12 @@ BEGIN
     '{person_id,identifier,kind,sampled_at,result,lab,sample_id}',
     '{id,identifier,pcr|antigen!,evidence_time!,positive|negative!,text!,text!}',
     'kind text, sampled_at timestamptz, result text, lab text, sample_id text',
-    -- (a new sample; the one already recorded is corrected below. Its key
-    -- is unique in its month's partition only (46_time_partitions.sql):
-    -- looked for in every partition here)
+    -- (a new sample; the one already recorded, in whatever month, is
+    -- corrected below: test_result_sample holds each once)
     $q$INSERT INTO @extschema@.test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
        SELECT r.pid, p.region, r.kind, r.sampled_at, r.result, r.lab, r.sample_id
          FROM recs r JOIN people p ON p.id = r.pid
-        WHERE $ok AND NOT EXISTS (SELECT FROM @extschema@.test_result t WHERE t.lab = r.lab AND t.sample_id = r.sample_id)
-       ON CONFLICT DO NOTHING$q$,
+        WHERE $ok AND NOT EXISTS (SELECT FROM @extschema@.test_result_sample k WHERE k.lab = r.lab AND k.sample_id = r.sample_id)$q$,
     $q$SELECT * FROM (
          -- (the first record that repeats an earlier one's key: linear, by hashing)
          SELECT r.ord, f.first, 'lab and sample_id'
@@ -4318,9 +4371,9 @@ BEGIN
            FROM recs r JOIN @extschema@.test_result t ON t.lab = r.lab AND t.sample_id = r.sample_id
           WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
     -- (imports of one lab's samples one at a time, from here to the commit:
-    -- two at once could each find a new sample missing, and write it in two
-    -- months, for one person or two. The labs locked in their order: no
-    -- deadlock)
+    -- two at once could each find a new sample missing, and the second
+    -- would fail on test_result_sample's key. The labs locked in their
+    -- order: no deadlock)
     prepare => $q$SELECT count(pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('healthcode test_result ' || l.lab, 0)))
                     FROM (SELECT DISTINCT e ->> 'lab' AS lab FROM pg_catalog.json_array_elements($1) e ORDER BY 1 OFFSET 0) l$q$,
     correct => $q$UPDATE @extschema@.test_result t
@@ -5593,6 +5646,7 @@ BEGIN ATOMIC
       (3, 'declaration', 'declared_at', 'kept',
        'evidence_kept_days (kept longer while an audit finding still kept refers to it)'),
       (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row'),
+      (4, 'test_result_sample', 'sampled_at', 'kept', 'with the test results (their samples once, across months)'),
       (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days; whole month partitions, the rest row by row'),
       (6, 'correction', 'requested_at', 'kept',
        'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
@@ -5609,7 +5663,7 @@ BEGIN ATOMIC
       -- (last: apply_retention trims the stored statuses just before it)
       (15, 'status_history', 'at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row')
     ) AS r(ord, tbl, time_column, kept, rule)
-   ORDER BY r.ord;
+   ORDER BY r.ord, r.tbl;
 END;
 COMMENT ON FUNCTION @extschema@._retention_rules(timestamptz) IS
   'Internal: the tables whose rows retention removes by their time: table, time column, the start of what is kept at at, and the rule.';
@@ -5873,6 +5927,7 @@ DECLARE
   p record;
   columns text;
   moves text;
+  starts date[];
   first_made date;
   after_made date;
   made integer := 0;
@@ -5904,8 +5959,8 @@ BEGIN
                              'into_' || m.part, schema_name, m.part, columns, columns,
                              t.time_column, m.from_day::timestamp AT TIME ZONE 'Asia/Shanghai',
                              t.time_column, m.to_day::timestamp AT TIME ZONE 'Asia/Shanghai'), '' ORDER BY m.from_day),
-           min(m.from_day), max(m.to_day)
-      INTO moves, first_made, after_made
+           min(m.from_day), max(m.to_day), array_agg(m.from_day)
+      INTO moves, first_made, after_made, starts
       FROM @extschema@._time_partitions_missing(t.tbl, t.first, last_day) m;
     CONTINUE WHEN moves IS NULL;
     -- The default partition stands apart while the partitions are made:
@@ -5924,9 +5979,13 @@ BEGIN
       PERFORM @extschema@._comment_partition(format('%I.%I', schema_name, p.part)::regclass);
       made := made + 1;
     END LOOP;
-    EXECUTE format('WITH moved AS (DELETE FROM %I.%I WHERE %I >= $1 AND %I < $2 RETURNING %s)%s SELECT',
-                   schema_name, t.tbl || '_default', t.time_column, t.time_column, columns, moves)
-      USING first_made::timestamp AT TIME ZONE 'Asia/Shanghai', after_made::timestamp AT TIME ZONE 'Asia/Shanghai';
+    -- (the rows of the partitions made, and only theirs: each goes into one.
+    -- The span bounds the scan; the days name the partitions)
+    EXECUTE format('WITH moved AS (DELETE FROM %1$I.%2$I WHERE %3$I >= $1 AND %3$I < $2
+                                      AND pg_catalog.date_trunc(%4$L, %3$I AT TIME ZONE %5$L)::date = ANY ($3)
+                                    RETURNING %6$s)%7$s SELECT',
+                   schema_name, t.tbl || '_default', t.time_column, t.unit, 'Asia/Shanghai', columns, moves)
+      USING first_made::timestamp AT TIME ZONE 'Asia/Shanghai', after_made::timestamp AT TIME ZONE 'Asia/Shanghai', starts;
     EXECUTE format('ALTER TABLE %1$I.%2$I ATTACH PARTITION %1$I.%3$I DEFAULT', schema_name, t.tbl, t.tbl || '_default');
   END LOOP;
   RETURN made;
@@ -10248,6 +10307,16 @@ INSERT INTO @extschema@.checkin_default (id, person_id, region, at, temperature,
 SELECT id, person_id, region, at, temperature, symptoms FROM @extschema@._checkin_0_2_0;
 INSERT INTO @extschema@.test_result_default (id, person_id, region, kind, sampled_at, result, lab, sample_id, reported_at)
 SELECT id, person_id, region, kind, sampled_at, result, lab, sample_id, reported_at FROM @extschema@._test_result_0_2_0;
+INSERT INTO @extschema@.test_result_sample (lab, sample_id, sampled_at)
+SELECT lab, sample_id, sampled_at FROM @extschema@._test_result_0_2_0;
+CREATE TRIGGER test_result_samples_inserted AFTER INSERT ON @extschema@.test_result
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
+CREATE TRIGGER test_result_samples_updated AFTER UPDATE ON @extschema@.test_result
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
+CREATE TRIGGER test_result_samples_deleted AFTER DELETE ON @extschema@.test_result
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
+CREATE TRIGGER test_result_samples_truncated AFTER TRUNCATE ON @extschema@.test_result
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
 ALTER EXTENSION healthcode DROP TABLE @extschema@._status_history_0_2_0;
 ALTER EXTENSION healthcode DROP TABLE @extschema@._checkin_0_2_0;
 ALTER EXTENSION healthcode DROP TABLE @extschema@._test_result_0_2_0;
