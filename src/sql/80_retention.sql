@@ -121,7 +121,6 @@ BEGIN ATOMIC
       (3, 'declaration', 'declared_at', 'kept',
        'evidence_kept_days (kept longer while an audit finding still kept refers to it)'),
       (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row'),
-      (4, 'test_result_sample', 'sampled_at', 'kept', 'with the test results (their samples once, across months)'),
       (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days; whole month partitions, the rest row by row'),
       (6, 'correction', 'requested_at', 'kept',
        'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
@@ -138,7 +137,7 @@ BEGIN ATOMIC
       -- (last: apply_retention trims the stored statuses just before it)
       (15, 'status_history', 'at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row')
     ) AS r(ord, tbl, time_column, kept, rule)
-   ORDER BY r.ord, r.tbl;
+   ORDER BY r.ord;
 END;
 COMMENT ON FUNCTION @extschema@._retention_rules(timestamptz) IS
   'Internal: the tables whose rows retention removes by their time: table, time column, the start of what is kept at at, and the rule.';
@@ -210,15 +209,24 @@ BEGIN
     SELECT p.part FROM @extschema@._time_partitions_of(r.tbl) p
      WHERE p.from_day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
   LOOP
+    -- (a partition's rows deleted where they lie fire none of the table's
+    -- triggers: a test result's sample goes with it, in the same statement)
     EXECUTE format(
-      'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
+      'WITH gone AS (DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))
+                     RETURNING %5$s)%6$s
+       SELECT count(*) FROM gone',
       '@extschema@', leaf.name, r.time_column,
       CASE r.tbl WHEN 'declaration'
            THEN format('AND NOT EXISTS (SELECT FROM %I.audit_finding f WHERE f.declaration_id = x.id)', '@extschema@')
            WHEN 'correction' THEN 'AND x.status <> ''pending'''
+           ELSE '' END,
+      CASE r.tbl WHEN 'test_result' THEN 'lab, sample_id' ELSE '1' END,
+      CASE r.tbl WHEN 'test_result'
+           THEN format(', samples AS (DELETE FROM %I.test_result_sample k USING gone g WHERE k.lab = g.lab AND k.sample_id = g.sample_id)',
+                       '@extschema@')
            ELSE '' END)
+      INTO n
       USING r.removes_before, batch - total;
-    GET DIAGNOSTICS n = ROW_COUNT;
     total := total + n;
     EXIT WHEN total >= batch;
   END LOOP;

@@ -11,7 +11,7 @@ BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
 \ir lib/common.psql
-SELECT plan(44);
+SELECT plan(46);
 
 -- evidence kept 30 days from now on (so code events too)
 INSERT INTO policy (region, valid_from, evidence_kept_days, description_zh, description_en)
@@ -204,23 +204,32 @@ SELECT throws_like(format($$SELECT healthcode.import_test_results(json_build_arr
                    'the same sample for someone else is refused, whatever its month');
 SELECT is((SELECT count(*) FROM test_result WHERE lab = 'lab 1' AND sample_id = 'T2'), 1::bigint, 'and not written');
 SELECT throws_like(format($$INSERT INTO healthcode.test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
-                           VALUES (%s, '330203', 'pcr', %L, 'negative', 'lab 1', 'T2')$$, :q, now() - interval '3 days'),
+                           VALUES (%s, '330203', 'pcr', %L, 'negative', 'lab 1', 'T2')$$, :q,
+                          greatest(:'month_start'::timestamptz, now() - interval '1 hour')),
                    '%test_result_sample_key%',
                    'a direct write of a sample held in another month is refused too (test_result_sample''s key)');
-SELECT is((SELECT count(*) FROM test_result_sample k
-            FULL JOIN test_result t ON (t.lab, t.sample_id, t.sampled_at) = (k.lab, k.sample_id, k.sampled_at)
-           WHERE t.id IS NULL OR k.lab IS NULL), 0::bigint,
-          'test_result_sample holds every sample of test_result once, the corrected one at its new time');
+SELECT is((SELECT count(*) FROM test_result_sample k FULL JOIN test_result t USING (lab, sample_id)
+           WHERE t.id IS NULL OR k.lab IS NULL)
+          + (SELECT count(*) - count(DISTINCT (lab, sample_id)) FROM test_result), 0::bigint,
+          'test_result_sample holds every sample of test_result, each once, and test_result none twice');
 -- retention: an older month made on purpose, rows before and after the cut
 SELECT create_partitions(:'ck_first'::date - 40, :'ck_first'::date - 40) AS made_old_month \gset
 SELECT is(ARRAY(SELECT metric || ' ' || value FROM monitoring WHERE label = 'checkin' ORDER BY 1),
           ARRAY['partition_days_ahead ' || ((date_trunc('month', :'today'::date + 7) + interval '1 month')::date - 1 - :'today'::date),
                 'partitions_past_retention 1'],
           'monitoring: the days ahead the months made cover, and one month retention should drop');
+INSERT INTO test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
+VALUES (:p, '330106', 'pcr', (:'ck_first'::date - 40)::timestamp AT TIME ZONE 'Asia/Shanghai' + interval '1 hour',
+        'negative', 'lab 1', 'T9');
+SELECT is((SELECT tableoid::regclass::text FROM test_result WHERE sample_id = 'T9') || ' '
+          || (SELECT count(*) FROM test_result_sample WHERE sample_id = 'T9'),
+          'test_result_' || to_char(:'ck_first'::date - 40, 'YYYYMM') || ' 1', 'a test in the month to drop, its sample held');
 SELECT is(ARRAY(SELECT x FROM drop_expired_partitions() x WHERE x ~ '^(status_history|checkin|test_result)_' ORDER BY 1),
           ARRAY(SELECT t || '_' || to_char(:'ck_first'::date - 40, 'YYYYMM')
                   FROM unnest(ARRAY['checkin', 'status_history', 'test_result']) t ORDER BY 1),
           'drop_expired_partitions() drops the months wholly before what retention keeps');
+SELECT is((SELECT count(*) FROM test_result_sample WHERE sample_id = 'T9'), 0::bigint,
+          'the sample of a test in a dropped month goes with it');
 INSERT INTO checkin (person_id, region, at, temperature)
 VALUES (:p, '330106', (:'ck_first'::date)::timestamp AT TIME ZONE 'Asia/Shanghai' - interval '2 hours', 36.6);
 SELECT is((SELECT count(*) FROM checkin WHERE person_id = :p), 4::bigint, 'a check-in the day before the first kept, to go');
@@ -247,9 +256,9 @@ SELECT is((SELECT count(*) FROM status_history WHERE at < (SELECT removes_before
 SELECT is((SELECT count(*) FROM test_result WHERE sample_id = 'T0') + (SELECT count(*) FROM status_history WHERE cause = 'retention test')
           + (SELECT count(*) FROM test_result_sample WHERE sample_id = 'T0'), 0::bigint,
           'the test and the history entry before the cut are gone, and the sample with the test');
-SELECT is((SELECT count(*) FROM test_result_sample k
-            FULL JOIN test_result t ON (t.lab, t.sample_id, t.sampled_at) = (k.lab, k.sample_id, k.sampled_at)
-           WHERE t.id IS NULL OR k.lab IS NULL), 0::bigint,
+SELECT is((SELECT count(*) FROM test_result_sample k FULL JOIN test_result t USING (lab, sample_id)
+           WHERE t.id IS NULL OR k.lab IS NULL)
+          + (SELECT count(*) - count(DISTINCT (lab, sample_id)) FROM test_result), 0::bigint,
           'after retention too, test_result_sample holds exactly the samples of test_result');
 SELECT is((SELECT sum(value) FROM monitoring WHERE metric = 'partitions_past_retention'
             AND label IN ('status_history', 'checkin', 'test_result')), 0::double precision,

@@ -1132,15 +1132,12 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.test_result_default', ''
 CREATE TABLE @extschema@.test_result_sample (
   lab           text NOT NULL,
   sample_id     text NOT NULL,
-  sampled_at    timestamptz NOT NULL,
   CONSTRAINT test_result_sample_key PRIMARY KEY (lab, sample_id)
 );
-CREATE INDEX test_result_sample_sampled_at ON @extschema@.test_result_sample USING brin (sampled_at);
 COMMENT ON TABLE @extschema@.test_result_sample IS
-  'Every sample test_result holds, once (its key across months: a month partition''s holds only that month). Kept by test_result''s triggers; retention deletes it with the results.';
+  'Every sample test_result holds, once (its key across months: a month partition''s holds only that month). Kept by test_result''s triggers; retention deletes a sample with its result (_retention_delete, drop_expired_partitions).';
 COMMENT ON COLUMN @extschema@.test_result_sample.lab IS 'The reporting lab.';
 COMMENT ON COLUMN @extschema@.test_result_sample.sample_id IS 'The lab''s sample id.';
-COMMENT ON COLUMN @extschema@.test_result_sample.sampled_at IS 'When the sample was taken (its row''s sampled_at): retention goes by it.';
 REVOKE ALL ON @extschema@.test_result_sample FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.test_result_sample', '');
 -- (a partition is read through its table: its owner's alone, as a fresh install leaves it)
@@ -1777,22 +1774,21 @@ BEGIN
   END IF;
   -- (a sample already held: unique_violation, test_result_sample_key)
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO @extschema@.test_result_sample (lab, sample_id, sampled_at)
-    SELECT n.lab, n.sample_id, n.sampled_at FROM new_rows n;
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id)
+    SELECT n.lab, n.sample_id FROM new_rows n;
   ELSIF TG_OP = 'DELETE' THEN
     DELETE FROM @extschema@.test_result_sample k USING old_rows o
      WHERE k.lab = o.lab AND k.sample_id = o.sample_id;
   ELSE
     -- (a row whose sample did not change keeps its key: a person's move
-    -- cascades into every row of theirs)
+    -- cascades into every row of theirs, a correction may move a row to
+    -- another month)
     DELETE FROM @extschema@.test_result_sample k USING old_rows o
      WHERE k.lab = o.lab AND k.sample_id = o.sample_id
-       AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.lab = o.lab AND n.sample_id = o.sample_id
-                                               AND n.sampled_at = o.sampled_at);
-    INSERT INTO @extschema@.test_result_sample (lab, sample_id, sampled_at)
-    SELECT n.lab, n.sample_id, n.sampled_at FROM new_rows n
-     WHERE NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id AND o.lab = n.lab AND o.sample_id = n.sample_id
-                                              AND o.sampled_at = n.sampled_at);
+       AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.lab = o.lab AND n.sample_id = o.sample_id);
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id)
+    SELECT n.lab, n.sample_id FROM new_rows n
+     WHERE NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id AND o.lab = n.lab AND o.sample_id = n.sample_id);
   END IF;
   RETURN NULL;
 END $$;
@@ -5646,7 +5642,6 @@ BEGIN ATOMIC
       (3, 'declaration', 'declared_at', 'kept',
        'evidence_kept_days (kept longer while an audit finding still kept refers to it)'),
       (4, 'test_result', 'sampled_at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row'),
-      (4, 'test_result_sample', 'sampled_at', 'kept', 'with the test results (their samples once, across months)'),
       (5, 'checkin', 'at', 'kept_days', 'evidence_kept_days, whole calendar days; whole month partitions, the rest row by row'),
       (6, 'correction', 'requested_at', 'kept',
        'evidence_kept_days once decided (with the copy of the disputed row); a pending request stays until decided'),
@@ -5663,7 +5658,7 @@ BEGIN ATOMIC
       -- (last: apply_retention trims the stored statuses just before it)
       (15, 'status_history', 'at', 'kept', 'evidence_kept_days; whole month partitions, the rest row by row')
     ) AS r(ord, tbl, time_column, kept, rule)
-   ORDER BY r.ord, r.tbl;
+   ORDER BY r.ord;
 END;
 COMMENT ON FUNCTION @extschema@._retention_rules(timestamptz) IS
   'Internal: the tables whose rows retention removes by their time: table, time column, the start of what is kept at at, and the rule.';
@@ -5735,15 +5730,24 @@ BEGIN
     SELECT p.part FROM @extschema@._time_partitions_of(r.tbl) p
      WHERE p.from_day <= (r.removes_before AT TIME ZONE 'Asia/Shanghai')::date
   LOOP
+    -- (a partition's rows deleted where they lie fire none of the table's
+    -- triggers: a test result's sample goes with it, in the same statement)
     EXECUTE format(
-      'DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))',
+      'WITH gone AS (DELETE FROM %1$I.%2$I WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM %1$I.%2$I x WHERE x.%3$I < $1 %4$s LIMIT $2))
+                     RETURNING %5$s)%6$s
+       SELECT count(*) FROM gone',
       '@extschema@', leaf.name, r.time_column,
       CASE r.tbl WHEN 'declaration'
            THEN format('AND NOT EXISTS (SELECT FROM %I.audit_finding f WHERE f.declaration_id = x.id)', '@extschema@')
            WHEN 'correction' THEN 'AND x.status <> ''pending'''
+           ELSE '' END,
+      CASE r.tbl WHEN 'test_result' THEN 'lab, sample_id' ELSE '1' END,
+      CASE r.tbl WHEN 'test_result'
+           THEN format(', samples AS (DELETE FROM %I.test_result_sample k USING gone g WHERE k.lab = g.lab AND k.sample_id = g.sample_id)',
+                       '@extschema@')
            ELSE '' END)
+      INTO n
       USING r.removes_before, batch - total;
-    GET DIAGNOSTICS n = ROW_COUNT;
     total := total + n;
     EXIT WHEN total >= batch;
   END LOOP;
@@ -6019,6 +6023,12 @@ BEGIN
     FOR part IN
       SELECT p.part FROM @extschema@._time_partitions_of(t.tbl) p WHERE p.to_day <= t.first ORDER BY p.from_day
     LOOP
+      -- (a partition dropped fires none of the table's triggers: its test
+      -- results' samples go first)
+      IF t.tbl = 'test_result' THEN
+        EXECUTE format('DELETE FROM %1$I.test_result_sample k USING %1$I.%2$I p
+                         WHERE k.lab = p.lab AND k.sample_id = p.sample_id', '@extschema@', part.part);
+      END IF;
       EXECUTE format('DROP TABLE %I.%I', '@extschema@', part.part);
       RETURN NEXT part.part;
     END LOOP;
@@ -10307,8 +10317,8 @@ INSERT INTO @extschema@.checkin_default (id, person_id, region, at, temperature,
 SELECT id, person_id, region, at, temperature, symptoms FROM @extschema@._checkin_0_2_0;
 INSERT INTO @extschema@.test_result_default (id, person_id, region, kind, sampled_at, result, lab, sample_id, reported_at)
 SELECT id, person_id, region, kind, sampled_at, result, lab, sample_id, reported_at FROM @extschema@._test_result_0_2_0;
-INSERT INTO @extschema@.test_result_sample (lab, sample_id, sampled_at)
-SELECT lab, sample_id, sampled_at FROM @extschema@._test_result_0_2_0;
+INSERT INTO @extschema@.test_result_sample (lab, sample_id)
+SELECT lab, sample_id FROM @extschema@._test_result_0_2_0;
 CREATE TRIGGER test_result_samples_inserted AFTER INSERT ON @extschema@.test_result
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
 CREATE TRIGGER test_result_samples_updated AFTER UPDATE ON @extschema@.test_result
