@@ -245,7 +245,10 @@ INSERT INTO key_probe VALUES
   (6, 'vaccination, ON CONFLICT DO UPDATE RETURNING',
    format($$INSERT INTO healthcode.vaccination (person_id, region, dose, given_at) VALUES (%s, '330106', 2, now() - interval '1 day') ON CONFLICT ON CONSTRAINT vaccination_natural_key DO UPDATE SET product = 'x' RETURNING *$$, :p_bj),
    format($$INSERT INTO healthcode.vaccination (person_id, region, dose, given_at) VALUES (%s, '330106', 9, now() - interval '1 day') ON CONFLICT ON CONSTRAINT vaccination_natural_key DO UPDATE SET product = 'x' RETURNING *$$, :p_bj));
-SELECT is(pg_temp.outcome('regress_hc_op_hz', existing_q), pg_temp.outcome('regress_hc_op_hz', absent_q),
+-- (a table partitioned by time names the partition of the probe's own
+-- time, which the prober chose: told apart from nothing)
+SELECT is(regexp_replace(pg_temp.outcome('regress_hc_op_hz', existing_q), '_(default|[0-9]{6}|[0-9]{8})"', '"', 'g'),
+          regexp_replace(pg_temp.outcome('regress_hc_op_hz', absent_q), '_(default|[0-9]{6}|[0-9]{8})"', '"', 'g'),
           format('unique-key probe on %s of a Beijing person: the same answer whether the row exists or not', what))
   FROM key_probe ORDER BY n;
 SELECT is(ARRAY(SELECT format('%s: %s', what, o) FROM key_probe, LATERAL (VALUES (pg_temp.outcome('regress_hc_op_hz', existing_q)),

@@ -105,7 +105,9 @@ SELECT is(:made_old, 1, 'a day before what is kept can still be made on purpose'
 SELECT is(ARRAY(SELECT metric || ' ' || value FROM monitoring WHERE label = 'code_event' ORDER BY 1),
           '{"partition_days_ahead 7","partitions_past_retention 1"}',
           'monitoring: a week ahead made, and one day retention should drop');
-SELECT is(ARRAY(SELECT * FROM drop_expired_partitions()),
+-- (and of the months this database had made under the default 90 days:
+-- those are the month section's, below)
+SELECT is(ARRAY(SELECT x FROM drop_expired_partitions() x WHERE x ~ '^code_event_'),
           ARRAY['code_event_' || to_char(:'first_kept'::date - 5, 'YYYYMMDD')],
           'drop_expired_partitions() drops the days wholly before what retention keeps');
 -- (the default partition and the day cut into both hold a row at the same
