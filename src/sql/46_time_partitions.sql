@@ -29,9 +29,9 @@ REVOKE ALL ON FUNCTION @extschema@._partitioned_by_time() FROM PUBLIC;
 -- only, as a partitioned table's may not leave its partition column out:
 -- a check-in a day is (its day lies in its month's partition, so this is
 -- the key overall). A lab's sample would be unique only in its month: its
--- key is test_result_sample's (51_evidence.sql), and here an index to find
--- it by (a key of each month would also answer, in its error, whether
--- another region's sample lies in that month).
+-- key, and where to find it, are test_result_sample's (51_evidence.sql). (A
+-- key of each month would also answer, in its error, whether another
+-- region's sample lies in that month.)
 CREATE FUNCTION @extschema@._partition_indexes()
 RETURNS TABLE (tbl text, suffix text, is_unique boolean, definition text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -45,7 +45,6 @@ BEGIN ATOMIC
                  ('checkin', 'natural_key', true, '(person_id, region, day)'),
                  ('checkin', 'at', false, 'USING brin (at)'),
                  ('test_result', 'id', true, '(id)'),
-                 ('test_result', 'sample', false, '(lab, sample_id)'),
                  ('test_result', 'person', false, '(person_id, sampled_at)'),
                  ('test_result', 'sampled_at', false, 'USING brin (sampled_at)')) AS v(tbl, suffix, is_unique, definition);
 END;

@@ -140,12 +140,14 @@ COMMENT ON COLUMN @extschema@.test_result.reported_at IS 'When the result was im
 CREATE TABLE @extschema@.test_result_sample (
   lab           text NOT NULL,
   sample_id     text NOT NULL,
+  person_id     bigint NOT NULL,
   CONSTRAINT test_result_sample_key PRIMARY KEY (lab, sample_id)
 );
 COMMENT ON TABLE @extschema@.test_result_sample IS
   'Every sample test_result holds, once (its key across months: a month partition''s holds only that month). Kept by test_result''s triggers; retention deletes a sample with its result (_retention_delete, drop_expired_partitions).';
 COMMENT ON COLUMN @extschema@.test_result_sample.lab IS 'The reporting lab.';
 COMMENT ON COLUMN @extschema@.test_result_sample.sample_id IS 'The lab''s sample id.';
+COMMENT ON COLUMN @extschema@.test_result_sample.person_id IS 'Whose it is (an import finds a sample, and whose, here: no partition of test_result is searched).';
 REVOKE ALL ON @extschema@.test_result_sample FROM PUBLIC;
 
 CREATE FUNCTION @extschema@._test_result_samples() RETURNS trigger
@@ -162,8 +164,8 @@ BEGIN
   END IF;
   -- (a sample already held: unique_violation, test_result_sample_key)
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO @extschema@.test_result_sample (lab, sample_id)
-    SELECT n.lab, n.sample_id FROM new_rows n;
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id, person_id)
+    SELECT n.lab, n.sample_id, n.person_id FROM new_rows n;
   ELSIF TG_OP = 'DELETE' THEN
     DELETE FROM @extschema@.test_result_sample k USING old_rows o
      WHERE k.lab = o.lab AND k.sample_id = o.sample_id;
@@ -173,10 +175,12 @@ BEGIN
     -- another month)
     DELETE FROM @extschema@.test_result_sample k USING old_rows o
      WHERE k.lab = o.lab AND k.sample_id = o.sample_id
-       AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.lab = o.lab AND n.sample_id = o.sample_id);
-    INSERT INTO @extschema@.test_result_sample (lab, sample_id)
-    SELECT n.lab, n.sample_id FROM new_rows n
-     WHERE NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id AND o.lab = n.lab AND o.sample_id = n.sample_id);
+       AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.lab = o.lab AND n.sample_id = o.sample_id
+                                               AND n.person_id = o.person_id);
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id, person_id)
+    SELECT n.lab, n.sample_id, n.person_id FROM new_rows n
+     WHERE NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id AND o.lab = n.lab AND o.sample_id = n.sample_id
+                                              AND o.person_id = n.person_id);
   END IF;
   RETURN NULL;
 END $$;

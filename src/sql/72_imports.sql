@@ -235,18 +235,21 @@ BEGIN
          UNION ALL
          -- (a record repeating no other: its sample is someone else's)
          SELECT r.ord, NULL, 'its lab and sample_id are recorded for another person'
-           FROM recs r JOIN @extschema@.test_result t ON t.lab = r.lab AND t.sample_id = r.sample_id
-          WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
+           FROM recs r JOIN @extschema@.test_result_sample k ON k.lab = r.lab AND k.sample_id = r.sample_id
+          WHERE k.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
     -- (imports of one lab's samples one at a time, from here to the commit:
     -- two at once could each find a new sample missing, and the second
     -- would fail on test_result_sample's key. The labs locked in their
     -- order: no deadlock)
     prepare => $q$SELECT count(pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('healthcode test_result ' || l.lab, 0)))
                     FROM (SELECT DISTINCT e ->> 'lab' AS lab FROM pg_catalog.json_array_elements($1) e ORDER BY 1 OFFSET 0) l$q$,
+    -- (a sample held, and the person's: found in test_result_sample, then
+    -- among that person's results, not in every month's)
     correct => $q$UPDATE @extschema@.test_result t
                      SET result = r.result, kind = r.kind, sampled_at = r.sampled_at, reported_at = now()
-                    FROM recs r
-                   WHERE $ok AND t.lab = r.lab AND t.sample_id = r.sample_id AND t.person_id = r.pid
+                    FROM recs r JOIN @extschema@.test_result_sample k
+                                  ON k.lab = r.lab AND k.sample_id = r.sample_id AND k.person_id = r.pid
+                   WHERE $ok AND t.person_id = r.pid AND t.lab = r.lab AND t.sample_id = r.sample_id
                      AND (t.result, t.kind, t.sampled_at) IS DISTINCT FROM (r.result, r.kind, r.sampled_at)$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_test_results(json) IS

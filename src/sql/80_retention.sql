@@ -167,6 +167,8 @@ BEGIN ATOMIC
       ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
       ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
       ('adopted_person', NULL, NULL, 'transient: a person adopted from the hub leaves it when an identifier re-keys them; goes with the person'),
+      ('test_result_sample', NULL, NULL,
+       'goes with its test result: in the statement that deletes it (test_result''s triggers; _retention_delete), or before its month is dropped'),
       ('red_push', 'until', NULL, 'as long as the deciding region keeps its red (replicated); purge_region'),
       ('health_share', NULL, NULL, 'as long as the sharing region shares it (replicated); erase_person, purge_region'),
       ('status_digest', NULL, NULL, 'the person''s status now, while registered; erase_person, purge_region'),

@@ -491,11 +491,12 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    -- national admin reads: code counts, pseudonyms pushed without a
                    -- region, refused exchange rows; the status work list and the
                    -- consistency findings and the identity checks, which no role but
-                   -- the owner and the admins reads
+                   -- the owner and the admins reads; test_result's samples, the
+                   -- owner's alone
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer', 'hosted_region',
                                          'venue_entry_rule',
                                          'red_push', 'exposure_notice', 'venue_closure', 'exchange_reject', 'recalc_work', 'recalc_pending',
-                                         'consistency_finding', 'holder_check', 'adopted_person', 'daily_rollup')
+                                         'consistency_finding', 'holder_check', 'adopted_person', 'daily_rollup', 'test_result_sample')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                   AND a.attname IN ('region', 'division', 'person_id', 'subject', 'national_subject',

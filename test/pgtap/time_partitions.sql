@@ -210,7 +210,7 @@ SELECT throws_like(format($$INSERT INTO healthcode.test_result (person_id, regio
                           greatest(:'month_start'::timestamptz, now() - interval '1 hour')),
                    '%test_result_sample_key%',
                    'a direct write of a sample held in another month is refused too (test_result_sample''s key)');
-SELECT is((SELECT count(*) FROM test_result_sample k FULL JOIN test_result t USING (lab, sample_id)
+SELECT is((SELECT count(*) FROM test_result_sample k FULL JOIN test_result t USING (lab, sample_id, person_id)
            WHERE t.id IS NULL OR k.lab IS NULL)
           + (SELECT count(*) - count(DISTINCT (lab, sample_id)) FROM test_result), 0::bigint,
           'test_result_sample holds every sample of test_result, each once, and test_result none twice');
@@ -258,7 +258,7 @@ SELECT is((SELECT count(*) FROM status_history WHERE at < (SELECT removes_before
 SELECT is((SELECT count(*) FROM test_result WHERE sample_id = 'T0') + (SELECT count(*) FROM status_history WHERE cause = 'retention test')
           + (SELECT count(*) FROM test_result_sample WHERE sample_id = 'T0'), 0::bigint,
           'the test and the history entry before the cut are gone, and the sample with the test');
-SELECT is((SELECT count(*) FROM test_result_sample k FULL JOIN test_result t USING (lab, sample_id)
+SELECT is((SELECT count(*) FROM test_result_sample k FULL JOIN test_result t USING (lab, sample_id, person_id)
            WHERE t.id IS NULL OR k.lab IS NULL)
           + (SELECT count(*) - count(DISTINCT (lab, sample_id)) FROM test_result), 0::bigint,
           'after retention too, test_result_sample holds exactly the samples of test_result');

@@ -124,7 +124,7 @@ for v in $released; do
 		                'result', 'negative', 'lab', 'lab 1', 'sample_id', 'U2')))" >/dev/null
 		is "$(q old_sql -c "SELECT string_agg(t.sample_id || ':' || (k.lab IS NOT NULL), ' ' ORDER BY t.sample_id)
 		                      || ' ' || (SELECT count(*) FROM healthcode.test_result_sample)
-		                      FROM healthcode.test_result t LEFT JOIN healthcode.test_result_sample k USING (lab, sample_id)")" \
+		                      FROM healthcode.test_result t LEFT JOIN healthcode.test_result_sample k USING (lab, sample_id, person_id)")" \
 			"U1:true U2:true 2" \
 			"$v updated: test_result_sample holds the sample of 0.2.0's result, and of one imported after the update, and no other"
 		dropdb "${base}_old_sql"

@@ -1106,7 +1106,6 @@ CREATE TABLE @extschema@.test_result (
 -- (by month of sampling, its keys each partition's: 46_time_partitions.sql)
 CREATE TABLE @extschema@.test_result_default PARTITION OF @extschema@.test_result DEFAULT;
 CREATE UNIQUE INDEX test_result_default_id ON @extschema@.test_result_default (id);
-CREATE INDEX test_result_default_sample ON @extschema@.test_result_default (lab, sample_id);
 CREATE INDEX test_result_default_person ON @extschema@.test_result_default (person_id, sampled_at);
 CREATE INDEX test_result_default_sampled_at ON @extschema@.test_result_default USING brin (sampled_at);
 ALTER SEQUENCE @extschema@.test_result_id_seq OWNED BY @extschema@.test_result.id;
@@ -1132,12 +1131,14 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.test_result_default', ''
 CREATE TABLE @extschema@.test_result_sample (
   lab           text NOT NULL,
   sample_id     text NOT NULL,
+  person_id     bigint NOT NULL,
   CONSTRAINT test_result_sample_key PRIMARY KEY (lab, sample_id)
 );
 COMMENT ON TABLE @extschema@.test_result_sample IS
   'Every sample test_result holds, once (its key across months: a month partition''s holds only that month). Kept by test_result''s triggers; retention deletes a sample with its result (_retention_delete, drop_expired_partitions).';
 COMMENT ON COLUMN @extschema@.test_result_sample.lab IS 'The reporting lab.';
 COMMENT ON COLUMN @extschema@.test_result_sample.sample_id IS 'The lab''s sample id.';
+COMMENT ON COLUMN @extschema@.test_result_sample.person_id IS 'Whose it is (an import finds a sample, and whose, here: no partition of test_result is searched).';
 REVOKE ALL ON @extschema@.test_result_sample FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.test_result_sample', '');
 -- (a partition is read through its table: its owner's alone, as a fresh install leaves it)
@@ -1596,9 +1597,9 @@ REVOKE ALL ON FUNCTION @extschema@._partitioned_by_time() FROM PUBLIC;
 -- only, as a partitioned table's may not leave its partition column out:
 -- a check-in a day is (its day lies in its month's partition, so this is
 -- the key overall). A lab's sample would be unique only in its month: its
--- key is test_result_sample's (51_evidence.sql), and here an index to find
--- it by (a key of each month would also answer, in its error, whether
--- another region's sample lies in that month).
+-- key, and where to find it, are test_result_sample's (51_evidence.sql). (A
+-- key of each month would also answer, in its error, whether another
+-- region's sample lies in that month.)
 CREATE OR REPLACE FUNCTION @extschema@._partition_indexes()
 RETURNS TABLE (tbl text, suffix text, is_unique boolean, definition text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1612,7 +1613,6 @@ BEGIN ATOMIC
                  ('checkin', 'natural_key', true, '(person_id, region, day)'),
                  ('checkin', 'at', false, 'USING brin (at)'),
                  ('test_result', 'id', true, '(id)'),
-                 ('test_result', 'sample', false, '(lab, sample_id)'),
                  ('test_result', 'person', false, '(person_id, sampled_at)'),
                  ('test_result', 'sampled_at', false, 'USING brin (sampled_at)')) AS v(tbl, suffix, is_unique, definition);
 END;
@@ -1774,8 +1774,8 @@ BEGIN
   END IF;
   -- (a sample already held: unique_violation, test_result_sample_key)
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO @extschema@.test_result_sample (lab, sample_id)
-    SELECT n.lab, n.sample_id FROM new_rows n;
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id, person_id)
+    SELECT n.lab, n.sample_id, n.person_id FROM new_rows n;
   ELSIF TG_OP = 'DELETE' THEN
     DELETE FROM @extschema@.test_result_sample k USING old_rows o
      WHERE k.lab = o.lab AND k.sample_id = o.sample_id;
@@ -1785,10 +1785,12 @@ BEGIN
     -- another month)
     DELETE FROM @extschema@.test_result_sample k USING old_rows o
      WHERE k.lab = o.lab AND k.sample_id = o.sample_id
-       AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.lab = o.lab AND n.sample_id = o.sample_id);
-    INSERT INTO @extschema@.test_result_sample (lab, sample_id)
-    SELECT n.lab, n.sample_id FROM new_rows n
-     WHERE NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id AND o.lab = n.lab AND o.sample_id = n.sample_id);
+       AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.lab = o.lab AND n.sample_id = o.sample_id
+                                               AND n.person_id = o.person_id);
+    INSERT INTO @extschema@.test_result_sample (lab, sample_id, person_id)
+    SELECT n.lab, n.sample_id, n.person_id FROM new_rows n
+     WHERE NOT EXISTS (SELECT FROM old_rows o WHERE o.id = n.id AND o.lab = n.lab AND o.sample_id = n.sample_id
+                                              AND o.person_id = n.person_id);
   END IF;
   RETURN NULL;
 END $$;
@@ -4364,18 +4366,21 @@ BEGIN
          UNION ALL
          -- (a record repeating no other: its sample is someone else's)
          SELECT r.ord, NULL, 'its lab and sample_id are recorded for another person'
-           FROM recs r JOIN @extschema@.test_result t ON t.lab = r.lab AND t.sample_id = r.sample_id
-          WHERE t.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
+           FROM recs r JOIN @extschema@.test_result_sample k ON k.lab = r.lab AND k.sample_id = r.sample_id
+          WHERE k.person_id <> r.pid) x ORDER BY 1 LIMIT 1$q$,
     -- (imports of one lab's samples one at a time, from here to the commit:
     -- two at once could each find a new sample missing, and the second
     -- would fail on test_result_sample's key. The labs locked in their
     -- order: no deadlock)
     prepare => $q$SELECT count(pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('healthcode test_result ' || l.lab, 0)))
                     FROM (SELECT DISTINCT e ->> 'lab' AS lab FROM pg_catalog.json_array_elements($1) e ORDER BY 1 OFFSET 0) l$q$,
+    -- (a sample held, and the person's: found in test_result_sample, then
+    -- among that person's results, not in every month's)
     correct => $q$UPDATE @extschema@.test_result t
                      SET result = r.result, kind = r.kind, sampled_at = r.sampled_at, reported_at = now()
-                    FROM recs r
-                   WHERE $ok AND t.lab = r.lab AND t.sample_id = r.sample_id AND t.person_id = r.pid
+                    FROM recs r JOIN @extschema@.test_result_sample k
+                                  ON k.lab = r.lab AND k.sample_id = r.sample_id AND k.person_id = r.pid
+                   WHERE $ok AND t.person_id = r.pid AND t.lab = r.lab AND t.sample_id = r.sample_id
                      AND (t.result, t.kind, t.sampled_at) IS DISTINCT FROM (r.result, r.kind, r.sampled_at)$q$);
 END $$;
 COMMENT ON FUNCTION @extschema@.import_test_results(json) IS
@@ -5688,6 +5693,8 @@ BEGIN ATOMIC
       ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
       ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
       ('adopted_person', NULL, NULL, 'transient: a person adopted from the hub leaves it when an identifier re-keys them; goes with the person'),
+      ('test_result_sample', NULL, NULL,
+       'goes with its test result: in the statement that deletes it (test_result''s triggers; _retention_delete), or before its month is dropped'),
       ('red_push', 'until', NULL, 'as long as the deciding region keeps its red (replicated); purge_region'),
       ('health_share', NULL, NULL, 'as long as the sharing region shares it (replicated); erase_person, purge_region'),
       ('status_digest', NULL, NULL, 'the person''s status now, while registered; erase_person, purge_region'),
@@ -10317,8 +10324,8 @@ INSERT INTO @extschema@.checkin_default (id, person_id, region, at, temperature,
 SELECT id, person_id, region, at, temperature, symptoms FROM @extschema@._checkin_0_2_0;
 INSERT INTO @extschema@.test_result_default (id, person_id, region, kind, sampled_at, result, lab, sample_id, reported_at)
 SELECT id, person_id, region, kind, sampled_at, result, lab, sample_id, reported_at FROM @extschema@._test_result_0_2_0;
-INSERT INTO @extschema@.test_result_sample (lab, sample_id)
-SELECT lab, sample_id FROM @extschema@._test_result_0_2_0;
+INSERT INTO @extschema@.test_result_sample (lab, sample_id, person_id)
+SELECT lab, sample_id, person_id FROM @extschema@._test_result_0_2_0;
 CREATE TRIGGER test_result_samples_inserted AFTER INSERT ON @extschema@.test_result
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
 CREATE TRIGGER test_result_samples_updated AFTER UPDATE ON @extschema@.test_result
