@@ -6,20 +6,21 @@
 -- months: 80_retention_partitions.sql.
 -- ---------------------------------------------------------------------------
 
--- The tables partitioned so: the column they are cut by, and the span of
--- a partition.
+-- The tables partitioned so: the column they are cut by, the span of a
+-- partition, and how a partition's name (<table>_<first day>) writes its
+-- first day.
 CREATE FUNCTION @extschema@._partitioned_by_time()
-RETURNS TABLE (tbl text, time_column text, unit text)
+RETURNS TABLE (tbl text, time_column text, unit text, name_format text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT v.tbl, v.time_column, v.unit
+  SELECT v.tbl, v.time_column, v.unit, CASE v.unit WHEN 'day' THEN 'YYYYMMDD' ELSE 'YYYYMM' END
     FROM (VALUES ('code_event', 'at', 'day'),
                  ('status_history', 'at', 'month'),
                  ('checkin', 'at', 'month'),
                  ('test_result', 'sampled_at', 'month')) AS v(tbl, time_column, unit);
 END;
 COMMENT ON FUNCTION @extschema@._partitioned_by_time() IS
-  'Internal: the tables partitioned by time besides travel (create_partitions): the time column and the span of a partition (day or month).';
+  'Internal: the tables partitioned by time besides travel (create_partitions): the time column, the span of a partition (day or month), and the to_char format its name writes its first day in.';
 REVOKE ALL ON FUNCTION @extschema@._partitioned_by_time() FROM PUBLIC;
 
 -- Their indexes, each partition's own (<partition>_<suffix>): an index of

@@ -35,19 +35,15 @@ LANGUAGE sql STABLE
 BEGIN ATOMIC
   -- (the CASE: no other relation's name is read as a date, in whatever
   -- order the plan takes the conditions)
-  SELECT c.relname::text, f.from_day,
-         CASE u.unit WHEN 'day' THEN f.from_day OPERATOR(pg_catalog.+) 1
-                     ELSE (f.from_day OPERATOR(pg_catalog.+) interval '1 month')::date END
+  SELECT c.relname::text, f.from_day, (f.from_day OPERATOR(pg_catalog.+) ('1 ' OPERATOR(pg_catalog.||) u.unit)::interval)::date
     FROM @extschema@._partitioned_by_time() u
     JOIN pg_catalog.pg_inherits i
       ON i.inhparent OPERATOR(pg_catalog.=) pg_catalog.format('%I.%I', '@extschema@', u.tbl)::regclass
     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-    CROSS JOIN LATERAL (SELECT '^' OPERATOR(pg_catalog.||) u.tbl OPERATOR(pg_catalog.||)
-                               CASE u.unit WHEN 'day' THEN '_[0-9]{8}$' ELSE '_[0-9]{6}$' END AS pattern) n
+    CROSS JOIN LATERAL (SELECT pg_catalog.format('^%s_[0-9]{%s}$', u.tbl, pg_catalog.length(u.name_format)) AS pattern) n
     CROSS JOIN LATERAL (SELECT CASE WHEN c.relname OPERATOR(pg_catalog.~) n.pattern
-                                    THEN pg_catalog.to_date(pg_catalog.right(c.relname,
-                                           CASE u.unit WHEN 'day' THEN 8 ELSE 6 END),
-                                           CASE u.unit WHEN 'day' THEN 'YYYYMMDD' ELSE 'YYYYMM' END) END AS from_day) f
+                                    THEN pg_catalog.to_date(pg_catalog.right(c.relname, pg_catalog.length(u.name_format)),
+                                                            u.name_format) END AS from_day) f
    WHERE u.tbl OPERATOR(pg_catalog.=) _time_partitions_of.tbl
      AND c.relname OPERATOR(pg_catalog.~) n.pattern;
 END;
@@ -77,7 +73,7 @@ BEGIN ATOMIC
                           FROM pg_catalog.generate_series(pg_catalog.date_trunc(u.unit, first_day::timestamp),
                                                           last_day::timestamp, ('1 ' OPERATOR(pg_catalog.||) u.unit)::interval) s) g
     CROSS JOIN LATERAL (SELECT u.tbl OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||)
-                               pg_catalog.to_char(g.from_day, CASE u.unit WHEN 'day' THEN 'YYYYMMDD' ELSE 'YYYYMM' END) AS part) n
+                               pg_catalog.to_char(g.from_day, u.name_format) AS part) n
    WHERE u.tbl OPERATOR(pg_catalog.=) _time_partitions_missing.tbl
      AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', '@extschema@', n.part)) IS NULL
    ORDER BY g.from_day;

@@ -996,7 +996,6 @@ CREATE TABLE @extschema@.code_event (
   holder        bytea NOT NULL
 ) PARTITION BY RANGE (at);
 CREATE TABLE @extschema@.code_event_default PARTITION OF @extschema@.code_event DEFAULT;
-CREATE INDEX code_event_default_at ON @extschema@.code_event_default USING brin (at);
 COMMENT ON TABLE @extschema@.code_event IS
   'One row per code issued by issue_for() or verified by checkpoint_verify(): when, where (the issuing region, or the checkpoint''s), the code''s region and colour, and the outcome (ok or the verify reason). No subject, no person: counts for the analyst views. Partitioned by day (China Standard Time): create_partitions(), drop_expired_partitions().';
 COMMENT ON TABLE @extschema@.code_event_default IS
@@ -1041,9 +1040,6 @@ CREATE TABLE @extschema@.status_history (
 ) PARTITION BY RANGE (at);
 -- (by month, its indexes each partition's: 46_time_partitions.sql)
 CREATE TABLE @extschema@.status_history_default PARTITION OF @extschema@.status_history DEFAULT;
-CREATE UNIQUE INDEX status_history_default_id ON @extschema@.status_history_default (id);
-CREATE INDEX status_history_default_person ON @extschema@.status_history_default (person_id, at);
-CREATE INDEX status_history_default_at ON @extschema@.status_history_default (at);
 ALTER SEQUENCE @extschema@.status_history_id_seq OWNED BY @extschema@.status_history.id;
 COMMENT ON TABLE @extschema@.status_history IS
   'Every colour change, appended: from, to, the reasons of the new colour, when, and the cause (the evidence table and operation, a correction, or "time" when a window ended). See status_changes for the complete history at read time. Partitioned by month (China Standard Time): create_partitions(), drop_expired_partitions().';
@@ -1075,9 +1071,6 @@ CREATE TABLE @extschema@.checkin (
 ) PARTITION BY RANGE (at);
 -- (by month, a check-in a day each partition's key: 46_time_partitions.sql)
 CREATE TABLE @extschema@.checkin_default PARTITION OF @extschema@.checkin DEFAULT;
-CREATE UNIQUE INDEX checkin_default_id ON @extschema@.checkin_default (id);
-CREATE UNIQUE INDEX checkin_default_natural_key ON @extschema@.checkin_default (person_id, region, day);
-CREATE INDEX checkin_default_at ON @extschema@.checkin_default USING brin (at);
 ALTER SEQUENCE @extschema@.checkin_id_seq OWNED BY @extschema@.checkin.id;
 COMMENT ON TABLE @extschema@.checkin IS
   'Daily health check-ins of people in quarantine: consecutive normal days release red (14 by default) and yellow (7). Partitioned by month (China Standard Time): create_partitions(), drop_expired_partitions().';
@@ -1105,9 +1098,6 @@ CREATE TABLE @extschema@.test_result (
 ) PARTITION BY RANGE (sampled_at);
 -- (by month of sampling, its keys each partition's: 46_time_partitions.sql)
 CREATE TABLE @extschema@.test_result_default PARTITION OF @extschema@.test_result DEFAULT;
-CREATE UNIQUE INDEX test_result_default_id ON @extschema@.test_result_default (id);
-CREATE INDEX test_result_default_person ON @extschema@.test_result_default (person_id, sampled_at);
-CREATE INDEX test_result_default_sampled_at ON @extschema@.test_result_default USING brin (sampled_at);
 ALTER SEQUENCE @extschema@.test_result_id_seq OWNED BY @extschema@.test_result.id;
 COMMENT ON TABLE @extschema@.test_result IS
   'Lab results (PCR, antigen). A lab correcting a result updates its row (natural key lab + sample_id); status follows. Partitioned by month of sampling (China Standard Time): create_partitions(), drop_expired_partitions().';
@@ -1574,20 +1564,21 @@ REVOKE ALL ON FUNCTION @extschema@._scope_sel(internal, oid, internal, integer) 
 -- months: 80_retention_partitions.sql.
 -- ---------------------------------------------------------------------------
 
--- The tables partitioned so: the column they are cut by, and the span of
--- a partition.
+-- The tables partitioned so: the column they are cut by, the span of a
+-- partition, and how a partition's name (<table>_<first day>) writes its
+-- first day.
 CREATE OR REPLACE FUNCTION @extschema@._partitioned_by_time()
-RETURNS TABLE (tbl text, time_column text, unit text)
+RETURNS TABLE (tbl text, time_column text, unit text, name_format text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT v.tbl, v.time_column, v.unit
+  SELECT v.tbl, v.time_column, v.unit, CASE v.unit WHEN 'day' THEN 'YYYYMMDD' ELSE 'YYYYMM' END
     FROM (VALUES ('code_event', 'at', 'day'),
                  ('status_history', 'at', 'month'),
                  ('checkin', 'at', 'month'),
                  ('test_result', 'sampled_at', 'month')) AS v(tbl, time_column, unit);
 END;
 COMMENT ON FUNCTION @extschema@._partitioned_by_time() IS
-  'Internal: the tables partitioned by time besides travel (create_partitions): the time column and the span of a partition (day or month).';
+  'Internal: the tables partitioned by time besides travel (create_partitions): the time column, the span of a partition (day or month), and the to_char format its name writes its first day in.';
 REVOKE ALL ON FUNCTION @extschema@._partitioned_by_time() FROM PUBLIC;
 
 -- Their indexes, each partition's own (<partition>_<suffix>): an index of
@@ -5870,19 +5861,15 @@ LANGUAGE sql STABLE
 BEGIN ATOMIC
   -- (the CASE: no other relation's name is read as a date, in whatever
   -- order the plan takes the conditions)
-  SELECT c.relname::text, f.from_day,
-         CASE u.unit WHEN 'day' THEN f.from_day OPERATOR(pg_catalog.+) 1
-                     ELSE (f.from_day OPERATOR(pg_catalog.+) interval '1 month')::date END
+  SELECT c.relname::text, f.from_day, (f.from_day OPERATOR(pg_catalog.+) ('1 ' OPERATOR(pg_catalog.||) u.unit)::interval)::date
     FROM @extschema@._partitioned_by_time() u
     JOIN pg_catalog.pg_inherits i
       ON i.inhparent OPERATOR(pg_catalog.=) pg_catalog.format('%I.%I', '@extschema@', u.tbl)::regclass
     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-    CROSS JOIN LATERAL (SELECT '^' OPERATOR(pg_catalog.||) u.tbl OPERATOR(pg_catalog.||)
-                               CASE u.unit WHEN 'day' THEN '_[0-9]{8}$' ELSE '_[0-9]{6}$' END AS pattern) n
+    CROSS JOIN LATERAL (SELECT pg_catalog.format('^%s_[0-9]{%s}$', u.tbl, pg_catalog.length(u.name_format)) AS pattern) n
     CROSS JOIN LATERAL (SELECT CASE WHEN c.relname OPERATOR(pg_catalog.~) n.pattern
-                                    THEN pg_catalog.to_date(pg_catalog.right(c.relname,
-                                           CASE u.unit WHEN 'day' THEN 8 ELSE 6 END),
-                                           CASE u.unit WHEN 'day' THEN 'YYYYMMDD' ELSE 'YYYYMM' END) END AS from_day) f
+                                    THEN pg_catalog.to_date(pg_catalog.right(c.relname, pg_catalog.length(u.name_format)),
+                                                            u.name_format) END AS from_day) f
    WHERE u.tbl OPERATOR(pg_catalog.=) _time_partitions_of.tbl
      AND c.relname OPERATOR(pg_catalog.~) n.pattern;
 END;
@@ -5912,7 +5899,7 @@ BEGIN ATOMIC
                           FROM pg_catalog.generate_series(pg_catalog.date_trunc(u.unit, first_day::timestamp),
                                                           last_day::timestamp, ('1 ' OPERATOR(pg_catalog.||) u.unit)::interval) s) g
     CROSS JOIN LATERAL (SELECT u.tbl OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||)
-                               pg_catalog.to_char(g.from_day, CASE u.unit WHEN 'day' THEN 'YYYYMMDD' ELSE 'YYYYMM' END) AS part) n
+                               pg_catalog.to_char(g.from_day, u.name_format) AS part) n
    WHERE u.tbl OPERATOR(pg_catalog.=) _time_partitions_missing.tbl
      AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', '@extschema@', n.part)) IS NULL
    ORDER BY g.from_day;
@@ -10334,6 +10321,9 @@ CREATE TRIGGER test_result_samples_deleted AFTER DELETE ON @extschema@.test_resu
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
 CREATE TRIGGER test_result_samples_truncated AFTER TRUNCATE ON @extschema@.test_result
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._test_result_samples();
+-- (the default partitions' indexes, as each partition has them
+-- (_partition_indexes): made once their rows are in)
+SELECT @extschema@._index_partition(x.tbl, x.tbl || '_default') FROM @extschema@._partitioned_by_time() x;
 ALTER EXTENSION healthcode DROP TABLE @extschema@._status_history_0_2_0;
 ALTER EXTENSION healthcode DROP TABLE @extschema@._checkin_0_2_0;
 ALTER EXTENSION healthcode DROP TABLE @extschema@._test_result_0_2_0;
