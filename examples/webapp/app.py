@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, abort, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
+from markupsafe import Markup
 from werkzeug.security import check_password_hash
 
 import db
@@ -44,8 +45,10 @@ class CheckedOnceSessions(SecureCookieSessionInterface):
     a process: a citizen's screen comes back with the same cookie at every
     refresh, and checking it anew (the serializer made, the key derived,
     the HMAC, the JSON) was a fifth of the app's time a page. What a cookie
-    held is kept for its exact bytes while younger than the session's
-    lifetime, and every request gets a copy of its own."""
+    held is kept for the exact bytes of the request's Cookie header (parsing
+    the header was a third of what remained) while younger than the
+    session's lifetime, and every request gets a copy of its own. A session
+    a page did not change costs no cookie work when the page is sent."""
 
     def __init__(self):
         self._serializer = None
@@ -57,12 +60,15 @@ class CheckedOnceSessions(SecureCookieSessionInterface):
         return self._serializer
 
     def open_session(self, app, request):
-        cookie = request.cookies.get(self.get_cookie_name(app))
-        if not cookie:
+        header = request.environ.get("HTTP_COOKIE")
+        if not header:
             return self.session_class()
         max_age = app.permanent_session_lifetime.total_seconds()
-        checked = self._checked.get(cookie)
+        checked = self._checked.get(header)
         if checked is None or time.time() - checked[1] > max_age:
+            cookie = request.cookies.get(self.get_cookie_name(app))
+            if not cookie:
+                return self.session_class()
             try:
                 data, signed_at = self.get_signing_serializer(app).loads(cookie, max_age=int(max_age),
                                                                          return_timestamp=True)
@@ -70,12 +76,21 @@ class CheckedOnceSessions(SecureCookieSessionInterface):
                 return self.session_class()
             checked = (data, signed_at.timestamp())
             # (logins' cookies only: a visitor's first page makes one each,
-            # and would flush the logins' out)
-            if data.get("user"):
+            # and would flush the logins' out; and headers of a usual size:
+            # kept, a request's whole header could be 4 kB)
+            if data.get("user") and len(header) <= 1024:
                 if len(self._checked) >= 4096:
                     self._checked.clear()
-                self._checked[cookie] = checked
+                self._checked[header] = checked
         return self.session_class(dict(checked[0]))
+
+    def save_session(self, app, session, response):
+        # (Flask's own works out the cookie's every attribute first)
+        if not self.should_set_cookie(app, session):
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 app = Flask(__name__)
@@ -120,6 +135,30 @@ def words():
     language, user = lang(), session.get("user")
     return {"w": WORDS[language], "lang": language, "user": user, "account": USERS.get(user or "", {}), "nav": NAV,
             "csrf_token": csrf_token}
+
+
+# (where a frame's slots are, while it is cut)
+_HEAD_SLOT, _BODY_SLOT = "\x00head\x00", "\x00body\x00"
+_frames = {}
+
+
+def framed(part, head, **values):
+    """A page made of its part (a template of its own) in base.html's frame.
+    The frame (the head, the title, the login's links) is the same for a
+    login in a language at every page: rendered once a process for each,
+    then kept. (Rendered anew, it was half the code screen's rendering;
+    the code screen is the app's most-served page.)"""
+    language, user = lang(), session.get("user")
+    frame = _frames.get((language, user))
+    if frame is None:
+        html = render_template("frame.html", head=Markup(_HEAD_SLOT), body=Markup(_BODY_SLOT))
+        before, rest = html.split(_HEAD_SLOT)
+        frame = (before, *rest.split(_BODY_SLOT))
+        if len(_frames) >= 4096:
+            _frames.clear()
+        _frames[(language, user)] = frame
+    body = app.jinja_env.get_template(part).render(values, w=WORDS[language], lang=language)
+    return "".join((frame[0], head, frame[1], body, frame[2]))
 
 
 def login_as(*kinds):
@@ -200,7 +239,7 @@ def render_screen(screen, heading):
     # (refreshed half a minute before the code expires, never sooner than
     # in ten seconds: a fresh code is signed at every refresh)
     refresh = max(10, screen["seconds_left"] - 30)
-    return render_template("code.html", s=screen, heading=heading, refresh=refresh)
+    return framed("screen.html", Markup('<meta http-equiv="refresh" content="%d">' % refresh), s=screen, heading=heading)
 
 
 @app.route("/code")
