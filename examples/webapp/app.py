@@ -45,8 +45,9 @@ class CheckedOnceSessions(SecureCookieSessionInterface):
     a process: a citizen's screen comes back with the same cookie at every
     refresh, and checking it anew (the serializer made, the key derived,
     the HMAC, the JSON) was a fifth of the app's time a page. What a cookie
-    held is kept for the exact bytes of the request's Cookie header (parsing
-    the header was a third of what remained) while younger than the
+    held is kept for the exact bytes of the request's Cookie header, when
+    it holds that cookie alone (parsing the header was a third of what
+    remained), while younger than the
     session's lifetime, and every request gets a copy of its own. A session
     a page did not change costs no cookie work when the page is sent."""
 
@@ -76,9 +77,10 @@ class CheckedOnceSessions(SecureCookieSessionInterface):
                 return self.session_class()
             checked = (data, signed_at.timestamp())
             # (logins' cookies only: a visitor's first page makes one each,
-            # and would flush the logins' out; and headers of a usual size:
-            # kept, a request's whole header could be 4 kB)
-            if data.get("user") and len(header) <= 1024:
+            # and would flush the logins' out; and headers of the session's
+            # cookie alone: a header with others, of other apps of the host
+            # or made up, would each take an entry)
+            if data.get("user") and header == f"{self.get_cookie_name(app)}={cookie}":
                 if len(self._checked) >= 4096:
                     self._checked.clear()
                 self._checked[header] = checked
@@ -147,7 +149,9 @@ def framed(part, head, **values):
     The frame (the head, the title, the login's links) is the same for a
     login in a language at every page: rendered once a process for each,
     then kept. (Rendered anew, it was half the code screen's rendering;
-    the code screen is the app's most-served page.)"""
+    the code screen is the app's most-served page.) The part is given the
+    words (w), the language (lang) and the values, not the rest of the
+    context processors' names: what it does not get renders empty."""
     language, user = lang(), session.get("user")
     frame = _frames.get((language, user))
     if frame is None:
@@ -423,7 +427,7 @@ with app.test_request_context():
 NAV_PATHS = {v for v in NAV.values() if isinstance(v, str) and v.startswith("/")}
 
 # (what start-up made lives as long as the process: frozen, the collector no
-# longer walks it at each collection, and uWSGI's workers, forked after the
-# app is loaded, keep sharing its pages. Measured with bench/webapp.sh: 2-3 %
-# more code screens a second)
+# longer walks it at each collection, nor writes its marks into the pages
+# uWSGI's workers, forked after the app is loaded, share. Measured with
+# bench/webapp.sh: 2-3 % more code screens a second)
 gc.freeze()
