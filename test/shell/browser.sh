@@ -75,6 +75,10 @@ seen="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: session=$cookie" "$UR
 seen="$seen $(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H "Cookie: session=$bent" "$URL/checkpoint")"
 seen="$seen $(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: session=$cookie" "$URL/checkpoint")"
 is "$seen" "200 302 $URL/login?next=%2Fcheckpoint 200" "a session cookie with its signature altered is no login, while the true one, already checked, still is"
+# (and known by the header only when the header is that cookie alone)
+seen="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: other=1; session=$cookie" "$URL/checkpoint")"
+seen="$seen $(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: other=1; session=$bent" "$URL/checkpoint")"
+is "$seen" "200 302" "beside another cookie, the true session cookie is a login and the altered one is not"
 
 # A code that expired a moment ago, issued to the green citizen
 expired=$(psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hcweb -c \
