@@ -16,9 +16,10 @@
 -- code_revocation, arrival_rule_exchange)
 -- have no constraint a remote row could break: a trigger that also fires
 -- for the replication apply worker checks each row, logs a bad one in
--- exchange_reject and skips it, and the rest goes on. Loops stop by
--- themselves: a row that arrives back unchanged is skipped, so nothing is
--- written and nothing is sent again.
+-- exchange_reject and skips it, and the rest goes on. No row goes round:
+-- a node skips its own rows when they come back through the hub
+-- (_own_row_back), and a row that arrives unchanged is skipped, so nothing
+-- is written and nothing is sent again.
 -- ---------------------------------------------------------------------------
 
 -- ---- the node ------------------------------------------------------------------
@@ -312,6 +313,25 @@ RETURN COALESCE(CASE WHEN op OPERATOR(pg_catalog.<>) 'INSERT' THEN @extschema@._
 COMMENT ON FUNCTION @extschema@._row_sender_problem(text, text, text) IS
   'Internal: _sender_problem of a row a trigger sees (TG_OP, its region before and after), or NULL.';
 REVOKE ALL ON FUNCTION @extschema@._row_sender_problem(text, text, text) FROM PUBLIC;
+
+-- Rows about the people (codes, venues, cases) this node speaks for come
+-- from this node only. The hub publishes every region's rows to every
+-- region, and on PostgreSQL 15 what an apply worker writes is published
+-- again: a node's own rows come back to it from the hub. A row that changed
+-- twice within a round trip came back older after newer; taken, it
+-- overwrote the newer one here, went out again, and the two versions went
+-- round between the node and the hub for ever (a digest flipping with
+-- them at every node). Such a row is skipped, silently: it is this node's
+-- own, come back. (A SQL body: inlined into each check trigger.)
+CREATE FUNCTION @extschema@._own_row_back(op text, old_region text, new_region text) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN @extschema@._by_replication()
+   AND COALESCE((op OPERATOR(pg_catalog.<>) 'INSERT' AND @extschema@._served_here() @> (old_region COLLATE "C"))
+                OR (op OPERATOR(pg_catalog.<>) 'DELETE' AND @extschema@._served_here() @> (new_region COLLATE "C")),
+                false);
+COMMENT ON FUNCTION @extschema@._own_row_back(text, text, text) IS
+  'Internal: true for a row a trigger sees (TG_OP, its region before and after) that comes by replication and is about a region this node speaks for (_served_here): its own row, come back through the hub.';
+REVOKE ALL ON FUNCTION @extschema@._own_row_back(text, text, text) FROM PUBLIC;
 
 -- The exchange only grows by rows: a TRUNCATE from another node would wipe
 -- every region's keys and revocations at once. Refused (which stops that

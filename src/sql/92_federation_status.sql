@@ -33,6 +33,10 @@ DECLARE
   old_row @extschema@.status_digest;
   problem text;
 BEGIN
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.region, NEW.region) THEN
+    RETURN NULL;
+  END IF;
   IF TG_OP <> 'INSERT' THEN
     problem := @extschema@._sender_problem(OLD.region);
     IF problem IS NOT NULL THEN
@@ -190,6 +194,10 @@ DECLARE
 BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.from_region, NEW.from_region) THEN
+    RETURN NULL;
   END IF;
   -- a node speaks for the reds of its own regions only
   problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);

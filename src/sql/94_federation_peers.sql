@@ -64,6 +64,10 @@ BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.region, NEW.region) THEN
+    RETURN NULL;
+  END IF;
   -- a node speaks for its own regions' people only
   problem := COALESCE(@extschema@._row_sender_problem(TG_OP, OLD.region, NEW.region),
                       CASE WHEN TG_OP <> 'DELETE' THEN @extschema@._health_share_problem(NEW) END);

@@ -236,7 +236,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_evidence_lock', '_node_region', '_national_key_configured', '_by_replication', '_reject',
   '_key_row_problem', '_key_exchange_check', '_trust_list_to_exchange', '_digest_check', '_publish_status',
   '_red_push_check', '_red_push_changed', '_health_share_check', '_health_share_changed', '_health_share_problem',
-  '_peer_scope', '_peer_region_problem', '_peer_refuse', '_peer_bulk', '_set_peer_bulk', '_node_served', '_served_here', '_row_sender_problem', '_doses_of', '_pseudonym_from_hex', '_shared_evidence_truncated', '_policy_to_exchange', '_policy_from_exchange', '_arrival_rule_to_exchange', '_arrival_rule_from_exchange', '_national_arrival_rule_guard', '_load_support',
+  '_peer_scope', '_peer_region_problem', '_peer_refuse', '_peer_bulk', '_set_peer_bulk', '_node_served', '_served_here', '_row_sender_problem', '_own_row_back', '_doses_of', '_pseudonym_from_hex', '_shared_evidence_truncated', '_policy_to_exchange', '_policy_from_exchange', '_arrival_rule_to_exchange', '_arrival_rule_from_exchange', '_national_arrival_rule_guard', '_load_support',
   '_person_of', '_rekey_adopted', 'adopt_region', '_recompute_national', '_region_levels', '_scope_holds', '_history_at', '_status_groups_at', '_colours_of', '_colour_counts', '_colour_counts_at', '_transitions_in', '_rollup_rows', '_require_hosted', '_moved_tables', '_moved_filter', '_moved_computed', '_moved_counts', '_erase_region', '_decision_linked',
   -- subscriptions are a superuser's business (CREATE SUBSCRIPTION is)
   'subscription_sql', 'enable_subscription', '_sender_region', '_sender_problem', '_exchange_truncate_guard',

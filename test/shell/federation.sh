@@ -194,6 +194,17 @@ is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || coalesce(facts_from
 wait_for beijing "SELECT count(*) = 1 FROM healthcode.status_digest WHERE subject = healthcode.subject('$fcode') AND last_negative_at IS NOT NULL"
 is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || facts_from FROM healthcode.verify_arrival('$fcode1', '110105')")" \
 	"true ok digest" "online, Beijing reads the test from Zhejiang's digest"
+# (the declaration and the test published two digests of that person milliseconds apart: each
+# comes back to Zhejiang through the hub, which must not take its own older one back and send it
+# round again; once settled, no node writes a digest any more)
+digest_writes="SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE relid = 'healthcode.status_digest'::regclass"
+sleep 1
+settled="$(on hub -c "$digest_writes") $(on zhejiang -c "$digest_writes") $(on beijing -c "$digest_writes")"
+sleep 3
+is "$(on hub -c "$digest_writes") $(on zhejiang -c "$digest_writes") $(on beijing -c "$digest_writes")" "$settled" \
+	"no digest goes round between Zhejiang and the hub: their writes stop once the two have arrived"
+is "$(on zhejiang -c "SELECT last_negative_at IS NOT NULL FROM healthcode.status_digest WHERE subject = healthcode.subject('$fcode')")" \
+	"t" "and Zhejiang's own digest is its newer one, with the test"
 is "$(on beijing -c "SELECT admit || ' ' || reason || ' ' || facts_from FROM healthcode.verify_arrival('$fcode', '110105')")" \
 	"true ok code+digest" "and for the version 2 code, the code and the digest"
 # a region node does not write national rules

@@ -1189,7 +1189,7 @@ SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time
 DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -7296,6 +7296,25 @@ COMMENT ON FUNCTION @extschema@._row_sender_problem(text, text, text) IS
   'Internal: _sender_problem of a row a trigger sees (TG_OP, its region before and after), or NULL.';
 REVOKE ALL ON FUNCTION @extschema@._row_sender_problem(text, text, text) FROM PUBLIC;
 
+-- Rows about the people (codes, venues, cases) this node speaks for come
+-- from this node only. The hub publishes every region's rows to every
+-- region, and on PostgreSQL 15 what an apply worker writes is published
+-- again: a node's own rows come back to it from the hub. A row that changed
+-- twice within a round trip came back older after newer; taken, it
+-- overwrote the newer one here, went out again, and the two versions went
+-- round between the node and the hub for ever (a digest flipping with
+-- them at every node). Such a row is skipped, silently: it is this node's
+-- own, come back. (A SQL body: inlined into each check trigger.)
+CREATE OR REPLACE FUNCTION @extschema@._own_row_back(op text, old_region text, new_region text) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN @extschema@._by_replication()
+   AND COALESCE((op OPERATOR(pg_catalog.<>) 'INSERT' AND @extschema@._served_here() @> (old_region COLLATE "C"))
+                OR (op OPERATOR(pg_catalog.<>) 'DELETE' AND @extschema@._served_here() @> (new_region COLLATE "C")),
+                false);
+COMMENT ON FUNCTION @extschema@._own_row_back(text, text, text) IS
+  'Internal: true for a row a trigger sees (TG_OP, its region before and after) that comes by replication and is about a region this node speaks for (_served_here): its own row, come back through the hub.';
+REVOKE ALL ON FUNCTION @extschema@._own_row_back(text, text, text) FROM PUBLIC;
+
 -- ---- publications and subscriptions ------------------------------------------------------
 CREATE OR REPLACE FUNCTION @extschema@.create_publication() RETURNS text
 LANGUAGE plpgsql VOLATILE
@@ -7434,6 +7453,10 @@ BEGIN
   IF NOT @extschema@._by_replication() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
   END IF;
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.region, NEW.region) THEN
+    RETURN NULL;
+  END IF;
   problem := @extschema@._sender_problem(CASE TG_OP WHEN 'INSERT' THEN NEW.region ELSE OLD.region END);
   IF problem IS NULL AND TG_OP = 'UPDATE' THEN
     problem := @extschema@._sender_problem(NEW.region);
@@ -7472,6 +7495,59 @@ END $$;
 COMMENT ON FUNCTION @extschema@._revocation_check() IS
   'Trigger (also on replicated rows): skips revocations of regions the sending node does not serve and malformed ones (logged), turns a known hash into an update, skips what changes nothing.';
 REVOKE ALL ON FUNCTION @extschema@._revocation_check() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._digest_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  old_row @extschema@.status_digest;
+  problem text;
+BEGIN
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.region, NEW.region) THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    problem := @extschema@._sender_problem(OLD.region);
+    IF problem IS NOT NULL THEN
+      PERFORM @extschema@._reject(TG_TABLE_NAME, problem, to_jsonb(OLD));
+      RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+      RETURN OLD;
+    END IF;
+  END IF;
+  problem := @extschema@._sender_problem(NEW.region);
+  IF problem IS NOT NULL THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, problem, to_jsonb(NEW));
+    RETURN NULL;
+  END IF;
+  IF NEW.region IS NULL OR NOT @extschema@.division_code_valid(NEW.region)
+     OR NEW.subject IS NULL OR length(NEW.subject) <> 16 OR NEW.colour IS NULL OR NEW.valid_until IS NULL
+     OR NEW.next IS NULL OR jsonb_typeof(NEW.next) <> 'array' THEN
+    PERFORM @extschema@._reject(TG_TABLE_NAME, 'a digest needs a region, a 16-byte subject, a colour, valid_until and next', to_jsonb(NEW));
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    SELECT * INTO old_row FROM @extschema@.status_digest d WHERE d.region = NEW.region AND d.subject = NEW.subject;
+    IF FOUND THEN
+      IF (to_jsonb(NEW) - 'updated_at') <> (to_jsonb(old_row) - 'updated_at') THEN
+        UPDATE @extschema@.status_digest d
+           SET colour = NEW.colour, vaccinated = NEW.vaccinated, valid_until = NEW.valid_until, next = NEW.next,
+               last_negative_at = NEW.last_negative_at, updated_at = NEW.updated_at
+         WHERE d.region = NEW.region AND d.subject = NEW.subject;
+      END IF;
+      RETURN NULL;
+    END IF;
+  ELSIF (to_jsonb(NEW) - 'updated_at') = (to_jsonb(OLD) - 'updated_at') THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION @extschema@._digest_check() IS
+  'Trigger (also on replicated rows): skips malformed digests and digests of regions the sending node does not serve (logged), turns a known one into an update, skips what changes nothing.';
+REVOKE ALL ON FUNCTION @extschema@._digest_check() FROM PUBLIC;
 
 -- A digest read at an instant, as a stored status is (status_at): the
 -- colour, mark and end of the segment it holds then.
@@ -7584,6 +7660,10 @@ DECLARE
 BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.from_region, NEW.from_region) THEN
+    RETURN NULL;
   END IF;
   -- a node speaks for the reds of its own regions only
   problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);
@@ -8137,6 +8217,10 @@ BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.from_region, NEW.from_region) THEN
+    RETURN NULL;
+  END IF;
   -- a node speaks for its own regions' cases only
   problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);
   IF problem IS NULL AND TG_OP <> 'DELETE' THEN
@@ -8259,6 +8343,10 @@ DECLARE
 BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.venue_region, NEW.venue_region) THEN
+    RETURN NULL;
   END IF;
   -- a node speaks for its own regions' venues only
   problem := @extschema@._row_sender_problem(TG_OP, OLD.venue_region, NEW.venue_region);
@@ -8656,6 +8744,10 @@ DECLARE
 BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
+  END IF;
+  -- (this node's own row, come back through the hub: 90_federation_node.sql)
+  IF @extschema@._own_row_back(TG_OP, OLD.region, NEW.region) THEN
+    RETURN NULL;
   END IF;
   -- a node speaks for its own regions' people only
   problem := COALESCE(@extschema@._row_sender_problem(TG_OP, OLD.region, NEW.region),
