@@ -314,15 +314,19 @@ COMMENT ON FUNCTION @extschema@._row_sender_problem(text, text, text) IS
   'Internal: _sender_problem of a row a trigger sees (TG_OP, its region before and after), or NULL.';
 REVOKE ALL ON FUNCTION @extschema@._row_sender_problem(text, text, text) FROM PUBLIC;
 
--- Rows about the people (codes, venues, cases) this node speaks for come
--- from this node only. The hub publishes every region's rows to every
--- region, and on PostgreSQL 15 what an apply worker writes is published
--- again: a node's own rows come back to it from the hub. A row that changed
--- twice within a round trip came back older after newer; taken, it
--- overwrote the newer one here, went out again, and the two versions went
--- round between the node and the hub for ever (a digest flipping with
--- them at every node). Such a row is skipped, silently: it is this node's
--- own, come back. (A SQL body: inlined into each check trigger.)
+-- The latest-wins rows about the people this node speaks for (digests,
+-- pushed reds, shared health data) come from this node only. The hub
+-- publishes every region's rows to every region, and on PostgreSQL 15 what
+-- an apply worker writes is published again: a node's own rows come back
+-- to it from the hub. A row that changed twice within a round trip came
+-- back older after newer; taken, it overwrote the newer one here, went out
+-- again, and the two versions went round between the node and the hub for
+-- ever (a digest flipping with them at every node). Such a row is skipped,
+-- silently: it is this node's own, come back. (Keys and code revocations
+-- only ever get stricter, and exposure notices and venue closures are
+-- written once: what comes back of them changes nothing, and the hub may
+-- revoke a code of a region with a node, one it signed with the national
+-- key. A SQL body: inlined into each check trigger.)
 CREATE FUNCTION @extschema@._own_row_back(op text, old_region text, new_region text) RETURNS boolean
 LANGUAGE sql STABLE
 RETURN @extschema@._by_replication()

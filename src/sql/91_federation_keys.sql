@@ -164,10 +164,6 @@ BEGIN
   IF NOT @extschema@._by_replication() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
   END IF;
-  -- (this node's own row, come back through the hub: 90_federation_node.sql)
-  IF @extschema@._own_row_back(TG_OP, OLD.region, NEW.region) THEN
-    RETURN NULL;
-  END IF;
   problem := @extschema@._sender_problem(CASE TG_OP WHEN 'INSERT' THEN NEW.region ELSE OLD.region END);
   IF problem IS NULL AND TG_OP = 'UPDATE' THEN
     problem := @extschema@._sender_problem(NEW.region);

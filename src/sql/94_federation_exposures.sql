@@ -86,10 +86,6 @@ BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
-  -- (this node's own row, come back through the hub: 90_federation_node.sql)
-  IF @extschema@._own_row_back(TG_OP, OLD.from_region, NEW.from_region) THEN
-    RETURN NULL;
-  END IF;
   -- a node speaks for its own regions' cases only
   problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);
   IF problem IS NULL AND TG_OP <> 'DELETE' THEN
@@ -239,10 +235,6 @@ DECLARE
 BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
-  END IF;
-  -- (this node's own row, come back through the hub: 90_federation_node.sql)
-  IF @extschema@._own_row_back(TG_OP, OLD.venue_region, NEW.venue_region) THEN
-    RETURN NULL;
   END IF;
   -- a node speaks for its own regions' venues only
   problem := @extschema@._row_sender_problem(TG_OP, OLD.venue_region, NEW.venue_region);

@@ -252,7 +252,9 @@ BEGIN
                             -- left out, as an import leaves them)
                             WHEN t = 'travel'
                             THEN ' AND x.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE ''Asia/Shanghai'''
-                            -- (what the hub published: received from it already, maybe newer)
+                            -- (what the hub published of the region: a node that served
+                            -- it already skipped those as its own (_own_row_back); kept if
+                            -- there, as it would be newer)
                             WHEN t IN ('status_digest', 'red_push', 'health_share') THEN ' ON CONFLICT DO NOTHING'
                             ELSE '' END);
       END IF;

@@ -119,14 +119,19 @@ BEGIN
    WHERE p.id = ANY (persons) AND d.subject = p.subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'status_digest'; rows := n; RETURN NEXT;
-  -- (every region's: a red decided before a move was pushed from the region before)
+  -- (of every region this node speaks for: a red decided before a move
+  -- within them was pushed from the region before; another node's rows are
+  -- that node's, which skips their deletion coming back (_own_row_back), so
+  -- deleted here they would be gone everywhere but there)
   DELETE FROM @extschema@.red_push r USING @extschema@.person p
-   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject;
+   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject
+     AND @extschema@._served_here() @> (r.from_region COLLATE "C");
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
-  -- (likewise what every region shared about them)
+  -- (likewise what the regions it speaks for shared about them)
   DELETE FROM @extschema@.health_share h USING @extschema@.person p
-   WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject;
+   WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject
+     AND @extschema@._served_here() @> (h.region COLLATE "C");
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'health_share'; rows := n; RETURN NEXT;
   END IF;

@@ -7296,15 +7296,19 @@ COMMENT ON FUNCTION @extschema@._row_sender_problem(text, text, text) IS
   'Internal: _sender_problem of a row a trigger sees (TG_OP, its region before and after), or NULL.';
 REVOKE ALL ON FUNCTION @extschema@._row_sender_problem(text, text, text) FROM PUBLIC;
 
--- Rows about the people (codes, venues, cases) this node speaks for come
--- from this node only. The hub publishes every region's rows to every
--- region, and on PostgreSQL 15 what an apply worker writes is published
--- again: a node's own rows come back to it from the hub. A row that changed
--- twice within a round trip came back older after newer; taken, it
--- overwrote the newer one here, went out again, and the two versions went
--- round between the node and the hub for ever (a digest flipping with
--- them at every node). Such a row is skipped, silently: it is this node's
--- own, come back. (A SQL body: inlined into each check trigger.)
+-- The latest-wins rows about the people this node speaks for (digests,
+-- pushed reds, shared health data) come from this node only. The hub
+-- publishes every region's rows to every region, and on PostgreSQL 15 what
+-- an apply worker writes is published again: a node's own rows come back
+-- to it from the hub. A row that changed twice within a round trip came
+-- back older after newer; taken, it overwrote the newer one here, went out
+-- again, and the two versions went round between the node and the hub for
+-- ever (a digest flipping with them at every node). Such a row is skipped,
+-- silently: it is this node's own, come back. (Keys and code revocations
+-- only ever get stricter, and exposure notices and venue closures are
+-- written once: what comes back of them changes nothing, and the hub may
+-- revoke a code of a region with a node, one it signed with the national
+-- key. A SQL body: inlined into each check trigger.)
 CREATE OR REPLACE FUNCTION @extschema@._own_row_back(op text, old_region text, new_region text) RETURNS boolean
 LANGUAGE sql STABLE
 RETURN @extschema@._by_replication()
@@ -7452,10 +7456,6 @@ DECLARE
 BEGIN
   IF NOT @extschema@._by_replication() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
-  END IF;
-  -- (this node's own row, come back through the hub: 90_federation_node.sql)
-  IF @extschema@._own_row_back(TG_OP, OLD.region, NEW.region) THEN
-    RETURN NULL;
   END IF;
   problem := @extschema@._sender_problem(CASE TG_OP WHEN 'INSERT' THEN NEW.region ELSE OLD.region END);
   IF problem IS NULL AND TG_OP = 'UPDATE' THEN
@@ -8217,10 +8217,6 @@ BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
   END IF;
-  -- (this node's own row, come back through the hub: 90_federation_node.sql)
-  IF @extschema@._own_row_back(TG_OP, OLD.from_region, NEW.from_region) THEN
-    RETURN NULL;
-  END IF;
   -- a node speaks for its own regions' cases only
   problem := @extschema@._row_sender_problem(TG_OP, OLD.from_region, NEW.from_region);
   IF problem IS NULL AND TG_OP <> 'DELETE' THEN
@@ -8343,10 +8339,6 @@ DECLARE
 BEGIN
   IF @extschema@._exchange_loading() THEN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;   -- a dump being loaded: as it is
-  END IF;
-  -- (this node's own row, come back through the hub: 90_federation_node.sql)
-  IF @extschema@._own_row_back(TG_OP, OLD.venue_region, NEW.venue_region) THEN
-    RETURN NULL;
   END IF;
   -- a node speaks for its own regions' venues only
   problem := @extschema@._row_sender_problem(TG_OP, OLD.venue_region, NEW.venue_region);
@@ -8614,7 +8606,9 @@ BEGIN
                             -- left out, as an import leaves them)
                             WHEN t = 'travel'
                             THEN ' AND x.at >= @extschema@._travel_first_day()::timestamp AT TIME ZONE ''Asia/Shanghai'''
-                            -- (what the hub published: received from it already, maybe newer)
+                            -- (what the hub published of the region: a node that served
+                            -- it already skipped those as its own (_own_row_back); kept if
+                            -- there, as it would be newer)
                             WHEN t IN ('status_digest', 'red_push', 'health_share') THEN ' ON CONFLICT DO NOTHING'
                             ELSE '' END);
       END IF;
@@ -9300,14 +9294,19 @@ BEGIN
    WHERE p.id = ANY (persons) AND d.subject = p.subject;
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'status_digest'; rows := n; RETURN NEXT;
-  -- (every region's: a red decided before a move was pushed from the region before)
+  -- (of every region this node speaks for: a red decided before a move
+  -- within them was pushed from the region before; another node's rows are
+  -- that node's, which skips their deletion coming back (_own_row_back), so
+  -- deleted here they would be gone everywhere but there)
   DELETE FROM @extschema@.red_push r USING @extschema@.person p
-   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject;
+   WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject
+     AND @extschema@._served_here() @> (r.from_region COLLATE "C");
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
-  -- (likewise what every region shared about them)
+  -- (likewise what the regions it speaks for shared about them)
   DELETE FROM @extschema@.health_share h USING @extschema@.person p
-   WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject;
+   WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject
+     AND @extschema@._served_here() @> (h.region COLLATE "C");
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'health_share'; rows := n; RETURN NEXT;
   END IF;
