@@ -17,9 +17,9 @@
 -- have no constraint a remote row could break: a trigger that also fires
 -- for the replication apply worker checks each row, logs a bad one in
 -- exchange_reject and skips it, and the rest goes on. No row goes round:
--- a node skips its own rows when they come back through the hub
--- (_own_row_back), and a row that arrives unchanged is skipped, so nothing
--- is written and nothing is sent again.
+-- a node skips its own digests, pushed reds and shared health rows when
+-- they come back through the hub (_own_row_back), and a row that arrives
+-- unchanged is skipped, so nothing is written and nothing is sent again.
 -- ---------------------------------------------------------------------------
 
 -- ---- the node ------------------------------------------------------------------
