@@ -47,9 +47,9 @@ class CheckedOnceSessions(SecureCookieSessionInterface):
     the HMAC, the JSON) was a fifth of the app's time a page. What a cookie
     held is kept for the exact bytes of the request's Cookie header, when
     it holds that cookie alone (parsing the header was a third of what
-    remained), while younger than the
-    session's lifetime, and every request gets a copy of its own. A session
-    a page did not change costs no cookie work when the page is sent."""
+    remained), while younger than the session's lifetime, and every request
+    gets a copy of its own. A session a page did not change costs no cookie
+    work when the page is sent."""
 
     def __init__(self):
         self._serializer = None
