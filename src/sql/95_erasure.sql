@@ -50,6 +50,8 @@ DECLARE
   t timestamptz;
   tbl text;
   n bigint;
+  -- (the regions this node speaks for, read once: a purge erases a region)
+  served @extschema@.division_multirange := @extschema@._served_here();
 BEGIN
   -- Locked in the order every writer takes them (against their codes
   -- being issued, the person, the work list's rows, the status rows): no
@@ -125,13 +127,13 @@ BEGIN
   -- deleted here they would be gone everywhere but there)
   DELETE FROM @extschema@.red_push r USING @extschema@.person p
    WHERE p.id = ANY (persons) AND r.national_subject = p.national_subject
-     AND @extschema@._served_here() @> (r.from_region COLLATE "C");
+     AND served @> (r.from_region COLLATE "C");
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'red_push'; rows := n; RETURN NEXT;
   -- (likewise what the regions it speaks for shared about them)
   DELETE FROM @extschema@.health_share h USING @extschema@.person p
    WHERE p.id = ANY (persons) AND h.national_subject = p.national_subject
-     AND @extschema@._served_here() @> (h.region COLLATE "C");
+     AND served @> (h.region COLLATE "C");
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'health_share'; rows := n; RETURN NEXT;
   END IF;
