@@ -14,9 +14,9 @@ PG_CONFIG  ?= pg_config
 MODULE_big  = healthcode
 CORE_OBJS   = src/hc_core_buf.o src/hc_core_codec.o src/hc_core_crypto.o src/hc_core_import.o src/hc_core_qr.o \
               src/hc_core_identifier.o src/hc_core_venue.o src/hc_core_status.o src/hc_core_status_kinds.o src/hc_core_status_policy.o src/hc_core_status_text.o \
-              src/hc_core_status_inputs.o
+              src/hc_core_status_inputs.o src/hc_core_status_areas.o
 OBJS        = src/healthcode.o src/hc_type.o src/hc_key_file.o src/hc_key_cache.o src/hc_sign_pg.o src/hc_pseudonym_pg.o \
-              src/hc_qr_pg.o src/hc_status_pg.o src/hc_session.o src/hc_evidence_pg.o src/hc_import_pg.o src/hc_partition_worker.o src/hc_revocation_pg.o \
+              src/hc_qr_pg.o src/hc_status_pg.o src/hc_status_areas_pg.o src/hc_session.o src/hc_evidence_pg.o src/hc_import_pg.o src/hc_partition_worker.o src/hc_revocation_pg.o \
               src/hc_recalc_worker.o src/hc_identifier_pg.o src/hc_venue_pg.o src/hc_code_events.o src/hc_division_names.o \
               src/hc_explain_guard.o src/hc_scope_sel.o $(CORE_OBJS)
 SHLIB_LINK  = -lsodium -lqrencode -lpng
@@ -73,13 +73,13 @@ $(OBJS): $(wildcard src/*.h)
 # ---- the codec core on its own: unit tests and fuzzing -------------------
 CORE_SRC    = src/hc_core_buf.c src/hc_core_codec.c src/hc_core_crypto.c src/hc_core_import.c src/hc_core_qr.c \
               src/hc_core_identifier.c src/hc_core_venue.c src/hc_core_status.c src/hc_core_status_kinds.c src/hc_core_status_policy.c src/hc_core_status_text.c \
-              src/hc_core_status_inputs.c
+              src/hc_core_status_inputs.c src/hc_core_status_areas.c
 CORE_HDR    = src/hc_core.h src/hc_status.h src/hc_status_internal.h src/hc_import.h src/hc_identifier.h
 CORE_LIBS   = -lsodium -lqrencode -lpng
 UNIT_CFLAGS = -O1 -g -Wall -Wextra -Werror -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
 
 UNIT_SRC    = test/unit/test_core.c test/unit/test_status.c test/unit/test_import.c test/unit/test_vectors.c \
-              test/unit/test_identifier.c test/unit/test_venue.c
+              test/unit/test_identifier.c test/unit/test_venue.c test/unit/test_areas.c
 test/unit/test_core: $(UNIT_SRC) test/unit/tap.h $(CORE_SRC) $(CORE_HDR)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CORE_LIBS)
 

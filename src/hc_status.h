@@ -402,4 +402,56 @@ hc_status	hc_inputs_unpack(const uint8_t *data, size_t len, hc_event **events, s
 							 char *detail, size_t detail_len);
 
 
+/* ---- the risky-stay rule ----------------------------------------------------
+ * A stay at place P (a place code: 6, 9 or 12 digits) at instant T is
+ * covered by a medium- or high-risk designation in force at T (from <= T,
+ * and T < until when it has one) of
+ *   P itself, its township (the first 9 digits of a 12-digit code), its
+ *   county (the first 6 of a longer code), its city (the first 4 digits and
+ *   00) or its province (the first 2 and 0000), for a designation of an
+ *   area (no venue); or
+ *   the stay's venue, for a designation of a venue (its division is the
+ *   venue's place, and must be P).
+ * Its level is high when a covering designation is high, medium when only
+ * medium ones cover it, none when none does. Anything but a place code is
+ * in no area. The designations are packed once into a set (sorted by
+ * division, so that a stay is judged by six binary searches); the set's
+ * bytes are checked before use, never trusted.
+ */
+#define HC_DESIGNATION_DIVISION_MAX 12
+#define HC_DESIGNATION_VENUE_MAX    20	/* a bigint in decimal */
+
+typedef struct hc_designation
+{
+	const char *division;		/* a place code */
+	size_t		division_len;
+	const char *venue;			/* the venue's id in decimal; NULL: an area */
+	size_t		venue_len;
+	bool		high;			/* else medium */
+	int64_t		from;
+	bool		has_until;
+	int64_t		until;
+} hc_designation;
+
+typedef enum hc_stay_level
+{
+	HC_STAY_NOT_RISKY = -1,
+	HC_STAY_MEDIUM = 0,
+	HC_STAY_HIGH = 1
+} hc_stay_level;
+
+/* Appends the designations, packed as a set, to out. HC_ERR_ARGUMENT (with
+ * detail naming the designation) for a division that is not a place code
+ * or a venue longer than HC_DESIGNATION_VENUE_MAX. */
+hc_status	hc_designations_pack(const hc_designation *d, size_t n, hc_buf *out,
+								 char *detail, size_t detail_len);
+/* HC_OK when len bytes have a packed set's header and length (a set made
+ * otherwise than by hc_designations_pack judges wrongly, never unsafely);
+ * else HC_ERR_LENGTH / HC_ERR_VERSION. Constant time. */
+hc_status	hc_designations_check(const uint8_t *set, size_t len);
+/* The level of a stay (venue NULL: none) by a set (not risky by a set that
+ * fails hc_designations_check: check it first to tell). */
+hc_stay_level hc_stay_judge(const uint8_t *set, size_t len, const char *place, size_t place_len,
+							const char *venue, size_t venue_len, int64_t at);
+
 #endif							/* HC_STATUS_H */

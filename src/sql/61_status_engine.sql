@@ -53,61 +53,65 @@ REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, i
 -- township, county, city or province: division_chain; never the nation),
 -- or names the venue the stay was at (a venue designation, whose division
 -- is the venue's place, covers that venue's stays only: the same id at the
--- same place). Every question
--- about stays goes through this one text. It takes a query of stays
--- (columns person_id, id, at, place, venue) and gives the risky ones with
--- high (true: a high-risk designation covers it, false: medium); with
--- every_stay, every stay, high NULL where none covers it. The equality
--- joins, one a level, let the planner hash a big batch of stays against
--- the designations or probe their index for a few, which a join on
--- division_chain(place) could not. test/pgtap/consistency_random.sql checks
--- every caller against that chain, and test/pgtap/places.sql each level.
+-- same place). The rule is written once, in C (hc_core_status_areas.c,
+-- unit-tested in test/unit/test_status.c): _stay_level judges a stay by
+-- the designations packed once a statement (_designations()), and
+-- _stays_levels a person's listed stays at once, with no table read and
+-- no join a stay. test/pgtap/consistency_random.sql checks every caller
+-- against division_chain, and test/pgtap/places.sql each level.
+CREATE FUNCTION @extschema@._designation_set(divisions text[], venues text[], highs boolean[],
+                                             froms timestamptz[], untils timestamptz[])
+RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_designation_set' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._designation_set(text[], text[], boolean[], timestamptz[], timestamptz[]) IS
+  'Internal: designations (division, venue id as text or NULL, high or medium, from, until or NULL; one element of each array apiece) packed for _stay_level and _stays_levels; NULL arrays: none.';
+REVOKE ALL ON FUNCTION @extschema@._designation_set(text[], text[], boolean[], timestamptz[], timestamptz[]) FROM PUBLIC;
+
+-- (a SQL body, read once a statement where it stands in a subquery)
+CREATE FUNCTION @extschema@._designations() RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT @extschema@._designation_set(pg_catalog.array_agg(d.division), pg_catalog.array_agg(d.venue::text),
+                                      pg_catalog.array_agg(d.level OPERATOR(pg_catalog.=) 'high'),
+                                      pg_catalog.array_agg(d.effective_from), pg_catalog.array_agg(d.effective_until))
+    FROM @extschema@.risk_area d
+   WHERE d.level OPERATOR(pg_catalog.<>) 'low';
+END;
+COMMENT ON FUNCTION @extschema@._designations() IS
+  'Internal: every medium- and high-risk designation, packed for _stay_level and _stays_levels.';
+REVOKE ALL ON FUNCTION @extschema@._designations() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._stay_level(designations bytea, place text, venue text, at timestamptz)
+RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_stay_level' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._stay_level(bytea, text, text, timestamptz) IS
+  'Internal: the risky-stay rule: a stay''s level by the designations (_designations()): true high, false medium, NULL not risky.';
+REVOKE ALL ON FUNCTION @extschema@._stay_level(bytea, text, text, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._stays_levels(designations bytea, places text[], venues text[], ats timestamptz[])
+RETURNS boolean[]
+  AS 'MODULE_PATHNAME', 'healthcode_stays_levels' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._stays_levels(bytea, text[], text[], timestamptz[]) IS
+  'Internal: _stay_level of stays given side by side (venues NULL: none at a venue), each one''s level.';
+REVOKE ALL ON FUNCTION @extschema@._stays_levels(bytea, text[], text[], timestamptz[]) FROM PUBLIC;
+
+-- The rule over a query of stays (columns person_id, id, at, place,
+-- venue): the risky ones with high (true: a high-risk designation covers
+-- it, false: medium), one row a stay given; with every_stay, every stay,
+-- high NULL where none covers it. (OFFSET 0: judged once a stay, not once
+-- in the filter and again in the result.)
 CREATE FUNCTION @extschema@._stay_levels_sql(stays text, every_stay boolean DEFAULT false) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN pg_catalog.format($q$
-    WITH stays AS MATERIALIZED (%s),
-    covering AS (
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high' AS high, d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = s.place AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = CASE WHEN length(s.place) = 12 THEN left(s.place, 9) END
-         AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = CASE WHEN length(s.place) > 6 THEN left(s.place, 6) END
-         AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = left(s.place, 4) || '00' AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = left(s.place, 2) || '0000' AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          -- (a venue's id is its node's own: with its place, one venue; a
-          -- scan at another node's venue lies in that venue's county)
-          ON d.venue::text = s.venue AND d.division = s.place AND d.level <> 'low'
-    ),
-    risky AS (
-      SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
-        FROM covering c
-       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
-       GROUP BY c.person_id, c.id, c.at, c.place
-    )
-    %s$q$,
+    SELECT j.person_id, j.id, j.at, j.place, j.high
+      FROM (SELECT s.person_id, s.id, s.at, s.place,
+                   @extschema@._stay_level((SELECT @extschema@._designations()), s.place, s.venue, s.at) AS high
+              FROM (%s) s
+            OFFSET 0) j%s$q$,
   stays,
-  CASE WHEN every_stay
-       THEN 'SELECT s.person_id, s.id, s.at, s.place, r.high FROM stays s LEFT JOIN risky r ON r.id = s.id AND r.at = s.at'
-       ELSE 'SELECT r.person_id, r.id, r.at, r.place, r.high FROM risky r' END);
+  CASE WHEN every_stay THEN '' ELSE ' WHERE j.high IS NOT NULL' END);
 COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
-  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place, venue): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
+  'Internal: the risky-stay rule (_stay_level) as SQL over a query of stays (person_id, id, at, place, venue): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
 REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
 
 -- The same over every stay, as one value: a reexamined_stays a person (in
@@ -335,7 +339,7 @@ COMMENT ON COLUMN @extschema@.reexamined_stays.person_id IS 'The person.';
 COMMENT ON COLUMN @extschema@.reexamined_stays.ids IS 'The travel records.';
 COMMENT ON COLUMN @extschema@.reexamined_stays.ats IS 'When each stay was.';
 COMMENT ON COLUMN @extschema@.reexamined_stays.places IS 'Where.';
-COMMENT ON COLUMN @extschema@.reexamined_stays.highs IS 'Each one''s level now: true high risk, false medium, NULL none.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.highs IS 'Each one''s level now: true high risk, false medium, NULL none; the array NULL while not judged yet (_recompute judges them).';
 COMMENT ON COLUMN @extschema@.reexamined_stays.venues IS 'The venue each was at (travel.venue), for a stay listed but not judged yet; NULL once judged.';
 
 -- A person's timeline after a risk-area change, from their stored inputs:

@@ -35,6 +35,8 @@ DECLARE
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
   horizon timestamptz;
+  -- the designations, packed, for re-examined stays not judged yet
+  designations bytea;
   batch integer;
   n integer;
   i integer;
@@ -81,6 +83,9 @@ BEGIN
       WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE OF s;
   END IF;
   written := clock_timestamp();
+  IF changed_stays IS NOT NULL THEN
+    designations := @extschema@._designations();
+  END IF;
 
   -- (changed_stays is a constant of the custom plan: the branches of the other
   -- case are planned away)
@@ -120,12 +125,15 @@ BEGIN
       LEFT JOIN cur c ON c.person_id = f.person_id
      WHERE changed_stays IS NOT NULL
     UNION ALL
-    -- ... and the others from their inputs and re-examined stays (a call
-    -- a row, in a subquery kept apart: (f(...)).* would call f once a column)
+    -- ... and the others from their inputs and re-examined stays, judged
+    -- here when they come unjudged (highs NULL: a batch of the work list)
+    -- (a call a row, in a subquery kept apart: (f(...)).* would call f once
+    -- a column)
     SELECT r.person_id, r.region, r.timeline, r.c
       FROM (SELECT c.person_id, c.region, c,
                    @extschema@._status_from_stored_inputs(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
-                                                (c.x).highs, v.vec, t, horizon) AS timeline
+                     coalesce((c.x).highs, @extschema@._stays_levels(designations, (c.x).places, (c.x).venues, (c.x).ats)),
+                     v.vec, t, horizon) AS timeline
               FROM cur c
               JOIN policies v ON v.region = c.region
              WHERE c.stored_inputs IS NOT NULL
@@ -180,5 +188,5 @@ BEGIN
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) IS
-  'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order); people with stored inputs are then recomputed from those. changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
+  'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order; levels NULL: judged here); people with stored inputs are then recomputed from those. changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
 REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;

@@ -194,20 +194,16 @@ COMMENT ON FUNCTION @extschema@._work_stays_of(@extschema@.recalc_work, bigint[]
   'Internal: the persons'' stays a risk-area change concerns (one row a person, levels not judged): as listed, or from travel before the change is listed.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_of(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
 
--- Listed stays, each given the level every designation in force at its
--- time gives it now (the one risky-stay rule). A stay whose day partition
--- was dropped since it was listed is gone, and left out: a DROP fires no
--- trigger that could take it off the list (_travel_changed does for a
--- DELETE).
-CREATE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[])
+-- Listed stays less those whose day partition was dropped since they were
+-- listed: a DROP fires no trigger that could take them off the list
+-- (_travel_changed does for a DELETE). Their levels are judged where they
+-- are used (_recompute, _stays_judged).
+CREATE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[])
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
--- a batch's stays are grouped in memory (estimated from arrays, so blindly)
-SET work_mem = '64MB'
 AS $$
 DECLARE
-  result @extschema@.reexamined_stays[];
   gone_days date[];
 BEGIN
   -- (each day looked up once: OFFSET 0 keeps the lookup from being pushed
@@ -217,21 +213,33 @@ BEGIN
       FROM (SELECT DISTINCT (u.at AT TIME ZONE 'Asia/Shanghai')::date AS day
               FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ats) AS u(at) OFFSET 0) d
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
-  IF cardinality(gone_days) > 0 THEN
-    listed := ARRAY(
-      SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL,
-                 array_agg(u.venue))::@extschema@.reexamined_stays
-        FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
-       WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
-       GROUP BY x.person_id ORDER BY x.person_id);
+  IF cardinality(gone_days) = 0 THEN
+    RETURN listed;
   END IF;
-  EXECUTE @extschema@._stays_judged_sql('SELECT x.person_id, u.id, u.at, u.place, u.venue FROM unnest($1) x
-                                          CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)')
-    INTO result USING listed;
-  RETURN result;
+  RETURN ARRAY(
+    SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL,
+               array_agg(u.venue))::@extschema@.reexamined_stays
+      FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
+     WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
+     GROUP BY x.person_id ORDER BY x.person_id);
 END $$;
+COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[]) IS
+  'Internal: listed stays less those whose day partition of travel is gone (levels not judged).';
+REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[]) FROM PUBLIC;
+
+-- The same, each given the level every designation in force at its time
+-- gives it now (the one risky-stay rule).
+CREATE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[])
+RETURNS @extschema@.reexamined_stays[]
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT ARRAY(SELECT ROW(x.person_id, x.ids, x.ats, x.places,
+                          @extschema@._stays_levels(@extschema@._designations(), x.places, x.venues, x.ats),
+                          NULL)::@extschema@.reexamined_stays
+                 FROM pg_catalog.unnest(@extschema@._stays_kept(_stays_judged.listed)) x);
+END;
 COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) IS
-  'Internal: listed stays with each one''s level now (high true, medium false, none NULL).';
+  'Internal: listed stays (less those whose day partition is gone) with each one''s level now (high true, medium false, none NULL).';
 REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) FROM PUBLIC;
 
 -- Takes some people of a listed change off the list: who they were (in id
@@ -306,7 +314,8 @@ DECLARE
   rest bigint[];
 BEGIN
   IF w.kind = 'risk_area' THEN
-    stays := @extschema@._stays_judged(listed);
+    -- (judged by _recompute, a person at a time as it reads them)
+    stays := @extschema@._stays_kept(listed);
     PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
                                    changed_stays => stays, changed_at => w.created_at);
     -- (anyone without stays, as when their day partitions were dropped:

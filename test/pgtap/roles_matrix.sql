@@ -227,7 +227,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   '_code_screen', '_issue_with_status', '_written_by_this_transaction', '_legacy_identifier', '_sign_venue_code', '_record_stay', '_scope_sel', '_require_venue', '_itinerary', '_statuses_of', '_batch_size', '_require_link', '_proxy_log', '_windowed_kept_from', '_travel_first_day', '_travel_kept', '_work_pending_by', '_inputs_hold_expired', '_inputs_kept', '_lookback_beyond_limit', '_policy_lookback_guard', '_erase', '_report_sum', '_record_erasure',
   '_evidence_horizon', '_risky_stays', '_risky_stays_by', '_evidence', '_fresh_status', '_decision_guard',
   '_decision_chain_append', '_recompute', '_restoring', '_clock_skew', '_cause', '_check_evidence_times',
-  '_evidence_changed', '_test_result_samples', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_risk_area_changed', '_people_governed',
+  '_evidence_changed', '_test_result_samples', '_travel_changed', '_stays_in_changed_areas', '_stay_levels_sql', '_stays_judged_sql', '_designation_set', '_designations', '_stay_level', '_stays_levels', '_risk_area_changed', '_people_governed',
   '_policy_changed', '_person_changed', '_person_removed', '_person_lock', '_status_from_stored_inputs',
   '_dump_marker_loaded', '_audit_findings', '_require_person',
   '_require_region', '_require_place', '_buffered_code_events', '_count_code_event', '_code_events', '_pending_changes', '_erasure_stripe', '_flush_code_events', '_lock_against_erasure', '_lock_for_erasure', '_take_code_events', '_exposures', '_exposure_reach', '_exchange_loading', '_venue_id', '_medicine_sale_venue', '_exposure_notice_arrived', '_exposure_notice_check', '_venue_closure_check',
@@ -244,7 +244,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   -- the status work list
   '_work_stays_sql', '_list_work', '_work_concerns', '_pending_since', '_status_now', '_launch_recalc_workers',
   '_ensure_recalc_workers', '_recalc_changed', '_recalc_step', '_recalc_setting', '_consistency_of',
-  '_work_stays_of', '_stays_judged', '_recalc_people', '_settle_pending', '_take_listed', '_take_batch', '_recalc_workers_running']) f;
+  '_work_stays_of', '_stays_kept', '_stays_judged', '_recalc_people', '_settle_pending', '_take_listed', '_take_batch', '_recalc_workers_running']) f;
 
 -- ---- the objects, from the catalogs ------------------------------------------
 CREATE TEMP TABLE obj_rel AS

@@ -17,6 +17,8 @@ bool		check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 
 /* test_status.c */
 void		test_status_engine(void);
+/* test_areas.c */
+void		test_risky_stays(void);
 /* test_import.c */
 void		test_import_fields(void);
 /* test_venue.c */

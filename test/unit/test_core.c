@@ -1836,6 +1836,7 @@ main(void)
 	test_server_key();
 	test_qr();
 	test_status_engine();
+	test_risky_stays();
 	test_import_fields();
 	test_payload_vectors();
 	test_identifiers();

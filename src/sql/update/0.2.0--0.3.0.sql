@@ -772,6 +772,7 @@ COMMENT ON COLUMN @extschema@.medicine_sale.place IS 'The pharmacy''s place at t
 INSERT INTO @extschema@.evidence_table (name, time_column, ignored_column, recalculated_by, scope_column, public_rows, correctable)
 VALUES ('medicine_sale', 'sold_at', '', '_evidence_changed', 'region', false, true);
 COMMENT ON COLUMN @extschema@.reexamined_stays.venues IS 'The venue each was at (travel.venue), for a stay listed but not judged yet; NULL once judged.';
+COMMENT ON COLUMN @extschema@.reexamined_stays.highs IS 'Each one''s level now: true high risk, false medium, NULL none; the array NULL while not judged yet (_recompute judges them).';
 
 -- ---- exposure notices between nodes (94_federation_exposures.sql; triggers below)
 CREATE TABLE @extschema@.exposure_notice (
@@ -1189,7 +1190,7 @@ SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time
 DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -2127,61 +2128,65 @@ REVOKE ALL ON FUNCTION @extschema@._status_agg(text, timestamptz, timestamptz, i
 -- township, county, city or province: division_chain; never the nation),
 -- or names the venue the stay was at (a venue designation, whose division
 -- is the venue's place, covers that venue's stays only: the same id at the
--- same place). Every question
--- about stays goes through this one text. It takes a query of stays
--- (columns person_id, id, at, place, venue) and gives the risky ones with
--- high (true: a high-risk designation covers it, false: medium); with
--- every_stay, every stay, high NULL where none covers it. The equality
--- joins, one a level, let the planner hash a big batch of stays against
--- the designations or probe their index for a few, which a join on
--- division_chain(place) could not. test/pgtap/consistency_random.sql checks
--- every caller against that chain, and test/pgtap/places.sql each level.
+-- same place). The rule is written once, in C (hc_core_status_areas.c,
+-- unit-tested in test/unit/test_status.c): _stay_level judges a stay by
+-- the designations packed once a statement (_designations()), and
+-- _stays_levels a person's listed stays at once, with no table read and
+-- no join a stay. test/pgtap/consistency_random.sql checks every caller
+-- against division_chain, and test/pgtap/places.sql each level.
+CREATE OR REPLACE FUNCTION @extschema@._designation_set(divisions text[], venues text[], highs boolean[],
+                                             froms timestamptz[], untils timestamptz[])
+RETURNS bytea
+  AS 'MODULE_PATHNAME', 'healthcode_designation_set' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._designation_set(text[], text[], boolean[], timestamptz[], timestamptz[]) IS
+  'Internal: designations (division, venue id as text or NULL, high or medium, from, until or NULL; one element of each array apiece) packed for _stay_level and _stays_levels; NULL arrays: none.';
+REVOKE ALL ON FUNCTION @extschema@._designation_set(text[], text[], boolean[], timestamptz[], timestamptz[]) FROM PUBLIC;
+
+-- (a SQL body, read once a statement where it stands in a subquery)
+CREATE OR REPLACE FUNCTION @extschema@._designations() RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT @extschema@._designation_set(pg_catalog.array_agg(d.division), pg_catalog.array_agg(d.venue::text),
+                                      pg_catalog.array_agg(d.level OPERATOR(pg_catalog.=) 'high'),
+                                      pg_catalog.array_agg(d.effective_from), pg_catalog.array_agg(d.effective_until))
+    FROM @extschema@.risk_area d
+   WHERE d.level OPERATOR(pg_catalog.<>) 'low';
+END;
+COMMENT ON FUNCTION @extschema@._designations() IS
+  'Internal: every medium- and high-risk designation, packed for _stay_level and _stays_levels.';
+REVOKE ALL ON FUNCTION @extschema@._designations() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._stay_level(designations bytea, place text, venue text, at timestamptz)
+RETURNS boolean
+  AS 'MODULE_PATHNAME', 'healthcode_stay_level' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._stay_level(bytea, text, text, timestamptz) IS
+  'Internal: the risky-stay rule: a stay''s level by the designations (_designations()): true high, false medium, NULL not risky.';
+REVOKE ALL ON FUNCTION @extschema@._stay_level(bytea, text, text, timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._stays_levels(designations bytea, places text[], venues text[], ats timestamptz[])
+RETURNS boolean[]
+  AS 'MODULE_PATHNAME', 'healthcode_stays_levels' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._stays_levels(bytea, text[], text[], timestamptz[]) IS
+  'Internal: _stay_level of stays given side by side (venues NULL: none at a venue), each one''s level.';
+REVOKE ALL ON FUNCTION @extschema@._stays_levels(bytea, text[], text[], timestamptz[]) FROM PUBLIC;
+
+-- The rule over a query of stays (columns person_id, id, at, place,
+-- venue): the risky ones with high (true: a high-risk designation covers
+-- it, false: medium), one row a stay given; with every_stay, every stay,
+-- high NULL where none covers it. (OFFSET 0: judged once a stay, not once
+-- in the filter and again in the result.)
 CREATE OR REPLACE FUNCTION @extschema@._stay_levels_sql(stays text, every_stay boolean DEFAULT false) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN pg_catalog.format($q$
-    WITH stays AS MATERIALIZED (%s),
-    covering AS (
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high' AS high, d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = s.place AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = CASE WHEN length(s.place) = 12 THEN left(s.place, 9) END
-         AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = CASE WHEN length(s.place) > 6 THEN left(s.place, 6) END
-         AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = left(s.place, 4) || '00' AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          ON d.division = left(s.place, 2) || '0000' AND d.venue IS NULL AND d.level <> 'low'
-      UNION ALL
-      SELECT s.person_id, s.id, s.at, s.place, d.level = 'high', d.effective_from, d.effective_until
-        FROM stays s JOIN @extschema@.risk_area d
-          -- (a venue's id is its node's own: with its place, one venue; a
-          -- scan at another node's venue lies in that venue's county)
-          ON d.venue::text = s.venue AND d.division = s.place AND d.level <> 'low'
-    ),
-    risky AS (
-      SELECT c.person_id, c.id, c.at, c.place, bool_or(c.high) AS high
-        FROM covering c
-       WHERE c.at >= c.effective_from AND (c.effective_until IS NULL OR c.at < c.effective_until)
-       GROUP BY c.person_id, c.id, c.at, c.place
-    )
-    %s$q$,
+    SELECT j.person_id, j.id, j.at, j.place, j.high
+      FROM (SELECT s.person_id, s.id, s.at, s.place,
+                   @extschema@._stay_level((SELECT @extschema@._designations()), s.place, s.venue, s.at) AS high
+              FROM (%s) s
+            OFFSET 0) j%s$q$,
   stays,
-  CASE WHEN every_stay
-       THEN 'SELECT s.person_id, s.id, s.at, s.place, r.high FROM stays s LEFT JOIN risky r ON r.id = s.id AND r.at = s.at'
-       ELSE 'SELECT r.person_id, r.id, r.at, r.place, r.high FROM risky r' END);
+  CASE WHEN every_stay THEN '' ELSE ' WHERE j.high IS NOT NULL' END);
 COMMENT ON FUNCTION @extschema@._stay_levels_sql(text, boolean) IS
-  'Internal: the risky-stay rule as SQL over a query of stays (person_id, id, at, place, venue): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
+  'Internal: the risky-stay rule (_stay_level) as SQL over a query of stays (person_id, id, at, place, venue): each risky stay with high, or with every_stay each stay (high NULL when no medium- or high-risk designation in force at its time covers its place).';
 REVOKE ALL ON FUNCTION @extschema@._stay_levels_sql(text, boolean) FROM PUBLIC;
 
 -- The same over every stay, as one value: a reexamined_stays a person (in
@@ -2441,6 +2446,8 @@ DECLARE
   -- recalculates for, as readers saw it meanwhile (66_status_work.sql)
   changed timestamptz := coalesce(changed_at, t);
   horizon timestamptz;
+  -- the designations, packed, for re-examined stays not judged yet
+  designations bytea;
   batch integer;
   n integer;
   i integer;
@@ -2487,6 +2494,9 @@ BEGIN
       WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE OF s;
   END IF;
   written := clock_timestamp();
+  IF changed_stays IS NOT NULL THEN
+    designations := @extschema@._designations();
+  END IF;
 
   -- (changed_stays is a constant of the custom plan: the branches of the other
   -- case are planned away)
@@ -2526,12 +2536,15 @@ BEGIN
       LEFT JOIN cur c ON c.person_id = f.person_id
      WHERE changed_stays IS NOT NULL
     UNION ALL
-    -- ... and the others from their inputs and re-examined stays (a call
-    -- a row, in a subquery kept apart: (f(...)).* would call f once a column)
+    -- ... and the others from their inputs and re-examined stays, judged
+    -- here when they come unjudged (highs NULL: a batch of the work list)
+    -- (a call a row, in a subquery kept apart: (f(...)).* would call f once
+    -- a column)
     SELECT r.person_id, r.region, r.timeline, r.c
       FROM (SELECT c.person_id, c.region, c,
                    @extschema@._status_from_stored_inputs(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
-                                                (c.x).highs, v.vec, t, horizon) AS timeline
+                     coalesce((c.x).highs, @extschema@._stays_levels(designations, (c.x).places, (c.x).venues, (c.x).ats)),
+                     v.vec, t, horizon) AS timeline
               FROM cur c
               JOIN policies v ON v.region = c.region
              WHERE c.stored_inputs IS NOT NULL
@@ -2586,7 +2599,7 @@ BEGIN
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) IS
-  'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order); people with stored inputs are then recomputed from those. changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
+  'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order; levels NULL: judged here); people with stored inputs are then recomputed from those. changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
 REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
 
 -- Evidence times lie in the health-code era (from 2019-12-01) and not in
@@ -3307,20 +3320,16 @@ COMMENT ON FUNCTION @extschema@._work_stays_of(@extschema@.recalc_work, bigint[]
   'Internal: the persons'' stays a risk-area change concerns (one row a person, levels not judged): as listed, or from travel before the change is listed.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_of(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
 
--- Listed stays, each given the level every designation in force at its
--- time gives it now (the one risky-stay rule). A stay whose day partition
--- was dropped since it was listed is gone, and left out: a DROP fires no
--- trigger that could take it off the list (_travel_changed does for a
--- DELETE).
-CREATE OR REPLACE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[])
+-- Listed stays less those whose day partition was dropped since they were
+-- listed: a DROP fires no trigger that could take them off the list
+-- (_travel_changed does for a DELETE). Their levels are judged where they
+-- are used (_recompute, _stays_judged).
+CREATE OR REPLACE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[])
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
--- a batch's stays are grouped in memory (estimated from arrays, so blindly)
-SET work_mem = '64MB'
 AS $$
 DECLARE
-  result @extschema@.reexamined_stays[];
   gone_days date[];
 BEGIN
   -- (each day looked up once: OFFSET 0 keeps the lookup from being pushed
@@ -3330,21 +3339,33 @@ BEGIN
       FROM (SELECT DISTINCT (u.at AT TIME ZONE 'Asia/Shanghai')::date AS day
               FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ats) AS u(at) OFFSET 0) d
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
-  IF cardinality(gone_days) > 0 THEN
-    listed := ARRAY(
-      SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL,
-                 array_agg(u.venue))::@extschema@.reexamined_stays
-        FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
-       WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
-       GROUP BY x.person_id ORDER BY x.person_id);
+  IF cardinality(gone_days) = 0 THEN
+    RETURN listed;
   END IF;
-  EXECUTE @extschema@._stays_judged_sql('SELECT x.person_id, u.id, u.at, u.place, u.venue FROM unnest($1) x
-                                          CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)')
-    INTO result USING listed;
-  RETURN result;
+  RETURN ARRAY(
+    SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL,
+               array_agg(u.venue))::@extschema@.reexamined_stays
+      FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
+     WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
+     GROUP BY x.person_id ORDER BY x.person_id);
 END $$;
+COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[]) IS
+  'Internal: listed stays less those whose day partition of travel is gone (levels not judged).';
+REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[]) FROM PUBLIC;
+
+-- The same, each given the level every designation in force at its time
+-- gives it now (the one risky-stay rule).
+CREATE OR REPLACE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[])
+RETURNS @extschema@.reexamined_stays[]
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT ARRAY(SELECT ROW(x.person_id, x.ids, x.ats, x.places,
+                          @extschema@._stays_levels(@extschema@._designations(), x.places, x.venues, x.ats),
+                          NULL)::@extschema@.reexamined_stays
+                 FROM pg_catalog.unnest(@extschema@._stays_kept(_stays_judged.listed)) x);
+END;
 COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) IS
-  'Internal: listed stays with each one''s level now (high true, medium false, none NULL).';
+  'Internal: listed stays (less those whose day partition is gone) with each one''s level now (high true, medium false, none NULL).';
 REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) FROM PUBLIC;
 
 -- Takes some people of a listed change off the list: who they were (in id
@@ -3419,7 +3440,8 @@ DECLARE
   rest bigint[];
 BEGIN
   IF w.kind = 'risk_area' THEN
-    stays := @extschema@._stays_judged(listed);
+    -- (judged by _recompute, a person at a time as it reads them)
+    stays := @extschema@._stays_kept(listed);
     PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
                                    changed_stays => stays, changed_at => w.created_at);
     -- (anyone without stays, as when their day partitions were dropped:
