@@ -1592,6 +1592,10 @@ REVOKE ALL ON FUNCTION @extschema@._partitioned_by_time() FROM PUBLIC;
 -- key, and where to find it, are test_result_sample's (51_evidence.sql). (A
 -- key of each month would also answer, in its error, whether another
 -- region's sample lies in that month.)
+-- Times, which rows arrive in about the order of, are BRIN ranges: a
+-- recalculation writes one instant (its change's) for everyone it changes,
+-- and a btree of that many equal keys cost more to fill than the history
+-- rows themselves.
 CREATE OR REPLACE FUNCTION @extschema@._partition_indexes()
 RETURNS TABLE (tbl text, suffix text, is_unique boolean, definition text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1600,7 +1604,7 @@ BEGIN ATOMIC
     FROM (VALUES ('code_event', 'at', false, 'USING brin (at)'),
                  ('status_history', 'id', true, '(id)'),
                  ('status_history', 'person', false, '(person_id, at)'),
-                 ('status_history', 'at', false, '(at)'),
+                 ('status_history', 'at', false, 'USING brin (at)'),
                  ('checkin', 'id', true, '(id)'),
                  ('checkin', 'natural_key', true, '(person_id, region, day)'),
                  ('checkin', 'at', false, 'USING brin (at)'),
