@@ -38,7 +38,13 @@ DECLARE
   -- the designations, packed, for re-examined stays not judged yet
   designations bytea;
   batch integer;
-  n integer;
+  -- a risk-area change's people with stored inputs, recomputed from those
+  -- without locking their rows first (see below)
+  lockless boolean := changed_stays IS NOT NULL AND NOT exclusive;
+  everyone bigint[];
+  rest bigint[];
+  n integer := 0;
+  written_now integer;
   i integer;
   step regprocedure;
 BEGIN
@@ -73,120 +79,149 @@ BEGIN
   IF changed_at IS NULL AND @extschema@._work_pending() THEN
     PERFORM @extschema@._settle_pending(persons);
   END IF;
-  -- Recalculations of the same person queue up here; the next statement
-  -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
-  -- earlier one's evidence and no concurrent change is lost. A caller
-  -- holding the evidence lock exclusively (exclusive) has no concurrent
-  -- recalculation to queue behind: every other one holds it shared.
-  IF NOT exclusive THEN
-    PERFORM 1 FROM @extschema@.person_status s
-      WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE OF s;
-  END IF;
-  written := clock_timestamp();
+  everyone := persons;
   IF changed_stays IS NOT NULL THEN
     designations := @extschema@._designations();
   END IF;
+  -- Two passes at most. A risk-area change's people with stored inputs
+  -- first, without locking their rows: their timelines come from those
+  -- rows alone, each row is updated where it was read (by its address),
+  -- and history is written for the rows updated only. A row another
+  -- transaction changed meanwhile is not updated (in READ COMMITTED the
+  -- UPDATE finds it at another address, or gone) and goes to the second
+  -- pass with the others: no stored row or no inputs (read from the
+  -- evidence tables, which needs the lock's fresh snapshot). (Who else
+  -- recalculates a person on the work list takes them off it first, so
+  -- waits for this batch: _settle_pending.) A lock per row cost as much as
+  -- the judging of the stays.
+  LOOP
+    -- Recalculations of the same person queue up here; the next statement
+    -- takes a new snapshot, so (in READ COMMITTED) the later one sees the
+    -- earlier one's evidence and no concurrent change is lost. A caller
+    -- holding the evidence lock exclusively (exclusive) has no concurrent
+    -- recalculation to queue behind: every other one holds it shared.
+    IF NOT exclusive AND NOT lockless THEN
+      PERFORM 1 FROM @extschema@.person_status s
+        WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE OF s;
+    END IF;
+    written := clock_timestamp();
 
-  -- (changed_stays is a constant of the custom plan: the branches of the other
-  -- case are planned away)
-  WITH cur AS MATERIALIZED (
-    -- the stored rows: read at t, and where they lie (updated below by
-    -- that: no other recalculation can move them, see the lock above);
-    -- after a risk-area change, with each person's re-examined stays
-    SELECT s.ctid AS row_id, s.person_id, s.region, s.colour AS stored_colour, s.next AS stored_next,
-           s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
-           NULL::@extschema@.reexamined_stays AS x
-      FROM @extschema@.person_status s
-     WHERE s.person_id = ANY (persons) AND changed_stays IS NULL
-    UNION ALL
-    SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
-           @extschema@.status_at(s, t), x
-      FROM @extschema@.person_status s
-      JOIN unnest(changed_stays) AS x ON x.person_id = s.person_id
-     WHERE changed_stays IS NOT NULL AND s.person_id = ANY (persons)
-  ), policies AS MATERIALIZED (
-    -- (once a region, not once a person)
-    SELECT r.region, @extschema@._policy_versions(r.region) AS vec
-      FROM (SELECT DISTINCT c.region FROM cur c WHERE c.stored_inputs IS NOT NULL) r
-  ), fresh AS (
-    -- each person's new timeline beside their stored row (if any); from
-    -- the evidence tables: everyone ...
-    SELECT f.person_id, f.region, f.timeline, c
-      FROM @extschema@._fresh_status(persons, t) f
-      LEFT JOIN cur c ON c.person_id = f.person_id
-     WHERE changed_stays IS NULL
-    UNION ALL
-    -- ... or, after a risk-area change, those without stored inputs ...
-    SELECT f.person_id, f.region, f.timeline, c
-      FROM @extschema@._fresh_status(
-             ARRAY(SELECT q.id FROM unnest(persons) AS q(id)
-                    WHERE NOT EXISTS (SELECT 1 FROM cur c
-                                       WHERE c.person_id = q.id AND c.stored_inputs IS NOT NULL)), t) f
-      LEFT JOIN cur c ON c.person_id = f.person_id
-     WHERE changed_stays IS NOT NULL
-    UNION ALL
-    -- ... and the others from their inputs and re-examined stays, judged
-    -- here when they come unjudged (highs NULL: a batch of the work list)
-    -- (a call a row, in a subquery kept apart: (f(...)).* would call f once
-    -- a column)
-    SELECT r.person_id, r.region, r.timeline, r.c
-      FROM (SELECT c.person_id, c.region, c,
-                   @extschema@._status_from_stored_inputs(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
-                     coalesce((c.x).highs, @extschema@._stays_levels(designations, (c.x).places, (c.x).venues, (c.x).ats)),
-                     v.vec, t, horizon) AS timeline
-              FROM cur c
-              JOIN policies v ON v.region = c.region
-             WHERE c.stored_inputs IS NOT NULL
-            OFFSET 0) r
-     WHERE changed_stays IS NOT NULL
-  ), changed AS MATERIALIZED (
-    SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
-           (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs,
-           (f.c).row_id, (f.c).person_id IS NULL AS is_new, ((f.c).v).colour AS old_colour,
-           ((f.c).v).since AS old_since, (f.c).stored_colour, (f.c).stored_next, (f.c).stored_valid_until
-      FROM fresh f
-     WHERE (f.c).person_id IS NULL
-        OR (f.timeline).colour <> ((f.c).v).colour OR (f.timeline).vaccinated <> ((f.c).v).vaccinated
-        OR (f.timeline).valid_until <> ((f.c).v).valid_until OR (f.timeline).reasons <> ((f.c).v).reasons
-        OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
-  ), elapsed AS (
-    -- the stored timeline's colour changes that time has reached
-    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
-    SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time', written
-      FROM changed ch
-      CROSS JOIN LATERAL @extschema@._elapsed_changes(ch.stored_colour, ch.stored_next, t) g
-     WHERE NOT ch.is_new AND ch.stored_valid_until <= t   -- (else no later segment has begun)
-  ), changes AS (
-    INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
-    SELECT ch.person_id, ch.region, CASE WHEN ch.is_new THEN t ELSE changed END, ch.old_colour, ch.colour,
-           ch.reasons, cause, written
-      FROM changed ch
-     WHERE ch.is_new OR ch.colour <> ch.old_colour
-  ), inserted AS (
-    INSERT INTO @extschema@.person_status
-           (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at, inputs)
-    SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons, t, ch.valid_until, ch.next, t, ch.inputs
-      FROM changed ch
-     WHERE ch.is_new
-    RETURNING 1
-  ), updated AS (
-    UPDATE @extschema@.person_status s
-       SET region = ch.region, colour = ch.colour, vaccinated = ch.vaccinated, reasons = ch.reasons,
-           since = CASE WHEN ch.colour <> ch.old_colour THEN changed ELSE ch.old_since END,
-           valid_until = ch.valid_until, next = ch.next, computed_at = t, inputs = ch.inputs
-      FROM changed ch
-     WHERE s.ctid = ch.row_id AND s.person_id = ch.person_id AND NOT ch.is_new
-       -- (the rows by their addresses: no scan of the table)
-       AND s.ctid = ANY (ARRAY(SELECT ch.row_id FROM changed ch WHERE NOT ch.is_new))
-    RETURNING 1
-  )
-  SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) INTO n;
+    -- (changed_stays is a constant of the custom plan: the branches of the other
+    -- case are planned away)
+    WITH cur AS MATERIALIZED (
+      -- the stored rows: read at t, and where they lie (updated below by
+      -- that: locked, no other recalculation can move them; lockless, a
+      -- row moved meanwhile is left to the second pass, see above); after
+      -- a risk-area change, with each person's re-examined stays
+      SELECT s.ctid AS row_id, s.person_id, s.region, s.colour AS stored_colour, s.next AS stored_next,
+             s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
+             NULL::@extschema@.reexamined_stays AS x
+        FROM @extschema@.person_status s
+       WHERE s.person_id = ANY (persons) AND changed_stays IS NULL
+      UNION ALL
+      SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
+             @extschema@.status_at(s, t), x
+        FROM @extschema@.person_status s
+        JOIN unnest(changed_stays) AS x ON x.person_id = s.person_id
+       WHERE changed_stays IS NOT NULL AND s.person_id = ANY (persons) AND (s.inputs IS NOT NULL OR NOT lockless)
+    ), policies AS MATERIALIZED (
+      -- (once a region, not once a person)
+      SELECT r.region, @extschema@._policy_versions(r.region) AS vec
+        FROM (SELECT DISTINCT c.region FROM cur c WHERE c.stored_inputs IS NOT NULL) r
+    ), fresh AS (
+      -- each person's new timeline beside their stored row (if any); from
+      -- the evidence tables: everyone ...
+      SELECT f.person_id, f.region, f.timeline, c
+        FROM @extschema@._fresh_status(persons, t) f
+        LEFT JOIN cur c ON c.person_id = f.person_id
+       WHERE changed_stays IS NULL
+      UNION ALL
+      -- ... or, after a risk-area change, those without stored inputs ...
+      SELECT f.person_id, f.region, f.timeline, c
+        FROM @extschema@._fresh_status(
+               ARRAY(SELECT q.id FROM unnest(persons) AS q(id)
+                      WHERE NOT EXISTS (SELECT 1 FROM cur c
+                                         WHERE c.person_id = q.id AND c.stored_inputs IS NOT NULL)), t) f
+        LEFT JOIN cur c ON c.person_id = f.person_id
+       WHERE changed_stays IS NOT NULL AND NOT lockless
+      UNION ALL
+      -- ... and the others from their inputs and re-examined stays, judged
+      -- here when they come unjudged (highs NULL: a batch of the work list)
+      -- (a call a row, in a subquery kept apart: (f(...)).* would call f once
+      -- a column)
+      SELECT r.person_id, r.region, r.timeline, r.c
+        FROM (SELECT c.person_id, c.region, c,
+                     @extschema@._status_from_stored_inputs(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
+                       coalesce((c.x).highs, @extschema@._stays_levels(designations, (c.x).places, (c.x).venues, (c.x).ats)),
+                       v.vec, t, horizon) AS timeline
+                FROM cur c
+                JOIN policies v ON v.region = c.region
+               WHERE c.stored_inputs IS NOT NULL
+              OFFSET 0) r
+       WHERE changed_stays IS NOT NULL
+    ), changed AS MATERIALIZED (
+      SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
+             (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs,
+             (f.c).row_id, (f.c).person_id IS NULL AS is_new, ((f.c).v).colour AS old_colour,
+             ((f.c).v).since AS old_since, (f.c).stored_colour, (f.c).stored_next, (f.c).stored_valid_until
+        FROM fresh f
+       WHERE (f.c).person_id IS NULL
+          OR (f.timeline).colour <> ((f.c).v).colour OR (f.timeline).vaccinated <> ((f.c).v).vaccinated
+          OR (f.timeline).valid_until <> ((f.c).v).valid_until OR (f.timeline).reasons <> ((f.c).v).reasons
+          OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
+    ), inserted AS (
+      INSERT INTO @extschema@.person_status
+             (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at, inputs)
+      SELECT ch.person_id, ch.region, ch.colour, ch.vaccinated, ch.reasons, t, ch.valid_until, ch.next, t, ch.inputs
+        FROM changed ch
+       WHERE ch.is_new
+      RETURNING person_id
+    ), updated AS (
+      UPDATE @extschema@.person_status s
+         SET region = ch.region, colour = ch.colour, vaccinated = ch.vaccinated, reasons = ch.reasons,
+             since = CASE WHEN ch.colour <> ch.old_colour THEN changed ELSE ch.old_since END,
+             valid_until = ch.valid_until, next = ch.next, computed_at = t, inputs = ch.inputs
+        FROM changed ch
+       WHERE s.ctid = ch.row_id AND s.person_id = ch.person_id AND NOT ch.is_new
+         -- (the rows by their addresses: no scan of the table)
+         AND s.ctid = ANY (ARRAY(SELECT ch.row_id FROM changed ch WHERE NOT ch.is_new))
+      RETURNING s.person_id
+    ), elapsed AS (
+      -- the stored timeline's colour changes that time has reached
+      INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
+      SELECT ch.person_id, ch.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time', written
+        FROM changed ch
+        CROSS JOIN LATERAL @extschema@._elapsed_changes(ch.stored_colour, ch.stored_next, t) g
+       WHERE NOT ch.is_new AND ch.stored_valid_until <= t   -- (else no later segment has begun)
+         AND ch.person_id IN (SELECT u.person_id FROM updated u)
+    ), changes AS (
+      INSERT INTO @extschema@.status_history (person_id, region, at, from_colour, to_colour, reasons, cause, recorded_at)
+      SELECT ch.person_id, ch.region, CASE WHEN ch.is_new THEN t ELSE changed END, ch.old_colour, ch.colour,
+             ch.reasons, cause, written
+        FROM changed ch
+       WHERE (ch.is_new OR ch.colour <> ch.old_colour)
+         AND ch.person_id IN (SELECT i.person_id FROM inserted i UNION ALL SELECT u.person_id FROM updated u)
+    )
+    SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated),
+           -- (lockless: those left for the second pass, in id order)
+           CASE WHEN lockless THEN ARRAY(
+             SELECT q.id FROM unnest(persons) AS q(id) WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE c.person_id = q.id)
+             UNION
+             SELECT ch.person_id FROM changed ch WHERE ch.person_id NOT IN (SELECT u.person_id FROM updated u)
+             ORDER BY 1) END
+      INTO written_now, rest;
+    n := n + written_now;
+    EXIT WHEN NOT lockless OR cardinality(rest) = 0;
+    lockless := false;
+    persons := rest;
+    changed_stays := ARRAY(SELECT x FROM unnest(changed_stays) x WHERE x.person_id = ANY (rest) ORDER BY x.person_id);
+  END LOOP;
   -- the steps later topics registered (federation publishes what changed)
   FOR step IN SELECT a.step FROM @extschema@.after_recompute a ORDER BY a.step::text LOOP
-    EXECUTE format('SELECT %s($1)', step::regproc) USING persons;
+    EXECUTE format('SELECT %s($1)', step::regproc) USING everyone;
   END LOOP;
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) IS
-  'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order; levels NULL: judged here); people with stored inputs are then recomputed from those. changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
+  'Internal: recalculates the people''s status timelines from their evidence, set-based, in slices of healthcode.recalc_batch_size people; writes only rows that change (timeline or inputs), appends history for colour changes (and for changes time has reached in the old timeline). exclusive: the caller holds the evidence lock exclusively, so the rows need no lock first. changed_stays: the stays a risk-area change re-examined (one row a person, in id order; levels NULL: judged here); people with stored inputs are then recomputed from those, without a row lock first (a row another transaction rewrites meanwhile is recalculated again, locked). changed_at: when a colour change counts from (default: now). Returns how many status rows changed.';
 REVOKE ALL ON FUNCTION @extschema@._recompute(bigint[], text, boolean, @extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;

@@ -20,7 +20,12 @@
 #       itself (no worker runs in that database);
 #   (g) a change recorded while the only worker running makes its last
 #       look at the list (it looks five times, a second apart, then exits)
-#       is still recalculated, with nobody calling wait_for_recalc().
+#       is still recalculated, with nobody calling wait_for_recalc();
+#   (h) a status row another transaction rewrites while a batch (which
+#       reads its people's rows without locking them) is recalculating it:
+#       the batch does not overwrite it, nor write history for it, but
+#       recalculates that person again, locked: each colour change once,
+#       consistent.
 # To make "mid-work" certain rather than a matter of speed, a session of
 # the test holds the status row of one or two people of the change FOR
 # UPDATE: the worker whose batch holds that person waits for it, mid-batch,
@@ -122,7 +127,7 @@ CREATE FUNCTION public.history_check(the_cause text, created timestamptz, concer
 $$;
 EOF
 ok $? "a cluster of its own on port $port, and a population of 3000 people"
-for d in hc_a hc_e hc_b hc_g; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
+for d in hc_a hc_e hc_b hc_g hc_h; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
 
 # ---- (a) a designation in autocommit mode, picked up by the workers -------------------------
 # the people it concerns: those with a stay in 330105 within the window;
@@ -358,5 +363,33 @@ release
 wait_for hc_g "SELECT NOT EXISTS (SELECT 1 FROM healthcode.recalc_work)" 100
 ok $? "it is recalculated within seconds, without a call of wait_for_recalc()"
 is "$(on hc_g -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+
+# ---- (h) a status row rewritten under a batch ---------------------------------------------------
+# A session rewrites the status row of the last green person a designation
+# concerns (an UPDATE to the same values: a new row version, as retention
+# or a move would write) and keeps it uncommitted; the batch that holds that
+# person waits for it at its UPDATE; the session commits. The batch's UPDATE
+# then finds the row moved: it must leave it, and its history, to a second,
+# locked pass.
+concerned_h="SELECT DISTINCT person_id FROM healthcode.travel WHERE place = '440305' AND at >= $horizon"
+last_h=$(on hc_h -c "SELECT max(c.person_id) FROM ($concerned_h) c JOIN healthcode.person_status s USING (person_id) WHERE s.colour = 'green'")
+on hc_h -c "INSERT INTO wl_before SELECT person_id, colour FROM healthcode.person_status" >/dev/null
+session_open hc_h
+say held "BEGIN;" "UPDATE healthcode.person_status SET computed_at = computed_at WHERE person_id = $last_h;"
+on hc_h -c "SET healthcode.recalc_inline_limit = 0" -c "SET healthcode.change_cause = 'workers: bulletin h'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers h')" >/dev/null
+wait_for hc_h "SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_h' AND wait_event_type = 'Lock'"
+ok $? "(h) a worker's batch waits at the UPDATE of the row a session rewrote (person $last_h)"
+created_h=$(on hc_h -c "SELECT created_at FROM healthcode.recalc_work")
+say commit "COMMIT;"
+release
+on hc_h -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+ok $? "the session commits, and the work completes"
+is "$(on hc_h -c "SELECT s.colour || ' ' || (SELECT count(*) FROM healthcode.status_history h WHERE h.person_id = $last_h AND h.cause = 'workers: bulletin h')
+                   FROM healthcode.person_status s WHERE s.person_id = $last_h")" "red 1" \
+	"the rewritten person is red, with one history entry of the designation"
+is "$(on hc_h -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+is "$(on hc_h -c "SELECT history_check('workers: bulletin h', '$created_h', ARRAY($concerned_h))")" "0|0|0|0" \
+	"status_history: each colour change of the designation once, dated at its created_at"
 
 done_testing
