@@ -46,6 +46,14 @@ extern void hc_code_events_preload(void);
 /* hc_explain_guard.c */
 extern void hc_explain_guard_install(void);
 
+/* hc_status_pg.c: the elements of a one-dimensional array argument of a
+ * built-in type (bigint, boolean, text, timestamptz; others by the
+ * catalogs), which must be *n of them (*n < 0: any number, then set);
+ * `what` names the argument in errors. */
+struct ArrayType;
+extern void hc_array_elements(struct ArrayType *arr, Oid elemtype, const char *what, Datum **elems, bool **nulls,
+							  int *n);
+
 /* hc_type.c */
 extern Datum hc_make_datum(const uint8_t *buf, size_t len);
 /* Unpacks a stored value; stored values were validated on the way in, so

@@ -11,42 +11,26 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 
 #include "hc_status.h"
 
 /* A one-dimensional array argument's elements (NULL array: none), which
- * must be n (n < 0: any number, then set). */
+ * must be *n (*n < 0: any number, then set). */
 static void
 elements_of(FunctionCallInfo fcinfo, int arg, Oid type, const char *what, Datum **elems, bool **nulls, int *n)
 {
-	ArrayType  *arr;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			count;
-
 	if (PG_ARGISNULL(arg))
 	{
 		*elems = NULL;
 		*nulls = NULL;
-		count = 0;
-	}
-	else
-	{
-		arr = PG_GETARG_ARRAYTYPE_P(arg);
-		if (ARR_ELEMTYPE(arr) != type || ARR_NDIM(arr) > 1)
+		if (*n > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must be a one-dimensional array of %s", what, format_type_be(type))));
-		get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-		deconstruct_array(arr, type, typlen, typbyval, typalign, elems, nulls, &count);
+					 errmsg("%s has 0 elements, not %d as the arrays before it", what, *n)));
+		*n = 0;
+		return;
 	}
-	if (*n >= 0 && count != *n)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s has %d elements, not %d as the first array", what, count, *n)));
-	*n = count;
+	hc_array_elements(PG_GETARG_ARRAYTYPE_P(arg), type, what, elems, nulls, n);
 }
 
 /* The set argument, checked. */

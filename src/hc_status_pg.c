@@ -600,10 +600,10 @@ unpack_inputs(bytea *packed, size_t *n)
 	return events;
 }
 
-/* The elements of a one-dimensional array argument of the given type, which
- * must have n of them (n < 0: any number, then set). */
-static void
-array_elements(ArrayType *arr, Oid elemtype, const char *what, Datum **elems, bool **nulls, int *n)
+/* (hc_pg.h) The layout of the few element types read is known: no
+ * catalog lookup for each call of a function called once a person. */
+void
+hc_array_elements(ArrayType *arr, Oid elemtype, const char *what, Datum **elems, bool **nulls, int *n)
 {
 	int16		typlen;
 	bool		typbyval;
@@ -614,12 +614,28 @@ array_elements(ArrayType *arr, Oid elemtype, const char *what, Datum **elems, bo
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a one-dimensional array of %s", what, format_type_be(elemtype))));
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	switch (elemtype)
+	{
+		case INT8OID:
+			typlen = 8, typbyval = FLOAT8PASSBYVAL, typalign = TYPALIGN_DOUBLE;
+			break;
+		case TIMESTAMPTZOID:
+			typlen = 8, typbyval = FLOAT8PASSBYVAL, typalign = TYPALIGN_DOUBLE;
+			break;
+		case BOOLOID:
+			typlen = 1, typbyval = true, typalign = TYPALIGN_CHAR;
+			break;
+		case TEXTOID:
+			typlen = -1, typbyval = false, typalign = TYPALIGN_INT;
+			break;
+		default:
+			get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	}
 	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, elems, nulls, &count);
 	if (*n >= 0 && count != *n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the re-examined stays' arrays differ in length")));
+				 errmsg("%s has %d elements, not %d as the arrays before it", what, count, *n)));
 	*n = count;
 }
 
@@ -667,10 +683,10 @@ healthcode_status_from_stored_inputs(PG_FUNCTION_ARGS)
 				n = 0;
 	hc_policy  *policies;
 
-	array_elements(PG_GETARG_ARRAYTYPE_P(1), INT8OID, "stay_ids", &ids, &id_nulls, &n_stays);
-	array_elements(PG_GETARG_ARRAYTYPE_P(2), TIMESTAMPTZOID, "stay_at", &ats, &at_nulls, &n_stays);
-	array_elements(PG_GETARG_ARRAYTYPE_P(3), TEXTOID, "stay_place", &places, &place_nulls, &n_stays);
-	array_elements(PG_GETARG_ARRAYTYPE_P(4), BOOLOID, "stay_high", &highs, &high_nulls, &n_stays);
+	hc_array_elements(PG_GETARG_ARRAYTYPE_P(1), INT8OID, "stay_ids", &ids, &id_nulls, &n_stays);
+	hc_array_elements(PG_GETARG_ARRAYTYPE_P(2), TIMESTAMPTZOID, "stay_at", &ats, &at_nulls, &n_stays);
+	hc_array_elements(PG_GETARG_ARRAYTYPE_P(3), TEXTOID, "stay_place", &places, &place_nulls, &n_stays);
+	hc_array_elements(PG_GETARG_ARRAYTYPE_P(4), BOOLOID, "stay_high", &highs, &high_nulls, &n_stays);
 	reexamined = palloc((n_stays + 1) * sizeof(int64_t));
 	for (i = 0; i < n_stays; i++)
 	{

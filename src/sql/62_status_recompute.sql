@@ -203,15 +203,17 @@ BEGIN
          AND ch.person_id IN (SELECT i.person_id FROM inserted i UNION ALL SELECT u.person_id FROM updated u)
     )
     SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated),
-           -- (lockless: those left for the second pass, in id order)
-           CASE WHEN lockless THEN ARRAY(
+           -- (lockless: those left for the second pass, in id order; looked
+           -- for only when the counts say some are)
+           CASE WHEN lockless AND ((SELECT count(*) FROM cur) < cardinality(persons)
+                                   OR (SELECT count(*) FROM updated) < (SELECT count(*) FROM changed)) THEN ARRAY(
              SELECT q.id FROM unnest(persons) AS q(id) WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE c.person_id = q.id)
              UNION
              SELECT ch.person_id FROM changed ch WHERE ch.person_id NOT IN (SELECT u.person_id FROM updated u)
              ORDER BY 1) END
       INTO written_now, rest;
     n := n + written_now;
-    EXIT WHEN NOT lockless OR cardinality(rest) = 0;
+    EXIT WHEN NOT lockless OR coalesce(cardinality(rest), 0) = 0;
     lockless := false;
     persons := rest;
     changed_stays := ARRAY(SELECT x FROM unnest(changed_stays) x WHERE x.person_id = ANY (rest) ORDER BY x.person_id);

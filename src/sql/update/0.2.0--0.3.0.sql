@@ -1595,14 +1595,18 @@ REVOKE ALL ON FUNCTION @extschema@._partitioned_by_time() FROM PUBLIC;
 -- Times, which rows arrive in about the order of, are BRIN ranges: a
 -- recalculation writes one instant (its change's) for everyone it changes,
 -- and a btree of that many equal keys cost more to fill than the history
--- rows themselves.
+-- rows themselves. status_history has no index on its id: nothing looks
+-- an entry up by it, its ids are distinct by construction (_next_id: a
+-- secret permutation of its sequence; across a change of the id key, as
+-- unlikely to meet as two random 63-bit numbers), and a unique index of
+-- keys that random cost a recalculation 2 us an entry, twice the row's own
+-- insert.
 CREATE OR REPLACE FUNCTION @extschema@._partition_indexes()
 RETURNS TABLE (tbl text, suffix text, is_unique boolean, definition text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT v.tbl, v.suffix, v.is_unique, v.definition
     FROM (VALUES ('code_event', 'at', false, 'USING brin (at)'),
-                 ('status_history', 'id', true, '(id)'),
                  ('status_history', 'person', false, '(person_id, at)'),
                  ('status_history', 'at', false, 'USING brin (at)'),
                  ('checkin', 'id', true, '(id)'),
@@ -2618,15 +2622,17 @@ BEGIN
          AND ch.person_id IN (SELECT i.person_id FROM inserted i UNION ALL SELECT u.person_id FROM updated u)
     )
     SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated),
-           -- (lockless: those left for the second pass, in id order)
-           CASE WHEN lockless THEN ARRAY(
+           -- (lockless: those left for the second pass, in id order; looked
+           -- for only when the counts say some are)
+           CASE WHEN lockless AND ((SELECT count(*) FROM cur) < cardinality(persons)
+                                   OR (SELECT count(*) FROM updated) < (SELECT count(*) FROM changed)) THEN ARRAY(
              SELECT q.id FROM unnest(persons) AS q(id) WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE c.person_id = q.id)
              UNION
              SELECT ch.person_id FROM changed ch WHERE ch.person_id NOT IN (SELECT u.person_id FROM updated u)
              ORDER BY 1) END
       INTO written_now, rest;
     n := n + written_now;
-    EXIT WHEN NOT lockless OR cardinality(rest) = 0;
+    EXIT WHEN NOT lockless OR coalesce(cardinality(rest), 0) = 0;
     lockless := false;
     persons := rest;
     changed_stays := ARRAY(SELECT x FROM unnest(changed_stays) x WHERE x.person_id = ANY (rest) ORDER BY x.person_id);
