@@ -5,8 +5,9 @@
 -- statement does not recalculate everyone it concerns: it records the
 -- change in recalc_work (one row: the areas or regions) and commits at
 -- once. Background workers (hc_recalc_worker.c) then list the people it
--- concerns in recalc_pending (one set-based statement) and recalculate
--- them in batches of healthcode.recalc_batch_size, each batch its own
+-- concerns in recalc_pending (one set-based statement a part, a part a
+-- worker: recalc_work.parts) and recalculate them in batches of
+-- healthcode.recalc_batch_size, each batch its own
 -- transaction, so memory stays bounded and an import waits at most for one
 -- batch. Until a person's batch commits, every read computes their status
 -- fresh from the evidence (_read_status): a read is right at any instant.
@@ -32,9 +33,14 @@ CREATE TABLE @extschema@.recalc_work (
   horizon       timestamptz NOT NULL,
   listed_at     timestamptz,
   people        bigint,
+  -- its people are listed in parts (those whose id is the part modulo
+  -- parts), one a worker at once: a province's listing on every core
+  parts         integer NOT NULL DEFAULT 1,
+  parts_done    integer[] NOT NULL DEFAULT '{}',
   CONSTRAINT areas_for_risk_areas CHECK ((kind = 'risk_area') = (areas IS NOT NULL)),
   CONSTRAINT regions_for_policy CHECK ((kind = 'policy') = (regions IS NOT NULL)),
-  CONSTRAINT people_once_listed CHECK ((listed_at IS NULL) = (people IS NULL))
+  CONSTRAINT people_once_listed CHECK (listed_at IS NULL OR people IS NOT NULL),
+  CONSTRAINT parts_in_range CHECK (parts BETWEEN 1 AND 64)
 );
 COMMENT ON TABLE @extschema@.recalc_work IS
   'Internal: changes whose recalculation the workers do (the status work list). A row stays until every person it concerns is recalculated; recalc_progress shows them.';
@@ -45,8 +51,10 @@ COMMENT ON COLUMN @extschema@.recalc_work.regions IS 'policy: the regions the ch
 COMMENT ON COLUMN @extschema@.recalc_work.cause IS 'The cause its status changes are recorded with.';
 COMMENT ON COLUMN @extschema@.recalc_work.created_at IS 'When the change took effect; colour changes it brings are dated then.';
 COMMENT ON COLUMN @extschema@.recalc_work.horizon IS 'The evidence horizon then: stays before it are outside every window.';
-COMMENT ON COLUMN @extschema@.recalc_work.listed_at IS 'When a worker listed its people in recalc_pending (NULL: not yet).';
-COMMENT ON COLUMN @extschema@.recalc_work.people IS 'How many people it listed.';
+COMMENT ON COLUMN @extschema@.recalc_work.listed_at IS 'When the last part of its people was listed in recalc_pending (NULL: not yet).';
+COMMENT ON COLUMN @extschema@.recalc_work.people IS 'How many people its parts listed so far (all of them once listed_at is set).';
+COMMENT ON COLUMN @extschema@.recalc_work.parts IS 'In how many parts its people are listed (healthcode.recalc_workers when it was recorded): part k lists those whose id is k modulo parts.';
+COMMENT ON COLUMN @extschema@.recalc_work.parts_done IS 'The parts listed so far; listed_at is set with the last.';
 COMMENT ON SEQUENCE @extschema@.recalc_work_id_seq IS 'Ids of changes on the work list.';
 REVOKE ALL ON @extschema@.recalc_work FROM PUBLIC;
 
@@ -93,8 +101,10 @@ COMMENT ON FUNCTION @extschema@._work_stays_sql(text) IS
   'Internal: the query of the stays (person_id, id, at, place, venue) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
 
--- Everyone a change concerns: listed once by a worker, set-based.
-CREATE FUNCTION @extschema@._list_work(w @extschema@.recalc_work) RETURNS bigint
+-- Everyone a change concerns whose id is `part` modulo w.parts: listed
+-- once by a worker, set-based; the last part listed marks the change
+-- listed.
+CREATE FUNCTION @extschema@._list_work(w @extschema@.recalc_work, part integer) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 -- (the stays are sorted by person: in memory, for a district)
@@ -115,26 +125,34 @@ BEGIN
     EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places, stay_venues)
                     SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place), array_agg(s.venue)
                       FROM (SELECT %s x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x
+                             WHERE (x.person_id %% $4 + $4) %% $4 = $5
                              ORDER BY x.person_id, x.id) s
                      GROUP BY s.person_id',
                    CASE WHEN cardinality(w.areas) > 1 THEN 'DISTINCT' ELSE '' END, @extschema@._work_stays_sql(''))
-      USING w.areas, w.horizon, w.id;
+      USING w.areas, w.horizon, w.id, w.parts::bigint, part::bigint;
   ELSIF w.kind = 'policy' THEN
     INSERT INTO @extschema@.recalc_pending (work_id, person_id)
     SELECT DISTINCT w.id, p.id
       FROM unnest(w.regions) r(code)
-      JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code);
+      JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code)
+     WHERE (p.id % w.parts + w.parts) % w.parts = part;
   ELSE
     -- (everyone, and a consistency check)
-    INSERT INTO @extschema@.recalc_pending (work_id, person_id) SELECT w.id, p.id FROM @extschema@.person p;
+    INSERT INTO @extschema@.recalc_pending (work_id, person_id)
+    SELECT w.id, p.id FROM @extschema@.person p WHERE (p.id % w.parts + w.parts) % w.parts = part;
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
-  UPDATE @extschema@.recalc_work x SET listed_at = clock_timestamp(), people = n WHERE x.id = w.id;
+  -- (the row as it is now: another worker may have listed a part since w
+  -- was read, and this waits for its transaction)
+  UPDATE @extschema@.recalc_work x
+     SET parts_done = x.parts_done || part, people = coalesce(x.people, 0) + n,
+         listed_at = CASE WHEN cardinality(x.parts_done) + 1 >= x.parts THEN clock_timestamp() END
+   WHERE x.id = w.id;
   RETURN n;
 END $$;
-COMMENT ON FUNCTION @extschema@._list_work(@extschema@.recalc_work) IS
-  'Internal: lists the people a change concerns in recalc_pending and marks it listed; returns how many.';
-REVOKE ALL ON FUNCTION @extschema@._list_work(@extschema@.recalc_work) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._list_work(@extschema@.recalc_work, integer) IS
+  'Internal: lists the people a change concerns whose id is part modulo its parts in recalc_pending, and marks the change listed with its last part; returns how many.';
+REVOKE ALL ON FUNCTION @extschema@._list_work(@extschema@.recalc_work, integer) FROM PUBLIC;
 
 -- Whether a change still has to recalculate a person: once listed, their
 -- row in recalc_pending; before, the listing's question asked for that one
@@ -629,18 +647,19 @@ BEGIN
   -- created_at is taken now, holding the lock: a recalculation that ran
   -- without seeing this change finished before it (the lock orders them),
   -- so nothing older than created_at can pass for its result
-  INSERT INTO @extschema@.recalc_work (kind, areas, regions, cause, created_at, horizon)
+  INSERT INTO @extschema@.recalc_work (kind, areas, regions, cause, created_at, horizon, parts)
   VALUES (kind, CASE WHEN kind = 'risk_area' THEN areas END, CASE WHEN kind = 'policy' THEN regions END,
-          cause, clock_timestamp(), horizon);
+          cause, clock_timestamp(), horizon, least(greatest(@extschema@._recalc_setting('workers'), 1), 64));
   PERFORM @extschema@._ensure_recalc_workers(true);
 END $$;
 COMMENT ON FUNCTION @extschema@._recalc_changed(text, @extschema@.risk_area[], text[], text) IS
   'Internal: recalculates the people a risk-area (areas), policy (regions) or everyone change concerns, in this statement when it touches at most healthcode.recalc_inline_limit rows, else by recording it on the work list for the workers.';
 REVOKE ALL ON FUNCTION @extschema@._recalc_changed(text, @extschema@.risk_area[], text[], text) FROM PUBLIC;
 
--- One step of a worker, in a transaction of its own: list the people of
--- the oldest change not listed yet, or recalculate a batch of the oldest
--- listed one. Returns how many people it listed or recalculated; 0 when
+-- One step of a worker, in a transaction of its own: list a part of the
+-- people of the oldest change not listed yet (each worker its own part, so
+-- that a province's listing runs on every core), or recalculate a batch of
+-- the oldest listed one. Returns how many people it listed or recalculated; 0 when
 -- the batches left are all in other workers' hands; -1 when the list is
 -- empty. Two workers never take the same rows (SKIP LOCKED).
 CREATE FUNCTION @extschema@._recalc_step(batch integer DEFAULT NULL) RETURNS integer
@@ -654,15 +673,25 @@ DECLARE
   listed @extschema@.reexamined_stays[];
   checked timestamptz;
   after bigint;
+  part integer;
+  now_w @extschema@.recalc_work;
 BEGIN
   IF n IS NULL OR n < 1 THEN
     RAISE EXCEPTION 'batch must be at least 1, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
   END IF;
-  SELECT * INTO w FROM @extschema@.recalc_work x WHERE x.listed_at IS NULL ORDER BY x.id
-     FOR UPDATE SKIP LOCKED LIMIT 1;
-  IF FOUND THEN
-    RETURN greatest(@extschema@._list_work(w), 1);
-  END IF;
+  -- a part of a change not listed yet that no other worker is listing
+  -- (its advisory lock, held to the end of this transaction; the change
+  -- read again once it is held, as a worker that had it may have just
+  -- listed it)
+  FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.listed_at IS NULL ORDER BY x.id LOOP
+    FOR part IN 0 .. w.parts - 1 LOOP
+      CONTINUE WHEN part = ANY (w.parts_done)
+                 OR NOT pg_try_advisory_xact_lock(hashtext('healthcode listing'), hashtext(w.id || ':' || part));
+      SELECT * INTO now_w FROM @extschema@.recalc_work x WHERE x.id = w.id;
+      CONTINUE WHEN NOT FOUND OR part = ANY (now_w.parts_done);
+      RETURN greatest(@extschema@._list_work(now_w, part), 1);
+    END LOOP;
+  END LOOP;
   -- (shared, as every evidence trigger: a small designation recalculated
   -- in its own statement holds it exclusively and must not meet a batch)
   PERFORM @extschema@._evidence_lock(false);
@@ -705,7 +734,7 @@ BEGIN
   RETURN CASE WHEN EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN 0 ELSE -1 END;
 END $$;
 COMMENT ON FUNCTION @extschema@._recalc_step(integer) IS
-  'Internal: one step of the work list in the caller''s transaction: lists the people of the oldest change not listed yet, or recalculates a batch (default healthcode.recalc_batch_size) of the oldest listed one and takes them off the list. Returns how many people; 0 when what is left is in other workers'' hands, -1 when the list is empty.';
+  'Internal: one step of the work list in the caller''s transaction: lists a part of the people of the oldest change not listed yet (a part no other worker lists), or recalculates a batch (default healthcode.recalc_batch_size) of the oldest listed one and takes them off the list. Returns how many people; 0 when what is left is in other workers'' hands, -1 when the list is empty.';
 REVOKE ALL ON FUNCTION @extschema@._recalc_step(integer) FROM PUBLIC;
 
 -- ---- watching and waiting ---------------------------------------------------------
@@ -718,7 +747,8 @@ LANGUAGE sql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-  SELECT w.id, w.kind, w.cause, w.created_at, w.listed_at, w.people, l.people_left,
+  SELECT w.id, w.kind, w.cause, w.created_at, w.listed_at,
+         CASE WHEN w.listed_at IS NOT NULL THEN w.people END, l.people_left,
          pg_catalog.round(r.rate, 1),
          CASE WHEN r.rate OPERATOR(pg_catalog.>) 0 THEN pg_catalog.clock_timestamp()
                                    OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => l.people_left::double precision OPERATOR(pg_catalog./) r.rate::double precision) END,
@@ -843,8 +873,9 @@ AS $$
 DECLARE
   id bigint;
 BEGIN
-  INSERT INTO @extschema@.recalc_work (kind, cause, created_at, horizon)
-  VALUES ('check', 'consistency check', clock_timestamp(), @extschema@._evidence_horizon(statement_timestamp()))
+  INSERT INTO @extschema@.recalc_work (kind, cause, created_at, horizon, parts)
+  VALUES ('check', 'consistency check', clock_timestamp(), @extschema@._evidence_horizon(statement_timestamp()),
+          least(greatest(@extschema@._recalc_setting('workers'), 1), 64))
   RETURNING recalc_work.id INTO id;
   PERFORM @extschema@._ensure_recalc_workers(true);
   RETURN id;

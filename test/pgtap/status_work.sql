@@ -29,7 +29,7 @@ END $$;
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(99);
+SELECT plan(106);
 
 -- ---- data -----------------------------------------------------------------------------
 SELECT create_key('330000') IS NOT NULL AS made_key \gset
@@ -580,6 +580,42 @@ SELECT lives_ok($$SET LOCAL healthcode.recalc_inline_limit = 2147483647;
                 'inline_limit at its maximum: a designation is recalculated in its statement');
 ROLLBACK TO SAVEPOINT limits;
 SELECT is((SELECT count(*) FROM recalc_work), 0::bigint, '(nothing left on the list)');
+
+-- ---- a listing in parts ----------------------------------------------------------------------
+-- recorded with healthcode.recalc_workers = 3, a change is listed in three
+-- parts (part k: the people whose id is k modulo 3), a step each; it is
+-- listed, and its batches begin, only with the last part. (Recorded here
+-- with 3 parts by hand: the setting would start three workers.)
+SELECT set_config('healthcode.recalc_inline_limit', '0', true) IS NOT NULL AS set_ok \gset
+INSERT INTO risk_area (division, level, effective_from, bulletin) VALUES ('330108', 'high', now() - interval '20 days', 'parts');
+UPDATE recalc_work SET parts = 3 RETURNING id AS w_parts \gset
+CREATE TEMP TABLE concerned_parts AS
+  SELECT DISTINCT t.person_id FROM travel t WHERE t.place LIKE '330108%' AND t.at >= _evidence_horizon(statement_timestamp());
+SELECT _recalc_step(5) AS parts_step1 \gset
+SELECT (SELECT listed_at IS NULL AND parts_done = '{0}' FROM recalc_work WHERE id = :w_parts)
+       AND (SELECT people IS NULL AND people_left IS NULL FROM recalc_progress WHERE work_id = :w_parts)
+       AND NOT EXISTS (SELECT person_id FROM recalc_pending WHERE work_id = :w_parts
+                       EXCEPT SELECT person_id FROM concerned_parts WHERE person_id % 3 = 0)
+       AND :parts_step1 > 0 AS part0_only,
+       pg_temp.readers_wrong() AS part0_wrong \gset
+SELECT _recalc_step(5) AS parts_step2 \gset
+SELECT _recalc_step(5) AS parts_step3 \gset
+SELECT (SELECT listed_at IS NOT NULL AND parts_done = '{0,1,2}' FROM recalc_work WHERE id = :w_parts)
+       AND (SELECT people = (SELECT count(*) FROM concerned_parts) FROM recalc_progress WHERE work_id = :w_parts) AS parts_listed,
+       NOT EXISTS (SELECT person_id FROM recalc_pending WHERE work_id = :w_parts
+                   EXCEPT SELECT person_id FROM concerned_parts)
+       AND NOT EXISTS (SELECT person_id FROM concerned_parts
+                       EXCEPT SELECT person_id FROM recalc_pending WHERE work_id = :w_parts) AS parts_all,
+       _recalc_step(5) AS parts_batch \gset
+SELECT pg_temp.readers_wrong() AS parts_wrong, (SELECT count(*) FROM concerned_parts) AS parts_people \gset
+ROLLBACK TO SAVEPOINT limits;
+SELECT ok(:'part0_only'::boolean, 'parts: the first step lists part 0 only (people whose id is 0 modulo 3); the change is not listed yet');
+SELECT is(:part0_wrong::bigint, 0::bigint, 'readers are right with a part listed');
+SELECT ok(:'parts_listed'::boolean, 'parts: listed with the third step, its people counted once each');
+SELECT ok(:'parts_all'::boolean, 'parts: together they list everyone it concerns');
+SELECT is(:parts_batch, 5, 'the next step recalculates a batch');
+SELECT is(:parts_wrong::bigint, 0::bigint, 'readers are right meanwhile');
+SELECT cmp_ok(:parts_people::bigint, '>', 10::bigint, '(the change concerns more than ten people)');
 
 SELECT * FROM finish();
 ROLLBACK;
