@@ -43,6 +43,7 @@ DECLARE
   lockless boolean := changed_stays IS NOT NULL AND NOT exclusive;
   everyone bigint[];
   rest bigint[];
+  again boolean := false;
   n integer := 0;
   written_now integer;
   i integer;
@@ -103,6 +104,12 @@ BEGIN
     IF NOT exclusive AND NOT lockless THEN
       PERFORM 1 FROM @extschema@.person_status s
         WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE OF s;
+    END IF;
+    IF again THEN
+      -- (the second pass reads rows written since this call began: a stored
+      -- timeline is read from its computed_at on, never before)
+      t := clock_timestamp();
+      horizon := @extschema@._evidence_horizon(t);
     END IF;
     written := clock_timestamp();
 
@@ -169,6 +176,11 @@ BEGIN
           OR (f.timeline).colour <> ((f.c).v).colour OR (f.timeline).vaccinated <> ((f.c).v).vaccinated
           OR (f.timeline).valid_until <> ((f.c).v).valid_until OR (f.timeline).reasons <> ((f.c).v).reasons
           OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
+       -- (in id order: the UPDATE below reads it in this order, hashing the
+       -- rows it fetches by address, and so locks them in the order every
+       -- other writer of status rows locks them; waits then never go round
+       -- in a circle, even in the lockless pass)
+       ORDER BY f.person_id
     ), inserted AS (
       INSERT INTO @extschema@.person_status
              (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at, inputs)
@@ -215,6 +227,7 @@ BEGIN
     n := n + written_now;
     EXIT WHEN NOT lockless OR coalesce(cardinality(rest), 0) = 0;
     lockless := false;
+    again := true;
     persons := rest;
     changed_stays := ARRAY(SELECT x FROM unnest(changed_stays) x WHERE x.person_id = ANY (rest) ORDER BY x.person_id);
   END LOOP;

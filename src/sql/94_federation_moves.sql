@@ -11,7 +11,8 @@
 --            lost), erases the region's people here as moved and stops
 --            hosting it; the hub then subscribes to the node like any other.
 -- Ids are kept (they are opaque, _next_id; a clash with one of the node's
--- own is refused). The node recalculates what it adopted, which changes
+-- own is refused where the table has a unique id: not status_history,
+-- whose entries nobody looks up by id, 46_time_partitions.sql). The node recalculates what it adopted, which changes
 -- nothing but what reached it meanwhile, so statuses and history carry on.
 -- People keep the hub's pseudonym as their subject, which the node cannot
 -- compute: an identifier finds them by national pseudonym (so the hub
