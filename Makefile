@@ -47,7 +47,7 @@ PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializer
 PG_CPPFLAGS = -Isrc
 
 EXTRA_CLEAN = $(EXTENSION).control test/unit/test_core test/unit/unseal_tool \
-              $(filter-out %.c,$(wildcard test/fuzz/fuzz_*)) bench/raw_rates results regression.diffs regression.out
+              $(filter-out %.c %.h,$(wildcard test/fuzz/fuzz_*)) bench/raw_rates results regression.diffs regression.out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -94,7 +94,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_TARGETS = $(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  = -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-test/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(CORE_SRC) $(CORE_HDR)
+test/fuzz/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz_reader.h $(CORE_SRC) $(CORE_HDR)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(CORE_LIBS)
 
 # Each target runs for FUZZ_SECONDS; a crash or a broken property fails the

@@ -8,34 +8,12 @@
  * without a crash or a read out of bounds, whatever they are.
  */
 #include "hc_status.h"
+#include "fuzz_reader.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef struct reader
-{
-	const uint8_t *p;
-	size_t		left;
-} reader;
-
-static uint64_t
-take(reader *r, size_t n)
-{
-	uint64_t	v = 0;
-
-	while (n--)
-	{
-		v <<= 8;
-		if (r->left)
-		{
-			v |= *r->p++;
-			r->left--;
-		}
-	}
-	return v;
-}
 
 /* A code of a few shapes: mostly digits sharing a stem (so that stays and
  * designations meet), sometimes anything. */

@@ -7,34 +7,12 @@
  * reasons, every reason naming an event; the JSON writer never fails.
  */
 #include "hc_status.h"
+#include "fuzz_reader.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef struct reader
-{
-	const uint8_t *p;
-	size_t		left;
-} reader;
-
-static uint64_t
-take(reader *r, size_t n)
-{
-	uint64_t	v = 0;
-
-	while (n--)
-	{
-		v <<= 8;
-		if (r->left)
-		{
-			v |= *r->p++;
-			r->left--;
-		}
-	}
-	return v;
-}
 
 /* A time near 2022 most of the time, any int64 sometimes. */
 static int64_t
