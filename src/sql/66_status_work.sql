@@ -260,7 +260,7 @@ RETURNS @extschema@.reexamined_stays[]
 LANGUAGE sql STABLE
 BEGIN ATOMIC
   SELECT ARRAY(SELECT ROW(x.person_id, x.ids, x.ats, x.places,
-                          @extschema@._stays_levels(@extschema@._designations(), x.places, x.venues, x.ats),
+                          @extschema@._stays_levels((SELECT @extschema@._designations()), x.places, x.venues, x.ats),
                           NULL)::@extschema@.reexamined_stays
                  FROM pg_catalog.unnest(@extschema@._stays_kept(_stays_judged.listed)) x);
 END;
