@@ -375,108 +375,192 @@ healthcode_status_step(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-/* ---- the timeline as jsonb, built directly (no JSON text to parse) ---- */
+/* ---- the timeline as jsonb, written directly in jsonb's binary form ----
+ *
+ * A batch of the work list builds two jsonb values a person; through
+ * pushJsonbValue (a tree of JsonbValues, each object's keys sorted and
+ * checked for duplicates, then the tree converted) that cost as much as
+ * computing the timeline. The shapes here are fixed, so the values are
+ * written as convertToJsonb (jsonb_util.c) would write them: a container is
+ * its header (count and kind), one JEntry a child (its length; every
+ * JB_OFFSET_STRIDE'th, and the first, its end offset instead), then the
+ * children's data; an object's keys come first, sorted by length and then
+ * bytes, then its values in the same order; numerics and nested containers
+ * start on a 4-byte boundary of the value, the padding counted in their
+ * length. pgTAP's status_jsonb.sql checks the bytes against jsonb's own. */
 
-static void
-push_key(JsonbParseState **st, const char *key)
+typedef struct JbWriter
 {
-	JsonbValue	k;
+	StringInfo	buf;
+	int			entries;		/* where the container's JEntry array lies */
+	int			data;			/* where its children's data begins */
+	uint32		done;			/* the children's data written so far */
+	int			n;				/* children written */
+} JbWriter;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
+/* Opens a container of `count` elements (an object: pairs) at the end of buf. */
+static void
+jb_open(StringInfo buf, JbWriter *w, uint32 count, bool object)
+{
+	uint32		header = count | (object ? JB_FOBJECT : JB_FARRAY);
+	int			entries = (int) (object ? 2 * count : count);
+
+	appendBinaryStringInfo(buf, (char *) &header, sizeof(header));
+	w->buf = buf;
+	w->entries = buf->len;
+	enlargeStringInfo(buf, entries * (int) sizeof(JEntry));
+	buf->len += entries * (int) sizeof(JEntry);
+	w->data = buf->len;
+	w->done = 0;
+	w->n = 0;
 }
 
-/* (the value is copied: the caller's buffer is reused) */
+/* Records the child just written (everything appended since the last). */
 static void
-push_string(JsonbParseState **st, const char *key, const char *val)
+jb_child(JbWriter *w, uint32 type)
 {
-	JsonbValue	v;
+	uint32		len = (uint32) (w->buf->len - w->data) - w->done;
+	JEntry		meta;
 
-	push_key(st, key);
-	v.type = jbvString;
-	v.val.string.len = strlen(val);
-	v.val.string.val = pnstrdup(val, v.val.string.len);
-	pushJsonbValue(st, WJB_VALUE, &v);
+	w->done += len;
+	if (w->done > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a status timeline's jsonb exceeds the maximum of %d bytes", JENTRY_OFFLENMASK)));
+	meta = (w->n % JB_OFFSET_STRIDE) == 0 ? (type | w->done | JENTRY_HAS_OFF) : (type | len);
+	memcpy(w->buf->data + w->entries + w->n * (int) sizeof(JEntry), &meta, sizeof(JEntry));
+	w->n++;
 }
 
 static void
-push_time(JsonbParseState **st, const char *key, int64_t t)
+jb_pad(StringInfo buf)
 {
-	char		text[HC_TIME_TEXT_LEN];
+	static const char zeros[4] = {0};
+	int			pad = INTALIGN(buf->len) - buf->len;
 
-	hc_format_time(t, text);
-	push_string(st, key, text);
+	if (pad > 0)
+		appendBinaryStringInfo(buf, zeros, pad);
 }
 
-/* A segment's reasons: [{rule, colour, at, place (when known), ref, text}],
- * the same values hc_timeline_json writes. Returns what closing the array
- * returns (the whole value, when it is the outermost). */
-static JsonbValue *
-push_reasons(JsonbParseState **st, const hc_timeline *t, const hc_segment *seg, const hc_event *events)
+static void
+jb_string(JbWriter *w, const char *s)
 {
+	appendBinaryStringInfo(w->buf, s, (int) strlen(s));
+	jb_child(w, JENTRY_ISSTRING);
+}
+
+static void
+jb_number(JbWriter *w, int64_t v)
+{
+	Numeric		num = int64_to_numeric(v);
+
+	jb_pad(w->buf);
+	appendBinaryStringInfo(w->buf, (char *) num, (int) VARSIZE(num));
+	pfree(num);
+	jb_child(w, JENTRY_ISNUMERIC);
+}
+
+/* A segment's reasons, an array of {rule, colour, at, place (when known),
+ * ref, text}: the same values hc_timeline_json writes. */
+static void
+jb_reasons(StringInfo buf, const hc_timeline *t, const hc_segment *seg, const hc_event *events)
+{
+	JbWriter	array;
 	int32_t		i;
 
-	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+	jb_open(buf, &array, (uint32) seg->n_reasons, false);
 	for (i = 0; i < seg->n_reasons; i++)
 	{
 		hc_reason_text d;
-		JsonbValue	ref;
+		JbWriter	object;
+		bool		place;
 
 		hc_reason_describe(&t->reasons[seg->first_reason + i], events, seg->colour, &d);
-		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-		push_string(st, "rule", d.rule);
-		push_string(st, "colour", d.colour);
-		push_string(st, "at", d.at);
-		if (d.place[0] != '\0')
-			push_string(st, "place", d.place);
-		push_key(st, "ref");
-		ref.type = jbvNumeric;
-		ref.val.numeric = int64_to_numeric(d.ref);
-		pushJsonbValue(st, WJB_VALUE, &ref);
-		push_string(st, "text", d.text);
-		pushJsonbValue(st, WJB_END_OBJECT, NULL);
+		place = d.place[0] != '\0';
+		jb_pad(buf);
+		jb_open(buf, &object, place ? 6 : 5, true);
+		/* the keys in jsonb's order: by length, then bytes */
+		jb_string(&object, "at");
+		jb_string(&object, "ref");
+		jb_string(&object, "rule");
+		jb_string(&object, "text");
+		if (place)
+			jb_string(&object, "place");
+		jb_string(&object, "colour");
+		jb_string(&object, d.at);
+		jb_number(&object, d.ref);
+		jb_string(&object, d.rule);
+		jb_string(&object, d.text);
+		if (place)
+			jb_string(&object, d.place);
+		jb_string(&object, d.colour);
+		jb_child(&array, JENTRY_ISCONTAINER);
 	}
-	return pushJsonbValue(st, WJB_END_ARRAY, NULL);
+}
+
+/* A buffer for a jsonb value: its varlena header reserved (offsets and
+ * alignment count from the start of the value). */
+static void
+jb_start(StringInfo buf)
+{
+	initStringInfo(buf);
+	buf->len = VARHDRSZ;
+}
+
+static Datum
+jb_finish(StringInfo buf)
+{
+	SET_VARSIZE(buf->data, buf->len);
+	return PointerGetDatum(buf->data);
 }
 
 static Datum
 reasons_jsonb(const hc_timeline *t, const hc_event *events)
 {
-	JsonbParseState *st = NULL;
+	StringInfoData buf;
 
-	return JsonbPGetDatum(JsonbValueToJsonb(push_reasons(&st, t, &t->segments[0], events)));
+	jb_start(&buf);
+	jb_reasons(&buf, t, &t->segments[0], events);
+	return jb_finish(&buf);
 }
 
 /* The later segments: [{from, until, colour, vaccinated, reasons}]. */
 static Datum
 next_jsonb(const hc_timeline *t, const hc_event *events)
 {
-	JsonbParseState *st = NULL;
-	JsonbValue *done;
+	StringInfoData buf;
+	JbWriter	array;
 	int32_t		i;
 
-	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	jb_start(&buf);
+	jb_open(&buf, &array, (uint32) (t->n_segments > 0 ? t->n_segments - 1 : 0), false);
 	for (i = 1; i < t->n_segments; i++)
 	{
 		const hc_segment *seg = &t->segments[i];
-		JsonbValue	vaccinated;
+		JbWriter	object;
+		char		from[HC_TIME_TEXT_LEN];
+		char		until[HC_TIME_TEXT_LEN];
 
-		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_time(&st, "from", seg->from);
-		push_time(&st, "until", seg->until);
-		push_string(&st, "colour", hc_colour_name(seg->colour));
-		push_key(&st, "vaccinated");
-		vaccinated.type = jbvBool;
-		vaccinated.val.boolean = seg->vaccinated;
-		pushJsonbValue(&st, WJB_VALUE, &vaccinated);
-		push_key(&st, "reasons");
-		push_reasons(&st, t, seg, events);
-		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+		hc_format_time(seg->from, from);
+		hc_format_time(seg->until, until);
+		jb_pad(&buf);
+		jb_open(&buf, &object, 5, true);
+		/* the keys in jsonb's order: by length, then bytes */
+		jb_string(&object, "from");
+		jb_string(&object, "until");
+		jb_string(&object, "colour");
+		jb_string(&object, "reasons");
+		jb_string(&object, "vaccinated");
+		jb_string(&object, from);
+		jb_string(&object, until);
+		jb_string(&object, hc_colour_name(seg->colour));
+		jb_pad(&buf);
+		jb_reasons(&buf, t, seg, events);
+		jb_child(&object, JENTRY_ISCONTAINER);
+		jb_child(&object, seg->vaccinated ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE);
+		jb_child(&array, JENTRY_ISCONTAINER);
 	}
-	done = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
-	return JsonbPGetDatum(JsonbValueToJsonb(done));
+	return jb_finish(&buf);
 }
 
 /* A bytea of the buffer's bytes, palloc'd. */
