@@ -6,6 +6,7 @@
  */
 #include "hc_status_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,6 +70,46 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 /* Days from 1970-01-01 to 2000-01-01, the engine's epoch. */
 #define EPOCH_2000_DAYS 10957
 
+/* Writes v in exactly `width` decimal digits (v < 10^width); returns the
+ * end. */
+static char *
+put_digits(char *out, uint64_t v, int width)
+{
+	int			i;
+
+	for (i = width - 1; i >= 0; i--)
+	{
+		out[i] = (char) ('0' + v % 10);
+		v /= 10;
+	}
+	return out + width;
+}
+
+/* The strings up to a NULL, one after another, into out (len bytes):
+ * snprintf's "%s%s..." without parsing a format, cut short as it would. */
+static void
+cat(char *out, size_t len, ...)
+{
+	va_list		ap;
+	const char *part;
+	size_t		used = 0;
+
+	if (len == 0)
+		return;
+	va_start(ap, len);
+	while ((part = va_arg(ap, const char *)) != NULL)
+	{
+		size_t		n = strlen(part);
+
+		if (n > len - 1 - used)
+			n = len - 1 - used;
+		memcpy(out + used, part, n);
+		used += n;
+	}
+	va_end(ap);
+	out[used] = '\0';
+}
+
 void
 hc_format_time(int64_t t, char out[HC_TIME_TEXT_LEN])
 {
@@ -105,12 +146,35 @@ hc_format_time(int64_t t, char out[HC_TIME_TEXT_LEN])
 	mm = (unsigned) (us / (60 * HC_USECS_PER_SEC) % 60);
 	hh = (unsigned) (us / HC_USECS_PER_HOUR);
 	us %= HC_USECS_PER_SEC;
+	if (y < 0 || y > 9999)
+	{
+		if (us)
+			snprintf(out, HC_TIME_TEXT_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u.%06lld+08:00",
+					 (long long) y, m, d, hh, mm, ss, (long long) us);
+		else
+			snprintf(out, HC_TIME_TEXT_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u+08:00",
+					 (long long) y, m, d, hh, mm, ss);
+		return;
+	}
+	/* (digits written by hand: every reason of every person recalculated
+	 * has a time, and snprintf was a sixth of computing a timeline) */
+	out = put_digits(out, (uint64_t) y, 4);
+	*out++ = '-';
+	out = put_digits(out, m, 2);
+	*out++ = '-';
+	out = put_digits(out, d, 2);
+	*out++ = 'T';
+	out = put_digits(out, hh, 2);
+	*out++ = ':';
+	out = put_digits(out, mm, 2);
+	*out++ = ':';
+	out = put_digits(out, ss, 2);
 	if (us)
-		snprintf(out, HC_TIME_TEXT_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u.%06lld+08:00",
-				 (long long) y, m, d, hh, mm, ss, (long long) us);
-	else
-		snprintf(out, HC_TIME_TEXT_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u+08:00",
-				 (long long) y, m, d, hh, mm, ss);
+	{
+		*out++ = '.';
+		out = put_digits(out, (uint64_t) us, 6);
+	}
+	memcpy(out, "+08:00", sizeof("+08:00"));
 }
 
 void
@@ -136,31 +200,31 @@ hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour,
 	switch (r->rule)
 	{
 		case HC_RULE_STAY_HIGH:
-			snprintf(text, len, "stayed in %s (high risk) on %s", out->place, date);
+			cat(text, len, "stayed in ", out->place, " (high risk) on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_STAY_MEDIUM:
-			snprintf(text, len, "stayed in %s (medium risk) on %s", out->place, date);
+			cat(text, len, "stayed in ", out->place, " (medium risk) on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_CLOSE_CONTACT:
-			snprintf(text, len, "close contact of a case on %s", date);
+			cat(text, len, "close contact of a case on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_SECONDARY_CONTACT:
-			snprintf(text, len, "secondary contact of a case on %s", date);
+			cat(text, len, "secondary contact of a case on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_DECLARED_CONTACT:
-			snprintf(text, len, "declared contact with a case on %s", date);
+			cat(text, len, "declared contact with a case on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_POSITIVE_TEST:
-			snprintf(text, len, "positive test sampled on %s", date);
+			cat(text, len, "positive test sampled on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_PUSHED_RED:
-			snprintf(text, len, "red status pushed by another region on %s", date);
+			cat(text, len, "red status pushed by another region on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_PUSHED_YELLOW:
-			snprintf(text, len, "yellow status shared by another region on %s", date);
+			cat(text, len, "yellow status shared by another region on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_SYMPTOMS:
-			snprintf(text, len, "declared symptoms on %s", date);
+			cat(text, len, "declared symptoms on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_MEDICINE_PURCHASE:
 			snprintf(text, len, "bought %s at a pharmacy in %s on %s",
@@ -176,16 +240,16 @@ hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour,
 				snprintf(text, len, "health check-in with %d.%d \xc2\xb0" "C on %s",
 						 (int) ev->value / 10, (int) ev->value % 10, date);
 			else
-				snprintf(text, len, "health check-in reporting symptoms on %s", date);
+				cat(text, len, "health check-in reporting symptoms on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_AUDIT_FINDING:
-			snprintf(text, len, "declaration contradicted by imported data (audit of %s)", date);
+			cat(text, len, "declaration contradicted by imported data (audit of ", date, ")", (const char *) NULL);
 			break;
 		case HC_RULE_TEST_OVERDUE:
 			if (ev->kind == HC_EV_REGISTERED)
-				snprintf(text, len, "periodic test required: no negative test since registration on %s", date);
+				cat(text, len, "periodic test required: no negative test since registration on ", date, (const char *) NULL);
 			else
-				snprintf(text, len, "periodic test required: last negative test sampled on %s", date);
+				cat(text, len, "periodic test required: last negative test sampled on ", date, (const char *) NULL);
 			break;
 		case HC_RULE_OVERRIDE:
 			hc_format_time(ev->until, until);
@@ -194,7 +258,7 @@ hc_reason_describe(const hc_reason *r, const hc_event *events, hc_colour colour,
 					 ev->until == HC_TIME_POS_INF ? "further notice" : until);
 			break;
 		default:
-			snprintf(text, len, "unknown rule");
+			cat(text, len, "unknown rule", (const char *) NULL);
 			break;
 	}
 }

@@ -159,6 +159,15 @@ test_basic_rules(void)
 		  "a high-risk stay 3 days ago makes red, reason stay_high_risk");
 	CHECK(colour_until(&r.tl, now) == T(2022, 4, 16, 10) && colour_at(&r.tl, T(2022, 4, 16, 10)) == HC_GREEN,
 		  "the red ends when the stay leaves the 14-day window, green after");
+	{
+		hc_reason_text d;
+
+		hc_reason_describe(&r.tl.reasons[segment_at(&r.tl, now)->first_reason], e, HC_RED, &d);
+		CHECK(strcmp(d.text, "stayed in 330106 (high risk) on 2022-04-02") == 0 &&
+			  strcmp(d.at, "2022-04-02T10:00:00+08:00") == 0 && strcmp(d.rule, "stay_high_risk") == 0 &&
+			  strcmp(d.colour, "red") == 0 && strcmp(d.place, "330106") == 0,
+			  "its reason: the sentence, the time, the rule, the colour and the place (%s)", d.text);
+	}
 	hc_timeline_free(&r.tl);
 
 	e[0] = stay(HC_EV_STAY_HIGH, 330106, T(2022, 3, 20, 10));
@@ -259,6 +268,14 @@ test_basic_rules(void)
 	CHECK(strcmp(t, "2022-04-02T10:00:00+08:00") == 0, "times are written in China Standard Time (%s)", t);
 	hc_format_time(T(1999, 12, 31, 23) + 1, t);
 	CHECK(strcmp(t, "1999-12-31T23:00:00.000001+08:00") == 0, "before 2000 and with microseconds (%s)", t);
+	hc_format_time(T(2022, 4, 2, 10) + 45 * HC_USECS_PER_SEC + 120, t);
+	CHECK(strcmp(t, "2022-04-02T10:00:45.000120+08:00") == 0, "seconds, and microseconds with leading zeros (%s)", t);
+	hc_format_time(T(999, 1, 1, 0) + 59 * 60 * HC_USECS_PER_SEC, t);
+	CHECK(strcmp(t, "0999-01-01T00:59:00+08:00") == 0, "a year of three digits is written with four (%s)", t);
+	hc_format_time(T(10000, 1, 1, 0), t);
+	CHECK(strcmp(t, "10000-01-01T00:00:00+08:00") == 0, "a year of five digits is written whole (%s)", t);
+	hc_format_time(HC_TIME_POS_INF, t);
+	CHECK(strcmp(t, "infinity") == 0, "the end of time is infinity (%s)", t);
 }
 
 static void
