@@ -53,6 +53,12 @@ typedef struct StatusCache
 	bool		policy_typbyval;
 	char		policy_typalign;
 	AttrNumber	policy_attnum[HC_POLICY_N_FIELDS];	/* of hc_policy_fields */
+	/* the policy versions last read from stored inputs, and their bytes:
+	 * a batch brings its people region by region, with the same versions
+	 * (fn_mcxt; NULL until read) */
+	ArrayType  *policy_bytes;
+	hc_policy  *policies;
+	int			n_policies;
 } StatusCache;
 
 static StatusCache *
@@ -274,6 +280,36 @@ read_policies(StatusCache *cache, ArrayType *arr, MemoryContext cxt, int *n_poli
 		}
 	}
 	ReleaseTupleDesc(desc);
+	return policies;
+}
+
+/* The policy versions of arr, read again only when they differ from the
+ * last ones read by this function in this query. (Not for the aggregate,
+ * whose states keep what they read.) (Not inlined: the caller's PG_TRY
+ * would make its locals volatile.) */
+pg_noinline static const hc_policy *
+cached_policies(FunctionCallInfo fcinfo, ArrayType *arr, int *n_policies)
+{
+	StatusCache *cache = status_cache(fcinfo);
+	Size		size = VARSIZE(arr);
+	hc_policy  *policies;
+
+	if (cache->policy_bytes != NULL && VARSIZE(cache->policy_bytes) == size &&
+		memcmp(cache->policy_bytes, arr, size) == 0)
+	{
+		*n_policies = cache->n_policies;
+		return cache->policies;
+	}
+	policies = read_policies(cache, arr, fcinfo->flinfo->fn_mcxt, n_policies);
+	if (cache->policy_bytes != NULL)
+	{
+		pfree(cache->policy_bytes);
+		pfree(cache->policies);
+	}
+	cache->policy_bytes = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, size);
+	memcpy(cache->policy_bytes, arr, size);
+	cache->policies = policies;
+	cache->n_policies = *n_policies;
 	return policies;
 }
 
@@ -765,7 +801,7 @@ healthcode_status_from_stored_inputs(PG_FUNCTION_ARGS)
 			   *events;
 	size_t		n_stored,
 				n = 0;
-	hc_policy  *policies;
+	const hc_policy *policies;
 
 	hc_array_elements(PG_GETARG_ARRAYTYPE_P(1), INT8OID, "stay_ids", &ids, &id_nulls, &n_stays);
 	hc_array_elements(PG_GETARG_ARRAYTYPE_P(2), TIMESTAMPTZOID, "stay_at", &ats, &at_nulls, &n_stays);
@@ -780,8 +816,7 @@ healthcode_status_from_stored_inputs(PG_FUNCTION_ARGS)
 					 errmsg("a re-examined stay needs its id and time")));
 		reexamined[i] = DatumGetInt64(ids[i]);
 	}
-	policies = read_policies(status_cache(fcinfo), PG_GETARG_ARRAYTYPE_P(5), CurrentMemoryContext,
-							 &n_policies);
+	policies = cached_policies(fcinfo, PG_GETARG_ARRAYTYPE_P(5), &n_policies);
 
 	stored = unpack_inputs(PG_GETARG_BYTEA_PP(0), &n_stored);
 	PG_TRY();
