@@ -22,7 +22,7 @@
  * A set lives for a statement (it is never stored), so its layout can
  * change with any version.
  */
-#include "hc_status.h"
+#include "hc_status_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,4 +244,28 @@ hc_stay_judge(const uint8_t *set, size_t len, const char *place, size_t place_le
 		judge_division(set, above, k + 4, false, NULL, 0, at, &level);
 	}
 	return level;
+}
+
+static int
+cmp_day(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a;
+	int64_t		y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+size_t
+hc_stay_days(const int64_t *times, size_t n, int64_t *days)
+{
+	size_t		i,
+				kept = 0;
+
+	for (i = 0; i < n; i++)
+		days[i] = hc_local_day(times[i]);
+	qsort(days, n, sizeof(int64_t), cmp_day);
+	for (i = 0; i < n; i++)
+		if (kept == 0 || days[kept - 1] != days[i])
+			days[kept++] = days[i];
+	return kept;
 }

@@ -454,4 +454,10 @@ hc_status	hc_designations_check(const uint8_t *set, size_t len);
 hc_stay_level hc_stay_judge(const uint8_t *set, size_t len, const char *place, size_t place_len,
 							const char *venue, size_t venue_len, int64_t at);
 
+/* The calendar days (China Standard Time: days since 2000-01-01) of the
+ * times, distinct and in order, written to days (room for n); returns how
+ * many. Travel is partitioned by these days: a batch asks which of its
+ * stays' days lost their partition. */
+size_t		hc_stay_days(const int64_t *times, size_t n, int64_t *days);
+
 #endif							/* HC_STATUS_H */

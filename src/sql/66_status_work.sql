@@ -220,6 +220,14 @@ COMMENT ON FUNCTION @extschema@._work_stays_of(@extschema@.recalc_work, bigint[]
   'Internal: the persons'' stays a risk-area change concerns (one row a person, levels not judged): as listed, or from travel before the change is listed.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_of(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
 
+-- The days of listed stays (Asia/Shanghai, as travel's day partitions are
+-- cut), distinct and in order: in C, a batch's stays at once.
+CREATE FUNCTION @extschema@._stays_days(listed @extschema@.reexamined_stays[]) RETURNS date[]
+  AS 'MODULE_PATHNAME', 'healthcode_stays_days' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) IS
+  'Internal: the days (Asia/Shanghai) of the listed stays, distinct and in order.';
+REVOKE ALL ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) FROM PUBLIC;
+
 -- Listed stays less those whose day partition was dropped since they were
 -- listed: a DROP fires no trigger that could take them off the list
 -- (_travel_changed does for a DELETE). Their levels are judged where they
@@ -232,12 +240,10 @@ AS $$
 DECLARE
   gone_days date[];
 BEGIN
-  -- (each day looked up once: OFFSET 0 keeps the lookup from being pushed
-  -- below the DISTINCT, to every stay)
+  -- (each day looked up once)
   gone_days := ARRAY(
     SELECT d.day
-      FROM (SELECT DISTINCT (u.at AT TIME ZONE 'Asia/Shanghai')::date AS day
-              FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ats) AS u(at) OFFSET 0) d
+      FROM unnest(@extschema@._stays_days(listed)) AS d(day)
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
   IF cardinality(gone_days) = 0 THEN
     RETURN listed;

@@ -5,7 +5,7 @@
 -- list and is recalculated by the deletion's own trigger.
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(11);
+SELECT plan(13);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -52,6 +52,28 @@ SELECT is((SELECT count(*)::integer FROM recalc_pending r
 DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;
 SELECT is_empty('SELECT * FROM healthcode.check_consistency()',
                 'after it, every status agrees with a full recalculation');
+
+-- A batch asks which of its stays' days lost their day partition; the
+-- days are found in C (_stays_days), and must be the days travel is cut
+-- by: the day in Asia/Shanghai, which kept summer time until 1991.
+SELECT is(_stays_days(ARRAY[
+            ROW(1, '{1,2}', ARRAY['1988-06-01 23:30+08', '2026-12-05 15:59:59.999999+00']::timestamptz[],
+                '{330106,330106}', NULL, NULL)::reexamined_stays,
+            ROW(2, '{3,4}', ARRAY['2026-12-05 16:00+00', '2026-12-05 15:59:59.999999+00']::timestamptz[],
+                '{330106,330106}', NULL, NULL)::reexamined_stays,
+            ROW(3, '{}', '{}', '{}', NULL, NULL)::reexamined_stays]),
+          '{1988-06-02,2026-12-05,2026-12-06}'::date[],
+          '_stays_days: each day once, in order; 23:30 in summer 1988 is the next day (+09:00), midnight is at 16:00 UTC');
+SELECT is(_stays_days(ARRAY(SELECT ROW(k, ARRAY[k], ARRAY[x.at], ARRAY['330106'], NULL, NULL)::reexamined_stays
+                               FROM (SELECT k, timestamptz '1985-01-01 00:00+00'
+                                               + (hashint4(k)::bigint + 2147483648) * interval '1 second' / 3.5 AS at
+                                       FROM generate_series(1, 2000) k) x)),
+          ARRAY(SELECT DISTINCT (x.at AT TIME ZONE 'Asia/Shanghai')::date
+                  FROM (SELECT timestamptz '1985-01-01 00:00+00'
+                               + (hashint4(k)::bigint + 2147483648) * interval '1 second' / 3.5 AS at
+                          FROM generate_series(1, 2000) k) x
+                 ORDER BY 1),
+          '_stays_days: 2,000 instants from 1985 to 2023 fall on the days AT TIME ZONE Asia/Shanghai gives');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -194,4 +194,16 @@ test_risky_stays(void)
 	CHECK(hc_designations_check((const uint8_t *) set.data, set.len) == HC_OK && judge(&set, "320102003004", NULL, 1) == HC_STAY_NOT_RISKY,
 		  "sets: an empty set covers nothing");
 	hc_buf_free(&set);
+
+	/* the days of stays: China Standard Time, distinct, in order */
+	{
+		const int64_t hour = DAY / 24;
+		int64_t		times[] = {3 * DAY + 16 * hour - 1, 3 * DAY + 16 * hour, 0, -8 * hour - 1, 3 * DAY, 3 * DAY + 2};
+		int64_t		days[6];
+		size_t		n = hc_stay_days(times, 6, days);
+
+		CHECK(n == 4 && days[0] == -1 && days[1] == 0 && days[2] == 3 && days[3] == 4,
+			  "days: a day begins at 16:00 UTC the day before, each day once, in order (%zu days)", n);
+		CHECK(hc_stay_days(times, 0, days) == 0, "days: no stays, no days");
+	}
 }
