@@ -3359,25 +3359,26 @@ BEGIN
     -- travel again (per person, that would be an index probe a day
     -- partition; per area, a scan of it all for every batch)
     -- (sorted by person, the order the chunks are cut and the list's
-    -- primary key filled in; the arrays of a person agree, as one
-    -- aggregation fills them in the order it is fed, with no sort of its
-    -- own a person and an array; a stay two designations cover (an updated
-    -- one: old and new) made distinct)
+    -- primary key filled in; the arrays of a person, and those of a chunk,
+    -- agree and are in that order, as one aggregation fills them in the
+    -- order it is fed, with no sort of its own a group and an array; a
+    -- stay two designations cover (an updated one: old and new) made
+    -- distinct)
     -- (a part's people are kept after the stays are found, past a fence:
     -- a filter on the person pushed into the scan of the areas' stays made
     -- the planner read every stay instead, 6 s for 10,000 people of two
     -- districts among 10,000,000 stays)
     EXECUTE format('WITH listed AS (
                       INSERT INTO @extschema@.recalc_pending (work_id, first_person, part, persons, stays)
-                      SELECT $3, min(c.person_id), $5, array_agg(c.person_id ORDER BY c.person_id),
-                             array_agg(c.x ORDER BY c.person_id)
+                      SELECT $3, min(c.person_id), $5, array_agg(c.person_id), array_agg(c.x)
                         FROM (SELECT s.person_id,
                                      ROW(s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place), NULL,
                                          array_agg(s.venue))::@extschema@.reexamined_stays AS x,
                                      (row_number() OVER (ORDER BY s.person_id) - 1) / $6 AS chunk
                                 FROM (SELECT %s x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x
                                        ORDER BY x.person_id, x.id) s
-                               GROUP BY s.person_id) c
+                               GROUP BY s.person_id
+                               ORDER BY chunk, s.person_id) c
                        GROUP BY c.chunk
                       RETURNING cardinality(persons) AS people)
                     SELECT coalesce(sum(l.people), 0) FROM listed l',
@@ -3399,9 +3400,10 @@ BEGIN
        WHERE w.kind <> 'policy' AND (p.id % w.parts + w.parts) % w.parts = part
     ), listed AS (
       INSERT INTO @extschema@.recalc_pending (work_id, first_person, part, persons)
-      SELECT w.id, min(c.id), part, array_agg(c.id ORDER BY c.id)
+      SELECT w.id, min(c.id), part, array_agg(c.id)
         FROM (SELECT q.id, (row_number() OVER (ORDER BY q.id) - 1) / @extschema@._pending_chunk_size() AS chunk
-                FROM people q) c
+                FROM people q
+               ORDER BY chunk, q.id) c
        GROUP BY c.chunk
       RETURNING cardinality(persons) AS people)
     SELECT coalesce(sum(l.people), 0) INTO n FROM listed l;
@@ -3616,7 +3618,8 @@ BEGIN
     RETURNING r.first_person, r.persons AS people, r.stays, true AS whole
   ), cut_from AS (
     -- (the chunk cut, as this statement sees it before the UPDATE below)
-    SELECT r.first_person, r.persons[: c.k] AS people, r.stays, false AS whole
+    SELECT r.first_person, r.persons[: c.k] AS people,
+           ARRAY(SELECT x FROM unnest(r.stays) x WHERE x.person_id = ANY (r.persons[: c.k])) AS stays, false AS whole
       FROM chosen c JOIN @extschema@.recalc_pending r ON r.ctid = c.row_id
      WHERE c.k < c.size AND r.ctid = ANY (ARRAY(SELECT c.row_id FROM chosen c WHERE c.k < c.size))
   ), cut AS (
@@ -3634,9 +3637,11 @@ BEGIN
     UNION ALL
     SELECT f.* FROM cut_from f WHERE f.first_person IN (SELECT u.first_person FROM cut u)
   )
-  SELECT ARRAY(SELECT q.id FROM done d CROSS JOIN LATERAL unnest(d.people) AS q(id) ORDER BY q.id),
-         ARRAY(SELECT x FROM done d CROSS JOIN LATERAL unnest(d.stays) x
-                WHERE x.ids IS NOT NULL AND x.person_id = ANY (d.people) ORDER BY x.person_id),
+  -- (the arrays taken apart in the select list: unnest in FROM, called
+  -- once a chunk, kept each chunk's elements in a tuplestore first)
+  SELECT ARRAY(SELECT unnest(d.people) AS id FROM done d ORDER BY 1),
+         ARRAY(SELECT y.x FROM (SELECT unnest(d.stays) AS x FROM done d) y
+                WHERE (y.x).ids IS NOT NULL ORDER BY (y.x).person_id),
          -- (a chunk cut is found again by the next batch: its key stays)
          (SELECT max(CASE WHEN d.whole THEN d.first_person ELSE d.first_person - 1 END) FROM done d)
     INTO taken, listed, last_chunk;
