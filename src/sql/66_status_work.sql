@@ -471,7 +471,7 @@ BEGIN
   IF w.kind = 'risk_area' THEN
     -- (judged by _recompute, a person at a time as it reads them)
     stays := @extschema@._stays_kept(listed);
-    PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
+    PERFORM @extschema@._recompute(ARRAY(SELECT (unnest(stays)).person_id), w.cause,
                                    changed_stays => stays, changed_at => w.created_at);
     -- (anyone without stays, as when their day partitions were dropped:
     -- from all their evidence; nearly always nobody: the stays' people

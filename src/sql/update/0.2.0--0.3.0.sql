@@ -2500,7 +2500,7 @@ BEGIN
   IF changed_stays IS NULL THEN
     persons := ARRAY(SELECT DISTINCT q.id FROM unnest(persons) AS q(id) WHERE q.id IS NOT NULL ORDER BY q.id);
   ELSE
-    persons := ARRAY(SELECT x.person_id FROM unnest(changed_stays) x);
+    persons := ARRAY(SELECT (unnest(changed_stays)).person_id);
   END IF;
   -- Memory is bounded by the batch, not by how many people there are: a
   -- larger set goes through in slices (no plan holds all of them at once).
@@ -2558,18 +2558,27 @@ BEGIN
       -- the stored rows: read at t, and where they lie (updated below by
       -- that: locked, no other recalculation can move them; lockless, a
       -- row moved meanwhile is left to the second pass, see above); after
-      -- a risk-area change, with each person's re-examined stays
-      SELECT s.ctid AS row_id, s.person_id, s.region, s.colour AS stored_colour, s.next AS stored_next,
-             s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
-             NULL::@extschema@.reexamined_stays AS x
-        FROM @extschema@.person_status s
-       WHERE s.person_id = ANY (persons) AND changed_stays IS NULL
-      UNION ALL
-      SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
-             @extschema@.status_at(s, t), x
-        FROM @extschema@.person_status s
-        JOIN unnest(changed_stays) AS x ON x.person_id = s.person_id
-       WHERE changed_stays IS NOT NULL AND s.person_id = ANY (persons) AND (s.inputs IS NOT NULL OR NOT lockless)
+      -- a risk-area change, with each person's re-examined stays (the
+      -- status read at t and the stays taken apart here, once: later steps
+      -- read plain columns, not rows built again for each person and taken
+      -- apart field by field)
+      SELECT q.row_id, q.person_id, q.region, q.stored_colour, q.stored_next, q.stored_valid_until,
+             q.stored_inputs, (q.v).colour AS old_colour, (q.v).vaccinated AS old_vaccinated,
+             (q.v).reasons AS old_reasons, (q.v).since AS old_since, (q.v).valid_until AS old_valid_until,
+             (q.v).next AS old_next, q.stay_ids, q.stay_ats, q.stay_places, q.stay_highs, q.stay_venues
+        FROM (SELECT s.ctid AS row_id, s.person_id, s.region, s.colour AS stored_colour, s.next AS stored_next,
+                     s.valid_until AS stored_valid_until, s.inputs AS stored_inputs, @extschema@.status_at(s, t) AS v,
+                     NULL::bigint[] AS stay_ids, NULL::timestamptz[] AS stay_ats, NULL::text[] AS stay_places,
+                     NULL::boolean[] AS stay_highs, NULL::text[] AS stay_venues
+                FROM @extschema@.person_status s
+               WHERE s.person_id = ANY (persons) AND changed_stays IS NULL
+              UNION ALL
+              SELECT s.ctid, s.person_id, s.region, s.colour, s.next, s.valid_until, s.inputs,
+                     @extschema@.status_at(s, t), x.ids, x.ats, x.places, x.highs, x.venues
+                FROM @extschema@.person_status s
+                JOIN unnest(changed_stays) AS x ON x.person_id = s.person_id
+               WHERE changed_stays IS NOT NULL AND s.person_id = ANY (persons) AND (s.inputs IS NOT NULL OR NOT lockless)
+              OFFSET 0) q
     ), policies AS MATERIALIZED (
       -- (once a region, not once a person)
       SELECT r.region, @extschema@._policy_versions(r.region) AS vec
@@ -2577,13 +2586,17 @@ BEGIN
     ), fresh AS (
       -- each person's new timeline beside their stored row (if any); from
       -- the evidence tables: everyone ...
-      SELECT f.person_id, f.region, f.timeline, c
+      SELECT f.person_id, f.region, f.timeline, c.row_id, c.person_id IS NULL AS is_new, c.old_colour,
+             c.old_vaccinated, c.old_reasons, c.old_since, c.old_valid_until, c.old_next, c.stored_colour,
+             c.stored_next, c.stored_valid_until, c.stored_inputs
         FROM @extschema@._fresh_status(persons, t) f
         LEFT JOIN cur c ON c.person_id = f.person_id
        WHERE changed_stays IS NULL
       UNION ALL
       -- ... or, after a risk-area change, those without stored inputs ...
-      SELECT f.person_id, f.region, f.timeline, c
+      SELECT f.person_id, f.region, f.timeline, c.row_id, c.person_id IS NULL, c.old_colour,
+             c.old_vaccinated, c.old_reasons, c.old_since, c.old_valid_until, c.old_next, c.stored_colour,
+             c.stored_next, c.stored_valid_until, c.stored_inputs
         FROM @extschema@._fresh_status(
                ARRAY(SELECT q.id FROM unnest(persons) AS q(id)
                       WHERE NOT EXISTS (SELECT 1 FROM cur c
@@ -2595,10 +2608,14 @@ BEGIN
       -- here when they come unjudged (highs NULL: a batch of the work list)
       -- (a call a row, in a subquery kept apart: (f(...)).* would call f once
       -- a column)
-      SELECT r.person_id, r.region, r.timeline, r.c
-        FROM (SELECT c.person_id, c.region, c,
-                     @extschema@._status_from_stored_inputs(c.stored_inputs, (c.x).ids, (c.x).ats, (c.x).places,
-                       coalesce((c.x).highs, @extschema@._stays_levels(designations, (c.x).places, (c.x).venues, (c.x).ats)),
+      SELECT r.person_id, r.region, r.timeline, r.row_id, false, r.old_colour, r.old_vaccinated, r.old_reasons,
+             r.old_since, r.old_valid_until, r.old_next, r.stored_colour, r.stored_next, r.stored_valid_until,
+             r.stored_inputs
+        FROM (SELECT c.person_id, c.region, c.row_id, c.old_colour, c.old_vaccinated, c.old_reasons, c.old_since,
+                     c.old_valid_until, c.old_next, c.stored_colour, c.stored_next, c.stored_valid_until,
+                     c.stored_inputs,
+                     @extschema@._status_from_stored_inputs(c.stored_inputs, c.stay_ids, c.stay_ats, c.stay_places,
+                       coalesce(c.stay_highs, @extschema@._stays_levels(designations, c.stay_places, c.stay_venues, c.stay_ats)),
                        v.vec, t, horizon) AS timeline
                 FROM cur c
                 JOIN policies v ON v.region = c.region
@@ -2606,20 +2623,23 @@ BEGIN
               OFFSET 0) r
        WHERE changed_stays IS NOT NULL
     ), changed AS MATERIALIZED (
-      SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
-             (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs,
-             (f.c).row_id, (f.c).person_id IS NULL AS is_new, ((f.c).v).colour AS old_colour,
-             ((f.c).v).since AS old_since, (f.c).stored_colour, (f.c).stored_next, (f.c).stored_valid_until
-        FROM fresh f
-       WHERE (f.c).person_id IS NULL
-          OR (f.timeline).colour <> ((f.c).v).colour OR (f.timeline).vaccinated <> ((f.c).v).vaccinated
-          OR (f.timeline).valid_until <> ((f.c).v).valid_until OR (f.timeline).reasons <> ((f.c).v).reasons
-          OR (f.timeline).next <> ((f.c).v).next OR (f.timeline).inputs IS DISTINCT FROM (f.c).stored_inputs
+      SELECT n.person_id, n.region, n.colour, n.vaccinated, n.reasons, n.valid_until, n.next, n.inputs,
+             n.row_id, n.is_new, n.old_colour, n.old_since, n.stored_colour, n.stored_next, n.stored_valid_until
+        FROM (SELECT f.person_id, f.region, (f.timeline).colour, (f.timeline).vaccinated, (f.timeline).reasons,
+                     (f.timeline).valid_until, (f.timeline).next, (f.timeline).inputs, f.row_id, f.is_new,
+                     f.old_colour, f.old_vaccinated, f.old_reasons, f.old_since, f.old_valid_until, f.old_next,
+                     f.stored_colour, f.stored_next, f.stored_valid_until, f.stored_inputs
+                FROM fresh f
+              OFFSET 0) n
+       WHERE n.is_new
+          OR n.colour <> n.old_colour OR n.vaccinated <> n.old_vaccinated
+          OR n.valid_until <> n.old_valid_until OR n.reasons <> n.old_reasons
+          OR n.next <> n.old_next OR n.inputs IS DISTINCT FROM n.stored_inputs
        -- (in id order: the UPDATE below reads it in this order, hashing the
        -- rows it fetches by address, and so locks them in the order every
        -- other writer of status rows locks them; waits then never go round
        -- in a circle, even in the lockless pass)
-       ORDER BY f.person_id
+       ORDER BY n.person_id
     ), inserted AS (
       INSERT INTO @extschema@.person_status
              (person_id, region, colour, vaccinated, reasons, since, valid_until, next, computed_at, inputs)
@@ -3670,7 +3690,7 @@ BEGIN
   IF w.kind = 'risk_area' THEN
     -- (judged by _recompute, a person at a time as it reads them)
     stays := @extschema@._stays_kept(listed);
-    PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), w.cause,
+    PERFORM @extschema@._recompute(ARRAY(SELECT (unnest(stays)).person_id), w.cause,
                                    changed_stays => stays, changed_at => w.created_at);
     -- (anyone without stays, as when their day partitions were dropped:
     -- from all their evidence; nearly always nobody: the stays' people
