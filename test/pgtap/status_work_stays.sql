@@ -11,7 +11,7 @@ SELECT r.work_id, q.person_id, x.ids AS stay_ids, x.ats AS stay_ats, x.places AS
   FROM healthcode.recalc_pending r
   CROSS JOIN LATERAL unnest(r.persons) AS q(person_id)
   LEFT JOIN LATERAL (SELECT y.* FROM unnest(r.stays) y WHERE y.person_id = q.person_id) x ON true;
-SELECT plan(17);
+SELECT plan(19);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -41,6 +41,15 @@ SELECT is((SELECT count(*)::integer FROM recalc_pending a JOIN recalc_pending b
               ON b.work_id = a.work_id AND b.part = a.part AND b.first_person > a.first_person
            WHERE a.persons[cardinality(a.persons)] >= b.first_person),
           0, 'the chunks of a part do not overlap');
+
+-- a pending person is erased: they leave their chunk, the others stay
+SELECT r.persons[2] AS erased, array_remove(r.persons, r.persons[2]) AS erased_mates
+  FROM recalc_pending r WHERE cardinality(r.persons) >= 3 ORDER BY r.first_person LIMIT 1 \gset
+SELECT is((SELECT rows FROM erase_person(:erased, 'status_work_stays: erased while pending') WHERE what = 'recalc_pending'),
+          1::bigint, 'erasing a pending person takes their one place on the list');
+SELECT is(ARRAY(SELECT person_id FROM pending WHERE person_id = ANY (:'erased_mates'::bigint[] || :erased::bigint)
+                 ORDER BY person_id),
+          :'erased_mates'::bigint[], 'they are off the list, and the others of their chunk are still on it');
 
 -- a pending person loses the one stay that made them red
 SELECT r.person_id AS victim, r.stay_ids[1] AS stay
