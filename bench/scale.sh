@@ -280,9 +280,8 @@ import_attempts() {
 SELECT r.person_id IS NOT NULL AS found, r.person_id AS pid, p.region AS region
   FROM (SELECT 1) d
   LEFT JOIN LATERAL (SELECT y.person_id
-                       FROM (SELECT q.person_id
-                               FROM healthcode.recalc_pending x CROSS JOIN LATERAL unnest(x.persons) AS q(person_id)
-                              ORDER BY x.work_id, q.person_id OFFSET :skip LIMIT :span) y
+                       FROM (SELECT x.person_id FROM healthcode.recalc_pending x
+                              ORDER BY x.work_id, x.person_id OFFSET :skip LIMIT :span) y
                       ORDER BY random() LIMIT 1) r ON true
   LEFT JOIN healthcode.person p ON p.id = r.person_id \gset
 \if :found

@@ -160,35 +160,22 @@ BEGIN
     -- batch: it leaves the list, and its person is recalculated here (the
     -- change's part first, with what is left listed: _settle_pending).
     IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
-      WITH hit AS (
-        -- (each such person's chunk in each listed change, by the list's
-        -- primary key: it has no index on the people, which a listing
-        -- would have to fill)
-        SELECT DISTINCT c.work_id, c.first_person
-          FROM @extschema@.recalc_work w
-          CROSS JOIN (SELECT DISTINCT o.person_id FROM old_rows o) o
-          CROSS JOIN LATERAL @extschema@._pending_chunk_of(w, o.person_id) c
-         WHERE w.listed_at IS NOT NULL AND o.person_id = ANY (c.persons)
-           AND EXISTS (SELECT 1 FROM unnest(c.stays) x JOIN old_rows d ON d.person_id = x.person_id AND d.id = ANY (x.ids)
-                        WHERE x.person_id = o.person_id)
-      ), cleaned AS (
+      WITH cleaned AS (
         UPDATE @extschema@.recalc_pending r
-           SET stays = ARRAY(
-                 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM old_rows d WHERE d.person_id = x.person_id AND d.id = ANY (x.ids))
-                             THEN x
-                             ELSE (SELECT ROW(x.person_id, array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id),
-                                              array_agg(u.place ORDER BY u.id), NULL,
-                                              array_agg(u.venue ORDER BY u.id))::@extschema@.reexamined_stays
-                                     FROM unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
-                                    WHERE NOT EXISTS (SELECT 1 FROM old_rows d WHERE d.id = u.id AND d.person_id = x.person_id)) END
-                   FROM unnest(r.stays) x ORDER BY x.person_id)
-          FROM hit h
-         WHERE r.work_id = h.work_id AND r.first_person = h.first_person
-        RETURNING r.persons AS chunk
+           SET (stay_ids, stay_ats, stay_places, stay_venues) =
+               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id),
+                       array_agg(u.venue ORDER BY u.id)
+                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues) AS u(id, at, place, venue)
+                 WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
+         -- (by the list's primary key: it has no index on the person alone,
+         -- which a listing would have to fill)
+         WHERE (r.work_id, r.person_id) IN (SELECT w.id, o.person_id
+                                              FROM @extschema@.recalc_work w CROSS JOIN old_rows o
+                                             WHERE w.listed_at IS NOT NULL)
+           AND EXISTS (SELECT 1 FROM old_rows o WHERE o.person_id = r.person_id AND o.id = ANY (r.stay_ids))
+        RETURNING r.person_id
       )
-      SELECT persons || coalesce(array_agg(DISTINCT o.person_id), '{}')
-        INTO persons
-        FROM cleaned c JOIN old_rows o ON o.person_id = ANY (c.chunk);
+      SELECT persons || coalesce(array_agg(c.person_id), '{}') INTO persons FROM cleaned c;
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));

@@ -6,8 +6,7 @@
 -- change in recalc_work (one row: the areas or regions) and commits at
 -- once. Background workers (hc_recalc_worker.c) then list the people it
 -- concerns in recalc_pending (one set-based statement a part, a part a
--- worker: recalc_work.parts; a row a chunk of people) and recalculate them
--- in batches of
+-- worker: recalc_work.parts) and recalculate them in batches of
 -- healthcode.recalc_batch_size, each batch its own
 -- transaction, so memory stays bounded and an import waits at most for one
 -- batch. Until a person's batch commits, every read computes their status
@@ -62,35 +61,28 @@ COMMENT ON SEQUENCE @extschema@.recalc_work_id_seq IS 'Ids of changes on the wor
 REVOKE ALL ON @extschema@.recalc_work FROM PUBLIC;
 
 CREATE TABLE @extschema@.recalc_pending (
-  -- (no foreign key: checking each row against recalc_work cost as much as
-  -- the insert; a change's last batch deletes its recalc_work row once none
-  -- of these is left)
+  -- (no foreign key: a listing inserts a row a person, and checking each
+  -- against recalc_work cost as much as the insert; a change's last batch
+  -- deletes its recalc_work row once none of these is left)
   work_id       bigint NOT NULL,
-  -- A row is a chunk of a part's people (_pending_chunk_size, in id
-  -- order), not a person: a row written and deleted again for each person
-  -- cost as much as a tenth of recalculating them. Chunks of a part never
-  -- overlap, so a person's chunk is the one of their part with the
-  -- greatest first_person at most their id (_pending_chunk_of).
-  first_person  bigint NOT NULL,
-  part          integer NOT NULL,
-  persons       bigint[] NOT NULL,
-  -- risk_area: each person's stays in the areas, as listed, in the order
-  -- of persons (re-examined by the batch without reading travel again; a
-  -- stay deleted meanwhile leaves the list, see _travel_changed)
-  stays         @extschema@.reexamined_stays[],
-  CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, first_person)
+  person_id     bigint NOT NULL,
+  -- risk_area: the person's stays in the areas, as listed (re-examined by
+  -- the batch without reading travel again; a stay deleted meanwhile takes
+  -- the row with it, see _travel_changed)
+  stay_ids      bigint[],
+  stay_ats      timestamptz[],
+  stay_places   text[],
+  stay_venues   text[],
+  CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, person_id)
 );
--- (a chunk is kept whole in its row, uncompressed, up to the most a row
--- can hold: compressing it cost more than writing it)
-ALTER TABLE @extschema@.recalc_pending ALTER COLUMN stays SET STORAGE MAIN;
-ALTER TABLE @extschema@.recalc_pending SET (toast_tuple_target = 8160);
 COMMENT ON TABLE @extschema@.recalc_pending IS
-  'Internal: the people a listed change still has to recalculate, in chunks; a worker deletes a batch of chunks in the transaction that recalculates their people, and a recalculation for another cause takes its people out of their chunks first.';
+  'Internal: the people a listed change still has to recalculate; a worker deletes a batch of rows in the transaction that recalculates them.';
 COMMENT ON COLUMN @extschema@.recalc_pending.work_id IS 'The change.';
-COMMENT ON COLUMN @extschema@.recalc_pending.first_person IS 'The first person listed in the chunk (its key: people taken out of a chunk leave it as it is).';
-COMMENT ON COLUMN @extschema@.recalc_pending.part IS 'The part of the change''s people it was listed in (recalc_work.parts).';
-COMMENT ON COLUMN @extschema@.recalc_pending.persons IS 'The people of the chunk, in id order.';
-COMMENT ON COLUMN @extschema@.recalc_pending.stays IS 'risk_area: each one''s stays in the areas (travel ids, times, places, venues; levels not judged), in the order of persons.';
+COMMENT ON COLUMN @extschema@.recalc_pending.person_id IS 'A person it concerns.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_ids IS 'risk_area: the person''s stays in the areas (travel ids), as listed.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_ats IS 'risk_area: when each was.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_places IS 'risk_area: where.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_venues IS 'risk_area: at which venue (travel.venue), for designations of a venue.';
 REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 
 -- ---- which people a change concerns ------------------------------------------
@@ -111,40 +103,9 @@ COMMENT ON FUNCTION @extschema@._work_stays_sql(text) IS
   'Internal: the query of the stays (person_id, id, at, place, venue) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
 
--- How many people a row of recalc_pending holds: some thousands of bytes
--- of stays (a row is kept whole up to 8,160), and few enough that taking
--- one person out rewrites little.
-CREATE FUNCTION @extschema@._pending_chunk_size() RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN 16;
-COMMENT ON FUNCTION @extschema@._pending_chunk_size() IS
-  'Internal: how many people a chunk of recalc_pending holds when listed.';
-REVOKE ALL ON FUNCTION @extschema@._pending_chunk_size() FROM PUBLIC;
-
--- The chunk of a listed change that holds a person if any does: the one of
--- their part with the greatest first_person at most their id (the primary
--- key read backwards; chunks of other parts in between are passed over).
--- (A SQL body without SET: inlined where it is read.)
-CREATE FUNCTION @extschema@._pending_chunk_of(w @extschema@.recalc_work, person_id bigint)
-RETURNS SETOF @extschema@.recalc_pending
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-  SELECT r.* FROM @extschema@.recalc_pending r
-   WHERE r.work_id OPERATOR(pg_catalog.=) (_pending_chunk_of.w).id
-     AND r.first_person OPERATOR(pg_catalog.<=) _pending_chunk_of.person_id
-     AND r.part OPERATOR(pg_catalog.=) ((_pending_chunk_of.person_id OPERATOR(pg_catalog.%) (_pending_chunk_of.w).parts
-                                         OPERATOR(pg_catalog.+) (_pending_chunk_of.w).parts)
-                                        OPERATOR(pg_catalog.%) (_pending_chunk_of.w).parts)
-   ORDER BY r.first_person DESC
-   LIMIT 1;
-END;
-COMMENT ON FUNCTION @extschema@._pending_chunk_of(@extschema@.recalc_work, bigint) IS
-  'Internal: the chunk of recalc_pending where a listed change lists the person, if it does (check persons).';
-REVOKE ALL ON FUNCTION @extschema@._pending_chunk_of(@extschema@.recalc_work, bigint) FROM PUBLIC;
-
 -- Everyone a change concerns whose id is `part` modulo w.parts: listed
--- once by a worker, set-based, in chunks; the last part listed marks the
--- change listed.
+-- once by a worker, set-based; the last part listed marks the change
+-- listed.
 CREATE FUNCTION @extschema@._list_work(w @extschema@.recalc_work, part integer) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -159,56 +120,36 @@ BEGIN
     -- person's kept with them: a batch re-examines them without reading
     -- travel again (per person, that would be an index probe a day
     -- partition; per area, a scan of it all for every batch)
-    -- (sorted by person, the order the chunks are cut and the list's
-    -- primary key filled in; the arrays of a person, and those of a chunk,
-    -- agree and are in that order, as one aggregation fills them in the
-    -- order it is fed, with no sort of its own a group and an array; a
-    -- stay two designations cover (an updated one: old and new) made
-    -- distinct)
+    -- (sorted by person, the order the list's primary key is filled in;
+    -- the three arrays agree, as one aggregation fills them in the order
+    -- it is fed, with no sort of its own a person and an array; a stay two
+    -- designations cover (an updated one: old and new) made distinct)
     -- (a part's people are kept after the stays are found, past a fence:
     -- a filter on the person pushed into the scan of the areas' stays made
     -- the planner read every stay instead, 6 s for 10,000 people of two
     -- districts among 10,000,000 stays)
-    EXECUTE format('WITH listed AS (
-                      INSERT INTO @extschema@.recalc_pending (work_id, first_person, part, persons, stays)
-                      SELECT $3, min(c.person_id), $5, array_agg(c.person_id), array_agg(c.x)
-                        FROM (SELECT s.person_id,
-                                     ROW(s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place), NULL,
-                                         array_agg(s.venue))::@extschema@.reexamined_stays AS x,
-                                     (row_number() OVER (ORDER BY s.person_id) - 1) / $6 AS chunk
-                                FROM (SELECT %s x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x
-                                       ORDER BY x.person_id, x.id) s
-                               GROUP BY s.person_id
-                               ORDER BY chunk, s.person_id) c
-                       GROUP BY c.chunk
-                      RETURNING cardinality(persons) AS people)
-                    SELECT coalesce(sum(l.people), 0) FROM listed l',
+    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places, stay_venues)
+                    SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place), array_agg(s.venue)
+                      FROM (SELECT %s x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x
+                             ORDER BY x.person_id, x.id) s
+                     GROUP BY s.person_id',
                    CASE WHEN cardinality(w.areas) > 1 THEN 'DISTINCT' ELSE '' END,
                    CASE WHEN w.parts = 1 THEN @extschema@._work_stays_sql('')
                         ELSE format('SELECT y.* FROM (%s OFFSET 0) y WHERE (y.person_id %% $4 + $4) %% $4 = $5',
                                     @extschema@._work_stays_sql('')) END)
-      INTO n USING w.areas, w.horizon, w.id, w.parts::bigint, part::bigint, @extschema@._pending_chunk_size();
+      USING w.areas, w.horizon, w.id, w.parts::bigint, part::bigint;
+  ELSIF w.kind = 'policy' THEN
+    INSERT INTO @extschema@.recalc_pending (work_id, person_id)
+    SELECT DISTINCT w.id, p.id
+      FROM unnest(w.regions) r(code)
+      JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code)
+     WHERE (p.id % w.parts + w.parts) % w.parts = part;
   ELSE
-    -- a policy change: the people its regions govern; everyone, and a
-    -- consistency check: everyone
-    WITH people AS (
-      SELECT DISTINCT p.id
-        FROM unnest(w.regions) r(code)
-        JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code)
-       WHERE w.kind = 'policy' AND (p.id % w.parts + w.parts) % w.parts = part
-      UNION ALL
-      SELECT p.id FROM @extschema@.person p
-       WHERE w.kind <> 'policy' AND (p.id % w.parts + w.parts) % w.parts = part
-    ), listed AS (
-      INSERT INTO @extschema@.recalc_pending (work_id, first_person, part, persons)
-      SELECT w.id, min(c.id), part, array_agg(c.id)
-        FROM (SELECT q.id, (row_number() OVER (ORDER BY q.id) - 1) / @extschema@._pending_chunk_size() AS chunk
-                FROM people q
-               ORDER BY chunk, q.id) c
-       GROUP BY c.chunk
-      RETURNING cardinality(persons) AS people)
-    SELECT coalesce(sum(l.people), 0) INTO n FROM listed l;
+    -- (everyone, and a consistency check)
+    INSERT INTO @extschema@.recalc_pending (work_id, person_id)
+    SELECT w.id, p.id FROM @extschema@.person p WHERE (p.id % w.parts + w.parts) % w.parts = part;
   END IF;
+  GET DIAGNOSTICS n = ROW_COUNT;
   -- (the row as it is now: another worker may have listed a part since w
   -- was read, and this waits for its transaction)
   UPDATE @extschema@.recalc_work x
@@ -222,7 +163,7 @@ COMMENT ON FUNCTION @extschema@._list_work(@extschema@.recalc_work, integer) IS
 REVOKE ALL ON FUNCTION @extschema@._list_work(@extschema@.recalc_work, integer) FROM PUBLIC;
 
 -- Whether a change still has to recalculate a person: once listed, their
--- place in a chunk of recalc_pending; before, the listing's question asked for that one
+-- row in recalc_pending; before, the listing's question asked for that one
 -- person, from their own rows.
 CREATE FUNCTION @extschema@._work_concerns(w @extschema@.recalc_work, person_id bigint) RETURNS boolean
 LANGUAGE plpgsql STABLE
@@ -232,8 +173,8 @@ DECLARE
   found_one boolean;
 BEGIN
   IF w.listed_at IS NOT NULL THEN
-    RETURN EXISTS (SELECT 1 FROM @extschema@._pending_chunk_of(w, _work_concerns.person_id) r
-                    WHERE _work_concerns.person_id = ANY (r.persons));
+    RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_pending r
+                    WHERE r.work_id = w.id AND r.person_id = _work_concerns.person_id);
   ELSIF w.kind IN ('everyone', 'check') THEN
     RETURN true;
   ELSIF w.kind = 'policy' THEN
@@ -261,12 +202,10 @@ DECLARE
   result @extschema@.reexamined_stays[];
 BEGIN
   IF w.listed_at IS NOT NULL THEN
-    RETURN ARRAY(SELECT x
-                   FROM unnest(_work_stays_of.persons) AS q(id)
-                   CROSS JOIN LATERAL @extschema@._pending_chunk_of(w, q.id) r
-                   CROSS JOIN LATERAL unnest(r.stays) x
-                  WHERE x.person_id = q.id AND x.ids IS NOT NULL
-                  ORDER BY x.person_id);
+    RETURN ARRAY(SELECT ROW(r.person_id, r.stay_ids, r.stay_ats, r.stay_places, NULL, r.stay_venues)::@extschema@.reexamined_stays
+                   FROM @extschema@.recalc_pending r
+                  WHERE r.work_id = w.id AND r.person_id = ANY (persons) AND r.stay_ids IS NOT NULL
+                  ORDER BY r.person_id);
   END IF;
   EXECUTE format('SELECT ARRAY(SELECT ROW(s.person_id, array_agg(s.id ORDER BY s.id), array_agg(s.at ORDER BY s.id),
                                          array_agg(s.place ORDER BY s.id), NULL,
@@ -336,58 +275,36 @@ COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) IS
 REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) FROM PUBLIC;
 
 -- Takes some people of a listed change off the list: who they were (in id
--- order) and their listed stays (for a risk-area change). Their chunks are
--- locked first, so a batch that holds one is waited for (and its people
--- are then gone from the list); the rest of each chunk stays listed.
+-- order) and their listed stays (for a risk-area change).
 CREATE FUNCTION @extschema@._take_listed(w @extschema@.recalc_work, persons bigint[],
     OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- (each person by the primary key: see _take_batch)
+SET enable_bitmapscan = off
+SET enable_seqscan = off
 AS $$
-DECLARE
-  chunks bigint[];
 BEGIN
-  chunks := ARRAY(SELECT DISTINCT r.first_person
-                    FROM unnest(_take_listed.persons) AS q(id)
-                    CROSS JOIN LATERAL @extschema@._pending_chunk_of(w, q.id) r
-                   WHERE q.id = ANY (r.persons));
-  IF cardinality(chunks) = 0 THEN
-    RETURN;
-  END IF;
-  PERFORM 1 FROM @extschema@.recalc_pending r
-    WHERE r.work_id = w.id AND r.first_person = ANY (chunks) ORDER BY r.first_person FOR UPDATE;
-  -- (read again now that they are held: as they are, or gone with a batch)
-  SELECT array_agg(q.id ORDER BY q.id) INTO taken
-    FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.persons) AS q(id)
-   WHERE r.work_id = w.id AND r.first_person = ANY (chunks) AND q.id = ANY (_take_listed.persons);
-  listed := ARRAY(SELECT x
-                    FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.stays) x
-                   WHERE r.work_id = w.id AND r.first_person = ANY (chunks) AND x.person_id = ANY (_take_listed.persons)
-                     AND x.ids IS NOT NULL
-                   ORDER BY x.person_id);
-  UPDATE @extschema@.recalc_pending r
-     SET persons = ARRAY(SELECT q.id FROM unnest(r.persons) AS q(id) WHERE q.id <> ALL (_take_listed.persons) ORDER BY q.id),
-         stays = CASE WHEN r.stays IS NOT NULL
-                      THEN ARRAY(SELECT x FROM unnest(r.stays) x WHERE x.person_id <> ALL (_take_listed.persons)
-                                  ORDER BY x.person_id) END
-   WHERE r.work_id = w.id AND r.first_person = ANY (chunks) AND r.persons && _take_listed.persons;
-  DELETE FROM @extschema@.recalc_pending r
-   WHERE r.work_id = w.id AND r.first_person = ANY (chunks) AND cardinality(r.persons) = 0;
+  WITH gone AS (
+    DELETE FROM @extschema@.recalc_pending r
+     WHERE r.work_id = w.id AND r.person_id = ANY (persons)
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
+  )
+  SELECT array_agg(g.person_id ORDER BY g.person_id),
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL, g.stay_venues)::@extschema@.reexamined_stays
+                   ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
+    INTO taken, listed FROM gone g;
 END $$;
 COMMENT ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) IS
-  'Internal: takes the persons of a listed change out of their chunks of recalc_pending (a chunk left empty is deleted); returns who was taken and their listed stays.';
+  'Internal: deletes the persons'' rows of a listed change from recalc_pending; returns who was taken and their listed stays.';
 REVOKE ALL ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
 
--- Takes the next batch of a listed change off the list: n people (fewer
--- at the end, or where chunks other workers hold are skipped), whole chunks
--- after chunk `after` (their first_person) in key order, the last of them
--- cut where n is reached; who they were (in id order), their listed
--- stays, and where the next batch goes on. Only what the DELETE and the
--- UPDATE below touched counts as taken: a chunk another transaction
--- rewrote since this statement began is locked in its new version, which
--- they do not see, and is left listed.
+-- Takes the next batch of a listed change off the list: at most n people
+-- after person `after`, in id order, skipping rows other workers hold; who
+-- they were and their listed stays. (One statement: the rows locked by the
+-- subquery are deleted where they lie.)
 CREATE FUNCTION @extschema@._take_batch(w @extschema@.recalc_work, after bigint, n integer,
-    OUT taken bigint[], OUT listed @extschema@.reexamined_stays[], OUT last_chunk bigint)
+    OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 -- The list in key order, from its primary key: a fresh list has no
@@ -397,61 +314,21 @@ SET search_path = pg_catalog, pg_temp
 SET enable_bitmapscan = off
 SET enable_seqscan = off
 AS $$
-DECLARE
-  size integer := @extschema@._pending_chunk_size();
 BEGIN
-  WITH picked AS MATERIALIZED (
-    SELECT p.ctid AS row_id, p.first_person, cardinality(p.persons) AS size
-      FROM @extschema@.recalc_pending p
-     WHERE p.work_id = w.id AND p.first_person > after
-     ORDER BY p.first_person
-     LIMIT (n + size - 1) / size + 1
-       FOR UPDATE SKIP LOCKED
-  ), chosen AS MATERIALIZED (
-    -- whole chunks while they fit, and the first that does not in part (k
-    -- of its people)
-    SELECT c.row_id, c.first_person, c.size, least(c.size, n - c.before) AS k
-      FROM (SELECT c.*, sum(c.size) OVER (ORDER BY c.first_person) - c.size AS before FROM picked c) c
-     WHERE c.before < n
-  ), gone AS (
+  WITH gone AS (
     DELETE FROM @extschema@.recalc_pending r
-     WHERE r.ctid = ANY (ARRAY(SELECT c.row_id FROM chosen c WHERE c.k = c.size))
-    RETURNING r.first_person, r.persons AS people, r.stays, true AS whole
-  ), cut_from AS (
-    -- (the chunk cut, as this statement sees it before the UPDATE below)
-    SELECT r.first_person, r.persons[: c.k] AS people,
-           ARRAY(SELECT x FROM unnest(r.stays) x WHERE x.person_id = ANY (r.persons[: c.k])) AS stays, false AS whole
-      FROM chosen c JOIN @extschema@.recalc_pending r ON r.ctid = c.row_id
-     WHERE c.k < c.size AND r.ctid = ANY (ARRAY(SELECT c.row_id FROM chosen c WHERE c.k < c.size))
-  ), cut AS (
-    UPDATE @extschema@.recalc_pending r
-       SET persons = r.persons[c.k + 1 :],
-           stays = CASE WHEN r.stays IS NOT NULL
-                        THEN ARRAY(SELECT x FROM unnest(r.stays) x WHERE x.person_id <> ALL (r.persons[: c.k])
-                                    ORDER BY x.person_id) END
-      FROM chosen c
-     WHERE r.ctid = c.row_id AND c.k < c.size
-       AND r.ctid = ANY (ARRAY(SELECT c.row_id FROM chosen c WHERE c.k < c.size))
-    RETURNING r.first_person
-  ), done AS (
-    SELECT g.* FROM gone g
-    UNION ALL
-    SELECT f.* FROM cut_from f WHERE f.first_person IN (SELECT u.first_person FROM cut u)
+     WHERE r.ctid = ANY (ARRAY(SELECT p.ctid FROM @extschema@.recalc_pending p
+                                WHERE p.work_id = w.id AND p.person_id > after
+                                ORDER BY p.person_id LIMIT n FOR UPDATE SKIP LOCKED))
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
   )
-  -- (the arrays taken apart in the select list: unnest in FROM, called
-  -- once a chunk, kept each chunk's elements in a tuplestore first)
-  SELECT ARRAY(SELECT unnest(d.people) AS id FROM done d ORDER BY 1),
-         ARRAY(SELECT y.x FROM (SELECT unnest(d.stays) AS x FROM done d) y
-                WHERE (y.x).ids IS NOT NULL ORDER BY (y.x).person_id),
-         -- (a chunk cut is found again by the next batch: its key stays)
-         (SELECT max(CASE WHEN d.whole THEN d.first_person ELSE d.first_person - 1 END) FROM done d)
-    INTO taken, listed, last_chunk;
-  IF cardinality(taken) = 0 THEN
-    taken := NULL;
-  END IF;
+  SELECT array_agg(g.person_id ORDER BY g.person_id),
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL, g.stay_venues)::@extschema@.reexamined_stays
+                   ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
+    INTO taken, listed FROM gone g;
 END $$;
 COMMENT ON FUNCTION @extschema@._take_batch(@extschema@.recalc_work, bigint, integer) IS
-  'Internal: takes the next n people (whole chunks after chunk `after` not held by another worker, the last cut) of a listed change off recalc_pending; returns who was taken (NULL: nobody), their listed stays, and the key the next batch goes on after.';
+  'Internal: deletes the next batch (at most n people after person `after`, not held by another worker) of a listed change from recalc_pending; returns who was taken and their listed stays.';
 REVOKE ALL ON FUNCTION @extschema@._take_batch(@extschema@.recalc_work, bigint, integer) FROM PUBLIC;
 
 -- A change's recalculation of some of its people, as a worker's batch does
@@ -810,7 +687,6 @@ DECLARE
   listed @extschema@.reexamined_stays[];
   checked timestamptz;
   after bigint;
-  last_chunk bigint;
   part integer;
   now_w @extschema@.recalc_work;
 BEGIN
@@ -842,12 +718,12 @@ BEGIN
     -- scan from the start when nothing is left after the mark.)
     after := CASE WHEN split_part(current_setting('hc_recalc.after', true), ':', 1) = w.id::text
                   THEN split_part(current_setting('hc_recalc.after', true), ':', 2)::bigint ELSE -1 END;
-    SELECT t.taken, t.listed, t.last_chunk INTO persons, listed, last_chunk FROM @extschema@._take_batch(w, after, n) t;
+    SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, after, n) t;
     IF persons IS NULL AND after >= 0 THEN
-      SELECT t.taken, t.listed, t.last_chunk INTO persons, listed, last_chunk FROM @extschema@._take_batch(w, -1, n) t;
+      SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, -1, n) t;
     END IF;
     IF persons IS NOT NULL THEN
-      PERFORM set_config('hc_recalc.after', w.id || ':' || last_chunk, false);
+      PERFORM set_config('hc_recalc.after', w.id || ':' || persons[cardinality(persons)], false);
     END IF;
     IF persons IS NULL THEN
       -- done, unless other workers still hold its last rows
@@ -892,8 +768,7 @@ BEGIN ATOMIC
                                    OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => l.people_left::double precision OPERATOR(pg_catalog./) r.rate::double precision) END,
          @extschema@._recalc_workers_running()
     FROM @extschema@.recalc_work w
-    CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL
-                                    THEN COALESCE(pg_catalog.sum(pg_catalog.cardinality(p.persons)), 0) END AS people_left
+    CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL THEN pg_catalog.count(*) END AS people_left
                           FROM @extschema@.recalc_pending p
                          WHERE p.work_id OPERATOR(pg_catalog.=) w.id) l
     CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL

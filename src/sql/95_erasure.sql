@@ -50,7 +50,6 @@ DECLARE
   t timestamptz;
   tbl text;
   n bigint;
-  w @extschema@.recalc_work;
   -- (the regions this node speaks for, read once: a purge erases a region)
   served @extschema@.division_multirange := @extschema@._served_here();
 BEGIN
@@ -62,12 +61,8 @@ BEGIN
   -- they are gone, so nothing it publishes outlives them.
   PERFORM @extschema@._lock_for_erasure(persons);
   PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
-  -- (out of their chunks of each change on the list, listed or in part:
-  -- how many places)
-  n := 0;
-  FOR w IN SELECT * FROM @extschema@.recalc_work x ORDER BY x.id LOOP
-    n := n + coalesce(cardinality((@extschema@._take_listed(w, persons)).taken), 0);
-  END LOOP;
+  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
   what := 'recalc_pending'; rows := n; RETURN NEXT;
   PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
   t := clock_timestamp();

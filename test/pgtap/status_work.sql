@@ -28,12 +28,6 @@ BEGIN
 END $$;
 BEGIN;
 SET search_path = public, healthcode;
--- the work list a person a row (recalc_pending keeps chunks of people)
-CREATE TEMP VIEW pending AS
-SELECT r.work_id, q.person_id, x.ids AS stay_ids, x.ats AS stay_ats, x.places AS stay_places, x.venues AS stay_venues
-  FROM healthcode.recalc_pending r
-  CROSS JOIN LATERAL unnest(r.persons) AS q(person_id)
-  LEFT JOIN LATERAL (SELECT y.* FROM unnest(r.stays) y WHERE y.person_id = q.person_id) x ON true;
 \ir lib/roles_common.psql
 SELECT plan(106);
 
@@ -132,7 +126,7 @@ DECLARE
   look_after boolean := random() < 0.25;
   -- (the full comparison, the slowest, at half the moments)
   full_check boolean := random() < 0.5;
-  left_before bigint := (SELECT count(*) FROM pg_temp.pending);
+  left_before bigint := (SELECT count(*) FROM healthcode.recalc_pending);
   got integer;
 BEGIN
   IF look_before AND EXISTS (SELECT 1 FROM healthcode.recalc_work) THEN
@@ -147,7 +141,7 @@ BEGIN
   got := healthcode._recalc_step(k);
   INSERT INTO pg_temp.step_log (phase, k, got, left_before, left_after, unlisted, checked, readers_wrong, status_wrong,
                                 since_wrong, inconsistent)
-  SELECT phase, k, got, left_before, (SELECT count(*) FROM pg_temp.pending),
+  SELECT phase, k, got, left_before, (SELECT count(*) FROM healthcode.recalc_pending),
          (SELECT count(*) FROM healthcode.recalc_work w WHERE w.listed_at IS NULL), look_after,
          CASE WHEN look_after THEN pg_temp.readers_wrong() END,
          CASE WHEN look_after THEN pg_temp.status_wrong() END,
@@ -232,7 +226,7 @@ SELECT results_eq(
   'SELECT kind, cause, listed_at IS NULL, people IS NULL, (areas[1]).division FROM recalc_work',
   $$VALUES ('risk_area', 'work list test: bulletin', true, true, '330102')$$,
   'with inline_limit 0, the designation records one recalc_work row, not listed yet');
-SELECT is((SELECT count(*) FROM pending), 0::bigint, 'no one is listed before a step');
+SELECT is((SELECT count(*) FROM recalc_pending), 0::bigint, 'no one is listed before a step');
 SELECT is((SELECT count(*) FROM person_status s FULL JOIN before b USING (person_id)
             WHERE to_jsonb(s) IS DISTINCT FROM to_jsonb(b)), 0::bigint,
           'the designation''s statement left person_status as it was');
@@ -294,7 +288,7 @@ SELECT is(pg_temp.readers_wrong(), 0::bigint, 'readers are right after it');
 -- ---- the first step lists the people -------------------------------------------------------
 SELECT is(_recalc_step(3), (SELECT count(*)::integer FROM concerned) + 1,
           'the first step lists everyone the change concerns (the new stay''s person too), and returns how many');
-SELECT is((SELECT count(*) FROM pending WHERE work_id = :w1), (SELECT count(*) FROM concerned) + 1,
+SELECT is((SELECT count(*) FROM recalc_pending WHERE work_id = :w1), (SELECT count(*) FROM concerned) + 1,
           'recalc_pending holds them');
 SELECT ok((SELECT listed_at IS NOT NULL AND people = people_left AND people = (SELECT count(*) FROM concerned) + 1
              FROM recalc_progress WHERE work_id = :w1),
@@ -317,7 +311,7 @@ SELECT c.person_id AS p_gone FROM concerned c
  WHERE c.person_id NOT IN (SELECT person_id FROM sample) AND c.person_id NOT IN (:p_neg, :p_pos, :p_unstay, :p_bj, :p_hz)
  ORDER BY c.person_id DESC LIMIT 1 \gset
 INSERT INTO touched VALUES (:p_neg), (:p_pos), (:p_unstay), (:p_gone);
-SELECT is((SELECT count(*) FROM pending WHERE person_id IN (:p_neg, :p_pos, :p_unstay, :p_gone)), 4::bigint,
+SELECT is((SELECT count(*) FROM recalc_pending WHERE person_id IN (:p_neg, :p_pos, :p_unstay, :p_gone)), 4::bigint,
           '(four people on the list, not recalculated yet)');
 SELECT since FROM status(:p_neg, clock_timestamp()) \gset neg_before_
 INSERT INTO test_result (person_id, region, kind, sampled_at, result, lab, sample_id)
@@ -342,7 +336,7 @@ SELECT is((SELECT count(*) FROM status_history WHERE person_id = :p_neg AND caus
 SELECT format('SELECT pg_temp.step(%L)', 'bulletin') FROM generate_series(1, 30) \gexec
 \o
 SELECT is((SELECT count(*) FROM recalc_work), 0::bigint, 'the steps emptied the work list');
-SELECT is((SELECT count(*) FROM pending), 0::bigint, 'and recalc_pending');
+SELECT is((SELECT count(*) FROM recalc_pending), 0::bigint, 'and recalc_pending');
 SELECT cmp_ok((SELECT count(*) FROM step_log WHERE phase = 'bulletin' AND checked AND left_before > 0), '>=', 4::bigint,
               'readers were checked at four moments or more while people were pending');
 SELECT is((SELECT sum(readers_wrong) FROM step_log WHERE phase = 'bulletin' AND checked), 0::numeric,
@@ -466,7 +460,7 @@ SELECT _recalc_step(4) AS listed_b \gset
 SELECT _recalc_step(4) AS listed_c \gset
 SELECT is((SELECT array_agg(people ORDER BY id) FROM recalc_work), ARRAY[:listed_a, :listed_b, :listed_c]::bigint[],
           'the next two list the others, in order (each step returned how many it listed)');
-SELECT is(ARRAY(SELECT work_id FROM pending WHERE person_id IN (:px, :pz) ORDER BY person_id = :pz, work_id),
+SELECT is(ARRAY(SELECT work_id FROM recalc_pending WHERE person_id IN (:px, :pz) ORDER BY person_id = :pz, work_id),
           ARRAY[:wa, :wb, :wb, :wc]::bigint[], 'x and z are pending in two changes each');
 SELECT is(pg_temp.readers_wrong(), 0::bigint, 'readers are right with all three listed');
 SELECT ok((SELECT bool_and(people_left = people AND people > 0) AND count(*) = 3 FROM recalc_progress),
@@ -600,7 +594,7 @@ CREATE TEMP TABLE concerned_parts AS
 SELECT _recalc_step(5) AS parts_step1 \gset
 SELECT (SELECT listed_at IS NULL AND parts_done = '{0}' FROM recalc_work WHERE id = :w_parts)
        AND (SELECT people IS NULL AND people_left IS NULL FROM recalc_progress WHERE work_id = :w_parts)
-       AND NOT EXISTS (SELECT person_id FROM pending WHERE work_id = :w_parts
+       AND NOT EXISTS (SELECT person_id FROM recalc_pending WHERE work_id = :w_parts
                        EXCEPT SELECT person_id FROM concerned_parts WHERE person_id % 3 = 0)
        AND :parts_step1 > 0 AS part0_only,
        pg_temp.readers_wrong() AS part0_wrong \gset
@@ -608,10 +602,10 @@ SELECT _recalc_step(5) AS parts_step2 \gset
 SELECT _recalc_step(5) AS parts_step3 \gset
 SELECT (SELECT listed_at IS NOT NULL AND parts_done = '{0,1,2}' FROM recalc_work WHERE id = :w_parts)
        AND (SELECT people = (SELECT count(*) FROM concerned_parts) FROM recalc_progress WHERE work_id = :w_parts) AS parts_listed,
-       NOT EXISTS (SELECT person_id FROM pending WHERE work_id = :w_parts
+       NOT EXISTS (SELECT person_id FROM recalc_pending WHERE work_id = :w_parts
                    EXCEPT SELECT person_id FROM concerned_parts)
        AND NOT EXISTS (SELECT person_id FROM concerned_parts
-                       EXCEPT SELECT person_id FROM pending WHERE work_id = :w_parts) AS parts_all,
+                       EXCEPT SELECT person_id FROM recalc_pending WHERE work_id = :w_parts) AS parts_all,
        _recalc_step(5) AS parts_batch \gset
 SELECT pg_temp.readers_wrong() AS parts_wrong, (SELECT count(*) FROM concerned_parts) AS parts_people \gset
 ROLLBACK TO SAVEPOINT limits;

@@ -1,17 +1,11 @@
 -- A risk-area change on the work list keeps each person's stays in the
--- areas with them when it lists them (recalc_pending.stays), so that a
+-- areas with them when it lists them (recalc_pending.stay_*), so that a
 -- batch re-examines them without reading travel again. A stay deleted
 -- while listed must not come back with the batch: the person leaves the
 -- list and is recalculated by the deletion's own trigger.
 BEGIN;
 SET search_path = public, healthcode;
--- the work list a person a row (recalc_pending keeps chunks of people)
-CREATE TEMP VIEW pending AS
-SELECT r.work_id, q.person_id, x.ids AS stay_ids, x.ats AS stay_ats, x.places AS stay_places, x.venues AS stay_venues
-  FROM healthcode.recalc_pending r
-  CROSS JOIN LATERAL unnest(r.persons) AS q(person_id)
-  LEFT JOIN LATERAL (SELECT y.* FROM unnest(r.stays) y WHERE y.person_id = q.person_id) x ON true;
-SELECT plan(19);
+SELECT plan(15);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -22,49 +16,30 @@ SELECT place AS area FROM travel GROUP BY place ORDER BY count(*) DESC, place LI
 INSERT INTO risk_area (division, level, effective_from, bulletin)
 VALUES (:'area', 'high', now() - interval '20 days', 'status_work_stays');
 SELECT ok(_recalc_step(50) > 0, 'the change is listed');
-SELECT is((SELECT count(*)::integer FROM pending WHERE stay_ids IS NULL OR cardinality(stay_ids) = 0
+SELECT is((SELECT count(*)::integer FROM recalc_pending WHERE stay_ids IS NULL OR cardinality(stay_ids) = 0
                                                            OR cardinality(stay_ids) <> cardinality(stay_places)), 0,
           'every listed person comes with their stays in the area');
-SELECT is((SELECT count(*)::integer FROM pending r, unnest(r.stay_ids, r.stay_places) u(id, place)
+SELECT is((SELECT count(*)::integer FROM recalc_pending r, unnest(r.stay_ids, r.stay_places) u(id, place)
             WHERE NOT EXISTS (SELECT 1 FROM travel t WHERE t.id = u.id AND t.person_id = r.person_id AND t.place = u.place)),
           0, 'and exactly their stays: each is a travel row of theirs there');
-SELECT is((SELECT count(*)::integer FROM recalc_pending r
-            WHERE cardinality(r.persons) NOT BETWEEN 1 AND _pending_chunk_size()
-               OR r.persons <> ARRAY(SELECT p FROM unnest(r.persons) p ORDER BY p)
-               OR r.first_person <> r.persons[1]
-               OR ARRAY(SELECT x.person_id FROM unnest(r.stays) x) <> r.persons),
-          0, 'the list is kept in chunks of at most _pending_chunk_size() people in id order, their stays in the same order');
-SELECT ok((SELECT count(*) FROM recalc_pending) * _pending_chunk_size() >= (SELECT count(*) FROM pending)
-          AND (SELECT count(*) FROM recalc_pending) < (SELECT count(*) FROM pending),
-          'a chunk holds several people (fewer rows than people)');
-SELECT is((SELECT count(*)::integer FROM recalc_pending a JOIN recalc_pending b
-              ON b.work_id = a.work_id AND b.part = a.part AND b.first_person > a.first_person
-           WHERE a.persons[cardinality(a.persons)] >= b.first_person),
-          0, 'the chunks of a part do not overlap');
 
--- a pending person is erased: they leave their chunk, the others stay
-SELECT r.persons[2] AS erased, array_remove(r.persons, r.persons[2]) AS erased_mates
-  FROM recalc_pending r WHERE cardinality(r.persons) >= 3 ORDER BY r.first_person LIMIT 1 \gset
+-- a pending person is erased: their row leaves the list
+SELECT r.person_id AS erased FROM recalc_pending r ORDER BY r.person_id LIMIT 1 OFFSET 1 \gset
 SELECT is((SELECT rows FROM erase_person(:erased, 'status_work_stays: erased while pending') WHERE what = 'recalc_pending'),
-          1::bigint, 'erasing a pending person takes their one place on the list');
-SELECT is(ARRAY(SELECT person_id FROM pending WHERE person_id = ANY (:'erased_mates'::bigint[] || :erased::bigint)
-                 ORDER BY person_id),
-          :'erased_mates'::bigint[], 'they are off the list, and the others of their chunk are still on it');
+          1::bigint, 'erasing a pending person takes their one row off the list');
+SELECT ok(NOT EXISTS (SELECT 1 FROM recalc_pending WHERE person_id = :erased), 'and nothing of theirs is left on it');
 
 -- a pending person loses the one stay that made them red
 SELECT r.person_id AS victim, r.stay_ids[1] AS stay
-  FROM pending r
+  FROM recalc_pending r
  WHERE cardinality(r.stay_ids) = 1
    AND NOT EXISTS (SELECT 1 FROM test_result t WHERE t.person_id = r.person_id AND t.result = 'positive')
    AND NOT EXISTS (SELECT 1 FROM contact c WHERE c.person_id = r.person_id)
  ORDER BY r.person_id LIMIT 1 \gset
 SELECT is((SELECT colour::text FROM status(:victim)), 'red', 'a pending person reads red already (fresh)');
-SELECT array_remove(persons, :victim) AS mates FROM recalc_pending WHERE :victim = ANY (persons) \gset
 DELETE FROM travel WHERE id = :stay;
-SELECT ok(NOT EXISTS (SELECT 1 FROM pending WHERE person_id = :victim),
+SELECT ok(NOT EXISTS (SELECT 1 FROM recalc_pending WHERE person_id = :victim),
           'deleting their listed stay takes them off the list');
-SELECT is(ARRAY(SELECT person_id FROM pending WHERE person_id = ANY (:'mates'::bigint[]) ORDER BY person_id),
-          :'mates'::bigint[], 'the others of their chunk stay listed');
 SELECT ok(NOT EXISTS (SELECT 1 FROM person_status s, jsonb_array_elements(s.reasons) x
                        WHERE s.person_id = :victim AND (x ->> 'ref')::bigint = :stay),
           'and their stored status no longer cites the stay');
@@ -77,7 +52,7 @@ SELECT is_empty('SELECT * FROM healthcode.check_consistency()',
 -- listed once
 UPDATE risk_area SET level = 'medium' WHERE bulletin = 'status_work_stays';
 SELECT ok(_recalc_step(50) > 0, 'the update (the old and the new designation of the area) is listed');
-SELECT is((SELECT count(*)::integer FROM pending r
+SELECT is((SELECT count(*)::integer FROM recalc_pending r
             WHERE cardinality(r.stay_ids) <> (SELECT count(DISTINCT u.id) FROM unnest(r.stay_ids) u(id))),
           0, 'each stay listed once, though both designations cover it');
 DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;

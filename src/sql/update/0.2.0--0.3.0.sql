@@ -354,6 +354,30 @@ COMMENT ON COLUMN @extschema@.recalc_work.parts_done IS 'The parts listed so far
 COMMENT ON SEQUENCE @extschema@.recalc_work_id_seq IS 'Ids of changes on the work list.';
 REVOKE ALL ON @extschema@.recalc_work FROM PUBLIC;
 
+CREATE TABLE @extschema@.recalc_pending (
+  -- (no foreign key: a listing inserts a row a person, and checking each
+  -- against recalc_work cost as much as the insert; a change's last batch
+  -- deletes its recalc_work row once none of these is left)
+  work_id       bigint NOT NULL,
+  person_id     bigint NOT NULL,
+  -- risk_area: the person's stays in the areas, as listed (re-examined by
+  -- the batch without reading travel again; a stay deleted meanwhile takes
+  -- the row with it, see _travel_changed)
+  stay_ids      bigint[],
+  stay_ats      timestamptz[],
+  stay_places   text[],
+  stay_venues   text[],
+  CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, person_id)
+);
+COMMENT ON TABLE @extschema@.recalc_pending IS
+  'Internal: the people a listed change still has to recalculate; a worker deletes a batch of rows in the transaction that recalculates them.';
+COMMENT ON COLUMN @extschema@.recalc_pending.work_id IS 'The change.';
+COMMENT ON COLUMN @extschema@.recalc_pending.person_id IS 'A person it concerns.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_ids IS 'risk_area: the person''s stays in the areas (travel ids), as listed.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_ats IS 'risk_area: when each was.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_places IS 'risk_area: where.';
+COMMENT ON COLUMN @extschema@.recalc_pending.stay_venues IS 'risk_area: at which venue (travel.venue), for designations of a venue.';
+REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 CREATE TABLE @extschema@.consistency_finding (
   check_id      bigint NOT NULL,
   person_id     bigint NOT NULL,
@@ -371,9 +395,10 @@ COMMENT ON COLUMN @extschema@.consistency_finding.stored IS 'Their status as rea
 COMMENT ON COLUMN @extschema@.consistency_finding.recomputed IS 'Their status recalculated from the evidence.';
 REVOKE ALL ON @extschema@.consistency_finding FROM PUBLIC;
 GRANT SELECT, DELETE ON @extschema@.consistency_finding TO healthcode_admin;
-GRANT SELECT ON @extschema@.recalc_work TO healthcode_admin;
+GRANT SELECT ON @extschema@.recalc_work, @extschema@.recalc_pending TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.consistency_finding', '');
 
 -- ---- status rows updated in place where they can be (60_status.sql): no index
@@ -712,42 +737,6 @@ ALTER TABLE @extschema@.risk_area DROP CONSTRAINT division_is_division_code,
 COMMENT ON COLUMN @extschema@.risk_area.division IS 'The place the bulletin names, at any level (province to community: a place code); it covers the places below it. For a venue''s designation, the venue''s place.';
 COMMENT ON COLUMN @extschema@.risk_area.venue IS 'A single venue the bulletin names (a building, a market): only stays scanned at it are covered; NULL for a place''s designation.';
 ALTER TYPE @extschema@.reexamined_stays ADD ATTRIBUTE venues text[];
-
--- The status work list's people (66_status_work.sql), in chunks of stays:
--- after the stays' type has its last attribute, as a column of it fixes it
-CREATE TABLE @extschema@.recalc_pending (
-  -- (no foreign key: checking each row against recalc_work cost as much as
-  -- the insert; a change's last batch deletes its recalc_work row once none
-  -- of these is left)
-  work_id       bigint NOT NULL,
-  -- A row is a chunk of a part's people (_pending_chunk_size, in id
-  -- order), not a person: a row written and deleted again for each person
-  -- cost as much as a tenth of recalculating them. Chunks of a part never
-  -- overlap, so a person's chunk is the one of their part with the
-  -- greatest first_person at most their id (_pending_chunk_of).
-  first_person  bigint NOT NULL,
-  part          integer NOT NULL,
-  persons       bigint[] NOT NULL,
-  -- risk_area: each person's stays in the areas, as listed, in the order
-  -- of persons (re-examined by the batch without reading travel again; a
-  -- stay deleted meanwhile leaves the list, see _travel_changed)
-  stays         @extschema@.reexamined_stays[],
-  CONSTRAINT recalc_pending_pkey PRIMARY KEY (work_id, first_person)
-);
--- (a chunk is kept whole in its row, uncompressed, up to the most a row
--- can hold: compressing it cost more than writing it)
-ALTER TABLE @extschema@.recalc_pending ALTER COLUMN stays SET STORAGE MAIN;
-ALTER TABLE @extschema@.recalc_pending SET (toast_tuple_target = 8160);
-COMMENT ON TABLE @extschema@.recalc_pending IS
-  'Internal: the people a listed change still has to recalculate, in chunks; a worker deletes a batch of chunks in the transaction that recalculates their people, and a recalculation for another cause takes its people out of their chunks first.';
-COMMENT ON COLUMN @extschema@.recalc_pending.work_id IS 'The change.';
-COMMENT ON COLUMN @extschema@.recalc_pending.first_person IS 'The first person listed in the chunk (its key: people taken out of a chunk leave it as it is).';
-COMMENT ON COLUMN @extschema@.recalc_pending.part IS 'The part of the change''s people it was listed in (recalc_work.parts).';
-COMMENT ON COLUMN @extschema@.recalc_pending.persons IS 'The people of the chunk, in id order.';
-COMMENT ON COLUMN @extschema@.recalc_pending.stays IS 'risk_area: each one''s stays in the areas (travel ids, times, places, venues; levels not judged), in the order of persons.';
-REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
-GRANT SELECT ON @extschema@.recalc_pending TO healthcode_admin;
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
 
 -- ---- exposure tracing (84_exposures.sql, 55_policy.sql; the day partitions'
 -- index on venue scans below)
@@ -1210,7 +1199,7 @@ SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time
 DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_chunk_of _pending_chunk_size _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -2837,35 +2826,22 @@ BEGIN
     -- batch: it leaves the list, and its person is recalculated here (the
     -- change's part first, with what is left listed: _settle_pending).
     IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
-      WITH hit AS (
-        -- (each such person's chunk in each listed change, by the list's
-        -- primary key: it has no index on the people, which a listing
-        -- would have to fill)
-        SELECT DISTINCT c.work_id, c.first_person
-          FROM @extschema@.recalc_work w
-          CROSS JOIN (SELECT DISTINCT o.person_id FROM old_rows o) o
-          CROSS JOIN LATERAL @extschema@._pending_chunk_of(w, o.person_id) c
-         WHERE w.listed_at IS NOT NULL AND o.person_id = ANY (c.persons)
-           AND EXISTS (SELECT 1 FROM unnest(c.stays) x JOIN old_rows d ON d.person_id = x.person_id AND d.id = ANY (x.ids)
-                        WHERE x.person_id = o.person_id)
-      ), cleaned AS (
+      WITH cleaned AS (
         UPDATE @extschema@.recalc_pending r
-           SET stays = ARRAY(
-                 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM old_rows d WHERE d.person_id = x.person_id AND d.id = ANY (x.ids))
-                             THEN x
-                             ELSE (SELECT ROW(x.person_id, array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id),
-                                              array_agg(u.place ORDER BY u.id), NULL,
-                                              array_agg(u.venue ORDER BY u.id))::@extschema@.reexamined_stays
-                                     FROM unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
-                                    WHERE NOT EXISTS (SELECT 1 FROM old_rows d WHERE d.id = u.id AND d.person_id = x.person_id)) END
-                   FROM unnest(r.stays) x ORDER BY x.person_id)
-          FROM hit h
-         WHERE r.work_id = h.work_id AND r.first_person = h.first_person
-        RETURNING r.persons AS chunk
+           SET (stay_ids, stay_ats, stay_places, stay_venues) =
+               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id),
+                       array_agg(u.venue ORDER BY u.id)
+                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues) AS u(id, at, place, venue)
+                 WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
+         -- (by the list's primary key: it has no index on the person alone,
+         -- which a listing would have to fill)
+         WHERE (r.work_id, r.person_id) IN (SELECT w.id, o.person_id
+                                              FROM @extschema@.recalc_work w CROSS JOIN old_rows o
+                                             WHERE w.listed_at IS NOT NULL)
+           AND EXISTS (SELECT 1 FROM old_rows o WHERE o.person_id = r.person_id AND o.id = ANY (r.stay_ids))
+        RETURNING r.person_id
       )
-      SELECT persons || coalesce(array_agg(DISTINCT o.person_id), '{}')
-        INTO persons
-        FROM cleaned c JOIN old_rows o ON o.person_id = ANY (c.chunk);
+      SELECT persons || coalesce(array_agg(c.person_id), '{}') INTO persons FROM cleaned c;
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
@@ -3330,40 +3306,9 @@ COMMENT ON FUNCTION @extschema@._work_stays_sql(text) IS
   'Internal: the query of the stays (person_id, id, at, place, venue) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
 
--- How many people a row of recalc_pending holds: some thousands of bytes
--- of stays (a row is kept whole up to 8,160), and few enough that taking
--- one person out rewrites little.
-CREATE OR REPLACE FUNCTION @extschema@._pending_chunk_size() RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN 16;
-COMMENT ON FUNCTION @extschema@._pending_chunk_size() IS
-  'Internal: how many people a chunk of recalc_pending holds when listed.';
-REVOKE ALL ON FUNCTION @extschema@._pending_chunk_size() FROM PUBLIC;
-
--- The chunk of a listed change that holds a person if any does: the one of
--- their part with the greatest first_person at most their id (the primary
--- key read backwards; chunks of other parts in between are passed over).
--- (A SQL body without SET: inlined where it is read.)
-CREATE OR REPLACE FUNCTION @extschema@._pending_chunk_of(w @extschema@.recalc_work, person_id bigint)
-RETURNS SETOF @extschema@.recalc_pending
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-  SELECT r.* FROM @extschema@.recalc_pending r
-   WHERE r.work_id OPERATOR(pg_catalog.=) (_pending_chunk_of.w).id
-     AND r.first_person OPERATOR(pg_catalog.<=) _pending_chunk_of.person_id
-     AND r.part OPERATOR(pg_catalog.=) ((_pending_chunk_of.person_id OPERATOR(pg_catalog.%) (_pending_chunk_of.w).parts
-                                         OPERATOR(pg_catalog.+) (_pending_chunk_of.w).parts)
-                                        OPERATOR(pg_catalog.%) (_pending_chunk_of.w).parts)
-   ORDER BY r.first_person DESC
-   LIMIT 1;
-END;
-COMMENT ON FUNCTION @extschema@._pending_chunk_of(@extschema@.recalc_work, bigint) IS
-  'Internal: the chunk of recalc_pending where a listed change lists the person, if it does (check persons).';
-REVOKE ALL ON FUNCTION @extschema@._pending_chunk_of(@extschema@.recalc_work, bigint) FROM PUBLIC;
-
 -- Everyone a change concerns whose id is `part` modulo w.parts: listed
--- once by a worker, set-based, in chunks; the last part listed marks the
--- change listed.
+-- once by a worker, set-based; the last part listed marks the change
+-- listed.
 CREATE OR REPLACE FUNCTION @extschema@._list_work(w @extschema@.recalc_work, part integer) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -3378,56 +3323,36 @@ BEGIN
     -- person's kept with them: a batch re-examines them without reading
     -- travel again (per person, that would be an index probe a day
     -- partition; per area, a scan of it all for every batch)
-    -- (sorted by person, the order the chunks are cut and the list's
-    -- primary key filled in; the arrays of a person, and those of a chunk,
-    -- agree and are in that order, as one aggregation fills them in the
-    -- order it is fed, with no sort of its own a group and an array; a
-    -- stay two designations cover (an updated one: old and new) made
-    -- distinct)
+    -- (sorted by person, the order the list's primary key is filled in;
+    -- the three arrays agree, as one aggregation fills them in the order
+    -- it is fed, with no sort of its own a person and an array; a stay two
+    -- designations cover (an updated one: old and new) made distinct)
     -- (a part's people are kept after the stays are found, past a fence:
     -- a filter on the person pushed into the scan of the areas' stays made
     -- the planner read every stay instead, 6 s for 10,000 people of two
     -- districts among 10,000,000 stays)
-    EXECUTE format('WITH listed AS (
-                      INSERT INTO @extschema@.recalc_pending (work_id, first_person, part, persons, stays)
-                      SELECT $3, min(c.person_id), $5, array_agg(c.person_id), array_agg(c.x)
-                        FROM (SELECT s.person_id,
-                                     ROW(s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place), NULL,
-                                         array_agg(s.venue))::@extschema@.reexamined_stays AS x,
-                                     (row_number() OVER (ORDER BY s.person_id) - 1) / $6 AS chunk
-                                FROM (SELECT %s x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x
-                                       ORDER BY x.person_id, x.id) s
-                               GROUP BY s.person_id
-                               ORDER BY chunk, s.person_id) c
-                       GROUP BY c.chunk
-                      RETURNING cardinality(persons) AS people)
-                    SELECT coalesce(sum(l.people), 0) FROM listed l',
+    EXECUTE format('INSERT INTO @extschema@.recalc_pending (work_id, person_id, stay_ids, stay_ats, stay_places, stay_venues)
+                    SELECT $3, s.person_id, array_agg(s.id), array_agg(s.at), array_agg(s.place), array_agg(s.venue)
+                      FROM (SELECT %s x.person_id, x.id, x.at, x.place, x.venue FROM (%s) x
+                             ORDER BY x.person_id, x.id) s
+                     GROUP BY s.person_id',
                    CASE WHEN cardinality(w.areas) > 1 THEN 'DISTINCT' ELSE '' END,
                    CASE WHEN w.parts = 1 THEN @extschema@._work_stays_sql('')
                         ELSE format('SELECT y.* FROM (%s OFFSET 0) y WHERE (y.person_id %% $4 + $4) %% $4 = $5',
                                     @extschema@._work_stays_sql('')) END)
-      INTO n USING w.areas, w.horizon, w.id, w.parts::bigint, part::bigint, @extschema@._pending_chunk_size();
+      USING w.areas, w.horizon, w.id, w.parts::bigint, part::bigint;
+  ELSIF w.kind = 'policy' THEN
+    INSERT INTO @extschema@.recalc_pending (work_id, person_id)
+    SELECT DISTINCT w.id, p.id
+      FROM unnest(w.regions) r(code)
+      JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code)
+     WHERE (p.id % w.parts + w.parts) % w.parts = part;
   ELSE
-    -- a policy change: the people its regions govern; everyone, and a
-    -- consistency check: everyone
-    WITH people AS (
-      SELECT DISTINCT p.id
-        FROM unnest(w.regions) r(code)
-        JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code)
-       WHERE w.kind = 'policy' AND (p.id % w.parts + w.parts) % w.parts = part
-      UNION ALL
-      SELECT p.id FROM @extschema@.person p
-       WHERE w.kind <> 'policy' AND (p.id % w.parts + w.parts) % w.parts = part
-    ), listed AS (
-      INSERT INTO @extschema@.recalc_pending (work_id, first_person, part, persons)
-      SELECT w.id, min(c.id), part, array_agg(c.id)
-        FROM (SELECT q.id, (row_number() OVER (ORDER BY q.id) - 1) / @extschema@._pending_chunk_size() AS chunk
-                FROM people q
-               ORDER BY chunk, q.id) c
-       GROUP BY c.chunk
-      RETURNING cardinality(persons) AS people)
-    SELECT coalesce(sum(l.people), 0) INTO n FROM listed l;
+    -- (everyone, and a consistency check)
+    INSERT INTO @extschema@.recalc_pending (work_id, person_id)
+    SELECT w.id, p.id FROM @extschema@.person p WHERE (p.id % w.parts + w.parts) % w.parts = part;
   END IF;
+  GET DIAGNOSTICS n = ROW_COUNT;
   -- (the row as it is now: another worker may have listed a part since w
   -- was read, and this waits for its transaction)
   UPDATE @extschema@.recalc_work x
@@ -3441,7 +3366,7 @@ COMMENT ON FUNCTION @extschema@._list_work(@extschema@.recalc_work, integer) IS
 REVOKE ALL ON FUNCTION @extschema@._list_work(@extschema@.recalc_work, integer) FROM PUBLIC;
 
 -- Whether a change still has to recalculate a person: once listed, their
--- place in a chunk of recalc_pending; before, the listing's question asked for that one
+-- row in recalc_pending; before, the listing's question asked for that one
 -- person, from their own rows.
 CREATE OR REPLACE FUNCTION @extschema@._work_concerns(w @extschema@.recalc_work, person_id bigint) RETURNS boolean
 LANGUAGE plpgsql STABLE
@@ -3451,8 +3376,8 @@ DECLARE
   found_one boolean;
 BEGIN
   IF w.listed_at IS NOT NULL THEN
-    RETURN EXISTS (SELECT 1 FROM @extschema@._pending_chunk_of(w, _work_concerns.person_id) r
-                    WHERE _work_concerns.person_id = ANY (r.persons));
+    RETURN EXISTS (SELECT 1 FROM @extschema@.recalc_pending r
+                    WHERE r.work_id = w.id AND r.person_id = _work_concerns.person_id);
   ELSIF w.kind IN ('everyone', 'check') THEN
     RETURN true;
   ELSIF w.kind = 'policy' THEN
@@ -3480,12 +3405,10 @@ DECLARE
   result @extschema@.reexamined_stays[];
 BEGIN
   IF w.listed_at IS NOT NULL THEN
-    RETURN ARRAY(SELECT x
-                   FROM unnest(_work_stays_of.persons) AS q(id)
-                   CROSS JOIN LATERAL @extschema@._pending_chunk_of(w, q.id) r
-                   CROSS JOIN LATERAL unnest(r.stays) x
-                  WHERE x.person_id = q.id AND x.ids IS NOT NULL
-                  ORDER BY x.person_id);
+    RETURN ARRAY(SELECT ROW(r.person_id, r.stay_ids, r.stay_ats, r.stay_places, NULL, r.stay_venues)::@extschema@.reexamined_stays
+                   FROM @extschema@.recalc_pending r
+                  WHERE r.work_id = w.id AND r.person_id = ANY (persons) AND r.stay_ids IS NOT NULL
+                  ORDER BY r.person_id);
   END IF;
   EXECUTE format('SELECT ARRAY(SELECT ROW(s.person_id, array_agg(s.id ORDER BY s.id), array_agg(s.at ORDER BY s.id),
                                          array_agg(s.place ORDER BY s.id), NULL,
@@ -3555,58 +3478,36 @@ COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) IS
 REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) FROM PUBLIC;
 
 -- Takes some people of a listed change off the list: who they were (in id
--- order) and their listed stays (for a risk-area change). Their chunks are
--- locked first, so a batch that holds one is waited for (and its people
--- are then gone from the list); the rest of each chunk stays listed.
+-- order) and their listed stays (for a risk-area change).
 CREATE OR REPLACE FUNCTION @extschema@._take_listed(w @extschema@.recalc_work, persons bigint[],
     OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- (each person by the primary key: see _take_batch)
+SET enable_bitmapscan = off
+SET enable_seqscan = off
 AS $$
-DECLARE
-  chunks bigint[];
 BEGIN
-  chunks := ARRAY(SELECT DISTINCT r.first_person
-                    FROM unnest(_take_listed.persons) AS q(id)
-                    CROSS JOIN LATERAL @extschema@._pending_chunk_of(w, q.id) r
-                   WHERE q.id = ANY (r.persons));
-  IF cardinality(chunks) = 0 THEN
-    RETURN;
-  END IF;
-  PERFORM 1 FROM @extschema@.recalc_pending r
-    WHERE r.work_id = w.id AND r.first_person = ANY (chunks) ORDER BY r.first_person FOR UPDATE;
-  -- (read again now that they are held: as they are, or gone with a batch)
-  SELECT array_agg(q.id ORDER BY q.id) INTO taken
-    FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.persons) AS q(id)
-   WHERE r.work_id = w.id AND r.first_person = ANY (chunks) AND q.id = ANY (_take_listed.persons);
-  listed := ARRAY(SELECT x
-                    FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.stays) x
-                   WHERE r.work_id = w.id AND r.first_person = ANY (chunks) AND x.person_id = ANY (_take_listed.persons)
-                     AND x.ids IS NOT NULL
-                   ORDER BY x.person_id);
-  UPDATE @extschema@.recalc_pending r
-     SET persons = ARRAY(SELECT q.id FROM unnest(r.persons) AS q(id) WHERE q.id <> ALL (_take_listed.persons) ORDER BY q.id),
-         stays = CASE WHEN r.stays IS NOT NULL
-                      THEN ARRAY(SELECT x FROM unnest(r.stays) x WHERE x.person_id <> ALL (_take_listed.persons)
-                                  ORDER BY x.person_id) END
-   WHERE r.work_id = w.id AND r.first_person = ANY (chunks) AND r.persons && _take_listed.persons;
-  DELETE FROM @extschema@.recalc_pending r
-   WHERE r.work_id = w.id AND r.first_person = ANY (chunks) AND cardinality(r.persons) = 0;
+  WITH gone AS (
+    DELETE FROM @extschema@.recalc_pending r
+     WHERE r.work_id = w.id AND r.person_id = ANY (persons)
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
+  )
+  SELECT array_agg(g.person_id ORDER BY g.person_id),
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL, g.stay_venues)::@extschema@.reexamined_stays
+                   ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
+    INTO taken, listed FROM gone g;
 END $$;
 COMMENT ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) IS
-  'Internal: takes the persons of a listed change out of their chunks of recalc_pending (a chunk left empty is deleted); returns who was taken and their listed stays.';
+  'Internal: deletes the persons'' rows of a listed change from recalc_pending; returns who was taken and their listed stays.';
 REVOKE ALL ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
 
--- Takes the next batch of a listed change off the list: n people (fewer
--- at the end, or where chunks other workers hold are skipped), whole chunks
--- after chunk `after` (their first_person) in key order, the last of them
--- cut where n is reached; who they were (in id order), their listed
--- stays, and where the next batch goes on. Only what the DELETE and the
--- UPDATE below touched counts as taken: a chunk another transaction
--- rewrote since this statement began is locked in its new version, which
--- they do not see, and is left listed.
+-- Takes the next batch of a listed change off the list: at most n people
+-- after person `after`, in id order, skipping rows other workers hold; who
+-- they were and their listed stays. (One statement: the rows locked by the
+-- subquery are deleted where they lie.)
 CREATE OR REPLACE FUNCTION @extschema@._take_batch(w @extschema@.recalc_work, after bigint, n integer,
-    OUT taken bigint[], OUT listed @extschema@.reexamined_stays[], OUT last_chunk bigint)
+    OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 -- The list in key order, from its primary key: a fresh list has no
@@ -3616,61 +3517,21 @@ SET search_path = pg_catalog, pg_temp
 SET enable_bitmapscan = off
 SET enable_seqscan = off
 AS $$
-DECLARE
-  size integer := @extschema@._pending_chunk_size();
 BEGIN
-  WITH picked AS MATERIALIZED (
-    SELECT p.ctid AS row_id, p.first_person, cardinality(p.persons) AS size
-      FROM @extschema@.recalc_pending p
-     WHERE p.work_id = w.id AND p.first_person > after
-     ORDER BY p.first_person
-     LIMIT (n + size - 1) / size + 1
-       FOR UPDATE SKIP LOCKED
-  ), chosen AS MATERIALIZED (
-    -- whole chunks while they fit, and the first that does not in part (k
-    -- of its people)
-    SELECT c.row_id, c.first_person, c.size, least(c.size, n - c.before) AS k
-      FROM (SELECT c.*, sum(c.size) OVER (ORDER BY c.first_person) - c.size AS before FROM picked c) c
-     WHERE c.before < n
-  ), gone AS (
+  WITH gone AS (
     DELETE FROM @extschema@.recalc_pending r
-     WHERE r.ctid = ANY (ARRAY(SELECT c.row_id FROM chosen c WHERE c.k = c.size))
-    RETURNING r.first_person, r.persons AS people, r.stays, true AS whole
-  ), cut_from AS (
-    -- (the chunk cut, as this statement sees it before the UPDATE below)
-    SELECT r.first_person, r.persons[: c.k] AS people,
-           ARRAY(SELECT x FROM unnest(r.stays) x WHERE x.person_id = ANY (r.persons[: c.k])) AS stays, false AS whole
-      FROM chosen c JOIN @extschema@.recalc_pending r ON r.ctid = c.row_id
-     WHERE c.k < c.size AND r.ctid = ANY (ARRAY(SELECT c.row_id FROM chosen c WHERE c.k < c.size))
-  ), cut AS (
-    UPDATE @extschema@.recalc_pending r
-       SET persons = r.persons[c.k + 1 :],
-           stays = CASE WHEN r.stays IS NOT NULL
-                        THEN ARRAY(SELECT x FROM unnest(r.stays) x WHERE x.person_id <> ALL (r.persons[: c.k])
-                                    ORDER BY x.person_id) END
-      FROM chosen c
-     WHERE r.ctid = c.row_id AND c.k < c.size
-       AND r.ctid = ANY (ARRAY(SELECT c.row_id FROM chosen c WHERE c.k < c.size))
-    RETURNING r.first_person
-  ), done AS (
-    SELECT g.* FROM gone g
-    UNION ALL
-    SELECT f.* FROM cut_from f WHERE f.first_person IN (SELECT u.first_person FROM cut u)
+     WHERE r.ctid = ANY (ARRAY(SELECT p.ctid FROM @extschema@.recalc_pending p
+                                WHERE p.work_id = w.id AND p.person_id > after
+                                ORDER BY p.person_id LIMIT n FOR UPDATE SKIP LOCKED))
+    RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
   )
-  -- (the arrays taken apart in the select list: unnest in FROM, called
-  -- once a chunk, kept each chunk's elements in a tuplestore first)
-  SELECT ARRAY(SELECT unnest(d.people) AS id FROM done d ORDER BY 1),
-         ARRAY(SELECT y.x FROM (SELECT unnest(d.stays) AS x FROM done d) y
-                WHERE (y.x).ids IS NOT NULL ORDER BY (y.x).person_id),
-         -- (a chunk cut is found again by the next batch: its key stays)
-         (SELECT max(CASE WHEN d.whole THEN d.first_person ELSE d.first_person - 1 END) FROM done d)
-    INTO taken, listed, last_chunk;
-  IF cardinality(taken) = 0 THEN
-    taken := NULL;
-  END IF;
+  SELECT array_agg(g.person_id ORDER BY g.person_id),
+         array_agg(ROW(g.person_id, g.stay_ids, g.stay_ats, g.stay_places, NULL, g.stay_venues)::@extschema@.reexamined_stays
+                   ORDER BY g.person_id) FILTER (WHERE g.stay_ids IS NOT NULL)
+    INTO taken, listed FROM gone g;
 END $$;
 COMMENT ON FUNCTION @extschema@._take_batch(@extschema@.recalc_work, bigint, integer) IS
-  'Internal: takes the next n people (whole chunks after chunk `after` not held by another worker, the last cut) of a listed change off recalc_pending; returns who was taken (NULL: nobody), their listed stays, and the key the next batch goes on after.';
+  'Internal: deletes the next batch (at most n people after person `after`, not held by another worker) of a listed change from recalc_pending; returns who was taken and their listed stays.';
 REVOKE ALL ON FUNCTION @extschema@._take_batch(@extschema@.recalc_work, bigint, integer) FROM PUBLIC;
 
 -- A change's recalculation of some of its people, as a worker's batch does
@@ -4010,7 +3871,6 @@ DECLARE
   listed @extschema@.reexamined_stays[];
   checked timestamptz;
   after bigint;
-  last_chunk bigint;
   part integer;
   now_w @extschema@.recalc_work;
 BEGIN
@@ -4042,12 +3902,12 @@ BEGIN
     -- scan from the start when nothing is left after the mark.)
     after := CASE WHEN split_part(current_setting('hc_recalc.after', true), ':', 1) = w.id::text
                   THEN split_part(current_setting('hc_recalc.after', true), ':', 2)::bigint ELSE -1 END;
-    SELECT t.taken, t.listed, t.last_chunk INTO persons, listed, last_chunk FROM @extschema@._take_batch(w, after, n) t;
+    SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, after, n) t;
     IF persons IS NULL AND after >= 0 THEN
-      SELECT t.taken, t.listed, t.last_chunk INTO persons, listed, last_chunk FROM @extschema@._take_batch(w, -1, n) t;
+      SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, -1, n) t;
     END IF;
     IF persons IS NOT NULL THEN
-      PERFORM set_config('hc_recalc.after', w.id || ':' || last_chunk, false);
+      PERFORM set_config('hc_recalc.after', w.id || ':' || persons[cardinality(persons)], false);
     END IF;
     IF persons IS NULL THEN
       -- done, unless other workers still hold its last rows
@@ -4091,8 +3951,7 @@ BEGIN ATOMIC
                                    OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => l.people_left::double precision OPERATOR(pg_catalog./) r.rate::double precision) END,
          @extschema@._recalc_workers_running()
     FROM @extschema@.recalc_work w
-    CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL
-                                    THEN COALESCE(pg_catalog.sum(pg_catalog.cardinality(p.persons)), 0) END AS people_left
+    CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL THEN pg_catalog.count(*) END AS people_left
                           FROM @extschema@.recalc_pending p
                          WHERE p.work_id OPERATOR(pg_catalog.=) w.id) l
     CROSS JOIN LATERAL (SELECT CASE WHEN w.listed_at IS NOT NULL
@@ -9511,7 +9370,6 @@ DECLARE
   t timestamptz;
   tbl text;
   n bigint;
-  w @extschema@.recalc_work;
   -- (the regions this node speaks for, read once: a purge erases a region)
   served @extschema@.division_multirange := @extschema@._served_here();
 BEGIN
@@ -9523,12 +9381,8 @@ BEGIN
   -- they are gone, so nothing it publishes outlives them.
   PERFORM @extschema@._lock_for_erasure(persons);
   PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
-  -- (out of their chunks of each change on the list, listed or in part:
-  -- how many places)
-  n := 0;
-  FOR w IN SELECT * FROM @extschema@.recalc_work x ORDER BY x.id LOOP
-    n := n + coalesce(cardinality((@extschema@._take_listed(w, persons)).taken), 0);
-  END LOOP;
+  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
   what := 'recalc_pending'; rows := n; RETURN NEXT;
   PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
   t := clock_timestamp();
