@@ -293,6 +293,7 @@ cached_policies(FunctionCallInfo fcinfo, ArrayType *arr, int *n_policies)
 	StatusCache *cache = status_cache(fcinfo);
 	Size		size = VARSIZE(arr);
 	hc_policy  *policies;
+	ArrayType  *copy;
 
 	if (cache->policy_bytes != NULL && VARSIZE(cache->policy_bytes) == size &&
 		memcmp(cache->policy_bytes, arr, size) == 0)
@@ -301,13 +302,16 @@ cached_policies(FunctionCallInfo fcinfo, ArrayType *arr, int *n_policies)
 		return cache->policies;
 	}
 	policies = read_policies(cache, arr, fcinfo->flinfo->fn_mcxt, n_policies);
+	/* (the new copy made before the old one goes: an error in between
+	 * leaves the cache as it was, never pointing at freed memory) */
+	copy = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, size);
+	memcpy(copy, arr, size);
 	if (cache->policy_bytes != NULL)
 	{
 		pfree(cache->policy_bytes);
 		pfree(cache->policies);
 	}
-	cache->policy_bytes = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, size);
-	memcpy(cache->policy_bytes, arr, size);
+	cache->policy_bytes = copy;
 	cache->policies = policies;
 	cache->n_policies = *n_policies;
 	return policies;
