@@ -53,6 +53,10 @@ extern void hc_explain_guard_install(void);
 struct ArrayType;
 extern void hc_array_elements(struct ArrayType *arr, Oid elemtype, const char *what, Datum **elems, bool **nulls,
 							  int *n);
+/* hc_status_pg.c: a row value (an element of an array of a row type) as a
+ * tuple heap_getattr reads, in place. */
+struct HeapTupleData;
+extern void hc_row_tuple(Datum row, struct HeapTupleData *tuple);
 
 /* hc_type.c */
 extern Datum hc_make_datum(const uint8_t *buf, size_t len);

@@ -251,7 +251,6 @@ healthcode_stays_days(PG_FUNCTION_ARGS)
 	deconstruct_array(listed, type, -1, false, TYPALIGN_DOUBLE, &elems, &nulls, &n_elems);
 	for (int i = 0; i < n_elems; i++)
 	{
-		HeapTupleHeader td;
 		HeapTupleData tuple;
 		Datum		d;
 		bool		isnull;
@@ -261,11 +260,7 @@ healthcode_stays_days(PG_FUNCTION_ARGS)
 
 		if (nulls[i])
 			continue;
-		td = DatumGetHeapTupleHeader(elems[i]);
-		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
-		ItemPointerSetInvalid(&tuple.t_self);
-		tuple.t_tableOid = InvalidOid;
-		tuple.t_data = td;
+		hc_row_tuple(elems[i], &tuple);
 		d = heap_getattr(&tuple, ats_att, desc, &isnull);
 		if (isnull)
 			continue;

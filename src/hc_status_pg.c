@@ -243,18 +243,13 @@ read_policies(StatusCache *cache, ArrayType *arr, MemoryContext cxt, int *n_poli
 	policies = MemoryContextAllocZero(cxt, sizeof(hc_policy) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		HeapTupleHeader td;
 		HeapTupleData tuple;
 
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("policy version %d is NULL", i + 1)));
-		td = DatumGetHeapTupleHeader(elems[i]);
-		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
-		ItemPointerSetInvalid(&tuple.t_self);
-		tuple.t_tableOid = InvalidOid;
-		tuple.t_data = td;
+		hc_row_tuple(elems[i], &tuple);
 		for (f = 0; f < HC_POLICY_N_FIELDS; f++)
 		{
 			const hc_policy_field *field = &hc_policy_fields[f];
@@ -722,6 +717,18 @@ unpack_inputs(bytea *packed, size_t *n)
 				 errmsg("not packed status inputs"),
 				 errdetail("%s", detail)));
 	return events;
+}
+
+/* (hc_pg.h) */
+void
+hc_row_tuple(Datum row, HeapTupleData *tuple)
+{
+	HeapTupleHeader td = DatumGetHeapTupleHeader(row);
+
+	tuple->t_len = HeapTupleHeaderGetDatumLength(td);
+	ItemPointerSetInvalid(&tuple->t_self);
+	tuple->t_tableOid = InvalidOid;
+	tuple->t_data = td;
 }
 
 /* (hc_pg.h) The layout of the few element types read is known: no
