@@ -117,6 +117,8 @@ DECLARE
   earliest timestamptz;
   latest timestamptz;
   written bigint;
+  w @extschema@.recalc_work;
+  gone_persons bigint[];
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
@@ -124,6 +126,18 @@ BEGIN
   PERFORM @extschema@._evidence_lock(false);
   IF TG_OP = 'TRUNCATE' THEN
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+    -- the day's stays listed for re-examination (below) are gone: all of
+    -- them are visible here, as a TRUNCATE waits for any listing that read
+    -- the partition, and a listing after it finds the day empty
+    IF EXISTS (SELECT 1 FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area') THEN
+      INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
+      SELECT d.id, d.at, d.person_id, clock_timestamp()
+        FROM (SELECT DISTINCT u.id, u.at, r.person_id
+                FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.stay_ids, r.stay_ats) AS u(id, at)
+               WHERE r.stay_ids IS NOT NULL
+                 AND to_char(u.at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') = substr(TG_TABLE_NAME, length('travel_') + 1)) d
+      ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at;
+    END IF;
   ELSE
     IF TG_OP <> 'DELETE' THEN
       SELECT min(n.at), max(n.at), count(*) INTO earliest, latest, written FROM new_rows n;
@@ -155,27 +169,28 @@ BEGIN
     EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
                    @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place, s.venue FROM %s s WHERE s.at >= $1', src)))
       INTO persons USING horizon;
-    -- A stay removed while a change on the work list has it listed for
-    -- re-examination (66_status_work.sql) must not come back with the
-    -- batch: it leaves the list, and its person is recalculated here (the
-    -- change's part first, with what is left listed: _settle_pending).
-    IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
-      WITH cleaned AS (
-        UPDATE @extschema@.recalc_pending r
-           SET (stay_ids, stay_ats, stay_places, stay_venues) =
-               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id),
-                       array_agg(u.venue ORDER BY u.id)
-                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues) AS u(id, at, place, venue)
-                 WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
-         -- (by the list's primary key: it has no index on the person alone,
-         -- which a listing would have to fill)
-         WHERE (r.work_id, r.person_id) IN (SELECT w.id, o.person_id
-                                              FROM @extschema@.recalc_work w CROSS JOIN old_rows o
-                                             WHERE w.listed_at IS NOT NULL)
-           AND EXISTS (SELECT 1 FROM old_rows o WHERE o.person_id = r.person_id AND o.id = ANY (r.stay_ids))
-        RETURNING r.person_id
-      )
-      SELECT persons || coalesce(array_agg(c.person_id), '{}') INTO persons FROM cleaned c;
+    -- A stay removed (deleted, or the old version of one updated) while a
+    -- risk-area change on the work list (66_status_work.sql) may have it
+    -- listed for re-examination must not come back with the change's
+    -- batch: it goes into recalc_gone_stays, which every read of listed
+    -- stays leaves out (a row here cannot simply be taken off the list: a
+    -- listing under way reads travel in its own snapshot, and lists the
+    -- stay after this trigger has looked); and its person is recalculated
+    -- here, from all their evidence, whatever level the change gives the
+    -- stay (their stored status may still count it at the old one). For a
+    -- listed change, the change's part comes first (_settle_pending).
+    IF TG_OP <> 'INSERT' THEN
+      FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area' ORDER BY x.id LOOP
+        EXECUTE format('WITH s AS (%s),
+                             kept AS (INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
+                                      SELECT d.id, d.at, d.person_id, clock_timestamp()
+                                        FROM (SELECT DISTINCT s.id, s.at, s.person_id FROM s) d
+                                      ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at)
+                        SELECT ARRAY(SELECT DISTINCT s.person_id FROM s)',
+                       @extschema@._work_stays_sql('', 'old_rows'))
+          INTO gone_persons USING w.areas, w.horizon;
+        persons := persons || gone_persons;
+      END LOOP;
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));

@@ -85,23 +85,46 @@ COMMENT ON COLUMN @extschema@.recalc_pending.stay_places IS 'risk_area: where.';
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_venues IS 'risk_area: at which venue (travel.venue), for designations of a venue.';
 REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 
+-- Stays deleted (or updated, or truncated) while a risk-area change on the
+-- list may hold them as listed. A listing reads travel in a snapshot of its
+-- own, and a stay deleted meanwhile (its deletion committed after that
+-- snapshot was taken) is still listed, where the deletion's trigger could
+-- not see it to take it off; so the trigger leaves the stay here, and every
+-- use of listed stays leaves out what is here (_stays_kept). A row is kept
+-- while a change on the list was made before it (see _recalc_step).
+CREATE TABLE @extschema@.recalc_gone_stays (
+  stay_id       bigint NOT NULL,
+  stay_at       timestamptz NOT NULL,
+  person_id     bigint NOT NULL,
+  gone_at       timestamptz NOT NULL,
+  CONSTRAINT recalc_gone_stays_pkey PRIMARY KEY (stay_id, stay_at)
+);
+COMMENT ON TABLE @extschema@.recalc_gone_stays IS
+  'Internal: travel rows deleted, updated or truncated while a risk-area change on the work list may have them listed in recalc_pending; listed stays are read less these. A row goes once no change on the list was made before it.';
+COMMENT ON COLUMN @extschema@.recalc_gone_stays.stay_id IS 'The travel row''s id.';
+COMMENT ON COLUMN @extschema@.recalc_gone_stays.stay_at IS 'Its at (travel''s key includes it).';
+COMMENT ON COLUMN @extschema@.recalc_gone_stays.person_id IS 'Whose stay it was (an erasure takes the row).';
+COMMENT ON COLUMN @extschema@.recalc_gone_stays.gone_at IS 'When its deletion''s trigger ran, holding the evidence lock: after the creation of every change that may have listed it.';
+REVOKE ALL ON @extschema@.recalc_gone_stays FROM PUBLIC;
+
 -- ---- which people a change concerns ------------------------------------------
 
 -- Stays a risk-area change re-examines: within the window, in a place one
 -- of the designations covers while it was in force (from the (place, at)
--- index alone). One definition for the listing and the readers' check.
-CREATE FUNCTION @extschema@._work_stays_sql(person_filter text) RETURNS text
+-- index alone). One definition for the listing, the readers' check and
+-- the stays a deletion takes from a listing (from its transition table).
+CREATE FUNCTION @extschema@._work_stays_sql(person_filter text, stays text DEFAULT '@extschema@.travel') RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN 'SELECT t.person_id, t.id, t.at, t.place, t.venue
           FROM unnest($1) a
-          JOIN @extschema@.travel t
+          JOIN ' OPERATOR(pg_catalog.||) stays OPERATOR(pg_catalog.||) ' t
             ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
            AND (a.venue IS NULL OR t.venue = a.venue::text)
            AND t.at >= GREATEST(a.effective_from, $2)
            AND (a.effective_until IS NULL OR t.at < a.effective_until) ' OPERATOR(pg_catalog.||) person_filter;
-COMMENT ON FUNCTION @extschema@._work_stays_sql(text) IS
-  'Internal: the query of the stays (person_id, id, at, place, venue) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
-REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._work_stays_sql(text, text) IS
+  'Internal: the query of the stays (person_id, id, at, place, venue) of travel (or of the relation named by stays) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
+REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text, text) FROM PUBLIC;
 
 -- Everyone a change concerns whose id is `part` modulo w.parts: listed
 -- once by a worker, set-based; the last part listed marks the change
@@ -228,11 +251,15 @@ COMMENT ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) IS
   'Internal: the days (Asia/Shanghai) of the listed stays, distinct and in order.';
 REVOKE ALL ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) FROM PUBLIC;
 
--- Listed stays less those whose day partition was dropped since they were
--- listed: a DROP fires no trigger that could take them off the list
--- (_travel_changed does for a DELETE). Their levels are judged where they
--- are used (_recompute, _stays_judged).
-CREATE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[])
+-- Listed stays less those gone since they were listed: those whose day
+-- partition was dropped (a DROP fires no trigger), and those deleted,
+-- updated or truncated while a change on the list may hold them
+-- (recalc_gone_stays, left by _travel_changed) since the change that
+-- listed them was made (made_at: its created_at; one gone before was not
+-- there to be listed, and an updated stay keeps its id). The one way
+-- listed stays are read, by batches and readers alike; their levels are
+-- judged where they are used (_recompute, _stays_judged).
+CREATE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[], made_at timestamptz)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -245,7 +272,8 @@ BEGIN
     SELECT d.day
       FROM unnest(@extschema@._stays_days(listed)) AS d(day)
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
-  IF cardinality(gone_days) = 0 THEN
+  -- (nearly always neither)
+  IF cardinality(gone_days) = 0 AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at > made_at) THEN
     RETURN listed;
   END IF;
   RETURN ARRAY(
@@ -253,26 +281,28 @@ BEGIN
                array_agg(u.venue))::@extschema@.reexamined_stays
       FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
      WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
+                        WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.gone_at > made_at)
      GROUP BY x.person_id ORDER BY x.person_id);
 END $$;
-COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[]) IS
-  'Internal: listed stays less those whose day partition of travel is gone (levels not judged).';
-REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) IS
+  'Internal: stays listed by a change made at made_at, less those whose day partition of travel is gone and those in recalc_gone_stays since made_at (levels not judged).';
+REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
 
 -- The same, each given the level every designation in force at its time
 -- gives it now (the one risky-stay rule).
-CREATE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[])
+CREATE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[], made_at timestamptz)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE sql STABLE
 BEGIN ATOMIC
   SELECT ARRAY(SELECT ROW(x.person_id, x.ids, x.ats, x.places,
                           @extschema@._stays_levels((SELECT @extschema@._designations()), x.places, x.venues, x.ats),
                           NULL)::@extschema@.reexamined_stays
-                 FROM pg_catalog.unnest(@extschema@._stays_kept(_stays_judged.listed)) x);
+                 FROM pg_catalog.unnest(@extschema@._stays_kept(_stays_judged.listed, _stays_judged.made_at)) x);
 END;
-COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) IS
-  'Internal: listed stays (less those whose day partition is gone) with each one''s level now (high true, medium false, none NULL).';
-REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[], timestamptz) IS
+  'Internal: stays listed by a change made at made_at (less those gone since: _stays_kept) with each one''s level now (high true, medium false, none NULL).';
+REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
 
 -- Takes some people of a listed change off the list: who they were (in id
 -- order) and their listed stays (for a risk-area change).
@@ -347,7 +377,7 @@ DECLARE
 BEGIN
   IF w.kind = 'risk_area' THEN
     -- (judged by _recompute, a person at a time as it reads them)
-    stays := @extschema@._stays_kept(listed);
+    stays := @extschema@._stays_kept(listed, w.created_at);
     PERFORM @extschema@._recompute(ARRAY(SELECT (unnest(stays)).person_id), w.cause,
                                    changed_stays => stays, changed_at => w.created_at);
     -- (anyone without stays, as when their day partitions were dropped:
@@ -506,7 +536,7 @@ BEGIN
   IF cardinality(pending) > 1 THEN
     FOREACH w IN ARRAY pending LOOP
       IF w.kind = 'risk_area' AND inputs IS NOT NULL THEN
-        x := (@extschema@._stays_judged(@extschema@._work_stays_of(w, ARRAY[s.person_id])))[1];
+        x := (@extschema@._stays_judged(@extschema@._work_stays_of(w, ARRAY[s.person_id]), w.created_at))[1];
         tl := CASE WHEN x IS NULL
                    THEN (SELECT y.timeline FROM @extschema@._fresh_status(ARRAY[s.person_id], at) y)
                    ELSE @extschema@._status_from_stored_inputs(inputs, x.ids, x.ats, x.places, x.highs,
@@ -729,6 +759,13 @@ BEGIN
       -- done, unless other workers still hold its last rows
       DELETE FROM @extschema@.recalc_work x
        WHERE x.id = w.id AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_pending r WHERE r.work_id = w.id);
+      -- gone stays no change left on the list can have listed: every
+      -- change recorded after a stay went was listed without it
+      IF FOUND AND w.kind = 'risk_area' THEN
+        DELETE FROM @extschema@.recalc_gone_stays g
+         WHERE g.gone_at < coalesce((SELECT min(x.created_at) FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area'),
+                                    'infinity');
+      END IF;
       CONTINUE;
     END IF;
     IF w.kind = 'check' THEN

@@ -166,6 +166,7 @@ BEGIN ATOMIC
        'kept (the decision chain); an erasure makes tombstones'),
       ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
       ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
+      ('recalc_gone_stays', NULL, NULL, 'transient: a stay''s row goes once no change on the work list was made before it went'),
       ('adopted_person', NULL, NULL, 'transient: a person adopted from the hub leaves it when an identifier re-keys them; goes with the person'),
       ('test_result_sample', NULL, NULL,
        'goes with its test result: in the statement that deletes it (test_result''s triggers; _retention_delete), or before its month is dropped'),

@@ -51,6 +51,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.exchange_reject_id_seq',
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_gone_stays', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.consistency_finding', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.policy',
   $$WHERE NOT (region OPERATOR(pg_catalog.=) '000000' AND valid_from OPERATOR(pg_catalog.=) '-infinity')$$);

@@ -95,7 +95,7 @@ SELECT 'admin', r, '{SELECT}'
                     'current_status', 'status_changes', 'status_summary', 'transitions_per_day',
                     'tests_per_day', 'codes_per_day', 'findings_per_day', 'decisions_by_operator', 'recalc_progress',
                     'trends', 'status_totals', 'daily_rollup', 'exposure_by_area', 'monitoring',
-                    'recalc_work', 'recalc_pending', 'guardian_link', 'proxy_action', 'venue']) r;
+                    'recalc_work', 'recalc_pending', 'recalc_gone_stays', 'guardian_link', 'proxy_action', 'venue']) r;
 INSERT INTO exp_rel VALUES ('admin', 'arrival_rule_id_seq', '{USAGE}'), ('admin', 'venue_entry_rule_id_seq', '{USAGE}');
 -- owner only: ids nobody else draws
 -- (the personal tables' ids come from _next_id, opaque: their sequences are
@@ -496,6 +496,7 @@ SELECT is(ARRAY(SELECT o.relname FROM obj_rel o JOIN pg_class c ON c.oid = o.oid
                    AND o.relname NOT IN ('code_event', 'trust_list', 'key_exchange', 'arrival_rule', 'arrival_rule_exchange', 'node', 'peer', 'hosted_region',
                                          'venue_entry_rule',
                                          'red_push', 'exposure_notice', 'venue_closure', 'exchange_reject', 'recalc_work', 'recalc_pending',
+                                         'recalc_gone_stays',
                                          'consistency_finding', 'holder_check', 'adopted_person', 'daily_rollup', 'test_result_sample')
                    AND EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped

@@ -5,7 +5,7 @@
 -- list and is recalculated by the deletion's own trigger.
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(15);
+SELECT plan(31);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -58,6 +58,91 @@ SELECT is((SELECT count(*)::integer FROM recalc_pending r
 DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;
 SELECT is_empty('SELECT * FROM healthcode.check_consistency()',
                 'after it, every status agrees with a full recalculation');
+
+-- A change listed in parts (as healthcode.recalc_workers = 2 records it;
+-- set by hand here, so that no worker starts) with only its first part
+-- listed: the change is not listed as a whole yet, but its listed people's
+-- rows hold their stays. One of those stays is deleted: it must not come
+-- back with the batch either.
+SELECT place AS area2 FROM travel WHERE place <> :'area' GROUP BY place ORDER BY count(*) DESC, place LIMIT 1 \gset
+-- (the person chosen is green with no reason before it: then their one
+-- stay in the area is all that makes them red)
+CREATE TEMP TABLE green_before AS
+SELECT person_id FROM person_status WHERE colour = 'green' AND jsonb_array_length(reasons) = 0;
+INSERT INTO risk_area (division, level, effective_from, bulletin)
+VALUES (:'area2', 'high', now() - interval '20 days', 'status_work_stays 2');
+UPDATE recalc_work SET parts = 2 WHERE listed_at IS NULL;
+SELECT ok(_recalc_step(50) > 0, 'the first of two parts of a change is listed');
+SELECT is((SELECT listed_at IS NULL AND parts_done = '{0}' FROM recalc_work), true, 'and the change is not listed yet');
+SELECT r.person_id AS victim2, r.stay_ids[1] AS stay2
+  FROM recalc_pending r
+ WHERE cardinality(r.stay_ids) = 1
+   AND r.person_id IN (SELECT person_id FROM green_before)
+ ORDER BY r.person_id LIMIT 1 \gset
+SELECT is((SELECT colour::text FROM status(:victim2)), 'red', 'a person of the listed part reads red (fresh)');
+DELETE FROM travel WHERE id = :stay2;
+SELECT isnt((SELECT colour::text FROM status(:victim2)), 'red', 'once their one stay there is deleted, not red');
+DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;
+SELECT ok(NOT EXISTS (SELECT 1 FROM person_status s, jsonb_array_elements(s.reasons) x
+                       WHERE s.person_id = :victim2 AND (x ->> 'ref')::bigint = :stay2)
+          AND (SELECT colour::text FROM person_status WHERE person_id = :victim2) <> 'red',
+          'and once the work is done, their stored status neither is red nor cites the stay: it did not come back with the batch');
+SELECT is_empty('SELECT * FROM healthcode.check_consistency()', 'every status agrees with a full recalculation');
+SELECT is((SELECT count(*)::integer FROM recalc_gone_stays), 0, 'and the deleted stay is forgotten once the work is done');
+
+-- The same with a day partition truncated: every stay of that day listed
+-- by the first part is gone.
+SELECT place AS area3 FROM travel WHERE place NOT IN (:'area', :'area2') GROUP BY place ORDER BY count(*) DESC, place LIMIT 1 \gset
+INSERT INTO risk_area (division, level, effective_from, bulletin)
+VALUES (:'area3', 'high', now() - interval '20 days', 'status_work_stays 3');
+UPDATE recalc_work SET parts = 2 WHERE listed_at IS NULL;
+SELECT ok(_recalc_step(50) > 0, 'a third change: its first part is listed');
+SELECT is((SELECT listed_at IS NULL FROM recalc_work), true, 'and the change is not listed yet');
+SELECT 'travel_' || to_char(r.stay_ats[1] AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') AS day3,
+       r.stay_ids[1] AS stay3
+  FROM recalc_pending r ORDER BY r.person_id LIMIT 1 \gset
+TRUNCATE healthcode.:"day3";
+DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;
+SELECT ok(NOT EXISTS (SELECT 1 FROM person_status s, jsonb_array_elements(s.reasons) x
+                       WHERE (x ->> 'ref')::bigint = :stay3),
+          'once the work is done, no stored status cites a listed stay of the truncated day');
+SELECT is_empty('SELECT * FROM healthcode.check_consistency()', 'and every status agrees with a full recalculation');
+
+-- An updated stay keeps its id: left out of what changes made before the
+-- update listed, but re-examined by a change made after it. A person green
+-- with no reason, in the first part (an even id), gets a stay in 440111
+-- and one in 440112; 440111 is designated (listed in part), then the
+-- first stay moves to 440112, and 440112 is designated: both stays make
+-- them red there.
+SELECT min(s.person_id) AS v4 FROM person_status s
+ WHERE s.colour = 'green' AND jsonb_array_length(s.reasons) = 0 AND s.person_id % 2 = 0 \gset
+INSERT INTO travel (person_id, region, place, at, source)
+SELECT id, region, '440111', now() - interval '2 days', 'telecom' FROM person WHERE id = :v4 RETURNING id AS moved \gset
+INSERT INTO travel (person_id, region, place, at, source)
+SELECT id, region, '440112', now() - interval '3 days', 'telecom' FROM person WHERE id = :v4 RETURNING id AS stayed \gset
+INSERT INTO risk_area (division, level, effective_from, bulletin)
+VALUES ('440111', 'high', now() - interval '20 days', 'status_work_stays 4');
+UPDATE recalc_work SET parts = 2 WHERE listed_at IS NULL;
+SELECT ok(_recalc_step(50) > 0, 'a change of 440111: its first part is listed');
+SELECT is((SELECT cardinality(stay_ids) FROM recalc_pending WHERE person_id = :v4), 1, 'with the person''s stay there');
+UPDATE travel SET place = '440112' WHERE id = :moved;
+SELECT is((SELECT colour::text FROM status(:v4)), 'green', 'the stay moves to 440112: green');
+INSERT INTO risk_area (division, level, effective_from, bulletin)
+VALUES ('440112', 'high', now() - interval '20 days', 'status_work_stays 5');
+-- both listed; the later change's batch of the person runs first, as a
+-- second worker's may while the first change's last batches still run
+DO $$ BEGIN WHILE (SELECT count(*) FROM healthcode.recalc_work WHERE listed_at IS NULL) > 0 LOOP
+  PERFORM healthcode._recalc_step(60); END LOOP; END $$;
+SELECT _recalc_people(w, t.taken, t.listed)
+  FROM recalc_work w, _take_listed(w, ARRAY[:v4]::bigint[]) t
+ WHERE w.id = (SELECT max(id) FROM recalc_work);
+SELECT is((SELECT colour::text || ' ' || (x ->> 'ref')
+             FROM person_status s, jsonb_array_elements(s.reasons) x
+            WHERE s.person_id = :v4 AND (x ->> 'ref')::bigint IN (:moved, :stayed)),
+          'red ' || :moved,
+          'the batch of 440112''s change re-examines the moved stay: red for it (the later of the two there)');
+DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;
+SELECT is_empty('SELECT * FROM healthcode.check_consistency()', 'and every status agrees with a full recalculation');
 
 -- A batch asks which of its stays' days lost their day partition; the
 -- days are found in C (_stays_days), and must be the days travel is cut

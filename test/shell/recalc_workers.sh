@@ -25,7 +25,10 @@
 #       reads its people's rows without locking them) is recalculating it:
 #       the batch does not overwrite it, nor write history for it, but
 #       recalculates that person again, locked: each colour change once,
-#       consistent.
+#       consistent;
+#   (i) a stay deleted (and committed) while a listing that read it is
+#       under way: the listing commits the stay, and the batch must still
+#       leave it out.
 # To make "mid-work" certain rather than a matter of speed, a session of
 # the test holds the status row of one or two people of the change FOR
 # UPDATE: the worker whose batch holds that person waits for it, mid-batch,
@@ -127,7 +130,7 @@ CREATE FUNCTION public.history_check(the_cause text, created timestamptz, concer
 $$;
 EOF
 ok $? "a cluster of its own on port $port, and a population of 3000 people"
-for d in hc_a hc_e hc_b hc_g hc_h; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
+for d in hc_a hc_e hc_b hc_g hc_h hc_i; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
 
 # ---- (a) a designation in autocommit mode, picked up by the workers -------------------------
 # the people it concerns: those with a stay in 330105 within the window;
@@ -405,5 +408,36 @@ is "$(on hc_h -c "SELECT s.colour || ' ' || (SELECT count(*) FROM healthcode.sta
 is "$(on hc_h -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
 is "$(on hc_h -c "SELECT history_check('workers: bulletin h', '$created_h', ARRAY($concerned_h))")" "0|0|0|0" \
 	"status_history: each colour change of the designation once, dated at its created_at"
+
+# ---- (i) a stay deleted under a listing that read it -------------------------------------------
+# A person green with no reason gets one stay in 440111; a designation of it
+# goes on the list (no workers in hc_i). A session lists it (one step) and
+# keeps its transaction open; the stay is deleted and committed meanwhile,
+# which the listing, in its own snapshot, does not see: it commits the
+# stay listed. The batch must leave it out (recalc_gone_stays).
+on hc_i -c "ALTER DATABASE hc_i SET healthcode.recalc_workers = 0" -c "ALTER DATABASE hc_i SET healthcode.recalc_inline_limit = 0" >/dev/null
+victim_i=$(on hc_i -c "SELECT min(person_id) FROM healthcode.person_status WHERE colour = 'green' AND jsonb_array_length(reasons) = 0")
+stay_i=$(on hc_i -c "INSERT INTO healthcode.travel (person_id, region, place, at, source)
+                     SELECT id, region, '440111', now() - interval '2 days', 'telecom' FROM healthcode.person WHERE id = $victim_i
+                     RETURNING id")
+on hc_i -c "SET healthcode.change_cause = 'workers: bulletin i'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440111', 'high', now() - interval '20 days', 'workers i')" >/dev/null
+is "$(on hc_i -c "SELECT colour FROM healthcode.current_status WHERE person_id = $victim_i")" "red" \
+	"(i) person $victim_i, with one stay ($stay_i) in a designated area, reads red while the change is pending"
+session_open hc_i
+say listing "BEGIN;" "SELECT healthcode._recalc_step();"
+i_out=$(on hc_i -c "DELETE FROM healthcode.travel WHERE id = $stay_i" 2>&1)
+is "$i_out" "" "the stay is deleted, and committed, while a session's listing of the change is under way"
+say commit "COMMIT;"
+release
+is "$(on hc_i -c "SELECT count(*) FROM healthcode.recalc_pending WHERE person_id = $victim_i AND $stay_i = ANY (stay_ids)")" "1" \
+	"the listing committed the deleted stay listed (it read travel before the deletion)"
+is "$(on hc_i -c "SELECT colour FROM healthcode.current_status WHERE person_id = $victim_i")" "green" "readers meanwhile: green"
+on hc_i -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+ok $? "the work completes"
+is "$(on hc_i -c "SELECT colour || ' ' || jsonb_array_length(reasons) FROM healthcode.person_status WHERE person_id = $victim_i")" "green 0" \
+	"the batch left the deleted stay out: stored green, with no reason"
+is "$(on hc_i -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+is "$(on hc_i -c 'SELECT count(*) FROM healthcode.recalc_gone_stays')" "0" "and the deleted stay is forgotten with the work"
 
 done_testing

@@ -378,6 +378,20 @@ COMMENT ON COLUMN @extschema@.recalc_pending.stay_ats IS 'risk_area: when each w
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_places IS 'risk_area: where.';
 COMMENT ON COLUMN @extschema@.recalc_pending.stay_venues IS 'risk_area: at which venue (travel.venue), for designations of a venue.';
 REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
+CREATE TABLE @extschema@.recalc_gone_stays (
+  stay_id       bigint NOT NULL,
+  stay_at       timestamptz NOT NULL,
+  person_id     bigint NOT NULL,
+  gone_at       timestamptz NOT NULL,
+  CONSTRAINT recalc_gone_stays_pkey PRIMARY KEY (stay_id, stay_at)
+);
+COMMENT ON TABLE @extschema@.recalc_gone_stays IS
+  'Internal: travel rows deleted, updated or truncated while a risk-area change on the work list may have them listed in recalc_pending; listed stays are read less these. A row goes once no change on the list was made before it.';
+COMMENT ON COLUMN @extschema@.recalc_gone_stays.stay_id IS 'The travel row''s id.';
+COMMENT ON COLUMN @extschema@.recalc_gone_stays.stay_at IS 'Its at (travel''s key includes it).';
+COMMENT ON COLUMN @extschema@.recalc_gone_stays.person_id IS 'Whose stay it was (an erasure takes the row).';
+COMMENT ON COLUMN @extschema@.recalc_gone_stays.gone_at IS 'When its deletion''s trigger ran, holding the evidence lock: after the creation of every change that may have listed it.';
+REVOKE ALL ON @extschema@.recalc_gone_stays FROM PUBLIC;
 CREATE TABLE @extschema@.consistency_finding (
   check_id      bigint NOT NULL,
   person_id     bigint NOT NULL,
@@ -395,10 +409,11 @@ COMMENT ON COLUMN @extschema@.consistency_finding.stored IS 'Their status as rea
 COMMENT ON COLUMN @extschema@.consistency_finding.recomputed IS 'Their status recalculated from the evidence.';
 REVOKE ALL ON @extschema@.consistency_finding FROM PUBLIC;
 GRANT SELECT, DELETE ON @extschema@.consistency_finding TO healthcode_admin;
-GRANT SELECT ON @extschema@.recalc_work, @extschema@.recalc_pending TO healthcode_admin;
+GRANT SELECT ON @extschema@.recalc_work, @extschema@.recalc_pending, @extschema@.recalc_gone_stays TO healthcode_admin;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_work_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_pending', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.recalc_gone_stays', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.consistency_finding', '');
 
 -- ---- status rows updated in place where they can be (60_status.sql): no index
@@ -2783,6 +2798,8 @@ DECLARE
   earliest timestamptz;
   latest timestamptz;
   written bigint;
+  w @extschema@.recalc_work;
+  gone_persons bigint[];
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
@@ -2790,6 +2807,18 @@ BEGIN
   PERFORM @extschema@._evidence_lock(false);
   IF TG_OP = 'TRUNCATE' THEN
     persons := ARRAY(SELECT p.id FROM @extschema@.person p);
+    -- the day's stays listed for re-examination (below) are gone: all of
+    -- them are visible here, as a TRUNCATE waits for any listing that read
+    -- the partition, and a listing after it finds the day empty
+    IF EXISTS (SELECT 1 FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area') THEN
+      INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
+      SELECT d.id, d.at, d.person_id, clock_timestamp()
+        FROM (SELECT DISTINCT u.id, u.at, r.person_id
+                FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.stay_ids, r.stay_ats) AS u(id, at)
+               WHERE r.stay_ids IS NOT NULL
+                 AND to_char(u.at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') = substr(TG_TABLE_NAME, length('travel_') + 1)) d
+      ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at;
+    END IF;
   ELSE
     IF TG_OP <> 'DELETE' THEN
       SELECT min(n.at), max(n.at), count(*) INTO earliest, latest, written FROM new_rows n;
@@ -2821,27 +2850,28 @@ BEGIN
     EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
                    @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place, s.venue FROM %s s WHERE s.at >= $1', src)))
       INTO persons USING horizon;
-    -- A stay removed while a change on the work list has it listed for
-    -- re-examination (66_status_work.sql) must not come back with the
-    -- batch: it leaves the list, and its person is recalculated here (the
-    -- change's part first, with what is left listed: _settle_pending).
-    IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM @extschema@.recalc_pending) THEN
-      WITH cleaned AS (
-        UPDATE @extschema@.recalc_pending r
-           SET (stay_ids, stay_ats, stay_places, stay_venues) =
-               (SELECT array_agg(u.id ORDER BY u.id), array_agg(u.at ORDER BY u.id), array_agg(u.place ORDER BY u.id),
-                       array_agg(u.venue ORDER BY u.id)
-                  FROM unnest(r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues) AS u(id, at, place, venue)
-                 WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = u.id AND o.person_id = r.person_id))
-         -- (by the list's primary key: it has no index on the person alone,
-         -- which a listing would have to fill)
-         WHERE (r.work_id, r.person_id) IN (SELECT w.id, o.person_id
-                                              FROM @extschema@.recalc_work w CROSS JOIN old_rows o
-                                             WHERE w.listed_at IS NOT NULL)
-           AND EXISTS (SELECT 1 FROM old_rows o WHERE o.person_id = r.person_id AND o.id = ANY (r.stay_ids))
-        RETURNING r.person_id
-      )
-      SELECT persons || coalesce(array_agg(c.person_id), '{}') INTO persons FROM cleaned c;
+    -- A stay removed (deleted, or the old version of one updated) while a
+    -- risk-area change on the work list (66_status_work.sql) may have it
+    -- listed for re-examination must not come back with the change's
+    -- batch: it goes into recalc_gone_stays, which every read of listed
+    -- stays leaves out (a row here cannot simply be taken off the list: a
+    -- listing under way reads travel in its own snapshot, and lists the
+    -- stay after this trigger has looked); and its person is recalculated
+    -- here, from all their evidence, whatever level the change gives the
+    -- stay (their stored status may still count it at the old one). For a
+    -- listed change, the change's part comes first (_settle_pending).
+    IF TG_OP <> 'INSERT' THEN
+      FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area' ORDER BY x.id LOOP
+        EXECUTE format('WITH s AS (%s),
+                             kept AS (INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
+                                      SELECT d.id, d.at, d.person_id, clock_timestamp()
+                                        FROM (SELECT DISTINCT s.id, s.at, s.person_id FROM s) d
+                                      ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at)
+                        SELECT ARRAY(SELECT DISTINCT s.person_id FROM s)',
+                       @extschema@._work_stays_sql('', 'old_rows'))
+          INTO gone_persons USING w.areas, w.horizon;
+        persons := persons || gone_persons;
+      END LOOP;
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
@@ -3292,19 +3322,20 @@ GRANT EXECUTE ON FUNCTION @extschema@.review_finding(bigint, text, text) TO heal
 
 -- Stays a risk-area change re-examines: within the window, in a place one
 -- of the designations covers while it was in force (from the (place, at)
--- index alone). One definition for the listing and the readers' check.
-CREATE OR REPLACE FUNCTION @extschema@._work_stays_sql(person_filter text) RETURNS text
+-- index alone). One definition for the listing, the readers' check and
+-- the stays a deletion takes from a listing (from its transition table).
+CREATE OR REPLACE FUNCTION @extschema@._work_stays_sql(person_filter text, stays text DEFAULT '@extschema@.travel') RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN 'SELECT t.person_id, t.id, t.at, t.place, t.venue
           FROM unnest($1) a
-          JOIN @extschema@.travel t
+          JOIN ' OPERATOR(pg_catalog.||) stays OPERATOR(pg_catalog.||) ' t
             ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
            AND (a.venue IS NULL OR t.venue = a.venue::text)
            AND t.at >= GREATEST(a.effective_from, $2)
            AND (a.effective_until IS NULL OR t.at < a.effective_until) ' OPERATOR(pg_catalog.||) person_filter;
-COMMENT ON FUNCTION @extschema@._work_stays_sql(text) IS
-  'Internal: the query of the stays (person_id, id, at, place, venue) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
-REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._work_stays_sql(text, text) IS
+  'Internal: the query of the stays (person_id, id, at, place, venue) of travel (or of the relation named by stays) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
+REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text, text) FROM PUBLIC;
 
 -- Everyone a change concerns whose id is `part` modulo w.parts: listed
 -- once by a worker, set-based; the last part listed marks the change
@@ -3431,11 +3462,15 @@ COMMENT ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) IS
   'Internal: the days (Asia/Shanghai) of the listed stays, distinct and in order.';
 REVOKE ALL ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) FROM PUBLIC;
 
--- Listed stays less those whose day partition was dropped since they were
--- listed: a DROP fires no trigger that could take them off the list
--- (_travel_changed does for a DELETE). Their levels are judged where they
--- are used (_recompute, _stays_judged).
-CREATE OR REPLACE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[])
+-- Listed stays less those gone since they were listed: those whose day
+-- partition was dropped (a DROP fires no trigger), and those deleted,
+-- updated or truncated while a change on the list may hold them
+-- (recalc_gone_stays, left by _travel_changed) since the change that
+-- listed them was made (made_at: its created_at; one gone before was not
+-- there to be listed, and an updated stay keeps its id). The one way
+-- listed stays are read, by batches and readers alike; their levels are
+-- judged where they are used (_recompute, _stays_judged).
+CREATE OR REPLACE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[], made_at timestamptz)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -3448,7 +3483,8 @@ BEGIN
     SELECT d.day
       FROM unnest(@extschema@._stays_days(listed)) AS d(day)
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
-  IF cardinality(gone_days) = 0 THEN
+  -- (nearly always neither)
+  IF cardinality(gone_days) = 0 AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at > made_at) THEN
     RETURN listed;
   END IF;
   RETURN ARRAY(
@@ -3456,26 +3492,28 @@ BEGIN
                array_agg(u.venue))::@extschema@.reexamined_stays
       FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
      WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
+                        WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.gone_at > made_at)
      GROUP BY x.person_id ORDER BY x.person_id);
 END $$;
-COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[]) IS
-  'Internal: listed stays less those whose day partition of travel is gone (levels not judged).';
-REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) IS
+  'Internal: stays listed by a change made at made_at, less those whose day partition of travel is gone and those in recalc_gone_stays since made_at (levels not judged).';
+REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
 
 -- The same, each given the level every designation in force at its time
 -- gives it now (the one risky-stay rule).
-CREATE OR REPLACE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[])
+CREATE OR REPLACE FUNCTION @extschema@._stays_judged(listed @extschema@.reexamined_stays[], made_at timestamptz)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE sql STABLE
 BEGIN ATOMIC
   SELECT ARRAY(SELECT ROW(x.person_id, x.ids, x.ats, x.places,
                           @extschema@._stays_levels((SELECT @extschema@._designations()), x.places, x.venues, x.ats),
                           NULL)::@extschema@.reexamined_stays
-                 FROM pg_catalog.unnest(@extschema@._stays_kept(_stays_judged.listed)) x);
+                 FROM pg_catalog.unnest(@extschema@._stays_kept(_stays_judged.listed, _stays_judged.made_at)) x);
 END;
-COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) IS
-  'Internal: listed stays (less those whose day partition is gone) with each one''s level now (high true, medium false, none NULL).';
-REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[]) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[], timestamptz) IS
+  'Internal: stays listed by a change made at made_at (less those gone since: _stays_kept) with each one''s level now (high true, medium false, none NULL).';
+REVOKE ALL ON FUNCTION @extschema@._stays_judged(@extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
 
 -- Takes some people of a listed change off the list: who they were (in id
 -- order) and their listed stays (for a risk-area change).
@@ -3550,7 +3588,7 @@ DECLARE
 BEGIN
   IF w.kind = 'risk_area' THEN
     -- (judged by _recompute, a person at a time as it reads them)
-    stays := @extschema@._stays_kept(listed);
+    stays := @extschema@._stays_kept(listed, w.created_at);
     PERFORM @extschema@._recompute(ARRAY(SELECT (unnest(stays)).person_id), w.cause,
                                    changed_stays => stays, changed_at => w.created_at);
     -- (anyone without stays, as when their day partitions were dropped:
@@ -3709,7 +3747,7 @@ BEGIN
   IF cardinality(pending) > 1 THEN
     FOREACH w IN ARRAY pending LOOP
       IF w.kind = 'risk_area' AND inputs IS NOT NULL THEN
-        x := (@extschema@._stays_judged(@extschema@._work_stays_of(w, ARRAY[s.person_id])))[1];
+        x := (@extschema@._stays_judged(@extschema@._work_stays_of(w, ARRAY[s.person_id]), w.created_at))[1];
         tl := CASE WHEN x IS NULL
                    THEN (SELECT y.timeline FROM @extschema@._fresh_status(ARRAY[s.person_id], at) y)
                    ELSE @extschema@._status_from_stored_inputs(inputs, x.ids, x.ats, x.places, x.highs,
@@ -3913,6 +3951,13 @@ BEGIN
       -- done, unless other workers still hold its last rows
       DELETE FROM @extschema@.recalc_work x
        WHERE x.id = w.id AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_pending r WHERE r.work_id = w.id);
+      -- gone stays no change left on the list can have listed: every
+      -- change recorded after a stay went was listed without it
+      IF FOUND AND w.kind = 'risk_area' THEN
+        DELETE FROM @extschema@.recalc_gone_stays g
+         WHERE g.gone_at < coalesce((SELECT min(x.created_at) FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area'),
+                                    'infinity');
+      END IF;
       CONTINUE;
     END IF;
     IF w.kind = 'check' THEN
@@ -5827,6 +5872,7 @@ BEGIN ATOMIC
        'kept (the decision chain); an erasure makes tombstones'),
       ('person', NULL, NULL, 'kept while registered; erase_person, purge_region'),
       ('recalc_pending', NULL, NULL, 'transient: a person''s rows go when their batch is recalculated'),
+      ('recalc_gone_stays', NULL, NULL, 'transient: a stay''s row goes once no change on the work list was made before it went'),
       ('adopted_person', NULL, NULL, 'transient: a person adopted from the hub leaves it when an identifier re-keys them; goes with the person'),
       ('test_result_sample', NULL, NULL,
        'goes with its test result: in the statement that deletes it (test_result''s triggers; _retention_delete), or before its month is dropped'),
@@ -9384,6 +9430,9 @@ BEGIN
   DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'recalc_pending'; rows := n; RETURN NEXT;
+  DELETE FROM @extschema@.recalc_gone_stays g WHERE g.person_id = ANY (persons);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  what := 'recalc_gone_stays'; rows := n; RETURN NEXT;
   PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
   t := clock_timestamp();
   IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
