@@ -118,6 +118,7 @@ DECLARE
   latest timestamptz;
   written bigint;
   w @extschema@.recalc_work;
+  gone_src text;
   gone_persons bigint[];
 BEGIN
   IF @extschema@._restoring() THEN
@@ -169,17 +170,25 @@ BEGIN
     EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
                    @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place, s.venue FROM %s s WHERE s.at >= $1', src)))
       INTO persons USING horizon;
-    -- A stay removed (deleted, or the old version of one updated) while a
-    -- risk-area change on the work list (66_status_work.sql) may have it
-    -- listed for re-examination must not come back with the change's
-    -- batch: it goes into recalc_gone_stays, which every read of listed
-    -- stays leaves out (a row here cannot simply be taken off the list: a
-    -- listing under way reads travel in its own snapshot, and lists the
-    -- stay after this trigger has looked); and its person is recalculated
-    -- here, from all their evidence, whatever level the change gives the
-    -- stay (their stored status may still count it at the old one). For a
-    -- listed change, the change's part comes first (_settle_pending).
+    -- A stay removed (deleted, or the old version of one updated where it
+    -- was, when or whose, not only its region) while a risk-area change on
+    -- the work list (66_status_work.sql) may have it listed for
+    -- re-examination must not come back with the change's batch: it goes
+    -- into recalc_gone_stays, which every read of listed stays leaves out,
+    -- and a batch that ran meanwhile looks at again before it commits (a
+    -- row here cannot simply be taken off the list: a listing under way
+    -- reads travel in its own snapshot, and lists the stay after this
+    -- trigger has looked). And its person is recalculated here, from all
+    -- their evidence, whatever level the change gives the stay (their
+    -- stored status may still count it at the old one), holding their
+    -- status row as every recalculation does; for a listed change, the
+    -- change's part comes first (_settle_pending).
     IF TG_OP <> 'INSERT' THEN
+      gone_src := CASE TG_OP WHEN 'DELETE' THEN 'old_rows'
+        ELSE '(SELECT o.* FROM old_rows o
+                WHERE NOT EXISTS (SELECT 1 FROM new_rows n
+                                   WHERE n.id = o.id AND n.person_id = o.person_id AND n.at = o.at
+                                     AND n.place = o.place AND n.venue IS NOT DISTINCT FROM o.venue))' END;
       FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area' ORDER BY x.id LOOP
         EXECUTE format('WITH s AS (%s),
                              kept AS (INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
@@ -187,7 +196,7 @@ BEGIN
                                         FROM (SELECT DISTINCT s.id, s.at, s.person_id FROM s) d
                                       ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at)
                         SELECT ARRAY(SELECT DISTINCT s.person_id FROM s)',
-                       @extschema@._work_stays_sql('', 'old_rows'))
+                       @extschema@._work_stays_sql('', gone_src))
           INTO gone_persons USING w.areas, w.horizon;
         persons := persons || gone_persons;
       END LOOP;

@@ -89,16 +89,21 @@ REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 -- list may hold them as listed. A listing reads travel in a snapshot of its
 -- own, and a stay deleted meanwhile (its deletion committed after that
 -- snapshot was taken) is still listed, where the deletion's trigger could
--- not see it to take it off; so the trigger leaves the stay here, and every
--- use of listed stays leaves out what is here (_stays_kept). A row is kept
--- while a change on the list was made before it (see _recalc_step).
+-- not see it to take it off; so the trigger leaves the stay here, every use
+-- of listed stays leaves out what is here (_stays_kept), and a batch looks
+-- here again before it commits (_recalc_people), for a deletion that
+-- committed while it ran. A row is kept while a change on the list was made
+-- before it (_forget_gone_stays).
 CREATE TABLE @extschema@.recalc_gone_stays (
   stay_id       bigint NOT NULL,
   stay_at       timestamptz NOT NULL,
   person_id     bigint NOT NULL,
   gone_at       timestamptz NOT NULL,
-  CONSTRAINT recalc_gone_stays_pkey PRIMARY KEY (stay_id, stay_at)
+  -- (travel.id is unique by its sequence only: the person too)
+  CONSTRAINT recalc_gone_stays_pkey PRIMARY KEY (stay_id, stay_at, person_id)
 );
+-- (is anything gone since a change was made: asked by every batch)
+CREATE INDEX recalc_gone_stays_gone_at ON @extschema@.recalc_gone_stays (gone_at);
 COMMENT ON TABLE @extschema@.recalc_gone_stays IS
   'Internal: travel rows deleted, updated or truncated while a risk-area change on the work list may have them listed in recalc_pending; listed stays are read less these. A row goes once no change on the list was made before it.';
 COMMENT ON COLUMN @extschema@.recalc_gone_stays.stay_id IS 'The travel row''s id.';
@@ -256,7 +261,9 @@ REVOKE ALL ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) F
 -- updated or truncated while a change on the list may hold them
 -- (recalc_gone_stays, left by _travel_changed) since the change that
 -- listed them was made (made_at: its created_at; one gone before was not
--- there to be listed, and an updated stay keeps its id). The one way
+-- there to be listed, and an updated stay keeps its id; at the same instant
+-- left out, which only costs the person a recalculation from all their
+-- evidence). The one way
 -- listed stays are read, by batches and readers alike; their levels are
 -- judged where they are used (_recompute, _stays_judged).
 CREATE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[], made_at timestamptz)
@@ -273,7 +280,7 @@ BEGIN
       FROM unnest(@extschema@._stays_days(listed)) AS d(day)
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
   -- (nearly always neither)
-  IF cardinality(gone_days) = 0 AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at > made_at) THEN
+  IF cardinality(gone_days) = 0 AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at >= made_at) THEN
     RETURN listed;
   END IF;
   RETURN ARRAY(
@@ -282,7 +289,8 @@ BEGIN
       FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
      WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
        AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
-                        WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.gone_at > made_at)
+                        WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.person_id = x.person_id
+                          AND g.gone_at >= made_at)
      GROUP BY x.person_id ORDER BY x.person_id);
 END $$;
 COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) IS
@@ -387,6 +395,20 @@ BEGIN
     IF coalesce(cardinality(stays), 0) < cardinality(persons) THEN
       rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
       PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
+    END IF;
+    -- A removal of one of their stays that committed while this ran: the
+    -- stays above were read before it, from the list. Its trigger took
+    -- their status rows (_recompute locks them), so either it ran after
+    -- these updates and waited for this transaction (its recalculation then
+    -- comes last), or these updates waited for it, and this statement sees
+    -- its gone stays: those people are recalculated again, from all their
+    -- evidence. (One look at the gone_at index: nearly always nothing.)
+    IF EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at >= w.created_at) THEN
+      rest := ARRAY(SELECT DISTINCT g.person_id FROM @extschema@.recalc_gone_stays g
+                     WHERE g.gone_at >= w.created_at AND g.person_id = ANY (persons) ORDER BY 1);
+      IF cardinality(rest) > 0 THEN
+        PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
+      END IF;
     END IF;
   ELSE
     PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
@@ -700,6 +722,21 @@ COMMENT ON FUNCTION @extschema@._recalc_changed(text, @extschema@.risk_area[], t
   'Internal: recalculates the people a risk-area (areas), policy (regions) or everyone change concerns, in this statement when it touches at most healthcode.recalc_inline_limit rows, else by recording it on the work list for the workers.';
 REVOKE ALL ON FUNCTION @extschema@._recalc_changed(text, @extschema@.risk_area[], text[], text) FROM PUBLIC;
 
+-- Forgets the gone stays that no change left on the list can have listed:
+-- every change recorded after a stay went was listed without it (its
+-- statement waited, for the evidence lock, for the removal to commit).
+CREATE FUNCTION @extschema@._forget_gone_stays() RETURNS void
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  DELETE FROM @extschema@.recalc_gone_stays g
+   WHERE g.gone_at OPERATOR(pg_catalog.<)
+         coalesce((SELECT pg_catalog.min(x.created_at) FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area'),
+                  'infinity');
+END;
+COMMENT ON FUNCTION @extschema@._forget_gone_stays() IS
+  'Internal: deletes the rows of recalc_gone_stays older than every risk-area change on the work list (all, when none is left).';
+REVOKE ALL ON FUNCTION @extschema@._forget_gone_stays() FROM PUBLIC;
+
 -- One step of a worker, in a transaction of its own: list a part of the
 -- people of the oldest change not listed yet (each worker its own part, so
 -- that a province's listing runs on every core), or recalculate a batch of
@@ -722,6 +759,12 @@ DECLARE
 BEGIN
   IF n IS NULL OR n < 1 THEN
     RAISE EXCEPTION 'batch must be at least 1, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  -- (each statement must see what committed before it: a listing after a
+  -- removal's commit, a batch's last look for stays gone meanwhile)
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'the status work list is worked in READ COMMITTED transactions, not %',
+      current_setting('transaction_isolation') USING ERRCODE = '25000';
   END IF;
   -- a part of a change not listed yet that no other worker is listing
   -- (its advisory lock, held to the end of this transaction; the change
@@ -759,12 +802,8 @@ BEGIN
       -- done, unless other workers still hold its last rows
       DELETE FROM @extschema@.recalc_work x
        WHERE x.id = w.id AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_pending r WHERE r.work_id = w.id);
-      -- gone stays no change left on the list can have listed: every
-      -- change recorded after a stay went was listed without it
       IF FOUND AND w.kind = 'risk_area' THEN
-        DELETE FROM @extschema@.recalc_gone_stays g
-         WHERE g.gone_at < coalesce((SELECT min(x.created_at) FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area'),
-                                    'infinity');
+        PERFORM @extschema@._forget_gone_stays();
       END IF;
       CONTINUE;
     END IF;
@@ -782,7 +821,11 @@ BEGIN
     PERFORM @extschema@._recalc_people(w, persons, listed);
     RETURN cardinality(persons);
   END LOOP;
-  RETURN CASE WHEN EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN 0 ELSE -1 END;
+  IF EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN
+    RETURN 0;
+  END IF;
+  PERFORM @extschema@._forget_gone_stays();
+  RETURN -1;
 END $$;
 COMMENT ON FUNCTION @extschema@._recalc_step(integer) IS
   'Internal: one step of the work list in the caller''s transaction: lists a part of the people of the oldest change not listed yet (a part no other worker lists), or recalculates a batch (default healthcode.recalc_batch_size) of the oldest listed one and takes them off the list. Returns how many people; 0 when what is left is in other workers'' hands, -1 when the list is empty.';
@@ -876,9 +919,12 @@ DECLARE
   done integer;
 BEGIN
   LOOP
+    -- (each turn a transaction of its own, READ COMMITTED whatever the
+    -- session's default: _recalc_step)
+    COMMIT;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     done := @extschema@._recalc_wait_step();
     EXIT WHEN done OPERATOR(pg_catalog.<) 0;
-    COMMIT;
     IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) deadline THEN
       RAISE EXCEPTION 'the status work list is not done after %', timeout USING ERRCODE = '57014',
         HINT = 'SELECT * FROM healthcode.recalc_progress; shows what is left.';

@@ -64,10 +64,13 @@ BEGIN
   DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'recalc_pending'; rows := n; RETURN NEXT;
+  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
+  -- (after the status rows, which a removal of their stays holds from its
+  -- recalculation to its commit; one still running may leave a row more,
+  -- which goes with the work list's end: _forget_gone_stays)
   DELETE FROM @extschema@.recalc_gone_stays g WHERE g.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'recalc_gone_stays'; rows := n; RETURN NEXT;
-  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
   t := clock_timestamp();
   IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
               WHERE m.person_id = ANY (persons) AND m.content_digest IS NULL) THEN

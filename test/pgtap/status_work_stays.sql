@@ -5,7 +5,8 @@
 -- list and is recalculated by the deletion's own trigger.
 BEGIN;
 SET search_path = public, healthcode;
-SELECT plan(31);
+\ir lib/common.psql
+SELECT plan(32);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -143,6 +144,14 @@ SELECT is((SELECT colour::text || ' ' || (x ->> 'ref')
           'the batch of 440112''s change re-examines the moved stay: red for it (the later of the two there)');
 DO $$ BEGIN WHILE healthcode._recalc_step(60) > 0 LOOP END LOOP; END $$;
 SELECT is_empty('SELECT * FROM healthcode.check_consistency()', 'and every status agrees with a full recalculation');
+
+-- A step needs READ COMMITTED: each statement must see what committed
+-- before it (the workers and wait_for_recalc set it; a session's default
+-- of REPEATABLE READ is refused, not followed; a lock wait there, rather
+-- than a refusal, fails the test instead of hanging it).
+SELECT throws_ok(format('SELECT * FROM dblink(%L, %L) AS t(n integer)', :'conn',
+                        'SET lock_timeout = ''5s''; BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT healthcode._recalc_step()'),
+                 '25000', NULL, 'a step refuses a REPEATABLE READ transaction');
 
 -- A batch asks which of its stays' days lost their day partition; the
 -- days are found in C (_stays_days), and must be the days travel is cut

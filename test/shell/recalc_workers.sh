@@ -28,7 +28,10 @@
 #       consistent;
 #   (i) a stay deleted (and committed) while a listing that read it is
 #       under way: the listing commits the stay, and the batch must still
-#       leave it out.
+#       leave it out;
+#   (j) the same, the deleting transaction still open when the batch
+#       runs: the batch waits for it at the person's status row, and must
+#       then recalculate them without the stay.
 # To make "mid-work" certain rather than a matter of speed, a session of
 # the test holds the status row of one or two people of the change FOR
 # UPDATE: the worker whose batch holds that person waits for it, mid-batch,
@@ -130,7 +133,7 @@ CREATE FUNCTION public.history_check(the_cause text, created timestamptz, concer
 $$;
 EOF
 ok $? "a cluster of its own on port $port, and a population of 3000 people"
-for d in hc_a hc_e hc_b hc_g hc_h hc_i; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
+for d in hc_a hc_e hc_b hc_g hc_h hc_i hc_j; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
 
 # ---- (a) a designation in autocommit mode, picked up by the workers -------------------------
 # the people it concerns: those with a stay in 330105 within the window;
@@ -331,14 +334,16 @@ SET healthcode.recalc_inline_limit = 0;
 SET healthcode.recalc_workers = 0;
 INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('330100', 'high', now() - interval '20 days', 'workers d');
 SELECT count(*) FROM healthcode.recalc_work;
+SET default_transaction_isolation = 'repeatable read';
 CALL healthcode.wait_for_recalc('30 s');
+RESET default_transaction_isolation;
 SELECT count(*) FROM healthcode.recalc_work;
 $(workers_in hc_d);
 SELECT count(*) FROM healthcode.check_consistency();
 EOF
 )
 is "$(echo $d_out)" "1 0 0 0" \
-	"(d) with recalc_workers = 0: one change pending, wait_for_recalc() empties the list, no worker ran (one would still idle), consistent"
+	"(d) with recalc_workers = 0: one change pending, wait_for_recalc() (in a session whose default is REPEATABLE READ: each turn READ COMMITTED) empties the list, no worker ran (one would still idle), consistent"
 
 # ---- (g) a change recorded during a worker's last look at the list ------------------------------
 # One worker a database here. Having found the list empty, a worker looks
@@ -439,5 +444,46 @@ is "$(on hc_i -c "SELECT colour || ' ' || jsonb_array_length(reasons) FROM healt
 	"the batch left the deleted stay out: stored green, with no reason"
 is "$(on hc_i -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
 is "$(on hc_i -c 'SELECT count(*) FROM healthcode.recalc_gone_stays')" "0" "and the deleted stay is forgotten with the work"
+
+# ---- (j) the same, the deletion still open while the batch runs --------------------------------
+# A session lists the change and keeps its transaction open; a second one
+# deletes the stay in a transaction it keeps open too (its trigger has
+# recalculated the person: it holds their status row); the listing
+# commits, with the stay. The batch (wait_for_recalc, no workers here)
+# reads the list, and waits at the person's status row; the deletion
+# commits; the batch must not store the stay back.
+on hc_j -c "ALTER DATABASE hc_j SET healthcode.recalc_workers = 0" -c "ALTER DATABASE hc_j SET healthcode.recalc_inline_limit = 0" >/dev/null
+victim_j=$(on hc_j -c "SELECT min(person_id) FROM healthcode.person_status WHERE colour = 'green' AND jsonb_array_length(reasons) = 0")
+stay_j=$(on hc_j -c "INSERT INTO healthcode.travel (person_id, region, place, at, source)
+                     SELECT id, region, '440111', now() - interval '2 days', 'telecom' FROM healthcode.person WHERE id = $victim_j
+                     RETURNING id")
+on hc_j -c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440111', 'high', now() - interval '20 days', 'workers j')" >/dev/null
+session_open hc_j
+say listing "BEGIN;" "SELECT healthcode._recalc_step();"
+rm -f "$work/deleter.in"
+mkfifo "$work/deleter.in"
+# (without the first session's pipe: that session ends when the test closes it)
+psql -XAtq -h 127.0.0.1 -p "$port" -U "$superuser" -d hc_j <"$work/deleter.in" >>"$work/deleter.out" 2>&1 {holder_fd}>&- &
+deleter_pid=$!
+exec {deleter_fd}>"$work/deleter.in"
+printf '%s\n' "BEGIN;" "DELETE FROM healthcode.travel WHERE id = $stay_j;" "SET application_name = 'hc_j_deleted';" >&"$deleter_fd"
+wait_for hc_j "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'hc_j_deleted' AND state = 'idle in transaction')"
+ok $? "(j) person $victim_j's stay $stay_j is deleted in a transaction left open, during a listing"
+say commit "COMMIT;"
+release
+is "$(on hc_j -c "SELECT count(*) FROM healthcode.recalc_pending WHERE person_id = $victim_j AND $stay_j = ANY (stay_ids)")" "1" \
+	"the listing commits with the stay listed"
+on hc_j -c "SET application_name = 'hc_j_batches'" -c "CALL healthcode.wait_for_recalc('60 s')" >"$work/batches.out" 2>&1 &
+batches_pid=$!
+wait_for hc_j "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'hc_j_batches' AND wait_event_type = 'Lock')"
+ok $? "the batch waits for the deletion at the person's status row"
+printf '%s\n' "COMMIT;" >&"$deleter_fd"
+exec {deleter_fd}>&-
+wait "$deleter_pid"
+wait "$batches_pid"
+is "$?:$(cat "$work/batches.out")" "0:" "the deletion commits, and the work completes"
+is "$(on hc_j -c "SELECT colour || ' ' || jsonb_array_length(reasons) FROM healthcode.person_status WHERE person_id = $victim_j")" "green 0" \
+	"stored green, with no reason: the batch did not store the stay back"
+is "$(on hc_j -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
 
 done_testing

@@ -383,8 +383,11 @@ CREATE TABLE @extschema@.recalc_gone_stays (
   stay_at       timestamptz NOT NULL,
   person_id     bigint NOT NULL,
   gone_at       timestamptz NOT NULL,
-  CONSTRAINT recalc_gone_stays_pkey PRIMARY KEY (stay_id, stay_at)
+  -- (travel.id is unique by its sequence only: the person too)
+  CONSTRAINT recalc_gone_stays_pkey PRIMARY KEY (stay_id, stay_at, person_id)
 );
+-- (is anything gone since a change was made: asked by every batch)
+CREATE INDEX recalc_gone_stays_gone_at ON @extschema@.recalc_gone_stays (gone_at);
 COMMENT ON TABLE @extschema@.recalc_gone_stays IS
   'Internal: travel rows deleted, updated or truncated while a risk-area change on the work list may have them listed in recalc_pending; listed stays are read less these. A row goes once no change on the list was made before it.';
 COMMENT ON COLUMN @extschema@.recalc_gone_stays.stay_id IS 'The travel row''s id.';
@@ -1214,7 +1217,7 @@ SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time
 DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _forget_gone_stays _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -2799,6 +2802,7 @@ DECLARE
   latest timestamptz;
   written bigint;
   w @extschema@.recalc_work;
+  gone_src text;
   gone_persons bigint[];
 BEGIN
   IF @extschema@._restoring() THEN
@@ -2850,17 +2854,25 @@ BEGIN
     EXECUTE format('SELECT ARRAY(SELECT DISTINCT r.person_id FROM (%s) r)',
                    @extschema@._stay_levels_sql(format('SELECT s.person_id, s.id, s.at, s.place, s.venue FROM %s s WHERE s.at >= $1', src)))
       INTO persons USING horizon;
-    -- A stay removed (deleted, or the old version of one updated) while a
-    -- risk-area change on the work list (66_status_work.sql) may have it
-    -- listed for re-examination must not come back with the change's
-    -- batch: it goes into recalc_gone_stays, which every read of listed
-    -- stays leaves out (a row here cannot simply be taken off the list: a
-    -- listing under way reads travel in its own snapshot, and lists the
-    -- stay after this trigger has looked); and its person is recalculated
-    -- here, from all their evidence, whatever level the change gives the
-    -- stay (their stored status may still count it at the old one). For a
-    -- listed change, the change's part comes first (_settle_pending).
+    -- A stay removed (deleted, or the old version of one updated where it
+    -- was, when or whose, not only its region) while a risk-area change on
+    -- the work list (66_status_work.sql) may have it listed for
+    -- re-examination must not come back with the change's batch: it goes
+    -- into recalc_gone_stays, which every read of listed stays leaves out,
+    -- and a batch that ran meanwhile looks at again before it commits (a
+    -- row here cannot simply be taken off the list: a listing under way
+    -- reads travel in its own snapshot, and lists the stay after this
+    -- trigger has looked). And its person is recalculated here, from all
+    -- their evidence, whatever level the change gives the stay (their
+    -- stored status may still count it at the old one), holding their
+    -- status row as every recalculation does; for a listed change, the
+    -- change's part comes first (_settle_pending).
     IF TG_OP <> 'INSERT' THEN
+      gone_src := CASE TG_OP WHEN 'DELETE' THEN 'old_rows'
+        ELSE '(SELECT o.* FROM old_rows o
+                WHERE NOT EXISTS (SELECT 1 FROM new_rows n
+                                   WHERE n.id = o.id AND n.person_id = o.person_id AND n.at = o.at
+                                     AND n.place = o.place AND n.venue IS NOT DISTINCT FROM o.venue))' END;
       FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area' ORDER BY x.id LOOP
         EXECUTE format('WITH s AS (%s),
                              kept AS (INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
@@ -2868,7 +2880,7 @@ BEGIN
                                         FROM (SELECT DISTINCT s.id, s.at, s.person_id FROM s) d
                                       ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at)
                         SELECT ARRAY(SELECT DISTINCT s.person_id FROM s)',
-                       @extschema@._work_stays_sql('', 'old_rows'))
+                       @extschema@._work_stays_sql('', gone_src))
           INTO gone_persons USING w.areas, w.horizon;
         persons := persons || gone_persons;
       END LOOP;
@@ -3467,7 +3479,9 @@ REVOKE ALL ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) F
 -- updated or truncated while a change on the list may hold them
 -- (recalc_gone_stays, left by _travel_changed) since the change that
 -- listed them was made (made_at: its created_at; one gone before was not
--- there to be listed, and an updated stay keeps its id). The one way
+-- there to be listed, and an updated stay keeps its id; at the same instant
+-- left out, which only costs the person a recalculation from all their
+-- evidence). The one way
 -- listed stays are read, by batches and readers alike; their levels are
 -- judged where they are used (_recompute, _stays_judged).
 CREATE OR REPLACE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[], made_at timestamptz)
@@ -3484,7 +3498,7 @@ BEGIN
       FROM unnest(@extschema@._stays_days(listed)) AS d(day)
      WHERE to_regclass(format('%I.%I', '@extschema@', 'travel_' || to_char(d.day, 'YYYYMMDD'))) IS NULL);
   -- (nearly always neither)
-  IF cardinality(gone_days) = 0 AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at > made_at) THEN
+  IF cardinality(gone_days) = 0 AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at >= made_at) THEN
     RETURN listed;
   END IF;
   RETURN ARRAY(
@@ -3493,7 +3507,8 @@ BEGIN
       FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
      WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
        AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
-                        WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.gone_at > made_at)
+                        WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.person_id = x.person_id
+                          AND g.gone_at >= made_at)
      GROUP BY x.person_id ORDER BY x.person_id);
 END $$;
 COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) IS
@@ -3598,6 +3613,20 @@ BEGIN
     IF coalesce(cardinality(stays), 0) < cardinality(persons) THEN
       rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
       PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
+    END IF;
+    -- A removal of one of their stays that committed while this ran: the
+    -- stays above were read before it, from the list. Its trigger took
+    -- their status rows (_recompute locks them), so either it ran after
+    -- these updates and waited for this transaction (its recalculation then
+    -- comes last), or these updates waited for it, and this statement sees
+    -- its gone stays: those people are recalculated again, from all their
+    -- evidence. (One look at the gone_at index: nearly always nothing.)
+    IF EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at >= w.created_at) THEN
+      rest := ARRAY(SELECT DISTINCT g.person_id FROM @extschema@.recalc_gone_stays g
+                     WHERE g.gone_at >= w.created_at AND g.person_id = ANY (persons) ORDER BY 1);
+      IF cardinality(rest) > 0 THEN
+        PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
+      END IF;
     END IF;
   ELSE
     PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
@@ -3892,6 +3921,21 @@ COMMENT ON FUNCTION @extschema@._recalc_changed(text, @extschema@.risk_area[], t
   'Internal: recalculates the people a risk-area (areas), policy (regions) or everyone change concerns, in this statement when it touches at most healthcode.recalc_inline_limit rows, else by recording it on the work list for the workers.';
 REVOKE ALL ON FUNCTION @extschema@._recalc_changed(text, @extschema@.risk_area[], text[], text) FROM PUBLIC;
 
+-- Forgets the gone stays that no change left on the list can have listed:
+-- every change recorded after a stay went was listed without it (its
+-- statement waited, for the evidence lock, for the removal to commit).
+CREATE OR REPLACE FUNCTION @extschema@._forget_gone_stays() RETURNS void
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  DELETE FROM @extschema@.recalc_gone_stays g
+   WHERE g.gone_at OPERATOR(pg_catalog.<)
+         coalesce((SELECT pg_catalog.min(x.created_at) FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area'),
+                  'infinity');
+END;
+COMMENT ON FUNCTION @extschema@._forget_gone_stays() IS
+  'Internal: deletes the rows of recalc_gone_stays older than every risk-area change on the work list (all, when none is left).';
+REVOKE ALL ON FUNCTION @extschema@._forget_gone_stays() FROM PUBLIC;
+
 -- One step of a worker, in a transaction of its own: list a part of the
 -- people of the oldest change not listed yet (each worker its own part, so
 -- that a province's listing runs on every core), or recalculate a batch of
@@ -3914,6 +3958,12 @@ DECLARE
 BEGIN
   IF n IS NULL OR n < 1 THEN
     RAISE EXCEPTION 'batch must be at least 1, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  -- (each statement must see what committed before it: a listing after a
+  -- removal's commit, a batch's last look for stays gone meanwhile)
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'the status work list is worked in READ COMMITTED transactions, not %',
+      current_setting('transaction_isolation') USING ERRCODE = '25000';
   END IF;
   -- a part of a change not listed yet that no other worker is listing
   -- (its advisory lock, held to the end of this transaction; the change
@@ -3951,12 +4001,8 @@ BEGIN
       -- done, unless other workers still hold its last rows
       DELETE FROM @extschema@.recalc_work x
        WHERE x.id = w.id AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_pending r WHERE r.work_id = w.id);
-      -- gone stays no change left on the list can have listed: every
-      -- change recorded after a stay went was listed without it
       IF FOUND AND w.kind = 'risk_area' THEN
-        DELETE FROM @extschema@.recalc_gone_stays g
-         WHERE g.gone_at < coalesce((SELECT min(x.created_at) FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area'),
-                                    'infinity');
+        PERFORM @extschema@._forget_gone_stays();
       END IF;
       CONTINUE;
     END IF;
@@ -3974,7 +4020,11 @@ BEGIN
     PERFORM @extschema@._recalc_people(w, persons, listed);
     RETURN cardinality(persons);
   END LOOP;
-  RETURN CASE WHEN EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN 0 ELSE -1 END;
+  IF EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN
+    RETURN 0;
+  END IF;
+  PERFORM @extschema@._forget_gone_stays();
+  RETURN -1;
 END $$;
 COMMENT ON FUNCTION @extschema@._recalc_step(integer) IS
   'Internal: one step of the work list in the caller''s transaction: lists a part of the people of the oldest change not listed yet (a part no other worker lists), or recalculates a batch (default healthcode.recalc_batch_size) of the oldest listed one and takes them off the list. Returns how many people; 0 when what is left is in other workers'' hands, -1 when the list is empty.';
@@ -4049,9 +4099,12 @@ DECLARE
   done integer;
 BEGIN
   LOOP
+    -- (each turn a transaction of its own, READ COMMITTED whatever the
+    -- session's default: _recalc_step)
+    COMMIT;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     done := @extschema@._recalc_wait_step();
     EXIT WHEN done OPERATOR(pg_catalog.<) 0;
-    COMMIT;
     IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) deadline THEN
       RAISE EXCEPTION 'the status work list is not done after %', timeout USING ERRCODE = '57014',
         HINT = 'SELECT * FROM healthcode.recalc_progress; shows what is left.';
@@ -9430,10 +9483,13 @@ BEGIN
   DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'recalc_pending'; rows := n; RETURN NEXT;
+  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
+  -- (after the status rows, which a removal of their stays holds from its
+  -- recalculation to its commit; one still running may leave a row more,
+  -- which goes with the work list's end: _forget_gone_stays)
   DELETE FROM @extschema@.recalc_gone_stays g WHERE g.person_id = ANY (persons);
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'recalc_gone_stays'; rows := n; RETURN NEXT;
-  PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
   t := clock_timestamp();
   IF EXISTS (SELECT 1 FROM @extschema@.manual_decision m
               WHERE m.person_id = ANY (persons) AND m.content_digest IS NULL) THEN
