@@ -110,6 +110,13 @@ BEGIN
       -- timeline is read from its computed_at on, never before)
       t := clock_timestamp();
       horizon := @extschema@._evidence_horizon(t);
+      -- (and, for a work-list batch, the listed stays less those removed
+      -- since it read them, by a transaction these locks may have waited
+      -- for; whose stored inputs that removal's recalculation rewrote
+      -- without them)
+      IF changed_at IS NOT NULL THEN
+        changed_stays := @extschema@._stays_kept(changed_stays, changed_at, keep_empty => true);
+      END IF;
     END IF;
     written := clock_timestamp();
 
@@ -139,6 +146,14 @@ BEGIN
                 FROM @extschema@.person_status s
                 JOIN unnest(changed_stays) AS x ON x.person_id = s.person_id
                WHERE changed_stays IS NOT NULL AND s.person_id = ANY (persons) AND (s.inputs IS NOT NULL OR NOT lockless)
+                 -- (a work-list batch, lockless: not who lost a stay since
+                 -- the change, as read with their row: the list may still
+                 -- have it; they go to the second pass; one look at the
+                 -- gone_at index first, nearly always nothing)
+                 AND NOT (lockless AND changed_at IS NOT NULL
+                          AND (SELECT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at >= changed_at))
+                          AND EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
+                                       WHERE g.person_id = s.person_id AND g.gone_at >= changed_at))
               OFFSET 0) q
     ), policies AS MATERIALIZED (
       -- (once a region, not once a person)

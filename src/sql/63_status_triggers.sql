@@ -120,6 +120,7 @@ DECLARE
   w @extschema@.recalc_work;
   gone_src text;
   gone_persons bigint[];
+  gone_all bigint[] := '{}';
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
@@ -131,13 +132,17 @@ BEGIN
     -- them are visible here, as a TRUNCATE waits for any listing that read
     -- the partition, and a listing after it finds the day empty
     IF EXISTS (SELECT 1 FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area') THEN
-      INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
-      SELECT d.id, d.at, d.person_id, clock_timestamp()
-        FROM (SELECT DISTINCT u.id, u.at, r.person_id
-                FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.stay_ids, r.stay_ats) AS u(id, at)
-               WHERE r.stay_ids IS NOT NULL
-                 AND to_char(u.at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') = substr(TG_TABLE_NAME, length('travel_') + 1)) d
-      ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at;
+      WITH kept AS (
+        INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
+        SELECT d.id, d.at, d.person_id, clock_timestamp()
+          FROM (SELECT DISTINCT u.id, u.at, r.person_id
+                  FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.stay_ids, r.stay_ats) AS u(id, at)
+                 WHERE r.stay_ids IS NOT NULL
+                   AND to_char(u.at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') = substr(TG_TABLE_NAME, length('travel_') + 1)) d
+        ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at
+        RETURNING g.person_id
+      )
+      SELECT ARRAY(SELECT DISTINCT k.person_id FROM kept k) INTO gone_all;
     END IF;
   ELSE
     IF TG_OP <> 'DELETE' THEN
@@ -174,15 +179,14 @@ BEGIN
     -- was, when or whose, not only its region) while a risk-area change on
     -- the work list (66_status_work.sql) may have it listed for
     -- re-examination must not come back with the change's batch: it goes
-    -- into recalc_gone_stays, which every read of listed stays leaves out,
-    -- and a batch that ran meanwhile looks at again before it commits (a
-    -- row here cannot simply be taken off the list: a listing under way
+    -- into recalc_gone_stays, which every read of listed stays leaves out
+    -- (a row here cannot simply be taken off the list: a listing under way
     -- reads travel in its own snapshot, and lists the stay after this
-    -- trigger has looked). And its person is recalculated here, from all
+    -- trigger has looked); and a batch that read the person's status row
+    -- before this commits finds it rewritten (below). And its person is recalculated here, from all
     -- their evidence, whatever level the change gives the stay (their
-    -- stored status may still count it at the old one), holding their
-    -- status row as every recalculation does; for a listed change, the
-    -- change's part comes first (_settle_pending).
+    -- stored status may still count it at the old one); for a listed
+    -- change, the change's part comes first (_settle_pending).
     IF TG_OP <> 'INSERT' THEN
       gone_src := CASE TG_OP WHEN 'DELETE' THEN 'old_rows'
         ELSE '(SELECT o.* FROM old_rows o
@@ -199,10 +203,19 @@ BEGIN
                        @extschema@._work_stays_sql('', gone_src))
           INTO gone_persons USING w.areas, w.horizon;
         persons := persons || gone_persons;
+        gone_all := gone_all || gone_persons;
       END LOOP;
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  -- Their status rows rewritten as they are, in id order (the recalculation
+  -- above holds them): a batch that read one before this commits, with the
+  -- stays then listed, finds it moved and takes that person again, locked,
+  -- with the stays left (_recompute); after, it sees them gone.
+  IF cardinality(gone_all) > 0 THEN
+    PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (gone_all) ORDER BY s.person_id FOR UPDATE;
+    UPDATE @extschema@.person_status s SET computed_at = s.computed_at WHERE s.person_id = ANY (gone_all);
+  END IF;
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._travel_changed() IS

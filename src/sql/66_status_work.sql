@@ -89,11 +89,11 @@ REVOKE ALL ON @extschema@.recalc_pending FROM PUBLIC;
 -- list may hold them as listed. A listing reads travel in a snapshot of its
 -- own, and a stay deleted meanwhile (its deletion committed after that
 -- snapshot was taken) is still listed, where the deletion's trigger could
--- not see it to take it off; so the trigger leaves the stay here, every use
--- of listed stays leaves out what is here (_stays_kept), and a batch looks
--- here again before it commits (_recalc_people), for a deletion that
--- committed while it ran. A row is kept while a change on the list was made
--- before it (_forget_gone_stays).
+-- not see it to take it off; so the trigger leaves the stay here, and every
+-- use of listed stays leaves out what is here (_stays_kept; and a batch's
+-- lockless pass leaves out a person with a row here, as it reads their
+-- status row: _recompute). A row is kept while a change on the list was
+-- made before it (_forget_gone_stays).
 CREATE TABLE @extschema@.recalc_gone_stays (
   stay_id       bigint NOT NULL,
   stay_at       timestamptz NOT NULL,
@@ -102,8 +102,10 @@ CREATE TABLE @extschema@.recalc_gone_stays (
   -- (travel.id is unique by its sequence only: the person too)
   CONSTRAINT recalc_gone_stays_pkey PRIMARY KEY (stay_id, stay_at, person_id)
 );
--- (is anything gone since a change was made: asked by every batch)
+-- (is anything gone since a change was made: asked by every batch; and
+-- has this person lost a stay since)
 CREATE INDEX recalc_gone_stays_gone_at ON @extschema@.recalc_gone_stays (gone_at);
+CREATE INDEX recalc_gone_stays_person ON @extschema@.recalc_gone_stays (person_id, gone_at);
 COMMENT ON TABLE @extschema@.recalc_gone_stays IS
   'Internal: travel rows deleted, updated or truncated while a risk-area change on the work list may have them listed in recalc_pending; listed stays are read less these. A row goes once no change on the list was made before it.';
 COMMENT ON COLUMN @extschema@.recalc_gone_stays.stay_id IS 'The travel row''s id.';
@@ -266,7 +268,10 @@ REVOKE ALL ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) F
 -- evidence). The one way
 -- listed stays are read, by batches and readers alike; their levels are
 -- judged where they are used (_recompute, _stays_judged).
-CREATE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[], made_at timestamptz)
+-- keep_empty: a person left with none keeps a row, with empty arrays.
+-- (Levels come back NULL, as listed: judged where they are used.)
+CREATE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[], made_at timestamptz,
+                                        keep_empty boolean DEFAULT false)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -284,18 +289,22 @@ BEGIN
     RETURN listed;
   END IF;
   RETURN ARRAY(
-    SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL,
-               array_agg(u.venue))::@extschema@.reexamined_stays
-      FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
-     WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
-       AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
-                        WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.person_id = x.person_id
-                          AND g.gone_at >= made_at)
-     GROUP BY x.person_id ORDER BY x.person_id);
+    SELECT ROW(x.person_id, coalesce(k.ids, '{}'), coalesce(k.ats, '{}'), coalesce(k.places, '{}'), NULL,
+               coalesce(k.venues, '{}'))::@extschema@.reexamined_stays
+      FROM unnest(listed) x
+      CROSS JOIN LATERAL (
+        SELECT array_agg(u.id) AS ids, array_agg(u.at) AS ats, array_agg(u.place) AS places, array_agg(u.venue) AS venues
+          FROM unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
+         WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
+           AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
+                            WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.person_id = x.person_id
+                              AND g.gone_at >= made_at)) k
+     WHERE k.ids IS NOT NULL OR keep_empty
+     ORDER BY x.person_id);
 END $$;
-COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) IS
-  'Internal: stays listed by a change made at made_at, less those whose day partition of travel is gone and those in recalc_gone_stays since made_at (levels not judged).';
-REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz, boolean) IS
+  'Internal: stays listed by a change made at made_at, less those whose day partition of travel is gone and those in recalc_gone_stays since made_at (levels not judged); a person left with none is left out, or with keep_empty kept with empty arrays.';
+REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz, boolean) FROM PUBLIC;
 
 -- The same, each given the level every designation in force at its time
 -- gives it now (the one risky-stay rule).
@@ -395,20 +404,6 @@ BEGIN
     IF coalesce(cardinality(stays), 0) < cardinality(persons) THEN
       rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
       PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
-    END IF;
-    -- A removal of one of their stays that committed while this ran: the
-    -- stays above were read before it, from the list. Its trigger took
-    -- their status rows (_recompute locks them), so either it ran after
-    -- these updates and waited for this transaction (its recalculation then
-    -- comes last), or these updates waited for it, and this statement sees
-    -- its gone stays: those people are recalculated again, from all their
-    -- evidence. (One look at the gone_at index: nearly always nothing.)
-    IF EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at >= w.created_at) THEN
-      rest := ARRAY(SELECT DISTINCT g.person_id FROM @extschema@.recalc_gone_stays g
-                     WHERE g.gone_at >= w.created_at AND g.person_id = ANY (persons) ORDER BY 1);
-      IF cardinality(rest) > 0 THEN
-        PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
-      END IF;
     END IF;
   ELSE
     PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
@@ -918,12 +913,16 @@ DECLARE
                           OPERATOR(pg_catalog.+) coalesce(timeout, interval '1 hour');
   done integer;
 BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN
+    RETURN;
+  END IF;
   LOOP
     -- (each turn a transaction of its own, READ COMMITTED whatever the
     -- session's default: _recalc_step)
     COMMIT;
     SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     done := @extschema@._recalc_wait_step();
+    COMMIT;
     EXIT WHEN done OPERATOR(pg_catalog.<) 0;
     IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) deadline THEN
       RAISE EXCEPTION 'the status work list is not done after %', timeout USING ERRCODE = '57014',

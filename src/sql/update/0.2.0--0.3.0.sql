@@ -386,8 +386,10 @@ CREATE TABLE @extschema@.recalc_gone_stays (
   -- (travel.id is unique by its sequence only: the person too)
   CONSTRAINT recalc_gone_stays_pkey PRIMARY KEY (stay_id, stay_at, person_id)
 );
--- (is anything gone since a change was made: asked by every batch)
+-- (is anything gone since a change was made: asked by every batch; and
+-- has this person lost a stay since)
 CREATE INDEX recalc_gone_stays_gone_at ON @extschema@.recalc_gone_stays (gone_at);
+CREATE INDEX recalc_gone_stays_person ON @extschema@.recalc_gone_stays (person_id, gone_at);
 COMMENT ON TABLE @extschema@.recalc_gone_stays IS
   'Internal: travel rows deleted, updated or truncated while a risk-area change on the work list may have them listed in recalc_pending; listed stays are read less these. A row goes once no change on the list was made before it.';
 COMMENT ON COLUMN @extschema@.recalc_gone_stays.stay_id IS 'The travel row''s id.';
@@ -2556,6 +2558,13 @@ BEGIN
       -- timeline is read from its computed_at on, never before)
       t := clock_timestamp();
       horizon := @extschema@._evidence_horizon(t);
+      -- (and, for a work-list batch, the listed stays less those removed
+      -- since it read them, by a transaction these locks may have waited
+      -- for; whose stored inputs that removal's recalculation rewrote
+      -- without them)
+      IF changed_at IS NOT NULL THEN
+        changed_stays := @extschema@._stays_kept(changed_stays, changed_at, keep_empty => true);
+      END IF;
     END IF;
     written := clock_timestamp();
 
@@ -2585,6 +2594,14 @@ BEGIN
                 FROM @extschema@.person_status s
                 JOIN unnest(changed_stays) AS x ON x.person_id = s.person_id
                WHERE changed_stays IS NOT NULL AND s.person_id = ANY (persons) AND (s.inputs IS NOT NULL OR NOT lockless)
+                 -- (a work-list batch, lockless: not who lost a stay since
+                 -- the change, as read with their row: the list may still
+                 -- have it; they go to the second pass; one look at the
+                 -- gone_at index first, nearly always nothing)
+                 AND NOT (lockless AND changed_at IS NOT NULL
+                          AND (SELECT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at >= changed_at))
+                          AND EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
+                                       WHERE g.person_id = s.person_id AND g.gone_at >= changed_at))
               OFFSET 0) q
     ), policies AS MATERIALIZED (
       -- (once a region, not once a person)
@@ -2804,6 +2821,7 @@ DECLARE
   w @extschema@.recalc_work;
   gone_src text;
   gone_persons bigint[];
+  gone_all bigint[] := '{}';
 BEGIN
   IF @extschema@._restoring() THEN
     RETURN NULL;
@@ -2815,13 +2833,17 @@ BEGIN
     -- them are visible here, as a TRUNCATE waits for any listing that read
     -- the partition, and a listing after it finds the day empty
     IF EXISTS (SELECT 1 FROM @extschema@.recalc_work x WHERE x.kind = 'risk_area') THEN
-      INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
-      SELECT d.id, d.at, d.person_id, clock_timestamp()
-        FROM (SELECT DISTINCT u.id, u.at, r.person_id
-                FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.stay_ids, r.stay_ats) AS u(id, at)
-               WHERE r.stay_ids IS NOT NULL
-                 AND to_char(u.at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') = substr(TG_TABLE_NAME, length('travel_') + 1)) d
-      ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at;
+      WITH kept AS (
+        INSERT INTO @extschema@.recalc_gone_stays AS g (stay_id, stay_at, person_id, gone_at)
+        SELECT d.id, d.at, d.person_id, clock_timestamp()
+          FROM (SELECT DISTINCT u.id, u.at, r.person_id
+                  FROM @extschema@.recalc_pending r CROSS JOIN LATERAL unnest(r.stay_ids, r.stay_ats) AS u(id, at)
+                 WHERE r.stay_ids IS NOT NULL
+                   AND to_char(u.at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') = substr(TG_TABLE_NAME, length('travel_') + 1)) d
+        ON CONFLICT ON CONSTRAINT recalc_gone_stays_pkey DO UPDATE SET gone_at = excluded.gone_at
+        RETURNING g.person_id
+      )
+      SELECT ARRAY(SELECT DISTINCT k.person_id FROM kept k) INTO gone_all;
     END IF;
   ELSE
     IF TG_OP <> 'DELETE' THEN
@@ -2858,15 +2880,14 @@ BEGIN
     -- was, when or whose, not only its region) while a risk-area change on
     -- the work list (66_status_work.sql) may have it listed for
     -- re-examination must not come back with the change's batch: it goes
-    -- into recalc_gone_stays, which every read of listed stays leaves out,
-    -- and a batch that ran meanwhile looks at again before it commits (a
-    -- row here cannot simply be taken off the list: a listing under way
+    -- into recalc_gone_stays, which every read of listed stays leaves out
+    -- (a row here cannot simply be taken off the list: a listing under way
     -- reads travel in its own snapshot, and lists the stay after this
-    -- trigger has looked). And its person is recalculated here, from all
+    -- trigger has looked); and a batch that read the person's status row
+    -- before this commits finds it rewritten (below). And its person is recalculated here, from all
     -- their evidence, whatever level the change gives the stay (their
-    -- stored status may still count it at the old one), holding their
-    -- status row as every recalculation does; for a listed change, the
-    -- change's part comes first (_settle_pending).
+    -- stored status may still count it at the old one); for a listed
+    -- change, the change's part comes first (_settle_pending).
     IF TG_OP <> 'INSERT' THEN
       gone_src := CASE TG_OP WHEN 'DELETE' THEN 'old_rows'
         ELSE '(SELECT o.* FROM old_rows o
@@ -2883,10 +2904,19 @@ BEGIN
                        @extschema@._work_stays_sql('', gone_src))
           INTO gone_persons USING w.areas, w.horizon;
         persons := persons || gone_persons;
+        gone_all := gone_all || gone_persons;
       END LOOP;
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
+  -- Their status rows rewritten as they are, in id order (the recalculation
+  -- above holds them): a batch that read one before this commits, with the
+  -- stays then listed, finds it moved and takes that person again, locked,
+  -- with the stays left (_recompute); after, it sees them gone.
+  IF cardinality(gone_all) > 0 THEN
+    PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (gone_all) ORDER BY s.person_id FOR UPDATE;
+    UPDATE @extschema@.person_status s SET computed_at = s.computed_at WHERE s.person_id = ANY (gone_all);
+  END IF;
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@._travel_changed() IS
@@ -3484,7 +3514,10 @@ REVOKE ALL ON FUNCTION @extschema@._stays_days(@extschema@.reexamined_stays[]) F
 -- evidence). The one way
 -- listed stays are read, by batches and readers alike; their levels are
 -- judged where they are used (_recompute, _stays_judged).
-CREATE OR REPLACE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[], made_at timestamptz)
+-- keep_empty: a person left with none keeps a row, with empty arrays.
+-- (Levels come back NULL, as listed: judged where they are used.)
+CREATE OR REPLACE FUNCTION @extschema@._stays_kept(listed @extschema@.reexamined_stays[], made_at timestamptz,
+                                        keep_empty boolean DEFAULT false)
 RETURNS @extschema@.reexamined_stays[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -3502,18 +3535,22 @@ BEGIN
     RETURN listed;
   END IF;
   RETURN ARRAY(
-    SELECT ROW(x.person_id, array_agg(u.id), array_agg(u.at), array_agg(u.place), NULL,
-               array_agg(u.venue))::@extschema@.reexamined_stays
-      FROM unnest(listed) x CROSS JOIN LATERAL unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
-     WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
-       AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
-                        WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.person_id = x.person_id
-                          AND g.gone_at >= made_at)
-     GROUP BY x.person_id ORDER BY x.person_id);
+    SELECT ROW(x.person_id, coalesce(k.ids, '{}'), coalesce(k.ats, '{}'), coalesce(k.places, '{}'), NULL,
+               coalesce(k.venues, '{}'))::@extschema@.reexamined_stays
+      FROM unnest(listed) x
+      CROSS JOIN LATERAL (
+        SELECT array_agg(u.id) AS ids, array_agg(u.at) AS ats, array_agg(u.place) AS places, array_agg(u.venue) AS venues
+          FROM unnest(x.ids, x.ats, x.places, x.venues) AS u(id, at, place, venue)
+         WHERE (u.at AT TIME ZONE 'Asia/Shanghai')::date <> ALL (gone_days)
+           AND NOT EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g
+                            WHERE g.stay_id = u.id AND g.stay_at = u.at AND g.person_id = x.person_id
+                              AND g.gone_at >= made_at)) k
+     WHERE k.ids IS NOT NULL OR keep_empty
+     ORDER BY x.person_id);
 END $$;
-COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) IS
-  'Internal: stays listed by a change made at made_at, less those whose day partition of travel is gone and those in recalc_gone_stays since made_at (levels not judged).';
-REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz, boolean) IS
+  'Internal: stays listed by a change made at made_at, less those whose day partition of travel is gone and those in recalc_gone_stays since made_at (levels not judged); a person left with none is left out, or with keep_empty kept with empty arrays.';
+REVOKE ALL ON FUNCTION @extschema@._stays_kept(@extschema@.reexamined_stays[], timestamptz, boolean) FROM PUBLIC;
 
 -- The same, each given the level every designation in force at its time
 -- gives it now (the one risky-stay rule).
@@ -3613,20 +3650,6 @@ BEGIN
     IF coalesce(cardinality(stays), 0) < cardinality(persons) THEN
       rest := ARRAY(SELECT p FROM unnest(persons) p EXCEPT SELECT s.person_id FROM unnest(stays) s);
       PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
-    END IF;
-    -- A removal of one of their stays that committed while this ran: the
-    -- stays above were read before it, from the list. Its trigger took
-    -- their status rows (_recompute locks them), so either it ran after
-    -- these updates and waited for this transaction (its recalculation then
-    -- comes last), or these updates waited for it, and this statement sees
-    -- its gone stays: those people are recalculated again, from all their
-    -- evidence. (One look at the gone_at index: nearly always nothing.)
-    IF EXISTS (SELECT 1 FROM @extschema@.recalc_gone_stays g WHERE g.gone_at >= w.created_at) THEN
-      rest := ARRAY(SELECT DISTINCT g.person_id FROM @extschema@.recalc_gone_stays g
-                     WHERE g.gone_at >= w.created_at AND g.person_id = ANY (persons) ORDER BY 1);
-      IF cardinality(rest) > 0 THEN
-        PERFORM @extschema@._recompute(rest, w.cause, changed_at => w.created_at);
-      END IF;
     END IF;
   ELSE
     PERFORM @extschema@._recompute(persons, w.cause, changed_at => w.created_at);
@@ -4098,12 +4121,16 @@ DECLARE
                           OPERATOR(pg_catalog.+) coalesce(timeout, interval '1 hour');
   done integer;
 BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN
+    RETURN;
+  END IF;
   LOOP
     -- (each turn a transaction of its own, READ COMMITTED whatever the
     -- session's default: _recalc_step)
     COMMIT;
     SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     done := @extschema@._recalc_wait_step();
+    COMMIT;
     EXIT WHEN done OPERATOR(pg_catalog.<) 0;
     IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) deadline THEN
       RAISE EXCEPTION 'the status work list is not done after %', timeout USING ERRCODE = '57014',
