@@ -70,8 +70,9 @@ recalc_step(const char *query)
 	StartTransactionCommand();
 	/* READ COMMITTED whatever default_transaction_isolation says: each of
 	 * the step's statements must see what committed before it (a listing
-	 * after a removal's commit; a batch's last look for stays removed
-	 * while it ran). As SET TRANSACTION does, before the first snapshot. */
+	 * after a removal's commit; a batch's locked pass, the stays removed
+	 * by a transaction it waited for). As SET TRANSACTION does, before the
+	 * first snapshot. */
 	XactIsoLevel = XACT_READ_COMMITTED;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -183,10 +183,11 @@ BEGIN
     -- (a row here cannot simply be taken off the list: a listing under way
     -- reads travel in its own snapshot, and lists the stay after this
     -- trigger has looked); and a batch that read the person's status row
-    -- before this commits finds it rewritten (below). And its person is recalculated here, from all
-    -- their evidence, whatever level the change gives the stay (their
-    -- stored status may still count it at the old one); for a listed
-    -- change, the change's part comes first (_settle_pending).
+    -- before this commits finds it rewritten (below). Its person is
+    -- recalculated here, from all their evidence, whatever level the
+    -- change gives the stay (their stored status may still count it at the
+    -- old one); for a listed change, the change's part comes first
+    -- (_settle_pending).
     IF TG_OP <> 'INSERT' THEN
       gone_src := CASE TG_OP WHEN 'DELETE' THEN 'old_rows'
         ELSE '(SELECT o.* FROM old_rows o

@@ -756,7 +756,8 @@ BEGIN
     RAISE EXCEPTION 'batch must be at least 1, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
   END IF;
   -- (each statement must see what committed before it: a listing after a
-  -- removal's commit, a batch's last look for stays gone meanwhile)
+  -- removal's commit; a batch's status rows and gone stays, read together;
+  -- its locked pass, the stays removed by a transaction it waited for)
   IF current_setting('transaction_isolation') <> 'read committed' THEN
     RAISE EXCEPTION 'the status work list is worked in READ COMMITTED transactions, not %',
       current_setting('transaction_isolation') USING ERRCODE = '25000';

@@ -2884,10 +2884,11 @@ BEGIN
     -- (a row here cannot simply be taken off the list: a listing under way
     -- reads travel in its own snapshot, and lists the stay after this
     -- trigger has looked); and a batch that read the person's status row
-    -- before this commits finds it rewritten (below). And its person is recalculated here, from all
-    -- their evidence, whatever level the change gives the stay (their
-    -- stored status may still count it at the old one); for a listed
-    -- change, the change's part comes first (_settle_pending).
+    -- before this commits finds it rewritten (below). Its person is
+    -- recalculated here, from all their evidence, whatever level the
+    -- change gives the stay (their stored status may still count it at the
+    -- old one); for a listed change, the change's part comes first
+    -- (_settle_pending).
     IF TG_OP <> 'INSERT' THEN
       gone_src := CASE TG_OP WHEN 'DELETE' THEN 'old_rows'
         ELSE '(SELECT o.* FROM old_rows o
@@ -3983,7 +3984,8 @@ BEGIN
     RAISE EXCEPTION 'batch must be at least 1, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
   END IF;
   -- (each statement must see what committed before it: a listing after a
-  -- removal's commit, a batch's last look for stays gone meanwhile)
+  -- removal's commit; a batch's status rows and gone stays, read together;
+  -- its locked pass, the stays removed by a transaction it waited for)
   IF current_setting('transaction_isolation') <> 'read committed' THEN
     RAISE EXCEPTION 'the status work list is worked in READ COMMITTED transactions, not %',
       current_setting('transaction_isolation') USING ERRCODE = '25000';
