@@ -415,18 +415,27 @@ is "$(on hc_h -c "SELECT history_check('workers: bulletin h', '$created_h', ARRA
 	"status_history: each colour change of the designation once, dated at its created_at"
 
 # ---- (i) a stay deleted under a listing that read it -------------------------------------------
+# one_stay_designated DB MARK: in DB (no workers, every change on the list),
+# the first person green with no reason gets one stay in 440111, which a
+# designation of it (cause 'workers: bulletin MARK') then makes risky; sets
+# victim and stay.
+one_stay_designated() {
+	local db=$1
+	on "$db" -c "ALTER DATABASE $db SET healthcode.recalc_workers = 0" -c "ALTER DATABASE $db SET healthcode.recalc_inline_limit = 0" >/dev/null
+	victim=$(on "$db" -c "SELECT min(person_id) FROM healthcode.person_status WHERE colour = 'green' AND jsonb_array_length(reasons) = 0")
+	stay=$(on "$db" -c "INSERT INTO healthcode.travel (person_id, region, place, at, source)
+	                    SELECT id, region, '440111', now() - interval '2 days', 'telecom' FROM healthcode.person WHERE id = $victim
+	                    RETURNING id")
+	on "$db" -c "SET healthcode.change_cause = 'workers: bulletin $2'" \
+		-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440111', 'high', now() - interval '20 days', 'workers $2')" >/dev/null
+}
 # A person green with no reason gets one stay in 440111; a designation of it
 # goes on the list (no workers in hc_i). A session lists it (one step) and
 # keeps its transaction open; the stay is deleted and committed meanwhile,
 # which the listing, in its own snapshot, does not see: it commits the
 # stay listed. The batch must leave it out (recalc_gone_stays).
-on hc_i -c "ALTER DATABASE hc_i SET healthcode.recalc_workers = 0" -c "ALTER DATABASE hc_i SET healthcode.recalc_inline_limit = 0" >/dev/null
-victim_i=$(on hc_i -c "SELECT min(person_id) FROM healthcode.person_status WHERE colour = 'green' AND jsonb_array_length(reasons) = 0")
-stay_i=$(on hc_i -c "INSERT INTO healthcode.travel (person_id, region, place, at, source)
-                     SELECT id, region, '440111', now() - interval '2 days', 'telecom' FROM healthcode.person WHERE id = $victim_i
-                     RETURNING id")
-on hc_i -c "SET healthcode.change_cause = 'workers: bulletin i'" \
-	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440111', 'high', now() - interval '20 days', 'workers i')" >/dev/null
+one_stay_designated hc_i i
+victim_i=$victim stay_i=$stay
 is "$(on hc_i -c "SELECT colour FROM healthcode.current_status WHERE person_id = $victim_i")" "red" \
 	"(i) person $victim_i, with one stay ($stay_i) in a designated area, reads red while the change is pending"
 session_open hc_i
@@ -453,13 +462,8 @@ is "$(on hc_i -c 'SELECT count(*) FROM healthcode.recalc_gone_stays')" "0" "and 
 # reads the list, and waits at the person's status row (the deletion
 # rewrote it); the deletion commits; the batch must find the row moved and
 # take the person again without the stay.
-on hc_j -c "ALTER DATABASE hc_j SET healthcode.recalc_workers = 0" -c "ALTER DATABASE hc_j SET healthcode.recalc_inline_limit = 0" >/dev/null
-victim_j=$(on hc_j -c "SELECT min(person_id) FROM healthcode.person_status WHERE colour = 'green' AND jsonb_array_length(reasons) = 0")
-stay_j=$(on hc_j -c "INSERT INTO healthcode.travel (person_id, region, place, at, source)
-                     SELECT id, region, '440111', now() - interval '2 days', 'telecom' FROM healthcode.person WHERE id = $victim_j
-                     RETURNING id")
-on hc_j -c "SET healthcode.change_cause = 'workers: bulletin j'" \
-	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440111', 'high', now() - interval '20 days', 'workers j')" >/dev/null
+one_stay_designated hc_j j
+victim_j=$victim stay_j=$stay
 session_open hc_j
 say listing "BEGIN;" "SELECT healthcode._recalc_step();"
 rm -f "$work/deleter.in"
