@@ -58,8 +58,9 @@ typedef struct RecalcJob
 
 PGDLLEXPORT void healthcode_recalc_worker(Datum arg);
 
-/* One call of _recalc_step() in a transaction of its own: its result
- * (people listed or recalculated; 0: nothing free now; -1: no work). */
+/* One call of _recalc_step() (or of _recalc_top_up()) in a transaction of
+ * its own: its result (people listed or recalculated; 0: nothing free now;
+ * -1: no work). */
 static int
 recalc_step(const char *query)
 {
@@ -94,7 +95,9 @@ healthcode_recalc_worker(Datum arg)
 {
 	RecalcJob	job;
 	char	   *query;
+	char	   *top_up;
 	int			idle = 0;
+	bool		busy = false;
 
 	memcpy(&job, MyBgworkerEntry->bgw_extra, sizeof(job));
 	pqsignal(SIGTERM, die);
@@ -113,6 +116,9 @@ healthcode_recalc_worker(Datum arg)
 	query = MemoryContextStrdup(TopMemoryContext,
 								psprintf("SELECT %s._recalc_step()",
 										 quote_identifier(get_namespace_name(job.schema))));
+	top_up = MemoryContextStrdup(TopMemoryContext,
+								 psprintf("SELECT %s._recalc_top_up()",
+										  quote_identifier(get_namespace_name(job.schema))));
 	CommitTransactionCommand();
 
 	while (idle < RECALC_IDLE_POLLS)
@@ -123,6 +129,15 @@ healthcode_recalc_worker(Datum arg)
 		done = recalc_step(query);
 		if (done > 0)
 		{
+			/*
+			 * Taking up work, the workers the list asked for, where fewer
+			 * run: a worker idle when a change was recorded was counted as
+			 * running, and may have ended its last look since, without
+			 * seeing it. (Once a stretch of work: by then it has ended.)
+			 */
+			if (!busy)
+				(void) recalc_step(top_up);
+			busy = true;
 			idle = 0;
 			continue;
 		}
@@ -132,7 +147,10 @@ healthcode_recalc_worker(Datum arg)
 		 * towards the exit. -1: the list is empty.
 		 */
 		if (done < 0)
+		{
 			idle++;
+			busy = false;
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 done < 0 ? RECALC_IDLE_POLL_MS : RECALC_BUSY_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

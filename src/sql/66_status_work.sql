@@ -667,6 +667,29 @@ COMMENT ON FUNCTION @extschema@._ensure_recalc_workers(boolean) IS
   'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database (after_me: at least one, which first waits for this transaction); returns how many it started.';
 REVOKE ALL ON FUNCTION @extschema@._ensure_recalc_workers(boolean) FROM PUBLIC;
 
+-- Starts workers up to what the changes on the list asked for (their
+-- parts: healthcode.recalc_workers where each was recorded) where fewer
+-- run in this database. A worker calls it as it takes up work: a worker
+-- that was idle when a change was recorded was counted among those running
+-- (_ensure_recalc_workers), and may have ended its last look at the list
+-- since, without seeing the change.
+CREATE FUNCTION @extschema@._recalc_top_up() RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  wanted integer := (SELECT max(w.parts) FROM @extschema@.recalc_work w);
+  running integer := @extschema@._recalc_workers_running();
+BEGIN
+  IF wanted IS NULL OR running >= wanted THEN
+    RETURN 0;
+  END IF;
+  RETURN @extschema@._launch_recalc_workers(wanted - running, false);
+END $$;
+COMMENT ON FUNCTION @extschema@._recalc_top_up() IS
+  'Internal: starts workers up to the most any change on the work list asked for (its parts) beyond those running in this database; returns how many it started. Called by the workers as they take up work.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_top_up() FROM PUBLIC;
+
 -- What the risk-area and policy triggers call (holding the evidence lock
 -- exclusively): a change that touches few rows is recalculated here, as
 -- before; a larger one goes on the work list, and the statement is done.

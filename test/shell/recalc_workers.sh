@@ -31,7 +31,11 @@
 #       leave it out;
 #   (j) the same, the deleting transaction still open when the batch
 #       runs: the batch waits for it at the person's status row, and must
-#       then recalculate them without the stay.
+#       then recalculate them without the stay;
+#   (k) a change asking for two workers while one, idle, is counted as
+#       running and then ends before the change commits (as one ending its
+#       last look would): the worker that takes the change up starts the
+#       second.
 # To make "mid-work" certain rather than a matter of speed, a session of
 # the test holds the status row of one or two people of the change FOR
 # UPDATE: the worker whose batch holds that person waits for it, mid-batch,
@@ -133,7 +137,7 @@ CREATE FUNCTION public.history_check(the_cause text, created timestamptz, concer
 $$;
 EOF
 ok $? "a cluster of its own on port $port, and a population of 3000 people"
-for d in hc_a hc_e hc_b hc_g hc_h hc_i hc_j; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
+for d in hc_a hc_e hc_b hc_g hc_h hc_i hc_j hc_k; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
 
 # ---- (a) a designation in autocommit mode, picked up by the workers -------------------------
 # the people it concerns: those with a stay in 330105 within the window;
@@ -492,5 +496,32 @@ is "$(on hc_j -c "SELECT colour || ' ' || jsonb_array_length(reasons) || ' ' || 
                    FROM healthcode.person_status WHERE person_id = $victim_j")" "green 0 0" \
 	"stored green, with no reason, and no colour change of the designation in their history: the batch did not store the stay back, not even for a moment"
 is "$(on hc_j -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+
+# ---- (k) as many workers as a change asked for -------------------------------------------------
+# A first change with one worker, which then idles; a second, asking for two,
+# counts it and starts one more (which waits for the recording transaction);
+# the idle one is terminated before that transaction commits. Without the
+# new worker starting another as it takes the change up, one would do it all.
+on hc_k -c "ALTER DATABASE hc_k SET healthcode.recalc_inline_limit = 0" >/dev/null
+on hc_k -c "SET healthcode.recalc_workers = 1" -c "SET healthcode.change_cause = 'workers: bulletin k1'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers k1')" >/dev/null
+wait_for hc_k "SELECT NOT EXISTS (SELECT 1 FROM healthcode.recalc_work) AND ($(workers_in hc_k)) = 1"
+ok $? "(k) a first change, done by one worker, which idles"
+idle_k=$(on hc_k -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_k'")
+session_open hc_k
+say recorded "SET healthcode.recalc_workers = 2;" "SET healthcode.change_cause = 'workers: bulletin k2';" "BEGIN;" \
+	"INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('110101', 'high', now() - interval '20 days', 'workers k2');"
+wait_for hc_k "SELECT ($(workers_in hc_k)) = 2"
+ok $? "a second change, asking for two, counts the idle one and starts one more"
+on hc_k -c "SELECT pg_terminate_backend($idle_k)" >/dev/null
+wait_for hc_k "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $idle_k)"
+ok $? "the idle worker $idle_k ends before the change commits"
+say commit "COMMIT;"
+release
+wait_for hc_k "SELECT ($(workers_in hc_k)) = 2"
+ok $? "the worker taking the change up starts a second"
+wait_for hc_k "SELECT NOT EXISTS (SELECT 1 FROM healthcode.recalc_work)" 300
+ok $? "the change is done"
+is "$(on hc_k -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
 
 done_testing
