@@ -6,8 +6,10 @@
 #         time, until recalc_progress is empty (goal: at most 1%);
 #      b. the recalculation with one worker against a bare UPDATE of the
 #         same status rows to the same values, at 1,000 / 10,000 / 100,000 /
-#         1,000,000 people as far as BENCH_PEOPLE goes (goal: at most 3x);
-#      c. two workers against one (goal: at most 0.6x);
+#         1,000,000 people as far as BENCH_PEOPLE goes (goal: at most 3x),
+#         both on the same core, taking turns;
+#      c. two workers against one (goal: at most 0.6x), with what the
+#         cores' speeds allow at best;
 #      d. the peak private memory of the workers and the designating
 #         backend, sampled from /proc (goal: at most 512 MB);
 #   2. COPY of 3 and 10 stays a person (3,000,000 and 10,000,000 at
@@ -180,13 +182,86 @@ fstats_diff() {
 	              ORDER BY a.self_time - coalesce(b.self_time, 0) DESC LIMIT 12"
 }
 
+# ---- the cores ------------------------------------------------------------
+#
+# The cores of a virtual machine need not be equally fast, nor stay so: on
+# stop 27's machine a spin loop took 1.6 s on one core and 2.9 s on the
+# other, alone or together, for minutes on end; later both the same; in
+# one run the core fastest at its start was twice as slow at its end; and
+# a core could take twice as long while the other was busy. A
+# one-worker run and its bare UPDATE that land on different cores compare
+# the cores, not the code. So the cores are timed before each one-worker
+# run, and it and its bare UPDATE run on the fastest (new backends and
+# workers inherit the postmaster's affinity: it is set around them and set
+# back after), taking turns (figure 1's loop); the two-worker run, on every
+# core, is compared with that one-worker run, and what two workers could
+# reach at best on the cores as timed just before it is printed beside
+# figure 1c.
+
+# ms one spin loop takes on core $1
+spin_ms() {
+	local t0=$EPOCHREALTIME
+	taskset -c "$1" awk 'BEGIN { for (i = 0; i < 20000000; i++) s += i; exit s < 0 }'
+	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f\n", (b - a) * 1000 }'
+}
+
+# each core's time for the spin loop alone, and with every core running one
+# at once (what two workers meet), best of 3 each: "core alone_ms all_ms"
+core_times() {
+	local rep c t
+	local -a pids
+	local -A alone=() all=()
+	for rep in 1 2 3; do
+		for c in $cores_allowed_list; do
+			t=$(spin_ms "$c")
+			if [[ -z ${alone[$c]:-} ]] || ((t < alone[$c])); then alone[$c]=$t; fi
+		done
+		pids=()
+		for c in $cores_allowed_list; do
+			spin_ms "$c" >"$out/scale_spin_$c.txt" &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+		for c in $cores_allowed_list; do
+			read -r t <"$out/scale_spin_$c.txt"
+			if [[ -z ${all[$c]:-} ]] || ((t < all[$c])); then all[$c]=$t; fi
+		done
+	done
+	rm -f "$out"/scale_spin_*.txt
+	for c in $cores_allowed_list; do echo "$c ${alone[$c]} ${all[$c]}"; done
+}
+
+# times the cores (into $out/scale_cores.txt): sets core_fast (the fastest
+# alone now), cores_bound (two workers, each as fast as its core is with
+# the others busy, on the two fastest so, against one on the fastest
+# alone: 1 / (its time alone x the two speeds summed)) and cores_said
+# (for the log)
+time_cores() {
+	core_times >"$out/scale_cores.txt"
+	core_fast=$(sort -k2,2n "$out/scale_cores.txt" | head -n 1 | cut -d' ' -f1)
+	cores_bound=$(sort -k3,3n "$out/scale_cores.txt" | head -n 2 |
+		awk -v a="$(sort -k2,2n "$out/scale_cores.txt" | head -n 1 | cut -d' ' -f2)" \
+			'{ v += 1 / $3 } END { printf "%.2f", (NR >= 2 ? 1 / (a * v) : 1) }')
+	cores_said=$(awk '{ printf "%scpu%s %s ms alone, %s ms all busy", (NR > 1 ? "; " : ""), $1, $2, $3 }' "$out/scale_cores.txt")
+}
+
+# new backends and workers on one core ($1), or on all the postmaster had
+pin_new_backends() { taskset -p -c "$1" "$BENCH_POSTMASTER_PID" >/dev/null; }
+unpin_new_backends() { taskset -p -c "$cores_allowed" "$BENCH_POSTMASTER_PID" >/dev/null; }
+
 # One designation, measured: W workers, the first UPTO of CLASSES size
 # classes, TAG names its files. Sets run_stmt_ms run_total_ms run_list_ms
 # run_people run_t0 run_batches run_batch_med_ms run_batch_max_ms.
 # With IMPORTS=1, the one-row imports of figure 3 run meanwhile.
 designate_run() {
-	local workers=$1 upto=$2 classes=$3 tag=$4 imports=${5:-0} expect_people=$6
-	local sql res stmt line
+	local workers=$1 upto=$2 classes=$3 tag=$4 imports=${5:-0} expect_people=$6 core=${7:-}
+	local sql res stmt line pin=":" unpin=":"
+	# (on one core: pinned once this session's backend is forked, so that
+	# its workers are and the session waiting for them is not)
+	if [[ -n $core ]]; then
+		pin="taskset -p -c $core $BENCH_POSTMASTER_PID >/dev/null"
+		unpin="taskset -p -c $cores_allowed $BENCH_POSTMASTER_PID >/dev/null"
+	fi
 	sql=$(designation_sql "$upto" "$classes")
 	workers_gone
 	fstats_snapshot before
@@ -194,6 +269,7 @@ designate_run() {
 	psql -X -q -At -v ON_ERROR_STOP=1 >"$out/scale_run_$tag.txt" 2>&1 <<SQL &
 SET healthcode.recalc_workers = $workers;
 SET healthcode.recalc_inline_limit = 0;
+\! $pin
 SELECT pg_backend_pid() AS pid \gset
 \o $piddir/designating
 \qecho :pid
@@ -203,6 +279,7 @@ SELECT clock_timestamp() AS t0 \gset
 $sql;
 \timing off
 CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds') \gset w_
+\! $unpin
 SELECT 'R', round(extract(epoch FROM w.done_at - :'t0'::timestamptz) * 1000, 1),
        round(extract(epoch FROM w.listed_at - w.created_at) * 1000, 1), w.people, :'t0',
        round(extract(epoch FROM w.done_at - w.listed_at) * 1000, 1)
@@ -215,6 +292,7 @@ SQL
 	fi
 	run_timed_out=0
 	if ! wait "$bg"; then
+		unpin_new_backends
 		if ! grep -q 'work list is not empty after' "$out/scale_run_$tag.txt"; then
 			cat "$out/scale_run_$tag.txt" >&2
 			return 1
@@ -399,6 +477,11 @@ inside() {
 
 	log "== setup: $BENCH_PEOPLE people, $BENCH_STAYS_PER_PERSON stays each; size classes $sizes" \
 		"(PostgreSQL $(q -c 'SHOW server_version'), shared_buffers $(q -c 'SHOW shared_buffers'), $(nproc) CPUs)"
+	cores_allowed=$(taskset -p -c "$BENCH_POSTMASTER_PID" | sed 's/.*: //')
+	cores_allowed_list=$(awk -v l="$cores_allowed" 'BEGIN { n = split(l, p, ",")
+		for (i = 1; i <= n; i++) if (split(p[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) printf "%d ", c } else printf "%d ", p[i] }')
+	time_cores
+	log "   cores (the same spin loop, best of 3): $cores_said; timed again before each one- and two-worker run"
 	q -c "CREATE DATABASE scale" >/dev/null
 	export PGDATABASE=scale
 	local t=$SECONDS
@@ -500,17 +583,23 @@ inside() {
 	wcheck_mem=$(mem_peak worker "$from")
 	log "   start_consistency_check() on two workers: $wcheck_ms ms, $wcheck_rows findings (must be 0), worker peak MB: $wcheck_mem"
 
-	# ---- 1. designations: one worker at each size, then two workers
-	log "== 1. designating an area high risk: one worker at each size (best of $BENCH_REPS), then two workers"
-	local i=0 s rep
+	# ---- 1. designations: one worker at each size, each run followed by
+	# its bare UPDATE, and at the full size by a two-worker run: the runs
+	# compared take turns, so that a slow spell of the machine falls on
+	# both sides of a ratio
+	log "== 1. designating an area high risk: at each size one worker, then the bare UPDATE (and at $BENCH_PEOPLE two workers), in turn; best of $BENCH_REPS"
+	local i=0 s rep b
 	declare -A one_total one_stmt bare one_mem one_to
 	local full_total1="" full_stmt1="" full_after_list1="" full_people=""
+	local two_total="" two_stmt="" two_mem two_diff two_to=0 two_bound=""
 	for s in $sizes; do
 		i=$((i + 1))
 		for rep in $(seq 1 "$BENCH_REPS"); do
 			reset_status
+			time_cores
+			log "   cores: $cores_said; the run and its bare UPDATE on cpu$core_fast"
 			from=$(($(mem_lines) + 1))
-			designate_run 1 "$i" "$classes" "1w_$s" 0 "$s"
+			designate_run 1 "$i" "$classes" "1w_$s" 0 "$s" "$core_fast"
 			one_mem[$s]=$(mem_peak worker "$from")
 			log "   $s people, rep $rep: statement $run_stmt_ms ms; recalculation $run_total_ms ms" \
 				"(listed $run_people in $run_list_ms ms; $run_batches batches, median $run_batch_med_ms ms, longest $run_batch_max_ms ms between batch starts);" \
@@ -522,57 +611,57 @@ inside() {
 					cp "$out/scale_functions_1w_$s.txt" "$out/scale_functions_1w_best.txt"
 				fi
 			fi
-		done
-		# the result, for the baseline and the two-worker run to compare with
-		q -c "DROP TABLE IF EXISTS bench.after" \
-			-c "CREATE TABLE bench.after AS SELECT s.* FROM healthcode.person_status s
-			      JOIN bench.person_class c USING (person_id) WHERE c.class <= $i" \
-			-c "ANALYZE bench.after" >/dev/null
-		log "   red after it: $(q -c "SELECT count(*) FILTER (WHERE colour = 'red') || ' of ' || count(*) FROM bench.after")" \
-			"(recalculated: $(q -c "SELECT count(*) FROM bench.after a JOIN bench.status_base b USING (person_id) WHERE a.computed_at <> b.computed_at"))"
-		if [[ $s == "$BENCH_PEOPLE" ]]; then
-			q -c "DROP TABLE IF EXISTS bench.after_full" -c "CREATE TABLE bench.after_full AS SELECT * FROM bench.after" >/dev/null
-			from=$(($(mem_lines) + 1))
-			check_run check200 0 200
-			check2_ms=$check_ms check2_rows=$check_rows
-			sleep "$BENCH_SAMPLE_SECONDS"
-			check2_mem=$(mem_peak check200 "$from")
-			log "   check_consistency() after it, recalc_batch_size 200: $check2_ms ms, $check2_rows rows (must be 0), peak MB: $check2_mem"
-		fi
-		for rep in $(seq 1 "$BENCH_REPS"); do
-			local b
+			if ((rep == 1)); then
+				# the result, for the baseline and the two-worker run to compare with
+				q -c "DROP TABLE IF EXISTS bench.after" \
+					-c "CREATE TABLE bench.after AS SELECT s.* FROM healthcode.person_status s
+					      JOIN bench.person_class c USING (person_id) WHERE c.class <= $i" \
+					-c "ANALYZE bench.after" >/dev/null
+				log "   red after it: $(q -c "SELECT count(*) FILTER (WHERE colour = 'red') || ' of ' || count(*) FROM bench.after")" \
+					"(recalculated: $(q -c "SELECT count(*) FROM bench.after a JOIN bench.status_base b USING (person_id) WHERE a.computed_at <> b.computed_at"))"
+				if [[ $s == "$BENCH_PEOPLE" ]]; then
+					q -c "DROP TABLE IF EXISTS bench.after_full" -c "CREATE TABLE bench.after_full AS SELECT * FROM bench.after" >/dev/null
+					from=$(($(mem_lines) + 1))
+					check_run check200 0 200
+					check2_ms=$check_ms check2_rows=$check_rows
+					sleep "$BENCH_SAMPLE_SECONDS"
+					check2_mem=$(mem_peak check200 "$from")
+					log "   check_consistency() after it, recalc_batch_size 200: $check2_ms ms, $check2_rows rows (must be 0), peak MB: $check2_mem"
+				fi
+			fi
 			reset_status
+			pin_new_backends "$core_fast"
 			b=$(time_ms -c "UPDATE healthcode.person_status s
 			                   SET region = a.region, colour = a.colour, vaccinated = a.vaccinated, reasons = a.reasons,
 			                       since = a.since, valid_until = a.valid_until, next = a.next,
 			                       computed_at = a.computed_at, inputs = a.inputs
 			                  FROM bench.after a WHERE s.person_id = a.person_id")
-			log "   bare UPDATE of the same $s status rows to the same values, rep $rep: $b ms"
+			unpin_new_backends
+			log "   bare UPDATE of the same $s status rows to the same values, rep $rep (cpu$core_fast): $b ms"
 			bare[$s]=$(min "${bare[$s]:-}" "$b")
+			[[ $s == "$BENCH_PEOPLE" ]] || continue
+			reset_status
+			time_cores
+			log "   cores: $cores_said; at best two workers take $cores_bound of one on the fastest"
+			from=$(($(mem_lines) + 1))
+			designate_run 2 "$classes" "$classes" "2w_$BENCH_PEOPLE" 0 "$BENCH_PEOPLE"
+			two_mem=$(mem_peak worker "$from")
+			two_diff=$(q -c "SELECT count(*) FROM bench.after_full a JOIN healthcode.person_status s USING (person_id)
+			                  WHERE (s.colour, s.vaccinated, s.reasons, s.valid_until, s.next, s.inputs)
+			                        IS DISTINCT FROM (a.colour, a.vaccinated, a.reasons, a.valid_until, a.next, a.inputs)")
+			log "   two workers, $BENCH_PEOPLE people, rep $rep: statement $run_stmt_ms ms; recalculation $run_total_ms ms" \
+				"($run_batches batches, median $run_batch_med_ms ms, longest $run_batch_max_ms ms between batch starts);" \
+				"status rows differing from the one-worker result: $two_diff (must be 0); worker peak MB: ${two_mem% *};" \
+				"workers seen: $(workers_seen "$from")"
+			if [[ -z $two_total ]] || awk -v a="$run_total_ms" -v b="$two_total" 'BEGIN { exit !(a < b) }'; then
+				two_total=$run_total_ms two_stmt=$run_stmt_ms two_to=$run_timed_out two_bound=$cores_bound
+			fi
 		done
 	done
 	full_total1=${one_total[$BENCH_PEOPLE]} full_stmt1=${one_stmt[$BENCH_PEOPLE]}
 	est_batch_ms=$(awk -v t="$full_after_list1" -v n="$full_people" -v b="$batch_size" 'BEGIN { printf "%.0f", t / n * b }')
 	log "   where the one-worker run at $BENCH_PEOPLE spent its time (pg_stat_user_functions, ms):"
 	sed 's/^/      /' "$out/scale_functions_1w_best.txt"
-
-	local two_total="" two_stmt="" two_mem two_diff two_to=0
-	for rep in $(seq 1 "$BENCH_REPS"); do
-		reset_status
-		from=$(($(mem_lines) + 1))
-		designate_run 2 "$classes" "$classes" "2w_$BENCH_PEOPLE" 0 "$BENCH_PEOPLE"
-		two_mem=$(mem_peak worker "$from")
-		two_diff=$(q -c "SELECT count(*) FROM bench.after_full a JOIN healthcode.person_status s USING (person_id)
-		                  WHERE (s.colour, s.vaccinated, s.reasons, s.valid_until, s.next, s.inputs)
-		                        IS DISTINCT FROM (a.colour, a.vaccinated, a.reasons, a.valid_until, a.next, a.inputs)")
-		log "   two workers, $BENCH_PEOPLE people, rep $rep: statement $run_stmt_ms ms; recalculation $run_total_ms ms" \
-			"($run_batches batches, median $run_batch_med_ms ms, longest $run_batch_max_ms ms between batch starts);" \
-			"status rows differing from the one-worker result: $two_diff (must be 0); worker peak MB: ${two_mem% *};" \
-			"workers seen: $(workers_seen "$from")"
-		if [[ -z $two_total ]] || awk -v a="$run_total_ms" -v b="$two_total" 'BEGIN { exit !(a < b) }'; then
-			two_total=$run_total_ms two_stmt=$run_stmt_ms two_to=$run_timed_out
-		fi
-	done
 
 	# ---- 3. one-row imports while one worker recalculates everyone (one
 	# worker: the intervals between batch starts are its batches' times)
@@ -612,7 +701,7 @@ inside() {
 	{
 		printf '%s\n' "1a $full_stmt1 $full_total1 $two_stmt $two_total ${one_to[$BENCH_PEOPLE]} $two_to"
 		for s in $sizes; do printf '1b %s %s %s %s\n' "$s" "${one_total[$s]}" "${bare[$s]}" "${one_to[$s]}"; done
-		printf '1c %s %s %s %s\n' "$two_total" "$full_total1" "$two_to" "${one_to[$BENCH_PEOPLE]}"
+		printf '1c %s %s %s %s %s\n' "$two_total" "$full_total1" "$two_to" "${one_to[$BENCH_PEOPLE]}" "$two_bound"
 		printf '1d %s %s\n' "${mem_workers% *}" "${mem_desig% *}"
 		for k in $copy_sizes; do printf '2 %s %s %s %s\n' "${copy_rows[$k]}" "${copy_on[$k]}" "${copy_off[$k]}" "${copy_to[$k]}"; done
 		printf '3 %s %s %s %s %s %s %s\n' "$imp_worst" "$batch_ref_ms" "$imp_n" "$idle_med" "$imp_wait" "$far_med" "$run_batch_med_ms"
@@ -637,7 +726,8 @@ inside() {
 			printf "%-58s %9.1fus %9.1fus\n", "     per person", $3 * 1000 / $2, $4 * 1000 / $2
 		}
 		$1 == "1b" && !$5 { pp[$2] = $3 * 1000 / $2; largest = $2 }
-		$1 == "1c" { two = ($4 || $5) ? 0 : $2 / $3; r = $2 / $3; row(sprintf("1c recalculation 2 workers / 1 worker, %d people", N), ms($2, $4), ms($3, $5), sprintf("%s%.2f", ($4 || $5 ? "~" : ""), r), "<= " g2, yes(r <= g2 && !$4)) }
+		$1 == "1c" { two = ($4 || $5) ? 0 : $2 / $3; r = $2 / $3; row(sprintf("1c recalculation 2 workers / 1 worker, %d people", N), ms($2, $4), ms($3, $5), sprintf("%s%.2f", ($4 || $5 ? "~" : ""), r), "<= " g2, yes(r <= g2 && !$4))
+			row("   (at best on the cores as timed just before that run)", "", "", sprintf("%.2f", $6), "report", "") }
 		$1 == "1d" {
 			row("1d peak anonymous memory, a recalculation worker", $2 "MB", "", "", "<= " gm "MB", yes($2 <= gm))
 			row("   (its private memory, with shared buffers only it touched)", $3 "MB", "", "", "", "")
