@@ -29,7 +29,7 @@ END $$;
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(106);
+SELECT plan(109);
 
 -- ---- data -----------------------------------------------------------------------------
 SELECT create_key('330000') IS NOT NULL AS made_key \gset
@@ -616,6 +616,32 @@ SELECT ok(:'parts_all'::boolean, 'parts: together they list everyone it concerns
 SELECT is(:parts_batch, 5, 'the next step recalculates a batch');
 SELECT is(:parts_wrong::bigint, 0::bigint, 'readers are right meanwhile');
 SELECT cmp_ok(:parts_people::bigint, '>', 10::bigint, '(the change concerns more than ten people)');
+
+-- ---- people of any id ------------------------------------------------------------------------------
+-- Ids the sequences and _next_id make are positive, but a person may be
+-- given any: the smallest bigint, a negative one and the largest, each with
+-- a stay in a designated area, are taken off the list and recalculated like
+-- everyone else (batches begin at the smallest bigint; after the largest,
+-- at the start again).
+SAVEPOINT ids;
+SELECT set_config('healthcode.recalc_inline_limit', '0', true) IS NOT NULL AS set_ok \gset
+INSERT INTO person (id, region, subject)
+SELECT x.id, '330106', decode(md5('any id ' || x.id), 'hex') FROM unnest(ARRAY[-9223372036854775808, -5, 9223372036854775807]) x(id);
+INSERT INTO travel (person_id, region, place, at, source)
+SELECT x.id, '330106', '330109', now() - interval '2 days', 'telecom'
+  FROM unnest(ARRAY[-9223372036854775808, -5, 9223372036854775807]) x(id);
+INSERT INTO risk_area (division, level, effective_from, bulletin) VALUES ('330109', 'high', now() - interval '20 days', 'any id');
+CREATE FUNCTION pg_temp.step_any_id() RETURNS integer LANGUAGE sql AS $$ SELECT healthcode._recalc_step(5) $$;
+SELECT min(pg_temp.step_any_id()) AS ids_last_step FROM generate_series(1, 60) \gset
+SELECT (SELECT count(*) FROM recalc_work) AS ids_left,
+       (SELECT string_agg(colour::text, ' ' ORDER BY person_id) FROM person_status
+         WHERE person_id IN (-9223372036854775808, -5, 9223372036854775807)) AS ids_colours,
+       (SELECT count(*) FROM check_consistency()) AS ids_inconsistent \gset
+ROLLBACK TO SAVEPOINT ids;
+SELECT is(:ids_left::bigint, 0::bigint,
+          'a change concerning people with ids -9223372036854775808, -5 and 9223372036854775807 leaves the list');
+SELECT is(:'ids_colours'::text, 'red red red', 'and those three are recalculated red');
+SELECT is(:ids_inconsistent::bigint, 0::bigint, 'check_consistency() is empty');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -3594,10 +3594,10 @@ COMMENT ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) 
 REVOKE ALL ON FUNCTION @extschema@._take_listed(@extschema@.recalc_work, bigint[]) FROM PUBLIC;
 
 -- Takes the next batch of a listed change off the list: at most n people
--- after person `after`, in id order, skipping rows other workers hold; who
--- they were and their listed stays. (One statement: the rows locked by the
--- subquery are deleted where they lie.)
-CREATE OR REPLACE FUNCTION @extschema@._take_batch(w @extschema@.recalc_work, after bigint, n integer,
+-- from person `from_id` on, in id order, skipping rows other workers hold;
+-- who they were and their listed stays. (One statement: the rows locked by
+-- the subquery are deleted where they lie.)
+CREATE OR REPLACE FUNCTION @extschema@._take_batch(w @extschema@.recalc_work, from_id bigint, n integer,
     OUT taken bigint[], OUT listed @extschema@.reexamined_stays[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -3612,7 +3612,7 @@ BEGIN
   WITH gone AS (
     DELETE FROM @extschema@.recalc_pending r
      WHERE r.ctid = ANY (ARRAY(SELECT p.ctid FROM @extschema@.recalc_pending p
-                                WHERE p.work_id = w.id AND p.person_id > after
+                                WHERE p.work_id = w.id AND p.person_id >= from_id
                                 ORDER BY p.person_id LIMIT n FOR UPDATE SKIP LOCKED))
     RETURNING r.person_id, r.stay_ids, r.stay_ats, r.stay_places, r.stay_venues
   )
@@ -3622,7 +3622,7 @@ BEGIN
     INTO taken, listed FROM gone g;
 END $$;
 COMMENT ON FUNCTION @extschema@._take_batch(@extschema@.recalc_work, bigint, integer) IS
-  'Internal: deletes the next batch (at most n people after person `after`, not held by another worker) of a listed change from recalc_pending; returns who was taken and their listed stays.';
+  'Internal: deletes the next batch (at most n people from person from_id on, not held by another worker) of a listed change from recalc_pending; returns who was taken and their listed stays.';
 REVOKE ALL ON FUNCTION @extschema@._take_batch(@extschema@.recalc_work, bigint, integer) FROM PUBLIC;
 
 -- A change's recalculation of some of its people, as a worker's batch does
@@ -3999,7 +3999,9 @@ DECLARE
   persons bigint[];
   listed @extschema@.reexamined_stays[];
   checked timestamptz;
-  after bigint;
+  from_id bigint;
+  -- (the first id of all: ids need not be positive)
+  first_id constant bigint := -9223372036854775808;
   part integer;
   now_w @extschema@.recalc_work;
 BEGIN
@@ -4036,14 +4038,17 @@ BEGIN
     -- index, so each batch would cost more than the last. (A row skipped
     -- because another worker held it and then rolled back is found by one
     -- scan from the start when nothing is left after the mark.)
-    after := CASE WHEN split_part(current_setting('hc_recalc.after', true), ':', 1) = w.id::text
-                  THEN split_part(current_setting('hc_recalc.after', true), ':', 2)::bigint ELSE -1 END;
-    SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, after, n) t;
-    IF persons IS NULL AND after >= 0 THEN
-      SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, -1, n) t;
+    from_id := CASE WHEN split_part(current_setting('hc_recalc.from', true), ':', 1) = w.id::text
+                    THEN split_part(current_setting('hc_recalc.from', true), ':', 2)::bigint ELSE first_id END;
+    SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, from_id, n) t;
+    IF persons IS NULL AND from_id > first_id THEN
+      SELECT t.taken, t.listed INTO persons, listed FROM @extschema@._take_batch(w, first_id, n) t;
     END IF;
     IF persons IS NOT NULL THEN
-      PERFORM set_config('hc_recalc.after', w.id || ':' || persons[cardinality(persons)], false);
+      -- (after the largest id of all, nothing: the start again)
+      PERFORM set_config('hc_recalc.from', w.id || ':' || CASE WHEN persons[cardinality(persons)] = 9223372036854775807
+                                                               THEN first_id ELSE persons[cardinality(persons)] + 1 END,
+                         false);
     END IF;
     IF persons IS NULL THEN
       -- done, unless other workers still hold its last rows
