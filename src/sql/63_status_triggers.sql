@@ -209,12 +209,12 @@ BEGIN
     END IF;
   END IF;
   PERFORM @extschema@._recompute(persons, @extschema@._cause(TG_TABLE_NAME, TG_OP));
-  -- Their status rows rewritten as they are, in id order (the recalculation
-  -- above holds them): a batch that read one before this commits, with the
-  -- stays then listed, finds it moved and takes that person again, locked,
-  -- with the stays left (_recompute); after, it sees them gone.
+  -- Their status rows rewritten as they are: a batch that read one before
+  -- this commits, with the stays then listed, finds it moved and takes
+  -- that person again, locked, with the stays left (_recompute); after, it
+  -- sees them gone. (No lock to take first: the recalculation above holds
+  -- every one of them, so the order of this update's locks cannot matter.)
   IF cardinality(gone_all) > 0 THEN
-    PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (gone_all) ORDER BY s.person_id FOR UPDATE;
     UPDATE @extschema@.person_status s SET computed_at = s.computed_at WHERE s.person_id = ANY (gone_all);
   END IF;
   RETURN NULL;
