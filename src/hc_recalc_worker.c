@@ -17,7 +17,12 @@
  * the caller's transaction to end, so that it sees the work it recorded.
  * No shared_preload_libraries entry is needed. A worker waits while other
  * workers hold what is left; once the list is empty it waits a few
- * seconds for more and exits.
+ * seconds for more and exits. A worker not at work first asks
+ * _recalc_staff() whether enough workers older than it are there (it then
+ * leaves) or too few (it starts more): a change starts a worker of its own
+ * even where enough run (one may be ending its last look), and without
+ * that ask the extra ones stayed, one more with each change that came
+ * before they had idled out.
  */
 #include "hc_pg.h"
 
@@ -43,6 +48,13 @@
 
 /* how long a worker with nothing to do waits for more before it exits */
 #define RECALC_IDLE_POLLS 5
+/*
+ * The last of those looks shows in pg_stat_activity.query with this
+ * ending, which _recalc_staff() looks for (66_status_work.sql): a worker
+ * there may exit without seeing a change committed meanwhile, so it does
+ * not count as one that will take the change up.
+ */
+#define RECALC_LAST_LOOK " AS last_look"
 #define RECALC_IDLE_POLL_MS 1000L
 /*
  * how often a worker looks again while the work left is in other workers'
@@ -62,9 +74,9 @@ typedef struct RecalcJob
 
 PGDLLEXPORT void healthcode_recalc_worker(Datum arg);
 
-/* One call of _recalc_step() (or of _recalc_top_up()) in a transaction of
+/* One call of _recalc_step() (or of _recalc_staff()) in a transaction of
  * its own: its result (people listed or recalculated; 0: nothing free now;
- * -1: no work). */
+ * -1: no work; of _recalc_staff(), -1: leave). */
 static int
 recalc_step(const char *query)
 {
@@ -79,10 +91,12 @@ recalc_step(const char *query)
 	 * by a transaction it waited for). As SET TRANSACTION does, before the
 	 * first snapshot. */
 	XactIsoLevel = XACT_READ_COMMITTED;
+	/* (shown before any snapshot is taken: a last look, so marked, sees
+	 * every change committed before another worker saw the mark missing) */
+	pgstat_report_activity(STATE_RUNNING, query);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, query);
 	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "healthcode: %s failed", query);
 	result = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -99,7 +113,8 @@ healthcode_recalc_worker(Datum arg)
 {
 	RecalcJob	job;
 	char	   *query;
-	char	   *top_up;
+	char	   *last_look;
+	char	   *staff;
 	int			idle = 0;
 	bool		busy = false;
 
@@ -134,9 +149,10 @@ healthcode_recalc_worker(Datum arg)
 	query = MemoryContextStrdup(TopMemoryContext,
 								psprintf("SELECT %s._recalc_step()",
 										 quote_identifier(get_namespace_name(job.schema))));
-	top_up = MemoryContextStrdup(TopMemoryContext,
-								 psprintf("SELECT %s._recalc_top_up()",
-										  quote_identifier(get_namespace_name(job.schema))));
+	last_look = MemoryContextStrdup(TopMemoryContext, psprintf("%s%s", query, RECALC_LAST_LOOK));
+	staff = MemoryContextStrdup(TopMemoryContext,
+								psprintf("SELECT %s._recalc_staff()",
+										 quote_identifier(get_namespace_name(job.schema))));
 	CommitTransactionCommand();
 
 	while (idle < RECALC_IDLE_POLLS)
@@ -144,17 +160,18 @@ healthcode_recalc_worker(Datum arg)
 		int			done;
 
 		CHECK_FOR_INTERRUPTS();
-		done = recalc_step(query);
+		/*
+		 * Not at work (starting, idle, or finding the rest in other hands):
+		 * leave where enough older workers will take up what comes; else
+		 * start the workers the list asked for where fewer run (one idle
+		 * when a change was recorded was counted as running, and may have
+		 * ended its last look since, without seeing it).
+		 */
+		if (!busy && recalc_step(staff) < 0)
+			break;
+		done = recalc_step(idle == RECALC_IDLE_POLLS - 1 ? last_look : query);
 		if (done > 0)
 		{
-			/*
-			 * Taking up work, the workers the list asked for, where fewer
-			 * run: a worker idle when a change was recorded was counted as
-			 * running, and may have ended its last look since, without
-			 * seeing it. (Once a stretch of work: by then it has ended.)
-			 */
-			if (!busy)
-				(void) recalc_step(top_up);
 			busy = true;
 			idle = 0;
 			continue;

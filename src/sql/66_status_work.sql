@@ -667,28 +667,52 @@ COMMENT ON FUNCTION @extschema@._ensure_recalc_workers(boolean) IS
   'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database (after_me: at least one, which first waits for this transaction); returns how many it started.';
 REVOKE ALL ON FUNCTION @extschema@._ensure_recalc_workers(boolean) FROM PUBLIC;
 
--- Starts workers up to what the changes on the list asked for (their
--- parts: healthcode.recalc_workers where each was recorded) where fewer
--- run in this database. A worker calls it as it takes up work: a worker
--- that was idle when a change was recorded was counted among those running
--- (_ensure_recalc_workers), and may have ended its last look at the list
--- since, without seeing the change.
-CREATE FUNCTION @extschema@._recalc_top_up() RETURNS integer
+-- What a worker not at work (starting, idle, or finding the rest of the
+-- list in other workers' hands) asks before it looks at the list: -1, it
+-- should leave, when as many workers as wanted started before it and are
+-- not in their last look (the changes' parts, healthcode.recalc_workers
+-- where each was recorded; the setting, when the list is empty); else how
+-- many workers it started, up to those parts, where fewer run.
+--   A recording transaction starts a worker of its own even where enough
+-- run, as one may be ending its last look without seeing the change (see
+-- _ensure_recalc_workers); the newer ones leave here, so changes that come
+-- before the workers idle out do not pile workers up, one more each. A
+-- worker marked in its last look (hc_recalc_worker.c: the query ends "AS
+-- last_look", shown before its snapshot is taken) is not counted: it may
+-- exit without seeing the change. One not so marked now takes its next
+-- look later, so it sees what committed before, and the leaving worker
+-- checks only once what recorded it has committed. So no change is left
+-- without a worker; a worker too many at most stays for that change. And
+-- a worker idle when a change was recorded, counted as running, may have
+-- ended its last look since: the one that takes the change up starts the
+-- missing ones here.
+CREATE FUNCTION @extschema@._recalc_staff() RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  wanted integer := (SELECT max(w.parts) FROM @extschema@.recalc_work w);
+  asked integer := (SELECT max(w.parts) FROM @extschema@.recalc_work w);
+  wanted integer := coalesce(asked, greatest(@extschema@._recalc_setting('workers'), 0));
+  older integer;
   running integer := @extschema@._recalc_workers_running();
 BEGIN
-  IF wanted IS NULL OR running >= wanted THEN
+  SELECT count(*) INTO older
+    FROM pg_stat_activity a, pg_stat_activity me
+   WHERE me.pid = pg_backend_pid()
+     AND a.backend_type = 'healthcode recalculation' AND a.datname = current_database()
+     AND (a.backend_start, a.pid) < (me.backend_start, me.pid)
+     AND a.query NOT LIKE '% AS last_look';
+  IF older >= wanted THEN
+    RETURN -1;
+  END IF;
+  IF asked IS NULL OR running >= asked THEN
     RETURN 0;
   END IF;
-  RETURN @extschema@._launch_recalc_workers(wanted - running, false);
+  RETURN @extschema@._launch_recalc_workers(asked - running, false);
 END $$;
-COMMENT ON FUNCTION @extschema@._recalc_top_up() IS
-  'Internal: starts workers up to the most any change on the work list asked for (its parts) beyond those running in this database; returns how many it started. Called by the workers as they take up work.';
-REVOKE ALL ON FUNCTION @extschema@._recalc_top_up() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._recalc_staff() IS
+  'Internal: asked by a work list worker not at work: -1 (leave) when as many workers as the list asks for (its changes'' parts, or healthcode.recalc_workers when it is empty) started before it in this database and are not in their last look; else starts workers up to the changes'' parts where fewer run and returns how many.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_staff() FROM PUBLIC;
 
 -- What the risk-area and policy triggers call (holding the evidence lock
 -- exclusively): a change that touches few rows is recalculated here, as

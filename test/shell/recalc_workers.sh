@@ -36,6 +36,9 @@
 #       running and then ends before the change commits (as one ending its
 #       last look would): the worker that takes the change up starts the
 #       second.
+#   (l) changes recorded one after another, each before the workers of the
+#       last have idled out: each starts a worker of its own, and the extra
+#       ones leave, so no more than healthcode.recalc_workers stay.
 # To make "mid-work" certain rather than a matter of speed, a session of
 # the test holds the status row of one or two people of the change FOR
 # UPDATE: the worker whose batch holds that person waits for it, mid-batch,
@@ -137,7 +140,7 @@ CREATE FUNCTION public.history_check(the_cause text, created timestamptz, concer
 $$;
 EOF
 ok $? "a cluster of its own on port $port, and a population of 3000 people"
-for d in hc_a hc_e hc_b hc_g hc_h hc_i hc_j hc_k; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
+for d in hc_a hc_e hc_b hc_g hc_h hc_i hc_j hc_k hc_l; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
 
 # ---- (a) a designation in autocommit mode, picked up by the workers -------------------------
 # the people it concerns: those with a stay in 330105 within the window;
@@ -523,5 +526,27 @@ ok $? "the worker taking the change up starts a second"
 wait_for hc_k "SELECT NOT EXISTS (SELECT 1 FROM healthcode.recalc_work)" 300
 ok $? "the change is done"
 is "$(on hc_k -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+
+# ---- (l) changes one after another keep to the number of workers --------------------------------
+# One worker a database here. Four changes (a designation, its removal, and
+# again), each waited for and followed at once by the next: each starts a
+# worker of its own (the one running may be ending its last look), while
+# the one before looks once a second for five seconds before it exits.
+# Without the newer ones leaving, they piled up, one more a change.
+on hc_l -c "ALTER DATABASE hc_l SET healthcode.recalc_workers = 1" -c "ALTER DATABASE hc_l SET healthcode.recalc_inline_limit = 0" >/dev/null
+most_l=0
+for change in "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers l')" \
+	"DELETE FROM healthcode.risk_area WHERE bulletin = 'workers l'" \
+	"INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers l')" \
+	"DELETE FROM healthcode.risk_area WHERE bulletin = 'workers l'"; do
+	on hc_l -c "SET healthcode.change_cause = 'workers: bulletin l'" -c "$change" -c "CALL healthcode.wait_for_recalc()" >/dev/null || break
+	n=$(on hc_l -c "$(workers_in hc_l)")
+	[ "$n" -gt "$most_l" ] && most_l=$n
+done
+is "$(on hc_l -c 'SELECT count(*) FROM healthcode.recalc_work')" "0" "(l) four changes, each recorded once the last was done, all done"
+ok $([ "$most_l" -le 2 ]; echo $?) "at most two workers were there after any of them, the one and a newer one about to leave (most: $most_l)"
+wait_for hc_l "SELECT ($(workers_in hc_l)) <= 1" 30
+ok $? "within three seconds of the last, one at most (the one that stays looks for five)"
+is "$(on hc_l -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
 
 done_testing

@@ -1219,7 +1219,7 @@ SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time
 DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _forget_gone_stays _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_step _recalc_top_up _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _forget_gone_stays _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_people _recalc_progress _recalc_setting _recalc_staff _recalc_step _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -3895,28 +3895,52 @@ COMMENT ON FUNCTION @extschema@._ensure_recalc_workers(boolean) IS
   'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database (after_me: at least one, which first waits for this transaction); returns how many it started.';
 REVOKE ALL ON FUNCTION @extschema@._ensure_recalc_workers(boolean) FROM PUBLIC;
 
--- Starts workers up to what the changes on the list asked for (their
--- parts: healthcode.recalc_workers where each was recorded) where fewer
--- run in this database. A worker calls it as it takes up work: a worker
--- that was idle when a change was recorded was counted among those running
--- (_ensure_recalc_workers), and may have ended its last look at the list
--- since, without seeing the change.
-CREATE OR REPLACE FUNCTION @extschema@._recalc_top_up() RETURNS integer
+-- What a worker not at work (starting, idle, or finding the rest of the
+-- list in other workers' hands) asks before it looks at the list: -1, it
+-- should leave, when as many workers as wanted started before it and are
+-- not in their last look (the changes' parts, healthcode.recalc_workers
+-- where each was recorded; the setting, when the list is empty); else how
+-- many workers it started, up to those parts, where fewer run.
+--   A recording transaction starts a worker of its own even where enough
+-- run, as one may be ending its last look without seeing the change (see
+-- _ensure_recalc_workers); the newer ones leave here, so changes that come
+-- before the workers idle out do not pile workers up, one more each. A
+-- worker marked in its last look (hc_recalc_worker.c: the query ends "AS
+-- last_look", shown before its snapshot is taken) is not counted: it may
+-- exit without seeing the change. One not so marked now takes its next
+-- look later, so it sees what committed before, and the leaving worker
+-- checks only once what recorded it has committed. So no change is left
+-- without a worker; a worker too many at most stays for that change. And
+-- a worker idle when a change was recorded, counted as running, may have
+-- ended its last look since: the one that takes the change up starts the
+-- missing ones here.
+CREATE OR REPLACE FUNCTION @extschema@._recalc_staff() RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  wanted integer := (SELECT max(w.parts) FROM @extschema@.recalc_work w);
+  asked integer := (SELECT max(w.parts) FROM @extschema@.recalc_work w);
+  wanted integer := coalesce(asked, greatest(@extschema@._recalc_setting('workers'), 0));
+  older integer;
   running integer := @extschema@._recalc_workers_running();
 BEGIN
-  IF wanted IS NULL OR running >= wanted THEN
+  SELECT count(*) INTO older
+    FROM pg_stat_activity a, pg_stat_activity me
+   WHERE me.pid = pg_backend_pid()
+     AND a.backend_type = 'healthcode recalculation' AND a.datname = current_database()
+     AND (a.backend_start, a.pid) < (me.backend_start, me.pid)
+     AND a.query NOT LIKE '% AS last_look';
+  IF older >= wanted THEN
+    RETURN -1;
+  END IF;
+  IF asked IS NULL OR running >= asked THEN
     RETURN 0;
   END IF;
-  RETURN @extschema@._launch_recalc_workers(wanted - running, false);
+  RETURN @extschema@._launch_recalc_workers(asked - running, false);
 END $$;
-COMMENT ON FUNCTION @extschema@._recalc_top_up() IS
-  'Internal: starts workers up to the most any change on the work list asked for (its parts) beyond those running in this database; returns how many it started. Called by the workers as they take up work.';
-REVOKE ALL ON FUNCTION @extschema@._recalc_top_up() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._recalc_staff() IS
+  'Internal: asked by a work list worker not at work: -1 (leave) when as many workers as the list asks for (its changes'' parts, or healthcode.recalc_workers when it is empty) started before it in this database and are not in their last look; else starts workers up to the changes'' parts where fewer run and returns how many.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_staff() FROM PUBLIC;
 
 -- What the risk-area and policy triggers call (holding the evidence lock
 -- exclusively): a change that touches few rows is recalculated here, as
