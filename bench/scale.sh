@@ -9,7 +9,8 @@
 #         1,000,000 people as far as BENCH_PEOPLE goes (goal: at most 3x),
 #         both on the same core, taking turns;
 #      c. two workers against one (goal: at most 0.6x), with what the
-#         cores' speeds allow at best;
+#         cores' speeds allow at best, and what two sessions gain on the
+#         bare UPDATE of 1b in two halves (at once against in turn);
 #      d. the peak private memory of the workers and the designating
 #         backend, sampled from /proc (goal: at most 512 MB);
 #   2. COPY of 3 and 10 stays a person (3,000,000 and 10,000,000 at
@@ -248,6 +249,41 @@ time_cores() {
 # new backends and workers on one core ($1), or on all the postmaster had
 pin_new_backends() { taskset -p -c "$1" "$BENCH_POSTMASTER_PID" >/dev/null; }
 unpin_new_backends() { taskset -p -c "$cores_allowed" "$BENCH_POSTMASTER_PID" >/dev/null; }
+
+# The baseline of figure 1b: the status rows in bench.after (or the table
+# $1) set to the values they hold there (the recalculation's result), by
+# person id.
+bare_update_sql() {
+	echo "UPDATE healthcode.person_status s
+	         SET region = a.region, colour = a.colour, vaccinated = a.vaccinated, reasons = a.reasons,
+	             since = a.since, valid_until = a.valid_until, next = a.next,
+	             computed_at = a.computed_at, inputs = a.inputs
+	        FROM ${1:-bench.after} a WHERE s.person_id = a.person_id"
+}
+
+# What two sessions gain on this machine for writes like the workers':
+# the bare UPDATE of figure 1b in two halves (bench.after_lo and _hi, the
+# person ids split at the median), each reading its half and the status
+# rows by key (a nested loop, as a worker reads them: a hash join would
+# read all of person_status in each half, work a second core halves),
+# MODE seq: one after the other in one session; par: in two sessions at
+# once. The same rows, statements and plans; only the overlap differs.
+# Its wall time in ms.
+bare_halves_ms() {
+	local mode=$1 t0 pids=()
+	local -x PGOPTIONS="${PGOPTIONS:-} -c enable_hashjoin=off -c enable_mergejoin=off"
+	t0=$EPOCHREALTIME
+	if [[ $mode == seq ]]; then
+		psql -X -q -v ON_ERROR_STOP=1 -c "$(bare_update_sql bench.after_lo)" -c "$(bare_update_sql bench.after_hi)" >/dev/null
+	else
+		psql -X -q -v ON_ERROR_STOP=1 -c "$(bare_update_sql bench.after_lo)" >/dev/null &
+		pids+=($!)
+		psql -X -q -v ON_ERROR_STOP=1 -c "$(bare_update_sql bench.after_hi)" >/dev/null &
+		pids+=($!)
+		wait "${pids[@]}"
+	fi
+	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+}
 
 # One designation, measured: W workers, the first UPTO of CLASSES size
 # classes, TAG names its files. Sets run_stmt_ms run_total_ms run_list_ms
@@ -592,6 +628,7 @@ inside() {
 	declare -A one_total one_stmt bare one_mem one_to
 	local full_total1="" full_stmt1="" full_after_list1="" full_people=""
 	local two_total="" two_stmt="" two_mem two_diff two_to=0 two_bound=""
+	local halves_seq halves_par halves_seq_best="" halves_par_best=""
 	for s in $sizes; do
 		i=$((i + 1))
 		for rep in $(seq 1 "$BENCH_REPS"); do
@@ -631,11 +668,7 @@ inside() {
 			fi
 			reset_status
 			pin_new_backends "$core_fast"
-			b=$(time_ms -c "UPDATE healthcode.person_status s
-			                   SET region = a.region, colour = a.colour, vaccinated = a.vaccinated, reasons = a.reasons,
-			                       since = a.since, valid_until = a.valid_until, next = a.next,
-			                       computed_at = a.computed_at, inputs = a.inputs
-			                  FROM bench.after a WHERE s.person_id = a.person_id")
+			b=$(time_ms -c "$(bare_update_sql)")
 			unpin_new_backends
 			log "   bare UPDATE of the same $s status rows to the same values, rep $rep (cpu$core_fast): $b ms"
 			bare[$s]=$(min "${bare[$s]:-}" "$b")
@@ -656,6 +689,21 @@ inside() {
 			if [[ -z $two_total ]] || awk -v a="$run_total_ms" -v b="$two_total" 'BEGIN { exit !(a < b) }'; then
 				two_total=$run_total_ms two_stmt=$run_stmt_ms two_to=$run_timed_out two_bound=$cores_bound
 			fi
+			# the machine's own bound for such writes, unpinned as the
+			# two-worker run (bench.after holds everyone's result here)
+			q -c "DROP TABLE IF EXISTS bench.after_lo, bench.after_hi" \
+				-c "CREATE TABLE bench.after_lo AS SELECT * FROM bench.after
+				      WHERE person_id <= (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY person_id) FROM bench.after)" \
+				-c "CREATE TABLE bench.after_hi AS SELECT * FROM bench.after WHERE person_id NOT IN (SELECT person_id FROM bench.after_lo)" \
+				-c "ANALYZE bench.after_lo, bench.after_hi" >/dev/null
+			reset_status
+			halves_seq=$(bare_halves_ms seq)
+			reset_status
+			halves_par=$(bare_halves_ms par)
+			log "   bare UPDATE of the same status rows in two halves, rep $rep: one after the other $halves_seq ms," \
+				"in two sessions at once $halves_par ms"
+			halves_seq_best=$(min "${halves_seq_best:-}" "$halves_seq")
+			halves_par_best=$(min "${halves_par_best:-}" "$halves_par")
 		done
 	done
 	full_total1=${one_total[$BENCH_PEOPLE]} full_stmt1=${one_stmt[$BENCH_PEOPLE]}
@@ -701,7 +749,8 @@ inside() {
 	{
 		printf '%s\n' "1a $full_stmt1 $full_total1 $two_stmt $two_total ${one_to[$BENCH_PEOPLE]} $two_to"
 		for s in $sizes; do printf '1b %s %s %s %s\n' "$s" "${one_total[$s]}" "${bare[$s]}" "${one_to[$s]}"; done
-		printf '1c %s %s %s %s %s\n' "$two_total" "$full_total1" "$two_to" "${one_to[$BENCH_PEOPLE]}" "$two_bound"
+		printf '1c %s %s %s %s %s %s %s\n' "$two_total" "$full_total1" "$two_to" "${one_to[$BENCH_PEOPLE]}" "$two_bound" \
+			"$halves_par_best" "$halves_seq_best"
 		printf '1d %s %s\n' "${mem_workers% *}" "${mem_desig% *}"
 		for k in $copy_sizes; do printf '2 %s %s %s %s\n' "${copy_rows[$k]}" "${copy_on[$k]}" "${copy_off[$k]}" "${copy_to[$k]}"; done
 		printf '3 %s %s %s %s %s %s %s\n' "$imp_worst" "$batch_ref_ms" "$imp_n" "$idle_med" "$imp_wait" "$far_med" "$run_batch_med_ms"
@@ -727,7 +776,8 @@ inside() {
 		}
 		$1 == "1b" && !$5 { pp[$2] = $3 * 1000 / $2; largest = $2 }
 		$1 == "1c" { two = ($4 || $5) ? 0 : $2 / $3; r = $2 / $3; row(sprintf("1c recalculation 2 workers / 1 worker, %d people", N), ms($2, $4), ms($3, $5), sprintf("%s%.2f", ($4 || $5 ? "~" : ""), r), "<= " g2, yes(r <= g2 && !$4))
-			row("   (at best on the cores as timed just before that run)", "", "", sprintf("%.2f", $6), "report", "") }
+			row("   (at best on the cores as timed just before that run)", "", "", sprintf("%.2f", $6), "report", "")
+			row("   (bare UPDATE in halves: 2 sessions at once / in turn)", ms($7), ms($8), sprintf("%.2f", div($7, $8)), "report", "") }
 		$1 == "1d" {
 			row("1d peak anonymous memory, a recalculation worker", $2 "MB", "", "", "<= " gm "MB", yes($2 <= gm))
 			row("   (its private memory, with shared buffers only it touched)", $3 "MB", "", "", "", "")
