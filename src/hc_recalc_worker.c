@@ -41,6 +41,7 @@
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -49,12 +50,13 @@
 /* how long a worker with nothing to do waits for more before it exits */
 #define RECALC_IDLE_POLLS 5
 /*
- * The last of those looks shows in pg_stat_activity.query with this
- * ending, which _recalc_staff() looks for (66_status_work.sql): a worker
- * there may exit without seeing a change committed meanwhile, so it does
- * not count as one that will take the change up.
+ * During the last of those looks a worker's application_name is this,
+ * which _recalc_staff() looks for (66_status_work.sql): a worker there may
+ * exit without seeing a change committed meanwhile, so it does not count
+ * as one that will take the change up. (application_name, not the query
+ * text: pg_stat_activity shows it whatever track_activities says.)
  */
-#define RECALC_LAST_LOOK " AS last_look"
+#define RECALC_LAST_LOOK_NAME "healthcode recalculation: last look"
 #define RECALC_IDLE_POLL_MS 1000L
 /*
  * how often a worker looks again while the work left is in other workers'
@@ -91,12 +93,10 @@ recalc_step(const char *query)
 	 * by a transaction it waited for). As SET TRANSACTION does, before the
 	 * first snapshot. */
 	XactIsoLevel = XACT_READ_COMMITTED;
-	/* (shown before any snapshot is taken: a last look, so marked, sees
-	 * every change committed before another worker saw the mark missing) */
-	pgstat_report_activity(STATE_RUNNING, query);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, query);
 	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "healthcode: %s failed", query);
 	result = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -113,7 +113,6 @@ healthcode_recalc_worker(Datum arg)
 {
 	RecalcJob	job;
 	char	   *query;
-	char	   *last_look;
 	char	   *staff;
 	int			idle = 0;
 	bool		busy = false;
@@ -149,7 +148,6 @@ healthcode_recalc_worker(Datum arg)
 	query = MemoryContextStrdup(TopMemoryContext,
 								psprintf("SELECT %s._recalc_step()",
 										 quote_identifier(get_namespace_name(job.schema))));
-	last_look = MemoryContextStrdup(TopMemoryContext, psprintf("%s%s", query, RECALC_LAST_LOOK));
 	staff = MemoryContextStrdup(TopMemoryContext,
 								psprintf("SELECT %s._recalc_staff()",
 										 quote_identifier(get_namespace_name(job.schema))));
@@ -169,9 +167,15 @@ healthcode_recalc_worker(Datum arg)
 		 */
 		if (!busy && recalc_step(staff) < 0)
 			break;
-		done = recalc_step(idle == RECALC_IDLE_POLLS - 1 ? last_look : query);
+		/* (marked before the look's snapshot is taken: it sees every
+		 * change committed before another worker found the mark missing) */
+		if (idle == RECALC_IDLE_POLLS - 1)
+			SetConfigOption("application_name", RECALC_LAST_LOOK_NAME, PGC_SUSET, PGC_S_SESSION);
+		done = recalc_step(query);
 		if (done > 0)
 		{
+			if (idle == RECALC_IDLE_POLLS - 1)
+				SetConfigOption("application_name", "", PGC_SUSET, PGC_S_SESSION);
 			busy = true;
 			idle = 0;
 			continue;

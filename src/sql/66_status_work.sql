@@ -677,9 +677,9 @@ REVOKE ALL ON FUNCTION @extschema@._ensure_recalc_workers(boolean) FROM PUBLIC;
 -- run, as one may be ending its last look without seeing the change (see
 -- _ensure_recalc_workers); the newer ones leave here, so changes that come
 -- before the workers idle out do not pile workers up, one more each. A
--- worker marked in its last look (hc_recalc_worker.c: the query ends "AS
--- last_look", shown before its snapshot is taken) is not counted: it may
--- exit without seeing the change. One not so marked now takes its next
+-- worker marked in its last look (hc_recalc_worker.c: its application_name
+-- then, set before its snapshot is taken) is not counted: it may exit
+-- without seeing the change. One not so marked now takes its next
 -- look later, so it sees what committed before, and the leaving worker
 -- checks only once what recorded it has committed. So no change is left
 -- without a worker; a worker too many at most stays for that change. And
@@ -701,7 +701,7 @@ BEGIN
    WHERE me.pid = pg_backend_pid()
      AND a.backend_type = 'healthcode recalculation' AND a.datname = current_database()
      AND (a.backend_start, a.pid) < (me.backend_start, me.pid)
-     AND a.query NOT LIKE '% AS last_look';
+     AND a.application_name IS DISTINCT FROM 'healthcode recalculation: last look';
   IF older >= wanted THEN
     RETURN -1;
   END IF;

@@ -384,6 +384,8 @@ for m in 2 3 4; do step_g "$((n + m))"; done
 wait_for hc_g "SELECT coalesce((SELECT wait_event = 'advisory' FROM pg_stat_activity WHERE pid = $w0), true)"
 is "$(on hc_g -c "SELECT count(*) FROM pg_stat_activity WHERE pid = $w0")" "1" \
 	"it has looked at the empty list four times and is in its fifth look"
+is "$(on hc_g -c "SELECT application_name FROM pg_stat_activity WHERE pid = $w0")" "healthcode recalculation: last look" \
+	"its application_name says so (a newer worker does not count it as staying: _recalc_staff)"
 say rec "SET healthcode.change_cause = 'workers: bulletin g2';" \
 	"INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('110101', 'high', now() - interval '20 days', 'workers g2');"
 ok $? "a second change is recorded meanwhile"
