@@ -155,6 +155,7 @@ healthcode_recalc_worker(Datum arg)
 
 	while (idle < RECALC_IDLE_POLLS)
 	{
+		bool		last_look = (idle == RECALC_IDLE_POLLS - 1);
 		int			done;
 
 		CHECK_FOR_INTERRUPTS();
@@ -169,12 +170,12 @@ healthcode_recalc_worker(Datum arg)
 			break;
 		/* (marked before the look's snapshot is taken: it sees every
 		 * change committed before another worker found the mark missing) */
-		if (idle == RECALC_IDLE_POLLS - 1)
+		if (last_look)
 			SetConfigOption("application_name", RECALC_LAST_LOOK_NAME, PGC_SUSET, PGC_S_SESSION);
 		done = recalc_step(query);
 		if (done > 0)
 		{
-			if (idle == RECALC_IDLE_POLLS - 1)
+			if (last_look)
 				SetConfigOption("application_name", "", PGC_SUSET, PGC_S_SESSION);
 			busy = true;
 			idle = 0;
