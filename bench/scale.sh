@@ -246,9 +246,11 @@ time_cores() {
 	cores_said=$(awk '{ printf "%scpu%s %s ms alone, %s ms all busy", (NR > 1 ? "; " : ""), $1, $2, $3 }' "$out/scale_cores.txt")
 }
 
-# new backends and workers on one core ($1), or on all the postmaster had
-pin_new_backends() { taskset -p -c "$1" "$BENCH_POSTMASTER_PID" >/dev/null; }
-unpin_new_backends() { taskset -p -c "$cores_allowed" "$BENCH_POSTMASTER_PID" >/dev/null; }
+# new backends and workers on one core ($1), or on all the postmaster had;
+# pin_command prints the shell command (designate_run's psql runs it, with \!)
+pin_command() { echo "taskset -p -c $1 $BENCH_POSTMASTER_PID >/dev/null"; }
+pin_new_backends() { eval "$(pin_command "$1")"; }
+unpin_new_backends() { pin_new_backends "$cores_allowed"; }
 
 # The baseline of figure 1b: the status rows in bench.after (or the table
 # $1) set to the values they hold there (the recalculation's result), by
@@ -295,8 +297,8 @@ designate_run() {
 	# (on one core: pinned once this session's backend is forked, so that
 	# its workers are and the session waiting for them is not)
 	if [[ -n $core ]]; then
-		pin="taskset -p -c $core $BENCH_POSTMASTER_PID >/dev/null"
-		unpin="taskset -p -c $cores_allowed $BENCH_POSTMASTER_PID >/dev/null"
+		pin=$(pin_command "$core")
+		unpin=$(pin_command "$cores_allowed")
 	fi
 	sql=$(designation_sql "$upto" "$classes")
 	workers_gone
