@@ -43,6 +43,9 @@ extern int	hc_recalc_inline_limit;
 /* hc_code_events.c: called by _PG_init at server start */
 extern void hc_code_events_preload(void);
 
+/* hc_recalc_worker.c: called by _PG_init at server start */
+extern void hc_recalc_launcher_preload(void);
+
 /* hc_explain_guard.c */
 extern void hc_explain_guard_install(void);
 

@@ -23,6 +23,15 @@
  * even where enough run (one may be ending its last look), and without
  * that ask the extra ones stayed, one more with each change that came
  * before they had idled out.
+ *
+ * After a restart or a crash no worker runs until something starts one.
+ * With healthcode in shared_preload_libraries a launcher (registered at
+ * server start, like PostgreSQL's logical replication launcher) looks
+ * once the server accepts writes: it starts, one database after another,
+ * a short-lived worker that calls healthcode._resume_recalc() where the
+ * extension is installed, which starts the workers where the list holds
+ * work. The launcher then waits, idle, so that the postmaster starts it
+ * again after a crash (a worker that exits is not started again).
  */
 #include "hc_pg.h"
 
@@ -30,8 +39,13 @@
 #include <malloc.h>
 #endif
 
+#include "access/htup_details.h"
 #include "access/parallel.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "access/heapam.h"
+#include "catalog/pg_database.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -51,10 +65,11 @@
 #define RECALC_IDLE_POLLS 5
 /*
  * During the last of those looks a worker's application_name is this,
- * which _recalc_staff() looks for (66_status_work.sql): a worker there may
- * exit without seeing a change committed meanwhile, so it does not count
- * as one that will take the change up. (application_name, not the query
- * text: pg_stat_activity shows it whatever track_activities says.)
+ * which _recalc_staff() looks for (66_status_work.sql, through
+ * _recalc_last_look_name() below): a worker there may exit without seeing
+ * a change committed meanwhile, so it does not count as one that will take
+ * the change up. (application_name, not the query text: pg_stat_activity
+ * shows it whatever track_activities says.)
  */
 #define RECALC_LAST_LOOK_NAME "healthcode recalculation: last look"
 #define RECALC_IDLE_POLL_MS 1000L
@@ -75,20 +90,21 @@ typedef struct RecalcJob
 } RecalcJob;
 
 PGDLLEXPORT void healthcode_recalc_worker(Datum arg);
+PGDLLEXPORT void healthcode_recalc_launcher(Datum arg);
+PGDLLEXPORT void healthcode_recalc_resume(Datum arg);
 
-/* One call of _recalc_step() (or of _recalc_staff()) in a transaction of
- * its own: its result (people listed or recalculated; 0: nothing free now;
- * -1: no work; of _recalc_staff(), -1: leave). */
-static int
-recalc_step(const char *query)
+/* One query in a transaction of its own: its row's first column as text
+ * (in the caller's memory), NULL for NULL or, where any_rows, for no row. */
+static char *
+query_value(const char *query, bool any_rows)
 {
-	bool		isnull;
-	int			result;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *value = NULL;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	/* READ COMMITTED whatever default_transaction_isolation says: each of
-	 * the step's statements must see what committed before it (a listing
+	 * a step's statements must see what committed before it (a listing
 	 * after a removal's commit; a batch's locked pass, the stays removed
 	 * by a transaction it waited for). As SET TRANSACTION does, before the
 	 * first snapshot. */
@@ -97,15 +113,35 @@ recalc_step(const char *query)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, query);
-	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || (SPI_processed != 1 && !any_rows))
 		elog(ERROR, "healthcode: %s failed", query);
-	result = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v != NULL)
+			value = MemoryContextStrdup(caller, v);
+	}
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return isnull ? -1 : result;
+	return value;
+}
+
+/* One call of _recalc_step() (or of _recalc_staff()) in a transaction of
+ * its own: its result (people listed or recalculated; 0: nothing free now;
+ * -1: no work; of _recalc_staff(), -1: leave). */
+static int
+recalc_step(const char *query)
+{
+	char	   *value = query_value(query, false);
+	int			result = value == NULL ? -1 : pg_strtoint32(value);
+
+	if (value != NULL)
+		pfree(value);
+	return result;
 }
 
 void
@@ -198,6 +234,23 @@ healthcode_recalc_worker(Datum arg)
 	proc_exit(0);
 }
 
+/* A background worker of this module with a database connection, started
+ * once the server accepts writes (a standby's lists wait for its
+ * promotion: workers write), never again once it exits; its function, its
+ * backend_type and its name (the type, or given). */
+static void
+worker_entry(BackgroundWorker *worker, const char *function, const char *type, const char *name)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "healthcode");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
+	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", name != NULL ? name : type);
+}
+
 PG_FUNCTION_INFO_V1(healthcode_launch_recalc_workers);
 Datum
 healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
@@ -221,14 +274,8 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 		BackgroundWorker worker;
 		BackgroundWorkerHandle *handle;
 
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = BGW_NEVER_RESTART;
-		snprintf(worker.bgw_library_name, BGW_MAXLEN, "healthcode");
-		snprintf(worker.bgw_function_name, BGW_MAXLEN, "healthcode_recalc_worker");
-		snprintf(worker.bgw_name, BGW_MAXLEN, "healthcode recalculation in database %u", MyDatabaseId);
-		snprintf(worker.bgw_type, BGW_MAXLEN, "healthcode recalculation");
+		worker_entry(&worker, "healthcode_recalc_worker", "healthcode recalculation",
+					 psprintf("healthcode recalculation in database %u", MyDatabaseId));
 		StaticAssertStmt(sizeof(RecalcJob) <= BGW_EXTRALEN, "a recalculation job fits in bgw_extra");
 		memcpy(worker.bgw_extra, &job, sizeof(job));
 		worker.bgw_notify_pid = 0;
@@ -236,6 +283,15 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 			break;				/* no slot free (max_worker_processes) */
 	}
 	PG_RETURN_INT32(started);
+}
+
+/* The mark of a worker in its last look (RECALC_LAST_LOOK_NAME), for
+ * _recalc_staff(): written here only. */
+PG_FUNCTION_INFO_V1(healthcode_recalc_last_look_name);
+Datum
+healthcode_recalc_last_look_name(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(RECALC_LAST_LOOK_NAME));
 }
 
 /*
@@ -260,4 +316,137 @@ healthcode_recalc_setting(PG_FUNCTION_ARGS)
 			 errmsg("no work list setting \"%s\"", name),
 			 errhint("The settings are workers, batch_size and inline_limit (healthcode.recalc_*).")));
 	PG_RETURN_NULL();
+}
+
+/* ---- resuming after a restart ------------------------------------------------ */
+
+/* how long the launcher waits for a free worker slot before it gives a
+ * database up (the next large change, or wait_for_recalc, still starts
+ * workers there) */
+#define RECALC_RESUME_SLOT_TRIES 60
+#define RECALC_RESUME_SLOT_WAIT_MS 1000L
+
+void
+hc_recalc_launcher_preload(void)
+{
+	BackgroundWorker worker;
+
+	/* (pg_upgrade's servers: no work list is to be resumed there) */
+	if (IsBinaryUpgrade)
+		return;
+	worker_entry(&worker, "healthcode_recalc_launcher", "healthcode recalculation launcher", NULL);
+	/* started again after a crash, or a minute after it failed */
+	worker.bgw_restart_time = 60;
+	RegisterBackgroundWorker(&worker);
+}
+
+/* The databases one may connect to (not the templates), from pg_database. */
+static List *
+resumable_databases(void)
+{
+	List	   *databases = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	MemoryContext caller = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tuple);
+		MemoryContext old;
+
+		if (!db->datallowconn || db->datistemplate)
+			continue;
+#ifdef DATCONNLIMIT_INVALID_DB
+		if (db->datconnlimit == DATCONNLIMIT_INVALID_DB)
+			continue;			/* (a DROP DATABASE cut short) */
+#endif
+		old = MemoryContextSwitchTo(caller);
+		databases = lappend_oid(databases, db->oid);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return databases;
+}
+
+void
+healthcode_recalc_launcher(Datum arg)
+{
+	List	   *databases;
+	ListCell   *lc;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	databases = resumable_databases();
+
+	/* one database at a time: a cluster of many takes one slot, not many */
+	foreach(lc, databases)
+	{
+		BackgroundWorker worker;
+		BackgroundWorkerHandle *handle;
+		pid_t		pid;
+		int			tries = 0;
+
+		worker_entry(&worker, "healthcode_recalc_resume", "healthcode recalculation resume",
+					 psprintf("healthcode recalculation resume in database %u", lfirst_oid(lc)));
+		worker.bgw_main_arg = ObjectIdGetDatum(lfirst_oid(lc));
+		worker.bgw_notify_pid = MyProcPid;
+		while (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		{
+			if (++tries >= RECALC_RESUME_SLOT_TRIES)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 RECALC_RESUME_SLOT_WAIT_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (tries >= RECALC_RESUME_SLOT_TRIES)
+		{
+			ereport(LOG,
+					(errmsg("healthcode: no worker slot to resume the status work list in database %u",
+							lfirst_oid(lc)),
+					 errhint("Raise max_worker_processes, or CALL healthcode.wait_for_recalc() there.")));
+			continue;
+		}
+		if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
+			(void) WaitForBackgroundWorkerShutdown(handle);
+	}
+
+	/* idle until the server stops (or crashes: then started again) */
+	for (;;)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* In one database: where healthcode is installed (in a version that has
+ * it), its _resume_recalc(), as the superuser the server was initialised
+ * with; the function (SECURITY DEFINER) starts the workers as the
+ * extension's owner, as every change does. */
+void
+healthcode_recalc_resume(Datum arg)
+{
+	char	   *schema;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+
+	/* (the extension's schema, where its version has the function) */
+	schema = query_value("SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e"
+						 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+						 " WHERE e.extname = 'healthcode' AND pg_catalog.to_regprocedure("
+						 "pg_catalog.quote_ident(n.nspname) || '._resume_recalc()') IS NOT NULL",
+						 true);
+	if (schema != NULL)
+		(void) query_value(psprintf("SELECT %s._resume_recalc()", schema), false);
+	proc_exit(0);
 }

@@ -179,6 +179,9 @@ _PG_init(void)
 	 */
 	if (process_shared_preload_libraries_in_progress)
 		hc_code_events_preload();
+	/* and so is the launcher that resumes the work lists after a restart */
+	if (process_shared_preload_libraries_in_progress)
+		hc_recalc_launcher_preload();
 
 	MarkGUCPrefixReserved("healthcode");
 

@@ -667,6 +667,34 @@ COMMENT ON FUNCTION @extschema@._ensure_recalc_workers(boolean) IS
   'Internal: starts as many workers as healthcode.recalc_workers asks for beyond those running in this database (after_me: at least one, which first waits for this transaction); returns how many it started.';
 REVOKE ALL ON FUNCTION @extschema@._ensure_recalc_workers(boolean) FROM PUBLIC;
 
+-- After a restart (or a crash) no worker runs until something starts one:
+-- with the module preloaded, its launcher (hc_recalc_worker.c) calls this
+-- in every database once the server accepts writes, so a list cut short
+-- resumes by itself. (Run as the owner: the workers are started as it.)
+CREATE FUNCTION @extschema@._resume_recalc() RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM @extschema@.recalc_work) THEN
+    RETURN 0;
+  END IF;
+  RETURN @extschema@._ensure_recalc_workers(false);
+END $$;
+COMMENT ON FUNCTION @extschema@._resume_recalc() IS
+  'Internal: starts workers up to healthcode.recalc_workers where the work list holds a change (what the launcher does in each database after a restart or a crash); returns how many it started.';
+REVOKE ALL ON FUNCTION @extschema@._resume_recalc() FROM PUBLIC;
+
+-- The application_name of a worker in its last look at the list
+-- (hc_recalc_worker.c sets it; written there only).
+CREATE FUNCTION @extschema@._recalc_last_look_name() RETURNS text
+  AS 'MODULE_PATHNAME', 'healthcode_recalc_last_look_name'
+  LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._recalc_last_look_name() IS
+  'Internal: the application_name a work list worker takes for its last look at the list before it exits (set in hc_recalc_worker.c), which _recalc_staff looks for.';
+REVOKE ALL ON FUNCTION @extschema@._recalc_last_look_name() FROM PUBLIC;
+
 -- What a worker not at work (starting, idle, or finding the rest of the
 -- list in other workers' hands) asks before it looks at the list: -1, it
 -- should leave, when as many workers as wanted started before it and are
@@ -701,7 +729,7 @@ BEGIN
    WHERE me.pid = pg_backend_pid()
      AND a.backend_type = 'healthcode recalculation' AND a.datname = current_database()
      AND (a.backend_start, a.pid) < (me.backend_start, me.pid)
-     AND a.application_name IS DISTINCT FROM 'healthcode recalculation: last look';
+     AND a.application_name IS DISTINCT FROM @extschema@._recalc_last_look_name();
   IF older >= wanted THEN
     RETURN -1;
   END IF;

@@ -12,8 +12,12 @@
 #       while the workers are still at it (its wait is printed, not judged);
 #   (b) kill -9 of the whole cluster mid-work: after the restart the list is
 #       still there with the same people left, what was done stayed done,
-#       readers are right during the pause, and wait_for_recalc() finishes
-#       it with every history entry of the change present exactly once;
+#       readers are right during the pause (healthcode.recalc_workers = 0 for
+#       that database keeps the launcher from resuming it); then, allowed
+#       workers again, a crash of one backend (the server's crash recovery)
+#       and the launcher resumes the list by itself, with no call, every
+#       history entry of the change present exactly once (healthcode is
+#       preloaded here, as in production);
 #   (c) work listed for stays in a day partition that is then dropped
 #       completes without error and ends consistent;
 #   (d) with healthcode.recalc_workers = 0, wait_for_recalc() works the list
@@ -69,6 +73,7 @@ trap cleanup EXIT
 
 own_cluster <<CONF
 max_worker_processes = 16
+shared_preload_libraries = 'healthcode'
 healthcode.recalc_batch_size = 50
 CONF
 start() { start_cluster; }
@@ -254,6 +259,9 @@ IFS='|' read -r work_b people_b left_b hist_b md5_b <<<"$before_kill"
 ok $([ "$people_b" = "$n_b" ] && [ "$left_b" -gt 0 ] && [ "$left_b" -lt "$people_b" ] && [ "$hist_b" -gt 0 ]; echo $?) \
 	"some but not all are done: $left_b of $people_b left, $hist_b colour changes written"
 created_b=$(on hc_b -c "SELECT created_at FROM healthcode.recalc_work")
+# (for the new server: the launcher resumes the list in no database whose
+# setting allows no worker; the workers running now keep theirs)
+on postgres -c "ALTER DATABASE hc_b SET healthcode.recalc_workers = 0" >/dev/null
 
 pm=$(head -n 1 "$data/postmaster.pid")
 victims="$pm $(ps -o pid= --ppid "$pm" | tr '\n' ' ')"
@@ -271,11 +279,23 @@ ok $? "the cluster starts again (crash recovery)"
 after=$(on hc_b -c "SELECT work_id, people, people_left, listed_at IS NOT NULL, (SELECT count(*) FROM healthcode.status_history WHERE cause = 'workers: bulletin b'), ($statuses) FROM healthcode.recalc_progress")
 is "$after" "$work_b|$people_b|$left_b|t|$hist_b|$md5_b" \
 	"the work list survived: the same change, $left_b people left; what was done stayed done ($hist_b colour changes, every status row as it was), the batches cut short left nothing"
-is "$(on hc_b -c "$(workers_in hc_b)")" "0" "no worker runs after the restart (until something starts one)"
+# (the launcher done with every database: idle in its last wait)
+wait_for postgres "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation launcher' AND wait_event = 'Extension')
+                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation resume')"
+is "$(on hc_b -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation launcher'")|$(on hc_b -c "$(workers_in hc_b)")" "1|0" \
+	"the launcher runs, and has started no worker where the database allows none (a pause)"
 is "$(on hc_b -c 'SELECT readers_wrong()')" "0" "readers are right during the pause"
 is "$(on hc_b -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty during the pause"
-on hc_b -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
-ok $? "CALL wait_for_recalc() starts workers and the work resumes and completes"
+# workers allowed again; then a backend dies (kill -9): the postmaster
+# ends every other process, recovers, and starts the launcher again
+on postgres -c "ALTER DATABASE hc_b RESET healthcode.recalc_workers" >/dev/null
+on hc_b -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+sleeper=$!
+wait_for postgres "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)')"
+kill -9 "$(on postgres -c "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'")"
+wait "$sleeper" 2>/dev/null
+wait_for hc_b "SELECT NOT EXISTS (SELECT 1 FROM healthcode.recalc_work)" 300
+ok $? "after a backend's crash the server recovers and the work resumes by itself and completes (nobody calls wait_for_recalc)"
 is "$(on hc_b -c 'SELECT (SELECT count(*) FROM healthcode.recalc_work) + (SELECT count(*) FROM healthcode.recalc_pending)')" "0" \
 	"the work list is empty"
 is "$(on hc_b -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
@@ -384,8 +404,9 @@ for m in 2 3 4; do step_g "$((n + m))"; done
 wait_for hc_g "SELECT coalesce((SELECT wait_event = 'advisory' FROM pg_stat_activity WHERE pid = $w0), true)"
 is "$(on hc_g -c "SELECT count(*) FROM pg_stat_activity WHERE pid = $w0")" "1" \
 	"it has looked at the empty list four times and is in its fifth look"
-is "$(on hc_g -c "SELECT application_name FROM pg_stat_activity WHERE pid = $w0")" "healthcode recalculation: last look" \
-	"its application_name says so (a newer worker does not count it as staying: _recalc_staff)"
+is "$(on hc_g -c "SELECT application_name || ' / ' || (application_name = healthcode._recalc_last_look_name())
+                  FROM pg_stat_activity WHERE pid = $w0")" "healthcode recalculation: last look / true" \
+	"its application_name says so, the mark _recalc_staff looks for (a newer worker does not count it as staying)"
 say rec "SET healthcode.change_cause = 'workers: bulletin g2';" \
 	"INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('110101', 'high', now() - interval '20 days', 'workers g2');"
 ok $? "a second change is recorded meanwhile"
