@@ -42,7 +42,10 @@
 #       second.
 #   (l) changes recorded one after another, each before the workers of the
 #       last have idled out: each starts a worker of its own, and the extra
-#       ones leave, so no more than healthcode.recalc_workers stay.
+#       ones leave, so no more than healthcode.recalc_workers stay;
+#   (m) a standby (pg_basebackup) holding a change nobody worked on the
+#       primary: no launcher while it recovers; promoted, its launcher
+#       resumes the list and it empties, the primary's still holding it.
 # To make "mid-work" certain rather than a matter of speed, a session of
 # the test holds the status row of one or two people of the change FOR
 # UPDATE: the worker whose batch holds that person waits for it, mid-batch,
@@ -67,6 +70,10 @@ release() {   # ends the session holding rows, if any (its transaction rolls bac
 }
 cleanup() {
 	release
+	# ((m)'s standby, if a failure left it running)
+	if [ -f "$work/standby/postmaster.pid" ]; then
+		as_db "$PGBIN/pg_ctl" -D "$work/standby" -m immediate -w stop >/dev/null 2>&1
+	fi
 	drop_own_cluster
 }
 trap cleanup EXIT
@@ -571,5 +578,33 @@ ok $([ "$most_l" -le 2 ]; echo $?) "at most two workers were there after any of 
 wait_for hc_l "SELECT ($(workers_in hc_l)) <= 1" 30
 ok $? "within three seconds of the last, one at most (the one that stays looks for five)"
 is "$(on hc_l -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+
+# ---- (m) a promoted standby resumes the list -------------------------------------------------------
+# A change written straight into the list of a database where no worker
+# runs (as a worker cut short leaves it; nothing starts one here), copied
+# to a standby of this cluster, which is then promoted.
+on postgres -c "CREATE DATABASE hc_m TEMPLATE hc_base" >/dev/null
+on hc_m -c "INSERT INTO healthcode.recalc_work (kind, cause, created_at, horizon, parts)
+            VALUES ('everyone', 'workers: standby m', clock_timestamp(), healthcode._evidence_horizon(now()), 1)" -c "CHECKPOINT" >/dev/null
+standby="$work/standby"
+as_db "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$port" -U "$superuser" -D "$standby" -R -X stream >/dev/null 2>&1
+ok $? "(m) a standby copied from this cluster (pg_basebackup), the change on its list"
+sport=$(free_port)
+sed -i "s/^port = .*/port = $sport/" "$standby/postgresql.conf"
+as_db "$PGBIN/pg_ctl" -D "$standby" -l "$work/standby.log" -w start >/dev/null
+son() { local db=$1; shift; psql -XAtq -h 127.0.0.1 -p "$sport" -U "$superuser" -d "$db" "$@"; }
+launcher="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation launcher'"
+sleep 1
+is "$(son hc_m -c 'SELECT pg_is_in_recovery()')|$(son hc_m -c "$launcher")|$(son hc_m -c 'SELECT count(*) FROM healthcode.recalc_work')" "t|0|1" \
+	"while it recovers no launcher runs there, and the list holds the change"
+as_db "$PGBIN/pg_ctl" -D "$standby" -w promote >/dev/null
+for i in $(seq 1 300); do
+	[ "$(son hc_m -c 'SELECT count(*) FROM healthcode.recalc_work' 2>/dev/null)" = 0 ] && break
+	sleep 0.1
+done
+is "$(son hc_m -c 'SELECT pg_is_in_recovery()')|$(son hc_m -c "$launcher")|$(son hc_m -c 'SELECT count(*) FROM healthcode.recalc_work')" "f|1|0" \
+	"promoted, its launcher runs and has resumed the list, now empty"
+is "$(on hc_m -c 'SELECT count(*) FROM healthcode.recalc_work')" "1" "the primary's list still holds the change (nobody worked it there)"
+as_db "$PGBIN/pg_ctl" -D "$standby" -m immediate -w stop >/dev/null
 
 done_testing
