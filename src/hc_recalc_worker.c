@@ -391,22 +391,22 @@ healthcode_recalc_launcher(Datum arg)
 		BackgroundWorker worker;
 		BackgroundWorkerHandle *handle;
 		pid_t		pid;
-		int			tries = 0;
+		int			tries = 1;
+		bool		registered;
 
 		worker_entry(&worker, "healthcode_recalc_resume", "healthcode recalculation resume",
 					 psprintf("healthcode recalculation resume in database %u", lfirst_oid(lc)));
 		worker.bgw_main_arg = ObjectIdGetDatum(lfirst_oid(lc));
 		worker.bgw_notify_pid = MyProcPid;
-		while (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		while (!(registered = RegisterDynamicBackgroundWorker(&worker, &handle))
+			   && tries++ < RECALC_RESUME_SLOT_TRIES)
 		{
-			if (++tries >= RECALC_RESUME_SLOT_TRIES)
-				break;
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 RECALC_RESUME_SLOT_WAIT_MS, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
 		}
-		if (tries >= RECALC_RESUME_SLOT_TRIES)
+		if (!registered)
 		{
 			ereport(LOG,
 					(errmsg("healthcode: no worker slot to resume the status work list in database %u",
