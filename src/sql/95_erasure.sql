@@ -50,6 +50,7 @@ DECLARE
   t timestamptz;
   tbl text;
   n bigint;
+  w @extschema@.recalc_work;
   -- (the regions this node speaks for, read once: a purge erases a region)
   served @extschema@.division_multirange := @extschema@._served_here();
 BEGIN
@@ -61,8 +62,11 @@ BEGIN
   -- they are gone, so nothing it publishes outlives them.
   PERFORM @extschema@._lock_for_erasure(persons);
   PERFORM 1 FROM @extschema@.person p WHERE p.id = ANY (persons) ORDER BY p.id FOR UPDATE;
-  DELETE FROM @extschema@.recalc_pending r WHERE r.person_id = ANY (persons);
-  GET DIAGNOSTICS n = ROW_COUNT;
+  -- (each change's rows of theirs, as an import takes them: by the key)
+  n := 0;
+  FOR w IN SELECT * FROM @extschema@.recalc_work x ORDER BY x.id LOOP
+    n := n + coalesce(cardinality((@extschema@._take_listed(w, persons)).taken), 0);
+  END LOOP;
   what := 'recalc_pending'; rows := n; RETURN NEXT;
   PERFORM 1 FROM @extschema@.person_status s WHERE s.person_id = ANY (persons) ORDER BY s.person_id FOR UPDATE;
   -- (after the status rows, which a removal of their stays holds from its
