@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/common.psql
-SELECT plan(43);
+SELECT plan(45);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -52,7 +52,13 @@ SELECT is_empty('SELECT * FROM healthcode.check_consistency()',
 -- an updated designation: the old and the new cover the same stays, each
 -- listed once
 UPDATE risk_area SET level = 'medium' WHERE bulletin = 'status_work_stays';
+SELECT pg_stat_get_xact_numscans('healthcode.person_status'::regclass) AS status_scans \gset
 SELECT ok(_recalc_step(50) > 0, 'the update (the old and the new designation of the area) is listed');
+-- (a batch reads its people's status rows by key and rewrites each where
+-- it lies, by its address: never a scan of person_status)
+SELECT ok(_recalc_step(50) > 0, 'a batch of it is recalculated');
+SELECT is(pg_stat_get_xact_numscans('healthcode.person_status'::regclass) - :status_scans, 0::bigint,
+          'listing it and its batches read no status row by a scan of the table');
 SELECT is((SELECT count(*)::integer FROM recalc_pending r
             WHERE cardinality(r.stay_ids) <> (SELECT count(DISTINCT u.id) FROM unnest(r.stay_ids) u(id))),
           0, 'each stay listed once, though both designations cover it');
