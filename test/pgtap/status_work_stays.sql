@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/common.psql
-SELECT plan(45);
+SELECT plan(48);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -76,8 +76,24 @@ SELECT place AS area2 FROM travel WHERE place <> :'area' GROUP BY place ORDER BY
 -- stay in the area is all that makes them red)
 CREATE TEMP TABLE green_before AS
 SELECT person_id FROM person_status WHERE colour = 'green' AND jsonb_array_length(reasons) = 0;
+-- (the designating statement asks whether the area's stays are more than
+-- recalc_inline_limit by reading at most one more than it: by an index
+-- scan that stops there, not a bitmap scan of the whole area, which would
+-- read all of them first)
+CREATE TEMP VIEW travel_index_reads AS
+SELECT sum(pg_stat_get_xact_tuples_returned(i.indexrelid))::bigint AS n
+  FROM pg_inherits h JOIN pg_index i ON i.indrelid = h.inhrelid
+ WHERE h.inhparent = 'healthcode.travel'::regclass;
+SELECT ok((SELECT count(*) FROM travel WHERE place = :'area2' AND at >= now() - interval '20 days') > 20,
+          'the second area has more than 20 stays in the window');
+SELECT n AS index_reads FROM travel_index_reads \gset
+SET LOCAL healthcode.recalc_inline_limit = 3;
 INSERT INTO risk_area (division, level, effective_from, bulletin)
 VALUES (:'area2', 'high', now() - interval '20 days', 'status_work_stays 2');
+SET LOCAL healthcode.recalc_inline_limit = 0;
+SELECT is((SELECT n FROM travel_index_reads) - :index_reads, 4::bigint,
+          'designating it, over recalc_inline_limit (3), read 4 of its stays from the index and no more');
+SELECT ok(EXISTS (SELECT 1 FROM recalc_work WHERE listed_at IS NULL), 'and put it on the work list');
 UPDATE recalc_work SET parts = 2 WHERE listed_at IS NULL;
 SELECT ok(_recalc_step(50) > 0, 'the first of two parts of a change is listed');
 SELECT is((SELECT listed_at IS NULL AND parts_done = '{0}' FROM recalc_work), true, 'and the change is not listed yet');
