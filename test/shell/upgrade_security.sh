@@ -129,6 +129,29 @@ for v in $released; do
 			"$v updated: test_result_sample holds the sample of 0.2.0's result, and of one imported after the update, and no other"
 		dropdb "${base}_old_sql"
 	fi
+	# Travel's day partitions made by $v (no members of the extension, so not
+	# in the schema dump) end with the indexes a partition made after the
+	# update has (0.3.0 widened the (place, at) index).
+	if [ -n "$path" ] && [ "$(q "$db" -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_travel_partitions'")" -gt 0 ]; then
+		createdb "${base}_old_sql"
+		q old_sql -c "CREATE EXTENSION healthcode VERSION '$v'" -c "SELECT healthcode.create_travel_partitions()" >/dev/null
+		for step in $path; do
+			q old_sql -c "ALTER EXTENSION healthcode UPDATE TO '$step'" 2>>"$TEST_TMP/update.err" || break
+		done
+		q old_sql -c "SELECT healthcode.create_travel_partitions(current_date + 30, current_date + 30)" >/dev/null
+		# (each partition's index definitions, its name written P)
+		is "$(q old_sql -c "SELECT count(*) || ' partitions, ' || count(DISTINCT x.defs) || ' set of indexes'
+		                      FROM (SELECT string_agg(replace(pg_get_indexdef(i.indexrelid), c.relname, 'P'), '; '
+		                                              ORDER BY replace(pg_get_indexdef(i.indexrelid), c.relname, 'P')) AS defs
+		                              FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_index i ON i.indrelid = c.oid
+		                             WHERE h.inhparent = 'healthcode.travel'::regclass GROUP BY c.relname) x")" \
+		   "$(($(q old_sql -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'healthcode.travel'::regclass"))) partitions, 1 set of indexes" \
+			"$v updated: its travel partitions have the indexes of one made after the update"
+		like "$(q old_sql -c "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		                        WHERE c.relname = 'travel_' || to_char(current_date, 'YYYYMMDD') || '_place_at'")" \
+		     "INCLUDE \\(person_id, id, venue\\)" "$v updated: a partition it made reads a stay's venue from the (place, at) index"
+		dropdb "${base}_old_sql"
+	fi
 	for step in $path; do
 		q "$db" -c "ALTER EXTENSION healthcode UPDATE TO '$step'" 2>>"$TEST_TMP/update.err" || break
 	done
