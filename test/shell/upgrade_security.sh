@@ -145,7 +145,7 @@ for v in $released; do
 		                                              ORDER BY replace(pg_get_indexdef(i.indexrelid), c.relname, 'P')) AS defs
 		                              FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_index i ON i.indrelid = c.oid
 		                             WHERE h.inhparent = 'healthcode.travel'::regclass GROUP BY c.relname) x")" \
-		   "$(($(q old_sql -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'healthcode.travel'::regclass"))) partitions, 1 set of indexes" \
+		   "$(q old_sql -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'healthcode.travel'::regclass") partitions, 1 set of indexes" \
 			"$v updated: its travel partitions have the indexes of one made after the update"
 		like "$(q old_sql -c "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		                        WHERE c.relname = 'travel_' || to_char(current_date, 'YYYYMMDD') || '_place_at'")" \
