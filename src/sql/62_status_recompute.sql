@@ -24,6 +24,12 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 -- each person's evidence is aggregated in memory: room for big batches
 SET work_mem = '64MB'
+-- a stored row is updated where it was read (cur.row_id) but found by its
+-- key, with the address as a filter: a TID scan below a nested loop asks
+-- the kernel for the table's size at every rescan (an lseek a person: 3.3
+-- against 1.7 us a row for the key's probe, 5 % of a batch's time in
+-- `perf`). Functions called from here that want TID scans say so.
+SET enable_tidscan = off
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
@@ -229,10 +235,11 @@ BEGIN
              since = CASE WHEN ch.colour <> ch.old_colour THEN changed ELSE ch.old_since END,
              valid_until = ch.valid_until, next = ch.next, computed_at = t, inputs = ch.inputs
         FROM changed ch
-       -- (each row by its address, a TID probe a person: no scan of the
-       -- table. No "s.ctid = ANY (ARRAY(...))" beside it: on the probe's
-       -- side that array is a filter, searched from its start for each row,
-       -- which cost a batch of 5,000 a quarter of its time)
+       -- (each row by its key, a probe a person, and only where it was
+       -- read: a row moved meanwhile is not updated, see above. No
+       -- "s.ctid = ANY (ARRAY(...))" beside it: on the probe's side that
+       -- array is a filter, searched from its start for each row, which
+       -- cost a batch of 5,000 a quarter of its time)
        WHERE s.ctid = ch.row_id AND s.person_id = ch.person_id AND NOT ch.is_new
       RETURNING s.person_id
     ), elapsed AS (

@@ -29,7 +29,7 @@ END $$;
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(109);
+SELECT plan(116);
 
 -- ---- data -----------------------------------------------------------------------------
 SELECT create_key('330000') IS NOT NULL AS made_key \gset
@@ -583,9 +583,12 @@ SELECT is((SELECT count(*) FROM recalc_work), 0::bigint, '(nothing left on the l
 
 -- ---- a listing in parts ----------------------------------------------------------------------
 -- recorded with healthcode.recalc_workers = 3, a change is listed in three
--- parts (part k: the people whose id is k modulo 3), a step each; it is
--- listed, and its batches begin, only with the last part. (Recorded here
--- with 3 parts by hand: the setting would start three workers.)
+-- parts (part k: the people whose id is in the k-th of three equal ranges
+-- of [2^62, 2^63), the first from the smallest bigint, the last to the
+-- largest), a step each; it is listed, and its batches begin, only with the
+-- last part, and the session that listed a part begins its batches there.
+-- (Recorded here with 3 parts by hand: the setting would start three
+-- workers.)
 SELECT set_config('healthcode.recalc_inline_limit', '0', true) IS NOT NULL AS set_ok \gset
 INSERT INTO risk_area (division, level, effective_from, bulletin) VALUES ('330108', 'high', now() - interval '20 days', 'parts');
 UPDATE recalc_work SET parts = 3 RETURNING id AS w_parts \gset
@@ -594,12 +597,16 @@ CREATE TEMP TABLE concerned_parts AS
 SELECT _recalc_step(5) AS parts_step1 \gset
 SELECT (SELECT listed_at IS NULL AND parts_done = '{0}' FROM recalc_work WHERE id = :w_parts)
        AND (SELECT people IS NULL AND people_left IS NULL FROM recalc_progress WHERE work_id = :w_parts)
-       AND NOT EXISTS (SELECT person_id FROM recalc_pending WHERE work_id = :w_parts
-                       EXCEPT SELECT person_id FROM concerned_parts WHERE person_id % 3 = 0)
-       AND :parts_step1 > 0 AS part0_only,
+       AS part0_not_listed,
+       ARRAY(SELECT person_id FROM recalc_pending WHERE work_id = :w_parts ORDER BY 1) AS part0_people,
+       ARRAY(SELECT person_id FROM concerned_parts
+              WHERE person_id <= 4611686018427387903 + 4611686018427387904 / 3 ORDER BY 1) AS part0_expected,
        pg_temp.readers_wrong() AS part0_wrong \gset
 SELECT _recalc_step(5) AS parts_step2 \gset
 SELECT _recalc_step(5) AS parts_step3 \gset
+SELECT ARRAY(SELECT person_id FROM concerned_parts WHERE person_id >= 4611686018427387904 + 2 * (4611686018427387904 / 3)
+              ORDER BY 1 LIMIT 5) AS part2_first5,
+       ARRAY(SELECT person_id FROM recalc_pending WHERE work_id = :w_parts ORDER BY 1) AS parts_before_batch \gset
 SELECT (SELECT listed_at IS NOT NULL AND parts_done = '{0,1,2}' FROM recalc_work WHERE id = :w_parts)
        AND (SELECT people = (SELECT count(*) FROM concerned_parts) FROM recalc_progress WHERE work_id = :w_parts) AS parts_listed,
        NOT EXISTS (SELECT person_id FROM recalc_pending WHERE work_id = :w_parts
@@ -607,13 +614,32 @@ SELECT (SELECT listed_at IS NOT NULL AND parts_done = '{0,1,2}' FROM recalc_work
        AND NOT EXISTS (SELECT person_id FROM concerned_parts
                        EXCEPT SELECT person_id FROM recalc_pending WHERE work_id = :w_parts) AS parts_all,
        _recalc_step(5) AS parts_batch \gset
-SELECT pg_temp.readers_wrong() AS parts_wrong, (SELECT count(*) FROM concerned_parts) AS parts_people \gset
+SELECT pg_temp.readers_wrong() AS parts_wrong, (SELECT count(*) FROM concerned_parts) AS parts_people,
+       ARRAY(SELECT p FROM unnest(:'parts_before_batch'::bigint[]) p
+             EXCEPT SELECT person_id FROM recalc_pending WHERE work_id = :w_parts ORDER BY 1) AS parts_batch_people,
+       (SELECT count(*) FROM concerned_parts WHERE person_id <= 4611686018427387903 + 4611686018427387904 / 3)
+         AS part0_count,
+       (SELECT count(*) FROM concerned_parts WHERE person_id >= 4611686018427387904 + 2 * (4611686018427387904 / 3))
+         AS part2_count \gset
 ROLLBACK TO SAVEPOINT limits;
-SELECT ok(:'part0_only'::boolean, 'parts: the first step lists part 0 only (people whose id is 0 modulo 3); the change is not listed yet');
+SELECT ok(:'part0_not_listed'::boolean, 'parts: after the first step the change is not listed yet');
+SELECT is(:'part0_people'::bigint[], :'part0_expected'::bigint[],
+          'parts: the first step lists part 0, everyone it concerns with an id up to 2^62 + 2^62 / 3 - 1, and no one else');
+SELECT is(_part_ids(0, 3)::text, '(-9223372036854775808,6148914691236517204)',
+          'parts: part 0 of 3 runs from the smallest bigint to 2^62 + 2^62 / 3 - 1');
+SELECT is(_part_ids(1, 3)::text, '(6148914691236517205,7686143364045646505)',
+          'parts: part 1 of 3 follows it, as long');
+SELECT is(_part_ids(2, 3)::text, '(7686143364045646506,9223372036854775807)',
+          'parts: part 2 of 3 runs to the largest bigint');
+SELECT is(_part_ids(0, 1)::text, '(-9223372036854775808,9223372036854775807)',
+          'parts: one part holds every id');
 SELECT is(:part0_wrong::bigint, 0::bigint, 'readers are right with a part listed');
 SELECT ok(:'parts_listed'::boolean, 'parts: listed with the third step, its people counted once each');
 SELECT ok(:'parts_all'::boolean, 'parts: together they list everyone it concerns');
-SELECT is(:parts_batch, 5, 'the next step recalculates a batch');
+SELECT is(:'parts_batch_people'::bigint[], :'part2_first5'::bigint[],
+          'parts: the next step in the session that listed part 2 recalculates the first five of part 2');
+SELECT is(:parts_batch, cardinality(:'part2_first5'::bigint[]), '(and says how many)');
+SELECT ok(:part0_count > 0 AND :part2_count > 0, '(parts 0 and 2 both concern someone)');
 SELECT is(:parts_wrong::bigint, 0::bigint, 'readers are right meanwhile');
 SELECT cmp_ok(:parts_people::bigint, '>', 10::bigint, '(the change concerns more than ten people)');
 

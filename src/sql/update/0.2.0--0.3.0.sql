@@ -327,8 +327,8 @@ CREATE TABLE @extschema@.recalc_work (
   horizon       timestamptz NOT NULL,
   listed_at     timestamptz,
   people        bigint,
-  -- its people are listed in parts (those whose id is the part modulo
-  -- parts), one a worker at once: a province's listing on every core
+  -- its people are listed in parts (ranges of ids: _part_ids), one a
+  -- worker at once: a province's listing on every core
   parts         integer NOT NULL DEFAULT 1,
   parts_done    integer[] NOT NULL DEFAULT '{}',
   CONSTRAINT areas_for_risk_areas CHECK ((kind = 'risk_area') = (areas IS NOT NULL)),
@@ -349,7 +349,7 @@ COMMENT ON COLUMN @extschema@.recalc_work.created_at IS 'When the change took ef
 COMMENT ON COLUMN @extschema@.recalc_work.horizon IS 'The evidence horizon then: stays before it are outside every window.';
 COMMENT ON COLUMN @extschema@.recalc_work.listed_at IS 'When the last part of its people was listed in recalc_pending (NULL: not yet).';
 COMMENT ON COLUMN @extschema@.recalc_work.people IS 'How many people its parts listed so far (all of them once listed_at is set).';
-COMMENT ON COLUMN @extschema@.recalc_work.parts IS 'In how many parts its people are listed (healthcode.recalc_workers when it was recorded): part k lists those whose id is k modulo parts.';
+COMMENT ON COLUMN @extschema@.recalc_work.parts IS 'In how many parts its people are listed (healthcode.recalc_workers when it was recorded): part k lists those whose id is in its range (_part_ids).';
 COMMENT ON COLUMN @extschema@.recalc_work.parts_done IS 'The parts listed so far; listed_at is set with the last.';
 COMMENT ON SEQUENCE @extschema@.recalc_work_id_seq IS 'Ids of changes on the work list.';
 REVOKE ALL ON @extschema@.recalc_work FROM PUBLIC;
@@ -1219,7 +1219,7 @@ SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time
 DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _forget_gone_stays _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _listed_rows _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_last_look_name _recalc_people _recalc_progress _recalc_setting _recalc_staff _recalc_step _recalc_touched _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _resume_recalc _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _forget_gone_stays _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _listed_rows _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _part_ids _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_last_look_name _recalc_people _recalc_progress _recalc_setting _recalc_staff _recalc_step _recalc_touched _recalc_wait_step _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _resume_recalc _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -2472,6 +2472,12 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 -- each person's evidence is aggregated in memory: room for big batches
 SET work_mem = '64MB'
+-- a stored row is updated where it was read (cur.row_id) but found by its
+-- key, with the address as a filter: a TID scan below a nested loop asks
+-- the kernel for the table's size at every rescan (an lseek a person: 3.3
+-- against 1.7 us a row for the key's probe, 5 % of a batch's time in
+-- `perf`). Functions called from here that want TID scans say so.
+SET enable_tidscan = off
 AS $$
 DECLARE
   t timestamptz := statement_timestamp();
@@ -2677,10 +2683,11 @@ BEGIN
              since = CASE WHEN ch.colour <> ch.old_colour THEN changed ELSE ch.old_since END,
              valid_until = ch.valid_until, next = ch.next, computed_at = t, inputs = ch.inputs
         FROM changed ch
-       -- (each row by its address, a TID probe a person: no scan of the
-       -- table. No "s.ctid = ANY (ARRAY(...))" beside it: on the probe's
-       -- side that array is a filter, searched from its start for each row,
-       -- which cost a batch of 5,000 a quarter of its time)
+       -- (each row by its key, a probe a person, and only where it was
+       -- read: a row moved meanwhile is not updated, see above. No
+       -- "s.ctid = ANY (ARRAY(...))" beside it: on the probe's side that
+       -- array is a filter, searched from its start for each row, which
+       -- cost a batch of 5,000 a quarter of its time)
        WHERE s.ctid = ch.row_id AND s.person_id = ch.person_id AND NOT ch.is_new
       RETURNING s.person_id
     ), elapsed AS (
@@ -3386,9 +3393,34 @@ COMMENT ON FUNCTION @extschema@._work_stays_sql(text, text) IS
   'Internal: the query of the stays (person_id, id, at, place, venue) of travel (or of the relation named by stays) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
 REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text, text) FROM PUBLIC;
 
--- Everyone a change concerns whose id is `part` modulo w.parts: listed
--- once by a worker, set-based; the last part listed marks the change
--- listed.
+-- The ids of part `part` (from 0) of `parts`: the range of ids row-secured
+-- tables draw from ([2^62, 2^63), 25_pseudonyms.sql: their sequence under a
+-- permutation, so spread evenly) cut in equal ranges, the first taking
+-- every id below and the last every id above. A range, not the ids equal
+-- to the part modulo parts: two workers listing their parts at once then
+-- fill different pages of the list's primary key, where with every other
+-- id each filled every page beside the other (4.6 against 4.2 s at
+-- 1,000,000 people), and each starts its batches where no other worker
+-- takes its own (_recalc_step).
+CREATE OR REPLACE FUNCTION @extschema@._part_ids(part integer, parts integer, OUT first_id bigint, OUT last_id bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  -- (OPERATOR() binds as any operator, left to right: bracketed)
+  SELECT CASE WHEN _part_ids.part OPERATOR(pg_catalog.<=) 0 THEN -9223372036854775808
+              ELSE 4611686018427387904 OPERATOR(pg_catalog.+)
+                   (_part_ids.part::bigint OPERATOR(pg_catalog.*) (4611686018427387904 OPERATOR(pg_catalog./) _part_ids.parts)) END,
+         CASE WHEN _part_ids.part OPERATOR(pg_catalog.>=) (_part_ids.parts OPERATOR(pg_catalog.-) 1) THEN 9223372036854775807
+              ELSE 4611686018427387903 OPERATOR(pg_catalog.+)
+                   ((_part_ids.part OPERATOR(pg_catalog.+) 1)::bigint
+                    OPERATOR(pg_catalog.*) (4611686018427387904 OPERATOR(pg_catalog./) _part_ids.parts)) END;
+END;
+COMMENT ON FUNCTION @extschema@._part_ids(integer, integer) IS
+  'Internal: the first and last id (inclusive) of part part (from 0) of parts in which a change''s people are listed: [2^62, 2^63) in equal ranges, the first part from the smallest bigint, the last to the largest.';
+REVOKE ALL ON FUNCTION @extschema@._part_ids(integer, integer) FROM PUBLIC;
+
+-- Everyone a change concerns whose id is in part `part` of w.parts:
+-- listed once by a worker, set-based; the last part listed marks the
+-- change listed.
 CREATE OR REPLACE FUNCTION @extschema@._list_work(w @extschema@.recalc_work, part integer) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -3397,6 +3429,7 @@ SET work_mem = '64MB'
 AS $$
 DECLARE
   n bigint;
+  ids record := @extschema@._part_ids(part, w.parts);
 BEGIN
   IF w.kind = 'risk_area' THEN
     -- one pass over the areas' stays (the (place, at) index), each
@@ -3418,19 +3451,19 @@ BEGIN
                      GROUP BY s.person_id',
                    CASE WHEN cardinality(w.areas) > 1 THEN 'DISTINCT' ELSE '' END,
                    CASE WHEN w.parts = 1 THEN @extschema@._work_stays_sql('')
-                        ELSE format('SELECT y.* FROM (%s OFFSET 0) y WHERE (y.person_id %% $4 + $4) %% $4 = $5',
+                        ELSE format('SELECT y.* FROM (%s OFFSET 0) y WHERE y.person_id BETWEEN $4 AND $5',
                                     @extschema@._work_stays_sql('')) END)
-      USING w.areas, w.horizon, w.id, w.parts::bigint, part::bigint;
+      USING w.areas, w.horizon, w.id, ids.first_id, ids.last_id;
   ELSIF w.kind = 'policy' THEN
     INSERT INTO @extschema@.recalc_pending (work_id, person_id)
     SELECT DISTINCT w.id, p.id
       FROM unnest(w.regions) r(code)
       JOIN @extschema@.person p ON p.region >= r.code AND p.region <= @extschema@.division_last(r.code)
-     WHERE (p.id % w.parts + w.parts) % w.parts = part;
+     WHERE p.id BETWEEN ids.first_id AND ids.last_id;
   ELSE
     -- (everyone, and a consistency check)
     INSERT INTO @extschema@.recalc_pending (work_id, person_id)
-    SELECT w.id, p.id FROM @extschema@.person p WHERE (p.id % w.parts + w.parts) % w.parts = part;
+    SELECT w.id, p.id FROM @extschema@.person p WHERE p.id BETWEEN ids.first_id AND ids.last_id;
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
   -- (the row as it is now: another worker may have listed a part since w
@@ -3442,7 +3475,7 @@ BEGIN
   RETURN n;
 END $$;
 COMMENT ON FUNCTION @extschema@._list_work(@extschema@.recalc_work, integer) IS
-  'Internal: lists the people a change concerns whose id is part modulo its parts in recalc_pending, and marks the change listed with its last part; returns how many.';
+  'Internal: lists the people a change concerns whose id is in part part of its parts (_part_ids) in recalc_pending, and marks the change listed with its last part; returns how many.';
 REVOKE ALL ON FUNCTION @extschema@._list_work(@extschema@.recalc_work, integer) FROM PUBLIC;
 
 -- Whether a change still has to recalculate a person: once listed, their
@@ -3605,9 +3638,11 @@ CREATE OR REPLACE FUNCTION @extschema@._take_listed(w @extschema@.recalc_work, p
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 -- (each person by the primary key: _listed_rows; and their rows by where
--- they lie, as _take_batch deletes them)
+-- they lie, as _take_batch deletes them: a TID scan, whatever its caller,
+-- _recompute, turned off)
 SET enable_bitmapscan = off
 SET enable_seqscan = off
+SET enable_tidscan = on
 AS $$
 BEGIN
   WITH gone AS (
@@ -3639,9 +3674,11 @@ SET search_path = pg_catalog, pg_temp
 -- The list in key order, from its primary key: a fresh list has no
 -- statistics, and planned as a few rows it was read whole and sorted, every
 -- batch. (ANALYZE after listing would fix the estimate, but waits for an
--- autovacuum of the list, up to deadlock_timeout.)
+-- autovacuum of the list, up to deadlock_timeout.) The rows are deleted
+-- where they lie: a TID scan.
 SET enable_bitmapscan = off
 SET enable_seqscan = off
+SET enable_tidscan = on
 AS $$
 BEGIN
   WITH gone AS (
@@ -4137,6 +4174,9 @@ BEGIN
                  OR NOT pg_try_advisory_xact_lock(hashtext('healthcode listing'), hashtext(w.id || ':' || part));
       SELECT * INTO now_w FROM @extschema@.recalc_work x WHERE x.id = w.id;
       CONTINUE WHEN NOT FOUND OR part = ANY (now_w.parts_done);
+      -- (this session's batches of the change start in the part it lists:
+      -- each worker's in its own range until those run out)
+      PERFORM set_config('hc_recalc.from', w.id || ':' || (@extschema@._part_ids(part, w.parts)).first_id, false);
       RETURN greatest(@extschema@._list_work(now_w, part), 1);
     END LOOP;
   END LOOP;
@@ -4144,7 +4184,8 @@ BEGIN
   -- in its own statement holds it exclusively and must not meet a batch)
   PERFORM @extschema@._evidence_lock(false);
   FOR w IN SELECT * FROM @extschema@.recalc_work x WHERE x.listed_at IS NOT NULL ORDER BY x.id LOOP
-    -- From where this session's last batch of the change ended: a scan from
+    -- From where this session's last batch of the change ended (first, the
+    -- start of the part it listed, if it listed one): a scan from
     -- the start would pass every row earlier batches deleted, and while two
     -- workers' transactions overlap those cannot be marked dead in the
     -- index, so each batch would cost more than the last. (A row skipped
