@@ -106,12 +106,49 @@ bench_own_cluster() {
 			echo "${setting%%=*} = '${setting#*=}'"
 		done
 	} >>"$dir/data/postgresql.conf"
+	if printf '%s\n' "$@" | grep -qx 'huge_pages=on'; then
+		bench_huge_pages "$bindir" "$dir" "${as_db[@]}"
+	fi
 	"${as_db[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null ||
 		{ cat "$dir/server.log" >&2; return 1; }
 	export BENCH_CLUSTER_DIR=$dir BENCH_POSTMASTER_PID
 	BENCH_POSTMASTER_PID=$(head -n 1 "$dir/data/postmaster.pid")
 	PATH="$bindir:$PATH" "$script" --inside || rc=$?
 	return "$rc"
+}
+
+# With huge_pages=on among bench_own_cluster's settings: the server's shared
+# memory in pages of 2 MB, which the kernel must hold in reserve
+# (vm.nr_hugepages; PostgreSQL's docs, "Linux Huge Pages"). The pages the
+# cluster needs (postgres -C shared_memory_size_in_huge_pages) beyond those
+# free are reserved for the run where we may (as root), and the count is
+# put back when the cluster stops (bench_stop_cluster). Where the kernel
+# cannot give them (memory too fragmented, or not root) the cluster runs
+# with huge_pages = off and says so. BENCH_HUGE_PAGES_SAID: what was done,
+# for the log.
+bench_huge_pages() {
+	local bindir=$1 dir=$2 need free total
+	shift 2
+	need=$("$@" "$bindir/postgres" -D "$dir/data" -C shared_memory_size_in_huge_pages)
+	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	total=$(cat /proc/sys/vm/nr_hugepages)
+	if ((free < need)) && [[ $(id -u) == 0 ]]; then
+		BENCH_HUGE_PAGES_BEFORE=$total
+		echo $((total + need - free)) >/proc/sys/vm/nr_hugepages
+		free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	fi
+	if ((free >= need)); then
+		BENCH_HUGE_PAGES_SAID="in $need huge pages of 2 MB"
+	else
+		echo "huge_pages = off" >>"$dir/data/postgresql.conf"
+		# (what was reserved in vain, given back at once: the run needs the memory)
+		if [[ -n ${BENCH_HUGE_PAGES_BEFORE:-} ]]; then
+			echo "$BENCH_HUGE_PAGES_BEFORE" >/proc/sys/vm/nr_hugepages
+			BENCH_HUGE_PAGES_BEFORE=
+		fi
+		BENCH_HUGE_PAGES_SAID="NOT in huge pages (the kernel had $free of the $need pages of 2 MB it needs)"
+	fi
+	export BENCH_HUGE_PAGES_SAID
 }
 
 bench_stop_cluster() {
@@ -123,8 +160,13 @@ bench_stop_cluster() {
 			"$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
 		fi
 	fi
+	# (the huge pages reserved for the run, given back once the server that
+	# used them is stopped)
+	if [[ -n ${BENCH_HUGE_PAGES_BEFORE:-} ]]; then
+		echo "$BENCH_HUGE_PAGES_BEFORE" >/proc/sys/vm/nr_hugepages
+	fi
 	if [[ ${BENCH_KEEP_CLUSTER:-0} == 1 ]]; then
-		log "   (cluster kept in $dir)"
+		log "   (cluster kept in $dir${BENCH_HUGE_PAGES_BEFORE:+; it asks for huge pages: raise vm.nr_hugepages before starting it})"
 	else
 		rm -rf "$dir"
 	fi

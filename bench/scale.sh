@@ -37,7 +37,7 @@
 # Environment: BENCH_PEOPLE=1000000 BENCH_STAYS_PER_PERSON=10
 #   BENCH_COPY_STAYS_PER_PERSON="3 10" BENCH_SIZES="1000 10000 100000 1000000"
 #   BENCH_REPS=1 BENCH_IMPORT_ATTEMPTS=20 BENCH_SAMPLE_SECONDS=0.2 BENCH_SMAPS_EVERY=25
-#   BENCH_SHARED_BUFFERS=2GB BENCH_RECALC_TIMEOUT=1800 BENCH_COPY_TIMEOUT=1800
+#   BENCH_SHARED_BUFFERS=2GB BENCH_HUGE_PAGES=on BENCH_RECALC_TIMEOUT=1800 BENCH_COPY_TIMEOUT=1800
 #   BENCH_CHECK_TIMEOUT=1800 (seconds)
 #   BENCH_PGPORT BENCH_DATADIR BENCH_KEEP_CLUSTER
 set -euo pipefail
@@ -57,6 +57,9 @@ export BENCH_IMPORT_ATTEMPTS=${BENCH_IMPORT_ATTEMPTS:-20}
 export BENCH_SAMPLE_SECONDS=${BENCH_SAMPLE_SECONDS:-0.2}
 export BENCH_SMAPS_EVERY=${BENCH_SMAPS_EVERY:-25}
 export BENCH_SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-2GB}
+# (on: the shared memory in huge pages, reserved for the run where root may;
+# see bench_huge_pages in lib.sh and "Huge pages" in bench/README.md)
+export BENCH_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 export BENCH_RECALC_TIMEOUT=${BENCH_RECALC_TIMEOUT:-1800}
 export BENCH_COPY_TIMEOUT=${BENCH_COPY_TIMEOUT:-1800}
 export BENCH_CHECK_TIMEOUT=${BENCH_CHECK_TIMEOUT:-1800}
@@ -537,7 +540,8 @@ inside() {
 	local started=$SECONDS
 
 	log "== setup: $BENCH_PEOPLE people, $BENCH_STAYS_PER_PERSON stays each; size classes $sizes" \
-		"(PostgreSQL $(q -c 'SHOW server_version'), shared_buffers $(q -c 'SHOW shared_buffers'), $(nproc) CPUs)"
+		"(PostgreSQL $(q -c 'SHOW server_version'), shared_buffers $(q -c 'SHOW shared_buffers')" \
+		"${BENCH_HUGE_PAGES_SAID:-not in huge pages (BENCH_HUGE_PAGES=$BENCH_HUGE_PAGES)}, $(nproc) CPUs)"
 	cores_allowed=$(taskset -p -c "$BENCH_POSTMASTER_PID" | sed 's/.*: //')
 	cores_allowed_list=$(awk -v l="$cores_allowed" 'BEGIN { n = split(l, p, ",")
 		for (i = 1; i <= n; i++) if (split(p[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) printf "%d ", c } else printf "%d ", p[i] }')
@@ -783,6 +787,7 @@ inside() {
 	echo
 	echo "healthcode scale benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -m), PostgreSQL $(q -c 'SHOW server_version')"
 	echo "$BENCH_PEOPLE people, ${copy_rows[${copy_sizes##* }]} stays; recalc_batch_size $batch_size; best of $BENCH_REPS; run took $elapsed s"
+	echo "shared_buffers $(q -c 'SHOW shared_buffers') ${BENCH_HUGE_PAGES_SAID:-not in huge pages (BENCH_HUGE_PAGES=$BENCH_HUGE_PAGES)}"
 	{
 		printf '%s\n' "1a $full_stmt1 $full_total1 $two_stmt $two_total ${one_to[$BENCH_PEOPLE]} $two_to"
 		for s in $sizes; do printf '1b %s %s %s %s\n' "$s" "${one_total[$s]}" "${bare[$s]}" "${one_to[$s]}"; done
@@ -867,7 +872,7 @@ if [[ ${1:-} == --inside ]]; then
 fi
 
 bench_build
-bench_own_cluster "$here/scale.sh" "shared_buffers=$BENCH_SHARED_BUFFERS" max_worker_processes=16 \
+bench_own_cluster "$here/scale.sh" "shared_buffers=$BENCH_SHARED_BUFFERS" "huge_pages=$BENCH_HUGE_PAGES" max_worker_processes=16 \
 	max_wal_size=16GB min_wal_size=1GB checkpoint_timeout=30min track_functions=pl \
 	maintenance_work_mem=512MB log_autovacuum_min_duration=0 log_lock_waits=on \
 	shared_preload_libraries=auto_explain auto_explain.log_min_duration=10s auto_explain.log_nested_statements=on
