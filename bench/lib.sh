@@ -106,9 +106,11 @@ bench_own_cluster() {
 			echo "${setting%%=*} = '${setting#*=}'"
 		done
 	} >>"$dir/data/postgresql.conf"
-	if printf '%s\n' "$@" | grep -qx 'huge_pages=on'; then
-		bench_huge_pages "$bindir" "$dir" "${as_db[@]}"
-	fi
+	for setting in "$@"; do
+		if [[ $setting == huge_pages=on ]]; then
+			bench_huge_pages "$bindir" "$dir" "${as_db[@]}"
+		fi
+	done
 	"${as_db[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null ||
 		{ cat "$dir/server.log" >&2; return 1; }
 	export BENCH_CLUSTER_DIR=$dir BENCH_POSTMASTER_PID
