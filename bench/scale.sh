@@ -38,7 +38,7 @@
 #   BENCH_COPY_STAYS_PER_PERSON="3 10" BENCH_SIZES="1000 10000 100000 1000000"
 #   BENCH_REPS=1 BENCH_IMPORT_ATTEMPTS=20 BENCH_SAMPLE_SECONDS=0.2 BENCH_SMAPS_EVERY=25
 #   BENCH_SHARED_BUFFERS=2GB BENCH_HUGE_PAGES=on BENCH_RECALC_TIMEOUT=1800 BENCH_COPY_TIMEOUT=1800
-#   BENCH_CHECK_TIMEOUT=1800 (seconds)
+#   BENCH_CHECK_TIMEOUT=1800 (seconds) BENCH_STEADY_BOUND=0.56 BENCH_STEADY_WAIT=600 (seconds)
 #   BENCH_PGPORT BENCH_DATADIR BENCH_KEEP_CLUSTER
 set -euo pipefail
 
@@ -63,6 +63,10 @@ export BENCH_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 export BENCH_RECALC_TIMEOUT=${BENCH_RECALC_TIMEOUT:-1800}
 export BENCH_COPY_TIMEOUT=${BENCH_COPY_TIMEOUT:-1800}
 export BENCH_CHECK_TIMEOUT=${BENCH_CHECK_TIMEOUT:-1800}
+# (the two-worker run waits, up to BENCH_STEADY_WAIT s, while the cores'
+# bound is above BENCH_STEADY_BOUND: time_steady_cores)
+export BENCH_STEADY_BOUND=${BENCH_STEADY_BOUND:-0.56}
+export BENCH_STEADY_WAIT=${BENCH_STEADY_WAIT:-600}
 
 GOAL_STATEMENT=0.01
 GOAL_ONE_WORKER=3.0
@@ -270,6 +274,28 @@ time_cores() {
 		awk -v a="$(sort -k2,2n "$out/scale_cores.txt" | head -n 1 | cut -d' ' -f2)" \
 			'{ v += 1 / $3 } END { printf "%.2f", (NR >= 2 ? 1 / (a * v) : 1) }')
 	cores_said=$(awk '{ printf "%scpu%s %s ms alone, %s ms all busy", (NR > 1 ? "; " : ""), $1, $2, $3 }' "$out/scale_cores.txt")
+}
+
+# time_cores, and again every 15 s while a core is in a slow spell (the
+# best two workers could do, cores_bound, above BENCH_STEADY_BOUND), for at
+# most BENCH_STEADY_WAIT seconds: the two-worker run needs every core, and
+# the one-worker run it is compared with ran on the fastest (see "Cores" in
+# bench/README.md). cores_waited: what the log adds (nothing, or how long
+# it waited and what it saw first).
+time_steady_cores() {
+	local waited=0 first
+	time_cores
+	first="$cores_said (bound $cores_bound)"
+	while awk -v b="$cores_bound" -v g="$BENCH_STEADY_BOUND" 'BEGIN { exit !(b > g) }' &&
+		((waited < BENCH_STEADY_WAIT)); do
+		sleep 15
+		waited=$((waited + 15))
+		time_cores
+	done
+	cores_waited=""
+	if ((waited > 0)); then
+		cores_waited=" (after waiting $waited s for the cores to be even: first $first)"
+	fi
 }
 
 # new backends and workers on one core ($1), or on all the postmaster had;
@@ -710,8 +736,8 @@ inside() {
 			bare[$s]=$(min "${bare[$s]:-}" "$b")
 			[[ $s == "$BENCH_PEOPLE" ]] || continue
 			reset_status
-			time_cores
-			log "   cores: $cores_said; at best two workers take $cores_bound of one on the fastest"
+			time_steady_cores
+			log "   cores: $cores_said; at best two workers take $cores_bound of one on the fastest$cores_waited"
 			from=$(($(mem_lines) + 1))
 			designate_run 2 "$classes" "$classes" "2w_$BENCH_PEOPLE" 0 "$BENCH_PEOPLE"
 			two_mem=$(mem_peak worker "$from")
