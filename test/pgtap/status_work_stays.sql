@@ -6,7 +6,7 @@
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/common.psql
-SELECT plan(48);
+SELECT plan(49);
 
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SET LOCAL healthcode.recalc_workers = 0;
@@ -93,6 +93,21 @@ VALUES (:'area2', 'high', now() - interval '20 days', 'status_work_stays 2');
 SET LOCAL healthcode.recalc_inline_limit = 0;
 SELECT is((SELECT n FROM travel_index_reads) - :index_reads, 4::bigint,
           'designating it, over recalc_inline_limit (3), read 4 of its stays from the index and no more');
+-- (the count goes an area at a time, with the area's bounds as parameters:
+-- without a limit it counts exactly the stays the listing's query
+-- (_work_stays_sql) finds for the same designations)
+CREATE FUNCTION pg_temp.listing_count(areas risk_area[], horizon timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM (%s) s', healthcode._work_stays_sql('')) INTO n USING areas, horizon;
+  RETURN n;
+END $$;
+SELECT ARRAY(SELECT r FROM risk_area r WHERE r.bulletin IN ('status_work_stays', 'status_work_stays 2') ORDER BY r.id)
+       AS two_areas \gset
+SELECT is(_recalc_touched('risk_area', :'two_areas'::risk_area[], NULL, _evidence_horizon(now()), 1000000000),
+          pg_temp.listing_count(:'two_areas'::risk_area[], _evidence_horizon(now())),
+          'counted without a limit, the stays of two designations are those the listing''s query finds for them');
 SELECT ok(EXISTS (SELECT 1 FROM recalc_work WHERE listed_at IS NULL), 'and put it on the work list');
 UPDATE recalc_work SET parts = 2 WHERE listed_at IS NULL;
 SELECT ok(_recalc_step(50) > 0, 'the first of two parts of a change is listed');
