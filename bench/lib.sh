@@ -168,7 +168,9 @@ bench_stop_cluster() {
 		echo "$BENCH_HUGE_PAGES_BEFORE" >/proc/sys/vm/nr_hugepages
 	fi
 	if [[ ${BENCH_KEEP_CLUSTER:-0} == 1 ]]; then
-		log "   (cluster kept in $dir${BENCH_HUGE_PAGES_BEFORE:+; it asks for huge pages: raise vm.nr_hugepages before starting it})"
+		local asks=""
+		[[ ${BENCH_HUGE_PAGES_SAID:-} == in* ]] && asks="; it asks for huge pages: reserve them (vm.nr_hugepages) before starting it"
+		log "   (cluster kept in $dir$asks)"
 	else
 		rm -rf "$dir"
 	fi
