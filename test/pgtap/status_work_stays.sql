@@ -84,15 +84,21 @@ CREATE TEMP VIEW travel_index_reads AS
 SELECT sum(pg_stat_get_xact_tuples_returned(i.indexrelid))::bigint AS n
   FROM pg_inherits h JOIN pg_index i ON i.indrelid = h.inhrelid
  WHERE h.inhparent = 'healthcode.travel'::regclass;
-SELECT ok((SELECT count(*) FROM travel WHERE place = :'area2' AND at >= now() - interval '20 days') > 20,
-          'the second area has more than 20 stays in the window');
+SELECT count(*) AS area2_stays FROM travel WHERE place = :'area2' AND at >= now() - interval '20 days' \gset
+SELECT ok(:area2_stays > 20, 'the second area has more than 20 stays in the window');
 SELECT n AS index_reads FROM travel_index_reads \gset
 SET LOCAL healthcode.recalc_inline_limit = 3;
 INSERT INTO risk_area (division, level, effective_from, bulletin)
 VALUES (:'area2', 'high', now() - interval '20 days', 'status_work_stays 2');
 SET LOCAL healthcode.recalc_inline_limit = 0;
-SELECT is((SELECT n FROM travel_index_reads) - :index_reads, 4::bigint,
-          'designating it, over recalc_inline_limit (3), read 4 of its stays from the index and no more');
+-- (at least the 4 it counts, and fewer than the area's stays, which a scan
+-- that collects the whole range first reads: exactly 4 where each day
+-- partition's scan has both of the area's bounds in its index condition;
+-- how many entries a partition's scan passes on its way to the area's
+-- first one depends on the plan, which CI has seen differ: 65 once)
+SELECT ok((SELECT n FROM travel_index_reads) - :index_reads BETWEEN 4 AND :area2_stays - 1,
+          format('designating it, over recalc_inline_limit (3), read at least 4 of travel''s index entries and fewer than the area''s %s stays (read %s)',
+                 :area2_stays, (SELECT n FROM travel_index_reads) - :index_reads));
 -- (the count goes an area at a time, with the area's bounds as parameters:
 -- without a limit it counts exactly the stays the listing's query
 -- (_work_stays_sql) finds for the same designations)
