@@ -144,13 +144,19 @@ bench_huge_pages() {
 	else
 		echo "huge_pages = off" >>"$dir/data/postgresql.conf"
 		# (what was reserved in vain, given back at once: the run needs the memory)
-		if [[ -n ${BENCH_HUGE_PAGES_BEFORE:-} ]]; then
-			echo "$BENCH_HUGE_PAGES_BEFORE" >/proc/sys/vm/nr_hugepages
-			BENCH_HUGE_PAGES_BEFORE=
-		fi
+		bench_give_back_huge_pages
 		BENCH_HUGE_PAGES_SAID="NOT in huge pages (the kernel had $free of the $need pages of 2 MB it needs)"
 	fi
 	export BENCH_HUGE_PAGES_SAID
+}
+
+# The count of huge pages as it was before bench_huge_pages reserved more
+# (nothing where it reserved none).
+bench_give_back_huge_pages() {
+	if [[ -n ${BENCH_HUGE_PAGES_BEFORE:-} ]]; then
+		echo "$BENCH_HUGE_PAGES_BEFORE" >/proc/sys/vm/nr_hugepages
+		BENCH_HUGE_PAGES_BEFORE=
+	fi
 }
 
 bench_stop_cluster() {
@@ -164,9 +170,7 @@ bench_stop_cluster() {
 	fi
 	# (the huge pages reserved for the run, given back once the server that
 	# used them is stopped)
-	if [[ -n ${BENCH_HUGE_PAGES_BEFORE:-} ]]; then
-		echo "$BENCH_HUGE_PAGES_BEFORE" >/proc/sys/vm/nr_hugepages
-	fi
+	bench_give_back_huge_pages
 	if [[ ${BENCH_KEEP_CLUSTER:-0} == 1 ]]; then
 		local asks=""
 		[[ ${BENCH_HUGE_PAGES_SAID:-} == in* ]] && asks="; it asks for huge pages: reserve them (vm.nr_hugepages) before starting it"

@@ -273,13 +273,11 @@ core_times() {
 # (for the log)
 time_cores() {
 	core_times >"$out/scale_cores.txt"
-	core_fast=$(sort -k2,2n "$out/scale_cores.txt" | head -n 1 | cut -d' ' -f1)
-	# (the fastest core's time alone now, and the best seen in this run)
-	core_fast_ms=$(sort -k2,2n "$out/scale_cores.txt" | head -n 1 | cut -d' ' -f2)
+	# (the fastest core and its time alone now; the best seen in this run)
+	read -r core_fast core_fast_ms _ < <(sort -k2,2n "$out/scale_cores.txt" | head -n 1)
 	if [[ -z ${cores_best_ms:-} ]] || ((core_fast_ms < cores_best_ms)); then cores_best_ms=$core_fast_ms; fi
 	cores_bound=$(sort -k3,3n "$out/scale_cores.txt" | head -n 2 |
-		awk -v a="$(sort -k2,2n "$out/scale_cores.txt" | head -n 1 | cut -d' ' -f2)" \
-			'{ v += 1 / $3 } END { printf "%.2f", (NR >= 2 ? 1 / (a * v) : 1) }')
+		awk -v a="$core_fast_ms" '{ v += 1 / $3 } END { printf "%.2f", (NR >= 2 ? 1 / (a * v) : 1) }')
 	cores_said=$(awk '{ printf "%scpu%s %s ms alone, %s ms all busy", (NR > 1 ? "; " : ""), $1, $2, $3 }' "$out/scale_cores.txt")
 }
 
