@@ -38,6 +38,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <sys/mman.h>
 
 #include "access/htup_details.h"
 #include "access/parallel.h"
@@ -80,6 +81,13 @@
  * gain at 100,000 people); a look that finds nothing is a few index probes
  */
 #define RECALC_BUSY_POLL_MS 20L
+/*
+ * How much of a worker's heap is asked for in transparent huge pages
+ * (heap_in_huge_pages): about what a batch of the default size and a
+ * listing use (a worker's peak was 47 MB at 10,000 people), and below
+ * the mmap threshold set beside it, so that it comes from the heap.
+ */
+#define RECALC_HUGE_HEAP ((size_t) 60 * 1024 * 1024)
 
 typedef struct RecalcJob
 {
@@ -92,6 +100,39 @@ typedef struct RecalcJob
 PGDLLEXPORT void healthcode_recalc_worker(Datum arg);
 PGDLLEXPORT void healthcode_recalc_launcher(Datum arg);
 PGDLLEXPORT void healthcode_recalc_resume(Datum arg);
+
+/*
+ * A fresh worker's memory in 2 MB pages, where the kernel gives them to
+ * those who ask (transparent_hugepage "madvise"; with "always" it does
+ * anyway, with "never" this does nothing). A worker is a new process for
+ * each stretch of work, and its first batch touches its tens of MB of
+ * private memory for the first time: with 4 kB pages that is a page fault
+ * every 4 kB, about 10,000 for a batch of 5,000 people, and a fault is
+ * dear on a virtual machine (12 us each on the benchmark's: 48 MB touched
+ * in 140 ms, against 4-13 ms in huge pages). Heap memory is reused, not
+ * given back (the mallopt() calls before this), so the first
+ * RECALC_HUGE_HEAP bytes taken from the top of the heap and freed at once
+ * stay the heap's top, advised, for what the worker allocates next.
+ */
+static void
+heap_in_huge_pages(void)
+{
+#if defined(__GLIBC__) && defined(MADV_HUGEPAGE)
+	char	   *block = malloc(RECALC_HUGE_HEAP);
+	size_t		page = (size_t) sysconf(_SC_PAGESIZE);
+	uintptr_t	start;
+	uintptr_t	end;
+
+	if (block == NULL)
+		return;
+	start = TYPEALIGN(page, (uintptr_t) block);
+	end = TYPEALIGN_DOWN(page, (uintptr_t) block + RECALC_HUGE_HEAP);
+	/* (advice only: where it is refused the worker runs as before) */
+	if (end > start && madvise((void *) start, end - start, MADV_HUGEPAGE) != 0)
+		elog(DEBUG1, "healthcode: madvise(MADV_HUGEPAGE) of the worker's heap failed: %m");
+	free(block);
+#endif
+}
 
 /* One query in a transaction of its own: its row's first column as text
  * (in the caller's memory), NULL for NULL or, where any_rows, for no row. */
@@ -168,6 +209,7 @@ healthcode_recalc_worker(Datum arg)
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 #endif
+	heap_in_huge_pages();
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(job.database, job.role, 0);

@@ -22,6 +22,7 @@
 #       completes without error and ends consistent;
 #   (d) with healthcode.recalc_workers = 0, wait_for_recalc() works the list
 #       itself (no worker runs in that database);
+#   (o) a worker's heap is advised into transparent huge pages;
 #   (n) the stays of a risk-area change are read from travel's (place, at)
 #       index alone (no heap fetch once vacuumed);
 #   (g) a change recorded while the only worker running makes its last
@@ -178,6 +179,20 @@ progress=$(on hc_a -c "SELECT kind, listed_at IS NOT NULL, people, people_left B
 is "$progress" "risk_area|t|$n_a|t|t" "recalc_progress: listed, $n_a people, only the held batch left, workers counted"
 created_a=$(on hc_a -c "SELECT created_at FROM healthcode.recalc_work")
 is "$(on hc_a -c 'SELECT readers_wrong()')" "0" "readers are right meanwhile"
+# (o) the waiting worker's heap is advised into transparent huge pages (a
+# fresh worker faults its batches' memory in 2 MB at a time): VmFlags "hg"
+# on its [heap], whatever the kernel's mode; how much of its memory the
+# kernel did give in huge pages depends on that mode, and is printed
+thp=/sys/kernel/mm/transparent_hugepage/enabled
+worker_a=$(on hc_a -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_a' AND wait_event_type = 'Lock' LIMIT 1")
+if [ -r "$thp" ] && [ -r "/proc/$worker_a/smaps" ]; then
+	heap_advised=$(awk '/ \[heap\]$/ { heap = 1; next } /^[0-9a-f]+-[0-9a-f]+ / { heap = 0 }
+		heap && /^VmFlags:/ && / hg( |$)/ { print "hg"; exit }' "/proc/$worker_a/smaps")
+	is "$heap_advised" hg "(o) the worker's heap is advised for transparent huge pages (the kernel's mode: $(cat "$thp"))"
+	echo "# the worker's anonymous memory in huge pages: $(awk '/^AnonHugePages:/ { print $2, $3 }' "/proc/$worker_a/smaps_rollup")"
+else
+	ok 0 "# SKIP (o): no transparent huge pages in this kernel, or /proc/$worker_a/smaps not readable"
+fi
 
 # ---- (f) wait_for_recalc with a tiny timeout --------------------------------------------------
 t0=$(date +%s%N)
