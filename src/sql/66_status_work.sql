@@ -119,20 +119,24 @@ REVOKE ALL ON @extschema@.recalc_gone_stays FROM PUBLIC;
 
 -- Stays a risk-area change re-examines: within the window, in a place one
 -- of the designations covers while it was in force (from the (place, at)
--- index alone). One definition for the listing, the readers' check and
--- the stays a deletion takes from a listing (from its transition table).
-CREATE FUNCTION @extschema@._work_stays_sql(person_filter text, stays text DEFAULT '@extschema@.travel') RETURNS text
+-- index alone). One definition for the listing, the readers' check, the
+-- stays a deletion takes from a listing (from its transition table) and
+-- the designating statement's count of them (_recalc_touched: one area at
+-- a time, areas '(SELECT ($1).*)' with $1 the area, a subquery the planner
+-- flattens, so that the area's bounds are constants of the index scan).
+CREATE FUNCTION @extschema@._work_stays_sql(person_filter text, stays text DEFAULT '@extschema@.travel',
+                                           areas text DEFAULT 'unnest($1)') RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN 'SELECT t.person_id, t.id, t.at, t.place, t.venue
-          FROM unnest($1) a
+          FROM ' OPERATOR(pg_catalog.||) areas OPERATOR(pg_catalog.||) ' a
           JOIN ' OPERATOR(pg_catalog.||) stays OPERATOR(pg_catalog.||) ' t
             ON t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
            AND (a.venue IS NULL OR t.venue = a.venue::text)
            AND t.at >= GREATEST(a.effective_from, $2)
            AND (a.effective_until IS NULL OR t.at < a.effective_until) ' OPERATOR(pg_catalog.||) person_filter;
-COMMENT ON FUNCTION @extschema@._work_stays_sql(text, text) IS
-  'Internal: the query of the stays (person_id, id, at, place, venue) of travel (or of the relation named by stays) in the designations $1 while each was in force, since horizon $2, with a filter on t appended.';
-REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@._work_stays_sql(text, text, text) IS
+  'Internal: the query of the stays (person_id, id, at, place, venue) of travel (or of the relation named by stays) in the designations $1 (or those areas yields) while each was in force, since horizon $2, with a filter on t appended.';
+REVOKE ALL ON FUNCTION @extschema@._work_stays_sql(text, text, text) FROM PUBLIC;
 
 -- The ids of part `part` (from 0) of `parts`: the range of ids row-secured
 -- tables draw from ([2^62, 2^63), 25_pseudonyms.sql: their sequence under a
@@ -825,23 +829,19 @@ DECLARE
   n bigint;
 BEGIN
   IF kind = 'risk_area' THEN
-    -- The stays _work_stays_sql() finds, an area at a time, with the
-    -- area's bounds as parameters of the query, not as join clauses: as
-    -- a join the planner may keep the lower bound of place out of a
+    -- The stays _work_stays_sql() finds, an area at a time, the area a
+    -- value of the query (planned with it), not a row joined to travel:
+    -- as a join the planner may keep the lower bound of place out of a
     -- partition's index condition (on a day partition without statistics,
     -- where both paths cost the same), and the scan then reads every
     -- entry below the area before its first row (679 entries for a limit
-    -- of 4 in status_work_stays.sql). As parameters both bounds are
-    -- always in it.
+    -- of 4 in status_work_stays.sql). As values both bounds are always
+    -- in it.
     FOREACH a IN ARRAY areas LOOP
       EXIT WHEN touched >= upto;
-      SELECT count(*) INTO n
-        FROM (SELECT 1 FROM @extschema@.travel t
-               WHERE t.place >= a.division AND t.place <= @extschema@.division_last(a.division)
-                 AND (a.venue IS NULL OR t.venue = a.venue::text)
-                 AND t.at >= GREATEST(a.effective_from, horizon)
-                 AND (a.effective_until IS NULL OR t.at < a.effective_until)
-               LIMIT upto - touched) x;
+      EXECUTE format('SELECT count(*) FROM (%s LIMIT $3) x',
+                     @extschema@._work_stays_sql('', areas => '(SELECT ($1).*)'))
+        INTO n USING a, horizon, upto - touched;
       touched := touched + n;
     END LOOP;
   ELSIF kind = 'policy' THEN
