@@ -39,6 +39,7 @@ extern int	hc_min_cell_size;
 extern int	hc_recalc_workers;
 extern int	hc_recalc_batch_size;
 extern int	hc_recalc_inline_limit;
+extern int	hc_recalc_worker_idle_ms;
 
 /* hc_code_events.c: called by _PG_init at server start */
 extern void hc_code_events_preload(void);

@@ -16,8 +16,9 @@
  * the callers are SECURITY DEFINER); with after_me, each first waits for
  * the caller's transaction to end, so that it sees the work it recorded.
  * No shared_preload_libraries entry is needed. A worker waits while other
- * workers hold what is left; once the list is empty it waits a few
- * seconds for more and exits. A worker not at work first asks
+ * workers hold what is left; once the list is empty it waits
+ * healthcode.recalc_worker_idle for more (5 s by default; woken at once by
+ * a change that commits meanwhile) and exits. A worker not at work first asks
  * _recalc_staff() whether enough workers older than it are there (it then
  * leaves) or too few (it starts more): a change starts a worker of its own
  * even where enough run (one may be ending its last look), and without
@@ -55,6 +56,7 @@
 #include "tcop/tcopprot.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -62,8 +64,6 @@
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
 
-/* how long a worker with nothing to do waits for more before it exits */
-#define RECALC_IDLE_POLLS 5
 /*
  * During the last of those looks a worker's application_name is this,
  * which _recalc_staff() looks for (66_status_work.sql, through
@@ -73,6 +73,13 @@
  * shows it whatever track_activities says.)
  */
 #define RECALC_LAST_LOOK_NAME "healthcode recalculation: last look"
+/*
+ * how often a worker with nothing to do looks at the list, as many times
+ * as healthcode.recalc_worker_idle holds polls (5 by default, the last
+ * about 4 s after its work); a transaction that records work wakes it as
+ * it commits (wake_workers_at_commit), so the poll only bounds how long a
+ * change recorded otherwise waits
+ */
 #define RECALC_IDLE_POLL_MS 1000L
 /*
  * how often a worker looks again while the work left is in other workers'
@@ -192,6 +199,7 @@ healthcode_recalc_worker(Datum arg)
 	char	   *query;
 	char	   *staff;
 	int			idle = 0;
+	int			idle_looks;
 	bool		busy = false;
 
 	memcpy(&job, MyBgworkerEntry->bgw_extra, sizeof(job));
@@ -231,9 +239,12 @@ healthcode_recalc_worker(Datum arg)
 										 quote_identifier(get_namespace_name(job.schema))));
 	CommitTransactionCommand();
 
-	while (idle < RECALC_IDLE_POLLS)
+	/* (looks at an empty list before it exits, the last marked as such; as
+	 * the database's and role's settings have it, applied as it connected) */
+	idle_looks = Max(1, hc_recalc_worker_idle_ms / (int) RECALC_IDLE_POLL_MS);
+	while (idle < idle_looks)
 	{
-		bool		last_look = (idle == RECALC_IDLE_POLLS - 1);
+		bool		last_look = (idle == idle_looks - 1);
 		int			done;
 
 		CHECK_FOR_INTERRUPTS();
@@ -293,6 +304,41 @@ worker_entry(BackgroundWorker *worker, const char *function, const char *type, c
 	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", name != NULL ? name : type);
 }
 
+/*
+ * A transaction that records work wakes, as it commits, the workers
+ * already there: one idle at the list looks at once, with its caches and
+ * memory warm (healthcode.recalc_worker_idle), rather than at its next
+ * poll. The workers it starts itself (after_me) are not enough for that:
+ * they find the older one there and leave. Every background worker of
+ * this database is woken (a PGPROC does not say which module's it is); any
+ * other takes it as the spurious wake every latch waiter expects. Read
+ * without a lock: a slot reused meanwhile gets a spurious wake too.
+ */
+static bool wake_at_commit = false;
+static bool wake_callback_registered = false;
+
+static void
+wake_workers_at_commit(XactEvent event, void *arg)
+{
+	uint32		i;
+
+	(void) arg;
+	if (event == XACT_EVENT_COMMIT && wake_at_commit)
+	{
+		for (i = 0; i < ProcGlobal->allProcCount; i++)
+		{
+			PGPROC	   *proc = &ProcGlobal->allProcs[i];
+
+			if (proc != MyProc && proc->pid != 0 && proc->isBackgroundWorker &&
+				proc->databaseId == MyDatabaseId)
+				SetLatch(&proc->procLatch);
+		}
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		wake_at_commit = false;
+}
+
 PG_FUNCTION_INFO_V1(healthcode_launch_recalc_workers);
 Datum
 healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
@@ -310,6 +356,15 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 	job.role = GetUserId();		/* the owner: the callers are SECURITY DEFINER */
 	job.schema = get_func_namespace(fcinfo->flinfo->fn_oid);
 	job.after_xid = after_me ? GetTopTransactionId() : InvalidTransactionId;
+	if (after_me)
+	{
+		if (!wake_callback_registered)
+		{
+			RegisterXactCallback(wake_workers_at_commit, NULL);
+			wake_callback_registered = true;
+		}
+		wake_at_commit = true;
+	}
 
 	for (; started < wanted; started++)
 	{

@@ -25,6 +25,7 @@ int			hc_min_cell_size = 5;
 int			hc_recalc_workers = 2;
 int			hc_recalc_batch_size = 5000;
 int			hc_recalc_inline_limit = 20000;
+int			hc_recalc_worker_idle_ms = 5000;
 
 void		_PG_init(void);
 
@@ -169,6 +170,14 @@ _PG_init(void)
 							20000, 0, INT_MAX,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("healthcode.recalc_worker_idle",
+							"How long a work list worker with nothing to do stays for more before it exits.",
+							"A worker that stays is woken as a change commits and starts on it with its caches and memory warm; one that left is started afresh.",
+							&hc_recalc_worker_idle_ms,
+							5000, 1000, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	/*

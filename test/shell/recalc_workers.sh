@@ -46,6 +46,8 @@
 #   (l) changes recorded one after another, each before the workers of the
 #       last have idled out: each starts a worker of its own, and the extra
 #       ones leave, so no more than healthcode.recalc_workers stay;
+#   (p) with healthcode.recalc_worker_idle raised, a worker stays past
+#       the default's 5 s and takes up the next change itself;
 #   (m) a standby (pg_basebackup) holding a change nobody worked on the
 #       primary: no launcher while it recovers; promoted, its launcher
 #       resumes the list and it empties, the primary's still holding it.
@@ -155,7 +157,7 @@ CREATE FUNCTION public.history_check(the_cause text, created timestamptz, concer
 $$;
 EOF
 ok $? "a cluster of its own on port $port, and a population of 3000 people"
-for d in hc_a hc_e hc_b hc_g hc_h hc_i hc_j hc_k hc_l; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
+for d in hc_a hc_e hc_b hc_g hc_h hc_i hc_j hc_k hc_l hc_p; do on postgres -c "CREATE DATABASE $d TEMPLATE hc_base" >/dev/null; done
 
 # ---- (a) a designation in autocommit mode, picked up by the workers -------------------------
 # the people it concerns: those with a stay in 330105 within the window;
@@ -624,6 +626,35 @@ ok $([ "$most_l" -le 2 ]; echo $?) "at most two workers were there after any of 
 wait_for hc_l "SELECT ($(workers_in hc_l)) <= 1" 30
 ok $? "within three seconds of the last, one at most (the one that stays looks for five)"
 is "$(on hc_l -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+
+# ---- (p) a worker stays healthcode.recalc_worker_idle for the next change ----------------------
+# With the setting at 12 s for this database, the worker of a first change
+# is still there 6 s after it (by default a worker leaves 4-5 s after its
+# work), and it takes up a second change: the change's own new worker finds
+# it there and leaves, and the worker waiting at a held person of the
+# second change is the same process.
+on hc_p -c "ALTER DATABASE hc_p SET healthcode.recalc_workers = 1" -c "ALTER DATABASE hc_p SET healthcode.recalc_inline_limit = 0" \
+	-c "ALTER DATABASE hc_p SET healthcode.recalc_worker_idle = '12s'" >/dev/null
+on hc_p -c "SET healthcode.change_cause = 'workers: bulletin p1'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers p')" \
+	-c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+ok $? "(p) a first change is done, by one worker"
+worker_p=$(on hc_p -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_p'")
+sleep 6
+is "$(on hc_p -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_p'")" "$worker_p" \
+	"its worker ($worker_p) is still there 6 s later (healthcode.recalc_worker_idle = 12s)"
+held_p=$(on hc_p -c "SELECT max(person_id) FROM healthcode.travel WHERE place = '440305' AND at >= $horizon")
+hold hc_p "$held_p"
+on hc_p -c "SET healthcode.change_cause = 'workers: bulletin p2'" -c "DELETE FROM healthcode.risk_area WHERE bulletin = 'workers p'" >/dev/null
+wait_for hc_p "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_p' AND wait_event_type = 'Lock')"
+is "$(on hc_p -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_p' AND wait_event_type = 'Lock'")" "$worker_p" \
+	"a second change is taken up by that worker: it is the one waiting at the held person $held_p"
+release
+on hc_p -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+ok $? "the second change is done"
+is "$(on hc_p -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+wait_for hc_p "SELECT ($(workers_in hc_p)) = 0" 300
+ok $? "and the worker leaves once idle for the setting (within 30 s)"
 
 # ---- (m) a promoted standby resumes the list -------------------------------------------------------
 # A change written straight into the list of a database where no worker
