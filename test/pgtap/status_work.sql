@@ -11,7 +11,7 @@
 -- status_history must hold each colour change once, dated at the change's
 -- created_at. Also: three changes pending at once, people concerned by two
 -- of them, imports and deletions for pending people, recalc_progress, the
--- limits of _recalc_step, the three settings (the inline limit on both
+-- limits of _recalc_step, the four settings (the inline limit on both
 -- sides of its boundary; only a superuser sets them), and what an operator
 -- reads (fresh for a pending person of its region; a made-up row for
 -- another region's person read as given).
@@ -29,7 +29,7 @@ END $$;
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(116);
+SELECT plan(117);
 
 -- ---- data -----------------------------------------------------------------------------
 SELECT create_key('330000') IS NOT NULL AS made_key \gset
@@ -531,11 +531,11 @@ SELECT is(pg_temp.state_as('regress_hc_op_hz', 'SELECT * FROM healthcode.recalc_
 SELECT results_eq(
   $$SELECT name, boot_val, context FROM pg_settings WHERE name LIKE 'healthcode.recalc%' ORDER BY name$$,
   $$VALUES ('healthcode.recalc_batch_size', '5000', 'superuser'), ('healthcode.recalc_inline_limit', '20000', 'superuser'),
-           ('healthcode.recalc_workers', '2', 'superuser')$$,
-  'the three settings, their defaults, settable by superusers only');
+           ('healthcode.recalc_worker_idle', '5000', 'superuser'), ('healthcode.recalc_workers', '2', 'superuser')$$,
+  'the four settings, their defaults, settable by superusers only');
 SELECT is(pg_temp.state_as(r, format('SET healthcode.%s = 7', s)), '42501',
           format('%s cannot SET healthcode.%s', r, s))
-  FROM (VALUES ('recalc_workers'), ('recalc_batch_size'), ('recalc_inline_limit')) v(s),
+  FROM (VALUES ('recalc_workers'), ('recalc_batch_size'), ('recalc_inline_limit'), ('recalc_worker_idle')) v(s),
        (VALUES ('regress_hc_admin'::name)) w(r);
 SELECT is(pg_temp.state_as('regress_hc_op_hz', 'SET healthcode.recalc_inline_limit = 0'), '42501',
           'nor can an operator');
