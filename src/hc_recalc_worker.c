@@ -40,6 +40,7 @@
 #include <malloc.h>
 #endif
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "access/htup_details.h"
 #include "access/parallel.h"
@@ -239,9 +240,11 @@ healthcode_recalc_worker(Datum arg)
 										 quote_identifier(get_namespace_name(job.schema))));
 	CommitTransactionCommand();
 
-	/* (looks at an empty list before it exits, the last marked as such; as
-	 * the database's and role's settings have it, applied as it connected) */
-	idle_looks = Max(1, hc_recalc_worker_idle_ms / (int) RECALC_IDLE_POLL_MS);
+	/* (looks at an empty list before it exits, the last marked as such,
+	 * rounded up to whole polls; as the database's and role's settings have
+	 * it, applied as it connected: a change later reaches new workers only) */
+	idle_looks = Max(1, hc_recalc_worker_idle_ms / (int) RECALC_IDLE_POLL_MS +
+					 (hc_recalc_worker_idle_ms % (int) RECALC_IDLE_POLL_MS != 0));
 	while (idle < idle_looks)
 	{
 		bool		last_look = (idle == idle_looks - 1);
