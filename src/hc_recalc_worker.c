@@ -68,12 +68,14 @@
 /*
  * During the last of those looks a worker's application_name is this,
  * which _recalc_staff() looks for (66_status_work.sql, through
- * _recalc_last_look_name() below): a worker there may exit without seeing
+ * count_recalc_workers() below): a worker there may exit without seeing
  * a change committed meanwhile, so it does not count as one that will take
  * the change up. (application_name, not the query text: pg_stat_activity
  * shows it whatever track_activities says.)
  */
 #define RECALC_LAST_LOOK_NAME "healthcode recalculation: last look"
+/* a worker's backend_type (its bgw_type), which the census below looks for */
+#define RECALC_WORKER_TYPE "healthcode recalculation"
 /*
  * how often a worker with nothing to do looks at the list, as many times
  * as healthcode.recalc_worker_idle holds polls (5 by default, the last
@@ -374,7 +376,7 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 		BackgroundWorker worker;
 		BackgroundWorkerHandle *handle;
 
-		worker_entry(&worker, "healthcode_recalc_worker", "healthcode recalculation",
+		worker_entry(&worker, "healthcode_recalc_worker", RECALC_WORKER_TYPE,
 					 psprintf("healthcode recalculation in database %u", MyDatabaseId));
 		StaticAssertStmt(sizeof(RecalcJob) <= BGW_EXTRALEN, "a recalculation job fits in bgw_extra");
 		memcpy(worker.bgw_extra, &job, sizeof(job));
@@ -383,6 +385,62 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 			break;				/* no slot free (max_worker_processes) */
 	}
 	PG_RETURN_INT32(started);
+}
+
+/*
+ * This database's workers, read from the backends' status as
+ * pg_stat_activity shows it (the same snapshot, kept to the end of the
+ * transaction: _recalc_staff's two counts agree), without the view: its
+ * first call in a new process took 9.5 ms and later ones 2-3 ms, and a
+ * change's statement and each new worker call it on their way (at 1,000
+ * people the whole recalculation is about a hundred ms). before_me: only
+ * those that started before the caller (by start, then pid) and are not
+ * in their last look (RECALC_LAST_LOOK_NAME).
+ */
+static int
+count_recalc_workers(bool before_me)
+{
+	int			backends = pgstat_fetch_stat_numbackends();
+	int			count = 0;
+	int			i;
+
+	for (i = 1; i <= backends; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *status;
+		const char *type;
+
+		if (local == NULL)
+			continue;
+		status = &local->backendStatus;
+		if (status->st_procpid <= 0 || status->st_backendType != B_BG_WORKER ||
+			status->st_databaseid != MyDatabaseId)
+			continue;
+		type = GetBackgroundWorkerTypeByPid(status->st_procpid);
+		if (type == NULL || strcmp(type, RECALC_WORKER_TYPE) != 0)
+			continue;
+		if (before_me &&
+			(status->st_proc_start_timestamp > MyStartTimestamp ||
+			 (status->st_proc_start_timestamp == MyStartTimestamp && status->st_procpid >= MyProcPid) ||
+			 strcmp(status->st_appname, RECALC_LAST_LOOK_NAME) == 0))
+			continue;
+		count++;
+	}
+	return count;
+}
+
+PG_FUNCTION_INFO_V1(healthcode_recalc_workers_running);
+Datum
+healthcode_recalc_workers_running(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(count_recalc_workers(false));
+}
+
+PG_FUNCTION_INFO_V1(healthcode_recalc_workers_before_me);
+Datum
+healthcode_recalc_workers_before_me(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(count_recalc_workers(true));
 }
 
 /* The mark of a worker in its last look (RECALC_LAST_LOOK_NAME), for

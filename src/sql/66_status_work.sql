@@ -698,16 +698,23 @@ COMMENT ON FUNCTION @extschema@._launch_recalc_workers(integer, boolean) IS
 REVOKE ALL ON FUNCTION @extschema@._launch_recalc_workers(integer, boolean) FROM PUBLIC;
 
 -- The workers running in this database (their backend_type, which
--- hc_recalc_worker.c sets).
+-- hc_recalc_worker.c sets), counted there from what pg_stat_activity
+-- shows (the view cost a new process 9.5 ms).
 CREATE FUNCTION @extschema@._recalc_workers_running() RETURNS integer
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN (SELECT pg_catalog.count(*)::integer FROM pg_catalog.pg_stat_activity a
-         WHERE a.backend_type OPERATOR(pg_catalog.=) 'healthcode recalculation'
-           AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+  AS 'MODULE_PATHNAME', 'healthcode_recalc_workers_running'
+  LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@._recalc_workers_running() IS
-  'Internal: how many work list workers run in this database.';
+  'Internal: how many work list workers run in this database (as pg_stat_activity shows them, backend_type healthcode recalculation).';
 REVOKE ALL ON FUNCTION @extschema@._recalc_workers_running() FROM PUBLIC;
+
+-- Of those, the ones that started before the caller and are not in their
+-- last look (_recalc_staff).
+CREATE FUNCTION @extschema@._recalc_workers_before_me() RETURNS integer
+  AS 'MODULE_PATHNAME', 'healthcode_recalc_workers_before_me'
+  LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@._recalc_workers_before_me() IS
+  'Internal: how many work list workers of this database started before the calling process (by backend_start, then pid) and are not in their last look (application_name _recalc_last_look_name()).';
+REVOKE ALL ON FUNCTION @extschema@._recalc_workers_before_me() FROM PUBLIC;
 
 -- Starts workers up to healthcode.recalc_workers in this database.
 CREATE FUNCTION @extschema@._ensure_recalc_workers(after_me boolean) RETURNS integer
@@ -756,7 +763,7 @@ CREATE FUNCTION @extschema@._recalc_last_look_name() RETURNS text
   AS 'MODULE_PATHNAME', 'healthcode_recalc_last_look_name'
   LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._recalc_last_look_name() IS
-  'Internal: the application_name a work list worker takes for its last look at the list before it exits (set in hc_recalc_worker.c), which _recalc_staff looks for.';
+  'Internal: the application_name a work list worker takes for its last look at the list before it exits (set in hc_recalc_worker.c), which _recalc_workers_before_me looks for (and pg_stat_activity shows).';
 REVOKE ALL ON FUNCTION @extschema@._recalc_last_look_name() FROM PUBLIC;
 
 -- What a worker not at work (starting, idle, or finding the rest of the
@@ -785,15 +792,9 @@ AS $$
 DECLARE
   asked integer := (SELECT max(w.parts) FROM @extschema@.recalc_work w);
   wanted integer := coalesce(asked, greatest(@extschema@._recalc_setting('workers'), 0));
-  older integer;
+  older integer := @extschema@._recalc_workers_before_me();
   running integer := @extschema@._recalc_workers_running();
 BEGIN
-  SELECT count(*) INTO older
-    FROM pg_stat_activity a, pg_stat_activity me
-   WHERE me.pid = pg_backend_pid()
-     AND a.backend_type = 'healthcode recalculation' AND a.datname = current_database()
-     AND (a.backend_start, a.pid) < (me.backend_start, me.pid)
-     AND a.application_name IS DISTINCT FROM @extschema@._recalc_last_look_name();
   IF older >= wanted THEN
     RETURN -1;
   END IF;
@@ -872,7 +873,8 @@ DECLARE
   horizon timestamptz := @extschema@._evidence_horizon(statement_timestamp());
   stays @extschema@.reexamined_stays[];
 BEGIN
-  IF @extschema@._recalc_touched(kind, areas, regions, horizon, lim + 1) <= lim THEN
+  -- (an inline limit of 0 sends every change to the list: nothing to count)
+  IF lim > 0 AND @extschema@._recalc_touched(kind, areas, regions, horizon, lim + 1) <= lim THEN
     IF kind = 'risk_area' THEN
       stays := @extschema@._stays_in_changed_areas(areas, horizon);
       PERFORM @extschema@._recompute(ARRAY(SELECT s.person_id FROM unnest(stays) s), cause,

@@ -244,7 +244,7 @@ INSERT INTO exp_fn SELECT 'owner', f FROM unnest(ARRAY[
   -- the status work list
   '_work_stays_sql', '_forget_gone_stays', '_list_work', '_part_ids', '_work_concerns', '_pending_since', '_status_now', '_launch_recalc_workers',
   '_ensure_recalc_workers', '_recalc_changed', '_recalc_touched', '_recalc_step', '_recalc_setting', '_consistency_of',
-  '_listed_rows', '_work_stays_of', '_stays_days', '_stays_kept', '_stays_judged', '_recalc_people', '_settle_pending', '_take_listed', '_take_batch', '_recalc_workers_running', '_recalc_staff',
+  '_listed_rows', '_work_stays_of', '_stays_days', '_stays_kept', '_stays_judged', '_recalc_people', '_settle_pending', '_take_listed', '_take_batch', '_recalc_workers_running', '_recalc_workers_before_me', '_recalc_staff',
   '_recalc_last_look_name', '_resume_recalc']) f;
 
 -- ---- the objects, from the catalogs ------------------------------------------
