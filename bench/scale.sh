@@ -7,7 +7,10 @@
 #      b. the recalculation with one worker against a bare UPDATE of the
 #         same status rows to the same values, at 1,000 / 10,000 / 100,000 /
 #         1,000,000 people as far as BENCH_PEOPLE goes (goal: at most 3x),
-#         both on the same core, taking turns;
+#         both on the same core, taking turns; a new worker, as for a
+#         bulletin after a quiet spell; and, up to BENCH_WARM_MAX people,
+#         the same on a worker that stayed from the change before
+#         (healthcode.recalc_worker_idle raised), for the report;
 #      c. two workers against one (goal: at most 0.6x), with what the
 #         cores' speeds allow at best, and what two sessions gain on the
 #         bare UPDATE of 1b in two halves (at once against in turn);
@@ -36,7 +39,7 @@
 #
 # Environment: BENCH_PEOPLE=1000000 BENCH_STAYS_PER_PERSON=10
 #   BENCH_COPY_STAYS_PER_PERSON="3 10" BENCH_SIZES="1000 10000 100000 1000000"
-#   BENCH_REPS=1 BENCH_IMPORT_ATTEMPTS=20 BENCH_SAMPLE_SECONDS=0.2 BENCH_SMAPS_EVERY=25
+#   BENCH_REPS=1 BENCH_WARM_MAX=10000 BENCH_IMPORT_ATTEMPTS=20 BENCH_SAMPLE_SECONDS=0.2 BENCH_SMAPS_EVERY=25
 #   BENCH_SHARED_BUFFERS=2GB BENCH_HUGE_PAGES=on BENCH_RECALC_TIMEOUT=1800 BENCH_COPY_TIMEOUT=1800
 #   BENCH_CHECK_TIMEOUT=1800 (seconds) BENCH_STEADY_BOUND=0.56 BENCH_STEADY_SLOWER=1.25
 #   BENCH_STEADY_WAIT=600 (seconds)
@@ -54,6 +57,7 @@ export BENCH_STAYS_PER_PERSON=${BENCH_STAYS_PER_PERSON:-10}
 export BENCH_COPY_STAYS_PER_PERSON=${BENCH_COPY_STAYS_PER_PERSON:-"3 $BENCH_STAYS_PER_PERSON"}
 export BENCH_SIZES=${BENCH_SIZES:-"1000 10000 100000 1000000"}
 export BENCH_REPS=${BENCH_REPS:-1}
+export BENCH_WARM_MAX=${BENCH_WARM_MAX:-10000}
 export BENCH_IMPORT_ATTEMPTS=${BENCH_IMPORT_ATTEMPTS:-20}
 export BENCH_SAMPLE_SECONDS=${BENCH_SAMPLE_SECONDS:-0.2}
 export BENCH_SMAPS_EVERY=${BENCH_SMAPS_EVERY:-25}
@@ -354,7 +358,7 @@ bare_halves_ms() {
 # run_people run_t0 run_batches run_batch_med_ms run_batch_max_ms.
 # With IMPORTS=1, the one-row imports of figure 3 run meanwhile.
 designate_run() {
-	local workers=$1 upto=$2 classes=$3 tag=$4 imports=${5:-0} expect_people=$6 core=${7:-}
+	local workers=$1 upto=$2 classes=$3 tag=$4 imports=${5:-0} expect_people=$6 core=${7:-} warm=${8:-}
 	local sql res stmt line pin=":" unpin=":"
 	# (on one core: pinned once this session's backend is forked, so that
 	# its workers are and the session waiting for them is not)
@@ -363,7 +367,8 @@ designate_run() {
 		unpin=$(pin_command "$cores_allowed")
 	fi
 	sql=$(designation_sql "$upto" "$classes")
-	workers_gone
+	# (warm: the worker of the change before is waiting, and takes this one)
+	[[ -n $warm ]] || workers_gone
 	fstats_snapshot before
 	rm -f "$piddir/designating"
 	psql -X -q -At -v ON_ERROR_STOP=1 >"$out/scale_run_$tag.txt" 2>&1 <<SQL &
@@ -427,9 +432,37 @@ SQL
 		awk 'NR > 1 { printf "%.3f\n", ($1 - prev) * 1000 } { prev = $1 }' "$out/scale_batches_$tag.txt" | sort -n |
 			awk -v all="$(wc -l <"$out/scale_batches_$tag.txt")" '{ d[++n] = $1 }
 				END { if (n == 0) print all, 0, 0; else printf "%d %.0f %.0f\n", all, d[int((n + 1) / 2)], d[n] }')
-	workers_gone
+	[[ -n $warm ]] || workers_gone
 	fstats_snapshot after
 	fstats_diff >"$out/scale_functions_$tag.txt"
+}
+
+# Figure 1b on a warm worker: the one that recalculated the change before
+# and stayed (healthcode.recalc_worker_idle raised for the database), its
+# caches, plans and memory kept: bulletins that follow one another within
+# the idle time. Warmed by the same designation and its removal on the
+# work list (pinned as the run: the worker is forked then), then the same
+# reset state as every run, and the same designation measured.
+warm_run() {
+	local upto=$1 classes=$2 s=$3 core=$4
+	q -c "ALTER DATABASE $PGDATABASE SET healthcode.recalc_worker_idle = 600000" >/dev/null
+	reset_status
+	pin_new_backends "$core"
+	psql -X -q -v ON_ERROR_STOP=1 -c "SET healthcode.recalc_workers = 1" -c "SET healthcode.recalc_inline_limit = 0" \
+		-c "$(designation_sql "$upto" "$classes")" \
+		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" \
+		-c "DELETE FROM healthcode.risk_area WHERE bulletin = 'bench scale'" \
+		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" >/dev/null
+	unpin_new_backends
+	# (reset_status without waiting for the worker to leave)
+	q -c "SELECT bench.reset_status()" >/dev/null
+	q -c "VACUUM (ANALYZE) healthcode.person_status, healthcode.status_history, healthcode.test_result" \
+		-c "CHECKPOINT" >/dev/null
+	warm_seen=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'")
+	designate_run 1 "$upto" "$classes" "1w_warm_$s" 0 "$s" "$core" warm
+	q -c "ALTER DATABASE $PGDATABASE RESET healthcode.recalc_worker_idle" \
+		-c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'" >/dev/null
+	workers_gone
 }
 
 # Figure 3: one-row imports for people the worker is on, while it is.
@@ -697,7 +730,8 @@ inside() {
 	# both sides of a ratio
 	log "== 1. designating an area high risk: at each size one worker, then the bare UPDATE (and at $BENCH_PEOPLE two workers), in turn; best of $BENCH_REPS"
 	local i=0 s rep b
-	declare -A one_total one_stmt bare one_mem one_to
+	declare -A one_total one_stmt bare one_mem one_to warm_total warm_to
+	local warm_seen
 	local full_total1="" full_stmt1="" full_after_list1="" full_people=""
 	local two_total="" two_stmt="" two_mem two_diff two_to=0 two_bound=""
 	local median halves_seq halves_par halves_seq_best="" halves_par_best=""
@@ -744,6 +778,15 @@ inside() {
 			unpin_new_backends
 			log "   bare UPDATE of the same $s status rows to the same values, rep $rep (cpu$core_fast): $b ms"
 			bare[$s]=$(min "${bare[$s]:-}" "$b")
+			if ((s <= BENCH_WARM_MAX && s < BENCH_PEOPLE)); then
+				warm_run "$i" "$classes" "$s" "$core_fast"
+				log "   $s people on a warm worker (one waiting, from the same change and its removal), rep $rep:" \
+					"statement $run_stmt_ms ms; recalculation $run_total_ms ms (listed $run_people in $run_list_ms ms;" \
+					"$run_batches batches, median $run_batch_med_ms ms); workers waiting before it: $warm_seen"
+				if [[ -z ${warm_total[$s]:-} ]] || awk -v a="$run_total_ms" -v b="${warm_total[$s]}" 'BEGIN { exit !(a < b) }'; then
+					warm_total[$s]=$run_total_ms warm_to[$s]=$run_timed_out
+				fi
+			fi
 			[[ $s == "$BENCH_PEOPLE" ]] || continue
 			reset_status
 			time_steady_cores two
@@ -827,6 +870,7 @@ inside() {
 	{
 		printf '%s\n' "1a $full_stmt1 $full_total1 $two_stmt $two_total ${one_to[$BENCH_PEOPLE]} $two_to"
 		for s in $sizes; do printf '1b %s %s %s %s\n' "$s" "${one_total[$s]}" "${bare[$s]}" "${one_to[$s]}"; done
+		for s in $sizes; do [[ -z ${warm_total[$s]:-} ]] || printf '1bw %s %s %s %s\n' "$s" "${warm_total[$s]}" "${bare[$s]}" "${warm_to[$s]}"; done
 		printf '1c %s %s %s %s %s %s %s\n' "$two_total" "$full_total1" "$two_to" "${one_to[$BENCH_PEOPLE]}" "$two_bound" \
 			"$halves_par_best" "$halves_seq_best"
 		printf '1d %s %s\n' "${mem_workers% *}" "${mem_desig% *}"
@@ -853,6 +897,9 @@ inside() {
 			printf "%-58s %9.1fus %9.1fus\n", "     per person", $3 * 1000 / $2, $4 * 1000 / $2
 		}
 		$1 == "1b" && !$5 { pp[$2] = $3 * 1000 / $2; largest = $2 }
+		$1 == "1bw" {
+			r = $3 / $4; row(sprintf("   (1b on a warm worker, %d people)", $2), ms($3, $5), ms($4), sprintf("%s%.2f", ($5 ? ">" : ""), r), "report", "")
+		}
 		$1 == "1c" { two = ($4 || $5) ? 0 : $2 / $3; r = $2 / $3; row(sprintf("1c recalculation 2 workers / 1 worker, %d people", N), ms($2, $4), ms($3, $5), sprintf("%s%.2f", ($4 || $5 ? "~" : ""), r), "<= " g2, yes(r <= g2 && !$4))
 			row("   (at best on the cores as timed just before that run)", "", "", sprintf("%.2f", $6), "report", "")
 			row("   (bare UPDATE in halves: 2 sessions at once / in turn)", ms($7), ms($8), sprintf("%.2f", div($7, $8)), "report", "") }
