@@ -432,7 +432,11 @@ SQL
 		awk 'NR > 1 { printf "%.3f\n", ($1 - prev) * 1000 } { prev = $1 }' "$out/scale_batches_$tag.txt" | sort -n |
 			awk -v all="$(wc -l <"$out/scale_batches_$tag.txt")" '{ d[++n] = $1 }
 				END { if (n == 0) print all, 0, 0; else printf "%d %.0f %.0f\n", all, d[int((n + 1) / 2)], d[n] }')
-	[[ -n $warm ]] || workers_gone
+	# (a worker reports its functions' counts as it exits, or a second
+	# apart at most: the warm one is ended first)
+	[[ -z $warm ]] || q -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	                         WHERE backend_type = 'healthcode recalculation'" >/dev/null
+	workers_gone
 	fstats_snapshot after
 	fstats_diff >"$out/scale_functions_$tag.txt"
 }
@@ -441,26 +445,39 @@ SQL
 # and stayed (healthcode.recalc_worker_idle raised for the database), its
 # caches, plans and memory kept: bulletins that follow one another within
 # the idle time. Warmed by the same designation and its removal on the
-# work list (pinned as the run: the worker is forked then), then the same
-# reset state as every run, and the same designation measured.
+# work list (pinned as the run: the worker is forked then), and the same
+# designation measured right after, from the state the removal left (the
+# same colours; the rows rewritten twice since the reset's VACUUM). Not
+# from the reset state: its TRUNCATE, VACUUM and ANALYZE invalidate the
+# worker's cached relations and plans, which a bulletin that follows
+# another does not meet (at stop 36 a 1,000-person run so reset took 121
+# ms against 107 on a new worker).
 warm_run() {
 	local upto=$1 classes=$2 s=$3 core=$4
-	q -c "ALTER DATABASE $PGDATABASE SET healthcode.recalc_worker_idle = 600000" >/dev/null
+	# (one worker for the database too: a worker started for the removal
+	# finds the list empty and asks the database's setting whether to stay)
+	q -c "ALTER DATABASE $PGDATABASE SET healthcode.recalc_worker_idle = 600000" \
+		-c "ALTER DATABASE $PGDATABASE SET healthcode.recalc_workers = 1" >/dev/null
 	reset_status
 	pin_new_backends "$core"
 	psql -X -q -v ON_ERROR_STOP=1 -c "SET healthcode.recalc_workers = 1" -c "SET healthcode.recalc_inline_limit = 0" \
 		-c "$(designation_sql "$upto" "$classes")" \
 		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" \
 		-c "DELETE FROM healthcode.risk_area WHERE bulletin = 'bench scale'" \
-		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" >/dev/null
+		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" >/dev/null ||
+		{ unpin_new_backends; warm_settings_reset; return 1; }
 	unpin_new_backends
-	# (reset_status without waiting for the worker to leave)
-	q -c "SELECT bench.reset_status()" >/dev/null
-	q -c "VACUUM (ANALYZE) healthcode.person_status, healthcode.status_history, healthcode.test_result" \
-		-c "CHECKPOINT" >/dev/null
+	q -c "CHECKPOINT" >/dev/null
 	warm_seen=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'")
-	designate_run 1 "$upto" "$classes" "1w_warm_$s" 0 "$s" "$core" warm
+	designate_run 1 "$upto" "$classes" "1w_warm_$s" 0 "$s" "$core" warm || { warm_settings_reset; return 1; }
+	warm_settings_reset
+}
+
+# The database's settings back, and its workers gone (they read them as
+# they start): every later run measures new workers, as before.
+warm_settings_reset() {
 	q -c "ALTER DATABASE $PGDATABASE RESET healthcode.recalc_worker_idle" \
+		-c "ALTER DATABASE $PGDATABASE RESET healthcode.recalc_workers" \
 		-c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'" >/dev/null
 	workers_gone
 }
@@ -869,8 +886,10 @@ inside() {
 	echo "shared_buffers $(q -c 'SHOW shared_buffers') ${BENCH_HUGE_PAGES_SAID:-not in huge pages (BENCH_HUGE_PAGES=$BENCH_HUGE_PAGES)}"
 	{
 		printf '%s\n' "1a $full_stmt1 $full_total1 $two_stmt $two_total ${one_to[$BENCH_PEOPLE]} $two_to"
-		for s in $sizes; do printf '1b %s %s %s %s\n' "$s" "${one_total[$s]}" "${bare[$s]}" "${one_to[$s]}"; done
-		for s in $sizes; do [[ -z ${warm_total[$s]:-} ]] || printf '1bw %s %s %s %s\n' "$s" "${warm_total[$s]}" "${bare[$s]}" "${warm_to[$s]}"; done
+		for s in $sizes; do
+			printf '1b %s %s %s %s\n' "$s" "${one_total[$s]}" "${bare[$s]}" "${one_to[$s]}"
+			[[ -z ${warm_total[$s]:-} ]] || printf '1bw %s %s %s %s\n' "$s" "${warm_total[$s]}" "${bare[$s]}" "${warm_to[$s]}"
+		done
 		printf '1c %s %s %s %s %s %s %s\n' "$two_total" "$full_total1" "$two_to" "${one_to[$BENCH_PEOPLE]}" "$two_bound" \
 			"$halves_par_best" "$halves_seq_best"
 		printf '1d %s %s\n' "${mem_workers% *}" "${mem_desig% *}"
