@@ -433,7 +433,8 @@ SQL
 			awk -v all="$(wc -l <"$out/scale_batches_$tag.txt")" '{ d[++n] = $1 }
 				END { if (n == 0) print all, 0, 0; else printf "%d %.0f %.0f\n", all, d[int((n + 1) / 2)], d[n] }')
 	# (a worker reports its functions' counts as it exits, or a second
-	# apart at most: the warm one is ended first)
+	# apart at most: the warm one is ended first; its counts then include
+	# its warm-up's, which it had not reported before the run)
 	[[ -z $warm ]] || q -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 	                         WHERE backend_type = 'healthcode recalculation'" >/dev/null
 	workers_gone
