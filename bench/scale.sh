@@ -111,12 +111,18 @@ designation_sql() {
 	fi
 }
 
+# The recalculation workers running, and stopping them (by pid: this
+# throwaway cluster's)
+workers_running_sql="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'"
+workers_stop_sql="SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                   WHERE backend_type = 'healthcode recalculation'"
+
 # No worker left from the previous run (a worker with nothing to do exits
 # after about five seconds).
 workers_gone() {
 	local i
 	for i in $(seq 1 300); do
-		[[ $(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'") == 0 ]] && return 0
+		[[ $(q -c "$workers_running_sql") == 0 ]] && return 0
 		sleep 0.1
 	done
 	log "   (workers still running after 30 s)"
@@ -411,8 +417,7 @@ SQL
 		  FROM healthcode.recalc_work ORDER BY id LIMIT 1")
 		run_total_ms=$((BENCH_RECALC_TIMEOUT * 1000)) run_list_ms="?"
 		log "   NOT DONE after $BENCH_RECALC_TIMEOUT s: $(q -c "SELECT people_left || ' of ' || people FROM healthcode.recalc_progress") people left; its workers stopped"
-		q -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		       WHERE backend_type = 'healthcode recalculation'" >/dev/null
+		q -c "$workers_stop_sql" >/dev/null
 	fi
 	stmt=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$out/scale_run_$tag.txt" | head -n 1)
 	if [[ $run_timed_out == 0 ]]; then
@@ -435,8 +440,7 @@ SQL
 	# (a worker reports its functions' counts as it exits, or a second
 	# apart at most: the warm one is ended first; its counts then include
 	# its warm-up's, which it had not reported before the run)
-	[[ -z $warm ]] || q -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-	                         WHERE backend_type = 'healthcode recalculation'" >/dev/null
+	[[ -z $warm ]] || q -c "$workers_stop_sql" >/dev/null
 	workers_gone
 	fstats_snapshot after
 	fstats_diff >"$out/scale_functions_$tag.txt"
@@ -469,7 +473,7 @@ warm_run() {
 		{ unpin_new_backends; warm_settings_reset; return 1; }
 	unpin_new_backends
 	q -c "CHECKPOINT" >/dev/null
-	warm_seen=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'")
+	warm_seen=$(q -c "$workers_running_sql")
 	designate_run 1 "$upto" "$classes" "1w_warm_$s" 0 "$s" "$core" warm || { warm_settings_reset; return 1; }
 	warm_settings_reset
 }
@@ -479,7 +483,7 @@ warm_run() {
 warm_settings_reset() {
 	q -c "ALTER DATABASE $PGDATABASE RESET healthcode.recalc_worker_idle" \
 		-c "ALTER DATABASE $PGDATABASE RESET healthcode.recalc_workers" \
-		-c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'" >/dev/null
+		-c "$workers_stop_sql" >/dev/null
 	workers_gone
 }
 
@@ -603,8 +607,7 @@ SQL
 	) || true
 	if grep -q 'work list is not empty after' <<<"$res"; then
 		wcheck_ms=">$((BENCH_CHECK_TIMEOUT * 1000))" wcheck_rows="?"
-		q -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		       WHERE backend_type = 'healthcode recalculation'" -c "DELETE FROM healthcode.recalc_work" \
+		q -c "$workers_stop_sql" -c "DELETE FROM healthcode.recalc_work" \
 		  -c "DELETE FROM healthcode.recalc_pending" >/dev/null
 	else
 		IFS='|' read -r _ wcheck_ms wcheck_rows < <(grep '^W|' <<<"$res")
