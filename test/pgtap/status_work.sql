@@ -29,7 +29,7 @@ END $$;
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(117);
+SELECT plan(118);
 
 -- ---- data -----------------------------------------------------------------------------
 SELECT create_key('330000') IS NOT NULL AS made_key \gset
@@ -533,6 +533,13 @@ SELECT results_eq(
   $$VALUES ('healthcode.recalc_batch_size', '5000', 'superuser'), ('healthcode.recalc_inline_limit', '20000', 'superuser'),
            ('healthcode.recalc_worker_idle', '5000', 'superuser'), ('healthcode.recalc_workers', '2', 'superuser')$$,
   'the four settings, their defaults, settable by superusers only');
+-- (a new backend, whose first statement this is: PL/pgSQL's settings exist
+-- only once it is loaded)
+SELECT is((SELECT n FROM dblink(format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
+                                        split_part(current_setting('unix_socket_directories'), ',', 1)),
+                                 $$SELECT count(*) FROM pg_settings WHERE name = 'plpgsql.variable_conflict'$$)
+                          AS t(n bigint)), 1::bigint,
+          'preloaded, healthcode loads PL/pgSQL for every process: a new backend has it before its first PL/pgSQL call');
 SELECT is(pg_temp.state_as(r, format('SET healthcode.%s = 7', s)), '42501',
           format('%s cannot SET healthcode.%s', r, s))
   FROM (VALUES ('recalc_workers'), ('recalc_batch_size'), ('recalc_inline_limit'), ('recalc_worker_idle')) v(s),
