@@ -123,3 +123,57 @@ hc_policy_valid(const hc_policy *p, char *detail, size_t detail_len)
 	}
 	return true;
 }
+
+/* The national version in force at t that starts latest (on a tie, the
+ * later row), or NULL. */
+static const hc_national_days *
+national_at(const hc_national_days *v, size_t n, int64_t t)
+{
+	const hc_national_days *best = NULL;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].valid_from <= t && t < v[i].valid_until &&
+			(best == NULL || v[i].valid_from > best->valid_from ||
+			 (v[i].valid_from == best->valid_from && v[i].id > best->id)))
+			best = &v[i];
+	return best;
+}
+
+/* (a version taken into the maximum, where there is one) */
+static void
+national_weigh(const hc_national_days *p, bool *found, int32_t *most)
+{
+	if (p != NULL && (!*found || p->days > *most))
+	{
+		*most = p->days;
+		*found = true;
+	}
+}
+
+int32_t
+hc_national_days_from(const hc_national_days *v, size_t n, int64_t at, int32_t fallback)
+{
+	const hc_national_days *open = NULL;
+	bool		found = false;
+	int32_t		most = 0;
+	size_t		i;
+
+	/* a version is in force from one of these instants to the next */
+	if (at != HC_TIME_NEG_INF && at != HC_TIME_POS_INF)
+		national_weigh(national_at(v, n, at), &found, &most);
+	for (i = 0; i < n; i++)
+	{
+		if (v[i].valid_from > at && v[i].valid_from != HC_TIME_POS_INF)
+			national_weigh(national_at(v, n, v[i].valid_from), &found, &most);
+		if (v[i].valid_until > at && v[i].valid_until != HC_TIME_POS_INF)
+			national_weigh(national_at(v, n, v[i].valid_until), &found, &most);
+		/* and for ever after the last instant, the open one starting latest */
+		if (v[i].valid_until == HC_TIME_POS_INF &&
+			(open == NULL || v[i].valid_from > open->valid_from ||
+			 (v[i].valid_from == open->valid_from && v[i].id > open->id)))
+			open = &v[i];
+	}
+	national_weigh(open, &found, &most);
+	return found ? most : fallback;
+}

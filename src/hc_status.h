@@ -280,6 +280,23 @@ void		hc_policy_default(hc_policy *out);
  * comes before valid_until. */
 bool		hc_policy_valid(const hc_policy *p, char *detail, size_t detail_len);
 
+/* A national policy version as the evidence horizon weighs it: when it is
+ * in force, and the days it asks for (of window, or of evidence kept). */
+typedef struct hc_national_days
+{
+	int64_t		id;				/* its row: of two starting together, the later wins */
+	int64_t		valid_from;		/* may be -infinity */
+	int64_t		valid_until;	/* +infinity: open */
+	int32_t		days;
+} hc_national_days;
+
+/* The most days asked for by a national version in force at some instant
+ * from at on: at at itself (when finite) and at every instant after it
+ * where a version starts or ends, the version in force there that starts
+ * latest; and, for ever after the last of them, the open version that
+ * starts latest. fallback where no version is in force at any of them. */
+int32_t		hc_national_days_from(const hc_national_days *v, size_t n, int64_t at, int32_t fallback);
+
 typedef struct hc_reason
 {
 	hc_rule		rule;

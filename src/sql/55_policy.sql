@@ -278,65 +278,26 @@ GRANT EXECUTE ON FUNCTION @extschema@.policy_at(text, timestamptz) TO healthcode
 -- force at some instant from `at` on: the one in force at `at`, at each
 -- later start or end of a national version (where the version in force may
 -- change, as policy_at picks it: the latest start among those in force), and
--- for ever after the last of them (at infinity: only that one).
-CREATE FUNCTION @extschema@._national_versions_from(at timestamptz) RETURNS SETOF @extschema@.policy
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
--- (PL/pgSQL, whose plan is kept for the session: every write of evidence
--- asks it, through the evidence horizon, and a SQL body would be planned
--- again at each call, 0.35 ms)
-AS $$
-BEGIN
-  RETURN QUERY
-  WITH national AS (
-    SELECT p.* FROM @extschema@.policy p WHERE p.region = '000000'
-  ), instants AS (
-    SELECT _national_versions_from.at AS t WHERE isfinite(_national_versions_from.at)
-    UNION
-    SELECT n.valid_from FROM national n
-     WHERE n.valid_from > _national_versions_from.at AND isfinite(n.valid_from)
-    UNION
-    SELECT n.valid_until FROM national n WHERE n.valid_until > _national_versions_from.at
-  )
-  SELECT v.* FROM national v
-   WHERE v.id = ANY (ARRAY(
-           SELECT (SELECT n.id FROM national n
-                    WHERE n.valid_from <= i.t
-                      AND (n.valid_until IS NULL OR i.t < n.valid_until)
-                    ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)
-             FROM instants i
-           UNION ALL
-           SELECT (SELECT n.id FROM national n WHERE n.valid_until IS NULL
-                    ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)));
-END $$;
-COMMENT ON FUNCTION @extschema@._national_versions_from(timestamptz) IS
-  'Internal: the national policy versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
-REVOKE ALL ON FUNCTION @extschema@._national_versions_from(timestamptz) FROM PUBLIC;
+-- for ever after the last of them (at infinity: only that one). In C
+-- (hc_national_days_from; the national rows read by a plan kept for the
+-- session, in the caller's snapshot): every write of evidence asks, through
+-- the evidence horizon, and as PL/pgSQL over this table the first call in a
+-- process took 6-8 ms, the next four 1.5 ms each; every work list worker
+-- and new connection is such a process.
 
--- The longest window a national version from `at` on allows.
+-- The longest window a national version from `at` on allows (days:
+-- lookback_days, or regional_lookback_limit_days when larger).
 CREATE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  RETURN (SELECT COALESCE(max(GREATEST(v.lookback_days, COALESCE(v.regional_lookback_limit_days, v.lookback_days))),
-                          @extschema@._policy_default('lookback_days'))
-            FROM @extschema@._national_versions_from(_national_lookback_days.at) v);
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_national_lookback_days'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
   'Internal: the longest window (days: lookback_days, or regional_lookback_limit_days when larger) of the national versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
 
 -- The longest a national version from `at` on keeps evidence.
 CREATE FUNCTION @extschema@._national_kept_days(at timestamptz) RETURNS integer
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  RETURN (SELECT COALESCE(max(COALESCE(v.evidence_kept_days, @extschema@._policy_default('evidence_kept_days'))),
-                          @extschema@._policy_default('evidence_kept_days'))
-            FROM @extschema@._national_versions_from(_national_kept_days.at) v);
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_national_kept_days'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._national_kept_days(timestamptz) IS
   'Internal: the longest evidence_kept_days (NULL: the built-in 90) of the national versions in force at some instant from at on.';
 REVOKE ALL ON FUNCTION @extschema@._national_kept_days(timestamptz) FROM PUBLIC;

@@ -1198,11 +1198,41 @@ test_policy_fields(void)
 		  "policy fields: a version ends after it starts");
 }
 
+/* The evidence horizon's national versions: which count from an instant on. */
+static void
+test_national_days(void)
+{
+	const int64_t t1 = INT64_C(700000000000000);
+	const int64_t t2 = t1 + 10 * HC_USECS_PER_DAY;
+	hc_national_days only[] = {{1, HC_TIME_NEG_INF, HC_TIME_POS_INF, 14}};
+	hc_national_days later[] = {{1, HC_TIME_NEG_INF, HC_TIME_POS_INF, 30}, {2, t1, HC_TIME_POS_INF, 21}};
+	hc_national_days ending[] = {{1, HC_TIME_NEG_INF, HC_TIME_POS_INF, 14}, {2, t1, t2, 30}};
+	hc_national_days tie[] = {{1, HC_TIME_NEG_INF, HC_TIME_POS_INF, 14}, {3, t1, HC_TIME_POS_INF, 20},
+							  {2, t1, HC_TIME_POS_INF, 40}};
+
+	CHECK(hc_national_days_from(NULL, 0, t1, 99) == 99, "national days: no version, the fallback");
+	CHECK(hc_national_days_from(only, 1, t1, 99) == 14 && hc_national_days_from(only, 1, HC_TIME_POS_INF, 99) == 14 &&
+		  hc_national_days_from(only, 1, HC_TIME_NEG_INF, 99) == 14,
+		  "national days: the one version, from any instant (infinities too)");
+	CHECK(hc_national_days_from(later, 2, t1 - 1, 99) == 30,
+		  "national days: before a later version starts, the one in force counts too");
+	CHECK(hc_national_days_from(later, 2, t1, 99) == 21 && hc_national_days_from(later, 2, HC_TIME_POS_INF, 99) == 21,
+		  "national days: once it started, the earlier one it shadows no longer counts");
+	CHECK(hc_national_days_from(ending, 2, t1 - 1, 99) == 30 && hc_national_days_from(ending, 2, t2 - 1, 99) == 30,
+		  "national days: a version that ends counts until it has ended");
+	CHECK(hc_national_days_from(ending, 2, t2, 99) == 14,
+		  "national days: from its end on, only what is in force after it");
+	CHECK(hc_national_days_from(tie, 3, t1, 99) == 20 && hc_national_days_from(tie, 3, t1 - 1, 99) == 20,
+		  "national days: of two versions starting together, the later row wins");
+	CHECK(hc_national_days_from(ending, 1, t2, 99) == 14, "national days: n bounds what is read");
+}
+
 void
 test_status_engine(void)
 {
 	test_kind_table();
 	test_policy_fields();
+	test_national_days();
 	test_basic_rules();
 	test_releases();
 	test_policies();

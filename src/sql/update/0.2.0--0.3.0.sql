@@ -1219,7 +1219,7 @@ SELECT s.person_id, s.region, g.at, g.from_colour, g.to_colour, g.reasons, 'time
 DROP FUNCTION @extschema@._import_with_people(json, text, text[], text[], text, text, text, text);
 
 -- ---- functions changed since the release: written by tools/update-draft.sh --write
--- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _forget_gone_stays _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _listed_rows _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _national_versions_from _next_id _node_served _own_row_back _part_ids _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_last_look_name _recalc_people _recalc_progress _recalc_setting _recalc_staff _recalc_step _recalc_touched _recalc_wait_step _recalc_workers_before_me _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _resume_recalc _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
+-- functions new or changed since 0.2.0: _arrival_rule_from_exchange _arrival_rule_to_exchange _audit_findings _batch_size _buffered_code_events _check_evidence_times _code_events _code_holder _code_or_null _code_screen _codes_per_day _colour_counts _colour_counts_at _colours_of _comment_partition _consistency_of _count_code_event _daily_jobs _decision_chain_append _decision_guard _decision_linked _decisions_by_operator _designation_set _designations _digest_at _digest_check _division_labels _division_names _doses_of _ensure_recalc_workers _erase _erase_region _erasure_stripe _evidence _evidence_changed _evidence_horizon _evidence_kept_from _evidence_lock _exchange_loading _exposure_by_area _exposure_notice_arrived _exposure_notice_check _exposure_notice_key _exposure_notice_problem _exposure_reach _exposures _findings_per_day _first_day_kept _flush_code_events _forget_gone_stays _fresh_status _grant_columns _health_share_changed _health_share_check _health_share_problem _history_at _holder_check_answer _holder_check_record _holder_health_facts _holder_status _id_list _import_parse _import_refuse _import_with_people _index_partition _inputs_hold_expired _inputs_kept _issue_for_person _issue_with_status _itinerary _keys_changed _launch_recalc_workers _legacy_identifier _list_work _listed_rows _lock_against_erasure _lock_for_erasure _lookback_beyond_limit _medicine_sale_venue _medicines _monitoring _moved_computed _moved_counts _moved_filter _moved_tables _national_arrival_rule_guard _national_kept_days _national_lookback_days _next_id _node_served _own_row_back _part_ids _partition_indexes _partitioned_by_time _peer_bulk _peer_refuse _peer_region_problem _peer_scope _pending_changes _pending_since _person_changed _person_health_facts _person_of _place_code_problem _policy_changed _policy_default _policy_default_guard _policy_from_exchange _policy_in_force _policy_lookback_guard _policy_truncate_guard _policy_versions _proxy_log _pseudonym_from_hex _publish_exposures _publish_status _published_count _read_status _recalc_changed _recalc_last_look_name _recalc_people _recalc_progress _recalc_setting _recalc_staff _recalc_step _recalc_touched _recalc_wait_step _recalc_workers_before_me _recalc_workers_running _recompute _recompute_national _record_erasure _record_stay _red_push_changed _red_push_check _region_levels _reject _rekey_adopted _report_sum _require_code_lifetime _require_day_span _require_finite _require_hosted _require_identifier _require_link _require_person _require_person_id _require_place _require_venue _resume_recalc _retention_delete _retention_rules _retention_statuses _revocation_check _revocation_hash _risk_area_changed _risk_area_venue_place _risky_stays _risky_stays_by _role_is_superuser _rollup_rows _row_sender_problem _sale_venue_name _scope_contains _scope_holds _scope_sel _served_here _set_peer_bulk _settle_pending _shared_evidence_truncated _sign_venue_code _status_agg _status_from_stored_inputs _status_groups_at _status_now _status_step _status_summary _status_totals _statuses_of _stay_level _stay_levels_sql _stays_days _stays_in_changed_areas _stays_judged _stays_judged_sql _stays_kept _stays_levels _take_batch _take_code_events _take_listed _test_result_samples _tests_per_day _time_partitions_missing _time_partitions_of _transitions_in _transitions_per_day _travel_changed _travel_first_day _travel_kept _trends _trust_list_guard _venue_closure_check _venue_id _venue_kinds _verify_venue_code _windowed_kept_from _work_concerns _work_pending _work_pending_by _work_stays_of _work_stays_sql _written_by_this_transaction adopt_region apply_retention audit check_consistency check_in check_statuses checkpoint_verify checkpoint_verify_holder close_venue code_screen code_screen_for create_partitions create_publication create_travel_partitions create_venue current_status_of decide_correction decision_content decision_erasable decision_kept declare declare_for declare_trip division_chain division_codes_valid division_covers division_label division_last division_rank drop_expired_partitions drop_expired_revocations drop_expired_travel_partitions enable_subscription erase_person exposures format_version generate_population host_region identifier_check import_medicine_sales import_risk_areas import_scans import_test_results import_travel issue issue_batch issue_for issue_for_dependant issue_for_subject issue_paper_code itinerary link_guardian mask_identifier my_evidence my_history normalize_identifier peer_publish peer_push_reds person_id place_code_valid policy_at purge_region reason_text_zh record_decision region_export region_scope_of register_medicine_sale register_person release_region request_correction retention_plan review_finding revoke_code revoke_codes_of revoke_guardian revoke_key rollup_day scan_venue schedule_jobs screen_reasons set_node shared_health start_consistency_check status subscription_sql trace_exposures travel_retention unschedule_jobs venue_code venue_qr_png venue_qr_svg verify verify_arrival verify_decision_chain verify_venue_code wait_for_recalc
 
 CREATE OR REPLACE FUNCTION @extschema@.place_code_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'healthcode_place_code_valid'
@@ -1958,65 +1958,26 @@ GRANT EXECUTE ON FUNCTION @extschema@.policy_at(text, timestamptz) TO healthcode
 -- force at some instant from `at` on: the one in force at `at`, at each
 -- later start or end of a national version (where the version in force may
 -- change, as policy_at picks it: the latest start among those in force), and
--- for ever after the last of them (at infinity: only that one).
-CREATE OR REPLACE FUNCTION @extschema@._national_versions_from(at timestamptz) RETURNS SETOF @extschema@.policy
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
--- (PL/pgSQL, whose plan is kept for the session: every write of evidence
--- asks it, through the evidence horizon, and a SQL body would be planned
--- again at each call, 0.35 ms)
-AS $$
-BEGIN
-  RETURN QUERY
-  WITH national AS (
-    SELECT p.* FROM @extschema@.policy p WHERE p.region = '000000'
-  ), instants AS (
-    SELECT _national_versions_from.at AS t WHERE isfinite(_national_versions_from.at)
-    UNION
-    SELECT n.valid_from FROM national n
-     WHERE n.valid_from > _national_versions_from.at AND isfinite(n.valid_from)
-    UNION
-    SELECT n.valid_until FROM national n WHERE n.valid_until > _national_versions_from.at
-  )
-  SELECT v.* FROM national v
-   WHERE v.id = ANY (ARRAY(
-           SELECT (SELECT n.id FROM national n
-                    WHERE n.valid_from <= i.t
-                      AND (n.valid_until IS NULL OR i.t < n.valid_until)
-                    ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)
-             FROM instants i
-           UNION ALL
-           SELECT (SELECT n.id FROM national n WHERE n.valid_until IS NULL
-                    ORDER BY n.valid_from DESC, n.id DESC LIMIT 1)));
-END $$;
-COMMENT ON FUNCTION @extschema@._national_versions_from(timestamptz) IS
-  'Internal: the national policy versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
-REVOKE ALL ON FUNCTION @extschema@._national_versions_from(timestamptz) FROM PUBLIC;
+-- for ever after the last of them (at infinity: only that one). In C
+-- (hc_national_days_from; the national rows read by a plan kept for the
+-- session, in the caller's snapshot): every write of evidence asks, through
+-- the evidence horizon, and as PL/pgSQL over this table the first call in a
+-- process took 6-8 ms, the next four 1.5 ms each; every work list worker
+-- and new connection is such a process.
 
--- The longest window a national version from `at` on allows.
+-- The longest window a national version from `at` on allows (days:
+-- lookback_days, or regional_lookback_limit_days when larger).
 CREATE OR REPLACE FUNCTION @extschema@._national_lookback_days(at timestamptz) RETURNS integer
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  RETURN (SELECT COALESCE(max(GREATEST(v.lookback_days, COALESCE(v.regional_lookback_limit_days, v.lookback_days))),
-                          @extschema@._policy_default('lookback_days'))
-            FROM @extschema@._national_versions_from(_national_lookback_days.at) v);
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_national_lookback_days'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._national_lookback_days(timestamptz) IS
   'Internal: the longest window (days: lookback_days, or regional_lookback_limit_days when larger) of the national versions in force at some instant from at on (infinity: for ever after the last national version starts or ends).';
 REVOKE ALL ON FUNCTION @extschema@._national_lookback_days(timestamptz) FROM PUBLIC;
 
 -- The longest a national version from `at` on keeps evidence.
 CREATE OR REPLACE FUNCTION @extschema@._national_kept_days(at timestamptz) RETURNS integer
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  RETURN (SELECT COALESCE(max(COALESCE(v.evidence_kept_days, @extschema@._policy_default('evidence_kept_days'))),
-                          @extschema@._policy_default('evidence_kept_days'))
-            FROM @extschema@._national_versions_from(_national_kept_days.at) v);
-END $$;
+  AS 'MODULE_PATHNAME', 'healthcode_national_kept_days'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._national_kept_days(timestamptz) IS
   'Internal: the longest evidence_kept_days (NULL: the built-in 90) of the national versions in force at some instant from at on.';
 REVOKE ALL ON FUNCTION @extschema@._national_kept_days(timestamptz) FROM PUBLIC;
