@@ -1209,6 +1209,10 @@ test_national_days(void)
 	hc_national_days ending[] = {{1, HC_TIME_NEG_INF, HC_TIME_POS_INF, 14}, {2, t1, t2, 30}};
 	hc_national_days tie[] = {{1, HC_TIME_NEG_INF, HC_TIME_POS_INF, 14}, {3, t1, HC_TIME_POS_INF, 20},
 							  {2, t1, HC_TIME_POS_INF, 40}};
+	/* (the same, read in the other order: rows come in no order) */
+	hc_national_days tie_reversed[] = {{1, HC_TIME_NEG_INF, HC_TIME_POS_INF, 14}, {2, t1, HC_TIME_POS_INF, 40},
+									   {3, t1, HC_TIME_POS_INF, 20}};
+	hc_national_days past[] = {{1, HC_TIME_NEG_INF, t1, 30}};
 
 	CHECK(hc_national_days_from(NULL, 0, t1, 99) == 99, "national days: no version, the fallback");
 	CHECK(hc_national_days_from(only, 1, t1, 99) == 14 && hc_national_days_from(only, 1, HC_TIME_POS_INF, 99) == 14 &&
@@ -1222,9 +1226,14 @@ test_national_days(void)
 		  "national days: a version that ends counts until it has ended");
 	CHECK(hc_national_days_from(ending, 2, t2, 99) == 14,
 		  "national days: from its end on, only what is in force after it");
-	CHECK(hc_national_days_from(tie, 3, t1, 99) == 20 && hc_national_days_from(tie, 3, t1 - 1, 99) == 20,
-		  "national days: of two versions starting together, the later row wins");
-	CHECK(hc_national_days_from(ending, 1, t2, 99) == 14, "national days: n bounds what is read");
+	CHECK(hc_national_days_from(tie, 3, t1, 99) == 20 && hc_national_days_from(tie, 3, t1 - 1, 99) == 20 &&
+		  hc_national_days_from(tie_reversed, 3, t1, 99) == 20 &&
+		  hc_national_days_from(tie_reversed, 3, t1 - 1, 99) == 20,
+		  "national days: of two versions starting together, the later row wins, in either order");
+	CHECK(hc_national_days_from(past, 1, t2, 99) == 99 && hc_national_days_from(past, 1, t1 - 1, 99) == 30,
+		  "national days: versions that have all ended by then, the fallback");
+	CHECK(hc_national_days_from(ending, 1, t1 - 1, 99) == 14 && hc_national_days_from(ending, 2, t1 - 1, 99) == 30,
+		  "national days: n bounds what is read");
 }
 
 void
