@@ -14,9 +14,9 @@
 #include "hc_pg.h"
 
 #include "access/htup_details.h"
-#include "executor/spi.h"
 #include "access/tupdesc.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
