@@ -962,18 +962,15 @@ static SPIPlanPtr national_plan = NULL;
 static int32
 national_days(TimestampTz at, bool kept)
 {
-	const char *field = kept ? "evidence_kept_days" : "lookback_days";
-	int32		fallback = 0;
+	hc_policy	defaults;
+	int32		fallback;
 	hc_national_days *versions;
 	int32		result;
 	uint64		i;
 	int			rc;
 
-	for (i = 0; i < HC_POLICY_N_FIELDS && strcmp(hc_policy_fields[i].name, field) != 0; i++)
-		;
-	if (i == HC_POLICY_N_FIELDS)
-		elog(ERROR, "no policy field is called %s", field);
-	fallback = (int32) hc_policy_fields[i].dflt;
+	hc_policy_default(&defaults);
+	fallback = kept ? defaults.evidence_kept_days : defaults.lookback_days;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (national_plan == NULL)
