@@ -65,6 +65,7 @@ export BENCH_REPS=${BENCH_REPS:-1}
 # next at stop 37, the same code and rows, and such reps cost seconds)
 export BENCH_SMALL_REPS=${BENCH_SMALL_REPS:-3}
 export BENCH_SMALL_MAX=${BENCH_SMALL_MAX:-10000}
+small_reps=$(max "$BENCH_REPS" "$BENCH_SMALL_REPS")
 export BENCH_WARM_MAX=${BENCH_WARM_MAX:-10000}
 export BENCH_IMPORT_ATTEMPTS=${BENCH_IMPORT_ATTEMPTS:-20}
 export BENCH_SAMPLE_SECONDS=${BENCH_SAMPLE_SECONDS:-0.2}
@@ -759,7 +760,7 @@ inside() {
 	# its bare UPDATE, and at the full size by a two-worker run: the runs
 	# compared take turns, so that a slow spell of the machine falls on
 	# both sides of a ratio
-	log "== 1. designating an area high risk: at each size one worker, then the bare UPDATE (and at $BENCH_PEOPLE two workers), in turn; best of $BENCH_REPS (of $(max "$BENCH_REPS" "$BENCH_SMALL_REPS") up to $BENCH_SMALL_MAX people)"
+	log "== 1. designating an area high risk: at each size one worker, then the bare UPDATE (and at $BENCH_PEOPLE two workers), in turn; best of $BENCH_REPS (of $small_reps up to $BENCH_SMALL_MAX people)"
 	local i=0 s rep reps b
 	declare -A one_total one_stmt bare one_mem one_to warm_total warm_to
 	local warm_seen
@@ -769,7 +770,7 @@ inside() {
 	for s in $sizes; do
 		i=$((i + 1))
 		reps=$BENCH_REPS
-		((s > BENCH_SMALL_MAX)) || reps=$(max "$BENCH_REPS" "$BENCH_SMALL_REPS")
+		((s > BENCH_SMALL_MAX)) || reps=$small_reps
 		for rep in $(seq 1 "$reps"); do
 			reset_status
 			time_steady_cores
@@ -898,7 +899,7 @@ inside() {
 	local elapsed=$((SECONDS - started))
 	echo
 	echo "healthcode scale benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -m), PostgreSQL $(q -c 'SHOW server_version')"
-	echo "$BENCH_PEOPLE people, ${copy_rows[${copy_sizes##* }]} stays; recalc_batch_size $batch_size; best of $BENCH_REPS ($(max "$BENCH_REPS" "$BENCH_SMALL_REPS") up to $BENCH_SMALL_MAX people); run took $elapsed s"
+	echo "$BENCH_PEOPLE people, ${copy_rows[${copy_sizes##* }]} stays; recalc_batch_size $batch_size; best of $BENCH_REPS ($small_reps up to $BENCH_SMALL_MAX people); run took $elapsed s"
 	echo "shared_buffers $(q -c 'SHOW shared_buffers') ${BENCH_HUGE_PAGES_SAID:-not in huge pages (BENCH_HUGE_PAGES=$BENCH_HUGE_PAGES)}"
 	{
 		printf '%s\n' "1a $full_stmt1 $full_total1 $two_stmt $two_total ${one_to[$BENCH_PEOPLE]} $two_to"
