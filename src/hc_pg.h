@@ -40,6 +40,10 @@ extern int	hc_recalc_workers;
 extern int	hc_recalc_batch_size;
 extern int	hc_recalc_inline_limit;
 extern int	hc_recalc_worker_idle_ms;
+extern bool hc_recalc_standby;
+/* loaded at server start (shared_preload_libraries): set in the postmaster,
+ * so in every process it starts */
+extern bool hc_preloaded;
 
 /* hc_code_events.c: called by _PG_init at server start */
 extern void hc_code_events_preload(void);

@@ -18,7 +18,9 @@
  * No shared_preload_libraries entry is needed. A worker waits while other
  * workers hold what is left; once the list is empty it waits
  * healthcode.recalc_worker_idle for more (5 s by default; woken at once by
- * a change that commits meanwhile) and exits. A worker not at work first asks
+ * a change that commits meanwhile) and exits, but for the oldest of its
+ * database where healthcode is preloaded (healthcode.recalc_standby): that
+ * one stands by for the next change, warm. A worker not at work first asks
  * _recalc_staff() whether enough workers older than it are there (it then
  * leaves) or too few (it starts more): a change starts a worker of its own
  * even where enough run (one may be ending its last look), and without
@@ -31,14 +33,20 @@
  * once the server accepts writes: it starts, one database after another,
  * a short-lived worker that calls healthcode._resume_recalc() where the
  * extension is installed, which starts the workers where the list holds
- * work. The launcher then waits, idle, so that the postmaster starts it
- * again after a crash (a worker that exits is not started again).
+ * work (and, with healthcode.recalc_standby, its standby). The launcher
+ * then waits, idle, so that the postmaster starts it again after a crash
+ * (a worker that exits is not started again). A standby would keep DROP
+ * DATABASE waiting (and the ALTER DATABASE and CREATE DATABASE ...
+ * TEMPLATE commands that need the database alone): the preloaded module's
+ * ProcessUtility hook stops the database's workers before them, and
+ * where the database stays, starts a resume there after them.
  */
 #include "hc_pg.h"
 
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -49,15 +57,21 @@
 #include "access/xact.h"
 #include "access/heapam.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -68,7 +82,7 @@
 /*
  * During the last of those looks a worker's application_name is this,
  * which _recalc_staff() looks for (66_status_work.sql, through
- * count_recalc_workers() below): a worker there may exit without seeing
+ * recalc_workers_of() below): a worker there may exit without seeing
  * a change committed meanwhile, so it does not count as one that will take
  * the change up. (application_name, not the query text: pg_stat_activity
  * shows it whatever track_activities says.)
@@ -111,6 +125,8 @@ PGDLLEXPORT void healthcode_recalc_worker(Datum arg);
 PGDLLEXPORT void healthcode_recalc_launcher(Datum arg);
 PGDLLEXPORT void healthcode_recalc_resume(Datum arg);
 
+static int	recalc_workers_of(Oid database, bool before_me, bool stop);
+
 /*
  * A fresh worker's memory in 2 MB pages, where the kernel gives them to
  * those who ask (transparent_hugepage "madvise"; with "always" it does
@@ -145,9 +161,14 @@ heap_in_huge_pages(void)
 }
 
 /* One query in a transaction of its own: its row's first column as text
- * (in the caller's memory), NULL for NULL or, where any_rows, for no row. */
+ * (in the caller's memory), NULL for NULL or, where any_rows, for no row.
+ * With gone: where the extension is no longer installed, *gone is set and
+ * the query not run (a worker standing by in a database where it was
+ * dropped leaves quietly, not at the error of its next look); else the
+ * extension is locked for the transaction, so that no DROP EXTENSION
+ * comes between that look and the query. */
 static char *
-query_value(const char *query, bool any_rows)
+query_value(const char *query, bool any_rows, bool *gone)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *value = NULL;
@@ -160,6 +181,20 @@ query_value(const char *query, bool any_rows)
 	 * by a transaction it waited for). As SET TRANSACTION does, before the
 	 * first snapshot. */
 	XactIsoLevel = XACT_READ_COMMITTED;
+	if (gone != NULL)
+	{
+		Oid			extension = get_extension_oid("healthcode", true);
+
+		/* (the lock taken, invalidations are read: looked up again) */
+		if (OidIsValid(extension))
+			LockDatabaseObject(ExtensionRelationId, extension, 0, AccessShareLock);
+		*gone = !OidIsValid(extension) || get_extension_oid("healthcode", true) != extension;
+		if (*gone)
+		{
+			CommitTransactionCommand();
+			return NULL;
+		}
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -181,14 +216,30 @@ query_value(const char *query, bool any_rows)
 	return value;
 }
 
+/* Whether no work list worker of this database started before this one
+ * and stays (not in its last look): the standby is the oldest. */
+static bool
+oldest_worker(void)
+{
+	int			older;
+
+	StartTransactionCommand();
+	older = recalc_workers_of(MyDatabaseId, true, false);
+	CommitTransactionCommand();
+	return older == 0;
+}
+
 /* One call of _recalc_step() (or of _recalc_staff()) in a transaction of
  * its own: its result (people listed or recalculated; 0: nothing free now;
- * -1: no work; of _recalc_staff(), -1: leave). */
+ * -1: no work; of _recalc_staff(), -1: leave); RECALC_EXTENSION_GONE where
+ * the extension is no longer there. */
+#define RECALC_EXTENSION_GONE (-2)
 static int
 recalc_step(const char *query)
 {
-	char	   *value = query_value(query, false);
-	int			result = value == NULL ? -1 : pg_strtoint32(value);
+	bool		gone;
+	char	   *value = query_value(query, false, &gone);
+	int			result = gone ? RECALC_EXTENSION_GONE : value == NULL ? -1 : pg_strtoint32(value);
 
 	if (value != NULL)
 		pfree(value);
@@ -204,6 +255,7 @@ healthcode_recalc_worker(Datum arg)
 	int			idle = 0;
 	int			idle_looks;
 	bool		busy = false;
+	bool		standby;
 
 	memcpy(&job, MyBgworkerEntry->bgw_extra, sizeof(job));
 #ifdef __GLIBC__
@@ -224,6 +276,8 @@ healthcode_recalc_worker(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(job.database, job.role, 0);
+	/* (as the database's and role's settings have it, applied as it connected) */
+	standby = hc_preloaded && hc_recalc_standby;
 
 	if (TransactionIdIsValid(job.after_xid))
 	{
@@ -262,11 +316,26 @@ healthcode_recalc_worker(Datum arg)
 		 */
 		if (!busy && recalc_step(staff) < 0)
 			break;
+		/*
+		 * The oldest stands by instead of taking its last look: newer
+		 * workers count it as one that will take up what comes, and a
+		 * change wakes it as it commits. (Asked again each idle_looks
+		 * looks, counted from -1 here, so that this look's idle++ makes
+		 * it the first again: one terminated leaves the next oldest to
+		 * stand by.)
+		 */
+		if (last_look && standby && oldest_worker())
+		{
+			idle = -1;
+			last_look = false;
+		}
 		/* (marked before the look's snapshot is taken: it sees every
 		 * change committed before another worker found the mark missing) */
 		if (last_look)
 			SetConfigOption("application_name", RECALC_LAST_LOOK_NAME, PGC_SUSET, PGC_S_SESSION);
 		done = recalc_step(query);
+		if (done == RECALC_EXTENSION_GONE)
+			break;
 		if (done > 0)
 		{
 			if (last_look)
@@ -388,17 +457,17 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 }
 
 /*
- * This database's workers, read from the backends' status as
+ * A database's workers, read from the backends' status as
  * pg_stat_activity shows it (the same snapshot, kept to the end of the
  * transaction: _recalc_staff's two counts agree), without the view: its
  * first call in a new process took 9.5 ms and later ones 2-3 ms, and a
  * change's statement and each new worker call it on their way (at 1,000
  * people the whole recalculation is about a hundred ms). before_me: only
  * those that started before the caller (by start, then pid) and are not
- * in their last look (RECALC_LAST_LOOK_NAME).
+ * in their last look (RECALC_LAST_LOOK_NAME). stop: each is sent SIGTERM.
  */
 static int
-count_recalc_workers(bool before_me)
+recalc_workers_of(Oid database, bool before_me, bool stop)
 {
 	int			backends = pgstat_fetch_stat_numbackends();
 	int			count = 0;
@@ -414,7 +483,7 @@ count_recalc_workers(bool before_me)
 			continue;
 		status = &local->backendStatus;
 		if (status->st_procpid <= 0 || status->st_backendType != B_BG_WORKER ||
-			status->st_databaseid != MyDatabaseId)
+			status->st_databaseid != database)
 			continue;
 		type = GetBackgroundWorkerTypeByPid(status->st_procpid);
 		if (type == NULL || strcmp(type, RECALC_WORKER_TYPE) != 0)
@@ -424,6 +493,11 @@ count_recalc_workers(bool before_me)
 			 (status->st_proc_start_timestamp == MyStartTimestamp && status->st_procpid >= MyProcPid) ||
 			 strcmp(status->st_appname, RECALC_LAST_LOOK_NAME) == 0))
 			continue;
+		/* (as pg_terminate_backend does; a worker busy with a batch
+		 * rolls it back, and the list keeps its people) */
+		if (stop && kill(status->st_procpid, SIGTERM) != 0 && errno != ESRCH)
+			ereport(WARNING,
+					(errmsg("could not stop work list worker %d: %m", (int) status->st_procpid)));
 		count++;
 	}
 	return count;
@@ -433,14 +507,14 @@ PG_FUNCTION_INFO_V1(healthcode_recalc_workers_running);
 Datum
 healthcode_recalc_workers_running(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(count_recalc_workers(false));
+	PG_RETURN_INT32(recalc_workers_of(MyDatabaseId, false, false));
 }
 
 PG_FUNCTION_INFO_V1(healthcode_recalc_workers_before_me);
 Datum
 healthcode_recalc_workers_before_me(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(count_recalc_workers(true));
+	PG_RETURN_INT32(recalc_workers_of(MyDatabaseId, true, false));
 }
 
 /* The mark of a worker in its last look (RECALC_LAST_LOOK_NAME), for
@@ -484,6 +558,116 @@ healthcode_recalc_setting(PG_FUNCTION_ARGS)
 #define RECALC_RESUME_SLOT_TRIES 60
 #define RECALC_RESUME_SLOT_WAIT_MS 1000L
 
+/* ---- standbys and the commands that need a database alone ------------------- */
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/* A resume in a database (healthcode_recalc_resume): workers for the work
+ * its list still holds. */
+static void
+start_resume(Oid database)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	worker_entry(&worker, "healthcode_recalc_resume", "healthcode recalculation resume",
+				 psprintf("healthcode recalculation resume in database %u", database));
+	worker.bgw_main_arg = ObjectIdGetDatum(database);
+	worker.bgw_notify_pid = 0;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(LOG,
+				(errmsg("healthcode: no worker slot to resume the status work list in database %u", database),
+				 errhint("Raise max_worker_processes, or CALL healthcode.wait_for_recalc() there.")));
+}
+
+/*
+ * The database a command needs alone (no other session in it, or it waits
+ * five seconds and fails): DROP DATABASE, ALTER DATABASE ... RENAME TO and
+ * SET TABLESPACE, and the template of CREATE DATABASE; InvalidOid for any
+ * other command, or where its caller could not run it anyway (neither a
+ * superuser nor the database's owner: no one else may stop its workers).
+ * *resume: the database goes on as before after the command (renamed or
+ * moved), so work its list still holds is resumed there; not after a drop,
+ * nor in a template, which the next copy needs alone again.
+ */
+static Oid
+database_needed_alone(Node *parsetree, bool *resume)
+{
+	const char *name = NULL;
+	ListCell   *lc;
+	Oid			database;
+
+	*resume = false;
+	if (IsA(parsetree, DropdbStmt))
+		name = ((DropdbStmt *) parsetree)->dbname;
+	else if (IsA(parsetree, RenameStmt) && ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+	{
+		name = ((RenameStmt *) parsetree)->subname;
+		*resume = true;
+	}
+	else if (IsA(parsetree, AlterDatabaseStmt))
+	{
+		foreach(lc, ((AlterDatabaseStmt *) parsetree)->options)
+			if (strcmp(((DefElem *) lfirst(lc))->defname, "tablespace") == 0)
+			{
+				name = ((AlterDatabaseStmt *) parsetree)->dbname;
+				*resume = true;
+			}
+	}
+	else if (IsA(parsetree, CreatedbStmt))
+	{
+		foreach(lc, ((CreatedbStmt *) parsetree)->options)
+			if (strcmp(((DefElem *) lfirst(lc))->defname, "template") == 0)
+				name = defGetString((DefElem *) lfirst(lc));
+	}
+	if (name == NULL)
+		return InvalidOid;
+	database = get_database_oid(name, true);
+	if (!OidIsValid(database) || database == MyDatabaseId ||
+		!pg_database_ownercheck(database, GetUserId()))
+		return InvalidOid;
+	return database;
+}
+
+/*
+ * Before a command that needs a database alone, its work list workers (a
+ * standby waits there for good) are stopped, as pg_terminate_backend
+ * would; the command's own wait for the other sessions to leave then
+ * finds them gone. A busy one rolls its batch back, and the list keeps
+ * its people: where the database goes on, a resume starts workers for
+ * them after the command, whether or not it succeeded. (A standby stopped
+ * so is back with the next change that goes on the list.)
+ */
+static void
+stop_workers_for_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						 ProcessUtilityContext context, ParamListInfo params,
+						 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		resume;
+	Oid			database = database_needed_alone(pstmt->utilityStmt, &resume);
+
+	if (OidIsValid(database) && recalc_workers_of(database, false, true) > 0 && resume)
+	{
+		PG_TRY();
+		{
+			if (prev_process_utility)
+				prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+			else
+				standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		}
+		PG_FINALLY();
+		{
+			start_resume(database);
+		}
+		PG_END_TRY();
+		return;
+	}
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
 void
 hc_recalc_launcher_preload(void)
 {
@@ -496,6 +680,9 @@ hc_recalc_launcher_preload(void)
 	/* started again after a crash, or a minute after it failed */
 	worker.bgw_restart_time = 60;
 	RegisterBackgroundWorker(&worker);
+
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = stop_workers_for_utility;
 }
 
 /* The databases one may connect to (not the templates), from pg_database. */
@@ -603,8 +790,8 @@ healthcode_recalc_resume(Datum arg)
 						 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
 						 " WHERE e.extname = 'healthcode' AND pg_catalog.to_regprocedure("
 						 "pg_catalog.quote_ident(n.nspname) || '._resume_recalc()') IS NOT NULL",
-						 true);
+						 true, NULL);
 	if (schema != NULL)
-		(void) query_value(psprintf("SELECT %s._resume_recalc()", schema), false);
+		(void) query_value(psprintf("SELECT %s._resume_recalc()", schema), false, NULL);
 	proc_exit(0);
 }

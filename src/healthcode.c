@@ -26,6 +26,8 @@ int			hc_recalc_workers = 2;
 int			hc_recalc_batch_size = 5000;
 int			hc_recalc_inline_limit = 20000;
 int			hc_recalc_worker_idle_ms = 5000;
+bool		hc_recalc_standby = true;
+bool		hc_preloaded = false;
 
 void		_PG_init(void);
 
@@ -179,6 +181,14 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("healthcode.recalc_standby",
+							 "Where healthcode is preloaded, the oldest work list worker of each database stays once the list is empty, waiting for the next change.",
+							 "It takes that change up as it commits, its caches and memory warm, instead of a new process; off: every worker leaves after healthcode.recalc_worker_idle. DROP DATABASE and the ALTER DATABASE and CREATE DATABASE ... TEMPLATE commands that need the database to themselves stop it first.",
+							 &hc_recalc_standby,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	/*
 	 * Shared memory exists only for a library loaded at server start: the
@@ -188,9 +198,16 @@ _PG_init(void)
 	 */
 	if (process_shared_preload_libraries_in_progress)
 		hc_code_events_preload();
-	/* and so is the launcher that resumes the work lists after a restart */
+	/*
+	 * and so is the launcher that resumes the work lists after a restart,
+	 * and the standby workers, which only a preloaded library can stop
+	 * when a database they wait in is dropped or must be alone
+	 */
 	if (process_shared_preload_libraries_in_progress)
+	{
+		hc_preloaded = true;
 		hc_recalc_launcher_preload();
+	}
 	/*
 	 * and PL/pgSQL, which most of the extension's functions are written
 	 * in: loaded once here, it is in every process the server starts.

@@ -16,10 +16,12 @@
 -- reads (fresh for a pending person of its region; a made-up row for
 -- another region's person read as given).
 -- (workers that an earlier file in this database started may still be
--- finishing, with nothing left to do: recalc_progress counts them; wait for
--- them a while, at most 30 s)
+-- there, with nothing left to do: finishing, or a standby, which stays;
+-- recalc_progress counts them. Stopped, and waited for, at most 30 s)
 DO $$
 BEGIN
+  PERFORM pg_terminate_backend(a.pid) FROM pg_stat_activity a
+   WHERE a.backend_type = 'healthcode recalculation' AND a.datname = current_database();
   FOR i IN 1..300 LOOP
     PERFORM pg_stat_clear_snapshot();
     EXIT WHEN healthcode._recalc_workers_running() = 0;
@@ -29,7 +31,7 @@ END $$;
 BEGIN;
 SET search_path = public, healthcode;
 \ir lib/roles_common.psql
-SELECT plan(118);
+SELECT plan(119);
 
 -- ---- data -----------------------------------------------------------------------------
 SELECT create_key('330000') IS NOT NULL AS made_key \gset
@@ -531,8 +533,9 @@ SELECT is(pg_temp.state_as('regress_hc_op_hz', 'SELECT * FROM healthcode.recalc_
 SELECT results_eq(
   $$SELECT name, boot_val, context FROM pg_settings WHERE name LIKE 'healthcode.recalc%' ORDER BY name$$,
   $$VALUES ('healthcode.recalc_batch_size', '5000', 'superuser'), ('healthcode.recalc_inline_limit', '20000', 'superuser'),
+           ('healthcode.recalc_standby', 'on', 'superuser'),
            ('healthcode.recalc_worker_idle', '5000', 'superuser'), ('healthcode.recalc_workers', '2', 'superuser')$$,
-  'the four settings, their defaults, settable by superusers only');
+  'the five settings, their defaults, settable by superusers only');
 -- (a new backend, whose first statement this is: PL/pgSQL's settings exist
 -- only once it is loaded; tools/test.sh's cluster preloads healthcode)
 SELECT CASE WHEN current_setting('shared_preload_libraries') ~ '(^|[ ,])healthcode($|[ ,])'
@@ -544,7 +547,7 @@ SELECT CASE WHEN current_setting('shared_preload_libraries') ~ '(^|[ ,])healthco
             ELSE skip('healthcode is not in shared_preload_libraries here') END;
 SELECT is(pg_temp.state_as(r, format('SET healthcode.%s = 7', s)), '42501',
           format('%s cannot SET healthcode.%s', r, s))
-  FROM (VALUES ('recalc_workers'), ('recalc_batch_size'), ('recalc_inline_limit'), ('recalc_worker_idle')) v(s),
+  FROM (VALUES ('recalc_workers'), ('recalc_batch_size'), ('recalc_inline_limit'), ('recalc_worker_idle'), ('recalc_standby')) v(s),
        (VALUES ('regress_hc_admin'::name)) w(r);
 SELECT is(pg_temp.state_as('regress_hc_op_hz', 'SET healthcode.recalc_inline_limit = 0'), '42501',
           'nor can an operator');

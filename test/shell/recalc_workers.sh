@@ -50,7 +50,14 @@
 #       the default's 5 s and takes up the next change itself;
 #   (m) a standby (pg_basebackup) holding a change nobody worked on the
 #       primary: no launcher while it recovers; promoted, its launcher
-#       resumes the list and it empties, the primary's still holding it.
+#       resumes the list and it empties, the primary's still holding it;
+#   (q) with healthcode.recalc_standby on (the default; off for the other
+#       parts, which count workers leaving), the oldest worker stays past
+#       recalc_worker_idle and takes up the next change, a newer one
+#       leaves; DROP DATABASE, ALTER DATABASE RENAME and CREATE DATABASE
+#       ... TEMPLATE succeed while it waits there (they stop it first), but
+#       not for a role that may not run them, whose attempt leaves it be;
+#       DROP EXTENSION: it leaves, without an error.
 # To make "mid-work" certain rather than a matter of speed, a session of
 # the test holds the status row of one or two people of the change FOR
 # UPDATE: the worker whose batch holds that person waits for it, mid-batch,
@@ -87,6 +94,7 @@ own_cluster <<CONF
 max_worker_processes = 16
 shared_preload_libraries = 'healthcode'
 healthcode.recalc_batch_size = 50
+healthcode.recalc_standby = off
 CONF
 start() { start_cluster; }
 on() { local db=$1; shift; psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U "$superuser" -d "$db" "$@"; }
@@ -655,6 +663,67 @@ ok $? "the second change is done"
 is "$(on hc_p -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
 wait_for hc_p "SELECT ($(workers_in hc_p)) = 0" 300
 ok $? "and the worker leaves once idle for the setting (within 30 s)"
+
+# ---- (q) the standby: the oldest worker stays for the next change --------------------------------
+# (recalc_worker_idle 1 s: without the standby a worker leaves a second or
+# two after its work)
+workers_of() { on "$1" -c "SELECT coalesce(string_agg(pid::text, ',' ORDER BY pid), '') FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = '$1'"; }
+standby_db() {   # standby_db DB: a database of its own, its standby settings, a first change done
+	on postgres -c "CREATE DATABASE $1 TEMPLATE hc_base" >/dev/null &&
+		on "$1" -c "ALTER DATABASE $1 SET healthcode.recalc_standby = on" -c "ALTER DATABASE $1 SET healthcode.recalc_workers = 1" \
+			-c "ALTER DATABASE $1 SET healthcode.recalc_inline_limit = 0" -c "ALTER DATABASE $1 SET healthcode.recalc_worker_idle = '1s'" >/dev/null &&
+		on "$1" -c "SET healthcode.change_cause = 'workers: bulletin q1'" \
+			-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers q')" \
+			-c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+}
+standby_db hc_q
+ok $? "(q) a first change is done, by one worker, where recalc_standby is on"
+worker_q=$(workers_of hc_q)
+sleep 4
+is "$(workers_of hc_q)|$(on hc_q -c "SELECT application_name FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'")" "$worker_q|" \
+	"its worker ($worker_q) is still there 4 s later (recalc_worker_idle = 1s), not in a last look"
+held_q=$(on hc_q -c "SELECT max(person_id) FROM healthcode.travel WHERE place = '440305' AND at >= $horizon")
+hold hc_q "$held_q"
+on hc_q -c "SET healthcode.change_cause = 'workers: bulletin q2'" -c "DELETE FROM healthcode.risk_area WHERE bulletin = 'workers q'" >/dev/null
+wait_for hc_q "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_q' AND wait_event_type = 'Lock')"
+is "$(on hc_q -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_q' AND wait_event_type = 'Lock'")" "$worker_q" \
+	"a second change is taken up by the standby: it is the one waiting at the held person $held_q"
+release
+on hc_q -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+is "$(on hc_q -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "the second change is done, and check_consistency() is empty"
+# a change in two parts: the standby and a newer worker; the newer leaves
+on hc_q -c "SET healthcode.recalc_workers = 2" -c "SET healthcode.change_cause = 'workers: bulletin q3'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'medium', now() - interval '20 days', 'workers q')" \
+	-c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
+wait_for hc_q "SELECT ($(workers_in hc_q)) = 1" 100
+is "$?|$(workers_of hc_q)" "0|$worker_q" "after a change for two workers, the newer leaves (within 10 s) and the standby stays"
+is "$(on hc_q -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
+# who may not rename or drop the database does not stop it
+on postgres -c "CREATE ROLE hc_q_other LOGIN CREATEDB" >/dev/null
+psql -XAtq -h 127.0.0.1 -p "$port" -U hc_q_other -d postgres -c "DROP DATABASE hc_q" >/dev/null 2>&1
+is "$?|$(workers_of hc_q)" "1|$worker_q" "DROP DATABASE by a role that does not own it fails, and the standby is still there"
+on postgres -c "ALTER DATABASE hc_q RENAME TO hc_q_renamed" >/dev/null 2>&1
+ok $? "ALTER DATABASE ... RENAME TO succeeds while the standby waits in it"
+on postgres -c "ALTER DATABASE hc_q_renamed RENAME TO hc_q" >/dev/null
+standby_q=$(on hc_q -c "SET healthcode.change_cause = 'workers: bulletin q4'" \
+	-c "DELETE FROM healthcode.risk_area WHERE bulletin = 'workers q'" -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null &&
+	workers_of hc_q)
+on postgres -c "CREATE DATABASE hc_q_copy TEMPLATE hc_q" >/dev/null 2>&1
+ok $? "CREATE DATABASE ... TEMPLATE succeeds while a standby ($standby_q) waits in the template"
+on postgres -c "DROP DATABASE hc_q_copy" >/dev/null
+standby_db hc_q2
+standby_q2=$(workers_of hc_q2)
+on postgres -c "DROP DATABASE hc_q2" >/dev/null 2>&1
+ok $? "DROP DATABASE succeeds while a standby ($standby_q2) waits in it"
+# DROP EXTENSION: the standby leaves at its next look, without an error
+standby_q=$(on hc_q -c "SET healthcode.change_cause = 'workers: bulletin q5'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers q')" \
+	-c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null &&
+	workers_of hc_q)
+on hc_q -c "DROP EXTENSION healthcode CASCADE" >/dev/null 2>&1
+wait_for hc_q "SELECT ($(workers_in hc_q)) = 0" 50
+ok $? "DROP EXTENSION: the standby ($standby_q) leaves (within 5 s)"
+is "$(grep -c "\[$standby_q\] \(ERROR\|FATAL\)" "$work/log")" "0" "and the server log has no error of it"
 
 # ---- (m) a promoted standby resumes the list -------------------------------------------------------
 # A change written straight into the list of a database where no worker
