@@ -56,6 +56,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/heapam.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_extension.h"
 #include "commands/dbcommands.h"
@@ -65,6 +66,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -76,6 +78,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
 
@@ -216,17 +219,36 @@ query_value(const char *query, bool any_rows, bool *gone)
 	return value;
 }
 
-/* Whether no work list worker of this database started before this one
- * and stays (not in its last look): the standby is the oldest. */
+/* Whether this database is a template (datistemplate): any role with
+ * CREATEDB may copy it, and a standby there would make every such copy
+ * wait five seconds and fail, plain CREATE DATABASE's of template1 first.
+ * In a transaction. */
+static bool
+database_is_template(Oid database)
+{
+	HeapTuple	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
+	bool		template = false;
+
+	if (HeapTupleIsValid(tuple))
+	{
+		template = ((Form_pg_database) GETSTRUCT(tuple))->datistemplate;
+		ReleaseSysCache(tuple);
+	}
+	return template;
+}
+
+/* Whether this worker is to stand by: no work list worker of this
+ * database started before it and stays (not in its last look), and the
+ * database is not a template. */
 static bool
 oldest_worker(void)
 {
-	int			older;
+	bool		oldest;
 
 	StartTransactionCommand();
-	older = recalc_workers_of(MyDatabaseId, true, false);
+	oldest = !database_is_template(MyDatabaseId) && recalc_workers_of(MyDatabaseId, true, false) == 0;
 	CommitTransactionCommand();
-	return older == 0;
+	return oldest;
 }
 
 /* One call of _recalc_step() (or of _recalc_staff()) in a transaction of
@@ -255,7 +277,9 @@ healthcode_recalc_worker(Datum arg)
 	int			idle = 0;
 	int			idle_looks;
 	bool		busy = false;
+	bool		marked = false;
 	bool		standby;
+	char	   *schema;
 
 	memcpy(&job, MyBgworkerEntry->bgw_extra, sizeof(job));
 #ifdef __GLIBC__
@@ -267,13 +291,16 @@ healthcode_recalc_worker(Datum arg)
 	 * blocks one at a time, so every batch faulted its memory in afresh,
 	 * and on a virtual machine a page fault is dear. Kept instead, the
 	 * next batch reuses it: a worker holds its largest batch's memory
-	 * until it exits, which is no more than its peak.
+	 * until it exits (a standby: for good, warm for the next change), which
+	 * is no more than its peak.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 #endif
 	heap_in_huge_pages();
 	pqsignal(SIGTERM, die);
+	/* (a standby stays for good: it reads the configuration files again) */
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(job.database, job.role, 0);
 	/* (as the database's and role's settings have it, applied as it connected) */
@@ -288,12 +315,17 @@ healthcode_recalc_worker(Datum arg)
 	}
 
 	StartTransactionCommand();
+	/* (the schema dropped since the worker was asked for: nothing to do) */
+	schema = get_namespace_name(job.schema);
+	if (schema == NULL)
+	{
+		CommitTransactionCommand();
+		proc_exit(0);
+	}
 	query = MemoryContextStrdup(TopMemoryContext,
-								psprintf("SELECT %s._recalc_step()",
-										 quote_identifier(get_namespace_name(job.schema))));
+								psprintf("SELECT %s._recalc_step()", quote_identifier(schema)));
 	staff = MemoryContextStrdup(TopMemoryContext,
-								psprintf("SELECT %s._recalc_staff()",
-										 quote_identifier(get_namespace_name(job.schema))));
+								psprintf("SELECT %s._recalc_staff()", quote_identifier(schema)));
 	CommitTransactionCommand();
 
 	/* (looks at an empty list before it exits, the last marked as such,
@@ -307,6 +339,12 @@ healthcode_recalc_worker(Datum arg)
 		int			done;
 
 		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			standby = hc_preloaded && hc_recalc_standby;
+		}
 		/*
 		 * Not at work (starting, idle, or finding the rest in other hands):
 		 * leave where enough older workers will take up what comes; else
@@ -330,16 +368,24 @@ healthcode_recalc_worker(Datum arg)
 			last_look = false;
 		}
 		/* (marked before the look's snapshot is taken: it sees every
-		 * change committed before another worker found the mark missing) */
-		if (last_look)
-			SetConfigOption("application_name", RECALC_LAST_LOOK_NAME, PGC_SUSET, PGC_S_SESSION);
+		 * change committed before another worker found the mark missing;
+		 * unmarked once not in its last look, as a worker that looked last
+		 * and found the rest in other hands, then stands by) */
+		if (last_look != marked)
+		{
+			SetConfigOption("application_name", last_look ? RECALC_LAST_LOOK_NAME : "", PGC_SUSET, PGC_S_SESSION);
+			marked = last_look;
+		}
 		done = recalc_step(query);
 		if (done == RECALC_EXTENSION_GONE)
 			break;
 		if (done > 0)
 		{
-			if (last_look)
+			if (marked)
+			{
 				SetConfigOption("application_name", "", PGC_SUSET, PGC_S_SESSION);
+				marked = false;
+			}
 			busy = true;
 			idle = 0;
 			continue;
@@ -469,9 +515,15 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 static int
 recalc_workers_of(Oid database, bool before_me, bool stop)
 {
-	int			backends = pgstat_fetch_stat_numbackends();
+	int			backends;
 	int			count = 0;
 	int			i;
+
+	/* (stopping: the backends as they are now, not as this transaction
+	 * first read them) */
+	if (stop)
+		pgstat_clear_snapshot();
+	backends = pgstat_fetch_stat_numbackends();
 
 	for (i = 1; i <= backends; i++)
 	{
@@ -563,15 +615,17 @@ healthcode_recalc_setting(PG_FUNCTION_ARGS)
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* A resume in a database (healthcode_recalc_resume): workers for the work
- * its list still holds. */
+ * its list still holds. (No allocation: called at the end of a
+ * transaction, committed or aborted.) */
 static void
 start_resume(Oid database)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
+	char		name[BGW_MAXLEN];
 
-	worker_entry(&worker, "healthcode_recalc_resume", "healthcode recalculation resume",
-				 psprintf("healthcode recalculation resume in database %u", database));
+	snprintf(name, sizeof(name), "healthcode recalculation resume in database %u", database);
+	worker_entry(&worker, "healthcode_recalc_resume", "healthcode recalculation resume", name);
 	worker.bgw_main_arg = ObjectIdGetDatum(database);
 	worker.bgw_notify_pid = 0;
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
@@ -580,53 +634,114 @@ start_resume(Oid database)
 				 errhint("Raise max_worker_processes, or CALL healthcode.wait_for_recalc() there.")));
 }
 
+/* Whether the current role may create databases (pg_authid.rolcreatedb). */
+static bool
+role_may_create_databases(void)
+{
+	HeapTuple	tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+	bool		may = false;
+
+	if (HeapTupleIsValid(tuple))
+	{
+		may = ((Form_pg_authid) GETSTRUCT(tuple))->rolcreatedb;
+		ReleaseSysCache(tuple);
+	}
+	return may;
+}
+
 /*
  * The database a command needs alone (no other session in it, or it waits
- * five seconds and fails): DROP DATABASE, ALTER DATABASE ... RENAME TO and
- * SET TABLESPACE, and the template of CREATE DATABASE; InvalidOid for any
- * other command, or where its caller could not run it anyway (neither a
- * superuser nor the database's owner: no one else may stop its workers).
- * *resume: the database goes on as before after the command (renamed or
- * moved), so work its list still holds is resumed there; not after a drop,
- * nor in a template, which the next copy needs alone again.
+ * five seconds and fails): DROP DATABASE (*dropping), ALTER DATABASE ...
+ * RENAME TO and SET TABLESPACE, and the template of CREATE DATABASE
+ * (template1 where none or DEFAULT is given; the current database too);
+ * InvalidOid for any other command, or where its caller could not run it
+ * anyway: a superuser, the database's owner, or, for a copy of a template
+ * database (datistemplate), a role with CREATEDB. No one else may stop its
+ * workers.
  */
 static Oid
-database_needed_alone(Node *parsetree, bool *resume)
+database_needed_alone(Node *parsetree, bool *dropping)
 {
 	const char *name = NULL;
+	bool		copy = false;
 	ListCell   *lc;
 	Oid			database;
 
-	*resume = false;
+	*dropping = false;
 	if (IsA(parsetree, DropdbStmt))
-		name = ((DropdbStmt *) parsetree)->dbname;
-	else if (IsA(parsetree, RenameStmt) && ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
 	{
-		name = ((RenameStmt *) parsetree)->subname;
-		*resume = true;
+		name = ((DropdbStmt *) parsetree)->dbname;
+		*dropping = true;
 	}
+	else if (IsA(parsetree, RenameStmt) && ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		name = ((RenameStmt *) parsetree)->subname;
 	else if (IsA(parsetree, AlterDatabaseStmt))
 	{
 		foreach(lc, ((AlterDatabaseStmt *) parsetree)->options)
 			if (strcmp(((DefElem *) lfirst(lc))->defname, "tablespace") == 0)
-			{
 				name = ((AlterDatabaseStmt *) parsetree)->dbname;
-				*resume = true;
-			}
 	}
 	else if (IsA(parsetree, CreatedbStmt))
 	{
+		copy = true;
+		name = "template1";
 		foreach(lc, ((CreatedbStmt *) parsetree)->options)
-			if (strcmp(((DefElem *) lfirst(lc))->defname, "template") == 0)
-				name = defGetString((DefElem *) lfirst(lc));
+		{
+			DefElem    *option = (DefElem *) lfirst(lc);
+
+			if (strcmp(option->defname, "template") == 0 && option->arg != NULL)
+				name = defGetString(option);
+		}
 	}
 	if (name == NULL)
 		return InvalidOid;
 	database = get_database_oid(name, true);
-	if (!OidIsValid(database) || database == MyDatabaseId ||
-		!pg_database_ownercheck(database, GetUserId()))
+	/* (the current database can be copied, but not dropped, renamed or moved) */
+	if (!OidIsValid(database) || (database == MyDatabaseId && !copy))
 		return InvalidOid;
-	return database;
+	if (pg_database_ownercheck(database, GetUserId()) ||
+		(copy && database_is_template(database) && role_may_create_databases()))
+		return database;
+	return InvalidOid;
+}
+
+/* The database where a resume is to start once this transaction ends. */
+static Oid	resume_at_end = InvalidOid;
+static bool resume_callback_registered = false;
+
+static void
+resume_at_end_of_xact(XactEvent event, void *arg)
+{
+	(void) arg;
+	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) && OidIsValid(resume_at_end))
+	{
+		Oid			database = resume_at_end;
+
+		resume_at_end = InvalidOid;
+		start_resume(database);
+	}
+}
+
+static void
+resume_later(Oid database)
+{
+	if (!resume_callback_registered)
+	{
+		RegisterXactCallback(resume_at_end_of_xact, NULL);
+		resume_callback_registered = true;
+	}
+	resume_at_end = database;
+}
+
+static void
+run_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+			ProcessUtilityContext context, ParamListInfo params,
+			QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 }
 
 /*
@@ -634,38 +749,37 @@ database_needed_alone(Node *parsetree, bool *resume)
  * standby waits there for good) are stopped, as pg_terminate_backend
  * would; the command's own wait for the other sessions to leave then
  * finds them gone. A busy one rolls its batch back, and the list keeps
- * its people: where the database goes on, a resume starts workers for
- * them after the command, whether or not it succeeded. (A standby stopped
- * so is back with the next change that goes on the list.)
+ * its people: wherever the database goes on (the command was no drop, or
+ * failed), a resume starts workers for them once the transaction ends,
+ * committed or not. (A standby stopped so is back with the next change
+ * that goes on the list.)
  */
 static void
 stop_workers_for_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 						 ProcessUtilityContext context, ParamListInfo params,
 						 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	bool		resume;
-	Oid			database = database_needed_alone(pstmt->utilityStmt, &resume);
+	bool		dropping;
+	Oid			database = database_needed_alone(pstmt->utilityStmt, &dropping);
 
-	if (OidIsValid(database) && recalc_workers_of(database, false, true) > 0 && resume)
+	if (!OidIsValid(database) || recalc_workers_of(database, false, true) == 0)
 	{
-		PG_TRY();
-		{
-			if (prev_process_utility)
-				prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-			else
-				standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-		}
-		PG_FINALLY();
-		{
-			start_resume(database);
-		}
-		PG_END_TRY();
+		run_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 		return;
 	}
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	if (!dropping)
+		resume_later(database);
+	PG_TRY();
+	{
+		run_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		/* (a drop that failed: the database goes on) */
+		resume_later(database);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 void

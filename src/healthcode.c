@@ -205,7 +205,8 @@ _PG_init(void)
 	 */
 	if (process_shared_preload_libraries_in_progress)
 	{
-		hc_preloaded = true;
+		/* (not in pg_upgrade's servers: no launcher, no hook, no standby) */
+		hc_preloaded = !IsBinaryUpgrade;
 		hc_recalc_launcher_preload();
 	}
 	/*

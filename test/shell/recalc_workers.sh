@@ -57,7 +57,10 @@
 #       leaves; DROP DATABASE, ALTER DATABASE RENAME and CREATE DATABASE
 #       ... TEMPLATE succeed while it waits there (they stop it first), but
 #       not for a role that may not run them, whose attempt leaves it be;
-#       DROP EXTENSION: it leaves, without an error.
+#       TEMPLATE DEFAULT works as before; no standby in a template
+#       database; a DROP DATABASE that fails, one of the workers it stopped
+#       at work: the list still empties by itself; DROP EXTENSION: it
+#       leaves, without an error.
 # To make "mid-work" certain rather than a matter of speed, a session of
 # the test holds the status row of one or two people of the change FOR
 # UPDATE: the worker whose batch holds that person waits for it, mid-batch,
@@ -715,11 +718,35 @@ standby_db hc_q2
 standby_q2=$(workers_of hc_q2)
 on postgres -c "DROP DATABASE hc_q2" >/dev/null 2>&1
 ok $? "DROP DATABASE succeeds while a standby ($standby_q2) waits in it"
+on postgres -c "CREATE DATABASE hc_q_default TEMPLATE DEFAULT" -c "DROP DATABASE hc_q_default" >/dev/null 2>&1
+ok $? "CREATE DATABASE ... TEMPLATE DEFAULT works as before (template1)"
+# no standby in a template database (any role with CREATEDB may copy it)
+standby_db hc_qt
+on postgres -c "ALTER DATABASE hc_qt IS_TEMPLATE true" >/dev/null
+wait_for hc_qt "SELECT ($(workers_in hc_qt)) = 0" 50
+ok $? "a database marked as a template: its worker leaves (within 5 s) rather than stand by"
+psql -XAtq -h 127.0.0.1 -p "$port" -U hc_q_other -d postgres -c "CREATE DATABASE hc_qt_copy TEMPLATE hc_qt" >/dev/null 2>&1
+ok $? "and a role with CREATEDB that does not own it copies it"
+on postgres -c "DROP DATABASE hc_qt_copy" -c "ALTER DATABASE hc_qt IS_TEMPLATE false" -c "DROP DATABASE hc_qt" >/dev/null
+# a DROP DATABASE that fails (a session is still in the database): the
+# workers it stopped, one of them at work, come back for what is left
+held_q=$(on hc_q -c "SELECT max(person_id) FROM healthcode.travel WHERE place = '440305' AND at >= $horizon")
+hold hc_q "$held_q"
+on hc_q -c "SET healthcode.change_cause = 'workers: bulletin q5'" \
+	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers q')" >/dev/null
+wait_for hc_q "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_q' AND wait_event_type = 'Lock')"
+waiting_q=$(on hc_q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_q' AND wait_event_type = 'Lock'")
+on postgres -c "DROP DATABASE hc_q" >/dev/null 2>&1
+is "$?" "1" "DROP DATABASE fails while a session of the test holds a person of a change in it"
+wait_for hc_q "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_q'
+                                 AND wait_event_type = 'Lock' AND pid <> $waiting_q)"
+ok $? "the worker waiting at the held person ($waiting_q) was stopped by it, and a new one waits there"
+release
+wait_for hc_q "SELECT NOT EXISTS (SELECT 1 FROM healthcode.recalc_work)" 300
+ok $? "the list empties by itself (within 30 s): the workers the drop stopped were started again"
+is "$(on hc_q -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "check_consistency() is empty"
 # DROP EXTENSION: the standby leaves at its next look, without an error
-standby_q=$(on hc_q -c "SET healthcode.change_cause = 'workers: bulletin q5'" \
-	-c "INSERT INTO healthcode.risk_area (division, level, effective_from, bulletin) VALUES ('440305', 'high', now() - interval '20 days', 'workers q')" \
-	-c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null &&
-	workers_of hc_q)
+standby_q=$(workers_of hc_q)
 on hc_q -c "DROP EXTENSION healthcode CASCADE" >/dev/null 2>&1
 wait_for hc_q "SELECT ($(workers_in hc_q)) = 0" 50
 ok $? "DROP EXTENSION: the standby ($standby_q) leaves (within 5 s)"
