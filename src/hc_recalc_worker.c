@@ -91,6 +91,14 @@
  * shows it whatever track_activities says.)
  */
 #define RECALC_LAST_LOOK_NAME "healthcode recalculation: last look"
+/*
+ * A standby's application_name while it stands by: it takes at least one
+ * more look at the list after any moment it is seen so (it clears the
+ * mark only at the top of an iteration, before a look, when it stops
+ * standing by). So a change that finds it so as the change commits needs
+ * no worker of its own (launch_at_commit).
+ */
+#define RECALC_STANDBY_NAME "healthcode recalculation: standby"
 /* a worker's backend_type (its bgw_type), which the census below looks for */
 #define RECALC_WORKER_TYPE "healthcode recalculation"
 /*
@@ -128,7 +136,15 @@ PGDLLEXPORT void healthcode_recalc_worker(Datum arg);
 PGDLLEXPORT void healthcode_recalc_launcher(Datum arg);
 PGDLLEXPORT void healthcode_recalc_resume(Datum arg);
 
-static int	recalc_workers_of(Oid database, bool before_me, bool stop);
+/* which of a database's workers recalc_workers_of counts */
+typedef enum RecalcWho
+{
+	RECALC_ALL,					/* every one */
+	RECALC_OLDER_STAYING,		/* started before the caller, not in its last look */
+	RECALC_STANDING_BY			/* marked as the standby (RECALC_STANDBY_NAME) */
+} RecalcWho;
+
+static int	recalc_workers_of(Oid database, RecalcWho who, bool stop);
 
 /*
  * A fresh worker's memory in 2 MB pages, where the kernel gives them to
@@ -246,7 +262,7 @@ oldest_worker(void)
 	bool		oldest;
 
 	StartTransactionCommand();
-	oldest = !database_is_template(MyDatabaseId) && recalc_workers_of(MyDatabaseId, true, false) == 0;
+	oldest = !database_is_template(MyDatabaseId) && recalc_workers_of(MyDatabaseId, RECALC_OLDER_STAYING, false) == 0;
 	CommitTransactionCommand();
 	return oldest;
 }
@@ -279,6 +295,7 @@ healthcode_recalc_worker(Datum arg)
 	bool		busy = false;
 	bool		marked = false;
 	bool		standby;
+	bool		standing_by = false;
 	char	   *schema;
 
 	memcpy(&job, MyBgworkerEntry->bgw_extra, sizeof(job));
@@ -345,6 +362,12 @@ healthcode_recalc_worker(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 			standby = hc_preloaded && hc_recalc_standby;
 		}
+		/* (no longer to stand by: unmarked before its next look, as below) */
+		if (standing_by && !standby)
+		{
+			SetConfigOption("application_name", "", PGC_SUSET, PGC_S_SESSION);
+			standing_by = false;
+		}
 		/*
 		 * Not at work (starting, idle, or finding the rest in other hands):
 		 * leave where enough older workers will take up what comes; else
@@ -366,12 +389,26 @@ healthcode_recalc_worker(Datum arg)
 		{
 			idle = -1;
 			last_look = false;
+			if (!standing_by)
+			{
+				SetConfigOption("application_name", RECALC_STANDBY_NAME, PGC_SUSET, PGC_S_SESSION);
+				standing_by = true;
+				marked = false;
+			}
+		}
+		else if (last_look && standing_by)
+		{
+			/* (no longer the one to stand by, its database a template
+			 * now: unmarked before this look, whose snapshot is taken
+			 * after, so it sees every change committed while it was) */
+			SetConfigOption("application_name", "", PGC_SUSET, PGC_S_SESSION);
+			standing_by = false;
 		}
 		/* (marked before the look's snapshot is taken: it sees every
 		 * change committed before another worker found the mark missing;
 		 * unmarked once not in its last look, as a worker that looked last
 		 * and found the rest in other hands, then stands by) */
-		if (last_look != marked)
+		if (last_look != marked && !standing_by)
 		{
 			SetConfigOption("application_name", last_look ? RECALC_LAST_LOOK_NAME : "", PGC_SUSET, PGC_S_SESSION);
 			marked = last_look;
@@ -436,6 +473,19 @@ worker_entry(BackgroundWorker *worker, const char *function, const char *type, c
  */
 static bool wake_at_commit = false;
 static bool wake_callback_registered = false;
+/*
+ * The worker of a recording transaction's own (see
+ * _ensure_recalc_workers), where a standby may be there: started as the
+ * transaction commits, and only if no worker is marked as standing by
+ * then. A standby so marked takes at least one more look after that
+ * moment (RECALC_STANDBY_NAME), so it sees the change; a new worker would
+ * only find it there and leave, after a new process's start on a core the
+ * standby may need.
+ */
+static bool launch_at_commit = false;
+static RecalcJob launch_at_commit_job;
+
+static void launch_workers(const RecalcJob *job, int wanted, int *started);
 
 static void
 wake_workers_at_commit(XactEvent event, void *arg)
@@ -454,9 +504,41 @@ wake_workers_at_commit(XactEvent event, void *arg)
 				SetLatch(&proc->procLatch);
 		}
 	}
+	if (event == XACT_EVENT_COMMIT && launch_at_commit &&
+		recalc_workers_of(MyDatabaseId, RECALC_STANDING_BY, false) == 0)
+	{
+		int			started = 0;
+
+		launch_workers(&launch_at_commit_job, 1, &started);
+	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
 		wake_at_commit = false;
+		launch_at_commit = false;
+	}
+}
+
+/* Registers up to wanted workers of job; *started: how many it could. (No
+ * allocation: called as a transaction commits too.) */
+static void
+launch_workers(const RecalcJob *job, int wanted, int *started)
+{
+	char		name[BGW_MAXLEN];
+
+	snprintf(name, sizeof(name), "healthcode recalculation in database %u", job->database);
+	for (; *started < wanted; (*started)++)
+	{
+		BackgroundWorker worker;
+		BackgroundWorkerHandle *handle;
+
+		worker_entry(&worker, "healthcode_recalc_worker", RECALC_WORKER_TYPE, name);
+		StaticAssertStmt(sizeof(RecalcJob) <= BGW_EXTRALEN, "a recalculation job fits in bgw_extra");
+		memcpy(worker.bgw_extra, job, sizeof(*job));
+		worker.bgw_notify_pid = 0;
+		if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+			break;				/* no slot free (max_worker_processes) */
+	}
 }
 
 PG_FUNCTION_INFO_V1(healthcode_launch_recalc_workers);
@@ -467,6 +549,7 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 	bool		after_me = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	RecalcJob	job;
 	int			started = 0;
+	int			deferred = 0;
 
 	/* (a parallel worker cannot register one; nor would it need to) */
 	if (IsParallelWorker())
@@ -484,22 +567,22 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 			wake_callback_registered = true;
 		}
 		wake_at_commit = true;
+		/*
+		 * A standby there now: the last of these at commit, where none is
+		 * marked so then (launch_at_commit). None now: all of them at once,
+		 * their start under way while this transaction goes on.
+		 */
+		if (hc_preloaded && wanted > 0 && !launch_at_commit &&
+			recalc_workers_of(MyDatabaseId, RECALC_STANDING_BY, false) > 0)
+		{
+			launch_at_commit_job = job;
+			launch_at_commit_job.after_xid = InvalidTransactionId;
+			launch_at_commit = true;
+			deferred = 1;
+		}
 	}
-
-	for (; started < wanted; started++)
-	{
-		BackgroundWorker worker;
-		BackgroundWorkerHandle *handle;
-
-		worker_entry(&worker, "healthcode_recalc_worker", RECALC_WORKER_TYPE,
-					 psprintf("healthcode recalculation in database %u", MyDatabaseId));
-		StaticAssertStmt(sizeof(RecalcJob) <= BGW_EXTRALEN, "a recalculation job fits in bgw_extra");
-		memcpy(worker.bgw_extra, &job, sizeof(job));
-		worker.bgw_notify_pid = 0;
-		if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-			break;				/* no slot free (max_worker_processes) */
-	}
-	PG_RETURN_INT32(started);
+	launch_workers(&job, wanted - deferred, &started);
+	PG_RETURN_INT32(started + deferred);
 }
 
 /*
@@ -508,20 +591,21 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
  * transaction: _recalc_staff's two counts agree), without the view: its
  * first call in a new process took 9.5 ms and later ones 2-3 ms, and a
  * change's statement and each new worker call it on their way (at 1,000
- * people the whole recalculation is about a hundred ms). before_me: only
- * those that started before the caller (by start, then pid) and are not
- * in their last look (RECALC_LAST_LOOK_NAME). stop: each is sent SIGTERM.
+ * people the whole recalculation is about a hundred ms). who: all of
+ * them; only those that started before the caller (by start, then pid)
+ * and are not in their last look (RECALC_LAST_LOOK_NAME); or only the one
+ * marked as standing by. stop: each is sent SIGTERM.
  */
 static int
-recalc_workers_of(Oid database, bool before_me, bool stop)
+recalc_workers_of(Oid database, RecalcWho who, bool stop)
 {
 	int			backends;
 	int			count = 0;
 	int			i;
 
-	/* (stopping: the backends as they are now, not as this transaction
-	 * first read them) */
-	if (stop)
+	/* (stopping, or asked for the standby at commit: the backends as they
+	 * are now, not as this transaction first read them) */
+	if (stop || who == RECALC_STANDING_BY)
 		pgstat_clear_snapshot();
 	backends = pgstat_fetch_stat_numbackends();
 
@@ -540,10 +624,12 @@ recalc_workers_of(Oid database, bool before_me, bool stop)
 		type = GetBackgroundWorkerTypeByPid(status->st_procpid);
 		if (type == NULL || strcmp(type, RECALC_WORKER_TYPE) != 0)
 			continue;
-		if (before_me &&
+		if (who == RECALC_OLDER_STAYING &&
 			(status->st_proc_start_timestamp > MyStartTimestamp ||
 			 (status->st_proc_start_timestamp == MyStartTimestamp && status->st_procpid >= MyProcPid) ||
 			 strcmp(status->st_appname, RECALC_LAST_LOOK_NAME) == 0))
+			continue;
+		if (who == RECALC_STANDING_BY && strcmp(status->st_appname, RECALC_STANDBY_NAME) != 0)
 			continue;
 		/* (as pg_terminate_backend does; a worker busy with a batch
 		 * rolls it back, and the list keeps its people) */
@@ -559,14 +645,14 @@ PG_FUNCTION_INFO_V1(healthcode_recalc_workers_running);
 Datum
 healthcode_recalc_workers_running(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(recalc_workers_of(MyDatabaseId, false, false));
+	PG_RETURN_INT32(recalc_workers_of(MyDatabaseId, RECALC_ALL, false));
 }
 
 PG_FUNCTION_INFO_V1(healthcode_recalc_workers_before_me);
 Datum
 healthcode_recalc_workers_before_me(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(recalc_workers_of(MyDatabaseId, true, false));
+	PG_RETURN_INT32(recalc_workers_of(MyDatabaseId, RECALC_OLDER_STAYING, false));
 }
 
 /* The mark of a worker in its last look (RECALC_LAST_LOOK_NAME), for
@@ -762,7 +848,7 @@ stop_workers_for_utility(PlannedStmt *pstmt, const char *queryString, bool readO
 	bool		dropping;
 	Oid			database = database_needed_alone(pstmt->utilityStmt, &dropping);
 
-	if (!OidIsValid(database) || recalc_workers_of(database, false, true) == 0)
+	if (!OidIsValid(database) || recalc_workers_of(database, RECALC_ALL, true) == 0)
 	{
 		run_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 		return;

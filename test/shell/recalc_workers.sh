@@ -683,14 +683,23 @@ standby_db hc_q
 ok $? "(q) a first change is done, by one worker, where recalc_standby is on"
 worker_q=$(workers_of hc_q)
 sleep 4
-is "$(workers_of hc_q)|$(on hc_q -c "SELECT application_name FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'")" "$worker_q|" \
-	"its worker ($worker_q) is still there 4 s later (recalc_worker_idle = 1s), not in a last look"
+is "$(workers_of hc_q)|$(on hc_q -c "SELECT application_name FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'")" \
+	"$worker_q|healthcode recalculation: standby" \
+	"its worker ($worker_q) is still there 4 s later (recalc_worker_idle = 1s), marked as standing by"
 held_q=$(on hc_q -c "SELECT max(person_id) FROM healthcode.travel WHERE place = '440305' AND at >= $horizon")
 hold hc_q "$held_q"
+# (the postmaster logs each worker it starts at DEBUG1)
+on postgres -c "ALTER SYSTEM SET log_min_messages = debug1" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+log_from=$(($(wc -l <"$work/log") + 1))
 on hc_q -c "SET healthcode.change_cause = 'workers: bulletin q2'" -c "DELETE FROM healthcode.risk_area WHERE bulletin = 'workers q'" >/dev/null
 wait_for hc_q "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_q' AND wait_event_type = 'Lock')"
 is "$(on hc_q -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation' AND datname = 'hc_q' AND wait_event_type = 'Lock'")" "$worker_q" \
 	"a second change is taken up by the standby: it is the one waiting at the held person $held_q"
+dbid_q=$(on hc_q -c "SELECT oid FROM pg_database WHERE datname = 'hc_q'")
+is "$(tail -n +"$log_from" "$work/log" | grep -c "starting background worker process \"healthcode recalculation in database $dbid_q\"")" "0" \
+	"and the change started no worker of its own (the standby was marked as it committed)"
+on postgres -c "ALTER SYSTEM RESET log_min_messages" -c "SELECT pg_reload_conf()" >/dev/null
 release
 on hc_q -c "CALL healthcode.wait_for_recalc('30 s')" >/dev/null
 is "$(on hc_q -c 'SELECT count(*) FROM healthcode.check_consistency()')" "0" "the second change is done, and check_consistency() is empty"
