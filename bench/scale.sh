@@ -7,10 +7,13 @@
 #      b. the recalculation with one worker against a bare UPDATE of the
 #         same status rows to the same values, at 1,000 / 10,000 / 100,000 /
 #         1,000,000 people as far as BENCH_PEOPLE goes (goal: at most 3x),
-#         both on the same core, taking turns; a new worker, as for a
-#         bulletin after a quiet spell; and, up to BENCH_WARM_MAX people,
-#         the same on a worker that stayed from the change before
-#         (healthcode.recalc_worker_idle raised), for the report;
+#         both on the same core, taking turns; the worker is the database's
+#         standby (healthcode.recalc_standby, on by default where healthcode
+#         is preloaded), as for a bulletin after a quiet spell: the one that
+#         did the change before, its caches then emptied of the tables the
+#         reset rewrote; and, up to BENCH_NEW_MAX people, the same on a new
+#         worker (after a restart, or with the standby off), for the
+#         report;
 #      c. two workers against one (goal: at most 0.6x), with what the
 #         cores' speeds allow at best, and what two sessions gain on the
 #         bare UPDATE of 1b in two halves (at once against in turn);
@@ -41,7 +44,7 @@
 #
 # Environment: BENCH_PEOPLE=1000000 BENCH_STAYS_PER_PERSON=10
 #   BENCH_COPY_STAYS_PER_PERSON="3 10" BENCH_SIZES="1000 10000 100000 1000000"
-#   BENCH_REPS=1 BENCH_SMALL_REPS=3 BENCH_SMALL_MAX=10000 BENCH_WARM_MAX=10000 BENCH_IMPORT_ATTEMPTS=20 BENCH_SAMPLE_SECONDS=0.2 BENCH_SMAPS_EVERY=25
+#   BENCH_REPS=1 BENCH_SMALL_REPS=3 BENCH_SMALL_MAX=10000 BENCH_NEW_MAX=10000 BENCH_IMPORT_ATTEMPTS=20 BENCH_SAMPLE_SECONDS=0.2 BENCH_SMAPS_EVERY=25
 #   BENCH_SHARED_BUFFERS=2GB BENCH_HUGE_PAGES=on BENCH_RECALC_TIMEOUT=1800 BENCH_COPY_TIMEOUT=1800
 #   BENCH_CHECK_TIMEOUT=1800 (seconds) BENCH_STEADY_BOUND=0.56 BENCH_STEADY_SLOWER=1.25
 #   BENCH_STEADY_WAIT=600 (seconds)
@@ -66,7 +69,7 @@ export BENCH_REPS=${BENCH_REPS:-1}
 export BENCH_SMALL_REPS=${BENCH_SMALL_REPS:-3}
 export BENCH_SMALL_MAX=${BENCH_SMALL_MAX:-10000}
 small_reps=$(max "$BENCH_REPS" "$BENCH_SMALL_REPS")
-export BENCH_WARM_MAX=${BENCH_WARM_MAX:-10000}
+export BENCH_NEW_MAX=${BENCH_NEW_MAX:-10000}
 export BENCH_IMPORT_ATTEMPTS=${BENCH_IMPORT_ATTEMPTS:-20}
 export BENCH_SAMPLE_SECONDS=${BENCH_SAMPLE_SECONDS:-0.2}
 export BENCH_SMAPS_EVERY=${BENCH_SMAPS_EVERY:-25}
@@ -126,21 +129,49 @@ workers_running_sql="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 
 workers_stop_sql="SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                    WHERE backend_type = 'healthcode recalculation'"
 
-# No worker left from the previous run (a worker with nothing to do exits
-# after about five seconds).
-workers_gone() {
-	local i
+# No worker left from the previous run but the standby (the others leave
+# about five seconds after their work), or, with ALL, none at all (stopped).
+workers_settled() {
+	local i most=1
+	if [[ ${1:-} == all ]]; then
+		q -c "$workers_stop_sql" >/dev/null
+		most=0
+	fi
 	for i in $(seq 1 300); do
-		[[ $(q -c "$workers_running_sql") == 0 ]] && return 0
+		(($(q -c "$workers_running_sql") <= most)) && return 0
 		sleep 0.1
 	done
-	log "   (workers still running after 30 s)"
+	log "   (more than $most workers still running after 30 s)"
+}
+
+# A standby waiting in the database: where none is (the first run, or
+# after a run on a new worker stopped it... that worker then stays), one
+# made by a change and its removal: 1,000 people (class 1), on the work
+# list, waited for. Before a reset: the run meets it as a bulletin after a
+# quiet spell would, its caches emptied of what the reset rewrote.
+standby_ready() {
+	[[ $(q -c "$workers_running_sql") -ge 1 ]] && return 0
+	psql -X -q -v ON_ERROR_STOP=1 -c "SET healthcode.recalc_workers = 1" -c "SET healthcode.recalc_inline_limit = 0" \
+		-c "$(designation_sql 1 2)" \
+		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" \
+		-c "DELETE FROM healthcode.risk_area WHERE bulletin = 'bench scale'" \
+		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" >/dev/null
+	workers_settled
+}
+
+# The workers there now (the standby), pinned to CORES as new backends are
+# (pin_new_backends): it was forked before.
+pin_workers() {
+	local pid
+	for pid in $(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'"); do
+		taskset -p -c "$1" "$pid" >/dev/null 2>&1 || true
+	done
 }
 
 # Back to the statuses after the itinerary, vacuumed, with a checkpoint:
 # every measurement starts from the same table state.
 reset_status() {
-	workers_gone
+	workers_settled
 	q -c "SELECT bench.reset_status()" >/dev/null
 	q -c "VACUUM (ANALYZE) healthcode.person_status, healthcode.status_history, healthcode.test_result" \
 		-c "CHECKPOINT" >/dev/null
@@ -371,21 +402,29 @@ bare_halves_ms() {
 }
 
 # One designation, measured: W workers, the first UPTO of CLASSES size
-# classes, TAG names its files. Sets run_stmt_ms run_total_ms run_list_ms
-# run_people run_t0 run_batches run_batch_med_ms run_batch_max_ms.
+# classes, TAG names its files; NEW=new: on new workers (the standby
+# stopped first), else the standby takes it up (and new workers the other
+# parts). Sets run_stmt_ms run_total_ms run_list_ms run_people run_t0
+# run_batches run_batch_med_ms run_batch_max_ms run_workers_before.
 # With IMPORTS=1, the one-row imports of figure 3 run meanwhile.
 designate_run() {
-	local workers=$1 upto=$2 classes=$3 tag=$4 imports=${5:-0} expect_people=$6 core=${7:-} warm=${8:-}
+	local workers=$1 upto=$2 classes=$3 tag=$4 imports=${5:-0} expect_people=$6 core=${7:-} new=${8:-}
 	local sql res stmt line pin=":" unpin=":"
 	# (on one core: pinned once this session's backend is forked, so that
-	# its workers are and the session waiting for them is not)
+	# its workers are and the session waiting for them is not; the standby,
+	# forked before, pinned here)
 	if [[ -n $core ]]; then
 		pin=$(pin_command "$core")
 		unpin=$(pin_command "$cores_allowed")
 	fi
 	sql=$(designation_sql "$upto" "$classes")
-	# (warm: the worker of the change before is waiting, and takes this one)
-	[[ -n $warm ]] || workers_gone
+	if [[ $new == new ]]; then
+		workers_settled all
+	else
+		workers_settled
+		pin_workers "${core:-$cores_allowed}"
+	fi
+	run_workers_before=$(q -c "$workers_running_sql")
 	fstats_snapshot before
 	rm -f "$piddir/designating"
 	psql -X -q -At -v ON_ERROR_STOP=1 >"$out/scale_run_$tag.txt" 2>&1 <<SQL &
@@ -449,53 +488,12 @@ SQL
 			awk -v all="$(wc -l <"$out/scale_batches_$tag.txt")" '{ d[++n] = $1 }
 				END { if (n == 0) print all, 0, 0; else printf "%d %.0f %.0f\n", all, d[int((n + 1) / 2)], d[n] }')
 	# (a worker reports its functions' counts as it exits, or a second
-	# apart at most: the warm one is ended first; its counts then include
-	# its warm-up's, which it had not reported before the run)
-	[[ -z $warm ]] || q -c "$workers_stop_sql" >/dev/null
-	workers_gone
+	# apart at most: the standby's, which stays, are in at its second look
+	# after the run, a second apart)
+	workers_settled
+	sleep 2.2
 	fstats_snapshot after
 	fstats_diff >"$out/scale_functions_$tag.txt"
-}
-
-# Figure 1b on a warm worker: the one that recalculated the change before
-# and stayed (healthcode.recalc_worker_idle raised for the database), its
-# caches, plans and memory kept: bulletins that follow one another within
-# the idle time. Warmed by the same designation and its removal on the
-# work list (pinned as the run: the worker is forked then), and the same
-# designation measured right after, from the state the removal left (the
-# same colours; the rows rewritten twice since the reset's VACUUM). Not
-# from the reset state: its TRUNCATE, VACUUM and ANALYZE invalidate the
-# worker's cached relations and plans, which a bulletin that follows
-# another does not meet (at stop 36 a 1,000-person run so reset took 121
-# ms against 107 on a new worker).
-warm_run() {
-	local upto=$1 classes=$2 s=$3 core=$4
-	# (one worker for the database too: a worker started for the removal
-	# finds the list empty and asks the database's setting whether to stay)
-	q -c "ALTER DATABASE $PGDATABASE SET healthcode.recalc_worker_idle = 600000" \
-		-c "ALTER DATABASE $PGDATABASE SET healthcode.recalc_workers = 1" >/dev/null
-	reset_status
-	pin_new_backends "$core"
-	psql -X -q -v ON_ERROR_STOP=1 -c "SET healthcode.recalc_workers = 1" -c "SET healthcode.recalc_inline_limit = 0" \
-		-c "$(designation_sql "$upto" "$classes")" \
-		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" \
-		-c "DELETE FROM healthcode.risk_area WHERE bulletin = 'bench scale'" \
-		-c "CALL bench.wait_empty(0.02, interval '$BENCH_RECALC_TIMEOUT seconds')" >/dev/null ||
-		{ unpin_new_backends; warm_settings_reset; return 1; }
-	unpin_new_backends
-	q -c "CHECKPOINT" >/dev/null
-	warm_seen=$(q -c "$workers_running_sql")
-	designate_run 1 "$upto" "$classes" "1w_warm_$s" 0 "$s" "$core" warm || { warm_settings_reset; return 1; }
-	warm_settings_reset
-}
-
-# The database's settings back, and its workers gone (they read them as
-# they start): every later run measures new workers, as before.
-warm_settings_reset() {
-	q -c "ALTER DATABASE $PGDATABASE RESET healthcode.recalc_worker_idle" \
-		-c "ALTER DATABASE $PGDATABASE RESET healthcode.recalc_workers" \
-		-c "$workers_stop_sql" >/dev/null
-	workers_gone
 }
 
 # Figure 3: one-row imports for people the worker is on, while it is.
@@ -606,7 +604,8 @@ SQL
 # findings; "?" when not done)
 check_workers_run() {
 	local workers=$1 res
-	workers_gone
+	workers_settled
+	pin_workers "$cores_allowed"
 	res=$(psql -X -q -At -v ON_ERROR_STOP=1 2>&1 <<SQL
 SET healthcode.recalc_workers = $workers;
 SELECT clock_timestamp() AS t0 \gset
@@ -624,7 +623,7 @@ SQL
 		IFS='|' read -r _ wcheck_ms wcheck_rows < <(grep '^W|' <<<"$res")
 		[[ -n $wcheck_rows ]] || { echo "$res" >&2; return 1; }
 	fi
-	workers_gone
+	workers_settled
 }
 
 inside() {
@@ -762,8 +761,7 @@ inside() {
 	# both sides of a ratio
 	log "== 1. designating an area high risk: at each size one worker, then the bare UPDATE (and at $BENCH_PEOPLE two workers), in turn; best of $BENCH_REPS (of $small_reps up to $BENCH_SMALL_MAX people)"
 	local i=0 s rep reps b
-	declare -A one_total one_stmt bare one_mem one_to warm_total warm_to
-	local warm_seen
+	declare -A one_total one_stmt bare one_mem one_to new_total new_to
 	local full_total1="" full_stmt1="" full_after_list1="" full_people=""
 	local two_total="" two_stmt="" two_mem two_diff two_to=0 two_bound=""
 	local median halves_seq halves_par halves_seq_best="" halves_par_best=""
@@ -772,13 +770,14 @@ inside() {
 		reps=$BENCH_REPS
 		((s > BENCH_SMALL_MAX)) || reps=$small_reps
 		for rep in $(seq 1 "$reps"); do
+			standby_ready
 			reset_status
 			time_steady_cores
 			log "   cores: $cores_said; the run and its bare UPDATE on cpu$core_fast$cores_waited"
 			from=$(($(mem_lines) + 1))
 			designate_run 1 "$i" "$classes" "1w_$s" 0 "$s" "$core_fast"
 			one_mem[$s]=$(mem_peak worker "$from")
-			log "   $s people, rep $rep: statement $run_stmt_ms ms; recalculation $run_total_ms ms" \
+			log "   $s people, rep $rep: workers waiting before it: $run_workers_before; statement $run_stmt_ms ms; recalculation $run_total_ms ms" \
 				"(listed $run_people in $run_list_ms ms; $run_batches batches, median $run_batch_med_ms ms, longest $run_batch_max_ms ms between batch starts);" \
 				"worker peak anonymous / private / VmHWM MB: ${one_mem[$s]% *}; workers seen: $(workers_seen "$from")"
 			if [[ -z ${one_total[$s]:-} ]] || awk -v a="$run_total_ms" -v b="${one_total[$s]}" 'BEGIN { exit !(a < b) }'; then
@@ -812,13 +811,15 @@ inside() {
 			unpin_new_backends
 			log "   bare UPDATE of the same $s status rows to the same values, rep $rep (cpu$core_fast): $b ms"
 			bare[$s]=$(min "${bare[$s]:-}" "$b")
-			if ((s <= BENCH_WARM_MAX && s < BENCH_PEOPLE)); then
-				warm_run "$i" "$classes" "$s" "$core_fast"
-				log "   $s people on a warm worker (one waiting, from the same change and its removal), rep $rep:" \
-					"statement $run_stmt_ms ms; recalculation $run_total_ms ms (listed $run_people in $run_list_ms ms;" \
-					"$run_batches batches, median $run_batch_med_ms ms); workers waiting before it: $warm_seen"
-				if [[ -z ${warm_total[$s]:-} ]] || awk -v a="$run_total_ms" -v b="${warm_total[$s]}" 'BEGIN { exit !(a < b) }'; then
-					warm_total[$s]=$run_total_ms warm_to[$s]=$run_timed_out
+			if ((s <= BENCH_NEW_MAX && s < BENCH_PEOPLE)); then
+				# the same on a new worker (the standby stopped; the new one
+				# stays as the next standby)
+				reset_status
+				designate_run 1 "$i" "$classes" "1w_new_$s" 0 "$s" "$core_fast" new
+				log "   $s people on a new worker, rep $rep: statement $run_stmt_ms ms; recalculation $run_total_ms ms" \
+					"(listed $run_people in $run_list_ms ms; $run_batches batches, median $run_batch_med_ms ms)"
+				if [[ -z ${new_total[$s]:-} ]] || awk -v a="$run_total_ms" -v b="${new_total[$s]}" 'BEGIN { exit !(a < b) }'; then
+					new_total[$s]=$run_total_ms new_to[$s]=$run_timed_out
 				fi
 			fi
 			[[ $s == "$BENCH_PEOPLE" ]] || continue
@@ -905,7 +906,7 @@ inside() {
 		printf '%s\n' "1a $full_stmt1 $full_total1 $two_stmt $two_total ${one_to[$BENCH_PEOPLE]} $two_to"
 		for s in $sizes; do
 			printf '1b %s %s %s %s\n' "$s" "${one_total[$s]}" "${bare[$s]}" "${one_to[$s]}"
-			[[ -z ${warm_total[$s]:-} ]] || printf '1bw %s %s %s %s\n' "$s" "${warm_total[$s]}" "${bare[$s]}" "${warm_to[$s]}"
+			[[ -z ${new_total[$s]:-} ]] || printf '1bn %s %s %s %s\n' "$s" "${new_total[$s]}" "${bare[$s]}" "${new_to[$s]}"
 		done
 		printf '1c %s %s %s %s %s %s %s\n' "$two_total" "$full_total1" "$two_to" "${one_to[$BENCH_PEOPLE]}" "$two_bound" \
 			"$halves_par_best" "$halves_seq_best"
@@ -933,8 +934,8 @@ inside() {
 			printf "%-58s %9.1fus %9.1fus\n", "     per person", $3 * 1000 / $2, $4 * 1000 / $2
 		}
 		$1 == "1b" && !$5 { pp[$2] = $3 * 1000 / $2; largest = $2 }
-		$1 == "1bw" {
-			r = $3 / $4; row(sprintf("   (1b on a warm worker, %d people)", $2), ms($3, $5), ms($4), sprintf("%s%.2f", ($5 ? ">" : ""), r), "report", "")
+		$1 == "1bn" {
+			r = $3 / $4; row(sprintf("   (1b on a new worker, %d people)", $2), ms($3, $5), ms($4), sprintf("%s%.2f", ($5 ? ">" : ""), r), "report", "")
 		}
 		$1 == "1c" { two = ($4 || $5) ? 0 : $2 / $3; r = $2 / $3; row(sprintf("1c recalculation 2 workers / 1 worker, %d people", N), ms($2, $4), ms($3, $5), sprintf("%s%.2f", ($4 || $5 ? "~" : ""), r), "<= " g2, yes(r <= g2 && !$4))
 			row("   (at best on the cores as timed just before that run)", "", "", sprintf("%.2f", $6), "report", "")
