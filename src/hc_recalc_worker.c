@@ -509,6 +509,15 @@ wake_workers_at_commit(XactEvent event, void *arg)
 	{
 		int			started = 0;
 
+		launch_at_commit_job.after_xid = InvalidTransactionId;
+		launch_workers(&launch_at_commit_job, 1, &started);
+	}
+	/* (prepared: committed later, by another session; the worker waits for
+	 * that, as one started in the statement would have) */
+	if (event == XACT_EVENT_PREPARE && launch_at_commit)
+	{
+		int			started = 0;
+
 		launch_workers(&launch_at_commit_job, 1, &started);
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
@@ -576,7 +585,6 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 			recalc_workers_of(MyDatabaseId, RECALC_STANDING_BY, false) > 0)
 		{
 			launch_at_commit_job = job;
-			launch_at_commit_job.after_xid = InvalidTransactionId;
 			launch_at_commit = true;
 			deferred = 1;
 		}
