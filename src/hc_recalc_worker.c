@@ -33,13 +33,13 @@
  * once the server accepts writes: it starts, one database after another,
  * a short-lived worker that calls healthcode._resume_recalc() where the
  * extension is installed, which starts the workers where the list holds
- * work (and, with healthcode.recalc_standby, its standby). The launcher
- * then waits, idle, so that the postmaster starts it again after a crash
- * (a worker that exits is not started again). A standby would keep DROP
- * DATABASE waiting (and the ALTER DATABASE and CREATE DATABASE ...
- * TEMPLATE commands that need the database alone): the preloaded module's
- * ProcessUtility hook stops the database's workers before them, and
- * where the database stays, starts a resume there after them.
+ * work. The launcher then waits, idle, so that the postmaster starts it
+ * again after a crash (a worker that exits is not started again; after a
+ * restart, the first change's worker becomes the standby). A standby would
+ * keep DROP DATABASE waiting (and the ALTER DATABASE and CREATE DATABASE
+ * ... TEMPLATE commands that need the database alone): the preloaded
+ * module's ProcessUtility hook stops the database's workers before them,
+ * and where the database goes on, starts a resume there after them.
  */
 #include "hc_pg.h"
 
@@ -262,7 +262,8 @@ oldest_worker(void)
 	bool		oldest;
 
 	StartTransactionCommand();
-	oldest = !database_is_template(MyDatabaseId) && recalc_workers_of(MyDatabaseId, RECALC_OLDER_STAYING, false) == 0;
+	oldest = !database_is_template(MyDatabaseId) &&
+		recalc_workers_of(MyDatabaseId, RECALC_OLDER_STAYING, false) == 0;
 	CommitTransactionCommand();
 	return oldest;
 }
