@@ -681,6 +681,9 @@ standby_db() {   # standby_db DB: a database of its own, its standby settings, a
 }
 standby_db hc_q
 ok $? "(q) a first change is done, by one worker, where recalc_standby is on"
+# (wait_for_recalc may have started a second before the first showed: the
+# newer leaves)
+wait_for hc_q "SELECT ($(workers_in hc_q)) = 1" 100
 worker_q=$(workers_of hc_q)
 sleep 4
 is "$(workers_of hc_q)|$(on hc_q -c "SELECT application_name FROM pg_stat_activity WHERE backend_type = 'healthcode recalculation'")" \
