@@ -486,7 +486,7 @@ static bool wake_callback_registered = false;
 static bool launch_at_commit = false;
 static RecalcJob launch_at_commit_job;
 
-static void launch_workers(const RecalcJob *job, int wanted, int *started);
+static int	launch_workers(const RecalcJob *job, int wanted);
 
 static void
 wake_workers_at_commit(XactEvent event, void *arg)
@@ -505,21 +505,16 @@ wake_workers_at_commit(XactEvent event, void *arg)
 				SetLatch(&proc->procLatch);
 		}
 	}
-	if (event == XACT_EVENT_COMMIT && launch_at_commit &&
-		recalc_workers_of(MyDatabaseId, RECALC_STANDING_BY, false) == 0)
+	/* (prepared: committed later, by another session, whatever stands by
+	 * then; the worker waits for that, as one started in the statement
+	 * would have) */
+	if (launch_at_commit &&
+		(event == XACT_EVENT_PREPARE ||
+		 (event == XACT_EVENT_COMMIT && recalc_workers_of(MyDatabaseId, RECALC_STANDING_BY, false) == 0)))
 	{
-		int			started = 0;
-
-		launch_at_commit_job.after_xid = InvalidTransactionId;
-		launch_workers(&launch_at_commit_job, 1, &started);
-	}
-	/* (prepared: committed later, by another session; the worker waits for
-	 * that, as one started in the statement would have) */
-	if (event == XACT_EVENT_PREPARE && launch_at_commit)
-	{
-		int			started = 0;
-
-		launch_workers(&launch_at_commit_job, 1, &started);
+		if (event == XACT_EVENT_COMMIT)
+			launch_at_commit_job.after_xid = InvalidTransactionId;
+		(void) launch_workers(&launch_at_commit_job, 1);
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -529,15 +524,16 @@ wake_workers_at_commit(XactEvent event, void *arg)
 	}
 }
 
-/* Registers up to wanted workers of job; *started: how many it could. (No
+/* Registers up to wanted workers of job; how many it could. (No
  * allocation: called as a transaction commits too.) */
-static void
-launch_workers(const RecalcJob *job, int wanted, int *started)
+static int
+launch_workers(const RecalcJob *job, int wanted)
 {
 	char		name[BGW_MAXLEN];
+	int			started;
 
 	snprintf(name, sizeof(name), "healthcode recalculation in database %u", job->database);
-	for (; *started < wanted; (*started)++)
+	for (started = 0; started < wanted; started++)
 	{
 		BackgroundWorker worker;
 		BackgroundWorkerHandle *handle;
@@ -549,6 +545,7 @@ launch_workers(const RecalcJob *job, int wanted, int *started)
 		if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 			break;				/* no slot free (max_worker_processes) */
 	}
+	return started;
 }
 
 PG_FUNCTION_INFO_V1(healthcode_launch_recalc_workers);
@@ -558,7 +555,6 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 	int32		wanted = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0);
 	bool		after_me = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	RecalcJob	job;
-	int			started = 0;
 	int			deferred = 0;
 
 	/* (a parallel worker cannot register one; nor would it need to) */
@@ -590,8 +586,7 @@ healthcode_launch_recalc_workers(PG_FUNCTION_ARGS)
 			deferred = 1;
 		}
 	}
-	launch_workers(&job, wanted - deferred, &started);
-	PG_RETURN_INT32(started + deferred);
+	PG_RETURN_INT32(launch_workers(&job, wanted - deferred) + deferred);
 }
 
 /*
@@ -710,23 +705,36 @@ healthcode_recalc_setting(PG_FUNCTION_ARGS)
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* A resume in a database (healthcode_recalc_resume): workers for the work
- * its list still holds. (No allocation: called at the end of a
- * transaction, committed or aborted.) */
+ * its list still holds; notify: who hears of its start and end (0: no
+ * one). (No allocation: registered at the end of a transaction too.) */
+static void
+resume_entry(BackgroundWorker *worker, Oid database, pid_t notify)
+{
+	char		name[BGW_MAXLEN];
+
+	snprintf(name, sizeof(name), "healthcode recalculation resume in database %u", database);
+	worker_entry(worker, "healthcode_recalc_resume", "healthcode recalculation resume", name);
+	worker->bgw_main_arg = ObjectIdGetDatum(database);
+	worker->bgw_notify_pid = notify;
+}
+
+static void
+log_no_resume_slot(Oid database)
+{
+	ereport(LOG,
+			(errmsg("healthcode: no worker slot to resume the status work list in database %u", database),
+			 errhint("Raise max_worker_processes, or CALL healthcode.wait_for_recalc() there.")));
+}
+
 static void
 start_resume(Oid database)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
-	char		name[BGW_MAXLEN];
 
-	snprintf(name, sizeof(name), "healthcode recalculation resume in database %u", database);
-	worker_entry(&worker, "healthcode_recalc_resume", "healthcode recalculation resume", name);
-	worker.bgw_main_arg = ObjectIdGetDatum(database);
-	worker.bgw_notify_pid = 0;
+	resume_entry(&worker, database, 0);
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		ereport(LOG,
-				(errmsg("healthcode: no worker slot to resume the status work list in database %u", database),
-				 errhint("Raise max_worker_processes, or CALL healthcode.wait_for_recalc() there.")));
+		log_no_resume_slot(database);
 }
 
 /* Whether the current role may create databases (pg_authid.rolcreatedb). */
@@ -948,10 +956,7 @@ healthcode_recalc_launcher(Datum arg)
 		int			tries = 1;
 		bool		registered;
 
-		worker_entry(&worker, "healthcode_recalc_resume", "healthcode recalculation resume",
-					 psprintf("healthcode recalculation resume in database %u", lfirst_oid(lc)));
-		worker.bgw_main_arg = ObjectIdGetDatum(lfirst_oid(lc));
-		worker.bgw_notify_pid = MyProcPid;
+		resume_entry(&worker, lfirst_oid(lc), MyProcPid);
 		while (!(registered = RegisterDynamicBackgroundWorker(&worker, &handle))
 			   && tries++ < RECALC_RESUME_SLOT_TRIES)
 		{
@@ -962,10 +967,7 @@ healthcode_recalc_launcher(Datum arg)
 		}
 		if (!registered)
 		{
-			ereport(LOG,
-					(errmsg("healthcode: no worker slot to resume the status work list in database %u",
-							lfirst_oid(lc)),
-					 errhint("Raise max_worker_processes, or CALL healthcode.wait_for_recalc() there.")));
+			log_no_resume_slot(lfirst_oid(lc));
 			continue;
 		}
 		if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
